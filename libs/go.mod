@@ -1,0 +1,3 @@
+module github.com/latchkey/latchkey/libs
+
+go 1.26.0

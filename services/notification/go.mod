@@ -1,0 +1,8 @@
+module github.com/latchkey/latchkey/services/notification
+
+go 1.26.0
+
+replace (
+	github.com/latchkey/latchkey/libs => ../../libs
+	github.com/latchkey/latchkey/proto/gen => ../../proto/gen
+)
