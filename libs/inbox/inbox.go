@@ -1,0 +1,146 @@
+// Package inbox consumes events from JetStream idempotently: each event is
+// handled inside a database transaction that also records its id, and the
+// message is acknowledged only after that transaction commits. A redelivery
+// (after a crash between commit and ack, or a relay publishing twice) finds
+// the id and changes nothing.
+package inbox
+
+import (
+	"context"
+	"embed"
+	"errors"
+	"fmt"
+	"io/fs"
+	"log/slog"
+	"time"
+
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/latchkey/latchkey/libs/clock"
+	"github.com/latchkey/latchkey/libs/dbx"
+)
+
+//go:embed migrations
+var migrations embed.FS
+
+// Migrations is the inbox's own table, per dialect; apply it with
+// dbx.Migrate(ctx, db, "inbox", inbox.Migrations).
+var Migrations, _ = fs.Sub(migrations, "migrations")
+
+// Handler handles one event inside tx. Returning an error rolls tx back and
+// has the event redelivered later; wrap it with Permanent when a retry cannot
+// help (a payload that does not decode), so it is not retried forever.
+type Handler func(ctx context.Context, tx dbx.Tx, msg jetstream.Msg) error
+
+// Config names the durable consumer.
+type Config struct {
+	// Stream is the JetStream stream to read, e.g. LATCHKEY_EVENTS.
+	Stream string
+	// Durable is the consumer's name; every replica of a service uses the
+	// same one, so each event is handled by one of them.
+	Durable string
+	// FilterSubject selects the events, e.g. latchkey.events.v1.credential.>
+	// (a single subject: NATS 2.9 has no multi-filter consumers).
+	FilterSubject string
+	// MaxDeliver bounds redeliveries of a failing event (default 20).
+	MaxDeliver int
+	// AckWait is how long a delivery may take before it is redelivered
+	// (default 30s).
+	AckWait time.Duration
+	Clock   clock.Clock
+	Logger  *slog.Logger
+}
+
+// PermanentError marks a handler failure that retrying cannot fix.
+type PermanentError struct{ Err error }
+
+func (e *PermanentError) Error() string { return "permanent: " + e.Err.Error() }
+func (e *PermanentError) Unwrap() error { return e.Err }
+
+// Permanent wraps err as a PermanentError.
+func Permanent(err error) error { return &PermanentError{Err: err} }
+
+// Run creates or updates the durable consumer and handles events until ctx
+// is cancelled.
+func Run(ctx context.Context, js jetstream.JetStream, db dbx.DB, cfg Config, h Handler) error {
+	if cfg.MaxDeliver == 0 {
+		cfg.MaxDeliver = 20
+	}
+	if cfg.AckWait == 0 {
+		cfg.AckWait = 30 * time.Second
+	}
+	if cfg.Clock == nil {
+		cfg.Clock = clock.System{}
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	cons, err := js.CreateOrUpdateConsumer(ctx, cfg.Stream, jetstream.ConsumerConfig{
+		Durable:       cfg.Durable,
+		FilterSubject: cfg.FilterSubject,
+		AckPolicy:     jetstream.AckExplicitPolicy,
+		DeliverPolicy: jetstream.DeliverAllPolicy,
+		AckWait:       cfg.AckWait,
+		MaxDeliver:    cfg.MaxDeliver,
+	})
+	if err != nil {
+		return fmt.Errorf("inbox: consumer %s: %w", cfg.Durable, err)
+	}
+	it, err := cons.Messages()
+	if err != nil {
+		return fmt.Errorf("inbox: consume %s: %w", cfg.Durable, err)
+	}
+	go func() {
+		<-ctx.Done()
+		it.Stop()
+	}()
+	for {
+		msg, err := it.Next()
+		if err != nil {
+			if ctx.Err() != nil || errors.Is(err, jetstream.ErrMsgIteratorClosed) {
+				return nil
+			}
+			cfg.Logger.Warn("inbox: next message", "consumer", cfg.Durable, "err", err)
+			continue
+		}
+		handleOne(ctx, db, cfg, h, msg)
+	}
+}
+
+func handleOne(ctx context.Context, db dbx.DB, cfg Config, h Handler, msg jetstream.Msg) {
+	id := msg.Headers().Get(jetstream.MsgIDHeader)
+	if id == "" {
+		cfg.Logger.Error("inbox: event without Nats-Msg-Id dropped", "consumer", cfg.Durable, "subject", msg.Subject())
+		_ = msg.Term()
+		return
+	}
+	err := db.InTx(ctx, func(tx dbx.Tx) error {
+		n, err := tx.Exec(ctx, `INSERT INTO inbox_processed (consumer, event_id, processed_at) VALUES ($1, $2, $3)
+			ON CONFLICT (consumer, event_id) DO NOTHING`, cfg.Durable, id, cfg.Clock.Now())
+		if err != nil {
+			return err
+		}
+		if n == 0 {
+			return nil // seen before
+		}
+		return h(ctx, tx, msg)
+	})
+	var perm *PermanentError
+	switch {
+	case err == nil:
+		if err := msg.Ack(); err != nil {
+			// Redelivered later and then skipped as seen.
+			cfg.Logger.Warn("inbox: ack failed", "consumer", cfg.Durable, "event_id", id, "err", err)
+		}
+	case errors.As(err, &perm):
+		cfg.Logger.Error("inbox: event dropped", "consumer", cfg.Durable, "event_id", id, "subject", msg.Subject(), "err", err)
+		_ = msg.Term()
+	default:
+		delay := time.Second
+		if md, mdErr := msg.Metadata(); mdErr == nil {
+			delay = min(time.Duration(md.NumDelivered)*time.Second, time.Minute)
+		}
+		cfg.Logger.Warn("inbox: handler failed; will retry", "consumer", cfg.Durable, "event_id", id, "subject", msg.Subject(), "err", err)
+		_ = msg.NakWithDelay(delay)
+	}
+}

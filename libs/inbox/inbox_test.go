@@ -1,0 +1,103 @@
+package inbox_test
+
+import (
+	"context"
+	"errors"
+	"io"
+	"log/slog"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/latchkey/latchkey/libs/dbx"
+	"github.com/latchkey/latchkey/libs/inbox"
+	"github.com/latchkey/latchkey/libs/testkit"
+)
+
+func TestMain(m *testing.M) { testkit.Main(m) }
+
+const counterTable = `CREATE TABLE counts (event_id TEXT NOT NULL, n INTEGER NOT NULL)`
+
+func TestRun_RedeliveredEventIsHandledOnce_FailedHandlerRetried(t *testing.T) {
+	testkit.EachDialect(t, "svc", func(t *testing.T, db dbx.DB) {
+		ctx, cancel := context.WithCancel(context.Background())
+		defer cancel()
+		if err := dbx.Migrate(ctx, db, "inbox", inbox.Migrations); err != nil {
+			t.Fatal(err)
+		}
+		if _, err := db.Exec(ctx, counterTable); err != nil {
+			t.Fatal(err)
+		}
+		n := testkit.NATS(t)
+		prefix := testkit.UniquePrefix(t)
+		stream := testkit.StreamName(t, "INBOX")
+		// A short duplicate window lets the test store the same event id
+		// twice, as a relay republishing after the window would.
+		n.Stream(t, jetstream.StreamConfig{Name: stream, Subjects: []string{prefix + ".>"}, Duplicates: 200 * time.Millisecond})
+		js := n.JetStream(t)
+		publish := func(id string) {
+			t.Helper()
+			m := &nats.Msg{Subject: prefix + ".thing.happened", Data: []byte(id), Header: nats.Header{}}
+			if _, err := js.PublishMsg(ctx, m, jetstream.WithMsgID(id)); err != nil {
+				t.Fatal(err)
+			}
+		}
+		publish("ev-1")
+		time.Sleep(300 * time.Millisecond)
+		publish("ev-1") // stored again: a redelivery to the consumer
+		publish("ev-fails-once")
+		publish("ev-2")
+
+		var failed atomic.Bool
+		var calls atomic.Int32
+		handler := func(ctx context.Context, tx dbx.Tx, msg jetstream.Msg) error {
+			calls.Add(1)
+			id := string(msg.Data())
+			if _, err := tx.Exec(ctx, "INSERT INTO counts (event_id, n) VALUES ($1, 1)", id); err != nil {
+				return err
+			}
+			if id == "ev-fails-once" && !failed.Swap(true) {
+				return errors.New("transient") // its insert must roll back too
+			}
+			return nil
+		}
+		done := make(chan error, 1)
+		go func() {
+			done <- inbox.Run(ctx, js, db, inbox.Config{
+				Stream: stream, Durable: "test", FilterSubject: prefix + ".>",
+				Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
+			}, handler)
+		}()
+		deadline := time.Now().Add(15 * time.Second)
+		for {
+			var total int
+			if err := db.QueryRow(ctx, "SELECT count(*) FROM counts").Scan(&total); err != nil {
+				t.Fatal(err)
+			}
+			if total >= 3 || time.Now().After(deadline) {
+				break
+			}
+			time.Sleep(20 * time.Millisecond)
+		}
+		time.Sleep(200 * time.Millisecond) // room for a wrong extra delivery
+		cancel()
+		if err := <-done; err != nil {
+			t.Fatal(err)
+		}
+		for _, id := range []string{"ev-1", "ev-2", "ev-fails-once"} {
+			var c int
+			if err := db.QueryRow(context.Background(), "SELECT count(*) FROM counts WHERE event_id = $1", id).Scan(&c); err != nil {
+				t.Fatal(err)
+			}
+			if c != 1 {
+				t.Errorf("%s applied %d times, want 1", id, c)
+			}
+		}
+		if got := calls.Load(); got != 4 {
+			t.Errorf("handler called %d times, want 4 (the duplicate skipped, the failure retried)", got)
+		}
+	})
+}

@@ -1,0 +1,123 @@
+// Package outbox is the transactional outbox every service publishes its
+// events through: the event row is written in the same transaction as the
+// change it describes, and a relay publishes committed rows to NATS
+// JetStream with `Nats-Msg-Id` = event id, then marks them sent. A change
+// therefore never commits without its event, and an event is never published
+// for a change that rolled back.
+//
+// Delivery is at least once: a relay that dies between publishing and
+// marking a row sent publishes it again on restart; JetStream drops the copy
+// inside its duplicate window, and consumers (package inbox) remember the
+// ids they processed.
+package outbox
+
+import (
+	"context"
+	"embed"
+	"fmt"
+	"io/fs"
+	"sync"
+
+	"google.golang.org/protobuf/proto"
+
+	"github.com/latchkey/latchkey/libs/clock"
+	"github.com/latchkey/latchkey/libs/dbx"
+)
+
+//go:embed migrations
+var migrations embed.FS
+
+// Migrations is the outbox's own table, per dialect; apply it with
+// dbx.Migrate(ctx, db, "outbox", outbox.Migrations). fs.Sub cannot fail on
+// a literal, valid path.
+var Migrations, _ = fs.Sub(migrations, "migrations")
+
+// Header names set on every published message.
+const (
+	// HeaderEventType carries the protobuf full name of the payload, so a
+	// subscriber knows what to decode without parsing the subject.
+	HeaderEventType = "Latchkey-Event-Type"
+	// HeaderContentType says the payload is binary protobuf.
+	HeaderContentType = "Content-Type"
+	// ContentTypeProtobuf is the value of HeaderContentType.
+	ContentTypeProtobuf = "application/protobuf"
+)
+
+// Outbox writes events into a service's database and wakes the relay.
+type Outbox struct {
+	db      dbx.DB
+	clock   clock.Clock
+	channel string
+
+	mu      sync.Mutex
+	waiters []chan struct{}
+}
+
+// New returns the outbox of db. channel names the PostgreSQL NOTIFY channel
+// that wakes relays in other processes (use the service's name); SQLite has
+// a single process, woken in memory.
+func New(db dbx.DB, clk clock.Clock, channel string) *Outbox {
+	return &Outbox{db: db, clock: clk, channel: "latchkey_outbox_" + channel}
+}
+
+// Write stores msg as the event id, to be published on subject, inside tx.
+// It reaches NATS only if tx commits.
+func (o *Outbox) Write(ctx context.Context, tx dbx.Tx, subject, id string, msg proto.Message) error {
+	payload, err := proto.Marshal(msg)
+	if err != nil {
+		return fmt.Errorf("outbox: marshal %T: %w", msg, err)
+	}
+	_, err = tx.Exec(ctx, `INSERT INTO outbox_events (id, subject, type, payload, created_at)
+		VALUES ($1, $2, $3, $4, $5)`,
+		id, subject, string(msg.ProtoReflect().Descriptor().FullName()), payload, o.clock.Now())
+	if err != nil {
+		return fmt.Errorf("outbox: write %s: %w", subject, err)
+	}
+	if tx.Dialect() == dbx.Postgres {
+		// NOTIFY inside a transaction is delivered at commit, and not at
+		// all on rollback: exactly when a relay has work.
+		if _, err := tx.Exec(ctx, "SELECT pg_notify($1, '')", o.channel); err != nil {
+			return fmt.Errorf("outbox: notify: %w", err)
+		}
+	}
+	tx.AfterCommit(o.wake)
+	return nil
+}
+
+// wake tells relays in this process that a row committed.
+func (o *Outbox) wake() {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	for _, w := range o.waiters {
+		select {
+		case w <- struct{}{}:
+		default:
+		}
+	}
+}
+
+func (o *Outbox) subscribe() chan struct{} {
+	ch := make(chan struct{}, 1)
+	o.mu.Lock()
+	o.waiters = append(o.waiters, ch)
+	o.mu.Unlock()
+	return ch
+}
+
+func (o *Outbox) unsubscribe(ch chan struct{}) {
+	o.mu.Lock()
+	defer o.mu.Unlock()
+	for i, w := range o.waiters {
+		if w == ch {
+			o.waiters = append(o.waiters[:i], o.waiters[i+1:]...)
+			return
+		}
+	}
+}
+
+// Pending counts the rows not yet published, for readiness and tests.
+func (o *Outbox) Pending(ctx context.Context) (int, error) {
+	var n int
+	err := o.db.QueryRow(ctx, "SELECT count(*) FROM outbox_events WHERE sent_at IS NULL").Scan(&n)
+	return n, err
+}

@@ -1,0 +1,241 @@
+package outbox
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sort"
+	"time"
+
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/latchkey/latchkey/libs/dbx"
+)
+
+// RelayOptions tune a relay; zero values take the defaults.
+type RelayOptions struct {
+	// Batch is how many rows one claim takes (default 100).
+	Batch int
+	// Lease is how long a claimed row stays reserved for this relay. A relay
+	// that dies holding a lease delays those rows by at most this long
+	// (default 30s).
+	Lease time.Duration
+	// Poll is the longest the relay sleeps without a wake-up; it catches
+	// rows whose lease expired (default 2s).
+	Poll time.Duration
+	// Retention is how long sent rows are kept before being deleted
+	// (default 24h).
+	Retention time.Duration
+	Logger    *slog.Logger
+}
+
+// Relay publishes committed outbox rows to JetStream.
+type Relay struct {
+	o    *Outbox
+	js   jetstream.JetStream
+	opts RelayOptions
+}
+
+// NewRelay returns a relay for o publishing to js.
+func (o *Outbox) NewRelay(js jetstream.JetStream, opts RelayOptions) *Relay {
+	if opts.Batch <= 0 {
+		opts.Batch = 100
+	}
+	if opts.Lease <= 0 {
+		opts.Lease = 30 * time.Second
+	}
+	if opts.Poll <= 0 {
+		opts.Poll = 2 * time.Second
+	}
+	if opts.Retention <= 0 {
+		opts.Retention = 24 * time.Hour
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.Default()
+	}
+	return &Relay{o: o, js: js, opts: opts}
+}
+
+// Run publishes until ctx is cancelled. It returns nil on cancellation;
+// failures to reach NATS or the database are logged and retried with
+// backoff, never returned, so one outage does not stop a service.
+func (r *Relay) Run(ctx context.Context) error {
+	wake := r.o.subscribe()
+	defer r.o.unsubscribe(wake)
+	if pg, ok := r.o.db.(*dbx.PG); ok {
+		go r.listen(ctx, pg, wake)
+	}
+	backoff := time.Duration(0)
+	lastPrune := time.Time{}
+	for {
+		n, err := r.PublishPending(ctx)
+		switch {
+		case ctx.Err() != nil:
+			return nil
+		case err != nil:
+			backoff = min(max(2*backoff, 100*time.Millisecond), 10*time.Second)
+			r.opts.Logger.Warn("outbox relay: publish failed; retrying", "err", err, "retry_in", backoff)
+			if !sleep(ctx, backoff, nil) {
+				return nil
+			}
+			continue
+		}
+		backoff = 0
+		if n > 0 {
+			continue // there may be more
+		}
+		if now := time.Now(); now.Sub(lastPrune) > time.Hour {
+			lastPrune = now
+			if err := r.prune(ctx); err != nil {
+				r.opts.Logger.Warn("outbox relay: prune failed", "err", err)
+			}
+		}
+		if !sleep(ctx, r.opts.Poll, wake) {
+			return nil
+		}
+	}
+}
+
+// PublishPending claims one batch of pending rows, publishes them in the
+// order they were written and marks them sent. It returns how many it
+// published.
+func (r *Relay) PublishPending(ctx context.Context) (int, error) {
+	rows, err := r.claim(ctx)
+	if err != nil || len(rows) == 0 {
+		return 0, err
+	}
+	for i, row := range rows {
+		msg := &nats.Msg{Subject: row.subject, Data: row.payload, Header: nats.Header{}}
+		msg.Header.Set(HeaderEventType, row.typ)
+		msg.Header.Set(HeaderContentType, ContentTypeProtobuf)
+		if _, err := r.js.PublishMsg(ctx, msg, jetstream.WithMsgID(row.id)); err != nil {
+			r.release(ctx, rows[i:], err)
+			return i, fmt.Errorf("publish %s %s: %w", row.subject, row.id, err)
+		}
+		if _, err := r.o.db.Exec(ctx, "UPDATE outbox_events SET sent_at = $1, lease_until = NULL, last_error = NULL WHERE seq = $2",
+			r.o.clock.Now(), row.seq); err != nil {
+			// Published but not marked: it will be published again after
+			// its lease, and JetStream or the consumer drops the copy.
+			return i, fmt.Errorf("mark %s sent: %w", row.id, err)
+		}
+	}
+	return len(rows), nil
+}
+
+type pendingRow struct {
+	seq     int64
+	id      string
+	subject string
+	typ     string
+	payload []byte
+}
+
+func (r *Relay) claim(ctx context.Context) ([]pendingRow, error) {
+	now := r.o.clock.Now()
+	lock := ""
+	if r.o.db.Dialect() == dbx.Postgres {
+		// Replicas claim disjoint rows instead of waiting on each other.
+		lock = " FOR UPDATE SKIP LOCKED"
+	}
+	q := `UPDATE outbox_events SET lease_until = $1, attempts = attempts + 1
+		WHERE seq IN (SELECT seq FROM outbox_events
+			WHERE sent_at IS NULL AND (lease_until IS NULL OR lease_until < $2)
+			ORDER BY seq LIMIT $3` + lock + `)
+		RETURNING seq, id, subject, type, payload`
+	res, err := r.o.db.Query(ctx, q, now.Add(r.opts.Lease), now, r.opts.Batch)
+	if err != nil {
+		return nil, fmt.Errorf("claim: %w", err)
+	}
+	defer res.Close()
+	var rows []pendingRow
+	for res.Next() {
+		var p pendingRow
+		if err := res.Scan(&p.seq, &p.id, &p.subject, &p.typ, &p.payload); err != nil {
+			return nil, fmt.Errorf("claim: %w", err)
+		}
+		rows = append(rows, p)
+	}
+	if err := res.Err(); err != nil {
+		return nil, fmt.Errorf("claim: %w", err)
+	}
+	// RETURNING gives no order; publish in commit order.
+	sort.Slice(rows, func(i, j int) bool { return rows[i].seq < rows[j].seq })
+	return rows, nil
+}
+
+// release gives back the lease of rows not published, so they go out on the
+// next attempt rather than after the lease expires.
+func (r *Relay) release(ctx context.Context, rows []pendingRow, cause error) {
+	ctx = context.WithoutCancel(ctx)
+	for _, row := range rows {
+		if _, err := r.o.db.Exec(ctx, "UPDATE outbox_events SET lease_until = NULL, last_error = $1 WHERE seq = $2 AND sent_at IS NULL",
+			cause.Error(), row.seq); err != nil {
+			r.opts.Logger.Warn("outbox relay: release failed", "err", err)
+			return
+		}
+	}
+}
+
+func (r *Relay) prune(ctx context.Context) error {
+	_, err := r.o.db.Exec(ctx, "DELETE FROM outbox_events WHERE sent_at IS NOT NULL AND sent_at < $1",
+		r.o.clock.Now().Add(-r.opts.Retention))
+	return err
+}
+
+// listen turns PostgreSQL notifications from any process's commits into
+// wake-ups, reconnecting after failures.
+func (r *Relay) listen(ctx context.Context, pg *dbx.PG, wake chan struct{}) {
+	for ctx.Err() == nil {
+		err := func() error {
+			conn, err := pg.Pool().Acquire(ctx)
+			if err != nil {
+				return err
+			}
+			defer conn.Release()
+			if _, err := conn.Exec(ctx, "LISTEN "+r.o.channel); err != nil {
+				return err
+			}
+			// Rows committed while we were not listening: look once.
+			signal(wake)
+			for {
+				if _, err := conn.Conn().WaitForNotification(ctx); err != nil {
+					// The connection may still be listening; do not hand
+					// it back to the pool in that state.
+					conn.Conn().Close(context.WithoutCancel(ctx))
+					return err
+				}
+				signal(wake)
+			}
+		}()
+		if ctx.Err() != nil {
+			return
+		}
+		if !errors.Is(err, context.Canceled) {
+			r.opts.Logger.Warn("outbox relay: listen failed; retrying", "err", err)
+		}
+		sleep(ctx, time.Second, nil)
+	}
+}
+
+func signal(ch chan struct{}) {
+	select {
+	case ch <- struct{}{}:
+	default:
+	}
+}
+
+// sleep waits for d, a wake-up or cancellation; it reports false on
+// cancellation.
+func sleep(ctx context.Context, d time.Duration, wake <-chan struct{}) bool {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return false
+	case <-t.C:
+	case <-wake:
+	}
+	return true
+}
