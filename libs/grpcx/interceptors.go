@@ -1,0 +1,179 @@
+package grpcx
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"runtime/debug"
+	"strings"
+	"time"
+
+	"github.com/grpc-ecosystem/go-grpc-middleware/v2/interceptors/recovery"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/peer"
+	"google.golang.org/grpc/status"
+)
+
+// internalMessage is all a client learns about an error we did not mean to
+// show it.
+const internalMessage = "internal error"
+
+// recoveryOption turns a panic into Internal and logs the stack. The panic
+// value goes to the log only: it may well contain request data.
+func recoveryOption(log *slog.Logger) recovery.Option {
+	return recovery.WithRecoveryHandlerContext(func(ctx context.Context, p any) error {
+		method, _ := grpc.Method(ctx)
+		log.ErrorContext(ctx, "grpc handler panicked",
+			"grpc.method", method, "panic", p, "stack", string(debug.Stack()))
+		return status.Error(codes.Internal, internalMessage)
+	})
+}
+
+// callNote carries the error a handler really returned from the sanitizer
+// (inside) to the logging interceptor (outside), so the one log line per
+// call holds the detail the client was not given.
+type callNote struct{ err error }
+
+type callNoteKey struct{}
+
+func withNote(ctx context.Context) (context.Context, *callNote) {
+	n := &callNote{}
+	return context.WithValue(ctx, callNoteKey{}, n), n
+}
+
+// grpcStatuser is what grpc-go looks for to find an error's status.
+type grpcStatuser interface{ GRPCStatus() *status.Status }
+
+// sanitize decides what the client may see of err. A gRPC status with a
+// real code (which includes *errs.Error, through GRPCStatus) passes as it
+// is; context errors keep their codes; anything else, and Unknown, is an
+// accident whose text may hold SQL, addresses or secrets, so the client
+// gets a bare Internal. exposed is false when err was replaced.
+func sanitize(err error) (client error, exposed bool) {
+	if err == nil {
+		return nil, true
+	}
+	var gs grpcStatuser
+	if errors.As(err, &gs) {
+		if st := gs.GRPCStatus(); st != nil && st.Code() != codes.OK && st.Code() != codes.Unknown {
+			if _, direct := err.(grpcStatuser); direct {
+				return err, true
+			}
+			// Wrapped: grpc-go would send the whole err.Error() chain as
+			// the message (status.FromError does that), leaking whatever
+			// the wrapping added. Send the inner status alone.
+			return st.Err(), true
+		}
+	}
+	switch {
+	case errors.Is(err, context.Canceled):
+		return status.Error(codes.Canceled, context.Canceled.Error()), true
+	case errors.Is(err, context.DeadlineExceeded):
+		return status.Error(codes.DeadlineExceeded, context.DeadlineExceeded.Error()), true
+	}
+	return status.Error(codes.Internal, internalMessage), false
+}
+
+func unarySanitizer(log *slog.Logger) grpc.UnaryServerInterceptor {
+	return func(ctx context.Context, req any, info *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (any, error) {
+		resp, err := handler(ctx, req)
+		return resp, sanitizeAndNote(ctx, log, info.FullMethod, err)
+	}
+}
+
+func streamSanitizer(log *slog.Logger) grpc.StreamServerInterceptor {
+	return func(srv any, ss grpc.ServerStream, info *grpc.StreamServerInfo, handler grpc.StreamHandler) error {
+		err := handler(srv, ss)
+		return sanitizeAndNote(ss.Context(), log, info.FullMethod, err)
+	}
+}
+
+func sanitizeAndNote(ctx context.Context, log *slog.Logger, method string, err error) error {
+	if err == nil {
+		return nil
+	}
+	client, exposed := sanitize(err)
+	if n, ok := ctx.Value(callNoteKey{}).(*callNote); ok {
+		n.err = err
+	} else if !exposed {
+		// No logging interceptor outside us: the detail must still land
+		// somewhere, or the hidden error is lost.
+		log.ErrorContext(ctx, "grpc internal error", "grpc.method", method, "error", err.Error())
+	}
+	return client
+}
+
+func unaryLogging(log *slog.Logger) grpc.UnaryServerInterceptor {
+	return func(ctx context.Context, req any, info *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (any, error) {
+		start := time.Now()
+		ctx, note := withNote(ctx)
+		resp, err := handler(ctx, req)
+		logCall(ctx, log, info.FullMethod, start, err, note)
+		return resp, err
+	}
+}
+
+func streamLogging(log *slog.Logger) grpc.StreamServerInterceptor {
+	return func(srv any, ss grpc.ServerStream, info *grpc.StreamServerInfo, handler grpc.StreamHandler) error {
+		start := time.Now()
+		ctx, note := withNote(ss.Context())
+		err := handler(srv, &contextStream{ServerStream: ss, ctx: ctx})
+		logCall(ctx, log, info.FullMethod, start, err, note)
+		return err
+	}
+}
+
+// contextStream lets a stream interceptor hand a derived context down.
+type contextStream struct {
+	grpc.ServerStream
+	ctx context.Context
+}
+
+func (s *contextStream) Context() context.Context { return s.ctx }
+
+// logCall writes one line per call: method, code, duration, peer, and for
+// failures the error as the handler returned it. Request and response
+// bodies are never logged: they carry passwords, codes and tokens.
+func logCall(ctx context.Context, log *slog.Logger, method string, start time.Time, err error, note *callNote) {
+	code := status.Code(err)
+	level := levelFor(method, code)
+	if !log.Enabled(ctx, level) {
+		return
+	}
+	attrs := []slog.Attr{
+		slog.String("grpc.method", method),
+		slog.String("grpc.code", code.String()),
+		slog.Float64("duration_ms", float64(time.Since(start).Microseconds())/1000),
+	}
+	if p, ok := peer.FromContext(ctx); ok && p.Addr != nil {
+		attrs = append(attrs, slog.String("peer.address", p.Addr.String()))
+	}
+	if note.err != nil {
+		attrs = append(attrs, slog.String("error", note.err.Error()))
+	} else if err != nil {
+		attrs = append(attrs, slog.String("error", err.Error()))
+	}
+	log.LogAttrs(ctx, level, "grpc call", attrs...)
+}
+
+// levelFor keeps client mistakes at info, the service's own trouble at
+// warn or error, and probes (health, reflection) out of the info stream:
+// a kubelet checks health every few seconds.
+func levelFor(method string, code codes.Code) slog.Level {
+	switch code {
+	case codes.OK:
+		if strings.HasPrefix(method, "/grpc.health.") || strings.HasPrefix(method, "/grpc.reflection.") {
+			return slog.LevelDebug
+		}
+		return slog.LevelInfo
+	case codes.Canceled, codes.InvalidArgument, codes.NotFound, codes.AlreadyExists,
+		codes.Unauthenticated, codes.PermissionDenied, codes.FailedPrecondition:
+		return slog.LevelInfo
+	case codes.DeadlineExceeded, codes.ResourceExhausted, codes.Aborted,
+		codes.OutOfRange, codes.Unavailable:
+		return slog.LevelWarn
+	default:
+		return slog.LevelError
+	}
+}

@@ -1,0 +1,25 @@
+package grpcx
+
+import (
+	"errors"
+
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// register registers c on r, or returns the collector already registered
+// there under the same metric names. In the all-in-one binary five
+// services build their own servers and clients in one process with one
+// /metrics; they share one set of series, told apart by grpc_service.
+func register[C prometheus.Collector](r prometheus.Registerer, c C) (C, error) {
+	err := r.Register(c)
+	if err == nil {
+		return c, nil
+	}
+	var are prometheus.AlreadyRegisteredError
+	if errors.As(err, &are) {
+		if existing, ok := are.ExistingCollector.(C); ok {
+			return existing, nil
+		}
+	}
+	return c, err
+}

@@ -1,0 +1,73 @@
+package logx_test
+
+import (
+	"bytes"
+	"encoding/json"
+	"log/slog"
+	"strings"
+	"testing"
+
+	"github.com/latchkey/latchkey/libs/logx"
+)
+
+func TestParseLevel(t *testing.T) {
+	tests := []struct {
+		in      string
+		want    slog.Level
+		wantErr bool
+	}{
+		{"debug", slog.LevelDebug, false},
+		{"", slog.LevelInfo, false},
+		{"INFO", slog.LevelInfo, false},
+		{" warn ", slog.LevelWarn, false},
+		{"warning", slog.LevelWarn, false},
+		{"error", slog.LevelError, false},
+		{"verbose", 0, true},
+		{"info+2", 0, true},
+	}
+	for _, tt := range tests {
+		got, err := logx.ParseLevel(tt.in)
+		if (err != nil) != tt.wantErr || (!tt.wantErr && got != tt.want) {
+			t.Errorf("ParseLevel(%q) = %v, %v; want %v, err %v", tt.in, got, err, tt.want, tt.wantErr)
+		}
+	}
+}
+
+func TestNew_WritesJSONAtLevel(t *testing.T) {
+	var buf bytes.Buffer
+	log, err := logx.New(&buf, "warn")
+	if err != nil {
+		t.Fatal(err)
+	}
+	log.Info("dropped")
+	log.Warn("kept", "tenant", "acme")
+	lines := strings.Split(strings.TrimSpace(buf.String()), "\n")
+	if len(lines) != 1 {
+		t.Fatalf("got %d lines: %q", len(lines), buf.String())
+	}
+	var rec map[string]any
+	if err := json.Unmarshal([]byte(lines[0]), &rec); err != nil {
+		t.Fatalf("not JSON: %v", err)
+	}
+	if rec["msg"] != "kept" || rec["tenant"] != "acme" || rec["level"] != "WARN" {
+		t.Errorf("record = %v", rec)
+	}
+}
+
+func TestNew_RejectsUnknownLevel(t *testing.T) {
+	if _, err := logx.New(&bytes.Buffer{}, "loud"); err == nil {
+		t.Fatal("want error for unknown level")
+	}
+}
+
+func TestFromEnv(t *testing.T) {
+	t.Setenv(logx.EnvLevel, "debug")
+	log, err := logx.FromEnv()
+	if err != nil || !log.Enabled(t.Context(), slog.LevelDebug) {
+		t.Fatalf("FromEnv() = %v, %v; want debug logger", log, err)
+	}
+	t.Setenv(logx.EnvLevel, "nope")
+	if _, err := logx.FromEnv(); err == nil || !strings.Contains(err.Error(), logx.EnvLevel) {
+		t.Fatalf("err = %v, want one naming %s", err, logx.EnvLevel)
+	}
+}

@@ -1,0 +1,100 @@
+package natsx
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/nats-io/nats.go/jetstream"
+)
+
+// The events stream carries the domain events services publish for each
+// other (account created, credential changed, ...). It keeps them by limits,
+// not by consumers, so that a service added later can replay history.
+const (
+	// EventsStreamName is the JetStream name of the events stream.
+	EventsStreamName = "LATCHKEY_EVENTS"
+	// EventsSubjectPrefix starts every event subject; the "v1" lets a
+	// later incompatible event format live beside this one.
+	EventsSubjectPrefix = "latchkey.events.v1"
+	// EventsSubjects is the subject filter the events stream captures.
+	EventsSubjects = EventsSubjectPrefix + ".>"
+)
+
+// The notify stream is a work queue of notifications to send (mail, SMS):
+// each message is meant for exactly one sender and is gone once acknowledged.
+const (
+	// NotifyStreamName is the JetStream name of the notification stream.
+	NotifyStreamName = "LATCHKEY_NOTIFY"
+	// NotifySubjectPrefix starts every notification subject.
+	NotifySubjectPrefix = "latchkey.notify.v1"
+	// NotifySubjects is the subject filter the notify stream captures.
+	NotifySubjects = NotifySubjectPrefix + ".>"
+)
+
+// DuplicateWindow is how long JetStream remembers a Nats-Msg-Id. The outbox
+// relay re-publishes rows it could not mark as sent; two minutes covers a
+// relay crash and restart, which is the case the window is there for.
+const DuplicateWindow = 2 * time.Minute
+
+// EventsStream returns the configuration of the events stream. It is a
+// function, not a variable, so no caller can change the shared definition;
+// tests may copy it and rename the copy.
+func EventsStream() jetstream.StreamConfig {
+	return jetstream.StreamConfig{
+		Name:        EventsStreamName,
+		Description: "Latchkey domain events",
+		Subjects:    []string{EventsSubjects},
+		Retention:   jetstream.LimitsPolicy,
+		Storage:     jetstream.FileStorage,
+		Duplicates:  DuplicateWindow,
+		Discard:     jetstream.DiscardOld,
+		Replicas:    1,
+	}
+}
+
+// NotifyStream returns the configuration of the notification work queue.
+// It is stored on file as well: a notification accepted before a NATS
+// restart must still be sent after it.
+func NotifyStream() jetstream.StreamConfig {
+	return jetstream.StreamConfig{
+		Name:        NotifyStreamName,
+		Description: "Latchkey notifications to send",
+		Subjects:    []string{NotifySubjects},
+		Retention:   jetstream.WorkQueuePolicy,
+		Storage:     jetstream.FileStorage,
+		Duplicates:  DuplicateWindow,
+		Discard:     jetstream.DiscardOld,
+		Replicas:    1,
+	}
+}
+
+// Streams returns every stream Latchkey needs, in the order EnsureStreams
+// creates them.
+func Streams() []jetstream.StreamConfig {
+	return []jetstream.StreamConfig{EventsStream(), NotifyStream()}
+}
+
+// EnsureStreams creates the Latchkey streams, or updates them to the current
+// definition, so every service can call it at start without coordinating
+// who goes first.
+func EnsureStreams(ctx context.Context, js jetstream.JetStream) error {
+	for _, cfg := range Streams() {
+		if _, err := EnsureStream(ctx, js, cfg); err != nil {
+			return err
+		}
+	}
+	return nil
+}
+
+// EnsureStream creates the stream cfg describes or updates an existing one
+// to it. Calling it again with the same cfg changes nothing. Some changes
+// cannot be made in place (storage type; retention on a 2.9 server): those
+// return the server's error rather than deleting data.
+func EnsureStream(ctx context.Context, js jetstream.JetStream, cfg jetstream.StreamConfig) (jetstream.Stream, error) {
+	s, err := js.CreateOrUpdateStream(ctx, cfg)
+	if err != nil {
+		return nil, fmt.Errorf("natsx: ensure stream %s: %w", cfg.Name, err)
+	}
+	return s, nil
+}

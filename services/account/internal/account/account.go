@@ -1,0 +1,113 @@
+// Package account is the account service's domain: tenants with their
+// policy, and accounts with their roles and lifecycle. It holds types and
+// rules only; it imports no I/O package.
+package account
+
+import (
+	"slices"
+	"strings"
+	"time"
+)
+
+// Status is where an account is in its lifecycle.
+type Status string
+
+// The account statuses.
+const (
+	// StatusPending: created, waiting for the user to follow the
+	// activation link.
+	StatusPending Status = "PENDING"
+	// StatusActive: may log in.
+	StatusActive Status = "ACTIVE"
+	// StatusLocked: refused at log-in until the lock expires or an admin
+	// unlocks (see LockReason).
+	StatusLocked Status = "LOCKED"
+	// StatusDisabled: refused at log-in until an admin reactivates.
+	StatusDisabled Status = "DISABLED"
+)
+
+// Statuses lists every status, for validating input.
+var Statuses = []Status{StatusPending, StatusActive, StatusLocked, StatusDisabled}
+
+// LockReason says why an account is locked.
+type LockReason string
+
+// The lock reasons.
+const (
+	LockNone           LockReason = ""
+	LockFailedAttempts LockReason = "FAILED_ATTEMPTS"
+	LockInactivity     LockReason = "INACTIVITY"
+	LockAdmin          LockReason = "ADMIN"
+)
+
+// Role is what an account may do in its tenant.
+type Role string
+
+// The roles.
+const (
+	// RoleAdmin manages the tenant's accounts and policy.
+	RoleAdmin Role = "ADMIN"
+	// RoleUser is a member of staff.
+	RoleUser Role = "USER"
+	// RoleClient is an external portal contact.
+	RoleClient Role = "CLIENT"
+	// RoleOperator runs the platform; only in the platform's own tenant.
+	RoleOperator Role = "OPERATOR"
+)
+
+// Roles lists every role, for validating input.
+var Roles = []Role{RoleAdmin, RoleUser, RoleClient, RoleOperator}
+
+// Activation is how a new account gets its first password.
+type Activation string
+
+// The activation methods.
+const (
+	// ActivationEmailLink mails a link that sets the first password; the
+	// account is pending until it is used.
+	ActivationEmailLink Activation = "EMAIL_LINK"
+	// ActivationTemporaryPassword gives the account a password chosen by
+	// an admin, to be changed at first log-in.
+	ActivationTemporaryPassword Activation = "TEMPORARY_PASSWORD"
+)
+
+// Tenant is one customer organisation (or one of its environments: a LIVE
+// and a TRAINING tenant are two tenants).
+type Tenant struct {
+	ID   string
+	Code string // typed at log-in ("company code"); unique; lower case
+	Name string
+	// Policy decides how every flow behaves for the tenant's accounts.
+	Policy Policy
+	// TermsVersion is the current terms version; empty when none is
+	// published.
+	TermsVersion string
+	CreatedAt    time.Time
+	UpdatedAt    time.Time
+}
+
+// Account is one identity in a tenant.
+type Account struct {
+	ID          string
+	TenantID    string
+	Username    string // as typed at creation; compared case-insensitively
+	Email       string
+	DisplayName string
+	Roles       []Role
+	Status      Status
+	LockReason  LockReason
+	Locale      string
+	// AcceptedTermsVersion is the terms version the user last accepted.
+	AcceptedTermsVersion string
+	CreatedAt            time.Time
+	UpdatedAt            time.Time
+	LastLoginAt          *time.Time
+	ActivatedAt          *time.Time
+}
+
+// HasRole reports whether the account holds r.
+func (a *Account) HasRole(r Role) bool { return slices.Contains(a.Roles, r) }
+
+// Fold is the form in which usernames and e-mail addresses are compared and
+// kept unique: two logins that differ only in case are the same login.
+func Fold(s string) string { return strings.ToLower(s) }

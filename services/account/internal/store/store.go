@@ -1,0 +1,84 @@
+// Package store is what the account service's use cases need from storage.
+// sqlstore implements it on PostgreSQL and SQLite; storetest is the
+// conformance suite both must pass.
+package store
+
+import (
+	"context"
+
+	"google.golang.org/protobuf/proto"
+
+	"github.com/latchkey/latchkey/services/account/internal/account"
+)
+
+// Store reads outside transactions and opens transactions for changes.
+type Store interface {
+	Reader
+	// InTx runs fn in a transaction. fn must not make network calls: a
+	// transaction holds locks (and on SQLite, the only writer).
+	InTx(ctx context.Context, fn func(tx Tx) error) error
+}
+
+// Reader is every query of the service. Queries on tenant data take the
+// tenant id, so no query can reach another tenant's rows.
+type Reader interface {
+	// GetTenant returns the tenant with id, or an errs NotFound.
+	GetTenant(ctx context.Context, id string) (*account.Tenant, error)
+	// GetTenantByCode returns the tenant with code, or an errs NotFound.
+	GetTenantByCode(ctx context.Context, code string) (*account.Tenant, error)
+	// ListTenants returns tenants in id order.
+	ListTenants(ctx context.Context, q TenantQuery) ([]*account.Tenant, error)
+	// GetAccount returns the account id of tenantID, or an errs NotFound
+	// (also when it exists in another tenant).
+	GetAccount(ctx context.Context, tenantID, id string) (*account.Account, error)
+	// FindAccountByLogin returns the account of tenantID whose username or
+	// e-mail address equals login, case-insensitively, or an errs NotFound.
+	FindAccountByLogin(ctx context.Context, tenantID, login string) (*account.Account, error)
+	// ListAccounts returns accounts of tenantID in id order.
+	ListAccounts(ctx context.Context, tenantID string, q AccountQuery) ([]*account.Account, error)
+}
+
+// Tx is a transaction: reads see its own writes.
+type Tx interface {
+	Reader
+	// CreateTenant inserts t; a taken code is an errs Conflict on "code".
+	CreateTenant(ctx context.Context, t *account.Tenant) error
+	// UpdateTenant saves t's name, policy and terms version.
+	UpdateTenant(ctx context.Context, t *account.Tenant) error
+	// CreateAccount inserts a; a username or e-mail address already used
+	// in the tenant (in any case) is an errs Conflict naming "username" or
+	// "email".
+	CreateAccount(ctx context.Context, a *account.Account) error
+	// UpdateAccount saves every field of a.
+	UpdateAccount(ctx context.Context, a *account.Account) error
+	// Emit writes an event to the outbox, published after commit.
+	Emit(ctx context.Context, ev Event) error
+}
+
+// Event is a domain event ready for the outbox.
+type Event struct {
+	ID      string // the event id, also its Nats-Msg-Id
+	Subject string
+	Message proto.Message
+}
+
+// TenantQuery selects a page of tenants.
+type TenantQuery struct {
+	// Filter keeps tenants whose code or name contains it, ignoring case.
+	Filter string
+	// After is the last id of the previous page ("" for the first).
+	After string
+	Limit int
+}
+
+// AccountQuery selects a page of accounts.
+type AccountQuery struct {
+	// Filter keeps accounts whose username, e-mail address or display
+	// name contains it, ignoring case.
+	Filter string
+	Status account.Status // "" for all
+	Role   account.Role   // "" for all
+	// After is the last id of the previous page ("" for the first).
+	After string
+	Limit int
+}
