@@ -45,3 +45,7 @@ require (
 	modernc.org/memory v1.12.1 // indirect
 	modernc.org/sqlite v1.62.0 // indirect
 )
+
+require github.com/latchkey/latchkey/proto/gen v0.0.0
+
+replace github.com/latchkey/latchkey/proto/gen => ../proto/gen

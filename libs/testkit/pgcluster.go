@@ -68,9 +68,7 @@ func startCluster() (*cluster, error) {
 	}
 	sweepStaleClusters()
 
-	// Not t.TempDir: the postgres user must be able to enter every parent
-	// of the data dir, and a test's temp dir sits under a 0700 one.
-	dir, err := os.MkdirTemp("", clusterDirPattern)
+	dir, err := makeClusterDir()
 	if err != nil {
 		return nil, err
 	}
@@ -224,11 +222,36 @@ func (c *cluster) stop() {
 	_ = os.RemoveAll(c.dir)
 }
 
+// clusterParents are where cluster dirs go, best first. /dev/shm is memory:
+// on this project's machines initdb takes 0.4 s there instead of 1.3 s, and
+// CREATE DATABASE 20 ms instead of 250 ms, and nothing needs to survive.
+func clusterParents() []string {
+	return []string{"/dev/shm", os.TempDir()}
+}
+
+// makeClusterDir makes the cluster's temp dir. Not t.TempDir: the postgres
+// user must be able to enter every parent of the data dir, and a test's
+// temp dir sits under a 0700 one.
+func makeClusterDir() (string, error) {
+	var err error
+	for _, parent := range clusterParents() {
+		var dir string
+		if dir, err = os.MkdirTemp(parent, clusterDirPattern); err == nil {
+			return dir, nil
+		}
+	}
+	return "", err
+}
+
 // sweepStaleClusters removes cluster dirs whose test process is gone and
 // whose postmaster is not running: what is left when a test binary without
 // Main (or one that was killed) ends.
 func sweepStaleClusters() {
-	dirs, _ := filepath.Glob(filepath.Join(os.TempDir(), clusterDirPattern+"*"))
+	var dirs []string
+	for _, parent := range clusterParents() {
+		found, _ := filepath.Glob(filepath.Join(parent, clusterDirPattern+"*"))
+		dirs = append(dirs, found...)
+	}
 	for _, dir := range dirs {
 		owner := readPid(filepath.Join(dir, ownerFile))
 		if owner == 0 {

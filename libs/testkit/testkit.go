@@ -24,7 +24,7 @@ import (
 //
 // Without it the cluster still goes away with the test process (the kernel
 // signals it when the process dies), but its files stay in the temp dir
-// until a later test run sweeps them.
+// (/dev/shm or $TMPDIR) until a later test run sweeps them.
 func Main(m *testing.M) {
 	code := m.Run()
 	stopAll()

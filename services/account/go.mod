@@ -6,3 +6,5 @@ replace (
 	github.com/latchkey/latchkey/libs => ../../libs
 	github.com/latchkey/latchkey/proto/gen => ../../proto/gen
 )
+
+require golang.org/x/sync v0.25.0 // indirect

@@ -1,0 +1,161 @@
+// Package authn tells each service who is calling. Every service
+// authenticates calls itself rather than trusting the edge: the gateway only
+// passes the Authorization header on.
+//
+// Today a caller is either anonymous or holds an operator API token;
+// access tokens of signed-in accounts (JWT) come with the credential
+// service.
+package authn
+
+import (
+	"context"
+	"crypto/rand"
+	"crypto/sha256"
+	"crypto/subtle"
+	"encoding/base64"
+	"strings"
+
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/metadata"
+
+	"github.com/latchkey/latchkey/libs/errs"
+)
+
+// Kind is how a caller proved who they are.
+type Kind int
+
+// The kinds of principal.
+const (
+	// KindOperatorToken is automation holding an operator API token: it
+	// may run every operator call, and act as an administrator of the
+	// tenant it names in TenantHeader.
+	KindOperatorToken Kind = iota + 1
+	// KindAccount is a signed-in account (access token).
+	KindAccount
+)
+
+// Principal is an authenticated caller.
+type Principal struct {
+	Kind Kind
+	// For KindAccount: the account, its tenant and roles.
+	AccountID string
+	TenantID  string
+	Roles     []string
+	// For KindOperatorToken: the code of the tenant the operator acts in
+	// (TenantHeader), "" when it names none.
+	TenantCode string
+}
+
+// TenantHeader is the metadata key (REST: the Latchkey-Tenant header) in
+// which an operator names the tenant to act in.
+const TenantHeader = "latchkey-tenant"
+
+type principalKey struct{}
+
+// WithPrincipal returns ctx carrying p.
+func WithPrincipal(ctx context.Context, p *Principal) context.Context {
+	return context.WithValue(ctx, principalKey{}, p)
+}
+
+// FromContext returns the caller, or nil for an anonymous call.
+func FromContext(ctx context.Context) *Principal {
+	p, _ := ctx.Value(principalKey{}).(*Principal)
+	return p
+}
+
+// Require returns the caller, or Unauthenticated for an anonymous call.
+func Require(ctx context.Context) (*Principal, error) {
+	if p := FromContext(ctx); p != nil {
+		return p, nil
+	}
+	return nil, errs.Unauthenticated("CREDENTIALS_MISSING", "this call needs an access token or an operator token (Authorization: Bearer …)")
+}
+
+// TenantCode returns the tenant an operator names in TenantHeader, or "".
+func TenantCode(ctx context.Context) string {
+	md, _ := metadata.FromIncomingContext(ctx)
+	if v := md.Get(TenantHeader); len(v) > 0 {
+		return strings.TrimSpace(v[0])
+	}
+	return ""
+}
+
+// OperatorTokens holds the SHA-256 of the operator API tokens; the tokens
+// themselves are never kept, so a memory dump does not give them away.
+type OperatorTokens struct {
+	hashes [][sha256.Size]byte
+}
+
+// NewOperatorTokens keeps the hashes of tokens (empty ones are skipped).
+func NewOperatorTokens(tokens ...string) *OperatorTokens {
+	o := &OperatorTokens{}
+	for _, t := range tokens {
+		if t != "" {
+			o.hashes = append(o.hashes, sha256.Sum256([]byte(t)))
+		}
+	}
+	return o
+}
+
+// Match reports whether token is one of the operator tokens, comparing in
+// constant time against every one of them.
+func (o *OperatorTokens) Match(token string) bool {
+	if o == nil {
+		return false
+	}
+	h := sha256.Sum256([]byte(token))
+	found := 0
+	for _, want := range o.hashes {
+		found |= subtle.ConstantTimeCompare(h[:], want[:])
+	}
+	return found == 1
+}
+
+// NewToken returns a fresh random operator token (256 bits).
+func NewToken() string {
+	b := make([]byte, 32)
+	if _, err := rand.Read(b); err != nil {
+		panic("authn: no randomness: " + err.Error())
+	}
+	return "lko_" + base64.RawURLEncoding.EncodeToString(b)
+}
+
+// Authenticator turns a call's Authorization metadata into a Principal.
+type Authenticator struct {
+	Operators *OperatorTokens
+}
+
+// Authenticate returns the principal of ctx's credentials: nil when the
+// call carries none, Unauthenticated when they are not valid. A call with
+// bad credentials is refused even on routes that need none, so a client
+// learns at once that its token is wrong.
+func (a *Authenticator) Authenticate(ctx context.Context) (*Principal, error) {
+	md, _ := metadata.FromIncomingContext(ctx)
+	values := md.Get("authorization")
+	if len(values) == 0 {
+		return nil, nil
+	}
+	scheme, token, ok := strings.Cut(values[0], " ")
+	if !ok || !strings.EqualFold(scheme, "bearer") || token == "" {
+		return nil, errs.Unauthenticated("CREDENTIALS_MALFORMED", "the Authorization header must be: Bearer <token>")
+	}
+	if a.Operators.Match(token) {
+		return &Principal{Kind: KindOperatorToken, TenantCode: TenantCode(ctx)}, nil
+	}
+	return nil, errs.Unauthenticated("CREDENTIALS_INVALID", "the token is not valid")
+}
+
+// UnaryInterceptor authenticates every unary call and puts the principal
+// in its context.
+func (a *Authenticator) UnaryInterceptor() grpc.UnaryServerInterceptor {
+	return func(ctx context.Context, req any, info *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (any, error) {
+		p, err := a.Authenticate(ctx)
+		if err != nil {
+			return nil, err
+		}
+		if p != nil {
+			ctx = WithPrincipal(ctx, p)
+		}
+		return handler(ctx, req)
+	}
+}

@@ -1,0 +1,65 @@
+// Package events names the subjects of Latchkey's domain events and builds
+// the metadata every event starts with. The payloads are the messages of
+// proto/latchkey/events/v1; its file comment lists every subject.
+package events
+
+import (
+	"time"
+
+	"google.golang.org/protobuf/types/known/timestamppb"
+
+	"github.com/latchkey/latchkey/libs/authn"
+	"github.com/latchkey/latchkey/libs/ids"
+	eventsv1 "github.com/latchkey/latchkey/proto/gen/latchkey/events/v1"
+)
+
+// Prefix is the start of every event subject; subscribe to Prefix + ">"
+// for all of them.
+const Prefix = "latchkey.events.v1."
+
+// Subjects of the events published so far (see events.proto for all).
+const (
+	TenantCreated       = Prefix + "tenant.created"
+	TenantUpdated       = Prefix + "tenant.updated"
+	TenantPolicyChanged = Prefix + "tenant.policy_changed"
+	AccountCreated      = Prefix + "account.created"
+	AccountInvited      = Prefix + "account.invited"
+)
+
+// NewMeta returns the metadata of a new event: a fresh id (also its
+// Nats-Msg-Id), the time, the tenant and who caused it.
+func NewMeta(tenantID string, actor *eventsv1.Actor, at time.Time) *eventsv1.EventMeta {
+	return &eventsv1.EventMeta{
+		EventId:   ids.New(),
+		OccurTime: timestamppb.New(at),
+		TenantId:  tenantID,
+		Actor:     actor,
+	}
+}
+
+// ActorOf describes the caller p as an event's actor; reason is the free
+// text an admin gave, if any. A nil p is the system itself.
+func ActorOf(p *authn.Principal, reason string) *eventsv1.Actor {
+	a := &eventsv1.Actor{Kind: eventsv1.Actor_Kind_SYSTEM, Reason: reason}
+	if p == nil {
+		return a
+	}
+	switch p.Kind {
+	case authn.KindOperatorToken:
+		a.Kind = eventsv1.Actor_Kind_OPERATOR
+	case authn.KindAccount:
+		a.AccountId = p.AccountID
+		a.Kind = eventsv1.Actor_Kind_USER
+		for _, r := range p.Roles {
+			switch r {
+			case "OPERATOR":
+				a.Kind = eventsv1.Actor_Kind_OPERATOR
+			case "ADMIN":
+				if a.Kind != eventsv1.Actor_Kind_OPERATOR {
+					a.Kind = eventsv1.Actor_Kind_ADMIN
+				}
+			}
+		}
+	}
+	return a
+}

@@ -1,0 +1,140 @@
+package app
+
+import (
+	"context"
+	"errors"
+	"time"
+
+	"github.com/latchkey/latchkey/libs/authn"
+	"github.com/latchkey/latchkey/libs/errs"
+	"github.com/latchkey/latchkey/libs/events"
+	"github.com/latchkey/latchkey/libs/ids"
+	eventsv1 "github.com/latchkey/latchkey/proto/gen/latchkey/events/v1"
+	"github.com/latchkey/latchkey/services/account/internal/account"
+	accountevents "github.com/latchkey/latchkey/services/account/internal/events"
+	"github.com/latchkey/latchkey/services/account/internal/store"
+)
+
+// NewAccount is an administrator's request for an account.
+type NewAccount struct {
+	Username    string
+	Email       string
+	DisplayName string
+	Roles       []account.Role
+	Locale      string
+	// Activation is how the first password is set; empty means
+	// EMAIL_LINK.
+	Activation        account.Activation
+	TemporaryPassword string
+}
+
+// CreateAccount creates an account in the caller's tenant.
+func (a *App) CreateAccount(ctx context.Context, p *authn.Principal, cmd NewAccount) (*account.Account, error) {
+	t, err := a.adminTenant(ctx, p)
+	if err != nil {
+		return nil, err
+	}
+	acct, err := newAccount(t, cmd, "", a.clock.Now())
+	if err != nil {
+		return nil, err
+	}
+	err = a.store.InTx(ctx, func(tx store.Tx) error {
+		return createAccountInTx(ctx, tx, acct, cmd.Activation, events.ActorOf(p, ""), "")
+	})
+	if err != nil {
+		return nil, err
+	}
+	return acct, nil
+}
+
+// newAccount builds and validates the account cmd asks for in tenant t.
+func newAccount(t *account.Tenant, cmd NewAccount, prefix string, now time.Time) (*account.Account, error) {
+	if cmd.Activation == "" {
+		cmd.Activation = account.ActivationEmailLink
+	}
+	locale := cmd.Locale
+	if locale == "" {
+		locale = t.Policy.Locale
+	}
+	a := &account.Account{
+		ID: ids.New(), TenantID: t.ID, Username: cmd.Username, Email: cmd.Email, DisplayName: cmd.DisplayName,
+		Roles: cmd.Roles, Status: account.StatusPending, Locale: locale, CreatedAt: now, UpdatedAt: now,
+	}
+	err := account.ValidateNewAccount(a, t.Policy, prefix)
+	field := func(name string) string {
+		if prefix == "" {
+			return name
+		}
+		return prefix + "." + name
+	}
+	switch cmd.Activation {
+	case account.ActivationEmailLink:
+		if cmd.TemporaryPassword != "" {
+			err = joinInvalid(err, errs.Invalid(errs.Field(field("temporaryPassword"), "NOT_ALLOWED",
+				"a temporary password is given only with activation TEMPORARY_PASSWORD")))
+		}
+	case account.ActivationTemporaryPassword:
+		if err != nil {
+			return nil, err
+		}
+		// The credential service keeps passwords; until it exists an
+		// account cannot be given one.
+		return nil, errs.Unimplemented("activation TEMPORARY_PASSWORD needs the credential service, which is not built yet; use EMAIL_LINK")
+	default:
+		err = joinInvalid(err, errs.Invalid(errs.Field(field("activation"), account.ReasonInvalidFormat,
+			"EMAIL_LINK or TEMPORARY_PASSWORD")))
+	}
+	if err != nil {
+		return nil, err
+	}
+	return a, nil
+}
+
+// createAccountInTx stores a new account with its events. conflictPrefix
+// is prepended to the field a conflict names.
+func createAccountInTx(ctx context.Context, tx store.Tx, a *account.Account, activation account.Activation, actor *eventsv1.Actor, conflictPrefix string) error {
+	if activation == "" {
+		activation = account.ActivationEmailLink
+	}
+	if err := tx.CreateAccount(ctx, a); err != nil {
+		return prefixFields(err, conflictPrefix)
+	}
+	if err := tx.Emit(ctx, accountevents.AccountCreated(a, activation, actor)); err != nil {
+		return err
+	}
+	if activation == account.ActivationEmailLink {
+		return tx.Emit(ctx, accountevents.AccountInvited(a, actor, a.CreatedAt))
+	}
+	return nil
+}
+
+// joinInvalid merges the field violations of two validation errors, so a
+// form shows every problem at once. Either may be nil.
+func joinInvalid(a, b error) error {
+	var ea, eb *errs.Error
+	switch {
+	case a == nil:
+		return b
+	case b == nil:
+		return a
+	case errors.As(a, &ea) && errors.As(b, &eb) && ea.Kind == errs.KindInvalid && eb.Kind == errs.KindInvalid:
+		return errs.Invalid(append(append([]errs.FieldViolation{}, ea.Fields...), eb.Fields...)...)
+	default:
+		return a
+	}
+}
+
+// prefixFields renames the fields of an errs error to prefix.field.
+func prefixFields(err error, prefix string) error {
+	var e *errs.Error
+	if prefix == "" || !errors.As(err, &e) || len(e.Fields) == 0 {
+		return err
+	}
+	c := *e
+	c.Fields = make([]errs.FieldViolation, len(e.Fields))
+	for i, f := range e.Fields {
+		f.Field = prefix + "." + f.Field
+		c.Fields[i] = f
+	}
+	return &c
+}

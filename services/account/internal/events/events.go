@@ -1,0 +1,56 @@
+// Package events builds the events the account service publishes, from the
+// domain, ready for the outbox.
+package events
+
+import (
+	"time"
+
+	"github.com/latchkey/latchkey/libs/events"
+	eventsv1 "github.com/latchkey/latchkey/proto/gen/latchkey/events/v1"
+	"github.com/latchkey/latchkey/services/account/internal/account"
+	"github.com/latchkey/latchkey/services/account/internal/convert"
+	"github.com/latchkey/latchkey/services/account/internal/store"
+)
+
+// TenantCreated is the event of t's creation.
+func TenantCreated(t *account.Tenant, actor *eventsv1.Actor) store.Event {
+	meta := events.NewMeta(t.ID, actor, t.CreatedAt)
+	return store.Event{ID: meta.EventId, Subject: events.TenantCreated, Message: &eventsv1.TenantCreated{
+		Meta: meta, TenantId: t.ID, Code: t.Code, Name: t.Name,
+	}}
+}
+
+// TenantUpdated is the event of a change of t's name.
+func TenantUpdated(t *account.Tenant, actor *eventsv1.Actor) store.Event {
+	meta := events.NewMeta(t.ID, actor, t.UpdatedAt)
+	return store.Event{ID: meta.EventId, Subject: events.TenantUpdated, Message: &eventsv1.TenantUpdated{
+		Meta: meta, TenantId: t.ID, Code: t.Code, Name: t.Name,
+	}}
+}
+
+// TenantPolicyChanged is the event of a change of t's policy.
+func TenantPolicyChanged(t *account.Tenant, actor *eventsv1.Actor) store.Event {
+	meta := events.NewMeta(t.ID, actor, t.UpdatedAt)
+	return store.Event{ID: meta.EventId, Subject: events.TenantPolicyChanged, Message: &eventsv1.TenantPolicyChanged{
+		Meta: meta, TenantId: t.ID, Policy: convert.Policy(t.Policy),
+	}}
+}
+
+// AccountCreated is the event of a's creation.
+func AccountCreated(a *account.Account, activation account.Activation, actor *eventsv1.Actor) store.Event {
+	meta := events.NewMeta(a.TenantID, actor, a.CreatedAt)
+	return store.Event{ID: meta.EventId, Subject: events.AccountCreated, Message: &eventsv1.AccountCreated{
+		Meta: meta, AccountId: a.ID, Username: a.Username, Email: a.Email, DisplayName: a.DisplayName,
+		Roles: convert.Roles(a.Roles), Status: convert.StatusToProto(a.Status),
+		Activation: convert.ActivationToProto(activation), Locale: a.Locale,
+	}}
+}
+
+// AccountInvited asks for an activation e-mail to a; the recovery service
+// issues the link when it sees this event.
+func AccountInvited(a *account.Account, actor *eventsv1.Actor, at time.Time) store.Event {
+	meta := events.NewMeta(a.TenantID, actor, at)
+	return store.Event{ID: meta.EventId, Subject: events.AccountInvited, Message: &eventsv1.AccountInvited{
+		Meta: meta, AccountId: a.ID, Email: a.Email, Locale: a.Locale,
+	}}
+}

@@ -1,0 +1,26 @@
+// Package grpcapi is the account service's gRPC surface: thin handlers that
+// turn requests into use-case calls and domain values into responses.
+// RPCs whose use cases are not built yet answer Unimplemented (from the
+// embedded Unimplemented…Server).
+package grpcapi
+
+import (
+	"google.golang.org/grpc"
+
+	accountv1 "github.com/latchkey/latchkey/proto/gen/latchkey/account/v1"
+	"github.com/latchkey/latchkey/services/account/internal/app"
+)
+
+// Register adds every account service to s.
+func Register(s grpc.ServiceRegistrar, a *app.App) {
+	accountv1.RegisterTenantServiceServer(s, &tenants{app: a})
+	accountv1.RegisterAccountAdminServiceServer(s, &admin{app: a})
+	accountv1.RegisterAccountServiceServer(s, &self{})
+	accountv1.RegisterAccountInternalServiceServer(s, &internal{app: a})
+}
+
+// self is the signed-in user's service; it needs access tokens, which
+// arrive with the credential service.
+type self struct {
+	accountv1.UnimplementedAccountServiceServer
+}

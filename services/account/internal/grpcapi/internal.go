@@ -1,0 +1,47 @@
+package grpcapi
+
+import (
+	"context"
+
+	accountv1 "github.com/latchkey/latchkey/proto/gen/latchkey/account/v1"
+	"github.com/latchkey/latchkey/services/account/internal/app"
+	"github.com/latchkey/latchkey/services/account/internal/convert"
+)
+
+// internal serves the other Latchkey services; the edge never routes to it.
+type internal struct {
+	accountv1.UnimplementedAccountInternalServiceServer
+	app *app.App
+}
+
+func (h *internal) ResolveLogin(ctx context.Context, req *accountv1.ResolveLoginRequest) (*accountv1.ResolveLoginResponse, error) {
+	t, a, err := h.app.ResolveLogin(ctx, req.GetTenantCode(), req.GetLogin())
+	if err != nil {
+		return nil, err
+	}
+	return &accountv1.ResolveLoginResponse{Tenant: convert.Tenant(t), Account: convert.Account(a)}, nil
+}
+
+func (h *internal) LookupAccount(ctx context.Context, req *accountv1.LookupAccountRequest) (*accountv1.LookupAccountResponse, error) {
+	a, err := h.app.LookupAccount(ctx, req.GetTenantId(), req.GetAccountId())
+	if err != nil {
+		return nil, err
+	}
+	return &accountv1.LookupAccountResponse{Account: convert.Account(a)}, nil
+}
+
+func (h *internal) GetTenantPolicy(ctx context.Context, req *accountv1.GetTenantPolicyRequest) (*accountv1.GetTenantPolicyResponse, error) {
+	t, err := h.app.TenantByID(ctx, req.GetTenantId())
+	if err != nil {
+		return nil, err
+	}
+	return &accountv1.GetTenantPolicyResponse{Tenant: convert.Tenant(t)}, nil
+}
+
+func (h *internal) GetTenantByCode(ctx context.Context, req *accountv1.GetTenantByCodeRequest) (*accountv1.GetTenantByCodeResponse, error) {
+	t, err := h.app.TenantByCode(ctx, req.GetCode())
+	if err != nil {
+		return nil, err
+	}
+	return &accountv1.GetTenantByCodeResponse{Tenant: convert.Tenant(t)}, nil
+}

@@ -1,0 +1,119 @@
+// Package server wires and runs the account service. The production binary
+// (cmd/accountd), the all-in-one binary and the end-to-end tests all start
+// the service through Run, so tests exercise the real wiring.
+package server
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"net"
+
+	"github.com/nats-io/nats.go"
+	"github.com/prometheus/client_golang/prometheus"
+	"golang.org/x/sync/errgroup"
+	"google.golang.org/grpc"
+
+	"github.com/latchkey/latchkey/libs/authn"
+	"github.com/latchkey/latchkey/libs/clock"
+	"github.com/latchkey/latchkey/libs/config"
+	"github.com/latchkey/latchkey/libs/dbx"
+	"github.com/latchkey/latchkey/libs/grpcx"
+	"github.com/latchkey/latchkey/libs/natsx"
+	"github.com/latchkey/latchkey/libs/outbox"
+	"github.com/latchkey/latchkey/services/account/internal/app"
+	"github.com/latchkey/latchkey/services/account/internal/grpcapi"
+	"github.com/latchkey/latchkey/services/account/internal/store/sqlstore"
+)
+
+// Name is the service's name: its PostgreSQL schema, its SQLite file and
+// its NATS connection name.
+const Name = "account"
+
+// Config is what the service needs to run.
+type Config struct {
+	// GRPCAddr is where the service listens, unless Listener is set.
+	GRPCAddr string
+	Listener net.Listener
+	// PostgresURL selects PostgreSQL (schema "account"); empty selects
+	// SQLite in DataDir.
+	PostgresURL string
+	DataDir     string
+	// NATS is a connection to use; when nil, one is made to NATSURL.
+	NATS    *nats.Conn
+	NATSURL string
+	// OperatorTokens admit operator API calls.
+	OperatorTokens *authn.OperatorTokens
+	Clock          clock.Clock
+	Logger         *slog.Logger
+	Registerer     prometheus.Registerer
+}
+
+// ConfigFromEnv reads the service's settings from the environment.
+func ConfigFromEnv(l *config.Loader) Config {
+	return Config{
+		GRPCAddr:       l.String("LATCHKEY_ACCOUNT_GRPC_ADDR", "127.0.0.1:7001", "account service: gRPC listen address"),
+		PostgresURL:    l.Secret("LATCHKEY_POSTGRES_URL", "PostgreSQL URL; empty: SQLite files in LATCHKEY_DATA_DIR"),
+		DataDir:        l.String("LATCHKEY_DATA_DIR", "./.latchkey", "data directory (SQLite files, embedded NATS, generated operator token)"),
+		NATSURL:        l.String("LATCHKEY_NATS_URL", "nats://127.0.0.1:4222", "NATS server with JetStream"),
+		OperatorTokens: authn.NewOperatorTokens(l.Secret("LATCHKEY_OPERATOR_TOKEN", "operator API token")),
+	}
+}
+
+// Run migrates the database, then serves gRPC and relays the outbox until
+// ctx is cancelled.
+func Run(ctx context.Context, cfg Config) error {
+	if cfg.Clock == nil {
+		cfg.Clock = clock.System{}
+	}
+	if cfg.Logger == nil {
+		cfg.Logger = slog.Default()
+	}
+	log := cfg.Logger.With("service", Name)
+
+	db, err := dbx.Open(ctx, cfg.PostgresURL, cfg.DataDir, Name)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	if err := sqlstore.Migrate(ctx, db); err != nil {
+		return err
+	}
+
+	nc := cfg.NATS
+	if nc == nil {
+		if nc, err = natsx.Connect(ctx, cfg.NATSURL, Name); err != nil {
+			return err
+		}
+		defer nc.Close()
+	}
+	js, err := natsx.NewJetStream(nc)
+	if err != nil {
+		return err
+	}
+	if err := natsx.EnsureStreams(ctx, js); err != nil {
+		return err
+	}
+
+	lis, err := grpcx.Listen(cfg.Listener, cfg.GRPCAddr)
+	if err != nil {
+		return err
+	}
+
+	box := outbox.New(db, cfg.Clock, Name)
+	use := app.New(sqlstore.New(db, box), cfg.Clock)
+	auth := &authn.Authenticator{Operators: cfg.OperatorTokens}
+	srv := grpcx.NewServer(grpcx.ServerOptions{Logger: log, Registerer: cfg.Registerer},
+		grpc.ChainUnaryInterceptor(auth.UnaryInterceptor()))
+	grpcapi.Register(srv.GRPC(), use)
+	srv.MarkServing()
+
+	g, gctx := errgroup.WithContext(ctx)
+	g.Go(func() error { return box.NewRelay(js, outbox.RelayOptions{Logger: log}).Run(gctx) })
+	g.Go(func() error { return srv.Serve(gctx, lis) })
+	log.Info("serving", "addr", lis.Addr().String())
+	if err := g.Wait(); err != nil && !errors.Is(err, context.Canceled) {
+		return err
+	}
+	return nil
+}
