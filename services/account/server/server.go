@@ -117,3 +117,14 @@ func Run(ctx context.Context, cfg Config) error {
 	}
 	return nil
 }
+
+// Migrate applies the service's migrations and returns; Run does the same
+// at start, so this is for operators who migrate before a rollout.
+func Migrate(ctx context.Context, cfg Config) error {
+	db, err := dbx.Open(ctx, cfg.PostgresURL, cfg.DataDir, Name)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	return sqlstore.Migrate(ctx, db)
+}

@@ -1,0 +1,95 @@
+// Command latchkey is the all-in-one binary and operator CLI.
+//
+//	latchkey run       every service and the gateway in one process
+//	latchkey migrate   apply database migrations and exit
+//	latchkey config    print every setting (environment variable) as a table
+package main
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"io"
+	"os"
+	"os/signal"
+	"syscall"
+
+	"github.com/latchkey/latchkey/cmd/allinone"
+	"github.com/latchkey/latchkey/libs/config"
+	"github.com/latchkey/latchkey/libs/logx"
+	account "github.com/latchkey/latchkey/services/account/server"
+)
+
+const usage = `usage: latchkey <command>
+
+commands:
+  run       run every service and the gateway in one process
+  migrate   apply database migrations and exit
+  config    print the settings (environment variables) as a Markdown table
+
+Settings come from environment variables; "latchkey config" lists them.
+`
+
+func main() {
+	if err := run(os.Args[1:], os.Stdout, os.Stderr); err != nil {
+		fmt.Fprintln(os.Stderr, "latchkey:", err)
+		os.Exit(1)
+	}
+}
+
+func run(args []string, stdout, stderr io.Writer) error {
+	if len(args) != 1 {
+		fmt.Fprint(stderr, usage)
+		return errors.New("expected one command")
+	}
+	l := config.New(os.LookupEnv)
+	cfg := allinone.ConfigFromEnv(l)
+	logLevel := l.String(logx.EnvLevel, "info", "log level: debug, info, warn or error")
+	switch args[0] {
+	case "config":
+		fmt.Fprint(stdout, config.Markdown(l.Vars()))
+		return nil
+	case "run", "migrate":
+	case "-h", "--help", "help":
+		fmt.Fprint(stdout, usage)
+		return nil
+	default:
+		fmt.Fprint(stderr, usage)
+		return fmt.Errorf("unknown command %q", args[0])
+	}
+	if err := l.Err(); err != nil {
+		return err
+	}
+	log, err := logx.New(stderr, logLevel)
+	if err != nil {
+		return err
+	}
+	cfg.Logger = log
+	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+	defer stop()
+
+	if args[0] == "migrate" {
+		if err := account.Migrate(ctx, account.Config{PostgresURL: cfg.PostgresURL, DataDir: cfg.DataDir}); err != nil {
+			return err
+		}
+		fmt.Fprintln(stdout, "migrations applied")
+		return nil
+	}
+
+	inst, err := allinone.Start(ctx, cfg)
+	if err != nil {
+		return err
+	}
+	fmt.Fprintf(stdout, "Latchkey is running.\n  REST:  %s  (OpenAPI: %s/openapi.json)\n  gRPC:  %s\n  NATS:  %s  (events on latchkey.events.v1.>)\n",
+		inst.HTTPURL, inst.HTTPURL, inst.GRPCAddr, inst.NATSURL)
+	switch {
+	case inst.OperatorTokenNew:
+		fmt.Fprintf(stdout, "  Operator token generated: %s\n", inst.OperatorTokenPath)
+	case inst.OperatorTokenPath != "":
+		fmt.Fprintf(stdout, "  Operator token: %s\n", inst.OperatorTokenPath)
+	default:
+		fmt.Fprintln(stdout, "  Operator token: from LATCHKEY_OPERATOR_TOKEN")
+	}
+	fmt.Fprintln(stdout, "Press Ctrl-C to stop.")
+	return inst.Wait()
+}
