@@ -37,6 +37,11 @@ const (
 // relay crash and restart, which is the case the window is there for.
 const DuplicateWindow = 2 * time.Minute
 
+// EventsMaxAge is how long the events stream keeps an event: consumers of
+// other systems that are down for up to a week still catch up, and the
+// stream does not grow without bound.
+const EventsMaxAge = 7 * 24 * time.Hour
+
 // EventsStream returns the configuration of the events stream. It is a
 // function, not a variable, so no caller can change the shared definition;
 // tests may copy it and rename the copy.
@@ -48,6 +53,7 @@ func EventsStream() jetstream.StreamConfig {
 		Retention:   jetstream.LimitsPolicy,
 		Storage:     jetstream.FileStorage,
 		Duplicates:  DuplicateWindow,
+		MaxAge:      EventsMaxAge,
 		Discard:     jetstream.DiscardOld,
 		Replicas:    1,
 	}

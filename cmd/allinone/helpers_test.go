@@ -1,0 +1,156 @@
+package allinone_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/json"
+	"io"
+	"log/slog"
+	"net/http"
+	"testing"
+	"time"
+
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials/insecure"
+	"google.golang.org/grpc/metadata"
+
+	"github.com/latchkey/latchkey/cmd/allinone"
+	"github.com/latchkey/latchkey/libs/testkit"
+)
+
+func TestMain(m *testing.M) { testkit.Main(m) }
+
+// start runs the whole suite in-process for t, on PostgreSQL or SQLite, with
+// t's NATS, and stops it when t ends.
+func start(t testing.TB, postgres bool, natsURL string, dataDir string) *allinone.Instance {
+	t.Helper()
+	cfg := allinone.Config{
+		HTTPAddr: "127.0.0.1:0",
+		GRPCAddr: "127.0.0.1:0",
+		DataDir:  dataDir,
+		NATSURL:  natsURL,
+		Logger:   slog.New(slog.NewTextHandler(io.Discard, nil)),
+	}
+	if postgres {
+		cfg.PostgresURL = testkit.Postgres(t).URL
+	}
+	inst, err := allinone.Start(context.Background(), cfg)
+	if err != nil {
+		t.Fatalf("start: %v", err)
+	}
+	t.Cleanup(func() {
+		if err := inst.Stop(); err != nil {
+			t.Errorf("stop: %v", err)
+		}
+	})
+	waitReady(t, inst)
+	return inst
+}
+
+func waitReady(t testing.TB, inst *allinone.Instance) {
+	t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		resp, err := http.Get(inst.HTTPURL + "/readyz")
+		if err == nil {
+			resp.Body.Close()
+			if resp.StatusCode == 200 {
+				return
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("not ready after 20s (last: %v)", err)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// client calls the REST API as one caller.
+type client struct {
+	t      testing.TB
+	base   string
+	token  string
+	tenant string // Latchkey-Tenant header, for operators acting in a tenant
+}
+
+func (c client) asTenant(code string) client { c.tenant = code; return c }
+
+// do sends body (a JSON string, or nil) and decodes the answer into a map.
+func (c client) do(method, path string, body any) (int, map[string]any) {
+	c.t.Helper()
+	var rd io.Reader
+	switch b := body.(type) {
+	case nil:
+	case string:
+		rd = bytes.NewBufferString(b)
+	default:
+		js, err := json.Marshal(b)
+		if err != nil {
+			c.t.Fatal(err)
+		}
+		rd = bytes.NewReader(js)
+	}
+	req, err := http.NewRequest(method, c.base+path, rd)
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	if c.token != "" {
+		req.Header.Set("Authorization", "Bearer "+c.token)
+	}
+	if c.tenant != "" {
+		req.Header.Set("Latchkey-Tenant", c.tenant)
+	}
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		c.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	raw, _ := io.ReadAll(resp.Body)
+	out := map[string]any{}
+	if len(raw) > 0 {
+		if err := json.Unmarshal(raw, &out); err != nil {
+			c.t.Fatalf("%s %s: answer is not JSON: %s", method, path, raw)
+		}
+	}
+	return resp.StatusCode, out
+}
+
+// fieldViolations lists the fields a REST error names.
+func fieldViolations(body map[string]any) []string {
+	var fields []string
+	details, _ := body["details"].([]any)
+	for _, d := range details {
+		m, _ := d.(map[string]any)
+		vs, _ := m["fieldViolations"].([]any)
+		for _, v := range vs {
+			if f, ok := v.(map[string]any)["field"].(string); ok {
+				fields = append(fields, f)
+			}
+		}
+	}
+	return fields
+}
+
+func grpcConn(t testing.TB, addr string) *grpc.ClientConn {
+	t.Helper()
+	conn, err := grpc.NewClient(addr, grpc.WithTransportCredentials(insecure.NewCredentials()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { conn.Close() })
+	return conn
+}
+
+func withAuth(ctx context.Context, token, tenant string) context.Context {
+	md := metadata.Pairs("authorization", "Bearer "+token)
+	if tenant != "" {
+		md.Append("latchkey-tenant", tenant)
+	}
+	return metadata.NewOutgoingContext(ctx, md)
+}
+
+// items returns the list under key; an empty list is left out of the JSON.
+func items(body map[string]any, key string) []any {
+	list, _ := body[key].([]any)
+	return list
+}
