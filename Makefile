@@ -1,21 +1,72 @@
 # Latchkey workspace Makefile.
-# Protobuf targets: tools, generate, proto-lint, proto-breaking, check-generated.
+#   make run       every service and the gateway in one process (embedded NATS, SQLite)
+#   make test      every test of every module, race detector on
+#   make lint      gofmt, go vet, buf lint
+#   make bench     benchmarks (figures go in the issue notes)
+#   make generate  regenerate the protobuf code and the OpenAPI document
 
 SHELL := /bin/bash
-.DEFAULT_GOAL := generate
+.DEFAULT_GOAL := help
+
+# Every Go module of the workspace (go.work lists the same).
+MODULES := libs proto/gen services/account services/credential services/recovery \
+           services/mfa services/notification gateway cmd
+
+.PHONY: help
+help: ## List the targets
+	@grep -hE '^[a-z-]+:.*## ' $(MAKEFILE_LIST) | sed -E 's/:.*## /\t/' | expand -t 18
+
+.PHONY: run
+run: ## Run every service and the gateway in one process (data in ./.latchkey)
+	go run ./cmd/latchkey run
+
+.PHONY: build
+build: ## Build every module and the binaries into .bin
+	go build work
+	go build -o $(BIN)/ ./cmd/latchkey ./services/account/cmd/accountd ./services/credential/cmd/credentiald \
+		./services/recovery/cmd/recoveryd ./services/mfa/cmd/mfad ./services/notification/cmd/notificationd
+
+.PHONY: test
+test: ## Run every test (PostgreSQL/NATS from LATCHKEY_TEST_POSTGRES_URL/LATCHKEY_TEST_NATS_URL, else throwaway ones)
+	go test -race -count=1 -timeout 15m work
+
+.PHONY: vet
+vet: ## go vet across the workspace
+	go vet work
+
+.PHONY: lint
+lint: vet proto-lint ## gofmt, go vet and buf lint
+	@unformatted="$$(gofmt -l $(MODULES))"; if [ -n "$$unformatted" ]; then \
+		echo "gofmt would change:"; echo "$$unformatted"; exit 1; fi
+
+.PHONY: tidy
+tidy: ## go mod tidy in every module
+	@for m in $(MODULES); do (cd $$m && go mod tidy) || exit 1; done
+
+.PHONY: check-tidy
+check-tidy: ## Fail when a module's go.mod or go.sum is not tidy, or a module does not build on its own
+	@for m in $(MODULES); do (cd $$m && go mod tidy -diff >/dev/null && GOWORK=off go build ./...) || \
+		{ echo "module $$m: not tidy or does not build outside the workspace (run make tidy)"; exit 1; }; done
+
+.PHONY: bench
+bench: ## Benchmarks: account reads per second through gRPC and through the REST edge
+	go test -run '^$$' -bench . -benchmem -count 1 ./cmd/allinone/
 
 BIN          := $(CURDIR)/.bin
 BUF_VERSION  := 1.75.0
-BUF          := $(BIN)/buf
+# buf takes minutes to build, so it is kept outside the clone, once per
+# machine and version.
+BUF_DIR      ?= $(HOME)/.cache/latchkey/buf-v$(BUF_VERSION)
+BUF          := $(BUF_DIR)/buf
 # Generated outputs (committed).
 GEN_DIRS     := proto/gen gateway/openapi
 
 .PHONY: tools
-tools: ## Build the protoc plugins (tool directives of proto/gen/go.mod) and buf into .bin
+tools: ## Build the protoc plugins (tool directives of proto/gen/go.mod) into .bin, and buf
 	cd proto/gen && GOBIN=$(BIN) go install tool
 	@if [ "$$($(BUF) --version 2>/dev/null)" != "$(BUF_VERSION)" ]; then \
-		echo "installing buf v$(BUF_VERSION) into .bin (takes a few minutes)"; \
-		GOBIN=$(BIN) go install github.com/bufbuild/buf/cmd/buf@v$(BUF_VERSION); \
+		echo "installing buf v$(BUF_VERSION) into $(BUF_DIR) (takes a few minutes, once)"; \
+		GOBIN=$(BUF_DIR) go install github.com/bufbuild/buf/cmd/buf@v$(BUF_VERSION); \
 	fi
 
 .PHONY: generate
