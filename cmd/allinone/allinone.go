@@ -87,6 +87,9 @@ type Instance struct {
 	OperatorToken     string
 	OperatorTokenPath string
 	OperatorTokenNew  bool
+	// Backends are the services' own gRPC addresses (loopback), for
+	// benchmarks that measure what the gateway hop costs.
+	Backends gateway.Backends
 
 	cancel context.CancelFunc
 	done   chan error
@@ -176,13 +179,14 @@ func Start(ctx context.Context, cfg Config) (_ *Instance, err error) {
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 
+	inst.Backends = gateway.Backends{
+		Account:    listeners[0].Addr().String(),
+		Credential: listeners[1].Addr().String(),
+		Recovery:   listeners[2].Addr().String(),
+		MFA:        listeners[3].Addr().String(),
+	}
 	gw, err := gateway.New(ctx, gateway.Config{
-		Backends: gateway.Backends{
-			Account:    listeners[0].Addr().String(),
-			Credential: listeners[1].Addr().String(),
-			Recovery:   listeners[2].Addr().String(),
-			MFA:        listeners[3].Addr().String(),
-		},
+		Backends:       inst.Backends,
 		TrustedProxies: cfg.TrustedProxies,
 		Ready:          natsReady(nc),
 		Gatherer:       reg,

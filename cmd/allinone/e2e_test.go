@@ -35,7 +35,7 @@ func TestOperator_CreatesAndListsTenants(t *testing.T) {
 		code := uniqueCode(t, "eshc")
 		st, body := op.do("POST", "/v1/tenants", map[string]any{
 			"code": code, "name": "ESHC Live",
-			"policy": map[string]any{"usernameIsEmail": true, "password": map[string]any{"minLength": 10, "minDigits": 1}},
+			"policy":     map[string]any{"usernameIsEmail": true, "password": map[string]any{"minLength": 10, "minDigits": 1}},
 			"firstAdmin": map[string]any{"username": "admin@eshc.example", "email": "admin@eshc.example", "displayName": "Admin"},
 		})
 		if st != 200 {
@@ -249,4 +249,40 @@ func TestEdge_UnbuiltRoutesAnswer501(t *testing.T) {
 		}
 		resp.Body.Close()
 	}
+}
+
+func TestTenantPolicy_ChangedByOperatorAndAdmin_KeepsOtherFields(t *testing.T) {
+	eachStore(t, func(t *testing.T, op client, _ string) {
+		code := uniqueCode(t, "pol")
+		op.do("POST", "/v1/tenants", map[string]any{"code": code, "name": "Policy", "policy": map[string]any{
+			"inactivityLockDays": 10, "password": map[string]any{"minLength": 8, "minSymbols": 1},
+		}})
+		st, body := op.do("PATCH", "/v1/tenants/"+code, map[string]any{"name": "Policy Live", "policy": map[string]any{"termsRequired": true}})
+		if st != 200 {
+			t.Fatalf("operator patch: %d %v", st, body)
+		}
+		c := op.asTenant(code)
+		st, body = c.do("PATCH", "/v1/admin/tenant/policy", map[string]any{"password": map[string]any{"historyCount": 6, "maxAgeDays": 90}})
+		if st != 200 {
+			t.Fatalf("admin patch: %d %v", st, body)
+		}
+		st, body = c.do("GET", "/v1/admin/tenant", nil)
+		if st != 200 {
+			t.Fatalf("get tenant: %d %v", st, body)
+		}
+		tn := body["tenant"].(map[string]any)
+		p := tn["policy"].(map[string]any)
+		pw := p["password"].(map[string]any)
+		if tn["name"] != "Policy Live" || p["termsRequired"] != true || p["inactivityLockDays"] != 10.0 ||
+			pw["minLength"] != 8.0 || pw["minSymbols"] != 1.0 || pw["historyCount"] != 6.0 || pw["maxAgeDays"] != 90.0 {
+			t.Fatalf("tenant after two patches: %v", tn)
+		}
+		st, body = c.do("PATCH", "/v1/admin/tenant/policy", map[string]any{"password": map[string]any{"historyCount": 99}})
+		if st != 400 || !slices.Contains(fieldViolations(body), "policy.password.historyCount") {
+			t.Fatalf("history 99: %d %v, want 400 naming policy.password.historyCount", st, body)
+		}
+		if st, body := op.do("PATCH", "/v1/tenants/no-such-tenant", map[string]any{"name": "x"}); st != 404 {
+			t.Fatalf("patch unknown tenant: %d %v", st, body)
+		}
+	})
 }
