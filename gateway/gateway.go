@@ -1,0 +1,144 @@
+package gateway
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"net/http"
+	"sync/atomic"
+
+	"github.com/grpc-ecosystem/grpc-gateway/v2/runtime"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/promhttp"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/health"
+
+	"github.com/latchkey/latchkey/libs/grpcx"
+)
+
+// Backends are the gRPC targets of the services behind the gateway, in any
+// form grpc.NewClient accepts (e.g. "127.0.0.1:7001", "dns:///account:9090").
+type Backends struct{ Account, Credential, Recovery, MFA string }
+
+// Config configures New.
+type Config struct {
+	// Backends are required, all four.
+	Backends Backends
+	// TrustedProxies are IPs or CIDRs whose X-Forwarded-* headers (and
+	// x-forwarded-for gRPC metadata) are believed; from any other peer they
+	// are stripped.
+	TrustedProxies []string
+	// Ready is an extra readiness check (e.g. NATS); nil means none.
+	Ready func(ctx context.Context) error
+	// Gatherer serves /metrics; nil means prometheus.DefaultGatherer.
+	Gatherer prometheus.Gatherer
+	// Registerer receives the gateway's REST and backend-client metrics;
+	// nil means the gateway records none.
+	Registerer prometheus.Registerer
+	// Logger receives one line per REST call and the readiness failures;
+	// nil means slog.Default().
+	Logger *slog.Logger
+	// Pages, when set, serves the hosted web pages under /ui/ (it sees the
+	// full path, /ui/ included).
+	Pages http.Handler
+}
+
+// Gateway is the public edge: a REST handler and a public gRPC server, both
+// backed by one connection per backend service.
+type Gateway struct {
+	conns    map[backend]*grpc.ClientConn
+	http     http.Handler
+	grpc     *grpc.Server
+	health   *health.Server
+	draining atomic.Bool
+	log      *slog.Logger
+}
+
+// New dials the backends and builds the handlers. Dialing does not connect
+// yet (grpcx.Dial), so the backends may start after the gateway; /readyz
+// says when they are there.
+func New(ctx context.Context, cfg Config) (*Gateway, error) {
+	log := cfg.Logger
+	if log == nil {
+		log = slog.Default()
+	}
+	proxies, err := parseTrustedProxies(cfg.TrustedProxies)
+	if err != nil {
+		return nil, err
+	}
+	doc, err := publicOpenAPI(mergedOpenAPI)
+	if err != nil {
+		return nil, err
+	}
+	metrics, err := newRESTMetrics(cfg.Registerer)
+	if err != nil {
+		return nil, fmt.Errorf("gateway: registering metrics: %w", err)
+	}
+
+	g := &Gateway{conns: map[backend]*grpc.ClientConn{}, health: health.NewServer(), log: log}
+	targets := map[backend]string{
+		backendAccount:    cfg.Backends.Account,
+		backendCredential: cfg.Backends.Credential,
+		backendRecovery:   cfg.Backends.Recovery,
+		backendMFA:        cfg.Backends.MFA,
+	}
+	for name, target := range targets {
+		if target == "" {
+			g.Close()
+			return nil, fmt.Errorf("gateway: no target for the %s backend", name)
+		}
+		conn, err := grpcx.Dial(target, grpcx.DialOptions{Registerer: cfg.Registerer})
+		if err != nil {
+			g.Close()
+			return nil, err
+		}
+		g.conns[name] = conn
+	}
+
+	rest, err := newRESTMux(ctx, g.conns, runtime.WithMiddlewares(observe(metrics, log)), runtime.WithErrorHandler(restErrorHandler(log)))
+	if err != nil {
+		g.Close()
+		return nil, err
+	}
+	gatherer := cfg.Gatherer
+	if gatherer == nil {
+		gatherer = prometheus.DefaultGatherer
+	}
+	ready := &readiness{conns: g.conns, extra: cfg.Ready, draining: &g.draining, log: log}
+
+	mux := http.NewServeMux()
+	mux.Handle("/", limitBody(rest))
+	mux.Handle("GET /openapi.json", openAPIHandler(doc))
+	mux.HandleFunc("GET /healthz", healthz)
+	mux.Handle("GET /readyz", ready)
+	mux.Handle("GET /metrics", promhttp.HandlerFor(gatherer, promhttp.HandlerOpts{}))
+	if cfg.Pages != nil {
+		mux.Handle("/ui/", cfg.Pages)
+	}
+	g.http = proxies.forwardedPolicy(mux)
+
+	routes := map[string]*grpc.ClientConn{}
+	for _, s := range publicServices {
+		routes[s.name] = g.conns[s.backend]
+	}
+	g.grpc = newGRPCServer(&grpcProxy{routes: routes, proxies: proxies, codec: newPassThroughCodec(), log: log}, g.health)
+	return g, nil
+}
+
+// HTTPHandler serves REST (/v1/..., /.well-known/jwks.json), /openapi.json,
+// /healthz, /readyz, /metrics and, when configured, /ui/.
+func (g *Gateway) HTTPHandler() http.Handler { return g.http }
+
+// GRPCServer is the public gRPC endpoint: the public services, proxied to
+// their backends, with health and reflection.
+func (g *Gateway) GRPCServer() *grpc.Server { return g.grpc }
+
+// Close closes the backend connections. Call it after Serve has returned.
+func (g *Gateway) Close() error {
+	var errs []error
+	for _, c := range g.conns {
+		errs = append(errs, c.Close())
+	}
+	return errors.Join(errs...)
+}

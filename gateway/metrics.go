@@ -1,0 +1,108 @@
+package gateway
+
+import (
+	"errors"
+	"log/slog"
+	"net/http"
+	"strconv"
+	"time"
+
+	"github.com/grpc-ecosystem/grpc-gateway/v2/runtime"
+	"github.com/prometheus/client_golang/prometheus"
+)
+
+// restMetrics counts REST calls by route pattern, never by raw path, so that
+// ids in paths do not each become a time series.
+type restMetrics struct {
+	requests *prometheus.CounterVec
+	duration *prometheus.HistogramVec
+}
+
+// newRESTMetrics registers the collectors on r; nil r means no metrics.
+// Collectors already registered under the same names (a second gateway in
+// the same process, as in tests) are shared rather than refused.
+func newRESTMetrics(r prometheus.Registerer) (*restMetrics, error) {
+	if r == nil {
+		return nil, nil
+	}
+	requests, err := register(r, prometheus.NewCounterVec(prometheus.CounterOpts{
+		Name: "latchkey_gateway_http_requests_total",
+		Help: "REST requests answered by the gateway, by method, route pattern and HTTP status.",
+	}, []string{"method", "route", "code"}))
+	if err != nil {
+		return nil, err
+	}
+	duration, err := register(r, prometheus.NewHistogramVec(prometheus.HistogramOpts{
+		Name:    "latchkey_gateway_http_request_duration_seconds",
+		Help:    "Time to answer a REST request, by method and route pattern.",
+		Buckets: prometheus.DefBuckets,
+	}, []string{"method", "route"}))
+	if err != nil {
+		return nil, err
+	}
+	return &restMetrics{requests: requests, duration: duration}, nil
+}
+
+func register[C prometheus.Collector](r prometheus.Registerer, c C) (C, error) {
+	err := r.Register(c)
+	var are prometheus.AlreadyRegisteredError
+	if errors.As(err, &are) {
+		if existing, ok := are.ExistingCollector.(C); ok {
+			return existing, nil
+		}
+	}
+	return c, err
+}
+
+// observe is a grpc-gateway middleware: it runs after routing, when the
+// route pattern is known, and logs one line per call (never bodies).
+func observe(m *restMetrics, log *slog.Logger) runtime.Middleware {
+	return func(next runtime.HandlerFunc) runtime.HandlerFunc {
+		return func(w http.ResponseWriter, r *http.Request, params map[string]string) {
+			start := time.Now()
+			rec := &statusRecorder{ResponseWriter: w, code: http.StatusOK}
+			next(rec, r, params)
+			var route string
+			if p, ok := runtime.HTTPPattern(r.Context()); ok {
+				route = p.String()
+			}
+			elapsed := time.Since(start)
+			if m != nil {
+				m.requests.WithLabelValues(r.Method, route, strconv.Itoa(rec.code)).Inc()
+				m.duration.WithLabelValues(r.Method, route).Observe(elapsed.Seconds())
+			}
+			level := slog.LevelInfo
+			if rec.code >= 500 {
+				level = slog.LevelError
+			}
+			log.LogAttrs(r.Context(), level, "http call",
+				slog.String("http.method", r.Method),
+				slog.String("http.route", route),
+				slog.Int("http.status", rec.code),
+				slog.Float64("duration_ms", float64(elapsed.Microseconds())/1000))
+		}
+	}
+}
+
+// statusRecorder remembers the status code written through it.
+type statusRecorder struct {
+	http.ResponseWriter
+	code        int
+	wroteHeader bool
+}
+
+func (s *statusRecorder) WriteHeader(code int) {
+	if !s.wroteHeader {
+		s.code, s.wroteHeader = code, true
+	}
+	s.ResponseWriter.WriteHeader(code)
+}
+
+// Flush keeps server-streaming routes working: grpc-gateway looks for an
+// http.Flusher on the writer it is given.
+func (s *statusRecorder) Flush() {
+	_ = http.NewResponseController(s.ResponseWriter).Flush()
+}
+
+// Unwrap lets http.ResponseController reach the underlying writer.
+func (s *statusRecorder) Unwrap() http.ResponseWriter { return s.ResponseWriter }

@@ -1,0 +1,141 @@
+package gateway_test
+
+import (
+	"context"
+	"encoding/json"
+	"errors"
+	"net/http"
+	"slices"
+	"strings"
+	"testing"
+
+	"github.com/latchkey/latchkey/gateway"
+)
+
+func TestOpenAPI_PublicDocument(t *testing.T) {
+	b := startBackend(t)
+	g := startGateway(t, gateway.Config{Backends: allBackends(b.addr)}, false)
+
+	code, body := do(t, "GET", g.httpURL+"/openapi.json", "", nil)
+	if code != http.StatusOK {
+		t.Fatalf("status %d", code)
+	}
+	var doc struct {
+		Swagger string                    `json:"swagger"`
+		Tags    []struct{ Name string }   `json:"tags"`
+		Paths   map[string]map[string]any `json:"paths"`
+	}
+	if err := json.Unmarshal(body, &doc); err != nil {
+		t.Fatalf("not JSON: %v", err)
+	}
+	if _, ok := doc.Paths["/v1/tenants"]; !ok {
+		t.Error("no /v1/tenants path")
+	}
+	if len(doc.Tags) == 0 {
+		t.Error("no tags left at all")
+	}
+	for _, tag := range doc.Tags {
+		if strings.HasSuffix(tag.Name, "InternalService") {
+			t.Errorf("internal tag %s published", tag.Name)
+		}
+	}
+	if !slices.ContainsFunc(doc.Tags, func(t struct{ Name string }) bool { return t.Name == "TenantService" }) {
+		t.Error("public tag TenantService missing")
+	}
+}
+
+func TestHealthz_UpWithBackendsDown(t *testing.T) {
+	g := startGateway(t, gateway.Config{Backends: allBackends(deadAddr(t))}, false)
+	if code, body := do(t, "GET", g.httpURL+"/healthz", "", nil); code != http.StatusOK {
+		t.Fatalf("healthz = %d %s, want 200", code, body)
+	}
+}
+
+func TestReadyz(t *testing.T) {
+	b := startBackend(t)
+	dead := deadAddr(t)
+	notReady := errors.New("nats down")
+
+	tests := []struct {
+		name       string
+		backends   gateway.Backends
+		ready      func(context.Context) error
+		wantCode   int
+		wantFailed []string
+	}{
+		{"all up", allBackends(b.addr), nil, 200, nil},
+		{"all up, extra check passes", allBackends(b.addr), func(context.Context) error { return nil }, 200, nil},
+		{"one backend down", gateway.Backends{Account: b.addr, Credential: b.addr, Recovery: dead, MFA: b.addr}, nil, 503, []string{"recovery"}},
+		{"extra check fails", allBackends(b.addr), func(context.Context) error { return notReady }, 503, []string{"ready"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			g := startGateway(t, gateway.Config{Backends: tt.backends, Ready: tt.ready}, false)
+			code, body := do(t, "GET", g.httpURL+"/readyz", "", nil)
+			if code != tt.wantCode {
+				t.Fatalf("readyz = %d %s, want %d", code, body, tt.wantCode)
+			}
+			var report struct {
+				Status string   `json:"status"`
+				Failed []string `json:"failed"`
+			}
+			if err := json.Unmarshal(body, &report); err != nil {
+				t.Fatalf("body %q: %v", body, err)
+			}
+			if !slices.Equal(report.Failed, tt.wantFailed) {
+				t.Errorf("failed = %q, want %q", report.Failed, tt.wantFailed)
+			}
+			if strings.Contains(string(body), dead) || strings.Contains(string(body), "nats down") {
+				t.Errorf("readyz leaks failure details: %s", body)
+			}
+		})
+	}
+}
+
+func TestMetrics_CountsRESTCalls(t *testing.T) {
+	b := startBackend(t)
+	g := startGateway(t, gateway.Config{Backends: allBackends(b.addr)}, false)
+
+	if code, _ := do(t, "GET", g.httpURL+"/v1/admin/accounts/a-1", "", nil); code != 200 {
+		t.Fatalf("call = %d", code)
+	}
+	code, body := do(t, "GET", g.httpURL+"/metrics", "", nil)
+	if code != http.StatusOK {
+		t.Fatalf("metrics = %d", code)
+	}
+	want := `latchkey_gateway_http_requests_total{code="200",method="GET",route="/v1/admin/accounts/{id=*}"} 1`
+	if !strings.Contains(string(body), want) {
+		t.Errorf("metrics lack %s:\n%s", want, body)
+	}
+	if !strings.Contains(string(body), "grpc_client_handled_total") {
+		t.Error("metrics lack the backend client metrics")
+	}
+}
+
+func TestPages_MountedUnderUI(t *testing.T) {
+	b := startBackend(t)
+	pages := http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) { _, _ = w.Write([]byte("page " + r.URL.Path)) })
+	g := startGateway(t, gateway.Config{Backends: allBackends(b.addr), Pages: pages}, false)
+	code, body := do(t, "GET", g.httpURL+"/ui/login", "", nil)
+	if code != 200 || string(body) != "page /ui/login" {
+		t.Errorf("/ui/login = %d %q", code, body)
+	}
+}
+
+func TestNew_RejectsBadConfig(t *testing.T) {
+	tests := []struct {
+		name string
+		cfg  gateway.Config
+	}{
+		{"missing backend", gateway.Config{Backends: gateway.Backends{Account: "127.0.0.1:1"}}},
+		{"bad trusted proxy", gateway.Config{Backends: allBackends("127.0.0.1:1"), TrustedProxies: []string{"not-an-ip"}}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			if g, err := gateway.New(context.Background(), tt.cfg); err == nil {
+				_ = g.Close()
+				t.Fatal("New succeeded, want an error")
+			}
+		})
+	}
+}
