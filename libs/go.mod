@@ -37,7 +37,6 @@ require (
 	github.com/remyoudompheng/bigfft v0.0.0-20230129092748-24d4a6f8daec // indirect
 	golang.org/x/crypto v0.58.0 // indirect
 	golang.org/x/net v0.61.0 // indirect
-	golang.org/x/sync v0.24.0 // indirect
 	golang.org/x/sys v0.49.0 // indirect
 	golang.org/x/text v0.43.0 // indirect
 	golang.org/x/time v0.16.0 // indirect
@@ -51,6 +50,7 @@ require (
 	github.com/google/uuid v1.6.0
 	github.com/latchkey/latchkey/proto/gen v0.0.0
 	github.com/prometheus/client_model v0.6.3
+	golang.org/x/sync v0.24.0
 	modernc.org/sqlite v1.62.0
 )
 

@@ -16,7 +16,6 @@ import (
 	"path/filepath"
 	"strconv"
 
-	"github.com/nats-io/nats.go"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"golang.org/x/sync/errgroup"
@@ -188,7 +187,7 @@ func Start(ctx context.Context, cfg Config) (_ *Instance, err error) {
 	gw, err := gateway.New(ctx, gateway.Config{
 		Backends:       inst.Backends,
 		TrustedProxies: cfg.TrustedProxies,
-		Ready:          natsReady(nc),
+		Ready:          natsx.Ready(nc),
 		Gatherer:       reg,
 		Registerer:     reg,
 		Logger:         cfg.Logger.With("service", "gateway"),
@@ -245,15 +244,6 @@ func (i *Instance) Wait() error {
 func (i *Instance) Stop() error {
 	i.cancel()
 	return i.Wait()
-}
-
-func natsReady(nc *nats.Conn) func(context.Context) error {
-	return func(context.Context) error {
-		if !nc.IsConnected() {
-			return fmt.Errorf("nats: %s", nc.Status())
-		}
-		return nil
-	}
 }
 
 func splitHostPort(addr string) (string, int, error) {

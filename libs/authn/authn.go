@@ -97,6 +97,14 @@ func NewOperatorTokens(tokens ...string) *OperatorTokens {
 	return o
 }
 
+// Len is how many tokens are configured.
+func (o *OperatorTokens) Len() int {
+	if o == nil {
+		return 0
+	}
+	return len(o.hashes)
+}
+
 // Match reports whether token is one of the operator tokens, comparing in
 // constant time against every one of them.
 func (o *OperatorTokens) Match(token string) bool {

@@ -1,8 +1,11 @@
 package grpcx
 
 import (
+	"context"
 	"fmt"
 	"net"
+
+	"google.golang.org/grpc"
 
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 )
@@ -29,4 +32,21 @@ func Listen(lis net.Listener, addr string) (net.Listener, error) {
 		return nil, fmt.Errorf("grpcx: listen on %s: %w", addr, err)
 	}
 	return l, nil
+}
+
+// Run is the whole life of a simple gRPC service: listen on addr (unless
+// lis is given), build the server, let register add the services, mark
+// them SERVING and serve until ctx is cancelled, then stop gracefully.
+func Run(ctx context.Context, lis net.Listener, addr string, opts ServerOptions, register func(*grpc.Server), extra ...grpc.ServerOption) error {
+	lis, err := Listen(lis, addr)
+	if err != nil {
+		return err
+	}
+	srv := NewServer(opts, extra...)
+	register(srv.GRPC())
+	srv.MarkServing()
+	if opts.Logger != nil {
+		opts.Logger.Info("serving", "addr", lis.Addr().String())
+	}
+	return srv.Serve(ctx, lis)
 }

@@ -103,15 +103,14 @@ func Run(ctx context.Context, cfg Config) error {
 	box := outbox.New(db, cfg.Clock, Name)
 	use := app.New(sqlstore.New(db, box), cfg.Clock)
 	auth := &authn.Authenticator{Operators: cfg.OperatorTokens}
-	srv := grpcx.NewServer(grpcx.ServerOptions{Logger: log, Registerer: cfg.Registerer},
-		grpc.ChainUnaryInterceptor(auth.UnaryInterceptor()))
-	grpcapi.Register(srv.GRPC(), use)
-	srv.MarkServing()
 
 	g, gctx := errgroup.WithContext(ctx)
 	g.Go(func() error { return box.NewRelay(js, outbox.RelayOptions{Logger: log}).Run(gctx) })
-	g.Go(func() error { return srv.Serve(gctx, lis) })
-	log.Info("serving", "addr", lis.Addr().String())
+	g.Go(func() error {
+		return grpcx.Run(gctx, lis, "", grpcx.ServerOptions{Logger: log, Registerer: cfg.Registerer},
+			func(s *grpc.Server) { grpcapi.Register(s, use) },
+			grpc.ChainUnaryInterceptor(auth.UnaryInterceptor()))
+	})
 	if err := g.Wait(); err != nil && !errors.Is(err, context.Canceled) {
 		return err
 	}

@@ -8,6 +8,7 @@ import (
 	"net"
 
 	"github.com/prometheus/client_golang/prometheus"
+	"google.golang.org/grpc"
 
 	"github.com/latchkey/latchkey/libs/config"
 	"github.com/latchkey/latchkey/libs/grpcx"
@@ -38,14 +39,6 @@ func Run(ctx context.Context, cfg Config) error {
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
-	lis, err := grpcx.Listen(cfg.Listener, cfg.GRPCAddr)
-	if err != nil {
-		return err
-	}
-	log := cfg.Logger.With("service", Name)
-	srv := grpcx.NewServer(grpcx.ServerOptions{Logger: log, Registerer: cfg.Registerer})
-	grpcapi.Register(srv.GRPC())
-	srv.MarkServing()
-	log.Info("serving", "addr", lis.Addr().String())
-	return srv.Serve(ctx, lis)
+	opts := grpcx.ServerOptions{Logger: cfg.Logger.With("service", Name), Registerer: cfg.Registerer}
+	return grpcx.Run(ctx, cfg.Listener, cfg.GRPCAddr, opts, func(s *grpc.Server) { grpcapi.Register(s) })
 }

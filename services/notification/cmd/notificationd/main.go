@@ -4,36 +4,15 @@ package main
 
 import (
 	"context"
-	"fmt"
-	"os"
-	"os/signal"
-	"syscall"
 
-	"github.com/prometheus/client_golang/prometheus"
-
-	"github.com/latchkey/latchkey/libs/config"
-	"github.com/latchkey/latchkey/libs/logx"
+	"github.com/latchkey/latchkey/libs/daemon"
 	"github.com/latchkey/latchkey/services/notification/server"
 )
 
 func main() {
-	log, err := logx.FromEnv()
-	if err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(2)
-	}
-	l := config.New(os.LookupEnv)
-	cfg := server.ConfigFromEnv(l)
-	if err := l.Err(); err != nil {
-		fmt.Fprintln(os.Stderr, err)
-		os.Exit(2)
-	}
-	cfg.Logger = log
-	cfg.Registerer = prometheus.DefaultRegisterer
-	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
-	defer stop()
-	if err := server.Run(ctx, cfg); err != nil {
-		log.Error("notification service stopped", "err", err)
-		os.Exit(1)
-	}
+	daemon.Main("notificationd", func(env daemon.Env) (func(context.Context) error, error) {
+		cfg := server.ConfigFromEnv(env.Config)
+		cfg.Logger, cfg.Registerer = env.Logger, env.Registry
+		return func(ctx context.Context) error { return server.Run(ctx, cfg) }, nil
+	})
 }
