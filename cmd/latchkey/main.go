@@ -3,6 +3,7 @@
 //	latchkey run       every service and the gateway in one process
 //	latchkey migrate   apply database migrations and exit
 //	latchkey config    print every setting (environment variable) as a table
+//	latchkey tenant    create and list tenants, as an operator, through the API
 package main
 
 import (
@@ -26,6 +27,7 @@ commands:
   run       run every service and the gateway in one process
   migrate   apply database migrations and exit
   config    print the settings (environment variables) as a Markdown table
+  tenant    create and list tenants through the API (latchkey tenant for help)
 
 Settings come from environment variables; "latchkey config" lists them.
 `
@@ -38,9 +40,9 @@ func main() {
 }
 
 func run(args []string, stdout, stderr io.Writer) error {
-	if len(args) != 1 {
+	if len(args) == 0 {
 		fmt.Fprint(stderr, usage)
-		return errors.New("expected one command")
+		return errors.New("expected a command")
 	}
 	l := config.New(os.LookupEnv)
 	cfg := allinone.ConfigFromEnv(l)
@@ -49,7 +51,7 @@ func run(args []string, stdout, stderr io.Writer) error {
 	case "config":
 		fmt.Fprint(stdout, config.Markdown(l.Vars()))
 		return nil
-	case "run", "migrate":
+	case "run", "migrate", "tenant":
 	case "-h", "--help", "help":
 		fmt.Fprint(stdout, usage)
 		return nil
@@ -68,6 +70,13 @@ func run(args []string, stdout, stderr io.Writer) error {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 
+	if args[0] == "tenant" {
+		return tenantCommand(ctx, cfg, args[1:], stdout, stderr)
+	}
+	if len(args) != 1 {
+		fmt.Fprint(stderr, usage)
+		return fmt.Errorf("%s takes no arguments", args[0])
+	}
 	if args[0] == "migrate" {
 		if err := account.Migrate(ctx, account.Config{PostgresURL: cfg.PostgresURL, DataDir: cfg.DataDir}); err != nil {
 			return err
