@@ -233,10 +233,20 @@ func (x *SetPasswordAfterResetResponse) GetPasswordExpireTime() *timestamppb.Tim
 }
 
 type SetTemporaryPasswordRequest struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	TenantId      string                 `protobuf:"bytes,1,opt,name=tenant_id,json=tenantId,proto3" json:"tenant_id,omitempty"`
-	AccountId     string                 `protobuf:"bytes,2,opt,name=account_id,json=accountId,proto3" json:"account_id,omitempty"`
-	Password      string                 `protobuf:"bytes,3,opt,name=password,proto3" json:"password,omitempty"`
+	state     protoimpl.MessageState `protogen:"open.v1"`
+	TenantId  string                 `protobuf:"bytes,1,opt,name=tenant_id,json=tenantId,proto3" json:"tenant_id,omitempty"`
+	AccountId string                 `protobuf:"bytes,2,opt,name=account_id,json=accountId,proto3" json:"account_id,omitempty"`
+	Password  string                 `protobuf:"bytes,3,opt,name=password,proto3" json:"password,omitempty"`
+	// Who the account is, so the password may not contain their names. The
+	// account may not exist yet: the account service stores the password
+	// first and creates the account only when it is accepted.
+	Username    string `protobuf:"bytes,4,opt,name=username,proto3" json:"username,omitempty"`
+	Email       string `protobuf:"bytes,5,opt,name=email,proto3" json:"email,omitempty"`
+	DisplayName string `protobuf:"bytes,6,opt,name=display_name,json=displayName,proto3" json:"display_name,omitempty"`
+	// The tenant's password rules, given when the tenant is being created in
+	// the same request and cannot be looked up yet; unset: the tenant's
+	// current policy.
+	Rules         *PasswordRules `protobuf:"bytes,7,opt,name=rules,proto3" json:"rules,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -292,6 +302,119 @@ func (x *SetTemporaryPasswordRequest) GetPassword() string {
 	return ""
 }
 
+func (x *SetTemporaryPasswordRequest) GetUsername() string {
+	if x != nil {
+		return x.Username
+	}
+	return ""
+}
+
+func (x *SetTemporaryPasswordRequest) GetEmail() string {
+	if x != nil {
+		return x.Email
+	}
+	return ""
+}
+
+func (x *SetTemporaryPasswordRequest) GetDisplayName() string {
+	if x != nil {
+		return x.DisplayName
+	}
+	return ""
+}
+
+func (x *SetTemporaryPasswordRequest) GetRules() *PasswordRules {
+	if x != nil {
+		return x.Rules
+	}
+	return nil
+}
+
+// Password rules of a tenant policy.
+type PasswordRules struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	MinLength     int32                  `protobuf:"varint,1,opt,name=min_length,json=minLength,proto3" json:"min_length,omitempty"`
+	MinUppercase  int32                  `protobuf:"varint,2,opt,name=min_uppercase,json=minUppercase,proto3" json:"min_uppercase,omitempty"`
+	MinLowercase  int32                  `protobuf:"varint,3,opt,name=min_lowercase,json=minLowercase,proto3" json:"min_lowercase,omitempty"`
+	MinDigits     int32                  `protobuf:"varint,4,opt,name=min_digits,json=minDigits,proto3" json:"min_digits,omitempty"`
+	MinSymbols    int32                  `protobuf:"varint,5,opt,name=min_symbols,json=minSymbols,proto3" json:"min_symbols,omitempty"`
+	CheckBreached bool                   `protobuf:"varint,6,opt,name=check_breached,json=checkBreached,proto3" json:"check_breached,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *PasswordRules) Reset() {
+	*x = PasswordRules{}
+	mi := &file_latchkey_credential_v1_credential_internal_proto_msgTypes[5]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *PasswordRules) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*PasswordRules) ProtoMessage() {}
+
+func (x *PasswordRules) ProtoReflect() protoreflect.Message {
+	mi := &file_latchkey_credential_v1_credential_internal_proto_msgTypes[5]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use PasswordRules.ProtoReflect.Descriptor instead.
+func (*PasswordRules) Descriptor() ([]byte, []int) {
+	return file_latchkey_credential_v1_credential_internal_proto_rawDescGZIP(), []int{5}
+}
+
+func (x *PasswordRules) GetMinLength() int32 {
+	if x != nil {
+		return x.MinLength
+	}
+	return 0
+}
+
+func (x *PasswordRules) GetMinUppercase() int32 {
+	if x != nil {
+		return x.MinUppercase
+	}
+	return 0
+}
+
+func (x *PasswordRules) GetMinLowercase() int32 {
+	if x != nil {
+		return x.MinLowercase
+	}
+	return 0
+}
+
+func (x *PasswordRules) GetMinDigits() int32 {
+	if x != nil {
+		return x.MinDigits
+	}
+	return 0
+}
+
+func (x *PasswordRules) GetMinSymbols() int32 {
+	if x != nil {
+		return x.MinSymbols
+	}
+	return 0
+}
+
+func (x *PasswordRules) GetCheckBreached() bool {
+	if x != nil {
+		return x.CheckBreached
+	}
+	return false
+}
+
 type SetTemporaryPasswordResponse struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	unknownFields protoimpl.UnknownFields
@@ -300,7 +423,7 @@ type SetTemporaryPasswordResponse struct {
 
 func (x *SetTemporaryPasswordResponse) Reset() {
 	*x = SetTemporaryPasswordResponse{}
-	mi := &file_latchkey_credential_v1_credential_internal_proto_msgTypes[5]
+	mi := &file_latchkey_credential_v1_credential_internal_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -312,7 +435,7 @@ func (x *SetTemporaryPasswordResponse) String() string {
 func (*SetTemporaryPasswordResponse) ProtoMessage() {}
 
 func (x *SetTemporaryPasswordResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_latchkey_credential_v1_credential_internal_proto_msgTypes[5]
+	mi := &file_latchkey_credential_v1_credential_internal_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -325,7 +448,7 @@ func (x *SetTemporaryPasswordResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SetTemporaryPasswordResponse.ProtoReflect.Descriptor instead.
 func (*SetTemporaryPasswordResponse) Descriptor() ([]byte, []int) {
-	return file_latchkey_credential_v1_credential_internal_proto_rawDescGZIP(), []int{5}
+	return file_latchkey_credential_v1_credential_internal_proto_rawDescGZIP(), []int{6}
 }
 
 type VerifyPasswordRequest struct {
@@ -339,7 +462,7 @@ type VerifyPasswordRequest struct {
 
 func (x *VerifyPasswordRequest) Reset() {
 	*x = VerifyPasswordRequest{}
-	mi := &file_latchkey_credential_v1_credential_internal_proto_msgTypes[6]
+	mi := &file_latchkey_credential_v1_credential_internal_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -351,7 +474,7 @@ func (x *VerifyPasswordRequest) String() string {
 func (*VerifyPasswordRequest) ProtoMessage() {}
 
 func (x *VerifyPasswordRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_latchkey_credential_v1_credential_internal_proto_msgTypes[6]
+	mi := &file_latchkey_credential_v1_credential_internal_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -364,7 +487,7 @@ func (x *VerifyPasswordRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use VerifyPasswordRequest.ProtoReflect.Descriptor instead.
 func (*VerifyPasswordRequest) Descriptor() ([]byte, []int) {
-	return file_latchkey_credential_v1_credential_internal_proto_rawDescGZIP(), []int{6}
+	return file_latchkey_credential_v1_credential_internal_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *VerifyPasswordRequest) GetTenantId() string {
@@ -398,7 +521,7 @@ type VerifyPasswordResponse struct {
 
 func (x *VerifyPasswordResponse) Reset() {
 	*x = VerifyPasswordResponse{}
-	mi := &file_latchkey_credential_v1_credential_internal_proto_msgTypes[7]
+	mi := &file_latchkey_credential_v1_credential_internal_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -410,7 +533,7 @@ func (x *VerifyPasswordResponse) String() string {
 func (*VerifyPasswordResponse) ProtoMessage() {}
 
 func (x *VerifyPasswordResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_latchkey_credential_v1_credential_internal_proto_msgTypes[7]
+	mi := &file_latchkey_credential_v1_credential_internal_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -423,7 +546,7 @@ func (x *VerifyPasswordResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use VerifyPasswordResponse.ProtoReflect.Descriptor instead.
 func (*VerifyPasswordResponse) Descriptor() ([]byte, []int) {
-	return file_latchkey_credential_v1_credential_internal_proto_rawDescGZIP(), []int{7}
+	return file_latchkey_credential_v1_credential_internal_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *VerifyPasswordResponse) GetOk() bool {
@@ -445,7 +568,7 @@ type ValidatePasswordRequest struct {
 
 func (x *ValidatePasswordRequest) Reset() {
 	*x = ValidatePasswordRequest{}
-	mi := &file_latchkey_credential_v1_credential_internal_proto_msgTypes[8]
+	mi := &file_latchkey_credential_v1_credential_internal_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -457,7 +580,7 @@ func (x *ValidatePasswordRequest) String() string {
 func (*ValidatePasswordRequest) ProtoMessage() {}
 
 func (x *ValidatePasswordRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_latchkey_credential_v1_credential_internal_proto_msgTypes[8]
+	mi := &file_latchkey_credential_v1_credential_internal_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -470,7 +593,7 @@ func (x *ValidatePasswordRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ValidatePasswordRequest.ProtoReflect.Descriptor instead.
 func (*ValidatePasswordRequest) Descriptor() ([]byte, []int) {
-	return file_latchkey_credential_v1_credential_internal_proto_rawDescGZIP(), []int{8}
+	return file_latchkey_credential_v1_credential_internal_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *ValidatePasswordRequest) GetTenantId() string {
@@ -508,7 +631,7 @@ type PasswordViolation struct {
 
 func (x *PasswordViolation) Reset() {
 	*x = PasswordViolation{}
-	mi := &file_latchkey_credential_v1_credential_internal_proto_msgTypes[9]
+	mi := &file_latchkey_credential_v1_credential_internal_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -520,7 +643,7 @@ func (x *PasswordViolation) String() string {
 func (*PasswordViolation) ProtoMessage() {}
 
 func (x *PasswordViolation) ProtoReflect() protoreflect.Message {
-	mi := &file_latchkey_credential_v1_credential_internal_proto_msgTypes[9]
+	mi := &file_latchkey_credential_v1_credential_internal_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -533,7 +656,7 @@ func (x *PasswordViolation) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PasswordViolation.ProtoReflect.Descriptor instead.
 func (*PasswordViolation) Descriptor() ([]byte, []int) {
-	return file_latchkey_credential_v1_credential_internal_proto_rawDescGZIP(), []int{9}
+	return file_latchkey_credential_v1_credential_internal_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *PasswordViolation) GetRule() string {
@@ -561,7 +684,7 @@ type ValidatePasswordResponse struct {
 
 func (x *ValidatePasswordResponse) Reset() {
 	*x = ValidatePasswordResponse{}
-	mi := &file_latchkey_credential_v1_credential_internal_proto_msgTypes[10]
+	mi := &file_latchkey_credential_v1_credential_internal_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -573,7 +696,7 @@ func (x *ValidatePasswordResponse) String() string {
 func (*ValidatePasswordResponse) ProtoMessage() {}
 
 func (x *ValidatePasswordResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_latchkey_credential_v1_credential_internal_proto_msgTypes[10]
+	mi := &file_latchkey_credential_v1_credential_internal_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -586,7 +709,7 @@ func (x *ValidatePasswordResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ValidatePasswordResponse.ProtoReflect.Descriptor instead.
 func (*ValidatePasswordResponse) Descriptor() ([]byte, []int) {
-	return file_latchkey_credential_v1_credential_internal_proto_rawDescGZIP(), []int{10}
+	return file_latchkey_credential_v1_credential_internal_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *ValidatePasswordResponse) GetOk() bool {
@@ -613,7 +736,7 @@ type GetPasswordStatusRequest struct {
 
 func (x *GetPasswordStatusRequest) Reset() {
 	*x = GetPasswordStatusRequest{}
-	mi := &file_latchkey_credential_v1_credential_internal_proto_msgTypes[11]
+	mi := &file_latchkey_credential_v1_credential_internal_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -625,7 +748,7 @@ func (x *GetPasswordStatusRequest) String() string {
 func (*GetPasswordStatusRequest) ProtoMessage() {}
 
 func (x *GetPasswordStatusRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_latchkey_credential_v1_credential_internal_proto_msgTypes[11]
+	mi := &file_latchkey_credential_v1_credential_internal_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -638,7 +761,7 @@ func (x *GetPasswordStatusRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetPasswordStatusRequest.ProtoReflect.Descriptor instead.
 func (*GetPasswordStatusRequest) Descriptor() ([]byte, []int) {
-	return file_latchkey_credential_v1_credential_internal_proto_rawDescGZIP(), []int{11}
+	return file_latchkey_credential_v1_credential_internal_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *GetPasswordStatusRequest) GetTenantId() string {
@@ -677,7 +800,7 @@ type GetPasswordStatusResponse struct {
 
 func (x *GetPasswordStatusResponse) Reset() {
 	*x = GetPasswordStatusResponse{}
-	mi := &file_latchkey_credential_v1_credential_internal_proto_msgTypes[12]
+	mi := &file_latchkey_credential_v1_credential_internal_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -689,7 +812,7 @@ func (x *GetPasswordStatusResponse) String() string {
 func (*GetPasswordStatusResponse) ProtoMessage() {}
 
 func (x *GetPasswordStatusResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_latchkey_credential_v1_credential_internal_proto_msgTypes[12]
+	mi := &file_latchkey_credential_v1_credential_internal_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -702,7 +825,7 @@ func (x *GetPasswordStatusResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetPasswordStatusResponse.ProtoReflect.Descriptor instead.
 func (*GetPasswordStatusResponse) Descriptor() ([]byte, []int) {
-	return file_latchkey_credential_v1_credential_internal_proto_rawDescGZIP(), []int{12}
+	return file_latchkey_credential_v1_credential_internal_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *GetPasswordStatusResponse) GetPasswordSet() bool {
@@ -766,7 +889,7 @@ type RevokeAllSessionsRequest struct {
 
 func (x *RevokeAllSessionsRequest) Reset() {
 	*x = RevokeAllSessionsRequest{}
-	mi := &file_latchkey_credential_v1_credential_internal_proto_msgTypes[13]
+	mi := &file_latchkey_credential_v1_credential_internal_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -778,7 +901,7 @@ func (x *RevokeAllSessionsRequest) String() string {
 func (*RevokeAllSessionsRequest) ProtoMessage() {}
 
 func (x *RevokeAllSessionsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_latchkey_credential_v1_credential_internal_proto_msgTypes[13]
+	mi := &file_latchkey_credential_v1_credential_internal_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -791,7 +914,7 @@ func (x *RevokeAllSessionsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RevokeAllSessionsRequest.ProtoReflect.Descriptor instead.
 func (*RevokeAllSessionsRequest) Descriptor() ([]byte, []int) {
-	return file_latchkey_credential_v1_credential_internal_proto_rawDescGZIP(), []int{13}
+	return file_latchkey_credential_v1_credential_internal_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *RevokeAllSessionsRequest) GetTenantId() string {
@@ -825,7 +948,7 @@ type RevokeAllSessionsResponse struct {
 
 func (x *RevokeAllSessionsResponse) Reset() {
 	*x = RevokeAllSessionsResponse{}
-	mi := &file_latchkey_credential_v1_credential_internal_proto_msgTypes[14]
+	mi := &file_latchkey_credential_v1_credential_internal_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -837,7 +960,7 @@ func (x *RevokeAllSessionsResponse) String() string {
 func (*RevokeAllSessionsResponse) ProtoMessage() {}
 
 func (x *RevokeAllSessionsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_latchkey_credential_v1_credential_internal_proto_msgTypes[14]
+	mi := &file_latchkey_credential_v1_credential_internal_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -850,7 +973,7 @@ func (x *RevokeAllSessionsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RevokeAllSessionsResponse.ProtoReflect.Descriptor instead.
 func (*RevokeAllSessionsResponse) Descriptor() ([]byte, []int) {
-	return file_latchkey_credential_v1_credential_internal_proto_rawDescGZIP(), []int{14}
+	return file_latchkey_credential_v1_credential_internal_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *RevokeAllSessionsResponse) GetRevokedCount() int32 {
@@ -872,7 +995,7 @@ type RecordFailedAttemptRequest struct {
 
 func (x *RecordFailedAttemptRequest) Reset() {
 	*x = RecordFailedAttemptRequest{}
-	mi := &file_latchkey_credential_v1_credential_internal_proto_msgTypes[15]
+	mi := &file_latchkey_credential_v1_credential_internal_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -884,7 +1007,7 @@ func (x *RecordFailedAttemptRequest) String() string {
 func (*RecordFailedAttemptRequest) ProtoMessage() {}
 
 func (x *RecordFailedAttemptRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_latchkey_credential_v1_credential_internal_proto_msgTypes[15]
+	mi := &file_latchkey_credential_v1_credential_internal_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -897,7 +1020,7 @@ func (x *RecordFailedAttemptRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RecordFailedAttemptRequest.ProtoReflect.Descriptor instead.
 func (*RecordFailedAttemptRequest) Descriptor() ([]byte, []int) {
-	return file_latchkey_credential_v1_credential_internal_proto_rawDescGZIP(), []int{15}
+	return file_latchkey_credential_v1_credential_internal_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *RecordFailedAttemptRequest) GetTenantId() string {
@@ -933,7 +1056,7 @@ type RecordFailedAttemptResponse struct {
 
 func (x *RecordFailedAttemptResponse) Reset() {
 	*x = RecordFailedAttemptResponse{}
-	mi := &file_latchkey_credential_v1_credential_internal_proto_msgTypes[16]
+	mi := &file_latchkey_credential_v1_credential_internal_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -945,7 +1068,7 @@ func (x *RecordFailedAttemptResponse) String() string {
 func (*RecordFailedAttemptResponse) ProtoMessage() {}
 
 func (x *RecordFailedAttemptResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_latchkey_credential_v1_credential_internal_proto_msgTypes[16]
+	mi := &file_latchkey_credential_v1_credential_internal_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -958,7 +1081,7 @@ func (x *RecordFailedAttemptResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RecordFailedAttemptResponse.ProtoReflect.Descriptor instead.
 func (*RecordFailedAttemptResponse) Descriptor() ([]byte, []int) {
-	return file_latchkey_credential_v1_credential_internal_proto_rawDescGZIP(), []int{16}
+	return file_latchkey_credential_v1_credential_internal_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *RecordFailedAttemptResponse) GetFailedCount() int32 {
@@ -985,7 +1108,7 @@ type ClearFailedAttemptsRequest struct {
 
 func (x *ClearFailedAttemptsRequest) Reset() {
 	*x = ClearFailedAttemptsRequest{}
-	mi := &file_latchkey_credential_v1_credential_internal_proto_msgTypes[17]
+	mi := &file_latchkey_credential_v1_credential_internal_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -997,7 +1120,7 @@ func (x *ClearFailedAttemptsRequest) String() string {
 func (*ClearFailedAttemptsRequest) ProtoMessage() {}
 
 func (x *ClearFailedAttemptsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_latchkey_credential_v1_credential_internal_proto_msgTypes[17]
+	mi := &file_latchkey_credential_v1_credential_internal_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1010,7 +1133,7 @@ func (x *ClearFailedAttemptsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ClearFailedAttemptsRequest.ProtoReflect.Descriptor instead.
 func (*ClearFailedAttemptsRequest) Descriptor() ([]byte, []int) {
-	return file_latchkey_credential_v1_credential_internal_proto_rawDescGZIP(), []int{17}
+	return file_latchkey_credential_v1_credential_internal_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *ClearFailedAttemptsRequest) GetTenantId() string {
@@ -1035,7 +1158,7 @@ type ClearFailedAttemptsResponse struct {
 
 func (x *ClearFailedAttemptsResponse) Reset() {
 	*x = ClearFailedAttemptsResponse{}
-	mi := &file_latchkey_credential_v1_credential_internal_proto_msgTypes[18]
+	mi := &file_latchkey_credential_v1_credential_internal_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1047,7 +1170,7 @@ func (x *ClearFailedAttemptsResponse) String() string {
 func (*ClearFailedAttemptsResponse) ProtoMessage() {}
 
 func (x *ClearFailedAttemptsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_latchkey_credential_v1_credential_internal_proto_msgTypes[18]
+	mi := &file_latchkey_credential_v1_credential_internal_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1060,7 +1183,7 @@ func (x *ClearFailedAttemptsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ClearFailedAttemptsResponse.ProtoReflect.Descriptor instead.
 func (*ClearFailedAttemptsResponse) Descriptor() ([]byte, []int) {
-	return file_latchkey_credential_v1_credential_internal_proto_rawDescGZIP(), []int{18}
+	return file_latchkey_credential_v1_credential_internal_proto_rawDescGZIP(), []int{19}
 }
 
 var File_latchkey_credential_v1_credential_internal_proto protoreflect.FileDescriptor
@@ -1081,12 +1204,26 @@ const file_latchkey_credential_v1_credential_internal_proto_rawDesc = "" +
 	"account_id\x18\x02 \x01(\tR\taccountId\x12!\n" +
 	"\fnew_password\x18\x03 \x01(\tR\vnewPassword\"m\n" +
 	"\x1dSetPasswordAfterResetResponse\x12L\n" +
-	"\x14password_expire_time\x18\x01 \x01(\v2\x1a.google.protobuf.TimestampR\x12passwordExpireTime\"u\n" +
+	"\x14password_expire_time\x18\x01 \x01(\v2\x1a.google.protobuf.TimestampR\x12passwordExpireTime\"\x87\x02\n" +
 	"\x1bSetTemporaryPasswordRequest\x12\x1b\n" +
 	"\ttenant_id\x18\x01 \x01(\tR\btenantId\x12\x1d\n" +
 	"\n" +
 	"account_id\x18\x02 \x01(\tR\taccountId\x12\x1a\n" +
-	"\bpassword\x18\x03 \x01(\tR\bpassword\"\x1e\n" +
+	"\bpassword\x18\x03 \x01(\tR\bpassword\x12\x1a\n" +
+	"\busername\x18\x04 \x01(\tR\busername\x12\x14\n" +
+	"\x05email\x18\x05 \x01(\tR\x05email\x12!\n" +
+	"\fdisplay_name\x18\x06 \x01(\tR\vdisplayName\x12;\n" +
+	"\x05rules\x18\a \x01(\v2%.latchkey.credential.v1.PasswordRulesR\x05rules\"\xdf\x01\n" +
+	"\rPasswordRules\x12\x1d\n" +
+	"\n" +
+	"min_length\x18\x01 \x01(\x05R\tminLength\x12#\n" +
+	"\rmin_uppercase\x18\x02 \x01(\x05R\fminUppercase\x12#\n" +
+	"\rmin_lowercase\x18\x03 \x01(\x05R\fminLowercase\x12\x1d\n" +
+	"\n" +
+	"min_digits\x18\x04 \x01(\x05R\tminDigits\x12\x1f\n" +
+	"\vmin_symbols\x18\x05 \x01(\x05R\n" +
+	"minSymbols\x12%\n" +
+	"\x0echeck_breached\x18\x06 \x01(\bR\rcheckBreached\"\x1e\n" +
 	"\x1cSetTemporaryPasswordResponse\"o\n" +
 	"\x15VerifyPasswordRequest\x12\x1b\n" +
 	"\ttenant_id\x18\x01 \x01(\tR\btenantId\x12\x1d\n" +
@@ -1165,58 +1302,60 @@ func file_latchkey_credential_v1_credential_internal_proto_rawDescGZIP() []byte 
 	return file_latchkey_credential_v1_credential_internal_proto_rawDescData
 }
 
-var file_latchkey_credential_v1_credential_internal_proto_msgTypes = make([]protoimpl.MessageInfo, 19)
+var file_latchkey_credential_v1_credential_internal_proto_msgTypes = make([]protoimpl.MessageInfo, 20)
 var file_latchkey_credential_v1_credential_internal_proto_goTypes = []any{
 	(*SetInitialPasswordRequest)(nil),     // 0: latchkey.credential.v1.SetInitialPasswordRequest
 	(*SetInitialPasswordResponse)(nil),    // 1: latchkey.credential.v1.SetInitialPasswordResponse
 	(*SetPasswordAfterResetRequest)(nil),  // 2: latchkey.credential.v1.SetPasswordAfterResetRequest
 	(*SetPasswordAfterResetResponse)(nil), // 3: latchkey.credential.v1.SetPasswordAfterResetResponse
 	(*SetTemporaryPasswordRequest)(nil),   // 4: latchkey.credential.v1.SetTemporaryPasswordRequest
-	(*SetTemporaryPasswordResponse)(nil),  // 5: latchkey.credential.v1.SetTemporaryPasswordResponse
-	(*VerifyPasswordRequest)(nil),         // 6: latchkey.credential.v1.VerifyPasswordRequest
-	(*VerifyPasswordResponse)(nil),        // 7: latchkey.credential.v1.VerifyPasswordResponse
-	(*ValidatePasswordRequest)(nil),       // 8: latchkey.credential.v1.ValidatePasswordRequest
-	(*PasswordViolation)(nil),             // 9: latchkey.credential.v1.PasswordViolation
-	(*ValidatePasswordResponse)(nil),      // 10: latchkey.credential.v1.ValidatePasswordResponse
-	(*GetPasswordStatusRequest)(nil),      // 11: latchkey.credential.v1.GetPasswordStatusRequest
-	(*GetPasswordStatusResponse)(nil),     // 12: latchkey.credential.v1.GetPasswordStatusResponse
-	(*RevokeAllSessionsRequest)(nil),      // 13: latchkey.credential.v1.RevokeAllSessionsRequest
-	(*RevokeAllSessionsResponse)(nil),     // 14: latchkey.credential.v1.RevokeAllSessionsResponse
-	(*RecordFailedAttemptRequest)(nil),    // 15: latchkey.credential.v1.RecordFailedAttemptRequest
-	(*RecordFailedAttemptResponse)(nil),   // 16: latchkey.credential.v1.RecordFailedAttemptResponse
-	(*ClearFailedAttemptsRequest)(nil),    // 17: latchkey.credential.v1.ClearFailedAttemptsRequest
-	(*ClearFailedAttemptsResponse)(nil),   // 18: latchkey.credential.v1.ClearFailedAttemptsResponse
-	(*timestamppb.Timestamp)(nil),         // 19: google.protobuf.Timestamp
+	(*PasswordRules)(nil),                 // 5: latchkey.credential.v1.PasswordRules
+	(*SetTemporaryPasswordResponse)(nil),  // 6: latchkey.credential.v1.SetTemporaryPasswordResponse
+	(*VerifyPasswordRequest)(nil),         // 7: latchkey.credential.v1.VerifyPasswordRequest
+	(*VerifyPasswordResponse)(nil),        // 8: latchkey.credential.v1.VerifyPasswordResponse
+	(*ValidatePasswordRequest)(nil),       // 9: latchkey.credential.v1.ValidatePasswordRequest
+	(*PasswordViolation)(nil),             // 10: latchkey.credential.v1.PasswordViolation
+	(*ValidatePasswordResponse)(nil),      // 11: latchkey.credential.v1.ValidatePasswordResponse
+	(*GetPasswordStatusRequest)(nil),      // 12: latchkey.credential.v1.GetPasswordStatusRequest
+	(*GetPasswordStatusResponse)(nil),     // 13: latchkey.credential.v1.GetPasswordStatusResponse
+	(*RevokeAllSessionsRequest)(nil),      // 14: latchkey.credential.v1.RevokeAllSessionsRequest
+	(*RevokeAllSessionsResponse)(nil),     // 15: latchkey.credential.v1.RevokeAllSessionsResponse
+	(*RecordFailedAttemptRequest)(nil),    // 16: latchkey.credential.v1.RecordFailedAttemptRequest
+	(*RecordFailedAttemptResponse)(nil),   // 17: latchkey.credential.v1.RecordFailedAttemptResponse
+	(*ClearFailedAttemptsRequest)(nil),    // 18: latchkey.credential.v1.ClearFailedAttemptsRequest
+	(*ClearFailedAttemptsResponse)(nil),   // 19: latchkey.credential.v1.ClearFailedAttemptsResponse
+	(*timestamppb.Timestamp)(nil),         // 20: google.protobuf.Timestamp
 }
 var file_latchkey_credential_v1_credential_internal_proto_depIdxs = []int32{
-	19, // 0: latchkey.credential.v1.SetInitialPasswordResponse.password_expire_time:type_name -> google.protobuf.Timestamp
-	19, // 1: latchkey.credential.v1.SetPasswordAfterResetResponse.password_expire_time:type_name -> google.protobuf.Timestamp
-	9,  // 2: latchkey.credential.v1.ValidatePasswordResponse.violations:type_name -> latchkey.credential.v1.PasswordViolation
-	19, // 3: latchkey.credential.v1.GetPasswordStatusResponse.change_time:type_name -> google.protobuf.Timestamp
-	19, // 4: latchkey.credential.v1.GetPasswordStatusResponse.expire_time:type_name -> google.protobuf.Timestamp
-	0,  // 5: latchkey.credential.v1.CredentialInternalService.SetInitialPassword:input_type -> latchkey.credential.v1.SetInitialPasswordRequest
-	2,  // 6: latchkey.credential.v1.CredentialInternalService.SetPasswordAfterReset:input_type -> latchkey.credential.v1.SetPasswordAfterResetRequest
-	4,  // 7: latchkey.credential.v1.CredentialInternalService.SetTemporaryPassword:input_type -> latchkey.credential.v1.SetTemporaryPasswordRequest
-	6,  // 8: latchkey.credential.v1.CredentialInternalService.VerifyPassword:input_type -> latchkey.credential.v1.VerifyPasswordRequest
-	8,  // 9: latchkey.credential.v1.CredentialInternalService.ValidatePassword:input_type -> latchkey.credential.v1.ValidatePasswordRequest
-	11, // 10: latchkey.credential.v1.CredentialInternalService.GetPasswordStatus:input_type -> latchkey.credential.v1.GetPasswordStatusRequest
-	13, // 11: latchkey.credential.v1.CredentialInternalService.RevokeAllSessions:input_type -> latchkey.credential.v1.RevokeAllSessionsRequest
-	15, // 12: latchkey.credential.v1.CredentialInternalService.RecordFailedAttempt:input_type -> latchkey.credential.v1.RecordFailedAttemptRequest
-	17, // 13: latchkey.credential.v1.CredentialInternalService.ClearFailedAttempts:input_type -> latchkey.credential.v1.ClearFailedAttemptsRequest
-	1,  // 14: latchkey.credential.v1.CredentialInternalService.SetInitialPassword:output_type -> latchkey.credential.v1.SetInitialPasswordResponse
-	3,  // 15: latchkey.credential.v1.CredentialInternalService.SetPasswordAfterReset:output_type -> latchkey.credential.v1.SetPasswordAfterResetResponse
-	5,  // 16: latchkey.credential.v1.CredentialInternalService.SetTemporaryPassword:output_type -> latchkey.credential.v1.SetTemporaryPasswordResponse
-	7,  // 17: latchkey.credential.v1.CredentialInternalService.VerifyPassword:output_type -> latchkey.credential.v1.VerifyPasswordResponse
-	10, // 18: latchkey.credential.v1.CredentialInternalService.ValidatePassword:output_type -> latchkey.credential.v1.ValidatePasswordResponse
-	12, // 19: latchkey.credential.v1.CredentialInternalService.GetPasswordStatus:output_type -> latchkey.credential.v1.GetPasswordStatusResponse
-	14, // 20: latchkey.credential.v1.CredentialInternalService.RevokeAllSessions:output_type -> latchkey.credential.v1.RevokeAllSessionsResponse
-	16, // 21: latchkey.credential.v1.CredentialInternalService.RecordFailedAttempt:output_type -> latchkey.credential.v1.RecordFailedAttemptResponse
-	18, // 22: latchkey.credential.v1.CredentialInternalService.ClearFailedAttempts:output_type -> latchkey.credential.v1.ClearFailedAttemptsResponse
-	14, // [14:23] is the sub-list for method output_type
-	5,  // [5:14] is the sub-list for method input_type
-	5,  // [5:5] is the sub-list for extension type_name
-	5,  // [5:5] is the sub-list for extension extendee
-	0,  // [0:5] is the sub-list for field type_name
+	20, // 0: latchkey.credential.v1.SetInitialPasswordResponse.password_expire_time:type_name -> google.protobuf.Timestamp
+	20, // 1: latchkey.credential.v1.SetPasswordAfterResetResponse.password_expire_time:type_name -> google.protobuf.Timestamp
+	5,  // 2: latchkey.credential.v1.SetTemporaryPasswordRequest.rules:type_name -> latchkey.credential.v1.PasswordRules
+	10, // 3: latchkey.credential.v1.ValidatePasswordResponse.violations:type_name -> latchkey.credential.v1.PasswordViolation
+	20, // 4: latchkey.credential.v1.GetPasswordStatusResponse.change_time:type_name -> google.protobuf.Timestamp
+	20, // 5: latchkey.credential.v1.GetPasswordStatusResponse.expire_time:type_name -> google.protobuf.Timestamp
+	0,  // 6: latchkey.credential.v1.CredentialInternalService.SetInitialPassword:input_type -> latchkey.credential.v1.SetInitialPasswordRequest
+	2,  // 7: latchkey.credential.v1.CredentialInternalService.SetPasswordAfterReset:input_type -> latchkey.credential.v1.SetPasswordAfterResetRequest
+	4,  // 8: latchkey.credential.v1.CredentialInternalService.SetTemporaryPassword:input_type -> latchkey.credential.v1.SetTemporaryPasswordRequest
+	7,  // 9: latchkey.credential.v1.CredentialInternalService.VerifyPassword:input_type -> latchkey.credential.v1.VerifyPasswordRequest
+	9,  // 10: latchkey.credential.v1.CredentialInternalService.ValidatePassword:input_type -> latchkey.credential.v1.ValidatePasswordRequest
+	12, // 11: latchkey.credential.v1.CredentialInternalService.GetPasswordStatus:input_type -> latchkey.credential.v1.GetPasswordStatusRequest
+	14, // 12: latchkey.credential.v1.CredentialInternalService.RevokeAllSessions:input_type -> latchkey.credential.v1.RevokeAllSessionsRequest
+	16, // 13: latchkey.credential.v1.CredentialInternalService.RecordFailedAttempt:input_type -> latchkey.credential.v1.RecordFailedAttemptRequest
+	18, // 14: latchkey.credential.v1.CredentialInternalService.ClearFailedAttempts:input_type -> latchkey.credential.v1.ClearFailedAttemptsRequest
+	1,  // 15: latchkey.credential.v1.CredentialInternalService.SetInitialPassword:output_type -> latchkey.credential.v1.SetInitialPasswordResponse
+	3,  // 16: latchkey.credential.v1.CredentialInternalService.SetPasswordAfterReset:output_type -> latchkey.credential.v1.SetPasswordAfterResetResponse
+	6,  // 17: latchkey.credential.v1.CredentialInternalService.SetTemporaryPassword:output_type -> latchkey.credential.v1.SetTemporaryPasswordResponse
+	8,  // 18: latchkey.credential.v1.CredentialInternalService.VerifyPassword:output_type -> latchkey.credential.v1.VerifyPasswordResponse
+	11, // 19: latchkey.credential.v1.CredentialInternalService.ValidatePassword:output_type -> latchkey.credential.v1.ValidatePasswordResponse
+	13, // 20: latchkey.credential.v1.CredentialInternalService.GetPasswordStatus:output_type -> latchkey.credential.v1.GetPasswordStatusResponse
+	15, // 21: latchkey.credential.v1.CredentialInternalService.RevokeAllSessions:output_type -> latchkey.credential.v1.RevokeAllSessionsResponse
+	17, // 22: latchkey.credential.v1.CredentialInternalService.RecordFailedAttempt:output_type -> latchkey.credential.v1.RecordFailedAttemptResponse
+	19, // 23: latchkey.credential.v1.CredentialInternalService.ClearFailedAttempts:output_type -> latchkey.credential.v1.ClearFailedAttemptsResponse
+	15, // [15:24] is the sub-list for method output_type
+	6,  // [6:15] is the sub-list for method input_type
+	6,  // [6:6] is the sub-list for extension type_name
+	6,  // [6:6] is the sub-list for extension extendee
+	0,  // [0:6] is the sub-list for field type_name
 }
 
 func init() { file_latchkey_credential_v1_credential_internal_proto_init() }
@@ -1230,7 +1369,7 @@ func file_latchkey_credential_v1_credential_internal_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_latchkey_credential_v1_credential_internal_proto_rawDesc), len(file_latchkey_credential_v1_credential_internal_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   19,
+			NumMessages:   20,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

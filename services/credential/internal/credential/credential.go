@@ -1,0 +1,143 @@
+// Package credential is the credential service's domain: passwords and
+// their policy, sessions and refresh tokens, log-in tickets and the steps a
+// log-in must pass. It holds types and rules only; it imports no I/O
+// package.
+package credential
+
+import (
+	"time"
+)
+
+// Password is an account's current password.
+type Password struct {
+	TenantID  string
+	AccountID string
+	Hash      string // PHC string (Argon2id, or a legacy format until rehashed)
+	ChangedAt time.Time
+	// Temporary passwords were chosen by an admin (or an import) and must
+	// be replaced at the next log-in.
+	Temporary bool
+}
+
+// Session is one signed-in device or browser.
+type Session struct {
+	ID         string
+	TenantID   string
+	AccountID  string
+	DeviceName string
+	IP         string
+	UserAgent  string
+	AMR        []string // how the user authenticated: "pwd", "otp", "pin"
+	AuthTime   time.Time
+	CreatedAt  time.Time
+	LastUsedAt time.Time
+	RevokedAt  *time.Time
+}
+
+// RefreshToken is one link in a session's chain of refresh tokens; only its
+// SHA-256 is stored. A token is used once: using it gives the next one.
+type RefreshToken struct {
+	Hash      [32]byte
+	SessionID string
+	TenantID  string
+	AccountID string
+	CreatedAt time.Time
+	ExpiresAt time.Time
+}
+
+// Step is what a log-in must still do before it gets tokens.
+type Step string
+
+// The log-in steps, in the order a log-in asks for them.
+const (
+	// StepMFA: give the current TOTP code (or a recovery code). It comes
+	// first, so a stolen password alone cannot even change the password.
+	StepMFA Step = "MFA"
+	// StepAcceptTerms: accept the tenant's current terms version.
+	StepAcceptTerms Step = "ACCEPT_TERMS"
+	// StepChangePassword: the password is temporary or expired.
+	StepChangePassword Step = "CHANGE_PASSWORD"
+	// StepEnrollMFA: the tenant requires two-step verification and the
+	// account has none.
+	StepEnrollMFA Step = "ENROLL_MFA"
+)
+
+// Prompt is a reminder returned with the tokens; it does not block.
+type Prompt string
+
+// The prompts.
+const (
+	PromptSetRecoveryInfo     Prompt = "SET_RECOVERY_INFO"
+	PromptPasswordExpiresSoon Prompt = "PASSWORD_EXPIRES_SOON"
+)
+
+// LoginTicket carries a log-in between steps. Only its SHA-256 is stored;
+// it is single use (each step gives a new one) and short-lived.
+type LoginTicket struct {
+	Hash       [32]byte
+	TenantID   string
+	AccountID  string
+	Step       Step
+	AMR        []string
+	AuthTime   time.Time
+	DeviceName string
+	IP         string
+	UserAgent  string
+	ExpiresAt  time.Time
+}
+
+// TicketTTL is how long a log-in ticket lives.
+const TicketTTL = 5 * time.Minute
+
+// Facts are what decides a log-in's remaining steps.
+type Facts struct {
+	Now                  time.Time
+	Password             *Password
+	MaxAgeDays           int
+	ExpiryWarningDays    int
+	TermsRequired        bool
+	TermsVersion         string // the tenant's current version ("" = none published)
+	AcceptedTermsVersion string
+	TOTPEnrolled         bool
+	MFARequired          bool
+	SecurityQuestions    bool // the tenant uses security questions
+	RecoveryInfoSet      bool
+}
+
+// PasswordExpired reports whether f's password is past the tenant's
+// maximum age.
+func (f Facts) PasswordExpired() bool {
+	return f.MaxAgeDays > 0 && !f.Now.Before(f.Password.ChangedAt.Add(days(f.MaxAgeDays)))
+}
+
+// Steps returns the steps still due, in order, given those already done.
+func (f Facts) Steps(done map[Step]bool) []Step {
+	var steps []Step
+	add := func(s Step, due bool) {
+		if due && !done[s] {
+			steps = append(steps, s)
+		}
+	}
+	add(StepMFA, f.TOTPEnrolled)
+	add(StepAcceptTerms, f.TermsRequired && f.TermsVersion != "" && f.AcceptedTermsVersion != f.TermsVersion)
+	add(StepChangePassword, f.Password.Temporary || f.PasswordExpired())
+	add(StepEnrollMFA, f.MFARequired && !f.TOTPEnrolled)
+	return steps
+}
+
+// Prompts returns the reminders that go with the tokens.
+func (f Facts) Prompts() []Prompt {
+	var p []Prompt
+	if f.SecurityQuestions && !f.RecoveryInfoSet {
+		p = append(p, PromptSetRecoveryInfo)
+	}
+	if f.MaxAgeDays > 0 && !f.PasswordExpired() {
+		warnFrom := f.Password.ChangedAt.Add(days(f.MaxAgeDays) - days(f.ExpiryWarningDays))
+		if !f.Now.Before(warnFrom) {
+			p = append(p, PromptPasswordExpiresSoon)
+		}
+	}
+	return p
+}
+
+func days(n int) time.Duration { return time.Duration(n) * 24 * time.Hour }

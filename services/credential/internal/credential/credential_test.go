@@ -1,0 +1,47 @@
+package credential
+
+import (
+	"fmt"
+	"testing"
+	"time"
+)
+
+func TestFacts_StepsAndPrompts(t *testing.T) {
+	now := time.Date(2026, 6, 1, 0, 0, 0, 0, time.UTC)
+	pw := func(age time.Duration, temporary bool) *Password {
+		return &Password{ChangedAt: now.Add(-age), Temporary: temporary}
+	}
+	day := 24 * time.Hour
+	for _, tc := range []struct {
+		name        string
+		f           Facts
+		done        map[Step]bool
+		wantSteps   string
+		wantPrompts string
+	}{
+		{"nothing due", Facts{Password: pw(day, false)}, nil, "[]", "[]"},
+		{"temporary password", Facts{Password: pw(0, true)}, nil, "[CHANGE_PASSWORD]", "[]"},
+		{"J2 first log-in: terms then password", Facts{Password: pw(0, true), TermsRequired: true, TermsVersion: "v1"}, nil, "[ACCEPT_TERMS CHANGE_PASSWORD]", "[]"},
+		{"terms already accepted", Facts{Password: pw(day, false), TermsRequired: true, TermsVersion: "v1", AcceptedTermsVersion: "v1"}, nil, "[]", "[]"},
+		{"new terms version", Facts{Password: pw(day, false), TermsRequired: true, TermsVersion: "v2", AcceptedTermsVersion: "v1"}, nil, "[ACCEPT_TERMS]", "[]"},
+		{"terms required but none published", Facts{Password: pw(day, false), TermsRequired: true}, nil, "[]", "[]"},
+		{"expired after 90 days", Facts{Password: pw(90*day, false), MaxAgeDays: 90}, nil, "[CHANGE_PASSWORD]", "[]"},
+		{"expires soon", Facts{Password: pw(80*day, false), MaxAgeDays: 90, ExpiryWarningDays: 14}, nil, "[]", "[PASSWORD_EXPIRES_SOON]"},
+		{"not yet in warning window", Facts{Password: pw(70*day, false), MaxAgeDays: 90, ExpiryWarningDays: 14}, nil, "[]", "[]"},
+		{"TOTP first", Facts{Password: pw(0, true), TOTPEnrolled: true}, nil, "[MFA CHANGE_PASSWORD]", "[]"},
+		{"MFA required, none enrolled", Facts{Password: pw(day, false), MFARequired: true}, nil, "[ENROLL_MFA]", "[]"},
+		{"steps done are not asked again", Facts{Password: pw(0, true), TermsRequired: true, TermsVersion: "v1"}, map[Step]bool{StepAcceptTerms: true}, "[CHANGE_PASSWORD]", "[]"},
+		{"recovery info missing", Facts{Password: pw(day, false), SecurityQuestions: true}, nil, "[]", "[SET_RECOVERY_INFO]"},
+		{"recovery info set", Facts{Password: pw(day, false), SecurityQuestions: true, RecoveryInfoSet: true}, nil, "[]", "[]"},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			tc.f.Now = now
+			if got := fmt.Sprint(tc.f.Steps(tc.done)); got != tc.wantSteps {
+				t.Errorf("steps = %s, want %s", got, tc.wantSteps)
+			}
+			if got := fmt.Sprint(tc.f.Prompts()); got != tc.wantPrompts {
+				t.Errorf("prompts = %s, want %s", got, tc.wantPrompts)
+			}
+		})
+	}
+}

@@ -1,0 +1,326 @@
+// Package sqlstore is the credential service's store in SQL, one code path
+// for PostgreSQL and SQLite through dbx.
+package sqlstore
+
+import (
+	"context"
+	"errors"
+	"strconv"
+	"strings"
+	"time"
+
+	"github.com/latchkey/latchkey/libs/dbx"
+	"github.com/latchkey/latchkey/libs/errs"
+	"github.com/latchkey/latchkey/libs/ids"
+	"github.com/latchkey/latchkey/libs/inbox"
+	"github.com/latchkey/latchkey/libs/outbox"
+	"github.com/latchkey/latchkey/services/credential/internal/credential"
+	"github.com/latchkey/latchkey/services/credential/internal/store"
+	"github.com/latchkey/latchkey/services/credential/migrations"
+)
+
+// Store is the SQL store.
+type Store struct {
+	db     dbx.DB
+	outbox *outbox.Outbox
+}
+
+var _ store.Store = (*Store)(nil)
+
+// New returns the store of db, writing events through box.
+func New(db dbx.DB, box *outbox.Outbox) *Store { return &Store{db: db, outbox: box} }
+
+// Migrate brings db's schema up to date.
+func Migrate(ctx context.Context, db dbx.DB) error {
+	if err := dbx.Migrate(ctx, db, "outbox", outbox.Migrations); err != nil {
+		return err
+	}
+	if err := dbx.Migrate(ctx, db, "inbox", inbox.Migrations); err != nil {
+		return err
+	}
+	return dbx.Migrate(ctx, db, "credential", migrations.FS)
+}
+
+// InTx runs fn in a transaction.
+func (s *Store) InTx(ctx context.Context, fn func(tx store.Tx) error) error {
+	return s.db.InTx(ctx, func(dtx dbx.Tx) error { return fn(&tx{q: dtx, dtx: dtx, outbox: s.outbox}) })
+}
+
+// Keys is the signing-key store.
+func (s *Store) Keys() store.Keys { return keys{q: s.db} }
+
+type tx struct {
+	q      dbx.Querier
+	dtx    dbx.Tx
+	outbox *outbox.Outbox
+}
+
+func (t *tx) Emit(ctx context.Context, ev store.Event) error {
+	return t.outbox.Write(ctx, t.dtx, ev.Subject, ev.ID, ev.Message)
+}
+
+func notFound(what string) error {
+	return errs.NotFound(strings.ToUpper(strings.ReplaceAll(what, " ", "_"))+"_NOT_FOUND", what+" not found")
+}
+
+func (t *tx) GetPassword(ctx context.Context, tenantID, accountID string) (*credential.Password, error) {
+	p := credential.Password{TenantID: tenantID, AccountID: accountID}
+	err := t.q.QueryRow(ctx, "SELECT hash, changed_at, temporary FROM passwords WHERE tenant_id = $1 AND account_id = $2",
+		tenantID, accountID).Scan(&p.Hash, &p.ChangedAt, &p.Temporary)
+	if errors.Is(err, dbx.ErrNoRows) {
+		return nil, notFound("password")
+	}
+	p.ChangedAt = p.ChangedAt.UTC()
+	return &p, err
+}
+
+func (t *tx) SavePassword(ctx context.Context, p *credential.Password) error {
+	_, err := t.q.Exec(ctx, `INSERT INTO passwords (tenant_id, account_id, hash, changed_at, temporary) VALUES ($1, $2, $3, $4, $5)
+		ON CONFLICT (tenant_id, account_id) DO UPDATE SET hash = excluded.hash, changed_at = excluded.changed_at, temporary = excluded.temporary`,
+		p.TenantID, p.AccountID, p.Hash, p.ChangedAt, p.Temporary)
+	return err
+}
+
+func (t *tx) AddHistory(ctx context.Context, tenantID, accountID, hash string, at time.Time, keep int) error {
+	if _, err := t.q.Exec(ctx, "INSERT INTO password_history (id, tenant_id, account_id, hash, created_at) VALUES ($1, $2, $3, $4, $5)",
+		ids.New(), tenantID, accountID, hash, at); err != nil {
+		return err
+	}
+	_, err := t.q.Exec(ctx, `DELETE FROM password_history WHERE tenant_id = $1 AND account_id = $2 AND id NOT IN (
+		SELECT id FROM password_history WHERE tenant_id = $1 AND account_id = $2 ORDER BY created_at DESC, id DESC LIMIT $3)`,
+		tenantID, accountID, keep)
+	return err
+}
+
+func (t *tx) History(ctx context.Context, tenantID, accountID string, n int) ([]string, error) {
+	rows, err := t.q.Query(ctx, `SELECT hash FROM password_history WHERE tenant_id = $1 AND account_id = $2
+		ORDER BY created_at DESC, id DESC LIMIT $3`, tenantID, accountID, n)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []string
+	for rows.Next() {
+		var h string
+		if err := rows.Scan(&h); err != nil {
+			return nil, err
+		}
+		out = append(out, h)
+	}
+	return out, rows.Err()
+}
+
+func (t *tx) ReserveAttempt(ctx context.Context, tenantID, accountID string, max int) (int, bool, error) {
+	if _, err := t.q.Exec(ctx, `INSERT INTO login_attempts (tenant_id, account_id, failed_count) VALUES ($1, $2, 0)
+		ON CONFLICT (tenant_id, account_id) DO NOTHING`, tenantID, accountID); err != nil {
+		return 0, false, err
+	}
+	var n int
+	err := t.q.QueryRow(ctx, `UPDATE login_attempts SET failed_count = failed_count + 1
+		WHERE tenant_id = $1 AND account_id = $2 AND failed_count < $3 RETURNING failed_count`,
+		tenantID, accountID, max).Scan(&n)
+	if errors.Is(err, dbx.ErrNoRows) {
+		return max, false, nil
+	}
+	return n, err == nil, err
+}
+
+func (t *tx) ResetAttempts(ctx context.Context, tenantID, accountID string) error {
+	_, err := t.q.Exec(ctx, "UPDATE login_attempts SET failed_count = 0, locked_until = NULL WHERE tenant_id = $1 AND account_id = $2",
+		tenantID, accountID)
+	return err
+}
+
+const sessionColumns = "id, tenant_id, account_id, device_name, ip, user_agent, amr, auth_time, created_at, last_used_at, revoked_at"
+
+func (t *tx) CreateSession(ctx context.Context, s *credential.Session) error {
+	_, err := t.q.Exec(ctx, "INSERT INTO sessions ("+sessionColumns+") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
+		s.ID, s.TenantID, s.AccountID, s.DeviceName, s.IP, s.UserAgent, strings.Join(s.AMR, ","), s.AuthTime, s.CreatedAt, s.LastUsedAt, s.RevokedAt)
+	return err
+}
+
+func scanSession(row dbx.Row) (*credential.Session, error) {
+	var s credential.Session
+	var amr string
+	if err := row.Scan(&s.ID, &s.TenantID, &s.AccountID, &s.DeviceName, &s.IP, &s.UserAgent, &amr, &s.AuthTime, &s.CreatedAt, &s.LastUsedAt, &s.RevokedAt); err != nil {
+		return nil, err
+	}
+	s.AMR = splitList(amr)
+	s.AuthTime, s.CreatedAt, s.LastUsedAt = s.AuthTime.UTC(), s.CreatedAt.UTC(), s.LastUsedAt.UTC()
+	if s.RevokedAt != nil {
+		r := s.RevokedAt.UTC()
+		s.RevokedAt = &r
+	}
+	return &s, nil
+}
+
+func (t *tx) GetSession(ctx context.Context, tenantID, id string) (*credential.Session, error) {
+	s, err := scanSession(t.q.QueryRow(ctx, "SELECT "+sessionColumns+" FROM sessions WHERE tenant_id = $1 AND id = $2", tenantID, id))
+	if errors.Is(err, dbx.ErrNoRows) {
+		return nil, notFound("session")
+	}
+	return s, err
+}
+
+func (t *tx) ListSessions(ctx context.Context, tenantID, accountID string) ([]*credential.Session, error) {
+	rows, err := t.q.Query(ctx, "SELECT "+sessionColumns+` FROM sessions
+		WHERE tenant_id = $1 AND account_id = $2 AND revoked_at IS NULL ORDER BY id DESC LIMIT 500`, tenantID, accountID)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []*credential.Session
+	for rows.Next() {
+		s, err := scanSession(rows)
+		if err != nil {
+			return nil, err
+		}
+		out = append(out, s)
+	}
+	return out, rows.Err()
+}
+
+func (t *tx) TouchSession(ctx context.Context, tenantID, id string, at time.Time) error {
+	_, err := t.q.Exec(ctx, "UPDATE sessions SET last_used_at = $1 WHERE tenant_id = $2 AND id = $3", at, tenantID, id)
+	return err
+}
+
+func (t *tx) RevokeSessions(ctx context.Context, tenantID, accountID string, only []string, except string, at time.Time) ([]string, error) {
+	q := "UPDATE sessions SET revoked_at = $1 WHERE tenant_id = $2 AND account_id = $3 AND revoked_at IS NULL AND id <> $4"
+	args := []any{at, tenantID, accountID, except}
+	if except == "" {
+		// "" is not a UUID; PostgreSQL would refuse to compare with it.
+		q = "UPDATE sessions SET revoked_at = $1 WHERE tenant_id = $2 AND account_id = $3 AND revoked_at IS NULL"
+		args = args[:3]
+	}
+	if len(only) > 0 {
+		q += " AND id IN ("
+		for i, id := range only {
+			if i > 0 {
+				q += ", "
+			}
+			args = append(args, id)
+			q += "$" + strconv.Itoa(len(args))
+		}
+		q += ")"
+	}
+	rows, err := t.q.Query(ctx, q+" RETURNING id", args...)
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []string
+	for rows.Next() {
+		var id string
+		if err := rows.Scan(&id); err != nil {
+			return nil, err
+		}
+		out = append(out, id)
+	}
+	return out, rows.Err()
+}
+
+func (t *tx) AddRefreshToken(ctx context.Context, r *credential.RefreshToken) error {
+	_, err := t.q.Exec(ctx, `INSERT INTO refresh_tokens (hash, session_id, tenant_id, account_id, created_at, expires_at)
+		VALUES ($1, $2, $3, $4, $5, $6)`, r.Hash[:], r.SessionID, r.TenantID, r.AccountID, r.CreatedAt, r.ExpiresAt)
+	return err
+}
+
+func (t *tx) UseRefreshToken(ctx context.Context, hash [32]byte, now time.Time) (*credential.RefreshToken, bool, error) {
+	r := credential.RefreshToken{Hash: hash}
+	err := t.q.QueryRow(ctx, `UPDATE refresh_tokens SET used_at = $1 WHERE hash = $2 AND used_at IS NULL AND expires_at > $1
+		RETURNING session_id, tenant_id, account_id, created_at, expires_at`, now, hash[:]).
+		Scan(&r.SessionID, &r.TenantID, &r.AccountID, &r.CreatedAt, &r.ExpiresAt)
+	if err == nil {
+		return &r, false, nil
+	}
+	if !errors.Is(err, dbx.ErrNoRows) {
+		return nil, false, err
+	}
+	var usedAt *time.Time
+	err = t.q.QueryRow(ctx, "SELECT session_id, tenant_id, account_id, created_at, expires_at, used_at FROM refresh_tokens WHERE hash = $1", hash[:]).
+		Scan(&r.SessionID, &r.TenantID, &r.AccountID, &r.CreatedAt, &r.ExpiresAt, &usedAt)
+	switch {
+	case errors.Is(err, dbx.ErrNoRows):
+		return nil, false, notFound("refresh token")
+	case err != nil:
+		return nil, false, err
+	case usedAt != nil:
+		return &r, true, nil
+	default:
+		return nil, false, notFound("refresh token") // expired
+	}
+}
+
+func (t *tx) AddTicket(ctx context.Context, k *credential.LoginTicket, done []credential.Step) error {
+	_, err := t.q.Exec(ctx, `INSERT INTO login_tickets (hash, tenant_id, account_id, step, done_steps, amr, auth_time, device_name, ip, user_agent, expires_at)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`,
+		k.Hash[:], k.TenantID, k.AccountID, string(k.Step), joinSteps(done), strings.Join(k.AMR, ","), k.AuthTime, k.DeviceName, k.IP, k.UserAgent, k.ExpiresAt)
+	return err
+}
+
+func (t *tx) UseTicket(ctx context.Context, hash [32]byte, now time.Time) (*credential.LoginTicket, []credential.Step, error) {
+	k := credential.LoginTicket{Hash: hash}
+	var step, done, amr string
+	err := t.q.QueryRow(ctx, `UPDATE login_tickets SET used_at = $1 WHERE hash = $2 AND used_at IS NULL AND expires_at > $1
+		RETURNING tenant_id, account_id, step, done_steps, amr, auth_time, device_name, ip, user_agent, expires_at`, now, hash[:]).
+		Scan(&k.TenantID, &k.AccountID, &step, &done, &amr, &k.AuthTime, &k.DeviceName, &k.IP, &k.UserAgent, &k.ExpiresAt)
+	if errors.Is(err, dbx.ErrNoRows) {
+		return nil, nil, notFound("login ticket")
+	}
+	if err != nil {
+		return nil, nil, err
+	}
+	k.Step, k.AMR, k.AuthTime = credential.Step(step), splitList(amr), k.AuthTime.UTC()
+	var steps []credential.Step
+	for _, s := range splitList(done) {
+		steps = append(steps, credential.Step(s))
+	}
+	return &k, steps, nil
+}
+
+type keys struct{ q dbx.Querier }
+
+func (k keys) ListKeys(ctx context.Context) ([]store.SigningKey, error) {
+	rows, err := k.q.Query(ctx, "SELECT id, private_key, created_at, retire_at FROM signing_keys ORDER BY created_at")
+	if err != nil {
+		return nil, err
+	}
+	defer rows.Close()
+	var out []store.SigningKey
+	for rows.Next() {
+		var s store.SigningKey
+		if err := rows.Scan(&s.ID, &s.PrivateKey, &s.CreatedAt, &s.RetireAt); err != nil {
+			return nil, err
+		}
+		s.CreatedAt = s.CreatedAt.UTC()
+		out = append(out, s)
+	}
+	return out, rows.Err()
+}
+
+func (k keys) AddKey(ctx context.Context, s store.SigningKey) error {
+	_, err := k.q.Exec(ctx, "INSERT INTO signing_keys (id, private_key, created_at, retire_at) VALUES ($1, $2, $3, $4)",
+		s.ID, s.PrivateKey, s.CreatedAt, s.RetireAt)
+	return err
+}
+
+func (k keys) DeleteKey(ctx context.Context, id string) error {
+	_, err := k.q.Exec(ctx, "DELETE FROM signing_keys WHERE id = $1", id)
+	return err
+}
+
+func splitList(s string) []string {
+	if s == "" {
+		return nil
+	}
+	return strings.Split(s, ",")
+}
+
+func joinSteps(steps []credential.Step) string {
+	s := make([]string, len(steps))
+	for i, st := range steps {
+		s[i] = string(st)
+	}
+	return strings.Join(s, ",")
+}

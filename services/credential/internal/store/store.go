@@ -1,0 +1,90 @@
+// Package store is what the credential service's use cases need from
+// storage. sqlstore implements it on PostgreSQL and SQLite; storetest is the
+// conformance suite both run.
+package store
+
+import (
+	"context"
+	"time"
+
+	"google.golang.org/protobuf/proto"
+
+	"github.com/latchkey/latchkey/services/credential/internal/credential"
+)
+
+// Store runs transactions. Every method of Tx takes the tenant id where
+// tenant data is touched, so no call can reach another tenant's rows.
+type Store interface {
+	InTx(ctx context.Context, fn func(tx Tx) error) error
+	// Keys is the signing-key store of the token issuer.
+	Keys() Keys
+}
+
+// Tx is a transaction.
+type Tx interface {
+	// GetPassword returns the account's password, or errs NotFound.
+	GetPassword(ctx context.Context, tenantID, accountID string) (*credential.Password, error)
+	// SavePassword creates or replaces the account's password.
+	SavePassword(ctx context.Context, p *credential.Password) error
+	// AddHistory remembers a past password hash and keeps the newest keep
+	// of them.
+	AddHistory(ctx context.Context, tenantID, accountID, hash string, at time.Time, keep int) error
+	// History returns the newest n past password hashes, newest first.
+	History(ctx context.Context, tenantID, accountID string, n int) ([]string, error)
+
+	// ReserveAttempt counts a log-in attempt before its password is
+	// checked, atomically: it returns the count including this attempt, or
+	// ok=false when max attempts are already counted (the account is
+	// locked by failures), so parallel guesses cannot exceed max.
+	ReserveAttempt(ctx context.Context, tenantID, accountID string, max int) (count int, ok bool, err error)
+	// ResetAttempts forgets the failures (a success, an unlock, a new
+	// password).
+	ResetAttempts(ctx context.Context, tenantID, accountID string) error
+
+	CreateSession(ctx context.Context, s *credential.Session) error
+	// GetSession returns a session of the tenant, or errs NotFound.
+	GetSession(ctx context.Context, tenantID, id string) (*credential.Session, error)
+	// ListSessions returns the account's live sessions, newest first.
+	ListSessions(ctx context.Context, tenantID, accountID string) ([]*credential.Session, error)
+	// TouchSession records use of a session.
+	TouchSession(ctx context.Context, tenantID, id string, at time.Time) error
+	// RevokeSessions revokes the account's live sessions (only ids, when
+	// given; all but except otherwise) and returns the ids revoked.
+	RevokeSessions(ctx context.Context, tenantID, accountID string, ids []string, except string, at time.Time) ([]string, error)
+
+	AddRefreshToken(ctx context.Context, t *credential.RefreshToken) error
+	// UseRefreshToken marks the token used, atomically. A token used
+	// before returns reused=true (and the token, to find its session); an
+	// unknown or expired one returns errs NotFound.
+	UseRefreshToken(ctx context.Context, hash [32]byte, now time.Time) (t *credential.RefreshToken, reused bool, err error)
+
+	AddTicket(ctx context.Context, t *credential.LoginTicket, done []credential.Step) error
+	// UseTicket consumes a live ticket atomically and returns it with the
+	// steps already done; a used, expired or unknown one is errs NotFound.
+	UseTicket(ctx context.Context, hash [32]byte, now time.Time) (*credential.LoginTicket, []credential.Step, error)
+
+	// Emit writes an event to the outbox, published after commit.
+	Emit(ctx context.Context, ev Event) error
+}
+
+// Keys stores the access-token signing keys.
+type Keys interface {
+	ListKeys(ctx context.Context) ([]SigningKey, error)
+	AddKey(ctx context.Context, k SigningKey) error
+	DeleteKey(ctx context.Context, id string) error
+}
+
+// SigningKey is a stored Ed25519 signing key.
+type SigningKey struct {
+	ID         string
+	PrivateKey []byte // ed25519 private key (64 bytes)
+	CreatedAt  time.Time
+	RetireAt   *time.Time
+}
+
+// Event is a domain event ready for the outbox.
+type Event struct {
+	ID      string
+	Subject string
+	Message proto.Message
+}

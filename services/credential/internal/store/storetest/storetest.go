@@ -1,0 +1,240 @@
+// Package storetest is the conformance suite of the credential service's
+// store, run by every implementation on every engine. It concentrates on
+// what must hold under concurrency: single-use tickets and refresh tokens,
+// and failure counts that parallel guesses cannot push past the limit.
+package storetest
+
+import (
+	"context"
+	"crypto/sha256"
+	"fmt"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/latchkey/latchkey/libs/clock"
+	"github.com/latchkey/latchkey/libs/errs"
+	"github.com/latchkey/latchkey/libs/ids"
+	"github.com/latchkey/latchkey/services/credential/internal/credential"
+	"github.com/latchkey/latchkey/services/credential/internal/store"
+)
+
+var now = clock.Normalize(time.Date(2026, 6, 1, 12, 0, 0, 0, time.UTC))
+
+// Run runs the suite against s.
+func Run(t *testing.T, s store.Store) {
+	for name, fn := range map[string]func(*testing.T, store.Store){
+		"PasswordRoundTripAndHistory":    testPassword,
+		"AttemptsCannotExceedMax":        testAttempts,
+		"TicketIsSingleUse":              testTicket,
+		"RefreshTokenReuseIsDetected":    testRefresh,
+		"RevokeSessionsAllButOneOrSome":  testRevoke,
+		"SessionsOfOtherTenantInvisible": testTenantScope,
+	} {
+		t.Run(name, func(t *testing.T) { fn(t, s) })
+	}
+}
+
+func inTx(t *testing.T, s store.Store, fn func(tx store.Tx) error) {
+	t.Helper()
+	if err := s.InTx(context.Background(), fn); err != nil {
+		t.Fatal(err)
+	}
+}
+
+func testPassword(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	tenant, acct := ids.New(), ids.New()
+	inTx(t, s, func(tx store.Tx) error {
+		if _, err := tx.GetPassword(ctx, tenant, acct); !errs.Is(err, errs.KindNotFound) {
+			return fmt.Errorf("missing password: %v", err)
+		}
+		p := &credential.Password{TenantID: tenant, AccountID: acct, Hash: "h1", ChangedAt: now, Temporary: true}
+		if err := tx.SavePassword(ctx, p); err != nil {
+			return err
+		}
+		p.Hash, p.Temporary = "h2", false
+		if err := tx.SavePassword(ctx, p); err != nil {
+			return err
+		}
+		got, err := tx.GetPassword(ctx, tenant, acct)
+		if err != nil || got.Hash != "h2" || got.Temporary || !got.ChangedAt.Equal(now) {
+			return fmt.Errorf("got %+v %v", got, err)
+		}
+		for i := 0; i < 5; i++ {
+			if err := tx.AddHistory(ctx, tenant, acct, fmt.Sprintf("old%d", i), now.Add(time.Duration(i)*time.Minute), 3); err != nil {
+				return err
+			}
+		}
+		h, err := tx.History(ctx, tenant, acct, 10)
+		if err != nil || fmt.Sprint(h) != "[old4 old3 old2]" {
+			return fmt.Errorf("history = %v (%v), want the newest 3, newest first", h, err)
+		}
+		return nil
+	})
+}
+
+func testAttempts(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	tenant, acct := ids.New(), ids.New()
+	const max, tries = 5, 20
+	var ok atomic.Int32
+	var wg sync.WaitGroup
+	for i := 0; i < tries; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			err := s.InTx(ctx, func(tx store.Tx) error {
+				_, reserved, err := tx.ReserveAttempt(ctx, tenant, acct, max)
+				if reserved {
+					ok.Add(1)
+				}
+				return err
+			})
+			if err != nil {
+				t.Error(err)
+			}
+		}()
+	}
+	wg.Wait()
+	if ok.Load() != max {
+		t.Fatalf("%d of %d parallel attempts were let through, want exactly %d", ok.Load(), tries, max)
+	}
+	inTx(t, s, func(tx store.Tx) error {
+		if err := tx.ResetAttempts(ctx, tenant, acct); err != nil {
+			return err
+		}
+		n, reserved, err := tx.ReserveAttempt(ctx, tenant, acct, max)
+		if err != nil || !reserved || n != 1 {
+			return fmt.Errorf("after reset: %d %v %v", n, reserved, err)
+		}
+		return nil
+	})
+}
+
+func testTicket(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	hash := sha256.Sum256([]byte(ids.New()))
+	k := &credential.LoginTicket{Hash: hash, TenantID: ids.New(), AccountID: ids.New(), Step: credential.StepChangePassword,
+		AMR: []string{"pwd"}, AuthTime: now, DeviceName: "phone", ExpiresAt: now.Add(credential.TicketTTL)}
+	inTx(t, s, func(tx store.Tx) error { return tx.AddTicket(ctx, k, []credential.Step{credential.StepAcceptTerms}) })
+	var used atomic.Int32
+	var wg sync.WaitGroup
+	for i := 0; i < 8; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			_ = s.InTx(ctx, func(tx store.Tx) error {
+				got, done, err := tx.UseTicket(ctx, hash, now.Add(time.Minute))
+				if err == nil {
+					used.Add(1)
+					if got.AccountID != k.AccountID || got.Step != k.Step || fmt.Sprint(done) != "[ACCEPT_TERMS]" || fmt.Sprint(got.AMR) != "[pwd]" {
+						t.Errorf("ticket = %+v done %v", got, done)
+					}
+				} else if !errs.Is(err, errs.KindNotFound) {
+					t.Error(err)
+				}
+				return nil
+			})
+		}()
+	}
+	wg.Wait()
+	if used.Load() != 1 {
+		t.Fatalf("ticket used %d times, want once", used.Load())
+	}
+	expired := *k
+	expired.Hash = sha256.Sum256([]byte(ids.New()))
+	inTx(t, s, func(tx store.Tx) error { return tx.AddTicket(ctx, &expired, nil) })
+	err := s.InTx(ctx, func(tx store.Tx) error {
+		_, _, err := tx.UseTicket(ctx, expired.Hash, now.Add(credential.TicketTTL+time.Second))
+		return err
+	})
+	if !errs.Is(err, errs.KindNotFound) {
+		t.Fatalf("expired ticket: %v, want NotFound", err)
+	}
+}
+
+func newSession(tenant, acct string) *credential.Session {
+	return &credential.Session{ID: ids.New(), TenantID: tenant, AccountID: acct, DeviceName: "laptop", IP: "192.0.2.1",
+		UserAgent: "test", AMR: []string{"pwd"}, AuthTime: now, CreatedAt: now, LastUsedAt: now}
+}
+
+func testRefresh(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	sess := newSession(ids.New(), ids.New())
+	r := &credential.RefreshToken{Hash: sha256.Sum256([]byte(ids.New())), SessionID: sess.ID, TenantID: sess.TenantID,
+		AccountID: sess.AccountID, CreatedAt: now, ExpiresAt: now.Add(time.Hour)}
+	inTx(t, s, func(tx store.Tx) error {
+		if err := tx.CreateSession(ctx, sess); err != nil {
+			return err
+		}
+		return tx.AddRefreshToken(ctx, r)
+	})
+	inTx(t, s, func(tx store.Tx) error {
+		got, reused, err := tx.UseRefreshToken(ctx, r.Hash, now)
+		if err != nil || reused || got.SessionID != sess.ID {
+			return fmt.Errorf("first use: %+v %v %v", got, reused, err)
+		}
+		got, reused, err = tx.UseRefreshToken(ctx, r.Hash, now)
+		if err != nil || !reused || got.SessionID != sess.ID {
+			return fmt.Errorf("second use: %+v reused=%v %v, want reuse detected", got, reused, err)
+		}
+		if _, _, err := tx.UseRefreshToken(ctx, sha256.Sum256([]byte("unknown")), now); !errs.Is(err, errs.KindNotFound) {
+			return fmt.Errorf("unknown token: %v", err)
+		}
+		return nil
+	})
+}
+
+func testRevoke(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	tenant, acct := ids.New(), ids.New()
+	a, b, c := newSession(tenant, acct), newSession(tenant, acct), newSession(tenant, acct)
+	inTx(t, s, func(tx store.Tx) error {
+		for _, x := range []*credential.Session{a, b, c} {
+			if err := tx.CreateSession(ctx, x); err != nil {
+				return err
+			}
+		}
+		revoked, err := tx.RevokeSessions(ctx, tenant, acct, []string{b.ID}, "", now)
+		if err != nil || fmt.Sprint(revoked) != fmt.Sprint([]string{b.ID}) {
+			return fmt.Errorf("revoke one: %v %v", revoked, err)
+		}
+		revoked, err = tx.RevokeSessions(ctx, tenant, acct, nil, a.ID, now)
+		if err != nil || fmt.Sprint(revoked) != fmt.Sprint([]string{c.ID}) {
+			return fmt.Errorf("revoke all but a: %v %v", revoked, err)
+		}
+		live, err := tx.ListSessions(ctx, tenant, acct)
+		if err != nil || len(live) != 1 || live[0].ID != a.ID {
+			return fmt.Errorf("live = %v %v", live, err)
+		}
+		revoked, err = tx.RevokeSessions(ctx, tenant, acct, nil, "", now)
+		if err != nil || len(revoked) != 1 {
+			return fmt.Errorf("revoke all: %v %v", revoked, err)
+		}
+		return nil
+	})
+}
+
+func testTenantScope(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	sess := newSession(ids.New(), ids.New())
+	inTx(t, s, func(tx store.Tx) error { return tx.CreateSession(ctx, sess) })
+	err := s.InTx(ctx, func(tx store.Tx) error {
+		_, err := tx.GetSession(ctx, ids.New(), sess.ID)
+		return err
+	})
+	if !errs.Is(err, errs.KindNotFound) {
+		t.Fatalf("session read through another tenant: %v", err)
+	}
+	var got []string
+	inTx(t, s, func(tx store.Tx) error {
+		var err error
+		got, err = tx.RevokeSessions(ctx, ids.New(), sess.AccountID, nil, "", now)
+		return err
+	})
+	if len(got) != 0 {
+		t.Fatalf("another tenant revoked %v", got)
+	}
+}
