@@ -200,11 +200,16 @@ func Start(ctx context.Context, cfg Config) (_ *Instance, err error) {
 	g.Go(func() error {
 		return account.Run(gctx, account.Config{
 			Listener: listeners[0], PostgresURL: cfg.PostgresURL, DataDir: cfg.DataDir, NATS: nc,
+			CredentialAddr: inst.Backends.Credential,
 			OperatorTokens: operators, Clock: cfg.Clock, Logger: cfg.Logger, Registerer: reg,
 		})
 	})
 	g.Go(func() error {
-		return credential.Run(gctx, credential.Config{Listener: listeners[1], Logger: cfg.Logger, Registerer: reg})
+		return credential.Run(gctx, credential.Config{
+			Listener: listeners[1], PostgresURL: cfg.PostgresURL, DataDir: cfg.DataDir, NATS: nc,
+			AccountAddr: inst.Backends.Account, MFAAddr: inst.Backends.MFA, RecoveryAddr: inst.Backends.Recovery,
+			OperatorTokens: operators, Clock: cfg.Clock, Logger: cfg.Logger, Registerer: reg,
+		})
 	})
 	g.Go(func() error {
 		return recovery.Run(gctx, recovery.Config{Listener: listeners[2], Logger: cfg.Logger, Registerer: reg})

@@ -229,10 +229,10 @@ func TestEdge_UnbuiltRoutesAnswer501(t *testing.T) {
 	inst := start(t, false, testkit.NATS(t).URL, t.TempDir())
 	c := client{t: t, base: inst.HTTPURL}
 	for _, r := range []struct{ method, path, body string }{
-		{"POST", "/v1/auth/login", `{"tenant":"x","username":"u","password":"p"}`},
+		{"POST", "/v1/admin/accounts:import", `{"accounts":[]}`},
 		{"POST", "/v1/recovery/password-reset", `{"tenant":"x","login":"u"}`},
 		{"POST", "/v1/mfa/key-requests", `{"tenant":"x","login":"u"}`},
-		{"GET", "/.well-known/jwks.json", ""},
+		{"POST", "/v1/auth/login:pin", `{"deviceKey":"k","pin":"1234"}`},
 	} {
 		var body any
 		if r.body != "" {

@@ -154,3 +154,5 @@ func items(body map[string]any, key string) []any {
 	list, _ := body[key].([]any)
 	return list
 }
+
+func timeSleep() { time.Sleep(20 * time.Millisecond) }

@@ -2,9 +2,10 @@
 // authenticates calls itself rather than trusting the edge: the gateway only
 // passes the Authorization header on.
 //
-// Today a caller is either anonymous or holds an operator API token;
-// access tokens of signed-in accounts (JWT) come with the credential
-// service.
+// A caller is anonymous, holds an operator API token, or is a signed-in
+// account with an access token (a JWT the credential service issued,
+// checked here by a Verifier against the published keys and the denylist
+// of revoked sessions).
 package authn
 
 import (
@@ -14,6 +15,7 @@ import (
 	"crypto/subtle"
 	"encoding/base64"
 	"strings"
+	"time"
 
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/metadata"
@@ -44,6 +46,14 @@ type Principal struct {
 	// For KindOperatorToken: the code of the tenant the operator acts in
 	// (TenantHeader), "" when it names none.
 	TenantCode string
+	// For KindAccount: the session the access token belongs to, how the
+	// user authenticated (amr: "pwd", "otp", "pin"), when they last did
+	// (step-up checks: RequireRecentAuth), and the token's id and expiry.
+	SessionID string
+	AMR       []string
+	AuthTime  time.Time
+	TokenID   string
+	ExpiresAt time.Time
 }
 
 // TenantHeader is the metadata key (REST: the Latchkey-Tenant header) in
@@ -131,6 +141,8 @@ func NewToken() string {
 // Authenticator turns a call's Authorization metadata into a Principal.
 type Authenticator struct {
 	Operators *OperatorTokens
+	// Tokens, when set, admits accounts' access tokens.
+	Tokens *Verifier
 }
 
 // Authenticate returns the principal of ctx's credentials: nil when the
@@ -150,6 +162,11 @@ func (a *Authenticator) Authenticate(ctx context.Context) (*Principal, error) {
 	if a.Operators.Match(token) {
 		return &Principal{Kind: KindOperatorToken, TenantCode: TenantCode(ctx)}, nil
 	}
+	if a.Tokens != nil && looksLikeJWT(token) {
+		// Its reasons (ACCESS_TOKEN_EXPIRED, SESSION_REVOKED) tell the
+		// client whether to refresh or to log in again.
+		return a.Tokens.Verify(ctx, token)
+	}
 	return nil, errs.Unauthenticated("CREDENTIALS_INVALID", "the token is not valid")
 }
 
@@ -166,4 +183,10 @@ func (a *Authenticator) UnaryInterceptor() grpc.UnaryServerInterceptor {
 		}
 		return handler(ctx, req)
 	}
+}
+
+// looksLikeJWT reports whether token has the three dot-separated parts of a
+// compact JWS; operator tokens never contain a dot.
+func looksLikeJWT(token string) bool {
+	return strings.Count(token, ".") == 2
 }

@@ -281,3 +281,24 @@ func KindOf(err error) Kind {
 func Is(err error, k Kind) bool {
 	return err != nil && KindOf(err) == k
 }
+
+// JoinInvalid merges validation errors into one listing every field, so a
+// form can show all its problems at once. nil errors are skipped; when any
+// error is not a KindInvalid *Error, the first such error is returned as is.
+func JoinInvalid(errors ...error) error {
+	var fields []FieldViolation
+	for _, err := range errors {
+		if err == nil {
+			continue
+		}
+		e, ok := err.(*Error)
+		if !ok || e.Kind != KindInvalid {
+			return err
+		}
+		fields = append(fields, e.Fields...)
+	}
+	if len(fields) == 0 {
+		return nil
+	}
+	return Invalid(fields...)
+}

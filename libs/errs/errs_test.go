@@ -249,3 +249,20 @@ func badRequest(t *testing.T, st *status.Status) *errdetails.BadRequest {
 	t.Fatalf("no BadRequest in %v", st.Details())
 	return nil
 }
+
+func TestJoinInvalid(t *testing.T) {
+	a := errs.Invalid(errs.Field("code", "REQUIRED", "required"))
+	b := errs.Invalid(errs.Field("name", "REQUIRED", "required"), errs.Field("policy.x", "OUT_OF_RANGE", "no"))
+	got := errs.JoinInvalid(nil, a, nil, b)
+	e, ok := got.(*errs.Error)
+	if !ok || e.Kind != errs.KindInvalid || len(e.Fields) != 3 || e.Fields[0].Field != "code" || e.Fields[2].Field != "policy.x" {
+		t.Fatalf("JoinInvalid = %#v", got)
+	}
+	if errs.JoinInvalid(nil, nil) != nil {
+		t.Fatal("JoinInvalid of nils is not nil")
+	}
+	nf := errs.NotFound("X", "x")
+	if errs.JoinInvalid(a, nf) != error(nf) {
+		t.Fatal("a non-validation error was not returned as is")
+	}
+}

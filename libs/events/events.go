@@ -24,6 +24,15 @@ const (
 	TenantPolicyChanged = Prefix + "tenant.policy_changed"
 	AccountCreated      = Prefix + "account.created"
 	AccountInvited      = Prefix + "account.invited"
+	AccountLocked       = Prefix + "account.locked"
+	AccountUnlocked     = Prefix + "account.unlocked"
+	TermsAccepted       = Prefix + "account.terms_accepted"
+	PasswordChanged     = Prefix + "credential.password_changed"
+	PasswordSetByAdmin  = Prefix + "credential.password_set_by_admin"
+	LoginSucceeded      = Prefix + "session.login_succeeded"
+	LoginFailed         = Prefix + "session.login_failed"
+	SessionRevoked      = Prefix + "session.revoked"
+	RefreshTokenReused  = Prefix + "session.refresh_token_reused"
 )
 
 // NewMeta returns the metadata of a new event: a fresh id (also its

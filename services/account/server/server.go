@@ -21,7 +21,9 @@ import (
 	"github.com/latchkey/latchkey/libs/grpcx"
 	"github.com/latchkey/latchkey/libs/natsx"
 	"github.com/latchkey/latchkey/libs/outbox"
+	credentialv1 "github.com/latchkey/latchkey/proto/gen/latchkey/credential/v1"
 	"github.com/latchkey/latchkey/services/account/internal/app"
+	"github.com/latchkey/latchkey/services/account/internal/credentials"
 	"github.com/latchkey/latchkey/services/account/internal/grpcapi"
 	"github.com/latchkey/latchkey/services/account/internal/store/sqlstore"
 )
@@ -42,6 +44,10 @@ type Config struct {
 	// NATS is a connection to use; when nil, one is made to NATSURL.
 	NATS    *nats.Conn
 	NATSURL string
+	// CredentialAddr is the credential service's gRPC address.
+	CredentialAddr string
+	// Token names the access tokens the service accepts.
+	Token authn.TokenConfig
 	// OperatorTokens admit operator API calls.
 	OperatorTokens *authn.OperatorTokens
 	Clock          clock.Clock
@@ -56,6 +62,8 @@ func ConfigFromEnv(l *config.Loader) Config {
 		PostgresURL:    l.Secret("LATCHKEY_POSTGRES_URL", "PostgreSQL URL; empty: SQLite files in LATCHKEY_DATA_DIR"),
 		DataDir:        l.String("LATCHKEY_DATA_DIR", "./.latchkey", "data directory (SQLite files, embedded NATS, generated operator token)"),
 		NATSURL:        l.String("LATCHKEY_NATS_URL", "nats://127.0.0.1:4222", "NATS server with JetStream"),
+		CredentialAddr: l.String("LATCHKEY_CREDENTIAL_ADDR", "127.0.0.1:7002", "gRPC address of the credential service"),
+		Token:          authn.TokenConfigFromEnv(l),
 		OperatorTokens: authn.NewOperatorTokens(l.Secret("LATCHKEY_OPERATOR_TOKEN", "operator API token")),
 	}
 }
@@ -100,11 +108,31 @@ func Run(ctx context.Context, cfg Config) error {
 		return err
 	}
 
+	credConn, err := grpcx.Dial(cfg.CredentialAddr, grpcx.DialOptions{Registerer: cfg.Registerer})
+	if err != nil {
+		return err
+	}
+	defer credConn.Close()
+
 	box := outbox.New(db, cfg.Clock, Name)
-	use := app.New(sqlstore.New(db, box), cfg.Clock)
-	auth := &authn.Authenticator{Operators: cfg.OperatorTokens}
+	use := app.New(sqlstore.New(db, box), cfg.Clock, credentials.New(credentialv1.NewCredentialInternalServiceClient(credConn)))
+	// Access tokens are verified here, with the keys the credential
+	// service publishes; tokens of revoked sessions are refused.
+	cfg.Token = cfg.Token.WithDefaults()
+	deny := authn.NewDenylist(cfg.Clock)
+	verifier, err := authn.NewVerifier(authn.VerifierOptions{
+		Issuer: cfg.Token.Issuer, Audience: cfg.Token.Audience, Clock: cfg.Clock, Denylist: deny,
+		Keys: authn.NewCachedKeys(authn.CredentialJWKS(credentialv1.NewAuthServiceClient(credConn)), authn.CachedKeysOptions{}),
+	})
+	if err != nil {
+		return err
+	}
+	auth := &authn.Authenticator{Operators: cfg.OperatorTokens, Tokens: verifier}
 
 	g, gctx := errgroup.WithContext(ctx)
+	if err := authn.FollowRevocations(gctx, js, deny, authn.FollowOptions{Logger: log, Lookback: cfg.Token.AccessTTL}); err != nil {
+		return err
+	}
 	g.Go(func() error { return box.NewRelay(js, outbox.RelayOptions{Logger: log}).Run(gctx) })
 	g.Go(func() error {
 		return grpcx.Run(gctx, lis, "", grpcx.ServerOptions{Logger: log, Registerer: cfg.Registerer},

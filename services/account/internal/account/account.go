@@ -103,6 +103,15 @@ type Account struct {
 	UpdatedAt            time.Time
 	LastLoginAt          *time.Time
 	ActivatedAt          *time.Time
+	// LockedUntil is when a lock after failed log-ins ends by itself; nil
+	// for locks that last until an admin unlocks.
+	LockedUntil *time.Time
+}
+
+// LockExpired reports whether a has a timed lock that has run out at now:
+// such an account is active again, the next time anyone looks.
+func (a *Account) LockExpired(now time.Time) bool {
+	return a.Status == StatusLocked && a.LockReason == LockFailedAttempts && a.LockedUntil != nil && !now.Before(*a.LockedUntil)
 }
 
 // HasRole reports whether the account holds r.

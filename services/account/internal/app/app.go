@@ -15,13 +15,25 @@ import (
 
 // App runs the use cases.
 type App struct {
-	store store.Store
-	clock clock.Clock
+	store     store.Store
+	clock     clock.Clock
+	passwords Passwords
 }
 
-// New returns the use cases over s.
-func New(s store.Store, clk clock.Clock) *App {
-	return &App{store: s, clock: clk}
+// Passwords is what the account service asks the credential service,
+// which keeps every password.
+type Passwords interface {
+	// SetTemporary stores the temporary password of acct (which need not
+	// exist yet), checked against the tenant's rules, or against rules
+	// when they are given. A refused password is an errs Invalid on
+	// "temporaryPassword".
+	SetTemporary(ctx context.Context, acct *account.Account, password string, rules *account.PasswordPolicy) error
+}
+
+// New returns the use cases over s; passwords may be nil where no
+// credential service runs (temporary passwords are then unavailable).
+func New(s store.Store, clk clock.Clock, passwords Passwords) *App {
+	return &App{store: s, clock: clk, passwords: passwords}
 }
 
 // requireOperator admits operator tokens (and, once log-in exists,

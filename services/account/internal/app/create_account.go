@@ -38,6 +38,9 @@ func (a *App) CreateAccount(ctx context.Context, p *authn.Principal, cmd NewAcco
 	if err != nil {
 		return nil, err
 	}
+	if err := a.setTemporaryPassword(ctx, acct, cmd, nil, ""); err != nil {
+		return nil, err
+	}
 	err = a.store.InTx(ctx, func(tx store.Tx) error {
 		return createAccountInTx(ctx, tx, acct, cmd.Activation, events.ActorOf(p, ""), "")
 	})
@@ -70,24 +73,39 @@ func newAccount(t *account.Tenant, cmd NewAccount, prefix string, now time.Time)
 	switch cmd.Activation {
 	case account.ActivationEmailLink:
 		if cmd.TemporaryPassword != "" {
-			err = joinInvalid(err, errs.Invalid(errs.Field(field("temporaryPassword"), "NOT_ALLOWED",
+			err = errs.JoinInvalid(err, errs.Invalid(errs.Field(field("temporaryPassword"), "NOT_ALLOWED",
 				"a temporary password is given only with activation TEMPORARY_PASSWORD")))
 		}
 	case account.ActivationTemporaryPassword:
-		if err != nil {
-			return nil, err
+		if cmd.TemporaryPassword == "" {
+			err = errs.JoinInvalid(err, errs.Invalid(errs.Field(field("temporaryPassword"), account.ReasonRequired,
+				"activation TEMPORARY_PASSWORD needs the temporary password")))
 		}
-		// The credential service keeps passwords; until it exists an
-		// account cannot be given one.
-		return nil, errs.Unimplemented("activation TEMPORARY_PASSWORD needs the credential service, which is not built yet; use EMAIL_LINK")
+		// The admin chose the first password: the account is usable at
+		// once, and the password must be changed at the first log-in.
+		a.Status, a.ActivatedAt = account.StatusActive, &now
 	default:
-		err = joinInvalid(err, errs.Invalid(errs.Field(field("activation"), account.ReasonInvalidFormat,
+		err = errs.JoinInvalid(err, errs.Invalid(errs.Field(field("activation"), account.ReasonInvalidFormat,
 			"EMAIL_LINK or TEMPORARY_PASSWORD")))
 	}
 	if err != nil {
 		return nil, err
 	}
 	return a, nil
+}
+
+// setTemporaryPassword has the credential service keep the temporary
+// password of a new account, before the account is stored: a password the
+// tenant's rules refuse then stops the creation, with the reasons. rules
+// are given when the tenant is being created too and cannot be looked up.
+func (a *App) setTemporaryPassword(ctx context.Context, acct *account.Account, cmd NewAccount, rules *account.PasswordPolicy, prefix string) error {
+	if cmd.Activation != account.ActivationTemporaryPassword {
+		return nil
+	}
+	if a.passwords == nil {
+		return errs.Unavailable("CREDENTIAL_SERVICE_MISSING", "temporary passwords need the credential service", nil)
+	}
+	return prefixFields(a.passwords.SetTemporary(ctx, acct, cmd.TemporaryPassword, rules), prefix)
 }
 
 // createAccountInTx stores a new account with its events. conflictPrefix
@@ -106,22 +124,6 @@ func createAccountInTx(ctx context.Context, tx store.Tx, a *account.Account, act
 		return tx.Emit(ctx, accountevents.AccountInvited(a, actor, a.CreatedAt))
 	}
 	return nil
-}
-
-// joinInvalid merges the field violations of two validation errors, so a
-// form shows every problem at once. Either may be nil.
-func joinInvalid(a, b error) error {
-	var ea, eb *errs.Error
-	switch {
-	case a == nil:
-		return b
-	case b == nil:
-		return a
-	case errors.As(a, &ea) && errors.As(b, &eb) && ea.Kind == errs.KindInvalid && eb.Kind == errs.KindInvalid:
-		return errs.Invalid(append(append([]errs.FieldViolation{}, ea.Fields...), eb.Fields...)...)
-	default:
-		return a
-	}
 }
 
 // prefixFields renames the fields of an errs error to prefix.field.

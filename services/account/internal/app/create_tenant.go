@@ -2,6 +2,7 @@ package app
 
 import (
 	"context"
+	"github.com/latchkey/latchkey/libs/errs"
 
 	"github.com/latchkey/latchkey/libs/authn"
 	"github.com/latchkey/latchkey/libs/events"
@@ -36,11 +37,16 @@ func (a *App) CreateTenant(ctx context.Context, p *authn.Principal, cmd CreateTe
 		fa.Roles = []account.Role{account.RoleAdmin}
 		var err error
 		if admin, err = newAccount(t, fa, "firstAdmin", now); err != nil {
-			return nil, nil, joinInvalid(account.ValidateTenant(t), err)
+			return nil, nil, errs.JoinInvalid(account.ValidateTenant(t), err)
 		}
 	}
 	if err := account.ValidateTenant(t); err != nil {
 		return nil, nil, err
+	}
+	if admin != nil {
+		if err := a.setTemporaryPassword(ctx, admin, *cmd.FirstAdmin, &t.Policy.Password, "firstAdmin"); err != nil {
+			return nil, nil, err
+		}
 	}
 	actor := events.ActorOf(p, "")
 	err := a.store.InTx(ctx, func(tx store.Tx) error {

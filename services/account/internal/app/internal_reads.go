@@ -37,15 +37,20 @@ func (a *App) ResolveLogin(ctx context.Context, tenantCode, login string) (*acco
 	} else if err != nil {
 		return nil, nil, err
 	}
-	return t, acct, nil
+	acct, err = a.releaseExpiredLock(ctx, acct)
+	return t, acct, err
 }
 
 // LookupAccount returns account id of tenant tenantID.
 func (a *App) LookupAccount(ctx context.Context, tenantID, id string) (*account.Account, error) {
-	if err := joinInvalid(checkID("tenantId", tenantID), checkID("accountId", id)); err != nil {
+	if err := errs.JoinInvalid(checkID("tenantId", tenantID), checkID("accountId", id)); err != nil {
 		return nil, err
 	}
-	return a.store.GetAccount(ctx, tenantID, id)
+	acct, err := a.store.GetAccount(ctx, tenantID, id)
+	if err != nil {
+		return nil, err
+	}
+	return a.releaseExpiredLock(ctx, acct)
 }
 
 // TenantByID returns the tenant with id, with its policy.

@@ -42,6 +42,7 @@ func Account(a *account.Account) *accountv1.Account {
 		LastLoginTime:        timestampOrNil(a.LastLoginAt),
 		ActivateTime:         timestampOrNil(a.ActivatedAt),
 		AcceptedTermsVersion: a.AcceptedTermsVersion,
+		UnlockTime:           timestampOrNil(a.LockedUntil),
 	}
 }
 
@@ -82,6 +83,16 @@ func Activation(a accountv1.Activation_Value) account.Activation {
 // ActivationToProto is a in its API form.
 func ActivationToProto(a account.Activation) accountv1.Activation_Value {
 	return accountv1.Activation_Value(accountv1.Activation_Value_value[string(a)])
+}
+
+// LockReason is the domain form of an API lock reason ("" for unspecified).
+func LockReason(r accountv1.LockReason_Value) account.LockReason {
+	return account.LockReason(enumName(accountv1.LockReason_Value_name, int32(r)))
+}
+
+// LockReasonToProto is r in its API form.
+func LockReasonToProto(r account.LockReason) accountv1.LockReason_Value {
+	return accountv1.LockReason_Value(accountv1.LockReason_Value_value[string(r)])
 }
 
 // StatusToProto is s in its API form.

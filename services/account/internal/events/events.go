@@ -5,6 +5,8 @@ package events
 import (
 	"time"
 
+	"google.golang.org/protobuf/types/known/timestamppb"
+
 	"github.com/latchkey/latchkey/libs/events"
 	eventsv1 "github.com/latchkey/latchkey/proto/gen/latchkey/events/v1"
 	"github.com/latchkey/latchkey/services/account/internal/account"
@@ -52,5 +54,31 @@ func AccountInvited(a *account.Account, actor *eventsv1.Actor, at time.Time) sto
 	meta := events.NewMeta(a.TenantID, actor, at)
 	return store.Event{ID: meta.EventId, Subject: events.AccountInvited, Message: &eventsv1.AccountInvited{
 		Meta: meta, AccountId: a.ID, Email: a.Email, Locale: a.Locale,
+	}}
+}
+
+// AccountLocked is the event of a lock of a.
+func AccountLocked(a *account.Account, actor *eventsv1.Actor) store.Event {
+	meta := events.NewMeta(a.TenantID, actor, a.UpdatedAt)
+	ev := &eventsv1.AccountLocked{Meta: meta, AccountId: a.ID, Reason: convert.LockReasonToProto(a.LockReason)}
+	if a.LockedUntil != nil {
+		ev.UnlockTime = timestamppb.New(*a.LockedUntil)
+	}
+	return store.Event{ID: meta.EventId, Subject: events.AccountLocked, Message: ev}
+}
+
+// AccountUnlocked is the event of the end of a's lock for reason was.
+func AccountUnlocked(a *account.Account, was account.LockReason, actor *eventsv1.Actor) store.Event {
+	meta := events.NewMeta(a.TenantID, actor, a.UpdatedAt)
+	return store.Event{ID: meta.EventId, Subject: events.AccountUnlocked, Message: &eventsv1.AccountUnlocked{
+		Meta: meta, AccountId: a.ID, PreviousReason: convert.LockReasonToProto(was),
+	}}
+}
+
+// TermsAccepted is the event of a's acceptance of a terms version.
+func TermsAccepted(a *account.Account, actor *eventsv1.Actor) store.Event {
+	meta := events.NewMeta(a.TenantID, actor, a.UpdatedAt)
+	return store.Event{ID: meta.EventId, Subject: events.TermsAccepted, Message: &eventsv1.TermsAccepted{
+		Meta: meta, AccountId: a.ID, Version: a.AcceptedTermsVersion,
 	}}
 }

@@ -2,6 +2,9 @@ package grpcapi
 
 import (
 	"context"
+	"time"
+
+	"github.com/latchkey/latchkey/libs/clock"
 
 	accountv1 "github.com/latchkey/latchkey/proto/gen/latchkey/account/v1"
 	"github.com/latchkey/latchkey/services/account/internal/app"
@@ -44,4 +47,25 @@ func (h *internal) GetTenantByCode(ctx context.Context, req *accountv1.GetTenant
 		return nil, err
 	}
 	return &accountv1.GetTenantByCodeResponse{Tenant: convert.Tenant(t)}, nil
+}
+
+func (h *internal) RecordLockout(ctx context.Context, req *accountv1.RecordLockoutRequest) (*accountv1.RecordLockoutResponse, error) {
+	var until *time.Time
+	if req.UnlockTime != nil {
+		t := clock.Normalize(req.UnlockTime.AsTime())
+		until = &t
+	}
+	a, err := h.app.RecordLockout(ctx, req.GetTenantId(), req.GetAccountId(), convert.LockReason(req.GetReason()), until)
+	if err != nil {
+		return nil, err
+	}
+	return &accountv1.RecordLockoutResponse{Account: convert.Account(a)}, nil
+}
+
+func (h *internal) RecordTermsAcceptance(ctx context.Context, req *accountv1.RecordTermsAcceptanceRequest) (*accountv1.RecordTermsAcceptanceResponse, error) {
+	a, err := h.app.RecordTermsAcceptance(ctx, req.GetTenantId(), req.GetAccountId(), req.GetVersion())
+	if err != nil {
+		return nil, err
+	}
+	return &accountv1.RecordTermsAcceptanceResponse{Account: convert.Account(a)}, nil
 }

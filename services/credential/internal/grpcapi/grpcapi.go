@@ -1,34 +1,51 @@
-// Package grpcapi is the credential service's gRPC surface. The service is not
-// built yet: every RPC answers Unimplemented (REST 501), as the README's
-// status table says, so clients see the whole API from the start.
+// Package grpcapi is the credential service's gRPC surface: thin handlers
+// that turn requests into use-case calls. RPCs not built yet (PINs,
+// imports) answer Unimplemented.
 package grpcapi
 
 import (
-	"google.golang.org/grpc"
+	"context"
+	"strings"
+	"time"
 
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/metadata"
+	"google.golang.org/grpc/peer"
+
+	"github.com/latchkey/latchkey/services/credential/internal/app"
+	"github.com/latchkey/latchkey/services/credential/internal/token"
 	credentialv1 "github.com/latchkey/latchkey/proto/gen/latchkey/credential/v1"
 )
 
 // Register adds every credential service to s.
-func Register(s grpc.ServiceRegistrar) {
-	credentialv1.RegisterAuthServiceServer(s, &authService{})
-	credentialv1.RegisterCredentialServiceServer(s, &credentialService{})
-	credentialv1.RegisterCredentialAdminServiceServer(s, &credentialAdminService{})
-	credentialv1.RegisterCredentialInternalServiceServer(s, &credentialInternalService{})
+func Register(s grpc.ServiceRegistrar, a *app.App, issuer *token.Issuer) {
+	credentialv1.RegisterAuthServiceServer(s, &auth{app: a, issuer: issuer})
+	credentialv1.RegisterCredentialServiceServer(s, &self{app: a})
+	credentialv1.RegisterCredentialAdminServiceServer(s, &admin{app: a})
+	credentialv1.RegisterCredentialInternalServiceServer(s, &internal{app: a})
 }
 
-type authService struct {
-	credentialv1.UnimplementedAuthServiceServer
+// client tells the use cases where a call comes from: the address the edge
+// saw (x-forwarded-for, set by the gateway from the peer or a trusted
+// proxy) or the direct peer, and the user agent.
+func client(ctx context.Context) app.Client {
+	var c app.Client
+	md, _ := metadata.FromIncomingContext(ctx)
+	if v := md.Get("x-forwarded-for"); len(v) > 0 {
+		c.IP = strings.TrimSpace(strings.Split(v[0], ",")[0])
+	} else if p, ok := peer.FromContext(ctx); ok {
+		c.IP, _, _ = strings.Cut(p.Addr.String(), ":")
+	}
+	for _, key := range []string{"grpcgateway-user-agent", "user-agent"} {
+		if v := md.Get(key); len(v) > 0 {
+			c.UserAgent = v[0]
+			break
+		}
+	}
+	if len(c.UserAgent) > 400 {
+		c.UserAgent = c.UserAgent[:400]
+	}
+	return c
 }
 
-type credentialService struct {
-	credentialv1.UnimplementedCredentialServiceServer
-}
-
-type credentialAdminService struct {
-	credentialv1.UnimplementedCredentialAdminServiceServer
-}
-
-type credentialInternalService struct {
-	credentialv1.UnimplementedCredentialInternalServiceServer
-}
+func seconds(d time.Duration) int32 { return int32(d.Round(time.Second) / time.Second) }

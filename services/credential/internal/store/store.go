@@ -10,6 +10,7 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	"github.com/latchkey/latchkey/services/credential/internal/credential"
+	"github.com/latchkey/latchkey/services/credential/internal/token"
 )
 
 // Store runs transactions. Every method of Tx takes the tenant id where
@@ -17,7 +18,7 @@ import (
 type Store interface {
 	InTx(ctx context.Context, fn func(tx Tx) error) error
 	// Keys is the signing-key store of the token issuer.
-	Keys() Keys
+	Keys() token.KeyStore
 }
 
 // Tx is a transaction.
@@ -65,21 +66,6 @@ type Tx interface {
 
 	// Emit writes an event to the outbox, published after commit.
 	Emit(ctx context.Context, ev Event) error
-}
-
-// Keys stores the access-token signing keys.
-type Keys interface {
-	ListKeys(ctx context.Context) ([]SigningKey, error)
-	AddKey(ctx context.Context, k SigningKey) error
-	DeleteKey(ctx context.Context, id string) error
-}
-
-// SigningKey is a stored Ed25519 signing key.
-type SigningKey struct {
-	ID         string
-	PrivateKey []byte // ed25519 private key (64 bytes)
-	CreatedAt  time.Time
-	RetireAt   *time.Time
 }
 
 // Event is a domain event ready for the outbox.

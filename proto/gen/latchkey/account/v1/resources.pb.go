@@ -147,8 +147,11 @@ type Account struct {
 	ActivateTime *timestamppb.Timestamp `protobuf:"bytes,13,opt,name=activate_time,json=activateTime,proto3" json:"activate_time,omitempty"`
 	// The terms version the user last accepted ("" = none).
 	AcceptedTermsVersion string `protobuf:"bytes,14,opt,name=accepted_terms_version,json=acceptedTermsVersion,proto3" json:"accepted_terms_version,omitempty"`
-	unknownFields        protoimpl.UnknownFields
-	sizeCache            protoimpl.SizeCache
+	// When a lock after failed log-ins ends by itself (unset: the lock lasts
+	// until an administrator unlocks, or the account is not locked).
+	UnlockTime    *timestamppb.Timestamp `protobuf:"bytes,15,opt,name=unlock_time,json=unlockTime,proto3" json:"unlock_time,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *Account) Reset() {
@@ -279,6 +282,13 @@ func (x *Account) GetAcceptedTermsVersion() string {
 	return ""
 }
 
+func (x *Account) GetUnlockTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.UnlockTime
+	}
+	return nil
+}
+
 var File_latchkey_account_v1_resources_proto protoreflect.FileDescriptor
 
 const file_latchkey_account_v1_resources_proto_rawDesc = "" +
@@ -293,7 +303,7 @@ const file_latchkey_account_v1_resources_proto_rawDesc = "" +
 	"\vcreate_time\x18\x06 \x01(\v2\x1a.google.protobuf.TimestampR\n" +
 	"createTime\x12;\n" +
 	"\vupdate_time\x18\a \x01(\v2\x1a.google.protobuf.TimestampR\n" +
-	"updateTime\"\x99\x05\n" +
+	"updateTime\"\xd6\x05\n" +
 	"\aAccount\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x1b\n" +
 	"\ttenant_id\x18\x02 \x01(\tR\btenantId\x12\x1a\n" +
@@ -312,7 +322,9 @@ const file_latchkey_account_v1_resources_proto_rawDesc = "" +
 	"updateTime\x12B\n" +
 	"\x0flast_login_time\x18\f \x01(\v2\x1a.google.protobuf.TimestampR\rlastLoginTime\x12?\n" +
 	"\ractivate_time\x18\r \x01(\v2\x1a.google.protobuf.TimestampR\factivateTime\x124\n" +
-	"\x16accepted_terms_version\x18\x0e \x01(\tR\x14acceptedTermsVersionBFZDgithub.com/latchkey/latchkey/proto/gen/latchkey/account/v1;accountv1b\x06proto3"
+	"\x16accepted_terms_version\x18\x0e \x01(\tR\x14acceptedTermsVersion\x12;\n" +
+	"\vunlock_time\x18\x0f \x01(\v2\x1a.google.protobuf.TimestampR\n" +
+	"unlockTimeBFZDgithub.com/latchkey/latchkey/proto/gen/latchkey/account/v1;accountv1b\x06proto3"
 
 var (
 	file_latchkey_account_v1_resources_proto_rawDescOnce sync.Once
@@ -347,11 +359,12 @@ var file_latchkey_account_v1_resources_proto_depIdxs = []int32{
 	3,  // 7: latchkey.account.v1.Account.update_time:type_name -> google.protobuf.Timestamp
 	3,  // 8: latchkey.account.v1.Account.last_login_time:type_name -> google.protobuf.Timestamp
 	3,  // 9: latchkey.account.v1.Account.activate_time:type_name -> google.protobuf.Timestamp
-	10, // [10:10] is the sub-list for method output_type
-	10, // [10:10] is the sub-list for method input_type
-	10, // [10:10] is the sub-list for extension type_name
-	10, // [10:10] is the sub-list for extension extendee
-	0,  // [0:10] is the sub-list for field type_name
+	3,  // 10: latchkey.account.v1.Account.unlock_time:type_name -> google.protobuf.Timestamp
+	11, // [11:11] is the sub-list for method output_type
+	11, // [11:11] is the sub-list for method input_type
+	11, // [11:11] is the sub-list for extension type_name
+	11, // [11:11] is the sub-list for extension extendee
+	0,  // [0:11] is the sub-list for field type_name
 }
 
 func init() { file_latchkey_account_v1_resources_proto_init() }

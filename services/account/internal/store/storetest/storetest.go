@@ -373,6 +373,7 @@ func testUpdateAccount(t *testing.T, s store.Store, _ Pending) {
 	a.LockReason = account.LockInactivity
 	activated := now.Add(2 * time.Hour)
 	a.ActivatedAt = &activated
+	a.LockedUntil = &activated
 	a.UpdatedAt = activated
 	if err := s.InTx(ctx, func(tx store.Tx) error { return tx.UpdateAccount(ctx, a) }); err != nil {
 		t.Fatal(err)
@@ -381,7 +382,8 @@ func testUpdateAccount(t *testing.T, s store.Store, _ Pending) {
 	if err != nil {
 		t.Fatal(err)
 	}
-	if got.Status != account.StatusLocked || got.LockReason != account.LockInactivity || got.ActivatedAt == nil || !got.ActivatedAt.Equal(activated) {
+	if got.Status != account.StatusLocked || got.LockReason != account.LockInactivity || got.ActivatedAt == nil || !got.ActivatedAt.Equal(activated) ||
+		got.LockedUntil == nil || !got.LockedUntil.Equal(activated) {
 		t.Fatalf("after update: %+v", *got)
 	}
 	_, err = s.FindAccountByLogin(ctx, tn.ID, "first")

@@ -4,7 +4,9 @@ package sqlstore
 
 import (
 	"context"
+	"crypto/ed25519"
 	"errors"
+	"fmt"
 	"strconv"
 	"strings"
 	"time"
@@ -16,6 +18,7 @@ import (
 	"github.com/latchkey/latchkey/libs/outbox"
 	"github.com/latchkey/latchkey/services/credential/internal/credential"
 	"github.com/latchkey/latchkey/services/credential/internal/store"
+	"github.com/latchkey/latchkey/services/credential/internal/token"
 	"github.com/latchkey/latchkey/services/credential/migrations"
 )
 
@@ -47,7 +50,7 @@ func (s *Store) InTx(ctx context.Context, fn func(tx store.Tx) error) error {
 }
 
 // Keys is the signing-key store.
-func (s *Store) Keys() store.Keys { return keys{q: s.db} }
+func (s *Store) Keys() token.KeyStore { return keys{q: s.db} }
 
 type tx struct {
 	q      dbx.Querier
@@ -279,29 +282,46 @@ func (t *tx) UseTicket(ctx context.Context, hash [32]byte, now time.Time) (*cred
 	return &k, steps, nil
 }
 
+// keys keeps the signing keys. The private keys are stored as they are:
+// the database is the secret store here; encrypting them with a key ring
+// kept outside it is a later step.
 type keys struct{ q dbx.Querier }
 
-func (k keys) ListKeys(ctx context.Context) ([]store.SigningKey, error) {
+func (k keys) ListKeys(ctx context.Context) ([]token.SigningKey, error) {
 	rows, err := k.q.Query(ctx, "SELECT id, private_key, created_at, retire_at FROM signing_keys ORDER BY created_at")
 	if err != nil {
 		return nil, err
 	}
 	defer rows.Close()
-	var out []store.SigningKey
+	var out []token.SigningKey
 	for rows.Next() {
-		var s store.SigningKey
-		if err := rows.Scan(&s.ID, &s.PrivateKey, &s.CreatedAt, &s.RetireAt); err != nil {
+		var (
+			s      token.SigningKey
+			priv   []byte
+			retire *time.Time
+		)
+		if err := rows.Scan(&s.ID, &priv, &s.CreatedAt, &retire); err != nil {
 			return nil, err
 		}
-		s.CreatedAt = s.CreatedAt.UTC()
+		if len(priv) != ed25519.PrivateKeySize {
+			return nil, fmt.Errorf("signing key %s: stored key has %d bytes", s.ID, len(priv))
+		}
+		s.Private, s.CreatedAt = ed25519.PrivateKey(priv), s.CreatedAt.UTC()
+		if retire != nil {
+			s.RetireAt = retire.UTC()
+		}
 		out = append(out, s)
 	}
 	return out, rows.Err()
 }
 
-func (k keys) AddKey(ctx context.Context, s store.SigningKey) error {
+func (k keys) AddKey(ctx context.Context, s token.SigningKey) error {
+	var retire *time.Time
+	if !s.RetireAt.IsZero() {
+		retire = &s.RetireAt
+	}
 	_, err := k.q.Exec(ctx, "INSERT INTO signing_keys (id, private_key, created_at, retire_at) VALUES ($1, $2, $3, $4)",
-		s.ID, s.PrivateKey, s.CreatedAt, s.RetireAt)
+		s.ID, []byte(s.Private), s.CreatedAt, retire)
 	return err
 }
 

@@ -1,0 +1,167 @@
+package authn
+
+import (
+	"context"
+	"errors"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/nats-io/nats.go/jetstream"
+	"google.golang.org/protobuf/proto"
+
+	"github.com/latchkey/latchkey/libs/natsx"
+	eventsv1 "github.com/latchkey/latchkey/proto/gen/latchkey/events/v1"
+)
+
+// SessionRevokedSubject is the subject of eventsv1.SessionRevoked. (It is
+// spelled out here rather than taken from libs/events, which imports this
+// package.)
+const SessionRevokedSubject = natsx.EventsSubjectPrefix + ".session.revoked"
+
+// DefaultRevocationLookback is how far back a follower starting up reads
+// revocations: an access token lives at most 10 minutes, so a revocation
+// older than that (and the grace) cannot concern a token still in use.
+const DefaultRevocationLookback = 10*time.Minute + DenylistGrace
+
+// FollowOptions configure FollowRevocations; zero values take the
+// defaults. Tests set Stream and Subject to their own.
+type FollowOptions struct {
+	// Stream defaults to natsx.EventsStreamName.
+	Stream string
+	// Subject defaults to SessionRevokedSubject.
+	Subject string
+	// Lookback defaults to DefaultRevocationLookback; make it at least the
+	// access-token lifetime.
+	Lookback time.Duration
+	// CatchUpTimeout bounds the wait for the revocations already in the
+	// stream (default 10s).
+	CatchUpTimeout time.Duration
+	// Logger defaults to slog.Default().
+	Logger *slog.Logger
+}
+
+// FollowRevocations feeds d from the SessionRevoked events of the events
+// stream until ctx ends. It reads with an ordered consumer (ephemeral, no
+// acks, in stream order, recreated by the client after a reconnect)
+// starting Lookback ago, so a restarted service rebuilds its list instead
+// of starting empty. It uses a single filter subject, which nats-server
+// 2.9 understands.
+//
+// It returns once the revocations already in the stream have been applied,
+// so a service that calls it before serving never admits a token of a
+// session revoked while it was down. If that does not happen within
+// CatchUpTimeout it stops and returns an error, and the caller decides
+// whether to start anyway.
+func FollowRevocations(ctx context.Context, js jetstream.JetStream, d *Denylist, opts FollowOptions) error {
+	if opts.Stream == "" {
+		opts.Stream = natsx.EventsStreamName
+	}
+	if opts.Subject == "" {
+		opts.Subject = SessionRevokedSubject
+	}
+	if opts.Lookback <= 0 {
+		opts.Lookback = DefaultRevocationLookback
+	}
+	if opts.CatchUpTimeout <= 0 {
+		opts.CatchUpTimeout = 10 * time.Second
+	}
+	log := opts.Logger
+	if log == nil {
+		log = slog.Default()
+	}
+	log = log.With("stream", opts.Stream, "subject", opts.Subject)
+
+	// The stream's time, not an injected clock: it is compared with the
+	// times the server stamped on the messages.
+	start := time.Now().Add(-opts.Lookback)
+
+	// Which message means "caught up": the last revocation now in the
+	// stream, if it is recent enough to be delivered at all.
+	stream, err := js.Stream(ctx, opts.Stream)
+	if err != nil {
+		return fmt.Errorf("authn: follow revocations: stream %s: %w", opts.Stream, err)
+	}
+	var target uint64
+	last, err := stream.GetLastMsgForSubject(ctx, opts.Subject)
+	switch {
+	case errors.Is(err, jetstream.ErrMsgNotFound):
+	case err != nil:
+		return fmt.Errorf("authn: follow revocations: last message: %w", err)
+	case !last.Time.Before(start):
+		target = last.Sequence
+	}
+
+	cons, err := js.OrderedConsumer(ctx, opts.Stream, jetstream.OrderedConsumerConfig{
+		FilterSubjects: []string{opts.Subject},
+		DeliverPolicy:  jetstream.DeliverByStartTimePolicy,
+		OptStartTime:   &start,
+	})
+	if err != nil {
+		return fmt.Errorf("authn: follow revocations: consumer: %w", err)
+	}
+
+	caughtUp := make(chan struct{})
+	var once sync.Once
+	markCaughtUp := func() { once.Do(func() { close(caughtUp) }) }
+	if target == 0 {
+		markCaughtUp()
+	}
+	cc, err := cons.Consume(func(msg jetstream.Msg) {
+		applyRevocation(msg, d, log)
+		if meta, err := msg.Metadata(); err == nil && meta.Sequence.Stream >= target {
+			markCaughtUp()
+		}
+	}, jetstream.ConsumeErrHandler(func(_ jetstream.ConsumeContext, err error) {
+		log.Warn("authn: revocation feed", "err", err)
+	}))
+	if err != nil {
+		return fmt.Errorf("authn: follow revocations: consume: %w", err)
+	}
+
+	timer := time.NewTimer(opts.CatchUpTimeout)
+	defer timer.Stop()
+	select {
+	case <-caughtUp:
+	case <-timer.C:
+		cc.Stop()
+		return fmt.Errorf("authn: follow revocations: not caught up with %s after %v", opts.Stream, opts.CatchUpTimeout)
+	case <-ctx.Done():
+		cc.Stop()
+		return ctx.Err()
+	}
+
+	go func() {
+		sweep := time.NewTicker(denylistSweepEvery)
+		defer sweep.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				cc.Stop()
+				return
+			case <-sweep.C:
+				d.Sweep()
+			}
+		}
+	}()
+	return nil
+}
+
+func applyRevocation(msg jetstream.Msg, d *Denylist, log *slog.Logger) {
+	var ev eventsv1.SessionRevoked
+	if err := proto.Unmarshal(msg.Data(), &ev); err != nil {
+		log.Error("authn: undecodable SessionRevoked skipped", "err", err)
+		return
+	}
+	if ev.GetSessionId() == "" {
+		log.Error("authn: SessionRevoked without session_id skipped")
+		return
+	}
+	until := ev.GetAccessExpireTime().AsTime()
+	if !ev.GetAccessExpireTime().IsValid() || ev.GetAccessExpireTime() == nil {
+		// Without the expiry, assume the longest a token can live.
+		until = time.Now().Add(DefaultRevocationLookback)
+	}
+	d.Revoke(ev.GetSessionId(), until)
+}

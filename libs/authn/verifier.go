@@ -1,0 +1,181 @@
+package authn
+
+import (
+	"context"
+	"crypto/ed25519"
+	"errors"
+	"fmt"
+	"strings"
+	"time"
+
+	"github.com/golang-jwt/jwt/v5"
+
+	"github.com/latchkey/latchkey/libs/clock"
+	"github.com/latchkey/latchkey/libs/errs"
+)
+
+// Reasons of the errors Verify returns. A client that gets
+// ACCESS_TOKEN_EXPIRED refreshes; after the other two it must log in
+// again.
+const (
+	ReasonAccessTokenInvalid = "ACCESS_TOKEN_INVALID"
+	ReasonAccessTokenExpired = "ACCESS_TOKEN_EXPIRED"
+	ReasonSessionRevoked     = "SESSION_REVOKED"
+	// ReasonKeysUnavailable: the signing keys could not be fetched yet
+	// (Unavailable, 503): the token may well be good, so the client retries
+	// rather than throwing it away.
+	ReasonKeysUnavailable = "SIGNING_KEYS_UNAVAILABLE"
+)
+
+// DefaultLeeway is the clock skew allowed on exp, nbf and iat.
+const DefaultLeeway = 30 * time.Second
+
+// maxTokenSize bounds what Verify will parse; a real access token is well
+// under 1 KiB.
+const maxTokenSize = 8 << 10
+
+// VerifierOptions configure NewVerifier. Issuer, Audience and Keys are
+// required.
+type VerifierOptions struct {
+	// Issuer is the expected iss.
+	Issuer string
+	// Audience is the expected aud (one of the token's audiences).
+	Audience string
+	// Keys gives the public keys; a KeyRefresher is asked again once when
+	// a token names an unknown key.
+	Keys KeySource
+	// Clock defaults to the system clock.
+	Clock clock.Clock
+	// Denylist, when set, refuses the tokens of revoked sessions.
+	Denylist *Denylist
+	// Leeway is the clock skew allowed (default DefaultLeeway).
+	Leeway time.Duration
+}
+
+// Verifier checks access tokens: signature (EdDSA only, by kid), typ,
+// issuer, audience, expiry and the session denylist. It is safe for
+// concurrent use.
+type Verifier struct {
+	opts   VerifierOptions
+	parser *jwt.Parser
+}
+
+// NewVerifier returns a verifier for opts.
+func NewVerifier(opts VerifierOptions) (*Verifier, error) {
+	if opts.Issuer == "" || opts.Audience == "" || opts.Keys == nil {
+		return nil, errors.New("authn: NewVerifier needs Issuer, Audience and Keys")
+	}
+	if opts.Clock == nil {
+		opts.Clock = clock.System{}
+	}
+	if opts.Leeway <= 0 {
+		opts.Leeway = DefaultLeeway
+	}
+	return &Verifier{
+		opts: opts,
+		parser: jwt.NewParser(
+			// The allow-list is what stops "none" and HS256-with-the-
+			// public-key-as-secret: the method comes from the token, so
+			// it must never be trusted.
+			jwt.WithValidMethods([]string{SigningAlgorithm}),
+			jwt.WithIssuer(opts.Issuer),
+			jwt.WithAudience(opts.Audience),
+			jwt.WithExpirationRequired(),
+			jwt.WithIssuedAt(),
+			jwt.WithLeeway(opts.Leeway),
+			jwt.WithTimeFunc(opts.Clock.Now),
+			jwt.WithStrictDecoding(),
+		),
+	}, nil
+}
+
+// Verify checks token and returns the account it was issued to. Every
+// failure is Unauthenticated with one of the Reason* codes and a fixed
+// message; what exactly was wrong goes only into the error's cause, for
+// the log. The one exception is keys that could not be fetched at all
+// (Unavailable, ReasonKeysUnavailable).
+func (v *Verifier) Verify(ctx context.Context, token string) (*Principal, error) {
+	if len(token) > maxTokenSize {
+		return nil, invalidToken(errors.New("token too large"))
+	}
+	var claims AccessClaims
+	_, err := v.parser.ParseWithClaims(token, &claims, func(t *jwt.Token) (any, error) {
+		return v.key(ctx, t)
+	})
+	switch {
+	case errors.Is(err, errKeysUnavailable):
+		return nil, errs.Unavailable(ReasonKeysUnavailable, "access tokens cannot be checked right now; try again", err)
+	case errors.Is(err, jwt.ErrTokenExpired):
+		// Reported only for a token whose signature is good: jwt/v5
+		// validates claims after the signature.
+		return nil, errs.Unauthenticated(ReasonAccessTokenExpired, "the access token has expired").WithCause(err)
+	case err != nil:
+		return nil, invalidToken(err)
+	}
+	if claims.Subject == "" || claims.TenantID == "" || claims.SessionID == "" {
+		return nil, invalidToken(errors.New("sub, tid or sid missing"))
+	}
+	if v.opts.Denylist != nil && v.opts.Denylist.Revoked(claims.SessionID) {
+		return nil, errs.Unauthenticated(ReasonSessionRevoked, "the session has ended; log in again")
+	}
+	p := &Principal{
+		Kind:      KindAccount,
+		AccountID: claims.Subject,
+		TenantID:  claims.TenantID,
+		Roles:     claims.Roles,
+		SessionID: claims.SessionID,
+		AMR:       claims.AMR,
+		TokenID:   claims.ID,
+	}
+	if claims.AuthTime > 0 {
+		p.AuthTime = time.Unix(claims.AuthTime, 0).UTC()
+	}
+	if claims.ExpiresAt != nil {
+		p.ExpiresAt = claims.ExpiresAt.UTC()
+	}
+	return p, nil
+}
+
+// key finds the verification key of t, after checking its header.
+func (v *Verifier) key(ctx context.Context, t *jwt.Token) (any, error) {
+	// RFC 8725 §3.11: compare typ without the optional "application/".
+	typ, _ := t.Header["typ"].(string)
+	typ = strings.ToLower(typ)
+	if strings.TrimPrefix(typ, "application/") != AccessTokenType {
+		return nil, errors.New("typ is not " + AccessTokenType)
+	}
+	kid, _ := t.Header["kid"].(string)
+	if kid == "" {
+		return nil, errors.New("no kid")
+	}
+	keys, err := v.opts.Keys.Keys(ctx)
+	if err != nil {
+		return nil, keysUnavailable(err)
+	}
+	if k, ok := keys[kid]; ok {
+		// jwt's EdDSA method wants exactly this type.
+		return ed25519.PublicKey(k), nil
+	}
+	// A key rotated in since the last fetch: look once more (the refresher
+	// rate-limits this, so made-up kids cannot hammer the key service).
+	if r, ok := v.opts.Keys.(KeyRefresher); ok {
+		if keys, err = r.Refresh(ctx); err != nil {
+			return nil, keysUnavailable(err)
+		}
+		if k, ok := keys[kid]; ok {
+			return k, nil
+		}
+	}
+	return nil, errors.New("unknown kid")
+}
+
+func invalidToken(cause error) error {
+	return errs.Unauthenticated(ReasonAccessTokenInvalid, "the access token is not valid").WithCause(cause)
+}
+
+func keysUnavailable(err error) error {
+	if errors.Is(err, errKeysUnavailable) {
+		return err
+	}
+	return fmt.Errorf("%w: %w", errKeysUnavailable, err)
+}

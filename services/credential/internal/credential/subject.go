@@ -1,0 +1,48 @@
+package credential
+
+import "github.com/latchkey/latchkey/services/credential/internal/password"
+
+// Subject is an account as the credential service sees it: who it is,
+// whether it may sign in, and its tenant's policy. The account service owns
+// all of it; the credential service asks for it at each log-in.
+type Subject struct {
+	TenantID             string
+	TenantCode           string
+	AccountID            string
+	Username             string
+	Email                string
+	DisplayName          string
+	Roles                []string
+	Status               string // ACTIVE, PENDING, LOCKED or DISABLED
+	AcceptedTermsVersion string
+	Policy               Policy
+}
+
+// Personal is the subject's names, which a password may not contain.
+func (s *Subject) Personal() password.Personal {
+	return password.Personal{Username: s.Username, Email: s.Email, DisplayName: s.DisplayName}
+}
+
+// Policy is the part of a tenant's policy the credential service applies.
+type Policy struct {
+	Rules             password.Rules
+	HistoryCount      int
+	MaxAgeDays        int
+	ExpiryWarningDays int
+	MaxFailedAttempts int
+	LockoutMinutes    int // 0: until an admin unlocks
+	TermsRequired     bool
+	TermsVersion      string
+	MFARequired       bool
+	SecurityQuestions bool
+	PINEnabled        bool
+	PINLength         int
+}
+
+// The statuses of Subject.Status.
+const (
+	StatusActive   = "ACTIVE"
+	StatusPending  = "PENDING"
+	StatusLocked   = "LOCKED"
+	StatusDisabled = "DISABLED"
+)

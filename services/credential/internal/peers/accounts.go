@@ -1,0 +1,169 @@
+// Package peers holds the credential service's clients of the other
+// services: account (who exists, in which state, under which policy), mfa
+// and recovery. Each turns the peer's API into the credential domain.
+package peers
+
+import (
+	"context"
+	"time"
+
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/types/known/timestamppb"
+
+	"github.com/latchkey/latchkey/libs/errs"
+	accountv1 "github.com/latchkey/latchkey/proto/gen/latchkey/account/v1"
+	mfav1 "github.com/latchkey/latchkey/proto/gen/latchkey/mfa/v1"
+	recoveryv1 "github.com/latchkey/latchkey/proto/gen/latchkey/recovery/v1"
+	"github.com/latchkey/latchkey/services/credential/internal/credential"
+	"github.com/latchkey/latchkey/services/credential/internal/password"
+)
+
+// Accounts is the account service.
+type Accounts struct {
+	c accountv1.AccountInternalServiceClient
+}
+
+// NewAccounts returns the account service's client.
+func NewAccounts(c accountv1.AccountInternalServiceClient) *Accounts { return &Accounts{c: c} }
+
+// ResolveLogin finds the account a log-in names.
+func (a *Accounts) ResolveLogin(ctx context.Context, tenantCode, login string) (*credential.Subject, error) {
+	resp, err := a.c.ResolveLogin(ctx, &accountv1.ResolveLoginRequest{TenantCode: tenantCode, Login: login})
+	if err != nil {
+		return nil, errs.FromStatus(err)
+	}
+	return subject(resp.GetAccount(), resp.GetTenant()), nil
+}
+
+// Lookup returns an account with its tenant's policy.
+func (a *Accounts) Lookup(ctx context.Context, tenantID, accountID string) (*credential.Subject, error) {
+	resp, err := a.c.LookupAccount(ctx, &accountv1.LookupAccountRequest{TenantId: tenantID, AccountId: accountID})
+	if err != nil {
+		return nil, errs.FromStatus(err)
+	}
+	t, err := a.c.GetTenantPolicy(ctx, &accountv1.GetTenantPolicyRequest{TenantId: tenantID})
+	if err != nil {
+		return nil, errs.FromStatus(err)
+	}
+	return subject(resp.GetAccount(), t.GetTenant()), nil
+}
+
+// TenantID returns the id of the tenant with code.
+func (a *Accounts) TenantID(ctx context.Context, code string) (string, error) {
+	resp, err := a.c.GetTenantByCode(ctx, &accountv1.GetTenantByCodeRequest{Code: code})
+	if err != nil {
+		return "", errs.FromStatus(err)
+	}
+	return resp.GetTenant().GetId(), nil
+}
+
+// Policy returns a tenant's policy.
+func (a *Accounts) Policy(ctx context.Context, tenantID string) (credential.Policy, error) {
+	resp, err := a.c.GetTenantPolicy(ctx, &accountv1.GetTenantPolicyRequest{TenantId: tenantID})
+	if err != nil {
+		return credential.Policy{}, errs.FromStatus(err)
+	}
+	return policy(resp.GetTenant()), nil
+}
+
+// RecordLockout locks an account after failed log-ins.
+func (a *Accounts) RecordLockout(ctx context.Context, tenantID, accountID string, until *time.Time) error {
+	req := &accountv1.RecordLockoutRequest{TenantId: tenantID, AccountId: accountID, Reason: accountv1.LockReason_FAILED_ATTEMPTS}
+	if until != nil {
+		req.UnlockTime = timestamppb.New(*until)
+	}
+	_, err := a.c.RecordLockout(ctx, req)
+	return errs.FromStatus(err)
+}
+
+// RecordTermsAcceptance records the acceptance of a terms version.
+func (a *Accounts) RecordTermsAcceptance(ctx context.Context, tenantID, accountID, version string) error {
+	_, err := a.c.RecordTermsAcceptance(ctx, &accountv1.RecordTermsAcceptanceRequest{TenantId: tenantID, AccountId: accountID, Version: version})
+	return errs.FromStatus(err)
+}
+
+func subject(a *accountv1.Account, t *accountv1.Tenant) *credential.Subject {
+	s := &credential.Subject{
+		TenantID: a.GetTenantId(), TenantCode: t.GetCode(), AccountID: a.GetId(), Username: a.GetUsername(),
+		Email: a.GetEmail(), DisplayName: a.GetDisplayName(), Status: a.GetStatus().String(),
+		AcceptedTermsVersion: a.GetAcceptedTermsVersion(), Policy: policy(t),
+	}
+	for _, r := range a.GetRoles() {
+		s.Roles = append(s.Roles, r.String())
+	}
+	return s
+}
+
+func policy(t *accountv1.Tenant) credential.Policy {
+	p := t.GetPolicy()
+	pw := p.GetPassword()
+	return credential.Policy{
+		Rules: password.Rules{
+			MinLength: int(pw.GetMinLength()), MinUppercase: int(pw.GetMinUppercase()), MinLowercase: int(pw.GetMinLowercase()),
+			MinDigits: int(pw.GetMinDigits()), MinSymbols: int(pw.GetMinSymbols()), CheckBreached: pw.GetCheckBreached(),
+		},
+		HistoryCount:      int(pw.GetHistoryCount()),
+		MaxAgeDays:        int(pw.GetMaxAgeDays()),
+		ExpiryWarningDays: int(pw.GetExpiryWarningDays()),
+		MaxFailedAttempts: int(p.GetLockout().GetMaxFailedAttempts()),
+		LockoutMinutes:    int(p.GetLockout().GetLockoutMinutes()),
+		TermsRequired:     p.GetTermsRequired(),
+		TermsVersion:      t.GetTermsVersion(),
+		MFARequired:       p.GetMfa().GetRequired(),
+		SecurityQuestions: p.GetRecovery().GetSecurityQuestions(),
+		PINEnabled:        p.GetPin().GetEnabled(),
+		PINLength:         int(p.GetPin().GetLength()),
+	}
+}
+
+// MFA is the mfa service. Until it is built it answers Unimplemented,
+// which means no account has a factor.
+type MFA struct {
+	c mfav1.MfaInternalServiceClient
+}
+
+// NewMFA returns the mfa service's client.
+func NewMFA(c mfav1.MfaInternalServiceClient) *MFA { return &MFA{c: c} }
+
+// TOTPEnrolled reports whether the account has TOTP on.
+func (m *MFA) TOTPEnrolled(ctx context.Context, tenantID, accountID string) (bool, error) {
+	resp, err := m.c.GetFactorStatus(ctx, &mfav1.GetFactorStatusRequest{TenantId: tenantID, AccountId: accountID})
+	if status.Code(err) == codes.Unimplemented {
+		return false, nil
+	}
+	if err != nil {
+		return false, errs.FromStatus(err)
+	}
+	return resp.GetTotpEnabled(), nil
+}
+
+// Verify checks a code.
+func (m *MFA) Verify(ctx context.Context, tenantID, accountID, code string, recovery bool) (bool, error) {
+	resp, err := m.c.VerifyCode(ctx, &mfav1.VerifyCodeRequest{TenantId: tenantID, AccountId: accountID, Code: code, AllowRecoveryCode: recovery})
+	if err != nil {
+		return false, errs.FromStatus(err)
+	}
+	return resp.GetOk(), nil
+}
+
+// Recovery is the recovery service. Until it is built it answers
+// Unimplemented, which means no account has set its recovery information.
+type Recovery struct {
+	c recoveryv1.RecoveryInternalServiceClient
+}
+
+// NewRecovery returns the recovery service's client.
+func NewRecovery(c recoveryv1.RecoveryInternalServiceClient) *Recovery { return &Recovery{c: c} }
+
+// InfoSet reports whether the account's recovery information is complete.
+func (r *Recovery) InfoSet(ctx context.Context, tenantID, accountID string) (bool, error) {
+	resp, err := r.c.GetRecoveryInfo(ctx, &recoveryv1.GetRecoveryInfoRequest{TenantId: tenantID, AccountId: accountID})
+	if status.Code(err) == codes.Unimplemented {
+		return false, nil
+	}
+	if err != nil {
+		return false, errs.FromStatus(err)
+	}
+	return resp.GetRecoveryInfoSet(), nil
+}

@@ -1,0 +1,297 @@
+package token
+
+import (
+	"cmp"
+	"context"
+	"crypto/ed25519"
+	"crypto/rand"
+	"errors"
+	"fmt"
+	"log/slog"
+	"slices"
+	"sync"
+	"time"
+
+	"github.com/golang-jwt/jwt/v5"
+
+	"github.com/latchkey/latchkey/libs/authn"
+	"github.com/latchkey/latchkey/libs/clock"
+	"github.com/latchkey/latchkey/libs/errs"
+	"github.com/latchkey/latchkey/libs/ids"
+)
+
+// Defaults of Options.
+const (
+	DefaultAccessTTL   = 10 * time.Minute
+	DefaultRotateEvery = 30 * 24 * time.Hour
+	DefaultReloadEvery = time.Minute
+)
+
+// RetireGrace is how long, beyond the longest life of its tokens, a
+// replaced key stays published: it covers the verifiers' leeway on exp
+// (authn.DefaultLeeway) and clock skew between replicas.
+const RetireGrace = 2 * time.Minute
+
+// Options configure an Issuer. Every replica of the credential service must
+// use the same AccessTTL and ReloadEvery, since each one retires keys the
+// others may still sign with until their next reload.
+type Options struct {
+	// Issuer and Audience go into iss and aud; both are required.
+	Issuer   string
+	Audience string
+	// AccessTTL is the lifetime of an access token (default 10 minutes).
+	AccessTTL time.Duration
+	// RotateEvery is how long a key signs before a new one replaces it
+	// (default 30 days).
+	RotateEvery time.Duration
+	// ReloadEvery is how often the issuer reads the store again, to pick
+	// up a key another replica added and to retire old ones (default 1
+	// minute).
+	ReloadEvery time.Duration
+	// Logger defaults to slog.Default().
+	Logger *slog.Logger
+}
+
+// Claims is what the caller decides about an access token; the issuer adds
+// iss, aud, iat, exp and, when ID is empty, jti.
+type Claims struct {
+	// AccountID becomes sub.
+	AccountID string
+	TenantID  string
+	Roles     []string
+	SessionID string
+	// AMR lists the methods used ("pwd", "otp", "pin").
+	AMR []string
+	// AuthTime is when the user last authenticated: the log-in or reauth
+	// time, kept unchanged across refreshes.
+	AuthTime time.Time
+	// NotBefore is optional.
+	NotBefore time.Time
+	// ID is the jti; empty: a new UUIDv7.
+	ID string
+}
+
+// Issuer signs access tokens with the newest key of a ring it keeps in a
+// KeyStore, rotating it by configuration: when the newest key is older than
+// RotateEvery a new one is added and signs from then on; the one before
+// stays published (JWKS) until every token it signed has expired, then is
+// deleted. It is safe for concurrent use.
+type Issuer struct {
+	store KeyStore
+	clock clock.Clock
+	opts  Options
+	log   *slog.Logger
+
+	mu       sync.Mutex
+	keys     []SigningKey // by CreatedAt; the last one signs
+	loadedAt time.Time
+}
+
+// NewIssuer returns an issuer over store. It touches the store only when
+// first used (or in Start).
+func NewIssuer(store KeyStore, c clock.Clock, opts Options) (*Issuer, error) {
+	if store == nil || opts.Issuer == "" || opts.Audience == "" {
+		return nil, errors.New("token: NewIssuer needs a store, Issuer and Audience")
+	}
+	if c == nil {
+		c = clock.System{}
+	}
+	if opts.AccessTTL <= 0 {
+		opts.AccessTTL = DefaultAccessTTL
+	}
+	if opts.RotateEvery <= 0 {
+		opts.RotateEvery = DefaultRotateEvery
+	}
+	if opts.ReloadEvery <= 0 {
+		opts.ReloadEvery = DefaultReloadEvery
+	}
+	if opts.RotateEvery < opts.AccessTTL {
+		// Each key would be retired before its tokens could expire.
+		return nil, fmt.Errorf("token: RotateEvery (%v) is shorter than AccessTTL (%v)", opts.RotateEvery, opts.AccessTTL)
+	}
+	log := opts.Logger
+	if log == nil {
+		log = slog.Default()
+	}
+	return &Issuer{store: store, clock: c, opts: opts, log: log}, nil
+}
+
+// AccessTTL is the lifetime of the tokens Issue makes.
+func (i *Issuer) AccessTTL() time.Duration { return i.opts.AccessTTL }
+
+// Start makes sure a signing key exists (creating the first one on a fresh
+// store), so a broken store shows at start rather than at the first log-in.
+func (i *Issuer) Start(ctx context.Context) error {
+	i.mu.Lock()
+	defer i.mu.Unlock()
+	return i.reloadLocked(ctx)
+}
+
+// Issue signs an access token for c and returns it with its expiry.
+func (i *Issuer) Issue(ctx context.Context, c Claims) (token string, exp time.Time, err error) {
+	if c.AccountID == "" || c.TenantID == "" || c.SessionID == "" || c.AuthTime.IsZero() {
+		return "", time.Time{}, errors.New("token: Issue needs AccountID, TenantID, SessionID and AuthTime")
+	}
+	keys, err := i.ring(ctx)
+	if err != nil {
+		return "", time.Time{}, err
+	}
+	key := keys[len(keys)-1]
+
+	now := i.clock.Now()
+	iat := jwt.NewNumericDate(now)
+	expires := jwt.NewNumericDate(now.Add(i.opts.AccessTTL))
+	claims := authn.AccessClaims{
+		RegisteredClaims: jwt.RegisteredClaims{
+			Issuer:    i.opts.Issuer,
+			Subject:   c.AccountID,
+			Audience:  jwt.ClaimStrings{i.opts.Audience},
+			ExpiresAt: expires,
+			IssuedAt:  iat,
+			ID:        cmp.Or(c.ID, ids.New()),
+		},
+		TenantID:  c.TenantID,
+		Roles:     c.Roles,
+		SessionID: c.SessionID,
+		AMR:       c.AMR,
+		AuthTime:  c.AuthTime.Unix(),
+	}
+	if !c.NotBefore.IsZero() {
+		claims.NotBefore = jwt.NewNumericDate(c.NotBefore)
+	}
+	t := jwt.NewWithClaims(jwt.SigningMethodEdDSA, claims)
+	t.Header["typ"] = authn.AccessTokenType
+	t.Header["kid"] = key.ID
+	token, err = t.SignedString(key.Private)
+	if err != nil {
+		return "", time.Time{}, fmt.Errorf("token: sign: %w", err)
+	}
+	return token, expires.Time, nil
+}
+
+// JWKS returns the public keys of every published key, the signing one
+// last.
+func (i *Issuer) JWKS(ctx context.Context) ([]authn.JWK, error) {
+	keys, err := i.ring(ctx)
+	if err != nil {
+		return nil, err
+	}
+	out := make([]authn.JWK, len(keys))
+	for n, k := range keys {
+		out[n] = authn.NewJWK(k.ID, k.Public())
+	}
+	return out, nil
+}
+
+// Keys returns the published public keys by id, so the credential service
+// can verify its own tokens (authn.KeySource) without asking itself over
+// gRPC.
+func (i *Issuer) Keys(ctx context.Context) (map[string]ed25519.PublicKey, error) {
+	keys, err := i.ring(ctx)
+	if err != nil {
+		return nil, err
+	}
+	out := make(map[string]ed25519.PublicKey, len(keys))
+	for _, k := range keys {
+		out[k.ID] = k.Public()
+	}
+	return out, nil
+}
+
+// ring returns the published keys, reloading them when ReloadEvery has
+// passed. The slice must not be changed.
+func (i *Issuer) ring(ctx context.Context) ([]SigningKey, error) {
+	i.mu.Lock()
+	defer i.mu.Unlock()
+	if len(i.keys) == 0 || i.clock.Now().Sub(i.loadedAt) >= i.opts.ReloadEvery {
+		if err := i.reloadLocked(ctx); err != nil {
+			if len(i.keys) == 0 {
+				return nil, errs.Unavailable("SIGNING_KEY_UNAVAILABLE", "tokens cannot be issued right now; try again", err)
+			}
+			// Go on with the keys we have: they are still good, and the
+			// next reload may rotate or retire.
+			i.log.WarnContext(ctx, "token: reload signing keys failed; using the cached ones", "err", err)
+			i.loadedAt = i.clock.Now()
+		}
+	}
+	return i.keys, nil
+}
+
+// reloadLocked reads the ring, adds a key when the newest one is due for
+// rotation (or there is none), and deletes the keys whose tokens have all
+// expired.
+func (i *Issuer) reloadLocked(ctx context.Context) error {
+	keys, err := i.store.ListKeys(ctx)
+	if err != nil {
+		return fmt.Errorf("token: list signing keys: %w", err)
+	}
+	for _, k := range keys {
+		if len(k.Private) != ed25519.PrivateKeySize || k.ID == "" {
+			return fmt.Errorf("token: signing key %q in the store is malformed", k.ID)
+		}
+	}
+	slices.SortFunc(keys, func(a, b SigningKey) int {
+		return cmp.Or(a.CreatedAt.Compare(b.CreatedAt), cmp.Compare(a.ID, b.ID))
+	})
+	now := i.clock.Now()
+
+	if len(keys) == 0 || i.dueForRotation(keys[len(keys)-1], now) {
+		k, err := newSigningKey(now, i.opts.RotateEvery)
+		if err != nil {
+			return err
+		}
+		if err := i.store.AddKey(ctx, k); err != nil {
+			if len(keys) == 0 {
+				return fmt.Errorf("token: add signing key: %w", err)
+			}
+			// The old key keeps signing; its retirement counts from its
+			// successor's creation, so nothing expires early.
+			i.log.ErrorContext(ctx, "token: rotate signing key failed; the current one keeps signing", "err", err, "kid", keys[len(keys)-1].ID)
+		} else {
+			i.log.InfoContext(ctx, "token: new signing key", "kid", k.ID)
+			keys = append(keys, k)
+		}
+	}
+
+	// A key signs until its successor appears, and other replicas notice
+	// that within ReloadEvery; their last tokens expire AccessTTL later.
+	publishFor := i.opts.ReloadEvery + i.opts.AccessTTL + RetireGrace
+	kept := keys[:0:0]
+	for n, k := range keys {
+		if n < len(keys)-1 && !now.Before(keys[n+1].CreatedAt.Add(publishFor)) {
+			if err := i.store.DeleteKey(ctx, k.ID); err != nil {
+				// Published a little longer does no harm; try next time.
+				i.log.WarnContext(ctx, "token: delete retired signing key failed", "err", err, "kid", k.ID)
+				kept = append(kept, k)
+				continue
+			}
+			i.log.InfoContext(ctx, "token: retired signing key deleted", "kid", k.ID)
+			continue
+		}
+		kept = append(kept, k)
+	}
+	i.keys = kept
+	i.loadedAt = now
+	return nil
+}
+
+func (i *Issuer) dueForRotation(newest SigningKey, now time.Time) bool {
+	if !now.Before(newest.CreatedAt.Add(i.opts.RotateEvery)) {
+		return true
+	}
+	return !newest.RetireAt.IsZero() && !now.Before(newest.RetireAt)
+}
+
+func newSigningKey(now time.Time, rotateEvery time.Duration) (SigningKey, error) {
+	pub, priv, err := ed25519.GenerateKey(rand.Reader)
+	if err != nil {
+		return SigningKey{}, fmt.Errorf("token: generate signing key: %w", err)
+	}
+	now = clock.Normalize(now)
+	return SigningKey{
+		ID:        KeyID(pub),
+		Private:   priv,
+		CreatedAt: now,
+		RetireAt:  now.Add(rotateEvery),
+	}, nil
+}

@@ -1,0 +1,64 @@
+// Package token issues what the credential service hands out: access tokens
+// (JWT, EdDSA) signed with a rotating key ring, and the opaque secrets
+// behind refresh tokens, device keys and log-in tickets.
+//
+// Verifying access tokens is not here but in libs/authn, which every
+// service uses; this package and that one share the claims
+// (authn.AccessClaims) and the key format (authn.JWK).
+package token
+
+import (
+	"context"
+	"crypto/ed25519"
+	"crypto/sha256"
+	"encoding/base64"
+	"time"
+)
+
+// SigningKey is one key of the ring.
+//
+// The private key is kept by the KeyStore as it is. Encrypting it at rest
+// (with a key-encryption key outside the database, as the mfa service does
+// for TOTP secrets) is a later concern; until then, whoever can read the
+// store can mint access tokens, so the store's table must be as guarded as
+// the password hashes.
+type SigningKey struct {
+	// ID is the JWT kid: the RFC 7638 thumbprint of the public key.
+	ID      string
+	Private ed25519.PrivateKey
+	// CreatedAt is when the key was made; the newest key signs.
+	CreatedAt time.Time
+	// RetireAt is when the key stops signing new tokens: set to CreatedAt
+	// plus Options.RotateEvery when the key is made. An operator who
+	// suspects a leak may move it earlier in the store to force a
+	// rotation at the next reload.
+	RetireAt time.Time
+}
+
+// Public is the key's public half.
+func (k SigningKey) Public() ed25519.PublicKey {
+	return k.Private.Public().(ed25519.PublicKey)
+}
+
+// KeyStore persists the key ring. Implementations must keep every field
+// exactly (times to the microsecond, see clock.Normalize); keystoretest
+// is the suite each one passes.
+type KeyStore interface {
+	// ListKeys returns every key, in any order.
+	ListKeys(ctx context.Context) ([]SigningKey, error)
+	// AddKey stores a new key; an ID already stored is an error.
+	AddKey(ctx context.Context, k SigningKey) error
+	// DeleteKey removes a key; an ID not stored is not an error (two
+	// replicas may retire the same key at once).
+	DeleteKey(ctx context.Context, id string) error
+}
+
+// KeyID is the RFC 7638 JWK thumbprint of pub: the same key always gets
+// the same id, and the id says nothing but which key it is.
+func KeyID(pub ed25519.PublicKey) string {
+	// The members required for an OKP key, in lexicographic order, no
+	// whitespace (RFC 8037 §2, RFC 7638 §3.2).
+	canon := `{"crv":"Ed25519","kty":"OKP","x":"` + base64.RawURLEncoding.EncodeToString(pub) + `"}`
+	sum := sha256.Sum256([]byte(canon))
+	return base64.RawURLEncoding.EncodeToString(sum[:])
+}

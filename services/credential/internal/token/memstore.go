@@ -1,0 +1,53 @@
+package token
+
+import (
+	"context"
+	"fmt"
+	"slices"
+	"sync"
+)
+
+// MemoryKeyStore is a KeyStore in memory, for tests. Keys are gone when
+// the process ends, so tokens signed before a restart stop verifying: do
+// not use it in a server.
+type MemoryKeyStore struct {
+	mu   sync.Mutex
+	keys map[string]SigningKey
+}
+
+// NewMemoryKeyStore returns an empty store.
+func NewMemoryKeyStore() *MemoryKeyStore {
+	return &MemoryKeyStore{keys: map[string]SigningKey{}}
+}
+
+// ListKeys returns copies of every key.
+func (m *MemoryKeyStore) ListKeys(context.Context) ([]SigningKey, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	out := make([]SigningKey, 0, len(m.keys))
+	for _, k := range m.keys {
+		k.Private = slices.Clone(k.Private)
+		out = append(out, k)
+	}
+	return out, nil
+}
+
+// AddKey stores a copy of k.
+func (m *MemoryKeyStore) AddKey(_ context.Context, k SigningKey) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if _, ok := m.keys[k.ID]; ok {
+		return fmt.Errorf("token: key %s already stored", k.ID)
+	}
+	k.Private = slices.Clone(k.Private)
+	m.keys[k.ID] = k
+	return nil
+}
+
+// DeleteKey removes the key id, if stored.
+func (m *MemoryKeyStore) DeleteKey(_ context.Context, id string) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	delete(m.keys, id)
+	return nil
+}
