@@ -109,4 +109,3 @@ func (h *auth) GetJwks(ctx context.Context, _ *credentialv1.GetJwksRequest) (*cr
 	}
 	return resp, nil
 }
-
