@@ -29,6 +29,7 @@ const (
 	TermsAccepted       = Prefix + "account.terms_accepted"
 	PasswordChanged     = Prefix + "credential.password_changed"
 	PasswordSetByAdmin  = Prefix + "credential.password_set_by_admin"
+	PinChanged          = Prefix + "credential.pin_changed"
 	LoginSucceeded      = Prefix + "session.login_succeeded"
 	LoginFailed         = Prefix + "session.login_failed"
 	SessionRevoked      = Prefix + "session.revoked"

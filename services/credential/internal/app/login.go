@@ -37,6 +37,9 @@ type Tokens struct {
 	RefreshToken string
 	ExpiresIn    time.Duration
 	SessionID    string
+	// DeviceKey lets this device unlock with the PIN later; given when a
+	// password log-in named its device in a tenant that uses PINs.
+	DeviceKey string
 }
 
 // Limits of what a log-in accepts, so a request cannot make the service
@@ -155,7 +158,6 @@ func (a *App) checkPassword(ctx context.Context, subj *credential.Subject, plain
 	if err != nil {
 		return false, err
 	}
-	now := a.Clock.Now()
 	if ok {
 		err := a.Store.InTx(ctx, func(tx store.Tx) error {
 			if err := tx.ResetAttempts(ctx, subj.TenantID, subj.AccountID); err != nil {
@@ -178,26 +180,28 @@ func (a *App) checkPassword(ctx context.Context, subj *credential.Subject, plain
 	if !reserved {
 		return false, nil // already locked: nothing more to count
 	}
-	err = a.Store.InTx(ctx, func(tx store.Tx) error {
-		return tx.Emit(ctx, events.LoginFailed(subj.TenantID, subj.AccountID, count, "WRONG_PASSWORD", c.IP, c.UserAgent, now))
+	return false, a.failed(ctx, subj, count, "WRONG_PASSWORD", c)
+}
+
+// failed records a failure already counted (count is the new count): its
+// event, and at the tenant's limit the lock, with every session revoked.
+func (a *App) failed(ctx context.Context, subj *credential.Subject, count int, reason string, c Client) error {
+	now := a.Clock.Now()
+	err := a.Store.InTx(ctx, func(tx store.Tx) error {
+		return tx.Emit(ctx, events.LoginFailed(subj.TenantID, subj.AccountID, count, reason, c.IP, c.UserAgent, now))
 	})
-	if err != nil {
-		return false, err
+	if err != nil || count < subj.Policy.MaxFailedAttempts || subj.Status != credential.StatusActive {
+		return err
 	}
-	if count >= subj.Policy.MaxFailedAttempts && subj.Status == credential.StatusActive {
-		var until *time.Time
-		if m := subj.Policy.LockoutMinutes; m > 0 {
-			u := now.Add(time.Duration(m) * time.Minute)
-			until = &u
-		}
-		if err := a.Accounts.RecordLockout(ctx, subj.TenantID, subj.AccountID, until); err != nil {
-			return false, err
-		}
-		if err := a.revokeAll(ctx, subj.TenantID, subj.AccountID, "", "ACCOUNT_LOCKED", nil); err != nil {
-			return false, err
-		}
+	var until *time.Time
+	if m := subj.Policy.LockoutMinutes; m > 0 {
+		u := now.Add(time.Duration(m) * time.Minute)
+		until = &u
 	}
-	return false, nil
+	if err := a.Accounts.RecordLockout(ctx, subj.TenantID, subj.AccountID, until); err != nil {
+		return err
+	}
+	return a.revokeAll(ctx, subj.TenantID, subj.AccountID, "", "ACCOUNT_LOCKED", nil)
 }
 
 // advance asks for the next step due, or finishes the log-in.
@@ -335,9 +339,16 @@ func (a *App) startSession(ctx context.Context, subj *credential.Subject, k *cre
 		IP: k.IP, UserAgent: k.UserAgent, AMR: k.AMR, AuthTime: k.AuthTime, CreatedAt: now, LastUsedAt: now,
 	}
 	refresh, rhash := token.NewSecret()
+	var deviceKey string
 	err := a.Store.InTx(ctx, func(tx store.Tx) error {
 		if err := tx.CreateSession(ctx, s); err != nil {
 			return err
+		}
+		if k.DeviceName != "" && subj.Policy.PINEnabled && slices.Contains(k.AMR, "pwd") {
+			var err error
+			if deviceKey, err = a.newDevice(ctx, tx, subj, k.DeviceName); err != nil {
+				return err
+			}
 		}
 		if err := tx.AddRefreshToken(ctx, &credential.RefreshToken{Hash: rhash, SessionID: s.ID, TenantID: s.TenantID,
 			AccountID: s.AccountID, CreatedAt: now, ExpiresAt: now.Add(a.RefreshTTL)}); err != nil {
@@ -352,7 +363,7 @@ func (a *App) startSession(ctx context.Context, subj *credential.Subject, k *cre
 	if err != nil {
 		return nil, err
 	}
-	return &Tokens{AccessToken: access, RefreshToken: refresh, ExpiresIn: exp.Sub(now), SessionID: s.ID}, nil
+	return &Tokens{AccessToken: access, RefreshToken: refresh, ExpiresIn: exp.Sub(now), SessionID: s.ID, DeviceKey: deviceKey}, nil
 }
 
 func (a *App) accessToken(ctx context.Context, subj *credential.Subject, s *credential.Session, authTime time.Time) (string, time.Time, error) {

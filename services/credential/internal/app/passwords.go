@@ -79,6 +79,13 @@ func (a *App) replacePassword(ctx context.Context, subj *credential.Subject, pla
 		if err := tx.ResetAttempts(ctx, subj.TenantID, subj.AccountID); err != nil {
 			return err
 		}
+		if current != nil && keep == "" {
+			// Someone else set the password (an admin, a reset): devices
+			// must log in with it again before a PIN unlocks them.
+			if err := tx.RevokeDevices(ctx, subj.TenantID, subj.AccountID, now); err != nil {
+				return err
+			}
+		}
 		if cause == eventsv1.PasswordChanged_Cause_VALUE_UNSPECIFIED {
 			return nil // set by an admin: that event is the caller's
 		}

@@ -45,6 +45,22 @@ type RefreshToken struct {
 	ExpiresAt time.Time
 }
 
+// Device is a phone or tablet that may unlock with a PIN: it got a device
+// key at a password log-in that named it. Only the key's SHA-256 is kept.
+type Device struct {
+	ID         string
+	TenantID   string
+	AccountID  string
+	KeyHash    [32]byte
+	Name       string
+	CreatedAt  time.Time
+	LastUsedAt time.Time
+}
+
+// MaxPINFailures is how many wrong PINs in a row revoke a device's key:
+// the password is needed again.
+const MaxPINFailures = 5
+
 // Step is what a log-in must still do before it gets tokens.
 type Step string
 

@@ -65,3 +65,11 @@ func RefreshTokenReused(r *credential.RefreshToken, ip, userAgent string, at tim
 		Meta: meta, SessionId: r.SessionID, AccountId: r.AccountID, Ip: ip, UserAgent: userAgent,
 	}}
 }
+
+// PinChanged is the event of a PIN set or changed by its user.
+func PinChanged(tenantID, accountID string, first bool, at time.Time) store.Event {
+	meta := events.NewMeta(tenantID, &eventsv1.Actor{AccountId: accountID, Kind: eventsv1.Actor_Kind_USER}, at)
+	return store.Event{ID: meta.EventId, Subject: events.PinChanged, Message: &eventsv1.PinChanged{
+		Meta: meta, AccountId: accountID, First: first,
+	}}
+}

@@ -17,10 +17,10 @@ type auth struct {
 
 // loginAnswer is the fields Login and ContinueLogin answer with.
 type loginAnswer struct {
-	access, refresh, session, ticket string
-	expiresIn                        int32
-	step                             credentialv1.LoginStep_Value
-	prompts                          []credentialv1.Prompt_Value
+	access, refresh, session, ticket, deviceKey string
+	expiresIn                                   int32
+	step                                        credentialv1.LoginStep_Value
+	prompts                                     []credentialv1.Prompt_Value
 }
 
 func answer(r *app.LoginResult) loginAnswer {
@@ -30,6 +30,7 @@ func answer(r *app.LoginResult) loginAnswer {
 	}
 	if r.Tokens != nil {
 		a.access, a.refresh, a.session, a.expiresIn = r.Tokens.AccessToken, r.Tokens.RefreshToken, r.Tokens.SessionID, seconds(r.Tokens.ExpiresIn)
+		a.deviceKey = r.Tokens.DeviceKey
 		return a
 	}
 	a.step = credentialv1.LoginStep_Value(credentialv1.LoginStep_Value_value[string(r.NextStep)])
@@ -55,8 +56,18 @@ func (h *auth) Login(ctx context.Context, req *credentialv1.LoginRequest) (*cred
 	a := answer(r)
 	return &credentialv1.LoginResponse{
 		AccessToken: a.access, RefreshToken: a.refresh, ExpiresIn: a.expiresIn, SessionId: a.session, TokenType: tokenType(a.access),
-		NextStep: a.step, LoginTicket: a.ticket, Prompts: a.prompts,
+		NextStep: a.step, LoginTicket: a.ticket, Prompts: a.prompts, DeviceKey: a.deviceKey,
 	}, nil
+}
+
+func (h *auth) LoginWithPin(ctx context.Context, req *credentialv1.LoginWithPinRequest) (*credentialv1.LoginWithPinResponse, error) {
+	r, err := h.app.LoginWithPIN(ctx, app.PINLoginRequest{DeviceKey: req.GetDeviceKey(), PIN: req.GetPin(), Client: client(ctx)})
+	if err != nil {
+		return nil, err
+	}
+	a := answer(r)
+	return &credentialv1.LoginWithPinResponse{AccessToken: a.access, RefreshToken: a.refresh, ExpiresIn: a.expiresIn,
+		SessionId: a.session, DeviceKey: a.deviceKey, TokenType: tokenType(a.access), Prompts: a.prompts}, nil
 }
 
 func (h *auth) ContinueLogin(ctx context.Context, req *credentialv1.ContinueLoginRequest) (*credentialv1.ContinueLoginResponse, error) {
@@ -70,7 +81,7 @@ func (h *auth) ContinueLogin(ctx context.Context, req *credentialv1.ContinueLogi
 	a := answer(r)
 	return &credentialv1.ContinueLoginResponse{
 		AccessToken: a.access, RefreshToken: a.refresh, ExpiresIn: a.expiresIn, SessionId: a.session, TokenType: tokenType(a.access),
-		NextStep: a.step, LoginTicket: a.ticket, Prompts: a.prompts,
+		NextStep: a.step, LoginTicket: a.ticket, Prompts: a.prompts, DeviceKey: a.deviceKey,
 	}, nil
 }
 

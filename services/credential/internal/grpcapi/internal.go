@@ -3,6 +3,8 @@ package grpcapi
 import (
 	"context"
 
+	"google.golang.org/protobuf/types/known/timestamppb"
+
 	credentialv1 "github.com/latchkey/latchkey/proto/gen/latchkey/credential/v1"
 	"github.com/latchkey/latchkey/services/credential/internal/app"
 	"github.com/latchkey/latchkey/services/credential/internal/password"
@@ -57,4 +59,35 @@ func (h *internal) RevokeAllSessions(ctx context.Context, req *credentialv1.Revo
 		return nil, err
 	}
 	return &credentialv1.RevokeAllSessionsResponse{}, nil
+}
+
+func (h *internal) RecordFailedAttempt(ctx context.Context, req *credentialv1.RecordFailedAttemptRequest) (*credentialv1.RecordFailedAttemptResponse, error) {
+	n, locked, err := h.app.RecordFailedAttempt(ctx, req.GetTenantId(), req.GetAccountId(), req.GetReason())
+	if err != nil {
+		return nil, err
+	}
+	return &credentialv1.RecordFailedAttemptResponse{FailedCount: int32(n), Locked: locked}, nil
+}
+
+func (h *internal) ClearFailedAttempts(ctx context.Context, req *credentialv1.ClearFailedAttemptsRequest) (*credentialv1.ClearFailedAttemptsResponse, error) {
+	if err := h.app.ClearFailedAttempts(ctx, req.GetTenantId(), req.GetAccountId()); err != nil {
+		return nil, err
+	}
+	return &credentialv1.ClearFailedAttemptsResponse{}, nil
+}
+
+func (h *internal) GetPasswordStatus(ctx context.Context, req *credentialv1.GetPasswordStatusRequest) (*credentialv1.GetPasswordStatusResponse, error) {
+	st, err := h.app.GetPasswordStatus(ctx, req.GetTenantId(), req.GetAccountId())
+	if err != nil {
+		return nil, err
+	}
+	resp := &credentialv1.GetPasswordStatusResponse{PasswordSet: st.Set, Temporary: st.Temporary, ExpiresSoon: st.ExpiresSoon,
+		PinSet: st.PINSet, FailedCount: int32(st.FailedCount)}
+	if st.ChangedAt != nil {
+		resp.ChangeTime = timestamppb.New(*st.ChangedAt)
+	}
+	if st.ExpiresAt != nil {
+		resp.ExpireTime = timestamppb.New(*st.ExpiresAt)
+	}
+	return resp, nil
 }

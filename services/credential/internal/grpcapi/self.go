@@ -44,3 +44,10 @@ func (h *self) RevokeSession(ctx context.Context, req *credentialv1.RevokeSessio
 	}
 	return &credentialv1.RevokeSessionResponse{}, nil
 }
+
+func (h *self) SetPin(ctx context.Context, req *credentialv1.SetPinRequest) (*credentialv1.SetPinResponse, error) {
+	if err := h.app.SetPIN(ctx, authn.FromContext(ctx), req.GetCurrentPin(), req.GetCurrentPassword(), req.GetNewPin(), client(ctx)); err != nil {
+		return nil, err
+	}
+	return &credentialv1.SetPinResponse{}, nil
+}

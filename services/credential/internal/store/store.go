@@ -42,6 +42,27 @@ type Tx interface {
 	// password).
 	ResetAttempts(ctx context.Context, tenantID, accountID string) error
 
+	// FailedCount is the account's count of consecutive failures.
+	FailedCount(ctx context.Context, tenantID, accountID string) (int, error)
+
+	// GetPIN returns the account's PIN hash, or errs NotFound.
+	GetPIN(ctx context.Context, tenantID, accountID string) (hash string, err error)
+	// SavePIN creates or replaces the account's PIN hash.
+	SavePIN(ctx context.Context, tenantID, accountID, hash string, at time.Time) error
+	// AddDevice remembers a device that may unlock with the PIN.
+	AddDevice(ctx context.Context, d *credential.Device) error
+	// DeviceByKey returns the live device whose key hashes to keyHash, or
+	// errs NotFound.
+	DeviceByKey(ctx context.Context, keyHash [32]byte) (*credential.Device, error)
+	// FailPIN counts a wrong PIN on a device atomically and returns the
+	// count; at credential.MaxPINFailures the device is revoked.
+	FailPIN(ctx context.Context, tenantID, deviceID string, at time.Time) (int, error)
+	// UsedDevice records a successful unlock and clears the failures.
+	UsedDevice(ctx context.Context, tenantID, deviceID string, at time.Time) error
+	// RevokeDevices revokes every device of the account (a new password
+	// or PIN, a lock).
+	RevokeDevices(ctx context.Context, tenantID, accountID string, at time.Time) error
+
 	CreateSession(ctx context.Context, s *credential.Session) error
 	// GetSession returns a session of the tenant, or errs NotFound.
 	GetSession(ctx context.Context, tenantID, id string) (*credential.Session, error)

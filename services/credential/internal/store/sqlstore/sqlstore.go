@@ -134,6 +134,69 @@ func (t *tx) ResetAttempts(ctx context.Context, tenantID, accountID string) erro
 	return err
 }
 
+func (t *tx) FailedCount(ctx context.Context, tenantID, accountID string) (int, error) {
+	var n int
+	err := t.q.QueryRow(ctx, "SELECT failed_count FROM login_attempts WHERE tenant_id = $1 AND account_id = $2", tenantID, accountID).Scan(&n)
+	if errors.Is(err, dbx.ErrNoRows) {
+		return 0, nil
+	}
+	return n, err
+}
+
+func (t *tx) GetPIN(ctx context.Context, tenantID, accountID string) (string, error) {
+	var h string
+	err := t.q.QueryRow(ctx, "SELECT hash FROM pins WHERE tenant_id = $1 AND account_id = $2", tenantID, accountID).Scan(&h)
+	if errors.Is(err, dbx.ErrNoRows) {
+		return "", notFound("pin")
+	}
+	return h, err
+}
+
+func (t *tx) SavePIN(ctx context.Context, tenantID, accountID, hash string, at time.Time) error {
+	_, err := t.q.Exec(ctx, `INSERT INTO pins (tenant_id, account_id, hash, changed_at) VALUES ($1, $2, $3, $4)
+		ON CONFLICT (tenant_id, account_id) DO UPDATE SET hash = excluded.hash, changed_at = excluded.changed_at`,
+		tenantID, accountID, hash, at)
+	return err
+}
+
+func (t *tx) AddDevice(ctx context.Context, d *credential.Device) error {
+	_, err := t.q.Exec(ctx, `INSERT INTO devices (id, tenant_id, account_id, key_hash, name, created_at, last_used_at)
+		VALUES ($1, $2, $3, $4, $5, $6, $7)`, d.ID, d.TenantID, d.AccountID, d.KeyHash[:], d.Name, d.CreatedAt, d.LastUsedAt)
+	return err
+}
+
+func (t *tx) DeviceByKey(ctx context.Context, keyHash [32]byte) (*credential.Device, error) {
+	d := credential.Device{KeyHash: keyHash}
+	err := t.q.QueryRow(ctx, `SELECT id, tenant_id, account_id, name, created_at, last_used_at FROM devices
+		WHERE key_hash = $1 AND revoked_at IS NULL`, keyHash[:]).Scan(&d.ID, &d.TenantID, &d.AccountID, &d.Name, &d.CreatedAt, &d.LastUsedAt)
+	if errors.Is(err, dbx.ErrNoRows) {
+		return nil, notFound("device")
+	}
+	return &d, err
+}
+
+func (t *tx) FailPIN(ctx context.Context, tenantID, deviceID string, at time.Time) (int, error) {
+	var n int
+	err := t.q.QueryRow(ctx, `UPDATE devices SET failed_pins = failed_pins + 1,
+		revoked_at = CASE WHEN failed_pins + 1 >= $1 THEN $2 ELSE revoked_at END
+		WHERE tenant_id = $3 AND id = $4 AND revoked_at IS NULL RETURNING failed_pins`,
+		credential.MaxPINFailures, at, tenantID, deviceID).Scan(&n)
+	if errors.Is(err, dbx.ErrNoRows) {
+		return credential.MaxPINFailures, nil // revoked meanwhile
+	}
+	return n, err
+}
+
+func (t *tx) UsedDevice(ctx context.Context, tenantID, deviceID string, at time.Time) error {
+	_, err := t.q.Exec(ctx, "UPDATE devices SET failed_pins = 0, last_used_at = $1 WHERE tenant_id = $2 AND id = $3", at, tenantID, deviceID)
+	return err
+}
+
+func (t *tx) RevokeDevices(ctx context.Context, tenantID, accountID string, at time.Time) error {
+	_, err := t.q.Exec(ctx, "UPDATE devices SET revoked_at = $1 WHERE tenant_id = $2 AND account_id = $3 AND revoked_at IS NULL", at, tenantID, accountID)
+	return err
+}
+
 const sessionColumns = "id, tenant_id, account_id, device_name, ip, user_agent, amr, auth_time, created_at, last_used_at, revoked_at"
 
 func (t *tx) CreateSession(ctx context.Context, s *credential.Session) error {

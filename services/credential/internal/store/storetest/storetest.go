@@ -31,6 +31,7 @@ func Run(t *testing.T, s store.Store) {
 		"RefreshTokenReuseIsDetected":    testRefresh,
 		"RevokeSessionsAllButOneOrSome":  testRevoke,
 		"SessionsOfOtherTenantInvisible": testTenantScope,
+		"WrongPINsRevokeTheDevice":       testDevices,
 	} {
 		t.Run(name, func(t *testing.T) { fn(t, s) })
 	}
@@ -236,5 +237,34 @@ func testTenantScope(t *testing.T, s store.Store) {
 	})
 	if len(got) != 0 {
 		t.Fatalf("another tenant revoked %v", got)
+	}
+}
+
+func testDevices(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	tenant, acct := ids.New(), ids.New()
+	d := &credential.Device{ID: ids.New(), TenantID: tenant, AccountID: acct, KeyHash: sha256.Sum256([]byte(ids.New())),
+		Name: "phone", CreatedAt: now, LastUsedAt: now}
+	inTx(t, s, func(tx store.Tx) error {
+		if err := tx.SavePIN(ctx, tenant, acct, "pinhash", now); err != nil {
+			return err
+		}
+		if h, err := tx.GetPIN(ctx, tenant, acct); err != nil || h != "pinhash" {
+			return fmt.Errorf("pin = %q %v", h, err)
+		}
+		return tx.AddDevice(ctx, d)
+	})
+	var wg sync.WaitGroup
+	for i := 0; i < 2*credential.MaxPINFailures; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			_ = s.InTx(ctx, func(tx store.Tx) error { _, err := tx.FailPIN(ctx, tenant, d.ID, now); return err })
+		}()
+	}
+	wg.Wait()
+	err := s.InTx(ctx, func(tx store.Tx) error { _, err := tx.DeviceByKey(ctx, d.KeyHash); return err })
+	if !errs.Is(err, errs.KindNotFound) {
+		t.Fatalf("device after %d wrong PINs: %v, want revoked (NotFound)", 2*credential.MaxPINFailures, err)
 	}
 }

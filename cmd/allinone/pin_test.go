@@ -1,0 +1,75 @@
+package allinone_test
+
+import (
+	"slices"
+	"testing"
+)
+
+// J3: mobile users unlock the app with a PIN on a device where they logged
+// in with the password; they change it with the current PIN; wrong PINs
+// end the device's key.
+func TestPIN_UnlockChangeAndFiveWrongRevokeTheDevice(t *testing.T) {
+	eachStore(t, func(t *testing.T, op client, _ string) {
+		code := tenantWithAdmin(t, op, map[string]any{"pin": map[string]any{"enabled": true, "length": 5}})
+		anon := client{t: t, base: op.base}
+		finishFirstLogin(t, anon, code)
+		st, body := anon.do("POST", "/v1/auth/login", map[string]any{"tenant": code, "username": "admin", "password": "Much-Better-Pass-1", "deviceName": "Jan's phone"})
+		if st != 200 || body["deviceKey"] == nil {
+			t.Fatalf("log-in naming the device: %d %v, want a device key", st, body)
+		}
+		deviceKey := body["deviceKey"].(string)
+		me := client{t: t, base: op.base, token: body["accessToken"].(string)}
+
+		for _, bad := range []string{"12345", "11111", "1234", "12a45"} {
+			if st, body := me.do("PUT", "/v1/me/pin", map[string]any{"currentPassword": "Much-Better-Pass-1", "newPin": bad}); st != 400 || !slices.Contains(fieldViolations(body), "newPin") {
+				t.Fatalf("PIN %s: %d %v, want 400 naming newPin", bad, st, body)
+			}
+		}
+		if st, body := me.do("PUT", "/v1/me/pin", map[string]any{"newPin": "48206"}); st != 400 || !slices.Contains(fieldViolations(body), "currentPassword") {
+			t.Fatalf("first PIN without the password: %d %v", st, body)
+		}
+		if st, body := me.do("PUT", "/v1/me/pin", map[string]any{"currentPassword": "Much-Better-Pass-1", "newPin": "48206"}); st != 200 {
+			t.Fatalf("set PIN: %d %v", st, body)
+		}
+		st, body = anon.do("POST", "/v1/auth/login:pin", map[string]any{"deviceKey": deviceKey, "pin": "48206"})
+		if st != 200 || body["accessToken"] == nil {
+			t.Fatalf("unlock with the PIN: %d %v", st, body)
+		}
+		if st, body := me.do("PUT", "/v1/me/pin", map[string]any{"currentPin": "11110", "newPin": "59317"}); st != 400 || !slices.Contains(fieldViolations(body), "currentPin") {
+			t.Fatalf("change with a wrong current PIN: %d %v", st, body)
+		}
+		if st, body := me.do("PUT", "/v1/me/pin", map[string]any{"currentPin": "48206", "newPin": "59317"}); st != 200 {
+			t.Fatalf("change PIN with the current PIN: %d %v", st, body)
+		}
+		if st, _ := anon.do("POST", "/v1/auth/login:pin", map[string]any{"deviceKey": deviceKey, "pin": "48206"}); st != 401 {
+			t.Fatalf("old PIN: %d, want 401", st)
+		}
+		if st, _ := anon.do("POST", "/v1/auth/login:pin", map[string]any{"deviceKey": deviceKey, "pin": "59317"}); st != 200 {
+			t.Fatalf("new PIN: %d, want 200", st)
+		}
+		for i := 0; i < 5; i++ {
+			anon.do("POST", "/v1/auth/login:pin", map[string]any{"deviceKey": deviceKey, "pin": "00000"})
+		}
+		if st, _ := anon.do("POST", "/v1/auth/login:pin", map[string]any{"deviceKey": deviceKey, "pin": "59317"}); st != 401 {
+			t.Fatalf("right PIN after five wrong ones: %d, want 401 (the device key is revoked)", st)
+		}
+		if st, _ := anon.do("POST", "/v1/auth/login:pin", map[string]any{"deviceKey": "made-up", "pin": "59317"}); st != 401 {
+			t.Fatalf("unknown device key: %d, want 401", st)
+		}
+	})
+}
+
+func TestPIN_RefusedWhereTheTenantDoesNotUseThem(t *testing.T) {
+	eachStore(t, func(t *testing.T, op client, _ string) {
+		code := tenantWithAdmin(t, op, nil)
+		anon := client{t: t, base: op.base}
+		tokens := finishFirstLogin(t, anon, code)
+		if tokens["deviceKey"] != nil {
+			t.Fatalf("device key handed out without PINs: %v", tokens)
+		}
+		me := client{t: t, base: op.base, token: tokens["accessToken"].(string)}
+		if st, body := me.do("PUT", "/v1/me/pin", map[string]any{"currentPassword": "Much-Better-Pass-1", "newPin": "48206"}); st != 400 {
+			t.Fatalf("set PIN where disabled: %d %v, want 400 PIN_DISABLED", st, body)
+		}
+	})
+}
