@@ -1,0 +1,89 @@
+package allinone_test
+
+import (
+	"context"
+	"fmt"
+	"io"
+	"log/slog"
+	"slices"
+	"testing"
+	"time"
+
+	"github.com/latchkey/latchkey/cmd/allinone"
+	"github.com/latchkey/latchkey/libs/clock"
+	"github.com/latchkey/latchkey/libs/testkit"
+)
+
+// startAt runs the suite on SQLite with a clock the test moves.
+func startAt(t *testing.T, clk *clock.Fake) *allinone.Instance {
+	t.Helper()
+	inst, err := allinone.Start(context.Background(), allinone.Config{
+		HTTPAddr: "127.0.0.1:0", GRPCAddr: "127.0.0.1:0", DataDir: t.TempDir(), NATSURL: testkit.NATS(t).URL,
+		Clock: clk, Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { inst.Stop() })
+	waitReady(t, inst)
+	return inst
+}
+
+// J2 step 5: after 90 days the password must be changed at log-in, and a
+// password used in the last 6 changes is refused; in the last 14 days
+// before that, log-ins carry PASSWORD_EXPIRES_SOON.
+func TestPasswordExpiry_WarnsThenForcesAChange_HistoryRefusesReuse(t *testing.T) {
+	clk := clock.NewFake(time.Now())
+	inst := startAt(t, clk)
+	op := client{t: t, base: inst.HTTPURL, token: inst.OperatorToken}
+	code := tenantWithAdmin(t, op, map[string]any{"password": map[string]any{
+		"minLength": 8, "minUppercase": 1, "minDigits": 1, "minSymbols": 1, "maxAgeDays": 90, "expiryWarningDays": 14, "historyCount": 6}})
+	anon := client{t: t, base: inst.HTTPURL}
+	tokens := finishFirstLogin(t, anon, code)
+	me := client{t: t, base: inst.HTTPURL, token: tokens["accessToken"].(string)}
+	// Six changes: each new password is remembered.
+	current := "Much-Better-Pass-1"
+	for i := 2; i <= 7; i++ {
+		next := fmt.Sprintf("Rotation-%d-Pass!", i)
+		if st, body := me.do("POST", "/v1/me/password", map[string]any{"currentPassword": current, "newPassword": next}); st != 200 {
+			t.Fatalf("change %d: %d %v", i, st, body)
+		}
+		current = next
+	}
+
+	clk.Advance(80 * 24 * time.Hour)
+	st, body := login(anon, code, "admin", current)
+	if st != 200 || body["accessToken"] == nil || fmt.Sprint(body["prompts"]) != "[PASSWORD_EXPIRES_SOON]" {
+		t.Fatalf("log-in 80 days after the change: %d %v, want tokens and PASSWORD_EXPIRES_SOON", st, body)
+	}
+
+	clk.Advance(11 * 24 * time.Hour)
+	st, body = login(anon, code, "admin", current)
+	if st != 200 || body["nextStep"] != "CHANGE_PASSWORD" {
+		t.Fatalf("log-in 91 days after the change: %d %v, want CHANGE_PASSWORD", st, body)
+	}
+	// One of the last six is refused.
+	st, body = anon.do("POST", "/v1/auth/login:continue", map[string]any{"loginTicket": body["loginTicket"], "newPassword": "Rotation-3-Pass!"})
+	if st != 400 || !slices.Contains(fieldViolations(body), "newPassword") {
+		t.Fatalf("reuse of a recent password: %d %v, want 400 naming newPassword", st, body)
+	}
+	_, body = login(anon, code, "admin", current)
+	st, body = anon.do("POST", "/v1/auth/login:continue", map[string]any{"loginTicket": body["loginTicket"], "newPassword": "Brand-New-Pass-8!"})
+	if st != 200 || body["accessToken"] == nil || body["prompts"] != nil {
+		t.Fatalf("new password after expiry: %d %v, want tokens and no prompt", st, body)
+	}
+}
+
+// A log-in ticket lives five minutes.
+func TestLoginTicket_ExpiresAfterFiveMinutes(t *testing.T) {
+	clk := clock.NewFake(time.Now())
+	inst := startAt(t, clk)
+	op := client{t: t, base: inst.HTTPURL, token: inst.OperatorToken}
+	code := tenantWithAdmin(t, op, nil)
+	anon := client{t: t, base: inst.HTTPURL}
+	_, body := login(anon, code, "admin", "Temporary-Pass-2026")
+	clk.Advance(5*time.Minute + time.Second)
+	if st, body := anon.do("POST", "/v1/auth/login:continue", map[string]any{"loginTicket": body["loginTicket"], "newPassword": "Much-Better-Pass-1"}); st != 401 {
+		t.Fatalf("ticket after 5 minutes: %d %v, want 401", st, body)
+	}
+}
