@@ -54,8 +54,10 @@ type Config struct {
 	// and kept in DataDir/operator-token.
 	OperatorToken  string
 	TrustedProxies []string
-	Clock          clock.Clock
-	Logger         *slog.Logger
+	// Credential is how passwords are hashed and access tokens signed.
+	Credential credential.Tuning
+	Clock      clock.Clock
+	Logger     *slog.Logger
 }
 
 // ConfigFromEnv reads the settings from environment variables through l.
@@ -70,6 +72,7 @@ func ConfigFromEnv(l *config.Loader) Config {
 		SMTPURL:          l.Secret("LATCHKEY_SMTP_URL", "smtp://[user:pass@]host:port or smtps://…; empty: the built-in mailbox (notification service, not built yet)"),
 		OperatorToken:    l.Secret("LATCHKEY_OPERATOR_TOKEN", "operator API token; empty: generated on first start into <data dir>/operator-token"),
 		TrustedProxies:   l.List("LATCHKEY_TRUSTED_PROXIES", nil, "comma-separated IPs or CIDRs of reverse proxies whose X-Forwarded-* headers are believed"),
+		Credential:       credential.TuningFromEnv(l),
 	}
 }
 
@@ -200,7 +203,7 @@ func Start(ctx context.Context, cfg Config) (_ *Instance, err error) {
 	g.Go(func() error {
 		return account.Run(gctx, account.Config{
 			Listener: listeners[0], PostgresURL: cfg.PostgresURL, DataDir: cfg.DataDir, NATS: nc,
-			CredentialAddr: inst.Backends.Credential,
+			CredentialAddr: inst.Backends.Credential, Token: cfg.Credential.Token,
 			OperatorTokens: operators, Clock: cfg.Clock, Logger: cfg.Logger, Registerer: reg,
 		})
 	})
@@ -208,7 +211,7 @@ func Start(ctx context.Context, cfg Config) (_ *Instance, err error) {
 		return credential.Run(gctx, credential.Config{
 			Listener: listeners[1], PostgresURL: cfg.PostgresURL, DataDir: cfg.DataDir, NATS: nc,
 			AccountAddr: inst.Backends.Account, MFAAddr: inst.Backends.MFA, RecoveryAddr: inst.Backends.Recovery,
-			OperatorTokens: operators, Clock: cfg.Clock, Logger: cfg.Logger, Registerer: reg,
+			Tuning: cfg.Credential, OperatorTokens: operators, Clock: cfg.Clock, Logger: cfg.Logger, Registerer: reg,
 		})
 	})
 	g.Go(func() error {

@@ -232,7 +232,7 @@ func TestEdge_UnbuiltRoutesAnswer501(t *testing.T) {
 		{"POST", "/v1/admin/accounts:import", `{"accounts":[]}`},
 		{"POST", "/v1/recovery/password-reset", `{"tenant":"x","login":"u"}`},
 		{"POST", "/v1/mfa/key-requests", `{"tenant":"x","login":"u"}`},
-		{"POST", "/v1/auth/login:pin", `{"deviceKey":"k","pin":"1234"}`},
+		{"GET", "/v1/me/mfa", ""},
 	} {
 		var body any
 		if r.body != "" {

@@ -46,6 +46,16 @@ type Config struct {
 	NATSURL     string
 	// The peers' gRPC addresses.
 	AccountAddr, MFAAddr, RecoveryAddr string
+	Tuning
+	OperatorTokens *authn.OperatorTokens
+	Clock          clock.Clock
+	Logger         *slog.Logger
+	Registerer     prometheus.Registerer
+}
+
+// Tuning is how the service hashes and signs: the same whether it runs on
+// its own or in the all-in-one binary.
+type Tuning struct {
 	// Token names the access tokens' issuer, audience and lifetime; the
 	// same on every service that verifies them.
 	Token authn.TokenConfig
@@ -57,19 +67,26 @@ type Config struct {
 	HashPool int
 	// BreachedFile is a local list of SHA-1 hashes of breached passwords
 	// (Have I Been Pwned format); empty: no breach check.
-	BreachedFile   string
-	OperatorTokens *authn.OperatorTokens
-	Clock          clock.Clock
-	Logger         *slog.Logger
-	Registerer     prometheus.Registerer
+	BreachedFile string
+}
+
+// TuningFromEnv reads the Tuning settings.
+func TuningFromEnv(l *config.Loader) Tuning {
+	p := password.DefaultParams
+	p.Memory = uint32(l.Int("LATCHKEY_ARGON2_MEMORY_KIB", int(p.Memory), "Argon2id memory per password hash, KiB"))
+	p.Time = uint32(l.Int("LATCHKEY_ARGON2_TIME", int(p.Time), "Argon2id passes"))
+	p.Threads = uint8(l.Int("LATCHKEY_ARGON2_THREADS", int(p.Threads), "Argon2id lanes"))
+	return Tuning{
+		Token:        authn.TokenConfigFromEnv(l),
+		RotateEvery:  l.Duration("LATCHKEY_SIGNING_KEY_ROTATE_EVERY", token.DefaultRotateEvery, "age at which the access-token signing key is replaced"),
+		Hash:         p,
+		HashPool:     l.Int("LATCHKEY_HASH_POOL", 0, "password hashes computed at once (0: one per core); memory bound = pool × Argon2 memory"),
+		BreachedFile: l.String("LATCHKEY_BREACHED_PASSWORDS_FILE", "", "local file of SHA-1 hashes of breached passwords (HIBP format); empty: no breach check"),
+	}
 }
 
 // ConfigFromEnv reads the service's settings from the environment.
 func ConfigFromEnv(l *config.Loader) Config {
-	p := password.DefaultParams
-	p.Memory = uint32(l.Int("LATCHKEY_ARGON2_MEMORY_KIB", int(p.Memory), "Argon2id memory per hash, KiB"))
-	p.Time = uint32(l.Int("LATCHKEY_ARGON2_TIME", int(p.Time), "Argon2id passes"))
-	p.Threads = uint8(l.Int("LATCHKEY_ARGON2_THREADS", int(p.Threads), "Argon2id lanes"))
 	return Config{
 		GRPCAddr:       l.String("LATCHKEY_CREDENTIAL_GRPC_ADDR", "127.0.0.1:7002", "credential service: gRPC listen address"),
 		PostgresURL:    l.Secret("LATCHKEY_POSTGRES_URL", "PostgreSQL URL; empty: SQLite files in LATCHKEY_DATA_DIR"),
@@ -78,11 +95,7 @@ func ConfigFromEnv(l *config.Loader) Config {
 		AccountAddr:    l.String("LATCHKEY_ACCOUNT_ADDR", "127.0.0.1:7001", "gRPC address of the account service"),
 		MFAAddr:        l.String("LATCHKEY_MFA_ADDR", "127.0.0.1:7004", "gRPC address of the mfa service"),
 		RecoveryAddr:   l.String("LATCHKEY_RECOVERY_ADDR", "127.0.0.1:7003", "gRPC address of the recovery service"),
-		Token:          authn.TokenConfigFromEnv(l),
-		RotateEvery:    l.Duration("LATCHKEY_SIGNING_KEY_ROTATE_EVERY", token.DefaultRotateEvery, "age at which the access-token signing key is replaced"),
-		Hash:           p,
-		HashPool:       l.Int("LATCHKEY_HASH_POOL", 0, "password hashes computed at once (0: one per core); memory bound = pool × Argon2 memory"),
-		BreachedFile:   l.String("LATCHKEY_BREACHED_PASSWORDS_FILE", "", "local file of SHA-1 hashes of breached passwords (HIBP format); empty: no breach check"),
+		Tuning:         TuningFromEnv(l),
 		OperatorTokens: authn.NewOperatorTokens(l.Secret("LATCHKEY_OPERATOR_TOKEN", "operator API token")),
 	}
 }
