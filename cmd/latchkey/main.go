@@ -19,6 +19,7 @@ import (
 	"github.com/latchkey/latchkey/libs/config"
 	"github.com/latchkey/latchkey/libs/logx"
 	account "github.com/latchkey/latchkey/services/account/server"
+	credential "github.com/latchkey/latchkey/services/credential/server"
 )
 
 const usage = `usage: latchkey <command>
@@ -79,6 +80,9 @@ func run(args []string, stdout, stderr io.Writer) error {
 	}
 	if args[0] == "migrate" {
 		if err := account.Migrate(ctx, account.Config{PostgresURL: cfg.PostgresURL, DataDir: cfg.DataDir}); err != nil {
+			return err
+		}
+		if err := credential.Migrate(ctx, credential.Config{PostgresURL: cfg.PostgresURL, DataDir: cfg.DataDir}); err != nil {
 			return err
 		}
 		fmt.Fprintln(stdout, "migrations applied")
