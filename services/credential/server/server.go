@@ -19,7 +19,7 @@ import (
 	"github.com/latchkey/latchkey/libs/config"
 	"github.com/latchkey/latchkey/libs/dbx"
 	"github.com/latchkey/latchkey/libs/grpcx"
-	"github.com/latchkey/latchkey/libs/natsx"
+	"github.com/latchkey/latchkey/libs/infra"
 	"github.com/latchkey/latchkey/libs/outbox"
 	accountv1 "github.com/latchkey/latchkey/proto/gen/latchkey/account/v1"
 	mfav1 "github.com/latchkey/latchkey/proto/gen/latchkey/mfa/v1"
@@ -115,32 +115,13 @@ func Run(ctx context.Context, cfg Config) error {
 	cfg.Token = cfg.Token.WithDefaults()
 	log := cfg.Logger.With("service", Name)
 
-	db, err := dbx.Open(ctx, cfg.PostgresURL, cfg.DataDir, Name)
+	in, err := infra.Open(ctx, infra.Config{Name: Name, PostgresURL: cfg.PostgresURL, DataDir: cfg.DataDir,
+		Migrate: sqlstore.Migrate, NATS: cfg.NATS, NATSURL: cfg.NATSURL, Listener: cfg.Listener, GRPCAddr: cfg.GRPCAddr})
 	if err != nil {
 		return err
 	}
-	defer db.Close()
-	if err := sqlstore.Migrate(ctx, db); err != nil {
-		return err
-	}
-	nc := cfg.NATS
-	if nc == nil {
-		if nc, err = natsx.Connect(ctx, cfg.NATSURL, Name); err != nil {
-			return err
-		}
-		defer nc.Close()
-	}
-	js, err := natsx.NewJetStream(nc)
-	if err != nil {
-		return err
-	}
-	if err := natsx.EnsureStreams(ctx, js); err != nil {
-		return err
-	}
-	lis, err := grpcx.Listen(cfg.Listener, cfg.GRPCAddr)
-	if err != nil {
-		return err
-	}
+	defer in.Close()
+	db, js, lis := in.DB, in.JS, in.Listener
 
 	var conns []*grpc.ClientConn
 	defer func() {
