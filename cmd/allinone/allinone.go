@@ -56,8 +56,10 @@ type Config struct {
 	TrustedProxies []string
 	// Credential is how passwords are hashed and access tokens signed.
 	Credential credential.Tuning
-	Clock      clock.Clock
-	Logger     *slog.Logger
+	// Account is the account service's lifecycle settings.
+	Account account.Tuning
+	Clock   clock.Clock
+	Logger  *slog.Logger
 }
 
 // ConfigFromEnv reads the settings from environment variables through l.
@@ -73,6 +75,7 @@ func ConfigFromEnv(l *config.Loader) Config {
 		OperatorToken:    l.Secret("LATCHKEY_OPERATOR_TOKEN", "operator API token; empty: generated on first start into <data dir>/operator-token"),
 		TrustedProxies:   l.List("LATCHKEY_TRUSTED_PROXIES", nil, "comma-separated IPs or CIDRs of reverse proxies whose X-Forwarded-* headers are believed"),
 		Credential:       credential.TuningFromEnv(l),
+		Account:          account.TuningFromEnv(l),
 	}
 }
 
@@ -203,7 +206,7 @@ func Start(ctx context.Context, cfg Config) (_ *Instance, err error) {
 	g.Go(func() error {
 		return account.Run(gctx, account.Config{
 			Listener: listeners[0], PostgresURL: cfg.PostgresURL, DataDir: cfg.DataDir, NATS: nc,
-			CredentialAddr: inst.Backends.Credential, Token: cfg.Credential.Token,
+			CredentialAddr: inst.Backends.Credential, Token: cfg.Credential.Token, Tuning: cfg.Account,
 			OperatorTokens: operators, Clock: cfg.Clock, Logger: cfg.Logger, Registerer: reg,
 		})
 	})

@@ -15,6 +15,7 @@ import (
 	"google.golang.org/grpc/metadata"
 
 	"github.com/latchkey/latchkey/cmd/allinone"
+	"github.com/latchkey/latchkey/libs/clock"
 	"github.com/latchkey/latchkey/libs/testkit"
 )
 
@@ -156,3 +157,27 @@ func items(body map[string]any, key string) []any {
 }
 
 func timeSleep() { time.Sleep(20 * time.Millisecond) }
+
+// startWithClock is start with the services' clock set to clk, for tests
+// that move time forward instead of waiting.
+func startWithClock(t testing.TB, postgres bool, natsURL, dataDir string, clk clock.Clock) *allinone.Instance {
+	t.Helper()
+	cfg := allinone.Config{
+		HTTPAddr: "127.0.0.1:0", GRPCAddr: "127.0.0.1:0", DataDir: dataDir, NATSURL: natsURL, Clock: clk,
+		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
+	}
+	if postgres {
+		cfg.PostgresURL = testkit.Postgres(t).URL
+	}
+	inst, err := allinone.Start(context.Background(), cfg)
+	if err != nil {
+		t.Fatalf("start: %v", err)
+	}
+	t.Cleanup(func() {
+		if err := inst.Stop(); err != nil {
+			t.Errorf("stop: %v", err)
+		}
+	})
+	waitReady(t, inst)
+	return inst
+}

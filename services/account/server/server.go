@@ -8,6 +8,7 @@ import (
 	"errors"
 	"log/slog"
 	"net"
+	"time"
 
 	"github.com/nats-io/nats.go"
 	"github.com/prometheus/client_golang/prometheus"
@@ -19,10 +20,12 @@ import (
 	"github.com/latchkey/latchkey/libs/config"
 	"github.com/latchkey/latchkey/libs/dbx"
 	"github.com/latchkey/latchkey/libs/grpcx"
+	"github.com/latchkey/latchkey/libs/inbox"
 	"github.com/latchkey/latchkey/libs/natsx"
 	"github.com/latchkey/latchkey/libs/outbox"
 	credentialv1 "github.com/latchkey/latchkey/proto/gen/latchkey/credential/v1"
 	"github.com/latchkey/latchkey/services/account/internal/app"
+	"github.com/latchkey/latchkey/services/account/internal/consumers"
 	"github.com/latchkey/latchkey/services/account/internal/credentials"
 	"github.com/latchkey/latchkey/services/account/internal/grpcapi"
 	"github.com/latchkey/latchkey/services/account/internal/store/sqlstore"
@@ -50,9 +53,10 @@ type Config struct {
 	Token authn.TokenConfig
 	// OperatorTokens admit operator API calls.
 	OperatorTokens *authn.OperatorTokens
-	Clock          clock.Clock
-	Logger         *slog.Logger
-	Registerer     prometheus.Registerer
+	Tuning
+	Clock      clock.Clock
+	Logger     *slog.Logger
+	Registerer prometheus.Registerer
 }
 
 // ConfigFromEnv reads the service's settings from the environment.
@@ -65,7 +69,47 @@ func ConfigFromEnv(l *config.Loader) Config {
 		CredentialAddr: l.String("LATCHKEY_CREDENTIAL_ADDR", "127.0.0.1:7002", "gRPC address of the credential service"),
 		Token:          authn.TokenConfigFromEnv(l),
 		OperatorTokens: authn.NewOperatorTokens(l.Secret("LATCHKEY_OPERATOR_TOKEN", "operator API token")),
+		Tuning:         TuningFromEnv(l),
 	}
+}
+
+// Tuning is how the service behaves, the same whether it runs on its own
+// or in the all-in-one binary.
+type Tuning struct {
+	// UsernameReuseDays is how many days a username an account gave up
+	// stays reserved from other accounts; 0: the default, 30; negative:
+	// not reserved at all.
+	UsernameReuseDays int
+	// InactivitySweepEvery is how often the inactivity lock sweeps (and
+	// once at start); 0: the default, 1h; negative: never (tests, or a
+	// deployment that triggers AccountInternalService.SweepInactive
+	// itself).
+	InactivitySweepEvery time.Duration
+}
+
+// TuningFromEnv reads the Tuning settings.
+func TuningFromEnv(l *config.Loader) Tuning {
+	return Tuning{
+		UsernameReuseDays: reuseDays(l.Int("LATCHKEY_USERNAME_REUSE_DAYS", DefaultUsernameReuseDays,
+			"days a username an account gave up stays reserved from other accounts of the tenant (0: not reserved)")),
+		InactivitySweepEvery: l.Duration("LATCHKEY_INACTIVITY_SWEEP_EVERY", DefaultInactivitySweepEvery,
+			"how often the account service locks accounts inactive for their tenant's inactivityLockDays (also once at start)"),
+	}
+}
+
+// Defaults of the account service's settings.
+const (
+	DefaultUsernameReuseDays    = 30
+	DefaultInactivitySweepEvery = time.Hour
+)
+
+// reuseDays maps the setting, where 0 means "not reserved", to the Config
+// field, where 0 means "the default".
+func reuseDays(days int) int {
+	if days == 0 {
+		return -1
+	}
+	return days
 }
 
 // Run migrates the database, then serves gRPC and relays the outbox until
@@ -114,8 +158,18 @@ func Run(ctx context.Context, cfg Config) error {
 	}
 	defer credConn.Close()
 
+	if cfg.UsernameReuseDays == 0 {
+		cfg.UsernameReuseDays = DefaultUsernameReuseDays
+	}
+	if cfg.InactivitySweepEvery == 0 {
+		cfg.InactivitySweepEvery = DefaultInactivitySweepEvery
+	}
 	box := outbox.New(db, cfg.Clock, Name)
-	use := app.New(sqlstore.New(db, box), cfg.Clock, credentials.New(credentialv1.NewCredentialInternalServiceClient(credConn)))
+	st := sqlstore.New(db, box)
+	use := app.New(st, cfg.Clock, credentials.New(credentialv1.NewCredentialInternalServiceClient(credConn)), app.Options{
+		UsernameReuse: time.Duration(max(cfg.UsernameReuseDays, 0)) * 24 * time.Hour,
+		Logger:        log,
+	})
 	// Access tokens are verified here, with the keys the credential
 	// service publishes; tokens of revoked sessions are refused.
 	cfg.Token = cfg.Token.WithDefaults()
@@ -134,6 +188,13 @@ func Run(ctx context.Context, cfg Config) error {
 		return err
 	}
 	g.Go(func() error { return box.NewRelay(js, outbox.RelayOptions{Logger: log}).Run(gctx) })
+	// Last log-ins come from the credential service's events.
+	loginCfg, onLogin := consumers.LoginSucceeded(use, st.Bind)
+	loginCfg.Clock, loginCfg.Logger = cfg.Clock, log
+	g.Go(func() error { return inbox.Run(gctx, js, db, loginCfg, onLogin) })
+	if cfg.InactivitySweepEvery > 0 {
+		g.Go(func() error { use.RunSweeper(gctx, cfg.InactivitySweepEvery); return nil })
+	}
 	g.Go(func() error {
 		return grpcx.Run(gctx, lis, "", grpcx.ServerOptions{Logger: log, Registerer: cfg.Registerer},
 			func(s *grpc.Server) { grpcapi.Register(s, use) },

@@ -106,6 +106,55 @@ type Account struct {
 	// LockedUntil is when a lock after failed log-ins ends by itself; nil
 	// for locks that last until an admin unlocks.
 	LockedUntil *time.Time
+	// FreshStartAt is when an administrator lifted an inactivity lock: the
+	// inactivity clock restarts there, without pretending a log-in
+	// happened.
+	FreshStartAt *time.Time
+}
+
+// LastActivity is when the account last showed a sign of life, for the
+// inactivity lock: its last log-in, else its activation, else its creation,
+// or a later fresh start given by an administrator.
+func (a *Account) LastActivity() time.Time {
+	t := a.CreatedAt
+	switch {
+	case a.LastLoginAt != nil:
+		t = *a.LastLoginAt
+	case a.ActivatedAt != nil:
+		t = *a.ActivatedAt
+	}
+	if a.FreshStartAt != nil && a.FreshStartAt.After(t) {
+		t = *a.FreshStartAt
+	}
+	return t
+}
+
+// InactiveAt reports whether an ACTIVE account is due for the inactivity
+// lock at now under a tenant that locks after days without activity (0:
+// never).
+func (a *Account) InactiveAt(now time.Time, days int) bool {
+	return days > 0 && a.Status == StatusActive && a.LastActivity().Before(InactivityCutoff(now, days))
+}
+
+// InactivityCutoff is the instant before which activity is too old at now
+// for a tenant that locks after days without activity.
+func InactivityCutoff(now time.Time, days int) time.Time {
+	return now.Add(-time.Duration(days) * 24 * time.Hour)
+}
+
+// Terms is one published version of a tenant's terms of use.
+type Terms struct {
+	TenantID    string
+	Version     string
+	Text        string
+	PublishedAt time.Time
+}
+
+// TermsDue reports whether the account must still accept the tenant's
+// current terms: the tenant requires terms, has published a version, and
+// the account has not accepted that version.
+func TermsDue(t *Tenant, a *Account) bool {
+	return t.Policy.TermsRequired && t.TermsVersion != "" && a.AcceptedTermsVersion != t.TermsVersion
 }
 
 // LockExpired reports whether a has a timed lock that has run out at now:
@@ -120,3 +169,12 @@ func (a *Account) HasRole(r Role) bool { return slices.Contains(a.Roles, r) }
 // Fold is the form in which usernames and e-mail addresses are compared and
 // kept unique: two logins that differ only in case are the same login.
 func Fold(s string) string { return strings.ToLower(s) }
+
+// PasswordSummary is what the credential service tells about an account's
+// password, for the account's own overview (GET /v1/me).
+type PasswordSummary struct {
+	Temporary   bool
+	ExpiresSoon bool
+	ChangedAt   *time.Time
+	ExpiresAt   *time.Time
+}

@@ -206,3 +206,53 @@ func validBaseURL(s string) bool {
 }
 
 func rangeText(lo, hi int) string { return fmt.Sprintf("must be between %d and %d", lo, hi) }
+
+// Limits of published terms.
+const (
+	MaxTermsVersionLength = 64
+	MaxTermsTextLength    = 200_000
+)
+
+// ValidateTerms checks a terms version about to be published: a short
+// label (letters, digits, . _ -) and a non-empty text, which may span lines.
+func ValidateTerms(version, text string) error {
+	var v errs.Violations
+	switch {
+	case version == "":
+		v.Add("version", ReasonRequired, "a version label such as 2026-11 is required")
+	case len(version) > MaxTermsVersionLength:
+		v.Add("version", ReasonTooLong, fmt.Sprintf("at most %d characters", MaxTermsVersionLength))
+	case !validTermsVersion(version):
+		v.Add("version", ReasonInvalidFormat, "letters, digits and . _ - only")
+	}
+	switch {
+	case strings.TrimSpace(text) == "":
+		v.Add("text", ReasonRequired, "the text of the terms is required")
+	case utf8.RuneCountInString(text) > MaxTermsTextLength:
+		v.Add("text", ReasonTooLong, fmt.Sprintf("at most %d characters", MaxTermsTextLength))
+	case !utf8.ValidString(text) || strings.IndexFunc(text, func(r rune) bool { return unicode.IsControl(r) && r != '\n' && r != '\r' && r != '\t' }) >= 0:
+		v.Add("text", ReasonInvalidFormat, "no control characters other than line breaks and tabs")
+	}
+	return v.Err()
+}
+
+func validTermsVersion(s string) bool {
+	for _, r := range s {
+		if !(r >= 'a' && r <= 'z' || r >= 'A' && r <= 'Z' || r >= '0' && r <= '9' || strings.ContainsRune("._-", r)) {
+			return false
+		}
+	}
+	return true
+}
+
+// MaxReasonLength bounds the free-text reason an administrator gives for a
+// lifecycle change (kept in the event).
+const MaxReasonLength = 500
+
+// ValidateReason checks the free-text reason of a lifecycle change; it may
+// be empty.
+func ValidateReason(reason string) error {
+	var v errs.Violations
+	checkText(&v, "reason", reason, MaxReasonLength, false)
+	return v.Err()
+}

@@ -5,6 +5,8 @@ package app
 
 import (
 	"context"
+	"log/slog"
+	"time"
 
 	"github.com/latchkey/latchkey/libs/authn"
 	"github.com/latchkey/latchkey/libs/clock"
@@ -15,25 +17,51 @@ import (
 
 // App runs the use cases.
 type App struct {
-	store     store.Store
-	clock     clock.Clock
-	passwords Passwords
+	store       store.Store
+	clock       clock.Clock
+	credentials Credentials
+	opts        Options
 }
 
-// Passwords is what the account service asks the credential service,
-// which keeps every password.
-type Passwords interface {
+// Credentials is what the account service asks the credential service,
+// which keeps every password and session.
+type Credentials interface {
 	// SetTemporary stores the temporary password of acct (which need not
 	// exist yet), checked against the tenant's rules, or against rules
 	// when they are given. A refused password is an errs Invalid on
 	// "temporaryPassword".
 	SetTemporary(ctx context.Context, acct *account.Account, password string, rules *account.PasswordPolicy) error
+	// RevokeAllSessions ends every session of an account at once.
+	RevokeAllSessions(ctx context.Context, tenantID, accountID, reason string) error
+	// ClearFailedAttempts restarts an account's failed log-in count.
+	ClearFailedAttempts(ctx context.Context, tenantID, accountID string) error
+	// PasswordSummary tells about an account's password; nil when the
+	// credential service cannot say.
+	PasswordSummary(ctx context.Context, tenantID, accountID string) (*account.PasswordSummary, error)
 }
 
-// New returns the use cases over s; passwords may be nil where no
-// credential service runs (temporary passwords are then unavailable).
-func New(s store.Store, clk clock.Clock, passwords Passwords) *App {
-	return &App{store: s, clock: clk, passwords: passwords}
+// Options are the use cases' settings.
+type Options struct {
+	// UsernameReuse is how long a released username stays reserved for
+	// the account that gave it up; 0 or less: not at all.
+	UsernameReuse time.Duration
+	// SweepBatch is how many accounts one transaction of the inactivity
+	// sweep locks at most (default 500).
+	SweepBatch int
+	Logger     *slog.Logger
+}
+
+// New returns the use cases over s; creds may be nil where no credential
+// service runs (temporary passwords are then unavailable, and sessions
+// are not revoked).
+func New(s store.Store, clk clock.Clock, creds Credentials, opts Options) *App {
+	if opts.SweepBatch <= 0 {
+		opts.SweepBatch = 500
+	}
+	if opts.Logger == nil {
+		opts.Logger = slog.Default()
+	}
+	return &App{store: s, clock: clk, credentials: creds, opts: opts}
 }
 
 // requireOperator admits operator tokens (and, once log-in exists,

@@ -3,6 +3,7 @@ package app
 import (
 	"context"
 	"errors"
+	"fmt"
 	"time"
 
 	"github.com/latchkey/latchkey/libs/authn"
@@ -42,7 +43,7 @@ func (a *App) CreateAccount(ctx context.Context, p *authn.Principal, cmd NewAcco
 		return nil, err
 	}
 	err = a.store.InTx(ctx, func(tx store.Tx) error {
-		return createAccountInTx(ctx, tx, acct, cmd.Activation, events.ActorOf(p, ""), "")
+		return a.createAccountInTx(ctx, tx, acct, cmd.Activation, events.ActorOf(p, ""), "")
 	})
 	if err != nil {
 		return nil, err
@@ -102,28 +103,64 @@ func (a *App) setTemporaryPassword(ctx context.Context, acct *account.Account, c
 	if cmd.Activation != account.ActivationTemporaryPassword {
 		return nil
 	}
-	if a.passwords == nil {
+	if a.credentials == nil {
 		return errs.Unavailable("CREDENTIAL_SERVICE_MISSING", "temporary passwords need the credential service", nil)
 	}
-	return prefixFields(a.passwords.SetTemporary(ctx, acct, cmd.TemporaryPassword, rules), prefix)
+	return prefixFields(a.credentials.SetTemporary(ctx, acct, cmd.TemporaryPassword, rules), prefix)
 }
 
 // createAccountInTx stores a new account with its events. conflictPrefix
 // is prepended to the field a conflict names.
-func createAccountInTx(ctx context.Context, tx store.Tx, a *account.Account, activation account.Activation, actor *eventsv1.Actor, conflictPrefix string) error {
+func (a *App) createAccountInTx(ctx context.Context, tx store.Tx, acct *account.Account, activation account.Activation, actor *eventsv1.Actor, conflictPrefix string) error {
 	if activation == "" {
 		activation = account.ActivationEmailLink
 	}
-	if err := tx.CreateAccount(ctx, a); err != nil {
+	if err := a.checkUsernameNotHeld(ctx, tx, acct.TenantID, acct.Username, acct.ID, "username"); err != nil {
 		return prefixFields(err, conflictPrefix)
 	}
-	if err := tx.Emit(ctx, accountevents.AccountCreated(a, activation, actor)); err != nil {
+	if err := tx.CreateAccount(ctx, acct); err != nil {
+		return prefixFields(err, conflictPrefix)
+	}
+	if err := tx.Emit(ctx, accountevents.AccountCreated(acct, activation, actor)); err != nil {
 		return err
 	}
 	if activation == account.ActivationEmailLink {
-		return tx.Emit(ctx, accountevents.AccountInvited(a, actor, a.CreatedAt))
+		return tx.Emit(ctx, accountevents.AccountInvited(acct, actor, acct.CreatedAt))
 	}
 	return nil
+}
+
+// checkUsernameNotHeld refuses username for accountID while another
+// account of the tenant gave it up less than Options.UsernameReuse ago: a
+// login ID is not taken over by someone else right after a rename.
+func (a *App) checkUsernameNotHeld(ctx context.Context, r store.Reader, tenantID, username, accountID, field string) error {
+	if a.opts.UsernameReuse <= 0 {
+		return nil
+	}
+	held, err := r.UsernameHeld(ctx, tenantID, username, accountID, a.clock.Now().Add(-a.opts.UsernameReuse))
+	if err != nil || !held {
+		return err
+	}
+	return errs.Conflict(field, "USERNAME_RECENTLY_RELEASED", fmt.Sprintf(
+		"another account of this tenant gave up this username less than %d days ago", int(a.opts.UsernameReuse.Hours()/24)))
+}
+
+// renameField renames field from to to in the violations of an errs error
+// (a store names its column, the request its own field).
+func renameField(err error, from, to string) error {
+	var e *errs.Error
+	if !errors.As(err, &e) || len(e.Fields) == 0 {
+		return err
+	}
+	c := *e
+	c.Fields = make([]errs.FieldViolation, len(e.Fields))
+	for i, f := range e.Fields {
+		if f.Field == from {
+			f.Field = to
+		}
+		c.Fields[i] = f
+	}
+	return &c
 }
 
 // prefixFields renames the fields of an errs error to prefix.field.

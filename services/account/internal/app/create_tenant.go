@@ -59,7 +59,7 @@ func (a *App) CreateTenant(ctx context.Context, p *authn.Principal, cmd CreateTe
 		if admin == nil {
 			return nil
 		}
-		return createAccountInTx(ctx, tx, admin, cmd.FirstAdmin.Activation, actor, "firstAdmin")
+		return a.createAccountInTx(ctx, tx, admin, cmd.FirstAdmin.Activation, actor, "firstAdmin")
 	})
 	if err != nil {
 		return nil, nil, err

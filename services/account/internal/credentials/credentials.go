@@ -1,9 +1,12 @@
 // Package credentials is the account service's client of the credential
-// service, which keeps every password.
+// service, which keeps every password and session.
 package credentials
 
 import (
 	"context"
+
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/status"
 
 	"github.com/latchkey/latchkey/libs/errs"
 	credentialv1 "github.com/latchkey/latchkey/proto/gen/latchkey/credential/v1"
@@ -32,4 +35,44 @@ func (c *Client) SetTemporary(ctx context.Context, a *account.Account, password 
 	}
 	_, err := c.c.SetTemporaryPassword(ctx, req)
 	return errs.FromStatus(err)
+}
+
+// RevokeAllSessions ends every session of an account; reason goes into the
+// SessionRevoked events.
+func (c *Client) RevokeAllSessions(ctx context.Context, tenantID, accountID, reason string) error {
+	_, err := c.c.RevokeAllSessions(ctx, &credentialv1.RevokeAllSessionsRequest{TenantId: tenantID, AccountId: accountID, Reason: reason})
+	return errs.FromStatus(err)
+}
+
+// ClearFailedAttempts restarts an account's failed log-in count. A
+// credential service that does not have the call yet is not an error: it
+// restarts the count itself at the next log-in of an active account.
+func (c *Client) ClearFailedAttempts(ctx context.Context, tenantID, accountID string) error {
+	_, err := c.c.ClearFailedAttempts(ctx, &credentialv1.ClearFailedAttemptsRequest{TenantId: tenantID, AccountId: accountID})
+	if status.Code(err) == codes.Unimplemented {
+		return nil
+	}
+	return errs.FromStatus(err)
+}
+
+// PasswordSummary tells about an account's password; nil (and no error)
+// when the credential service does not have the call yet.
+func (c *Client) PasswordSummary(ctx context.Context, tenantID, accountID string) (*account.PasswordSummary, error) {
+	resp, err := c.c.GetPasswordStatus(ctx, &credentialv1.GetPasswordStatusRequest{TenantId: tenantID, AccountId: accountID})
+	if status.Code(err) == codes.Unimplemented {
+		return nil, nil
+	}
+	if err != nil {
+		return nil, errs.FromStatus(err)
+	}
+	s := &account.PasswordSummary{Temporary: resp.GetTemporary(), ExpiresSoon: resp.GetExpiresSoon()}
+	if resp.ChangeTime != nil {
+		t := resp.GetChangeTime().AsTime()
+		s.ChangedAt = &t
+	}
+	if resp.ExpireTime != nil {
+		t := resp.GetExpireTime().AsTime()
+		s.ExpiresAt = &t
+	}
+	return s, nil
 }

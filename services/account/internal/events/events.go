@@ -82,3 +82,56 @@ func TermsAccepted(a *account.Account, actor *eventsv1.Actor) store.Event {
 		Meta: meta, AccountId: a.ID, Version: a.AcceptedTermsVersion,
 	}}
 }
+
+// Subjects of the account service's events that libs/events does not name
+// (yet); the file comment of events.proto lists them all.
+const (
+	SubjectTermsPublished     = events.Prefix + "tenant.terms_published"
+	SubjectAccountUpdated     = events.Prefix + "account.updated"
+	SubjectUsernameChanged    = events.Prefix + "account.username_changed"
+	SubjectAccountDisabled    = events.Prefix + "account.disabled"
+	SubjectAccountReactivated = events.Prefix + "account.reactivated"
+	SubjectAccountActivated   = events.Prefix + "account.activated"
+)
+
+// TermsPublished is the event of a new terms version of tenant t.
+func TermsPublished(t *account.Tenant, actor *eventsv1.Actor) store.Event {
+	meta := events.NewMeta(t.ID, actor, t.UpdatedAt)
+	return store.Event{ID: meta.EventId, Subject: SubjectTermsPublished, Message: &eventsv1.TermsPublished{
+		Meta: meta, TenantId: t.ID, Version: t.TermsVersion,
+	}}
+}
+
+// AccountUpdated is the event of a change of a's profile or roles; changed
+// names the fields ("email", "display_name", "locale", "roles").
+func AccountUpdated(a *account.Account, changed []string, actor *eventsv1.Actor) store.Event {
+	meta := events.NewMeta(a.TenantID, actor, a.UpdatedAt)
+	return store.Event{ID: meta.EventId, Subject: SubjectAccountUpdated, Message: &eventsv1.AccountUpdated{
+		Meta: meta, AccountId: a.ID, Email: a.Email, DisplayName: a.DisplayName, Locale: a.Locale,
+		Roles: convert.Roles(a.Roles), ChangedFields: changed,
+	}}
+}
+
+// UsernameChanged is the event of a's new login ID.
+func UsernameChanged(a *account.Account, old string, actor *eventsv1.Actor) store.Event {
+	meta := events.NewMeta(a.TenantID, actor, a.UpdatedAt)
+	return store.Event{ID: meta.EventId, Subject: SubjectUsernameChanged, Message: &eventsv1.UsernameChanged{
+		Meta: meta, AccountId: a.ID, OldUsername: old, NewUsername: a.Username,
+	}}
+}
+
+// AccountDisabled is the event of a being switched off.
+func AccountDisabled(a *account.Account, actor *eventsv1.Actor) store.Event {
+	meta := events.NewMeta(a.TenantID, actor, a.UpdatedAt)
+	return store.Event{ID: meta.EventId, Subject: SubjectAccountDisabled, Message: &eventsv1.AccountDisabled{
+		Meta: meta, AccountId: a.ID,
+	}}
+}
+
+// AccountReactivated is the event of a disabled account coming back.
+func AccountReactivated(a *account.Account, actor *eventsv1.Actor) store.Event {
+	meta := events.NewMeta(a.TenantID, actor, a.UpdatedAt)
+	return store.Event{ID: meta.EventId, Subject: SubjectAccountReactivated, Message: &eventsv1.AccountReactivated{
+		Meta: meta, AccountId: a.ID,
+	}}
+}

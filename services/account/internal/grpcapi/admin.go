@@ -66,3 +66,64 @@ func (h *admin) UpdateTenantPolicy(ctx context.Context, req *accountv1.UpdateTen
 	}
 	return &accountv1.UpdateTenantPolicyResponse{Tenant: convert.Tenant(t)}, nil
 }
+
+func (h *admin) UpdateAccount(ctx context.Context, req *accountv1.UpdateAccountRequest) (*accountv1.UpdateAccountResponse, error) {
+	cmd := app.UpdateAccount{ID: req.GetId(), DisplayName: req.DisplayName, Email: req.Email, Locale: req.Locale}
+	if req.Roles != nil {
+		roles := convert.RolesFromProto(req.GetRoles().GetValues())
+		cmd.Roles = &roles
+	}
+	a, err := h.app.UpdateAccount(ctx, authn.FromContext(ctx), cmd)
+	if err != nil {
+		return nil, err
+	}
+	return &accountv1.UpdateAccountResponse{Account: convert.Account(a)}, nil
+}
+
+func (h *admin) ChangeUsername(ctx context.Context, req *accountv1.ChangeUsernameRequest) (*accountv1.ChangeUsernameResponse, error) {
+	a, err := h.app.ChangeUsername(ctx, authn.FromContext(ctx), req.GetId(), req.GetNewUsername())
+	if err != nil {
+		return nil, err
+	}
+	return &accountv1.ChangeUsernameResponse{Account: convert.Account(a)}, nil
+}
+
+func (h *admin) LockAccount(ctx context.Context, req *accountv1.LockAccountRequest) (*accountv1.LockAccountResponse, error) {
+	a, err := h.app.LockAccount(ctx, authn.FromContext(ctx), req.GetId(), req.GetReason())
+	if err != nil {
+		return nil, err
+	}
+	return &accountv1.LockAccountResponse{Account: convert.Account(a)}, nil
+}
+
+func (h *admin) UnlockAccount(ctx context.Context, req *accountv1.UnlockAccountRequest) (*accountv1.UnlockAccountResponse, error) {
+	a, err := h.app.UnlockAccount(ctx, authn.FromContext(ctx), req.GetId(), req.GetReason())
+	if err != nil {
+		return nil, err
+	}
+	return &accountv1.UnlockAccountResponse{Account: convert.Account(a)}, nil
+}
+
+func (h *admin) DisableAccount(ctx context.Context, req *accountv1.DisableAccountRequest) (*accountv1.DisableAccountResponse, error) {
+	a, err := h.app.DisableAccount(ctx, authn.FromContext(ctx), req.GetId(), req.GetReason())
+	if err != nil {
+		return nil, err
+	}
+	return &accountv1.DisableAccountResponse{Account: convert.Account(a)}, nil
+}
+
+func (h *admin) ReactivateAccount(ctx context.Context, req *accountv1.ReactivateAccountRequest) (*accountv1.ReactivateAccountResponse, error) {
+	a, err := h.app.ReactivateAccount(ctx, authn.FromContext(ctx), req.GetId(), req.GetReason())
+	if err != nil {
+		return nil, err
+	}
+	return &accountv1.ReactivateAccountResponse{Account: convert.Account(a)}, nil
+}
+
+func (h *admin) PublishTerms(ctx context.Context, req *accountv1.PublishTermsRequest) (*accountv1.PublishTermsResponse, error) {
+	t, err := h.app.PublishTerms(ctx, authn.FromContext(ctx), req.GetVersion(), req.GetText())
+	if err != nil {
+		return nil, err
+	}
+	return &accountv1.PublishTermsResponse{Tenant: convert.Tenant(t)}, nil
+}

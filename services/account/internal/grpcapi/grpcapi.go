@@ -15,12 +15,6 @@ import (
 func Register(s grpc.ServiceRegistrar, a *app.App) {
 	accountv1.RegisterTenantServiceServer(s, &tenants{app: a})
 	accountv1.RegisterAccountAdminServiceServer(s, &admin{app: a})
-	accountv1.RegisterAccountServiceServer(s, &self{})
+	accountv1.RegisterAccountServiceServer(s, &self{app: a})
 	accountv1.RegisterAccountInternalServiceServer(s, &internal{app: a})
-}
-
-// self is the signed-in user's service; it needs access tokens, which
-// arrive with the credential service.
-type self struct {
-	accountv1.UnimplementedAccountServiceServer
 }

@@ -2,6 +2,7 @@ package grpcapi
 
 import (
 	"context"
+	"errors"
 	"time"
 
 	"github.com/latchkey/latchkey/libs/clock"
@@ -68,4 +69,15 @@ func (h *internal) RecordTermsAcceptance(ctx context.Context, req *accountv1.Rec
 		return nil, err
 	}
 	return &accountv1.RecordTermsAcceptanceResponse{Account: convert.Account(a)}, nil
+}
+
+func (h *internal) SweepInactive(ctx context.Context, _ *accountv1.SweepInactiveRequest) (*accountv1.SweepInactiveResponse, error) {
+	n, err := h.app.SweepInactive(ctx)
+	if errors.Is(err, app.ErrSweepRunning) {
+		return &accountv1.SweepInactiveResponse{Skipped: true}, nil
+	}
+	if err != nil {
+		return nil, err
+	}
+	return &accountv1.SweepInactiveResponse{LockedCount: int32(n)}, nil
 }

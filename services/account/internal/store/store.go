@@ -5,6 +5,7 @@ package store
 
 import (
 	"context"
+	"time"
 
 	"google.golang.org/protobuf/proto"
 
@@ -17,6 +18,11 @@ type Store interface {
 	// InTx runs fn in a transaction. fn must not make network calls: a
 	// transaction holds locks (and on SQLite, the only writer).
 	InTx(ctx context.Context, fn func(tx Tx) error) error
+	// TryExclusive takes the named lock shared by every replica over the
+	// same database, when no one holds it: ok is false when someone does.
+	// release gives it back. It is held outside any transaction, so work
+	// under it can commit in many small ones.
+	TryExclusive(ctx context.Context, name string) (release func(), ok bool, err error)
 }
 
 // Reader is every query of the service. Queries on tenant data take the
@@ -36,9 +42,18 @@ type Reader interface {
 	FindAccountByLogin(ctx context.Context, tenantID, login string) (*account.Account, error)
 	// ListAccounts returns accounts of tenantID in id order.
 	ListAccounts(ctx context.Context, tenantID string, q AccountQuery) ([]*account.Account, error)
+	// CountAdmins counts the accounts of tenantID holding role ADMIN that
+	// are not disabled.
+	CountAdmins(ctx context.Context, tenantID string) (int, error)
+	// UsernameHeld reports whether an account other than accountID
+	// released username (compared folded) in tenantID at or after since.
+	UsernameHeld(ctx context.Context, tenantID, username, accountID string, since time.Time) (bool, error)
+	// GetTerms returns version of tenantID's terms, or an errs NotFound.
+	GetTerms(ctx context.Context, tenantID, version string) (*account.Terms, error)
 }
 
-// Tx is a transaction: reads see its own writes.
+// Tx is a transaction: reads see its own writes, and GetAccount keeps the
+// account from other transactions' changes until this one ends.
 type Tx interface {
 	Reader
 	// CreateTenant inserts t; a taken code is an errs Conflict on "code".
@@ -51,6 +66,29 @@ type Tx interface {
 	CreateAccount(ctx context.Context, a *account.Account) error
 	// UpdateAccount saves every field of a.
 	UpdateAccount(ctx context.Context, a *account.Account) error
+	// LockTenantRow makes concurrent transactions that change the same
+	// tenant's administrators wait for each other (a row lock on
+	// PostgreSQL; SQLite has a single writer anyway).
+	LockTenantRow(ctx context.Context, tenantID string) error
+	// ReleaseUsername records that accountID gave up username at at, so
+	// UsernameHeld keeps it from other accounts for a while. A name
+	// released again restarts its time.
+	ReleaseUsername(ctx context.Context, tenantID, accountID, username string, at time.Time) error
+	// RecordLogin moves the last log-in of an account forward to at (never
+	// back: events may arrive out of order). It reports whether it moved;
+	// an unknown account is not an error (false).
+	RecordLogin(ctx context.Context, tenantID, accountID string, at time.Time) (bool, error)
+	// LockInactive locks, reason INACTIVITY, up to limit ACTIVE accounts of
+	// tenantID with id > after whose last activity (see
+	// account.LastActivity) is before cutoff, stamping updated_at with at.
+	// It returns the accounts it locked and the last id it looked at ("" when
+	// there were none), the keyset of the next batch. On PostgreSQL rows
+	// another transaction holds are skipped; the status is checked again in
+	// the update, so an account is never locked twice.
+	LockInactive(ctx context.Context, tenantID string, cutoff time.Time, after string, limit int, at time.Time) (locked []*account.Account, last string, err error)
+	// CreateTerms stores a published terms version; a version the tenant
+	// already has is an errs Conflict on "version".
+	CreateTerms(ctx context.Context, t *account.Terms) error
 	// Emit writes an event to the outbox, published after commit.
 	Emit(ctx context.Context, ev Event) error
 }

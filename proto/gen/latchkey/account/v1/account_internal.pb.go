@@ -944,6 +944,96 @@ func (x *CreateImportedAccountResponse) GetAccount() *Account {
 	return nil
 }
 
+type SweepInactiveRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SweepInactiveRequest) Reset() {
+	*x = SweepInactiveRequest{}
+	mi := &file_latchkey_account_v1_account_internal_proto_msgTypes[18]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SweepInactiveRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SweepInactiveRequest) ProtoMessage() {}
+
+func (x *SweepInactiveRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_latchkey_account_v1_account_internal_proto_msgTypes[18]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SweepInactiveRequest.ProtoReflect.Descriptor instead.
+func (*SweepInactiveRequest) Descriptor() ([]byte, []int) {
+	return file_latchkey_account_v1_account_internal_proto_rawDescGZIP(), []int{18}
+}
+
+type SweepInactiveResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Number of accounts this sweep locked.
+	LockedCount int32 `protobuf:"varint,1,opt,name=locked_count,json=lockedCount,proto3" json:"locked_count,omitempty"`
+	// Another replica was sweeping; this call did nothing.
+	Skipped       bool `protobuf:"varint,2,opt,name=skipped,proto3" json:"skipped,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SweepInactiveResponse) Reset() {
+	*x = SweepInactiveResponse{}
+	mi := &file_latchkey_account_v1_account_internal_proto_msgTypes[19]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SweepInactiveResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SweepInactiveResponse) ProtoMessage() {}
+
+func (x *SweepInactiveResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_latchkey_account_v1_account_internal_proto_msgTypes[19]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SweepInactiveResponse.ProtoReflect.Descriptor instead.
+func (*SweepInactiveResponse) Descriptor() ([]byte, []int) {
+	return file_latchkey_account_v1_account_internal_proto_rawDescGZIP(), []int{19}
+}
+
+func (x *SweepInactiveResponse) GetLockedCount() int32 {
+	if x != nil {
+		return x.LockedCount
+	}
+	return 0
+}
+
+func (x *SweepInactiveResponse) GetSkipped() bool {
+	if x != nil {
+		return x.Skipped
+	}
+	return false
+}
+
 var File_latchkey_account_v1_account_internal_proto protoreflect.FileDescriptor
 
 const file_latchkey_account_v1_account_internal_proto_rawDesc = "" +
@@ -1006,7 +1096,11 @@ const file_latchkey_account_v1_account_internal_proto_rawDesc = "" +
 	"\x05roles\x18\x05 \x03(\x0e2\x1f.latchkey.account.v1.Role.ValueR\x05roles\x12\x16\n" +
 	"\x06locale\x18\x06 \x01(\tR\x06locale\"W\n" +
 	"\x1dCreateImportedAccountResponse\x126\n" +
-	"\aaccount\x18\x01 \x01(\v2\x1c.latchkey.account.v1.AccountR\aaccount2\xfc\a\n" +
+	"\aaccount\x18\x01 \x01(\v2\x1c.latchkey.account.v1.AccountR\aaccount\"\x16\n" +
+	"\x14SweepInactiveRequest\"T\n" +
+	"\x15SweepInactiveResponse\x12!\n" +
+	"\flocked_count\x18\x01 \x01(\x05R\vlockedCount\x12\x18\n" +
+	"\askipped\x18\x02 \x01(\bR\askipped2\xe4\b\n" +
 	"\x16AccountInternalService\x12c\n" +
 	"\fResolveLogin\x12(.latchkey.account.v1.ResolveLoginRequest\x1a).latchkey.account.v1.ResolveLoginResponse\x12f\n" +
 	"\rLookupAccount\x12).latchkey.account.v1.LookupAccountRequest\x1a*.latchkey.account.v1.LookupAccountResponse\x12l\n" +
@@ -1016,7 +1110,8 @@ const file_latchkey_account_v1_account_internal_proto_rawDesc = "" +
 	"\rRecordLockout\x12).latchkey.account.v1.RecordLockoutRequest\x1a*.latchkey.account.v1.RecordLockoutResponse\x12i\n" +
 	"\x0eReleaseLockout\x12*.latchkey.account.v1.ReleaseLockoutRequest\x1a+.latchkey.account.v1.ReleaseLockoutResponse\x12~\n" +
 	"\x15RecordTermsAcceptance\x121.latchkey.account.v1.RecordTermsAcceptanceRequest\x1a2.latchkey.account.v1.RecordTermsAcceptanceResponse\x12~\n" +
-	"\x15CreateImportedAccount\x121.latchkey.account.v1.CreateImportedAccountRequest\x1a2.latchkey.account.v1.CreateImportedAccountResponseBFZDgithub.com/latchkey/latchkey/proto/gen/latchkey/account/v1;accountv1b\x06proto3"
+	"\x15CreateImportedAccount\x121.latchkey.account.v1.CreateImportedAccountRequest\x1a2.latchkey.account.v1.CreateImportedAccountResponse\x12f\n" +
+	"\rSweepInactive\x12).latchkey.account.v1.SweepInactiveRequest\x1a*.latchkey.account.v1.SweepInactiveResponseBFZDgithub.com/latchkey/latchkey/proto/gen/latchkey/account/v1;accountv1b\x06proto3"
 
 var (
 	file_latchkey_account_v1_account_internal_proto_rawDescOnce sync.Once
@@ -1030,7 +1125,7 @@ func file_latchkey_account_v1_account_internal_proto_rawDescGZIP() []byte {
 	return file_latchkey_account_v1_account_internal_proto_rawDescData
 }
 
-var file_latchkey_account_v1_account_internal_proto_msgTypes = make([]protoimpl.MessageInfo, 18)
+var file_latchkey_account_v1_account_internal_proto_msgTypes = make([]protoimpl.MessageInfo, 20)
 var file_latchkey_account_v1_account_internal_proto_goTypes = []any{
 	(*ResolveLoginRequest)(nil),           // 0: latchkey.account.v1.ResolveLoginRequest
 	(*ResolveLoginResponse)(nil),          // 1: latchkey.account.v1.ResolveLoginResponse
@@ -1050,26 +1145,28 @@ var file_latchkey_account_v1_account_internal_proto_goTypes = []any{
 	(*RecordTermsAcceptanceResponse)(nil), // 15: latchkey.account.v1.RecordTermsAcceptanceResponse
 	(*CreateImportedAccountRequest)(nil),  // 16: latchkey.account.v1.CreateImportedAccountRequest
 	(*CreateImportedAccountResponse)(nil), // 17: latchkey.account.v1.CreateImportedAccountResponse
-	(*Account)(nil),                       // 18: latchkey.account.v1.Account
-	(*Tenant)(nil),                        // 19: latchkey.account.v1.Tenant
-	(LockReason_Value)(0),                 // 20: latchkey.account.v1.LockReason.Value
-	(*timestamppb.Timestamp)(nil),         // 21: google.protobuf.Timestamp
-	(Role_Value)(0),                       // 22: latchkey.account.v1.Role.Value
+	(*SweepInactiveRequest)(nil),          // 18: latchkey.account.v1.SweepInactiveRequest
+	(*SweepInactiveResponse)(nil),         // 19: latchkey.account.v1.SweepInactiveResponse
+	(*Account)(nil),                       // 20: latchkey.account.v1.Account
+	(*Tenant)(nil),                        // 21: latchkey.account.v1.Tenant
+	(LockReason_Value)(0),                 // 22: latchkey.account.v1.LockReason.Value
+	(*timestamppb.Timestamp)(nil),         // 23: google.protobuf.Timestamp
+	(Role_Value)(0),                       // 24: latchkey.account.v1.Role.Value
 }
 var file_latchkey_account_v1_account_internal_proto_depIdxs = []int32{
-	18, // 0: latchkey.account.v1.ResolveLoginResponse.account:type_name -> latchkey.account.v1.Account
-	19, // 1: latchkey.account.v1.ResolveLoginResponse.tenant:type_name -> latchkey.account.v1.Tenant
-	18, // 2: latchkey.account.v1.LookupAccountResponse.account:type_name -> latchkey.account.v1.Account
-	19, // 3: latchkey.account.v1.GetTenantPolicyResponse.tenant:type_name -> latchkey.account.v1.Tenant
-	19, // 4: latchkey.account.v1.GetTenantByCodeResponse.tenant:type_name -> latchkey.account.v1.Tenant
-	18, // 5: latchkey.account.v1.MarkActivatedResponse.account:type_name -> latchkey.account.v1.Account
-	20, // 6: latchkey.account.v1.RecordLockoutRequest.reason:type_name -> latchkey.account.v1.LockReason.Value
-	21, // 7: latchkey.account.v1.RecordLockoutRequest.unlock_time:type_name -> google.protobuf.Timestamp
-	18, // 8: latchkey.account.v1.RecordLockoutResponse.account:type_name -> latchkey.account.v1.Account
-	18, // 9: latchkey.account.v1.ReleaseLockoutResponse.account:type_name -> latchkey.account.v1.Account
-	18, // 10: latchkey.account.v1.RecordTermsAcceptanceResponse.account:type_name -> latchkey.account.v1.Account
-	22, // 11: latchkey.account.v1.CreateImportedAccountRequest.roles:type_name -> latchkey.account.v1.Role.Value
-	18, // 12: latchkey.account.v1.CreateImportedAccountResponse.account:type_name -> latchkey.account.v1.Account
+	20, // 0: latchkey.account.v1.ResolveLoginResponse.account:type_name -> latchkey.account.v1.Account
+	21, // 1: latchkey.account.v1.ResolveLoginResponse.tenant:type_name -> latchkey.account.v1.Tenant
+	20, // 2: latchkey.account.v1.LookupAccountResponse.account:type_name -> latchkey.account.v1.Account
+	21, // 3: latchkey.account.v1.GetTenantPolicyResponse.tenant:type_name -> latchkey.account.v1.Tenant
+	21, // 4: latchkey.account.v1.GetTenantByCodeResponse.tenant:type_name -> latchkey.account.v1.Tenant
+	20, // 5: latchkey.account.v1.MarkActivatedResponse.account:type_name -> latchkey.account.v1.Account
+	22, // 6: latchkey.account.v1.RecordLockoutRequest.reason:type_name -> latchkey.account.v1.LockReason.Value
+	23, // 7: latchkey.account.v1.RecordLockoutRequest.unlock_time:type_name -> google.protobuf.Timestamp
+	20, // 8: latchkey.account.v1.RecordLockoutResponse.account:type_name -> latchkey.account.v1.Account
+	20, // 9: latchkey.account.v1.ReleaseLockoutResponse.account:type_name -> latchkey.account.v1.Account
+	20, // 10: latchkey.account.v1.RecordTermsAcceptanceResponse.account:type_name -> latchkey.account.v1.Account
+	24, // 11: latchkey.account.v1.CreateImportedAccountRequest.roles:type_name -> latchkey.account.v1.Role.Value
+	20, // 12: latchkey.account.v1.CreateImportedAccountResponse.account:type_name -> latchkey.account.v1.Account
 	0,  // 13: latchkey.account.v1.AccountInternalService.ResolveLogin:input_type -> latchkey.account.v1.ResolveLoginRequest
 	2,  // 14: latchkey.account.v1.AccountInternalService.LookupAccount:input_type -> latchkey.account.v1.LookupAccountRequest
 	4,  // 15: latchkey.account.v1.AccountInternalService.GetTenantPolicy:input_type -> latchkey.account.v1.GetTenantPolicyRequest
@@ -1079,17 +1176,19 @@ var file_latchkey_account_v1_account_internal_proto_depIdxs = []int32{
 	12, // 19: latchkey.account.v1.AccountInternalService.ReleaseLockout:input_type -> latchkey.account.v1.ReleaseLockoutRequest
 	14, // 20: latchkey.account.v1.AccountInternalService.RecordTermsAcceptance:input_type -> latchkey.account.v1.RecordTermsAcceptanceRequest
 	16, // 21: latchkey.account.v1.AccountInternalService.CreateImportedAccount:input_type -> latchkey.account.v1.CreateImportedAccountRequest
-	1,  // 22: latchkey.account.v1.AccountInternalService.ResolveLogin:output_type -> latchkey.account.v1.ResolveLoginResponse
-	3,  // 23: latchkey.account.v1.AccountInternalService.LookupAccount:output_type -> latchkey.account.v1.LookupAccountResponse
-	5,  // 24: latchkey.account.v1.AccountInternalService.GetTenantPolicy:output_type -> latchkey.account.v1.GetTenantPolicyResponse
-	7,  // 25: latchkey.account.v1.AccountInternalService.GetTenantByCode:output_type -> latchkey.account.v1.GetTenantByCodeResponse
-	9,  // 26: latchkey.account.v1.AccountInternalService.MarkActivated:output_type -> latchkey.account.v1.MarkActivatedResponse
-	11, // 27: latchkey.account.v1.AccountInternalService.RecordLockout:output_type -> latchkey.account.v1.RecordLockoutResponse
-	13, // 28: latchkey.account.v1.AccountInternalService.ReleaseLockout:output_type -> latchkey.account.v1.ReleaseLockoutResponse
-	15, // 29: latchkey.account.v1.AccountInternalService.RecordTermsAcceptance:output_type -> latchkey.account.v1.RecordTermsAcceptanceResponse
-	17, // 30: latchkey.account.v1.AccountInternalService.CreateImportedAccount:output_type -> latchkey.account.v1.CreateImportedAccountResponse
-	22, // [22:31] is the sub-list for method output_type
-	13, // [13:22] is the sub-list for method input_type
+	18, // 22: latchkey.account.v1.AccountInternalService.SweepInactive:input_type -> latchkey.account.v1.SweepInactiveRequest
+	1,  // 23: latchkey.account.v1.AccountInternalService.ResolveLogin:output_type -> latchkey.account.v1.ResolveLoginResponse
+	3,  // 24: latchkey.account.v1.AccountInternalService.LookupAccount:output_type -> latchkey.account.v1.LookupAccountResponse
+	5,  // 25: latchkey.account.v1.AccountInternalService.GetTenantPolicy:output_type -> latchkey.account.v1.GetTenantPolicyResponse
+	7,  // 26: latchkey.account.v1.AccountInternalService.GetTenantByCode:output_type -> latchkey.account.v1.GetTenantByCodeResponse
+	9,  // 27: latchkey.account.v1.AccountInternalService.MarkActivated:output_type -> latchkey.account.v1.MarkActivatedResponse
+	11, // 28: latchkey.account.v1.AccountInternalService.RecordLockout:output_type -> latchkey.account.v1.RecordLockoutResponse
+	13, // 29: latchkey.account.v1.AccountInternalService.ReleaseLockout:output_type -> latchkey.account.v1.ReleaseLockoutResponse
+	15, // 30: latchkey.account.v1.AccountInternalService.RecordTermsAcceptance:output_type -> latchkey.account.v1.RecordTermsAcceptanceResponse
+	17, // 31: latchkey.account.v1.AccountInternalService.CreateImportedAccount:output_type -> latchkey.account.v1.CreateImportedAccountResponse
+	19, // 32: latchkey.account.v1.AccountInternalService.SweepInactive:output_type -> latchkey.account.v1.SweepInactiveResponse
+	23, // [23:33] is the sub-list for method output_type
+	13, // [13:23] is the sub-list for method input_type
 	13, // [13:13] is the sub-list for extension type_name
 	13, // [13:13] is the sub-list for extension extendee
 	0,  // [0:13] is the sub-list for field type_name
@@ -1108,7 +1207,7 @@ func file_latchkey_account_v1_account_internal_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_latchkey_account_v1_account_internal_proto_rawDesc), len(file_latchkey_account_v1_account_internal_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   18,
+			NumMessages:   20,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

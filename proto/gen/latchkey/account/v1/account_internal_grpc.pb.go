@@ -28,6 +28,7 @@ const (
 	AccountInternalService_ReleaseLockout_FullMethodName        = "/latchkey.account.v1.AccountInternalService/ReleaseLockout"
 	AccountInternalService_RecordTermsAcceptance_FullMethodName = "/latchkey.account.v1.AccountInternalService/RecordTermsAcceptance"
 	AccountInternalService_CreateImportedAccount_FullMethodName = "/latchkey.account.v1.AccountInternalService/CreateImportedAccount"
+	AccountInternalService_SweepInactive_FullMethodName         = "/latchkey.account.v1.AccountInternalService/SweepInactive"
 )
 
 // AccountInternalServiceClient is the client API for AccountInternalService service.
@@ -63,6 +64,13 @@ type AccountInternalServiceClient interface {
 	// Creates an ACTIVE account for a legacy import (credential's
 	// ImportAccounts, which then stores the legacy password hash).
 	CreateImportedAccount(ctx context.Context, in *CreateImportedAccountRequest, opts ...grpc.CallOption) (*CreateImportedAccountResponse, error)
+	// Runs the inactivity sweep now: locks (reason INACTIVITY) the ACTIVE
+	// accounts of every tenant with inactivity_lock_days whose last log-in
+	// (or activation, or creation) is older than that. The service also runs
+	// it periodically (LATCHKEY_INACTIVITY_SWEEP_EVERY); this is for
+	// operations (a cron job, after a restore) and tests. Skipped, with
+	// skipped set, while another replica is sweeping.
+	SweepInactive(ctx context.Context, in *SweepInactiveRequest, opts ...grpc.CallOption) (*SweepInactiveResponse, error)
 }
 
 type accountInternalServiceClient struct {
@@ -163,6 +171,16 @@ func (c *accountInternalServiceClient) CreateImportedAccount(ctx context.Context
 	return out, nil
 }
 
+func (c *accountInternalServiceClient) SweepInactive(ctx context.Context, in *SweepInactiveRequest, opts ...grpc.CallOption) (*SweepInactiveResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(SweepInactiveResponse)
+	err := c.cc.Invoke(ctx, AccountInternalService_SweepInactive_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // AccountInternalServiceServer is the server API for AccountInternalService service.
 // All implementations must embed UnimplementedAccountInternalServiceServer
 // for forward compatibility.
@@ -196,6 +214,13 @@ type AccountInternalServiceServer interface {
 	// Creates an ACTIVE account for a legacy import (credential's
 	// ImportAccounts, which then stores the legacy password hash).
 	CreateImportedAccount(context.Context, *CreateImportedAccountRequest) (*CreateImportedAccountResponse, error)
+	// Runs the inactivity sweep now: locks (reason INACTIVITY) the ACTIVE
+	// accounts of every tenant with inactivity_lock_days whose last log-in
+	// (or activation, or creation) is older than that. The service also runs
+	// it periodically (LATCHKEY_INACTIVITY_SWEEP_EVERY); this is for
+	// operations (a cron job, after a restore) and tests. Skipped, with
+	// skipped set, while another replica is sweeping.
+	SweepInactive(context.Context, *SweepInactiveRequest) (*SweepInactiveResponse, error)
 	mustEmbedUnimplementedAccountInternalServiceServer()
 }
 
@@ -232,6 +257,9 @@ func (UnimplementedAccountInternalServiceServer) RecordTermsAcceptance(context.C
 }
 func (UnimplementedAccountInternalServiceServer) CreateImportedAccount(context.Context, *CreateImportedAccountRequest) (*CreateImportedAccountResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method CreateImportedAccount not implemented")
+}
+func (UnimplementedAccountInternalServiceServer) SweepInactive(context.Context, *SweepInactiveRequest) (*SweepInactiveResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method SweepInactive not implemented")
 }
 func (UnimplementedAccountInternalServiceServer) mustEmbedUnimplementedAccountInternalServiceServer() {
 }
@@ -417,6 +445,24 @@ func _AccountInternalService_CreateImportedAccount_Handler(srv interface{}, ctx 
 	return interceptor(ctx, in, info, handler)
 }
 
+func _AccountInternalService_SweepInactive_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(SweepInactiveRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(AccountInternalServiceServer).SweepInactive(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: AccountInternalService_SweepInactive_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(AccountInternalServiceServer).SweepInactive(ctx, req.(*SweepInactiveRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // AccountInternalService_ServiceDesc is the grpc.ServiceDesc for AccountInternalService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -459,6 +505,10 @@ var AccountInternalService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "CreateImportedAccount",
 			Handler:    _AccountInternalService_CreateImportedAccount_Handler,
+		},
+		{
+			MethodName: "SweepInactive",
+			Handler:    _AccountInternalService_SweepInactive_Handler,
 		},
 	},
 	Streams:  []grpc.StreamDesc{},

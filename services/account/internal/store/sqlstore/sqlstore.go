@@ -24,6 +24,7 @@ import (
 type Store struct {
 	db     dbx.DB
 	outbox *outbox.Outbox
+	excl   exclusive
 	reader
 }
 
@@ -49,8 +50,15 @@ func Migrate(ctx context.Context, db dbx.DB) error {
 // InTx runs fn in a transaction.
 func (s *Store) InTx(ctx context.Context, fn func(tx store.Tx) error) error {
 	return s.db.InTx(ctx, func(dtx dbx.Tx) error {
-		return fn(&tx{reader: reader{q: dtx}, dtx: dtx, outbox: s.outbox})
+		return fn(s.Bind(dtx))
 	})
+}
+
+// Bind is the store's transaction over dtx, a transaction someone else
+// opened: the inbox, which records the event id in the same transaction as
+// the change the event causes.
+func (s *Store) Bind(dtx dbx.Tx) store.Tx {
+	return &tx{reader: reader{q: dtx}, dtx: dtx, outbox: s.outbox}
 }
 
 type tx struct {
@@ -106,16 +114,16 @@ func (t *tx) UpdateTenant(ctx context.Context, tn *account.Tenant) error {
 }
 
 const accountColumns = `id, tenant_id, username, email, display_name, roles, status, lock_reason, locale,
-	accepted_terms_version, created_at, updated_at, last_login_at, activated_at, locked_until`
+	accepted_terms_version, created_at, updated_at, last_login_at, activated_at, locked_until, fresh_start_at`
 
 func (t *tx) CreateAccount(ctx context.Context, a *account.Account) error {
 	if err := t.checkLoginsFree(ctx, a); err != nil {
 		return err
 	}
 	_, err := t.dtx.Exec(ctx, `INSERT INTO accounts (`+accountColumns+`, username_folded, email_folded)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17)`,
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)`,
 		a.ID, a.TenantID, a.Username, a.Email, a.DisplayName, joinRoles(a.Roles), string(a.Status), string(a.LockReason), a.Locale,
-		a.AcceptedTermsVersion, a.CreatedAt, a.UpdatedAt, a.LastLoginAt, a.ActivatedAt, a.LockedUntil,
+		a.AcceptedTermsVersion, a.CreatedAt, a.UpdatedAt, a.LastLoginAt, a.ActivatedAt, a.LockedUntil, a.FreshStartAt,
 		account.Fold(a.Username), account.Fold(a.Email))
 	return mapAccountConflict(err)
 }
@@ -126,11 +134,11 @@ func (t *tx) UpdateAccount(ctx context.Context, a *account.Account) error {
 	}
 	n, err := t.dtx.Exec(ctx, `UPDATE accounts SET username = $1, username_folded = $2, email = $3, email_folded = $4,
 		display_name = $5, roles = $6, status = $7, lock_reason = $8, locale = $9, accepted_terms_version = $10,
-		updated_at = $11, last_login_at = $12, activated_at = $13, locked_until = $14
-		WHERE tenant_id = $15 AND id = $16`,
+		updated_at = $11, last_login_at = $12, activated_at = $13, locked_until = $14, fresh_start_at = $15
+		WHERE tenant_id = $16 AND id = $17`,
 		a.Username, account.Fold(a.Username), a.Email, account.Fold(a.Email),
 		a.DisplayName, joinRoles(a.Roles), string(a.Status), string(a.LockReason), a.Locale, a.AcceptedTermsVersion,
-		a.UpdatedAt, a.LastLoginAt, a.ActivatedAt, a.LockedUntil, a.TenantID, a.ID)
+		a.UpdatedAt, a.LastLoginAt, a.ActivatedAt, a.LockedUntil, a.FreshStartAt, a.TenantID, a.ID)
 	if err != nil {
 		return mapAccountConflict(err)
 	}
@@ -306,13 +314,14 @@ func scanAccount(row dbx.Row) (*account.Account, error) {
 		roles, status, why string
 	)
 	if err := row.Scan(&a.ID, &a.TenantID, &a.Username, &a.Email, &a.DisplayName, &roles, &status, &why, &a.Locale,
-		&a.AcceptedTermsVersion, &a.CreatedAt, &a.UpdatedAt, &a.LastLoginAt, &a.ActivatedAt, &a.LockedUntil); err != nil {
+		&a.AcceptedTermsVersion, &a.CreatedAt, &a.UpdatedAt, &a.LastLoginAt, &a.ActivatedAt, &a.LockedUntil, &a.FreshStartAt); err != nil {
 		return nil, err
 	}
 	a.Roles = splitRoles(roles)
 	a.Status, a.LockReason = account.Status(status), account.LockReason(why)
 	a.CreatedAt, a.UpdatedAt = a.CreatedAt.UTC(), a.UpdatedAt.UTC()
 	a.LastLoginAt, a.ActivatedAt, a.LockedUntil = utcPtr(a.LastLoginAt), utcPtr(a.ActivatedAt), utcPtr(a.LockedUntil)
+	a.FreshStartAt = utcPtr(a.FreshStartAt)
 	return &a, nil
 }
 

@@ -46,6 +46,14 @@ func Run(t *testing.T, s store.Store, pending Pending) {
 		{"ListAccountsFilters", testListAccountsFilters},
 		{"UpdateAccount", testUpdateAccount},
 		{"EventsCommitAndRollBackWithTheChange", testEvents},
+		{"FreshStartRoundTrip", testFreshStartRoundTrip},
+		{"CountAdminsSkipsDisabledAndOtherTenants", testCountAdmins},
+		{"ReleasedUsernameHeldFromOthersForAWhile", testReleasedUsername},
+		{"TermsVersionsUniquePerTenant", testTerms},
+		{"RecordLoginOnlyMovesForward", testRecordLogin},
+		{"LockInactiveBatchesInIDOrderAndNeverTwice", testLockInactive},
+		{"LockInactiveConcurrentSweepsLockEachAccountOnce", testLockInactiveConcurrent},
+		{"TryExclusiveIsHeldUntilReleased", testTryExclusive},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) { tc.fn(t, s, pending) })

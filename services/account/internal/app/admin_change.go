@@ -1,0 +1,66 @@
+package app
+
+import (
+	"context"
+
+	"github.com/latchkey/latchkey/libs/authn"
+	"github.com/latchkey/latchkey/libs/errs"
+	"github.com/latchkey/latchkey/services/account/internal/account"
+	"github.com/latchkey/latchkey/services/account/internal/store"
+)
+
+// adminChange runs an administrator's change of account id: the caller
+// must administer the account's tenant (an account of another tenant is
+// NotFound), reason is checked, and change runs as in changeAccount. It
+// returns the tenant too, for changes that follow its policy.
+func (a *App) adminChange(ctx context.Context, p *authn.Principal, id, reason string,
+	change func(store.Tx, *account.Tenant, *account.Account) ([]store.Event, error)) (*account.Tenant, *account.Account, error) {
+	t, err := a.adminTenant(ctx, p)
+	if err != nil {
+		return nil, nil, err
+	}
+	if err := errs.JoinInvalid(checkID("id", id), account.ValidateReason(reason)); err != nil {
+		return nil, nil, err
+	}
+	acct, err := a.changeAccount(ctx, t.ID, id, func(tx store.Tx, acct *account.Account) ([]store.Event, error) {
+		return change(tx, t, acct)
+	})
+	return t, acct, err
+}
+
+// refuseSelf stops an administrator from doing to their own account what
+// would lock them out (locking, disabling).
+func refuseSelf(p *authn.Principal, id, reason, message string) error {
+	if p != nil && p.Kind == authn.KindAccount && p.AccountID == id {
+		return errs.FailedPrecondition(reason, message)
+	}
+	return nil
+}
+
+// revokeSessions ends every session of an account that may no longer be
+// used. It runs after the commit, also when the account already was in
+// that state: a retried call then finishes what a failed revocation left.
+func (a *App) revokeSessions(ctx context.Context, acct *account.Account, why string) error {
+	if a.credentials == nil {
+		return nil
+	}
+	if err := a.credentials.RevokeAllSessions(ctx, acct.TenantID, acct.ID, why); err != nil {
+		return errs.Unavailable("SESSIONS_NOT_REVOKED",
+			"the change is saved, but the account's sessions could not be ended yet: repeat the call", err)
+	}
+	return nil
+}
+
+// clearFailedAttempts restarts the failed log-in count of an account an
+// administrator let back in, so its next mistyped password does not lock
+// it again at once.
+func (a *App) clearFailedAttempts(ctx context.Context, acct *account.Account) error {
+	if a.credentials == nil {
+		return nil
+	}
+	if err := a.credentials.ClearFailedAttempts(ctx, acct.TenantID, acct.ID); err != nil {
+		return errs.Unavailable("FAILED_ATTEMPTS_NOT_CLEARED",
+			"the change is saved, but the failed log-in count could not be cleared yet: repeat the call", err)
+	}
+	return nil
+}
