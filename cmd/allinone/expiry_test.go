@@ -1,10 +1,7 @@
 package allinone_test
 
 import (
-	"context"
 	"fmt"
-	"io"
-	"log/slog"
 	"slices"
 	"testing"
 	"time"
@@ -17,16 +14,7 @@ import (
 // startAt runs the suite on SQLite with a clock the test moves.
 func startAt(t *testing.T, clk *clock.Fake) *allinone.Instance {
 	t.Helper()
-	inst, err := allinone.Start(context.Background(), allinone.Config{
-		HTTPAddr: "127.0.0.1:0", GRPCAddr: "127.0.0.1:0", DataDir: t.TempDir(), NATSURL: testkit.NATS(t).URL,
-		Clock: clk, Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	t.Cleanup(func() { inst.Stop() })
-	waitReady(t, inst)
-	return inst
+	return startWithClock(t, false, testkit.NATS(t).URL, t.TempDir(), clk)
 }
 
 // J2 step 5: after 90 days the password must be changed at log-in, and a

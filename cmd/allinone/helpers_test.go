@@ -25,27 +25,7 @@ func TestMain(m *testing.M) { testkit.Main(m) }
 // t's NATS, and stops it when t ends.
 func start(t testing.TB, postgres bool, natsURL string, dataDir string) *allinone.Instance {
 	t.Helper()
-	cfg := allinone.Config{
-		HTTPAddr: "127.0.0.1:0",
-		GRPCAddr: "127.0.0.1:0",
-		DataDir:  dataDir,
-		NATSURL:  natsURL,
-		Logger:   slog.New(slog.NewTextHandler(io.Discard, nil)),
-	}
-	if postgres {
-		cfg.PostgresURL = testkit.Postgres(t).URL
-	}
-	inst, err := allinone.Start(context.Background(), cfg)
-	if err != nil {
-		t.Fatalf("start: %v", err)
-	}
-	t.Cleanup(func() {
-		if err := inst.Stop(); err != nil {
-			t.Errorf("stop: %v", err)
-		}
-	})
-	waitReady(t, inst)
-	return inst
+	return startWithClock(t, postgres, natsURL, dataDir, nil)
 }
 
 func waitReady(t testing.TB, inst *allinone.Instance) {
