@@ -3,7 +3,10 @@ package grpcapi
 import (
 	"context"
 	"errors"
+	"github.com/latchkey/latchkey/libs/errs"
+	"strings"
 	"time"
+	"unicode"
 
 	"github.com/latchkey/latchkey/libs/clock"
 
@@ -80,4 +83,40 @@ func (h *internal) SweepInactive(ctx context.Context, _ *accountv1.SweepInactive
 		return nil, err
 	}
 	return &accountv1.SweepInactiveResponse{LockedCount: int32(n)}, nil
+}
+
+func (h *internal) CreateImportedAccounts(ctx context.Context, req *accountv1.CreateImportedAccountsRequest) (*accountv1.CreateImportedAccountsResponse, error) {
+	rows := make([]app.ImportRow, len(req.GetRows()))
+	for i, r := range req.GetRows() {
+		rows[i] = app.ImportRow{ID: r.GetAccountId(), Username: r.GetUsername(), Email: r.GetEmail(), DisplayName: r.GetDisplayName(),
+			Roles: convert.RolesFromProto(r.GetRoles()), Locale: r.GetLocale()}
+	}
+	results, created, err := h.app.ImportAccounts(ctx, req.GetTenantId(), rows, req.GetValidateOnly())
+	if err != nil {
+		return nil, err
+	}
+	resp := &accountv1.CreateImportedAccountsResponse{Created: created}
+	for i, res := range results {
+		out := &accountv1.ImportedAccountResult{Index: int32(i)}
+		if res.Err != nil {
+			out.ErrorCode, out.ErrorMessage = codeName(errs.KindOf(res.Err).Code().String()), res.Err.Error()
+		} else if created {
+			out.Account = convert.Account(res.Account)
+		}
+		resp.Results = append(resp.Results, out)
+	}
+	return resp, nil
+}
+
+// codeName spells a gRPC code the way the API documents it: ALREADY_EXISTS
+// for AlreadyExists.
+func codeName(camel string) string {
+	var b strings.Builder
+	for i, r := range camel {
+		if i > 0 && unicode.IsUpper(r) {
+			b.WriteByte('_')
+		}
+		b.WriteRune(unicode.ToUpper(r))
+	}
+	return b.String()
 }

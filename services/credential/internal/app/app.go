@@ -28,6 +28,10 @@ type Directory interface {
 	// RecordLockout locks an account after failed log-ins, until until
 	// (nil: until an admin unlocks).
 	RecordLockout(ctx context.Context, tenantID, accountID string, until *time.Time) error
+	// ImportAccounts creates (or only checks) the accounts of an import,
+	// all or none; it returns one outcome per row and whether they were
+	// created.
+	ImportAccounts(ctx context.Context, tenantID string, rows []credential.ImportRow, validateOnly bool) ([]credential.ImportOutcome, bool, error)
 	// RecordTermsAcceptance records the user's acceptance of a terms version.
 	RecordTermsAcceptance(ctx context.Context, tenantID, accountID, version string) error
 }

@@ -46,3 +46,20 @@ const (
 	StatusLocked   = "LOCKED"
 	StatusDisabled = "DISABLED"
 )
+
+// ImportRow is one account of a legacy import.
+type ImportRow struct {
+	AccountID          string
+	Username           string
+	Email              string
+	DisplayName        string
+	Roles              []string
+	LegacyPasswordHash string
+}
+
+// ImportOutcome is what became of one row: an error code and message when
+// refused ("" when accepted).
+type ImportOutcome struct {
+	ErrorCode    string
+	ErrorMessage string
+}

@@ -6,6 +6,7 @@ import (
 	"github.com/latchkey/latchkey/libs/authn"
 	credentialv1 "github.com/latchkey/latchkey/proto/gen/latchkey/credential/v1"
 	"github.com/latchkey/latchkey/services/credential/internal/app"
+	"github.com/latchkey/latchkey/services/credential/internal/credential"
 )
 
 type admin struct {
@@ -18,4 +19,28 @@ func (h *admin) SetPassword(ctx context.Context, req *credentialv1.SetPasswordRe
 		return nil, err
 	}
 	return &credentialv1.SetPasswordResponse{}, nil
+}
+
+func (h *admin) ImportAccounts(ctx context.Context, req *credentialv1.ImportAccountsRequest) (*credentialv1.ImportAccountsResponse, error) {
+	rows := make([]credential.ImportRow, len(req.GetAccounts()))
+	for i, r := range req.GetAccounts() {
+		rows[i] = credential.ImportRow{Username: r.GetUsername(), Email: r.GetEmail(), DisplayName: r.GetDisplayName(),
+			Roles: r.GetRoles(), LegacyPasswordHash: r.GetLegacyPasswordHash()}
+	}
+	outcomes, created, err := h.app.ImportAccounts(ctx, authn.FromContext(ctx), rows)
+	if err != nil {
+		return nil, err
+	}
+	resp := &credentialv1.ImportAccountsResponse{}
+	for i, o := range outcomes {
+		res := &credentialv1.ImportResult{Index: int32(i), Username: rows[i].Username, ErrorCode: o.ErrorCode, ErrorMessage: o.ErrorMessage}
+		if o.ErrorCode != "" {
+			resp.FailedCount++
+		} else if created {
+			res.AccountId = rows[i].AccountID
+			resp.ImportedCount++
+		}
+		resp.Results = append(resp.Results, res)
+	}
+	return resp, nil
 }

@@ -167,3 +167,27 @@ func (r *Recovery) InfoSet(ctx context.Context, tenantID, accountID string) (boo
 	}
 	return resp.GetRecoveryInfoSet(), nil
 }
+
+// ImportAccounts has the account service create (or, with validateOnly,
+// check) the accounts of an import, all or none.
+func (a *Accounts) ImportAccounts(ctx context.Context, tenantID string, rows []credential.ImportRow, validateOnly bool) ([]credential.ImportOutcome, bool, error) {
+	req := &accountv1.CreateImportedAccountsRequest{TenantId: tenantID, ValidateOnly: validateOnly}
+	for _, r := range rows {
+		row := &accountv1.ImportedAccountRow{AccountId: r.AccountID, Username: r.Username, Email: r.Email, DisplayName: r.DisplayName}
+		for _, role := range r.Roles {
+			row.Roles = append(row.Roles, accountv1.Role_Value(accountv1.Role_Value_value[role]))
+		}
+		req.Rows = append(req.Rows, row)
+	}
+	resp, err := a.c.CreateImportedAccounts(ctx, req)
+	if err != nil {
+		return nil, false, errs.FromStatus(err)
+	}
+	out := make([]credential.ImportOutcome, len(rows))
+	for _, r := range resp.GetResults() {
+		if i := int(r.GetIndex()); i >= 0 && i < len(out) {
+			out[i] = credential.ImportOutcome{ErrorCode: r.GetErrorCode(), ErrorMessage: r.GetErrorMessage()}
+		}
+	}
+	return out, resp.GetCreated(), nil
+}

@@ -1034,6 +1034,284 @@ func (x *SweepInactiveResponse) GetSkipped() bool {
 	return false
 }
 
+type CreateImportedAccountsRequest struct {
+	state    protoimpl.MessageState `protogen:"open.v1"`
+	TenantId string                 `protobuf:"bytes,1,opt,name=tenant_id,json=tenantId,proto3" json:"tenant_id,omitempty"`
+	Rows     []*ImportedAccountRow  `protobuf:"bytes,2,rep,name=rows,proto3" json:"rows,omitempty"`
+	// Check the rows without creating anything.
+	ValidateOnly  bool `protobuf:"varint,3,opt,name=validate_only,json=validateOnly,proto3" json:"validate_only,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CreateImportedAccountsRequest) Reset() {
+	*x = CreateImportedAccountsRequest{}
+	mi := &file_latchkey_account_v1_account_internal_proto_msgTypes[20]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CreateImportedAccountsRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CreateImportedAccountsRequest) ProtoMessage() {}
+
+func (x *CreateImportedAccountsRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_latchkey_account_v1_account_internal_proto_msgTypes[20]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CreateImportedAccountsRequest.ProtoReflect.Descriptor instead.
+func (*CreateImportedAccountsRequest) Descriptor() ([]byte, []int) {
+	return file_latchkey_account_v1_account_internal_proto_rawDescGZIP(), []int{20}
+}
+
+func (x *CreateImportedAccountsRequest) GetTenantId() string {
+	if x != nil {
+		return x.TenantId
+	}
+	return ""
+}
+
+func (x *CreateImportedAccountsRequest) GetRows() []*ImportedAccountRow {
+	if x != nil {
+		return x.Rows
+	}
+	return nil
+}
+
+func (x *CreateImportedAccountsRequest) GetValidateOnly() bool {
+	if x != nil {
+		return x.ValidateOnly
+	}
+	return false
+}
+
+// One account of a legacy import.
+type ImportedAccountRow struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The id to give the account (a UUIDv7 chosen by the caller).
+	AccountId   string `protobuf:"bytes,1,opt,name=account_id,json=accountId,proto3" json:"account_id,omitempty"`
+	Username    string `protobuf:"bytes,2,opt,name=username,proto3" json:"username,omitempty"`
+	Email       string `protobuf:"bytes,3,opt,name=email,proto3" json:"email,omitempty"`
+	DisplayName string `protobuf:"bytes,4,opt,name=display_name,json=displayName,proto3" json:"display_name,omitempty"`
+	// Roles; empty = [USER].
+	Roles []Role_Value `protobuf:"varint,5,rep,packed,name=roles,proto3,enum=latchkey.account.v1.Role_Value" json:"roles,omitempty"`
+	// Preferred locale; "" = the tenant's.
+	Locale        string `protobuf:"bytes,6,opt,name=locale,proto3" json:"locale,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ImportedAccountRow) Reset() {
+	*x = ImportedAccountRow{}
+	mi := &file_latchkey_account_v1_account_internal_proto_msgTypes[21]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ImportedAccountRow) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ImportedAccountRow) ProtoMessage() {}
+
+func (x *ImportedAccountRow) ProtoReflect() protoreflect.Message {
+	mi := &file_latchkey_account_v1_account_internal_proto_msgTypes[21]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ImportedAccountRow.ProtoReflect.Descriptor instead.
+func (*ImportedAccountRow) Descriptor() ([]byte, []int) {
+	return file_latchkey_account_v1_account_internal_proto_rawDescGZIP(), []int{21}
+}
+
+func (x *ImportedAccountRow) GetAccountId() string {
+	if x != nil {
+		return x.AccountId
+	}
+	return ""
+}
+
+func (x *ImportedAccountRow) GetUsername() string {
+	if x != nil {
+		return x.Username
+	}
+	return ""
+}
+
+func (x *ImportedAccountRow) GetEmail() string {
+	if x != nil {
+		return x.Email
+	}
+	return ""
+}
+
+func (x *ImportedAccountRow) GetDisplayName() string {
+	if x != nil {
+		return x.DisplayName
+	}
+	return ""
+}
+
+func (x *ImportedAccountRow) GetRoles() []Role_Value {
+	if x != nil {
+		return x.Roles
+	}
+	return nil
+}
+
+func (x *ImportedAccountRow) GetLocale() string {
+	if x != nil {
+		return x.Locale
+	}
+	return ""
+}
+
+type CreateImportedAccountsResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// One result per row, in order.
+	Results []*ImportedAccountResult `protobuf:"bytes,1,rep,name=results,proto3" json:"results,omitempty"`
+	// The accounts were created (false when any row was refused, or with
+	// validate_only).
+	Created       bool `protobuf:"varint,2,opt,name=created,proto3" json:"created,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CreateImportedAccountsResponse) Reset() {
+	*x = CreateImportedAccountsResponse{}
+	mi := &file_latchkey_account_v1_account_internal_proto_msgTypes[22]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CreateImportedAccountsResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CreateImportedAccountsResponse) ProtoMessage() {}
+
+func (x *CreateImportedAccountsResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_latchkey_account_v1_account_internal_proto_msgTypes[22]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CreateImportedAccountsResponse.ProtoReflect.Descriptor instead.
+func (*CreateImportedAccountsResponse) Descriptor() ([]byte, []int) {
+	return file_latchkey_account_v1_account_internal_proto_rawDescGZIP(), []int{22}
+}
+
+func (x *CreateImportedAccountsResponse) GetResults() []*ImportedAccountResult {
+	if x != nil {
+		return x.Results
+	}
+	return nil
+}
+
+func (x *CreateImportedAccountsResponse) GetCreated() bool {
+	if x != nil {
+		return x.Created
+	}
+	return false
+}
+
+// What became of one row of an import.
+type ImportedAccountResult struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	Index int32                  `protobuf:"varint,1,opt,name=index,proto3" json:"index,omitempty"`
+	// The created account; unset when the row was refused or nothing was
+	// created.
+	Account *Account `protobuf:"bytes,2,opt,name=account,proto3" json:"account,omitempty"`
+	// gRPC code name of the refusal ("INVALID_ARGUMENT", "ALREADY_EXISTS");
+	// "" when the row is acceptable.
+	ErrorCode string `protobuf:"bytes,3,opt,name=error_code,json=errorCode,proto3" json:"error_code,omitempty"`
+	// Why, naming the fields.
+	ErrorMessage  string `protobuf:"bytes,4,opt,name=error_message,json=errorMessage,proto3" json:"error_message,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ImportedAccountResult) Reset() {
+	*x = ImportedAccountResult{}
+	mi := &file_latchkey_account_v1_account_internal_proto_msgTypes[23]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ImportedAccountResult) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ImportedAccountResult) ProtoMessage() {}
+
+func (x *ImportedAccountResult) ProtoReflect() protoreflect.Message {
+	mi := &file_latchkey_account_v1_account_internal_proto_msgTypes[23]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ImportedAccountResult.ProtoReflect.Descriptor instead.
+func (*ImportedAccountResult) Descriptor() ([]byte, []int) {
+	return file_latchkey_account_v1_account_internal_proto_rawDescGZIP(), []int{23}
+}
+
+func (x *ImportedAccountResult) GetIndex() int32 {
+	if x != nil {
+		return x.Index
+	}
+	return 0
+}
+
+func (x *ImportedAccountResult) GetAccount() *Account {
+	if x != nil {
+		return x.Account
+	}
+	return nil
+}
+
+func (x *ImportedAccountResult) GetErrorCode() string {
+	if x != nil {
+		return x.ErrorCode
+	}
+	return ""
+}
+
+func (x *ImportedAccountResult) GetErrorMessage() string {
+	if x != nil {
+		return x.ErrorMessage
+	}
+	return ""
+}
+
 var File_latchkey_account_v1_account_internal_proto protoreflect.FileDescriptor
 
 const file_latchkey_account_v1_account_internal_proto_rawDesc = "" +
@@ -1100,7 +1378,28 @@ const file_latchkey_account_v1_account_internal_proto_rawDesc = "" +
 	"\x14SweepInactiveRequest\"T\n" +
 	"\x15SweepInactiveResponse\x12!\n" +
 	"\flocked_count\x18\x01 \x01(\x05R\vlockedCount\x12\x18\n" +
-	"\askipped\x18\x02 \x01(\bR\askipped2\xe4\b\n" +
+	"\askipped\x18\x02 \x01(\bR\askipped\"\x9e\x01\n" +
+	"\x1dCreateImportedAccountsRequest\x12\x1b\n" +
+	"\ttenant_id\x18\x01 \x01(\tR\btenantId\x12;\n" +
+	"\x04rows\x18\x02 \x03(\v2'.latchkey.account.v1.ImportedAccountRowR\x04rows\x12#\n" +
+	"\rvalidate_only\x18\x03 \x01(\bR\fvalidateOnly\"\xd7\x01\n" +
+	"\x12ImportedAccountRow\x12\x1d\n" +
+	"\n" +
+	"account_id\x18\x01 \x01(\tR\taccountId\x12\x1a\n" +
+	"\busername\x18\x02 \x01(\tR\busername\x12\x14\n" +
+	"\x05email\x18\x03 \x01(\tR\x05email\x12!\n" +
+	"\fdisplay_name\x18\x04 \x01(\tR\vdisplayName\x125\n" +
+	"\x05roles\x18\x05 \x03(\x0e2\x1f.latchkey.account.v1.Role.ValueR\x05roles\x12\x16\n" +
+	"\x06locale\x18\x06 \x01(\tR\x06locale\"\x80\x01\n" +
+	"\x1eCreateImportedAccountsResponse\x12D\n" +
+	"\aresults\x18\x01 \x03(\v2*.latchkey.account.v1.ImportedAccountResultR\aresults\x12\x18\n" +
+	"\acreated\x18\x02 \x01(\bR\acreated\"\xa9\x01\n" +
+	"\x15ImportedAccountResult\x12\x14\n" +
+	"\x05index\x18\x01 \x01(\x05R\x05index\x126\n" +
+	"\aaccount\x18\x02 \x01(\v2\x1c.latchkey.account.v1.AccountR\aaccount\x12\x1d\n" +
+	"\n" +
+	"error_code\x18\x03 \x01(\tR\terrorCode\x12#\n" +
+	"\rerror_message\x18\x04 \x01(\tR\ferrorMessage2\xe8\t\n" +
 	"\x16AccountInternalService\x12c\n" +
 	"\fResolveLogin\x12(.latchkey.account.v1.ResolveLoginRequest\x1a).latchkey.account.v1.ResolveLoginResponse\x12f\n" +
 	"\rLookupAccount\x12).latchkey.account.v1.LookupAccountRequest\x1a*.latchkey.account.v1.LookupAccountResponse\x12l\n" +
@@ -1110,7 +1409,8 @@ const file_latchkey_account_v1_account_internal_proto_rawDesc = "" +
 	"\rRecordLockout\x12).latchkey.account.v1.RecordLockoutRequest\x1a*.latchkey.account.v1.RecordLockoutResponse\x12i\n" +
 	"\x0eReleaseLockout\x12*.latchkey.account.v1.ReleaseLockoutRequest\x1a+.latchkey.account.v1.ReleaseLockoutResponse\x12~\n" +
 	"\x15RecordTermsAcceptance\x121.latchkey.account.v1.RecordTermsAcceptanceRequest\x1a2.latchkey.account.v1.RecordTermsAcceptanceResponse\x12~\n" +
-	"\x15CreateImportedAccount\x121.latchkey.account.v1.CreateImportedAccountRequest\x1a2.latchkey.account.v1.CreateImportedAccountResponse\x12f\n" +
+	"\x15CreateImportedAccount\x121.latchkey.account.v1.CreateImportedAccountRequest\x1a2.latchkey.account.v1.CreateImportedAccountResponse\x12\x81\x01\n" +
+	"\x16CreateImportedAccounts\x122.latchkey.account.v1.CreateImportedAccountsRequest\x1a3.latchkey.account.v1.CreateImportedAccountsResponse\x12f\n" +
 	"\rSweepInactive\x12).latchkey.account.v1.SweepInactiveRequest\x1a*.latchkey.account.v1.SweepInactiveResponseBFZDgithub.com/latchkey/latchkey/proto/gen/latchkey/account/v1;accountv1b\x06proto3"
 
 var (
@@ -1125,73 +1425,83 @@ func file_latchkey_account_v1_account_internal_proto_rawDescGZIP() []byte {
 	return file_latchkey_account_v1_account_internal_proto_rawDescData
 }
 
-var file_latchkey_account_v1_account_internal_proto_msgTypes = make([]protoimpl.MessageInfo, 20)
+var file_latchkey_account_v1_account_internal_proto_msgTypes = make([]protoimpl.MessageInfo, 24)
 var file_latchkey_account_v1_account_internal_proto_goTypes = []any{
-	(*ResolveLoginRequest)(nil),           // 0: latchkey.account.v1.ResolveLoginRequest
-	(*ResolveLoginResponse)(nil),          // 1: latchkey.account.v1.ResolveLoginResponse
-	(*LookupAccountRequest)(nil),          // 2: latchkey.account.v1.LookupAccountRequest
-	(*LookupAccountResponse)(nil),         // 3: latchkey.account.v1.LookupAccountResponse
-	(*GetTenantPolicyRequest)(nil),        // 4: latchkey.account.v1.GetTenantPolicyRequest
-	(*GetTenantPolicyResponse)(nil),       // 5: latchkey.account.v1.GetTenantPolicyResponse
-	(*GetTenantByCodeRequest)(nil),        // 6: latchkey.account.v1.GetTenantByCodeRequest
-	(*GetTenantByCodeResponse)(nil),       // 7: latchkey.account.v1.GetTenantByCodeResponse
-	(*MarkActivatedRequest)(nil),          // 8: latchkey.account.v1.MarkActivatedRequest
-	(*MarkActivatedResponse)(nil),         // 9: latchkey.account.v1.MarkActivatedResponse
-	(*RecordLockoutRequest)(nil),          // 10: latchkey.account.v1.RecordLockoutRequest
-	(*RecordLockoutResponse)(nil),         // 11: latchkey.account.v1.RecordLockoutResponse
-	(*ReleaseLockoutRequest)(nil),         // 12: latchkey.account.v1.ReleaseLockoutRequest
-	(*ReleaseLockoutResponse)(nil),        // 13: latchkey.account.v1.ReleaseLockoutResponse
-	(*RecordTermsAcceptanceRequest)(nil),  // 14: latchkey.account.v1.RecordTermsAcceptanceRequest
-	(*RecordTermsAcceptanceResponse)(nil), // 15: latchkey.account.v1.RecordTermsAcceptanceResponse
-	(*CreateImportedAccountRequest)(nil),  // 16: latchkey.account.v1.CreateImportedAccountRequest
-	(*CreateImportedAccountResponse)(nil), // 17: latchkey.account.v1.CreateImportedAccountResponse
-	(*SweepInactiveRequest)(nil),          // 18: latchkey.account.v1.SweepInactiveRequest
-	(*SweepInactiveResponse)(nil),         // 19: latchkey.account.v1.SweepInactiveResponse
-	(*Account)(nil),                       // 20: latchkey.account.v1.Account
-	(*Tenant)(nil),                        // 21: latchkey.account.v1.Tenant
-	(LockReason_Value)(0),                 // 22: latchkey.account.v1.LockReason.Value
-	(*timestamppb.Timestamp)(nil),         // 23: google.protobuf.Timestamp
-	(Role_Value)(0),                       // 24: latchkey.account.v1.Role.Value
+	(*ResolveLoginRequest)(nil),            // 0: latchkey.account.v1.ResolveLoginRequest
+	(*ResolveLoginResponse)(nil),           // 1: latchkey.account.v1.ResolveLoginResponse
+	(*LookupAccountRequest)(nil),           // 2: latchkey.account.v1.LookupAccountRequest
+	(*LookupAccountResponse)(nil),          // 3: latchkey.account.v1.LookupAccountResponse
+	(*GetTenantPolicyRequest)(nil),         // 4: latchkey.account.v1.GetTenantPolicyRequest
+	(*GetTenantPolicyResponse)(nil),        // 5: latchkey.account.v1.GetTenantPolicyResponse
+	(*GetTenantByCodeRequest)(nil),         // 6: latchkey.account.v1.GetTenantByCodeRequest
+	(*GetTenantByCodeResponse)(nil),        // 7: latchkey.account.v1.GetTenantByCodeResponse
+	(*MarkActivatedRequest)(nil),           // 8: latchkey.account.v1.MarkActivatedRequest
+	(*MarkActivatedResponse)(nil),          // 9: latchkey.account.v1.MarkActivatedResponse
+	(*RecordLockoutRequest)(nil),           // 10: latchkey.account.v1.RecordLockoutRequest
+	(*RecordLockoutResponse)(nil),          // 11: latchkey.account.v1.RecordLockoutResponse
+	(*ReleaseLockoutRequest)(nil),          // 12: latchkey.account.v1.ReleaseLockoutRequest
+	(*ReleaseLockoutResponse)(nil),         // 13: latchkey.account.v1.ReleaseLockoutResponse
+	(*RecordTermsAcceptanceRequest)(nil),   // 14: latchkey.account.v1.RecordTermsAcceptanceRequest
+	(*RecordTermsAcceptanceResponse)(nil),  // 15: latchkey.account.v1.RecordTermsAcceptanceResponse
+	(*CreateImportedAccountRequest)(nil),   // 16: latchkey.account.v1.CreateImportedAccountRequest
+	(*CreateImportedAccountResponse)(nil),  // 17: latchkey.account.v1.CreateImportedAccountResponse
+	(*SweepInactiveRequest)(nil),           // 18: latchkey.account.v1.SweepInactiveRequest
+	(*SweepInactiveResponse)(nil),          // 19: latchkey.account.v1.SweepInactiveResponse
+	(*CreateImportedAccountsRequest)(nil),  // 20: latchkey.account.v1.CreateImportedAccountsRequest
+	(*ImportedAccountRow)(nil),             // 21: latchkey.account.v1.ImportedAccountRow
+	(*CreateImportedAccountsResponse)(nil), // 22: latchkey.account.v1.CreateImportedAccountsResponse
+	(*ImportedAccountResult)(nil),          // 23: latchkey.account.v1.ImportedAccountResult
+	(*Account)(nil),                        // 24: latchkey.account.v1.Account
+	(*Tenant)(nil),                         // 25: latchkey.account.v1.Tenant
+	(LockReason_Value)(0),                  // 26: latchkey.account.v1.LockReason.Value
+	(*timestamppb.Timestamp)(nil),          // 27: google.protobuf.Timestamp
+	(Role_Value)(0),                        // 28: latchkey.account.v1.Role.Value
 }
 var file_latchkey_account_v1_account_internal_proto_depIdxs = []int32{
-	20, // 0: latchkey.account.v1.ResolveLoginResponse.account:type_name -> latchkey.account.v1.Account
-	21, // 1: latchkey.account.v1.ResolveLoginResponse.tenant:type_name -> latchkey.account.v1.Tenant
-	20, // 2: latchkey.account.v1.LookupAccountResponse.account:type_name -> latchkey.account.v1.Account
-	21, // 3: latchkey.account.v1.GetTenantPolicyResponse.tenant:type_name -> latchkey.account.v1.Tenant
-	21, // 4: latchkey.account.v1.GetTenantByCodeResponse.tenant:type_name -> latchkey.account.v1.Tenant
-	20, // 5: latchkey.account.v1.MarkActivatedResponse.account:type_name -> latchkey.account.v1.Account
-	22, // 6: latchkey.account.v1.RecordLockoutRequest.reason:type_name -> latchkey.account.v1.LockReason.Value
-	23, // 7: latchkey.account.v1.RecordLockoutRequest.unlock_time:type_name -> google.protobuf.Timestamp
-	20, // 8: latchkey.account.v1.RecordLockoutResponse.account:type_name -> latchkey.account.v1.Account
-	20, // 9: latchkey.account.v1.ReleaseLockoutResponse.account:type_name -> latchkey.account.v1.Account
-	20, // 10: latchkey.account.v1.RecordTermsAcceptanceResponse.account:type_name -> latchkey.account.v1.Account
-	24, // 11: latchkey.account.v1.CreateImportedAccountRequest.roles:type_name -> latchkey.account.v1.Role.Value
-	20, // 12: latchkey.account.v1.CreateImportedAccountResponse.account:type_name -> latchkey.account.v1.Account
-	0,  // 13: latchkey.account.v1.AccountInternalService.ResolveLogin:input_type -> latchkey.account.v1.ResolveLoginRequest
-	2,  // 14: latchkey.account.v1.AccountInternalService.LookupAccount:input_type -> latchkey.account.v1.LookupAccountRequest
-	4,  // 15: latchkey.account.v1.AccountInternalService.GetTenantPolicy:input_type -> latchkey.account.v1.GetTenantPolicyRequest
-	6,  // 16: latchkey.account.v1.AccountInternalService.GetTenantByCode:input_type -> latchkey.account.v1.GetTenantByCodeRequest
-	8,  // 17: latchkey.account.v1.AccountInternalService.MarkActivated:input_type -> latchkey.account.v1.MarkActivatedRequest
-	10, // 18: latchkey.account.v1.AccountInternalService.RecordLockout:input_type -> latchkey.account.v1.RecordLockoutRequest
-	12, // 19: latchkey.account.v1.AccountInternalService.ReleaseLockout:input_type -> latchkey.account.v1.ReleaseLockoutRequest
-	14, // 20: latchkey.account.v1.AccountInternalService.RecordTermsAcceptance:input_type -> latchkey.account.v1.RecordTermsAcceptanceRequest
-	16, // 21: latchkey.account.v1.AccountInternalService.CreateImportedAccount:input_type -> latchkey.account.v1.CreateImportedAccountRequest
-	18, // 22: latchkey.account.v1.AccountInternalService.SweepInactive:input_type -> latchkey.account.v1.SweepInactiveRequest
-	1,  // 23: latchkey.account.v1.AccountInternalService.ResolveLogin:output_type -> latchkey.account.v1.ResolveLoginResponse
-	3,  // 24: latchkey.account.v1.AccountInternalService.LookupAccount:output_type -> latchkey.account.v1.LookupAccountResponse
-	5,  // 25: latchkey.account.v1.AccountInternalService.GetTenantPolicy:output_type -> latchkey.account.v1.GetTenantPolicyResponse
-	7,  // 26: latchkey.account.v1.AccountInternalService.GetTenantByCode:output_type -> latchkey.account.v1.GetTenantByCodeResponse
-	9,  // 27: latchkey.account.v1.AccountInternalService.MarkActivated:output_type -> latchkey.account.v1.MarkActivatedResponse
-	11, // 28: latchkey.account.v1.AccountInternalService.RecordLockout:output_type -> latchkey.account.v1.RecordLockoutResponse
-	13, // 29: latchkey.account.v1.AccountInternalService.ReleaseLockout:output_type -> latchkey.account.v1.ReleaseLockoutResponse
-	15, // 30: latchkey.account.v1.AccountInternalService.RecordTermsAcceptance:output_type -> latchkey.account.v1.RecordTermsAcceptanceResponse
-	17, // 31: latchkey.account.v1.AccountInternalService.CreateImportedAccount:output_type -> latchkey.account.v1.CreateImportedAccountResponse
-	19, // 32: latchkey.account.v1.AccountInternalService.SweepInactive:output_type -> latchkey.account.v1.SweepInactiveResponse
-	23, // [23:33] is the sub-list for method output_type
-	13, // [13:23] is the sub-list for method input_type
-	13, // [13:13] is the sub-list for extension type_name
-	13, // [13:13] is the sub-list for extension extendee
-	0,  // [0:13] is the sub-list for field type_name
+	24, // 0: latchkey.account.v1.ResolveLoginResponse.account:type_name -> latchkey.account.v1.Account
+	25, // 1: latchkey.account.v1.ResolveLoginResponse.tenant:type_name -> latchkey.account.v1.Tenant
+	24, // 2: latchkey.account.v1.LookupAccountResponse.account:type_name -> latchkey.account.v1.Account
+	25, // 3: latchkey.account.v1.GetTenantPolicyResponse.tenant:type_name -> latchkey.account.v1.Tenant
+	25, // 4: latchkey.account.v1.GetTenantByCodeResponse.tenant:type_name -> latchkey.account.v1.Tenant
+	24, // 5: latchkey.account.v1.MarkActivatedResponse.account:type_name -> latchkey.account.v1.Account
+	26, // 6: latchkey.account.v1.RecordLockoutRequest.reason:type_name -> latchkey.account.v1.LockReason.Value
+	27, // 7: latchkey.account.v1.RecordLockoutRequest.unlock_time:type_name -> google.protobuf.Timestamp
+	24, // 8: latchkey.account.v1.RecordLockoutResponse.account:type_name -> latchkey.account.v1.Account
+	24, // 9: latchkey.account.v1.ReleaseLockoutResponse.account:type_name -> latchkey.account.v1.Account
+	24, // 10: latchkey.account.v1.RecordTermsAcceptanceResponse.account:type_name -> latchkey.account.v1.Account
+	28, // 11: latchkey.account.v1.CreateImportedAccountRequest.roles:type_name -> latchkey.account.v1.Role.Value
+	24, // 12: latchkey.account.v1.CreateImportedAccountResponse.account:type_name -> latchkey.account.v1.Account
+	21, // 13: latchkey.account.v1.CreateImportedAccountsRequest.rows:type_name -> latchkey.account.v1.ImportedAccountRow
+	28, // 14: latchkey.account.v1.ImportedAccountRow.roles:type_name -> latchkey.account.v1.Role.Value
+	23, // 15: latchkey.account.v1.CreateImportedAccountsResponse.results:type_name -> latchkey.account.v1.ImportedAccountResult
+	24, // 16: latchkey.account.v1.ImportedAccountResult.account:type_name -> latchkey.account.v1.Account
+	0,  // 17: latchkey.account.v1.AccountInternalService.ResolveLogin:input_type -> latchkey.account.v1.ResolveLoginRequest
+	2,  // 18: latchkey.account.v1.AccountInternalService.LookupAccount:input_type -> latchkey.account.v1.LookupAccountRequest
+	4,  // 19: latchkey.account.v1.AccountInternalService.GetTenantPolicy:input_type -> latchkey.account.v1.GetTenantPolicyRequest
+	6,  // 20: latchkey.account.v1.AccountInternalService.GetTenantByCode:input_type -> latchkey.account.v1.GetTenantByCodeRequest
+	8,  // 21: latchkey.account.v1.AccountInternalService.MarkActivated:input_type -> latchkey.account.v1.MarkActivatedRequest
+	10, // 22: latchkey.account.v1.AccountInternalService.RecordLockout:input_type -> latchkey.account.v1.RecordLockoutRequest
+	12, // 23: latchkey.account.v1.AccountInternalService.ReleaseLockout:input_type -> latchkey.account.v1.ReleaseLockoutRequest
+	14, // 24: latchkey.account.v1.AccountInternalService.RecordTermsAcceptance:input_type -> latchkey.account.v1.RecordTermsAcceptanceRequest
+	16, // 25: latchkey.account.v1.AccountInternalService.CreateImportedAccount:input_type -> latchkey.account.v1.CreateImportedAccountRequest
+	20, // 26: latchkey.account.v1.AccountInternalService.CreateImportedAccounts:input_type -> latchkey.account.v1.CreateImportedAccountsRequest
+	18, // 27: latchkey.account.v1.AccountInternalService.SweepInactive:input_type -> latchkey.account.v1.SweepInactiveRequest
+	1,  // 28: latchkey.account.v1.AccountInternalService.ResolveLogin:output_type -> latchkey.account.v1.ResolveLoginResponse
+	3,  // 29: latchkey.account.v1.AccountInternalService.LookupAccount:output_type -> latchkey.account.v1.LookupAccountResponse
+	5,  // 30: latchkey.account.v1.AccountInternalService.GetTenantPolicy:output_type -> latchkey.account.v1.GetTenantPolicyResponse
+	7,  // 31: latchkey.account.v1.AccountInternalService.GetTenantByCode:output_type -> latchkey.account.v1.GetTenantByCodeResponse
+	9,  // 32: latchkey.account.v1.AccountInternalService.MarkActivated:output_type -> latchkey.account.v1.MarkActivatedResponse
+	11, // 33: latchkey.account.v1.AccountInternalService.RecordLockout:output_type -> latchkey.account.v1.RecordLockoutResponse
+	13, // 34: latchkey.account.v1.AccountInternalService.ReleaseLockout:output_type -> latchkey.account.v1.ReleaseLockoutResponse
+	15, // 35: latchkey.account.v1.AccountInternalService.RecordTermsAcceptance:output_type -> latchkey.account.v1.RecordTermsAcceptanceResponse
+	17, // 36: latchkey.account.v1.AccountInternalService.CreateImportedAccount:output_type -> latchkey.account.v1.CreateImportedAccountResponse
+	22, // 37: latchkey.account.v1.AccountInternalService.CreateImportedAccounts:output_type -> latchkey.account.v1.CreateImportedAccountsResponse
+	19, // 38: latchkey.account.v1.AccountInternalService.SweepInactive:output_type -> latchkey.account.v1.SweepInactiveResponse
+	28, // [28:39] is the sub-list for method output_type
+	17, // [17:28] is the sub-list for method input_type
+	17, // [17:17] is the sub-list for extension type_name
+	17, // [17:17] is the sub-list for extension extendee
+	0,  // [0:17] is the sub-list for field type_name
 }
 
 func init() { file_latchkey_account_v1_account_internal_proto_init() }
@@ -1207,7 +1517,7 @@ func file_latchkey_account_v1_account_internal_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_latchkey_account_v1_account_internal_proto_rawDesc), len(file_latchkey_account_v1_account_internal_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   20,
+			NumMessages:   24,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

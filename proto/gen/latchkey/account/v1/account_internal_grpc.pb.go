@@ -19,16 +19,17 @@ import (
 const _ = grpc.SupportPackageIsVersion9
 
 const (
-	AccountInternalService_ResolveLogin_FullMethodName          = "/latchkey.account.v1.AccountInternalService/ResolveLogin"
-	AccountInternalService_LookupAccount_FullMethodName         = "/latchkey.account.v1.AccountInternalService/LookupAccount"
-	AccountInternalService_GetTenantPolicy_FullMethodName       = "/latchkey.account.v1.AccountInternalService/GetTenantPolicy"
-	AccountInternalService_GetTenantByCode_FullMethodName       = "/latchkey.account.v1.AccountInternalService/GetTenantByCode"
-	AccountInternalService_MarkActivated_FullMethodName         = "/latchkey.account.v1.AccountInternalService/MarkActivated"
-	AccountInternalService_RecordLockout_FullMethodName         = "/latchkey.account.v1.AccountInternalService/RecordLockout"
-	AccountInternalService_ReleaseLockout_FullMethodName        = "/latchkey.account.v1.AccountInternalService/ReleaseLockout"
-	AccountInternalService_RecordTermsAcceptance_FullMethodName = "/latchkey.account.v1.AccountInternalService/RecordTermsAcceptance"
-	AccountInternalService_CreateImportedAccount_FullMethodName = "/latchkey.account.v1.AccountInternalService/CreateImportedAccount"
-	AccountInternalService_SweepInactive_FullMethodName         = "/latchkey.account.v1.AccountInternalService/SweepInactive"
+	AccountInternalService_ResolveLogin_FullMethodName           = "/latchkey.account.v1.AccountInternalService/ResolveLogin"
+	AccountInternalService_LookupAccount_FullMethodName          = "/latchkey.account.v1.AccountInternalService/LookupAccount"
+	AccountInternalService_GetTenantPolicy_FullMethodName        = "/latchkey.account.v1.AccountInternalService/GetTenantPolicy"
+	AccountInternalService_GetTenantByCode_FullMethodName        = "/latchkey.account.v1.AccountInternalService/GetTenantByCode"
+	AccountInternalService_MarkActivated_FullMethodName          = "/latchkey.account.v1.AccountInternalService/MarkActivated"
+	AccountInternalService_RecordLockout_FullMethodName          = "/latchkey.account.v1.AccountInternalService/RecordLockout"
+	AccountInternalService_ReleaseLockout_FullMethodName         = "/latchkey.account.v1.AccountInternalService/ReleaseLockout"
+	AccountInternalService_RecordTermsAcceptance_FullMethodName  = "/latchkey.account.v1.AccountInternalService/RecordTermsAcceptance"
+	AccountInternalService_CreateImportedAccount_FullMethodName  = "/latchkey.account.v1.AccountInternalService/CreateImportedAccount"
+	AccountInternalService_CreateImportedAccounts_FullMethodName = "/latchkey.account.v1.AccountInternalService/CreateImportedAccounts"
+	AccountInternalService_SweepInactive_FullMethodName          = "/latchkey.account.v1.AccountInternalService/SweepInactive"
 )
 
 // AccountInternalServiceClient is the client API for AccountInternalService service.
@@ -64,6 +65,11 @@ type AccountInternalServiceClient interface {
 	// Creates an ACTIVE account for a legacy import (credential's
 	// ImportAccounts, which then stores the legacy password hash).
 	CreateImportedAccount(ctx context.Context, in *CreateImportedAccountRequest, opts ...grpc.CallOption) (*CreateImportedAccountResponse, error)
+	// Creates the ACTIVE accounts of a legacy import, all or none: when any
+	// row is refused, none is created and every refused row is reported.
+	// With validate_only, only checks. Ids are chosen by the caller (the
+	// credential service stores the password hashes under them first).
+	CreateImportedAccounts(ctx context.Context, in *CreateImportedAccountsRequest, opts ...grpc.CallOption) (*CreateImportedAccountsResponse, error)
 	// Runs the inactivity sweep now: locks (reason INACTIVITY) the ACTIVE
 	// accounts of every tenant with inactivity_lock_days whose last log-in
 	// (or activation, or creation) is older than that. The service also runs
@@ -171,6 +177,16 @@ func (c *accountInternalServiceClient) CreateImportedAccount(ctx context.Context
 	return out, nil
 }
 
+func (c *accountInternalServiceClient) CreateImportedAccounts(ctx context.Context, in *CreateImportedAccountsRequest, opts ...grpc.CallOption) (*CreateImportedAccountsResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(CreateImportedAccountsResponse)
+	err := c.cc.Invoke(ctx, AccountInternalService_CreateImportedAccounts_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 func (c *accountInternalServiceClient) SweepInactive(ctx context.Context, in *SweepInactiveRequest, opts ...grpc.CallOption) (*SweepInactiveResponse, error) {
 	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
 	out := new(SweepInactiveResponse)
@@ -214,6 +230,11 @@ type AccountInternalServiceServer interface {
 	// Creates an ACTIVE account for a legacy import (credential's
 	// ImportAccounts, which then stores the legacy password hash).
 	CreateImportedAccount(context.Context, *CreateImportedAccountRequest) (*CreateImportedAccountResponse, error)
+	// Creates the ACTIVE accounts of a legacy import, all or none: when any
+	// row is refused, none is created and every refused row is reported.
+	// With validate_only, only checks. Ids are chosen by the caller (the
+	// credential service stores the password hashes under them first).
+	CreateImportedAccounts(context.Context, *CreateImportedAccountsRequest) (*CreateImportedAccountsResponse, error)
 	// Runs the inactivity sweep now: locks (reason INACTIVITY) the ACTIVE
 	// accounts of every tenant with inactivity_lock_days whose last log-in
 	// (or activation, or creation) is older than that. The service also runs
@@ -257,6 +278,9 @@ func (UnimplementedAccountInternalServiceServer) RecordTermsAcceptance(context.C
 }
 func (UnimplementedAccountInternalServiceServer) CreateImportedAccount(context.Context, *CreateImportedAccountRequest) (*CreateImportedAccountResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method CreateImportedAccount not implemented")
+}
+func (UnimplementedAccountInternalServiceServer) CreateImportedAccounts(context.Context, *CreateImportedAccountsRequest) (*CreateImportedAccountsResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method CreateImportedAccounts not implemented")
 }
 func (UnimplementedAccountInternalServiceServer) SweepInactive(context.Context, *SweepInactiveRequest) (*SweepInactiveResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method SweepInactive not implemented")
@@ -445,6 +469,24 @@ func _AccountInternalService_CreateImportedAccount_Handler(srv interface{}, ctx 
 	return interceptor(ctx, in, info, handler)
 }
 
+func _AccountInternalService_CreateImportedAccounts_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(CreateImportedAccountsRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(AccountInternalServiceServer).CreateImportedAccounts(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: AccountInternalService_CreateImportedAccounts_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(AccountInternalServiceServer).CreateImportedAccounts(ctx, req.(*CreateImportedAccountsRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 func _AccountInternalService_SweepInactive_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
 	in := new(SweepInactiveRequest)
 	if err := dec(in); err != nil {
@@ -505,6 +547,10 @@ var AccountInternalService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "CreateImportedAccount",
 			Handler:    _AccountInternalService_CreateImportedAccount_Handler,
+		},
+		{
+			MethodName: "CreateImportedAccounts",
+			Handler:    _AccountInternalService_CreateImportedAccounts_Handler,
 		},
 		{
 			MethodName: "SweepInactive",

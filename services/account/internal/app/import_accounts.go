@@ -1,0 +1,119 @@
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/latchkey/latchkey/libs/errs"
+	"github.com/latchkey/latchkey/libs/events"
+	eventsv1 "github.com/latchkey/latchkey/proto/gen/latchkey/events/v1"
+	"github.com/latchkey/latchkey/services/account/internal/account"
+	accountevents "github.com/latchkey/latchkey/services/account/internal/events"
+	"github.com/latchkey/latchkey/services/account/internal/store"
+)
+
+// ImportRow is one account of a legacy import, with the id the credential
+// service stored its password hash under.
+type ImportRow struct {
+	ID          string
+	Username    string
+	Email       string
+	DisplayName string
+	Roles       []account.Role
+	Locale      string
+}
+
+// ImportResult is what became of one row: its account, or why not.
+type ImportResult struct {
+	Account *account.Account
+	Err     error
+}
+
+// MaxImportRows bounds one import request.
+const MaxImportRows = 1000
+
+// ImportAccounts creates the ACTIVE accounts of a legacy import in one
+// transaction, all or none. Every row is checked first (fields, the
+// tenant's username rule, conflicts with existing accounts and with the
+// other rows), so one answer reports every refused row. created is false
+// when any row was refused, or with validateOnly.
+func (a *App) ImportAccounts(ctx context.Context, tenantID string, rows []ImportRow, validateOnly bool) (results []ImportResult, created bool, err error) {
+	if err := checkID("tenantId", tenantID); err != nil {
+		return nil, false, err
+	}
+	if len(rows) == 0 || len(rows) > MaxImportRows {
+		return nil, false, errs.Invalid(errs.Field("accounts", "OUT_OF_RANGE", fmt.Sprintf("1 to %d accounts per request", MaxImportRows)))
+	}
+	t, err := a.store.GetTenant(ctx, tenantID)
+	if err != nil {
+		return nil, false, err
+	}
+	now := a.clock.Now()
+	results = make([]ImportResult, len(rows))
+	seen := map[string]int{} // folded username or e-mail → row
+	refused := false
+	for i, r := range rows {
+		if len(r.Roles) == 0 {
+			r.Roles = []account.Role{account.RoleUser}
+		}
+		locale := r.Locale
+		if locale == "" {
+			locale = t.Policy.Locale
+		}
+		acct := &account.Account{ID: r.ID, TenantID: t.ID, Username: r.Username, Email: r.Email, DisplayName: r.DisplayName,
+			Roles: r.Roles, Status: account.StatusActive, Locale: locale, CreatedAt: now, UpdatedAt: now, ActivatedAt: &now}
+		err := errs.JoinInvalid(checkID("accountId", r.ID), account.ValidateNewAccount(acct, t.Policy, ""))
+		for _, key := range []struct{ field, value string }{{"username", r.Username}, {"email", r.Email}} {
+			if err != nil || key.value == "" {
+				continue
+			}
+			folded := account.Fold(key.value)
+			if j, dup := seen[folded]; dup {
+				err = errs.Conflict(key.field, "DUPLICATE_IN_IMPORT", fmt.Sprintf("row %d has the same %s", j, key.field))
+				continue
+			}
+			seen[folded] = i
+			if _, ferr := a.store.FindAccountByLogin(ctx, t.ID, key.value); ferr == nil {
+				err = errs.Conflict(key.field, "LOGIN_TAKEN", "an account of this tenant already has this username or e-mail address")
+			} else if !errs.Is(ferr, errs.KindNotFound) {
+				return nil, false, ferr
+			}
+		}
+		if err == nil {
+			err = a.checkUsernameNotHeld(ctx, a.store, t.ID, r.Username, r.ID, "username")
+		}
+		results[i] = ImportResult{Account: acct, Err: err}
+		refused = refused || err != nil
+	}
+	if refused || validateOnly {
+		return results, false, nil
+	}
+	actor := events.ActorOf(nil, "import")
+	failedAt := -1
+	err = a.store.InTx(ctx, func(tx store.Tx) error {
+		for i, res := range results {
+			if err := tx.CreateAccount(ctx, res.Account); err != nil {
+				failedAt = i
+				return err
+			}
+			ev := accountevents.AccountCreated(res.Account, "", actor)
+			ev.Message.(*eventsv1.AccountCreated).Imported = true
+			if err := tx.Emit(ctx, ev); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	var e *errs.Error
+	if failedAt >= 0 && errors.As(err, &e) {
+		// A row taken meanwhile by a concurrent change: nothing was
+		// created; say which.
+		results[failedAt].Err = err
+		return results, false, nil
+	}
+	if err != nil {
+		return nil, false, err
+	}
+	return results, true, nil
+}

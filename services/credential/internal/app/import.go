@@ -1,0 +1,89 @@
+package app
+
+import (
+	"context"
+	"errors"
+	"fmt"
+
+	"github.com/latchkey/latchkey/libs/authn"
+	"github.com/latchkey/latchkey/libs/errs"
+	"github.com/latchkey/latchkey/libs/ids"
+	"github.com/latchkey/latchkey/services/credential/internal/credential"
+	"github.com/latchkey/latchkey/services/credential/internal/password"
+	"github.com/latchkey/latchkey/services/credential/internal/store"
+)
+
+var knownRoles = map[string]bool{"ADMIN": true, "USER": true, "CLIENT": true}
+
+// ImportAccounts is an administrator importing accounts from an old system
+// with their legacy password hashes (bcrypt, PBKDF2-SHA256, Argon2): all
+// or nothing. Every row is checked — its hash here, the account fields by
+// the account service — and when any row is refused nothing is created and
+// every refused row is reported. Otherwise the hashes are stored first and
+// the accounts created after, so no imported account is ever without its
+// password; the first log-in upgrades each hash to Argon2id.
+func (a *App) ImportAccounts(ctx context.Context, p *authn.Principal, rows []credential.ImportRow) ([]credential.ImportOutcome, bool, error) {
+	tenantID, err := a.adminTenant(ctx, p)
+	if err != nil {
+		return nil, false, err
+	}
+	if len(rows) == 0 {
+		return nil, false, errs.Invalid(errs.Field("accounts", "REQUIRED", "at least one account"))
+	}
+	local := make([]error, len(rows))
+	refused := false
+	for i := range rows {
+		rows[i].AccountID = ids.New()
+		var v errs.Violations
+		for _, r := range rows[i].Roles {
+			if !knownRoles[r] {
+				v.Add("roles", "INVALID_FORMAT", fmt.Sprintf("unknown role %q", r))
+			}
+		}
+		local[i] = errs.JoinInvalid(v.Err(), password.ValidateLegacy(rows[i].LegacyPasswordHash))
+		refused = refused || local[i] != nil
+	}
+	outcomes, created, err := a.Accounts.ImportAccounts(ctx, tenantID, rows, true)
+	if err != nil {
+		return nil, false, err
+	}
+	for i, o := range outcomes {
+		refused = refused || o.ErrorCode != ""
+		if local[i] != nil {
+			outcomes[i] = merge(local[i], o)
+		}
+	}
+	if refused {
+		return outcomes, false, nil
+	}
+	now := a.Clock.Now()
+	err = a.Store.InTx(ctx, func(tx store.Tx) error {
+		for _, r := range rows {
+			if err := tx.SavePassword(ctx, &credential.Password{TenantID: tenantID, AccountID: r.AccountID,
+				Hash: r.LegacyPasswordHash, ChangedAt: now}); err != nil {
+				return err
+			}
+		}
+		return nil
+	})
+	if err != nil {
+		return nil, false, err
+	}
+	// Stored hashes of accounts that end up not created belong to no
+	// account: no log-in can reach them.
+	outcomes, created, err = a.Accounts.ImportAccounts(ctx, tenantID, rows, false)
+	return outcomes, created, err
+}
+
+// merge adds a local refusal of a row to the account service's verdict.
+func merge(local error, o credential.ImportOutcome) credential.ImportOutcome {
+	var e *errs.Error
+	code := "INVALID_ARGUMENT"
+	if errors.As(local, &e) && e.Kind != errs.KindInvalid {
+		code = "INTERNAL"
+	}
+	if o.ErrorCode == "" {
+		return credential.ImportOutcome{ErrorCode: code, ErrorMessage: local.Error()}
+	}
+	return credential.ImportOutcome{ErrorCode: o.ErrorCode, ErrorMessage: o.ErrorMessage + "; " + local.Error()}
+}
