@@ -3,6 +3,7 @@ package allinone_test
 import (
 	"fmt"
 	"slices"
+	"strings"
 	"testing"
 	"time"
 
@@ -73,5 +74,27 @@ func TestLoginTicket_ExpiresAfterFiveMinutes(t *testing.T) {
 	clk.Advance(5*time.Minute + time.Second)
 	if st, body := anon.do("POST", "/v1/auth/login:continue", map[string]any{"loginTicket": body["loginTicket"], "newPassword": "Much-Better-Pass-1"}); st != 401 {
 		t.Fatalf("ticket after 5 minutes: %d %v, want 401", st, body)
+	}
+}
+
+// A temporary password works for the tenant's temporaryPasswordDays (7 by
+// default), then an admin must set a new one.
+func TestTemporaryPassword_ExpiresByTenantSetting(t *testing.T) {
+	clk := clock.NewFake(time.Now())
+	inst := startAt(t, clk)
+	op := client{t: t, base: inst.HTTPURL, token: inst.OperatorToken}
+	code := tenantWithAdmin(t, op, map[string]any{"password": map[string]any{"temporaryPasswordDays": 3}})
+	anon := client{t: t, base: inst.HTTPURL}
+	clk.Advance(2 * 24 * time.Hour)
+	if st, body := login(anon, code, "admin", "Temporary-Pass-2026"); st != 200 || body["nextStep"] != "CHANGE_PASSWORD" {
+		t.Fatalf("after 2 days: %d %v", st, body)
+	}
+	clk.Advance(24 * time.Hour)
+	st, body := login(anon, code, "admin", "Temporary-Pass-2026")
+	if st != 403 || !strings.Contains(fmt.Sprint(body["details"]), "TEMPORARY_PASSWORD_EXPIRED") {
+		t.Fatalf("after 3 days: %d %v, want 403 TEMPORARY_PASSWORD_EXPIRED", st, body)
+	}
+	if st, _ := login(anon, code, "admin", "wrong"); st != 401 {
+		t.Fatalf("a wrong password still gets the usual 401: %d", st)
 	}
 }

@@ -31,6 +31,9 @@ type PasswordPolicy struct {
 	MaxAgeDays        int  `json:"maxAgeDays"`
 	ExpiryWarningDays int  `json:"expiryWarningDays"`
 	CheckBreached     bool `json:"checkBreached"`
+	// TemporaryDays is how long a temporary password may be used before
+	// an admin must set a new one; 0 = no limit.
+	TemporaryDays int `json:"temporaryPasswordDays"`
 }
 
 // LockoutPolicy is when failed log-ins lock an account.
@@ -72,6 +75,7 @@ func DefaultPolicy() Policy {
 			HistoryCount:      0,
 			MaxAgeDays:        0,
 			ExpiryWarningDays: 14,
+			TemporaryDays:     7,
 		},
 		Lockout:  LockoutPolicy{MaxFailedAttempts: 10, LockoutMinutes: 15},
 		Recovery: RecoveryPolicy{EmailLink: true, SecurityQuestionsRequired: 1},
@@ -109,6 +113,7 @@ func (p Policy) Validate(prefix string) error {
 	rangeCheck("password.historyCount", pw.HistoryCount, 0, MaxHistoryCount)
 	rangeCheck("password.maxAgeDays", pw.MaxAgeDays, 0, 3650)
 	rangeCheck("password.expiryWarningDays", pw.ExpiryWarningDays, 0, 365)
+	rangeCheck("password.temporaryPasswordDays", pw.TemporaryDays, 0, 365)
 	rangeCheck("lockout.maxFailedAttempts", p.Lockout.MaxFailedAttempts, 1, 100)
 	rangeCheck("lockout.lockoutMinutes", p.Lockout.LockoutMinutes, 0, 525600)
 	rangeCheck("inactivityLockDays", p.InactivityLockDays, 0, 3650)

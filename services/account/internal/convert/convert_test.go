@@ -13,7 +13,7 @@ func TestPolicy_RoundTripsEveryField(t *testing.T) {
 	p := account.Policy{
 		UsernameIsEmail: true,
 		Password: account.PasswordPolicy{MinLength: 9, MinUppercase: 1, MinLowercase: 2, MinDigits: 3, MinSymbols: 4,
-			HistoryCount: 6, MaxAgeDays: 90, ExpiryWarningDays: 7, CheckBreached: true},
+			HistoryCount: 6, MaxAgeDays: 90, ExpiryWarningDays: 7, CheckBreached: true, TemporaryDays: 3},
 		Lockout:            account.LockoutPolicy{MaxFailedAttempts: 5, LockoutMinutes: 30},
 		InactivityLockDays: 10,
 		TermsRequired:      true,

@@ -13,15 +13,16 @@ func Policy(p account.Policy) *accountv1.TenantPolicy {
 	return &accountv1.TenantPolicy{
 		UsernameIsEmail: b(p.UsernameIsEmail),
 		Password: &accountv1.PasswordPolicy{
-			MinLength:         i(p.Password.MinLength),
-			MinUppercase:      i(p.Password.MinUppercase),
-			MinLowercase:      i(p.Password.MinLowercase),
-			MinDigits:         i(p.Password.MinDigits),
-			MinSymbols:        i(p.Password.MinSymbols),
-			HistoryCount:      i(p.Password.HistoryCount),
-			MaxAgeDays:        i(p.Password.MaxAgeDays),
-			ExpiryWarningDays: i(p.Password.ExpiryWarningDays),
-			CheckBreached:     b(p.Password.CheckBreached),
+			MinLength:             i(p.Password.MinLength),
+			MinUppercase:          i(p.Password.MinUppercase),
+			MinLowercase:          i(p.Password.MinLowercase),
+			MinDigits:             i(p.Password.MinDigits),
+			MinSymbols:            i(p.Password.MinSymbols),
+			HistoryCount:          i(p.Password.HistoryCount),
+			MaxAgeDays:            i(p.Password.MaxAgeDays),
+			ExpiryWarningDays:     i(p.Password.ExpiryWarningDays),
+			CheckBreached:         b(p.Password.CheckBreached),
+			TemporaryPasswordDays: i(p.Password.TemporaryDays),
 		},
 		Lockout: &accountv1.LockoutPolicy{
 			MaxFailedAttempts: i(p.Lockout.MaxFailedAttempts),
@@ -68,6 +69,7 @@ func ApplyPolicy(dst *account.Policy, src *accountv1.TenantPolicy) {
 		setInt(&dst.Password.MaxAgeDays, pw.MaxAgeDays)
 		setInt(&dst.Password.ExpiryWarningDays, pw.ExpiryWarningDays)
 		setBool(&dst.Password.CheckBreached, pw.CheckBreached)
+		setInt(&dst.Password.TemporaryDays, pw.TemporaryPasswordDays)
 	}
 	if l := src.Lockout; l != nil {
 		setInt(&dst.Lockout.MaxFailedAttempts, l.MaxFailedAttempts)

@@ -98,6 +98,9 @@ func (a *App) Login(ctx context.Context, req LoginRequest) (*LoginResult, error)
 	if err := sayStatus(subj); err != nil {
 		return nil, err
 	}
+	if err := a.temporaryStillValid(ctx, subj); err != nil {
+		return nil, err
+	}
 	ticket := &credential.LoginTicket{
 		TenantID: subj.TenantID, AccountID: subj.AccountID, AMR: []string{"pwd"}, AuthTime: a.Clock.Now(),
 		DeviceName: req.DeviceName, IP: req.Client.IP, UserAgent: req.Client.UserAgent,
@@ -371,4 +374,27 @@ func (a *App) accessToken(ctx context.Context, subj *credential.Subject, s *cred
 		AccountID: subj.AccountID, TenantID: subj.TenantID, Roles: subj.Roles, SessionID: s.ID,
 		AMR: s.AMR, AuthTime: authTime,
 	})
+}
+
+// temporaryStillValid refuses a temporary password older than the
+// tenant's limit: it was handed over (by e-mail, by phone) and should not
+// work forever; an admin sets a new one.
+func (a *App) temporaryStillValid(ctx context.Context, subj *credential.Subject) error {
+	days := subj.Policy.TemporaryDays
+	if days <= 0 {
+		return nil
+	}
+	var pw *credential.Password
+	err := a.Store.InTx(ctx, func(tx store.Tx) error {
+		var err error
+		pw, err = tx.GetPassword(ctx, subj.TenantID, subj.AccountID)
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	if pw.Temporary && !a.Clock.Now().Before(pw.ChangedAt.Add(time.Duration(days)*24*time.Hour)) {
+		return errs.PermissionDenied("TEMPORARY_PASSWORD_EXPIRED", "the temporary password has expired: ask an administrator for a new one")
+	}
+	return nil
 }

@@ -29,6 +29,9 @@ type Policy struct {
 	HistoryCount      int
 	MaxAgeDays        int
 	ExpiryWarningDays int
+	// TemporaryDays is how long a temporary password may be used; 0 = no
+	// limit.
+	TemporaryDays     int
 	MaxFailedAttempts int
 	LockoutMinutes    int // 0: until an admin unlocks
 	TermsRequired     bool

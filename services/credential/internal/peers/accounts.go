@@ -106,6 +106,7 @@ func policy(t *accountv1.Tenant) credential.Policy {
 		HistoryCount:      int(pw.GetHistoryCount()),
 		MaxAgeDays:        int(pw.GetMaxAgeDays()),
 		ExpiryWarningDays: int(pw.GetExpiryWarningDays()),
+		TemporaryDays:     int(pw.GetTemporaryPasswordDays()),
 		MaxFailedAttempts: int(p.GetLockout().GetMaxFailedAttempts()),
 		LockoutMinutes:    int(p.GetLockout().GetLockoutMinutes()),
 		TermsRequired:     p.GetTermsRequired(),

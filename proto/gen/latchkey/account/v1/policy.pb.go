@@ -191,8 +191,11 @@ type PasswordPolicy struct {
 	ExpiryWarningDays *int32 `protobuf:"varint,8,opt,name=expiry_warning_days,json=expiryWarningDays,proto3,oneof" json:"expiry_warning_days,omitempty"`
 	// Refuse passwords found in the list of breached passwords.
 	CheckBreached *bool `protobuf:"varint,9,opt,name=check_breached,json=checkBreached,proto3,oneof" json:"check_breached,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	// Days a temporary password (set by an admin or at creation) may be
+	// used before an admin must set a new one; 0 = no limit.
+	TemporaryPasswordDays *int32 `protobuf:"varint,10,opt,name=temporary_password_days,json=temporaryPasswordDays,proto3,oneof" json:"temporary_password_days,omitempty"`
+	unknownFields         protoimpl.UnknownFields
+	sizeCache             protoimpl.SizeCache
 }
 
 func (x *PasswordPolicy) Reset() {
@@ -286,6 +289,13 @@ func (x *PasswordPolicy) GetCheckBreached() bool {
 		return *x.CheckBreached
 	}
 	return false
+}
+
+func (x *PasswordPolicy) GetTemporaryPasswordDays() int32 {
+	if x != nil && x.TemporaryPasswordDays != nil {
+		return *x.TemporaryPasswordDays
+	}
+	return 0
 }
 
 // LockoutPolicy holds the failed-attempt lockout rules of a tenant.
@@ -553,7 +563,7 @@ const file_latchkey_account_v1_policy_proto_rawDesc = "" +
 	"\a_localeB\r\n" +
 	"\v_brand_nameB\x0f\n" +
 	"\r_from_addressB\x10\n" +
-	"\x0e_link_base_url\"\xa4\x04\n" +
+	"\x0e_link_base_url\"\xfd\x04\n" +
 	"\x0ePasswordPolicy\x12\"\n" +
 	"\n" +
 	"min_length\x18\x01 \x01(\x05H\x00R\tminLength\x88\x01\x01\x12(\n" +
@@ -567,7 +577,9 @@ const file_latchkey_account_v1_policy_proto_rawDesc = "" +
 	"\fmax_age_days\x18\a \x01(\x05H\x06R\n" +
 	"maxAgeDays\x88\x01\x01\x123\n" +
 	"\x13expiry_warning_days\x18\b \x01(\x05H\aR\x11expiryWarningDays\x88\x01\x01\x12*\n" +
-	"\x0echeck_breached\x18\t \x01(\bH\bR\rcheckBreached\x88\x01\x01B\r\n" +
+	"\x0echeck_breached\x18\t \x01(\bH\bR\rcheckBreached\x88\x01\x01\x12;\n" +
+	"\x17temporary_password_days\x18\n" +
+	" \x01(\x05H\tR\x15temporaryPasswordDays\x88\x01\x01B\r\n" +
 	"\v_min_lengthB\x10\n" +
 	"\x0e_min_uppercaseB\x10\n" +
 	"\x0e_min_lowercaseB\r\n" +
@@ -576,7 +588,8 @@ const file_latchkey_account_v1_policy_proto_rawDesc = "" +
 	"\x0e_history_countB\x0f\n" +
 	"\r_max_age_daysB\x16\n" +
 	"\x14_expiry_warning_daysB\x11\n" +
-	"\x0f_check_breached\"\x9e\x01\n" +
+	"\x0f_check_breachedB\x1a\n" +
+	"\x18_temporary_password_days\"\x9e\x01\n" +
 	"\rLockoutPolicy\x123\n" +
 	"\x13max_failed_attempts\x18\x01 \x01(\x05H\x00R\x11maxFailedAttempts\x88\x01\x01\x12,\n" +
 	"\x0flockout_minutes\x18\x02 \x01(\x05H\x01R\x0elockoutMinutes\x88\x01\x01B\x16\n" +
