@@ -5,6 +5,7 @@ package peers
 
 import (
 	"context"
+	"sync"
 	"time"
 
 	"google.golang.org/grpc/codes"
@@ -22,10 +23,47 @@ import (
 // Accounts is the account service.
 type Accounts struct {
 	c accountv1.AccountInternalServiceClient
+
+	mu      sync.Mutex
+	tenants map[string]cachedTenant
+}
+
+// tenantTTL is how long a tenant's policy is reused without asking again:
+// short, so a policy change applies within seconds, yet a burst of
+// log-ins does not ask the account service once per request.
+const tenantTTL = 5 * time.Second
+
+type cachedTenant struct {
+	tenant *accountv1.Tenant
+	until  time.Time
 }
 
 // NewAccounts returns the account service's client.
-func NewAccounts(c accountv1.AccountInternalServiceClient) *Accounts { return &Accounts{c: c} }
+func NewAccounts(c accountv1.AccountInternalServiceClient) *Accounts {
+	return &Accounts{c: c, tenants: map[string]cachedTenant{}}
+}
+
+// tenant returns a tenant with its policy, cached for tenantTTL.
+func (a *Accounts) tenant(ctx context.Context, tenantID string) (*accountv1.Tenant, error) {
+	now := time.Now()
+	a.mu.Lock()
+	c, ok := a.tenants[tenantID]
+	a.mu.Unlock()
+	if ok && now.Before(c.until) {
+		return c.tenant, nil
+	}
+	resp, err := a.c.GetTenantPolicy(ctx, &accountv1.GetTenantPolicyRequest{TenantId: tenantID})
+	if err != nil {
+		return nil, errs.FromStatus(err)
+	}
+	a.mu.Lock()
+	if len(a.tenants) > 10000 {
+		clear(a.tenants) // bounded: tenants are few, ids from callers are not
+	}
+	a.tenants[tenantID] = cachedTenant{tenant: resp.GetTenant(), until: now.Add(tenantTTL)}
+	a.mu.Unlock()
+	return resp.GetTenant(), nil
+}
 
 // ResolveLogin finds the account a log-in names.
 func (a *Accounts) ResolveLogin(ctx context.Context, tenantCode, login string) (*credential.Subject, error) {
@@ -42,11 +80,11 @@ func (a *Accounts) Lookup(ctx context.Context, tenantID, accountID string) (*cre
 	if err != nil {
 		return nil, errs.FromStatus(err)
 	}
-	t, err := a.c.GetTenantPolicy(ctx, &accountv1.GetTenantPolicyRequest{TenantId: tenantID})
+	t, err := a.tenant(ctx, tenantID)
 	if err != nil {
-		return nil, errs.FromStatus(err)
+		return nil, err
 	}
-	return subject(resp.GetAccount(), t.GetTenant()), nil
+	return subject(resp.GetAccount(), t), nil
 }
 
 // TenantID returns the id of the tenant with code.
@@ -60,11 +98,11 @@ func (a *Accounts) TenantID(ctx context.Context, code string) (string, error) {
 
 // Policy returns a tenant's policy.
 func (a *Accounts) Policy(ctx context.Context, tenantID string) (credential.Policy, error) {
-	resp, err := a.c.GetTenantPolicy(ctx, &accountv1.GetTenantPolicyRequest{TenantId: tenantID})
+	t, err := a.tenant(ctx, tenantID)
 	if err != nil {
-		return credential.Policy{}, errs.FromStatus(err)
+		return credential.Policy{}, err
 	}
-	return policy(resp.GetTenant()), nil
+	return policy(t), nil
 }
 
 // RecordLockout locks an account after failed log-ins.
