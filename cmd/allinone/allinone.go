@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"net/http"
 	"os"
 	"path/filepath"
 	"strconv"
@@ -50,6 +51,8 @@ type Config struct {
 	// SMTPURL is where e-mail goes (used once the notification service is
 	// built).
 	SMTPURL string
+	// SMTPFrom is the sender of e-mail when a tenant's policy names none.
+	SMTPFrom string
 	// OperatorToken admits operator calls; empty: generated on first start
 	// and kept in DataDir/operator-token.
 	OperatorToken  string
@@ -71,7 +74,8 @@ func ConfigFromEnv(l *config.Loader) Config {
 		EmbeddedNATSAddr: l.String("LATCHKEY_EMBEDDED_NATS_ADDR", "127.0.0.1:4250", "where the embedded NATS listens (unused when LATCHKEY_NATS_URL is set)"),
 		PostgresURL:      l.Secret("LATCHKEY_POSTGRES_URL", "PostgreSQL URL, one schema per service; empty: SQLite files in the data directory"),
 		NATSURL:          l.String("LATCHKEY_NATS_URL", "", "NATS server with JetStream; empty: the embedded NATS"),
-		SMTPURL:          l.Secret("LATCHKEY_SMTP_URL", "smtp://[user:pass@]host:port or smtps://…; empty: the built-in mailbox (notification service, not built yet)"),
+		SMTPURL:          l.Secret("LATCHKEY_SMTP_URL", "smtp://[user:pass@]host:port (STARTTLS; plain only to loopback) or smtps://… (implicit TLS); empty: the built-in mailbox at /ui/mailbox/"),
+		SMTPFrom:         l.String("LATCHKEY_SMTP_FROM", "latchkey@localhost", "sender address of e-mail when the tenant policy names none"),
 		OperatorToken:    l.Secret("LATCHKEY_OPERATOR_TOKEN", "operator API token; empty: generated on first start into <data dir>/operator-token"),
 		TrustedProxies:   l.List("LATCHKEY_TRUSTED_PROXIES", nil, "comma-separated IPs or CIDRs of reverse proxies whose X-Forwarded-* headers are believed"),
 		Credential:       credential.TuningFromEnv(l),
@@ -92,6 +96,9 @@ type Instance struct {
 	OperatorToken     string
 	OperatorTokenPath string
 	OperatorTokenNew  bool
+	// MailboxURL is the built-in mailbox page ("" when e-mail goes to an
+	// SMTP server).
+	MailboxURL string
 	// Backends are the services' own gRPC addresses (loopback), for
 	// benchmarks that measure what the gateway hop costs.
 	Backends gateway.Backends
@@ -190,6 +197,24 @@ func Start(ctx context.Context, cfg Config) (_ *Instance, err error) {
 		Recovery:   listeners[2].Addr().String(),
 		MFA:        listeners[3].Addr().String(),
 	}
+	// E-mail: over SMTP when configured, else into the built-in mailbox,
+	// which the gateway shows at /ui/mailbox/ so a new user can follow an
+	// activation link without a mail server.
+	mail := notification.Config{
+		Listener: listeners[4], PostgresURL: cfg.PostgresURL, DataDir: cfg.DataDir, NATS: nc,
+		AccountAddr: inst.Backends.Account, SMTPURL: cfg.SMTPURL, From: cfg.SMTPFrom, LinkBaseURL: inst.HTTPURL,
+		Mailbox: cfg.SMTPURL == "", Clock: cfg.Clock, Logger: cfg.Logger, Registerer: reg,
+	}
+	pages := http.NewServeMux()
+	mailbox, err := notification.MailboxHandler(mail, "/ui/mailbox/")
+	if err != nil {
+		return nil, err
+	}
+	if mailbox != nil {
+		pages.Handle("/ui/mailbox/", mailbox)
+		inst.MailboxURL = inst.HTTPURL + "/ui/mailbox/"
+	}
+
 	gw, err := gateway.New(ctx, gateway.Config{
 		Backends:       inst.Backends,
 		TrustedProxies: cfg.TrustedProxies,
@@ -197,6 +222,7 @@ func Start(ctx context.Context, cfg Config) (_ *Instance, err error) {
 		Gatherer:       reg,
 		Registerer:     reg,
 		Logger:         cfg.Logger.With("service", "gateway"),
+		Pages:          pages,
 	})
 	if err != nil {
 		return nil, err
@@ -224,7 +250,7 @@ func Start(ctx context.Context, cfg Config) (_ *Instance, err error) {
 		return mfa.Run(gctx, mfa.Config{Listener: listeners[3], Logger: cfg.Logger, Registerer: reg})
 	})
 	g.Go(func() error {
-		return notification.Run(gctx, notification.Config{Listener: listeners[4], Logger: cfg.Logger, Registerer: reg})
+		return notification.Run(gctx, mail)
 	})
 	g.Go(func() error { return gw.Serve(gctx, httpLis, grpcLis) })
 

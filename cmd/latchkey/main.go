@@ -20,6 +20,7 @@ import (
 	"github.com/latchkey/latchkey/libs/logx"
 	account "github.com/latchkey/latchkey/services/account/server"
 	credential "github.com/latchkey/latchkey/services/credential/server"
+	notification "github.com/latchkey/latchkey/services/notification/server"
 )
 
 const usage = `usage: latchkey <command>
@@ -85,6 +86,9 @@ func run(args []string, stdout, stderr io.Writer) error {
 		if err := credential.Migrate(ctx, credential.Config{PostgresURL: cfg.PostgresURL, DataDir: cfg.DataDir}); err != nil {
 			return err
 		}
+		if err := notification.Migrate(ctx, notification.Config{PostgresURL: cfg.PostgresURL, DataDir: cfg.DataDir}); err != nil {
+			return err
+		}
 		fmt.Fprintln(stdout, "migrations applied")
 		return nil
 	}
@@ -95,6 +99,9 @@ func run(args []string, stdout, stderr io.Writer) error {
 	}
 	fmt.Fprintf(stdout, "Latchkey is running.\n  REST:  %s  (OpenAPI: %s/openapi.json)\n  gRPC:  %s\n  NATS:  %s  (events on latchkey.events.v1.>)\n",
 		inst.HTTPURL, inst.HTTPURL, inst.GRPCAddr, inst.NATSURL)
+	if inst.MailboxURL != "" {
+		fmt.Fprintf(stdout, "  Mail:  %s  (no SMTP server set: e-mail lands here)\n", inst.MailboxURL)
+	}
 	switch {
 	case inst.OperatorTokenNew:
 		fmt.Fprintf(stdout, "  Operator token generated: %s\n", inst.OperatorTokenPath)

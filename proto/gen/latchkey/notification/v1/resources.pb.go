@@ -118,6 +118,9 @@ const (
 	DeliveryStatus_RETRYING DeliveryStatus_Value = 4
 	// Given up (permanent failure or attempts exhausted).
 	DeliveryStatus_FAILED DeliveryStatus_Value = 5
+	// Not sent: the recipient or the tenant reached its e-mail rate limit.
+	// Kept as a record (GetDelivery tells it), never retried.
+	DeliveryStatus_RATE_LIMITED DeliveryStatus_Value = 6
 )
 
 // Enum value maps for DeliveryStatus_Value.
@@ -129,6 +132,7 @@ var (
 		3: "SENT",
 		4: "RETRYING",
 		5: "FAILED",
+		6: "RATE_LIMITED",
 	}
 	DeliveryStatus_Value_value = map[string]int32{
 		"VALUE_UNSPECIFIED": 0,
@@ -137,6 +141,7 @@ var (
 		"SENT":              3,
 		"RETRYING":          4,
 		"FAILED":            5,
+		"RATE_LIMITED":      6,
 	}
 )
 
@@ -259,8 +264,8 @@ const file_latchkey_notification_v1_resources_proto_rawDesc = "" +
 	"\fMFA_DISABLED\x10\a\x12\x0e\n" +
 	"\n" +
 	"NEW_DEVICE\x10\b\x12\x19\n" +
-	"\x15PASSWORD_EXPIRES_SOON\x10\t\"m\n" +
-	"\x0eDeliveryStatus\"[\n" +
+	"\x15PASSWORD_EXPIRES_SOON\x10\t\"\x7f\n" +
+	"\x0eDeliveryStatus\"m\n" +
 	"\x05Value\x12\x15\n" +
 	"\x11VALUE_UNSPECIFIED\x10\x00\x12\n" +
 	"\n" +
@@ -269,7 +274,8 @@ const file_latchkey_notification_v1_resources_proto_rawDesc = "" +
 	"\x04SENT\x10\x03\x12\f\n" +
 	"\bRETRYING\x10\x04\x12\n" +
 	"\n" +
-	"\x06FAILED\x10\x05BPZNgithub.com/latchkey/latchkey/proto/gen/latchkey/notification/v1;notificationv1b\x06proto3"
+	"\x06FAILED\x10\x05\x12\x10\n" +
+	"\fRATE_LIMITED\x10\x06BPZNgithub.com/latchkey/latchkey/proto/gen/latchkey/notification/v1;notificationv1b\x06proto3"
 
 var (
 	file_latchkey_notification_v1_resources_proto_rawDescOnce sync.Once

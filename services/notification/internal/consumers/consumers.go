@@ -1,0 +1,169 @@
+// Package consumers is the notification service's side of JetStream: the
+// private work-queue subject on which other services ask for e-mail, and
+// the public events that call for a security notice. Each handler decodes
+// a message and stores a delivery inside the inbox's transaction, so a
+// redelivered message changes nothing; the worker sends it after commit.
+package consumers
+
+import (
+	"context"
+	"fmt"
+	"time"
+
+	"github.com/nats-io/nats.go/jetstream"
+	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/types/known/timestamppb"
+
+	"github.com/latchkey/latchkey/libs/dbx"
+	"github.com/latchkey/latchkey/libs/errs"
+	"github.com/latchkey/latchkey/libs/events"
+	"github.com/latchkey/latchkey/libs/inbox"
+	"github.com/latchkey/latchkey/libs/natsx"
+	eventsv1 "github.com/latchkey/latchkey/proto/gen/latchkey/events/v1"
+	notificationv1 "github.com/latchkey/latchkey/proto/gen/latchkey/notification/v1"
+	"github.com/latchkey/latchkey/services/notification/internal/app"
+	"github.com/latchkey/latchkey/services/notification/internal/delivery"
+)
+
+// Subjects of the events the notices follow that libs/events does not
+// name yet.
+const (
+	SubjectMfaEnabled  = events.Prefix + "mfa.enabled"
+	SubjectMfaDisabled = events.Prefix + "mfa.disabled"
+	SubjectMfaReset    = events.Prefix + "mfa.reset"
+)
+
+// SendConsumer is the durable consumer of the work queue.
+const SendConsumer = "notification-send"
+
+// Consumer is one durable consumer with its handler.
+type Consumer struct {
+	Config  inbox.Config
+	Handler inbox.Handler
+}
+
+// All returns the work-queue consumer and one consumer per event a notice
+// follows (NATS 2.9 consumers have a single filter subject).
+func All(use *app.App) []Consumer {
+	return []Consumer{
+		{inbox.Config{Stream: natsx.NotifyStreamName, Durable: SendConsumer, FilterSubject: natsx.NotifySendSubject}, sendHandler(use)},
+		notice(use, "notification-password-changed", events.PasswordChanged, func() proto.Message { return &eventsv1.PasswordChanged{} }, passwordChanged),
+		notice(use, "notification-account-locked", events.AccountLocked, func() proto.Message { return &eventsv1.AccountLocked{} }, accountLocked),
+		notice(use, "notification-mfa-enabled", SubjectMfaEnabled, func() proto.Message { return &eventsv1.MfaEnabled{} }, mfaEnabled),
+		notice(use, "notification-mfa-disabled", SubjectMfaDisabled, func() proto.Message { return &eventsv1.MfaDisabled{} }, mfaDisabled),
+		notice(use, "notification-mfa-reset", SubjectMfaReset, func() proto.Message { return &eventsv1.MfaReset{} }, mfaReset),
+		notice(use, "notification-new-device", events.LoginSucceeded, func() proto.Message { return &eventsv1.LoginSucceeded{} }, newDevice),
+	}
+}
+
+// RequestFromProto turns a SendNotificationRequest into the domain's.
+func RequestFromProto(r *notificationv1.SendNotificationRequest) delivery.Request {
+	t := ""
+	if r.GetTemplate() != notificationv1.Template_VALUE_UNSPECIFIED {
+		t = r.GetTemplate().String()
+	}
+	return delivery.Request{
+		RequestID: r.GetRequestId(), TenantID: r.GetTenantId(), AccountID: r.GetAccountId(),
+		Template: delivery.Template(t), RecipientAddress: r.GetRecipient().GetAddress(),
+		RecipientName: r.GetRecipient().GetDisplayName(), Locale: r.GetLocale(), Variables: r.GetVariables(),
+	}
+}
+
+func sendHandler(use *app.App) inbox.Handler {
+	return func(ctx context.Context, tx dbx.Tx, msg jetstream.Msg) error {
+		var req notificationv1.SendNotificationRequest
+		if err := proto.Unmarshal(msg.Data(), &req); err != nil {
+			return inbox.Permanent(fmt.Errorf("decode SendNotificationRequest: %w", err))
+		}
+		_, err := use.Send(ctx, tx, RequestFromProto(&req))
+		if errs.Is(err, errs.KindInvalid) {
+			return inbox.Permanent(err)
+		}
+		return err
+	}
+}
+
+// noticeFunc turns an event into a notice request; ok false means the
+// event calls for none.
+type noticeFunc func(ev proto.Message) (tmpl delivery.Template, accountID string, vars map[string]string, ok bool)
+
+func notice(use *app.App, durable, subject string, newMsg func() proto.Message, fn noticeFunc) Consumer {
+	cfg := inbox.Config{Stream: natsx.EventsStreamName, Durable: durable, FilterSubject: subject}
+	return Consumer{cfg, func(ctx context.Context, tx dbx.Tx, msg jetstream.Msg) error {
+		ev := newMsg()
+		if err := proto.Unmarshal(msg.Data(), ev); err != nil {
+			return inbox.Permanent(fmt.Errorf("decode %s: %w", subject, err))
+		}
+		tmpl, accountID, vars, ok := fn(ev)
+		if !ok {
+			return nil
+		}
+		meta := metaOf(ev)
+		if vars == nil {
+			vars = map[string]string{}
+		}
+		if t := meta.GetOccurTime(); t != nil {
+			vars["time"] = formatTS(t)
+		}
+		_, err := use.Send(ctx, tx, delivery.Request{
+			// One notice per event, whichever way it reaches us.
+			RequestID: "event:" + meta.GetEventId(), TenantID: meta.GetTenantId(), AccountID: accountID,
+			Template: tmpl, Variables: vars,
+		})
+		if errs.Is(err, errs.KindInvalid) {
+			return inbox.Permanent(err)
+		}
+		return err
+	}}
+}
+
+func metaOf(m proto.Message) *eventsv1.EventMeta {
+	if x, ok := m.(interface{ GetMeta() *eventsv1.EventMeta }); ok {
+		return x.GetMeta()
+	}
+	return nil
+}
+
+func formatTS(t *timestamppb.Timestamp) string { return t.AsTime().UTC().Format(time.RFC3339) }
+
+func passwordChanged(m proto.Message) (delivery.Template, string, map[string]string, bool) {
+	ev := m.(*eventsv1.PasswordChanged)
+	switch ev.GetCause() {
+	case eventsv1.PasswordChanged_Cause_REHASH, eventsv1.PasswordChanged_Cause_ACTIVATION:
+		// The same password stored anew, or the first one: nothing the
+		// user needs to hear about.
+		return "", "", nil, false
+	}
+	return delivery.PasswordChanged, ev.GetAccountId(), nil, true
+}
+
+func accountLocked(m proto.Message) (delivery.Template, string, map[string]string, bool) {
+	ev := m.(*eventsv1.AccountLocked)
+	vars := map[string]string{"reason": ev.GetReason().String()}
+	if ev.GetUnlockTime() != nil {
+		vars["unlock_time"] = formatTS(ev.GetUnlockTime())
+	}
+	return delivery.AccountLocked, ev.GetAccountId(), vars, true
+}
+
+func mfaEnabled(m proto.Message) (delivery.Template, string, map[string]string, bool) {
+	return delivery.MFAEnabled, m.(*eventsv1.MfaEnabled).GetAccountId(), nil, true
+}
+
+func mfaDisabled(m proto.Message) (delivery.Template, string, map[string]string, bool) {
+	return delivery.MFADisabled, m.(*eventsv1.MfaDisabled).GetAccountId(), nil, true
+}
+
+func mfaReset(m proto.Message) (delivery.Template, string, map[string]string, bool) {
+	return delivery.MFADisabled, m.(*eventsv1.MfaReset).GetAccountId(), map[string]string{"by_admin": "true"}, true
+}
+
+func newDevice(m proto.Message) (delivery.Template, string, map[string]string, bool) {
+	ev := m.(*eventsv1.LoginSucceeded)
+	if !ev.GetNewDevice() {
+		return "", "", nil, false
+	}
+	return delivery.NewDevice, ev.GetAccountId(), map[string]string{
+		"device_name": ev.GetDeviceName(), "ip": ev.GetIp(), "user_agent": ev.GetUserAgent(),
+	}, true
+}

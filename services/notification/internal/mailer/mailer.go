@@ -1,0 +1,228 @@
+// Package mailer hands rendered e-mail to an SMTP server (go-mail), or to
+// the built-in mailbox when none is configured, and tells temporary SMTP
+// failures from permanent ones.
+package mailer
+
+import (
+	"bytes"
+	"context"
+	"crypto/tls"
+	"errors"
+	"fmt"
+	"net"
+	"net/textproto"
+	"net/url"
+	"strconv"
+	"strings"
+	"time"
+
+	mail "github.com/wneessen/go-mail"
+
+	"github.com/latchkey/latchkey/services/notification/internal/delivery"
+	"github.com/latchkey/latchkey/services/notification/internal/templates"
+)
+
+// Envelope is one message ready to go.
+type Envelope struct {
+	// MessageID is the Message-ID without brackets; it stays the same on
+	// every attempt, so a receiver can drop a copy sent twice.
+	MessageID string
+	From      string
+	FromName  string
+	To        string
+	ToName    string
+	Date      time.Time
+	Message   *templates.Message
+}
+
+// Sender delivers envelopes.
+type Sender interface {
+	Send(ctx context.Context, e *Envelope) error
+}
+
+// Build turns e into a go-mail message: multipart/alternative with text and
+// HTML, the inline images related to the HTML.
+func Build(e *Envelope) (*mail.Msg, error) {
+	m := mail.NewMsg(mail.WithNoDefaultUserAgent())
+	if err := m.FromFormat(e.FromName, e.From); err != nil {
+		return nil, fmt.Errorf("from: %w", err)
+	}
+	if err := m.AddToFormat(e.ToName, e.To); err != nil {
+		return nil, fmt.Errorf("to: %w", err)
+	}
+	m.Subject(e.Message.Subject)
+	m.SetMessageIDWithValue(e.MessageID)
+	m.SetDateWithValue(e.Date)
+	m.SetGenHeader(mail.HeaderContentLang, e.Message.Language)
+	m.SetGenHeader("Auto-Submitted", "auto-generated")
+	m.SetBodyString(mail.TypeTextPlain, e.Message.Text)
+	m.AddAlternativeString(mail.TypeTextHTML, e.Message.HTML)
+	for _, in := range e.Message.Inline {
+		if err := m.EmbedReader(in.Name, bytes.NewReader(in.Data), mail.WithFileContentType(mail.ContentType(in.ContentType))); err != nil {
+			return nil, fmt.Errorf("inline %s: %w", in.Name, err)
+		}
+	}
+	return m, nil
+}
+
+// SMTP sends through an SMTP server.
+type SMTP struct {
+	host    string
+	opts    []mail.Option
+	display string
+}
+
+// SMTPOptions tune NewSMTP.
+type SMTPOptions struct {
+	// TLSConfig replaces the default (verify the server against the
+	// system roots, ServerName = host); tests pass their own roots.
+	TLSConfig *tls.Config
+	// Timeout bounds one connection and send (default 30s).
+	Timeout time.Duration
+}
+
+// NewSMTP parses an SMTP URL:
+//
+//	smtp://[user:pass@]host[:port]   port 587 by default; STARTTLS when the
+//	                                 server offers it, required unless the
+//	                                 host is loopback (then plain is allowed)
+//	smtps://[user:pass@]host[:port]  implicit TLS, port 465 by default
+//
+// Credentials are sent only over TLS, except to a loopback host.
+func NewSMTP(raw string, o SMTPOptions) (*SMTP, error) {
+	u, err := url.Parse(raw)
+	if err != nil {
+		return nil, fmt.Errorf("SMTP URL: %w", err)
+	}
+	host := u.Hostname()
+	if host == "" {
+		return nil, errors.New("SMTP URL: no host")
+	}
+	if o.Timeout <= 0 {
+		o.Timeout = 30 * time.Second
+	}
+	tc := o.TLSConfig
+	if tc == nil {
+		tc = &tls.Config{MinVersion: tls.VersionTLS12}
+	} else {
+		tc = tc.Clone()
+	}
+	if tc.ServerName == "" {
+		tc.ServerName = host
+	}
+	opts := []mail.Option{mail.WithTimeout(o.Timeout), mail.WithTLSConfig(tc), mail.WithoutNoop()}
+	port := 0
+	if p := u.Port(); p != "" {
+		if port, err = strconv.Atoi(p); err != nil || port <= 0 || port > 65535 {
+			return nil, fmt.Errorf("SMTP URL: bad port %q", p)
+		}
+	}
+	switch u.Scheme {
+	case "smtp":
+		if port == 0 {
+			port = 587
+		}
+		policy := mail.TLSMandatory
+		if isLoopback(host) {
+			policy = mail.TLSOpportunistic
+		}
+		opts = append(opts, mail.WithTLSPolicy(policy))
+	case "smtps":
+		if port == 0 {
+			port = 465
+		}
+		opts = append(opts, mail.WithSSL())
+	default:
+		return nil, fmt.Errorf("SMTP URL: scheme %q: want smtp or smtps", u.Scheme)
+	}
+	opts = append(opts, mail.WithPort(port))
+	if u.User != nil {
+		pass, _ := u.User.Password()
+		opts = append(opts, mail.WithUsername(u.User.Username()), mail.WithPassword(pass),
+			mail.WithSMTPAuth(mail.SMTPAuthAutoDiscover))
+	}
+	return &SMTP{host: host, opts: opts, display: u.Scheme + "://" + net.JoinHostPort(host, strconv.Itoa(port))}, nil
+}
+
+// String names the server without credentials, for logs.
+func (s *SMTP) String() string { return s.display }
+
+// Send implements Sender: one connection per message, so a broken
+// connection never takes other messages with it.
+func (s *SMTP) Send(ctx context.Context, e *Envelope) error {
+	m, err := Build(e)
+	if err != nil {
+		return &PermanentError{Err: err}
+	}
+	c, err := mail.NewClient(s.host, s.opts...)
+	if err != nil {
+		return &PermanentError{Err: err}
+	}
+	conn, err := c.DialToSMTPClientWithContext(ctx)
+	if err != nil {
+		return fmt.Errorf("connect %s: %w", s.display, err)
+	}
+	err = c.SendWithSMTPClient(conn, m)
+	// The message is accepted once DATA ended well; a failed QUIT after
+	// that must not make it look unsent (it would go out twice).
+	_ = c.CloseWithSMTPClient(conn)
+	return err
+}
+
+func isLoopback(host string) bool {
+	if host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(host)
+	return ip != nil && ip.IsLoopback()
+}
+
+// PermanentError is a failure no retry can fix (a message that cannot be
+// built, a bad address).
+type PermanentError struct{ Err error }
+
+func (e *PermanentError) Error() string { return e.Err.Error() }
+func (e *PermanentError) Unwrap() error { return e.Err }
+
+// Classify tells what an error from Send means: a 5xx reply or a
+// PermanentError is Permanent; a 4xx reply, a refused or broken
+// connection, a timeout or anything unknown is Temporary (retried until the
+// attempts run out, so a misconfiguration shows up as FAILED in the end
+// rather than mail lost at once).
+func Classify(err error) delivery.Outcome {
+	if err == nil {
+		return delivery.Delivered
+	}
+	var perm *PermanentError
+	if errors.As(err, &perm) {
+		return delivery.Permanent
+	}
+	if code := SMTPCode(err); code >= 500 && code < 600 {
+		return delivery.Permanent
+	}
+	return delivery.Temporary
+}
+
+// SMTPCode finds the SMTP reply code in err (0 = none).
+func SMTPCode(err error) int {
+	var se *mail.SendError
+	if errors.As(err, &se) {
+		if c := se.ErrorCode(); c != 0 {
+			return c
+		}
+	}
+	var te *textproto.Error
+	if errors.As(err, &te) {
+		return te.Code
+	}
+	// go-mail keeps some replies only as text ("550 5.1.1 ...").
+	msg := err.Error()
+	for _, part := range strings.Split(msg, ": ") {
+		if len(part) >= 3 {
+			if c, convErr := strconv.Atoi(part[:3]); convErr == nil && c >= 400 && c < 600 && (len(part) == 3 || part[3] == ' ' || part[3] == '-') {
+				return c
+			}
+		}
+	}
+	return 0
+}

@@ -1,0 +1,73 @@
+// Package peers is the notification service's client of the account
+// service: who a security notice goes to and how a tenant's e-mail looks.
+package peers
+
+import (
+	"context"
+	"sync"
+	"time"
+
+	"github.com/latchkey/latchkey/libs/errs"
+	accountv1 "github.com/latchkey/latchkey/proto/gen/latchkey/account/v1"
+	"github.com/latchkey/latchkey/services/notification/internal/app"
+)
+
+// Accounts asks the account service's internal API.
+type Accounts struct {
+	c   accountv1.AccountInternalServiceClient
+	ttl time.Duration
+
+	mu      sync.Mutex
+	tenants map[string]cachedTenant
+}
+
+type cachedTenant struct {
+	t   *app.Tenant
+	exp time.Time
+}
+
+var _ app.Directory = (*Accounts)(nil)
+
+// NewAccounts returns the client; tenant policies are cached for ttl (0:
+// 30s), so a burst of e-mail asks once per tenant.
+func NewAccounts(c accountv1.AccountInternalServiceClient, ttl time.Duration) *Accounts {
+	if ttl <= 0 {
+		ttl = 30 * time.Second
+	}
+	return &Accounts{c: c, ttl: ttl, tenants: map[string]cachedTenant{}}
+}
+
+// Tenant implements app.Directory.
+func (a *Accounts) Tenant(ctx context.Context, tenantID string) (*app.Tenant, error) {
+	now := time.Now()
+	a.mu.Lock()
+	c, ok := a.tenants[tenantID]
+	a.mu.Unlock()
+	if ok && now.Before(c.exp) {
+		return c.t, nil
+	}
+	resp, err := a.c.GetTenantPolicy(ctx, &accountv1.GetTenantPolicyRequest{TenantId: tenantID})
+	if err != nil {
+		return nil, errs.FromStatus(err)
+	}
+	tn := resp.GetTenant()
+	p := tn.GetPolicy()
+	t := &app.Tenant{
+		ID: tn.GetId(), Code: tn.GetCode(), Name: tn.GetName(),
+		BrandName: p.GetBrandName(), FromAddress: p.GetFromAddress(), LinkBaseURL: p.GetLinkBaseUrl(), Locale: p.GetLocale(),
+	}
+	a.mu.Lock()
+	a.tenants[tenantID] = cachedTenant{t: t, exp: now.Add(a.ttl)}
+	a.mu.Unlock()
+	return t, nil
+}
+
+// Account implements app.Directory.
+func (a *Accounts) Account(ctx context.Context, tenantID, accountID string) (*app.Account, error) {
+	resp, err := a.c.LookupAccount(ctx, &accountv1.LookupAccountRequest{TenantId: tenantID, AccountId: accountID})
+	if err != nil {
+		return nil, errs.FromStatus(err)
+	}
+	acct := resp.GetAccount()
+	return &app.Account{ID: acct.GetId(), Email: acct.GetEmail(), DisplayName: acct.GetDisplayName(), Locale: acct.GetLocale()}, nil
+}

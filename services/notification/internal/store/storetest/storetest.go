@@ -1,0 +1,194 @@
+// Package storetest is the conformance suite every implementation of
+// store.Store passes, on every dialect.
+package storetest
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	"github.com/latchkey/latchkey/libs/dbx"
+	"github.com/latchkey/latchkey/libs/ids"
+	"github.com/latchkey/latchkey/services/notification/internal/delivery"
+	"github.com/latchkey/latchkey/services/notification/internal/store"
+)
+
+// Factory returns a store over a fresh, migrated database, and that
+// database (to count outbox rows).
+type Factory func(t *testing.T) (store.Store, dbx.DB)
+
+var t0 = time.Date(2026, 12, 1, 9, 0, 0, 0, time.UTC)
+
+func newDelivery(requestID, tenant, to string) *delivery.Delivery {
+	return &delivery.Delivery{
+		ID: ids.New(), RequestID: requestID, TenantID: tenant, Template: delivery.PasswordReset,
+		RecipientAddress: to, Variables: map[string]string{"token": "secret-token"},
+		Status: delivery.Queued, CreatedAt: t0, UpdatedAt: t0,
+	}
+}
+
+func outboxSubjects(t *testing.T, db dbx.DB) []string {
+	t.Helper()
+	rows, err := db.Query(context.Background(), "SELECT subject FROM outbox_events ORDER BY seq")
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer rows.Close()
+	var out []string
+	for rows.Next() {
+		var s string
+		if err := rows.Scan(&s); err != nil {
+			t.Fatal(err)
+		}
+		out = append(out, s)
+	}
+	return out
+}
+
+// Run runs the suite.
+func Run(t *testing.T, newStore Factory) {
+	ctx := context.Background()
+
+	t.Run("Insert_RepeatedRequestIDReturnsTheFirst", func(t *testing.T) {
+		s, db := newStore(t)
+		first, created, err := s.Insert(ctx, db, newDelivery("req-1", "t1", "a@example.com"))
+		if err != nil || !created {
+			t.Fatalf("first insert: created=%v err=%v", created, err)
+		}
+		again, created, err := s.Insert(ctx, db, newDelivery("req-1", "t1", "other@example.com"))
+		if err != nil || created {
+			t.Fatalf("second insert: created=%v err=%v", created, err)
+		}
+		if again.ID != first.ID || again.RecipientAddress != "a@example.com" {
+			t.Fatalf("got %+v, want the first delivery", again)
+		}
+		got, err := s.Get(ctx, first.ID)
+		if err != nil || got.Variables["token"] != "secret-token" || got.Status != delivery.Queued {
+			t.Fatalf("Get = %+v, %v", got, err)
+		}
+	})
+
+	t.Run("Claim_LeasesDueRowsOnceAndReclaimsExpiredLeases", func(t *testing.T) {
+		s, db := newStore(t)
+		d, _, err := s.Insert(ctx, db, newDelivery("req-1", "t1", "a@example.com"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got, _ := s.Claim(ctx, t0.Add(-time.Second), time.Minute, 10); len(got) != 0 {
+			t.Fatalf("claimed %d rows before they were due", len(got))
+		}
+		got, err := s.Claim(ctx, t0, time.Minute, 10)
+		if err != nil || len(got) != 1 || got[0].ID != d.ID || got[0].Status != delivery.Sending || got[0].Attempts != 1 {
+			t.Fatalf("Claim = %+v, %v", got, err)
+		}
+		if again, _ := s.Claim(ctx, t0.Add(30*time.Second), time.Minute, 10); len(again) != 0 {
+			t.Fatalf("claimed a leased row again")
+		}
+		// The worker that holds it died: after the lease, another takes it.
+		again, err := s.Claim(ctx, t0.Add(61*time.Second), time.Minute, 10)
+		if err != nil || len(again) != 1 || again[0].Attempts != 2 {
+			t.Fatalf("reclaim = %+v, %v", again, err)
+		}
+		// The first worker comes back late: its result is not recorded.
+		ok, err := s.Finish(ctx, got[0], store.Result{Status: delivery.Sent}, t0.Add(62*time.Second))
+		if err != nil || ok {
+			t.Fatalf("stale Finish = %v, %v; want false", ok, err)
+		}
+		ok, err = s.Finish(ctx, again[0], store.Result{Status: delivery.Sent}, t0.Add(62*time.Second))
+		if err != nil || !ok {
+			t.Fatalf("Finish = %v, %v", ok, err)
+		}
+		final, _ := s.Get(ctx, d.ID)
+		if final.Status != delivery.Sent || final.SentAt == nil || final.Variables != nil || final.Attempts != 2 {
+			t.Fatalf("after Finish: %+v", final)
+		}
+		if subj := outboxSubjects(t, db); len(subj) != 1 || subj[0] != "latchkey.events.v1.notification.sent" {
+			t.Fatalf("outbox %v, want one NotificationSent", subj)
+		}
+	})
+
+	t.Run("Finish_RetryingIsDueAtItsTime_FailedEmitsNotificationFailed", func(t *testing.T) {
+		s, db := newStore(t)
+		d, _, _ := s.Insert(ctx, db, newDelivery("req-1", "t1", "a@example.com"))
+		got, _ := s.Claim(ctx, t0, time.Minute, 10)
+		next := t0.Add(5 * time.Minute)
+		if ok, err := s.Finish(ctx, got[0], store.Result{Status: delivery.Retrying, Error: "451 later", NextAttemptAt: next}, t0); !ok || err != nil {
+			t.Fatalf("Finish retrying = %v, %v", ok, err)
+		}
+		r, _ := s.Get(ctx, d.ID)
+		if r.Status != delivery.Retrying || r.NextAttemptAt == nil || !r.NextAttemptAt.Equal(next) || r.LastError != "451 later" {
+			t.Fatalf("after retrying: %+v", r)
+		}
+		if c, _ := s.Claim(ctx, next.Add(-time.Second), time.Minute, 10); len(c) != 0 {
+			t.Fatal("claimed a retry before its time")
+		}
+		c, _ := s.Claim(ctx, next, time.Minute, 10)
+		if len(c) != 1 {
+			t.Fatal("retry not claimed at its time")
+		}
+		if ok, err := s.Finish(ctx, c[0], store.Result{Status: delivery.Failed, Error: "550 no such mailbox"}, next); !ok || err != nil {
+			t.Fatalf("Finish failed = %v, %v", ok, err)
+		}
+		r, _ = s.Get(ctx, d.ID)
+		if r.Status != delivery.Failed || r.Variables != nil {
+			t.Fatalf("after failed: %+v", r)
+		}
+		if subj := outboxSubjects(t, db); len(subj) != 1 || subj[0] != "latchkey.events.v1.notification.failed" {
+			t.Fatalf("outbox %v, want one NotificationFailed", subj)
+		}
+	})
+
+	t.Run("Admit_OverTheRecipientOrTenantLimitEndsRateLimited", func(t *testing.T) {
+		s, db := newStore(t)
+		lim := store.Limits{PerRecipient: 2, PerTenant: 3, Window: time.Hour}
+		admit := func(req, tenant, to string, at time.Time) (*delivery.Delivery, bool) {
+			t.Helper()
+			d := newDelivery(req, tenant, to)
+			d.CreatedAt = at
+			if _, _, err := s.Insert(ctx, db, d); err != nil {
+				t.Fatal(err)
+			}
+			c, err := s.Claim(ctx, at, 24*time.Hour, 1)
+			if err != nil || len(c) != 1 {
+				t.Fatalf("claim %s: %v %v", req, c, err)
+			}
+			ok, err := s.Admit(ctx, c[0], to, at, lim)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return c[0], ok
+		}
+		for i, c := range []struct {
+			req, tenant, to string
+			at              time.Duration
+			ok              bool
+		}{
+			{"r1", "t1", "a@example.com", 0, true},
+			{"r2", "t1", "A@example.com", time.Minute, true},
+			{"r3", "t1", "a@example.com", 2 * time.Minute, false}, // third to the same address
+			{"r4", "t1", "b@example.com", 3 * time.Minute, true},  // tenant's third
+			{"r5", "t1", "c@example.com", 4 * time.Minute, false}, // tenant's fourth
+			{"r6", "t2", "a@example.com", 5 * time.Minute, false}, // same address, other tenant
+			{"r7", "t1", "a@example.com", 61 * time.Minute, true}, // the window moved on
+		} {
+			d, ok := admit(c.req, c.tenant, c.to, t0.Add(c.at))
+			if ok != c.ok {
+				t.Fatalf("case %d (%s): admitted=%v, want %v", i, c.req, ok, c.ok)
+			}
+			got, _ := s.Get(ctx, d.ID)
+			if !ok && (got.Status != delivery.RateLimited || got.LastError == "" || got.Variables != nil) {
+				t.Fatalf("case %d: %+v, want RATE_LIMITED with a reason", i, got)
+			}
+			if ok && (got.Status != delivery.Sending || got.AdmittedAt == nil) {
+				t.Fatalf("case %d: %+v, want SENDING and admitted", i, got)
+			}
+		}
+		if n := len(outboxSubjects(t, db)); n != 3 {
+			t.Fatalf("%d outbox rows, want a NotificationFailed per rate-limited delivery (3)", n)
+		}
+		counts, err := s.Counts(ctx)
+		if err != nil || counts[delivery.RateLimited] != 3 || counts[delivery.Sending] != 4 {
+			t.Fatalf("Counts = %v, %v", counts, err)
+		}
+	})
+}

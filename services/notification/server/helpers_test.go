@@ -1,0 +1,313 @@
+package server_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/base64"
+	"image/png"
+	"io"
+	"log/slog"
+	"mime"
+	"mime/multipart"
+	"mime/quotedprintable"
+	"net"
+	"net/mail"
+	"path/filepath"
+	"strings"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/makiuchi-d/gozxing"
+	zxingqr "github.com/makiuchi-d/gozxing/qrcode"
+	"github.com/nats-io/nats.go"
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/credentials/insecure"
+	"google.golang.org/grpc/status"
+
+	"github.com/latchkey/latchkey/libs/clock"
+	"github.com/latchkey/latchkey/libs/natsx"
+	"github.com/latchkey/latchkey/libs/natsx/embedded"
+	"github.com/latchkey/latchkey/libs/testkit"
+	accountv1 "github.com/latchkey/latchkey/proto/gen/latchkey/account/v1"
+	notificationv1 "github.com/latchkey/latchkey/proto/gen/latchkey/notification/v1"
+	"github.com/latchkey/latchkey/services/notification/internal/smtptest"
+	"github.com/latchkey/latchkey/services/notification/server"
+)
+
+func TestMain(m *testing.M) { testkit.Main(m) }
+
+var t0 = time.Date(2026, 12, 1, 9, 0, 0, 0, time.UTC)
+
+// eachStore runs fn on PostgreSQL and on SQLite, with the settings that
+// pick the store.
+func eachStore(t *testing.T, fn func(t *testing.T, pgURL, dataDir string)) {
+	t.Run("postgres", func(t *testing.T) { fn(t, testkit.Postgres(t).URL, t.TempDir()) })
+	t.Run("sqlite", func(t *testing.T) { fn(t, "", t.TempDir()) })
+}
+
+// privateNATS starts an embedded NATS for t alone: the service uses the
+// real stream and consumer names, which tests sharing a server would
+// fight over.
+func privateNATS(t testing.TB) *nats.Conn {
+	t.Helper()
+	srv, err := embedded.Start(embedded.Options{Port: -1, StoreDir: t.TempDir(), ServerName: "notification-test"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(srv.Shutdown)
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	nc, err := natsx.Connect(ctx, srv.ClientURL(), t.Name())
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(nc.Close)
+	return nc
+}
+
+// accounts is a stand-in for the account service's internal API.
+type accounts struct {
+	accountv1.UnimplementedAccountInternalServiceServer
+	mu       sync.Mutex
+	tenants  map[string]*accountv1.Tenant
+	accounts map[string]*accountv1.Account
+}
+
+func (a *accounts) GetTenantPolicy(_ context.Context, r *accountv1.GetTenantPolicyRequest) (*accountv1.GetTenantPolicyResponse, error) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if t, ok := a.tenants[r.GetTenantId()]; ok {
+		return &accountv1.GetTenantPolicyResponse{Tenant: t}, nil
+	}
+	return nil, status.Error(codes.NotFound, "no such tenant")
+}
+
+func (a *accounts) LookupAccount(_ context.Context, r *accountv1.LookupAccountRequest) (*accountv1.LookupAccountResponse, error) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	if acct, ok := a.accounts[r.GetAccountId()]; ok && acct.GetTenantId() == r.GetTenantId() {
+		return &accountv1.LookupAccountResponse{Account: acct}, nil
+	}
+	return nil, status.Error(codes.NotFound, "no such account")
+}
+
+const (
+	tenantID  = "0193a000-0000-7000-8000-000000000001"
+	accountID = "0193a000-0000-7000-8000-0000000000a1"
+)
+
+func ptr[T any](v T) *T { return &v }
+
+// startAccounts serves the stand-in with one tenant (ESHC, Dutch by
+// default, its own sender and link base) and one account.
+func startAccounts(t testing.TB) string {
+	t.Helper()
+	a := &accounts{
+		tenants: map[string]*accountv1.Tenant{tenantID: {Id: tenantID, Code: "eshc", Name: "ESHC", Policy: &accountv1.TenantPolicy{
+			Locale: ptr("nl"), BrandName: ptr("ESHC Portaal"), FromAddress: ptr("noreply@eshc.example"),
+			LinkBaseUrl: ptr("https://id.eshc.example"),
+		}}},
+		accounts: map[string]*accountv1.Account{accountID: {Id: accountID, TenantId: tenantID, Email: "jan@eshc.example",
+			DisplayName: "Jan <script>x</script>", Locale: "nl-NL"}},
+	}
+	lis, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	s := grpc.NewServer()
+	accountv1.RegisterAccountInternalServiceServer(s, a)
+	go func() { _ = s.Serve(lis) }()
+	t.Cleanup(s.Stop)
+	return lis.Addr().String()
+}
+
+// instance is a running notification service.
+type instance struct {
+	client notificationv1.NotificationInternalServiceClient
+	cancel context.CancelFunc
+	// done is closed when Run returned, with its error in err.
+	done chan struct{}
+	err  error
+	t    testing.TB
+}
+
+type mimeDecoder = mime.WordDecoder
+
+// start runs server.Run with cfg (a listener, quiet logs and a short poll
+// added) until t ends.
+func start(t testing.TB, cfg server.Config) *instance {
+	t.Helper()
+	lis, err := net.Listen("tcp", "127.0.0.1:0")
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg.Listener = lis
+	if cfg.Logger == nil {
+		cfg.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
+	}
+	if cfg.Poll == 0 {
+		cfg.Poll = 20 * time.Millisecond
+	}
+	ctx, cancel := context.WithCancel(context.Background())
+	inst := &instance{cancel: cancel, done: make(chan struct{}), t: t}
+	go func() {
+		inst.err = server.Run(ctx, cfg)
+		close(inst.done)
+	}()
+	conn, err := grpc.NewClient(lis.Addr().String(), grpc.WithTransportCredentials(insecure.NewCredentials()))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { conn.Close() })
+	inst.client = notificationv1.NewNotificationInternalServiceClient(conn)
+	t.Cleanup(inst.stop)
+	// Ready once it answers.
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		_, err := inst.client.GetDelivery(context.Background(), &notificationv1.GetDeliveryRequest{DeliveryId: "none"})
+		if status.Code(err) == codes.NotFound {
+			return inst
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("service not ready: %v", err)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+func (i *instance) stop() {
+	i.cancel()
+	<-i.done
+	if i.err != nil {
+		i.t.Errorf("notification Run: %v", i.err)
+	}
+}
+
+// baseConfig is a service on the given store, NATS, account stand-in and
+// SMTP server.
+func baseConfig(pgURL, dataDir string, nc *nats.Conn, accountAddr, smtpAddr string, clk clock.Clock) server.Config {
+	cfg := server.Config{
+		PostgresURL: pgURL, DataDir: dataDir, NATS: nc, AccountAddr: accountAddr,
+		From: "latchkey@localhost", LinkBaseURL: "http://127.0.0.1:8080", Clock: clk,
+		Jitter: func() float64 { return 0.5 }, // no jitter: the factor is exactly 1
+	}
+	if smtpAddr != "" {
+		cfg.SMTPURL = "smtp://" + smtpAddr
+	}
+	if dataDir != "" {
+		cfg.MailboxDir = filepath.Join(dataDir, "mailbox")
+	}
+	return cfg
+}
+
+// waitStatus polls GetDelivery until the delivery reaches st (and, when
+// attempts > 0, that many attempts).
+func waitStatus(t testing.TB, c notificationv1.NotificationInternalServiceClient, id string, st notificationv1.DeliveryStatus_Value, attempts int32) *notificationv1.Delivery {
+	t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	var last *notificationv1.Delivery
+	for time.Now().Before(deadline) {
+		resp, err := c.GetDelivery(context.Background(), &notificationv1.GetDeliveryRequest{DeliveryId: id})
+		if err != nil {
+			t.Fatal(err)
+		}
+		last = resp.GetDelivery()
+		if last.GetStatus() == st && (attempts == 0 || last.GetAttempts() == attempts) {
+			return last
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	t.Fatalf("delivery %s: %v after %d attempts (%s), want %v after %d", id, last.GetStatus(), last.GetAttempts(), last.GetLastError(), st, attempts)
+	return nil
+}
+
+func waitCtx(t testing.TB) context.Context {
+	ctx, cancel := context.WithTimeout(context.Background(), 20*time.Second)
+	t.Cleanup(cancel)
+	return ctx
+}
+
+// parsed is a received message taken apart.
+type parsed struct {
+	header mail.Header
+	text   string
+	html   string
+	// images by Content-ID (without brackets).
+	images map[string][]byte
+}
+
+func parse(t testing.TB, m smtptest.Message) *parsed {
+	t.Helper()
+	msg, err := mail.ReadMessage(bytes.NewReader(m.Data))
+	if err != nil {
+		t.Fatalf("not a MIME message: %v", err)
+	}
+	p := &parsed{header: msg.Header, images: map[string][]byte{}}
+	walk(t, msg.Header.Get("Content-Type"), msg.Header.Get("Content-Transfer-Encoding"), "", msg.Body, p)
+	return p
+}
+
+func walk(t testing.TB, ctype, cte, cid string, body io.Reader, p *parsed) {
+	t.Helper()
+	mt, params, err := mime.ParseMediaType(ctype)
+	if err != nil {
+		t.Fatalf("content type %q: %v", ctype, err)
+	}
+	if strings.HasPrefix(mt, "multipart/") {
+		mr := multipart.NewReader(body, params["boundary"])
+		for {
+			part, err := mr.NextRawPart()
+			if err == io.EOF {
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			walk(t, part.Header.Get("Content-Type"), part.Header.Get("Content-Transfer-Encoding"),
+				strings.Trim(part.Header.Get("Content-Id"), "<>"), part, p)
+		}
+	}
+	data := decodeCTE(t, cte, body)
+	switch {
+	case mt == "text/plain":
+		p.text = string(data)
+	case mt == "text/html":
+		p.html = string(data)
+	case strings.HasPrefix(mt, "image/"):
+		p.images[cid] = data
+	}
+}
+
+func decodeQR(t testing.TB, data []byte) string {
+	t.Helper()
+	img, err := png.Decode(bytes.NewReader(data))
+	if err != nil {
+		t.Fatalf("QR PNG: %v", err)
+	}
+	bmp, err := gozxing.NewBinaryBitmapFromImage(img)
+	if err != nil {
+		t.Fatal(err)
+	}
+	res, err := zxingqr.NewQRCodeReader().Decode(bmp, nil)
+	if err != nil {
+		t.Fatalf("QR decode: %v", err)
+	}
+	return res.GetText()
+}
+
+func decodeCTE(t testing.TB, cte string, r io.Reader) []byte {
+	t.Helper()
+	switch strings.ToLower(cte) {
+	case "base64":
+		r = base64.NewDecoder(base64.StdEncoding, r)
+	case "quoted-printable":
+		r = quotedprintable.NewReader(r)
+	}
+	b, err := io.ReadAll(r)
+	if err != nil {
+		t.Fatalf("decode %s: %v", cte, err)
+	}
+	return b
+}
