@@ -43,8 +43,8 @@ type Principal struct {
 	AccountID string
 	TenantID  string
 	Roles     []string
-	// For KindOperatorToken: the code of the tenant the operator acts in
-	// (TenantHeader), "" when it names none.
+	// The code of the tenant named in TenantHeader, "" when none: where an
+	// operator (token, or account with the OPERATOR role) acts.
 	TenantCode string
 	// For KindAccount: the session the access token belongs to, how the
 	// user authenticated (amr: "pwd", "otp", "pin"), when they last did
@@ -165,7 +165,14 @@ func (a *Authenticator) Authenticate(ctx context.Context) (*Principal, error) {
 	if a.Tokens != nil && looksLikeJWT(token) {
 		// Its reasons (ACCESS_TOKEN_EXPIRED, SESSION_REVOKED) tell the
 		// client whether to refresh or to log in again.
-		return a.Tokens.Verify(ctx, token)
+		p, err := a.Tokens.Verify(ctx, token)
+		if err != nil {
+			return nil, err
+		}
+		// An operator account acts in another tenant the same way an
+		// operator token does.
+		p.TenantCode = TenantCode(ctx)
+		return p, nil
 	}
 	return nil, errs.Unauthenticated("CREDENTIALS_INVALID", "the token is not valid")
 }

@@ -49,7 +49,7 @@ func TestAuthenticate_AccessTokens(t *testing.T) {
 			if err != nil || p == nil || p.Kind != tc.wantKind {
 				t.Fatalf("p = %+v, err = %v; want kind %v", p, err, tc.wantKind)
 			}
-			if p.Kind == KindAccount && (p.AccountID != "acct-1" || p.SessionID != "sess-1" || p.TenantCode != "") {
+			if p.Kind == KindAccount && (p.AccountID != "acct-1" || p.SessionID != "sess-1" || p.TenantCode != "acme") {
 				t.Fatalf("account principal %+v", p)
 			}
 		})

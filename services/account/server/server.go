@@ -6,8 +6,11 @@ package server
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"net"
+	"os"
+	"path/filepath"
 	"time"
 
 	"github.com/nats-io/nats.go"
@@ -19,6 +22,7 @@ import (
 	"github.com/latchkey/latchkey/libs/clock"
 	"github.com/latchkey/latchkey/libs/config"
 	"github.com/latchkey/latchkey/libs/dbx"
+	"github.com/latchkey/latchkey/libs/errs"
 	"github.com/latchkey/latchkey/libs/grpcx"
 	"github.com/latchkey/latchkey/libs/inbox"
 	"github.com/latchkey/latchkey/libs/natsx"
@@ -85,6 +89,10 @@ type Tuning struct {
 	// deployment that triggers AccountInternalService.SweepInactive
 	// itself).
 	InactivitySweepEvery time.Duration
+	// Operator, when its e-mail is set, is the platform's first operator
+	// account, made on first start with a temporary password written to
+	// <DataDir>/operator-password.
+	Operator app.OperatorAccount
 }
 
 // TuningFromEnv reads the Tuning settings.
@@ -94,7 +102,20 @@ func TuningFromEnv(l *config.Loader) Tuning {
 			"days a username an account gave up stays reserved from other accounts of the tenant (0: not reserved)")),
 		InactivitySweepEvery: l.Duration("LATCHKEY_INACTIVITY_SWEEP_EVERY", DefaultInactivitySweepEvery,
 			"how often the account service locks accounts inactive for their tenant's inactivityLockDays (also once at start)"),
+		Operator: operatorFromEnv(l),
 	}
+}
+
+func operatorFromEnv(l *config.Loader) app.OperatorAccount {
+	op := app.OperatorAccount{
+		TenantCode: l.String("LATCHKEY_PLATFORM_TENANT", "platform", "code of the platform's own tenant, where operator accounts live"),
+		Email:      l.String("LATCHKEY_OPERATOR_EMAIL", "", "e-mail of the first operator account, made on first start with a temporary password in <data dir>/operator-password (empty: none; operator tokens only)"),
+		Username:   l.String("LATCHKEY_OPERATOR_USERNAME", "", "username of the first operator account (empty: its e-mail address)"),
+	}
+	if op.Username == "" {
+		op.Username = op.Email
+	}
+	return op
 }
 
 // Defaults of the account service's settings.
@@ -192,6 +213,9 @@ func Run(ctx context.Context, cfg Config) error {
 	loginCfg, onLogin := consumers.LoginSucceeded(use, st.Bind)
 	loginCfg.Clock, loginCfg.Logger = cfg.Clock, log
 	g.Go(func() error { return inbox.Run(gctx, js, db, loginCfg, onLogin) })
+	if cfg.Operator.Email != "" {
+		g.Go(func() error { bootstrapOperator(gctx, use, cfg.Operator, cfg.DataDir, log); return nil })
+	}
 	if cfg.InactivitySweepEvery > 0 {
 		g.Go(func() error { use.RunSweeper(gctx, cfg.InactivitySweepEvery); return nil })
 	}
@@ -215,4 +239,42 @@ func Migrate(ctx context.Context, cfg Config) error {
 	}
 	defer db.Close()
 	return sqlstore.Migrate(ctx, db)
+}
+
+// OperatorPasswordFile is where the first operator's temporary password is
+// written, in the data directory.
+const OperatorPasswordFile = "operator-password"
+
+// bootstrapOperator creates the first operator account, retrying while the
+// credential service (which keeps its password) is not up yet.
+func bootstrapOperator(ctx context.Context, use *app.App, op app.OperatorAccount, dataDir string, log *slog.Logger) {
+	for wait := 100 * time.Millisecond; ; wait = min(2*wait, 5*time.Second) {
+		pw, err := use.BootstrapOperator(ctx, op)
+		if err == nil {
+			if pw == "" {
+				return
+			}
+			path := filepath.Join(dataDir, OperatorPasswordFile)
+			text := fmt.Sprintf("tenant: %s\nusername: %s\ntemporary password: %s\n", op.TenantCode, op.Username, pw)
+			if err := os.MkdirAll(dataDir, 0o700); err == nil {
+				err = os.WriteFile(path, []byte(text), 0o600)
+			}
+			if err != nil {
+				log.Error("operator account created, but its temporary password could not be written", "err", err)
+				return
+			}
+			log.Info("operator account created; log in and change the temporary password", "tenant", op.TenantCode, "username", op.Username, "password_file", path)
+			return
+		}
+		if errs.Is(err, errs.KindInvalid) || errs.Is(err, errs.KindConflict) {
+			log.Error("operator account not created", "err", err)
+			return
+		}
+		log.Warn("operator account: retrying", "err", err, "in", wait)
+		select {
+		case <-ctx.Done():
+			return
+		case <-time.After(wait):
+		}
+	}
 }

@@ -64,13 +64,13 @@ func New(s store.Store, clk clock.Clock, creds Credentials, opts Options) *App {
 	return &App{store: s, clock: clk, credentials: creds, opts: opts}
 }
 
-// requireOperator admits operator tokens (and, once log-in exists,
-// accounts with the OPERATOR role).
+// requireOperator admits operator tokens and accounts with the OPERATOR
+// role (which exists only in the platform's own tenant).
 func requireOperator(p *authn.Principal) error {
 	switch {
 	case p == nil:
 		return errCredentialsMissing()
-	case p.Kind == authn.KindOperatorToken:
+	case isOperator(p):
 		return nil
 	default:
 		return errs.PermissionDenied("OPERATOR_ONLY", "this call is for platform operators")
@@ -85,7 +85,7 @@ func (a *App) adminTenant(ctx context.Context, p *authn.Principal) (*account.Ten
 	switch {
 	case p == nil:
 		return nil, errCredentialsMissing()
-	case p.Kind == authn.KindOperatorToken:
+	case p.Kind == authn.KindOperatorToken || (isOperator(p) && p.TenantCode != ""):
 		if p.TenantCode == "" {
 			return nil, errs.Invalid(errs.Field(authn.TenantHeader, account.ReasonRequired,
 				"an operator names the tenant to act in with the Latchkey-Tenant header"))
@@ -96,6 +96,12 @@ func (a *App) adminTenant(ctx context.Context, p *authn.Principal) (*account.Ten
 	default:
 		return nil, errs.PermissionDenied("ADMIN_ONLY", "this call is for tenant administrators")
 	}
+}
+
+// isOperator reports whether p runs the platform: an operator token, or an
+// account holding the OPERATOR role.
+func isOperator(p *authn.Principal) bool {
+	return p.Kind == authn.KindOperatorToken || (p.Kind == authn.KindAccount && hasRole(p, account.RoleOperator))
 }
 
 func hasRole(p *authn.Principal, r account.Role) bool {

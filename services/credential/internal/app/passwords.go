@@ -2,6 +2,7 @@ package app
 
 import (
 	"context"
+	"slices"
 	"strconv"
 	"time"
 
@@ -238,7 +239,7 @@ func (a *App) adminTenant(ctx context.Context, p *authn.Principal) (string, erro
 	switch {
 	case p == nil:
 		return "", errs.Unauthenticated("CREDENTIALS_MISSING", "this call needs an access token (Authorization: Bearer …)")
-	case p.Kind == authn.KindOperatorToken:
+	case p.Kind == authn.KindOperatorToken || (p.Kind == authn.KindAccount && slices.Contains(p.Roles, "OPERATOR") && p.TenantCode != ""):
 		if p.TenantCode == "" {
 			return "", errs.Invalid(errs.Field(authn.TenantHeader, "REQUIRED",
 				"an operator names the tenant to act in with the Latchkey-Tenant header"))
