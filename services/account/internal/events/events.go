@@ -135,3 +135,12 @@ func AccountReactivated(a *account.Account, actor *eventsv1.Actor) store.Event {
 		Meta: meta, AccountId: a.ID,
 	}}
 }
+
+// AccountActivated is the event of a pending account's first password,
+// set through its activation link.
+func AccountActivated(a *account.Account, actor *eventsv1.Actor) store.Event {
+	meta := events.NewMeta(a.TenantID, actor, a.UpdatedAt)
+	return store.Event{ID: meta.EventId, Subject: SubjectAccountActivated, Message: &eventsv1.AccountActivated{
+		Meta: meta, AccountId: a.ID, Activation: convert.ActivationToProto(account.ActivationEmailLink),
+	}}
+}

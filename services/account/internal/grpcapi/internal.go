@@ -120,3 +120,19 @@ func codeName(camel string) string {
 	}
 	return b.String()
 }
+
+func (h *internal) MarkActivated(ctx context.Context, req *accountv1.MarkActivatedRequest) (*accountv1.MarkActivatedResponse, error) {
+	a, err := h.app.MarkActivated(ctx, req.GetTenantId(), req.GetAccountId())
+	if err != nil {
+		return nil, err
+	}
+	return &accountv1.MarkActivatedResponse{Account: convert.Account(a)}, nil
+}
+
+func (h *internal) ReleaseLockout(ctx context.Context, req *accountv1.ReleaseLockoutRequest) (*accountv1.ReleaseLockoutResponse, error) {
+	a, err := h.app.ReleaseLockout(ctx, req.GetTenantId(), req.GetAccountId())
+	if err != nil {
+		return nil, err
+	}
+	return &accountv1.ReleaseLockoutResponse{Account: convert.Account(a)}, nil
+}
