@@ -87,3 +87,14 @@ func (in *Infra) Close() {
 	}
 	in.closers = nil
 }
+
+// Migrate opens the service's database, brings its schema up to date and
+// closes it: what `latchkey migrate` does before a rollout.
+func Migrate(ctx context.Context, cfg Config) error {
+	db, err := dbx.Open(ctx, cfg.PostgresURL, cfg.DataDir, cfg.Name)
+	if err != nil {
+		return err
+	}
+	defer db.Close()
+	return cfg.Migrate(ctx, db)
+}

@@ -21,11 +21,10 @@ import (
 	"github.com/latchkey/latchkey/libs/authn"
 	"github.com/latchkey/latchkey/libs/clock"
 	"github.com/latchkey/latchkey/libs/config"
-	"github.com/latchkey/latchkey/libs/dbx"
 	"github.com/latchkey/latchkey/libs/errs"
 	"github.com/latchkey/latchkey/libs/grpcx"
 	"github.com/latchkey/latchkey/libs/inbox"
-	"github.com/latchkey/latchkey/libs/natsx"
+	"github.com/latchkey/latchkey/libs/infra"
 	"github.com/latchkey/latchkey/libs/outbox"
 	credentialv1 "github.com/latchkey/latchkey/proto/gen/latchkey/credential/v1"
 	"github.com/latchkey/latchkey/services/account/internal/app"
@@ -144,34 +143,13 @@ func Run(ctx context.Context, cfg Config) error {
 	}
 	log := cfg.Logger.With("service", Name)
 
-	db, err := dbx.Open(ctx, cfg.PostgresURL, cfg.DataDir, Name)
+	in, err := infra.Open(ctx, infra.Config{Name: Name, PostgresURL: cfg.PostgresURL, DataDir: cfg.DataDir,
+		Migrate: sqlstore.Migrate, NATS: cfg.NATS, NATSURL: cfg.NATSURL, Listener: cfg.Listener, GRPCAddr: cfg.GRPCAddr})
 	if err != nil {
 		return err
 	}
-	defer db.Close()
-	if err := sqlstore.Migrate(ctx, db); err != nil {
-		return err
-	}
-
-	nc := cfg.NATS
-	if nc == nil {
-		if nc, err = natsx.Connect(ctx, cfg.NATSURL, Name); err != nil {
-			return err
-		}
-		defer nc.Close()
-	}
-	js, err := natsx.NewJetStream(nc)
-	if err != nil {
-		return err
-	}
-	if err := natsx.EnsureStreams(ctx, js); err != nil {
-		return err
-	}
-
-	lis, err := grpcx.Listen(cfg.Listener, cfg.GRPCAddr)
-	if err != nil {
-		return err
-	}
+	defer in.Close()
+	db, js, lis := in.DB, in.JS, in.Listener
 
 	credConn, err := grpcx.Dial(cfg.CredentialAddr, grpcx.DialOptions{Registerer: cfg.Registerer})
 	if err != nil {
@@ -233,12 +211,7 @@ func Run(ctx context.Context, cfg Config) error {
 // Migrate applies the service's migrations and returns; Run does the same
 // at start, so this is for operators who migrate before a rollout.
 func Migrate(ctx context.Context, cfg Config) error {
-	db, err := dbx.Open(ctx, cfg.PostgresURL, cfg.DataDir, Name)
-	if err != nil {
-		return err
-	}
-	defer db.Close()
-	return sqlstore.Migrate(ctx, db)
+	return infra.Migrate(ctx, infra.Config{Name: Name, PostgresURL: cfg.PostgresURL, DataDir: cfg.DataDir, Migrate: sqlstore.Migrate})
 }
 
 // OperatorPasswordFile is where the first operator's temporary password is

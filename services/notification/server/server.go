@@ -19,7 +19,6 @@ import (
 
 	"github.com/latchkey/latchkey/libs/clock"
 	"github.com/latchkey/latchkey/libs/config"
-	"github.com/latchkey/latchkey/libs/dbx"
 	"github.com/latchkey/latchkey/libs/grpcx"
 	"github.com/latchkey/latchkey/libs/inbox"
 	"github.com/latchkey/latchkey/libs/infra"
@@ -244,10 +243,5 @@ func Run(ctx context.Context, cfg Config) error {
 
 // Migrate applies the service's migrations and returns.
 func Migrate(ctx context.Context, cfg Config) error {
-	db, err := dbx.Open(ctx, cfg.PostgresURL, cfg.DataDir, Name)
-	if err != nil {
-		return err
-	}
-	defer db.Close()
-	return sqlstore.Migrate(ctx, db)
+	return infra.Migrate(ctx, infra.Config{Name: Name, PostgresURL: cfg.PostgresURL, DataDir: cfg.DataDir, Migrate: sqlstore.Migrate})
 }
