@@ -17,6 +17,7 @@ import (
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/health"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
+	"google.golang.org/grpc/keepalive"
 	"google.golang.org/grpc/reflection"
 )
 
@@ -95,12 +96,20 @@ func NewServer(opts ServerOptions, extra ...grpc.ServerOption) *Server {
 	serverOpts := append([]grpc.ServerOption{
 		grpc.ChainUnaryInterceptor(unary...),
 		grpc.ChainStreamInterceptor(stream...),
+		// Clients reconnect now and then, and so find replicas added since
+		// they connected: without it a client keeps one connection, and a
+		// scaled-up service gets no traffic from it.
+		grpc.KeepaliveParams(keepalive.ServerParameters{MaxConnectionAge: MaxConnectionAge, MaxConnectionAgeGrace: 30 * time.Second}),
 	}, extra...)
 	s.grpc = grpc.NewServer(serverOpts...)
 	healthpb.RegisterHealthServer(s.grpc, s.health)
 	reflection.Register(s.grpc)
 	return s
 }
+
+// MaxConnectionAge is how long a client connection lives before the server
+// asks the client to reconnect (gracefully: calls in flight finish).
+const MaxConnectionAge = 5 * time.Minute
 
 // GRPC returns the underlying server, for registering services.
 func (s *Server) GRPC() *grpc.Server { return s.grpc }
