@@ -49,8 +49,9 @@ check-tidy: ## Fail when a module's go.mod or go.sum is not tidy, or a module do
 		{ echo "module $$m: not tidy or does not build outside the workspace (run make tidy)"; exit 1; }; done
 
 .PHONY: bench
-bench: ## Benchmarks: account reads per second through gRPC and through the REST edge
+bench: ## Benchmarks: account reads per second through gRPC and the REST edge; listing and sweeping 100 000 accounts
 	go test -run '^$$' -bench . -benchmem -count 1 ./cmd/allinone/
+	go test -run '^$$' -bench . -benchmem -count 1 -benchtime 3x -timeout 30m ./services/account/internal/app/
 
 BIN          := $(CURDIR)/.bin
 BUF_VERSION  := 1.75.0
