@@ -16,6 +16,7 @@ import (
 	"embed"
 	"fmt"
 	"io/fs"
+	"strings"
 	"sync"
 
 	"google.golang.org/protobuf/proto"
@@ -73,9 +74,56 @@ func (o *Outbox) Write(ctx context.Context, tx dbx.Tx, subject, id string, msg p
 	if err != nil {
 		return fmt.Errorf("outbox: write %s: %w", subject, err)
 	}
+	return o.notify(ctx, tx)
+}
+
+// Message is one event of WriteAll.
+type Message struct {
+	Subject string
+	ID      string
+	Message proto.Message
+}
+
+// writeChunk bounds the rows of one INSERT: both engines limit the
+// placeholders of a statement, and SQLite looks them up in a list.
+const writeChunk = 100
+
+// WriteAll stores many events inside tx, with multi-row INSERTs and one
+// wake-up: a batch job (the inactivity sweep) writes thousands at once.
+func (o *Outbox) WriteAll(ctx context.Context, tx dbx.Tx, msgs []Message) error {
+	if len(msgs) == 0 {
+		return nil
+	}
+	now := o.clock.Now()
+	for start := 0; start < len(msgs); start += writeChunk {
+		chunk := msgs[start:min(start+writeChunk, len(msgs))]
+		var q strings.Builder
+		q.WriteString("INSERT INTO outbox_events (id, subject, type, payload, created_at) VALUES ")
+		args := make([]any, 0, 5*len(chunk))
+		for i, m := range chunk {
+			payload, err := proto.Marshal(m.Message)
+			if err != nil {
+				return fmt.Errorf("outbox: marshal %T: %w", m.Message, err)
+			}
+			if i > 0 {
+				q.WriteString(", ")
+			}
+			n := len(args)
+			fmt.Fprintf(&q, "($%d, $%d, $%d, $%d, $%d)", n+1, n+2, n+3, n+4, n+5)
+			args = append(args, m.ID, m.Subject, string(m.Message.ProtoReflect().Descriptor().FullName()), payload, now)
+		}
+		if _, err := tx.Exec(ctx, q.String(), args...); err != nil {
+			return fmt.Errorf("outbox: write %d events: %w", len(chunk), err)
+		}
+	}
+	return o.notify(ctx, tx)
+}
+
+// notify wakes relays once tx commits: in other processes through
+// PostgreSQL (NOTIFY in a transaction is delivered at commit, and not at
+// all on rollback), in this one in memory.
+func (o *Outbox) notify(ctx context.Context, tx dbx.Tx) error {
 	if tx.Dialect() == dbx.Postgres {
-		// NOTIFY inside a transaction is delivered at commit, and not at
-		// all on rollback: exactly when a relay has work.
 		if _, err := tx.Exec(ctx, "SELECT pg_notify($1, '')", o.channel); err != nil {
 			return fmt.Errorf("outbox: notify: %w", err)
 		}

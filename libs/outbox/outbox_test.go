@@ -3,6 +3,7 @@ package outbox_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"testing"
@@ -228,4 +229,26 @@ func waitPending(t *testing.T, box *outbox.Outbox, want int) {
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
+}
+
+func TestWriteAll_PublishesEveryEventInOrder(t *testing.T) {
+	testkit.EachDialect(t, "svc", func(t *testing.T, db dbx.DB) {
+		f := setup(t, db)
+		var msgs []outbox.Message
+		for i := 0; i < 250; i++ { // more than one INSERT's worth
+			msgs = append(msgs, outbox.Message{Subject: f.subject, ID: ids.New(), Message: wrapperspb.String(fmt.Sprint(i))})
+		}
+		if err := db.InTx(context.Background(), func(tx dbx.Tx) error { return f.box.WriteAll(context.Background(), tx, msgs) }); err != nil {
+			t.Fatal(err)
+		}
+		waitPending(t, f.box, 250)
+		stop := f.run(t)
+		defer stop()
+		got := f.waitMessages(t, 250)
+		for i, m := range got {
+			if m.Header.Get(jetstream.MsgIDHeader) != msgs[i].ID {
+				t.Fatalf("message %d is %s, want %s (write order)", i, m.Header.Get(jetstream.MsgIDHeader), msgs[i].ID)
+			}
+		}
+	})
 }

@@ -75,12 +75,11 @@ func (a *App) sweepTenant(ctx context.Context, t *account.Tenant, now time.Time)
 			if locked, after, err = tx.LockInactive(ctx, t.ID, cutoff, after, a.opts.SweepBatch, now); err != nil {
 				return err
 			}
-			for _, acct := range locked {
-				if err := tx.Emit(ctx, accountevents.AccountLocked(acct, actor)); err != nil {
-					return err
-				}
+			evs := make([]store.Event, len(locked))
+			for i, acct := range locked {
+				evs[i] = accountevents.AccountLocked(acct, actor)
 			}
-			return nil
+			return tx.EmitAll(ctx, evs)
 		})
 		if err != nil {
 			return total, err

@@ -91,6 +91,8 @@ type Tx interface {
 	CreateTerms(ctx context.Context, t *account.Terms) error
 	// Emit writes an event to the outbox, published after commit.
 	Emit(ctx context.Context, ev Event) error
+	// EmitAll writes many events at once (batch jobs).
+	EmitAll(ctx context.Context, evs []Event) error
 }
 
 // Event is a domain event ready for the outbox.

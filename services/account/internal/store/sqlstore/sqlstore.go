@@ -67,6 +67,14 @@ type tx struct {
 	outbox *outbox.Outbox
 }
 
+func (t *tx) EmitAll(ctx context.Context, evs []store.Event) error {
+	msgs := make([]outbox.Message, len(evs))
+	for i, ev := range evs {
+		msgs[i] = outbox.Message{Subject: ev.Subject, ID: ev.ID, Message: ev.Message}
+	}
+	return t.outbox.WriteAll(ctx, t.dtx, msgs)
+}
+
 func (t *tx) Emit(ctx context.Context, ev store.Event) error {
 	return t.outbox.Write(ctx, t.dtx, ev.Subject, ev.ID, ev.Message)
 }
