@@ -49,9 +49,11 @@ check-tidy: ## Fail when a module's go.mod or go.sum is not tidy, or a module do
 		{ echo "module $$m: not tidy or does not build outside the workspace (run make tidy)"; exit 1; }; done
 
 .PHONY: bench
-bench: ## Benchmarks: account reads per second through gRPC and the REST edge; listing and sweeping 100 000 accounts
+bench: ## Benchmarks: account reads through gRPC and REST, log-ins, listing and sweeping 100 000 accounts, password hashing, e-mail to SMTP
 	go test -run '^$$' -bench . -benchmem -count 1 ./cmd/allinone/
 	go test -run '^$$' -bench . -benchmem -count 1 -benchtime 3x -timeout 30m ./services/account/internal/app/
+	go test -run '^$$' -bench 'Hash|Verify' -benchmem -count 1 ./services/credential/internal/password/
+	go test -run '^$$' -bench . -benchmem -count 1 ./services/notification/server/
 
 BIN          := $(CURDIR)/.bin
 BUF_VERSION  := 1.75.0
