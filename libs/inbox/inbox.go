@@ -47,7 +47,11 @@ type Config struct {
 	// AckWait is how long a delivery may take before it is redelivered
 	// (default 30s).
 	AckWait time.Duration
-	Clock   clock.Clock
+	// Retention is how long processed event ids are remembered (default
+	// 8 days: longer than the events stream keeps an event, 7 days, so no
+	// redelivery can outlive its id).
+	Retention time.Duration
+	Clock     clock.Clock
 	Logger  *slog.Logger
 }
 
@@ -75,6 +79,9 @@ func Run(ctx context.Context, js jetstream.JetStream, db dbx.DB, cfg Config, h H
 	if cfg.Logger == nil {
 		cfg.Logger = slog.Default()
 	}
+	if cfg.Retention <= 0 {
+		cfg.Retention = 8 * 24 * time.Hour
+	}
 	cons, err := js.CreateOrUpdateConsumer(ctx, cfg.Stream, jetstream.ConsumerConfig{
 		Durable:       cfg.Durable,
 		FilterSubject: cfg.FilterSubject,
@@ -90,6 +97,7 @@ func Run(ctx context.Context, js jetstream.JetStream, db dbx.DB, cfg Config, h H
 	if err != nil {
 		return fmt.Errorf("inbox: consume %s: %w", cfg.Durable, err)
 	}
+	go prune(ctx, db, cfg)
 	go func() {
 		<-ctx.Done()
 		it.Stop()
@@ -143,4 +151,27 @@ func handleOne(ctx context.Context, db dbx.DB, cfg Config, h Handler, msg jetstr
 		cfg.Logger.Warn("inbox: handler failed; will retry", "consumer", cfg.Durable, "event_id", id, "subject", msg.Subject(), "err", err)
 		_ = msg.NakWithDelay(delay)
 	}
+}
+
+// prune forgets processed ids older than the retention, hourly, so the
+// table does not grow without bound.
+func prune(ctx context.Context, db dbx.DB, cfg Config) {
+	tick := time.NewTicker(time.Hour)
+	defer tick.Stop()
+	for {
+		if err := Prune(ctx, db, cfg.Durable, cfg.Clock.Now().Add(-cfg.Retention)); err != nil && ctx.Err() == nil {
+			cfg.Logger.Warn("inbox: prune failed", "consumer", cfg.Durable, "err", err)
+		}
+		select {
+		case <-ctx.Done():
+			return
+		case <-tick.C:
+		}
+	}
+}
+
+// Prune forgets the ids consumer processed before before.
+func Prune(ctx context.Context, db dbx.DB, consumer string, before time.Time) error {
+	_, err := db.Exec(ctx, "DELETE FROM inbox_processed WHERE consumer = $1 AND processed_at < $2", consumer, before)
+	return err
 }

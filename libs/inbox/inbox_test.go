@@ -101,3 +101,28 @@ func TestRun_RedeliveredEventIsHandledOnce_FailedHandlerRetried(t *testing.T) {
 		}
 	})
 }
+
+func TestPrune_ForgetsOnlyOldIDsOfTheConsumer(t *testing.T) {
+	testkit.EachDialect(t, "svc", func(t *testing.T, db dbx.DB) {
+		ctx := context.Background()
+		if err := dbx.Migrate(ctx, db, "inbox", inbox.Migrations); err != nil {
+			t.Fatal(err)
+		}
+		old, recent := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC), time.Date(2026, 1, 20, 0, 0, 0, 0, time.UTC)
+		for _, r := range []struct {
+			consumer, id string
+			at           time.Time
+		}{{"a", "old", old}, {"a", "recent", recent}, {"b", "old", old}} {
+			if _, err := db.Exec(ctx, "INSERT INTO inbox_processed (consumer, event_id, processed_at) VALUES ($1, $2, $3)", r.consumer, r.id, r.at); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if err := inbox.Prune(ctx, db, "a", time.Date(2026, 1, 10, 0, 0, 0, 0, time.UTC)); err != nil {
+			t.Fatal(err)
+		}
+		var n int
+		if err := db.QueryRow(ctx, "SELECT count(*) FROM inbox_processed").Scan(&n); err != nil || n != 2 {
+			t.Fatalf("rows left = %d (%v), want 2 (a/recent and b/old)", n, err)
+		}
+	})
+}
