@@ -52,7 +52,7 @@ type Config struct {
 	// redelivery can outlive its id).
 	Retention time.Duration
 	Clock     clock.Clock
-	Logger  *slog.Logger
+	Logger    *slog.Logger
 }
 
 // PermanentError marks a handler failure that retrying cannot fix.
