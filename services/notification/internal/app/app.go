@@ -57,6 +57,8 @@ type Options struct {
 	Workers int
 	// Poll is the longest the worker sleeps without a wake-up (default 1s).
 	Poll time.Duration
+	// Keep is how long ended deliveries stay queryable (default 30 days).
+	Keep time.Duration
 	// Jitter returns a number in [0, 1) for the backoff (nil: random).
 	Jitter func() float64
 	Logger *slog.Logger

@@ -19,7 +19,18 @@ import (
 // the database are logged and retried, never returned.
 func (a *App) RunWorker(ctx context.Context) error {
 	backoff := time.Duration(0)
+	var pruned time.Time
 	for {
+		if now := a.clock.Now(); now.Sub(pruned) >= time.Hour {
+			pruned = now
+			keep := a.opts.Keep
+			if keep <= 0 {
+				keep = 30 * 24 * time.Hour
+			}
+			if _, err := a.store.Prune(ctx, now.Add(-keep)); err != nil && ctx.Err() == nil {
+				a.log.Warn("notification worker: prune failed", "err", err)
+			}
+		}
 		n, err := a.ProcessDue(ctx)
 		switch {
 		case ctx.Err() != nil:

@@ -54,6 +54,10 @@ type Store interface {
 	// SENT and FAILED clear the variables and emit NotificationSent or
 	// NotificationFailed in the same transaction.
 	Finish(ctx context.Context, d *delivery.Delivery, r Result, now time.Time) (bool, error)
+	// Prune deletes deliveries that ended (SENT, FAILED, RATE_LIMITED)
+	// before before, and returns how many; their request ids may then be
+	// used again.
+	Prune(ctx context.Context, before time.Time) (int64, error)
 	// Counts returns the number of deliveries per status, for metrics and
 	// tests.
 	Counts(ctx context.Context) (map[delivery.Status]int, error)

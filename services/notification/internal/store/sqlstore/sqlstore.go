@@ -236,6 +236,11 @@ func (s *Store) emitFailed(ctx context.Context, tx dbx.Tx, d *delivery.Delivery,
 }
 
 // Counts implements store.Store.
+func (s *Store) Prune(ctx context.Context, before time.Time) (int64, error) {
+	return s.db.Exec(ctx, "DELETE FROM deliveries WHERE status IN ($1, $2, $3) AND updated_at < $4",
+		string(delivery.Sent), string(delivery.Failed), string(delivery.RateLimited), before)
+}
+
 func (s *Store) Counts(ctx context.Context) (map[delivery.Status]int, error) {
 	rows, err := s.db.Query(ctx, "SELECT status, count(*) FROM deliveries GROUP BY status")
 	if err != nil {

@@ -68,6 +68,36 @@ func Run(t *testing.T, newStore Factory) {
 		}
 	})
 
+	t.Run("Prune_DeletesOnlyOldEndedDeliveries", func(t *testing.T) {
+		s, db := newStore(t)
+		queued, _, err := s.Insert(ctx, db, newDelivery("req-q", "t1", "a@example.com"))
+		if err != nil {
+			t.Fatal(err)
+		}
+		if n, err := s.Prune(ctx, t0.Add(24*time.Hour)); err != nil || n != 0 {
+			t.Fatalf("pruned %d (%v) while nothing had ended", n, err)
+		}
+		if _, err := s.Get(ctx, queued.ID); err != nil {
+			t.Fatalf("a queued delivery was pruned: %v", err)
+		}
+		claimed, err := s.Claim(ctx, t0, time.Minute, 10)
+		if err != nil || len(claimed) != 1 {
+			t.Fatalf("claim: %v %v", claimed, err)
+		}
+		if ok, err := s.Finish(ctx, claimed[0], store.Result{Status: delivery.Sent}, t0.Add(time.Second)); !ok || err != nil {
+			t.Fatalf("finish: %v %v", ok, err)
+		}
+		if n, err := s.Prune(ctx, t0); err != nil || n != 0 {
+			t.Fatalf("pruned %d (%v) a delivery that ended after the cut-off", n, err)
+		}
+		if n, err := s.Prune(ctx, t0.Add(time.Hour)); err != nil || n != 1 {
+			t.Fatalf("pruned %d (%v), want the sent delivery", n, err)
+		}
+		if _, err := s.Get(ctx, queued.ID); err == nil {
+			t.Fatal("the pruned delivery is still there")
+		}
+	})
+
 	t.Run("Claim_LeasesDueRowsOnceAndReclaimsExpiredLeases", func(t *testing.T) {
 		s, db := newStore(t)
 		d, _, err := s.Insert(ctx, db, newDelivery("req-1", "t1", "a@example.com"))
