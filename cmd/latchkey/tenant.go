@@ -23,7 +23,8 @@ import (
 )
 
 const tenantUsage = `usage:
-  latchkey tenant create -code CODE -name NAME [-policy FILE.json] [-admin-username U -admin-email E -admin-name N]
+  latchkey tenant create -code CODE -name NAME [-policy FILE.json]
+                         [-admin-username U -admin-email E -admin-name N [-admin-temporary-password P]]
   latchkey tenant list [-filter TEXT]
 
 The CLI calls the public gRPC API (LATCHKEY_GRPC_ADDR) as an operator, with
@@ -65,6 +66,7 @@ func tenantCommand(ctx context.Context, cfg allinone.Config, args []string, stdo
 		adminUser := fs.String("admin-username", "", "first administrator's username")
 		adminEmail := fs.String("admin-email", "", "first administrator's e-mail address (an activation link goes there)")
 		adminName := fs.String("admin-name", "", "first administrator's display name")
+		adminTemp := fs.String("admin-temporary-password", "", "give the first administrator this temporary password (changed at the first log-in) instead of an activation e-mail")
 		if err := fs.Parse(args[1:]); err != nil {
 			return err
 		}
@@ -82,6 +84,9 @@ func tenantCommand(ctx context.Context, cfg allinone.Config, args []string, stdo
 		if *adminUser != "" || *adminEmail != "" {
 			req.FirstAdmin = &accountv1.FirstAdmin{Username: *adminUser, Email: *adminEmail, DisplayName: *adminName,
 				Activation: accountv1.Activation_EMAIL_LINK}
+			if *adminTemp != "" {
+				req.FirstAdmin.Activation, req.FirstAdmin.TemporaryPassword = accountv1.Activation_TEMPORARY_PASSWORD, *adminTemp
+			}
 		}
 		if resp, err = client.CreateTenant(ctx, req); err != nil {
 			return err
