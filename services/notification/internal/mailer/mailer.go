@@ -138,8 +138,19 @@ func NewSMTP(raw string, o SMTPOptions) (*SMTP, error) {
 	opts = append(opts, mail.WithPort(port))
 	if u.User != nil {
 		pass, _ := u.User.Password()
-		opts = append(opts, mail.WithUsername(u.User.Username()), mail.WithPassword(pass),
-			mail.WithSMTPAuth(mail.SMTPAuthAutoDiscover))
+		opts = append(opts, mail.WithUsername(u.User.Username()), mail.WithPassword(pass))
+		if isLoopback(host) {
+			// go-mail's auto-discovery never picks PLAIN or LOGIN without
+			// TLS, even to loopback, so a local relay offering only those
+			// (most do) could not be logged in to over plain SMTP. Name
+			// the mechanisms instead, strongest first; -NOENC lets PLAIN
+			// and LOGIN go over a plain connection, which is allowed
+			// here because the host is loopback.
+			opts = append(opts, mail.WithOpportunisticSMTPAuth(mail.SMTPAuthSCRAMSHA256, mail.SMTPAuthSCRAMSHA1,
+				mail.SMTPAuthCramMD5, mail.SMTPAuthPlainNoEnc, mail.SMTPAuthLoginNoEnc))
+		} else {
+			opts = append(opts, mail.WithSMTPAuth(mail.SMTPAuthAutoDiscover))
+		}
 	}
 	return &SMTP{host: host, opts: opts, display: u.Scheme + "://" + net.JoinHostPort(host, strconv.Itoa(port))}, nil
 }

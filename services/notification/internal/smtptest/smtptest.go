@@ -14,6 +14,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/emersion/go-sasl"
 	smtp "github.com/emersion/go-smtp"
 )
 
@@ -23,6 +24,19 @@ type Message struct {
 	To   []string
 	Data []byte
 	// TLS tells whether the session was encrypted.
+	TLS bool
+	// User is who authenticated the session ("" without AUTH).
+	User string
+}
+
+// Login is one AUTH attempt as the server saw it.
+type Login struct {
+	Mechanism string
+	Username  string
+	Password  string
+	// OK tells whether the credentials matched Options.Users.
+	OK bool
+	// TLS tells whether the session was encrypted at the time.
 	TLS bool
 }
 
@@ -40,6 +54,7 @@ type Server struct {
 	keep    map[int]bool
 	n       int
 	arrived chan struct{}
+	logins  []Login
 }
 
 // Options tune Start.
@@ -48,6 +63,12 @@ type Options struct {
 	// the first byte, as smtps).
 	TLS      *tls.Config
 	Implicit bool
+	// Users, when set, makes the server require AUTH (user name to
+	// password): it offers AuthMechanisms (PLAIN and LOGIN by default),
+	// on plain connections too (it is loopback), refuses MAIL before a
+	// successful AUTH with 530 and wrong credentials with 535.
+	Users          map[string]string
+	AuthMechanisms []string
 }
 
 // Start runs a server for t and stops it when t ends.
@@ -55,7 +76,15 @@ func Start(t testing.TB, o Options) *Server {
 	t.Helper()
 	s := &Server{arrived: make(chan struct{}, 1<<16)}
 	be := smtp.BackendFunc(func(c *smtp.Conn) (smtp.Session, error) {
-		return &session{s: s, conn: c}, nil
+		x := &session{s: s, conn: c}
+		if o.Users != nil {
+			mechs := o.AuthMechanisms
+			if mechs == nil {
+				mechs = []string{sasl.Plain, sasl.Login}
+			}
+			return &authSession{session: x, users: o.Users, mechs: mechs}, nil
+		}
+		return x, nil
 	})
 	srv := smtp.NewServer(be)
 	srv.Domain = "localhost"
@@ -128,6 +157,13 @@ func (s *Server) Wait(ctx context.Context, n int) []Message {
 	}
 }
 
+// Logins returns the AUTH attempts so far.
+func (s *Server) Logins() []Login {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return append([]Login(nil), s.logins...)
+}
+
 // Close stops the server (to simulate an outage).
 func (s *Server) Close() { _ = s.srv.Close() }
 
@@ -136,6 +172,7 @@ type session struct {
 	conn *smtp.Conn
 	from string
 	to   []string
+	user string
 }
 
 func (x *session) Reset()        { x.from, x.to = "", nil }
@@ -178,7 +215,7 @@ func (x *session) Data(r io.Reader) error {
 
 func (x *session) store(data []byte) {
 	x.s.mu.Lock()
-	x.s.msg = append(x.s.msg, Message{From: x.from, To: x.to, Data: data, TLS: isTLS(x.conn)})
+	x.s.msg = append(x.s.msg, Message{From: x.from, To: x.to, Data: data, TLS: isTLS(x.conn), User: x.user})
 	x.s.mu.Unlock()
 	x.s.arrived <- struct{}{}
 }
@@ -186,4 +223,80 @@ func (x *session) store(data []byte) {
 func isTLS(c *smtp.Conn) bool {
 	_, ok := c.TLSConnectionState()
 	return ok
+}
+
+// authSession is a session that requires AUTH before MAIL.
+type authSession struct {
+	*session
+	users map[string]string
+	mechs []string
+}
+
+// ErrAuthRequired is the reply to MAIL before AUTH (RFC 4954).
+var ErrAuthRequired = &smtp.SMTPError{Code: 530, EnhancedCode: smtp.EnhancedCode{5, 7, 0}, Message: "Authentication required"}
+
+func (x *authSession) AuthMechanisms() []string { return x.mechs }
+
+func (x *authSession) Auth(mech string) (sasl.Server, error) {
+	check := func(user, pass string) error {
+		want, known := x.users[user]
+		ok := known && want == pass
+		x.s.mu.Lock()
+		x.s.logins = append(x.s.logins, Login{Mechanism: mech, Username: user, Password: pass, OK: ok, TLS: isTLS(x.conn)})
+		x.s.mu.Unlock()
+		if !ok {
+			return smtp.ErrAuthFailed
+		}
+		x.user = user
+		return nil
+	}
+	switch mech {
+	case sasl.Plain:
+		return sasl.NewPlainServer(func(identity, user, pass string) error {
+			if identity != "" && identity != user {
+				return smtp.ErrAuthFailed
+			}
+			return check(user, pass)
+		}), nil
+	case sasl.Login:
+		return &loginServer{check: check}, nil
+	}
+	return nil, smtp.ErrAuthUnknownMechanism
+}
+
+func (x *authSession) Mail(from string, o *smtp.MailOptions) error {
+	if x.user == "" {
+		return ErrAuthRequired
+	}
+	return x.session.Mail(from, o)
+}
+
+// loginServer is the server side of the (obsolete but common) LOGIN
+// mechanism, which go-sasl does not provide: it asks for the user name,
+// then the password.
+type loginServer struct {
+	check func(user, pass string) error
+	step  int
+	user  string
+}
+
+func (l *loginServer) Next(resp []byte) ([]byte, bool, error) {
+	switch l.step {
+	case 0:
+		l.step = 1
+		if resp == nil {
+			return []byte("Username:"), false, nil
+		}
+		l.user = string(resp)
+		l.step = 2
+		return []byte("Password:"), false, nil
+	case 1:
+		l.user = string(resp)
+		l.step = 2
+		return []byte("Password:"), false, nil
+	case 2:
+		l.step = 3
+		return nil, true, l.check(l.user, string(resp))
+	}
+	return nil, true, sasl.ErrUnexpectedClientResponse
 }
