@@ -2,7 +2,9 @@ package natsx
 
 import (
 	"context"
+	"errors"
 	"fmt"
+	"slices"
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
@@ -94,13 +96,42 @@ func EnsureStreams(ctx context.Context, js jetstream.JetStream) error {
 }
 
 // EnsureStream creates the stream cfg describes or updates an existing one
-// to it. Calling it again with the same cfg changes nothing. Some changes
-// cannot be made in place (storage type; retention on a 2.9 server): those
-// return the server's error rather than deleting data.
+// to it. A stream that already matches cfg is left alone: every service
+// ensures the streams at start, and an update of a stream other services
+// are adding consumers to is needless churn (and trips a data race inside
+// nats-server 2.15 when it runs embedded). Some changes cannot be made in
+// place (storage type; retention on a 2.9 server): those return the
+// server's error rather than deleting data.
 func EnsureStream(ctx context.Context, js jetstream.JetStream, cfg jetstream.StreamConfig) (jetstream.Stream, error) {
-	s, err := js.CreateOrUpdateStream(ctx, cfg)
+	s, err := js.Stream(ctx, cfg.Name)
+	switch {
+	case err == nil:
+		if sameStream(s.CachedInfo().Config, cfg) {
+			return s, nil
+		}
+		if s, err = js.UpdateStream(ctx, cfg); err != nil {
+			return nil, fmt.Errorf("natsx: update stream %s: %w", cfg.Name, err)
+		}
+		return s, nil
+	case !errors.Is(err, jetstream.ErrStreamNotFound):
+		return nil, fmt.Errorf("natsx: stream %s: %w", cfg.Name, err)
+	}
+	s, err = js.CreateStream(ctx, cfg)
+	if errors.Is(err, jetstream.ErrStreamNameAlreadyInUse) {
+		// Another service created it meanwhile.
+		return EnsureStream(ctx, js, cfg)
+	}
 	if err != nil {
 		return nil, fmt.Errorf("natsx: ensure stream %s: %w", cfg.Name, err)
 	}
 	return s, nil
+}
+
+// sameStream reports whether have already is what want describes, in the
+// fields Latchkey sets.
+func sameStream(have, want jetstream.StreamConfig) bool {
+	replicas := func(n int) int { return max(n, 1) }
+	return slices.Equal(have.Subjects, want.Subjects) && have.Description == want.Description &&
+		have.Retention == want.Retention && have.Storage == want.Storage && have.Discard == want.Discard &&
+		have.Duplicates == want.Duplicates && have.MaxAge == want.MaxAge && replicas(have.Replicas) == replicas(want.Replicas)
 }

@@ -114,7 +114,9 @@ func (r *Relay) PublishPending(ctx context.Context) (int, error) {
 			r.release(ctx, rows[i:], err)
 			return i, fmt.Errorf("publish %s %s: %w", row.subject, row.id, err)
 		}
-		if _, err := r.o.db.Exec(ctx, "UPDATE outbox_events SET sent_at = $1, lease_until = NULL, last_error = NULL WHERE seq = $2",
+		// Marked even when ctx is cancelled now: a relay stopping gracefully
+		// should not leave what it published to be published again.
+		if _, err := r.o.db.Exec(context.WithoutCancel(ctx), "UPDATE outbox_events SET sent_at = $1, lease_until = NULL, last_error = NULL WHERE seq = $2",
 			r.o.clock.Now(), row.seq); err != nil {
 			// Published but not marked: it will be published again after
 			// its lease, and JetStream or the consumer drops the copy.
