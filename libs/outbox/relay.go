@@ -31,6 +31,10 @@ type RelayOptions struct {
 	Logger    *slog.Logger
 }
 
+// publishTimeout bounds one publish; JetStream answers in milliseconds
+// when it is up.
+const publishTimeout = 10 * time.Second
+
 // Relay publishes committed outbox rows to JetStream.
 type Relay struct {
 	o    *Outbox
@@ -110,12 +114,16 @@ func (r *Relay) PublishPending(ctx context.Context) (int, error) {
 		msg := &nats.Msg{Subject: row.subject, Data: row.payload, Header: nats.Header{}}
 		msg.Header.Set(HeaderEventType, row.typ)
 		msg.Header.Set(HeaderContentType, ContentTypeProtobuf)
-		if _, err := r.js.PublishMsg(ctx, msg, jetstream.WithMsgID(row.id)); err != nil {
+		// A publish in flight is let finish when ctx is cancelled, so a
+		// relay stopping gracefully never leaves an event stored in the
+		// stream but not marked sent (it would be published again).
+		pubCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), publishTimeout)
+		_, err := r.js.PublishMsg(pubCtx, msg, jetstream.WithMsgID(row.id))
+		cancel()
+		if err != nil {
 			r.release(ctx, rows[i:], err)
 			return i, fmt.Errorf("publish %s %s: %w", row.subject, row.id, err)
 		}
-		// Marked even when ctx is cancelled now: a relay stopping gracefully
-		// should not leave what it published to be published again.
 		if _, err := r.o.db.Exec(context.WithoutCancel(ctx), "UPDATE outbox_events SET sent_at = $1, lease_until = NULL, last_error = NULL WHERE seq = $2",
 			r.o.clock.Now(), row.seq); err != nil {
 			// Published but not marked: it will be published again after
