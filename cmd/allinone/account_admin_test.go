@@ -417,21 +417,64 @@ func TestAdmin_UpdatesProfileAndRoles_KeepsTheLastAdmin(t *testing.T) {
 		if st != http.StatusConflict || !slices.Contains(fieldViolations(body), "email") {
 			t.Fatalf("e-mail of another account (other case): %d %v, want 409 on email", st, body)
 		}
-		st, body = admin.do("PATCH", "/v1/admin/accounts/"+id, map[string]any{"email": "not-an-address", "displayName": "", "roles": map[string]any{"values": []string{}}})
+		st, body = admin.do("PATCH", "/v1/admin/accounts/"+id, map[string]any{"email": "not-an-address", "displayName": "", "roles": []string{}})
 		if f := fieldViolations(body); st != 400 || !slices.Contains(f, "email") || !slices.Contains(f, "displayName") || !slices.Contains(f, "roles") {
 			t.Fatalf("bad fields: %d %v", st, body)
 		}
-		st, body = admin.do("PATCH", "/v1/admin/accounts/"+adminID, map[string]any{"roles": map[string]any{"values": []string{"USER"}}})
+		st, body = admin.do("PATCH", "/v1/admin/accounts/"+adminID, map[string]any{"roles": []string{"USER"}})
 		if st != 400 || reasonOf(body) != "LAST_ADMIN" {
 			t.Fatalf("last admin removes their ADMIN role: %d %v, want 400 LAST_ADMIN", st, body)
 		}
-		if st, body := admin.do("PATCH", "/v1/admin/accounts/"+id, map[string]any{"roles": map[string]any{"values": []string{"ADMIN", "USER"}}}); st != 200 {
+		if st, body := admin.do("PATCH", "/v1/admin/accounts/"+id, map[string]any{"roles": []string{"ADMIN", "USER"}}); st != 200 {
 			t.Fatalf("make kim an admin: %d %v", st, body)
 		}
-		if st, body := admin.do("PATCH", "/v1/admin/accounts/"+adminID, map[string]any{"roles": map[string]any{"values": []string{"USER"}}}); st != 200 {
+		if st, body := admin.do("PATCH", "/v1/admin/accounts/"+adminID, map[string]any{"roles": []string{"USER"}}); st != 200 {
 			t.Fatalf("step down with another admin there: %d %v", st, body)
 		}
 		wantEventCounts(t, inst.NATSURL, tenantID, map[string]int{"account.updated": 3})
+	})
+}
+
+// AIP-134: the body is the account, the update mask names what changes;
+// without one, what the body gives changes.
+func TestAdmin_UpdateAccount_FollowsTheUpdateMask(t *testing.T) {
+	eachStoreWithClock(t, func(t *testing.T, op client, inst *allinone.Instance, _ *clock.Fake) {
+		code, _, admin := adminTenant(t, op, nil)
+		_, body := admin.do("POST", "/v1/admin/accounts", map[string]any{"username": "ana", "email": "ana@" + code + ".example", "displayName": "Ana", "roles": []string{"USER"}})
+		acct := accountOf(body)
+		id := acct["id"].(string)
+
+		// The mask limits the change to displayName; locale in the body stays out.
+		st, body := admin.do("PATCH", "/v1/admin/accounts/"+id+"?updateMask=displayName", map[string]any{"displayName": "Ana Lima", "locale": "pt-BR"})
+		if a := accountOf(body); st != 200 || a["displayName"] != "Ana Lima" || a["locale"] == "pt-BR" {
+			t.Fatalf("masked patch: %d %v", st, body)
+		}
+		// Proto names work as well, and a field named by the mask but absent
+		// from the body is cleared: locale "" = the tenant's locale.
+		st, body = admin.do("PATCH", "/v1/admin/accounts/"+id+"?updateMask=locale,roles", map[string]any{"roles": []string{"CLIENT"}})
+		if a := accountOf(body); st != 200 || a["locale"] != "en" || fmt.Sprint(a["roles"]) != "[CLIENT]" || a["displayName"] != "Ana Lima" {
+			t.Fatalf("patch by mask, roles plain: %d %v", st, body)
+		}
+		// What a GET answered may be sent back whole: output-only fields are ignored.
+		_, got := admin.do("GET", "/v1/admin/accounts/"+id, nil)
+		echo := accountOf(got)
+		delete(echo, "username")
+		echo["displayName"] = "Ana L."
+		if st, body := admin.do("PATCH", "/v1/admin/accounts/"+id, echo); st != 200 || accountOf(body)["displayName"] != "Ana L." {
+			t.Fatalf("patch with the account as read: %d %v", st, body)
+		}
+		for _, tc := range []struct{ mask, reason string }{
+			{"nickname", "UNKNOWN_FIELD"},
+			{"displayName,username", "NOT_UPDATABLE"},
+		} {
+			st, body := admin.do("PATCH", "/v1/admin/accounts/"+id+"?updateMask="+tc.mask, map[string]any{"displayName": "X", "username": "x"})
+			if st != 400 || reasonOf(body) != tc.reason || !slices.Contains(fieldViolations(body), "updateMask") {
+				t.Errorf("mask %q: %d %v, want 400 %s on updateMask", tc.mask, st, body, tc.reason)
+			}
+		}
+		if st, body := admin.do("PATCH", "/v1/admin/accounts/"+id, map[string]any{"id": "0190aaaa-0000-7000-8000-000000000000", "displayName": "Y"}); st != 400 {
+			t.Errorf("account id other than the path's: %d %v, want 400", st, body)
+		}
 	})
 }
 

@@ -43,6 +43,10 @@ func TestFirstAdmin_LogsInChangesTemporaryPasswordGetsTokens(t *testing.T) {
 		if st != 200 || body["nextStep"] != "CHANGE_PASSWORD" || body["loginTicket"] == nil || body["accessToken"] != nil {
 			t.Fatalf("first log-in: %d %v, want CHANGE_PASSWORD and a ticket", st, body)
 		}
+		// The rules of the new password come with the step, for the form.
+		if r, _ := body["passwordRules"].(map[string]any); r["minLength"] != float64(10) || r["minDigits"] != float64(1) {
+			t.Fatalf("CHANGE_PASSWORD without the password rules: %v", body)
+		}
 		ticket := body["loginTicket"].(string)
 
 		// A new password that breaks the policy lists every rule it broke.

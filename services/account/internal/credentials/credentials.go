@@ -11,6 +11,7 @@ import (
 	"github.com/latchkey/latchkey/libs/errs"
 	credentialv1 "github.com/latchkey/latchkey/proto/gen/latchkey/credential/v1"
 	"github.com/latchkey/latchkey/services/account/internal/account"
+	"github.com/latchkey/latchkey/services/account/internal/convert"
 )
 
 // Client calls the credential service's internal API.
@@ -28,10 +29,7 @@ func (c *Client) SetTemporary(ctx context.Context, a *account.Account, password 
 		Username: a.Username, Email: a.Email, DisplayName: a.DisplayName,
 	}
 	if rules != nil {
-		req.Rules = &credentialv1.PasswordRules{
-			MinLength: int32(rules.MinLength), MinUppercase: int32(rules.MinUppercase), MinLowercase: int32(rules.MinLowercase),
-			MinDigits: int32(rules.MinDigits), MinSymbols: int32(rules.MinSymbols), CheckBreached: rules.CheckBreached,
-		}
+		req.Rules = convert.PasswordRules(*rules)
 	}
 	_, err := c.c.SetTemporaryPassword(ctx, req)
 	return errs.FromStatus(err)

@@ -29,6 +29,9 @@ type LoginResult struct {
 	NextStep credential.Step
 	Ticket   string
 	Prompts  []credential.Prompt
+	// Policy is set with NextStep CHANGE_PASSWORD, so that the answer can
+	// show the rules the new password must meet.
+	Policy *credential.Policy
 }
 
 // Tokens are what a finished log-in or a refresh gives.
@@ -223,7 +226,11 @@ func (a *App) advance(ctx context.Context, subj *credential.Subject, k *credenti
 		if err := a.Store.InTx(ctx, func(tx store.Tx) error { return tx.AddTicket(ctx, k, done) }); err != nil {
 			return nil, err
 		}
-		return &LoginResult{NextStep: steps[0], Ticket: plain, Prompts: facts.Prompts()}, nil
+		res := &LoginResult{NextStep: steps[0], Ticket: plain, Prompts: facts.Prompts()}
+		if steps[0] == credential.StepChangePassword {
+			res.Policy = &subj.Policy
+		}
+		return res, nil
 	}
 	tokens, err := a.startSession(ctx, subj, k)
 	if err != nil {

@@ -330,91 +330,6 @@ func (x *SetTemporaryPasswordRequest) GetRules() *PasswordRules {
 	return nil
 }
 
-// Password rules of a tenant policy.
-type PasswordRules struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	MinLength     int32                  `protobuf:"varint,1,opt,name=min_length,json=minLength,proto3" json:"min_length,omitempty"`
-	MinUppercase  int32                  `protobuf:"varint,2,opt,name=min_uppercase,json=minUppercase,proto3" json:"min_uppercase,omitempty"`
-	MinLowercase  int32                  `protobuf:"varint,3,opt,name=min_lowercase,json=minLowercase,proto3" json:"min_lowercase,omitempty"`
-	MinDigits     int32                  `protobuf:"varint,4,opt,name=min_digits,json=minDigits,proto3" json:"min_digits,omitempty"`
-	MinSymbols    int32                  `protobuf:"varint,5,opt,name=min_symbols,json=minSymbols,proto3" json:"min_symbols,omitempty"`
-	CheckBreached bool                   `protobuf:"varint,6,opt,name=check_breached,json=checkBreached,proto3" json:"check_breached,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
-}
-
-func (x *PasswordRules) Reset() {
-	*x = PasswordRules{}
-	mi := &file_latchkey_credential_v1_credential_internal_proto_msgTypes[5]
-	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
-	ms.StoreMessageInfo(mi)
-}
-
-func (x *PasswordRules) String() string {
-	return protoimpl.X.MessageStringOf(x)
-}
-
-func (*PasswordRules) ProtoMessage() {}
-
-func (x *PasswordRules) ProtoReflect() protoreflect.Message {
-	mi := &file_latchkey_credential_v1_credential_internal_proto_msgTypes[5]
-	if x != nil {
-		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
-		if ms.LoadMessageInfo() == nil {
-			ms.StoreMessageInfo(mi)
-		}
-		return ms
-	}
-	return mi.MessageOf(x)
-}
-
-// Deprecated: Use PasswordRules.ProtoReflect.Descriptor instead.
-func (*PasswordRules) Descriptor() ([]byte, []int) {
-	return file_latchkey_credential_v1_credential_internal_proto_rawDescGZIP(), []int{5}
-}
-
-func (x *PasswordRules) GetMinLength() int32 {
-	if x != nil {
-		return x.MinLength
-	}
-	return 0
-}
-
-func (x *PasswordRules) GetMinUppercase() int32 {
-	if x != nil {
-		return x.MinUppercase
-	}
-	return 0
-}
-
-func (x *PasswordRules) GetMinLowercase() int32 {
-	if x != nil {
-		return x.MinLowercase
-	}
-	return 0
-}
-
-func (x *PasswordRules) GetMinDigits() int32 {
-	if x != nil {
-		return x.MinDigits
-	}
-	return 0
-}
-
-func (x *PasswordRules) GetMinSymbols() int32 {
-	if x != nil {
-		return x.MinSymbols
-	}
-	return 0
-}
-
-func (x *PasswordRules) GetCheckBreached() bool {
-	if x != nil {
-		return x.CheckBreached
-	}
-	return false
-}
-
 type SetTemporaryPasswordResponse struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	unknownFields protoimpl.UnknownFields
@@ -423,7 +338,7 @@ type SetTemporaryPasswordResponse struct {
 
 func (x *SetTemporaryPasswordResponse) Reset() {
 	*x = SetTemporaryPasswordResponse{}
-	mi := &file_latchkey_credential_v1_credential_internal_proto_msgTypes[6]
+	mi := &file_latchkey_credential_v1_credential_internal_proto_msgTypes[5]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -435,7 +350,7 @@ func (x *SetTemporaryPasswordResponse) String() string {
 func (*SetTemporaryPasswordResponse) ProtoMessage() {}
 
 func (x *SetTemporaryPasswordResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_latchkey_credential_v1_credential_internal_proto_msgTypes[6]
+	mi := &file_latchkey_credential_v1_credential_internal_proto_msgTypes[5]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -448,7 +363,7 @@ func (x *SetTemporaryPasswordResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SetTemporaryPasswordResponse.ProtoReflect.Descriptor instead.
 func (*SetTemporaryPasswordResponse) Descriptor() ([]byte, []int) {
-	return file_latchkey_credential_v1_credential_internal_proto_rawDescGZIP(), []int{6}
+	return file_latchkey_credential_v1_credential_internal_proto_rawDescGZIP(), []int{5}
 }
 
 type VerifyPasswordRequest struct {
@@ -462,7 +377,7 @@ type VerifyPasswordRequest struct {
 
 func (x *VerifyPasswordRequest) Reset() {
 	*x = VerifyPasswordRequest{}
-	mi := &file_latchkey_credential_v1_credential_internal_proto_msgTypes[7]
+	mi := &file_latchkey_credential_v1_credential_internal_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -474,7 +389,7 @@ func (x *VerifyPasswordRequest) String() string {
 func (*VerifyPasswordRequest) ProtoMessage() {}
 
 func (x *VerifyPasswordRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_latchkey_credential_v1_credential_internal_proto_msgTypes[7]
+	mi := &file_latchkey_credential_v1_credential_internal_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -487,7 +402,7 @@ func (x *VerifyPasswordRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use VerifyPasswordRequest.ProtoReflect.Descriptor instead.
 func (*VerifyPasswordRequest) Descriptor() ([]byte, []int) {
-	return file_latchkey_credential_v1_credential_internal_proto_rawDescGZIP(), []int{7}
+	return file_latchkey_credential_v1_credential_internal_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *VerifyPasswordRequest) GetTenantId() string {
@@ -521,7 +436,7 @@ type VerifyPasswordResponse struct {
 
 func (x *VerifyPasswordResponse) Reset() {
 	*x = VerifyPasswordResponse{}
-	mi := &file_latchkey_credential_v1_credential_internal_proto_msgTypes[8]
+	mi := &file_latchkey_credential_v1_credential_internal_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -533,7 +448,7 @@ func (x *VerifyPasswordResponse) String() string {
 func (*VerifyPasswordResponse) ProtoMessage() {}
 
 func (x *VerifyPasswordResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_latchkey_credential_v1_credential_internal_proto_msgTypes[8]
+	mi := &file_latchkey_credential_v1_credential_internal_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -546,7 +461,7 @@ func (x *VerifyPasswordResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use VerifyPasswordResponse.ProtoReflect.Descriptor instead.
 func (*VerifyPasswordResponse) Descriptor() ([]byte, []int) {
-	return file_latchkey_credential_v1_credential_internal_proto_rawDescGZIP(), []int{8}
+	return file_latchkey_credential_v1_credential_internal_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *VerifyPasswordResponse) GetOk() bool {
@@ -568,7 +483,7 @@ type ValidatePasswordRequest struct {
 
 func (x *ValidatePasswordRequest) Reset() {
 	*x = ValidatePasswordRequest{}
-	mi := &file_latchkey_credential_v1_credential_internal_proto_msgTypes[9]
+	mi := &file_latchkey_credential_v1_credential_internal_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -580,7 +495,7 @@ func (x *ValidatePasswordRequest) String() string {
 func (*ValidatePasswordRequest) ProtoMessage() {}
 
 func (x *ValidatePasswordRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_latchkey_credential_v1_credential_internal_proto_msgTypes[9]
+	mi := &file_latchkey_credential_v1_credential_internal_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -593,7 +508,7 @@ func (x *ValidatePasswordRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ValidatePasswordRequest.ProtoReflect.Descriptor instead.
 func (*ValidatePasswordRequest) Descriptor() ([]byte, []int) {
-	return file_latchkey_credential_v1_credential_internal_proto_rawDescGZIP(), []int{9}
+	return file_latchkey_credential_v1_credential_internal_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *ValidatePasswordRequest) GetTenantId() string {
@@ -631,7 +546,7 @@ type PasswordViolation struct {
 
 func (x *PasswordViolation) Reset() {
 	*x = PasswordViolation{}
-	mi := &file_latchkey_credential_v1_credential_internal_proto_msgTypes[10]
+	mi := &file_latchkey_credential_v1_credential_internal_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -643,7 +558,7 @@ func (x *PasswordViolation) String() string {
 func (*PasswordViolation) ProtoMessage() {}
 
 func (x *PasswordViolation) ProtoReflect() protoreflect.Message {
-	mi := &file_latchkey_credential_v1_credential_internal_proto_msgTypes[10]
+	mi := &file_latchkey_credential_v1_credential_internal_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -656,7 +571,7 @@ func (x *PasswordViolation) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PasswordViolation.ProtoReflect.Descriptor instead.
 func (*PasswordViolation) Descriptor() ([]byte, []int) {
-	return file_latchkey_credential_v1_credential_internal_proto_rawDescGZIP(), []int{10}
+	return file_latchkey_credential_v1_credential_internal_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *PasswordViolation) GetRule() string {
@@ -684,7 +599,7 @@ type ValidatePasswordResponse struct {
 
 func (x *ValidatePasswordResponse) Reset() {
 	*x = ValidatePasswordResponse{}
-	mi := &file_latchkey_credential_v1_credential_internal_proto_msgTypes[11]
+	mi := &file_latchkey_credential_v1_credential_internal_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -696,7 +611,7 @@ func (x *ValidatePasswordResponse) String() string {
 func (*ValidatePasswordResponse) ProtoMessage() {}
 
 func (x *ValidatePasswordResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_latchkey_credential_v1_credential_internal_proto_msgTypes[11]
+	mi := &file_latchkey_credential_v1_credential_internal_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -709,7 +624,7 @@ func (x *ValidatePasswordResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ValidatePasswordResponse.ProtoReflect.Descriptor instead.
 func (*ValidatePasswordResponse) Descriptor() ([]byte, []int) {
-	return file_latchkey_credential_v1_credential_internal_proto_rawDescGZIP(), []int{11}
+	return file_latchkey_credential_v1_credential_internal_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *ValidatePasswordResponse) GetOk() bool {
@@ -736,7 +651,7 @@ type GetPasswordStatusRequest struct {
 
 func (x *GetPasswordStatusRequest) Reset() {
 	*x = GetPasswordStatusRequest{}
-	mi := &file_latchkey_credential_v1_credential_internal_proto_msgTypes[12]
+	mi := &file_latchkey_credential_v1_credential_internal_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -748,7 +663,7 @@ func (x *GetPasswordStatusRequest) String() string {
 func (*GetPasswordStatusRequest) ProtoMessage() {}
 
 func (x *GetPasswordStatusRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_latchkey_credential_v1_credential_internal_proto_msgTypes[12]
+	mi := &file_latchkey_credential_v1_credential_internal_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -761,7 +676,7 @@ func (x *GetPasswordStatusRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetPasswordStatusRequest.ProtoReflect.Descriptor instead.
 func (*GetPasswordStatusRequest) Descriptor() ([]byte, []int) {
-	return file_latchkey_credential_v1_credential_internal_proto_rawDescGZIP(), []int{12}
+	return file_latchkey_credential_v1_credential_internal_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *GetPasswordStatusRequest) GetTenantId() string {
@@ -800,7 +715,7 @@ type GetPasswordStatusResponse struct {
 
 func (x *GetPasswordStatusResponse) Reset() {
 	*x = GetPasswordStatusResponse{}
-	mi := &file_latchkey_credential_v1_credential_internal_proto_msgTypes[13]
+	mi := &file_latchkey_credential_v1_credential_internal_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -812,7 +727,7 @@ func (x *GetPasswordStatusResponse) String() string {
 func (*GetPasswordStatusResponse) ProtoMessage() {}
 
 func (x *GetPasswordStatusResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_latchkey_credential_v1_credential_internal_proto_msgTypes[13]
+	mi := &file_latchkey_credential_v1_credential_internal_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -825,7 +740,7 @@ func (x *GetPasswordStatusResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetPasswordStatusResponse.ProtoReflect.Descriptor instead.
 func (*GetPasswordStatusResponse) Descriptor() ([]byte, []int) {
-	return file_latchkey_credential_v1_credential_internal_proto_rawDescGZIP(), []int{13}
+	return file_latchkey_credential_v1_credential_internal_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *GetPasswordStatusResponse) GetPasswordSet() bool {
@@ -881,7 +796,8 @@ type RevokeAllSessionsRequest struct {
 	state     protoimpl.MessageState `protogen:"open.v1"`
 	TenantId  string                 `protobuf:"bytes,1,opt,name=tenant_id,json=tenantId,proto3" json:"tenant_id,omitempty"`
 	AccountId string                 `protobuf:"bytes,2,opt,name=account_id,json=accountId,proto3" json:"account_id,omitempty"`
-	// Why (kept in SessionRevoked events), e.g. "account_locked".
+	// Why, in UPPER_SNAKE (kept in SessionRevoked events), e.g.
+	// "ACCOUNT_LOCKED".
 	Reason        string `protobuf:"bytes,3,opt,name=reason,proto3" json:"reason,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -889,7 +805,7 @@ type RevokeAllSessionsRequest struct {
 
 func (x *RevokeAllSessionsRequest) Reset() {
 	*x = RevokeAllSessionsRequest{}
-	mi := &file_latchkey_credential_v1_credential_internal_proto_msgTypes[14]
+	mi := &file_latchkey_credential_v1_credential_internal_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -901,7 +817,7 @@ func (x *RevokeAllSessionsRequest) String() string {
 func (*RevokeAllSessionsRequest) ProtoMessage() {}
 
 func (x *RevokeAllSessionsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_latchkey_credential_v1_credential_internal_proto_msgTypes[14]
+	mi := &file_latchkey_credential_v1_credential_internal_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -914,7 +830,7 @@ func (x *RevokeAllSessionsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RevokeAllSessionsRequest.ProtoReflect.Descriptor instead.
 func (*RevokeAllSessionsRequest) Descriptor() ([]byte, []int) {
-	return file_latchkey_credential_v1_credential_internal_proto_rawDescGZIP(), []int{14}
+	return file_latchkey_credential_v1_credential_internal_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *RevokeAllSessionsRequest) GetTenantId() string {
@@ -948,7 +864,7 @@ type RevokeAllSessionsResponse struct {
 
 func (x *RevokeAllSessionsResponse) Reset() {
 	*x = RevokeAllSessionsResponse{}
-	mi := &file_latchkey_credential_v1_credential_internal_proto_msgTypes[15]
+	mi := &file_latchkey_credential_v1_credential_internal_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -960,7 +876,7 @@ func (x *RevokeAllSessionsResponse) String() string {
 func (*RevokeAllSessionsResponse) ProtoMessage() {}
 
 func (x *RevokeAllSessionsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_latchkey_credential_v1_credential_internal_proto_msgTypes[15]
+	mi := &file_latchkey_credential_v1_credential_internal_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -973,7 +889,7 @@ func (x *RevokeAllSessionsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RevokeAllSessionsResponse.ProtoReflect.Descriptor instead.
 func (*RevokeAllSessionsResponse) Descriptor() ([]byte, []int) {
-	return file_latchkey_credential_v1_credential_internal_proto_rawDescGZIP(), []int{15}
+	return file_latchkey_credential_v1_credential_internal_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *RevokeAllSessionsResponse) GetRevokedCount() int32 {
@@ -987,7 +903,8 @@ type RecordFailedAttemptRequest struct {
 	state     protoimpl.MessageState `protogen:"open.v1"`
 	TenantId  string                 `protobuf:"bytes,1,opt,name=tenant_id,json=tenantId,proto3" json:"tenant_id,omitempty"`
 	AccountId string                 `protobuf:"bytes,2,opt,name=account_id,json=accountId,proto3" json:"account_id,omitempty"`
-	// What failed, e.g. "reset_totp", "reset_answers".
+	// What failed, in UPPER_SNAKE (kept in the LoginFailed event), e.g.
+	// "RESET_TOTP", "RESET_ANSWERS"; "" = "RECOVERY_CHECK_FAILED".
 	Reason        string `protobuf:"bytes,3,opt,name=reason,proto3" json:"reason,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -995,7 +912,7 @@ type RecordFailedAttemptRequest struct {
 
 func (x *RecordFailedAttemptRequest) Reset() {
 	*x = RecordFailedAttemptRequest{}
-	mi := &file_latchkey_credential_v1_credential_internal_proto_msgTypes[16]
+	mi := &file_latchkey_credential_v1_credential_internal_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1007,7 +924,7 @@ func (x *RecordFailedAttemptRequest) String() string {
 func (*RecordFailedAttemptRequest) ProtoMessage() {}
 
 func (x *RecordFailedAttemptRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_latchkey_credential_v1_credential_internal_proto_msgTypes[16]
+	mi := &file_latchkey_credential_v1_credential_internal_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1020,7 +937,7 @@ func (x *RecordFailedAttemptRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RecordFailedAttemptRequest.ProtoReflect.Descriptor instead.
 func (*RecordFailedAttemptRequest) Descriptor() ([]byte, []int) {
-	return file_latchkey_credential_v1_credential_internal_proto_rawDescGZIP(), []int{16}
+	return file_latchkey_credential_v1_credential_internal_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *RecordFailedAttemptRequest) GetTenantId() string {
@@ -1056,7 +973,7 @@ type RecordFailedAttemptResponse struct {
 
 func (x *RecordFailedAttemptResponse) Reset() {
 	*x = RecordFailedAttemptResponse{}
-	mi := &file_latchkey_credential_v1_credential_internal_proto_msgTypes[17]
+	mi := &file_latchkey_credential_v1_credential_internal_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1068,7 +985,7 @@ func (x *RecordFailedAttemptResponse) String() string {
 func (*RecordFailedAttemptResponse) ProtoMessage() {}
 
 func (x *RecordFailedAttemptResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_latchkey_credential_v1_credential_internal_proto_msgTypes[17]
+	mi := &file_latchkey_credential_v1_credential_internal_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1081,7 +998,7 @@ func (x *RecordFailedAttemptResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RecordFailedAttemptResponse.ProtoReflect.Descriptor instead.
 func (*RecordFailedAttemptResponse) Descriptor() ([]byte, []int) {
-	return file_latchkey_credential_v1_credential_internal_proto_rawDescGZIP(), []int{17}
+	return file_latchkey_credential_v1_credential_internal_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *RecordFailedAttemptResponse) GetFailedCount() int32 {
@@ -1108,7 +1025,7 @@ type ClearFailedAttemptsRequest struct {
 
 func (x *ClearFailedAttemptsRequest) Reset() {
 	*x = ClearFailedAttemptsRequest{}
-	mi := &file_latchkey_credential_v1_credential_internal_proto_msgTypes[18]
+	mi := &file_latchkey_credential_v1_credential_internal_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1120,7 +1037,7 @@ func (x *ClearFailedAttemptsRequest) String() string {
 func (*ClearFailedAttemptsRequest) ProtoMessage() {}
 
 func (x *ClearFailedAttemptsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_latchkey_credential_v1_credential_internal_proto_msgTypes[18]
+	mi := &file_latchkey_credential_v1_credential_internal_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1133,7 +1050,7 @@ func (x *ClearFailedAttemptsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ClearFailedAttemptsRequest.ProtoReflect.Descriptor instead.
 func (*ClearFailedAttemptsRequest) Descriptor() ([]byte, []int) {
-	return file_latchkey_credential_v1_credential_internal_proto_rawDescGZIP(), []int{18}
+	return file_latchkey_credential_v1_credential_internal_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *ClearFailedAttemptsRequest) GetTenantId() string {
@@ -1158,7 +1075,7 @@ type ClearFailedAttemptsResponse struct {
 
 func (x *ClearFailedAttemptsResponse) Reset() {
 	*x = ClearFailedAttemptsResponse{}
-	mi := &file_latchkey_credential_v1_credential_internal_proto_msgTypes[19]
+	mi := &file_latchkey_credential_v1_credential_internal_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1170,7 +1087,7 @@ func (x *ClearFailedAttemptsResponse) String() string {
 func (*ClearFailedAttemptsResponse) ProtoMessage() {}
 
 func (x *ClearFailedAttemptsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_latchkey_credential_v1_credential_internal_proto_msgTypes[19]
+	mi := &file_latchkey_credential_v1_credential_internal_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1183,14 +1100,14 @@ func (x *ClearFailedAttemptsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ClearFailedAttemptsResponse.ProtoReflect.Descriptor instead.
 func (*ClearFailedAttemptsResponse) Descriptor() ([]byte, []int) {
-	return file_latchkey_credential_v1_credential_internal_proto_rawDescGZIP(), []int{19}
+	return file_latchkey_credential_v1_credential_internal_proto_rawDescGZIP(), []int{18}
 }
 
 var File_latchkey_credential_v1_credential_internal_proto protoreflect.FileDescriptor
 
 const file_latchkey_credential_v1_credential_internal_proto_rawDesc = "" +
 	"\n" +
-	"0latchkey/credential/v1/credential_internal.proto\x12\x16latchkey.credential.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"s\n" +
+	"0latchkey/credential/v1/credential_internal.proto\x12\x16latchkey.credential.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a&latchkey/credential/v1/resources.proto\"s\n" +
 	"\x19SetInitialPasswordRequest\x12\x1b\n" +
 	"\ttenant_id\x18\x01 \x01(\tR\btenantId\x12\x1d\n" +
 	"\n" +
@@ -1213,17 +1130,7 @@ const file_latchkey_credential_v1_credential_internal_proto_rawDesc = "" +
 	"\busername\x18\x04 \x01(\tR\busername\x12\x14\n" +
 	"\x05email\x18\x05 \x01(\tR\x05email\x12!\n" +
 	"\fdisplay_name\x18\x06 \x01(\tR\vdisplayName\x12;\n" +
-	"\x05rules\x18\a \x01(\v2%.latchkey.credential.v1.PasswordRulesR\x05rules\"\xdf\x01\n" +
-	"\rPasswordRules\x12\x1d\n" +
-	"\n" +
-	"min_length\x18\x01 \x01(\x05R\tminLength\x12#\n" +
-	"\rmin_uppercase\x18\x02 \x01(\x05R\fminUppercase\x12#\n" +
-	"\rmin_lowercase\x18\x03 \x01(\x05R\fminLowercase\x12\x1d\n" +
-	"\n" +
-	"min_digits\x18\x04 \x01(\x05R\tminDigits\x12\x1f\n" +
-	"\vmin_symbols\x18\x05 \x01(\x05R\n" +
-	"minSymbols\x12%\n" +
-	"\x0echeck_breached\x18\x06 \x01(\bR\rcheckBreached\"\x1e\n" +
+	"\x05rules\x18\a \x01(\v2%.latchkey.credential.v1.PasswordRulesR\x05rules\"\x1e\n" +
 	"\x1cSetTemporaryPasswordResponse\"o\n" +
 	"\x15VerifyPasswordRequest\x12\x1b\n" +
 	"\ttenant_id\x18\x01 \x01(\tR\btenantId\x12\x1d\n" +
@@ -1302,55 +1209,55 @@ func file_latchkey_credential_v1_credential_internal_proto_rawDescGZIP() []byte 
 	return file_latchkey_credential_v1_credential_internal_proto_rawDescData
 }
 
-var file_latchkey_credential_v1_credential_internal_proto_msgTypes = make([]protoimpl.MessageInfo, 20)
+var file_latchkey_credential_v1_credential_internal_proto_msgTypes = make([]protoimpl.MessageInfo, 19)
 var file_latchkey_credential_v1_credential_internal_proto_goTypes = []any{
 	(*SetInitialPasswordRequest)(nil),     // 0: latchkey.credential.v1.SetInitialPasswordRequest
 	(*SetInitialPasswordResponse)(nil),    // 1: latchkey.credential.v1.SetInitialPasswordResponse
 	(*SetPasswordAfterResetRequest)(nil),  // 2: latchkey.credential.v1.SetPasswordAfterResetRequest
 	(*SetPasswordAfterResetResponse)(nil), // 3: latchkey.credential.v1.SetPasswordAfterResetResponse
 	(*SetTemporaryPasswordRequest)(nil),   // 4: latchkey.credential.v1.SetTemporaryPasswordRequest
-	(*PasswordRules)(nil),                 // 5: latchkey.credential.v1.PasswordRules
-	(*SetTemporaryPasswordResponse)(nil),  // 6: latchkey.credential.v1.SetTemporaryPasswordResponse
-	(*VerifyPasswordRequest)(nil),         // 7: latchkey.credential.v1.VerifyPasswordRequest
-	(*VerifyPasswordResponse)(nil),        // 8: latchkey.credential.v1.VerifyPasswordResponse
-	(*ValidatePasswordRequest)(nil),       // 9: latchkey.credential.v1.ValidatePasswordRequest
-	(*PasswordViolation)(nil),             // 10: latchkey.credential.v1.PasswordViolation
-	(*ValidatePasswordResponse)(nil),      // 11: latchkey.credential.v1.ValidatePasswordResponse
-	(*GetPasswordStatusRequest)(nil),      // 12: latchkey.credential.v1.GetPasswordStatusRequest
-	(*GetPasswordStatusResponse)(nil),     // 13: latchkey.credential.v1.GetPasswordStatusResponse
-	(*RevokeAllSessionsRequest)(nil),      // 14: latchkey.credential.v1.RevokeAllSessionsRequest
-	(*RevokeAllSessionsResponse)(nil),     // 15: latchkey.credential.v1.RevokeAllSessionsResponse
-	(*RecordFailedAttemptRequest)(nil),    // 16: latchkey.credential.v1.RecordFailedAttemptRequest
-	(*RecordFailedAttemptResponse)(nil),   // 17: latchkey.credential.v1.RecordFailedAttemptResponse
-	(*ClearFailedAttemptsRequest)(nil),    // 18: latchkey.credential.v1.ClearFailedAttemptsRequest
-	(*ClearFailedAttemptsResponse)(nil),   // 19: latchkey.credential.v1.ClearFailedAttemptsResponse
-	(*timestamppb.Timestamp)(nil),         // 20: google.protobuf.Timestamp
+	(*SetTemporaryPasswordResponse)(nil),  // 5: latchkey.credential.v1.SetTemporaryPasswordResponse
+	(*VerifyPasswordRequest)(nil),         // 6: latchkey.credential.v1.VerifyPasswordRequest
+	(*VerifyPasswordResponse)(nil),        // 7: latchkey.credential.v1.VerifyPasswordResponse
+	(*ValidatePasswordRequest)(nil),       // 8: latchkey.credential.v1.ValidatePasswordRequest
+	(*PasswordViolation)(nil),             // 9: latchkey.credential.v1.PasswordViolation
+	(*ValidatePasswordResponse)(nil),      // 10: latchkey.credential.v1.ValidatePasswordResponse
+	(*GetPasswordStatusRequest)(nil),      // 11: latchkey.credential.v1.GetPasswordStatusRequest
+	(*GetPasswordStatusResponse)(nil),     // 12: latchkey.credential.v1.GetPasswordStatusResponse
+	(*RevokeAllSessionsRequest)(nil),      // 13: latchkey.credential.v1.RevokeAllSessionsRequest
+	(*RevokeAllSessionsResponse)(nil),     // 14: latchkey.credential.v1.RevokeAllSessionsResponse
+	(*RecordFailedAttemptRequest)(nil),    // 15: latchkey.credential.v1.RecordFailedAttemptRequest
+	(*RecordFailedAttemptResponse)(nil),   // 16: latchkey.credential.v1.RecordFailedAttemptResponse
+	(*ClearFailedAttemptsRequest)(nil),    // 17: latchkey.credential.v1.ClearFailedAttemptsRequest
+	(*ClearFailedAttemptsResponse)(nil),   // 18: latchkey.credential.v1.ClearFailedAttemptsResponse
+	(*timestamppb.Timestamp)(nil),         // 19: google.protobuf.Timestamp
+	(*PasswordRules)(nil),                 // 20: latchkey.credential.v1.PasswordRules
 }
 var file_latchkey_credential_v1_credential_internal_proto_depIdxs = []int32{
-	20, // 0: latchkey.credential.v1.SetInitialPasswordResponse.password_expire_time:type_name -> google.protobuf.Timestamp
-	20, // 1: latchkey.credential.v1.SetPasswordAfterResetResponse.password_expire_time:type_name -> google.protobuf.Timestamp
-	5,  // 2: latchkey.credential.v1.SetTemporaryPasswordRequest.rules:type_name -> latchkey.credential.v1.PasswordRules
-	10, // 3: latchkey.credential.v1.ValidatePasswordResponse.violations:type_name -> latchkey.credential.v1.PasswordViolation
-	20, // 4: latchkey.credential.v1.GetPasswordStatusResponse.change_time:type_name -> google.protobuf.Timestamp
-	20, // 5: latchkey.credential.v1.GetPasswordStatusResponse.expire_time:type_name -> google.protobuf.Timestamp
+	19, // 0: latchkey.credential.v1.SetInitialPasswordResponse.password_expire_time:type_name -> google.protobuf.Timestamp
+	19, // 1: latchkey.credential.v1.SetPasswordAfterResetResponse.password_expire_time:type_name -> google.protobuf.Timestamp
+	20, // 2: latchkey.credential.v1.SetTemporaryPasswordRequest.rules:type_name -> latchkey.credential.v1.PasswordRules
+	9,  // 3: latchkey.credential.v1.ValidatePasswordResponse.violations:type_name -> latchkey.credential.v1.PasswordViolation
+	19, // 4: latchkey.credential.v1.GetPasswordStatusResponse.change_time:type_name -> google.protobuf.Timestamp
+	19, // 5: latchkey.credential.v1.GetPasswordStatusResponse.expire_time:type_name -> google.protobuf.Timestamp
 	0,  // 6: latchkey.credential.v1.CredentialInternalService.SetInitialPassword:input_type -> latchkey.credential.v1.SetInitialPasswordRequest
 	2,  // 7: latchkey.credential.v1.CredentialInternalService.SetPasswordAfterReset:input_type -> latchkey.credential.v1.SetPasswordAfterResetRequest
 	4,  // 8: latchkey.credential.v1.CredentialInternalService.SetTemporaryPassword:input_type -> latchkey.credential.v1.SetTemporaryPasswordRequest
-	7,  // 9: latchkey.credential.v1.CredentialInternalService.VerifyPassword:input_type -> latchkey.credential.v1.VerifyPasswordRequest
-	9,  // 10: latchkey.credential.v1.CredentialInternalService.ValidatePassword:input_type -> latchkey.credential.v1.ValidatePasswordRequest
-	12, // 11: latchkey.credential.v1.CredentialInternalService.GetPasswordStatus:input_type -> latchkey.credential.v1.GetPasswordStatusRequest
-	14, // 12: latchkey.credential.v1.CredentialInternalService.RevokeAllSessions:input_type -> latchkey.credential.v1.RevokeAllSessionsRequest
-	16, // 13: latchkey.credential.v1.CredentialInternalService.RecordFailedAttempt:input_type -> latchkey.credential.v1.RecordFailedAttemptRequest
-	18, // 14: latchkey.credential.v1.CredentialInternalService.ClearFailedAttempts:input_type -> latchkey.credential.v1.ClearFailedAttemptsRequest
+	6,  // 9: latchkey.credential.v1.CredentialInternalService.VerifyPassword:input_type -> latchkey.credential.v1.VerifyPasswordRequest
+	8,  // 10: latchkey.credential.v1.CredentialInternalService.ValidatePassword:input_type -> latchkey.credential.v1.ValidatePasswordRequest
+	11, // 11: latchkey.credential.v1.CredentialInternalService.GetPasswordStatus:input_type -> latchkey.credential.v1.GetPasswordStatusRequest
+	13, // 12: latchkey.credential.v1.CredentialInternalService.RevokeAllSessions:input_type -> latchkey.credential.v1.RevokeAllSessionsRequest
+	15, // 13: latchkey.credential.v1.CredentialInternalService.RecordFailedAttempt:input_type -> latchkey.credential.v1.RecordFailedAttemptRequest
+	17, // 14: latchkey.credential.v1.CredentialInternalService.ClearFailedAttempts:input_type -> latchkey.credential.v1.ClearFailedAttemptsRequest
 	1,  // 15: latchkey.credential.v1.CredentialInternalService.SetInitialPassword:output_type -> latchkey.credential.v1.SetInitialPasswordResponse
 	3,  // 16: latchkey.credential.v1.CredentialInternalService.SetPasswordAfterReset:output_type -> latchkey.credential.v1.SetPasswordAfterResetResponse
-	6,  // 17: latchkey.credential.v1.CredentialInternalService.SetTemporaryPassword:output_type -> latchkey.credential.v1.SetTemporaryPasswordResponse
-	8,  // 18: latchkey.credential.v1.CredentialInternalService.VerifyPassword:output_type -> latchkey.credential.v1.VerifyPasswordResponse
-	11, // 19: latchkey.credential.v1.CredentialInternalService.ValidatePassword:output_type -> latchkey.credential.v1.ValidatePasswordResponse
-	13, // 20: latchkey.credential.v1.CredentialInternalService.GetPasswordStatus:output_type -> latchkey.credential.v1.GetPasswordStatusResponse
-	15, // 21: latchkey.credential.v1.CredentialInternalService.RevokeAllSessions:output_type -> latchkey.credential.v1.RevokeAllSessionsResponse
-	17, // 22: latchkey.credential.v1.CredentialInternalService.RecordFailedAttempt:output_type -> latchkey.credential.v1.RecordFailedAttemptResponse
-	19, // 23: latchkey.credential.v1.CredentialInternalService.ClearFailedAttempts:output_type -> latchkey.credential.v1.ClearFailedAttemptsResponse
+	5,  // 17: latchkey.credential.v1.CredentialInternalService.SetTemporaryPassword:output_type -> latchkey.credential.v1.SetTemporaryPasswordResponse
+	7,  // 18: latchkey.credential.v1.CredentialInternalService.VerifyPassword:output_type -> latchkey.credential.v1.VerifyPasswordResponse
+	10, // 19: latchkey.credential.v1.CredentialInternalService.ValidatePassword:output_type -> latchkey.credential.v1.ValidatePasswordResponse
+	12, // 20: latchkey.credential.v1.CredentialInternalService.GetPasswordStatus:output_type -> latchkey.credential.v1.GetPasswordStatusResponse
+	14, // 21: latchkey.credential.v1.CredentialInternalService.RevokeAllSessions:output_type -> latchkey.credential.v1.RevokeAllSessionsResponse
+	16, // 22: latchkey.credential.v1.CredentialInternalService.RecordFailedAttempt:output_type -> latchkey.credential.v1.RecordFailedAttemptResponse
+	18, // 23: latchkey.credential.v1.CredentialInternalService.ClearFailedAttempts:output_type -> latchkey.credential.v1.ClearFailedAttemptsResponse
 	15, // [15:24] is the sub-list for method output_type
 	6,  // [6:15] is the sub-list for method input_type
 	6,  // [6:6] is the sub-list for extension type_name
@@ -1363,13 +1270,14 @@ func file_latchkey_credential_v1_credential_internal_proto_init() {
 	if File_latchkey_credential_v1_credential_internal_proto != nil {
 		return
 	}
+	file_latchkey_credential_v1_resources_proto_init()
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_latchkey_credential_v1_credential_internal_proto_rawDesc), len(file_latchkey_credential_v1_credential_internal_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   20,
+			NumMessages:   19,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

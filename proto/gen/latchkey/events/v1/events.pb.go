@@ -1624,9 +1624,9 @@ type LoginFailed struct {
 	AccountId string `protobuf:"bytes,2,opt,name=account_id,json=accountId,proto3" json:"account_id,omitempty"`
 	// Consecutive failed attempts after this one.
 	FailedCount int32 `protobuf:"varint,3,opt,name=failed_count,json=failedCount,proto3" json:"failed_count,omitempty"`
-	// Machine-readable reason: "bad_password", "bad_pin", "bad_totp",
-	// "unknown_account", "locked", "disabled", "pending", "reset_totp",
-	// "reset_answers".
+	// Machine-readable reason, UPPER_SNAKE: "WRONG_PASSWORD" at log-in; from
+	// a password reset the recovery service's reason (e.g. "RESET_TOTP",
+	// "RESET_ANSWERS"), "RECOVERY_CHECK_FAILED" when it gives none.
 	Reason        string `protobuf:"bytes,4,opt,name=reason,proto3" json:"reason,omitempty"`
 	Ip            string `protobuf:"bytes,5,opt,name=ip,proto3" json:"ip,omitempty"`
 	UserAgent     string `protobuf:"bytes,6,opt,name=user_agent,json=userAgent,proto3" json:"user_agent,omitempty"`
@@ -1713,8 +1713,8 @@ type SessionRevoked struct {
 	Meta      *EventMeta             `protobuf:"bytes,1,opt,name=meta,proto3" json:"meta,omitempty"`
 	SessionId string                 `protobuf:"bytes,2,opt,name=session_id,json=sessionId,proto3" json:"session_id,omitempty"`
 	AccountId string                 `protobuf:"bytes,3,opt,name=account_id,json=accountId,proto3" json:"account_id,omitempty"`
-	// Why, e.g. "logout", "user", "password_changed", "account_locked",
-	// "account_disabled", "refresh_token_reused", "password_reset".
+	// Why, UPPER_SNAKE: "LOGOUT", "USER_REVOKED", "PASSWORD_CHANGED",
+	// "ACCOUNT_LOCKED", "ACCOUNT_DISABLED", "REFRESH_TOKEN_REUSED".
 	Reason string `protobuf:"bytes,4,opt,name=reason,proto3" json:"reason,omitempty"`
 	// The latest expiry of an access token of the session; denylist entries
 	// may be dropped after it.

@@ -16,6 +16,7 @@ import (
 
 	"github.com/grpc-ecosystem/grpc-gateway/v2/runtime"
 	"github.com/grpc-ecosystem/grpc-gateway/v2/utilities"
+	extRecoveryv1 "github.com/latchkey/latchkey/proto/gen/latchkey/recovery/v1"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/grpclog"
@@ -35,9 +36,9 @@ var (
 	_ = metadata.Join
 )
 
-func request_RecoveryAdminService_SendPasswordReset_0(ctx context.Context, marshaler runtime.Marshaler, client RecoveryAdminServiceClient, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
+func request_RecoveryAdminService_SendPasswordReset_0(ctx context.Context, marshaler runtime.Marshaler, client extRecoveryv1.RecoveryAdminServiceClient, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
 	var (
-		protoReq SendPasswordResetRequest
+		protoReq extRecoveryv1.SendPasswordResetRequest
 		metadata runtime.ServerMetadata
 		err      error
 	)
@@ -59,9 +60,9 @@ func request_RecoveryAdminService_SendPasswordReset_0(ctx context.Context, marsh
 	return msg, metadata, err
 }
 
-func local_request_RecoveryAdminService_SendPasswordReset_0(ctx context.Context, marshaler runtime.Marshaler, server RecoveryAdminServiceServer, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
+func local_request_RecoveryAdminService_SendPasswordReset_0(ctx context.Context, marshaler runtime.Marshaler, server extRecoveryv1.RecoveryAdminServiceServer, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
 	var (
-		protoReq SendPasswordResetRequest
+		protoReq extRecoveryv1.SendPasswordResetRequest
 		metadata runtime.ServerMetadata
 		err      error
 	)
@@ -80,9 +81,9 @@ func local_request_RecoveryAdminService_SendPasswordReset_0(ctx context.Context,
 	return msg, metadata, err
 }
 
-func request_RecoveryAdminService_ResendActivation_0(ctx context.Context, marshaler runtime.Marshaler, client RecoveryAdminServiceClient, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
+func request_RecoveryAdminService_ResendActivation_0(ctx context.Context, marshaler runtime.Marshaler, client extRecoveryv1.RecoveryAdminServiceClient, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
 	var (
-		protoReq ResendActivationRequest
+		protoReq extRecoveryv1.ResendActivationRequest
 		metadata runtime.ServerMetadata
 		err      error
 	)
@@ -104,9 +105,9 @@ func request_RecoveryAdminService_ResendActivation_0(ctx context.Context, marsha
 	return msg, metadata, err
 }
 
-func local_request_RecoveryAdminService_ResendActivation_0(ctx context.Context, marshaler runtime.Marshaler, server RecoveryAdminServiceServer, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
+func local_request_RecoveryAdminService_ResendActivation_0(ctx context.Context, marshaler runtime.Marshaler, server extRecoveryv1.RecoveryAdminServiceServer, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
 	var (
-		protoReq ResendActivationRequest
+		protoReq extRecoveryv1.ResendActivationRequest
 		metadata runtime.ServerMetadata
 		err      error
 	)
@@ -130,7 +131,7 @@ func local_request_RecoveryAdminService_ResendActivation_0(ctx context.Context, 
 // StreamingRPC :currently unsupported pending https://github.com/grpc/grpc-go/issues/906.
 // Note that using this registration option will cause many gRPC library features to stop working. Consider using RegisterRecoveryAdminServiceHandlerFromEndpoint instead.
 // GRPC interceptors will not work for this type of registration. To use interceptors, you must use the "runtime.WithMiddlewares" option in the "runtime.NewServeMux" call.
-func RegisterRecoveryAdminServiceHandlerServer(ctx context.Context, mux *runtime.ServeMux, server RecoveryAdminServiceServer) error {
+func RegisterRecoveryAdminServiceHandlerServer(ctx context.Context, mux *runtime.ServeMux, server extRecoveryv1.RecoveryAdminServiceServer) error {
 	mux.Handle(http.MethodPost, pattern_RecoveryAdminService_SendPasswordReset_0, func(w http.ResponseWriter, req *http.Request, pathParams map[string]string) {
 		ctx, cancel := context.WithCancel(req.Context())
 		defer cancel()
@@ -202,15 +203,15 @@ func RegisterRecoveryAdminServiceHandlerFromEndpoint(ctx context.Context, mux *r
 // RegisterRecoveryAdminServiceHandler registers the http handlers for service RecoveryAdminService to "mux".
 // The handlers forward requests to the grpc endpoint over "conn".
 func RegisterRecoveryAdminServiceHandler(ctx context.Context, mux *runtime.ServeMux, conn *grpc.ClientConn) error {
-	return RegisterRecoveryAdminServiceHandlerClient(ctx, mux, NewRecoveryAdminServiceClient(conn))
+	return RegisterRecoveryAdminServiceHandlerClient(ctx, mux, extRecoveryv1.NewRecoveryAdminServiceClient(conn))
 }
 
 // RegisterRecoveryAdminServiceHandlerClient registers the http handlers for service RecoveryAdminService
-// to "mux". The handlers forward requests to the grpc endpoint over the given implementation of "RecoveryAdminServiceClient".
-// Note: the gRPC framework executes interceptors within the gRPC handler. If the passed in "RecoveryAdminServiceClient"
+// to "mux". The handlers forward requests to the grpc endpoint over the given implementation of "extRecoveryv1.RecoveryAdminServiceClient".
+// Note: the gRPC framework executes interceptors within the gRPC handler. If the passed in "extRecoveryv1.RecoveryAdminServiceClient"
 // doesn't go through the normal gRPC flow (creating a gRPC client etc.) then it will be up to the passed in
-// "RecoveryAdminServiceClient" to call the correct interceptors. This client ignores the HTTP middlewares.
-func RegisterRecoveryAdminServiceHandlerClient(ctx context.Context, mux *runtime.ServeMux, client RecoveryAdminServiceClient) error {
+// "extRecoveryv1.RecoveryAdminServiceClient" to call the correct interceptors. This client ignores the HTTP middlewares.
+func RegisterRecoveryAdminServiceHandlerClient(ctx context.Context, mux *runtime.ServeMux, client extRecoveryv1.RecoveryAdminServiceClient) error {
 	mux.Handle(http.MethodPost, pattern_RecoveryAdminService_SendPasswordReset_0, func(w http.ResponseWriter, req *http.Request, pathParams map[string]string) {
 		ctx, cancel := context.WithCancel(req.Context())
 		defer cancel()

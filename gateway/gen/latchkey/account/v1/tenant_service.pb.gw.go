@@ -16,6 +16,7 @@ import (
 
 	"github.com/grpc-ecosystem/grpc-gateway/v2/runtime"
 	"github.com/grpc-ecosystem/grpc-gateway/v2/utilities"
+	extAccountv1 "github.com/latchkey/latchkey/proto/gen/latchkey/account/v1"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/grpclog"
@@ -35,9 +36,9 @@ var (
 	_ = metadata.Join
 )
 
-func request_TenantService_CreateTenant_0(ctx context.Context, marshaler runtime.Marshaler, client TenantServiceClient, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
+func request_TenantService_CreateTenant_0(ctx context.Context, marshaler runtime.Marshaler, client extAccountv1.TenantServiceClient, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
 	var (
-		protoReq CreateTenantRequest
+		protoReq extAccountv1.CreateTenantRequest
 		metadata runtime.ServerMetadata
 	)
 	if err := marshaler.NewDecoder(req.Body).Decode(&protoReq); err != nil && !errors.Is(err, io.EOF) {
@@ -50,9 +51,9 @@ func request_TenantService_CreateTenant_0(ctx context.Context, marshaler runtime
 	return msg, metadata, err
 }
 
-func local_request_TenantService_CreateTenant_0(ctx context.Context, marshaler runtime.Marshaler, server TenantServiceServer, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
+func local_request_TenantService_CreateTenant_0(ctx context.Context, marshaler runtime.Marshaler, server extAccountv1.TenantServiceServer, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
 	var (
-		protoReq CreateTenantRequest
+		protoReq extAccountv1.CreateTenantRequest
 		metadata runtime.ServerMetadata
 	)
 	if err := marshaler.NewDecoder(req.Body).Decode(&protoReq); err != nil && !errors.Is(err, io.EOF) {
@@ -64,9 +65,9 @@ func local_request_TenantService_CreateTenant_0(ctx context.Context, marshaler r
 
 var filter_TenantService_ListTenants_0 = &utilities.DoubleArray{Encoding: map[string]int{}, Base: []int(nil), Check: []int(nil)}
 
-func request_TenantService_ListTenants_0(ctx context.Context, marshaler runtime.Marshaler, client TenantServiceClient, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
+func request_TenantService_ListTenants_0(ctx context.Context, marshaler runtime.Marshaler, client extAccountv1.TenantServiceClient, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
 	var (
-		protoReq ListTenantsRequest
+		protoReq extAccountv1.ListTenantsRequest
 		metadata runtime.ServerMetadata
 	)
 	if err := req.ParseForm(); err != nil {
@@ -82,9 +83,9 @@ func request_TenantService_ListTenants_0(ctx context.Context, marshaler runtime.
 	return msg, metadata, err
 }
 
-func local_request_TenantService_ListTenants_0(ctx context.Context, marshaler runtime.Marshaler, server TenantServiceServer, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
+func local_request_TenantService_ListTenants_0(ctx context.Context, marshaler runtime.Marshaler, server extAccountv1.TenantServiceServer, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
 	var (
-		protoReq ListTenantsRequest
+		protoReq extAccountv1.ListTenantsRequest
 		metadata runtime.ServerMetadata
 	)
 	if err := req.ParseForm(); err != nil {
@@ -97,9 +98,9 @@ func local_request_TenantService_ListTenants_0(ctx context.Context, marshaler ru
 	return msg, metadata, err
 }
 
-func request_TenantService_UpdateTenant_0(ctx context.Context, marshaler runtime.Marshaler, client TenantServiceClient, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
+func request_TenantService_UpdateTenant_0(ctx context.Context, marshaler runtime.Marshaler, client extAccountv1.TenantServiceClient, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
 	var (
-		protoReq UpdateTenantRequest
+		protoReq extAccountv1.UpdateTenantRequest
 		metadata runtime.ServerMetadata
 		err      error
 	)
@@ -121,9 +122,9 @@ func request_TenantService_UpdateTenant_0(ctx context.Context, marshaler runtime
 	return msg, metadata, err
 }
 
-func local_request_TenantService_UpdateTenant_0(ctx context.Context, marshaler runtime.Marshaler, server TenantServiceServer, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
+func local_request_TenantService_UpdateTenant_0(ctx context.Context, marshaler runtime.Marshaler, server extAccountv1.TenantServiceServer, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
 	var (
-		protoReq UpdateTenantRequest
+		protoReq extAccountv1.UpdateTenantRequest
 		metadata runtime.ServerMetadata
 		err      error
 	)
@@ -147,7 +148,7 @@ func local_request_TenantService_UpdateTenant_0(ctx context.Context, marshaler r
 // StreamingRPC :currently unsupported pending https://github.com/grpc/grpc-go/issues/906.
 // Note that using this registration option will cause many gRPC library features to stop working. Consider using RegisterTenantServiceHandlerFromEndpoint instead.
 // GRPC interceptors will not work for this type of registration. To use interceptors, you must use the "runtime.WithMiddlewares" option in the "runtime.NewServeMux" call.
-func RegisterTenantServiceHandlerServer(ctx context.Context, mux *runtime.ServeMux, server TenantServiceServer) error {
+func RegisterTenantServiceHandlerServer(ctx context.Context, mux *runtime.ServeMux, server extAccountv1.TenantServiceServer) error {
 	mux.Handle(http.MethodPost, pattern_TenantService_CreateTenant_0, func(w http.ResponseWriter, req *http.Request, pathParams map[string]string) {
 		ctx, cancel := context.WithCancel(req.Context())
 		defer cancel()
@@ -239,15 +240,15 @@ func RegisterTenantServiceHandlerFromEndpoint(ctx context.Context, mux *runtime.
 // RegisterTenantServiceHandler registers the http handlers for service TenantService to "mux".
 // The handlers forward requests to the grpc endpoint over "conn".
 func RegisterTenantServiceHandler(ctx context.Context, mux *runtime.ServeMux, conn *grpc.ClientConn) error {
-	return RegisterTenantServiceHandlerClient(ctx, mux, NewTenantServiceClient(conn))
+	return RegisterTenantServiceHandlerClient(ctx, mux, extAccountv1.NewTenantServiceClient(conn))
 }
 
 // RegisterTenantServiceHandlerClient registers the http handlers for service TenantService
-// to "mux". The handlers forward requests to the grpc endpoint over the given implementation of "TenantServiceClient".
-// Note: the gRPC framework executes interceptors within the gRPC handler. If the passed in "TenantServiceClient"
+// to "mux". The handlers forward requests to the grpc endpoint over the given implementation of "extAccountv1.TenantServiceClient".
+// Note: the gRPC framework executes interceptors within the gRPC handler. If the passed in "extAccountv1.TenantServiceClient"
 // doesn't go through the normal gRPC flow (creating a gRPC client etc.) then it will be up to the passed in
-// "TenantServiceClient" to call the correct interceptors. This client ignores the HTTP middlewares.
-func RegisterTenantServiceHandlerClient(ctx context.Context, mux *runtime.ServeMux, client TenantServiceClient) error {
+// "extAccountv1.TenantServiceClient" to call the correct interceptors. This client ignores the HTTP middlewares.
+func RegisterTenantServiceHandlerClient(ctx context.Context, mux *runtime.ServeMux, client extAccountv1.TenantServiceClient) error {
 	mux.Handle(http.MethodPost, pattern_TenantService_CreateTenant_0, func(w http.ResponseWriter, req *http.Request, pathParams map[string]string) {
 		ctx, cancel := context.WithCancel(req.Context())
 		defer cancel()

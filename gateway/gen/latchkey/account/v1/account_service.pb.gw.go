@@ -16,6 +16,7 @@ import (
 
 	"github.com/grpc-ecosystem/grpc-gateway/v2/runtime"
 	"github.com/grpc-ecosystem/grpc-gateway/v2/utilities"
+	extAccountv1 "github.com/latchkey/latchkey/proto/gen/latchkey/account/v1"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/grpclog"
@@ -35,9 +36,9 @@ var (
 	_ = metadata.Join
 )
 
-func request_AccountService_GetMe_0(ctx context.Context, marshaler runtime.Marshaler, client AccountServiceClient, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
+func request_AccountService_GetMe_0(ctx context.Context, marshaler runtime.Marshaler, client extAccountv1.AccountServiceClient, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
 	var (
-		protoReq GetMeRequest
+		protoReq extAccountv1.GetMeRequest
 		metadata runtime.ServerMetadata
 	)
 	if req.Body != nil {
@@ -47,18 +48,18 @@ func request_AccountService_GetMe_0(ctx context.Context, marshaler runtime.Marsh
 	return msg, metadata, err
 }
 
-func local_request_AccountService_GetMe_0(ctx context.Context, marshaler runtime.Marshaler, server AccountServiceServer, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
+func local_request_AccountService_GetMe_0(ctx context.Context, marshaler runtime.Marshaler, server extAccountv1.AccountServiceServer, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
 	var (
-		protoReq GetMeRequest
+		protoReq extAccountv1.GetMeRequest
 		metadata runtime.ServerMetadata
 	)
 	msg, err := server.GetMe(ctx, &protoReq)
 	return msg, metadata, err
 }
 
-func request_AccountService_AcceptTerms_0(ctx context.Context, marshaler runtime.Marshaler, client AccountServiceClient, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
+func request_AccountService_AcceptTerms_0(ctx context.Context, marshaler runtime.Marshaler, client extAccountv1.AccountServiceClient, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
 	var (
-		protoReq AcceptTermsRequest
+		protoReq extAccountv1.AcceptTermsRequest
 		metadata runtime.ServerMetadata
 	)
 	if err := marshaler.NewDecoder(req.Body).Decode(&protoReq); err != nil && !errors.Is(err, io.EOF) {
@@ -71,9 +72,9 @@ func request_AccountService_AcceptTerms_0(ctx context.Context, marshaler runtime
 	return msg, metadata, err
 }
 
-func local_request_AccountService_AcceptTerms_0(ctx context.Context, marshaler runtime.Marshaler, server AccountServiceServer, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
+func local_request_AccountService_AcceptTerms_0(ctx context.Context, marshaler runtime.Marshaler, server extAccountv1.AccountServiceServer, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
 	var (
-		protoReq AcceptTermsRequest
+		protoReq extAccountv1.AcceptTermsRequest
 		metadata runtime.ServerMetadata
 	)
 	if err := marshaler.NewDecoder(req.Body).Decode(&protoReq); err != nil && !errors.Is(err, io.EOF) {
@@ -85,9 +86,9 @@ func local_request_AccountService_AcceptTerms_0(ctx context.Context, marshaler r
 
 var filter_AccountService_GetCurrentTerms_0 = &utilities.DoubleArray{Encoding: map[string]int{}, Base: []int(nil), Check: []int(nil)}
 
-func request_AccountService_GetCurrentTerms_0(ctx context.Context, marshaler runtime.Marshaler, client AccountServiceClient, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
+func request_AccountService_GetCurrentTerms_0(ctx context.Context, marshaler runtime.Marshaler, client extAccountv1.AccountServiceClient, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
 	var (
-		protoReq GetCurrentTermsRequest
+		protoReq extAccountv1.GetCurrentTermsRequest
 		metadata runtime.ServerMetadata
 	)
 	if err := req.ParseForm(); err != nil {
@@ -103,9 +104,9 @@ func request_AccountService_GetCurrentTerms_0(ctx context.Context, marshaler run
 	return msg, metadata, err
 }
 
-func local_request_AccountService_GetCurrentTerms_0(ctx context.Context, marshaler runtime.Marshaler, server AccountServiceServer, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
+func local_request_AccountService_GetCurrentTerms_0(ctx context.Context, marshaler runtime.Marshaler, server extAccountv1.AccountServiceServer, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
 	var (
-		protoReq GetCurrentTermsRequest
+		protoReq extAccountv1.GetCurrentTermsRequest
 		metadata runtime.ServerMetadata
 	)
 	if err := req.ParseForm(); err != nil {
@@ -118,12 +119,51 @@ func local_request_AccountService_GetCurrentTerms_0(ctx context.Context, marshal
 	return msg, metadata, err
 }
 
+func request_AccountService_GetAppearance_0(ctx context.Context, marshaler runtime.Marshaler, client extAccountv1.AccountServiceClient, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
+	var (
+		protoReq extAccountv1.GetAppearanceRequest
+		metadata runtime.ServerMetadata
+		err      error
+	)
+	val, ok := pathParams["code"]
+	if !ok {
+		return nil, metadata, status.Errorf(codes.InvalidArgument, "missing parameter %s", "code")
+	}
+	protoReq.Code, err = runtime.String(val)
+	if err != nil {
+		return nil, metadata, status.Errorf(codes.InvalidArgument, "type mismatch, parameter: %s, error: %v", "code", err)
+	}
+	if req.Body != nil {
+		_, _ = io.Copy(io.Discard, req.Body)
+	}
+	msg, err := client.GetAppearance(ctx, &protoReq, grpc.Header(&metadata.HeaderMD), grpc.Trailer(&metadata.TrailerMD))
+	return msg, metadata, err
+}
+
+func local_request_AccountService_GetAppearance_0(ctx context.Context, marshaler runtime.Marshaler, server extAccountv1.AccountServiceServer, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
+	var (
+		protoReq extAccountv1.GetAppearanceRequest
+		metadata runtime.ServerMetadata
+		err      error
+	)
+	val, ok := pathParams["code"]
+	if !ok {
+		return nil, metadata, status.Errorf(codes.InvalidArgument, "missing parameter %s", "code")
+	}
+	protoReq.Code, err = runtime.String(val)
+	if err != nil {
+		return nil, metadata, status.Errorf(codes.InvalidArgument, "type mismatch, parameter: %s, error: %v", "code", err)
+	}
+	msg, err := server.GetAppearance(ctx, &protoReq)
+	return msg, metadata, err
+}
+
 // RegisterAccountServiceHandlerServer registers the http handlers for service AccountService to "mux".
 // UnaryRPC     :call AccountServiceServer directly.
 // StreamingRPC :currently unsupported pending https://github.com/grpc/grpc-go/issues/906.
 // Note that using this registration option will cause many gRPC library features to stop working. Consider using RegisterAccountServiceHandlerFromEndpoint instead.
 // GRPC interceptors will not work for this type of registration. To use interceptors, you must use the "runtime.WithMiddlewares" option in the "runtime.NewServeMux" call.
-func RegisterAccountServiceHandlerServer(ctx context.Context, mux *runtime.ServeMux, server AccountServiceServer) error {
+func RegisterAccountServiceHandlerServer(ctx context.Context, mux *runtime.ServeMux, server extAccountv1.AccountServiceServer) error {
 	mux.Handle(http.MethodGet, pattern_AccountService_GetMe_0, func(w http.ResponseWriter, req *http.Request, pathParams map[string]string) {
 		ctx, cancel := context.WithCancel(req.Context())
 		defer cancel()
@@ -184,6 +224,26 @@ func RegisterAccountServiceHandlerServer(ctx context.Context, mux *runtime.Serve
 		}
 		forward_AccountService_GetCurrentTerms_0(annotatedContext, mux, outboundMarshaler, w, req, resp, mux.GetForwardResponseOptions()...)
 	})
+	mux.Handle(http.MethodGet, pattern_AccountService_GetAppearance_0, func(w http.ResponseWriter, req *http.Request, pathParams map[string]string) {
+		ctx, cancel := context.WithCancel(req.Context())
+		defer cancel()
+		var stream runtime.ServerTransportStream
+		ctx = grpc.NewContextWithServerTransportStream(ctx, &stream)
+		inboundMarshaler, outboundMarshaler := runtime.MarshalerForRequest(mux, req)
+		annotatedContext, err := runtime.AnnotateIncomingContext(ctx, mux, req, "/latchkey.account.v1.AccountService/GetAppearance", runtime.WithHTTPPathPattern("/v1/tenants/{code}/appearance"))
+		if err != nil {
+			runtime.HTTPError(ctx, mux, outboundMarshaler, w, req, err)
+			return
+		}
+		resp, md, err := local_request_AccountService_GetAppearance_0(annotatedContext, inboundMarshaler, server, req, pathParams)
+		md.HeaderMD, md.TrailerMD = metadata.Join(md.HeaderMD, stream.Header()), metadata.Join(md.TrailerMD, stream.Trailer())
+		annotatedContext = runtime.NewServerMetadataContext(annotatedContext, md)
+		if err != nil {
+			runtime.HTTPError(annotatedContext, mux, outboundMarshaler, w, req, err)
+			return
+		}
+		forward_AccountService_GetAppearance_0(annotatedContext, mux, outboundMarshaler, w, req, resp, mux.GetForwardResponseOptions()...)
+	})
 
 	return nil
 }
@@ -215,15 +275,15 @@ func RegisterAccountServiceHandlerFromEndpoint(ctx context.Context, mux *runtime
 // RegisterAccountServiceHandler registers the http handlers for service AccountService to "mux".
 // The handlers forward requests to the grpc endpoint over "conn".
 func RegisterAccountServiceHandler(ctx context.Context, mux *runtime.ServeMux, conn *grpc.ClientConn) error {
-	return RegisterAccountServiceHandlerClient(ctx, mux, NewAccountServiceClient(conn))
+	return RegisterAccountServiceHandlerClient(ctx, mux, extAccountv1.NewAccountServiceClient(conn))
 }
 
 // RegisterAccountServiceHandlerClient registers the http handlers for service AccountService
-// to "mux". The handlers forward requests to the grpc endpoint over the given implementation of "AccountServiceClient".
-// Note: the gRPC framework executes interceptors within the gRPC handler. If the passed in "AccountServiceClient"
+// to "mux". The handlers forward requests to the grpc endpoint over the given implementation of "extAccountv1.AccountServiceClient".
+// Note: the gRPC framework executes interceptors within the gRPC handler. If the passed in "extAccountv1.AccountServiceClient"
 // doesn't go through the normal gRPC flow (creating a gRPC client etc.) then it will be up to the passed in
-// "AccountServiceClient" to call the correct interceptors. This client ignores the HTTP middlewares.
-func RegisterAccountServiceHandlerClient(ctx context.Context, mux *runtime.ServeMux, client AccountServiceClient) error {
+// "extAccountv1.AccountServiceClient" to call the correct interceptors. This client ignores the HTTP middlewares.
+func RegisterAccountServiceHandlerClient(ctx context.Context, mux *runtime.ServeMux, client extAccountv1.AccountServiceClient) error {
 	mux.Handle(http.MethodGet, pattern_AccountService_GetMe_0, func(w http.ResponseWriter, req *http.Request, pathParams map[string]string) {
 		ctx, cancel := context.WithCancel(req.Context())
 		defer cancel()
@@ -275,6 +335,23 @@ func RegisterAccountServiceHandlerClient(ctx context.Context, mux *runtime.Serve
 		}
 		forward_AccountService_GetCurrentTerms_0(annotatedContext, mux, outboundMarshaler, w, req, resp, mux.GetForwardResponseOptions()...)
 	})
+	mux.Handle(http.MethodGet, pattern_AccountService_GetAppearance_0, func(w http.ResponseWriter, req *http.Request, pathParams map[string]string) {
+		ctx, cancel := context.WithCancel(req.Context())
+		defer cancel()
+		inboundMarshaler, outboundMarshaler := runtime.MarshalerForRequest(mux, req)
+		annotatedContext, err := runtime.AnnotateContext(ctx, mux, req, "/latchkey.account.v1.AccountService/GetAppearance", runtime.WithHTTPPathPattern("/v1/tenants/{code}/appearance"))
+		if err != nil {
+			runtime.HTTPError(ctx, mux, outboundMarshaler, w, req, err)
+			return
+		}
+		resp, md, err := request_AccountService_GetAppearance_0(annotatedContext, inboundMarshaler, client, req, pathParams)
+		annotatedContext = runtime.NewServerMetadataContext(annotatedContext, md)
+		if err != nil {
+			runtime.HTTPError(annotatedContext, mux, outboundMarshaler, w, req, err)
+			return
+		}
+		forward_AccountService_GetAppearance_0(annotatedContext, mux, outboundMarshaler, w, req, resp, mux.GetForwardResponseOptions()...)
+	})
 	return nil
 }
 
@@ -282,10 +359,12 @@ var (
 	pattern_AccountService_GetMe_0           = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1}, []string{"v1", "me"}, ""))
 	pattern_AccountService_AcceptTerms_0     = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 2, 2}, []string{"v1", "me", "terms"}, "accept"))
 	pattern_AccountService_GetCurrentTerms_0 = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1}, []string{"v1", "terms"}, ""))
+	pattern_AccountService_GetAppearance_0   = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 1, 0, 4, 1, 5, 2, 2, 3}, []string{"v1", "tenants", "code", "appearance"}, ""))
 )
 
 var (
 	forward_AccountService_GetMe_0           = runtime.ForwardResponseMessage
 	forward_AccountService_AcceptTerms_0     = runtime.ForwardResponseMessage
 	forward_AccountService_GetCurrentTerms_0 = runtime.ForwardResponseMessage
+	forward_AccountService_GetAppearance_0   = runtime.ForwardResponseMessage
 )

@@ -16,6 +16,7 @@ import (
 
 	"github.com/grpc-ecosystem/grpc-gateway/v2/runtime"
 	"github.com/grpc-ecosystem/grpc-gateway/v2/utilities"
+	extMfav1 "github.com/latchkey/latchkey/proto/gen/latchkey/mfa/v1"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/grpclog"
@@ -35,9 +36,9 @@ var (
 	_ = metadata.Join
 )
 
-func request_MfaAdminService_ResetMfa_0(ctx context.Context, marshaler runtime.Marshaler, client MfaAdminServiceClient, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
+func request_MfaAdminService_ResetMfa_0(ctx context.Context, marshaler runtime.Marshaler, client extMfav1.MfaAdminServiceClient, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
 	var (
-		protoReq ResetMfaRequest
+		protoReq extMfav1.ResetMfaRequest
 		metadata runtime.ServerMetadata
 		err      error
 	)
@@ -59,9 +60,9 @@ func request_MfaAdminService_ResetMfa_0(ctx context.Context, marshaler runtime.M
 	return msg, metadata, err
 }
 
-func local_request_MfaAdminService_ResetMfa_0(ctx context.Context, marshaler runtime.Marshaler, server MfaAdminServiceServer, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
+func local_request_MfaAdminService_ResetMfa_0(ctx context.Context, marshaler runtime.Marshaler, server extMfav1.MfaAdminServiceServer, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
 	var (
-		protoReq ResetMfaRequest
+		protoReq extMfav1.ResetMfaRequest
 		metadata runtime.ServerMetadata
 		err      error
 	)
@@ -85,7 +86,7 @@ func local_request_MfaAdminService_ResetMfa_0(ctx context.Context, marshaler run
 // StreamingRPC :currently unsupported pending https://github.com/grpc/grpc-go/issues/906.
 // Note that using this registration option will cause many gRPC library features to stop working. Consider using RegisterMfaAdminServiceHandlerFromEndpoint instead.
 // GRPC interceptors will not work for this type of registration. To use interceptors, you must use the "runtime.WithMiddlewares" option in the "runtime.NewServeMux" call.
-func RegisterMfaAdminServiceHandlerServer(ctx context.Context, mux *runtime.ServeMux, server MfaAdminServiceServer) error {
+func RegisterMfaAdminServiceHandlerServer(ctx context.Context, mux *runtime.ServeMux, server extMfav1.MfaAdminServiceServer) error {
 	mux.Handle(http.MethodPost, pattern_MfaAdminService_ResetMfa_0, func(w http.ResponseWriter, req *http.Request, pathParams map[string]string) {
 		ctx, cancel := context.WithCancel(req.Context())
 		defer cancel()
@@ -137,15 +138,15 @@ func RegisterMfaAdminServiceHandlerFromEndpoint(ctx context.Context, mux *runtim
 // RegisterMfaAdminServiceHandler registers the http handlers for service MfaAdminService to "mux".
 // The handlers forward requests to the grpc endpoint over "conn".
 func RegisterMfaAdminServiceHandler(ctx context.Context, mux *runtime.ServeMux, conn *grpc.ClientConn) error {
-	return RegisterMfaAdminServiceHandlerClient(ctx, mux, NewMfaAdminServiceClient(conn))
+	return RegisterMfaAdminServiceHandlerClient(ctx, mux, extMfav1.NewMfaAdminServiceClient(conn))
 }
 
 // RegisterMfaAdminServiceHandlerClient registers the http handlers for service MfaAdminService
-// to "mux". The handlers forward requests to the grpc endpoint over the given implementation of "MfaAdminServiceClient".
-// Note: the gRPC framework executes interceptors within the gRPC handler. If the passed in "MfaAdminServiceClient"
+// to "mux". The handlers forward requests to the grpc endpoint over the given implementation of "extMfav1.MfaAdminServiceClient".
+// Note: the gRPC framework executes interceptors within the gRPC handler. If the passed in "extMfav1.MfaAdminServiceClient"
 // doesn't go through the normal gRPC flow (creating a gRPC client etc.) then it will be up to the passed in
-// "MfaAdminServiceClient" to call the correct interceptors. This client ignores the HTTP middlewares.
-func RegisterMfaAdminServiceHandlerClient(ctx context.Context, mux *runtime.ServeMux, client MfaAdminServiceClient) error {
+// "extMfav1.MfaAdminServiceClient" to call the correct interceptors. This client ignores the HTTP middlewares.
+func RegisterMfaAdminServiceHandlerClient(ctx context.Context, mux *runtime.ServeMux, client extMfav1.MfaAdminServiceClient) error {
 	mux.Handle(http.MethodPost, pattern_MfaAdminService_ResetMfa_0, func(w http.ResponseWriter, req *http.Request, pathParams map[string]string) {
 		ctx, cancel := context.WithCancel(req.Context())
 		defer cancel()

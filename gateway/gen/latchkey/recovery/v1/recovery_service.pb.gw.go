@@ -16,6 +16,7 @@ import (
 
 	"github.com/grpc-ecosystem/grpc-gateway/v2/runtime"
 	"github.com/grpc-ecosystem/grpc-gateway/v2/utilities"
+	extRecoveryv1 "github.com/latchkey/latchkey/proto/gen/latchkey/recovery/v1"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/grpclog"
@@ -35,9 +36,9 @@ var (
 	_ = metadata.Join
 )
 
-func request_RecoveryService_CompleteActivation_0(ctx context.Context, marshaler runtime.Marshaler, client RecoveryServiceClient, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
+func request_RecoveryService_CompleteActivation_0(ctx context.Context, marshaler runtime.Marshaler, client extRecoveryv1.RecoveryServiceClient, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
 	var (
-		protoReq CompleteActivationRequest
+		protoReq extRecoveryv1.CompleteActivationRequest
 		metadata runtime.ServerMetadata
 	)
 	if err := marshaler.NewDecoder(req.Body).Decode(&protoReq); err != nil && !errors.Is(err, io.EOF) {
@@ -50,9 +51,9 @@ func request_RecoveryService_CompleteActivation_0(ctx context.Context, marshaler
 	return msg, metadata, err
 }
 
-func local_request_RecoveryService_CompleteActivation_0(ctx context.Context, marshaler runtime.Marshaler, server RecoveryServiceServer, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
+func local_request_RecoveryService_CompleteActivation_0(ctx context.Context, marshaler runtime.Marshaler, server extRecoveryv1.RecoveryServiceServer, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
 	var (
-		protoReq CompleteActivationRequest
+		protoReq extRecoveryv1.CompleteActivationRequest
 		metadata runtime.ServerMetadata
 	)
 	if err := marshaler.NewDecoder(req.Body).Decode(&protoReq); err != nil && !errors.Is(err, io.EOF) {
@@ -62,9 +63,9 @@ func local_request_RecoveryService_CompleteActivation_0(ctx context.Context, mar
 	return msg, metadata, err
 }
 
-func request_RecoveryService_RequestPasswordReset_0(ctx context.Context, marshaler runtime.Marshaler, client RecoveryServiceClient, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
+func request_RecoveryService_RequestPasswordReset_0(ctx context.Context, marshaler runtime.Marshaler, client extRecoveryv1.RecoveryServiceClient, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
 	var (
-		protoReq RequestPasswordResetRequest
+		protoReq extRecoveryv1.RequestPasswordResetRequest
 		metadata runtime.ServerMetadata
 	)
 	if err := marshaler.NewDecoder(req.Body).Decode(&protoReq); err != nil && !errors.Is(err, io.EOF) {
@@ -77,9 +78,9 @@ func request_RecoveryService_RequestPasswordReset_0(ctx context.Context, marshal
 	return msg, metadata, err
 }
 
-func local_request_RecoveryService_RequestPasswordReset_0(ctx context.Context, marshaler runtime.Marshaler, server RecoveryServiceServer, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
+func local_request_RecoveryService_RequestPasswordReset_0(ctx context.Context, marshaler runtime.Marshaler, server extRecoveryv1.RecoveryServiceServer, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
 	var (
-		protoReq RequestPasswordResetRequest
+		protoReq extRecoveryv1.RequestPasswordResetRequest
 		metadata runtime.ServerMetadata
 	)
 	if err := marshaler.NewDecoder(req.Body).Decode(&protoReq); err != nil && !errors.Is(err, io.EOF) {
@@ -89,9 +90,9 @@ func local_request_RecoveryService_RequestPasswordReset_0(ctx context.Context, m
 	return msg, metadata, err
 }
 
-func request_RecoveryService_InspectPasswordReset_0(ctx context.Context, marshaler runtime.Marshaler, client RecoveryServiceClient, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
+func request_RecoveryService_InspectPasswordReset_0(ctx context.Context, marshaler runtime.Marshaler, client extRecoveryv1.RecoveryServiceClient, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
 	var (
-		protoReq InspectPasswordResetRequest
+		protoReq extRecoveryv1.InspectPasswordResetRequest
 		metadata runtime.ServerMetadata
 	)
 	if err := marshaler.NewDecoder(req.Body).Decode(&protoReq); err != nil && !errors.Is(err, io.EOF) {
@@ -104,9 +105,9 @@ func request_RecoveryService_InspectPasswordReset_0(ctx context.Context, marshal
 	return msg, metadata, err
 }
 
-func local_request_RecoveryService_InspectPasswordReset_0(ctx context.Context, marshaler runtime.Marshaler, server RecoveryServiceServer, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
+func local_request_RecoveryService_InspectPasswordReset_0(ctx context.Context, marshaler runtime.Marshaler, server extRecoveryv1.RecoveryServiceServer, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
 	var (
-		protoReq InspectPasswordResetRequest
+		protoReq extRecoveryv1.InspectPasswordResetRequest
 		metadata runtime.ServerMetadata
 	)
 	if err := marshaler.NewDecoder(req.Body).Decode(&protoReq); err != nil && !errors.Is(err, io.EOF) {
@@ -116,9 +117,9 @@ func local_request_RecoveryService_InspectPasswordReset_0(ctx context.Context, m
 	return msg, metadata, err
 }
 
-func request_RecoveryService_VerifyPasswordReset_0(ctx context.Context, marshaler runtime.Marshaler, client RecoveryServiceClient, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
+func request_RecoveryService_VerifyPasswordReset_0(ctx context.Context, marshaler runtime.Marshaler, client extRecoveryv1.RecoveryServiceClient, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
 	var (
-		protoReq VerifyPasswordResetRequest
+		protoReq extRecoveryv1.VerifyPasswordResetRequest
 		metadata runtime.ServerMetadata
 	)
 	if err := marshaler.NewDecoder(req.Body).Decode(&protoReq); err != nil && !errors.Is(err, io.EOF) {
@@ -131,9 +132,9 @@ func request_RecoveryService_VerifyPasswordReset_0(ctx context.Context, marshale
 	return msg, metadata, err
 }
 
-func local_request_RecoveryService_VerifyPasswordReset_0(ctx context.Context, marshaler runtime.Marshaler, server RecoveryServiceServer, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
+func local_request_RecoveryService_VerifyPasswordReset_0(ctx context.Context, marshaler runtime.Marshaler, server extRecoveryv1.RecoveryServiceServer, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
 	var (
-		protoReq VerifyPasswordResetRequest
+		protoReq extRecoveryv1.VerifyPasswordResetRequest
 		metadata runtime.ServerMetadata
 	)
 	if err := marshaler.NewDecoder(req.Body).Decode(&protoReq); err != nil && !errors.Is(err, io.EOF) {
@@ -143,9 +144,9 @@ func local_request_RecoveryService_VerifyPasswordReset_0(ctx context.Context, ma
 	return msg, metadata, err
 }
 
-func request_RecoveryService_CompletePasswordReset_0(ctx context.Context, marshaler runtime.Marshaler, client RecoveryServiceClient, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
+func request_RecoveryService_CompletePasswordReset_0(ctx context.Context, marshaler runtime.Marshaler, client extRecoveryv1.RecoveryServiceClient, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
 	var (
-		protoReq CompletePasswordResetRequest
+		protoReq extRecoveryv1.CompletePasswordResetRequest
 		metadata runtime.ServerMetadata
 	)
 	if err := marshaler.NewDecoder(req.Body).Decode(&protoReq); err != nil && !errors.Is(err, io.EOF) {
@@ -158,9 +159,9 @@ func request_RecoveryService_CompletePasswordReset_0(ctx context.Context, marsha
 	return msg, metadata, err
 }
 
-func local_request_RecoveryService_CompletePasswordReset_0(ctx context.Context, marshaler runtime.Marshaler, server RecoveryServiceServer, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
+func local_request_RecoveryService_CompletePasswordReset_0(ctx context.Context, marshaler runtime.Marshaler, server extRecoveryv1.RecoveryServiceServer, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
 	var (
-		protoReq CompletePasswordResetRequest
+		protoReq extRecoveryv1.CompletePasswordResetRequest
 		metadata runtime.ServerMetadata
 	)
 	if err := marshaler.NewDecoder(req.Body).Decode(&protoReq); err != nil && !errors.Is(err, io.EOF) {
@@ -170,9 +171,9 @@ func local_request_RecoveryService_CompletePasswordReset_0(ctx context.Context, 
 	return msg, metadata, err
 }
 
-func request_RecoveryService_GetRecoveryStatus_0(ctx context.Context, marshaler runtime.Marshaler, client RecoveryServiceClient, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
+func request_RecoveryService_GetRecoveryStatus_0(ctx context.Context, marshaler runtime.Marshaler, client extRecoveryv1.RecoveryServiceClient, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
 	var (
-		protoReq GetRecoveryStatusRequest
+		protoReq extRecoveryv1.GetRecoveryStatusRequest
 		metadata runtime.ServerMetadata
 	)
 	if req.Body != nil {
@@ -182,18 +183,18 @@ func request_RecoveryService_GetRecoveryStatus_0(ctx context.Context, marshaler 
 	return msg, metadata, err
 }
 
-func local_request_RecoveryService_GetRecoveryStatus_0(ctx context.Context, marshaler runtime.Marshaler, server RecoveryServiceServer, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
+func local_request_RecoveryService_GetRecoveryStatus_0(ctx context.Context, marshaler runtime.Marshaler, server extRecoveryv1.RecoveryServiceServer, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
 	var (
-		protoReq GetRecoveryStatusRequest
+		protoReq extRecoveryv1.GetRecoveryStatusRequest
 		metadata runtime.ServerMetadata
 	)
 	msg, err := server.GetRecoveryStatus(ctx, &protoReq)
 	return msg, metadata, err
 }
 
-func request_RecoveryService_SetSecurityQuestions_0(ctx context.Context, marshaler runtime.Marshaler, client RecoveryServiceClient, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
+func request_RecoveryService_SetSecurityQuestions_0(ctx context.Context, marshaler runtime.Marshaler, client extRecoveryv1.RecoveryServiceClient, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
 	var (
-		protoReq SetSecurityQuestionsRequest
+		protoReq extRecoveryv1.SetSecurityQuestionsRequest
 		metadata runtime.ServerMetadata
 	)
 	if err := marshaler.NewDecoder(req.Body).Decode(&protoReq); err != nil && !errors.Is(err, io.EOF) {
@@ -206,9 +207,9 @@ func request_RecoveryService_SetSecurityQuestions_0(ctx context.Context, marshal
 	return msg, metadata, err
 }
 
-func local_request_RecoveryService_SetSecurityQuestions_0(ctx context.Context, marshaler runtime.Marshaler, server RecoveryServiceServer, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
+func local_request_RecoveryService_SetSecurityQuestions_0(ctx context.Context, marshaler runtime.Marshaler, server extRecoveryv1.RecoveryServiceServer, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
 	var (
-		protoReq SetSecurityQuestionsRequest
+		protoReq extRecoveryv1.SetSecurityQuestionsRequest
 		metadata runtime.ServerMetadata
 	)
 	if err := marshaler.NewDecoder(req.Body).Decode(&protoReq); err != nil && !errors.Is(err, io.EOF) {
@@ -223,7 +224,7 @@ func local_request_RecoveryService_SetSecurityQuestions_0(ctx context.Context, m
 // StreamingRPC :currently unsupported pending https://github.com/grpc/grpc-go/issues/906.
 // Note that using this registration option will cause many gRPC library features to stop working. Consider using RegisterRecoveryServiceHandlerFromEndpoint instead.
 // GRPC interceptors will not work for this type of registration. To use interceptors, you must use the "runtime.WithMiddlewares" option in the "runtime.NewServeMux" call.
-func RegisterRecoveryServiceHandlerServer(ctx context.Context, mux *runtime.ServeMux, server RecoveryServiceServer) error {
+func RegisterRecoveryServiceHandlerServer(ctx context.Context, mux *runtime.ServeMux, server extRecoveryv1.RecoveryServiceServer) error {
 	mux.Handle(http.MethodPost, pattern_RecoveryService_CompleteActivation_0, func(w http.ResponseWriter, req *http.Request, pathParams map[string]string) {
 		ctx, cancel := context.WithCancel(req.Context())
 		defer cancel()
@@ -395,15 +396,15 @@ func RegisterRecoveryServiceHandlerFromEndpoint(ctx context.Context, mux *runtim
 // RegisterRecoveryServiceHandler registers the http handlers for service RecoveryService to "mux".
 // The handlers forward requests to the grpc endpoint over "conn".
 func RegisterRecoveryServiceHandler(ctx context.Context, mux *runtime.ServeMux, conn *grpc.ClientConn) error {
-	return RegisterRecoveryServiceHandlerClient(ctx, mux, NewRecoveryServiceClient(conn))
+	return RegisterRecoveryServiceHandlerClient(ctx, mux, extRecoveryv1.NewRecoveryServiceClient(conn))
 }
 
 // RegisterRecoveryServiceHandlerClient registers the http handlers for service RecoveryService
-// to "mux". The handlers forward requests to the grpc endpoint over the given implementation of "RecoveryServiceClient".
-// Note: the gRPC framework executes interceptors within the gRPC handler. If the passed in "RecoveryServiceClient"
+// to "mux". The handlers forward requests to the grpc endpoint over the given implementation of "extRecoveryv1.RecoveryServiceClient".
+// Note: the gRPC framework executes interceptors within the gRPC handler. If the passed in "extRecoveryv1.RecoveryServiceClient"
 // doesn't go through the normal gRPC flow (creating a gRPC client etc.) then it will be up to the passed in
-// "RecoveryServiceClient" to call the correct interceptors. This client ignores the HTTP middlewares.
-func RegisterRecoveryServiceHandlerClient(ctx context.Context, mux *runtime.ServeMux, client RecoveryServiceClient) error {
+// "extRecoveryv1.RecoveryServiceClient" to call the correct interceptors. This client ignores the HTTP middlewares.
+func RegisterRecoveryServiceHandlerClient(ctx context.Context, mux *runtime.ServeMux, client extRecoveryv1.RecoveryServiceClient) error {
 	mux.Handle(http.MethodPost, pattern_RecoveryService_CompleteActivation_0, func(w http.ResponseWriter, req *http.Request, pathParams map[string]string) {
 		ctx, cancel := context.WithCancel(req.Context())
 		defer cancel()

@@ -16,6 +16,7 @@ import (
 
 	"github.com/grpc-ecosystem/grpc-gateway/v2/runtime"
 	"github.com/grpc-ecosystem/grpc-gateway/v2/utilities"
+	extAccountv1 "github.com/latchkey/latchkey/proto/gen/latchkey/account/v1"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/grpclog"
@@ -35,9 +36,9 @@ var (
 	_ = metadata.Join
 )
 
-func request_AccountAdminService_CreateAccount_0(ctx context.Context, marshaler runtime.Marshaler, client AccountAdminServiceClient, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
+func request_AccountAdminService_CreateAccount_0(ctx context.Context, marshaler runtime.Marshaler, client extAccountv1.AccountAdminServiceClient, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
 	var (
-		protoReq CreateAccountRequest
+		protoReq extAccountv1.CreateAccountRequest
 		metadata runtime.ServerMetadata
 	)
 	if err := marshaler.NewDecoder(req.Body).Decode(&protoReq); err != nil && !errors.Is(err, io.EOF) {
@@ -50,9 +51,9 @@ func request_AccountAdminService_CreateAccount_0(ctx context.Context, marshaler 
 	return msg, metadata, err
 }
 
-func local_request_AccountAdminService_CreateAccount_0(ctx context.Context, marshaler runtime.Marshaler, server AccountAdminServiceServer, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
+func local_request_AccountAdminService_CreateAccount_0(ctx context.Context, marshaler runtime.Marshaler, server extAccountv1.AccountAdminServiceServer, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
 	var (
-		protoReq CreateAccountRequest
+		protoReq extAccountv1.CreateAccountRequest
 		metadata runtime.ServerMetadata
 	)
 	if err := marshaler.NewDecoder(req.Body).Decode(&protoReq); err != nil && !errors.Is(err, io.EOF) {
@@ -64,9 +65,9 @@ func local_request_AccountAdminService_CreateAccount_0(ctx context.Context, mars
 
 var filter_AccountAdminService_ListAccounts_0 = &utilities.DoubleArray{Encoding: map[string]int{}, Base: []int(nil), Check: []int(nil)}
 
-func request_AccountAdminService_ListAccounts_0(ctx context.Context, marshaler runtime.Marshaler, client AccountAdminServiceClient, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
+func request_AccountAdminService_ListAccounts_0(ctx context.Context, marshaler runtime.Marshaler, client extAccountv1.AccountAdminServiceClient, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
 	var (
-		protoReq ListAccountsRequest
+		protoReq extAccountv1.ListAccountsRequest
 		metadata runtime.ServerMetadata
 	)
 	if err := req.ParseForm(); err != nil {
@@ -82,9 +83,9 @@ func request_AccountAdminService_ListAccounts_0(ctx context.Context, marshaler r
 	return msg, metadata, err
 }
 
-func local_request_AccountAdminService_ListAccounts_0(ctx context.Context, marshaler runtime.Marshaler, server AccountAdminServiceServer, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
+func local_request_AccountAdminService_ListAccounts_0(ctx context.Context, marshaler runtime.Marshaler, server extAccountv1.AccountAdminServiceServer, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
 	var (
-		protoReq ListAccountsRequest
+		protoReq extAccountv1.ListAccountsRequest
 		metadata runtime.ServerMetadata
 	)
 	if err := req.ParseForm(); err != nil {
@@ -97,9 +98,9 @@ func local_request_AccountAdminService_ListAccounts_0(ctx context.Context, marsh
 	return msg, metadata, err
 }
 
-func request_AccountAdminService_GetAccount_0(ctx context.Context, marshaler runtime.Marshaler, client AccountAdminServiceClient, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
+func request_AccountAdminService_GetAccount_0(ctx context.Context, marshaler runtime.Marshaler, client extAccountv1.AccountAdminServiceClient, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
 	var (
-		protoReq GetAccountRequest
+		protoReq extAccountv1.GetAccountRequest
 		metadata runtime.ServerMetadata
 		err      error
 	)
@@ -118,9 +119,9 @@ func request_AccountAdminService_GetAccount_0(ctx context.Context, marshaler run
 	return msg, metadata, err
 }
 
-func local_request_AccountAdminService_GetAccount_0(ctx context.Context, marshaler runtime.Marshaler, server AccountAdminServiceServer, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
+func local_request_AccountAdminService_GetAccount_0(ctx context.Context, marshaler runtime.Marshaler, server extAccountv1.AccountAdminServiceServer, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
 	var (
-		protoReq GetAccountRequest
+		protoReq extAccountv1.GetAccountRequest
 		metadata runtime.ServerMetadata
 		err      error
 	)
@@ -136,14 +137,27 @@ func local_request_AccountAdminService_GetAccount_0(ctx context.Context, marshal
 	return msg, metadata, err
 }
 
-func request_AccountAdminService_UpdateAccount_0(ctx context.Context, marshaler runtime.Marshaler, client AccountAdminServiceClient, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
+var filter_AccountAdminService_UpdateAccount_0 = &utilities.DoubleArray{Encoding: map[string]int{"account": 0, "id": 1}, Base: []int{1, 1, 2, 0, 0}, Check: []int{0, 1, 1, 2, 3}}
+
+func request_AccountAdminService_UpdateAccount_0(ctx context.Context, marshaler runtime.Marshaler, client extAccountv1.AccountAdminServiceClient, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
 	var (
-		protoReq UpdateAccountRequest
+		protoReq extAccountv1.UpdateAccountRequest
 		metadata runtime.ServerMetadata
 		err      error
 	)
-	if err := marshaler.NewDecoder(req.Body).Decode(&protoReq); err != nil && !errors.Is(err, io.EOF) {
+	newReader, berr := utilities.IOReaderFactory(req.Body)
+	if berr != nil {
+		return nil, metadata, status.Errorf(codes.InvalidArgument, "%v", berr)
+	}
+	if err := marshaler.NewDecoder(newReader()).Decode(&protoReq.Account); err != nil && !errors.Is(err, io.EOF) {
 		return nil, metadata, status.Errorf(codes.InvalidArgument, "%v", err)
+	}
+	if protoReq.UpdateMask == nil || len(protoReq.UpdateMask.GetPaths()) == 0 {
+		if fieldMask, err := runtime.FieldMaskFromRequestBody(newReader(), protoReq.Account); err != nil {
+			return nil, metadata, status.Errorf(codes.InvalidArgument, "%v", err)
+		} else {
+			protoReq.UpdateMask = fieldMask
+		}
 	}
 	val, ok := pathParams["id"]
 	if !ok {
@@ -152,6 +166,12 @@ func request_AccountAdminService_UpdateAccount_0(ctx context.Context, marshaler 
 	protoReq.Id, err = runtime.String(val)
 	if err != nil {
 		return nil, metadata, status.Errorf(codes.InvalidArgument, "type mismatch, parameter: %s, error: %v", "id", err)
+	}
+	if err := req.ParseForm(); err != nil {
+		return nil, metadata, status.Errorf(codes.InvalidArgument, "%v", err)
+	}
+	if err := runtime.PopulateQueryParameters(&protoReq, req.Form, filter_AccountAdminService_UpdateAccount_0); err != nil {
+		return nil, metadata, status.Errorf(codes.InvalidArgument, "%v", err)
 	}
 	if req.Body != nil {
 		_, _ = io.Copy(io.Discard, req.Body)
@@ -160,14 +180,25 @@ func request_AccountAdminService_UpdateAccount_0(ctx context.Context, marshaler 
 	return msg, metadata, err
 }
 
-func local_request_AccountAdminService_UpdateAccount_0(ctx context.Context, marshaler runtime.Marshaler, server AccountAdminServiceServer, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
+func local_request_AccountAdminService_UpdateAccount_0(ctx context.Context, marshaler runtime.Marshaler, server extAccountv1.AccountAdminServiceServer, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
 	var (
-		protoReq UpdateAccountRequest
+		protoReq extAccountv1.UpdateAccountRequest
 		metadata runtime.ServerMetadata
 		err      error
 	)
-	if err := marshaler.NewDecoder(req.Body).Decode(&protoReq); err != nil && !errors.Is(err, io.EOF) {
+	newReader, berr := utilities.IOReaderFactory(req.Body)
+	if berr != nil {
+		return nil, metadata, status.Errorf(codes.InvalidArgument, "%v", berr)
+	}
+	if err := marshaler.NewDecoder(newReader()).Decode(&protoReq.Account); err != nil && !errors.Is(err, io.EOF) {
 		return nil, metadata, status.Errorf(codes.InvalidArgument, "%v", err)
+	}
+	if protoReq.UpdateMask == nil || len(protoReq.UpdateMask.GetPaths()) == 0 {
+		if fieldMask, err := runtime.FieldMaskFromRequestBody(newReader(), protoReq.Account); err != nil {
+			return nil, metadata, status.Errorf(codes.InvalidArgument, "%v", err)
+		} else {
+			protoReq.UpdateMask = fieldMask
+		}
 	}
 	val, ok := pathParams["id"]
 	if !ok {
@@ -177,13 +208,19 @@ func local_request_AccountAdminService_UpdateAccount_0(ctx context.Context, mars
 	if err != nil {
 		return nil, metadata, status.Errorf(codes.InvalidArgument, "type mismatch, parameter: %s, error: %v", "id", err)
 	}
+	if err := req.ParseForm(); err != nil {
+		return nil, metadata, status.Errorf(codes.InvalidArgument, "%v", err)
+	}
+	if err := runtime.PopulateQueryParameters(&protoReq, req.Form, filter_AccountAdminService_UpdateAccount_0); err != nil {
+		return nil, metadata, status.Errorf(codes.InvalidArgument, "%v", err)
+	}
 	msg, err := server.UpdateAccount(ctx, &protoReq)
 	return msg, metadata, err
 }
 
-func request_AccountAdminService_ChangeUsername_0(ctx context.Context, marshaler runtime.Marshaler, client AccountAdminServiceClient, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
+func request_AccountAdminService_ChangeUsername_0(ctx context.Context, marshaler runtime.Marshaler, client extAccountv1.AccountAdminServiceClient, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
 	var (
-		protoReq ChangeUsernameRequest
+		protoReq extAccountv1.ChangeUsernameRequest
 		metadata runtime.ServerMetadata
 		err      error
 	)
@@ -205,9 +242,9 @@ func request_AccountAdminService_ChangeUsername_0(ctx context.Context, marshaler
 	return msg, metadata, err
 }
 
-func local_request_AccountAdminService_ChangeUsername_0(ctx context.Context, marshaler runtime.Marshaler, server AccountAdminServiceServer, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
+func local_request_AccountAdminService_ChangeUsername_0(ctx context.Context, marshaler runtime.Marshaler, server extAccountv1.AccountAdminServiceServer, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
 	var (
-		protoReq ChangeUsernameRequest
+		protoReq extAccountv1.ChangeUsernameRequest
 		metadata runtime.ServerMetadata
 		err      error
 	)
@@ -226,9 +263,9 @@ func local_request_AccountAdminService_ChangeUsername_0(ctx context.Context, mar
 	return msg, metadata, err
 }
 
-func request_AccountAdminService_LockAccount_0(ctx context.Context, marshaler runtime.Marshaler, client AccountAdminServiceClient, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
+func request_AccountAdminService_LockAccount_0(ctx context.Context, marshaler runtime.Marshaler, client extAccountv1.AccountAdminServiceClient, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
 	var (
-		protoReq LockAccountRequest
+		protoReq extAccountv1.LockAccountRequest
 		metadata runtime.ServerMetadata
 		err      error
 	)
@@ -250,9 +287,9 @@ func request_AccountAdminService_LockAccount_0(ctx context.Context, marshaler ru
 	return msg, metadata, err
 }
 
-func local_request_AccountAdminService_LockAccount_0(ctx context.Context, marshaler runtime.Marshaler, server AccountAdminServiceServer, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
+func local_request_AccountAdminService_LockAccount_0(ctx context.Context, marshaler runtime.Marshaler, server extAccountv1.AccountAdminServiceServer, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
 	var (
-		protoReq LockAccountRequest
+		protoReq extAccountv1.LockAccountRequest
 		metadata runtime.ServerMetadata
 		err      error
 	)
@@ -271,9 +308,9 @@ func local_request_AccountAdminService_LockAccount_0(ctx context.Context, marsha
 	return msg, metadata, err
 }
 
-func request_AccountAdminService_UnlockAccount_0(ctx context.Context, marshaler runtime.Marshaler, client AccountAdminServiceClient, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
+func request_AccountAdminService_UnlockAccount_0(ctx context.Context, marshaler runtime.Marshaler, client extAccountv1.AccountAdminServiceClient, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
 	var (
-		protoReq UnlockAccountRequest
+		protoReq extAccountv1.UnlockAccountRequest
 		metadata runtime.ServerMetadata
 		err      error
 	)
@@ -295,9 +332,9 @@ func request_AccountAdminService_UnlockAccount_0(ctx context.Context, marshaler 
 	return msg, metadata, err
 }
 
-func local_request_AccountAdminService_UnlockAccount_0(ctx context.Context, marshaler runtime.Marshaler, server AccountAdminServiceServer, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
+func local_request_AccountAdminService_UnlockAccount_0(ctx context.Context, marshaler runtime.Marshaler, server extAccountv1.AccountAdminServiceServer, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
 	var (
-		protoReq UnlockAccountRequest
+		protoReq extAccountv1.UnlockAccountRequest
 		metadata runtime.ServerMetadata
 		err      error
 	)
@@ -316,9 +353,9 @@ func local_request_AccountAdminService_UnlockAccount_0(ctx context.Context, mars
 	return msg, metadata, err
 }
 
-func request_AccountAdminService_DisableAccount_0(ctx context.Context, marshaler runtime.Marshaler, client AccountAdminServiceClient, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
+func request_AccountAdminService_DisableAccount_0(ctx context.Context, marshaler runtime.Marshaler, client extAccountv1.AccountAdminServiceClient, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
 	var (
-		protoReq DisableAccountRequest
+		protoReq extAccountv1.DisableAccountRequest
 		metadata runtime.ServerMetadata
 		err      error
 	)
@@ -340,9 +377,9 @@ func request_AccountAdminService_DisableAccount_0(ctx context.Context, marshaler
 	return msg, metadata, err
 }
 
-func local_request_AccountAdminService_DisableAccount_0(ctx context.Context, marshaler runtime.Marshaler, server AccountAdminServiceServer, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
+func local_request_AccountAdminService_DisableAccount_0(ctx context.Context, marshaler runtime.Marshaler, server extAccountv1.AccountAdminServiceServer, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
 	var (
-		protoReq DisableAccountRequest
+		protoReq extAccountv1.DisableAccountRequest
 		metadata runtime.ServerMetadata
 		err      error
 	)
@@ -361,9 +398,9 @@ func local_request_AccountAdminService_DisableAccount_0(ctx context.Context, mar
 	return msg, metadata, err
 }
 
-func request_AccountAdminService_ReactivateAccount_0(ctx context.Context, marshaler runtime.Marshaler, client AccountAdminServiceClient, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
+func request_AccountAdminService_ReactivateAccount_0(ctx context.Context, marshaler runtime.Marshaler, client extAccountv1.AccountAdminServiceClient, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
 	var (
-		protoReq ReactivateAccountRequest
+		protoReq extAccountv1.ReactivateAccountRequest
 		metadata runtime.ServerMetadata
 		err      error
 	)
@@ -385,9 +422,9 @@ func request_AccountAdminService_ReactivateAccount_0(ctx context.Context, marsha
 	return msg, metadata, err
 }
 
-func local_request_AccountAdminService_ReactivateAccount_0(ctx context.Context, marshaler runtime.Marshaler, server AccountAdminServiceServer, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
+func local_request_AccountAdminService_ReactivateAccount_0(ctx context.Context, marshaler runtime.Marshaler, server extAccountv1.AccountAdminServiceServer, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
 	var (
-		protoReq ReactivateAccountRequest
+		protoReq extAccountv1.ReactivateAccountRequest
 		metadata runtime.ServerMetadata
 		err      error
 	)
@@ -406,9 +443,9 @@ func local_request_AccountAdminService_ReactivateAccount_0(ctx context.Context, 
 	return msg, metadata, err
 }
 
-func request_AccountAdminService_GetTenant_0(ctx context.Context, marshaler runtime.Marshaler, client AccountAdminServiceClient, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
+func request_AccountAdminService_GetTenant_0(ctx context.Context, marshaler runtime.Marshaler, client extAccountv1.AccountAdminServiceClient, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
 	var (
-		protoReq GetTenantRequest
+		protoReq extAccountv1.GetTenantRequest
 		metadata runtime.ServerMetadata
 	)
 	if req.Body != nil {
@@ -418,18 +455,18 @@ func request_AccountAdminService_GetTenant_0(ctx context.Context, marshaler runt
 	return msg, metadata, err
 }
 
-func local_request_AccountAdminService_GetTenant_0(ctx context.Context, marshaler runtime.Marshaler, server AccountAdminServiceServer, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
+func local_request_AccountAdminService_GetTenant_0(ctx context.Context, marshaler runtime.Marshaler, server extAccountv1.AccountAdminServiceServer, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
 	var (
-		protoReq GetTenantRequest
+		protoReq extAccountv1.GetTenantRequest
 		metadata runtime.ServerMetadata
 	)
 	msg, err := server.GetTenant(ctx, &protoReq)
 	return msg, metadata, err
 }
 
-func request_AccountAdminService_UpdateTenantPolicy_0(ctx context.Context, marshaler runtime.Marshaler, client AccountAdminServiceClient, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
+func request_AccountAdminService_UpdateTenantPolicy_0(ctx context.Context, marshaler runtime.Marshaler, client extAccountv1.AccountAdminServiceClient, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
 	var (
-		protoReq UpdateTenantPolicyRequest
+		protoReq extAccountv1.UpdateTenantPolicyRequest
 		metadata runtime.ServerMetadata
 	)
 	if err := marshaler.NewDecoder(req.Body).Decode(&protoReq.Policy); err != nil && !errors.Is(err, io.EOF) {
@@ -442,9 +479,9 @@ func request_AccountAdminService_UpdateTenantPolicy_0(ctx context.Context, marsh
 	return msg, metadata, err
 }
 
-func local_request_AccountAdminService_UpdateTenantPolicy_0(ctx context.Context, marshaler runtime.Marshaler, server AccountAdminServiceServer, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
+func local_request_AccountAdminService_UpdateTenantPolicy_0(ctx context.Context, marshaler runtime.Marshaler, server extAccountv1.AccountAdminServiceServer, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
 	var (
-		protoReq UpdateTenantPolicyRequest
+		protoReq extAccountv1.UpdateTenantPolicyRequest
 		metadata runtime.ServerMetadata
 	)
 	if err := marshaler.NewDecoder(req.Body).Decode(&protoReq.Policy); err != nil && !errors.Is(err, io.EOF) {
@@ -454,9 +491,9 @@ func local_request_AccountAdminService_UpdateTenantPolicy_0(ctx context.Context,
 	return msg, metadata, err
 }
 
-func request_AccountAdminService_PublishTerms_0(ctx context.Context, marshaler runtime.Marshaler, client AccountAdminServiceClient, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
+func request_AccountAdminService_PublishTerms_0(ctx context.Context, marshaler runtime.Marshaler, client extAccountv1.AccountAdminServiceClient, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
 	var (
-		protoReq PublishTermsRequest
+		protoReq extAccountv1.PublishTermsRequest
 		metadata runtime.ServerMetadata
 	)
 	if err := marshaler.NewDecoder(req.Body).Decode(&protoReq); err != nil && !errors.Is(err, io.EOF) {
@@ -469,9 +506,9 @@ func request_AccountAdminService_PublishTerms_0(ctx context.Context, marshaler r
 	return msg, metadata, err
 }
 
-func local_request_AccountAdminService_PublishTerms_0(ctx context.Context, marshaler runtime.Marshaler, server AccountAdminServiceServer, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
+func local_request_AccountAdminService_PublishTerms_0(ctx context.Context, marshaler runtime.Marshaler, server extAccountv1.AccountAdminServiceServer, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
 	var (
-		protoReq PublishTermsRequest
+		protoReq extAccountv1.PublishTermsRequest
 		metadata runtime.ServerMetadata
 	)
 	if err := marshaler.NewDecoder(req.Body).Decode(&protoReq); err != nil && !errors.Is(err, io.EOF) {
@@ -486,7 +523,7 @@ func local_request_AccountAdminService_PublishTerms_0(ctx context.Context, marsh
 // StreamingRPC :currently unsupported pending https://github.com/grpc/grpc-go/issues/906.
 // Note that using this registration option will cause many gRPC library features to stop working. Consider using RegisterAccountAdminServiceHandlerFromEndpoint instead.
 // GRPC interceptors will not work for this type of registration. To use interceptors, you must use the "runtime.WithMiddlewares" option in the "runtime.NewServeMux" call.
-func RegisterAccountAdminServiceHandlerServer(ctx context.Context, mux *runtime.ServeMux, server AccountAdminServiceServer) error {
+func RegisterAccountAdminServiceHandlerServer(ctx context.Context, mux *runtime.ServeMux, server extAccountv1.AccountAdminServiceServer) error {
 	mux.Handle(http.MethodPost, pattern_AccountAdminService_CreateAccount_0, func(w http.ResponseWriter, req *http.Request, pathParams map[string]string) {
 		ctx, cancel := context.WithCancel(req.Context())
 		defer cancel()
@@ -758,15 +795,15 @@ func RegisterAccountAdminServiceHandlerFromEndpoint(ctx context.Context, mux *ru
 // RegisterAccountAdminServiceHandler registers the http handlers for service AccountAdminService to "mux".
 // The handlers forward requests to the grpc endpoint over "conn".
 func RegisterAccountAdminServiceHandler(ctx context.Context, mux *runtime.ServeMux, conn *grpc.ClientConn) error {
-	return RegisterAccountAdminServiceHandlerClient(ctx, mux, NewAccountAdminServiceClient(conn))
+	return RegisterAccountAdminServiceHandlerClient(ctx, mux, extAccountv1.NewAccountAdminServiceClient(conn))
 }
 
 // RegisterAccountAdminServiceHandlerClient registers the http handlers for service AccountAdminService
-// to "mux". The handlers forward requests to the grpc endpoint over the given implementation of "AccountAdminServiceClient".
-// Note: the gRPC framework executes interceptors within the gRPC handler. If the passed in "AccountAdminServiceClient"
+// to "mux". The handlers forward requests to the grpc endpoint over the given implementation of "extAccountv1.AccountAdminServiceClient".
+// Note: the gRPC framework executes interceptors within the gRPC handler. If the passed in "extAccountv1.AccountAdminServiceClient"
 // doesn't go through the normal gRPC flow (creating a gRPC client etc.) then it will be up to the passed in
-// "AccountAdminServiceClient" to call the correct interceptors. This client ignores the HTTP middlewares.
-func RegisterAccountAdminServiceHandlerClient(ctx context.Context, mux *runtime.ServeMux, client AccountAdminServiceClient) error {
+// "extAccountv1.AccountAdminServiceClient" to call the correct interceptors. This client ignores the HTTP middlewares.
+func RegisterAccountAdminServiceHandlerClient(ctx context.Context, mux *runtime.ServeMux, client extAccountv1.AccountAdminServiceClient) error {
 	mux.Handle(http.MethodPost, pattern_AccountAdminService_CreateAccount_0, func(w http.ResponseWriter, req *http.Request, pathParams map[string]string) {
 		ctx, cancel := context.WithCancel(req.Context())
 		defer cancel()

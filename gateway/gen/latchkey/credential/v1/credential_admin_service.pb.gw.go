@@ -16,6 +16,7 @@ import (
 
 	"github.com/grpc-ecosystem/grpc-gateway/v2/runtime"
 	"github.com/grpc-ecosystem/grpc-gateway/v2/utilities"
+	extCredentialv1 "github.com/latchkey/latchkey/proto/gen/latchkey/credential/v1"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/grpclog"
@@ -35,9 +36,9 @@ var (
 	_ = metadata.Join
 )
 
-func request_CredentialAdminService_SetPassword_0(ctx context.Context, marshaler runtime.Marshaler, client CredentialAdminServiceClient, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
+func request_CredentialAdminService_SetPassword_0(ctx context.Context, marshaler runtime.Marshaler, client extCredentialv1.CredentialAdminServiceClient, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
 	var (
-		protoReq SetPasswordRequest
+		protoReq extCredentialv1.SetPasswordRequest
 		metadata runtime.ServerMetadata
 		err      error
 	)
@@ -59,9 +60,9 @@ func request_CredentialAdminService_SetPassword_0(ctx context.Context, marshaler
 	return msg, metadata, err
 }
 
-func local_request_CredentialAdminService_SetPassword_0(ctx context.Context, marshaler runtime.Marshaler, server CredentialAdminServiceServer, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
+func local_request_CredentialAdminService_SetPassword_0(ctx context.Context, marshaler runtime.Marshaler, server extCredentialv1.CredentialAdminServiceServer, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
 	var (
-		protoReq SetPasswordRequest
+		protoReq extCredentialv1.SetPasswordRequest
 		metadata runtime.ServerMetadata
 		err      error
 	)
@@ -80,9 +81,9 @@ func local_request_CredentialAdminService_SetPassword_0(ctx context.Context, mar
 	return msg, metadata, err
 }
 
-func request_CredentialAdminService_ImportAccounts_0(ctx context.Context, marshaler runtime.Marshaler, client CredentialAdminServiceClient, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
+func request_CredentialAdminService_ImportAccounts_0(ctx context.Context, marshaler runtime.Marshaler, client extCredentialv1.CredentialAdminServiceClient, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
 	var (
-		protoReq ImportAccountsRequest
+		protoReq extCredentialv1.ImportAccountsRequest
 		metadata runtime.ServerMetadata
 	)
 	if err := marshaler.NewDecoder(req.Body).Decode(&protoReq); err != nil && !errors.Is(err, io.EOF) {
@@ -95,9 +96,9 @@ func request_CredentialAdminService_ImportAccounts_0(ctx context.Context, marsha
 	return msg, metadata, err
 }
 
-func local_request_CredentialAdminService_ImportAccounts_0(ctx context.Context, marshaler runtime.Marshaler, server CredentialAdminServiceServer, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
+func local_request_CredentialAdminService_ImportAccounts_0(ctx context.Context, marshaler runtime.Marshaler, server extCredentialv1.CredentialAdminServiceServer, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
 	var (
-		protoReq ImportAccountsRequest
+		protoReq extCredentialv1.ImportAccountsRequest
 		metadata runtime.ServerMetadata
 	)
 	if err := marshaler.NewDecoder(req.Body).Decode(&protoReq); err != nil && !errors.Is(err, io.EOF) {
@@ -112,7 +113,7 @@ func local_request_CredentialAdminService_ImportAccounts_0(ctx context.Context, 
 // StreamingRPC :currently unsupported pending https://github.com/grpc/grpc-go/issues/906.
 // Note that using this registration option will cause many gRPC library features to stop working. Consider using RegisterCredentialAdminServiceHandlerFromEndpoint instead.
 // GRPC interceptors will not work for this type of registration. To use interceptors, you must use the "runtime.WithMiddlewares" option in the "runtime.NewServeMux" call.
-func RegisterCredentialAdminServiceHandlerServer(ctx context.Context, mux *runtime.ServeMux, server CredentialAdminServiceServer) error {
+func RegisterCredentialAdminServiceHandlerServer(ctx context.Context, mux *runtime.ServeMux, server extCredentialv1.CredentialAdminServiceServer) error {
 	mux.Handle(http.MethodPost, pattern_CredentialAdminService_SetPassword_0, func(w http.ResponseWriter, req *http.Request, pathParams map[string]string) {
 		ctx, cancel := context.WithCancel(req.Context())
 		defer cancel()
@@ -184,15 +185,15 @@ func RegisterCredentialAdminServiceHandlerFromEndpoint(ctx context.Context, mux 
 // RegisterCredentialAdminServiceHandler registers the http handlers for service CredentialAdminService to "mux".
 // The handlers forward requests to the grpc endpoint over "conn".
 func RegisterCredentialAdminServiceHandler(ctx context.Context, mux *runtime.ServeMux, conn *grpc.ClientConn) error {
-	return RegisterCredentialAdminServiceHandlerClient(ctx, mux, NewCredentialAdminServiceClient(conn))
+	return RegisterCredentialAdminServiceHandlerClient(ctx, mux, extCredentialv1.NewCredentialAdminServiceClient(conn))
 }
 
 // RegisterCredentialAdminServiceHandlerClient registers the http handlers for service CredentialAdminService
-// to "mux". The handlers forward requests to the grpc endpoint over the given implementation of "CredentialAdminServiceClient".
-// Note: the gRPC framework executes interceptors within the gRPC handler. If the passed in "CredentialAdminServiceClient"
+// to "mux". The handlers forward requests to the grpc endpoint over the given implementation of "extCredentialv1.CredentialAdminServiceClient".
+// Note: the gRPC framework executes interceptors within the gRPC handler. If the passed in "extCredentialv1.CredentialAdminServiceClient"
 // doesn't go through the normal gRPC flow (creating a gRPC client etc.) then it will be up to the passed in
-// "CredentialAdminServiceClient" to call the correct interceptors. This client ignores the HTTP middlewares.
-func RegisterCredentialAdminServiceHandlerClient(ctx context.Context, mux *runtime.ServeMux, client CredentialAdminServiceClient) error {
+// "extCredentialv1.CredentialAdminServiceClient" to call the correct interceptors. This client ignores the HTTP middlewares.
+func RegisterCredentialAdminServiceHandlerClient(ctx context.Context, mux *runtime.ServeMux, client extCredentialv1.CredentialAdminServiceClient) error {
 	mux.Handle(http.MethodPost, pattern_CredentialAdminService_SetPassword_0, func(w http.ResponseWriter, req *http.Request, pathParams map[string]string) {
 		ctx, cancel := context.WithCancel(req.Context())
 		defer cancel()

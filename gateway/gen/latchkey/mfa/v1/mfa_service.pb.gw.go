@@ -16,6 +16,7 @@ import (
 
 	"github.com/grpc-ecosystem/grpc-gateway/v2/runtime"
 	"github.com/grpc-ecosystem/grpc-gateway/v2/utilities"
+	extMfav1 "github.com/latchkey/latchkey/proto/gen/latchkey/mfa/v1"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/grpclog"
@@ -35,9 +36,9 @@ var (
 	_ = metadata.Join
 )
 
-func request_MfaService_ListFactors_0(ctx context.Context, marshaler runtime.Marshaler, client MfaServiceClient, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
+func request_MfaService_ListFactors_0(ctx context.Context, marshaler runtime.Marshaler, client extMfav1.MfaServiceClient, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
 	var (
-		protoReq ListFactorsRequest
+		protoReq extMfav1.ListFactorsRequest
 		metadata runtime.ServerMetadata
 	)
 	if req.Body != nil {
@@ -47,18 +48,18 @@ func request_MfaService_ListFactors_0(ctx context.Context, marshaler runtime.Mar
 	return msg, metadata, err
 }
 
-func local_request_MfaService_ListFactors_0(ctx context.Context, marshaler runtime.Marshaler, server MfaServiceServer, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
+func local_request_MfaService_ListFactors_0(ctx context.Context, marshaler runtime.Marshaler, server extMfav1.MfaServiceServer, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
 	var (
-		protoReq ListFactorsRequest
+		protoReq extMfav1.ListFactorsRequest
 		metadata runtime.ServerMetadata
 	)
 	msg, err := server.ListFactors(ctx, &protoReq)
 	return msg, metadata, err
 }
 
-func request_MfaService_EnrollTotp_0(ctx context.Context, marshaler runtime.Marshaler, client MfaServiceClient, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
+func request_MfaService_EnrollTotp_0(ctx context.Context, marshaler runtime.Marshaler, client extMfav1.MfaServiceClient, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
 	var (
-		protoReq EnrollTotpRequest
+		protoReq extMfav1.EnrollTotpRequest
 		metadata runtime.ServerMetadata
 	)
 	if err := marshaler.NewDecoder(req.Body).Decode(&protoReq); err != nil && !errors.Is(err, io.EOF) {
@@ -71,9 +72,9 @@ func request_MfaService_EnrollTotp_0(ctx context.Context, marshaler runtime.Mars
 	return msg, metadata, err
 }
 
-func local_request_MfaService_EnrollTotp_0(ctx context.Context, marshaler runtime.Marshaler, server MfaServiceServer, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
+func local_request_MfaService_EnrollTotp_0(ctx context.Context, marshaler runtime.Marshaler, server extMfav1.MfaServiceServer, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
 	var (
-		protoReq EnrollTotpRequest
+		protoReq extMfav1.EnrollTotpRequest
 		metadata runtime.ServerMetadata
 	)
 	if err := marshaler.NewDecoder(req.Body).Decode(&protoReq); err != nil && !errors.Is(err, io.EOF) {
@@ -83,9 +84,9 @@ func local_request_MfaService_EnrollTotp_0(ctx context.Context, marshaler runtim
 	return msg, metadata, err
 }
 
-func request_MfaService_ConfirmTotp_0(ctx context.Context, marshaler runtime.Marshaler, client MfaServiceClient, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
+func request_MfaService_ConfirmTotp_0(ctx context.Context, marshaler runtime.Marshaler, client extMfav1.MfaServiceClient, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
 	var (
-		protoReq ConfirmTotpRequest
+		protoReq extMfav1.ConfirmTotpRequest
 		metadata runtime.ServerMetadata
 	)
 	if err := marshaler.NewDecoder(req.Body).Decode(&protoReq); err != nil && !errors.Is(err, io.EOF) {
@@ -98,9 +99,9 @@ func request_MfaService_ConfirmTotp_0(ctx context.Context, marshaler runtime.Mar
 	return msg, metadata, err
 }
 
-func local_request_MfaService_ConfirmTotp_0(ctx context.Context, marshaler runtime.Marshaler, server MfaServiceServer, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
+func local_request_MfaService_ConfirmTotp_0(ctx context.Context, marshaler runtime.Marshaler, server extMfav1.MfaServiceServer, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
 	var (
-		protoReq ConfirmTotpRequest
+		protoReq extMfav1.ConfirmTotpRequest
 		metadata runtime.ServerMetadata
 	)
 	if err := marshaler.NewDecoder(req.Body).Decode(&protoReq); err != nil && !errors.Is(err, io.EOF) {
@@ -110,9 +111,9 @@ func local_request_MfaService_ConfirmTotp_0(ctx context.Context, marshaler runti
 	return msg, metadata, err
 }
 
-func request_MfaService_DisableTotp_0(ctx context.Context, marshaler runtime.Marshaler, client MfaServiceClient, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
+func request_MfaService_DisableTotp_0(ctx context.Context, marshaler runtime.Marshaler, client extMfav1.MfaServiceClient, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
 	var (
-		protoReq DisableTotpRequest
+		protoReq extMfav1.DisableTotpRequest
 		metadata runtime.ServerMetadata
 	)
 	if req.Body != nil {
@@ -122,18 +123,18 @@ func request_MfaService_DisableTotp_0(ctx context.Context, marshaler runtime.Mar
 	return msg, metadata, err
 }
 
-func local_request_MfaService_DisableTotp_0(ctx context.Context, marshaler runtime.Marshaler, server MfaServiceServer, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
+func local_request_MfaService_DisableTotp_0(ctx context.Context, marshaler runtime.Marshaler, server extMfav1.MfaServiceServer, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
 	var (
-		protoReq DisableTotpRequest
+		protoReq extMfav1.DisableTotpRequest
 		metadata runtime.ServerMetadata
 	)
 	msg, err := server.DisableTotp(ctx, &protoReq)
 	return msg, metadata, err
 }
 
-func request_MfaService_RequestKey_0(ctx context.Context, marshaler runtime.Marshaler, client MfaServiceClient, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
+func request_MfaService_RequestKey_0(ctx context.Context, marshaler runtime.Marshaler, client extMfav1.MfaServiceClient, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
 	var (
-		protoReq RequestKeyRequest
+		protoReq extMfav1.RequestKeyRequest
 		metadata runtime.ServerMetadata
 	)
 	if err := marshaler.NewDecoder(req.Body).Decode(&protoReq); err != nil && !errors.Is(err, io.EOF) {
@@ -146,9 +147,9 @@ func request_MfaService_RequestKey_0(ctx context.Context, marshaler runtime.Mars
 	return msg, metadata, err
 }
 
-func local_request_MfaService_RequestKey_0(ctx context.Context, marshaler runtime.Marshaler, server MfaServiceServer, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
+func local_request_MfaService_RequestKey_0(ctx context.Context, marshaler runtime.Marshaler, server extMfav1.MfaServiceServer, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
 	var (
-		protoReq RequestKeyRequest
+		protoReq extMfav1.RequestKeyRequest
 		metadata runtime.ServerMetadata
 	)
 	if err := marshaler.NewDecoder(req.Body).Decode(&protoReq); err != nil && !errors.Is(err, io.EOF) {
@@ -163,7 +164,7 @@ func local_request_MfaService_RequestKey_0(ctx context.Context, marshaler runtim
 // StreamingRPC :currently unsupported pending https://github.com/grpc/grpc-go/issues/906.
 // Note that using this registration option will cause many gRPC library features to stop working. Consider using RegisterMfaServiceHandlerFromEndpoint instead.
 // GRPC interceptors will not work for this type of registration. To use interceptors, you must use the "runtime.WithMiddlewares" option in the "runtime.NewServeMux" call.
-func RegisterMfaServiceHandlerServer(ctx context.Context, mux *runtime.ServeMux, server MfaServiceServer) error {
+func RegisterMfaServiceHandlerServer(ctx context.Context, mux *runtime.ServeMux, server extMfav1.MfaServiceServer) error {
 	mux.Handle(http.MethodGet, pattern_MfaService_ListFactors_0, func(w http.ResponseWriter, req *http.Request, pathParams map[string]string) {
 		ctx, cancel := context.WithCancel(req.Context())
 		defer cancel()
@@ -295,15 +296,15 @@ func RegisterMfaServiceHandlerFromEndpoint(ctx context.Context, mux *runtime.Ser
 // RegisterMfaServiceHandler registers the http handlers for service MfaService to "mux".
 // The handlers forward requests to the grpc endpoint over "conn".
 func RegisterMfaServiceHandler(ctx context.Context, mux *runtime.ServeMux, conn *grpc.ClientConn) error {
-	return RegisterMfaServiceHandlerClient(ctx, mux, NewMfaServiceClient(conn))
+	return RegisterMfaServiceHandlerClient(ctx, mux, extMfav1.NewMfaServiceClient(conn))
 }
 
 // RegisterMfaServiceHandlerClient registers the http handlers for service MfaService
-// to "mux". The handlers forward requests to the grpc endpoint over the given implementation of "MfaServiceClient".
-// Note: the gRPC framework executes interceptors within the gRPC handler. If the passed in "MfaServiceClient"
+// to "mux". The handlers forward requests to the grpc endpoint over the given implementation of "extMfav1.MfaServiceClient".
+// Note: the gRPC framework executes interceptors within the gRPC handler. If the passed in "extMfav1.MfaServiceClient"
 // doesn't go through the normal gRPC flow (creating a gRPC client etc.) then it will be up to the passed in
-// "MfaServiceClient" to call the correct interceptors. This client ignores the HTTP middlewares.
-func RegisterMfaServiceHandlerClient(ctx context.Context, mux *runtime.ServeMux, client MfaServiceClient) error {
+// "extMfav1.MfaServiceClient" to call the correct interceptors. This client ignores the HTTP middlewares.
+func RegisterMfaServiceHandlerClient(ctx context.Context, mux *runtime.ServeMux, client extMfav1.MfaServiceClient) error {
 	mux.Handle(http.MethodGet, pattern_MfaService_ListFactors_0, func(w http.ResponseWriter, req *http.Request, pathParams map[string]string) {
 		ctx, cancel := context.WithCancel(req.Context())
 		defer cancel()

@@ -16,6 +16,7 @@ import (
 
 	"github.com/grpc-ecosystem/grpc-gateway/v2/runtime"
 	"github.com/grpc-ecosystem/grpc-gateway/v2/utilities"
+	extCredentialv1 "github.com/latchkey/latchkey/proto/gen/latchkey/credential/v1"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/grpclog"
@@ -35,9 +36,9 @@ var (
 	_ = metadata.Join
 )
 
-func request_CredentialService_ChangePassword_0(ctx context.Context, marshaler runtime.Marshaler, client CredentialServiceClient, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
+func request_CredentialService_ChangePassword_0(ctx context.Context, marshaler runtime.Marshaler, client extCredentialv1.CredentialServiceClient, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
 	var (
-		protoReq ChangePasswordRequest
+		protoReq extCredentialv1.ChangePasswordRequest
 		metadata runtime.ServerMetadata
 	)
 	if err := marshaler.NewDecoder(req.Body).Decode(&protoReq); err != nil && !errors.Is(err, io.EOF) {
@@ -50,9 +51,9 @@ func request_CredentialService_ChangePassword_0(ctx context.Context, marshaler r
 	return msg, metadata, err
 }
 
-func local_request_CredentialService_ChangePassword_0(ctx context.Context, marshaler runtime.Marshaler, server CredentialServiceServer, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
+func local_request_CredentialService_ChangePassword_0(ctx context.Context, marshaler runtime.Marshaler, server extCredentialv1.CredentialServiceServer, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
 	var (
-		protoReq ChangePasswordRequest
+		protoReq extCredentialv1.ChangePasswordRequest
 		metadata runtime.ServerMetadata
 	)
 	if err := marshaler.NewDecoder(req.Body).Decode(&protoReq); err != nil && !errors.Is(err, io.EOF) {
@@ -62,9 +63,9 @@ func local_request_CredentialService_ChangePassword_0(ctx context.Context, marsh
 	return msg, metadata, err
 }
 
-func request_CredentialService_SetPin_0(ctx context.Context, marshaler runtime.Marshaler, client CredentialServiceClient, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
+func request_CredentialService_SetPin_0(ctx context.Context, marshaler runtime.Marshaler, client extCredentialv1.CredentialServiceClient, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
 	var (
-		protoReq SetPinRequest
+		protoReq extCredentialv1.SetPinRequest
 		metadata runtime.ServerMetadata
 	)
 	if err := marshaler.NewDecoder(req.Body).Decode(&protoReq); err != nil && !errors.Is(err, io.EOF) {
@@ -77,9 +78,9 @@ func request_CredentialService_SetPin_0(ctx context.Context, marshaler runtime.M
 	return msg, metadata, err
 }
 
-func local_request_CredentialService_SetPin_0(ctx context.Context, marshaler runtime.Marshaler, server CredentialServiceServer, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
+func local_request_CredentialService_SetPin_0(ctx context.Context, marshaler runtime.Marshaler, server extCredentialv1.CredentialServiceServer, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
 	var (
-		protoReq SetPinRequest
+		protoReq extCredentialv1.SetPinRequest
 		metadata runtime.ServerMetadata
 	)
 	if err := marshaler.NewDecoder(req.Body).Decode(&protoReq); err != nil && !errors.Is(err, io.EOF) {
@@ -91,9 +92,9 @@ func local_request_CredentialService_SetPin_0(ctx context.Context, marshaler run
 
 var filter_CredentialService_ListSessions_0 = &utilities.DoubleArray{Encoding: map[string]int{}, Base: []int(nil), Check: []int(nil)}
 
-func request_CredentialService_ListSessions_0(ctx context.Context, marshaler runtime.Marshaler, client CredentialServiceClient, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
+func request_CredentialService_ListSessions_0(ctx context.Context, marshaler runtime.Marshaler, client extCredentialv1.CredentialServiceClient, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
 	var (
-		protoReq ListSessionsRequest
+		protoReq extCredentialv1.ListSessionsRequest
 		metadata runtime.ServerMetadata
 	)
 	if err := req.ParseForm(); err != nil {
@@ -109,9 +110,9 @@ func request_CredentialService_ListSessions_0(ctx context.Context, marshaler run
 	return msg, metadata, err
 }
 
-func local_request_CredentialService_ListSessions_0(ctx context.Context, marshaler runtime.Marshaler, server CredentialServiceServer, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
+func local_request_CredentialService_ListSessions_0(ctx context.Context, marshaler runtime.Marshaler, server extCredentialv1.CredentialServiceServer, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
 	var (
-		protoReq ListSessionsRequest
+		protoReq extCredentialv1.ListSessionsRequest
 		metadata runtime.ServerMetadata
 	)
 	if err := req.ParseForm(); err != nil {
@@ -124,9 +125,9 @@ func local_request_CredentialService_ListSessions_0(ctx context.Context, marshal
 	return msg, metadata, err
 }
 
-func request_CredentialService_RevokeSession_0(ctx context.Context, marshaler runtime.Marshaler, client CredentialServiceClient, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
+func request_CredentialService_RevokeSession_0(ctx context.Context, marshaler runtime.Marshaler, client extCredentialv1.CredentialServiceClient, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
 	var (
-		protoReq RevokeSessionRequest
+		protoReq extCredentialv1.RevokeSessionRequest
 		metadata runtime.ServerMetadata
 		err      error
 	)
@@ -145,9 +146,9 @@ func request_CredentialService_RevokeSession_0(ctx context.Context, marshaler ru
 	return msg, metadata, err
 }
 
-func local_request_CredentialService_RevokeSession_0(ctx context.Context, marshaler runtime.Marshaler, server CredentialServiceServer, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
+func local_request_CredentialService_RevokeSession_0(ctx context.Context, marshaler runtime.Marshaler, server extCredentialv1.CredentialServiceServer, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
 	var (
-		protoReq RevokeSessionRequest
+		protoReq extCredentialv1.RevokeSessionRequest
 		metadata runtime.ServerMetadata
 		err      error
 	)
@@ -168,7 +169,7 @@ func local_request_CredentialService_RevokeSession_0(ctx context.Context, marsha
 // StreamingRPC :currently unsupported pending https://github.com/grpc/grpc-go/issues/906.
 // Note that using this registration option will cause many gRPC library features to stop working. Consider using RegisterCredentialServiceHandlerFromEndpoint instead.
 // GRPC interceptors will not work for this type of registration. To use interceptors, you must use the "runtime.WithMiddlewares" option in the "runtime.NewServeMux" call.
-func RegisterCredentialServiceHandlerServer(ctx context.Context, mux *runtime.ServeMux, server CredentialServiceServer) error {
+func RegisterCredentialServiceHandlerServer(ctx context.Context, mux *runtime.ServeMux, server extCredentialv1.CredentialServiceServer) error {
 	mux.Handle(http.MethodPost, pattern_CredentialService_ChangePassword_0, func(w http.ResponseWriter, req *http.Request, pathParams map[string]string) {
 		ctx, cancel := context.WithCancel(req.Context())
 		defer cancel()
@@ -280,15 +281,15 @@ func RegisterCredentialServiceHandlerFromEndpoint(ctx context.Context, mux *runt
 // RegisterCredentialServiceHandler registers the http handlers for service CredentialService to "mux".
 // The handlers forward requests to the grpc endpoint over "conn".
 func RegisterCredentialServiceHandler(ctx context.Context, mux *runtime.ServeMux, conn *grpc.ClientConn) error {
-	return RegisterCredentialServiceHandlerClient(ctx, mux, NewCredentialServiceClient(conn))
+	return RegisterCredentialServiceHandlerClient(ctx, mux, extCredentialv1.NewCredentialServiceClient(conn))
 }
 
 // RegisterCredentialServiceHandlerClient registers the http handlers for service CredentialService
-// to "mux". The handlers forward requests to the grpc endpoint over the given implementation of "CredentialServiceClient".
-// Note: the gRPC framework executes interceptors within the gRPC handler. If the passed in "CredentialServiceClient"
+// to "mux". The handlers forward requests to the grpc endpoint over the given implementation of "extCredentialv1.CredentialServiceClient".
+// Note: the gRPC framework executes interceptors within the gRPC handler. If the passed in "extCredentialv1.CredentialServiceClient"
 // doesn't go through the normal gRPC flow (creating a gRPC client etc.) then it will be up to the passed in
-// "CredentialServiceClient" to call the correct interceptors. This client ignores the HTTP middlewares.
-func RegisterCredentialServiceHandlerClient(ctx context.Context, mux *runtime.ServeMux, client CredentialServiceClient) error {
+// "extCredentialv1.CredentialServiceClient" to call the correct interceptors. This client ignores the HTTP middlewares.
+func RegisterCredentialServiceHandlerClient(ctx context.Context, mux *runtime.ServeMux, client extCredentialv1.CredentialServiceClient) error {
 	mux.Handle(http.MethodPost, pattern_CredentialService_ChangePassword_0, func(w http.ResponseWriter, req *http.Request, pathParams map[string]string) {
 		ctx, cancel := context.WithCancel(req.Context())
 		defer cancel()
