@@ -1,0 +1,136 @@
+package app
+
+import (
+	"context"
+	"time"
+
+	"github.com/latchkey/latchkey/libs/errs"
+	"github.com/latchkey/latchkey/services/credential/internal/credential"
+	"github.com/latchkey/latchkey/services/credential/internal/store"
+)
+
+// LoginRequest is a log-in with company code, username and password.
+type LoginRequest struct {
+	Tenant     string
+	Username   string
+	Password   string
+	DeviceName string
+	Client     Client
+}
+
+// LoginResult is either tokens or the next step with its ticket.
+type LoginResult struct {
+	Tokens   *Tokens
+	NextStep credential.Step
+	Ticket   string
+	Prompts  []credential.Prompt
+}
+
+// Tokens are what a finished log-in or a refresh gives.
+type Tokens struct {
+	AccessToken  string
+	RefreshToken string
+	ExpiresIn    time.Duration
+	SessionID    string
+	// DeviceKey lets this device unlock with the PIN later; given when a
+	// password log-in named its device in a tenant that uses PINs.
+	DeviceKey string
+}
+
+// Limits of what a log-in accepts, so a request cannot make the service
+// hash megabytes.
+const (
+	maxLoginField  = 254
+	maxPasswordLen = 1024
+)
+
+func errBadCredentials() error {
+	return errs.Unauthenticated("INVALID_CREDENTIALS", "the company code, username or password is wrong")
+}
+
+// Login checks a password log-in. Unknown tenant, unknown user and wrong
+// password give the same error after the same work (a dummy hash), so a
+// caller cannot tell which was wrong; the account's state (disabled,
+// locked, not activated) is told only after a correct password.
+//
+// The password row is read once, in the transaction that counts the
+// attempt, and passed along: a log-in runs three transactions (count the
+// attempt; clear the count after the right password; the ticket or the
+// session).
+func (a *App) Login(ctx context.Context, req LoginRequest) (*LoginResult, error) {
+	var v errs.Violations
+	for _, f := range []struct{ name, value string }{{"tenant", req.Tenant}, {"username", req.Username}} {
+		switch {
+		case f.value == "":
+			v.Add(f.name, "REQUIRED", "required")
+		case len(f.value) > maxLoginField:
+			v.Add(f.name, "TOO_LONG", "at most 254 characters")
+		}
+	}
+	switch {
+	case req.Password == "":
+		v.Add("password", "REQUIRED", "required")
+	case len(req.Password) > maxPasswordLen:
+		v.Add("password", "TOO_LONG", "at most 1024 bytes")
+	}
+	if len(req.DeviceName) > 200 {
+		v.Add("deviceName", "TOO_LONG", "at most 200 characters")
+	}
+	if err := v.Err(); err != nil {
+		return nil, err
+	}
+
+	subj, err := a.Accounts.ResolveLogin(ctx, req.Tenant, req.Username)
+	if errs.Is(err, errs.KindNotFound) {
+		_ = a.Hasher.DummyVerify(ctx, req.Password)
+		return nil, errBadCredentials()
+	}
+	if err != nil {
+		return nil, err
+	}
+	pw, ok, err := a.checkPassword(ctx, subj, req.Password, req.Client)
+	if err != nil {
+		return nil, err
+	}
+	if !ok {
+		return nil, errBadCredentials()
+	}
+	if err := sayStatus(subj); err != nil {
+		return nil, err
+	}
+	if err := a.temporaryStillValid(subj, pw); err != nil {
+		return nil, err
+	}
+	facts, err := a.facts(ctx, subj, pw)
+	if err != nil {
+		return nil, err
+	}
+	k := &credential.LoginTicket{
+		TenantID: subj.TenantID, AccountID: subj.AccountID, AMR: []string{"pwd"}, AuthTime: a.Clock.Now(),
+		DeviceName: req.DeviceName, IP: req.Client.IP, UserAgent: req.Client.UserAgent,
+	}
+	var next *nextOrSession
+	err = a.Store.InTx(ctx, func(tx store.Tx) error {
+		var err error
+		next, err = a.conclude(ctx, tx, subj, k, nil, facts)
+		return err
+	})
+	if err != nil {
+		return nil, err
+	}
+	return a.result(ctx, subj, next, facts)
+}
+
+// temporaryStillValid refuses a temporary password older than the
+// tenant's limit: it was handed over (by e-mail, by phone) and should not
+// work forever; an admin sets a new one.
+func (a *App) temporaryStillValid(subj *credential.Subject, pw *credential.Password) error {
+	days := subj.Policy.TemporaryDays
+	if days <= 0 || !pw.Temporary {
+		return nil
+	}
+	if !a.Clock.Now().Before(pw.ChangedAt.Add(time.Duration(days) * 24 * time.Hour)) {
+		return errs.PermissionDenied("TEMPORARY_PASSWORD_EXPIRED", "the temporary password has expired: ask an administrator for a new one")
+	}
+	return nil
+}
