@@ -1,6 +1,7 @@
 package allinone_test
 
 import (
+	"slices"
 	"strings"
 	"testing"
 	"time"
@@ -22,17 +23,24 @@ func TestMailbox_NewDeviceNoticeArrives(t *testing.T) {
 	if st != 200 || body["accessToken"] == nil {
 		t.Fatalf("log-in from a phone: %d %v", st, body)
 	}
-	to := "admin@" + code + ".example"
+	waitForMail(t, anon, "admin@"+code+".example", "new device", "Pixel 9 of Anna")
+}
+
+// waitForMail waits until the built-in mailbox holds a message to to whose
+// text contains every one of want.
+func waitForMail(t *testing.T, anon client, to string, want ...string) {
+	t.Helper()
 	deadline := time.Now().Add(15 * time.Second)
 	for {
 		_, body := anon.do("GET", "/ui/mailbox/messages?to="+to, nil)
 		for _, m := range items(body, "messages") {
-			if text := m.(map[string]any)["text"].(string); strings.Contains(text, "new device") && strings.Contains(text, "Pixel 9 of Anna") {
+			text := m.(map[string]any)["text"].(string)
+			if !slices.ContainsFunc(want, func(w string) bool { return !strings.Contains(text, w) }) {
 				return
 			}
 		}
 		if time.Now().After(deadline) {
-			t.Fatalf("no new-device notice for %s in the mailbox: %v", to, body)
+			t.Fatalf("no message to %s with %q in the mailbox: %v", to, want, body)
 		}
 		time.Sleep(100 * time.Millisecond)
 	}
