@@ -3,10 +3,12 @@ package app
 import (
 	"context"
 	"slices"
+	"time"
 
 	"github.com/latchkey/latchkey/libs/errs"
 	eventsv1 "github.com/latchkey/latchkey/proto/gen/latchkey/events/v1"
 	"github.com/latchkey/latchkey/services/credential/internal/credential"
+	"github.com/latchkey/latchkey/services/credential/internal/events"
 	"github.com/latchkey/latchkey/services/credential/internal/store"
 	"github.com/latchkey/latchkey/services/credential/internal/token"
 )
@@ -25,11 +27,45 @@ func errTicketInvalid() error {
 	return errs.Unauthenticated("LOGIN_TICKET_INVALID", "the log-in ticket is unknown, used or expired: log in again")
 }
 
+// wrongCode counts a wrong code given with the ticket hash: on the ticket,
+// whose third one ends it, and as a failed log-in of the account, whose
+// tenant limit locks it; both and the LoginFailed event in one transaction.
+func (a *App) wrongCode(ctx context.Context, subj *credential.Subject, hash [32]byte, c Client) error {
+	var count int
+	var reserved bool
+	var now time.Time
+	err := a.Store.InTx(ctx, func(tx store.Tx) error {
+		now = a.Clock.Now()
+		if _, err := tx.FailTicketCode(ctx, hash, now); err != nil {
+			return err
+		}
+		var err error
+		count, reserved, err = tx.ReserveAttempt(ctx, subj.TenantID, subj.AccountID, max(subj.Policy.MaxFailedAttempts, 1))
+		if err != nil || !reserved {
+			return err // already at the limit: nothing more to count
+		}
+		return tx.Emit(ctx, events.LoginFailed(subj.TenantID, subj.AccountID, count, "WRONG_CODE", c.IP, c.UserAgent, now))
+	})
+	if errs.Is(err, errs.KindNotFound) {
+		return errTicketInvalid() // ended meanwhile by parallel wrong codes, or expired
+	}
+	if err != nil {
+		return err
+	}
+	if reserved {
+		if err := a.lockAtLimit(ctx, subj, count, now); err != nil {
+			return err
+		}
+	}
+	return errs.Unauthenticated("MFA_CODE_INVALID", "the code is wrong or was already used")
+}
+
 // ContinueLogin takes the answer to a log-in step. The ticket is spent by
 // an accepted answer only: an answer refused for its content (a missing
 // field, a new password the policy refuses, a terms version that is not
 // the current one) leaves it usable until it expires, so the user fixes
-// the answer instead of logging in again. A wrong code ends it.
+// the answer instead of logging in again. A wrong code counts as a failed
+// log-in of the account, and the third one ends the ticket.
 //
 // The ticket is read first and spent in the transaction that writes the
 // answer's change (a new password) and the next ticket or the session:
@@ -91,13 +127,7 @@ func (a *App) ContinueLogin(ctx context.Context, req ContinueRequest) (*LoginRes
 			return nil, err
 		}
 		if !ok {
-			if err := a.Store.InTx(ctx, func(tx store.Tx) error {
-				_, _, err := tx.UseTicket(ctx, hash, a.Clock.Now())
-				return err
-			}); err != nil && !errs.Is(err, errs.KindNotFound) {
-				return nil, err
-			}
-			return nil, errs.Unauthenticated("MFA_CODE_INVALID", "the code is wrong or was already used: log in again")
+			return nil, a.wrongCode(ctx, subj, hash, req.Client)
 		}
 		k.AMR = append(k.AMR, "otp")
 	default:

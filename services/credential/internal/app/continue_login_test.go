@@ -8,6 +8,7 @@ import (
 	"github.com/latchkey/latchkey/libs/dbx"
 	"github.com/latchkey/latchkey/libs/errs"
 	"github.com/latchkey/latchkey/libs/testkit"
+	eventsv1 "github.com/latchkey/latchkey/proto/gen/latchkey/events/v1"
 	"github.com/latchkey/latchkey/services/credential/internal/app"
 	"github.com/latchkey/latchkey/services/credential/internal/credential"
 	"github.com/latchkey/latchkey/services/credential/internal/password"
@@ -84,16 +85,48 @@ func TestContinueLogin_TicketExpiresAfterFiveMinutes(t *testing.T) {
 	wantReason(t, err, "LOGIN_TICKET_INVALID")
 }
 
-// A wrong code ends the ticket: the code is not guessed within one ticket.
-func TestContinueLogin_WrongCodeEndsTheTicket(t *testing.T) {
-	w := newWorld(t)
-	s := w.account("anna", "Correct-Horse-1", false, credential.Policy{})
-	w.mfa.enrolled, w.mfa.good = map[string]bool{s.AccountID: true}, "123456"
-	ticket := w.mustStep(w.login("anna", "Correct-Horse-1"))(credential.StepMFA)
-	_, err := w.cont(app.ContinueRequest{Ticket: ticket, TOTPCode: "000000"})
-	wantReason(t, err, "MFA_CODE_INVALID")
-	_, err = w.cont(app.ContinueRequest{Ticket: ticket, TOTPCode: "123456"})
-	wantReason(t, err, "LOGIN_TICKET_INVALID")
+// A wrong code counts as a failed log-in of the account, and the third
+// one ends the ticket (API.md, login:continue); the tenant's limit locks
+// the account, codes included.
+func TestContinueLogin_WrongCodesCountAndTheThirdEndsTheTicket(t *testing.T) {
+	for _, tc := range []struct {
+		name       string
+		limit      int
+		wrong      int
+		thenReason string // after the wrong codes, the good code gets this ("" = tokens)
+		lockouts   int
+	}{
+		{"two wrong codes, then the right one", 10, 2, "", 0},
+		{"three wrong codes end the ticket", 10, 3, "LOGIN_TICKET_INVALID", 0},
+		{"the tenant's limit locks the account", 2, 2, "ACCOUNT_LOCKED", 1},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			w := newWorld(t)
+			s := w.account("anna", "Correct-Horse-1", false, credential.Policy{MaxFailedAttempts: tc.limit})
+			w.mfa.enrolled, w.mfa.good = map[string]bool{s.AccountID: true}, "123456"
+			ticket := w.mustStep(w.login("anna", "Correct-Horse-1"))(credential.StepMFA)
+			for i := 0; i < tc.wrong; i++ {
+				_, err := w.cont(app.ContinueRequest{Ticket: ticket, TOTPCode: "000000"})
+				wantReason(t, err, "MFA_CODE_INVALID")
+			}
+			r, err := w.cont(app.ContinueRequest{Ticket: ticket, TOTPCode: "123456"})
+			if tc.thenReason == "" {
+				w.mustTokens(r, err)
+			} else {
+				wantReason(t, err, tc.thenReason)
+			}
+			failed := w.store.eventsOf("login_failed")
+			if len(failed) != tc.wrong {
+				t.Fatalf("%d LoginFailed events, want %d", len(failed), tc.wrong)
+			}
+			if ev := failed[len(failed)-1].event.Message.(*eventsv1.LoginFailed); ev.GetReason() != "WRONG_CODE" || int(ev.GetFailedCount()) != tc.wrong {
+				t.Fatalf("last LoginFailed: %v", ev)
+			}
+			if w.dir.lockouts != tc.lockouts {
+				t.Fatalf("lockouts = %d, want %d", w.dir.lockouts, tc.lockouts)
+			}
+		})
+	}
 }
 
 // A ticket stays single use under concurrency: of 20 parallel accepted

@@ -99,6 +99,11 @@ type Tx interface {
 	// steps already done; a used, expired or unknown one is errs NotFound.
 	// Of parallel transactions using one ticket, exactly one gets it.
 	UseTicket(ctx context.Context, hash [32]byte, now time.Time) (*credential.LoginTicket, []credential.Step, error)
+	// FailTicketCode counts a wrong code given with a live ticket,
+	// atomically, and returns the count; the
+	// credential.MaxTicketCodeFailures-th ends the ticket. A used, expired
+	// or unknown ticket is errs NotFound.
+	FailTicketCode(ctx context.Context, hash [32]byte, now time.Time) (int, error)
 
 	// Emit writes an event to the outbox, published after commit.
 	Emit(ctx context.Context, ev Event) error

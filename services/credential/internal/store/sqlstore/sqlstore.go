@@ -345,6 +345,18 @@ func (t *tx) UseTicket(ctx context.Context, hash [32]byte, now time.Time) (*cred
 		RETURNING `+ticketColumns, now, hash[:]))
 }
 
+func (t *tx) FailTicketCode(ctx context.Context, hash [32]byte, now time.Time) (int, error) {
+	var n int
+	err := t.q.QueryRow(ctx, `UPDATE login_tickets SET failed_codes = failed_codes + 1,
+		used_at = CASE WHEN failed_codes + 1 >= $1 THEN $2 ELSE used_at END
+		WHERE hash = $3 AND used_at IS NULL AND expires_at > $2 RETURNING failed_codes`,
+		credential.MaxTicketCodeFailures, now, hash[:]).Scan(&n)
+	if errors.Is(err, dbx.ErrNoRows) {
+		return 0, notFound("login ticket")
+	}
+	return n, err
+}
+
 func (t reader) PeekTicket(ctx context.Context, hash [32]byte, now time.Time) (*credential.LoginTicket, []credential.Step, error) {
 	return scanTicket(hash, t.q.QueryRow(ctx, "SELECT "+ticketColumns+" FROM login_tickets WHERE hash = $1 AND used_at IS NULL AND expires_at > $2",
 		hash[:], now))

@@ -33,6 +33,7 @@ func Run(t *testing.T, s store.Store) {
 		"SessionsOfOtherTenantInvisible": testTenantScope,
 		"WrongPINsRevokeTheDevice":       testDevices,
 		"PeekDoesNotUseTheTicket":        testPeekTicket,
+		"WrongCodesEndTheTicket":         testTicketCodes,
 		"DeviceSeenInEarlierSessions":    testDeviceSeen,
 	} {
 		t.Run(name, func(t *testing.T) { fn(t, s) })
@@ -315,5 +316,34 @@ func testDeviceSeen(t *testing.T, s store.Store) {
 	check("phone", "test", true, false)
 	if anySession, _, err := s.DeviceSeen(ctx, ids.New(), acct, "laptop", "test"); err != nil || anySession {
 		t.Fatalf("another tenant sees the sessions: %v %v", anySession, err)
+	}
+}
+
+func testTicketCodes(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	k := &credential.LoginTicket{Hash: sha256.Sum256([]byte(ids.New())), TenantID: ids.New(), AccountID: ids.New(),
+		Step: credential.StepMFA, AMR: []string{"pwd"}, AuthTime: now, ExpiresAt: now.Add(credential.TicketTTL)}
+	inTx(t, s, func(tx store.Tx) error { return tx.AddTicket(ctx, k, nil) })
+	var counted atomic.Int32
+	var wg sync.WaitGroup
+	for i := 0; i < 4*credential.MaxTicketCodeFailures; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			err := s.InTx(ctx, func(tx store.Tx) error { _, err := tx.FailTicketCode(ctx, k.Hash, now); return err })
+			switch {
+			case err == nil:
+				counted.Add(1)
+			case !errs.Is(err, errs.KindNotFound):
+				t.Error(err)
+			}
+		}()
+	}
+	wg.Wait()
+	if counted.Load() != credential.MaxTicketCodeFailures {
+		t.Fatalf("%d wrong codes counted, want %d: the last one ends the ticket", counted.Load(), credential.MaxTicketCodeFailures)
+	}
+	if _, _, err := s.PeekTicket(ctx, k.Hash, now); !errs.Is(err, errs.KindNotFound) {
+		t.Fatalf("ticket after %d wrong codes: %v, want ended", credential.MaxTicketCodeFailures, err)
 	}
 }
