@@ -145,16 +145,17 @@ func (a *App) ContinueLogin(ctx context.Context, req ContinueRequest) (*LoginRes
 	}
 	var next *nextOrSession
 	err = a.Store.InTx(ctx, func(tx store.Tx) error {
-		if _, _, err := tx.UseTicket(ctx, hash, a.Clock.Now()); err != nil {
+		now := a.Clock.Now()
+		if _, _, err := tx.UseTicket(ctx, hash, now); err != nil {
 			return err
 		}
 		if change != nil {
-			if _, err := a.applyPassword(ctx, tx, change, a.Clock.Now()); err != nil {
+			if err := a.applyPassword(ctx, tx, change, now); err != nil {
 				return err
 			}
 		}
 		var err error
-		next, err = a.conclude(ctx, tx, subj, k, done, facts)
+		next, err = a.conclude(ctx, tx, now, subj, k, done, facts)
 		return err
 	})
 	if errs.Is(err, errs.KindNotFound) {

@@ -112,7 +112,7 @@ func (a *App) Login(ctx context.Context, req LoginRequest) (*LoginResult, error)
 	var next *nextOrSession
 	err = a.Store.InTx(ctx, func(tx store.Tx) error {
 		var err error
-		next, err = a.conclude(ctx, tx, subj, k, nil, facts)
+		next, err = a.conclude(ctx, tx, a.Clock.Now(), subj, k, nil, facts)
 		return err
 	})
 	if err != nil {

@@ -64,15 +64,14 @@ type nextOrSession struct {
 	deviceKey string
 }
 
-// conclude writes, in tx, the end of an accepted log-in step: a ticket for
-// the next step due after done, or the session.
-func (a *App) conclude(ctx context.Context, tx store.Tx, subj *credential.Subject, k *credential.LoginTicket,
+// conclude writes, in tx at now, the end of an accepted log-in step: a
+// ticket for the next step due after done, or the session.
+func (a *App) conclude(ctx context.Context, tx store.Tx, now time.Time, subj *credential.Subject, k *credential.LoginTicket,
 	done []credential.Step, f credential.Facts) (*nextOrSession, error) {
 	doneSet := map[credential.Step]bool{}
 	for _, s := range done {
 		doneSet[s] = true
 	}
-	now := a.Clock.Now()
 	if steps := f.Steps(doneSet); len(steps) > 0 {
 		plain, hash := token.NewSecret()
 		next := *k

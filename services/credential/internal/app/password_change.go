@@ -79,20 +79,20 @@ func (a *App) preparePassword(ctx context.Context, subj *credential.Subject, pla
 // password, the replaced one into the history, the failure count
 // cleared, and when a password is replaced the account's other sessions
 // (and, when someone else set it, its PIN devices) revoked, each with its
-// event. It returns the new password row.
-func (a *App) applyPassword(ctx context.Context, tx store.Tx, c *passwordChange, now time.Time) (*credential.Password, error) {
+// event.
+func (a *App) applyPassword(ctx context.Context, tx store.Tx, c *passwordChange, now time.Time) error {
 	subj := c.subj
 	if c.current != nil && !c.current.Temporary {
 		if err := tx.AddHistory(ctx, subj.TenantID, subj.AccountID, c.current.Hash, c.current.ChangedAt, max(subj.Policy.HistoryCount, 1)); err != nil {
-			return nil, err
+			return err
 		}
 	}
-	pw := &credential.Password{TenantID: subj.TenantID, AccountID: subj.AccountID, Hash: c.hash, ChangedAt: now, Temporary: c.temporary}
-	if err := tx.SavePassword(ctx, pw); err != nil {
-		return nil, err
+	if err := tx.SavePassword(ctx, &credential.Password{TenantID: subj.TenantID, AccountID: subj.AccountID, Hash: c.hash,
+		ChangedAt: now, Temporary: c.temporary}); err != nil {
+		return err
 	}
 	if err := tx.ResetAttempts(ctx, subj.TenantID, subj.AccountID); err != nil {
-		return nil, err
+		return err
 	}
 	if c.cause != eventsv1.PasswordChanged_Cause_VALUE_UNSPECIFIED {
 		var expires *time.Time
@@ -101,21 +101,21 @@ func (a *App) applyPassword(ctx context.Context, tx store.Tx, c *passwordChange,
 			expires = &e
 		}
 		if err := tx.Emit(ctx, events.PasswordChanged(subj.TenantID, subj.AccountID, c.cause, expires, now)); err != nil {
-			return nil, err
+			return err
 		}
 	}
 	if c.current == nil {
-		return pw, nil // a first password: no session or device to end
+		return nil // a first password: no session or device to end
 	}
 	if c.keep == "" {
 		// Someone else set the password (an admin, a reset): devices
 		// must log in with it again before a PIN unlocks them.
 		if err := tx.RevokeDevices(ctx, subj.TenantID, subj.AccountID, now); err != nil {
-			return nil, err
+			return err
 		}
 	}
 	_, err := a.revokeInTx(ctx, tx, subj.TenantID, subj.AccountID, c.keep, "PASSWORD_CHANGED", nil, now)
-	return pw, err
+	return err
 }
 
 // replacePassword checks plain and makes it the account's password, the
@@ -127,7 +127,6 @@ func (a *App) replacePassword(ctx context.Context, subj *credential.Subject, pla
 		return err
 	}
 	return a.Store.InTx(ctx, func(tx store.Tx) error {
-		_, err := a.applyPassword(ctx, tx, c, a.Clock.Now())
-		return err
+		return a.applyPassword(ctx, tx, c, a.Clock.Now())
 	})
 }

@@ -36,7 +36,7 @@ func (a *App) AdminSetPassword(ctx context.Context, p *authn.Principal, accountI
 	}
 	return a.Store.InTx(ctx, func(tx store.Tx) error {
 		now := a.Clock.Now()
-		if _, err := a.applyPassword(ctx, tx, c, now); err != nil {
+		if err := a.applyPassword(ctx, tx, c, now); err != nil {
 			return err
 		}
 		return tx.Emit(ctx, events.PasswordSetByAdmin(tenantID, accountID, temporary, libevents.ActorOf(p, ""), now))
