@@ -120,7 +120,7 @@ func TestEvents_ExactlyOnce_AcrossNATSOutageAndRestart(t *testing.T) {
 	port, _ := strconv.Atoi(u.Port())
 	dataDir := filepath.Join(t.TempDir(), "data")
 	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
-	cfg := allinone.Config{HTTPAddr: "127.0.0.1:0", GRPCAddr: "127.0.0.1:0", DataDir: dataDir, NATSURL: natsURL, Logger: quiet}
+	cfg := allinone.Config{Edge: loopbackEdge, DataDir: dataDir, NATSURL: natsURL, Logger: quiet}
 
 	inst, err := allinone.Start(context.Background(), cfg)
 	if err != nil {
@@ -194,7 +194,7 @@ func TestRestart_KeepsData(t *testing.T) {
 			t.Fatal(err)
 		}
 		inst, err := allinone.Start(context.Background(), allinone.Config{
-			HTTPAddr: "127.0.0.1:0", GRPCAddr: "127.0.0.1:0", DataDir: dataDir, NATSURL: ns.ClientURL(),
+			Edge: loopbackEdge, DataDir: dataDir, NATSURL: ns.ClientURL(),
 			Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
 		})
 		if err != nil {

@@ -21,7 +21,7 @@ import (
 // in any tenant it names.
 func TestOperatorAccount_FirstStartLogInOperateActInATenant(t *testing.T) {
 	dataDir := t.TempDir()
-	cfg := allinone.Config{HTTPAddr: "127.0.0.1:0", GRPCAddr: "127.0.0.1:0", DataDir: dataDir, NATSURL: testkit.NATS(t).URL,
+	cfg := allinone.Config{Edge: loopbackEdge, DataDir: dataDir, NATSURL: testkit.NATS(t).URL,
 		Logger: slog.New(slog.NewTextHandler(io.Discard, nil))}
 	cfg.Account.Operator.TenantCode = "platform"
 	cfg.Account.Operator.Email = "ops@platform.example"

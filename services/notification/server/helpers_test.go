@@ -27,6 +27,7 @@ import (
 	"google.golang.org/grpc/status"
 
 	"github.com/latchkey/latchkey/libs/clock"
+	"github.com/latchkey/latchkey/libs/infra"
 	"github.com/latchkey/latchkey/libs/natsx"
 	"github.com/latchkey/latchkey/libs/natsx/embedded"
 	"github.com/latchkey/latchkey/libs/testkit"
@@ -189,9 +190,10 @@ func (i *instance) stop() {
 // SMTP server.
 func baseConfig(pgURL, dataDir string, nc *nats.Conn, accountAddr, smtpAddr string, clk clock.Clock) server.Config {
 	cfg := server.Config{
-		PostgresURL: pgURL, DataDir: dataDir, NATS: nc, AccountAddr: accountAddr,
-		From: "latchkey@localhost", LinkBaseURL: "http://127.0.0.1:8080", Clock: clk,
-		Jitter: func() float64 { return 0.5 }, // no jitter: the factor is exactly 1
+		Settings:    infra.Settings{PostgresURL: pgURL, DataDir: dataDir, NATS: nc, Clock: clk},
+		AccountAddr: accountAddr,
+		Tuning:      server.Tuning{From: "latchkey@localhost", LinkBaseURL: "http://127.0.0.1:8080"},
+		Jitter:      func() float64 { return 0.5 }, // no jitter: the factor is exactly 1
 	}
 	if smtpAddr != "" {
 		cfg.SMTPURL = "smtp://" + smtpAddr
