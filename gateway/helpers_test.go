@@ -24,6 +24,7 @@ import (
 	"github.com/latchkey/latchkey/gateway"
 	"github.com/latchkey/latchkey/libs/errs"
 	accountv1 "github.com/latchkey/latchkey/proto/gen/latchkey/account/v1"
+	accountinternalv1 "github.com/latchkey/latchkey/proto/gen/latchkey/internalapi/account/v1"
 )
 
 // backend is a real gRPC server standing in for account (and, for
@@ -32,7 +33,7 @@ import (
 type backend struct {
 	accountv1.UnimplementedTenantServiceServer
 	accountv1.UnimplementedAccountAdminServiceServer
-	accountv1.UnimplementedAccountInternalServiceServer
+	accountinternalv1.UnimplementedAccountInternalServiceServer
 
 	addr string
 
@@ -50,7 +51,7 @@ func startBackend(t *testing.T) *backend {
 	s := grpc.NewServer()
 	accountv1.RegisterTenantServiceServer(s, b)
 	accountv1.RegisterAccountAdminServiceServer(s, b)
-	accountv1.RegisterAccountInternalServiceServer(s, b)
+	accountinternalv1.RegisterAccountInternalServiceServer(s, b)
 	healthpb.RegisterHealthServer(s, health.NewServer())
 	go func() { _ = s.Serve(lis) }()
 	t.Cleanup(s.Stop)
@@ -122,9 +123,9 @@ func (b *backend) GetAccount(ctx context.Context, req *accountv1.GetAccountReque
 	}}, nil
 }
 
-func (b *backend) ResolveLogin(ctx context.Context, req *accountv1.ResolveLoginRequest) (*accountv1.ResolveLoginResponse, error) {
+func (b *backend) ResolveLogin(ctx context.Context, req *accountinternalv1.ResolveLoginRequest) (*accountinternalv1.ResolveLoginResponse, error) {
 	b.record(ctx, "ResolveLogin")
-	return &accountv1.ResolveLoginResponse{}, nil
+	return &accountinternalv1.ResolveLoginResponse{}, nil
 }
 
 // allBackends points every backend target at one server.

@@ -21,6 +21,7 @@ import (
 	"github.com/latchkey/latchkey/libs/testkit"
 	accountv1 "github.com/latchkey/latchkey/proto/gen/latchkey/account/v1"
 	eventsv1 "github.com/latchkey/latchkey/proto/gen/latchkey/events/v1"
+	accountinternalv1 "github.com/latchkey/latchkey/proto/gen/latchkey/internalapi/account/v1"
 )
 
 // eachStoreWithClock is eachStore with a fake clock the test moves.
@@ -277,11 +278,11 @@ func TestInactivity_TenDaysWithoutLoginLock_AdminReactivates(t *testing.T) {
 		if lastLogin == nil {
 			t.Fatal("lastLoginTime not set from the LoginSucceeded event")
 		}
-		internal := accountv1.NewAccountInternalServiceClient(grpcConn(t, inst.Backends.Account))
+		internal := accountinternalv1.NewAccountInternalServiceClient(grpcConn(t, inst.Backends.Account))
 		sweep := func() int32 {
 			t.Helper()
 			for i := 0; i < 100; i++ {
-				resp, err := internal.SweepInactive(context.Background(), &accountv1.SweepInactiveRequest{})
+				resp, err := internal.SweepInactive(context.Background(), &accountinternalv1.SweepInactiveRequest{})
 				if err != nil {
 					t.Fatalf("sweep: %v", err)
 				}

@@ -18,6 +18,7 @@ import (
 	"github.com/latchkey/latchkey/libs/infra"
 	"github.com/latchkey/latchkey/libs/outbox"
 	credentialv1 "github.com/latchkey/latchkey/proto/gen/latchkey/credential/v1"
+	credentialinternalv1 "github.com/latchkey/latchkey/proto/gen/latchkey/internalapi/credential/v1"
 	"github.com/latchkey/latchkey/services/account/internal/app"
 	"github.com/latchkey/latchkey/services/account/internal/consumers"
 	"github.com/latchkey/latchkey/services/account/internal/credentials"
@@ -138,7 +139,7 @@ func Run(ctx context.Context, cfg Config) error {
 	}
 	box := outbox.New(in.DB, cfg.Clock, Name)
 	st := sqlstore.New(in.DB, box)
-	use := app.New(st, cfg.Clock, credentials.New(credentialv1.NewCredentialInternalServiceClient(credConn)), app.Options{
+	use := app.New(st, cfg.Clock, credentials.New(credentialinternalv1.NewCredentialInternalServiceClient(credConn)), app.Options{
 		UsernameReuse: time.Duration(max(cfg.UsernameReuseDays, 0)) * 24 * time.Hour,
 		Logger:        log,
 	})

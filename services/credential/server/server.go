@@ -16,9 +16,9 @@ import (
 	"github.com/latchkey/latchkey/libs/grpcx"
 	"github.com/latchkey/latchkey/libs/infra"
 	"github.com/latchkey/latchkey/libs/outbox"
-	accountv1 "github.com/latchkey/latchkey/proto/gen/latchkey/account/v1"
-	mfav1 "github.com/latchkey/latchkey/proto/gen/latchkey/mfa/v1"
-	recoveryv1 "github.com/latchkey/latchkey/proto/gen/latchkey/recovery/v1"
+	accountinternalv1 "github.com/latchkey/latchkey/proto/gen/latchkey/internalapi/account/v1"
+	mfainternalv1 "github.com/latchkey/latchkey/proto/gen/latchkey/internalapi/mfa/v1"
+	recoveryinternalv1 "github.com/latchkey/latchkey/proto/gen/latchkey/internalapi/recovery/v1"
 	"github.com/latchkey/latchkey/services/credential/internal/app"
 	"github.com/latchkey/latchkey/services/credential/internal/grpcapi"
 	"github.com/latchkey/latchkey/services/credential/internal/password"
@@ -170,9 +170,9 @@ func Run(ctx context.Context, cfg Config) error {
 	use := app.New(app.Deps{
 		Store: st, Clock: cfg.Clock,
 		Hasher: password.NewHasher(cfg.Hash, cfg.HashPool), Checker: checker, Issuer: issuer,
-		Accounts: peers.NewAccounts(accountv1.NewAccountInternalServiceClient(accountConn)),
-		Factors:  peers.NewMFA(mfav1.NewMfaInternalServiceClient(mfaConn)),
-		Recovery: peers.NewRecovery(recoveryv1.NewRecoveryInternalServiceClient(recoveryConn)),
+		Accounts: peers.NewAccounts(accountinternalv1.NewAccountInternalServiceClient(accountConn)),
+		Factors:  peers.NewMFA(mfainternalv1.NewMfaInternalServiceClient(mfaConn)),
+		Recovery: peers.NewRecovery(recoveryinternalv1.NewRecoveryInternalServiceClient(recoveryConn)),
 	})
 
 	g, gctx := errgroup.WithContext(ctx)

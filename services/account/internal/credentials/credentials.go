@@ -9,22 +9,22 @@ import (
 	"google.golang.org/grpc/status"
 
 	"github.com/latchkey/latchkey/libs/errs"
-	credentialv1 "github.com/latchkey/latchkey/proto/gen/latchkey/credential/v1"
+	credentialinternalv1 "github.com/latchkey/latchkey/proto/gen/latchkey/internalapi/credential/v1"
 	"github.com/latchkey/latchkey/services/account/internal/account"
 	"github.com/latchkey/latchkey/services/account/internal/convert"
 )
 
 // Client calls the credential service's internal API.
 type Client struct {
-	c credentialv1.CredentialInternalServiceClient
+	c credentialinternalv1.CredentialInternalServiceClient
 }
 
 // New returns a client over c.
-func New(c credentialv1.CredentialInternalServiceClient) *Client { return &Client{c: c} }
+func New(c credentialinternalv1.CredentialInternalServiceClient) *Client { return &Client{c: c} }
 
 // SetTemporary stores a's temporary password.
 func (c *Client) SetTemporary(ctx context.Context, a *account.Account, password string, rules *account.PasswordPolicy) error {
-	req := &credentialv1.SetTemporaryPasswordRequest{
+	req := &credentialinternalv1.SetTemporaryPasswordRequest{
 		TenantId: a.TenantID, AccountId: a.ID, Password: password,
 		Username: a.Username, Email: a.Email, DisplayName: a.DisplayName,
 	}
@@ -38,7 +38,7 @@ func (c *Client) SetTemporary(ctx context.Context, a *account.Account, password 
 // RevokeAllSessions ends every session of an account; reason goes into the
 // SessionRevoked events.
 func (c *Client) RevokeAllSessions(ctx context.Context, tenantID, accountID, reason string) error {
-	_, err := c.c.RevokeAllSessions(ctx, &credentialv1.RevokeAllSessionsRequest{TenantId: tenantID, AccountId: accountID, Reason: reason})
+	_, err := c.c.RevokeAllSessions(ctx, &credentialinternalv1.RevokeAllSessionsRequest{TenantId: tenantID, AccountId: accountID, Reason: reason})
 	return errs.FromStatus(err)
 }
 
@@ -46,7 +46,7 @@ func (c *Client) RevokeAllSessions(ctx context.Context, tenantID, accountID, rea
 // credential service that does not have the call yet is not an error: it
 // restarts the count itself at the next log-in of an active account.
 func (c *Client) ClearFailedAttempts(ctx context.Context, tenantID, accountID string) error {
-	_, err := c.c.ClearFailedAttempts(ctx, &credentialv1.ClearFailedAttemptsRequest{TenantId: tenantID, AccountId: accountID})
+	_, err := c.c.ClearFailedAttempts(ctx, &credentialinternalv1.ClearFailedAttemptsRequest{TenantId: tenantID, AccountId: accountID})
 	if status.Code(err) == codes.Unimplemented {
 		return nil
 	}
@@ -56,7 +56,7 @@ func (c *Client) ClearFailedAttempts(ctx context.Context, tenantID, accountID st
 // PasswordSummary tells about an account's password; nil (and no error)
 // when the credential service does not have the call yet.
 func (c *Client) PasswordSummary(ctx context.Context, tenantID, accountID string) (*account.PasswordSummary, error) {
-	resp, err := c.c.GetPasswordStatus(ctx, &credentialv1.GetPasswordStatusRequest{TenantId: tenantID, AccountId: accountID})
+	resp, err := c.c.GetPasswordStatus(ctx, &credentialinternalv1.GetPasswordStatusRequest{TenantId: tenantID, AccountId: accountID})
 	if status.Code(err) == codes.Unimplemented {
 		return nil, nil
 	}

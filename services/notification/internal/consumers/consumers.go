@@ -20,6 +20,7 @@ import (
 	"github.com/latchkey/latchkey/libs/inbox"
 	"github.com/latchkey/latchkey/libs/natsx"
 	eventsv1 "github.com/latchkey/latchkey/proto/gen/latchkey/events/v1"
+	notificationinternalv1 "github.com/latchkey/latchkey/proto/gen/latchkey/internalapi/notification/v1"
 	notificationv1 "github.com/latchkey/latchkey/proto/gen/latchkey/notification/v1"
 	"github.com/latchkey/latchkey/services/notification/internal/app"
 	"github.com/latchkey/latchkey/services/notification/internal/delivery"
@@ -57,7 +58,7 @@ func All(use *app.App) []Consumer {
 }
 
 // RequestFromProto turns a SendNotificationRequest into the domain's.
-func RequestFromProto(r *notificationv1.SendNotificationRequest) delivery.Request {
+func RequestFromProto(r *notificationinternalv1.SendNotificationRequest) delivery.Request {
 	t := ""
 	if r.GetTemplate() != notificationv1.Template_VALUE_UNSPECIFIED {
 		t = r.GetTemplate().String()
@@ -71,7 +72,7 @@ func RequestFromProto(r *notificationv1.SendNotificationRequest) delivery.Reques
 
 func sendHandler(use *app.App) inbox.Handler {
 	return func(ctx context.Context, tx dbx.Tx, msg jetstream.Msg) error {
-		var req notificationv1.SendNotificationRequest
+		var req notificationinternalv1.SendNotificationRequest
 		if err := proto.Unmarshal(msg.Data(), &req); err != nil {
 			return inbox.Permanent(fmt.Errorf("decode SendNotificationRequest: %w", err))
 		}

@@ -9,6 +9,7 @@ import (
 	"google.golang.org/grpc"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
+	notificationinternalv1 "github.com/latchkey/latchkey/proto/gen/latchkey/internalapi/notification/v1"
 	notificationv1 "github.com/latchkey/latchkey/proto/gen/latchkey/notification/v1"
 	"github.com/latchkey/latchkey/services/notification/internal/app"
 	"github.com/latchkey/latchkey/services/notification/internal/consumers"
@@ -18,33 +19,33 @@ import (
 
 // Register adds every notification service to s.
 func Register(s grpc.ServiceRegistrar, use *app.App) {
-	notificationv1.RegisterNotificationInternalServiceServer(s, &notificationInternalService{use: use})
+	notificationinternalv1.RegisterNotificationInternalServiceServer(s, &notificationInternalService{use: use})
 }
 
 type notificationInternalService struct {
-	notificationv1.UnimplementedNotificationInternalServiceServer
+	notificationinternalv1.UnimplementedNotificationInternalServiceServer
 	use *app.App
 }
 
-func (s *notificationInternalService) SendNotification(ctx context.Context, req *notificationv1.SendNotificationRequest) (*notificationv1.SendNotificationResponse, error) {
+func (s *notificationInternalService) SendNotification(ctx context.Context, req *notificationinternalv1.SendNotificationRequest) (*notificationinternalv1.SendNotificationResponse, error) {
 	d, err := s.use.Send(ctx, nil, consumers.RequestFromProto(req))
 	if err != nil {
 		return nil, err
 	}
-	return &notificationv1.SendNotificationResponse{DeliveryId: d.ID}, nil
+	return &notificationinternalv1.SendNotificationResponse{DeliveryId: d.ID}, nil
 }
 
-func (s *notificationInternalService) GetDelivery(ctx context.Context, req *notificationv1.GetDeliveryRequest) (*notificationv1.GetDeliveryResponse, error) {
+func (s *notificationInternalService) GetDelivery(ctx context.Context, req *notificationinternalv1.GetDeliveryRequest) (*notificationinternalv1.GetDeliveryResponse, error) {
 	d, err := s.use.Get(ctx, req.GetDeliveryId())
 	if err != nil {
 		return nil, err
 	}
-	return &notificationv1.GetDeliveryResponse{Delivery: DeliveryToProto(d)}, nil
+	return &notificationinternalv1.GetDeliveryResponse{Delivery: DeliveryToProto(d)}, nil
 }
 
 // DeliveryToProto maps a delivery to its proto (no variables, no body).
-func DeliveryToProto(d *delivery.Delivery) *notificationv1.Delivery {
-	out := &notificationv1.Delivery{
+func DeliveryToProto(d *delivery.Delivery) *notificationinternalv1.Delivery {
+	out := &notificationinternalv1.Delivery{
 		Id: d.ID, TenantId: d.TenantID, AccountId: d.AccountID, Template: sqlstore.TemplateToProto(d.Template),
 		RecipientAddress: d.RecipientAddress, Locale: d.Locale,
 		Status:   notificationv1.DeliveryStatus_Value(notificationv1.DeliveryStatus_Value_value[string(d.Status)]),

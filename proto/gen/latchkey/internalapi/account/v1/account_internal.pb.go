@@ -2,11 +2,18 @@
 // versions:
 // 	protoc-gen-go v1.36.12
 // 	protoc        (unknown)
-// source: latchkey/account/v1/account_internal.proto
+// source: latchkey/internalapi/account/v1/account_internal.proto
 
-package accountv1
+// The internal API of the account service: only other Latchkey services call
+// it, never through the gateway. A package of its own (latchkey.internalapi)
+// so that clients of the public API do not get it with the public stubs,
+// and so that it may change in step with its callers, which are deployed
+// with it (buf.yaml leaves it out of the breaking-change check).
+
+package accountinternalv1
 
 import (
+	v1 "github.com/latchkey/latchkey/proto/gen/latchkey/account/v1"
 	protoreflect "google.golang.org/protobuf/reflect/protoreflect"
 	protoimpl "google.golang.org/protobuf/runtime/protoimpl"
 	timestamppb "google.golang.org/protobuf/types/known/timestamppb"
@@ -34,7 +41,7 @@ type ResolveLoginRequest struct {
 
 func (x *ResolveLoginRequest) Reset() {
 	*x = ResolveLoginRequest{}
-	mi := &file_latchkey_account_v1_account_internal_proto_msgTypes[0]
+	mi := &file_latchkey_internalapi_account_v1_account_internal_proto_msgTypes[0]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -46,7 +53,7 @@ func (x *ResolveLoginRequest) String() string {
 func (*ResolveLoginRequest) ProtoMessage() {}
 
 func (x *ResolveLoginRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_latchkey_account_v1_account_internal_proto_msgTypes[0]
+	mi := &file_latchkey_internalapi_account_v1_account_internal_proto_msgTypes[0]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -59,7 +66,7 @@ func (x *ResolveLoginRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ResolveLoginRequest.ProtoReflect.Descriptor instead.
 func (*ResolveLoginRequest) Descriptor() ([]byte, []int) {
-	return file_latchkey_account_v1_account_internal_proto_rawDescGZIP(), []int{0}
+	return file_latchkey_internalapi_account_v1_account_internal_proto_rawDescGZIP(), []int{0}
 }
 
 func (x *ResolveLoginRequest) GetTenantCode() string {
@@ -78,16 +85,16 @@ func (x *ResolveLoginRequest) GetLogin() string {
 
 type ResolveLoginResponse struct {
 	state   protoimpl.MessageState `protogen:"open.v1"`
-	Account *Account               `protobuf:"bytes,1,opt,name=account,proto3" json:"account,omitempty"`
+	Account *v1.Account            `protobuf:"bytes,1,opt,name=account,proto3" json:"account,omitempty"`
 	// The account's tenant with its effective policy.
-	Tenant        *Tenant `protobuf:"bytes,2,opt,name=tenant,proto3" json:"tenant,omitempty"`
+	Tenant        *v1.Tenant `protobuf:"bytes,2,opt,name=tenant,proto3" json:"tenant,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *ResolveLoginResponse) Reset() {
 	*x = ResolveLoginResponse{}
-	mi := &file_latchkey_account_v1_account_internal_proto_msgTypes[1]
+	mi := &file_latchkey_internalapi_account_v1_account_internal_proto_msgTypes[1]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -99,7 +106,7 @@ func (x *ResolveLoginResponse) String() string {
 func (*ResolveLoginResponse) ProtoMessage() {}
 
 func (x *ResolveLoginResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_latchkey_account_v1_account_internal_proto_msgTypes[1]
+	mi := &file_latchkey_internalapi_account_v1_account_internal_proto_msgTypes[1]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -112,17 +119,17 @@ func (x *ResolveLoginResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ResolveLoginResponse.ProtoReflect.Descriptor instead.
 func (*ResolveLoginResponse) Descriptor() ([]byte, []int) {
-	return file_latchkey_account_v1_account_internal_proto_rawDescGZIP(), []int{1}
+	return file_latchkey_internalapi_account_v1_account_internal_proto_rawDescGZIP(), []int{1}
 }
 
-func (x *ResolveLoginResponse) GetAccount() *Account {
+func (x *ResolveLoginResponse) GetAccount() *v1.Account {
 	if x != nil {
 		return x.Account
 	}
 	return nil
 }
 
-func (x *ResolveLoginResponse) GetTenant() *Tenant {
+func (x *ResolveLoginResponse) GetTenant() *v1.Tenant {
 	if x != nil {
 		return x.Tenant
 	}
@@ -139,7 +146,7 @@ type LookupAccountRequest struct {
 
 func (x *LookupAccountRequest) Reset() {
 	*x = LookupAccountRequest{}
-	mi := &file_latchkey_account_v1_account_internal_proto_msgTypes[2]
+	mi := &file_latchkey_internalapi_account_v1_account_internal_proto_msgTypes[2]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -151,7 +158,7 @@ func (x *LookupAccountRequest) String() string {
 func (*LookupAccountRequest) ProtoMessage() {}
 
 func (x *LookupAccountRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_latchkey_account_v1_account_internal_proto_msgTypes[2]
+	mi := &file_latchkey_internalapi_account_v1_account_internal_proto_msgTypes[2]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -164,7 +171,7 @@ func (x *LookupAccountRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use LookupAccountRequest.ProtoReflect.Descriptor instead.
 func (*LookupAccountRequest) Descriptor() ([]byte, []int) {
-	return file_latchkey_account_v1_account_internal_proto_rawDescGZIP(), []int{2}
+	return file_latchkey_internalapi_account_v1_account_internal_proto_rawDescGZIP(), []int{2}
 }
 
 func (x *LookupAccountRequest) GetTenantId() string {
@@ -183,14 +190,14 @@ func (x *LookupAccountRequest) GetAccountId() string {
 
 type LookupAccountResponse struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
-	Account       *Account               `protobuf:"bytes,1,opt,name=account,proto3" json:"account,omitempty"`
+	Account       *v1.Account            `protobuf:"bytes,1,opt,name=account,proto3" json:"account,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *LookupAccountResponse) Reset() {
 	*x = LookupAccountResponse{}
-	mi := &file_latchkey_account_v1_account_internal_proto_msgTypes[3]
+	mi := &file_latchkey_internalapi_account_v1_account_internal_proto_msgTypes[3]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -202,7 +209,7 @@ func (x *LookupAccountResponse) String() string {
 func (*LookupAccountResponse) ProtoMessage() {}
 
 func (x *LookupAccountResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_latchkey_account_v1_account_internal_proto_msgTypes[3]
+	mi := &file_latchkey_internalapi_account_v1_account_internal_proto_msgTypes[3]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -215,10 +222,10 @@ func (x *LookupAccountResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use LookupAccountResponse.ProtoReflect.Descriptor instead.
 func (*LookupAccountResponse) Descriptor() ([]byte, []int) {
-	return file_latchkey_account_v1_account_internal_proto_rawDescGZIP(), []int{3}
+	return file_latchkey_internalapi_account_v1_account_internal_proto_rawDescGZIP(), []int{3}
 }
 
-func (x *LookupAccountResponse) GetAccount() *Account {
+func (x *LookupAccountResponse) GetAccount() *v1.Account {
 	if x != nil {
 		return x.Account
 	}
@@ -234,7 +241,7 @@ type GetTenantPolicyRequest struct {
 
 func (x *GetTenantPolicyRequest) Reset() {
 	*x = GetTenantPolicyRequest{}
-	mi := &file_latchkey_account_v1_account_internal_proto_msgTypes[4]
+	mi := &file_latchkey_internalapi_account_v1_account_internal_proto_msgTypes[4]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -246,7 +253,7 @@ func (x *GetTenantPolicyRequest) String() string {
 func (*GetTenantPolicyRequest) ProtoMessage() {}
 
 func (x *GetTenantPolicyRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_latchkey_account_v1_account_internal_proto_msgTypes[4]
+	mi := &file_latchkey_internalapi_account_v1_account_internal_proto_msgTypes[4]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -259,7 +266,7 @@ func (x *GetTenantPolicyRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetTenantPolicyRequest.ProtoReflect.Descriptor instead.
 func (*GetTenantPolicyRequest) Descriptor() ([]byte, []int) {
-	return file_latchkey_account_v1_account_internal_proto_rawDescGZIP(), []int{4}
+	return file_latchkey_internalapi_account_v1_account_internal_proto_rawDescGZIP(), []int{4}
 }
 
 func (x *GetTenantPolicyRequest) GetTenantId() string {
@@ -272,14 +279,14 @@ func (x *GetTenantPolicyRequest) GetTenantId() string {
 type GetTenantPolicyResponse struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// The tenant with its effective policy.
-	Tenant        *Tenant `protobuf:"bytes,1,opt,name=tenant,proto3" json:"tenant,omitempty"`
+	Tenant        *v1.Tenant `protobuf:"bytes,1,opt,name=tenant,proto3" json:"tenant,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *GetTenantPolicyResponse) Reset() {
 	*x = GetTenantPolicyResponse{}
-	mi := &file_latchkey_account_v1_account_internal_proto_msgTypes[5]
+	mi := &file_latchkey_internalapi_account_v1_account_internal_proto_msgTypes[5]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -291,7 +298,7 @@ func (x *GetTenantPolicyResponse) String() string {
 func (*GetTenantPolicyResponse) ProtoMessage() {}
 
 func (x *GetTenantPolicyResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_latchkey_account_v1_account_internal_proto_msgTypes[5]
+	mi := &file_latchkey_internalapi_account_v1_account_internal_proto_msgTypes[5]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -304,10 +311,10 @@ func (x *GetTenantPolicyResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetTenantPolicyResponse.ProtoReflect.Descriptor instead.
 func (*GetTenantPolicyResponse) Descriptor() ([]byte, []int) {
-	return file_latchkey_account_v1_account_internal_proto_rawDescGZIP(), []int{5}
+	return file_latchkey_internalapi_account_v1_account_internal_proto_rawDescGZIP(), []int{5}
 }
 
-func (x *GetTenantPolicyResponse) GetTenant() *Tenant {
+func (x *GetTenantPolicyResponse) GetTenant() *v1.Tenant {
 	if x != nil {
 		return x.Tenant
 	}
@@ -323,7 +330,7 @@ type GetTenantByCodeRequest struct {
 
 func (x *GetTenantByCodeRequest) Reset() {
 	*x = GetTenantByCodeRequest{}
-	mi := &file_latchkey_account_v1_account_internal_proto_msgTypes[6]
+	mi := &file_latchkey_internalapi_account_v1_account_internal_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -335,7 +342,7 @@ func (x *GetTenantByCodeRequest) String() string {
 func (*GetTenantByCodeRequest) ProtoMessage() {}
 
 func (x *GetTenantByCodeRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_latchkey_account_v1_account_internal_proto_msgTypes[6]
+	mi := &file_latchkey_internalapi_account_v1_account_internal_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -348,7 +355,7 @@ func (x *GetTenantByCodeRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetTenantByCodeRequest.ProtoReflect.Descriptor instead.
 func (*GetTenantByCodeRequest) Descriptor() ([]byte, []int) {
-	return file_latchkey_account_v1_account_internal_proto_rawDescGZIP(), []int{6}
+	return file_latchkey_internalapi_account_v1_account_internal_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *GetTenantByCodeRequest) GetCode() string {
@@ -361,14 +368,14 @@ func (x *GetTenantByCodeRequest) GetCode() string {
 type GetTenantByCodeResponse struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// The tenant with its effective policy.
-	Tenant        *Tenant `protobuf:"bytes,1,opt,name=tenant,proto3" json:"tenant,omitempty"`
+	Tenant        *v1.Tenant `protobuf:"bytes,1,opt,name=tenant,proto3" json:"tenant,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *GetTenantByCodeResponse) Reset() {
 	*x = GetTenantByCodeResponse{}
-	mi := &file_latchkey_account_v1_account_internal_proto_msgTypes[7]
+	mi := &file_latchkey_internalapi_account_v1_account_internal_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -380,7 +387,7 @@ func (x *GetTenantByCodeResponse) String() string {
 func (*GetTenantByCodeResponse) ProtoMessage() {}
 
 func (x *GetTenantByCodeResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_latchkey_account_v1_account_internal_proto_msgTypes[7]
+	mi := &file_latchkey_internalapi_account_v1_account_internal_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -393,10 +400,10 @@ func (x *GetTenantByCodeResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetTenantByCodeResponse.ProtoReflect.Descriptor instead.
 func (*GetTenantByCodeResponse) Descriptor() ([]byte, []int) {
-	return file_latchkey_account_v1_account_internal_proto_rawDescGZIP(), []int{7}
+	return file_latchkey_internalapi_account_v1_account_internal_proto_rawDescGZIP(), []int{7}
 }
 
-func (x *GetTenantByCodeResponse) GetTenant() *Tenant {
+func (x *GetTenantByCodeResponse) GetTenant() *v1.Tenant {
 	if x != nil {
 		return x.Tenant
 	}
@@ -413,7 +420,7 @@ type MarkActivatedRequest struct {
 
 func (x *MarkActivatedRequest) Reset() {
 	*x = MarkActivatedRequest{}
-	mi := &file_latchkey_account_v1_account_internal_proto_msgTypes[8]
+	mi := &file_latchkey_internalapi_account_v1_account_internal_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -425,7 +432,7 @@ func (x *MarkActivatedRequest) String() string {
 func (*MarkActivatedRequest) ProtoMessage() {}
 
 func (x *MarkActivatedRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_latchkey_account_v1_account_internal_proto_msgTypes[8]
+	mi := &file_latchkey_internalapi_account_v1_account_internal_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -438,7 +445,7 @@ func (x *MarkActivatedRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MarkActivatedRequest.ProtoReflect.Descriptor instead.
 func (*MarkActivatedRequest) Descriptor() ([]byte, []int) {
-	return file_latchkey_account_v1_account_internal_proto_rawDescGZIP(), []int{8}
+	return file_latchkey_internalapi_account_v1_account_internal_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *MarkActivatedRequest) GetTenantId() string {
@@ -457,14 +464,14 @@ func (x *MarkActivatedRequest) GetAccountId() string {
 
 type MarkActivatedResponse struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
-	Account       *Account               `protobuf:"bytes,1,opt,name=account,proto3" json:"account,omitempty"`
+	Account       *v1.Account            `protobuf:"bytes,1,opt,name=account,proto3" json:"account,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *MarkActivatedResponse) Reset() {
 	*x = MarkActivatedResponse{}
-	mi := &file_latchkey_account_v1_account_internal_proto_msgTypes[9]
+	mi := &file_latchkey_internalapi_account_v1_account_internal_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -476,7 +483,7 @@ func (x *MarkActivatedResponse) String() string {
 func (*MarkActivatedResponse) ProtoMessage() {}
 
 func (x *MarkActivatedResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_latchkey_account_v1_account_internal_proto_msgTypes[9]
+	mi := &file_latchkey_internalapi_account_v1_account_internal_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -489,10 +496,10 @@ func (x *MarkActivatedResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MarkActivatedResponse.ProtoReflect.Descriptor instead.
 func (*MarkActivatedResponse) Descriptor() ([]byte, []int) {
-	return file_latchkey_account_v1_account_internal_proto_rawDescGZIP(), []int{9}
+	return file_latchkey_internalapi_account_v1_account_internal_proto_rawDescGZIP(), []int{9}
 }
 
-func (x *MarkActivatedResponse) GetAccount() *Account {
+func (x *MarkActivatedResponse) GetAccount() *v1.Account {
 	if x != nil {
 		return x.Account
 	}
@@ -504,7 +511,7 @@ type RecordLockoutRequest struct {
 	TenantId  string                 `protobuf:"bytes,1,opt,name=tenant_id,json=tenantId,proto3" json:"tenant_id,omitempty"`
 	AccountId string                 `protobuf:"bytes,2,opt,name=account_id,json=accountId,proto3" json:"account_id,omitempty"`
 	// FAILED_ATTEMPTS (or INACTIVITY).
-	Reason LockReason_Value `protobuf:"varint,3,opt,name=reason,proto3,enum=latchkey.account.v1.LockReason_Value" json:"reason,omitempty"`
+	Reason v1.LockReason_Value `protobuf:"varint,3,opt,name=reason,proto3,enum=latchkey.account.v1.LockReason_Value" json:"reason,omitempty"`
 	// When the lock ends by itself; unset = until an admin unlocks.
 	UnlockTime    *timestamppb.Timestamp `protobuf:"bytes,4,opt,name=unlock_time,json=unlockTime,proto3" json:"unlock_time,omitempty"`
 	unknownFields protoimpl.UnknownFields
@@ -513,7 +520,7 @@ type RecordLockoutRequest struct {
 
 func (x *RecordLockoutRequest) Reset() {
 	*x = RecordLockoutRequest{}
-	mi := &file_latchkey_account_v1_account_internal_proto_msgTypes[10]
+	mi := &file_latchkey_internalapi_account_v1_account_internal_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -525,7 +532,7 @@ func (x *RecordLockoutRequest) String() string {
 func (*RecordLockoutRequest) ProtoMessage() {}
 
 func (x *RecordLockoutRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_latchkey_account_v1_account_internal_proto_msgTypes[10]
+	mi := &file_latchkey_internalapi_account_v1_account_internal_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -538,7 +545,7 @@ func (x *RecordLockoutRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RecordLockoutRequest.ProtoReflect.Descriptor instead.
 func (*RecordLockoutRequest) Descriptor() ([]byte, []int) {
-	return file_latchkey_account_v1_account_internal_proto_rawDescGZIP(), []int{10}
+	return file_latchkey_internalapi_account_v1_account_internal_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *RecordLockoutRequest) GetTenantId() string {
@@ -555,11 +562,11 @@ func (x *RecordLockoutRequest) GetAccountId() string {
 	return ""
 }
 
-func (x *RecordLockoutRequest) GetReason() LockReason_Value {
+func (x *RecordLockoutRequest) GetReason() v1.LockReason_Value {
 	if x != nil {
 		return x.Reason
 	}
-	return LockReason_VALUE_UNSPECIFIED
+	return v1.LockReason_Value(0)
 }
 
 func (x *RecordLockoutRequest) GetUnlockTime() *timestamppb.Timestamp {
@@ -571,14 +578,14 @@ func (x *RecordLockoutRequest) GetUnlockTime() *timestamppb.Timestamp {
 
 type RecordLockoutResponse struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
-	Account       *Account               `protobuf:"bytes,1,opt,name=account,proto3" json:"account,omitempty"`
+	Account       *v1.Account            `protobuf:"bytes,1,opt,name=account,proto3" json:"account,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *RecordLockoutResponse) Reset() {
 	*x = RecordLockoutResponse{}
-	mi := &file_latchkey_account_v1_account_internal_proto_msgTypes[11]
+	mi := &file_latchkey_internalapi_account_v1_account_internal_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -590,7 +597,7 @@ func (x *RecordLockoutResponse) String() string {
 func (*RecordLockoutResponse) ProtoMessage() {}
 
 func (x *RecordLockoutResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_latchkey_account_v1_account_internal_proto_msgTypes[11]
+	mi := &file_latchkey_internalapi_account_v1_account_internal_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -603,10 +610,10 @@ func (x *RecordLockoutResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RecordLockoutResponse.ProtoReflect.Descriptor instead.
 func (*RecordLockoutResponse) Descriptor() ([]byte, []int) {
-	return file_latchkey_account_v1_account_internal_proto_rawDescGZIP(), []int{11}
+	return file_latchkey_internalapi_account_v1_account_internal_proto_rawDescGZIP(), []int{11}
 }
 
-func (x *RecordLockoutResponse) GetAccount() *Account {
+func (x *RecordLockoutResponse) GetAccount() *v1.Account {
 	if x != nil {
 		return x.Account
 	}
@@ -623,7 +630,7 @@ type ReleaseLockoutRequest struct {
 
 func (x *ReleaseLockoutRequest) Reset() {
 	*x = ReleaseLockoutRequest{}
-	mi := &file_latchkey_account_v1_account_internal_proto_msgTypes[12]
+	mi := &file_latchkey_internalapi_account_v1_account_internal_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -635,7 +642,7 @@ func (x *ReleaseLockoutRequest) String() string {
 func (*ReleaseLockoutRequest) ProtoMessage() {}
 
 func (x *ReleaseLockoutRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_latchkey_account_v1_account_internal_proto_msgTypes[12]
+	mi := &file_latchkey_internalapi_account_v1_account_internal_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -648,7 +655,7 @@ func (x *ReleaseLockoutRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReleaseLockoutRequest.ProtoReflect.Descriptor instead.
 func (*ReleaseLockoutRequest) Descriptor() ([]byte, []int) {
-	return file_latchkey_account_v1_account_internal_proto_rawDescGZIP(), []int{12}
+	return file_latchkey_internalapi_account_v1_account_internal_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *ReleaseLockoutRequest) GetTenantId() string {
@@ -667,14 +674,14 @@ func (x *ReleaseLockoutRequest) GetAccountId() string {
 
 type ReleaseLockoutResponse struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
-	Account       *Account               `protobuf:"bytes,1,opt,name=account,proto3" json:"account,omitempty"`
+	Account       *v1.Account            `protobuf:"bytes,1,opt,name=account,proto3" json:"account,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *ReleaseLockoutResponse) Reset() {
 	*x = ReleaseLockoutResponse{}
-	mi := &file_latchkey_account_v1_account_internal_proto_msgTypes[13]
+	mi := &file_latchkey_internalapi_account_v1_account_internal_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -686,7 +693,7 @@ func (x *ReleaseLockoutResponse) String() string {
 func (*ReleaseLockoutResponse) ProtoMessage() {}
 
 func (x *ReleaseLockoutResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_latchkey_account_v1_account_internal_proto_msgTypes[13]
+	mi := &file_latchkey_internalapi_account_v1_account_internal_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -699,10 +706,10 @@ func (x *ReleaseLockoutResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReleaseLockoutResponse.ProtoReflect.Descriptor instead.
 func (*ReleaseLockoutResponse) Descriptor() ([]byte, []int) {
-	return file_latchkey_account_v1_account_internal_proto_rawDescGZIP(), []int{13}
+	return file_latchkey_internalapi_account_v1_account_internal_proto_rawDescGZIP(), []int{13}
 }
 
-func (x *ReleaseLockoutResponse) GetAccount() *Account {
+func (x *ReleaseLockoutResponse) GetAccount() *v1.Account {
 	if x != nil {
 		return x.Account
 	}
@@ -721,7 +728,7 @@ type RecordTermsAcceptanceRequest struct {
 
 func (x *RecordTermsAcceptanceRequest) Reset() {
 	*x = RecordTermsAcceptanceRequest{}
-	mi := &file_latchkey_account_v1_account_internal_proto_msgTypes[14]
+	mi := &file_latchkey_internalapi_account_v1_account_internal_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -733,7 +740,7 @@ func (x *RecordTermsAcceptanceRequest) String() string {
 func (*RecordTermsAcceptanceRequest) ProtoMessage() {}
 
 func (x *RecordTermsAcceptanceRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_latchkey_account_v1_account_internal_proto_msgTypes[14]
+	mi := &file_latchkey_internalapi_account_v1_account_internal_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -746,7 +753,7 @@ func (x *RecordTermsAcceptanceRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RecordTermsAcceptanceRequest.ProtoReflect.Descriptor instead.
 func (*RecordTermsAcceptanceRequest) Descriptor() ([]byte, []int) {
-	return file_latchkey_account_v1_account_internal_proto_rawDescGZIP(), []int{14}
+	return file_latchkey_internalapi_account_v1_account_internal_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *RecordTermsAcceptanceRequest) GetTenantId() string {
@@ -772,14 +779,14 @@ func (x *RecordTermsAcceptanceRequest) GetVersion() string {
 
 type RecordTermsAcceptanceResponse struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
-	Account       *Account               `protobuf:"bytes,1,opt,name=account,proto3" json:"account,omitempty"`
+	Account       *v1.Account            `protobuf:"bytes,1,opt,name=account,proto3" json:"account,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *RecordTermsAcceptanceResponse) Reset() {
 	*x = RecordTermsAcceptanceResponse{}
-	mi := &file_latchkey_account_v1_account_internal_proto_msgTypes[15]
+	mi := &file_latchkey_internalapi_account_v1_account_internal_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -791,7 +798,7 @@ func (x *RecordTermsAcceptanceResponse) String() string {
 func (*RecordTermsAcceptanceResponse) ProtoMessage() {}
 
 func (x *RecordTermsAcceptanceResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_latchkey_account_v1_account_internal_proto_msgTypes[15]
+	mi := &file_latchkey_internalapi_account_v1_account_internal_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -804,10 +811,10 @@ func (x *RecordTermsAcceptanceResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RecordTermsAcceptanceResponse.ProtoReflect.Descriptor instead.
 func (*RecordTermsAcceptanceResponse) Descriptor() ([]byte, []int) {
-	return file_latchkey_account_v1_account_internal_proto_rawDescGZIP(), []int{15}
+	return file_latchkey_internalapi_account_v1_account_internal_proto_rawDescGZIP(), []int{15}
 }
 
-func (x *RecordTermsAcceptanceResponse) GetAccount() *Account {
+func (x *RecordTermsAcceptanceResponse) GetAccount() *v1.Account {
 	if x != nil {
 		return x.Account
 	}
@@ -821,7 +828,7 @@ type CreateImportedAccountRequest struct {
 	Email       string                 `protobuf:"bytes,3,opt,name=email,proto3" json:"email,omitempty"`
 	DisplayName string                 `protobuf:"bytes,4,opt,name=display_name,json=displayName,proto3" json:"display_name,omitempty"`
 	// Roles; empty = [USER].
-	Roles []Role_Value `protobuf:"varint,5,rep,packed,name=roles,proto3,enum=latchkey.account.v1.Role_Value" json:"roles,omitempty"`
+	Roles []v1.Role_Value `protobuf:"varint,5,rep,packed,name=roles,proto3,enum=latchkey.account.v1.Role_Value" json:"roles,omitempty"`
 	// Preferred locale; "" = the tenant's.
 	Locale        string `protobuf:"bytes,6,opt,name=locale,proto3" json:"locale,omitempty"`
 	unknownFields protoimpl.UnknownFields
@@ -830,7 +837,7 @@ type CreateImportedAccountRequest struct {
 
 func (x *CreateImportedAccountRequest) Reset() {
 	*x = CreateImportedAccountRequest{}
-	mi := &file_latchkey_account_v1_account_internal_proto_msgTypes[16]
+	mi := &file_latchkey_internalapi_account_v1_account_internal_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -842,7 +849,7 @@ func (x *CreateImportedAccountRequest) String() string {
 func (*CreateImportedAccountRequest) ProtoMessage() {}
 
 func (x *CreateImportedAccountRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_latchkey_account_v1_account_internal_proto_msgTypes[16]
+	mi := &file_latchkey_internalapi_account_v1_account_internal_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -855,7 +862,7 @@ func (x *CreateImportedAccountRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateImportedAccountRequest.ProtoReflect.Descriptor instead.
 func (*CreateImportedAccountRequest) Descriptor() ([]byte, []int) {
-	return file_latchkey_account_v1_account_internal_proto_rawDescGZIP(), []int{16}
+	return file_latchkey_internalapi_account_v1_account_internal_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *CreateImportedAccountRequest) GetTenantId() string {
@@ -886,7 +893,7 @@ func (x *CreateImportedAccountRequest) GetDisplayName() string {
 	return ""
 }
 
-func (x *CreateImportedAccountRequest) GetRoles() []Role_Value {
+func (x *CreateImportedAccountRequest) GetRoles() []v1.Role_Value {
 	if x != nil {
 		return x.Roles
 	}
@@ -902,14 +909,14 @@ func (x *CreateImportedAccountRequest) GetLocale() string {
 
 type CreateImportedAccountResponse struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
-	Account       *Account               `protobuf:"bytes,1,opt,name=account,proto3" json:"account,omitempty"`
+	Account       *v1.Account            `protobuf:"bytes,1,opt,name=account,proto3" json:"account,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *CreateImportedAccountResponse) Reset() {
 	*x = CreateImportedAccountResponse{}
-	mi := &file_latchkey_account_v1_account_internal_proto_msgTypes[17]
+	mi := &file_latchkey_internalapi_account_v1_account_internal_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -921,7 +928,7 @@ func (x *CreateImportedAccountResponse) String() string {
 func (*CreateImportedAccountResponse) ProtoMessage() {}
 
 func (x *CreateImportedAccountResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_latchkey_account_v1_account_internal_proto_msgTypes[17]
+	mi := &file_latchkey_internalapi_account_v1_account_internal_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -934,10 +941,10 @@ func (x *CreateImportedAccountResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateImportedAccountResponse.ProtoReflect.Descriptor instead.
 func (*CreateImportedAccountResponse) Descriptor() ([]byte, []int) {
-	return file_latchkey_account_v1_account_internal_proto_rawDescGZIP(), []int{17}
+	return file_latchkey_internalapi_account_v1_account_internal_proto_rawDescGZIP(), []int{17}
 }
 
-func (x *CreateImportedAccountResponse) GetAccount() *Account {
+func (x *CreateImportedAccountResponse) GetAccount() *v1.Account {
 	if x != nil {
 		return x.Account
 	}
@@ -952,7 +959,7 @@ type SweepInactiveRequest struct {
 
 func (x *SweepInactiveRequest) Reset() {
 	*x = SweepInactiveRequest{}
-	mi := &file_latchkey_account_v1_account_internal_proto_msgTypes[18]
+	mi := &file_latchkey_internalapi_account_v1_account_internal_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -964,7 +971,7 @@ func (x *SweepInactiveRequest) String() string {
 func (*SweepInactiveRequest) ProtoMessage() {}
 
 func (x *SweepInactiveRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_latchkey_account_v1_account_internal_proto_msgTypes[18]
+	mi := &file_latchkey_internalapi_account_v1_account_internal_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -977,7 +984,7 @@ func (x *SweepInactiveRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SweepInactiveRequest.ProtoReflect.Descriptor instead.
 func (*SweepInactiveRequest) Descriptor() ([]byte, []int) {
-	return file_latchkey_account_v1_account_internal_proto_rawDescGZIP(), []int{18}
+	return file_latchkey_internalapi_account_v1_account_internal_proto_rawDescGZIP(), []int{18}
 }
 
 type SweepInactiveResponse struct {
@@ -992,7 +999,7 @@ type SweepInactiveResponse struct {
 
 func (x *SweepInactiveResponse) Reset() {
 	*x = SweepInactiveResponse{}
-	mi := &file_latchkey_account_v1_account_internal_proto_msgTypes[19]
+	mi := &file_latchkey_internalapi_account_v1_account_internal_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1004,7 +1011,7 @@ func (x *SweepInactiveResponse) String() string {
 func (*SweepInactiveResponse) ProtoMessage() {}
 
 func (x *SweepInactiveResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_latchkey_account_v1_account_internal_proto_msgTypes[19]
+	mi := &file_latchkey_internalapi_account_v1_account_internal_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1017,7 +1024,7 @@ func (x *SweepInactiveResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SweepInactiveResponse.ProtoReflect.Descriptor instead.
 func (*SweepInactiveResponse) Descriptor() ([]byte, []int) {
-	return file_latchkey_account_v1_account_internal_proto_rawDescGZIP(), []int{19}
+	return file_latchkey_internalapi_account_v1_account_internal_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *SweepInactiveResponse) GetLockedCount() int32 {
@@ -1046,7 +1053,7 @@ type CreateImportedAccountsRequest struct {
 
 func (x *CreateImportedAccountsRequest) Reset() {
 	*x = CreateImportedAccountsRequest{}
-	mi := &file_latchkey_account_v1_account_internal_proto_msgTypes[20]
+	mi := &file_latchkey_internalapi_account_v1_account_internal_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1058,7 +1065,7 @@ func (x *CreateImportedAccountsRequest) String() string {
 func (*CreateImportedAccountsRequest) ProtoMessage() {}
 
 func (x *CreateImportedAccountsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_latchkey_account_v1_account_internal_proto_msgTypes[20]
+	mi := &file_latchkey_internalapi_account_v1_account_internal_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1071,7 +1078,7 @@ func (x *CreateImportedAccountsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateImportedAccountsRequest.ProtoReflect.Descriptor instead.
 func (*CreateImportedAccountsRequest) Descriptor() ([]byte, []int) {
-	return file_latchkey_account_v1_account_internal_proto_rawDescGZIP(), []int{20}
+	return file_latchkey_internalapi_account_v1_account_internal_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *CreateImportedAccountsRequest) GetTenantId() string {
@@ -1104,7 +1111,7 @@ type ImportedAccountRow struct {
 	Email       string `protobuf:"bytes,3,opt,name=email,proto3" json:"email,omitempty"`
 	DisplayName string `protobuf:"bytes,4,opt,name=display_name,json=displayName,proto3" json:"display_name,omitempty"`
 	// Roles; empty = [USER].
-	Roles []Role_Value `protobuf:"varint,5,rep,packed,name=roles,proto3,enum=latchkey.account.v1.Role_Value" json:"roles,omitempty"`
+	Roles []v1.Role_Value `protobuf:"varint,5,rep,packed,name=roles,proto3,enum=latchkey.account.v1.Role_Value" json:"roles,omitempty"`
 	// Preferred locale; "" = the tenant's.
 	Locale        string `protobuf:"bytes,6,opt,name=locale,proto3" json:"locale,omitempty"`
 	unknownFields protoimpl.UnknownFields
@@ -1113,7 +1120,7 @@ type ImportedAccountRow struct {
 
 func (x *ImportedAccountRow) Reset() {
 	*x = ImportedAccountRow{}
-	mi := &file_latchkey_account_v1_account_internal_proto_msgTypes[21]
+	mi := &file_latchkey_internalapi_account_v1_account_internal_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1125,7 +1132,7 @@ func (x *ImportedAccountRow) String() string {
 func (*ImportedAccountRow) ProtoMessage() {}
 
 func (x *ImportedAccountRow) ProtoReflect() protoreflect.Message {
-	mi := &file_latchkey_account_v1_account_internal_proto_msgTypes[21]
+	mi := &file_latchkey_internalapi_account_v1_account_internal_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1138,7 +1145,7 @@ func (x *ImportedAccountRow) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ImportedAccountRow.ProtoReflect.Descriptor instead.
 func (*ImportedAccountRow) Descriptor() ([]byte, []int) {
-	return file_latchkey_account_v1_account_internal_proto_rawDescGZIP(), []int{21}
+	return file_latchkey_internalapi_account_v1_account_internal_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *ImportedAccountRow) GetAccountId() string {
@@ -1169,7 +1176,7 @@ func (x *ImportedAccountRow) GetDisplayName() string {
 	return ""
 }
 
-func (x *ImportedAccountRow) GetRoles() []Role_Value {
+func (x *ImportedAccountRow) GetRoles() []v1.Role_Value {
 	if x != nil {
 		return x.Roles
 	}
@@ -1196,7 +1203,7 @@ type CreateImportedAccountsResponse struct {
 
 func (x *CreateImportedAccountsResponse) Reset() {
 	*x = CreateImportedAccountsResponse{}
-	mi := &file_latchkey_account_v1_account_internal_proto_msgTypes[22]
+	mi := &file_latchkey_internalapi_account_v1_account_internal_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1208,7 +1215,7 @@ func (x *CreateImportedAccountsResponse) String() string {
 func (*CreateImportedAccountsResponse) ProtoMessage() {}
 
 func (x *CreateImportedAccountsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_latchkey_account_v1_account_internal_proto_msgTypes[22]
+	mi := &file_latchkey_internalapi_account_v1_account_internal_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1221,7 +1228,7 @@ func (x *CreateImportedAccountsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateImportedAccountsResponse.ProtoReflect.Descriptor instead.
 func (*CreateImportedAccountsResponse) Descriptor() ([]byte, []int) {
-	return file_latchkey_account_v1_account_internal_proto_rawDescGZIP(), []int{22}
+	return file_latchkey_internalapi_account_v1_account_internal_proto_rawDescGZIP(), []int{22}
 }
 
 func (x *CreateImportedAccountsResponse) GetResults() []*ImportedAccountResult {
@@ -1244,7 +1251,7 @@ type ImportedAccountResult struct {
 	Index int32                  `protobuf:"varint,1,opt,name=index,proto3" json:"index,omitempty"`
 	// The created account; unset when the row was refused or nothing was
 	// created.
-	Account *Account `protobuf:"bytes,2,opt,name=account,proto3" json:"account,omitempty"`
+	Account *v1.Account `protobuf:"bytes,2,opt,name=account,proto3" json:"account,omitempty"`
 	// gRPC code name of the refusal ("INVALID_ARGUMENT", "ALREADY_EXISTS");
 	// "" when the row is acceptable.
 	ErrorCode string `protobuf:"bytes,3,opt,name=error_code,json=errorCode,proto3" json:"error_code,omitempty"`
@@ -1256,7 +1263,7 @@ type ImportedAccountResult struct {
 
 func (x *ImportedAccountResult) Reset() {
 	*x = ImportedAccountResult{}
-	mi := &file_latchkey_account_v1_account_internal_proto_msgTypes[23]
+	mi := &file_latchkey_internalapi_account_v1_account_internal_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1268,7 +1275,7 @@ func (x *ImportedAccountResult) String() string {
 func (*ImportedAccountResult) ProtoMessage() {}
 
 func (x *ImportedAccountResult) ProtoReflect() protoreflect.Message {
-	mi := &file_latchkey_account_v1_account_internal_proto_msgTypes[23]
+	mi := &file_latchkey_internalapi_account_v1_account_internal_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1281,7 +1288,7 @@ func (x *ImportedAccountResult) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ImportedAccountResult.ProtoReflect.Descriptor instead.
 func (*ImportedAccountResult) Descriptor() ([]byte, []int) {
-	return file_latchkey_account_v1_account_internal_proto_rawDescGZIP(), []int{23}
+	return file_latchkey_internalapi_account_v1_account_internal_proto_rawDescGZIP(), []int{23}
 }
 
 func (x *ImportedAccountResult) GetIndex() int32 {
@@ -1291,7 +1298,7 @@ func (x *ImportedAccountResult) GetIndex() int32 {
 	return 0
 }
 
-func (x *ImportedAccountResult) GetAccount() *Account {
+func (x *ImportedAccountResult) GetAccount() *v1.Account {
 	if x != nil {
 		return x.Account
 	}
@@ -1312,11 +1319,11 @@ func (x *ImportedAccountResult) GetErrorMessage() string {
 	return ""
 }
 
-var File_latchkey_account_v1_account_internal_proto protoreflect.FileDescriptor
+var File_latchkey_internalapi_account_v1_account_internal_proto protoreflect.FileDescriptor
 
-const file_latchkey_account_v1_account_internal_proto_rawDesc = "" +
+const file_latchkey_internalapi_account_v1_account_internal_proto_rawDesc = "" +
 	"\n" +
-	"*latchkey/account/v1/account_internal.proto\x12\x13latchkey.account.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1flatchkey/account/v1/enums.proto\x1a#latchkey/account/v1/resources.proto\"L\n" +
+	"6latchkey/internalapi/account/v1/account_internal.proto\x12\x1flatchkey.internalapi.account.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1flatchkey/account/v1/enums.proto\x1a#latchkey/account/v1/resources.proto\"L\n" +
 	"\x13ResolveLoginRequest\x12\x1f\n" +
 	"\vtenant_code\x18\x01 \x01(\tR\n" +
 	"tenantCode\x12\x14\n" +
@@ -1378,10 +1385,10 @@ const file_latchkey_account_v1_account_internal_proto_rawDesc = "" +
 	"\x14SweepInactiveRequest\"T\n" +
 	"\x15SweepInactiveResponse\x12!\n" +
 	"\flocked_count\x18\x01 \x01(\x05R\vlockedCount\x12\x18\n" +
-	"\askipped\x18\x02 \x01(\bR\askipped\"\x9e\x01\n" +
+	"\askipped\x18\x02 \x01(\bR\askipped\"\xaa\x01\n" +
 	"\x1dCreateImportedAccountsRequest\x12\x1b\n" +
-	"\ttenant_id\x18\x01 \x01(\tR\btenantId\x12;\n" +
-	"\x04rows\x18\x02 \x03(\v2'.latchkey.account.v1.ImportedAccountRowR\x04rows\x12#\n" +
+	"\ttenant_id\x18\x01 \x01(\tR\btenantId\x12G\n" +
+	"\x04rows\x18\x02 \x03(\v23.latchkey.internalapi.account.v1.ImportedAccountRowR\x04rows\x12#\n" +
 	"\rvalidate_only\x18\x03 \x01(\bR\fvalidateOnly\"\xd7\x01\n" +
 	"\x12ImportedAccountRow\x12\x1d\n" +
 	"\n" +
@@ -1390,113 +1397,113 @@ const file_latchkey_account_v1_account_internal_proto_rawDesc = "" +
 	"\x05email\x18\x03 \x01(\tR\x05email\x12!\n" +
 	"\fdisplay_name\x18\x04 \x01(\tR\vdisplayName\x125\n" +
 	"\x05roles\x18\x05 \x03(\x0e2\x1f.latchkey.account.v1.Role.ValueR\x05roles\x12\x16\n" +
-	"\x06locale\x18\x06 \x01(\tR\x06locale\"\x80\x01\n" +
-	"\x1eCreateImportedAccountsResponse\x12D\n" +
-	"\aresults\x18\x01 \x03(\v2*.latchkey.account.v1.ImportedAccountResultR\aresults\x12\x18\n" +
+	"\x06locale\x18\x06 \x01(\tR\x06locale\"\x8c\x01\n" +
+	"\x1eCreateImportedAccountsResponse\x12P\n" +
+	"\aresults\x18\x01 \x03(\v26.latchkey.internalapi.account.v1.ImportedAccountResultR\aresults\x12\x18\n" +
 	"\acreated\x18\x02 \x01(\bR\acreated\"\xa9\x01\n" +
 	"\x15ImportedAccountResult\x12\x14\n" +
 	"\x05index\x18\x01 \x01(\x05R\x05index\x126\n" +
 	"\aaccount\x18\x02 \x01(\v2\x1c.latchkey.account.v1.AccountR\aaccount\x12\x1d\n" +
 	"\n" +
 	"error_code\x18\x03 \x01(\tR\terrorCode\x12#\n" +
-	"\rerror_message\x18\x04 \x01(\tR\ferrorMessage2\xe8\t\n" +
-	"\x16AccountInternalService\x12c\n" +
-	"\fResolveLogin\x12(.latchkey.account.v1.ResolveLoginRequest\x1a).latchkey.account.v1.ResolveLoginResponse\x12f\n" +
-	"\rLookupAccount\x12).latchkey.account.v1.LookupAccountRequest\x1a*.latchkey.account.v1.LookupAccountResponse\x12l\n" +
-	"\x0fGetTenantPolicy\x12+.latchkey.account.v1.GetTenantPolicyRequest\x1a,.latchkey.account.v1.GetTenantPolicyResponse\x12l\n" +
-	"\x0fGetTenantByCode\x12+.latchkey.account.v1.GetTenantByCodeRequest\x1a,.latchkey.account.v1.GetTenantByCodeResponse\x12f\n" +
-	"\rMarkActivated\x12).latchkey.account.v1.MarkActivatedRequest\x1a*.latchkey.account.v1.MarkActivatedResponse\x12f\n" +
-	"\rRecordLockout\x12).latchkey.account.v1.RecordLockoutRequest\x1a*.latchkey.account.v1.RecordLockoutResponse\x12i\n" +
-	"\x0eReleaseLockout\x12*.latchkey.account.v1.ReleaseLockoutRequest\x1a+.latchkey.account.v1.ReleaseLockoutResponse\x12~\n" +
-	"\x15RecordTermsAcceptance\x121.latchkey.account.v1.RecordTermsAcceptanceRequest\x1a2.latchkey.account.v1.RecordTermsAcceptanceResponse\x12~\n" +
-	"\x15CreateImportedAccount\x121.latchkey.account.v1.CreateImportedAccountRequest\x1a2.latchkey.account.v1.CreateImportedAccountResponse\x12\x81\x01\n" +
-	"\x16CreateImportedAccounts\x122.latchkey.account.v1.CreateImportedAccountsRequest\x1a3.latchkey.account.v1.CreateImportedAccountsResponse\x12f\n" +
-	"\rSweepInactive\x12).latchkey.account.v1.SweepInactiveRequest\x1a*.latchkey.account.v1.SweepInactiveResponseBFZDgithub.com/latchkey/latchkey/proto/gen/latchkey/account/v1;accountv1b\x06proto3"
+	"\rerror_message\x18\x04 \x01(\tR\ferrorMessage2\xf5\v\n" +
+	"\x16AccountInternalService\x12{\n" +
+	"\fResolveLogin\x124.latchkey.internalapi.account.v1.ResolveLoginRequest\x1a5.latchkey.internalapi.account.v1.ResolveLoginResponse\x12~\n" +
+	"\rLookupAccount\x125.latchkey.internalapi.account.v1.LookupAccountRequest\x1a6.latchkey.internalapi.account.v1.LookupAccountResponse\x12\x84\x01\n" +
+	"\x0fGetTenantPolicy\x127.latchkey.internalapi.account.v1.GetTenantPolicyRequest\x1a8.latchkey.internalapi.account.v1.GetTenantPolicyResponse\x12\x84\x01\n" +
+	"\x0fGetTenantByCode\x127.latchkey.internalapi.account.v1.GetTenantByCodeRequest\x1a8.latchkey.internalapi.account.v1.GetTenantByCodeResponse\x12~\n" +
+	"\rMarkActivated\x125.latchkey.internalapi.account.v1.MarkActivatedRequest\x1a6.latchkey.internalapi.account.v1.MarkActivatedResponse\x12~\n" +
+	"\rRecordLockout\x125.latchkey.internalapi.account.v1.RecordLockoutRequest\x1a6.latchkey.internalapi.account.v1.RecordLockoutResponse\x12\x81\x01\n" +
+	"\x0eReleaseLockout\x126.latchkey.internalapi.account.v1.ReleaseLockoutRequest\x1a7.latchkey.internalapi.account.v1.ReleaseLockoutResponse\x12\x96\x01\n" +
+	"\x15RecordTermsAcceptance\x12=.latchkey.internalapi.account.v1.RecordTermsAcceptanceRequest\x1a>.latchkey.internalapi.account.v1.RecordTermsAcceptanceResponse\x12\x96\x01\n" +
+	"\x15CreateImportedAccount\x12=.latchkey.internalapi.account.v1.CreateImportedAccountRequest\x1a>.latchkey.internalapi.account.v1.CreateImportedAccountResponse\x12\x99\x01\n" +
+	"\x16CreateImportedAccounts\x12>.latchkey.internalapi.account.v1.CreateImportedAccountsRequest\x1a?.latchkey.internalapi.account.v1.CreateImportedAccountsResponse\x12~\n" +
+	"\rSweepInactive\x125.latchkey.internalapi.account.v1.SweepInactiveRequest\x1a6.latchkey.internalapi.account.v1.SweepInactiveResponseBZZXgithub.com/latchkey/latchkey/proto/gen/latchkey/internalapi/account/v1;accountinternalv1b\x06proto3"
 
 var (
-	file_latchkey_account_v1_account_internal_proto_rawDescOnce sync.Once
-	file_latchkey_account_v1_account_internal_proto_rawDescData []byte
+	file_latchkey_internalapi_account_v1_account_internal_proto_rawDescOnce sync.Once
+	file_latchkey_internalapi_account_v1_account_internal_proto_rawDescData []byte
 )
 
-func file_latchkey_account_v1_account_internal_proto_rawDescGZIP() []byte {
-	file_latchkey_account_v1_account_internal_proto_rawDescOnce.Do(func() {
-		file_latchkey_account_v1_account_internal_proto_rawDescData = protoimpl.X.CompressGZIP(unsafe.Slice(unsafe.StringData(file_latchkey_account_v1_account_internal_proto_rawDesc), len(file_latchkey_account_v1_account_internal_proto_rawDesc)))
+func file_latchkey_internalapi_account_v1_account_internal_proto_rawDescGZIP() []byte {
+	file_latchkey_internalapi_account_v1_account_internal_proto_rawDescOnce.Do(func() {
+		file_latchkey_internalapi_account_v1_account_internal_proto_rawDescData = protoimpl.X.CompressGZIP(unsafe.Slice(unsafe.StringData(file_latchkey_internalapi_account_v1_account_internal_proto_rawDesc), len(file_latchkey_internalapi_account_v1_account_internal_proto_rawDesc)))
 	})
-	return file_latchkey_account_v1_account_internal_proto_rawDescData
+	return file_latchkey_internalapi_account_v1_account_internal_proto_rawDescData
 }
 
-var file_latchkey_account_v1_account_internal_proto_msgTypes = make([]protoimpl.MessageInfo, 24)
-var file_latchkey_account_v1_account_internal_proto_goTypes = []any{
-	(*ResolveLoginRequest)(nil),            // 0: latchkey.account.v1.ResolveLoginRequest
-	(*ResolveLoginResponse)(nil),           // 1: latchkey.account.v1.ResolveLoginResponse
-	(*LookupAccountRequest)(nil),           // 2: latchkey.account.v1.LookupAccountRequest
-	(*LookupAccountResponse)(nil),          // 3: latchkey.account.v1.LookupAccountResponse
-	(*GetTenantPolicyRequest)(nil),         // 4: latchkey.account.v1.GetTenantPolicyRequest
-	(*GetTenantPolicyResponse)(nil),        // 5: latchkey.account.v1.GetTenantPolicyResponse
-	(*GetTenantByCodeRequest)(nil),         // 6: latchkey.account.v1.GetTenantByCodeRequest
-	(*GetTenantByCodeResponse)(nil),        // 7: latchkey.account.v1.GetTenantByCodeResponse
-	(*MarkActivatedRequest)(nil),           // 8: latchkey.account.v1.MarkActivatedRequest
-	(*MarkActivatedResponse)(nil),          // 9: latchkey.account.v1.MarkActivatedResponse
-	(*RecordLockoutRequest)(nil),           // 10: latchkey.account.v1.RecordLockoutRequest
-	(*RecordLockoutResponse)(nil),          // 11: latchkey.account.v1.RecordLockoutResponse
-	(*ReleaseLockoutRequest)(nil),          // 12: latchkey.account.v1.ReleaseLockoutRequest
-	(*ReleaseLockoutResponse)(nil),         // 13: latchkey.account.v1.ReleaseLockoutResponse
-	(*RecordTermsAcceptanceRequest)(nil),   // 14: latchkey.account.v1.RecordTermsAcceptanceRequest
-	(*RecordTermsAcceptanceResponse)(nil),  // 15: latchkey.account.v1.RecordTermsAcceptanceResponse
-	(*CreateImportedAccountRequest)(nil),   // 16: latchkey.account.v1.CreateImportedAccountRequest
-	(*CreateImportedAccountResponse)(nil),  // 17: latchkey.account.v1.CreateImportedAccountResponse
-	(*SweepInactiveRequest)(nil),           // 18: latchkey.account.v1.SweepInactiveRequest
-	(*SweepInactiveResponse)(nil),          // 19: latchkey.account.v1.SweepInactiveResponse
-	(*CreateImportedAccountsRequest)(nil),  // 20: latchkey.account.v1.CreateImportedAccountsRequest
-	(*ImportedAccountRow)(nil),             // 21: latchkey.account.v1.ImportedAccountRow
-	(*CreateImportedAccountsResponse)(nil), // 22: latchkey.account.v1.CreateImportedAccountsResponse
-	(*ImportedAccountResult)(nil),          // 23: latchkey.account.v1.ImportedAccountResult
-	(*Account)(nil),                        // 24: latchkey.account.v1.Account
-	(*Tenant)(nil),                         // 25: latchkey.account.v1.Tenant
-	(LockReason_Value)(0),                  // 26: latchkey.account.v1.LockReason.Value
+var file_latchkey_internalapi_account_v1_account_internal_proto_msgTypes = make([]protoimpl.MessageInfo, 24)
+var file_latchkey_internalapi_account_v1_account_internal_proto_goTypes = []any{
+	(*ResolveLoginRequest)(nil),            // 0: latchkey.internalapi.account.v1.ResolveLoginRequest
+	(*ResolveLoginResponse)(nil),           // 1: latchkey.internalapi.account.v1.ResolveLoginResponse
+	(*LookupAccountRequest)(nil),           // 2: latchkey.internalapi.account.v1.LookupAccountRequest
+	(*LookupAccountResponse)(nil),          // 3: latchkey.internalapi.account.v1.LookupAccountResponse
+	(*GetTenantPolicyRequest)(nil),         // 4: latchkey.internalapi.account.v1.GetTenantPolicyRequest
+	(*GetTenantPolicyResponse)(nil),        // 5: latchkey.internalapi.account.v1.GetTenantPolicyResponse
+	(*GetTenantByCodeRequest)(nil),         // 6: latchkey.internalapi.account.v1.GetTenantByCodeRequest
+	(*GetTenantByCodeResponse)(nil),        // 7: latchkey.internalapi.account.v1.GetTenantByCodeResponse
+	(*MarkActivatedRequest)(nil),           // 8: latchkey.internalapi.account.v1.MarkActivatedRequest
+	(*MarkActivatedResponse)(nil),          // 9: latchkey.internalapi.account.v1.MarkActivatedResponse
+	(*RecordLockoutRequest)(nil),           // 10: latchkey.internalapi.account.v1.RecordLockoutRequest
+	(*RecordLockoutResponse)(nil),          // 11: latchkey.internalapi.account.v1.RecordLockoutResponse
+	(*ReleaseLockoutRequest)(nil),          // 12: latchkey.internalapi.account.v1.ReleaseLockoutRequest
+	(*ReleaseLockoutResponse)(nil),         // 13: latchkey.internalapi.account.v1.ReleaseLockoutResponse
+	(*RecordTermsAcceptanceRequest)(nil),   // 14: latchkey.internalapi.account.v1.RecordTermsAcceptanceRequest
+	(*RecordTermsAcceptanceResponse)(nil),  // 15: latchkey.internalapi.account.v1.RecordTermsAcceptanceResponse
+	(*CreateImportedAccountRequest)(nil),   // 16: latchkey.internalapi.account.v1.CreateImportedAccountRequest
+	(*CreateImportedAccountResponse)(nil),  // 17: latchkey.internalapi.account.v1.CreateImportedAccountResponse
+	(*SweepInactiveRequest)(nil),           // 18: latchkey.internalapi.account.v1.SweepInactiveRequest
+	(*SweepInactiveResponse)(nil),          // 19: latchkey.internalapi.account.v1.SweepInactiveResponse
+	(*CreateImportedAccountsRequest)(nil),  // 20: latchkey.internalapi.account.v1.CreateImportedAccountsRequest
+	(*ImportedAccountRow)(nil),             // 21: latchkey.internalapi.account.v1.ImportedAccountRow
+	(*CreateImportedAccountsResponse)(nil), // 22: latchkey.internalapi.account.v1.CreateImportedAccountsResponse
+	(*ImportedAccountResult)(nil),          // 23: latchkey.internalapi.account.v1.ImportedAccountResult
+	(*v1.Account)(nil),                     // 24: latchkey.account.v1.Account
+	(*v1.Tenant)(nil),                      // 25: latchkey.account.v1.Tenant
+	(v1.LockReason_Value)(0),               // 26: latchkey.account.v1.LockReason.Value
 	(*timestamppb.Timestamp)(nil),          // 27: google.protobuf.Timestamp
-	(Role_Value)(0),                        // 28: latchkey.account.v1.Role.Value
+	(v1.Role_Value)(0),                     // 28: latchkey.account.v1.Role.Value
 }
-var file_latchkey_account_v1_account_internal_proto_depIdxs = []int32{
-	24, // 0: latchkey.account.v1.ResolveLoginResponse.account:type_name -> latchkey.account.v1.Account
-	25, // 1: latchkey.account.v1.ResolveLoginResponse.tenant:type_name -> latchkey.account.v1.Tenant
-	24, // 2: latchkey.account.v1.LookupAccountResponse.account:type_name -> latchkey.account.v1.Account
-	25, // 3: latchkey.account.v1.GetTenantPolicyResponse.tenant:type_name -> latchkey.account.v1.Tenant
-	25, // 4: latchkey.account.v1.GetTenantByCodeResponse.tenant:type_name -> latchkey.account.v1.Tenant
-	24, // 5: latchkey.account.v1.MarkActivatedResponse.account:type_name -> latchkey.account.v1.Account
-	26, // 6: latchkey.account.v1.RecordLockoutRequest.reason:type_name -> latchkey.account.v1.LockReason.Value
-	27, // 7: latchkey.account.v1.RecordLockoutRequest.unlock_time:type_name -> google.protobuf.Timestamp
-	24, // 8: latchkey.account.v1.RecordLockoutResponse.account:type_name -> latchkey.account.v1.Account
-	24, // 9: latchkey.account.v1.ReleaseLockoutResponse.account:type_name -> latchkey.account.v1.Account
-	24, // 10: latchkey.account.v1.RecordTermsAcceptanceResponse.account:type_name -> latchkey.account.v1.Account
-	28, // 11: latchkey.account.v1.CreateImportedAccountRequest.roles:type_name -> latchkey.account.v1.Role.Value
-	24, // 12: latchkey.account.v1.CreateImportedAccountResponse.account:type_name -> latchkey.account.v1.Account
-	21, // 13: latchkey.account.v1.CreateImportedAccountsRequest.rows:type_name -> latchkey.account.v1.ImportedAccountRow
-	28, // 14: latchkey.account.v1.ImportedAccountRow.roles:type_name -> latchkey.account.v1.Role.Value
-	23, // 15: latchkey.account.v1.CreateImportedAccountsResponse.results:type_name -> latchkey.account.v1.ImportedAccountResult
-	24, // 16: latchkey.account.v1.ImportedAccountResult.account:type_name -> latchkey.account.v1.Account
-	0,  // 17: latchkey.account.v1.AccountInternalService.ResolveLogin:input_type -> latchkey.account.v1.ResolveLoginRequest
-	2,  // 18: latchkey.account.v1.AccountInternalService.LookupAccount:input_type -> latchkey.account.v1.LookupAccountRequest
-	4,  // 19: latchkey.account.v1.AccountInternalService.GetTenantPolicy:input_type -> latchkey.account.v1.GetTenantPolicyRequest
-	6,  // 20: latchkey.account.v1.AccountInternalService.GetTenantByCode:input_type -> latchkey.account.v1.GetTenantByCodeRequest
-	8,  // 21: latchkey.account.v1.AccountInternalService.MarkActivated:input_type -> latchkey.account.v1.MarkActivatedRequest
-	10, // 22: latchkey.account.v1.AccountInternalService.RecordLockout:input_type -> latchkey.account.v1.RecordLockoutRequest
-	12, // 23: latchkey.account.v1.AccountInternalService.ReleaseLockout:input_type -> latchkey.account.v1.ReleaseLockoutRequest
-	14, // 24: latchkey.account.v1.AccountInternalService.RecordTermsAcceptance:input_type -> latchkey.account.v1.RecordTermsAcceptanceRequest
-	16, // 25: latchkey.account.v1.AccountInternalService.CreateImportedAccount:input_type -> latchkey.account.v1.CreateImportedAccountRequest
-	20, // 26: latchkey.account.v1.AccountInternalService.CreateImportedAccounts:input_type -> latchkey.account.v1.CreateImportedAccountsRequest
-	18, // 27: latchkey.account.v1.AccountInternalService.SweepInactive:input_type -> latchkey.account.v1.SweepInactiveRequest
-	1,  // 28: latchkey.account.v1.AccountInternalService.ResolveLogin:output_type -> latchkey.account.v1.ResolveLoginResponse
-	3,  // 29: latchkey.account.v1.AccountInternalService.LookupAccount:output_type -> latchkey.account.v1.LookupAccountResponse
-	5,  // 30: latchkey.account.v1.AccountInternalService.GetTenantPolicy:output_type -> latchkey.account.v1.GetTenantPolicyResponse
-	7,  // 31: latchkey.account.v1.AccountInternalService.GetTenantByCode:output_type -> latchkey.account.v1.GetTenantByCodeResponse
-	9,  // 32: latchkey.account.v1.AccountInternalService.MarkActivated:output_type -> latchkey.account.v1.MarkActivatedResponse
-	11, // 33: latchkey.account.v1.AccountInternalService.RecordLockout:output_type -> latchkey.account.v1.RecordLockoutResponse
-	13, // 34: latchkey.account.v1.AccountInternalService.ReleaseLockout:output_type -> latchkey.account.v1.ReleaseLockoutResponse
-	15, // 35: latchkey.account.v1.AccountInternalService.RecordTermsAcceptance:output_type -> latchkey.account.v1.RecordTermsAcceptanceResponse
-	17, // 36: latchkey.account.v1.AccountInternalService.CreateImportedAccount:output_type -> latchkey.account.v1.CreateImportedAccountResponse
-	22, // 37: latchkey.account.v1.AccountInternalService.CreateImportedAccounts:output_type -> latchkey.account.v1.CreateImportedAccountsResponse
-	19, // 38: latchkey.account.v1.AccountInternalService.SweepInactive:output_type -> latchkey.account.v1.SweepInactiveResponse
+var file_latchkey_internalapi_account_v1_account_internal_proto_depIdxs = []int32{
+	24, // 0: latchkey.internalapi.account.v1.ResolveLoginResponse.account:type_name -> latchkey.account.v1.Account
+	25, // 1: latchkey.internalapi.account.v1.ResolveLoginResponse.tenant:type_name -> latchkey.account.v1.Tenant
+	24, // 2: latchkey.internalapi.account.v1.LookupAccountResponse.account:type_name -> latchkey.account.v1.Account
+	25, // 3: latchkey.internalapi.account.v1.GetTenantPolicyResponse.tenant:type_name -> latchkey.account.v1.Tenant
+	25, // 4: latchkey.internalapi.account.v1.GetTenantByCodeResponse.tenant:type_name -> latchkey.account.v1.Tenant
+	24, // 5: latchkey.internalapi.account.v1.MarkActivatedResponse.account:type_name -> latchkey.account.v1.Account
+	26, // 6: latchkey.internalapi.account.v1.RecordLockoutRequest.reason:type_name -> latchkey.account.v1.LockReason.Value
+	27, // 7: latchkey.internalapi.account.v1.RecordLockoutRequest.unlock_time:type_name -> google.protobuf.Timestamp
+	24, // 8: latchkey.internalapi.account.v1.RecordLockoutResponse.account:type_name -> latchkey.account.v1.Account
+	24, // 9: latchkey.internalapi.account.v1.ReleaseLockoutResponse.account:type_name -> latchkey.account.v1.Account
+	24, // 10: latchkey.internalapi.account.v1.RecordTermsAcceptanceResponse.account:type_name -> latchkey.account.v1.Account
+	28, // 11: latchkey.internalapi.account.v1.CreateImportedAccountRequest.roles:type_name -> latchkey.account.v1.Role.Value
+	24, // 12: latchkey.internalapi.account.v1.CreateImportedAccountResponse.account:type_name -> latchkey.account.v1.Account
+	21, // 13: latchkey.internalapi.account.v1.CreateImportedAccountsRequest.rows:type_name -> latchkey.internalapi.account.v1.ImportedAccountRow
+	28, // 14: latchkey.internalapi.account.v1.ImportedAccountRow.roles:type_name -> latchkey.account.v1.Role.Value
+	23, // 15: latchkey.internalapi.account.v1.CreateImportedAccountsResponse.results:type_name -> latchkey.internalapi.account.v1.ImportedAccountResult
+	24, // 16: latchkey.internalapi.account.v1.ImportedAccountResult.account:type_name -> latchkey.account.v1.Account
+	0,  // 17: latchkey.internalapi.account.v1.AccountInternalService.ResolveLogin:input_type -> latchkey.internalapi.account.v1.ResolveLoginRequest
+	2,  // 18: latchkey.internalapi.account.v1.AccountInternalService.LookupAccount:input_type -> latchkey.internalapi.account.v1.LookupAccountRequest
+	4,  // 19: latchkey.internalapi.account.v1.AccountInternalService.GetTenantPolicy:input_type -> latchkey.internalapi.account.v1.GetTenantPolicyRequest
+	6,  // 20: latchkey.internalapi.account.v1.AccountInternalService.GetTenantByCode:input_type -> latchkey.internalapi.account.v1.GetTenantByCodeRequest
+	8,  // 21: latchkey.internalapi.account.v1.AccountInternalService.MarkActivated:input_type -> latchkey.internalapi.account.v1.MarkActivatedRequest
+	10, // 22: latchkey.internalapi.account.v1.AccountInternalService.RecordLockout:input_type -> latchkey.internalapi.account.v1.RecordLockoutRequest
+	12, // 23: latchkey.internalapi.account.v1.AccountInternalService.ReleaseLockout:input_type -> latchkey.internalapi.account.v1.ReleaseLockoutRequest
+	14, // 24: latchkey.internalapi.account.v1.AccountInternalService.RecordTermsAcceptance:input_type -> latchkey.internalapi.account.v1.RecordTermsAcceptanceRequest
+	16, // 25: latchkey.internalapi.account.v1.AccountInternalService.CreateImportedAccount:input_type -> latchkey.internalapi.account.v1.CreateImportedAccountRequest
+	20, // 26: latchkey.internalapi.account.v1.AccountInternalService.CreateImportedAccounts:input_type -> latchkey.internalapi.account.v1.CreateImportedAccountsRequest
+	18, // 27: latchkey.internalapi.account.v1.AccountInternalService.SweepInactive:input_type -> latchkey.internalapi.account.v1.SweepInactiveRequest
+	1,  // 28: latchkey.internalapi.account.v1.AccountInternalService.ResolveLogin:output_type -> latchkey.internalapi.account.v1.ResolveLoginResponse
+	3,  // 29: latchkey.internalapi.account.v1.AccountInternalService.LookupAccount:output_type -> latchkey.internalapi.account.v1.LookupAccountResponse
+	5,  // 30: latchkey.internalapi.account.v1.AccountInternalService.GetTenantPolicy:output_type -> latchkey.internalapi.account.v1.GetTenantPolicyResponse
+	7,  // 31: latchkey.internalapi.account.v1.AccountInternalService.GetTenantByCode:output_type -> latchkey.internalapi.account.v1.GetTenantByCodeResponse
+	9,  // 32: latchkey.internalapi.account.v1.AccountInternalService.MarkActivated:output_type -> latchkey.internalapi.account.v1.MarkActivatedResponse
+	11, // 33: latchkey.internalapi.account.v1.AccountInternalService.RecordLockout:output_type -> latchkey.internalapi.account.v1.RecordLockoutResponse
+	13, // 34: latchkey.internalapi.account.v1.AccountInternalService.ReleaseLockout:output_type -> latchkey.internalapi.account.v1.ReleaseLockoutResponse
+	15, // 35: latchkey.internalapi.account.v1.AccountInternalService.RecordTermsAcceptance:output_type -> latchkey.internalapi.account.v1.RecordTermsAcceptanceResponse
+	17, // 36: latchkey.internalapi.account.v1.AccountInternalService.CreateImportedAccount:output_type -> latchkey.internalapi.account.v1.CreateImportedAccountResponse
+	22, // 37: latchkey.internalapi.account.v1.AccountInternalService.CreateImportedAccounts:output_type -> latchkey.internalapi.account.v1.CreateImportedAccountsResponse
+	19, // 38: latchkey.internalapi.account.v1.AccountInternalService.SweepInactive:output_type -> latchkey.internalapi.account.v1.SweepInactiveResponse
 	28, // [28:39] is the sub-list for method output_type
 	17, // [17:28] is the sub-list for method input_type
 	17, // [17:17] is the sub-list for extension type_name
@@ -1504,28 +1511,26 @@ var file_latchkey_account_v1_account_internal_proto_depIdxs = []int32{
 	0,  // [0:17] is the sub-list for field type_name
 }
 
-func init() { file_latchkey_account_v1_account_internal_proto_init() }
-func file_latchkey_account_v1_account_internal_proto_init() {
-	if File_latchkey_account_v1_account_internal_proto != nil {
+func init() { file_latchkey_internalapi_account_v1_account_internal_proto_init() }
+func file_latchkey_internalapi_account_v1_account_internal_proto_init() {
+	if File_latchkey_internalapi_account_v1_account_internal_proto != nil {
 		return
 	}
-	file_latchkey_account_v1_enums_proto_init()
-	file_latchkey_account_v1_resources_proto_init()
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
-			RawDescriptor: unsafe.Slice(unsafe.StringData(file_latchkey_account_v1_account_internal_proto_rawDesc), len(file_latchkey_account_v1_account_internal_proto_rawDesc)),
+			RawDescriptor: unsafe.Slice(unsafe.StringData(file_latchkey_internalapi_account_v1_account_internal_proto_rawDesc), len(file_latchkey_internalapi_account_v1_account_internal_proto_rawDesc)),
 			NumEnums:      0,
 			NumMessages:   24,
 			NumExtensions: 0,
 			NumServices:   1,
 		},
-		GoTypes:           file_latchkey_account_v1_account_internal_proto_goTypes,
-		DependencyIndexes: file_latchkey_account_v1_account_internal_proto_depIdxs,
-		MessageInfos:      file_latchkey_account_v1_account_internal_proto_msgTypes,
+		GoTypes:           file_latchkey_internalapi_account_v1_account_internal_proto_goTypes,
+		DependencyIndexes: file_latchkey_internalapi_account_v1_account_internal_proto_depIdxs,
+		MessageInfos:      file_latchkey_internalapi_account_v1_account_internal_proto_msgTypes,
 	}.Build()
-	File_latchkey_account_v1_account_internal_proto = out.File
-	file_latchkey_account_v1_account_internal_proto_goTypes = nil
-	file_latchkey_account_v1_account_internal_proto_depIdxs = nil
+	File_latchkey_internalapi_account_v1_account_internal_proto = out.File
+	file_latchkey_internalapi_account_v1_account_internal_proto_goTypes = nil
+	file_latchkey_internalapi_account_v1_account_internal_proto_depIdxs = nil
 }

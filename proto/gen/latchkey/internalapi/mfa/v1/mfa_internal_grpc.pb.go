@@ -2,9 +2,15 @@
 // versions:
 // - protoc-gen-go-grpc v1.6.1
 // - protoc             (unknown)
-// source: latchkey/mfa/v1/mfa_internal.proto
+// source: latchkey/internalapi/mfa/v1/mfa_internal.proto
 
-package mfav1
+// The internal API of the mfa service: only other Latchkey services call
+// it, never through the gateway. A package of its own (latchkey.internalapi)
+// so that clients of the public API do not get it with the public stubs,
+// and so that it may change in step with its callers, which are deployed
+// with it (buf.yaml leaves it out of the breaking-change check).
+
+package mfainternalv1
 
 import (
 	context "context"
@@ -19,10 +25,10 @@ import (
 const _ = grpc.SupportPackageIsVersion9
 
 const (
-	MfaInternalService_VerifyCode_FullMethodName           = "/latchkey.mfa.v1.MfaInternalService/VerifyCode"
-	MfaInternalService_GetFactorStatus_FullMethodName      = "/latchkey.mfa.v1.MfaInternalService/GetFactorStatus"
-	MfaInternalService_StartTotpEnrollment_FullMethodName  = "/latchkey.mfa.v1.MfaInternalService/StartTotpEnrollment"
-	MfaInternalService_FinishTotpEnrollment_FullMethodName = "/latchkey.mfa.v1.MfaInternalService/FinishTotpEnrollment"
+	MfaInternalService_VerifyCode_FullMethodName           = "/latchkey.internalapi.mfa.v1.MfaInternalService/VerifyCode"
+	MfaInternalService_GetFactorStatus_FullMethodName      = "/latchkey.internalapi.mfa.v1.MfaInternalService/GetFactorStatus"
+	MfaInternalService_StartTotpEnrollment_FullMethodName  = "/latchkey.internalapi.mfa.v1.MfaInternalService/StartTotpEnrollment"
+	MfaInternalService_FinishTotpEnrollment_FullMethodName = "/latchkey.internalapi.mfa.v1.MfaInternalService/FinishTotpEnrollment"
 )
 
 // MfaInternalServiceClient is the client API for MfaInternalService service.
@@ -230,7 +236,7 @@ func _MfaInternalService_FinishTotpEnrollment_Handler(srv interface{}, ctx conte
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
 var MfaInternalService_ServiceDesc = grpc.ServiceDesc{
-	ServiceName: "latchkey.mfa.v1.MfaInternalService",
+	ServiceName: "latchkey.internalapi.mfa.v1.MfaInternalService",
 	HandlerType: (*MfaInternalServiceServer)(nil),
 	Methods: []grpc.MethodDesc{
 		{
@@ -251,5 +257,5 @@ var MfaInternalService_ServiceDesc = grpc.ServiceDesc{
 		},
 	},
 	Streams:  []grpc.StreamDesc{},
-	Metadata: "latchkey/mfa/v1/mfa_internal.proto",
+	Metadata: "latchkey/internalapi/mfa/v1/mfa_internal.proto",
 }

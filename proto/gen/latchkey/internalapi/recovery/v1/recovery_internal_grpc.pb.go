@@ -2,9 +2,15 @@
 // versions:
 // - protoc-gen-go-grpc v1.6.1
 // - protoc             (unknown)
-// source: latchkey/recovery/v1/recovery_internal.proto
+// source: latchkey/internalapi/recovery/v1/recovery_internal.proto
 
-package recoveryv1
+// The internal API of the recovery service: only other Latchkey services call
+// it, never through the gateway. A package of its own (latchkey.internalapi)
+// so that clients of the public API do not get it with the public stubs,
+// and so that it may change in step with its callers, which are deployed
+// with it (buf.yaml leaves it out of the breaking-change check).
+
+package recoveryinternalv1
 
 import (
 	context "context"
@@ -19,10 +25,10 @@ import (
 const _ = grpc.SupportPackageIsVersion9
 
 const (
-	RecoveryInternalService_IssueActivation_FullMethodName    = "/latchkey.recovery.v1.RecoveryInternalService/IssueActivation"
-	RecoveryInternalService_IssuePasswordReset_FullMethodName = "/latchkey.recovery.v1.RecoveryInternalService/IssuePasswordReset"
-	RecoveryInternalService_RevokeLinkTokens_FullMethodName   = "/latchkey.recovery.v1.RecoveryInternalService/RevokeLinkTokens"
-	RecoveryInternalService_GetRecoveryInfo_FullMethodName    = "/latchkey.recovery.v1.RecoveryInternalService/GetRecoveryInfo"
+	RecoveryInternalService_IssueActivation_FullMethodName    = "/latchkey.internalapi.recovery.v1.RecoveryInternalService/IssueActivation"
+	RecoveryInternalService_IssuePasswordReset_FullMethodName = "/latchkey.internalapi.recovery.v1.RecoveryInternalService/IssuePasswordReset"
+	RecoveryInternalService_RevokeLinkTokens_FullMethodName   = "/latchkey.internalapi.recovery.v1.RecoveryInternalService/RevokeLinkTokens"
+	RecoveryInternalService_GetRecoveryInfo_FullMethodName    = "/latchkey.internalapi.recovery.v1.RecoveryInternalService/GetRecoveryInfo"
 )
 
 // RecoveryInternalServiceClient is the client API for RecoveryInternalService service.
@@ -233,7 +239,7 @@ func _RecoveryInternalService_GetRecoveryInfo_Handler(srv interface{}, ctx conte
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
 var RecoveryInternalService_ServiceDesc = grpc.ServiceDesc{
-	ServiceName: "latchkey.recovery.v1.RecoveryInternalService",
+	ServiceName: "latchkey.internalapi.recovery.v1.RecoveryInternalService",
 	HandlerType: (*RecoveryInternalServiceServer)(nil),
 	Methods: []grpc.MethodDesc{
 		{
@@ -254,5 +260,5 @@ var RecoveryInternalService_ServiceDesc = grpc.ServiceDesc{
 		},
 	},
 	Streams:  []grpc.StreamDesc{},
-	Metadata: "latchkey/recovery/v1/recovery_internal.proto",
+	Metadata: "latchkey/internalapi/recovery/v1/recovery_internal.proto",
 }

@@ -2,11 +2,18 @@
 // versions:
 // 	protoc-gen-go v1.36.12
 // 	protoc        (unknown)
-// source: latchkey/mfa/v1/mfa_internal.proto
+// source: latchkey/internalapi/mfa/v1/mfa_internal.proto
 
-package mfav1
+// The internal API of the mfa service: only other Latchkey services call
+// it, never through the gateway. A package of its own (latchkey.internalapi)
+// so that clients of the public API do not get it with the public stubs,
+// and so that it may change in step with its callers, which are deployed
+// with it (buf.yaml leaves it out of the breaking-change check).
+
+package mfainternalv1
 
 import (
+	v1 "github.com/latchkey/latchkey/proto/gen/latchkey/mfa/v1"
 	protoreflect "google.golang.org/protobuf/reflect/protoreflect"
 	protoimpl "google.golang.org/protobuf/runtime/protoimpl"
 	timestamppb "google.golang.org/protobuf/types/known/timestamppb"
@@ -36,7 +43,7 @@ type VerifyCodeRequest struct {
 
 func (x *VerifyCodeRequest) Reset() {
 	*x = VerifyCodeRequest{}
-	mi := &file_latchkey_mfa_v1_mfa_internal_proto_msgTypes[0]
+	mi := &file_latchkey_internalapi_mfa_v1_mfa_internal_proto_msgTypes[0]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -48,7 +55,7 @@ func (x *VerifyCodeRequest) String() string {
 func (*VerifyCodeRequest) ProtoMessage() {}
 
 func (x *VerifyCodeRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_latchkey_mfa_v1_mfa_internal_proto_msgTypes[0]
+	mi := &file_latchkey_internalapi_mfa_v1_mfa_internal_proto_msgTypes[0]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -61,7 +68,7 @@ func (x *VerifyCodeRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use VerifyCodeRequest.ProtoReflect.Descriptor instead.
 func (*VerifyCodeRequest) Descriptor() ([]byte, []int) {
-	return file_latchkey_mfa_v1_mfa_internal_proto_rawDescGZIP(), []int{0}
+	return file_latchkey_internalapi_mfa_v1_mfa_internal_proto_rawDescGZIP(), []int{0}
 }
 
 func (x *VerifyCodeRequest) GetTenantId() string {
@@ -97,14 +104,14 @@ type VerifyCodeResponse struct {
 	// The code is valid (and now spent).
 	Ok bool `protobuf:"varint,1,opt,name=ok,proto3" json:"ok,omitempty"`
 	// What the code was; VALUE_UNSPECIFIED when not ok.
-	Method        VerificationMethod_Value `protobuf:"varint,2,opt,name=method,proto3,enum=latchkey.mfa.v1.VerificationMethod_Value" json:"method,omitempty"`
+	Method        v1.VerificationMethod_Value `protobuf:"varint,2,opt,name=method,proto3,enum=latchkey.mfa.v1.VerificationMethod_Value" json:"method,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *VerifyCodeResponse) Reset() {
 	*x = VerifyCodeResponse{}
-	mi := &file_latchkey_mfa_v1_mfa_internal_proto_msgTypes[1]
+	mi := &file_latchkey_internalapi_mfa_v1_mfa_internal_proto_msgTypes[1]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -116,7 +123,7 @@ func (x *VerifyCodeResponse) String() string {
 func (*VerifyCodeResponse) ProtoMessage() {}
 
 func (x *VerifyCodeResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_latchkey_mfa_v1_mfa_internal_proto_msgTypes[1]
+	mi := &file_latchkey_internalapi_mfa_v1_mfa_internal_proto_msgTypes[1]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -129,7 +136,7 @@ func (x *VerifyCodeResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use VerifyCodeResponse.ProtoReflect.Descriptor instead.
 func (*VerifyCodeResponse) Descriptor() ([]byte, []int) {
-	return file_latchkey_mfa_v1_mfa_internal_proto_rawDescGZIP(), []int{1}
+	return file_latchkey_internalapi_mfa_v1_mfa_internal_proto_rawDescGZIP(), []int{1}
 }
 
 func (x *VerifyCodeResponse) GetOk() bool {
@@ -139,11 +146,11 @@ func (x *VerifyCodeResponse) GetOk() bool {
 	return false
 }
 
-func (x *VerifyCodeResponse) GetMethod() VerificationMethod_Value {
+func (x *VerifyCodeResponse) GetMethod() v1.VerificationMethod_Value {
 	if x != nil {
 		return x.Method
 	}
-	return VerificationMethod_VALUE_UNSPECIFIED
+	return v1.VerificationMethod_Value(0)
 }
 
 type GetFactorStatusRequest struct {
@@ -156,7 +163,7 @@ type GetFactorStatusRequest struct {
 
 func (x *GetFactorStatusRequest) Reset() {
 	*x = GetFactorStatusRequest{}
-	mi := &file_latchkey_mfa_v1_mfa_internal_proto_msgTypes[2]
+	mi := &file_latchkey_internalapi_mfa_v1_mfa_internal_proto_msgTypes[2]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -168,7 +175,7 @@ func (x *GetFactorStatusRequest) String() string {
 func (*GetFactorStatusRequest) ProtoMessage() {}
 
 func (x *GetFactorStatusRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_latchkey_mfa_v1_mfa_internal_proto_msgTypes[2]
+	mi := &file_latchkey_internalapi_mfa_v1_mfa_internal_proto_msgTypes[2]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -181,7 +188,7 @@ func (x *GetFactorStatusRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetFactorStatusRequest.ProtoReflect.Descriptor instead.
 func (*GetFactorStatusRequest) Descriptor() ([]byte, []int) {
-	return file_latchkey_mfa_v1_mfa_internal_proto_rawDescGZIP(), []int{2}
+	return file_latchkey_internalapi_mfa_v1_mfa_internal_proto_rawDescGZIP(), []int{2}
 }
 
 func (x *GetFactorStatusRequest) GetTenantId() string {
@@ -212,7 +219,7 @@ type GetFactorStatusResponse struct {
 
 func (x *GetFactorStatusResponse) Reset() {
 	*x = GetFactorStatusResponse{}
-	mi := &file_latchkey_mfa_v1_mfa_internal_proto_msgTypes[3]
+	mi := &file_latchkey_internalapi_mfa_v1_mfa_internal_proto_msgTypes[3]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -224,7 +231,7 @@ func (x *GetFactorStatusResponse) String() string {
 func (*GetFactorStatusResponse) ProtoMessage() {}
 
 func (x *GetFactorStatusResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_latchkey_mfa_v1_mfa_internal_proto_msgTypes[3]
+	mi := &file_latchkey_internalapi_mfa_v1_mfa_internal_proto_msgTypes[3]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -237,7 +244,7 @@ func (x *GetFactorStatusResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetFactorStatusResponse.ProtoReflect.Descriptor instead.
 func (*GetFactorStatusResponse) Descriptor() ([]byte, []int) {
-	return file_latchkey_mfa_v1_mfa_internal_proto_rawDescGZIP(), []int{3}
+	return file_latchkey_internalapi_mfa_v1_mfa_internal_proto_rawDescGZIP(), []int{3}
 }
 
 func (x *GetFactorStatusResponse) GetTotpEnabled() bool {
@@ -271,7 +278,7 @@ type StartTotpEnrollmentRequest struct {
 
 func (x *StartTotpEnrollmentRequest) Reset() {
 	*x = StartTotpEnrollmentRequest{}
-	mi := &file_latchkey_mfa_v1_mfa_internal_proto_msgTypes[4]
+	mi := &file_latchkey_internalapi_mfa_v1_mfa_internal_proto_msgTypes[4]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -283,7 +290,7 @@ func (x *StartTotpEnrollmentRequest) String() string {
 func (*StartTotpEnrollmentRequest) ProtoMessage() {}
 
 func (x *StartTotpEnrollmentRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_latchkey_mfa_v1_mfa_internal_proto_msgTypes[4]
+	mi := &file_latchkey_internalapi_mfa_v1_mfa_internal_proto_msgTypes[4]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -296,7 +303,7 @@ func (x *StartTotpEnrollmentRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StartTotpEnrollmentRequest.ProtoReflect.Descriptor instead.
 func (*StartTotpEnrollmentRequest) Descriptor() ([]byte, []int) {
-	return file_latchkey_mfa_v1_mfa_internal_proto_rawDescGZIP(), []int{4}
+	return file_latchkey_internalapi_mfa_v1_mfa_internal_proto_rawDescGZIP(), []int{4}
 }
 
 func (x *StartTotpEnrollmentRequest) GetTenantId() string {
@@ -327,7 +334,7 @@ type StartTotpEnrollmentResponse struct {
 
 func (x *StartTotpEnrollmentResponse) Reset() {
 	*x = StartTotpEnrollmentResponse{}
-	mi := &file_latchkey_mfa_v1_mfa_internal_proto_msgTypes[5]
+	mi := &file_latchkey_internalapi_mfa_v1_mfa_internal_proto_msgTypes[5]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -339,7 +346,7 @@ func (x *StartTotpEnrollmentResponse) String() string {
 func (*StartTotpEnrollmentResponse) ProtoMessage() {}
 
 func (x *StartTotpEnrollmentResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_latchkey_mfa_v1_mfa_internal_proto_msgTypes[5]
+	mi := &file_latchkey_internalapi_mfa_v1_mfa_internal_proto_msgTypes[5]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -352,7 +359,7 @@ func (x *StartTotpEnrollmentResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use StartTotpEnrollmentResponse.ProtoReflect.Descriptor instead.
 func (*StartTotpEnrollmentResponse) Descriptor() ([]byte, []int) {
-	return file_latchkey_mfa_v1_mfa_internal_proto_rawDescGZIP(), []int{5}
+	return file_latchkey_internalapi_mfa_v1_mfa_internal_proto_rawDescGZIP(), []int{5}
 }
 
 func (x *StartTotpEnrollmentResponse) GetSecret() string {
@@ -388,7 +395,7 @@ type FinishTotpEnrollmentRequest struct {
 
 func (x *FinishTotpEnrollmentRequest) Reset() {
 	*x = FinishTotpEnrollmentRequest{}
-	mi := &file_latchkey_mfa_v1_mfa_internal_proto_msgTypes[6]
+	mi := &file_latchkey_internalapi_mfa_v1_mfa_internal_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -400,7 +407,7 @@ func (x *FinishTotpEnrollmentRequest) String() string {
 func (*FinishTotpEnrollmentRequest) ProtoMessage() {}
 
 func (x *FinishTotpEnrollmentRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_latchkey_mfa_v1_mfa_internal_proto_msgTypes[6]
+	mi := &file_latchkey_internalapi_mfa_v1_mfa_internal_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -413,7 +420,7 @@ func (x *FinishTotpEnrollmentRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use FinishTotpEnrollmentRequest.ProtoReflect.Descriptor instead.
 func (*FinishTotpEnrollmentRequest) Descriptor() ([]byte, []int) {
-	return file_latchkey_mfa_v1_mfa_internal_proto_rawDescGZIP(), []int{6}
+	return file_latchkey_internalapi_mfa_v1_mfa_internal_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *FinishTotpEnrollmentRequest) GetTenantId() string {
@@ -447,7 +454,7 @@ type FinishTotpEnrollmentResponse struct {
 
 func (x *FinishTotpEnrollmentResponse) Reset() {
 	*x = FinishTotpEnrollmentResponse{}
-	mi := &file_latchkey_mfa_v1_mfa_internal_proto_msgTypes[7]
+	mi := &file_latchkey_internalapi_mfa_v1_mfa_internal_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -459,7 +466,7 @@ func (x *FinishTotpEnrollmentResponse) String() string {
 func (*FinishTotpEnrollmentResponse) ProtoMessage() {}
 
 func (x *FinishTotpEnrollmentResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_latchkey_mfa_v1_mfa_internal_proto_msgTypes[7]
+	mi := &file_latchkey_internalapi_mfa_v1_mfa_internal_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -472,7 +479,7 @@ func (x *FinishTotpEnrollmentResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use FinishTotpEnrollmentResponse.ProtoReflect.Descriptor instead.
 func (*FinishTotpEnrollmentResponse) Descriptor() ([]byte, []int) {
-	return file_latchkey_mfa_v1_mfa_internal_proto_rawDescGZIP(), []int{7}
+	return file_latchkey_internalapi_mfa_v1_mfa_internal_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *FinishTotpEnrollmentResponse) GetRecoveryCodes() []string {
@@ -482,11 +489,11 @@ func (x *FinishTotpEnrollmentResponse) GetRecoveryCodes() []string {
 	return nil
 }
 
-var File_latchkey_mfa_v1_mfa_internal_proto protoreflect.FileDescriptor
+var File_latchkey_internalapi_mfa_v1_mfa_internal_proto protoreflect.FileDescriptor
 
-const file_latchkey_mfa_v1_mfa_internal_proto_rawDesc = "" +
+const file_latchkey_internalapi_mfa_v1_mfa_internal_proto_rawDesc = "" +
 	"\n" +
-	"\"latchkey/mfa/v1/mfa_internal.proto\x12\x0flatchkey.mfa.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1flatchkey/mfa/v1/resources.proto\"\x93\x01\n" +
+	".latchkey/internalapi/mfa/v1/mfa_internal.proto\x12\x1blatchkey.internalapi.mfa.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1flatchkey/mfa/v1/resources.proto\"\x93\x01\n" +
 	"\x11VerifyCodeRequest\x12\x1b\n" +
 	"\ttenant_id\x18\x01 \x01(\tR\btenantId\x12\x1d\n" +
 	"\n" +
@@ -520,50 +527,50 @@ const file_latchkey_mfa_v1_mfa_internal_proto_rawDesc = "" +
 	"account_id\x18\x02 \x01(\tR\taccountId\x12\x12\n" +
 	"\x04code\x18\x03 \x01(\tR\x04code\"E\n" +
 	"\x1cFinishTotpEnrollmentResponse\x12%\n" +
-	"\x0erecovery_codes\x18\x01 \x03(\tR\rrecoveryCodes2\xb8\x03\n" +
-	"\x12MfaInternalService\x12U\n" +
+	"\x0erecovery_codes\x18\x01 \x03(\tR\rrecoveryCodes2\x9a\x04\n" +
+	"\x12MfaInternalService\x12m\n" +
 	"\n" +
-	"VerifyCode\x12\".latchkey.mfa.v1.VerifyCodeRequest\x1a#.latchkey.mfa.v1.VerifyCodeResponse\x12d\n" +
-	"\x0fGetFactorStatus\x12'.latchkey.mfa.v1.GetFactorStatusRequest\x1a(.latchkey.mfa.v1.GetFactorStatusResponse\x12p\n" +
-	"\x13StartTotpEnrollment\x12+.latchkey.mfa.v1.StartTotpEnrollmentRequest\x1a,.latchkey.mfa.v1.StartTotpEnrollmentResponse\x12s\n" +
-	"\x14FinishTotpEnrollment\x12,.latchkey.mfa.v1.FinishTotpEnrollmentRequest\x1a-.latchkey.mfa.v1.FinishTotpEnrollmentResponseB>Z<github.com/latchkey/latchkey/proto/gen/latchkey/mfa/v1;mfav1b\x06proto3"
+	"VerifyCode\x12..latchkey.internalapi.mfa.v1.VerifyCodeRequest\x1a/.latchkey.internalapi.mfa.v1.VerifyCodeResponse\x12|\n" +
+	"\x0fGetFactorStatus\x123.latchkey.internalapi.mfa.v1.GetFactorStatusRequest\x1a4.latchkey.internalapi.mfa.v1.GetFactorStatusResponse\x12\x88\x01\n" +
+	"\x13StartTotpEnrollment\x127.latchkey.internalapi.mfa.v1.StartTotpEnrollmentRequest\x1a8.latchkey.internalapi.mfa.v1.StartTotpEnrollmentResponse\x12\x8b\x01\n" +
+	"\x14FinishTotpEnrollment\x128.latchkey.internalapi.mfa.v1.FinishTotpEnrollmentRequest\x1a9.latchkey.internalapi.mfa.v1.FinishTotpEnrollmentResponseBRZPgithub.com/latchkey/latchkey/proto/gen/latchkey/internalapi/mfa/v1;mfainternalv1b\x06proto3"
 
 var (
-	file_latchkey_mfa_v1_mfa_internal_proto_rawDescOnce sync.Once
-	file_latchkey_mfa_v1_mfa_internal_proto_rawDescData []byte
+	file_latchkey_internalapi_mfa_v1_mfa_internal_proto_rawDescOnce sync.Once
+	file_latchkey_internalapi_mfa_v1_mfa_internal_proto_rawDescData []byte
 )
 
-func file_latchkey_mfa_v1_mfa_internal_proto_rawDescGZIP() []byte {
-	file_latchkey_mfa_v1_mfa_internal_proto_rawDescOnce.Do(func() {
-		file_latchkey_mfa_v1_mfa_internal_proto_rawDescData = protoimpl.X.CompressGZIP(unsafe.Slice(unsafe.StringData(file_latchkey_mfa_v1_mfa_internal_proto_rawDesc), len(file_latchkey_mfa_v1_mfa_internal_proto_rawDesc)))
+func file_latchkey_internalapi_mfa_v1_mfa_internal_proto_rawDescGZIP() []byte {
+	file_latchkey_internalapi_mfa_v1_mfa_internal_proto_rawDescOnce.Do(func() {
+		file_latchkey_internalapi_mfa_v1_mfa_internal_proto_rawDescData = protoimpl.X.CompressGZIP(unsafe.Slice(unsafe.StringData(file_latchkey_internalapi_mfa_v1_mfa_internal_proto_rawDesc), len(file_latchkey_internalapi_mfa_v1_mfa_internal_proto_rawDesc)))
 	})
-	return file_latchkey_mfa_v1_mfa_internal_proto_rawDescData
+	return file_latchkey_internalapi_mfa_v1_mfa_internal_proto_rawDescData
 }
 
-var file_latchkey_mfa_v1_mfa_internal_proto_msgTypes = make([]protoimpl.MessageInfo, 8)
-var file_latchkey_mfa_v1_mfa_internal_proto_goTypes = []any{
-	(*VerifyCodeRequest)(nil),            // 0: latchkey.mfa.v1.VerifyCodeRequest
-	(*VerifyCodeResponse)(nil),           // 1: latchkey.mfa.v1.VerifyCodeResponse
-	(*GetFactorStatusRequest)(nil),       // 2: latchkey.mfa.v1.GetFactorStatusRequest
-	(*GetFactorStatusResponse)(nil),      // 3: latchkey.mfa.v1.GetFactorStatusResponse
-	(*StartTotpEnrollmentRequest)(nil),   // 4: latchkey.mfa.v1.StartTotpEnrollmentRequest
-	(*StartTotpEnrollmentResponse)(nil),  // 5: latchkey.mfa.v1.StartTotpEnrollmentResponse
-	(*FinishTotpEnrollmentRequest)(nil),  // 6: latchkey.mfa.v1.FinishTotpEnrollmentRequest
-	(*FinishTotpEnrollmentResponse)(nil), // 7: latchkey.mfa.v1.FinishTotpEnrollmentResponse
-	(VerificationMethod_Value)(0),        // 8: latchkey.mfa.v1.VerificationMethod.Value
+var file_latchkey_internalapi_mfa_v1_mfa_internal_proto_msgTypes = make([]protoimpl.MessageInfo, 8)
+var file_latchkey_internalapi_mfa_v1_mfa_internal_proto_goTypes = []any{
+	(*VerifyCodeRequest)(nil),            // 0: latchkey.internalapi.mfa.v1.VerifyCodeRequest
+	(*VerifyCodeResponse)(nil),           // 1: latchkey.internalapi.mfa.v1.VerifyCodeResponse
+	(*GetFactorStatusRequest)(nil),       // 2: latchkey.internalapi.mfa.v1.GetFactorStatusRequest
+	(*GetFactorStatusResponse)(nil),      // 3: latchkey.internalapi.mfa.v1.GetFactorStatusResponse
+	(*StartTotpEnrollmentRequest)(nil),   // 4: latchkey.internalapi.mfa.v1.StartTotpEnrollmentRequest
+	(*StartTotpEnrollmentResponse)(nil),  // 5: latchkey.internalapi.mfa.v1.StartTotpEnrollmentResponse
+	(*FinishTotpEnrollmentRequest)(nil),  // 6: latchkey.internalapi.mfa.v1.FinishTotpEnrollmentRequest
+	(*FinishTotpEnrollmentResponse)(nil), // 7: latchkey.internalapi.mfa.v1.FinishTotpEnrollmentResponse
+	(v1.VerificationMethod_Value)(0),     // 8: latchkey.mfa.v1.VerificationMethod.Value
 	(*timestamppb.Timestamp)(nil),        // 9: google.protobuf.Timestamp
 }
-var file_latchkey_mfa_v1_mfa_internal_proto_depIdxs = []int32{
-	8, // 0: latchkey.mfa.v1.VerifyCodeResponse.method:type_name -> latchkey.mfa.v1.VerificationMethod.Value
-	9, // 1: latchkey.mfa.v1.GetFactorStatusResponse.enable_time:type_name -> google.protobuf.Timestamp
-	0, // 2: latchkey.mfa.v1.MfaInternalService.VerifyCode:input_type -> latchkey.mfa.v1.VerifyCodeRequest
-	2, // 3: latchkey.mfa.v1.MfaInternalService.GetFactorStatus:input_type -> latchkey.mfa.v1.GetFactorStatusRequest
-	4, // 4: latchkey.mfa.v1.MfaInternalService.StartTotpEnrollment:input_type -> latchkey.mfa.v1.StartTotpEnrollmentRequest
-	6, // 5: latchkey.mfa.v1.MfaInternalService.FinishTotpEnrollment:input_type -> latchkey.mfa.v1.FinishTotpEnrollmentRequest
-	1, // 6: latchkey.mfa.v1.MfaInternalService.VerifyCode:output_type -> latchkey.mfa.v1.VerifyCodeResponse
-	3, // 7: latchkey.mfa.v1.MfaInternalService.GetFactorStatus:output_type -> latchkey.mfa.v1.GetFactorStatusResponse
-	5, // 8: latchkey.mfa.v1.MfaInternalService.StartTotpEnrollment:output_type -> latchkey.mfa.v1.StartTotpEnrollmentResponse
-	7, // 9: latchkey.mfa.v1.MfaInternalService.FinishTotpEnrollment:output_type -> latchkey.mfa.v1.FinishTotpEnrollmentResponse
+var file_latchkey_internalapi_mfa_v1_mfa_internal_proto_depIdxs = []int32{
+	8, // 0: latchkey.internalapi.mfa.v1.VerifyCodeResponse.method:type_name -> latchkey.mfa.v1.VerificationMethod.Value
+	9, // 1: latchkey.internalapi.mfa.v1.GetFactorStatusResponse.enable_time:type_name -> google.protobuf.Timestamp
+	0, // 2: latchkey.internalapi.mfa.v1.MfaInternalService.VerifyCode:input_type -> latchkey.internalapi.mfa.v1.VerifyCodeRequest
+	2, // 3: latchkey.internalapi.mfa.v1.MfaInternalService.GetFactorStatus:input_type -> latchkey.internalapi.mfa.v1.GetFactorStatusRequest
+	4, // 4: latchkey.internalapi.mfa.v1.MfaInternalService.StartTotpEnrollment:input_type -> latchkey.internalapi.mfa.v1.StartTotpEnrollmentRequest
+	6, // 5: latchkey.internalapi.mfa.v1.MfaInternalService.FinishTotpEnrollment:input_type -> latchkey.internalapi.mfa.v1.FinishTotpEnrollmentRequest
+	1, // 6: latchkey.internalapi.mfa.v1.MfaInternalService.VerifyCode:output_type -> latchkey.internalapi.mfa.v1.VerifyCodeResponse
+	3, // 7: latchkey.internalapi.mfa.v1.MfaInternalService.GetFactorStatus:output_type -> latchkey.internalapi.mfa.v1.GetFactorStatusResponse
+	5, // 8: latchkey.internalapi.mfa.v1.MfaInternalService.StartTotpEnrollment:output_type -> latchkey.internalapi.mfa.v1.StartTotpEnrollmentResponse
+	7, // 9: latchkey.internalapi.mfa.v1.MfaInternalService.FinishTotpEnrollment:output_type -> latchkey.internalapi.mfa.v1.FinishTotpEnrollmentResponse
 	6, // [6:10] is the sub-list for method output_type
 	2, // [2:6] is the sub-list for method input_type
 	2, // [2:2] is the sub-list for extension type_name
@@ -571,27 +578,26 @@ var file_latchkey_mfa_v1_mfa_internal_proto_depIdxs = []int32{
 	0, // [0:2] is the sub-list for field type_name
 }
 
-func init() { file_latchkey_mfa_v1_mfa_internal_proto_init() }
-func file_latchkey_mfa_v1_mfa_internal_proto_init() {
-	if File_latchkey_mfa_v1_mfa_internal_proto != nil {
+func init() { file_latchkey_internalapi_mfa_v1_mfa_internal_proto_init() }
+func file_latchkey_internalapi_mfa_v1_mfa_internal_proto_init() {
+	if File_latchkey_internalapi_mfa_v1_mfa_internal_proto != nil {
 		return
 	}
-	file_latchkey_mfa_v1_resources_proto_init()
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
-			RawDescriptor: unsafe.Slice(unsafe.StringData(file_latchkey_mfa_v1_mfa_internal_proto_rawDesc), len(file_latchkey_mfa_v1_mfa_internal_proto_rawDesc)),
+			RawDescriptor: unsafe.Slice(unsafe.StringData(file_latchkey_internalapi_mfa_v1_mfa_internal_proto_rawDesc), len(file_latchkey_internalapi_mfa_v1_mfa_internal_proto_rawDesc)),
 			NumEnums:      0,
 			NumMessages:   8,
 			NumExtensions: 0,
 			NumServices:   1,
 		},
-		GoTypes:           file_latchkey_mfa_v1_mfa_internal_proto_goTypes,
-		DependencyIndexes: file_latchkey_mfa_v1_mfa_internal_proto_depIdxs,
-		MessageInfos:      file_latchkey_mfa_v1_mfa_internal_proto_msgTypes,
+		GoTypes:           file_latchkey_internalapi_mfa_v1_mfa_internal_proto_goTypes,
+		DependencyIndexes: file_latchkey_internalapi_mfa_v1_mfa_internal_proto_depIdxs,
+		MessageInfos:      file_latchkey_internalapi_mfa_v1_mfa_internal_proto_msgTypes,
 	}.Build()
-	File_latchkey_mfa_v1_mfa_internal_proto = out.File
-	file_latchkey_mfa_v1_mfa_internal_proto_goTypes = nil
-	file_latchkey_mfa_v1_mfa_internal_proto_depIdxs = nil
+	File_latchkey_internalapi_mfa_v1_mfa_internal_proto = out.File
+	file_latchkey_internalapi_mfa_v1_mfa_internal_proto_goTypes = nil
+	file_latchkey_internalapi_mfa_v1_mfa_internal_proto_depIdxs = nil
 }

@@ -2,11 +2,18 @@
 // versions:
 // 	protoc-gen-go v1.36.12
 // 	protoc        (unknown)
-// source: latchkey/notification/v1/notification_internal.proto
+// source: latchkey/internalapi/notification/v1/notification_internal.proto
 
-package notificationv1
+// The internal API of the notification service: only other Latchkey services call
+// it, never through the gateway. A package of its own (latchkey.internalapi)
+// so that clients of the public API do not get it with the public stubs,
+// and so that it may change in step with its callers, which are deployed
+// with it (buf.yaml leaves it out of the breaking-change check).
+
+package notificationinternalv1
 
 import (
+	v1 "github.com/latchkey/latchkey/proto/gen/latchkey/notification/v1"
 	protoreflect "google.golang.org/protobuf/reflect/protoreflect"
 	protoimpl "google.golang.org/protobuf/runtime/protoimpl"
 	timestamppb "google.golang.org/protobuf/types/known/timestamppb"
@@ -35,7 +42,7 @@ type Recipient struct {
 
 func (x *Recipient) Reset() {
 	*x = Recipient{}
-	mi := &file_latchkey_notification_v1_notification_internal_proto_msgTypes[0]
+	mi := &file_latchkey_internalapi_notification_v1_notification_internal_proto_msgTypes[0]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -47,7 +54,7 @@ func (x *Recipient) String() string {
 func (*Recipient) ProtoMessage() {}
 
 func (x *Recipient) ProtoReflect() protoreflect.Message {
-	mi := &file_latchkey_notification_v1_notification_internal_proto_msgTypes[0]
+	mi := &file_latchkey_internalapi_notification_v1_notification_internal_proto_msgTypes[0]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -60,7 +67,7 @@ func (x *Recipient) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Recipient.ProtoReflect.Descriptor instead.
 func (*Recipient) Descriptor() ([]byte, []int) {
-	return file_latchkey_notification_v1_notification_internal_proto_rawDescGZIP(), []int{0}
+	return file_latchkey_internalapi_notification_v1_notification_internal_proto_rawDescGZIP(), []int{0}
 }
 
 func (x *Recipient) GetAddress() string {
@@ -82,9 +89,9 @@ type SendNotificationRequest struct {
 	// Idempotency key chosen by the caller (e.g. the event id or a UUID).
 	RequestId string `protobuf:"bytes,1,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
 	// The tenant whose branding, sender address and default locale apply.
-	TenantId  string         `protobuf:"bytes,2,opt,name=tenant_id,json=tenantId,proto3" json:"tenant_id,omitempty"`
-	Template  Template_Value `protobuf:"varint,3,opt,name=template,proto3,enum=latchkey.notification.v1.Template_Value" json:"template,omitempty"`
-	Recipient *Recipient     `protobuf:"bytes,4,opt,name=recipient,proto3" json:"recipient,omitempty"`
+	TenantId  string            `protobuf:"bytes,2,opt,name=tenant_id,json=tenantId,proto3" json:"tenant_id,omitempty"`
+	Template  v1.Template_Value `protobuf:"varint,3,opt,name=template,proto3,enum=latchkey.notification.v1.Template_Value" json:"template,omitempty"`
+	Recipient *Recipient        `protobuf:"bytes,4,opt,name=recipient,proto3" json:"recipient,omitempty"`
 	// Locale of the e-mail (BCP 47); "" = the tenant's.
 	Locale string `protobuf:"bytes,5,opt,name=locale,proto3" json:"locale,omitempty"`
 	// Template variables (e.g. "link", "display_name", "expire_time").
@@ -97,7 +104,7 @@ type SendNotificationRequest struct {
 
 func (x *SendNotificationRequest) Reset() {
 	*x = SendNotificationRequest{}
-	mi := &file_latchkey_notification_v1_notification_internal_proto_msgTypes[1]
+	mi := &file_latchkey_internalapi_notification_v1_notification_internal_proto_msgTypes[1]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -109,7 +116,7 @@ func (x *SendNotificationRequest) String() string {
 func (*SendNotificationRequest) ProtoMessage() {}
 
 func (x *SendNotificationRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_latchkey_notification_v1_notification_internal_proto_msgTypes[1]
+	mi := &file_latchkey_internalapi_notification_v1_notification_internal_proto_msgTypes[1]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -122,7 +129,7 @@ func (x *SendNotificationRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SendNotificationRequest.ProtoReflect.Descriptor instead.
 func (*SendNotificationRequest) Descriptor() ([]byte, []int) {
-	return file_latchkey_notification_v1_notification_internal_proto_rawDescGZIP(), []int{1}
+	return file_latchkey_internalapi_notification_v1_notification_internal_proto_rawDescGZIP(), []int{1}
 }
 
 func (x *SendNotificationRequest) GetRequestId() string {
@@ -139,11 +146,11 @@ func (x *SendNotificationRequest) GetTenantId() string {
 	return ""
 }
 
-func (x *SendNotificationRequest) GetTemplate() Template_Value {
+func (x *SendNotificationRequest) GetTemplate() v1.Template_Value {
 	if x != nil {
 		return x.Template
 	}
-	return Template_VALUE_UNSPECIFIED
+	return v1.Template_Value(0)
 }
 
 func (x *SendNotificationRequest) GetRecipient() *Recipient {
@@ -184,7 +191,7 @@ type SendNotificationResponse struct {
 
 func (x *SendNotificationResponse) Reset() {
 	*x = SendNotificationResponse{}
-	mi := &file_latchkey_notification_v1_notification_internal_proto_msgTypes[2]
+	mi := &file_latchkey_internalapi_notification_v1_notification_internal_proto_msgTypes[2]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -196,7 +203,7 @@ func (x *SendNotificationResponse) String() string {
 func (*SendNotificationResponse) ProtoMessage() {}
 
 func (x *SendNotificationResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_latchkey_notification_v1_notification_internal_proto_msgTypes[2]
+	mi := &file_latchkey_internalapi_notification_v1_notification_internal_proto_msgTypes[2]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -209,7 +216,7 @@ func (x *SendNotificationResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SendNotificationResponse.ProtoReflect.Descriptor instead.
 func (*SendNotificationResponse) Descriptor() ([]byte, []int) {
-	return file_latchkey_notification_v1_notification_internal_proto_rawDescGZIP(), []int{2}
+	return file_latchkey_internalapi_notification_v1_notification_internal_proto_rawDescGZIP(), []int{2}
 }
 
 func (x *SendNotificationResponse) GetDeliveryId() string {
@@ -228,7 +235,7 @@ type GetDeliveryRequest struct {
 
 func (x *GetDeliveryRequest) Reset() {
 	*x = GetDeliveryRequest{}
-	mi := &file_latchkey_notification_v1_notification_internal_proto_msgTypes[3]
+	mi := &file_latchkey_internalapi_notification_v1_notification_internal_proto_msgTypes[3]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -240,7 +247,7 @@ func (x *GetDeliveryRequest) String() string {
 func (*GetDeliveryRequest) ProtoMessage() {}
 
 func (x *GetDeliveryRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_latchkey_notification_v1_notification_internal_proto_msgTypes[3]
+	mi := &file_latchkey_internalapi_notification_v1_notification_internal_proto_msgTypes[3]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -253,7 +260,7 @@ func (x *GetDeliveryRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetDeliveryRequest.ProtoReflect.Descriptor instead.
 func (*GetDeliveryRequest) Descriptor() ([]byte, []int) {
-	return file_latchkey_notification_v1_notification_internal_proto_rawDescGZIP(), []int{3}
+	return file_latchkey_internalapi_notification_v1_notification_internal_proto_rawDescGZIP(), []int{3}
 }
 
 func (x *GetDeliveryRequest) GetDeliveryId() string {
@@ -269,11 +276,11 @@ type Delivery struct {
 	Id        string                 `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
 	TenantId  string                 `protobuf:"bytes,2,opt,name=tenant_id,json=tenantId,proto3" json:"tenant_id,omitempty"`
 	AccountId string                 `protobuf:"bytes,3,opt,name=account_id,json=accountId,proto3" json:"account_id,omitempty"`
-	Template  Template_Value         `protobuf:"varint,4,opt,name=template,proto3,enum=latchkey.notification.v1.Template_Value" json:"template,omitempty"`
+	Template  v1.Template_Value      `protobuf:"varint,4,opt,name=template,proto3,enum=latchkey.notification.v1.Template_Value" json:"template,omitempty"`
 	// Recipient address.
-	RecipientAddress string               `protobuf:"bytes,5,opt,name=recipient_address,json=recipientAddress,proto3" json:"recipient_address,omitempty"`
-	Locale           string               `protobuf:"bytes,6,opt,name=locale,proto3" json:"locale,omitempty"`
-	Status           DeliveryStatus_Value `protobuf:"varint,7,opt,name=status,proto3,enum=latchkey.notification.v1.DeliveryStatus_Value" json:"status,omitempty"`
+	RecipientAddress string                  `protobuf:"bytes,5,opt,name=recipient_address,json=recipientAddress,proto3" json:"recipient_address,omitempty"`
+	Locale           string                  `protobuf:"bytes,6,opt,name=locale,proto3" json:"locale,omitempty"`
+	Status           v1.DeliveryStatus_Value `protobuf:"varint,7,opt,name=status,proto3,enum=latchkey.notification.v1.DeliveryStatus_Value" json:"status,omitempty"`
 	// Number of send attempts so far.
 	Attempts int32 `protobuf:"varint,8,opt,name=attempts,proto3" json:"attempts,omitempty"`
 	// Last SMTP error ("" = none).
@@ -290,7 +297,7 @@ type Delivery struct {
 
 func (x *Delivery) Reset() {
 	*x = Delivery{}
-	mi := &file_latchkey_notification_v1_notification_internal_proto_msgTypes[4]
+	mi := &file_latchkey_internalapi_notification_v1_notification_internal_proto_msgTypes[4]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -302,7 +309,7 @@ func (x *Delivery) String() string {
 func (*Delivery) ProtoMessage() {}
 
 func (x *Delivery) ProtoReflect() protoreflect.Message {
-	mi := &file_latchkey_notification_v1_notification_internal_proto_msgTypes[4]
+	mi := &file_latchkey_internalapi_notification_v1_notification_internal_proto_msgTypes[4]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -315,7 +322,7 @@ func (x *Delivery) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use Delivery.ProtoReflect.Descriptor instead.
 func (*Delivery) Descriptor() ([]byte, []int) {
-	return file_latchkey_notification_v1_notification_internal_proto_rawDescGZIP(), []int{4}
+	return file_latchkey_internalapi_notification_v1_notification_internal_proto_rawDescGZIP(), []int{4}
 }
 
 func (x *Delivery) GetId() string {
@@ -339,11 +346,11 @@ func (x *Delivery) GetAccountId() string {
 	return ""
 }
 
-func (x *Delivery) GetTemplate() Template_Value {
+func (x *Delivery) GetTemplate() v1.Template_Value {
 	if x != nil {
 		return x.Template
 	}
-	return Template_VALUE_UNSPECIFIED
+	return v1.Template_Value(0)
 }
 
 func (x *Delivery) GetRecipientAddress() string {
@@ -360,11 +367,11 @@ func (x *Delivery) GetLocale() string {
 	return ""
 }
 
-func (x *Delivery) GetStatus() DeliveryStatus_Value {
+func (x *Delivery) GetStatus() v1.DeliveryStatus_Value {
 	if x != nil {
 		return x.Status
 	}
-	return DeliveryStatus_VALUE_UNSPECIFIED
+	return v1.DeliveryStatus_Value(0)
 }
 
 func (x *Delivery) GetAttempts() int32 {
@@ -418,7 +425,7 @@ type GetDeliveryResponse struct {
 
 func (x *GetDeliveryResponse) Reset() {
 	*x = GetDeliveryResponse{}
-	mi := &file_latchkey_notification_v1_notification_internal_proto_msgTypes[5]
+	mi := &file_latchkey_internalapi_notification_v1_notification_internal_proto_msgTypes[5]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -430,7 +437,7 @@ func (x *GetDeliveryResponse) String() string {
 func (*GetDeliveryResponse) ProtoMessage() {}
 
 func (x *GetDeliveryResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_latchkey_notification_v1_notification_internal_proto_msgTypes[5]
+	mi := &file_latchkey_internalapi_notification_v1_notification_internal_proto_msgTypes[5]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -443,7 +450,7 @@ func (x *GetDeliveryResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetDeliveryResponse.ProtoReflect.Descriptor instead.
 func (*GetDeliveryResponse) Descriptor() ([]byte, []int) {
-	return file_latchkey_notification_v1_notification_internal_proto_rawDescGZIP(), []int{5}
+	return file_latchkey_internalapi_notification_v1_notification_internal_proto_rawDescGZIP(), []int{5}
 }
 
 func (x *GetDeliveryResponse) GetDelivery() *Delivery {
@@ -453,22 +460,22 @@ func (x *GetDeliveryResponse) GetDelivery() *Delivery {
 	return nil
 }
 
-var File_latchkey_notification_v1_notification_internal_proto protoreflect.FileDescriptor
+var File_latchkey_internalapi_notification_v1_notification_internal_proto protoreflect.FileDescriptor
 
-const file_latchkey_notification_v1_notification_internal_proto_rawDesc = "" +
+const file_latchkey_internalapi_notification_v1_notification_internal_proto_rawDesc = "" +
 	"\n" +
-	"4latchkey/notification/v1/notification_internal.proto\x12\x18latchkey.notification.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a(latchkey/notification/v1/resources.proto\"H\n" +
+	"@latchkey/internalapi/notification/v1/notification_internal.proto\x12$latchkey.internalapi.notification.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a(latchkey/notification/v1/resources.proto\"H\n" +
 	"\tRecipient\x12\x18\n" +
 	"\aaddress\x18\x01 \x01(\tR\aaddress\x12!\n" +
-	"\fdisplay_name\x18\x02 \x01(\tR\vdisplayName\"\xb3\x03\n" +
+	"\fdisplay_name\x18\x02 \x01(\tR\vdisplayName\"\xcb\x03\n" +
 	"\x17SendNotificationRequest\x12\x1d\n" +
 	"\n" +
 	"request_id\x18\x01 \x01(\tR\trequestId\x12\x1b\n" +
 	"\ttenant_id\x18\x02 \x01(\tR\btenantId\x12D\n" +
-	"\btemplate\x18\x03 \x01(\x0e2(.latchkey.notification.v1.Template.ValueR\btemplate\x12A\n" +
-	"\trecipient\x18\x04 \x01(\v2#.latchkey.notification.v1.RecipientR\trecipient\x12\x16\n" +
-	"\x06locale\x18\x05 \x01(\tR\x06locale\x12^\n" +
-	"\tvariables\x18\x06 \x03(\v2@.latchkey.notification.v1.SendNotificationRequest.VariablesEntryR\tvariables\x12\x1d\n" +
+	"\btemplate\x18\x03 \x01(\x0e2(.latchkey.notification.v1.Template.ValueR\btemplate\x12M\n" +
+	"\trecipient\x18\x04 \x01(\v2/.latchkey.internalapi.notification.v1.RecipientR\trecipient\x12\x16\n" +
+	"\x06locale\x18\x05 \x01(\tR\x06locale\x12j\n" +
+	"\tvariables\x18\x06 \x03(\v2L.latchkey.internalapi.notification.v1.SendNotificationRequest.VariablesEntryR\tvariables\x12\x1d\n" +
 	"\n" +
 	"account_id\x18\a \x01(\tR\taccountId\x1a<\n" +
 	"\x0eVariablesEntry\x12\x10\n" +
@@ -498,53 +505,53 @@ const file_latchkey_notification_v1_notification_internal_proto_rawDesc = "" +
 	"\vupdate_time\x18\v \x01(\v2\x1a.google.protobuf.TimestampR\n" +
 	"updateTime\x127\n" +
 	"\tsent_time\x18\f \x01(\v2\x1a.google.protobuf.TimestampR\bsentTime\x12F\n" +
-	"\x11next_attempt_time\x18\r \x01(\v2\x1a.google.protobuf.TimestampR\x0fnextAttemptTime\"U\n" +
-	"\x13GetDeliveryResponse\x12>\n" +
-	"\bdelivery\x18\x01 \x01(\v2\".latchkey.notification.v1.DeliveryR\bdelivery2\x84\x02\n" +
-	"\x1bNotificationInternalService\x12y\n" +
-	"\x10SendNotification\x121.latchkey.notification.v1.SendNotificationRequest\x1a2.latchkey.notification.v1.SendNotificationResponse\x12j\n" +
-	"\vGetDelivery\x12,.latchkey.notification.v1.GetDeliveryRequest\x1a-.latchkey.notification.v1.GetDeliveryResponseBPZNgithub.com/latchkey/latchkey/proto/gen/latchkey/notification/v1;notificationv1b\x06proto3"
+	"\x11next_attempt_time\x18\r \x01(\v2\x1a.google.protobuf.TimestampR\x0fnextAttemptTime\"a\n" +
+	"\x13GetDeliveryResponse\x12J\n" +
+	"\bdelivery\x18\x01 \x01(\v2..latchkey.internalapi.notification.v1.DeliveryR\bdelivery2\xb6\x02\n" +
+	"\x1bNotificationInternalService\x12\x91\x01\n" +
+	"\x10SendNotification\x12=.latchkey.internalapi.notification.v1.SendNotificationRequest\x1a>.latchkey.internalapi.notification.v1.SendNotificationResponse\x12\x82\x01\n" +
+	"\vGetDelivery\x128.latchkey.internalapi.notification.v1.GetDeliveryRequest\x1a9.latchkey.internalapi.notification.v1.GetDeliveryResponseBdZbgithub.com/latchkey/latchkey/proto/gen/latchkey/internalapi/notification/v1;notificationinternalv1b\x06proto3"
 
 var (
-	file_latchkey_notification_v1_notification_internal_proto_rawDescOnce sync.Once
-	file_latchkey_notification_v1_notification_internal_proto_rawDescData []byte
+	file_latchkey_internalapi_notification_v1_notification_internal_proto_rawDescOnce sync.Once
+	file_latchkey_internalapi_notification_v1_notification_internal_proto_rawDescData []byte
 )
 
-func file_latchkey_notification_v1_notification_internal_proto_rawDescGZIP() []byte {
-	file_latchkey_notification_v1_notification_internal_proto_rawDescOnce.Do(func() {
-		file_latchkey_notification_v1_notification_internal_proto_rawDescData = protoimpl.X.CompressGZIP(unsafe.Slice(unsafe.StringData(file_latchkey_notification_v1_notification_internal_proto_rawDesc), len(file_latchkey_notification_v1_notification_internal_proto_rawDesc)))
+func file_latchkey_internalapi_notification_v1_notification_internal_proto_rawDescGZIP() []byte {
+	file_latchkey_internalapi_notification_v1_notification_internal_proto_rawDescOnce.Do(func() {
+		file_latchkey_internalapi_notification_v1_notification_internal_proto_rawDescData = protoimpl.X.CompressGZIP(unsafe.Slice(unsafe.StringData(file_latchkey_internalapi_notification_v1_notification_internal_proto_rawDesc), len(file_latchkey_internalapi_notification_v1_notification_internal_proto_rawDesc)))
 	})
-	return file_latchkey_notification_v1_notification_internal_proto_rawDescData
+	return file_latchkey_internalapi_notification_v1_notification_internal_proto_rawDescData
 }
 
-var file_latchkey_notification_v1_notification_internal_proto_msgTypes = make([]protoimpl.MessageInfo, 7)
-var file_latchkey_notification_v1_notification_internal_proto_goTypes = []any{
-	(*Recipient)(nil),                // 0: latchkey.notification.v1.Recipient
-	(*SendNotificationRequest)(nil),  // 1: latchkey.notification.v1.SendNotificationRequest
-	(*SendNotificationResponse)(nil), // 2: latchkey.notification.v1.SendNotificationResponse
-	(*GetDeliveryRequest)(nil),       // 3: latchkey.notification.v1.GetDeliveryRequest
-	(*Delivery)(nil),                 // 4: latchkey.notification.v1.Delivery
-	(*GetDeliveryResponse)(nil),      // 5: latchkey.notification.v1.GetDeliveryResponse
-	nil,                              // 6: latchkey.notification.v1.SendNotificationRequest.VariablesEntry
-	(Template_Value)(0),              // 7: latchkey.notification.v1.Template.Value
-	(DeliveryStatus_Value)(0),        // 8: latchkey.notification.v1.DeliveryStatus.Value
+var file_latchkey_internalapi_notification_v1_notification_internal_proto_msgTypes = make([]protoimpl.MessageInfo, 7)
+var file_latchkey_internalapi_notification_v1_notification_internal_proto_goTypes = []any{
+	(*Recipient)(nil),                // 0: latchkey.internalapi.notification.v1.Recipient
+	(*SendNotificationRequest)(nil),  // 1: latchkey.internalapi.notification.v1.SendNotificationRequest
+	(*SendNotificationResponse)(nil), // 2: latchkey.internalapi.notification.v1.SendNotificationResponse
+	(*GetDeliveryRequest)(nil),       // 3: latchkey.internalapi.notification.v1.GetDeliveryRequest
+	(*Delivery)(nil),                 // 4: latchkey.internalapi.notification.v1.Delivery
+	(*GetDeliveryResponse)(nil),      // 5: latchkey.internalapi.notification.v1.GetDeliveryResponse
+	nil,                              // 6: latchkey.internalapi.notification.v1.SendNotificationRequest.VariablesEntry
+	(v1.Template_Value)(0),           // 7: latchkey.notification.v1.Template.Value
+	(v1.DeliveryStatus_Value)(0),     // 8: latchkey.notification.v1.DeliveryStatus.Value
 	(*timestamppb.Timestamp)(nil),    // 9: google.protobuf.Timestamp
 }
-var file_latchkey_notification_v1_notification_internal_proto_depIdxs = []int32{
-	7,  // 0: latchkey.notification.v1.SendNotificationRequest.template:type_name -> latchkey.notification.v1.Template.Value
-	0,  // 1: latchkey.notification.v1.SendNotificationRequest.recipient:type_name -> latchkey.notification.v1.Recipient
-	6,  // 2: latchkey.notification.v1.SendNotificationRequest.variables:type_name -> latchkey.notification.v1.SendNotificationRequest.VariablesEntry
-	7,  // 3: latchkey.notification.v1.Delivery.template:type_name -> latchkey.notification.v1.Template.Value
-	8,  // 4: latchkey.notification.v1.Delivery.status:type_name -> latchkey.notification.v1.DeliveryStatus.Value
-	9,  // 5: latchkey.notification.v1.Delivery.create_time:type_name -> google.protobuf.Timestamp
-	9,  // 6: latchkey.notification.v1.Delivery.update_time:type_name -> google.protobuf.Timestamp
-	9,  // 7: latchkey.notification.v1.Delivery.sent_time:type_name -> google.protobuf.Timestamp
-	9,  // 8: latchkey.notification.v1.Delivery.next_attempt_time:type_name -> google.protobuf.Timestamp
-	4,  // 9: latchkey.notification.v1.GetDeliveryResponse.delivery:type_name -> latchkey.notification.v1.Delivery
-	1,  // 10: latchkey.notification.v1.NotificationInternalService.SendNotification:input_type -> latchkey.notification.v1.SendNotificationRequest
-	3,  // 11: latchkey.notification.v1.NotificationInternalService.GetDelivery:input_type -> latchkey.notification.v1.GetDeliveryRequest
-	2,  // 12: latchkey.notification.v1.NotificationInternalService.SendNotification:output_type -> latchkey.notification.v1.SendNotificationResponse
-	5,  // 13: latchkey.notification.v1.NotificationInternalService.GetDelivery:output_type -> latchkey.notification.v1.GetDeliveryResponse
+var file_latchkey_internalapi_notification_v1_notification_internal_proto_depIdxs = []int32{
+	7,  // 0: latchkey.internalapi.notification.v1.SendNotificationRequest.template:type_name -> latchkey.notification.v1.Template.Value
+	0,  // 1: latchkey.internalapi.notification.v1.SendNotificationRequest.recipient:type_name -> latchkey.internalapi.notification.v1.Recipient
+	6,  // 2: latchkey.internalapi.notification.v1.SendNotificationRequest.variables:type_name -> latchkey.internalapi.notification.v1.SendNotificationRequest.VariablesEntry
+	7,  // 3: latchkey.internalapi.notification.v1.Delivery.template:type_name -> latchkey.notification.v1.Template.Value
+	8,  // 4: latchkey.internalapi.notification.v1.Delivery.status:type_name -> latchkey.notification.v1.DeliveryStatus.Value
+	9,  // 5: latchkey.internalapi.notification.v1.Delivery.create_time:type_name -> google.protobuf.Timestamp
+	9,  // 6: latchkey.internalapi.notification.v1.Delivery.update_time:type_name -> google.protobuf.Timestamp
+	9,  // 7: latchkey.internalapi.notification.v1.Delivery.sent_time:type_name -> google.protobuf.Timestamp
+	9,  // 8: latchkey.internalapi.notification.v1.Delivery.next_attempt_time:type_name -> google.protobuf.Timestamp
+	4,  // 9: latchkey.internalapi.notification.v1.GetDeliveryResponse.delivery:type_name -> latchkey.internalapi.notification.v1.Delivery
+	1,  // 10: latchkey.internalapi.notification.v1.NotificationInternalService.SendNotification:input_type -> latchkey.internalapi.notification.v1.SendNotificationRequest
+	3,  // 11: latchkey.internalapi.notification.v1.NotificationInternalService.GetDelivery:input_type -> latchkey.internalapi.notification.v1.GetDeliveryRequest
+	2,  // 12: latchkey.internalapi.notification.v1.NotificationInternalService.SendNotification:output_type -> latchkey.internalapi.notification.v1.SendNotificationResponse
+	5,  // 13: latchkey.internalapi.notification.v1.NotificationInternalService.GetDelivery:output_type -> latchkey.internalapi.notification.v1.GetDeliveryResponse
 	12, // [12:14] is the sub-list for method output_type
 	10, // [10:12] is the sub-list for method input_type
 	10, // [10:10] is the sub-list for extension type_name
@@ -552,27 +559,26 @@ var file_latchkey_notification_v1_notification_internal_proto_depIdxs = []int32{
 	0,  // [0:10] is the sub-list for field type_name
 }
 
-func init() { file_latchkey_notification_v1_notification_internal_proto_init() }
-func file_latchkey_notification_v1_notification_internal_proto_init() {
-	if File_latchkey_notification_v1_notification_internal_proto != nil {
+func init() { file_latchkey_internalapi_notification_v1_notification_internal_proto_init() }
+func file_latchkey_internalapi_notification_v1_notification_internal_proto_init() {
+	if File_latchkey_internalapi_notification_v1_notification_internal_proto != nil {
 		return
 	}
-	file_latchkey_notification_v1_resources_proto_init()
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
-			RawDescriptor: unsafe.Slice(unsafe.StringData(file_latchkey_notification_v1_notification_internal_proto_rawDesc), len(file_latchkey_notification_v1_notification_internal_proto_rawDesc)),
+			RawDescriptor: unsafe.Slice(unsafe.StringData(file_latchkey_internalapi_notification_v1_notification_internal_proto_rawDesc), len(file_latchkey_internalapi_notification_v1_notification_internal_proto_rawDesc)),
 			NumEnums:      0,
 			NumMessages:   7,
 			NumExtensions: 0,
 			NumServices:   1,
 		},
-		GoTypes:           file_latchkey_notification_v1_notification_internal_proto_goTypes,
-		DependencyIndexes: file_latchkey_notification_v1_notification_internal_proto_depIdxs,
-		MessageInfos:      file_latchkey_notification_v1_notification_internal_proto_msgTypes,
+		GoTypes:           file_latchkey_internalapi_notification_v1_notification_internal_proto_goTypes,
+		DependencyIndexes: file_latchkey_internalapi_notification_v1_notification_internal_proto_depIdxs,
+		MessageInfos:      file_latchkey_internalapi_notification_v1_notification_internal_proto_msgTypes,
 	}.Build()
-	File_latchkey_notification_v1_notification_internal_proto = out.File
-	file_latchkey_notification_v1_notification_internal_proto_goTypes = nil
-	file_latchkey_notification_v1_notification_internal_proto_depIdxs = nil
+	File_latchkey_internalapi_notification_v1_notification_internal_proto = out.File
+	file_latchkey_internalapi_notification_v1_notification_internal_proto_goTypes = nil
+	file_latchkey_internalapi_notification_v1_notification_internal_proto_depIdxs = nil
 }

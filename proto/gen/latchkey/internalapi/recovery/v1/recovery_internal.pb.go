@@ -2,9 +2,15 @@
 // versions:
 // 	protoc-gen-go v1.36.12
 // 	protoc        (unknown)
-// source: latchkey/recovery/v1/recovery_internal.proto
+// source: latchkey/internalapi/recovery/v1/recovery_internal.proto
 
-package recoveryv1
+// The internal API of the recovery service: only other Latchkey services call
+// it, never through the gateway. A package of its own (latchkey.internalapi)
+// so that clients of the public API do not get it with the public stubs,
+// and so that it may change in step with its callers, which are deployed
+// with it (buf.yaml leaves it out of the breaking-change check).
+
+package recoveryinternalv1
 
 import (
 	protoreflect "google.golang.org/protobuf/reflect/protoreflect"
@@ -35,7 +41,7 @@ type IssueActivationRequest struct {
 
 func (x *IssueActivationRequest) Reset() {
 	*x = IssueActivationRequest{}
-	mi := &file_latchkey_recovery_v1_recovery_internal_proto_msgTypes[0]
+	mi := &file_latchkey_internalapi_recovery_v1_recovery_internal_proto_msgTypes[0]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -47,7 +53,7 @@ func (x *IssueActivationRequest) String() string {
 func (*IssueActivationRequest) ProtoMessage() {}
 
 func (x *IssueActivationRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_latchkey_recovery_v1_recovery_internal_proto_msgTypes[0]
+	mi := &file_latchkey_internalapi_recovery_v1_recovery_internal_proto_msgTypes[0]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -60,7 +66,7 @@ func (x *IssueActivationRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use IssueActivationRequest.ProtoReflect.Descriptor instead.
 func (*IssueActivationRequest) Descriptor() ([]byte, []int) {
-	return file_latchkey_recovery_v1_recovery_internal_proto_rawDescGZIP(), []int{0}
+	return file_latchkey_internalapi_recovery_v1_recovery_internal_proto_rawDescGZIP(), []int{0}
 }
 
 func (x *IssueActivationRequest) GetTenantId() string {
@@ -94,7 +100,7 @@ type IssueActivationResponse struct {
 
 func (x *IssueActivationResponse) Reset() {
 	*x = IssueActivationResponse{}
-	mi := &file_latchkey_recovery_v1_recovery_internal_proto_msgTypes[1]
+	mi := &file_latchkey_internalapi_recovery_v1_recovery_internal_proto_msgTypes[1]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -106,7 +112,7 @@ func (x *IssueActivationResponse) String() string {
 func (*IssueActivationResponse) ProtoMessage() {}
 
 func (x *IssueActivationResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_latchkey_recovery_v1_recovery_internal_proto_msgTypes[1]
+	mi := &file_latchkey_internalapi_recovery_v1_recovery_internal_proto_msgTypes[1]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -119,7 +125,7 @@ func (x *IssueActivationResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use IssueActivationResponse.ProtoReflect.Descriptor instead.
 func (*IssueActivationResponse) Descriptor() ([]byte, []int) {
-	return file_latchkey_recovery_v1_recovery_internal_proto_rawDescGZIP(), []int{1}
+	return file_latchkey_internalapi_recovery_v1_recovery_internal_proto_rawDescGZIP(), []int{1}
 }
 
 func (x *IssueActivationResponse) GetExpireTime() *timestamppb.Timestamp {
@@ -141,7 +147,7 @@ type IssuePasswordResetRequest struct {
 
 func (x *IssuePasswordResetRequest) Reset() {
 	*x = IssuePasswordResetRequest{}
-	mi := &file_latchkey_recovery_v1_recovery_internal_proto_msgTypes[2]
+	mi := &file_latchkey_internalapi_recovery_v1_recovery_internal_proto_msgTypes[2]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -153,7 +159,7 @@ func (x *IssuePasswordResetRequest) String() string {
 func (*IssuePasswordResetRequest) ProtoMessage() {}
 
 func (x *IssuePasswordResetRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_latchkey_recovery_v1_recovery_internal_proto_msgTypes[2]
+	mi := &file_latchkey_internalapi_recovery_v1_recovery_internal_proto_msgTypes[2]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -166,7 +172,7 @@ func (x *IssuePasswordResetRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use IssuePasswordResetRequest.ProtoReflect.Descriptor instead.
 func (*IssuePasswordResetRequest) Descriptor() ([]byte, []int) {
-	return file_latchkey_recovery_v1_recovery_internal_proto_rawDescGZIP(), []int{2}
+	return file_latchkey_internalapi_recovery_v1_recovery_internal_proto_rawDescGZIP(), []int{2}
 }
 
 func (x *IssuePasswordResetRequest) GetTenantId() string {
@@ -200,7 +206,7 @@ type IssuePasswordResetResponse struct {
 
 func (x *IssuePasswordResetResponse) Reset() {
 	*x = IssuePasswordResetResponse{}
-	mi := &file_latchkey_recovery_v1_recovery_internal_proto_msgTypes[3]
+	mi := &file_latchkey_internalapi_recovery_v1_recovery_internal_proto_msgTypes[3]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -212,7 +218,7 @@ func (x *IssuePasswordResetResponse) String() string {
 func (*IssuePasswordResetResponse) ProtoMessage() {}
 
 func (x *IssuePasswordResetResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_latchkey_recovery_v1_recovery_internal_proto_msgTypes[3]
+	mi := &file_latchkey_internalapi_recovery_v1_recovery_internal_proto_msgTypes[3]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -225,7 +231,7 @@ func (x *IssuePasswordResetResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use IssuePasswordResetResponse.ProtoReflect.Descriptor instead.
 func (*IssuePasswordResetResponse) Descriptor() ([]byte, []int) {
-	return file_latchkey_recovery_v1_recovery_internal_proto_rawDescGZIP(), []int{3}
+	return file_latchkey_internalapi_recovery_v1_recovery_internal_proto_rawDescGZIP(), []int{3}
 }
 
 func (x *IssuePasswordResetResponse) GetExpireTime() *timestamppb.Timestamp {
@@ -245,7 +251,7 @@ type RevokeLinkTokensRequest struct {
 
 func (x *RevokeLinkTokensRequest) Reset() {
 	*x = RevokeLinkTokensRequest{}
-	mi := &file_latchkey_recovery_v1_recovery_internal_proto_msgTypes[4]
+	mi := &file_latchkey_internalapi_recovery_v1_recovery_internal_proto_msgTypes[4]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -257,7 +263,7 @@ func (x *RevokeLinkTokensRequest) String() string {
 func (*RevokeLinkTokensRequest) ProtoMessage() {}
 
 func (x *RevokeLinkTokensRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_latchkey_recovery_v1_recovery_internal_proto_msgTypes[4]
+	mi := &file_latchkey_internalapi_recovery_v1_recovery_internal_proto_msgTypes[4]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -270,7 +276,7 @@ func (x *RevokeLinkTokensRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RevokeLinkTokensRequest.ProtoReflect.Descriptor instead.
 func (*RevokeLinkTokensRequest) Descriptor() ([]byte, []int) {
-	return file_latchkey_recovery_v1_recovery_internal_proto_rawDescGZIP(), []int{4}
+	return file_latchkey_internalapi_recovery_v1_recovery_internal_proto_rawDescGZIP(), []int{4}
 }
 
 func (x *RevokeLinkTokensRequest) GetTenantId() string {
@@ -297,7 +303,7 @@ type RevokeLinkTokensResponse struct {
 
 func (x *RevokeLinkTokensResponse) Reset() {
 	*x = RevokeLinkTokensResponse{}
-	mi := &file_latchkey_recovery_v1_recovery_internal_proto_msgTypes[5]
+	mi := &file_latchkey_internalapi_recovery_v1_recovery_internal_proto_msgTypes[5]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -309,7 +315,7 @@ func (x *RevokeLinkTokensResponse) String() string {
 func (*RevokeLinkTokensResponse) ProtoMessage() {}
 
 func (x *RevokeLinkTokensResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_latchkey_recovery_v1_recovery_internal_proto_msgTypes[5]
+	mi := &file_latchkey_internalapi_recovery_v1_recovery_internal_proto_msgTypes[5]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -322,7 +328,7 @@ func (x *RevokeLinkTokensResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RevokeLinkTokensResponse.ProtoReflect.Descriptor instead.
 func (*RevokeLinkTokensResponse) Descriptor() ([]byte, []int) {
-	return file_latchkey_recovery_v1_recovery_internal_proto_rawDescGZIP(), []int{5}
+	return file_latchkey_internalapi_recovery_v1_recovery_internal_proto_rawDescGZIP(), []int{5}
 }
 
 func (x *RevokeLinkTokensResponse) GetRevokedCount() int32 {
@@ -342,7 +348,7 @@ type GetRecoveryInfoRequest struct {
 
 func (x *GetRecoveryInfoRequest) Reset() {
 	*x = GetRecoveryInfoRequest{}
-	mi := &file_latchkey_recovery_v1_recovery_internal_proto_msgTypes[6]
+	mi := &file_latchkey_internalapi_recovery_v1_recovery_internal_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -354,7 +360,7 @@ func (x *GetRecoveryInfoRequest) String() string {
 func (*GetRecoveryInfoRequest) ProtoMessage() {}
 
 func (x *GetRecoveryInfoRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_latchkey_recovery_v1_recovery_internal_proto_msgTypes[6]
+	mi := &file_latchkey_internalapi_recovery_v1_recovery_internal_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -367,7 +373,7 @@ func (x *GetRecoveryInfoRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetRecoveryInfoRequest.ProtoReflect.Descriptor instead.
 func (*GetRecoveryInfoRequest) Descriptor() ([]byte, []int) {
-	return file_latchkey_recovery_v1_recovery_internal_proto_rawDescGZIP(), []int{6}
+	return file_latchkey_internalapi_recovery_v1_recovery_internal_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *GetRecoveryInfoRequest) GetTenantId() string {
@@ -399,7 +405,7 @@ type GetRecoveryInfoResponse struct {
 
 func (x *GetRecoveryInfoResponse) Reset() {
 	*x = GetRecoveryInfoResponse{}
-	mi := &file_latchkey_recovery_v1_recovery_internal_proto_msgTypes[7]
+	mi := &file_latchkey_internalapi_recovery_v1_recovery_internal_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -411,7 +417,7 @@ func (x *GetRecoveryInfoResponse) String() string {
 func (*GetRecoveryInfoResponse) ProtoMessage() {}
 
 func (x *GetRecoveryInfoResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_latchkey_recovery_v1_recovery_internal_proto_msgTypes[7]
+	mi := &file_latchkey_internalapi_recovery_v1_recovery_internal_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -424,7 +430,7 @@ func (x *GetRecoveryInfoResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetRecoveryInfoResponse.ProtoReflect.Descriptor instead.
 func (*GetRecoveryInfoResponse) Descriptor() ([]byte, []int) {
-	return file_latchkey_recovery_v1_recovery_internal_proto_rawDescGZIP(), []int{7}
+	return file_latchkey_internalapi_recovery_v1_recovery_internal_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *GetRecoveryInfoResponse) GetSecurityQuestionsSet() bool {
@@ -448,11 +454,11 @@ func (x *GetRecoveryInfoResponse) GetRecoveryInfoSet() bool {
 	return false
 }
 
-var File_latchkey_recovery_v1_recovery_internal_proto protoreflect.FileDescriptor
+var File_latchkey_internalapi_recovery_v1_recovery_internal_proto protoreflect.FileDescriptor
 
-const file_latchkey_recovery_v1_recovery_internal_proto_rawDesc = "" +
+const file_latchkey_internalapi_recovery_v1_recovery_internal_proto_rawDesc = "" +
 	"\n" +
-	",latchkey/recovery/v1/recovery_internal.proto\x12\x14latchkey.recovery.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"s\n" +
+	"8latchkey/internalapi/recovery/v1/recovery_internal.proto\x12 latchkey.internalapi.recovery.v1\x1a\x1fgoogle/protobuf/timestamp.proto\"s\n" +
 	"\x16IssueActivationRequest\x12\x1b\n" +
 	"\ttenant_id\x18\x01 \x01(\tR\btenantId\x12\x1d\n" +
 	"\n" +
@@ -484,48 +490,48 @@ const file_latchkey_recovery_v1_recovery_internal_proto_rawDesc = "" +
 	"\x17GetRecoveryInfoResponse\x124\n" +
 	"\x16security_questions_set\x18\x01 \x01(\bR\x14securityQuestionsSet\x12%\n" +
 	"\x0eemail_verified\x18\x02 \x01(\bR\remailVerified\x12*\n" +
-	"\x11recovery_info_set\x18\x03 \x01(\bR\x0frecoveryInfoSet2\xe5\x03\n" +
-	"\x17RecoveryInternalService\x12n\n" +
-	"\x0fIssueActivation\x12,.latchkey.recovery.v1.IssueActivationRequest\x1a-.latchkey.recovery.v1.IssueActivationResponse\x12w\n" +
-	"\x12IssuePasswordReset\x12/.latchkey.recovery.v1.IssuePasswordResetRequest\x1a0.latchkey.recovery.v1.IssuePasswordResetResponse\x12q\n" +
-	"\x10RevokeLinkTokens\x12-.latchkey.recovery.v1.RevokeLinkTokensRequest\x1a..latchkey.recovery.v1.RevokeLinkTokensResponse\x12n\n" +
-	"\x0fGetRecoveryInfo\x12,.latchkey.recovery.v1.GetRecoveryInfoRequest\x1a-.latchkey.recovery.v1.GetRecoveryInfoResponseBHZFgithub.com/latchkey/latchkey/proto/gen/latchkey/recovery/v1;recoveryv1b\x06proto3"
+	"\x11recovery_info_set\x18\x03 \x01(\bR\x0frecoveryInfoSet2\xc9\x04\n" +
+	"\x17RecoveryInternalService\x12\x86\x01\n" +
+	"\x0fIssueActivation\x128.latchkey.internalapi.recovery.v1.IssueActivationRequest\x1a9.latchkey.internalapi.recovery.v1.IssueActivationResponse\x12\x8f\x01\n" +
+	"\x12IssuePasswordReset\x12;.latchkey.internalapi.recovery.v1.IssuePasswordResetRequest\x1a<.latchkey.internalapi.recovery.v1.IssuePasswordResetResponse\x12\x89\x01\n" +
+	"\x10RevokeLinkTokens\x129.latchkey.internalapi.recovery.v1.RevokeLinkTokensRequest\x1a:.latchkey.internalapi.recovery.v1.RevokeLinkTokensResponse\x12\x86\x01\n" +
+	"\x0fGetRecoveryInfo\x128.latchkey.internalapi.recovery.v1.GetRecoveryInfoRequest\x1a9.latchkey.internalapi.recovery.v1.GetRecoveryInfoResponseB\\ZZgithub.com/latchkey/latchkey/proto/gen/latchkey/internalapi/recovery/v1;recoveryinternalv1b\x06proto3"
 
 var (
-	file_latchkey_recovery_v1_recovery_internal_proto_rawDescOnce sync.Once
-	file_latchkey_recovery_v1_recovery_internal_proto_rawDescData []byte
+	file_latchkey_internalapi_recovery_v1_recovery_internal_proto_rawDescOnce sync.Once
+	file_latchkey_internalapi_recovery_v1_recovery_internal_proto_rawDescData []byte
 )
 
-func file_latchkey_recovery_v1_recovery_internal_proto_rawDescGZIP() []byte {
-	file_latchkey_recovery_v1_recovery_internal_proto_rawDescOnce.Do(func() {
-		file_latchkey_recovery_v1_recovery_internal_proto_rawDescData = protoimpl.X.CompressGZIP(unsafe.Slice(unsafe.StringData(file_latchkey_recovery_v1_recovery_internal_proto_rawDesc), len(file_latchkey_recovery_v1_recovery_internal_proto_rawDesc)))
+func file_latchkey_internalapi_recovery_v1_recovery_internal_proto_rawDescGZIP() []byte {
+	file_latchkey_internalapi_recovery_v1_recovery_internal_proto_rawDescOnce.Do(func() {
+		file_latchkey_internalapi_recovery_v1_recovery_internal_proto_rawDescData = protoimpl.X.CompressGZIP(unsafe.Slice(unsafe.StringData(file_latchkey_internalapi_recovery_v1_recovery_internal_proto_rawDesc), len(file_latchkey_internalapi_recovery_v1_recovery_internal_proto_rawDesc)))
 	})
-	return file_latchkey_recovery_v1_recovery_internal_proto_rawDescData
+	return file_latchkey_internalapi_recovery_v1_recovery_internal_proto_rawDescData
 }
 
-var file_latchkey_recovery_v1_recovery_internal_proto_msgTypes = make([]protoimpl.MessageInfo, 8)
-var file_latchkey_recovery_v1_recovery_internal_proto_goTypes = []any{
-	(*IssueActivationRequest)(nil),     // 0: latchkey.recovery.v1.IssueActivationRequest
-	(*IssueActivationResponse)(nil),    // 1: latchkey.recovery.v1.IssueActivationResponse
-	(*IssuePasswordResetRequest)(nil),  // 2: latchkey.recovery.v1.IssuePasswordResetRequest
-	(*IssuePasswordResetResponse)(nil), // 3: latchkey.recovery.v1.IssuePasswordResetResponse
-	(*RevokeLinkTokensRequest)(nil),    // 4: latchkey.recovery.v1.RevokeLinkTokensRequest
-	(*RevokeLinkTokensResponse)(nil),   // 5: latchkey.recovery.v1.RevokeLinkTokensResponse
-	(*GetRecoveryInfoRequest)(nil),     // 6: latchkey.recovery.v1.GetRecoveryInfoRequest
-	(*GetRecoveryInfoResponse)(nil),    // 7: latchkey.recovery.v1.GetRecoveryInfoResponse
+var file_latchkey_internalapi_recovery_v1_recovery_internal_proto_msgTypes = make([]protoimpl.MessageInfo, 8)
+var file_latchkey_internalapi_recovery_v1_recovery_internal_proto_goTypes = []any{
+	(*IssueActivationRequest)(nil),     // 0: latchkey.internalapi.recovery.v1.IssueActivationRequest
+	(*IssueActivationResponse)(nil),    // 1: latchkey.internalapi.recovery.v1.IssueActivationResponse
+	(*IssuePasswordResetRequest)(nil),  // 2: latchkey.internalapi.recovery.v1.IssuePasswordResetRequest
+	(*IssuePasswordResetResponse)(nil), // 3: latchkey.internalapi.recovery.v1.IssuePasswordResetResponse
+	(*RevokeLinkTokensRequest)(nil),    // 4: latchkey.internalapi.recovery.v1.RevokeLinkTokensRequest
+	(*RevokeLinkTokensResponse)(nil),   // 5: latchkey.internalapi.recovery.v1.RevokeLinkTokensResponse
+	(*GetRecoveryInfoRequest)(nil),     // 6: latchkey.internalapi.recovery.v1.GetRecoveryInfoRequest
+	(*GetRecoveryInfoResponse)(nil),    // 7: latchkey.internalapi.recovery.v1.GetRecoveryInfoResponse
 	(*timestamppb.Timestamp)(nil),      // 8: google.protobuf.Timestamp
 }
-var file_latchkey_recovery_v1_recovery_internal_proto_depIdxs = []int32{
-	8, // 0: latchkey.recovery.v1.IssueActivationResponse.expire_time:type_name -> google.protobuf.Timestamp
-	8, // 1: latchkey.recovery.v1.IssuePasswordResetResponse.expire_time:type_name -> google.protobuf.Timestamp
-	0, // 2: latchkey.recovery.v1.RecoveryInternalService.IssueActivation:input_type -> latchkey.recovery.v1.IssueActivationRequest
-	2, // 3: latchkey.recovery.v1.RecoveryInternalService.IssuePasswordReset:input_type -> latchkey.recovery.v1.IssuePasswordResetRequest
-	4, // 4: latchkey.recovery.v1.RecoveryInternalService.RevokeLinkTokens:input_type -> latchkey.recovery.v1.RevokeLinkTokensRequest
-	6, // 5: latchkey.recovery.v1.RecoveryInternalService.GetRecoveryInfo:input_type -> latchkey.recovery.v1.GetRecoveryInfoRequest
-	1, // 6: latchkey.recovery.v1.RecoveryInternalService.IssueActivation:output_type -> latchkey.recovery.v1.IssueActivationResponse
-	3, // 7: latchkey.recovery.v1.RecoveryInternalService.IssuePasswordReset:output_type -> latchkey.recovery.v1.IssuePasswordResetResponse
-	5, // 8: latchkey.recovery.v1.RecoveryInternalService.RevokeLinkTokens:output_type -> latchkey.recovery.v1.RevokeLinkTokensResponse
-	7, // 9: latchkey.recovery.v1.RecoveryInternalService.GetRecoveryInfo:output_type -> latchkey.recovery.v1.GetRecoveryInfoResponse
+var file_latchkey_internalapi_recovery_v1_recovery_internal_proto_depIdxs = []int32{
+	8, // 0: latchkey.internalapi.recovery.v1.IssueActivationResponse.expire_time:type_name -> google.protobuf.Timestamp
+	8, // 1: latchkey.internalapi.recovery.v1.IssuePasswordResetResponse.expire_time:type_name -> google.protobuf.Timestamp
+	0, // 2: latchkey.internalapi.recovery.v1.RecoveryInternalService.IssueActivation:input_type -> latchkey.internalapi.recovery.v1.IssueActivationRequest
+	2, // 3: latchkey.internalapi.recovery.v1.RecoveryInternalService.IssuePasswordReset:input_type -> latchkey.internalapi.recovery.v1.IssuePasswordResetRequest
+	4, // 4: latchkey.internalapi.recovery.v1.RecoveryInternalService.RevokeLinkTokens:input_type -> latchkey.internalapi.recovery.v1.RevokeLinkTokensRequest
+	6, // 5: latchkey.internalapi.recovery.v1.RecoveryInternalService.GetRecoveryInfo:input_type -> latchkey.internalapi.recovery.v1.GetRecoveryInfoRequest
+	1, // 6: latchkey.internalapi.recovery.v1.RecoveryInternalService.IssueActivation:output_type -> latchkey.internalapi.recovery.v1.IssueActivationResponse
+	3, // 7: latchkey.internalapi.recovery.v1.RecoveryInternalService.IssuePasswordReset:output_type -> latchkey.internalapi.recovery.v1.IssuePasswordResetResponse
+	5, // 8: latchkey.internalapi.recovery.v1.RecoveryInternalService.RevokeLinkTokens:output_type -> latchkey.internalapi.recovery.v1.RevokeLinkTokensResponse
+	7, // 9: latchkey.internalapi.recovery.v1.RecoveryInternalService.GetRecoveryInfo:output_type -> latchkey.internalapi.recovery.v1.GetRecoveryInfoResponse
 	6, // [6:10] is the sub-list for method output_type
 	2, // [2:6] is the sub-list for method input_type
 	2, // [2:2] is the sub-list for extension type_name
@@ -533,26 +539,26 @@ var file_latchkey_recovery_v1_recovery_internal_proto_depIdxs = []int32{
 	0, // [0:2] is the sub-list for field type_name
 }
 
-func init() { file_latchkey_recovery_v1_recovery_internal_proto_init() }
-func file_latchkey_recovery_v1_recovery_internal_proto_init() {
-	if File_latchkey_recovery_v1_recovery_internal_proto != nil {
+func init() { file_latchkey_internalapi_recovery_v1_recovery_internal_proto_init() }
+func file_latchkey_internalapi_recovery_v1_recovery_internal_proto_init() {
+	if File_latchkey_internalapi_recovery_v1_recovery_internal_proto != nil {
 		return
 	}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
-			RawDescriptor: unsafe.Slice(unsafe.StringData(file_latchkey_recovery_v1_recovery_internal_proto_rawDesc), len(file_latchkey_recovery_v1_recovery_internal_proto_rawDesc)),
+			RawDescriptor: unsafe.Slice(unsafe.StringData(file_latchkey_internalapi_recovery_v1_recovery_internal_proto_rawDesc), len(file_latchkey_internalapi_recovery_v1_recovery_internal_proto_rawDesc)),
 			NumEnums:      0,
 			NumMessages:   8,
 			NumExtensions: 0,
 			NumServices:   1,
 		},
-		GoTypes:           file_latchkey_recovery_v1_recovery_internal_proto_goTypes,
-		DependencyIndexes: file_latchkey_recovery_v1_recovery_internal_proto_depIdxs,
-		MessageInfos:      file_latchkey_recovery_v1_recovery_internal_proto_msgTypes,
+		GoTypes:           file_latchkey_internalapi_recovery_v1_recovery_internal_proto_goTypes,
+		DependencyIndexes: file_latchkey_internalapi_recovery_v1_recovery_internal_proto_depIdxs,
+		MessageInfos:      file_latchkey_internalapi_recovery_v1_recovery_internal_proto_msgTypes,
 	}.Build()
-	File_latchkey_recovery_v1_recovery_internal_proto = out.File
-	file_latchkey_recovery_v1_recovery_internal_proto_goTypes = nil
-	file_latchkey_recovery_v1_recovery_internal_proto_depIdxs = nil
+	File_latchkey_internalapi_recovery_v1_recovery_internal_proto = out.File
+	file_latchkey_internalapi_recovery_v1_recovery_internal_proto_goTypes = nil
+	file_latchkey_internalapi_recovery_v1_recovery_internal_proto_depIdxs = nil
 }

@@ -2,11 +2,18 @@
 // versions:
 // 	protoc-gen-go v1.36.12
 // 	protoc        (unknown)
-// source: latchkey/credential/v1/credential_internal.proto
+// source: latchkey/internalapi/credential/v1/credential_internal.proto
 
-package credentialv1
+// The internal API of the credential service: only other Latchkey services call
+// it, never through the gateway. A package of its own (latchkey.internalapi)
+// so that clients of the public API do not get it with the public stubs,
+// and so that it may change in step with its callers, which are deployed
+// with it (buf.yaml leaves it out of the breaking-change check).
+
+package credentialinternalv1
 
 import (
+	v1 "github.com/latchkey/latchkey/proto/gen/latchkey/credential/v1"
 	protoreflect "google.golang.org/protobuf/reflect/protoreflect"
 	protoimpl "google.golang.org/protobuf/runtime/protoimpl"
 	timestamppb "google.golang.org/protobuf/types/known/timestamppb"
@@ -33,7 +40,7 @@ type SetInitialPasswordRequest struct {
 
 func (x *SetInitialPasswordRequest) Reset() {
 	*x = SetInitialPasswordRequest{}
-	mi := &file_latchkey_credential_v1_credential_internal_proto_msgTypes[0]
+	mi := &file_latchkey_internalapi_credential_v1_credential_internal_proto_msgTypes[0]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -45,7 +52,7 @@ func (x *SetInitialPasswordRequest) String() string {
 func (*SetInitialPasswordRequest) ProtoMessage() {}
 
 func (x *SetInitialPasswordRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_latchkey_credential_v1_credential_internal_proto_msgTypes[0]
+	mi := &file_latchkey_internalapi_credential_v1_credential_internal_proto_msgTypes[0]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -58,7 +65,7 @@ func (x *SetInitialPasswordRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SetInitialPasswordRequest.ProtoReflect.Descriptor instead.
 func (*SetInitialPasswordRequest) Descriptor() ([]byte, []int) {
-	return file_latchkey_credential_v1_credential_internal_proto_rawDescGZIP(), []int{0}
+	return file_latchkey_internalapi_credential_v1_credential_internal_proto_rawDescGZIP(), []int{0}
 }
 
 func (x *SetInitialPasswordRequest) GetTenantId() string {
@@ -92,7 +99,7 @@ type SetInitialPasswordResponse struct {
 
 func (x *SetInitialPasswordResponse) Reset() {
 	*x = SetInitialPasswordResponse{}
-	mi := &file_latchkey_credential_v1_credential_internal_proto_msgTypes[1]
+	mi := &file_latchkey_internalapi_credential_v1_credential_internal_proto_msgTypes[1]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -104,7 +111,7 @@ func (x *SetInitialPasswordResponse) String() string {
 func (*SetInitialPasswordResponse) ProtoMessage() {}
 
 func (x *SetInitialPasswordResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_latchkey_credential_v1_credential_internal_proto_msgTypes[1]
+	mi := &file_latchkey_internalapi_credential_v1_credential_internal_proto_msgTypes[1]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -117,7 +124,7 @@ func (x *SetInitialPasswordResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SetInitialPasswordResponse.ProtoReflect.Descriptor instead.
 func (*SetInitialPasswordResponse) Descriptor() ([]byte, []int) {
-	return file_latchkey_credential_v1_credential_internal_proto_rawDescGZIP(), []int{1}
+	return file_latchkey_internalapi_credential_v1_credential_internal_proto_rawDescGZIP(), []int{1}
 }
 
 func (x *SetInitialPasswordResponse) GetPasswordExpireTime() *timestamppb.Timestamp {
@@ -138,7 +145,7 @@ type SetPasswordAfterResetRequest struct {
 
 func (x *SetPasswordAfterResetRequest) Reset() {
 	*x = SetPasswordAfterResetRequest{}
-	mi := &file_latchkey_credential_v1_credential_internal_proto_msgTypes[2]
+	mi := &file_latchkey_internalapi_credential_v1_credential_internal_proto_msgTypes[2]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -150,7 +157,7 @@ func (x *SetPasswordAfterResetRequest) String() string {
 func (*SetPasswordAfterResetRequest) ProtoMessage() {}
 
 func (x *SetPasswordAfterResetRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_latchkey_credential_v1_credential_internal_proto_msgTypes[2]
+	mi := &file_latchkey_internalapi_credential_v1_credential_internal_proto_msgTypes[2]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -163,7 +170,7 @@ func (x *SetPasswordAfterResetRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SetPasswordAfterResetRequest.ProtoReflect.Descriptor instead.
 func (*SetPasswordAfterResetRequest) Descriptor() ([]byte, []int) {
-	return file_latchkey_credential_v1_credential_internal_proto_rawDescGZIP(), []int{2}
+	return file_latchkey_internalapi_credential_v1_credential_internal_proto_rawDescGZIP(), []int{2}
 }
 
 func (x *SetPasswordAfterResetRequest) GetTenantId() string {
@@ -197,7 +204,7 @@ type SetPasswordAfterResetResponse struct {
 
 func (x *SetPasswordAfterResetResponse) Reset() {
 	*x = SetPasswordAfterResetResponse{}
-	mi := &file_latchkey_credential_v1_credential_internal_proto_msgTypes[3]
+	mi := &file_latchkey_internalapi_credential_v1_credential_internal_proto_msgTypes[3]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -209,7 +216,7 @@ func (x *SetPasswordAfterResetResponse) String() string {
 func (*SetPasswordAfterResetResponse) ProtoMessage() {}
 
 func (x *SetPasswordAfterResetResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_latchkey_credential_v1_credential_internal_proto_msgTypes[3]
+	mi := &file_latchkey_internalapi_credential_v1_credential_internal_proto_msgTypes[3]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -222,7 +229,7 @@ func (x *SetPasswordAfterResetResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SetPasswordAfterResetResponse.ProtoReflect.Descriptor instead.
 func (*SetPasswordAfterResetResponse) Descriptor() ([]byte, []int) {
-	return file_latchkey_credential_v1_credential_internal_proto_rawDescGZIP(), []int{3}
+	return file_latchkey_internalapi_credential_v1_credential_internal_proto_rawDescGZIP(), []int{3}
 }
 
 func (x *SetPasswordAfterResetResponse) GetPasswordExpireTime() *timestamppb.Timestamp {
@@ -246,14 +253,14 @@ type SetTemporaryPasswordRequest struct {
 	// The tenant's password rules, given when the tenant is being created in
 	// the same request and cannot be looked up yet; unset: the tenant's
 	// current policy.
-	Rules         *PasswordRules `protobuf:"bytes,7,opt,name=rules,proto3" json:"rules,omitempty"`
+	Rules         *v1.PasswordRules `protobuf:"bytes,7,opt,name=rules,proto3" json:"rules,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *SetTemporaryPasswordRequest) Reset() {
 	*x = SetTemporaryPasswordRequest{}
-	mi := &file_latchkey_credential_v1_credential_internal_proto_msgTypes[4]
+	mi := &file_latchkey_internalapi_credential_v1_credential_internal_proto_msgTypes[4]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -265,7 +272,7 @@ func (x *SetTemporaryPasswordRequest) String() string {
 func (*SetTemporaryPasswordRequest) ProtoMessage() {}
 
 func (x *SetTemporaryPasswordRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_latchkey_credential_v1_credential_internal_proto_msgTypes[4]
+	mi := &file_latchkey_internalapi_credential_v1_credential_internal_proto_msgTypes[4]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -278,7 +285,7 @@ func (x *SetTemporaryPasswordRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SetTemporaryPasswordRequest.ProtoReflect.Descriptor instead.
 func (*SetTemporaryPasswordRequest) Descriptor() ([]byte, []int) {
-	return file_latchkey_credential_v1_credential_internal_proto_rawDescGZIP(), []int{4}
+	return file_latchkey_internalapi_credential_v1_credential_internal_proto_rawDescGZIP(), []int{4}
 }
 
 func (x *SetTemporaryPasswordRequest) GetTenantId() string {
@@ -323,7 +330,7 @@ func (x *SetTemporaryPasswordRequest) GetDisplayName() string {
 	return ""
 }
 
-func (x *SetTemporaryPasswordRequest) GetRules() *PasswordRules {
+func (x *SetTemporaryPasswordRequest) GetRules() *v1.PasswordRules {
 	if x != nil {
 		return x.Rules
 	}
@@ -338,7 +345,7 @@ type SetTemporaryPasswordResponse struct {
 
 func (x *SetTemporaryPasswordResponse) Reset() {
 	*x = SetTemporaryPasswordResponse{}
-	mi := &file_latchkey_credential_v1_credential_internal_proto_msgTypes[5]
+	mi := &file_latchkey_internalapi_credential_v1_credential_internal_proto_msgTypes[5]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -350,7 +357,7 @@ func (x *SetTemporaryPasswordResponse) String() string {
 func (*SetTemporaryPasswordResponse) ProtoMessage() {}
 
 func (x *SetTemporaryPasswordResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_latchkey_credential_v1_credential_internal_proto_msgTypes[5]
+	mi := &file_latchkey_internalapi_credential_v1_credential_internal_proto_msgTypes[5]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -363,7 +370,7 @@ func (x *SetTemporaryPasswordResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SetTemporaryPasswordResponse.ProtoReflect.Descriptor instead.
 func (*SetTemporaryPasswordResponse) Descriptor() ([]byte, []int) {
-	return file_latchkey_credential_v1_credential_internal_proto_rawDescGZIP(), []int{5}
+	return file_latchkey_internalapi_credential_v1_credential_internal_proto_rawDescGZIP(), []int{5}
 }
 
 type VerifyPasswordRequest struct {
@@ -377,7 +384,7 @@ type VerifyPasswordRequest struct {
 
 func (x *VerifyPasswordRequest) Reset() {
 	*x = VerifyPasswordRequest{}
-	mi := &file_latchkey_credential_v1_credential_internal_proto_msgTypes[6]
+	mi := &file_latchkey_internalapi_credential_v1_credential_internal_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -389,7 +396,7 @@ func (x *VerifyPasswordRequest) String() string {
 func (*VerifyPasswordRequest) ProtoMessage() {}
 
 func (x *VerifyPasswordRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_latchkey_credential_v1_credential_internal_proto_msgTypes[6]
+	mi := &file_latchkey_internalapi_credential_v1_credential_internal_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -402,7 +409,7 @@ func (x *VerifyPasswordRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use VerifyPasswordRequest.ProtoReflect.Descriptor instead.
 func (*VerifyPasswordRequest) Descriptor() ([]byte, []int) {
-	return file_latchkey_credential_v1_credential_internal_proto_rawDescGZIP(), []int{6}
+	return file_latchkey_internalapi_credential_v1_credential_internal_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *VerifyPasswordRequest) GetTenantId() string {
@@ -436,7 +443,7 @@ type VerifyPasswordResponse struct {
 
 func (x *VerifyPasswordResponse) Reset() {
 	*x = VerifyPasswordResponse{}
-	mi := &file_latchkey_credential_v1_credential_internal_proto_msgTypes[7]
+	mi := &file_latchkey_internalapi_credential_v1_credential_internal_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -448,7 +455,7 @@ func (x *VerifyPasswordResponse) String() string {
 func (*VerifyPasswordResponse) ProtoMessage() {}
 
 func (x *VerifyPasswordResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_latchkey_credential_v1_credential_internal_proto_msgTypes[7]
+	mi := &file_latchkey_internalapi_credential_v1_credential_internal_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -461,7 +468,7 @@ func (x *VerifyPasswordResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use VerifyPasswordResponse.ProtoReflect.Descriptor instead.
 func (*VerifyPasswordResponse) Descriptor() ([]byte, []int) {
-	return file_latchkey_credential_v1_credential_internal_proto_rawDescGZIP(), []int{7}
+	return file_latchkey_internalapi_credential_v1_credential_internal_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *VerifyPasswordResponse) GetOk() bool {
@@ -483,7 +490,7 @@ type ValidatePasswordRequest struct {
 
 func (x *ValidatePasswordRequest) Reset() {
 	*x = ValidatePasswordRequest{}
-	mi := &file_latchkey_credential_v1_credential_internal_proto_msgTypes[8]
+	mi := &file_latchkey_internalapi_credential_v1_credential_internal_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -495,7 +502,7 @@ func (x *ValidatePasswordRequest) String() string {
 func (*ValidatePasswordRequest) ProtoMessage() {}
 
 func (x *ValidatePasswordRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_latchkey_credential_v1_credential_internal_proto_msgTypes[8]
+	mi := &file_latchkey_internalapi_credential_v1_credential_internal_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -508,7 +515,7 @@ func (x *ValidatePasswordRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ValidatePasswordRequest.ProtoReflect.Descriptor instead.
 func (*ValidatePasswordRequest) Descriptor() ([]byte, []int) {
-	return file_latchkey_credential_v1_credential_internal_proto_rawDescGZIP(), []int{8}
+	return file_latchkey_internalapi_credential_v1_credential_internal_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *ValidatePasswordRequest) GetTenantId() string {
@@ -546,7 +553,7 @@ type PasswordViolation struct {
 
 func (x *PasswordViolation) Reset() {
 	*x = PasswordViolation{}
-	mi := &file_latchkey_credential_v1_credential_internal_proto_msgTypes[9]
+	mi := &file_latchkey_internalapi_credential_v1_credential_internal_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -558,7 +565,7 @@ func (x *PasswordViolation) String() string {
 func (*PasswordViolation) ProtoMessage() {}
 
 func (x *PasswordViolation) ProtoReflect() protoreflect.Message {
-	mi := &file_latchkey_credential_v1_credential_internal_proto_msgTypes[9]
+	mi := &file_latchkey_internalapi_credential_v1_credential_internal_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -571,7 +578,7 @@ func (x *PasswordViolation) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PasswordViolation.ProtoReflect.Descriptor instead.
 func (*PasswordViolation) Descriptor() ([]byte, []int) {
-	return file_latchkey_credential_v1_credential_internal_proto_rawDescGZIP(), []int{9}
+	return file_latchkey_internalapi_credential_v1_credential_internal_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *PasswordViolation) GetRule() string {
@@ -599,7 +606,7 @@ type ValidatePasswordResponse struct {
 
 func (x *ValidatePasswordResponse) Reset() {
 	*x = ValidatePasswordResponse{}
-	mi := &file_latchkey_credential_v1_credential_internal_proto_msgTypes[10]
+	mi := &file_latchkey_internalapi_credential_v1_credential_internal_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -611,7 +618,7 @@ func (x *ValidatePasswordResponse) String() string {
 func (*ValidatePasswordResponse) ProtoMessage() {}
 
 func (x *ValidatePasswordResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_latchkey_credential_v1_credential_internal_proto_msgTypes[10]
+	mi := &file_latchkey_internalapi_credential_v1_credential_internal_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -624,7 +631,7 @@ func (x *ValidatePasswordResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ValidatePasswordResponse.ProtoReflect.Descriptor instead.
 func (*ValidatePasswordResponse) Descriptor() ([]byte, []int) {
-	return file_latchkey_credential_v1_credential_internal_proto_rawDescGZIP(), []int{10}
+	return file_latchkey_internalapi_credential_v1_credential_internal_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *ValidatePasswordResponse) GetOk() bool {
@@ -651,7 +658,7 @@ type GetPasswordStatusRequest struct {
 
 func (x *GetPasswordStatusRequest) Reset() {
 	*x = GetPasswordStatusRequest{}
-	mi := &file_latchkey_credential_v1_credential_internal_proto_msgTypes[11]
+	mi := &file_latchkey_internalapi_credential_v1_credential_internal_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -663,7 +670,7 @@ func (x *GetPasswordStatusRequest) String() string {
 func (*GetPasswordStatusRequest) ProtoMessage() {}
 
 func (x *GetPasswordStatusRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_latchkey_credential_v1_credential_internal_proto_msgTypes[11]
+	mi := &file_latchkey_internalapi_credential_v1_credential_internal_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -676,7 +683,7 @@ func (x *GetPasswordStatusRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetPasswordStatusRequest.ProtoReflect.Descriptor instead.
 func (*GetPasswordStatusRequest) Descriptor() ([]byte, []int) {
-	return file_latchkey_credential_v1_credential_internal_proto_rawDescGZIP(), []int{11}
+	return file_latchkey_internalapi_credential_v1_credential_internal_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *GetPasswordStatusRequest) GetTenantId() string {
@@ -715,7 +722,7 @@ type GetPasswordStatusResponse struct {
 
 func (x *GetPasswordStatusResponse) Reset() {
 	*x = GetPasswordStatusResponse{}
-	mi := &file_latchkey_credential_v1_credential_internal_proto_msgTypes[12]
+	mi := &file_latchkey_internalapi_credential_v1_credential_internal_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -727,7 +734,7 @@ func (x *GetPasswordStatusResponse) String() string {
 func (*GetPasswordStatusResponse) ProtoMessage() {}
 
 func (x *GetPasswordStatusResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_latchkey_credential_v1_credential_internal_proto_msgTypes[12]
+	mi := &file_latchkey_internalapi_credential_v1_credential_internal_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -740,7 +747,7 @@ func (x *GetPasswordStatusResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetPasswordStatusResponse.ProtoReflect.Descriptor instead.
 func (*GetPasswordStatusResponse) Descriptor() ([]byte, []int) {
-	return file_latchkey_credential_v1_credential_internal_proto_rawDescGZIP(), []int{12}
+	return file_latchkey_internalapi_credential_v1_credential_internal_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *GetPasswordStatusResponse) GetPasswordSet() bool {
@@ -805,7 +812,7 @@ type RevokeAllSessionsRequest struct {
 
 func (x *RevokeAllSessionsRequest) Reset() {
 	*x = RevokeAllSessionsRequest{}
-	mi := &file_latchkey_credential_v1_credential_internal_proto_msgTypes[13]
+	mi := &file_latchkey_internalapi_credential_v1_credential_internal_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -817,7 +824,7 @@ func (x *RevokeAllSessionsRequest) String() string {
 func (*RevokeAllSessionsRequest) ProtoMessage() {}
 
 func (x *RevokeAllSessionsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_latchkey_credential_v1_credential_internal_proto_msgTypes[13]
+	mi := &file_latchkey_internalapi_credential_v1_credential_internal_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -830,7 +837,7 @@ func (x *RevokeAllSessionsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RevokeAllSessionsRequest.ProtoReflect.Descriptor instead.
 func (*RevokeAllSessionsRequest) Descriptor() ([]byte, []int) {
-	return file_latchkey_credential_v1_credential_internal_proto_rawDescGZIP(), []int{13}
+	return file_latchkey_internalapi_credential_v1_credential_internal_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *RevokeAllSessionsRequest) GetTenantId() string {
@@ -864,7 +871,7 @@ type RevokeAllSessionsResponse struct {
 
 func (x *RevokeAllSessionsResponse) Reset() {
 	*x = RevokeAllSessionsResponse{}
-	mi := &file_latchkey_credential_v1_credential_internal_proto_msgTypes[14]
+	mi := &file_latchkey_internalapi_credential_v1_credential_internal_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -876,7 +883,7 @@ func (x *RevokeAllSessionsResponse) String() string {
 func (*RevokeAllSessionsResponse) ProtoMessage() {}
 
 func (x *RevokeAllSessionsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_latchkey_credential_v1_credential_internal_proto_msgTypes[14]
+	mi := &file_latchkey_internalapi_credential_v1_credential_internal_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -889,7 +896,7 @@ func (x *RevokeAllSessionsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RevokeAllSessionsResponse.ProtoReflect.Descriptor instead.
 func (*RevokeAllSessionsResponse) Descriptor() ([]byte, []int) {
-	return file_latchkey_credential_v1_credential_internal_proto_rawDescGZIP(), []int{14}
+	return file_latchkey_internalapi_credential_v1_credential_internal_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *RevokeAllSessionsResponse) GetRevokedCount() int32 {
@@ -912,7 +919,7 @@ type RecordFailedAttemptRequest struct {
 
 func (x *RecordFailedAttemptRequest) Reset() {
 	*x = RecordFailedAttemptRequest{}
-	mi := &file_latchkey_credential_v1_credential_internal_proto_msgTypes[15]
+	mi := &file_latchkey_internalapi_credential_v1_credential_internal_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -924,7 +931,7 @@ func (x *RecordFailedAttemptRequest) String() string {
 func (*RecordFailedAttemptRequest) ProtoMessage() {}
 
 func (x *RecordFailedAttemptRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_latchkey_credential_v1_credential_internal_proto_msgTypes[15]
+	mi := &file_latchkey_internalapi_credential_v1_credential_internal_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -937,7 +944,7 @@ func (x *RecordFailedAttemptRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RecordFailedAttemptRequest.ProtoReflect.Descriptor instead.
 func (*RecordFailedAttemptRequest) Descriptor() ([]byte, []int) {
-	return file_latchkey_credential_v1_credential_internal_proto_rawDescGZIP(), []int{15}
+	return file_latchkey_internalapi_credential_v1_credential_internal_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *RecordFailedAttemptRequest) GetTenantId() string {
@@ -973,7 +980,7 @@ type RecordFailedAttemptResponse struct {
 
 func (x *RecordFailedAttemptResponse) Reset() {
 	*x = RecordFailedAttemptResponse{}
-	mi := &file_latchkey_credential_v1_credential_internal_proto_msgTypes[16]
+	mi := &file_latchkey_internalapi_credential_v1_credential_internal_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -985,7 +992,7 @@ func (x *RecordFailedAttemptResponse) String() string {
 func (*RecordFailedAttemptResponse) ProtoMessage() {}
 
 func (x *RecordFailedAttemptResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_latchkey_credential_v1_credential_internal_proto_msgTypes[16]
+	mi := &file_latchkey_internalapi_credential_v1_credential_internal_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -998,7 +1005,7 @@ func (x *RecordFailedAttemptResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RecordFailedAttemptResponse.ProtoReflect.Descriptor instead.
 func (*RecordFailedAttemptResponse) Descriptor() ([]byte, []int) {
-	return file_latchkey_credential_v1_credential_internal_proto_rawDescGZIP(), []int{16}
+	return file_latchkey_internalapi_credential_v1_credential_internal_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *RecordFailedAttemptResponse) GetFailedCount() int32 {
@@ -1025,7 +1032,7 @@ type ClearFailedAttemptsRequest struct {
 
 func (x *ClearFailedAttemptsRequest) Reset() {
 	*x = ClearFailedAttemptsRequest{}
-	mi := &file_latchkey_credential_v1_credential_internal_proto_msgTypes[17]
+	mi := &file_latchkey_internalapi_credential_v1_credential_internal_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1037,7 +1044,7 @@ func (x *ClearFailedAttemptsRequest) String() string {
 func (*ClearFailedAttemptsRequest) ProtoMessage() {}
 
 func (x *ClearFailedAttemptsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_latchkey_credential_v1_credential_internal_proto_msgTypes[17]
+	mi := &file_latchkey_internalapi_credential_v1_credential_internal_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1050,7 +1057,7 @@ func (x *ClearFailedAttemptsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ClearFailedAttemptsRequest.ProtoReflect.Descriptor instead.
 func (*ClearFailedAttemptsRequest) Descriptor() ([]byte, []int) {
-	return file_latchkey_credential_v1_credential_internal_proto_rawDescGZIP(), []int{17}
+	return file_latchkey_internalapi_credential_v1_credential_internal_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *ClearFailedAttemptsRequest) GetTenantId() string {
@@ -1075,7 +1082,7 @@ type ClearFailedAttemptsResponse struct {
 
 func (x *ClearFailedAttemptsResponse) Reset() {
 	*x = ClearFailedAttemptsResponse{}
-	mi := &file_latchkey_credential_v1_credential_internal_proto_msgTypes[18]
+	mi := &file_latchkey_internalapi_credential_v1_credential_internal_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1087,7 +1094,7 @@ func (x *ClearFailedAttemptsResponse) String() string {
 func (*ClearFailedAttemptsResponse) ProtoMessage() {}
 
 func (x *ClearFailedAttemptsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_latchkey_credential_v1_credential_internal_proto_msgTypes[18]
+	mi := &file_latchkey_internalapi_credential_v1_credential_internal_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1100,14 +1107,14 @@ func (x *ClearFailedAttemptsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ClearFailedAttemptsResponse.ProtoReflect.Descriptor instead.
 func (*ClearFailedAttemptsResponse) Descriptor() ([]byte, []int) {
-	return file_latchkey_credential_v1_credential_internal_proto_rawDescGZIP(), []int{18}
+	return file_latchkey_internalapi_credential_v1_credential_internal_proto_rawDescGZIP(), []int{18}
 }
 
-var File_latchkey_credential_v1_credential_internal_proto protoreflect.FileDescriptor
+var File_latchkey_internalapi_credential_v1_credential_internal_proto protoreflect.FileDescriptor
 
-const file_latchkey_credential_v1_credential_internal_proto_rawDesc = "" +
+const file_latchkey_internalapi_credential_v1_credential_internal_proto_rawDesc = "" +
 	"\n" +
-	"0latchkey/credential/v1/credential_internal.proto\x12\x16latchkey.credential.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a&latchkey/credential/v1/resources.proto\"s\n" +
+	"<latchkey/internalapi/credential/v1/credential_internal.proto\x12\"latchkey.internalapi.credential.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a&latchkey/credential/v1/resources.proto\"s\n" +
 	"\x19SetInitialPasswordRequest\x12\x1b\n" +
 	"\ttenant_id\x18\x01 \x01(\tR\btenantId\x12\x1d\n" +
 	"\n" +
@@ -1146,11 +1153,11 @@ const file_latchkey_credential_v1_credential_internal_proto_rawDesc = "" +
 	"\bpassword\x18\x03 \x01(\tR\bpassword\"A\n" +
 	"\x11PasswordViolation\x12\x12\n" +
 	"\x04rule\x18\x01 \x01(\tR\x04rule\x12\x18\n" +
-	"\amessage\x18\x02 \x01(\tR\amessage\"u\n" +
+	"\amessage\x18\x02 \x01(\tR\amessage\"\x81\x01\n" +
 	"\x18ValidatePasswordResponse\x12\x0e\n" +
-	"\x02ok\x18\x01 \x01(\bR\x02ok\x12I\n" +
+	"\x02ok\x18\x01 \x01(\bR\x02ok\x12U\n" +
 	"\n" +
-	"violations\x18\x02 \x03(\v2).latchkey.credential.v1.PasswordViolationR\n" +
+	"violations\x18\x02 \x03(\v25.latchkey.internalapi.credential.v1.PasswordViolationR\n" +
 	"violations\"V\n" +
 	"\x18GetPasswordStatusRequest\x12\x1b\n" +
 	"\ttenant_id\x18\x01 \x01(\tR\btenantId\x12\x1d\n" +
@@ -1185,79 +1192,80 @@ const file_latchkey_credential_v1_credential_internal_proto_rawDesc = "" +
 	"\ttenant_id\x18\x01 \x01(\tR\btenantId\x12\x1d\n" +
 	"\n" +
 	"account_id\x18\x02 \x01(\tR\taccountId\"\x1d\n" +
-	"\x1bClearFailedAttemptsResponse2\xff\b\n" +
-	"\x19CredentialInternalService\x12{\n" +
-	"\x12SetInitialPassword\x121.latchkey.credential.v1.SetInitialPasswordRequest\x1a2.latchkey.credential.v1.SetInitialPasswordResponse\x12\x84\x01\n" +
-	"\x15SetPasswordAfterReset\x124.latchkey.credential.v1.SetPasswordAfterResetRequest\x1a5.latchkey.credential.v1.SetPasswordAfterResetResponse\x12\x81\x01\n" +
-	"\x14SetTemporaryPassword\x123.latchkey.credential.v1.SetTemporaryPasswordRequest\x1a4.latchkey.credential.v1.SetTemporaryPasswordResponse\x12o\n" +
-	"\x0eVerifyPassword\x12-.latchkey.credential.v1.VerifyPasswordRequest\x1a..latchkey.credential.v1.VerifyPasswordResponse\x12u\n" +
-	"\x10ValidatePassword\x12/.latchkey.credential.v1.ValidatePasswordRequest\x1a0.latchkey.credential.v1.ValidatePasswordResponse\x12x\n" +
-	"\x11GetPasswordStatus\x120.latchkey.credential.v1.GetPasswordStatusRequest\x1a1.latchkey.credential.v1.GetPasswordStatusResponse\x12x\n" +
-	"\x11RevokeAllSessions\x120.latchkey.credential.v1.RevokeAllSessionsRequest\x1a1.latchkey.credential.v1.RevokeAllSessionsResponse\x12~\n" +
-	"\x13RecordFailedAttempt\x122.latchkey.credential.v1.RecordFailedAttemptRequest\x1a3.latchkey.credential.v1.RecordFailedAttemptResponse\x12~\n" +
-	"\x13ClearFailedAttempts\x122.latchkey.credential.v1.ClearFailedAttemptsRequest\x1a3.latchkey.credential.v1.ClearFailedAttemptsResponseBLZJgithub.com/latchkey/latchkey/proto/gen/latchkey/credential/v1;credentialv1b\x06proto3"
+	"\x1bClearFailedAttemptsResponse2\xde\n" +
+	"\n" +
+	"\x19CredentialInternalService\x12\x93\x01\n" +
+	"\x12SetInitialPassword\x12=.latchkey.internalapi.credential.v1.SetInitialPasswordRequest\x1a>.latchkey.internalapi.credential.v1.SetInitialPasswordResponse\x12\x9c\x01\n" +
+	"\x15SetPasswordAfterReset\x12@.latchkey.internalapi.credential.v1.SetPasswordAfterResetRequest\x1aA.latchkey.internalapi.credential.v1.SetPasswordAfterResetResponse\x12\x99\x01\n" +
+	"\x14SetTemporaryPassword\x12?.latchkey.internalapi.credential.v1.SetTemporaryPasswordRequest\x1a@.latchkey.internalapi.credential.v1.SetTemporaryPasswordResponse\x12\x87\x01\n" +
+	"\x0eVerifyPassword\x129.latchkey.internalapi.credential.v1.VerifyPasswordRequest\x1a:.latchkey.internalapi.credential.v1.VerifyPasswordResponse\x12\x8d\x01\n" +
+	"\x10ValidatePassword\x12;.latchkey.internalapi.credential.v1.ValidatePasswordRequest\x1a<.latchkey.internalapi.credential.v1.ValidatePasswordResponse\x12\x90\x01\n" +
+	"\x11GetPasswordStatus\x12<.latchkey.internalapi.credential.v1.GetPasswordStatusRequest\x1a=.latchkey.internalapi.credential.v1.GetPasswordStatusResponse\x12\x90\x01\n" +
+	"\x11RevokeAllSessions\x12<.latchkey.internalapi.credential.v1.RevokeAllSessionsRequest\x1a=.latchkey.internalapi.credential.v1.RevokeAllSessionsResponse\x12\x96\x01\n" +
+	"\x13RecordFailedAttempt\x12>.latchkey.internalapi.credential.v1.RecordFailedAttemptRequest\x1a?.latchkey.internalapi.credential.v1.RecordFailedAttemptResponse\x12\x96\x01\n" +
+	"\x13ClearFailedAttempts\x12>.latchkey.internalapi.credential.v1.ClearFailedAttemptsRequest\x1a?.latchkey.internalapi.credential.v1.ClearFailedAttemptsResponseB`Z^github.com/latchkey/latchkey/proto/gen/latchkey/internalapi/credential/v1;credentialinternalv1b\x06proto3"
 
 var (
-	file_latchkey_credential_v1_credential_internal_proto_rawDescOnce sync.Once
-	file_latchkey_credential_v1_credential_internal_proto_rawDescData []byte
+	file_latchkey_internalapi_credential_v1_credential_internal_proto_rawDescOnce sync.Once
+	file_latchkey_internalapi_credential_v1_credential_internal_proto_rawDescData []byte
 )
 
-func file_latchkey_credential_v1_credential_internal_proto_rawDescGZIP() []byte {
-	file_latchkey_credential_v1_credential_internal_proto_rawDescOnce.Do(func() {
-		file_latchkey_credential_v1_credential_internal_proto_rawDescData = protoimpl.X.CompressGZIP(unsafe.Slice(unsafe.StringData(file_latchkey_credential_v1_credential_internal_proto_rawDesc), len(file_latchkey_credential_v1_credential_internal_proto_rawDesc)))
+func file_latchkey_internalapi_credential_v1_credential_internal_proto_rawDescGZIP() []byte {
+	file_latchkey_internalapi_credential_v1_credential_internal_proto_rawDescOnce.Do(func() {
+		file_latchkey_internalapi_credential_v1_credential_internal_proto_rawDescData = protoimpl.X.CompressGZIP(unsafe.Slice(unsafe.StringData(file_latchkey_internalapi_credential_v1_credential_internal_proto_rawDesc), len(file_latchkey_internalapi_credential_v1_credential_internal_proto_rawDesc)))
 	})
-	return file_latchkey_credential_v1_credential_internal_proto_rawDescData
+	return file_latchkey_internalapi_credential_v1_credential_internal_proto_rawDescData
 }
 
-var file_latchkey_credential_v1_credential_internal_proto_msgTypes = make([]protoimpl.MessageInfo, 19)
-var file_latchkey_credential_v1_credential_internal_proto_goTypes = []any{
-	(*SetInitialPasswordRequest)(nil),     // 0: latchkey.credential.v1.SetInitialPasswordRequest
-	(*SetInitialPasswordResponse)(nil),    // 1: latchkey.credential.v1.SetInitialPasswordResponse
-	(*SetPasswordAfterResetRequest)(nil),  // 2: latchkey.credential.v1.SetPasswordAfterResetRequest
-	(*SetPasswordAfterResetResponse)(nil), // 3: latchkey.credential.v1.SetPasswordAfterResetResponse
-	(*SetTemporaryPasswordRequest)(nil),   // 4: latchkey.credential.v1.SetTemporaryPasswordRequest
-	(*SetTemporaryPasswordResponse)(nil),  // 5: latchkey.credential.v1.SetTemporaryPasswordResponse
-	(*VerifyPasswordRequest)(nil),         // 6: latchkey.credential.v1.VerifyPasswordRequest
-	(*VerifyPasswordResponse)(nil),        // 7: latchkey.credential.v1.VerifyPasswordResponse
-	(*ValidatePasswordRequest)(nil),       // 8: latchkey.credential.v1.ValidatePasswordRequest
-	(*PasswordViolation)(nil),             // 9: latchkey.credential.v1.PasswordViolation
-	(*ValidatePasswordResponse)(nil),      // 10: latchkey.credential.v1.ValidatePasswordResponse
-	(*GetPasswordStatusRequest)(nil),      // 11: latchkey.credential.v1.GetPasswordStatusRequest
-	(*GetPasswordStatusResponse)(nil),     // 12: latchkey.credential.v1.GetPasswordStatusResponse
-	(*RevokeAllSessionsRequest)(nil),      // 13: latchkey.credential.v1.RevokeAllSessionsRequest
-	(*RevokeAllSessionsResponse)(nil),     // 14: latchkey.credential.v1.RevokeAllSessionsResponse
-	(*RecordFailedAttemptRequest)(nil),    // 15: latchkey.credential.v1.RecordFailedAttemptRequest
-	(*RecordFailedAttemptResponse)(nil),   // 16: latchkey.credential.v1.RecordFailedAttemptResponse
-	(*ClearFailedAttemptsRequest)(nil),    // 17: latchkey.credential.v1.ClearFailedAttemptsRequest
-	(*ClearFailedAttemptsResponse)(nil),   // 18: latchkey.credential.v1.ClearFailedAttemptsResponse
+var file_latchkey_internalapi_credential_v1_credential_internal_proto_msgTypes = make([]protoimpl.MessageInfo, 19)
+var file_latchkey_internalapi_credential_v1_credential_internal_proto_goTypes = []any{
+	(*SetInitialPasswordRequest)(nil),     // 0: latchkey.internalapi.credential.v1.SetInitialPasswordRequest
+	(*SetInitialPasswordResponse)(nil),    // 1: latchkey.internalapi.credential.v1.SetInitialPasswordResponse
+	(*SetPasswordAfterResetRequest)(nil),  // 2: latchkey.internalapi.credential.v1.SetPasswordAfterResetRequest
+	(*SetPasswordAfterResetResponse)(nil), // 3: latchkey.internalapi.credential.v1.SetPasswordAfterResetResponse
+	(*SetTemporaryPasswordRequest)(nil),   // 4: latchkey.internalapi.credential.v1.SetTemporaryPasswordRequest
+	(*SetTemporaryPasswordResponse)(nil),  // 5: latchkey.internalapi.credential.v1.SetTemporaryPasswordResponse
+	(*VerifyPasswordRequest)(nil),         // 6: latchkey.internalapi.credential.v1.VerifyPasswordRequest
+	(*VerifyPasswordResponse)(nil),        // 7: latchkey.internalapi.credential.v1.VerifyPasswordResponse
+	(*ValidatePasswordRequest)(nil),       // 8: latchkey.internalapi.credential.v1.ValidatePasswordRequest
+	(*PasswordViolation)(nil),             // 9: latchkey.internalapi.credential.v1.PasswordViolation
+	(*ValidatePasswordResponse)(nil),      // 10: latchkey.internalapi.credential.v1.ValidatePasswordResponse
+	(*GetPasswordStatusRequest)(nil),      // 11: latchkey.internalapi.credential.v1.GetPasswordStatusRequest
+	(*GetPasswordStatusResponse)(nil),     // 12: latchkey.internalapi.credential.v1.GetPasswordStatusResponse
+	(*RevokeAllSessionsRequest)(nil),      // 13: latchkey.internalapi.credential.v1.RevokeAllSessionsRequest
+	(*RevokeAllSessionsResponse)(nil),     // 14: latchkey.internalapi.credential.v1.RevokeAllSessionsResponse
+	(*RecordFailedAttemptRequest)(nil),    // 15: latchkey.internalapi.credential.v1.RecordFailedAttemptRequest
+	(*RecordFailedAttemptResponse)(nil),   // 16: latchkey.internalapi.credential.v1.RecordFailedAttemptResponse
+	(*ClearFailedAttemptsRequest)(nil),    // 17: latchkey.internalapi.credential.v1.ClearFailedAttemptsRequest
+	(*ClearFailedAttemptsResponse)(nil),   // 18: latchkey.internalapi.credential.v1.ClearFailedAttemptsResponse
 	(*timestamppb.Timestamp)(nil),         // 19: google.protobuf.Timestamp
-	(*PasswordRules)(nil),                 // 20: latchkey.credential.v1.PasswordRules
+	(*v1.PasswordRules)(nil),              // 20: latchkey.credential.v1.PasswordRules
 }
-var file_latchkey_credential_v1_credential_internal_proto_depIdxs = []int32{
-	19, // 0: latchkey.credential.v1.SetInitialPasswordResponse.password_expire_time:type_name -> google.protobuf.Timestamp
-	19, // 1: latchkey.credential.v1.SetPasswordAfterResetResponse.password_expire_time:type_name -> google.protobuf.Timestamp
-	20, // 2: latchkey.credential.v1.SetTemporaryPasswordRequest.rules:type_name -> latchkey.credential.v1.PasswordRules
-	9,  // 3: latchkey.credential.v1.ValidatePasswordResponse.violations:type_name -> latchkey.credential.v1.PasswordViolation
-	19, // 4: latchkey.credential.v1.GetPasswordStatusResponse.change_time:type_name -> google.protobuf.Timestamp
-	19, // 5: latchkey.credential.v1.GetPasswordStatusResponse.expire_time:type_name -> google.protobuf.Timestamp
-	0,  // 6: latchkey.credential.v1.CredentialInternalService.SetInitialPassword:input_type -> latchkey.credential.v1.SetInitialPasswordRequest
-	2,  // 7: latchkey.credential.v1.CredentialInternalService.SetPasswordAfterReset:input_type -> latchkey.credential.v1.SetPasswordAfterResetRequest
-	4,  // 8: latchkey.credential.v1.CredentialInternalService.SetTemporaryPassword:input_type -> latchkey.credential.v1.SetTemporaryPasswordRequest
-	6,  // 9: latchkey.credential.v1.CredentialInternalService.VerifyPassword:input_type -> latchkey.credential.v1.VerifyPasswordRequest
-	8,  // 10: latchkey.credential.v1.CredentialInternalService.ValidatePassword:input_type -> latchkey.credential.v1.ValidatePasswordRequest
-	11, // 11: latchkey.credential.v1.CredentialInternalService.GetPasswordStatus:input_type -> latchkey.credential.v1.GetPasswordStatusRequest
-	13, // 12: latchkey.credential.v1.CredentialInternalService.RevokeAllSessions:input_type -> latchkey.credential.v1.RevokeAllSessionsRequest
-	15, // 13: latchkey.credential.v1.CredentialInternalService.RecordFailedAttempt:input_type -> latchkey.credential.v1.RecordFailedAttemptRequest
-	17, // 14: latchkey.credential.v1.CredentialInternalService.ClearFailedAttempts:input_type -> latchkey.credential.v1.ClearFailedAttemptsRequest
-	1,  // 15: latchkey.credential.v1.CredentialInternalService.SetInitialPassword:output_type -> latchkey.credential.v1.SetInitialPasswordResponse
-	3,  // 16: latchkey.credential.v1.CredentialInternalService.SetPasswordAfterReset:output_type -> latchkey.credential.v1.SetPasswordAfterResetResponse
-	5,  // 17: latchkey.credential.v1.CredentialInternalService.SetTemporaryPassword:output_type -> latchkey.credential.v1.SetTemporaryPasswordResponse
-	7,  // 18: latchkey.credential.v1.CredentialInternalService.VerifyPassword:output_type -> latchkey.credential.v1.VerifyPasswordResponse
-	10, // 19: latchkey.credential.v1.CredentialInternalService.ValidatePassword:output_type -> latchkey.credential.v1.ValidatePasswordResponse
-	12, // 20: latchkey.credential.v1.CredentialInternalService.GetPasswordStatus:output_type -> latchkey.credential.v1.GetPasswordStatusResponse
-	14, // 21: latchkey.credential.v1.CredentialInternalService.RevokeAllSessions:output_type -> latchkey.credential.v1.RevokeAllSessionsResponse
-	16, // 22: latchkey.credential.v1.CredentialInternalService.RecordFailedAttempt:output_type -> latchkey.credential.v1.RecordFailedAttemptResponse
-	18, // 23: latchkey.credential.v1.CredentialInternalService.ClearFailedAttempts:output_type -> latchkey.credential.v1.ClearFailedAttemptsResponse
+var file_latchkey_internalapi_credential_v1_credential_internal_proto_depIdxs = []int32{
+	19, // 0: latchkey.internalapi.credential.v1.SetInitialPasswordResponse.password_expire_time:type_name -> google.protobuf.Timestamp
+	19, // 1: latchkey.internalapi.credential.v1.SetPasswordAfterResetResponse.password_expire_time:type_name -> google.protobuf.Timestamp
+	20, // 2: latchkey.internalapi.credential.v1.SetTemporaryPasswordRequest.rules:type_name -> latchkey.credential.v1.PasswordRules
+	9,  // 3: latchkey.internalapi.credential.v1.ValidatePasswordResponse.violations:type_name -> latchkey.internalapi.credential.v1.PasswordViolation
+	19, // 4: latchkey.internalapi.credential.v1.GetPasswordStatusResponse.change_time:type_name -> google.protobuf.Timestamp
+	19, // 5: latchkey.internalapi.credential.v1.GetPasswordStatusResponse.expire_time:type_name -> google.protobuf.Timestamp
+	0,  // 6: latchkey.internalapi.credential.v1.CredentialInternalService.SetInitialPassword:input_type -> latchkey.internalapi.credential.v1.SetInitialPasswordRequest
+	2,  // 7: latchkey.internalapi.credential.v1.CredentialInternalService.SetPasswordAfterReset:input_type -> latchkey.internalapi.credential.v1.SetPasswordAfterResetRequest
+	4,  // 8: latchkey.internalapi.credential.v1.CredentialInternalService.SetTemporaryPassword:input_type -> latchkey.internalapi.credential.v1.SetTemporaryPasswordRequest
+	6,  // 9: latchkey.internalapi.credential.v1.CredentialInternalService.VerifyPassword:input_type -> latchkey.internalapi.credential.v1.VerifyPasswordRequest
+	8,  // 10: latchkey.internalapi.credential.v1.CredentialInternalService.ValidatePassword:input_type -> latchkey.internalapi.credential.v1.ValidatePasswordRequest
+	11, // 11: latchkey.internalapi.credential.v1.CredentialInternalService.GetPasswordStatus:input_type -> latchkey.internalapi.credential.v1.GetPasswordStatusRequest
+	13, // 12: latchkey.internalapi.credential.v1.CredentialInternalService.RevokeAllSessions:input_type -> latchkey.internalapi.credential.v1.RevokeAllSessionsRequest
+	15, // 13: latchkey.internalapi.credential.v1.CredentialInternalService.RecordFailedAttempt:input_type -> latchkey.internalapi.credential.v1.RecordFailedAttemptRequest
+	17, // 14: latchkey.internalapi.credential.v1.CredentialInternalService.ClearFailedAttempts:input_type -> latchkey.internalapi.credential.v1.ClearFailedAttemptsRequest
+	1,  // 15: latchkey.internalapi.credential.v1.CredentialInternalService.SetInitialPassword:output_type -> latchkey.internalapi.credential.v1.SetInitialPasswordResponse
+	3,  // 16: latchkey.internalapi.credential.v1.CredentialInternalService.SetPasswordAfterReset:output_type -> latchkey.internalapi.credential.v1.SetPasswordAfterResetResponse
+	5,  // 17: latchkey.internalapi.credential.v1.CredentialInternalService.SetTemporaryPassword:output_type -> latchkey.internalapi.credential.v1.SetTemporaryPasswordResponse
+	7,  // 18: latchkey.internalapi.credential.v1.CredentialInternalService.VerifyPassword:output_type -> latchkey.internalapi.credential.v1.VerifyPasswordResponse
+	10, // 19: latchkey.internalapi.credential.v1.CredentialInternalService.ValidatePassword:output_type -> latchkey.internalapi.credential.v1.ValidatePasswordResponse
+	12, // 20: latchkey.internalapi.credential.v1.CredentialInternalService.GetPasswordStatus:output_type -> latchkey.internalapi.credential.v1.GetPasswordStatusResponse
+	14, // 21: latchkey.internalapi.credential.v1.CredentialInternalService.RevokeAllSessions:output_type -> latchkey.internalapi.credential.v1.RevokeAllSessionsResponse
+	16, // 22: latchkey.internalapi.credential.v1.CredentialInternalService.RecordFailedAttempt:output_type -> latchkey.internalapi.credential.v1.RecordFailedAttemptResponse
+	18, // 23: latchkey.internalapi.credential.v1.CredentialInternalService.ClearFailedAttempts:output_type -> latchkey.internalapi.credential.v1.ClearFailedAttemptsResponse
 	15, // [15:24] is the sub-list for method output_type
 	6,  // [6:15] is the sub-list for method input_type
 	6,  // [6:6] is the sub-list for extension type_name
@@ -1265,27 +1273,26 @@ var file_latchkey_credential_v1_credential_internal_proto_depIdxs = []int32{
 	0,  // [0:6] is the sub-list for field type_name
 }
 
-func init() { file_latchkey_credential_v1_credential_internal_proto_init() }
-func file_latchkey_credential_v1_credential_internal_proto_init() {
-	if File_latchkey_credential_v1_credential_internal_proto != nil {
+func init() { file_latchkey_internalapi_credential_v1_credential_internal_proto_init() }
+func file_latchkey_internalapi_credential_v1_credential_internal_proto_init() {
+	if File_latchkey_internalapi_credential_v1_credential_internal_proto != nil {
 		return
 	}
-	file_latchkey_credential_v1_resources_proto_init()
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
-			RawDescriptor: unsafe.Slice(unsafe.StringData(file_latchkey_credential_v1_credential_internal_proto_rawDesc), len(file_latchkey_credential_v1_credential_internal_proto_rawDesc)),
+			RawDescriptor: unsafe.Slice(unsafe.StringData(file_latchkey_internalapi_credential_v1_credential_internal_proto_rawDesc), len(file_latchkey_internalapi_credential_v1_credential_internal_proto_rawDesc)),
 			NumEnums:      0,
 			NumMessages:   19,
 			NumExtensions: 0,
 			NumServices:   1,
 		},
-		GoTypes:           file_latchkey_credential_v1_credential_internal_proto_goTypes,
-		DependencyIndexes: file_latchkey_credential_v1_credential_internal_proto_depIdxs,
-		MessageInfos:      file_latchkey_credential_v1_credential_internal_proto_msgTypes,
+		GoTypes:           file_latchkey_internalapi_credential_v1_credential_internal_proto_goTypes,
+		DependencyIndexes: file_latchkey_internalapi_credential_v1_credential_internal_proto_depIdxs,
+		MessageInfos:      file_latchkey_internalapi_credential_v1_credential_internal_proto_msgTypes,
 	}.Build()
-	File_latchkey_credential_v1_credential_internal_proto = out.File
-	file_latchkey_credential_v1_credential_internal_proto_goTypes = nil
-	file_latchkey_credential_v1_credential_internal_proto_depIdxs = nil
+	File_latchkey_internalapi_credential_v1_credential_internal_proto = out.File
+	file_latchkey_internalapi_credential_v1_credential_internal_proto_goTypes = nil
+	file_latchkey_internalapi_credential_v1_credential_internal_proto_depIdxs = nil
 }

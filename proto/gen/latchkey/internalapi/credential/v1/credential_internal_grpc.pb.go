@@ -2,9 +2,15 @@
 // versions:
 // - protoc-gen-go-grpc v1.6.1
 // - protoc             (unknown)
-// source: latchkey/credential/v1/credential_internal.proto
+// source: latchkey/internalapi/credential/v1/credential_internal.proto
 
-package credentialv1
+// The internal API of the credential service: only other Latchkey services call
+// it, never through the gateway. A package of its own (latchkey.internalapi)
+// so that clients of the public API do not get it with the public stubs,
+// and so that it may change in step with its callers, which are deployed
+// with it (buf.yaml leaves it out of the breaking-change check).
+
+package credentialinternalv1
 
 import (
 	context "context"
@@ -19,15 +25,15 @@ import (
 const _ = grpc.SupportPackageIsVersion9
 
 const (
-	CredentialInternalService_SetInitialPassword_FullMethodName    = "/latchkey.credential.v1.CredentialInternalService/SetInitialPassword"
-	CredentialInternalService_SetPasswordAfterReset_FullMethodName = "/latchkey.credential.v1.CredentialInternalService/SetPasswordAfterReset"
-	CredentialInternalService_SetTemporaryPassword_FullMethodName  = "/latchkey.credential.v1.CredentialInternalService/SetTemporaryPassword"
-	CredentialInternalService_VerifyPassword_FullMethodName        = "/latchkey.credential.v1.CredentialInternalService/VerifyPassword"
-	CredentialInternalService_ValidatePassword_FullMethodName      = "/latchkey.credential.v1.CredentialInternalService/ValidatePassword"
-	CredentialInternalService_GetPasswordStatus_FullMethodName     = "/latchkey.credential.v1.CredentialInternalService/GetPasswordStatus"
-	CredentialInternalService_RevokeAllSessions_FullMethodName     = "/latchkey.credential.v1.CredentialInternalService/RevokeAllSessions"
-	CredentialInternalService_RecordFailedAttempt_FullMethodName   = "/latchkey.credential.v1.CredentialInternalService/RecordFailedAttempt"
-	CredentialInternalService_ClearFailedAttempts_FullMethodName   = "/latchkey.credential.v1.CredentialInternalService/ClearFailedAttempts"
+	CredentialInternalService_SetInitialPassword_FullMethodName    = "/latchkey.internalapi.credential.v1.CredentialInternalService/SetInitialPassword"
+	CredentialInternalService_SetPasswordAfterReset_FullMethodName = "/latchkey.internalapi.credential.v1.CredentialInternalService/SetPasswordAfterReset"
+	CredentialInternalService_SetTemporaryPassword_FullMethodName  = "/latchkey.internalapi.credential.v1.CredentialInternalService/SetTemporaryPassword"
+	CredentialInternalService_VerifyPassword_FullMethodName        = "/latchkey.internalapi.credential.v1.CredentialInternalService/VerifyPassword"
+	CredentialInternalService_ValidatePassword_FullMethodName      = "/latchkey.internalapi.credential.v1.CredentialInternalService/ValidatePassword"
+	CredentialInternalService_GetPasswordStatus_FullMethodName     = "/latchkey.internalapi.credential.v1.CredentialInternalService/GetPasswordStatus"
+	CredentialInternalService_RevokeAllSessions_FullMethodName     = "/latchkey.internalapi.credential.v1.CredentialInternalService/RevokeAllSessions"
+	CredentialInternalService_RecordFailedAttempt_FullMethodName   = "/latchkey.internalapi.credential.v1.CredentialInternalService/RecordFailedAttempt"
+	CredentialInternalService_ClearFailedAttempts_FullMethodName   = "/latchkey.internalapi.credential.v1.CredentialInternalService/ClearFailedAttempts"
 )
 
 // CredentialInternalServiceClient is the client API for CredentialInternalService service.
@@ -421,7 +427,7 @@ func _CredentialInternalService_ClearFailedAttempts_Handler(srv interface{}, ctx
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
 var CredentialInternalService_ServiceDesc = grpc.ServiceDesc{
-	ServiceName: "latchkey.credential.v1.CredentialInternalService",
+	ServiceName: "latchkey.internalapi.credential.v1.CredentialInternalService",
 	HandlerType: (*CredentialInternalServiceServer)(nil),
 	Methods: []grpc.MethodDesc{
 		{
@@ -462,5 +468,5 @@ var CredentialInternalService_ServiceDesc = grpc.ServiceDesc{
 		},
 	},
 	Streams:  []grpc.StreamDesc{},
-	Metadata: "latchkey/credential/v1/credential_internal.proto",
+	Metadata: "latchkey/internalapi/credential/v1/credential_internal.proto",
 }

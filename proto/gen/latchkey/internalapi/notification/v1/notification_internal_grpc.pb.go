@@ -2,9 +2,15 @@
 // versions:
 // - protoc-gen-go-grpc v1.6.1
 // - protoc             (unknown)
-// source: latchkey/notification/v1/notification_internal.proto
+// source: latchkey/internalapi/notification/v1/notification_internal.proto
 
-package notificationv1
+// The internal API of the notification service: only other Latchkey services call
+// it, never through the gateway. A package of its own (latchkey.internalapi)
+// so that clients of the public API do not get it with the public stubs,
+// and so that it may change in step with its callers, which are deployed
+// with it (buf.yaml leaves it out of the breaking-change check).
+
+package notificationinternalv1
 
 import (
 	context "context"
@@ -19,8 +25,8 @@ import (
 const _ = grpc.SupportPackageIsVersion9
 
 const (
-	NotificationInternalService_SendNotification_FullMethodName = "/latchkey.notification.v1.NotificationInternalService/SendNotification"
-	NotificationInternalService_GetDelivery_FullMethodName      = "/latchkey.notification.v1.NotificationInternalService/GetDelivery"
+	NotificationInternalService_SendNotification_FullMethodName = "/latchkey.internalapi.notification.v1.NotificationInternalService/SendNotification"
+	NotificationInternalService_GetDelivery_FullMethodName      = "/latchkey.internalapi.notification.v1.NotificationInternalService/GetDelivery"
 )
 
 // NotificationInternalServiceClient is the client API for NotificationInternalService service.
@@ -161,7 +167,7 @@ func _NotificationInternalService_GetDelivery_Handler(srv interface{}, ctx conte
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
 var NotificationInternalService_ServiceDesc = grpc.ServiceDesc{
-	ServiceName: "latchkey.notification.v1.NotificationInternalService",
+	ServiceName: "latchkey.internalapi.notification.v1.NotificationInternalService",
 	HandlerType: (*NotificationInternalServiceServer)(nil),
 	Methods: []grpc.MethodDesc{
 		{
@@ -174,5 +180,5 @@ var NotificationInternalService_ServiceDesc = grpc.ServiceDesc{
 		},
 	},
 	Streams:  []grpc.StreamDesc{},
-	Metadata: "latchkey/notification/v1/notification_internal.proto",
+	Metadata: "latchkey/internalapi/notification/v1/notification_internal.proto",
 }

@@ -2,9 +2,15 @@
 // versions:
 // - protoc-gen-go-grpc v1.6.1
 // - protoc             (unknown)
-// source: latchkey/account/v1/account_internal.proto
+// source: latchkey/internalapi/account/v1/account_internal.proto
 
-package accountv1
+// The internal API of the account service: only other Latchkey services call
+// it, never through the gateway. A package of its own (latchkey.internalapi)
+// so that clients of the public API do not get it with the public stubs,
+// and so that it may change in step with its callers, which are deployed
+// with it (buf.yaml leaves it out of the breaking-change check).
+
+package accountinternalv1
 
 import (
 	context "context"
@@ -19,17 +25,17 @@ import (
 const _ = grpc.SupportPackageIsVersion9
 
 const (
-	AccountInternalService_ResolveLogin_FullMethodName           = "/latchkey.account.v1.AccountInternalService/ResolveLogin"
-	AccountInternalService_LookupAccount_FullMethodName          = "/latchkey.account.v1.AccountInternalService/LookupAccount"
-	AccountInternalService_GetTenantPolicy_FullMethodName        = "/latchkey.account.v1.AccountInternalService/GetTenantPolicy"
-	AccountInternalService_GetTenantByCode_FullMethodName        = "/latchkey.account.v1.AccountInternalService/GetTenantByCode"
-	AccountInternalService_MarkActivated_FullMethodName          = "/latchkey.account.v1.AccountInternalService/MarkActivated"
-	AccountInternalService_RecordLockout_FullMethodName          = "/latchkey.account.v1.AccountInternalService/RecordLockout"
-	AccountInternalService_ReleaseLockout_FullMethodName         = "/latchkey.account.v1.AccountInternalService/ReleaseLockout"
-	AccountInternalService_RecordTermsAcceptance_FullMethodName  = "/latchkey.account.v1.AccountInternalService/RecordTermsAcceptance"
-	AccountInternalService_CreateImportedAccount_FullMethodName  = "/latchkey.account.v1.AccountInternalService/CreateImportedAccount"
-	AccountInternalService_CreateImportedAccounts_FullMethodName = "/latchkey.account.v1.AccountInternalService/CreateImportedAccounts"
-	AccountInternalService_SweepInactive_FullMethodName          = "/latchkey.account.v1.AccountInternalService/SweepInactive"
+	AccountInternalService_ResolveLogin_FullMethodName           = "/latchkey.internalapi.account.v1.AccountInternalService/ResolveLogin"
+	AccountInternalService_LookupAccount_FullMethodName          = "/latchkey.internalapi.account.v1.AccountInternalService/LookupAccount"
+	AccountInternalService_GetTenantPolicy_FullMethodName        = "/latchkey.internalapi.account.v1.AccountInternalService/GetTenantPolicy"
+	AccountInternalService_GetTenantByCode_FullMethodName        = "/latchkey.internalapi.account.v1.AccountInternalService/GetTenantByCode"
+	AccountInternalService_MarkActivated_FullMethodName          = "/latchkey.internalapi.account.v1.AccountInternalService/MarkActivated"
+	AccountInternalService_RecordLockout_FullMethodName          = "/latchkey.internalapi.account.v1.AccountInternalService/RecordLockout"
+	AccountInternalService_ReleaseLockout_FullMethodName         = "/latchkey.internalapi.account.v1.AccountInternalService/ReleaseLockout"
+	AccountInternalService_RecordTermsAcceptance_FullMethodName  = "/latchkey.internalapi.account.v1.AccountInternalService/RecordTermsAcceptance"
+	AccountInternalService_CreateImportedAccount_FullMethodName  = "/latchkey.internalapi.account.v1.AccountInternalService/CreateImportedAccount"
+	AccountInternalService_CreateImportedAccounts_FullMethodName = "/latchkey.internalapi.account.v1.AccountInternalService/CreateImportedAccounts"
+	AccountInternalService_SweepInactive_FullMethodName          = "/latchkey.internalapi.account.v1.AccountInternalService/SweepInactive"
 )
 
 // AccountInternalServiceClient is the client API for AccountInternalService service.
@@ -509,7 +515,7 @@ func _AccountInternalService_SweepInactive_Handler(srv interface{}, ctx context.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
 var AccountInternalService_ServiceDesc = grpc.ServiceDesc{
-	ServiceName: "latchkey.account.v1.AccountInternalService",
+	ServiceName: "latchkey.internalapi.account.v1.AccountInternalService",
 	HandlerType: (*AccountInternalServiceServer)(nil),
 	Methods: []grpc.MethodDesc{
 		{
@@ -558,5 +564,5 @@ var AccountInternalService_ServiceDesc = grpc.ServiceDesc{
 		},
 	},
 	Streams:  []grpc.StreamDesc{},
-	Metadata: "latchkey/account/v1/account_internal.proto",
+	Metadata: "latchkey/internalapi/account/v1/account_internal.proto",
 }
