@@ -37,8 +37,9 @@ type backend struct {
 
 	addr string
 
-	mu    sync.Mutex
-	calls map[string][]metadata.MD // method name → metadata of each call
+	mu         sync.Mutex
+	calls      map[string][]metadata.MD // method name → metadata of each call
+	lastUpdate *accountv1.UpdateAccountRequest
 }
 
 func startBackend(t *testing.T) *backend {
@@ -106,6 +107,14 @@ func (b *backend) ListTenants(ctx context.Context, req *accountv1.ListTenantsReq
 		return nil, errs.Invalid(errs.Field("filter", "FILTER_INVALID", "not a filter"))
 	}
 	return &accountv1.ListTenantsResponse{Tenants: []*accountv1.Tenant{{Code: "acme"}}}, nil
+}
+
+func (b *backend) UpdateAccount(ctx context.Context, req *accountv1.UpdateAccountRequest) (*accountv1.UpdateAccountResponse, error) {
+	b.record(ctx, "UpdateAccount")
+	b.mu.Lock()
+	b.lastUpdate = req
+	b.mu.Unlock()
+	return &accountv1.UpdateAccountResponse{Account: req.GetAccount()}, nil
 }
 
 func (b *backend) ListAccounts(ctx context.Context, req *accountv1.ListAccountsRequest) (*accountv1.ListAccountsResponse, error) {
