@@ -3,6 +3,11 @@ package grpcapi
 import (
 	"context"
 	"fmt"
+	"slices"
+
+	"google.golang.org/genproto/googleapis/api/annotations"
+	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/reflect/protoreflect"
 
 	"github.com/latchkey/latchkey/libs/authn"
 	"github.com/latchkey/latchkey/libs/errs"
@@ -135,13 +140,24 @@ const (
 	reasonNotUpdatable = "NOT_UPDATABLE"
 )
 
-// accountOutputOnly are the Account fields the service sets; AIP-203: an
-// update naming them ignores them, so a client may send back what it read.
-var accountOutputOnly = map[string]bool{
-	"id": true, "tenant_id": true, "tenantId": true, "status": true, "lock_reason": true, "lockReason": true,
-	"create_time": true, "createTime": true, "update_time": true, "updateTime": true,
-	"last_login_time": true, "lastLoginTime": true, "activate_time": true, "activateTime": true,
-	"accepted_terms_version": true, "acceptedTermsVersion": true, "unlock_time": true, "unlockTime": true,
+// accountFields are the fields of Account by every name an update mask may
+// use for them, proto (display_name) or JSON (displayName).
+var accountFields = func() map[string]protoreflect.FieldDescriptor {
+	out := map[string]protoreflect.FieldDescriptor{}
+	fields := (&accountv1.Account{}).ProtoReflect().Descriptor().Fields()
+	for i := range fields.Len() {
+		fd := fields.Get(i)
+		out[string(fd.Name())], out[fd.JSONName()] = fd, fd
+	}
+	return out
+}()
+
+// outputOnly tells the fields the service sets (field_behavior OUTPUT_ONLY
+// in the proto); AIP-203: an update naming them ignores them, so a client
+// may send back what it read.
+func outputOnly(fd protoreflect.FieldDescriptor) bool {
+	behaviors, _ := proto.GetExtension(fd.Options(), annotations.E_FieldBehavior).([]annotations.FieldBehavior)
+	return slices.Contains(behaviors, annotations.FieldBehavior_OUTPUT_ONLY)
 }
 
 // updateAccountCommand turns an AIP-134 update — the account with the new
@@ -174,13 +190,18 @@ func updateAccountCommand(req *accountv1.UpdateAccountRequest) (app.UpdateAccoun
 			paths = append(paths, "roles")
 		}
 	}
+	if slices.Contains(paths, "*") {
+		paths = []string{"display_name", "email", "locale", "roles"}
+	}
 	var v errs.Violations
 	for _, p := range paths {
-		switch p {
-		case "*":
-			roles := convert.RolesFromProto(a.GetRoles())
-			cmd.DisplayName, cmd.Email, cmd.Locale, cmd.Roles = &a.DisplayName, &a.Email, &a.Locale, &roles
-		case "display_name", "displayName":
+		fd, ok := accountFields[p]
+		if !ok {
+			v.Add("updateMask", reasonUnknownField, fmt.Sprintf("%q is not a field of the account", p))
+			continue
+		}
+		switch fd.Name() {
+		case "display_name":
 			cmd.DisplayName = &a.DisplayName
 		case "email":
 			cmd.Email = &a.Email
@@ -192,8 +213,8 @@ func updateAccountCommand(req *accountv1.UpdateAccountRequest) (app.UpdateAccoun
 		case "username":
 			v.Add("updateMask", reasonNotUpdatable, "the username changes with :changeUsername")
 		default:
-			if !accountOutputOnly[p] {
-				v.Add("updateMask", reasonUnknownField, fmt.Sprintf("%q is not a field of the account that an update can change", p))
+			if !outputOnly(fd) {
+				v.Add("updateMask", reasonNotUpdatable, fmt.Sprintf("%s cannot be changed by an update", p))
 			}
 		}
 	}
