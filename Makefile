@@ -77,7 +77,7 @@ tools: ## Build the protoc plugins (tool directives of tools/go.mod) into .bin, 
 	fi
 
 .PHONY: generate
-generate: tools ## Regenerate Go code (proto/gen/latchkey) and the merged OpenAPI document (gateway/openapi)
+generate: tools ## Regenerate Go code (proto/gen/latchkey, the REST handlers in gateway/gen/latchkey) and the OpenAPI document (gateway/openapi)
 	rm -rf proto/gen/latchkey gateway/gen/latchkey gateway/openapi/*.swagger.json
 	$(BUF) generate
 	go run ./gateway/openapi/finish gateway/openapi/latchkey.swagger.json
