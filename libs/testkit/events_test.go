@@ -58,11 +58,16 @@ func TestReadEvents_DecodesFiltersAndWaits(t *testing.T) {
 		t.Fatalf("t1's AccountLocked: %+v", locked)
 	}
 
-	go func() {
-		time.Sleep(50 * time.Millisecond) // published after the wait began
-		publish(events.AccountLocked, "t1", "", &eventsv1.AccountLocked{Meta: &eventsv1.EventMeta{}, AccountId: "a3"})
-	}()
-	late := WaitEvents(t, n.URL, EventQuery{Subject: events.AccountLocked, TenantID: "t1"}, func(evs []Event) bool { return len(evs) == 2 })
+	// The first look sees one event of t1 and publishes another, so the
+	// wait has to look again.
+	published := false
+	late := WaitEvents(t, n.URL, EventQuery{Subject: events.AccountLocked, TenantID: "t1"}, func(evs []Event) bool {
+		if !published {
+			published = true
+			publish(events.AccountLocked, "t1", "", &eventsv1.AccountLocked{Meta: &eventsv1.EventMeta{}, AccountId: "a3"})
+		}
+		return len(evs) == 2
+	})
 	if late[1].Message.(*eventsv1.AccountLocked).GetAccountId() != "a3" {
 		t.Fatalf("waited for %+v", late)
 	}
