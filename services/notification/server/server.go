@@ -230,13 +230,14 @@ func Run(ctx context.Context, cfg Config) error {
 	}
 
 	box := outbox.New(db, cfg.Clock, Name)
-	use := app.New(db, sqlstore.New(db, box), cfg.Clock, dir, sender, app.Options{
+	st := sqlstore.New(db, box)
+	use := app.New(st, cfg.Clock, dir, sender, app.Options{
 		From: cfg.From, LinkBaseURL: cfg.LinkBaseURL, Retry: cfg.Retry, Limits: cfg.Limits.store(),
 		Lease: cfg.Lease, Workers: cfg.Workers, Poll: cfg.Poll, Jitter: cfg.Jitter, Logger: log,
 	})
 
 	g, gctx := errgroup.WithContext(ctx)
-	for _, c := range consumers.All(use) {
+	for _, c := range consumers.All(use, st.Bind) {
 		c.Config.Clock, c.Config.Logger = cfg.Clock, log
 		g.Go(func() error { return inbox.Run(gctx, js, db, c.Config, c.Handler) })
 	}
