@@ -13,7 +13,7 @@ import (
 
 	"github.com/latchkey/latchkey/libs/dbx"
 	"github.com/latchkey/latchkey/libs/errs"
-	"github.com/latchkey/latchkey/libs/inbox"
+	"github.com/latchkey/latchkey/libs/infra"
 	"github.com/latchkey/latchkey/libs/outbox"
 	"github.com/latchkey/latchkey/services/notification/internal/delivery"
 	"github.com/latchkey/latchkey/services/notification/internal/store"
@@ -22,13 +22,7 @@ import (
 
 // Migrate applies the outbox's, the inbox's and the service's migrations.
 func Migrate(ctx context.Context, db dbx.DB) error {
-	if err := dbx.Migrate(ctx, db, "outbox", outbox.Migrations); err != nil {
-		return err
-	}
-	if err := dbx.Migrate(ctx, db, "inbox", inbox.Migrations); err != nil {
-		return err
-	}
-	return dbx.Migrate(ctx, db, "notification", migrations.FS)
+	return infra.Migrate(ctx, db, infra.Service{Name: "notification", Migrations: migrations.FS})
 }
 
 // Store implements store.Store.
