@@ -217,7 +217,6 @@ func Run(ctx context.Context, cfg Config) error {
 		return err
 	}
 	defer in.Close()
-	db, js, lis := in.DB, in.JS, in.Listener
 
 	var dir app.Directory
 	if cfg.AccountAddr != "" {
@@ -229,21 +228,22 @@ func Run(ctx context.Context, cfg Config) error {
 		dir = peers.NewAccounts(accountinternalv1.NewAccountInternalServiceClient(conn), 0)
 	}
 
-	box := outbox.New(db, cfg.Clock, Name)
-	use := app.New(db, sqlstore.New(db, box), cfg.Clock, dir, sender, app.Options{
+	box := outbox.New(in.DB, cfg.Clock, Name)
+	st := sqlstore.New(in.DB, box)
+	use := app.New(st, cfg.Clock, dir, sender, app.Options{
 		From: cfg.From, LinkBaseURL: cfg.LinkBaseURL, Retry: cfg.Retry, Limits: cfg.Limits.store(),
 		Lease: cfg.Lease, Workers: cfg.Workers, Poll: cfg.Poll, Jitter: cfg.Jitter, Logger: log,
 	})
 
 	g, gctx := errgroup.WithContext(ctx)
-	for _, c := range consumers.All(use) {
+	for _, c := range consumers.All(use, st.Bind) {
 		c.Config.Clock, c.Config.Logger = cfg.Clock, log
-		g.Go(func() error { return inbox.Run(gctx, js, db, c.Config, c.Handler) })
+		g.Go(func() error { return inbox.Run(gctx, in.JS, in.DB, c.Config, c.Handler) })
 	}
 	g.Go(func() error { return use.RunWorker(gctx) })
-	g.Go(func() error { return box.NewRelay(js, outbox.RelayOptions{Logger: log}).Run(gctx) })
+	g.Go(func() error { return box.NewRelay(in.JS, outbox.RelayOptions{Logger: log}).Run(gctx) })
 	g.Go(func() error {
-		return grpcx.Run(gctx, lis, "", grpcx.ServerOptions{Logger: log, Registerer: cfg.Registerer},
+		return grpcx.Run(gctx, in.Listener, "", grpcx.ServerOptions{Logger: log, Registerer: cfg.Registerer},
 			func(s *grpc.Server) { grpcapi.Register(s, use) })
 	})
 	if err := g.Wait(); err != nil && !errors.Is(err, context.Canceled) {
