@@ -78,7 +78,7 @@ func Require(ctx context.Context) (*Principal, error) {
 	if p := FromContext(ctx); p != nil {
 		return p, nil
 	}
-	return nil, errs.Unauthenticated("CREDENTIALS_MISSING", "this call needs an access token or an operator token (Authorization: Bearer …)")
+	return nil, ErrCredentialsMissing()
 }
 
 // TenantCode returns the tenant an operator names in TenantHeader, or "".

@@ -59,16 +59,13 @@ func ActorOf(p *authn.Principal, reason string) *eventsv1.Actor {
 		a.Kind = eventsv1.Actor_Kind_OPERATOR
 	case authn.KindAccount:
 		a.AccountId = p.AccountID
-		a.Kind = eventsv1.Actor_Kind_USER
-		for _, r := range p.Roles {
-			switch r {
-			case "OPERATOR":
-				a.Kind = eventsv1.Actor_Kind_OPERATOR
-			case "ADMIN":
-				if a.Kind != eventsv1.Actor_Kind_OPERATOR {
-					a.Kind = eventsv1.Actor_Kind_ADMIN
-				}
-			}
+		switch {
+		case p.HasRole(authn.RoleOperator):
+			a.Kind = eventsv1.Actor_Kind_OPERATOR
+		case p.HasRole(authn.RoleAdmin):
+			a.Kind = eventsv1.Actor_Kind_ADMIN
+		default:
+			a.Kind = eventsv1.Actor_Kind_USER
 		}
 	}
 	return a
