@@ -29,8 +29,8 @@ import (
 	credentialv1 "github.com/latchkey/latchkey/proto/gen/latchkey/credential/v1"
 	"github.com/latchkey/latchkey/services/account/internal/app"
 	"github.com/latchkey/latchkey/services/account/internal/consumers"
-	"github.com/latchkey/latchkey/services/account/internal/credentials"
 	"github.com/latchkey/latchkey/services/account/internal/grpcapi"
+	"github.com/latchkey/latchkey/services/account/internal/peers"
 	"github.com/latchkey/latchkey/services/account/internal/store/sqlstore"
 )
 
@@ -165,7 +165,7 @@ func Run(ctx context.Context, cfg Config) error {
 	}
 	box := outbox.New(db, cfg.Clock, Name)
 	st := sqlstore.New(db, box)
-	use := app.New(st, cfg.Clock, credentials.New(credentialv1.NewCredentialInternalServiceClient(credConn)), app.Options{
+	use := app.New(st, cfg.Clock, peers.NewCredentials(credentialv1.NewCredentialInternalServiceClient(credConn)), app.Options{
 		UsernameReuse: time.Duration(max(cfg.UsernameReuseDays, 0)) * 24 * time.Hour,
 		Logger:        log,
 	})

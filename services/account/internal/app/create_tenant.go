@@ -2,9 +2,9 @@ package app
 
 import (
 	"context"
-	"github.com/latchkey/latchkey/libs/errs"
 
 	"github.com/latchkey/latchkey/libs/authn"
+	"github.com/latchkey/latchkey/libs/errs"
 	"github.com/latchkey/latchkey/libs/events"
 	"github.com/latchkey/latchkey/libs/ids"
 	"github.com/latchkey/latchkey/services/account/internal/account"
@@ -26,7 +26,7 @@ type CreateTenant struct {
 // CreateTenant creates a tenant and, when asked, its first administrator,
 // in one transaction: a tenant never exists half made.
 func (a *App) CreateTenant(ctx context.Context, p *authn.Principal, cmd CreateTenant) (*account.Tenant, *account.Account, error) {
-	if err := requireOperator(p); err != nil {
+	if err := authn.RequireOperator(p); err != nil {
 		return nil, nil, err
 	}
 	now := a.clock.Now()

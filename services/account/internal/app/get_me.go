@@ -26,7 +26,7 @@ type Me struct {
 // password summary. The two-step verification and recovery parts belong
 // to services not built yet and are left out.
 func (a *App) GetMe(ctx context.Context, p *authn.Principal) (*Me, error) {
-	if err := requireAccount(p); err != nil {
+	if err := authn.RequireAccount(p); err != nil {
 		return nil, err
 	}
 	t, err := a.store.GetTenant(ctx, p.TenantID)

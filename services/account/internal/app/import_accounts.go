@@ -7,6 +7,7 @@ import (
 
 	"github.com/latchkey/latchkey/libs/errs"
 	"github.com/latchkey/latchkey/libs/events"
+	"github.com/latchkey/latchkey/libs/ids"
 	eventsv1 "github.com/latchkey/latchkey/proto/gen/latchkey/events/v1"
 	"github.com/latchkey/latchkey/services/account/internal/account"
 	accountevents "github.com/latchkey/latchkey/services/account/internal/events"
@@ -39,7 +40,7 @@ const MaxImportRows = 1000
 // other rows), so one answer reports every refused row. created is false
 // when any row was refused, or with validateOnly.
 func (a *App) ImportAccounts(ctx context.Context, tenantID string, rows []ImportRow, validateOnly bool) (results []ImportResult, created bool, err error) {
-	if err := checkID("tenantId", tenantID); err != nil {
+	if err := ids.Check("tenantId", tenantID); err != nil {
 		return nil, false, err
 	}
 	if len(rows) == 0 || len(rows) > MaxImportRows {
@@ -63,7 +64,7 @@ func (a *App) ImportAccounts(ctx context.Context, tenantID string, rows []Import
 		}
 		acct := &account.Account{ID: r.ID, TenantID: t.ID, Username: r.Username, Email: r.Email, DisplayName: r.DisplayName,
 			Roles: r.Roles, Status: account.StatusActive, Locale: locale, CreatedAt: now, UpdatedAt: now, ActivatedAt: &now}
-		err := errs.JoinInvalid(checkID("accountId", r.ID), account.ValidateNewAccount(acct, t.Policy, ""))
+		err := errs.JoinInvalid(ids.Check("accountId", r.ID), account.ValidateNewAccount(acct, t.Policy, ""))
 		for _, key := range []struct{ field, value string }{{"username", r.Username}, {"email", r.Email}} {
 			if err != nil || key.value == "" {
 				continue
