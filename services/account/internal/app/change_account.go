@@ -12,6 +12,11 @@ import (
 // changeAccount loads an account in a transaction, lets change alter it
 // and name the events, and saves it with them. A change that returns no
 // events changed nothing, and nothing is written.
+//
+// The time of the change is taken inside the transaction, after the lock
+// on the row, and change finds it in acct.UpdatedAt: every time it sets
+// (an activation, a fresh start) and its events' time is that one, so the
+// row and its events agree.
 func (a *App) changeAccount(ctx context.Context, tenantID, accountID string, change func(store.Tx, *account.Account) ([]store.Event, error)) (*account.Account, error) {
 	var out *account.Account
 	err := a.store.InTx(ctx, func(tx store.Tx) error {
@@ -51,7 +56,7 @@ func (a *App) releaseExpiredLock(ctx context.Context, acct *account.Account) (*a
 		return acct, nil
 	}
 	return a.changeAccount(ctx, acct.TenantID, acct.ID, func(tx store.Tx, cur *account.Account) ([]store.Event, error) {
-		if !cur.LockExpired(a.clock.Now()) {
+		if !cur.LockExpired(cur.UpdatedAt) {
 			return nil, nil
 		}
 		was := cur.LockReason

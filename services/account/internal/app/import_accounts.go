@@ -50,7 +50,6 @@ func (a *App) ImportAccounts(ctx context.Context, tenantID string, rows []Import
 	if err != nil {
 		return nil, false, err
 	}
-	now := a.clock.Now()
 	results = make([]ImportResult, len(rows))
 	seen := map[string]int{} // folded username or e-mail → row
 	refused := false
@@ -63,7 +62,7 @@ func (a *App) ImportAccounts(ctx context.Context, tenantID string, rows []Import
 			locale = t.Policy.Locale
 		}
 		acct := &account.Account{ID: r.ID, TenantID: t.ID, Username: r.Username, Email: r.Email, DisplayName: r.DisplayName,
-			Roles: r.Roles, Status: account.StatusActive, Locale: locale, CreatedAt: now, UpdatedAt: now, ActivatedAt: &now}
+			Roles: r.Roles, Status: account.StatusActive, Locale: locale}
 		err := errs.JoinInvalid(ids.Check("accountId", r.ID), account.ValidateNewAccount(acct, t.Policy, ""))
 		for _, key := range []struct{ field, value string }{{"username", r.Username}, {"email", r.Email}} {
 			if err != nil || key.value == "" {
@@ -93,7 +92,9 @@ func (a *App) ImportAccounts(ctx context.Context, tenantID string, rows []Import
 	actor := events.ActorOf(nil, "import")
 	failedAt := -1
 	err = a.store.InTx(ctx, func(tx store.Tx) error {
+		now := a.clock.Now()
 		for i, res := range results {
+			res.Account.Created(now)
 			if err := tx.CreateAccount(ctx, res.Account); err != nil {
 				failedAt = i
 				return err

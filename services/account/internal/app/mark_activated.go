@@ -22,7 +22,7 @@ func (a *App) MarkActivated(ctx context.Context, tenantID, accountID string) (*a
 		if acct.Status != account.StatusPending {
 			return nil, nil
 		}
-		now := a.clock.Now()
+		now := acct.UpdatedAt
 		acct.Status, acct.ActivatedAt = account.StatusActive, &now
 		return []store.Event{accountevents.AccountActivated(acct, events.ActorOf(nil, "activation link"))}, nil
 	})

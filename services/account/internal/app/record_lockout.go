@@ -23,7 +23,7 @@ func (a *App) RecordLockout(ctx context.Context, tenantID, accountID string, rea
 		return nil, errs.Invalid(errs.Field("reason", account.ReasonInvalidFormat, "FAILED_ATTEMPTS or INACTIVITY"))
 	}
 	return a.changeAccount(ctx, tenantID, accountID, func(tx store.Tx, acct *account.Account) ([]store.Event, error) {
-		if acct.Status == account.StatusDisabled || (acct.Status == account.StatusLocked && !acct.LockExpired(a.clock.Now())) {
+		if acct.Status == account.StatusDisabled || (acct.Status == account.StatusLocked && !acct.LockExpired(acct.UpdatedAt)) {
 			return nil, nil
 		}
 		acct.Status, acct.LockReason, acct.LockedUntil = account.StatusLocked, reason, until
