@@ -164,6 +164,35 @@ func TermsDue(t *Tenant, a *Account) bool {
 	return t.Policy.TermsRequired && t.TermsVersion != "" && a.AcceptedTermsVersion != t.TermsVersion
 }
 
+// The log-in steps, as credential.v1.LoginStep names them, in the order a
+// log-in asks for them (API.md): the code first, so that a stolen password
+// alone changes nothing.
+const (
+	StepMFA            = "MFA"
+	StepAcceptTerms    = "ACCEPT_TERMS"
+	StepChangePassword = "CHANGE_PASSWORD"
+	StepEnrollMFA      = "ENROLL_MFA"
+)
+
+// PendingSteps are the log-in steps still due for a signed-in account, in
+// the log-in's order, so that GET /v1/me lists them as the next log-in
+// will ask them. pw is what the credential service says of the password
+// (nil: nothing). MFA is asked at every log-in and so never pending;
+// ENROLL_MFA is the mfa service's to say.
+func PendingSteps(t *Tenant, a *Account, pw *PasswordSummary) []string {
+	due := map[string]bool{
+		StepAcceptTerms:    TermsDue(t, a),
+		StepChangePassword: pw != nil && pw.Temporary,
+	}
+	var steps []string
+	for _, s := range []string{StepMFA, StepAcceptTerms, StepChangePassword, StepEnrollMFA} {
+		if due[s] {
+			steps = append(steps, s)
+		}
+	}
+	return steps
+}
+
 // LockExpired reports whether a has a timed lock that has run out at now:
 // such an account is active again, the next time anyone looks.
 func (a *Account) LockExpired(now time.Time) bool {

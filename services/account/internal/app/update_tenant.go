@@ -48,8 +48,8 @@ func (a *App) changeTenant(ctx context.Context, p *authn.Principal, load func(co
 		if err := account.ValidateTenant(t); err != nil {
 			return err
 		}
-		nameChanged, policyChanged := t.Name != before.Name, t.Policy != before.Policy
-		if !nameChanged && !policyChanged {
+		nameChanged, policyChanged := t.Name != before.Name, account.ChangedPolicyFields(before.Policy, t.Policy)
+		if !nameChanged && len(policyChanged) == 0 {
 			out = t
 			return nil // nothing changed: no write, no event
 		}
@@ -63,8 +63,8 @@ func (a *App) changeTenant(ctx context.Context, p *authn.Principal, load func(co
 				return err
 			}
 		}
-		if policyChanged {
-			if err := tx.Emit(ctx, accountevents.TenantPolicyChanged(t, actor)); err != nil {
+		if len(policyChanged) > 0 {
+			if err := tx.Emit(ctx, accountevents.TenantPolicyChanged(t, policyChanged, actor)); err != nil {
 				return err
 			}
 		}

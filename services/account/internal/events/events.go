@@ -30,11 +30,13 @@ func TenantUpdated(t *account.Tenant, actor *eventsv1.Actor) store.Event {
 	}}
 }
 
-// TenantPolicyChanged is the event of a change of t's policy.
-func TenantPolicyChanged(t *account.Tenant, actor *eventsv1.Actor) store.Event {
+// TenantPolicyChanged is the event of a change of t's policy; changed
+// names the changed fields by their JSON paths
+// (account.ChangedPolicyFields).
+func TenantPolicyChanged(t *account.Tenant, changed []string, actor *eventsv1.Actor) store.Event {
 	meta := events.NewMeta(t.ID, actor, t.UpdatedAt)
 	return store.Event{ID: meta.EventId, Subject: events.TenantPolicyChanged, Message: &eventsv1.TenantPolicyChanged{
-		Meta: meta, TenantId: t.ID, Policy: convert.Policy(t.Policy),
+		Meta: meta, TenantId: t.ID, Policy: convert.Policy(t.Policy), ChangedFields: changed,
 	}}
 }
 
