@@ -8,7 +8,6 @@ import (
 	"github.com/latchkey/latchkey/libs/errs"
 	"github.com/latchkey/latchkey/libs/events"
 	"github.com/latchkey/latchkey/libs/ids"
-	eventsv1 "github.com/latchkey/latchkey/proto/gen/latchkey/events/v1"
 	"github.com/latchkey/latchkey/services/account/internal/account"
 	accountevents "github.com/latchkey/latchkey/services/account/internal/events"
 	"github.com/latchkey/latchkey/services/account/internal/store"
@@ -99,9 +98,7 @@ func (a *App) ImportAccounts(ctx context.Context, tenantID string, rows []Import
 				failedAt = i
 				return err
 			}
-			ev := accountevents.AccountCreated(res.Account, "", actor)
-			ev.Message.(*eventsv1.AccountCreated).Imported = true
-			if err := tx.Emit(ctx, ev); err != nil {
+			if err := tx.Emit(ctx, accountevents.AccountImported(res.Account, actor)); err != nil {
 				return err
 			}
 		}
