@@ -6,6 +6,10 @@
 // account with an access token (a JWT the credential service issued,
 // checked here by a Verifier against the published keys and the denylist
 // of revoked sessions).
+//
+// It also holds the one authorization rule every service applies: the
+// roles, who is an operator, and in which tenant an administrator call
+// acts (AdminTenant).
 package authn
 
 import (
