@@ -69,32 +69,3 @@ func TestImport_LegacyHashesLogIn_AllOrNothing(t *testing.T) {
 		}
 	})
 }
-
-// J1's rule: usernames are e-mail addresses. Rows whose username is their
-// own e-mail address import (a row does not collide with itself) and log
-// in with their old passwords.
-func TestImport_UsernameIsEmail_LogsIn(t *testing.T) {
-	eachStore(t, func(t *testing.T, op client, _ string) {
-		code := uniqueCode(t, "j")
-		if st, body := op.do("POST", "/v1/tenants", map[string]any{"code": code, "name": "J1 " + code,
-			"policy": map[string]any{"usernameIsEmail": true}}); st != 200 {
-			t.Fatalf("create tenant: %d %v", st, body)
-		}
-		admin := op.asTenant(code)
-		anon := client{t: t, base: op.base}
-		ann, bob := "ann@"+code+".example", "Bob@"+code+".example"
-		rows := []map[string]any{
-			{"username": ann, "email": ann, "displayName": "Ann", "roles": []string{"USER"}, "legacyPasswordHash": djangoHash(t, "Old-Django-Pass1")},
-			{"username": bob, "email": bob, "displayName": "Bob", "roles": []string{"USER"}, "legacyPasswordHash": djangoHash(t, "Old-Django-Pass2")},
-		}
-		st, body := admin.do("POST", "/v1/admin/accounts:import", map[string]any{"accounts": rows})
-		if st != 200 || body["importedCount"] != 2.0 {
-			t.Fatalf("import: %d %v, want both rows imported", st, body)
-		}
-		for _, c := range [][2]string{{ann, "Old-Django-Pass1"}, {bob, "Old-Django-Pass2"}} {
-			if st, body := login(anon, code, c[0], c[1]); st != 200 || body["accessToken"] == nil {
-				t.Fatalf("%s log-in with the old password: %d %v", c[0], st, body)
-			}
-		}
-	})
-}

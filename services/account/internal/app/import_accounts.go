@@ -68,11 +68,7 @@ func (a *App) ImportAccounts(ctx context.Context, tenantID string, rows []Import
 				continue
 			}
 			folded := account.Fold(key.value)
-			j, dup := seen[folded]
-			if dup && j == i {
-				continue // the username is this row's e-mail address (J1): one login, not two
-			}
-			if dup {
+			if j, dup := seen[folded]; dup {
 				err = errs.Conflict(key.field, "DUPLICATE_IN_IMPORT", fmt.Sprintf("row %d has the same %s", j, key.field))
 				continue
 			}
