@@ -21,10 +21,11 @@ run: ## Run every service and the gateway in one process (data in ./.latchkey)
 	go run ./cmd/latchkey run
 
 .PHONY: build
-build: ## Build every module and the binaries into .bin
+build: ## Build every module and the binaries (latchkey, each service's, gatewayd) into .bin
 	go build work
 	go build -o $(BIN)/ ./cmd/latchkey ./services/account/cmd/accountd ./services/credential/cmd/credentiald \
-		./services/recovery/cmd/recoveryd ./services/mfa/cmd/mfad ./services/notification/cmd/notificationd
+		./services/recovery/cmd/recoveryd ./services/mfa/cmd/mfad ./services/notification/cmd/notificationd \
+		./gateway/cmd/gatewayd
 
 .PHONY: test
 test: ## Run every test (PostgreSQL/NATS from LATCHKEY_TEST_POSTGRES_URL/LATCHKEY_TEST_NATS_URL, else throwaway ones)

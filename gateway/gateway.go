@@ -23,6 +23,12 @@ type Backends struct{ Account, Credential, Recovery, MFA string }
 
 // Config configures New.
 type Config struct {
+	// HTTPAddr and GRPCAddr are where Listen opens the REST and the
+	// public gRPC listeners (equal: one port for both).
+	HTTPAddr, GRPCAddr string
+	// NATSURL, when set, is checked by /readyz (gatewayd; the all-in-one
+	// passes its own check in Ready).
+	NATSURL string
 	// Backends are required, all four.
 	Backends Backends
 	// TrustedProxies are IPs or CIDRs whose X-Forwarded-* headers (and

@@ -9,15 +9,10 @@ import (
 	"testing"
 	"time"
 
-	"github.com/nats-io/nats.go/jetstream"
 	"google.golang.org/protobuf/proto"
-	"google.golang.org/protobuf/reflect/protoreflect"
-	"google.golang.org/protobuf/reflect/protoregistry"
 
 	"github.com/latchkey/latchkey/cmd/allinone"
 	"github.com/latchkey/latchkey/libs/clock"
-	"github.com/latchkey/latchkey/libs/natsx"
-	"github.com/latchkey/latchkey/libs/outbox"
 	"github.com/latchkey/latchkey/libs/testkit"
 	accountv1 "github.com/latchkey/latchkey/proto/gen/latchkey/account/v1"
 	eventsv1 "github.com/latchkey/latchkey/proto/gen/latchkey/events/v1"
@@ -83,77 +78,30 @@ func reasonOf(body map[string]any) string {
 	return ""
 }
 
-// eventMessages reads the whole events stream and returns the decoded
-// events of tenantID with the given subject, in stream order.
+// eventMessages returns the decoded events of tenantID with the given
+// subject, in stream order.
 func eventMessages(t *testing.T, natsURL, tenantID, subject string) []proto.Message {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	nc, err := natsx.Connect(ctx, natsURL, "test-reader")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer nc.Close()
-	js, _ := natsx.NewJetStream(nc)
-	cons, err := js.OrderedConsumer(ctx, natsx.EventsStreamName, jetstream.OrderedConsumerConfig{
-		DeliverPolicy: jetstream.DeliverAllPolicy, FilterSubjects: []string{subject}})
-	if err != nil {
-		t.Fatal(err)
-	}
-	info, err := cons.Info(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
 	var out []proto.Message
-	for remaining := info.NumPending; remaining > 0; {
-		batch, err := cons.Fetch(int(min(remaining, 500)), jetstream.FetchMaxWait(5*time.Second))
-		if err != nil {
-			t.Fatal(err)
-		}
-		got := 0
-		for m := range batch.Messages() {
-			got++
-			mt, err := protoregistry.GlobalTypes.FindMessageByName(protoreflect.FullName(m.Headers().Get(outbox.HeaderEventType)))
-			if err != nil {
-				t.Fatal(err)
-			}
-			msg := mt.New().Interface()
-			if err := proto.Unmarshal(m.Data(), msg); err != nil {
-				t.Fatal(err)
-			}
-			meta := msg.ProtoReflect().Get(msg.ProtoReflect().Descriptor().Fields().ByName("meta")).Message().Interface().(*eventsv1.EventMeta)
-			if meta.GetTenantId() == tenantID {
-				out = append(out, msg)
-			}
-		}
-		if got == 0 {
-			t.Fatalf("stream read stalled with %d messages left", remaining)
-		}
-		remaining -= uint64(got)
+	for _, e := range testkit.ReadEvents(t, natsURL, testkit.EventQuery{Subject: subject, TenantID: tenantID}) {
+		out = append(out, e.Message)
 	}
 	return out
 }
 
 // wantEventCounts waits for the tenant's events and checks how many of
-// each subject there are (subjects not named are not checked).
+// each subject there are (subjects not named are not checked), and that
+// none came twice.
 func wantEventCounts(t *testing.T, natsURL, tenantID string, want map[string]int) {
 	t.Helper()
-	var got map[string]int
-	deadline := time.Now().Add(15 * time.Second)
-	for {
-		got = countBySubject(tenantEvents(t, natsURL, tenantID))
+	testkit.WaitEvents(t, natsURL, testkit.EventQuery{TenantID: tenantID}, func(evs []testkit.Event) bool {
+		got := testkit.CountBySubject(evs)
 		ok := got["duplicate ids"] == 0
 		for s, n := range want {
 			ok = ok && got["latchkey.events.v1."+s] == n
 		}
-		if ok {
-			return
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("events %v, want %v", got, want)
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
+		return ok
+	})
 }
 
 // J2: a user mistypes the password until the account locks; the admin

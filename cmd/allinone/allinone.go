@@ -25,6 +25,7 @@ import (
 	"github.com/latchkey/latchkey/libs/authn"
 	"github.com/latchkey/latchkey/libs/clock"
 	"github.com/latchkey/latchkey/libs/config"
+	"github.com/latchkey/latchkey/libs/infra"
 	"github.com/latchkey/latchkey/libs/natsx"
 	"github.com/latchkey/latchkey/libs/natsx/embedded"
 	account "github.com/latchkey/latchkey/services/account/server"
@@ -36,50 +37,40 @@ import (
 
 // Config is the all-in-one's settings; ConfigFromEnv reads them.
 type Config struct {
-	// HTTPAddr serves REST, the OpenAPI document, health and metrics.
-	HTTPAddr string
-	// GRPCAddr serves the public gRPC API; equal to HTTPAddr, both share
-	// one port.
-	GRPCAddr string
-	DataDir  string
+	// Edge is where the gateway listens (HTTPAddr, GRPCAddr) and whom it
+	// believes (TrustedProxies); its backends are the services here.
+	Edge    gateway.Config
+	DataDir string
 	// EmbeddedNATSAddr is where the embedded NATS listens, so other
 	// systems can subscribe to events even in all-in-one mode.
 	EmbeddedNATSAddr string
 	// PostgresURL and NATSURL replace SQLite and the embedded NATS.
 	PostgresURL string
 	NATSURL     string
-	// SMTPURL is where e-mail goes (used once the notification service is
-	// built).
-	SMTPURL string
-	// SMTPFrom is the sender of e-mail when a tenant's policy names none.
-	SMTPFrom string
 	// OperatorToken admits operator calls; empty: generated on first start
 	// and kept in DataDir/operator-token.
-	OperatorToken  string
-	TrustedProxies []string
-	// Credential is how passwords are hashed and access tokens signed.
-	Credential credential.Tuning
-	// Account is the account service's lifecycle settings.
-	Account account.Tuning
-	Clock   clock.Clock
-	Logger  *slog.Logger
+	OperatorToken string
+	// The services' own settings, read by the same functions their
+	// binaries use, so the all-in-one honours every one of them.
+	Account      account.Tuning
+	Credential   credential.Tuning
+	Notification notification.Tuning
+	Clock        clock.Clock
+	Logger       *slog.Logger
 }
 
 // ConfigFromEnv reads the settings from environment variables through l.
 func ConfigFromEnv(l *config.Loader) Config {
 	return Config{
-		HTTPAddr:         l.String("LATCHKEY_HTTP_ADDR", "127.0.0.1:8080", "public REST API, OpenAPI, /healthz, /readyz, /metrics (and later the hosted pages)"),
-		GRPCAddr:         l.String("LATCHKEY_GRPC_ADDR", "127.0.0.1:9090", "public gRPC API (with reflection); set it equal to LATCHKEY_HTTP_ADDR to share one port"),
-		DataDir:          l.String("LATCHKEY_DATA_DIR", "./.latchkey", "data directory: SQLite files, embedded NATS storage, the generated operator token"),
-		EmbeddedNATSAddr: l.String("LATCHKEY_EMBEDDED_NATS_ADDR", "127.0.0.1:4250", "where the embedded NATS listens (unused when LATCHKEY_NATS_URL is set)"),
-		PostgresURL:      l.Secret("LATCHKEY_POSTGRES_URL", "PostgreSQL URL, one schema per service; empty: SQLite files in the data directory"),
-		NATSURL:          l.String("LATCHKEY_NATS_URL", "", "NATS server with JetStream; empty: the embedded NATS"),
-		SMTPURL:          l.Secret("LATCHKEY_SMTP_URL", "smtp://[user:pass@]host:port (STARTTLS; plain only to loopback) or smtps://… (implicit TLS); empty: the built-in mailbox at /ui/mailbox/"),
-		SMTPFrom:         l.String("LATCHKEY_SMTP_FROM", "latchkey@localhost", "sender address of e-mail when the tenant policy names none"),
-		OperatorToken:    l.Secret("LATCHKEY_OPERATOR_TOKEN", "operator API token; empty: generated on first start into <data dir>/operator-token"),
-		TrustedProxies:   l.List("LATCHKEY_TRUSTED_PROXIES", nil, "comma-separated IPs or CIDRs of reverse proxies whose X-Forwarded-* headers are believed"),
-		Credential:       credential.TuningFromEnv(l),
+		Edge:             gateway.EdgeFromEnv(l),
+		DataDir:          infra.DataDir(l),
+		EmbeddedNATSAddr: l.String("LATCHKEY_EMBEDDED_NATS_ADDR", "127.0.0.1:4250", "all-in-one: where the embedded NATS listens (unused when LATCHKEY_NATS_URL is set)"),
+		PostgresURL:      infra.PostgresURL(l),
+		NATSURL:          infra.NATSURL(l),
+		OperatorToken:    authn.OperatorTokenFromEnv(l),
 		Account:          account.TuningFromEnv(l),
+		Credential:       credential.TuningFromEnv(l),
+		Notification:     notification.TuningFromEnv(l),
 	}
 }
 
@@ -163,47 +154,48 @@ func Start(ctx context.Context, cfg Config) (_ *Instance, err error) {
 
 	// Each service listens on a loopback port of its own, as it would in
 	// production on its own host; the gateway reaches them over gRPC.
-	var listeners [5]net.Listener
-	for i := range listeners {
-		if listeners[i], err = net.Listen("tcp", "127.0.0.1:0"); err != nil {
+	var lis struct{ account, credential, recovery, mfa, notification net.Listener }
+	for _, l := range []*net.Listener{&lis.account, &lis.credential, &lis.recovery, &lis.mfa, &lis.notification} {
+		if *l, err = net.Listen("tcp", "127.0.0.1:0"); err != nil {
 			return nil, err
 		}
-		l := listeners[i]
-		cleanups = append(cleanups, func() { l.Close() })
+		opened := *l
+		cleanups = append(cleanups, func() { opened.Close() })
 	}
-	httpLis, err := net.Listen("tcp", cfg.HTTPAddr)
+	httpLis, grpcLis, err := cfg.Edge.Listen()
 	if err != nil {
-		return nil, fmt.Errorf("LATCHKEY_HTTP_ADDR: %w", err)
+		return nil, err
 	}
 	cleanups = append(cleanups, func() { httpLis.Close() })
-	var grpcLis net.Listener
-	if cfg.GRPCAddr != cfg.HTTPAddr {
-		if grpcLis, err = net.Listen("tcp", cfg.GRPCAddr); err != nil {
-			return nil, fmt.Errorf("LATCHKEY_GRPC_ADDR: %w", err)
-		}
+	inst.GRPCAddr = httpLis.Addr().String()
+	if grpcLis != nil {
 		cleanups = append(cleanups, func() { grpcLis.Close() })
 		inst.GRPCAddr = grpcLis.Addr().String()
-	} else {
-		inst.GRPCAddr = httpLis.Addr().String()
 	}
 	inst.HTTPURL = "http://" + httpLis.Addr().String()
 
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-
 	inst.Backends = gateway.Backends{
-		Account:    listeners[0].Addr().String(),
-		Credential: listeners[1].Addr().String(),
-		Recovery:   listeners[2].Addr().String(),
-		MFA:        listeners[3].Addr().String(),
+		Account:    lis.account.Addr().String(),
+		Credential: lis.credential.Addr().String(),
+		Recovery:   lis.recovery.Addr().String(),
+		MFA:        lis.mfa.Addr().String(),
 	}
+	// What every service shares: the data directory or PostgreSQL, one
+	// NATS connection, the clock, the logs and the metrics.
+	settings := func(l net.Listener) infra.Settings {
+		return infra.Settings{Listener: l, PostgresURL: cfg.PostgresURL, DataDir: cfg.DataDir, NATS: nc,
+			Clock: cfg.Clock, Logger: cfg.Logger, Registerer: reg}
+	}
+
 	// E-mail: over SMTP when configured, else into the built-in mailbox,
 	// which the gateway shows at /ui/mailbox/ so a new user can follow an
 	// activation link without a mail server.
-	mail := notification.Config{
-		Listener: listeners[4], PostgresURL: cfg.PostgresURL, DataDir: cfg.DataDir, NATS: nc,
-		AccountAddr: inst.Backends.Account, SMTPURL: cfg.SMTPURL, From: cfg.SMTPFrom, LinkBaseURL: inst.HTTPURL,
-		Mailbox: cfg.SMTPURL == "", Clock: cfg.Clock, Logger: cfg.Logger, Registerer: reg,
+	mail := notification.Config{Settings: settings(lis.notification), AccountAddr: inst.Backends.Account, Tuning: cfg.Notification}
+	mail.Mailbox = mail.SMTPURL == ""
+	if mail.LinkBaseURL == "" {
+		mail.LinkBaseURL = inst.HTTPURL
 	}
 	pages := http.NewServeMux()
 	mailbox, err := notification.MailboxHandler(mail, "/ui/mailbox/")
@@ -215,15 +207,13 @@ func Start(ctx context.Context, cfg Config) (_ *Instance, err error) {
 		inst.MailboxURL = inst.HTTPURL + "/ui/mailbox/"
 	}
 
-	gw, err := gateway.New(ctx, gateway.Config{
-		Backends:       inst.Backends,
-		TrustedProxies: cfg.TrustedProxies,
-		Ready:          natsx.Ready(nc),
-		Gatherer:       reg,
-		Registerer:     reg,
-		Logger:         cfg.Logger.With("service", "gateway"),
-		Pages:          pages,
-	})
+	edge := cfg.Edge
+	edge.Backends = inst.Backends
+	edge.Ready = natsx.Ready(nc)
+	edge.Gatherer, edge.Registerer = reg, reg
+	edge.Logger = cfg.Logger.With("service", "gateway")
+	edge.Pages = pages
+	gw, err := gateway.New(ctx, edge)
 	if err != nil {
 		return nil, err
 	}
@@ -231,27 +221,20 @@ func Start(ctx context.Context, cfg Config) (_ *Instance, err error) {
 	g, gctx := errgroup.WithContext(ctx)
 	g.Go(func() error {
 		return account.Run(gctx, account.Config{
-			Listener: listeners[0], PostgresURL: cfg.PostgresURL, DataDir: cfg.DataDir, NATS: nc,
-			CredentialAddr: inst.Backends.Credential, Token: cfg.Credential.Token, Tuning: cfg.Account,
-			OperatorTokens: operators, Clock: cfg.Clock, Logger: cfg.Logger, Registerer: reg,
+			Settings: settings(lis.account), CredentialAddr: inst.Backends.Credential,
+			Token: cfg.Credential.Token, OperatorTokens: operators, Tuning: cfg.Account,
 		})
 	})
 	g.Go(func() error {
 		return credential.Run(gctx, credential.Config{
-			Listener: listeners[1], PostgresURL: cfg.PostgresURL, DataDir: cfg.DataDir, NATS: nc,
+			Settings:    settings(lis.credential),
 			AccountAddr: inst.Backends.Account, MFAAddr: inst.Backends.MFA, RecoveryAddr: inst.Backends.Recovery,
-			Tuning: cfg.Credential, OperatorTokens: operators, Clock: cfg.Clock, Logger: cfg.Logger, Registerer: reg,
+			OperatorTokens: operators, Tuning: cfg.Credential,
 		})
 	})
-	g.Go(func() error {
-		return recovery.Run(gctx, recovery.Config{Listener: listeners[2], Logger: cfg.Logger, Registerer: reg})
-	})
-	g.Go(func() error {
-		return mfa.Run(gctx, mfa.Config{Listener: listeners[3], Logger: cfg.Logger, Registerer: reg})
-	})
-	g.Go(func() error {
-		return notification.Run(gctx, mail)
-	})
+	g.Go(func() error { return recovery.Run(gctx, recovery.Config{Settings: settings(lis.recovery)}) })
+	g.Go(func() error { return mfa.Run(gctx, mfa.Config{Settings: settings(lis.mfa)}) })
+	g.Go(func() error { return notification.Run(gctx, mail) })
 	g.Go(func() error { return gw.Serve(gctx, httpLis, grpcLis) })
 
 	go func() {
@@ -293,4 +276,16 @@ func splitHostPort(addr string) (string, int, error) {
 		return "", 0, fmt.Errorf("port %q: %w", p, err)
 	}
 	return host, port, nil
+}
+
+// Migrate applies every service's migrations and returns: what `latchkey
+// migrate` does before a rollout.
+func Migrate(ctx context.Context, cfg Config) error {
+	s := infra.Settings{PostgresURL: cfg.PostgresURL, DataDir: cfg.DataDir}
+	for _, svc := range []infra.Service{account.Service, credential.Service, recovery.Service, mfa.Service, notification.Service} {
+		if err := infra.MigrateOnly(ctx, svc, s); err != nil {
+			return fmt.Errorf("%s: %w", svc.Name, err)
+		}
+	}
+	return nil
 }

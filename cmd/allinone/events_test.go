@@ -2,109 +2,25 @@ package allinone_test
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"log/slog"
+	"maps"
 	"net/url"
 	"path/filepath"
 	"strconv"
 	"testing"
 	"time"
 
-	"github.com/nats-io/nats.go/jetstream"
-	"google.golang.org/protobuf/proto"
-	"google.golang.org/protobuf/reflect/protoreflect"
-	"google.golang.org/protobuf/reflect/protoregistry"
-
 	"github.com/latchkey/latchkey/cmd/allinone"
-	"github.com/latchkey/latchkey/libs/natsx"
 	"github.com/latchkey/latchkey/libs/natsx/embedded"
-	"github.com/latchkey/latchkey/libs/outbox"
-	eventsv1 "github.com/latchkey/latchkey/proto/gen/latchkey/events/v1"
+	"github.com/latchkey/latchkey/libs/testkit"
 )
 
-// event is one message of the events stream, decoded.
-type event struct {
-	subject, id, tenantID string
-}
-
-// tenantEvents reads the whole events stream and returns the events of
-// tenantID in stream order. Reading the stream, not a live subscription,
-// counts exactly what every JetStream consumer would receive.
-func tenantEvents(t *testing.T, natsURL, tenantID string) []event {
+// waitEvents waits for at least want events of tenantID and returns them.
+func waitEvents(t *testing.T, natsURL, tenantID string, want int) []testkit.Event {
 	t.Helper()
-	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
-	defer cancel()
-	nc, err := natsx.Connect(ctx, natsURL, "test-reader")
-	if err != nil {
-		t.Fatal(err)
-	}
-	defer nc.Close()
-	js, _ := natsx.NewJetStream(nc)
-	cons, err := js.OrderedConsumer(ctx, natsx.EventsStreamName, jetstream.OrderedConsumerConfig{DeliverPolicy: jetstream.DeliverAllPolicy})
-	if err != nil {
-		t.Fatal(err)
-	}
-	info, err := cons.Info(ctx)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var out []event
-	for remaining := info.NumPending; remaining > 0; {
-		batch, err := cons.Fetch(int(min(remaining, 500)), jetstream.FetchMaxWait(5*time.Second))
-		if err != nil {
-			t.Fatal(err)
-		}
-		got := 0
-		for m := range batch.Messages() {
-			got++
-			mt, err := protoregistry.GlobalTypes.FindMessageByName(protoreflect.FullName(m.Headers().Get(outbox.HeaderEventType)))
-			if err != nil {
-				t.Fatalf("event type %q: %v", m.Headers().Get(outbox.HeaderEventType), err)
-			}
-			msg := mt.New().Interface()
-			if err := proto.Unmarshal(m.Data(), msg); err != nil {
-				t.Fatal(err)
-			}
-			metaField := msg.ProtoReflect().Descriptor().Fields().ByName("meta")
-			meta := msg.ProtoReflect().Get(metaField).Message().Interface().(*eventsv1.EventMeta)
-			if meta.GetEventId() != m.Headers().Get(jetstream.MsgIDHeader) {
-				t.Fatalf("event id %s differs from its Nats-Msg-Id %s", meta.GetEventId(), m.Headers().Get(jetstream.MsgIDHeader))
-			}
-			if meta.GetTenantId() == tenantID {
-				out = append(out, event{subject: m.Subject(), id: meta.GetEventId(), tenantID: meta.GetTenantId()})
-			}
-		}
-		if got == 0 {
-			t.Fatalf("stream read stalled with %d messages left", remaining)
-		}
-		remaining -= uint64(got)
-	}
-	return out
-}
-
-func waitEvents(t *testing.T, natsURL, tenantID string, want int) []event {
-	t.Helper()
-	deadline := time.Now().Add(15 * time.Second)
-	for {
-		evs := tenantEvents(t, natsURL, tenantID)
-		if len(evs) >= want || time.Now().After(deadline) {
-			return evs
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
-}
-
-func countBySubject(evs []event) map[string]int {
-	n := map[string]int{}
-	seen := map[string]bool{}
-	for _, e := range evs {
-		n[e.subject]++
-		if seen[e.id] {
-			n["duplicate ids"]++
-		}
-		seen[e.id] = true
-	}
-	return n
+	return testkit.WaitEvents(t, natsURL, testkit.EventQuery{TenantID: tenantID}, func(evs []testkit.Event) bool { return len(evs) >= want })
 }
 
 // A subscriber sees each event exactly once, also when NATS is down while
@@ -120,7 +36,7 @@ func TestEvents_ExactlyOnce_AcrossNATSOutageAndRestart(t *testing.T) {
 	port, _ := strconv.Atoi(u.Port())
 	dataDir := filepath.Join(t.TempDir(), "data")
 	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
-	cfg := allinone.Config{HTTPAddr: "127.0.0.1:0", GRPCAddr: "127.0.0.1:0", DataDir: dataDir, NATSURL: natsURL, Logger: quiet}
+	cfg := allinone.Config{Edge: loopbackEdge, DataDir: dataDir, NATSURL: natsURL, Logger: quiet}
 
 	inst, err := allinone.Start(context.Background(), cfg)
 	if err != nil {
@@ -137,7 +53,7 @@ func TestEvents_ExactlyOnce_AcrossNATSOutageAndRestart(t *testing.T) {
 	}
 	tenantID := body["tenant"].(map[string]any)["id"].(string)
 	if evs := waitEvents(t, natsURL, tenantID, 3); len(evs) != 3 {
-		t.Fatalf("after create: %d events %v, want TenantCreated, AccountCreated, AccountInvited", len(evs), countBySubject(evs))
+		t.Fatalf("after create: %d events %v, want TenantCreated, AccountCreated, AccountInvited", len(evs), testkit.CountBySubject(evs))
 	}
 
 	// NATS goes away; the change still commits, its events wait in the
@@ -165,23 +81,20 @@ func TestEvents_ExactlyOnce_AcrossNATSOutageAndRestart(t *testing.T) {
 	defer inst.Stop()
 	waitReady(t, inst)
 
-	evs := waitEvents(t, natsURL, tenantID, 5)
-	time.Sleep(300 * time.Millisecond) // room for a wrong extra copy
-	evs = tenantEvents(t, natsURL, tenantID)
-	got := countBySubject(evs)
 	want := map[string]int{
 		"latchkey.events.v1.tenant.created":  1,
 		"latchkey.events.v1.account.created": 2,
 		"latchkey.events.v1.account.invited": 2,
 	}
-	if len(got) != len(want) {
-		t.Fatalf("events %v, want %v", got, want)
-	}
-	for s, n := range want {
-		if got[s] != n {
-			t.Fatalf("events %v, want %v", got, want)
+	waitEvents(t, natsURL, tenantID, 5)
+	// A wrong extra copy would come after the ones awaited: look for a while.
+	testkit.Consistently(t, 300*time.Millisecond, func() error {
+		got := testkit.CountBySubject(testkit.ReadEvents(t, natsURL, testkit.EventQuery{TenantID: tenantID}))
+		if !maps.Equal(got, want) {
+			return fmt.Errorf("events %v, want %v", got, want)
 		}
-	}
+		return nil
+	})
 }
 
 // Data written before a restart is there after it.
@@ -194,7 +107,7 @@ func TestRestart_KeepsData(t *testing.T) {
 			t.Fatal(err)
 		}
 		inst, err := allinone.Start(context.Background(), allinone.Config{
-			HTTPAddr: "127.0.0.1:0", GRPCAddr: "127.0.0.1:0", DataDir: dataDir, NATSURL: ns.ClientURL(),
+			Edge: loopbackEdge, DataDir: dataDir, NATSURL: ns.ClientURL(),
 			Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
 		})
 		if err != nil {

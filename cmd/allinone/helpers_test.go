@@ -15,6 +15,7 @@ import (
 	"google.golang.org/grpc/metadata"
 
 	"github.com/latchkey/latchkey/cmd/allinone"
+	"github.com/latchkey/latchkey/gateway"
 	"github.com/latchkey/latchkey/libs/clock"
 	"github.com/latchkey/latchkey/libs/testkit"
 )
@@ -143,7 +144,7 @@ func timeSleep() { time.Sleep(20 * time.Millisecond) }
 func startWithClock(t testing.TB, postgres bool, natsURL, dataDir string, clk clock.Clock) *allinone.Instance {
 	t.Helper()
 	cfg := allinone.Config{
-		HTTPAddr: "127.0.0.1:0", GRPCAddr: "127.0.0.1:0", DataDir: dataDir, NATSURL: natsURL, Clock: clk,
+		Edge: loopbackEdge, DataDir: dataDir, NATSURL: natsURL, Clock: clk,
 		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
 	}
 	if postgres {
@@ -161,3 +162,6 @@ func startWithClock(t testing.TB, postgres bool, natsURL, dataDir string, clk cl
 	waitReady(t, inst)
 	return inst
 }
+
+// loopbackEdge serves REST and gRPC on one random loopback port.
+var loopbackEdge = gateway.Config{HTTPAddr: "127.0.0.1:0", GRPCAddr: "127.0.0.1:0"}

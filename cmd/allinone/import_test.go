@@ -5,6 +5,7 @@ import (
 	"crypto/sha256"
 	"encoding/base64"
 	"fmt"
+	"strings"
 	"testing"
 
 	"golang.org/x/crypto/bcrypt"
@@ -66,6 +67,61 @@ func TestImport_LegacyHashesLogIn_AllOrNothing(t *testing.T) {
 		_, body = admin.do("GET", "/v1/admin/accounts?filter="+code, nil)
 		if n := len(items(body, "accounts")); n != 3 {
 			t.Fatalf("accounts after import: %d, want 3 (admin, anna, bram): %v", n, fmt.Sprint(body))
+		}
+	})
+}
+
+// J1's rule: in a tenant whose usernames are e-mail addresses, imported
+// rows carry the address as both, and log in with their old passwords. A
+// row does not collide with itself; two rows with one address still do.
+func TestImport_UsernameIsEmail_RowsLogInWithOldPasswords(t *testing.T) {
+	eachStore(t, func(t *testing.T, op client, _ string) {
+		code := uniqueCode(t, "t")
+		admin := "admin@" + code + ".example"
+		st, body := op.do("POST", "/v1/tenants", map[string]any{
+			"code": code, "name": "Tenant " + code, "policy": map[string]any{"usernameIsEmail": true},
+			"firstAdmin": map[string]any{"username": admin, "email": admin, "displayName": "First Admin",
+				"activation": "TEMPORARY_PASSWORD", "temporaryPassword": "Temporary-Pass-2026"},
+		})
+		if st != 200 {
+			t.Fatalf("create tenant: %d %v", st, body)
+		}
+		anon := client{t: t, base: op.base}
+		_, body = login(anon, code, admin, "Temporary-Pass-2026")
+		st, body = anon.do("POST", "/v1/auth/login:continue", map[string]any{"loginTicket": body["loginTicket"], "newPassword": "Much-Better-Pass-1"})
+		if st != 200 {
+			t.Fatalf("first admin's log-in: %d %v", st, body)
+		}
+		adm := client{t: t, base: op.base, token: body["accessToken"].(string)}
+		anna, bram := "anna@"+code+".example", "Bram@"+code+".example"
+		rows := []map[string]any{
+			{"username": anna, "email": anna, "displayName": "Anna", "roles": []string{"USER"}, "legacyPasswordHash": djangoHash(t, "Old-Django-Pass1")},
+			{"username": bram, "email": strings.ToLower(bram), "displayName": "Bram", "roles": []string{"USER"}, "legacyPasswordHash": djangoHash(t, "Old-Django-Pass2")},
+		}
+		twice := append(append([]map[string]any{}, rows...), map[string]any{"username": strings.ToUpper(anna), "email": anna,
+			"displayName": "Anna again", "legacyPasswordHash": djangoHash(t, "x")})
+		st, body = adm.do("POST", "/v1/admin/accounts:import", map[string]any{"accounts": twice})
+		if st != 200 || body["importedCount"] != nil || body["failedCount"] != 1.0 {
+			t.Fatalf("import with one address twice: %d %v, want nothing imported and one failure", st, body)
+		}
+		for i, r := range items(body, "results") {
+			r := r.(map[string]any)
+			if refused := r["errorCode"] != nil; refused != (i == 2) {
+				t.Fatalf("row %d: %v; want only row 2 refused", i, r)
+			}
+		}
+		if r := items(body, "results")[2].(map[string]any); r["errorCode"] != "ALREADY_EXISTS" || !strings.Contains(r["errorMessage"].(string), "row 0") {
+			t.Fatalf("the repeated address: %v, want ALREADY_EXISTS naming row 0", r)
+		}
+
+		st, body = adm.do("POST", "/v1/admin/accounts:import", map[string]any{"accounts": rows})
+		if st != 200 || body["importedCount"] != 2.0 || body["failedCount"] != nil {
+			t.Fatalf("import: %d %v, want both rows imported", st, body)
+		}
+		for _, c := range [][2]string{{anna, "Old-Django-Pass1"}, {bram, "Old-Django-Pass2"}} {
+			if st, body := login(anon, code, c[0], c[1]); st != 200 || body["accessToken"] == nil {
+				t.Fatalf("%s logs in with the old password: %d %v", c[0], st, body)
+			}
 		}
 	})
 }

@@ -1,9 +1,7 @@
 package allinone_test
 
 import (
-	"strings"
 	"testing"
-	"time"
 
 	"github.com/latchkey/latchkey/libs/testkit"
 )
@@ -23,19 +21,5 @@ func TestMailbox_PasswordChangedNoticeArrives(t *testing.T) {
 	if st, body := me.do("POST", "/v1/me/password", map[string]any{"currentPassword": "Much-Better-Pass-1", "newPassword": "Another-Good-Pass-2"}); st != 200 {
 		t.Fatalf("change password: %d %v", st, body)
 	}
-	to := "admin@" + code + ".example"
-	deadline := time.Now().Add(15 * time.Second)
-	for {
-		_, body := anon.do("GET", "/ui/mailbox/messages?to="+to, nil)
-		for _, m := range items(body, "messages") {
-			msg := m.(map[string]any)
-			if strings.Contains(msg["text"].(string), "Clienttrack") {
-				return // the notice, with the tenant's brand
-			}
-		}
-		if time.Now().After(deadline) {
-			t.Fatalf("no password-changed notice for %s in the mailbox: %v", to, body)
-		}
-		time.Sleep(100 * time.Millisecond)
-	}
+	waitForMail(t, anon, "admin@"+code+".example", "Clienttrack") // the notice, with the tenant's brand
 }

@@ -16,12 +16,37 @@ import (
 	"syscall"
 
 	"github.com/latchkey/latchkey/cmd/allinone"
+	"github.com/latchkey/latchkey/gateway"
 	"github.com/latchkey/latchkey/libs/config"
+	"github.com/latchkey/latchkey/libs/daemon"
 	"github.com/latchkey/latchkey/libs/logx"
 	account "github.com/latchkey/latchkey/services/account/server"
 	credential "github.com/latchkey/latchkey/services/credential/server"
+	mfa "github.com/latchkey/latchkey/services/mfa/server"
 	notification "github.com/latchkey/latchkey/services/notification/server"
+	recovery "github.com/latchkey/latchkey/services/recovery/server"
 )
+
+// allVars is every setting any Latchkey binary reads: this one's, each
+// service binary's and gatewayd's, each once (the same reader gives a
+// shared variable the same meaning everywhere).
+func allVars() []config.Var {
+	l := config.New(config.Empty)
+	readAll(l)
+	return l.Vars()
+}
+
+// readAll reads every binary's settings through l.
+func readAll(l *config.Loader) {
+	allinone.ConfigFromEnv(l)
+	daemon.OptionsFromEnv(l)
+	account.ConfigFromEnv(l)
+	credential.ConfigFromEnv(l)
+	recovery.ConfigFromEnv(l)
+	mfa.ConfigFromEnv(l)
+	notification.ConfigFromEnv(l)
+	gateway.ConfigFromEnv(l)
+}
 
 const usage = `usage: latchkey <command>
 
@@ -48,10 +73,10 @@ func run(args []string, stdout, stderr io.Writer) error {
 	}
 	l := config.New(os.LookupEnv)
 	cfg := allinone.ConfigFromEnv(l)
-	logLevel := l.String(logx.EnvLevel, "info", "log level: debug, info, warn or error")
+	logLevel := daemon.OptionsFromEnv(l).LogLevel
 	switch args[0] {
 	case "config":
-		fmt.Fprint(stdout, config.Markdown(l.Vars()))
+		fmt.Fprint(stdout, config.Markdown(allVars()))
 		return nil
 	case "run", "migrate", "tenant":
 	case "-h", "--help", "help":
@@ -80,13 +105,7 @@ func run(args []string, stdout, stderr io.Writer) error {
 		return fmt.Errorf("%s takes no arguments", args[0])
 	}
 	if args[0] == "migrate" {
-		if err := account.Migrate(ctx, account.Config{PostgresURL: cfg.PostgresURL, DataDir: cfg.DataDir}); err != nil {
-			return err
-		}
-		if err := credential.Migrate(ctx, credential.Config{PostgresURL: cfg.PostgresURL, DataDir: cfg.DataDir}); err != nil {
-			return err
-		}
-		if err := notification.Migrate(ctx, notification.Config{PostgresURL: cfg.PostgresURL, DataDir: cfg.DataDir}); err != nil {
+		if err := allinone.Migrate(ctx, cfg); err != nil {
 			return err
 		}
 		fmt.Fprintln(stdout, "migrations applied")

@@ -46,7 +46,7 @@ func tenantCommand(ctx context.Context, cfg allinone.Config, args []string, stdo
 		}
 		token = strings.TrimSpace(string(b))
 	}
-	conn, err := grpc.NewClient(cfg.GRPCAddr, grpc.WithTransportCredentials(insecure.NewCredentials()))
+	conn, err := grpc.NewClient(cfg.Edge.GRPCAddr, grpc.WithTransportCredentials(insecure.NewCredentials()))
 	if err != nil {
 		return err
 	}

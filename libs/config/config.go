@@ -29,27 +29,36 @@ type Var struct {
 // Loader reads variables through a lookup function and records them. It is
 // not safe for concurrent use; configuration is read once at start-up.
 type Loader struct {
-	lookup func(string) (string, bool)
-	vars   []Var
-	seen   map[string]bool
-	errs   []error
+	lookup    func(string) (string, bool)
+	vars      []Var
+	seen      map[string]Var
+	errs      []error
+	conflicts []string
 }
 
 // New returns a Loader reading through lookup, normally os.LookupEnv; tests
 // pass a map's lookup instead of touching the process environment.
 func New(lookup func(string) (string, bool)) *Loader {
-	return &Loader{lookup: lookup, seen: make(map[string]bool)}
+	return &Loader{lookup: lookup, seen: make(map[string]Var)}
 }
+
+// Empty is a lookup that finds nothing: a Loader over it records every
+// variable with its default, for help texts and `latchkey config`.
+func Empty(string) (string, bool) { return "", false }
 
 // raw records the variable and returns its value, or ok=false when it is
 // unset or empty. Empty counts as unset because compose files and
 // Kubernetes manifests routinely pass `NAME=` for "not configured".
 func (l *Loader) raw(v Var) (string, bool) {
-	if !l.seen[v.Name] {
+	if first, ok := l.seen[v.Name]; !ok {
 		// In the all-in-one binary several services ask for the same
 		// variable; it is one setting and appears once in the table.
-		l.seen[v.Name] = true
+		l.seen[v.Name] = v
 		l.vars = append(l.vars, v)
+	} else if first != v {
+		// One setting, one meaning: two places reading it with
+		// different defaults or descriptions would document only one.
+		l.conflicts = append(l.conflicts, v.Name)
 	}
 	s, ok := l.lookup(v.Name)
 	if !ok || strings.TrimSpace(s) == "" {
@@ -60,6 +69,36 @@ func (l *Loader) raw(v Var) (string, bool) {
 
 func (l *Loader) fail(name, format string, args ...any) {
 	l.errs = append(l.errs, fmt.Errorf("%s: "+format, append([]any{name}, args...)...))
+}
+
+// Invalid records that the variable name holds a value the program cannot
+// use (a range or a combination its reader checked), so that Err reports
+// it beside the parse errors.
+func (l *Loader) Invalid(name string, err error) {
+	if err != nil {
+		l.fail(name, "%v", err)
+	}
+}
+
+// Required returns the variable's value, recording an error when it is
+// unset. The same variable may be optional elsewhere (the all-in-one
+// binary has embedded defaults where a service binary needs an address),
+// so required is a property of the read, not of the variable.
+func (l *Loader) Required(name, description string) string {
+	s, ok := l.raw(Var{Name: name, Description: description})
+	if !ok {
+		l.fail(name, "required")
+	}
+	return s
+}
+
+// RequiredSecret is Required for a value that must never be printed.
+func (l *Loader) RequiredSecret(name, description string) string {
+	s, ok := l.raw(Var{Name: name, Description: description, Secret: true})
+	if !ok {
+		l.fail(name, "required")
+	}
+	return s
 }
 
 // String returns the variable's value, or def when unset.
@@ -143,6 +182,10 @@ func (l *Loader) List(name string, def []string, description string) []string {
 // Err returns every error met so far, each naming its variable, or nil.
 func (l *Loader) Err() error { return errors.Join(l.errs...) }
 
+// Conflicts returns the variables read twice with different defaults or
+// descriptions; a test keeps it empty.
+func (l *Loader) Conflicts() []string { return append([]string(nil), l.conflicts...) }
+
 // Vars returns the variables asked for, in the order first asked.
 func (l *Loader) Vars() []Var { return append([]Var(nil), l.vars...) }
 
@@ -170,4 +213,21 @@ func Markdown(vars []Var) string {
 func cell(s string) string {
 	s = strings.ReplaceAll(s, "|", `\|`)
 	return strings.ReplaceAll(s, "\n", " ")
+}
+
+// Text renders vars for a terminal (a binary's -h): each variable with its
+// default, then its meaning indented below.
+func Text(vars []Var) string {
+	var b strings.Builder
+	for _, v := range vars {
+		b.WriteString("  " + v.Name)
+		switch {
+		case v.Secret:
+			b.WriteString("  (secret)")
+		case v.Default != "":
+			b.WriteString("  (default " + v.Default + ")")
+		}
+		b.WriteString("\n      " + v.Description + "\n")
+	}
+	return b.String()
 }

@@ -1,6 +1,7 @@
 package config_test
 
 import (
+	"errors"
 	"slices"
 	"strings"
 	"testing"
@@ -111,5 +112,44 @@ func TestLoader_RecordsVarsOnceAndNeverSecretValues(t *testing.T) {
 	}
 	if strings.Contains(md, "hunter2") {
 		t.Error("Markdown leaks the secret")
+	}
+	if got := l.Conflicts(); !slices.Equal(got, []string{"ADDR"}) {
+		t.Errorf("Conflicts = %v, want ADDR (asked with another default and description)", got)
+	}
+}
+
+func TestLoader_RequiredAndInvalid(t *testing.T) {
+	l := config.New(env(map[string]string{"SET": "x", "BLANK": " "}))
+	if got := l.Required("SET", "a set variable"); got != "x" {
+		t.Errorf("Required(SET) = %q", got)
+	}
+	l.Required("UNSET", "an unset variable")
+	l.RequiredSecret("BLANK", "a blank secret")
+	l.Invalid("RANGE", errors.New("must be 1–10"))
+	l.Invalid("FINE", nil)
+	err := l.Err()
+	if err == nil {
+		t.Fatal("Err = nil")
+	}
+	lines := strings.Split(err.Error(), "\n")
+	want := []string{"UNSET: required", "BLANK: required", "RANGE: must be 1–10"}
+	if !slices.Equal(lines, want) {
+		t.Errorf("Err lines = %q, want %q", lines, want)
+	}
+	// A required read is the same variable as an optional one elsewhere.
+	l.String("UNSET", "", "an unset variable")
+	if c := l.Conflicts(); len(c) != 0 {
+		t.Errorf("Conflicts = %v", c)
+	}
+}
+
+func TestText_ListsDefaultsAndHidesSecrets(t *testing.T) {
+	l := config.New(config.Empty)
+	l.String("ADDR", "127.0.0.1:8080", "listen address")
+	l.Secret("TOKEN", "a token")
+	got := config.Text(l.Vars())
+	want := "  ADDR  (default 127.0.0.1:8080)\n      listen address\n  TOKEN  (secret)\n      a token\n"
+	if got != want {
+		t.Errorf("Text =\n%s\nwant\n%s", got, want)
 	}
 }

@@ -1,18 +1,22 @@
-// Package daemon is the main function of every production binary: it reads
-// the configuration from the environment, sets up JSON logging, serves
-// Prometheus metrics, stops on SIGINT/SIGTERM and exits non-zero on failure.
-// Each binary's main only says which service to run.
+// Package daemon is the main function of every production binary: it
+// answers -h with the binary's settings, refuses arguments, reads the
+// configuration from the environment (every mistake at once, one line
+// each), sets up JSON logging, serves Prometheus metrics, stops on
+// SIGINT/SIGTERM and exits non-zero on failure. Each binary's main only
+// says which service to run.
 package daemon
 
 import (
 	"context"
 	"errors"
 	"fmt"
+	"io"
 	"log/slog"
 	"net"
 	"net/http"
 	"os"
 	"os/signal"
+	"strings"
 	"syscall"
 	"time"
 
@@ -25,49 +29,103 @@ import (
 	"github.com/latchkey/latchkey/libs/logx"
 )
 
-// Env is what a binary's setup gets: the configuration loader, the logger
+// Env is what a binary's run gets besides its configuration: the logger
 // and the metrics registry its service registers on.
 type Env struct {
-	Config   *config.Loader
 	Logger   *slog.Logger
 	Registry *prometheus.Registry
 }
 
-// Setup reads the service's configuration through env.Config and returns
-// the function that runs it until its context is cancelled.
-type Setup func(env Env) (run func(ctx context.Context) error, err error)
-
-// Main runs the binary named name and does not return.
-func Main(name string, setup Setup) {
-	if err := run(name, setup); err != nil {
-		fmt.Fprintf(os.Stderr, "%s: %v\n", name, err)
-		os.Exit(1)
-	}
+// Options are the daemon's own settings, the same in every binary.
+type Options struct {
+	LogLevel    string
+	MetricsAddr string
 }
 
-func run(name string, setup Setup) error {
-	l := config.New(os.LookupEnv)
-	level := l.String(logx.EnvLevel, "info", "log level: debug, info, warn or error")
-	metricsAddr := l.String("LATCHKEY_METRICS_ADDR", "", "serve Prometheus /metrics on this address (empty: off)")
-	log, logErr := logx.New(os.Stderr, level)
-	if log == nil {
-		log = slog.Default()
+// OptionsFromEnv reads the daemon's own settings.
+func OptionsFromEnv(l *config.Loader) Options {
+	o := Options{
+		LogLevel:    l.String(logx.EnvLevel, "info", "log level: debug, info, warn or error"),
+		MetricsAddr: l.String("LATCHKEY_METRICS_ADDR", "", "service binaries and gatewayd: serve Prometheus /metrics on this address (empty: off; the all-in-one serves it on LATCHKEY_HTTP_ADDR)"),
 	}
+	if _, err := logx.ParseLevel(o.LogLevel); err != nil {
+		l.Invalid(logx.EnvLevel, err)
+	}
+	return o
+}
+
+// Binary describes a production binary: its name, what it runs, how it
+// reads its configuration and how it runs.
+type Binary[C any] struct {
+	// Name is the binary's name, e.g. "accountd".
+	Name string
+	// About is one sentence for the help text.
+	About string
+	// Config reads the binary's settings; it only reads (it is also called
+	// with no environment to list them for -h).
+	Config func(l *config.Loader) C
+	// Run runs the service with cfg until ctx is cancelled.
+	Run func(ctx context.Context, cfg C, env Env) error
+}
+
+// Main runs b and does not return: it exits 0 after a requested stop or
+// -h, 2 on a usage or configuration error (one line each), 1 when the
+// service fails.
+func Main[C any](b Binary[C]) {
+	os.Exit(main(b, os.Args[1:], os.LookupEnv, os.Stdout, os.Stderr))
+}
+
+func main[C any](b Binary[C], args []string, lookup func(string) (string, bool), stdout, stderr io.Writer) int {
+	switch {
+	case len(args) == 1 && (args[0] == "-h" || args[0] == "-help" || args[0] == "--help"):
+		fmt.Fprint(stdout, Help(b))
+		return 0
+	case len(args) > 0:
+		// Settings are environment variables only: a flag that seems to
+		// work but is ignored is worse than a refusal.
+		fmt.Fprintf(stderr, "%s: unexpected argument %q: settings are environment variables (%s -h lists them)\n", b.Name, args[0], b.Name)
+		return 2
+	}
+	l := config.New(lookup)
+	opts := OptionsFromEnv(l)
+	cfg := b.Config(l)
+	if err := l.Err(); err != nil {
+		for line := range strings.SplitSeq(err.Error(), "\n") {
+			fmt.Fprintf(stderr, "%s: %s\n", b.Name, line)
+		}
+		return 2
+	}
+	log, _ := logx.New(stderr, opts.LogLevel) // checked by OptionsFromEnv
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
-	serve, err := setup(Env{Config: l, Logger: log.With("binary", name), Registry: reg})
-	// Every configuration error at once, the variable named in each.
-	if err := errors.Join(logErr, l.Err(), err); err != nil {
-		return err
-	}
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	g, gctx := errgroup.WithContext(ctx)
-	g.Go(func() error { return serve(gctx) })
-	if metricsAddr != "" {
-		g.Go(func() error { return serveMetrics(gctx, metricsAddr, reg) })
+	g.Go(func() error { return b.Run(gctx, cfg, Env{Logger: log.With("binary", b.Name), Registry: reg}) })
+	if opts.MetricsAddr != "" {
+		g.Go(func() error { return serveMetrics(gctx, opts.MetricsAddr, reg) })
 	}
-	return g.Wait()
+	if err := g.Wait(); err != nil && !errors.Is(err, context.Canceled) {
+		fmt.Fprintf(stderr, "%s: %v\n", b.Name, err)
+		return 1
+	}
+	return 0
+}
+
+// Vars lists every setting b reads, its own and the daemon's.
+func Vars[C any](b Binary[C]) []config.Var {
+	l := config.New(config.Empty)
+	b.Config(l)
+	OptionsFromEnv(l)
+	return l.Vars()
+}
+
+// Help is b's -h text: what it runs and every setting it reads.
+func Help[C any](b Binary[C]) string {
+	var s strings.Builder
+	fmt.Fprintf(&s, "usage: %s\n\n%s\nIt takes no arguments; these environment variables configure it:\n\n", b.Name, b.About)
+	s.WriteString(config.Text(Vars(b)))
+	return s.String()
 }
 
 // serveMetrics serves /metrics on addr until ctx is cancelled.

@@ -2,7 +2,6 @@ package daemon
 
 import (
 	"context"
-	"errors"
 	"io"
 	"net"
 	"net/http"
@@ -11,6 +10,8 @@ import (
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/latchkey/latchkey/libs/config"
 )
 
 func TestServeMetrics_ServesUntilCancelled(t *testing.T) {
@@ -47,12 +48,70 @@ func TestServeMetrics_ServesUntilCancelled(t *testing.T) {
 	}
 }
 
-func TestRun_ReportsEveryConfigError(t *testing.T) {
-	t.Setenv("LATCHKEY_LOG_LEVEL", "shouting")
-	err := run("test", func(env Env) (func(context.Context) error, error) {
-		return nil, errors.New("setup failed")
-	})
-	if err == nil || !strings.Contains(err.Error(), "LATCHKEY_LOG_LEVEL") && !strings.Contains(err.Error(), "shouting") || !strings.Contains(err.Error(), "setup failed") {
-		t.Fatalf("err = %v, want both the log level and the setup error", err)
+// testBinary reads one required and one integer setting, and records
+// whether it ran.
+func testBinary(ran *bool) Binary[int] {
+	return Binary[int]{
+		Name:  "testd",
+		About: "testd runs nothing.",
+		Config: func(l *config.Loader) int {
+			l.Required("LATCHKEY_TEST_PEER_ADDR", "where the peer is")
+			return l.Int("LATCHKEY_TEST_WORKERS", 4, "workers")
+		},
+		Run: func(ctx context.Context, cfg int, env Env) error { *ran = true; return nil },
+	}
+}
+
+func lookup(m map[string]string) func(string) (string, bool) {
+	return func(k string) (string, bool) { v, ok := m[k]; return v, ok }
+}
+
+func TestMain_HelpListsTheBinarysSettingsWithoutRunning(t *testing.T) {
+	var ran bool
+	var out, errOut strings.Builder
+	if code := main(testBinary(&ran), []string{"-h"}, lookup(nil), &out, &errOut); code != 0 || ran {
+		t.Fatalf("exit %d, ran %v; stderr %q", code, ran, errOut.String())
+	}
+	for _, want := range []string{"usage: testd", "testd runs nothing.", "LATCHKEY_TEST_PEER_ADDR", "LATCHKEY_TEST_WORKERS  (default 4)", "LATCHKEY_LOG_LEVEL", "LATCHKEY_METRICS_ADDR"} {
+		if !strings.Contains(out.String(), want) {
+			t.Errorf("help lacks %q:\n%s", want, out.String())
+		}
+	}
+}
+
+func TestMain_RefusesArgumentsAndFlags(t *testing.T) {
+	for _, args := range [][]string{{"serve"}, {"-port=1"}, {"-h", "extra"}} {
+		var ran bool
+		var out, errOut strings.Builder
+		code := main(testBinary(&ran), args, lookup(map[string]string{"LATCHKEY_TEST_PEER_ADDR": "x:1"}), &out, &errOut)
+		if code != 2 || ran || !strings.Contains(errOut.String(), "unexpected argument") {
+			t.Errorf("%q: exit %d, ran %v, stderr %q", args, code, ran, errOut.String())
+		}
+	}
+}
+
+func TestMain_BadSettingsAreOneLineEachAndNothingRuns(t *testing.T) {
+	var ran bool
+	var out, errOut strings.Builder
+	code := main(testBinary(&ran), nil, lookup(map[string]string{"LATCHKEY_TEST_WORKERS": "many", "LATCHKEY_LOG_LEVEL": "shouting"}), &out, &errOut)
+	if code != 2 || ran {
+		t.Fatalf("exit %d, ran %v", code, ran)
+	}
+	lines := strings.Split(strings.TrimSpace(errOut.String()), "\n")
+	if len(lines) != 3 {
+		t.Fatalf("want 3 lines (log level, peer address, workers), got %q", lines)
+	}
+	for i, want := range []string{"LATCHKEY_LOG_LEVEL", "LATCHKEY_TEST_PEER_ADDR: required", `LATCHKEY_TEST_WORKERS: "many" is not an integer`} {
+		if !strings.HasPrefix(lines[i], "testd: ") || !strings.Contains(lines[i], want) {
+			t.Errorf("line %d = %q, want testd: …%s…", i, lines[i], want)
+		}
+	}
+}
+
+func TestMain_RunsWithGoodSettings(t *testing.T) {
+	var ran bool
+	var out, errOut strings.Builder
+	if code := main(testBinary(&ran), nil, lookup(map[string]string{"LATCHKEY_TEST_PEER_ADDR": "x:1"}), &out, &errOut); code != 0 || !ran {
+		t.Fatalf("exit %d, ran %v; stderr %q", code, ran, errOut.String())
 	}
 }

@@ -3,6 +3,7 @@ package dbx_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"os"
 	"path/filepath"
 	"testing"
@@ -18,20 +19,15 @@ func TestMain(m *testing.M) { testkit.Main(m) }
 
 var testMigrations = os.DirFS("testdata/migrations")
 
-func eachDialect(t *testing.T, fn func(t *testing.T, db dbx.DB)) {
-	testkit.EachDialect(t, "things", func(t *testing.T, db dbx.DB) {
-		migrate(t, db)
-		fn(t, db)
-	})
-}
-
-func migrate(t *testing.T, db dbx.DB) {
-	t.Helper()
-	for i := 0; i < 2; i++ { // the second run must be a no-op
-		if err := dbx.Migrate(context.Background(), db, "things", testMigrations); err != nil {
-			t.Fatalf("migrate (run %d): %v", i+1, err)
+// migrateTwice applies the test migrations twice: the second run must be
+// a no-op.
+func migrateTwice(ctx context.Context, db dbx.DB) error {
+	for i := 0; i < 2; i++ {
+		if err := dbx.Migrate(ctx, db, "things", testMigrations); err != nil {
+			return fmt.Errorf("run %d: %w", i+1, err)
 		}
 	}
+	return nil
 }
 
 func insert(ctx context.Context, q dbx.Querier, id, name string, at time.Time) error {
@@ -41,7 +37,7 @@ func insert(ctx context.Context, q dbx.Querier, id, name string, at time.Time) e
 }
 
 func TestRoundTripsTypes(t *testing.T) {
-	eachDialect(t, func(t *testing.T, db dbx.DB) {
+	testkit.EachMigratedDialect(t, "things", migrateTwice, func(t *testing.T, db dbx.DB) {
 		ctx := context.Background()
 		id := ids.New()
 		at := clock.Normalize(time.Date(2026, 3, 4, 5, 6, 7, 891234000, time.UTC))
@@ -81,7 +77,7 @@ func TestRoundTripsTypes(t *testing.T) {
 }
 
 func TestTimesCompareInSQL(t *testing.T) {
-	eachDialect(t, func(t *testing.T, db dbx.DB) {
+	testkit.EachMigratedDialect(t, "things", migrateTwice, func(t *testing.T, db dbx.DB) {
 		ctx := context.Background()
 		base := clock.Normalize(time.Date(2026, 3, 4, 5, 6, 7, 0, time.UTC))
 		// Fractions of different lengths must still order correctly.
@@ -120,7 +116,7 @@ func TestTimesCompareInSQL(t *testing.T) {
 }
 
 func TestNoRowsAndUniqueViolation(t *testing.T) {
-	eachDialect(t, func(t *testing.T, db dbx.DB) {
+	testkit.EachMigratedDialect(t, "things", migrateTwice, func(t *testing.T, db dbx.DB) {
 		ctx := context.Background()
 		var s string
 		if err := db.QueryRow(ctx, "SELECT name FROM things WHERE id = $1", ids.New()).Scan(&s); !errors.Is(err, dbx.ErrNoRows) {
@@ -141,7 +137,7 @@ func TestNoRowsAndUniqueViolation(t *testing.T) {
 }
 
 func TestInTx_CommitsRunsHooks_RollbackDiscards(t *testing.T) {
-	eachDialect(t, func(t *testing.T, db dbx.DB) {
+	testkit.EachMigratedDialect(t, "things", migrateTwice, func(t *testing.T, db dbx.DB) {
 		ctx := context.Background()
 		hooks := 0
 		err := db.InTx(ctx, func(tx dbx.Tx) error {

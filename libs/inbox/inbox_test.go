@@ -3,6 +3,7 @@ package inbox_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"io"
 	"log/slog"
 	"sync/atomic"
@@ -19,15 +20,16 @@ import (
 
 func TestMain(m *testing.M) { testkit.Main(m) }
 
+func migrate(ctx context.Context, db dbx.DB) error {
+	return dbx.Migrate(ctx, db, "inbox", inbox.Migrations)
+}
+
 const counterTable = `CREATE TABLE counts (event_id TEXT NOT NULL, n INTEGER NOT NULL)`
 
 func TestRun_RedeliveredEventIsHandledOnce_FailedHandlerRetried(t *testing.T) {
-	testkit.EachDialect(t, "svc", func(t *testing.T, db dbx.DB) {
+	testkit.EachMigratedDialect(t, "svc", migrate, func(t *testing.T, db dbx.DB) {
 		ctx, cancel := context.WithCancel(context.Background())
 		defer cancel()
-		if err := dbx.Migrate(ctx, db, "inbox", inbox.Migrations); err != nil {
-			t.Fatal(err)
-		}
 		if _, err := db.Exec(ctx, counterTable); err != nil {
 			t.Fatal(err)
 		}
@@ -38,16 +40,25 @@ func TestRun_RedeliveredEventIsHandledOnce_FailedHandlerRetried(t *testing.T) {
 		// twice, as a relay republishing after the window would.
 		n.Stream(t, jetstream.StreamConfig{Name: stream, Subjects: []string{prefix + ".>"}, Duplicates: 200 * time.Millisecond})
 		js := n.JetStream(t)
-		publish := func(id string) {
+		publish := func(id string) (duplicate bool) {
 			t.Helper()
 			m := &nats.Msg{Subject: prefix + ".thing.happened", Data: []byte(id), Header: nats.Header{}}
-			if _, err := js.PublishMsg(ctx, m, jetstream.WithMsgID(id)); err != nil {
+			ack, err := js.PublishMsg(ctx, m, jetstream.WithMsgID(id))
+			if err != nil {
 				t.Fatal(err)
 			}
+			return ack.Duplicate
 		}
 		publish("ev-1")
-		time.Sleep(300 * time.Millisecond)
-		publish("ev-1") // stored again: a redelivery to the consumer
+		// Once the duplicate window has passed, the same id is stored
+		// again: a redelivery to the consumer. Copies within the window
+		// are dropped, so trying until one is stored adds exactly one.
+		testkit.Eventually(t, 10*time.Second, func() error {
+			if publish("ev-1") {
+				return errors.New("the second ev-1 is still inside the duplicate window")
+			}
+			return nil
+		})
 		publish("ev-fails-once")
 		publish("ev-2")
 
@@ -71,18 +82,22 @@ func TestRun_RedeliveredEventIsHandledOnce_FailedHandlerRetried(t *testing.T) {
 				Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
 			}, handler)
 		}()
-		deadline := time.Now().Add(15 * time.Second)
-		for {
-			var total int
-			if err := db.QueryRow(ctx, "SELECT count(*) FROM counts").Scan(&total); err != nil {
-				t.Fatal(err)
+		// Done when the consumer has every message handled and acknowledged
+		// (the skipped duplicate too); then nothing more can come.
+		testkit.Eventually(t, 15*time.Second, func() error {
+			info, err := js.Consumer(ctx, stream, "test")
+			if err != nil {
+				return err
 			}
-			if total >= 3 || time.Now().After(deadline) {
-				break
+			ci, err := info.Info(ctx)
+			if err != nil {
+				return err
 			}
-			time.Sleep(20 * time.Millisecond)
-		}
-		time.Sleep(200 * time.Millisecond) // room for a wrong extra delivery
+			if ci.NumPending != 0 || ci.NumAckPending != 0 || ci.Delivered.Stream != 4 { // ev-1 twice, ev-fails-once, ev-2
+				return fmt.Errorf("consumer at stream seq %d, %d pending, %d unacknowledged", ci.Delivered.Stream, ci.NumPending, ci.NumAckPending)
+			}
+			return nil
+		})
 		cancel()
 		if err := <-done; err != nil {
 			t.Fatal(err)
@@ -103,11 +118,8 @@ func TestRun_RedeliveredEventIsHandledOnce_FailedHandlerRetried(t *testing.T) {
 }
 
 func TestPrune_ForgetsOnlyOldIDsOfTheConsumer(t *testing.T) {
-	testkit.EachDialect(t, "svc", func(t *testing.T, db dbx.DB) {
+	testkit.EachMigratedDialect(t, "svc", migrate, func(t *testing.T, db dbx.DB) {
 		ctx := context.Background()
-		if err := dbx.Migrate(ctx, db, "inbox", inbox.Migrations); err != nil {
-			t.Fatal(err)
-		}
 		old, recent := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC), time.Date(2026, 1, 20, 0, 0, 0, 0, time.UTC)
 		for _, r := range []struct {
 			consumer, id string

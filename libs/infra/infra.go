@@ -6,6 +6,7 @@ package infra
 
 import (
 	"context"
+	"io/fs"
 	"net"
 
 	"github.com/nats-io/nats.go"
@@ -13,24 +14,18 @@ import (
 
 	"github.com/latchkey/latchkey/libs/dbx"
 	"github.com/latchkey/latchkey/libs/grpcx"
+	"github.com/latchkey/latchkey/libs/inbox"
 	"github.com/latchkey/latchkey/libs/natsx"
+	"github.com/latchkey/latchkey/libs/outbox"
 )
 
-// Config says where a service's infrastructure is.
-type Config struct {
-	// Name is the service's name: its schema, SQLite file and NATS name.
+// Service names what Open opens for: the service's name (its PostgreSQL
+// schema, SQLite file and NATS connection name) and its own migrations.
+type Service struct {
 	Name string
-	// PostgresURL selects PostgreSQL; empty selects SQLite in DataDir.
-	PostgresURL string
-	DataDir     string
-	// Migrate brings the database's schema up to date.
-	Migrate func(context.Context, dbx.DB) error
-	// NATS is a connection to share; when nil one is made to NATSURL.
-	NATS    *nats.Conn
-	NATSURL string
-	// Listener is used when set; otherwise one is opened on GRPCAddr.
-	Listener net.Listener
-	GRPCAddr string
+	// Migrations has the service's schema, folders postgres/ and sqlite/
+	// (nil: the outbox's and inbox's tables only).
+	Migrations fs.FS
 }
 
 // Infra is a service's open infrastructure.
@@ -45,24 +40,22 @@ type Infra struct {
 
 // Open opens the database and migrates it, connects to NATS and ensures
 // the streams, and opens the listener. On error, what was opened is closed.
-func Open(ctx context.Context, cfg Config) (_ *Infra, err error) {
+func Open(ctx context.Context, svc Service, cfg Settings) (_ *Infra, err error) {
 	in := &Infra{}
 	defer func() {
 		if err != nil {
 			in.Close()
 		}
 	}()
-	if in.DB, err = dbx.Open(ctx, cfg.PostgresURL, cfg.DataDir, cfg.Name); err != nil {
+	if in.DB, err = dbx.Open(ctx, cfg.PostgresURL, cfg.DataDir, svc.Name); err != nil {
 		return nil, err
 	}
 	in.closers = append(in.closers, in.DB.Close)
-	if cfg.Migrate != nil {
-		if err = cfg.Migrate(ctx, in.DB); err != nil {
-			return nil, err
-		}
+	if err = Migrate(ctx, in.DB, svc); err != nil {
+		return nil, err
 	}
 	if in.NATS = cfg.NATS; in.NATS == nil {
-		if in.NATS, err = natsx.Connect(ctx, cfg.NATSURL, cfg.Name); err != nil {
+		if in.NATS, err = natsx.Connect(ctx, cfg.NATSURL, svc.Name); err != nil {
 			return nil, err
 		}
 		in.closers = append(in.closers, in.NATS.Close)
@@ -88,13 +81,28 @@ func (in *Infra) Close() {
 	in.closers = nil
 }
 
-// Migrate opens the service's database, brings its schema up to date and
-// closes it: what `latchkey migrate` does before a rollout.
-func Migrate(ctx context.Context, cfg Config) error {
-	db, err := dbx.Open(ctx, cfg.PostgresURL, cfg.DataDir, cfg.Name)
+// Migrate brings a service's database up to date: the outbox's and the
+// inbox's tables, which every service has, then its own.
+func Migrate(ctx context.Context, db dbx.DB, svc Service) error {
+	if err := dbx.Migrate(ctx, db, "outbox", outbox.Migrations); err != nil {
+		return err
+	}
+	if err := dbx.Migrate(ctx, db, "inbox", inbox.Migrations); err != nil {
+		return err
+	}
+	if svc.Migrations == nil {
+		return nil
+	}
+	return dbx.Migrate(ctx, db, svc.Name, svc.Migrations)
+}
+
+// MigrateOnly opens the service's database, brings its schema up to date
+// and closes it: what `latchkey migrate` does before a rollout.
+func MigrateOnly(ctx context.Context, svc Service, cfg Settings) error {
+	db, err := dbx.Open(ctx, cfg.PostgresURL, cfg.DataDir, svc.Name)
 	if err != nil {
 		return err
 	}
 	defer db.Close()
-	return cfg.Migrate(ctx, db)
+	return Migrate(ctx, db, svc)
 }

@@ -6,12 +6,11 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
-	"os"
 	"strings"
 )
 
-// EnvLevel is the environment variable FromEnv reads; it is exported so a
-// program can list it in its configuration table.
+// EnvLevel is the environment variable of the log level (read by
+// daemon.OptionsFromEnv, for every binary).
 const EnvLevel = "LATCHKEY_LOG_LEVEL"
 
 // ParseLevel reads a level name: debug, info, warn (or warning) or error,
@@ -38,15 +37,4 @@ func New(w io.Writer, level string) (*slog.Logger, error) {
 		return nil, err
 	}
 	return slog.New(slog.NewJSONHandler(w, &slog.HandlerOptions{Level: l})), nil
-}
-
-// FromEnv returns a logger at the level named by LATCHKEY_LOG_LEVEL (info
-// when unset). It writes to stderr so that stdout stays free for the
-// output of CLI commands such as `latchkey config`.
-func FromEnv() (*slog.Logger, error) {
-	l, err := New(os.Stderr, os.Getenv(EnvLevel))
-	if err != nil {
-		return nil, fmt.Errorf("%s: %w", EnvLevel, err)
-	}
-	return l, nil
 }

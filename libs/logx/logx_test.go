@@ -59,15 +59,3 @@ func TestNew_RejectsUnknownLevel(t *testing.T) {
 		t.Fatal("want error for unknown level")
 	}
 }
-
-func TestFromEnv(t *testing.T) {
-	t.Setenv(logx.EnvLevel, "debug")
-	log, err := logx.FromEnv()
-	if err != nil || !log.Enabled(t.Context(), slog.LevelDebug) {
-		t.Fatalf("FromEnv() = %v, %v; want debug logger", log, err)
-	}
-	t.Setenv(logx.EnvLevel, "nope")
-	if _, err := logx.FromEnv(); err == nil || !strings.Contains(err.Error(), logx.EnvLevel) {
-		t.Fatalf("err = %v, want one naming %s", err, logx.EnvLevel)
-	}
-}

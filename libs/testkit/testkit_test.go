@@ -177,12 +177,15 @@ func TestPostgres_ClusterDiesWithKilledTestProcessAndIsSweptLater(t *testing.T) 
 	if _, err := os.Stat(dir); err != nil {
 		t.Fatalf("cluster dir %s already gone: %v", dir, err)
 	}
-	// The postmaster's backends may take a moment longer to leave.
-	time.Sleep(200 * time.Millisecond)
-	sweepStaleClusters()
-	if _, err := os.Stat(dir); !os.IsNotExist(err) {
-		t.Fatalf("cluster dir %s left behind by a dead test process was not swept: %v", dir, err)
-	}
+	// The postmaster's backends may take a moment longer to leave; until
+	// they have, the sweep rightly leaves the dir alone.
+	Eventually(t, 10*time.Second, func() error {
+		sweepStaleClusters()
+		if _, err := os.Stat(dir); !os.IsNotExist(err) {
+			return fmt.Errorf("cluster dir %s left behind by a dead test process was not swept: %v", dir, err)
+		}
+		return nil
+	})
 }
 
 // isZombieOrGone tells a process that has exited but not been reaped (its

@@ -5,17 +5,13 @@ package server
 import (
 	"context"
 	"errors"
-	"log/slog"
-	"net"
+	"math"
 	"time"
 
-	"github.com/nats-io/nats.go"
-	"github.com/prometheus/client_golang/prometheus"
 	"golang.org/x/sync/errgroup"
 	"google.golang.org/grpc"
 
 	"github.com/latchkey/latchkey/libs/authn"
-	"github.com/latchkey/latchkey/libs/clock"
 	"github.com/latchkey/latchkey/libs/config"
 	"github.com/latchkey/latchkey/libs/grpcx"
 	"github.com/latchkey/latchkey/libs/infra"
@@ -29,6 +25,7 @@ import (
 	"github.com/latchkey/latchkey/services/credential/internal/peers"
 	"github.com/latchkey/latchkey/services/credential/internal/store/sqlstore"
 	"github.com/latchkey/latchkey/services/credential/internal/token"
+	"github.com/latchkey/latchkey/services/credential/migrations"
 )
 
 // Name is the service's name: its schema, SQLite file and NATS name.
@@ -36,20 +33,12 @@ const Name = "credential"
 
 // Config is what the service needs to run.
 type Config struct {
-	// GRPCAddr is where the service listens, unless Listener is set.
-	GRPCAddr    string
-	Listener    net.Listener
-	PostgresURL string
-	DataDir     string
-	NATS        *nats.Conn
-	NATSURL     string
+	infra.Settings
 	// The peers' gRPC addresses.
 	AccountAddr, MFAAddr, RecoveryAddr string
-	Tuning
+	// OperatorTokens admit operator API calls.
 	OperatorTokens *authn.OperatorTokens
-	Clock          clock.Clock
-	Logger         *slog.Logger
-	Registerer     prometheus.Registerer
+	Tuning
 }
 
 // Tuning is how the service hashes and signs: the same whether it runs on
@@ -72,55 +61,69 @@ type Tuning struct {
 // TuningFromEnv reads the Tuning settings.
 func TuningFromEnv(l *config.Loader) Tuning {
 	p := password.DefaultParams
-	p.Memory = uint32(l.Int("LATCHKEY_ARGON2_MEMORY_KIB", int(p.Memory), "Argon2id memory per password hash, KiB"))
-	p.Time = uint32(l.Int("LATCHKEY_ARGON2_TIME", int(p.Time), "Argon2id passes"))
-	p.Threads = uint8(l.Int("LATCHKEY_ARGON2_THREADS", int(p.Threads), "Argon2id lanes"))
+	memory := l.Int("LATCHKEY_ARGON2_MEMORY_KIB", int(p.Memory), "Argon2id memory per password hash, KiB")
+	passes := l.Int("LATCHKEY_ARGON2_TIME", int(p.Time), "Argon2id passes")
+	lanes := l.Int("LATCHKEY_ARGON2_THREADS", int(p.Threads), "Argon2id lanes")
+	// Checked here, before the narrowing conversions, so a value out of
+	// range is one line naming the variables rather than a wrapped
+	// number or a panic in the hasher.
+	switch {
+	case memory < 0 || memory > math.MaxUint32:
+		l.Invalid("LATCHKEY_ARGON2_MEMORY_KIB", errors.New("out of range"))
+	case passes < 0 || passes > math.MaxUint32:
+		l.Invalid("LATCHKEY_ARGON2_TIME", errors.New("out of range"))
+	case lanes < 0 || lanes > math.MaxUint8:
+		l.Invalid("LATCHKEY_ARGON2_THREADS", errors.New("out of range"))
+	default:
+		p.Memory, p.Time, p.Threads = uint32(memory), uint32(passes), uint8(lanes)
+		l.Invalid("LATCHKEY_ARGON2_MEMORY_KIB, LATCHKEY_ARGON2_TIME, LATCHKEY_ARGON2_THREADS", p.Validate())
+	}
+	pool := l.Int("LATCHKEY_HASH_POOL", 0, "password hashes computed at once (0: one per core); memory bound = pool × Argon2 memory")
+	if pool < 0 {
+		l.Invalid("LATCHKEY_HASH_POOL", errors.New("must be 0 (one per core) or more"))
+	}
 	return Tuning{
 		Token:        authn.TokenConfigFromEnv(l),
 		RotateEvery:  l.Duration("LATCHKEY_SIGNING_KEY_ROTATE_EVERY", token.DefaultRotateEvery, "age at which the access-token signing key is replaced"),
 		Hash:         p,
-		HashPool:     l.Int("LATCHKEY_HASH_POOL", 0, "password hashes computed at once (0: one per core); memory bound = pool × Argon2 memory"),
+		HashPool:     pool,
 		BreachedFile: l.String("LATCHKEY_BREACHED_PASSWORDS_FILE", "", "local file of SHA-1 hashes of breached passwords (HIBP format); empty: no breach check"),
 	}
 }
 
-// ConfigFromEnv reads the service's settings from the environment.
+// ConfigFromEnv reads the settings of the service binary (credentiald).
 func ConfigFromEnv(l *config.Loader) Config {
 	return Config{
-		GRPCAddr:       l.String("LATCHKEY_CREDENTIAL_GRPC_ADDR", "127.0.0.1:7002", "credential service: gRPC listen address"),
-		PostgresURL:    l.Secret("LATCHKEY_POSTGRES_URL", "PostgreSQL URL; empty: SQLite files in LATCHKEY_DATA_DIR"),
-		DataDir:        l.String("LATCHKEY_DATA_DIR", "./.latchkey", "data directory (SQLite files)"),
-		NATSURL:        l.String("LATCHKEY_NATS_URL", "nats://127.0.0.1:4222", "NATS server with JetStream"),
-		AccountAddr:    l.String("LATCHKEY_ACCOUNT_ADDR", "127.0.0.1:7001", "gRPC address of the account service"),
-		MFAAddr:        l.String("LATCHKEY_MFA_ADDR", "127.0.0.1:7004", "gRPC address of the mfa service"),
-		RecoveryAddr:   l.String("LATCHKEY_RECOVERY_ADDR", "127.0.0.1:7003", "gRPC address of the recovery service"),
+		Settings:       infra.SettingsFromEnv(l, Name),
+		AccountAddr:    infra.PeerAddr(l, "account"),
+		MFAAddr:        infra.PeerAddr(l, "mfa"),
+		RecoveryAddr:   infra.PeerAddr(l, "recovery"),
+		OperatorTokens: authn.NewOperatorTokens(authn.OperatorTokenFromEnv(l)),
 		Tuning:         TuningFromEnv(l),
-		OperatorTokens: authn.NewOperatorTokens(l.Secret("LATCHKEY_OPERATOR_TOKEN", "operator API token")),
 	}
 }
+
+// Service is what infra opens for the credential service.
+var Service = infra.Service{Name: Name, Migrations: migrations.FS}
 
 // Run migrates the database, then serves gRPC and relays the outbox until
 // ctx is cancelled.
 func Run(ctx context.Context, cfg Config) error {
-	if cfg.Clock == nil {
-		cfg.Clock = clock.System{}
-	}
-	if cfg.Logger == nil {
-		cfg.Logger = slog.Default()
-	}
+	cfg.Settings = cfg.Settings.WithDefaults()
 	if cfg.Hash == (password.Params{}) {
 		cfg.Hash = password.DefaultParams
 	}
 	cfg.Token = cfg.Token.WithDefaults()
 	log := cfg.Logger.With("service", Name)
 
-	in, err := infra.Open(ctx, infra.Config{Name: Name, PostgresURL: cfg.PostgresURL, DataDir: cfg.DataDir,
-		Migrate: sqlstore.Migrate, NATS: cfg.NATS, NATSURL: cfg.NATSURL, Listener: cfg.Listener, GRPCAddr: cfg.GRPCAddr})
+	if err := cfg.Hash.Validate(); err != nil {
+		return err
+	}
+	in, err := infra.Open(ctx, Service, cfg.Settings)
 	if err != nil {
 		return err
 	}
 	defer in.Close()
-	db, js, lis := in.DB, in.JS, in.Listener
 
 	var conns []*grpc.ClientConn
 	defer func() {
@@ -148,8 +151,8 @@ func Run(ctx context.Context, cfg Config) error {
 		return err
 	}
 
-	box := outbox.New(db, cfg.Clock, Name)
-	st := sqlstore.New(db, box)
+	box := outbox.New(in.DB, cfg.Clock, Name)
+	st := sqlstore.New(in.DB, box)
 	issuer, err := token.NewIssuer(st.Keys(), cfg.Clock, token.Options{Issuer: cfg.Token.Issuer, Audience: cfg.Token.Audience,
 		AccessTTL: cfg.Token.AccessTTL, RotateEvery: cfg.RotateEvery, Logger: log})
 	if err != nil {
@@ -172,24 +175,17 @@ func Run(ctx context.Context, cfg Config) error {
 		Recovery: peers.NewRecovery(recoveryv1.NewRecoveryInternalServiceClient(recoveryConn)),
 	})
 
-	// The service verifies its own access tokens with its own keys, and
-	// refuses those of revoked sessions.
-	deny := authn.NewDenylist(cfg.Clock)
-	verifier, err := authn.NewVerifier(authn.VerifierOptions{Issuer: cfg.Token.Issuer, Audience: cfg.Token.Audience,
-		Keys: issuer, Clock: cfg.Clock, Denylist: deny})
+	g, gctx := errgroup.WithContext(ctx)
+	// The service verifies its own access tokens with its own keys.
+	auth, err := authn.NewServerAuthenticator(gctx, in.JS, authn.ServerOptions{
+		Token: cfg.Token, Keys: issuer, Operators: cfg.OperatorTokens, Clock: cfg.Clock, Logger: log,
+	})
 	if err != nil {
 		return err
 	}
-	auth := &authn.Authenticator{Operators: cfg.OperatorTokens, Tokens: verifier}
-
-	g, gctx := errgroup.WithContext(ctx)
-	// Caught up with past revocations before the first call is served.
-	if err := authn.FollowRevocations(gctx, js, deny, authn.FollowOptions{Logger: log, Lookback: issuer.AccessTTL()}); err != nil {
-		return err
-	}
-	g.Go(func() error { return box.NewRelay(js, outbox.RelayOptions{Logger: log}).Run(gctx) })
+	g.Go(func() error { return box.NewRelay(in.JS, outbox.RelayOptions{Logger: log}).Run(gctx) })
 	g.Go(func() error {
-		return grpcx.Run(gctx, lis, "", grpcx.ServerOptions{Logger: log, Registerer: cfg.Registerer},
+		return grpcx.Run(gctx, in.Listener, "", grpcx.ServerOptions{Logger: log, Registerer: cfg.Registerer},
 			func(s *grpc.Server) { grpcapi.Register(s, use, issuer) },
 			grpc.ChainUnaryInterceptor(auth.UnaryInterceptor()))
 	})
@@ -201,5 +197,5 @@ func Run(ctx context.Context, cfg Config) error {
 
 // Migrate applies the service's migrations and returns.
 func Migrate(ctx context.Context, cfg Config) error {
-	return infra.Migrate(ctx, infra.Config{Name: Name, PostgresURL: cfg.PostgresURL, DataDir: cfg.DataDir, Migrate: sqlstore.Migrate})
+	return infra.MigrateOnly(ctx, Service, cfg.Settings)
 }

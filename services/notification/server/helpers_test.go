@@ -4,7 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/base64"
-	"image/png"
+	"fmt"
 	"io"
 	"log/slog"
 	"mime"
@@ -18,8 +18,6 @@ import (
 	"testing"
 	"time"
 
-	"github.com/makiuchi-d/gozxing"
-	zxingqr "github.com/makiuchi-d/gozxing/qrcode"
 	"github.com/nats-io/nats.go"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
@@ -27,6 +25,7 @@ import (
 	"google.golang.org/grpc/status"
 
 	"github.com/latchkey/latchkey/libs/clock"
+	"github.com/latchkey/latchkey/libs/infra"
 	"github.com/latchkey/latchkey/libs/natsx"
 	"github.com/latchkey/latchkey/libs/natsx/embedded"
 	"github.com/latchkey/latchkey/libs/testkit"
@@ -164,17 +163,14 @@ func start(t testing.TB, cfg server.Config) *instance {
 	inst.client = notificationv1.NewNotificationInternalServiceClient(conn)
 	t.Cleanup(inst.stop)
 	// Ready once it answers.
-	deadline := time.Now().Add(20 * time.Second)
-	for {
+	testkit.Eventually(t, 20*time.Second, func() error {
 		_, err := inst.client.GetDelivery(context.Background(), &notificationv1.GetDeliveryRequest{DeliveryId: "none"})
-		if status.Code(err) == codes.NotFound {
-			return inst
+		if status.Code(err) != codes.NotFound {
+			return fmt.Errorf("service not ready: %v", err)
 		}
-		if time.Now().After(deadline) {
-			t.Fatalf("service not ready: %v", err)
-		}
-		time.Sleep(20 * time.Millisecond)
-	}
+		return nil
+	})
+	return inst
 }
 
 func (i *instance) stop() {
@@ -189,9 +185,10 @@ func (i *instance) stop() {
 // SMTP server.
 func baseConfig(pgURL, dataDir string, nc *nats.Conn, accountAddr, smtpAddr string, clk clock.Clock) server.Config {
 	cfg := server.Config{
-		PostgresURL: pgURL, DataDir: dataDir, NATS: nc, AccountAddr: accountAddr,
-		From: "latchkey@localhost", LinkBaseURL: "http://127.0.0.1:8080", Clock: clk,
-		Jitter: func() float64 { return 0.5 }, // no jitter: the factor is exactly 1
+		Settings:    infra.Settings{PostgresURL: pgURL, DataDir: dataDir, NATS: nc, Clock: clk},
+		AccountAddr: accountAddr,
+		Tuning:      server.Tuning{From: "latchkey@localhost", LinkBaseURL: "http://127.0.0.1:8080"},
+		Jitter:      func() float64 { return 0.5 }, // no jitter: the factor is exactly 1
 	}
 	if smtpAddr != "" {
 		cfg.SMTPURL = "smtp://" + smtpAddr
@@ -206,21 +203,39 @@ func baseConfig(pgURL, dataDir string, nc *nats.Conn, accountAddr, smtpAddr stri
 // attempts > 0, that many attempts).
 func waitStatus(t testing.TB, c notificationv1.NotificationInternalServiceClient, id string, st notificationv1.DeliveryStatus_Value, attempts int32) *notificationv1.Delivery {
 	t.Helper()
-	deadline := time.Now().Add(20 * time.Second)
 	var last *notificationv1.Delivery
-	for time.Now().Before(deadline) {
-		resp, err := c.GetDelivery(context.Background(), &notificationv1.GetDeliveryRequest{DeliveryId: id})
-		if err != nil {
-			t.Fatal(err)
+	testkit.Eventually(t, 20*time.Second, func() error {
+		last = getDelivery(t, c, id)
+		if last.GetStatus() != st || (attempts > 0 && last.GetAttempts() != attempts) {
+			return fmt.Errorf("delivery %s: %v after %d attempts (%s), want %v after %d",
+				id, last.GetStatus(), last.GetAttempts(), last.GetLastError(), st, attempts)
 		}
-		last = resp.GetDelivery()
-		if last.GetStatus() == st && (attempts == 0 || last.GetAttempts() == attempts) {
-			return last
-		}
-		time.Sleep(10 * time.Millisecond)
+		return nil
+	})
+	return last
+}
+
+// getDelivery returns a delivery, failing t when that is not possible.
+func getDelivery(t testing.TB, c notificationv1.NotificationInternalServiceClient, id string) *notificationv1.Delivery {
+	t.Helper()
+	resp, err := c.GetDelivery(context.Background(), &notificationv1.GetDeliveryRequest{DeliveryId: id})
+	if err != nil {
+		t.Fatal(err)
 	}
-	t.Fatalf("delivery %s: %v after %d attempts (%s), want %v after %d", id, last.GetStatus(), last.GetAttempts(), last.GetLastError(), st, attempts)
-	return nil
+	return resp.GetDelivery()
+}
+
+// noMoreMessages checks for a while that the SMTP server gets no more
+// than want messages: for a stray copy or an early retry, which nothing
+// announces.
+func noMoreMessages(t testing.TB, smtp *smtptest.Server, want int) {
+	t.Helper()
+	testkit.Consistently(t, 200*time.Millisecond, func() error {
+		if n := len(smtp.Messages()); n != want {
+			return fmt.Errorf("%d messages arrived, want %d", n, want)
+		}
+		return nil
+	})
 }
 
 func waitCtx(t testing.TB) context.Context {
@@ -278,23 +293,6 @@ func walk(t testing.TB, ctype, cte, cid string, body io.Reader, p *parsed) {
 	case strings.HasPrefix(mt, "image/"):
 		p.images[cid] = data
 	}
-}
-
-func decodeQR(t testing.TB, data []byte) string {
-	t.Helper()
-	img, err := png.Decode(bytes.NewReader(data))
-	if err != nil {
-		t.Fatalf("QR PNG: %v", err)
-	}
-	bmp, err := gozxing.NewBinaryBitmapFromImage(img)
-	if err != nil {
-		t.Fatal(err)
-	}
-	res, err := zxingqr.NewQRCodeReader().Decode(bmp, nil)
-	if err != nil {
-		t.Fatalf("QR decode: %v", err)
-	}
-	return res.GetText()
 }
 
 func decodeCTE(t testing.TB, cte string, r io.Reader) []byte {

@@ -6,18 +6,13 @@ import (
 	"context"
 	"crypto/tls"
 	"errors"
-	"log/slog"
-	"net"
 	"net/http"
 	"path/filepath"
 	"time"
 
-	"github.com/nats-io/nats.go"
-	"github.com/prometheus/client_golang/prometheus"
 	"golang.org/x/sync/errgroup"
 	"google.golang.org/grpc"
 
-	"github.com/latchkey/latchkey/libs/clock"
 	"github.com/latchkey/latchkey/libs/config"
 	"github.com/latchkey/latchkey/libs/grpcx"
 	"github.com/latchkey/latchkey/libs/inbox"
@@ -33,6 +28,7 @@ import (
 	"github.com/latchkey/latchkey/services/notification/internal/peers"
 	"github.com/latchkey/latchkey/services/notification/internal/store"
 	"github.com/latchkey/latchkey/services/notification/internal/store/sqlstore"
+	"github.com/latchkey/latchkey/services/notification/migrations"
 )
 
 // Name is the service's name: its PostgreSQL schema, its SQLite file and
@@ -73,36 +69,40 @@ func (r RateLimits) store() store.Limits {
 
 // Config is what the service needs to run.
 type Config struct {
-	// GRPCAddr is where the service listens, unless Listener is set.
-	GRPCAddr string
-	Listener net.Listener
-	// PostgresURL selects PostgreSQL (schema "notification"); empty
-	// selects SQLite in DataDir.
-	PostgresURL string
-	DataDir     string
-	// NATS is a connection to use; when nil, one is made to NATSURL.
-	NATS    *nats.Conn
-	NATSURL string
+	infra.Settings
 	// AccountAddr is the account service's gRPC address (tenant branding,
 	// the recipient of security notices); empty: no lookups (requests must
 	// name their recipient; default branding).
 	AccountAddr string
+	Tuning
+	// SMTPTLSConfig replaces the default TLS settings (tests).
+	SMTPTLSConfig *tls.Config
+	// Poll is the longest the worker waits without a wake-up (default 1s);
+	// Lease is how long a delivery in progress stays reserved (default
+	// 2m). Tests shorten them.
+	Poll, Lease time.Duration
+	// Jitter returns numbers in [0, 1) for the backoff (nil: random).
+	Jitter func() float64
+}
+
+// Tuning is how the service sends e-mail, the same whether it runs on its
+// own or in the all-in-one binary.
+type Tuning struct {
 	// SMTPURL is smtp://[user:pass@]host:port or smtps://…; empty: mail
 	// goes to the built-in mailbox in MailboxDir.
 	SMTPURL string
-	// SMTPTLSConfig replaces the default TLS settings (tests).
-	SMTPTLSConfig *tls.Config
 	// From is the sender address of tenants whose policy has none
 	// (default latchkey@localhost).
 	From string
 	// LinkBaseURL is the base of links for tenants whose policy has none
-	// (default http://127.0.0.1:8080).
+	// (the all-in-one: its own REST URL when empty).
 	LinkBaseURL string
 	// MailboxDir is where the built-in mailbox keeps messages (default
 	// DataDir/mailbox).
 	MailboxDir string
-	// Mailbox turns the mailbox page on (MailboxHandler); off by default,
-	// since the page shows every link token.
+	// Mailbox turns the built-in mailbox on without an SMTP server
+	// (notificationd refuses to start with neither); the all-in-one uses
+	// it whenever SMTPURL is empty and shows it at /ui/mailbox/.
 	Mailbox bool
 	// Limits are the rate limits.
 	Limits RateLimits
@@ -111,30 +111,16 @@ type Config struct {
 	Retry delivery.Retry
 	// Workers is how many messages are sent at once (default 4).
 	Workers int
-	// Poll is the longest the worker waits without a wake-up (default 1s);
-	// Lease is how long a delivery in progress stays reserved (default
-	// 2m). Tests shorten them.
-	Poll, Lease time.Duration
-	// Jitter returns numbers in [0, 1) for the backoff (nil: random).
-	Jitter     func() float64
-	Clock      clock.Clock
-	Logger     *slog.Logger
-	Registerer prometheus.Registerer
 }
 
-// ConfigFromEnv reads the service's settings from the environment.
-func ConfigFromEnv(l *config.Loader) Config {
-	return Config{
-		GRPCAddr:    l.String("LATCHKEY_NOTIFICATION_GRPC_ADDR", "127.0.0.1:7005", "notification service: gRPC listen address"),
-		PostgresURL: l.Secret("LATCHKEY_POSTGRES_URL", "PostgreSQL URL; empty: SQLite files in LATCHKEY_DATA_DIR"),
-		DataDir:     l.String("LATCHKEY_DATA_DIR", "./.latchkey", "data directory (SQLite files, the built-in mailbox)"),
-		NATSURL:     l.String("LATCHKEY_NATS_URL", "nats://127.0.0.1:4222", "NATS server with JetStream"),
-		AccountAddr: l.String("LATCHKEY_ACCOUNT_ADDR", "127.0.0.1:7001", "gRPC address of the account service"),
-		SMTPURL:     l.Secret("LATCHKEY_SMTP_URL", "smtp://[user:pass@]host:port (STARTTLS; plain only to loopback) or smtps://… (implicit TLS); empty: the built-in mailbox"),
+// TuningFromEnv reads the Tuning settings.
+func TuningFromEnv(l *config.Loader) Tuning {
+	t := Tuning{
+		SMTPURL:     l.Secret("LATCHKEY_SMTP_URL", "smtp://[user:pass@]host:port (STARTTLS; plain only to loopback) or smtps://… (implicit TLS); empty: the built-in mailbox (the all-in-one shows it at /ui/mailbox/; notificationd needs LATCHKEY_MAILBOX=true for it)"),
 		From:        l.String("LATCHKEY_SMTP_FROM", "latchkey@localhost", "sender address of e-mail when the tenant policy names none"),
-		LinkBaseURL: l.String("LATCHKEY_LINK_BASE_URL", "http://127.0.0.1:8080", "base URL of links in e-mail when the tenant policy names none"),
+		LinkBaseURL: l.String("LATCHKEY_LINK_BASE_URL", "", "base URL of links in e-mail when the tenant policy names none (required by notificationd; empty in the all-in-one: its own REST URL)"),
 		MailboxDir:  l.String("LATCHKEY_MAILBOX_DIR", "", "folder of the built-in mailbox; empty: <data dir>/mailbox"),
-		Mailbox:     l.Bool("LATCHKEY_MAILBOX", false, "serve the built-in mailbox page (shows every link token: local use only)"),
+		Mailbox:     l.Bool("LATCHKEY_MAILBOX", false, "notificationd: keep e-mail in the built-in mailbox folder instead of sending it when LATCHKEY_SMTP_URL is empty (local use only: it holds every link token)"),
 		Limits: RateLimits{
 			PerRecipient: l.Int("LATCHKEY_MAIL_LIMIT_PER_RECIPIENT", DefaultPerRecipient, "e-mails one address may get per window (-1: no limit); more end RATE_LIMITED"),
 			PerTenant:    l.Int("LATCHKEY_MAIL_LIMIT_PER_TENANT", DefaultPerTenant, "e-mails one tenant may send per window (-1: no limit); more end RATE_LIMITED"),
@@ -147,7 +133,38 @@ func ConfigFromEnv(l *config.Loader) Config {
 		},
 		Workers: l.Int("LATCHKEY_MAIL_WORKERS", 4, "e-mails handed to the SMTP server at once"),
 	}
+	if t.SMTPURL != "" {
+		// A bad URL is one line at start, not a failure at the first
+		// e-mail.
+		_, err := mailer.NewSMTP(t.SMTPURL, mailer.SMTPOptions{})
+		l.Invalid("LATCHKEY_SMTP_URL", err)
+	}
+	if t.Workers < 1 {
+		l.Invalid("LATCHKEY_MAIL_WORKERS", errors.New("must be at least 1"))
+	}
+	return t
 }
+
+// ConfigFromEnv reads the settings of the service binary (notificationd),
+// which needs an SMTP server (or LATCHKEY_MAILBOX=true), the account
+// service and a base URL for links.
+func ConfigFromEnv(l *config.Loader) Config {
+	cfg := Config{
+		Settings:    infra.SettingsFromEnv(l, Name),
+		AccountAddr: infra.PeerAddr(l, "account"),
+		Tuning:      TuningFromEnv(l),
+	}
+	if cfg.SMTPURL == "" && !cfg.Mailbox {
+		l.Invalid("LATCHKEY_SMTP_URL", errors.New("required (or LATCHKEY_MAILBOX=true to keep e-mail in a folder)"))
+	}
+	if cfg.LinkBaseURL == "" {
+		l.Invalid("LATCHKEY_LINK_BASE_URL", errors.New("required"))
+	}
+	return cfg
+}
+
+// Service is what infra opens for the notification service.
+var Service = infra.Service{Name: Name, Migrations: migrations.FS}
 
 func (cfg *Config) mailboxDir() string {
 	if cfg.MailboxDir != "" {
@@ -175,12 +192,7 @@ func MailboxHandler(cfg Config, prefix string) (http.Handler, error) {
 // the events that call for notices, sends stored e-mail and relays the
 // outbox, until ctx is cancelled.
 func Run(ctx context.Context, cfg Config) error {
-	if cfg.Clock == nil {
-		cfg.Clock = clock.System{}
-	}
-	if cfg.Logger == nil {
-		cfg.Logger = slog.Default()
-	}
+	cfg.Settings = cfg.Settings.WithDefaults()
 	log := cfg.Logger.With("service", Name)
 
 	var sender mailer.Sender
@@ -200,13 +212,11 @@ func Run(ctx context.Context, cfg Config) error {
 		sender = mb
 	}
 
-	in, err := infra.Open(ctx, infra.Config{Name: Name, PostgresURL: cfg.PostgresURL, DataDir: cfg.DataDir,
-		Migrate: sqlstore.Migrate, NATS: cfg.NATS, NATSURL: cfg.NATSURL, Listener: cfg.Listener, GRPCAddr: cfg.GRPCAddr})
+	in, err := infra.Open(ctx, Service, cfg.Settings)
 	if err != nil {
 		return err
 	}
 	defer in.Close()
-	db, js, lis := in.DB, in.JS, in.Listener
 
 	var dir app.Directory
 	if cfg.AccountAddr != "" {
@@ -218,21 +228,22 @@ func Run(ctx context.Context, cfg Config) error {
 		dir = peers.NewAccounts(accountv1.NewAccountInternalServiceClient(conn), 0)
 	}
 
-	box := outbox.New(db, cfg.Clock, Name)
-	use := app.New(db, sqlstore.New(db, box), cfg.Clock, dir, sender, app.Options{
+	box := outbox.New(in.DB, cfg.Clock, Name)
+	st := sqlstore.New(in.DB, box)
+	use := app.New(st, cfg.Clock, dir, sender, app.Options{
 		From: cfg.From, LinkBaseURL: cfg.LinkBaseURL, Retry: cfg.Retry, Limits: cfg.Limits.store(),
 		Lease: cfg.Lease, Workers: cfg.Workers, Poll: cfg.Poll, Jitter: cfg.Jitter, Logger: log,
 	})
 
 	g, gctx := errgroup.WithContext(ctx)
-	for _, c := range consumers.All(use) {
+	for _, c := range consumers.All(use, st.Bind) {
 		c.Config.Clock, c.Config.Logger = cfg.Clock, log
-		g.Go(func() error { return inbox.Run(gctx, js, db, c.Config, c.Handler) })
+		g.Go(func() error { return inbox.Run(gctx, in.JS, in.DB, c.Config, c.Handler) })
 	}
 	g.Go(func() error { return use.RunWorker(gctx) })
-	g.Go(func() error { return box.NewRelay(js, outbox.RelayOptions{Logger: log}).Run(gctx) })
+	g.Go(func() error { return box.NewRelay(in.JS, outbox.RelayOptions{Logger: log}).Run(gctx) })
 	g.Go(func() error {
-		return grpcx.Run(gctx, lis, "", grpcx.ServerOptions{Logger: log, Registerer: cfg.Registerer},
+		return grpcx.Run(gctx, in.Listener, "", grpcx.ServerOptions{Logger: log, Registerer: cfg.Registerer},
 			func(s *grpc.Server) { grpcapi.Register(s, use) })
 	})
 	if err := g.Wait(); err != nil && !errors.Is(err, context.Canceled) {
@@ -243,5 +254,5 @@ func Run(ctx context.Context, cfg Config) error {
 
 // Migrate applies the service's migrations and returns.
 func Migrate(ctx context.Context, cfg Config) error {
-	return infra.Migrate(ctx, infra.Config{Name: Name, PostgresURL: cfg.PostgresURL, DataDir: cfg.DataDir, Migrate: sqlstore.Migrate})
+	return infra.MigrateOnly(ctx, Service, cfg.Settings)
 }

@@ -3,13 +3,13 @@ package server_test
 import (
 	"context"
 	"encoding/json"
+	"fmt"
 	"net/http"
 	"net/http/httptest"
 	"strings"
 	"testing"
 	"time"
 
-	"github.com/nats-io/nats.go"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/proto"
@@ -18,6 +18,8 @@ import (
 	"github.com/latchkey/latchkey/libs/clock"
 	"github.com/latchkey/latchkey/libs/ids"
 	"github.com/latchkey/latchkey/libs/natsx"
+	"github.com/latchkey/latchkey/libs/testkit"
+	"github.com/latchkey/latchkey/libs/testkit/qr"
 	eventsv1 "github.com/latchkey/latchkey/proto/gen/latchkey/events/v1"
 	notificationv1 "github.com/latchkey/latchkey/proto/gen/latchkey/notification/v1"
 	"github.com/latchkey/latchkey/services/notification/internal/smtptest"
@@ -102,7 +104,7 @@ func TestSendNotification_DeliversMIMEWithBothPartsQRLanguageAndLinks(t *testing
 		if !ok || !strings.Contains(k.html, `src="cid:qr.png"`) {
 			t.Fatalf("no inline QR referenced by cid (images %d)", len(k.images))
 		}
-		if got := decodeQR(t, png); got != otpauth {
+		if got := qr.Decode(t, png); got != otpauth {
 			t.Errorf("QR decodes to %q, want %q", got, otpauth)
 		}
 
@@ -156,11 +158,11 @@ func TestWorkQueue_RepeatedRequestIDSendsOnce(t *testing.T) {
 		publish(req, "wq-1")                                         // JetStream drops it (duplicate window)
 		publish(req, "wq-1-resent")                                  // a new message, the same request: dropped by request id
 		publish(resetRequest("wq-2", "marker@eshc.example"), "wq-2") // handled after the copies
-		msgs := smtp.Wait(waitCtx(t), 2)
+		smtp.Wait(waitCtx(t), 2)
 		// The queue is handled in order: once the marker arrived, the
-		// copies were handled too; give a stray copy a moment anyway.
-		time.Sleep(200 * time.Millisecond)
-		msgs = smtp.Messages()
+		// copies were handled too; a stray copy would follow it.
+		noMoreMessages(t, smtp, 2)
+		msgs := smtp.Messages()
 		count := map[string]int{}
 		for _, m := range msgs {
 			count[m.To[0]]++
@@ -199,8 +201,14 @@ func TestSMTPRefusesThenAccepts_ArrivesOnceAfterBackoff(t *testing.T) {
 			t.Errorf("next attempt %v, want %v", got, t0.Add(30*time.Second))
 		}
 		clk.Advance(29 * time.Second)
-		time.Sleep(100 * time.Millisecond) // several polls: nothing may happen before its time
-		waitStatus(t, inst.client, resp.GetDeliveryId(), notificationv1.DeliveryStatus_RETRYING, 1)
+		// Several of the worker's polls: nothing may happen before its time.
+		testkit.Consistently(t, 100*time.Millisecond, func() error {
+			d := getDelivery(t, inst.client, resp.GetDeliveryId())
+			if d.GetStatus() != notificationv1.DeliveryStatus_RETRYING || d.GetAttempts() != 1 {
+				return fmt.Errorf("%v after %d attempts before the retry was due", d.GetStatus(), d.GetAttempts())
+			}
+			return nil
+		})
 		clk.Advance(time.Second)
 		d = waitStatus(t, inst.client, resp.GetDeliveryId(), notificationv1.DeliveryStatus_RETRYING, 2)
 		if got := d.GetNextAttemptTime().AsTime(); !got.Equal(t0.Add(90 * time.Second)) {
@@ -208,10 +216,7 @@ func TestSMTPRefusesThenAccepts_ArrivesOnceAfterBackoff(t *testing.T) {
 		}
 		clk.Advance(time.Minute)
 		waitStatus(t, inst.client, resp.GetDeliveryId(), notificationv1.DeliveryStatus_SENT, 3)
-		time.Sleep(100 * time.Millisecond)
-		if n := len(smtp.Messages()); n != 1 {
-			t.Fatalf("%d messages arrived, want 1", n)
-		}
+		noMoreMessages(t, smtp, 1)
 	})
 }
 
@@ -220,12 +225,6 @@ func TestSMTPPermanentFailure_EndsFailedWithNotificationFailed(t *testing.T) {
 		smtp := smtptest.Start(t, smtptest.Options{})
 		smtp.Reject(func(int) error { return smtptest.Permanent })
 		nc := privateNATS(t)
-		failed := make(chan *nats.Msg, 4)
-		sub, err := nc.ChanSubscribe("latchkey.events.v1.notification.failed", failed)
-		if err != nil {
-			t.Fatal(err)
-		}
-		defer sub.Unsubscribe()
 		inst := start(t, baseConfig(pgURL, dataDir, nc, startAccounts(t), smtp.Addr, clock.System{}))
 		resp, err := inst.client.SendNotification(context.Background(), resetRequest("r1", "nobody@eshc.example"))
 		if err != nil {
@@ -235,21 +234,14 @@ func TestSMTPPermanentFailure_EndsFailedWithNotificationFailed(t *testing.T) {
 		if !strings.Contains(d.GetLastError(), "550") {
 			t.Errorf("last error %q, want the 550", d.GetLastError())
 		}
-		select {
-		case m := <-failed:
-			var ev eventsv1.NotificationFailed
-			if err := proto.Unmarshal(m.Data, &ev); err != nil {
-				t.Fatal(err)
-			}
-			if ev.GetDeliveryId() != resp.GetDeliveryId() || ev.GetTemplate() != notificationv1.Template_PASSWORD_RESET ||
-				!strings.Contains(ev.GetReason(), "550") || ev.GetMeta().GetTenantId() != tenantID {
-				t.Errorf("event %+v", &ev)
-			}
-			if strings.Contains(string(m.Data), "tok-r1") {
-				t.Error("the event carries the link token")
-			}
-		case <-time.After(20 * time.Second):
-			t.Fatal("no NotificationFailed event")
+		evs := testkit.WaitEvents(t, nc.ConnectedUrl(), testkit.EventQuery{Subject: "latchkey.events.v1.notification.failed"}, nil)
+		ev := evs[0].Message.(*eventsv1.NotificationFailed)
+		if len(evs) != 1 || ev.GetDeliveryId() != resp.GetDeliveryId() || ev.GetTemplate() != notificationv1.Template_PASSWORD_RESET ||
+			!strings.Contains(ev.GetReason(), "550") || ev.GetMeta().GetTenantId() != tenantID {
+			t.Errorf("events %v", evs)
+		}
+		if strings.Contains(string(evs[0].Data), "tok-r1") {
+			t.Error("the event carries the link token")
 		}
 	})
 }
@@ -299,16 +291,13 @@ func TestStoppedMidDelivery_RestartedRunDeliversIt(t *testing.T) {
 				first.cancel()
 				second := start(t, cfg)
 				// Its lease still holds the delivery …
-				time.Sleep(100 * time.Millisecond)
-				if n := len(smtp.Messages()); n != boolInt(c.keepFirst) {
-					t.Fatalf("%d messages before the lease ran out", n)
-				}
+				noMoreMessages(t, smtp, boolInt(c.keepFirst))
 				// … until the lease runs out.
 				clk.Advance(3 * time.Minute)
 				d := waitStatus(t, second.client, resp.GetDeliveryId(), notificationv1.DeliveryStatus_SENT, 2)
 				close(release)
+				// Run returns once its worker recorded the late outcome.
 				<-first.done
-				time.Sleep(100 * time.Millisecond)
 				// The first run's late outcome did not overwrite the second's.
 				d = waitStatus(t, second.client, d.GetId(), notificationv1.DeliveryStatus_SENT, 2)
 				msgs := smtp.Messages()
@@ -372,9 +361,9 @@ func TestSecurityNotices_FromEvents_ToTheAccountsAddressOncePerEvent(t *testing.
 		reset := &eventsv1.MfaReset{Meta: meta(), AccountId: accountID}
 		publish("latchkey.events.v1.mfa.reset", reset.Meta.EventId, reset)
 
-		msgs := smtp.Wait(waitCtx(t), 5)
-		time.Sleep(300 * time.Millisecond)
-		msgs = smtp.Messages()
+		smtp.Wait(waitCtx(t), 5)
+		noMoreMessages(t, smtp, 5)
+		msgs := smtp.Messages()
 		subjects := map[string]int{}
 		for _, m := range msgs {
 			if m.To[0] != "jan@eshc.example" {

@@ -4,41 +4,46 @@ package server
 
 import (
 	"context"
-	"log/slog"
-	"net"
 
-	"github.com/prometheus/client_golang/prometheus"
 	"google.golang.org/grpc"
 
 	"github.com/latchkey/latchkey/libs/config"
 	"github.com/latchkey/latchkey/libs/grpcx"
+	"github.com/latchkey/latchkey/libs/infra"
 	"github.com/latchkey/latchkey/services/recovery/internal/grpcapi"
 )
 
-// Name is the service's name.
+// Name is the service's name: its schema, SQLite file and NATS name.
 const Name = "recovery"
 
 // Config is what the service needs to run.
 type Config struct {
-	// GRPCAddr is where the service listens, unless Listener is set.
-	GRPCAddr   string
-	Listener   net.Listener
-	Logger     *slog.Logger
-	Registerer prometheus.Registerer
+	infra.Settings
 }
 
-// ConfigFromEnv reads the service's settings from the environment.
+// ConfigFromEnv reads the settings of the service binary (recoveryd).
 func ConfigFromEnv(l *config.Loader) Config {
-	return Config{
-		GRPCAddr: l.String("LATCHKEY_RECOVERY_GRPC_ADDR", "127.0.0.1:7003", "recovery service: gRPC listen address"),
-	}
+	return Config{Settings: infra.SettingsFromEnv(l, Name)}
 }
 
-// Run serves gRPC until ctx is cancelled.
+// Service is what infra opens for the recovery service. It has no tables of
+// its own yet: its use cases are not built, and every RPC answers
+// Unimplemented.
+var Service = infra.Service{Name: Name}
+
+// Run migrates the database, then serves gRPC until ctx is cancelled.
 func Run(ctx context.Context, cfg Config) error {
-	if cfg.Logger == nil {
-		cfg.Logger = slog.Default()
+	cfg.Settings = cfg.Settings.WithDefaults()
+	in, err := infra.Open(ctx, Service, cfg.Settings)
+	if err != nil {
+		return err
 	}
+	defer in.Close()
 	opts := grpcx.ServerOptions{Logger: cfg.Logger.With("service", Name), Registerer: cfg.Registerer}
-	return grpcx.Run(ctx, cfg.Listener, cfg.GRPCAddr, opts, func(s *grpc.Server) { grpcapi.Register(s) })
+	return grpcx.Run(ctx, in.Listener, "", opts, func(s *grpc.Server) { grpcapi.Register(s) })
+}
+
+// Migrate applies the service's migrations and returns.
+func Migrate(ctx context.Context, cfg Config) error {
+	return infra.MigrateOnly(ctx, Service, cfg.Settings)
 }

@@ -1,5 +1,6 @@
-// Command accountd runs the account service on its own, as production deployments do,
-// configured by environment variables (see the README).
+// Command accountd runs the account service on its own, as production
+// deployments do, configured by environment variables (accountd -h lists
+// them).
 package main
 
 import (
@@ -10,20 +11,25 @@ import (
 	"github.com/latchkey/latchkey/services/account/server"
 )
 
-func main() {
-	daemon.Main("accountd", func(env daemon.Env) (func(context.Context) error, error) {
-		cfg := server.ConfigFromEnv(env.Config)
+func main() { daemon.Main(binary) }
+
+// binary is accountd.
+var binary = daemon.Binary[server.Config]{
+	Name:   "accountd",
+	About:  "accountd runs the Latchkey account service: tenants, accounts, roles, terms, the inactivity lock.",
+	Config: server.ConfigFromEnv,
+	Run: func(ctx context.Context, cfg server.Config, env daemon.Env) error {
 		cfg.Logger, cfg.Registerer = env.Logger, env.Registry
-		if cfg.OperatorTokens.Len() == 0 && env.Config.Err() == nil {
+		if cfg.OperatorTokens.Len() == 0 {
 			// No token configured: the first start makes one, so an
 			// operator can always get in.
 			token, path, created, err := authn.LoadOrCreateOperatorToken(cfg.DataDir)
 			if err != nil {
-				return nil, err
+				return err
 			}
 			cfg.OperatorTokens = authn.NewOperatorTokens(token)
 			env.Logger.Info("operator token", "path", path, "generated", created)
 		}
-		return func(ctx context.Context) error { return server.Run(ctx, cfg) }, nil
-	})
+		return server.Run(ctx, cfg)
+	},
 }

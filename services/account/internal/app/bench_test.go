@@ -68,17 +68,13 @@ func (f *benchFixture) logSeed(b *testing.B) {
 // eachDialect runs fn as the sub-benchmarks "postgres" and "sqlite", each
 // over a freshly seeded database.
 func eachDialect(b *testing.B, fn func(b *testing.B, f *benchFixture)) {
-	b.Run("postgres", func(b *testing.B) { fn(b, seed(b, testkit.OpenPostgres(b, "account"))) })
-	b.Run("sqlite", func(b *testing.B) { fn(b, seed(b, testkit.OpenSQLite(b, "account"))) })
+	testkit.EachMigratedDialect(b, "account", sqlstore.Migrate, func(b *testing.B, db dbx.DB) { fn(b, seed(b, db)) })
 }
 
 func seed(b *testing.B, db dbx.DB) *benchFixture {
 	b.Helper()
 	ctx := context.Background()
 	started := time.Now()
-	if err := sqlstore.Migrate(ctx, db); err != nil {
-		b.Fatal(err)
-	}
 	now := clock.System{}.Now()
 	policy := account.DefaultPolicy()
 	policy.InactivityLockDays = benchInactiveFor

@@ -68,7 +68,9 @@ func (a *App) ImportAccounts(ctx context.Context, tenantID string, rows []Import
 				continue
 			}
 			folded := account.Fold(key.value)
-			if j, dup := seen[folded]; dup {
+			if j, dup := seen[folded]; dup && j == i {
+				continue // the e-mail address is this row's username (usernameIsEmail): checked already
+			} else if dup {
 				err = errs.Conflict(key.field, "DUPLICATE_IN_IMPORT", fmt.Sprintf("row %d has the same %s", j, key.field))
 				continue
 			}

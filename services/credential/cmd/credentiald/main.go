@@ -1,5 +1,6 @@
-// Command credentiald runs the credential service on its own, as production deployments do,
-// configured by environment variables (see the README).
+// Command credentiald runs the credential service on its own, as
+// production deployments do, configured by environment variables
+// (credentiald -h lists them).
 package main
 
 import (
@@ -9,10 +10,15 @@ import (
 	"github.com/latchkey/latchkey/services/credential/server"
 )
 
-func main() {
-	daemon.Main("credentiald", func(env daemon.Env) (func(context.Context) error, error) {
-		cfg := server.ConfigFromEnv(env.Config)
+func main() { daemon.Main(binary) }
+
+// binary is credentiald.
+var binary = daemon.Binary[server.Config]{
+	Name:   "credentiald",
+	About:  "credentiald runs the Latchkey credential service: passwords, PINs, log-in, sessions and access tokens.",
+	Config: server.ConfigFromEnv,
+	Run: func(ctx context.Context, cfg server.Config, env daemon.Env) error {
 		cfg.Logger, cfg.Registerer = env.Logger, env.Registry
-		return func(ctx context.Context) error { return server.Run(ctx, cfg) }, nil
-	})
+		return server.Run(ctx, cfg)
+	},
 }

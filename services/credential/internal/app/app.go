@@ -1,6 +1,15 @@
-// Package app holds the credential service's use cases, one per file:
-// log-in and its steps, tokens and sessions, and passwords set by users,
-// administrators and other services.
+// Package app holds the credential service's use cases, one per file named
+// after it (login.go, continue_login.go, set_password_by_admin.go, …): log-in
+// and its steps, tokens and sessions, and passwords set by users,
+// administrators and other services. What several use cases share has a
+// file named for it: callers.go (who may call), password_check.go (the
+// failed-attempt count), password_change.go (checks, hash, and the change
+// with its events in one transaction), login_steps.go (steps due and how a
+// log-in ends), session_revocation.go.
+//
+// The app reads through the store and changes through store.Store.InTx,
+// with every change and its events in one transaction whose time (taken
+// inside it) stamps both; it never hashes nor calls a peer inside one.
 package app
 
 import (

@@ -105,6 +105,10 @@ type LoginTicket struct {
 // TicketTTL is how long a log-in ticket lives.
 const TicketTTL = 5 * time.Minute
 
+// MaxTicketCodeFailures is how many wrong codes end a log-in ticket: the
+// user logs in again (each wrong code also counts as a failed log-in).
+const MaxTicketCodeFailures = 3
+
 // Facts are what decides a log-in's remaining steps.
 type Facts struct {
 	Now                  time.Time

@@ -13,11 +13,13 @@ import (
 	"github.com/latchkey/latchkey/services/credential/internal/store"
 )
 
-// LoginSucceeded is the event of a log-in that made session s.
-func LoginSucceeded(s *credential.Session, at time.Time) store.Event {
+// LoginSucceeded is the event of a log-in that made session s; newDevice
+// says the account signed in from a device it had not used before.
+func LoginSucceeded(s *credential.Session, newDevice bool, at time.Time) store.Event {
 	meta := events.NewMeta(s.TenantID, &eventsv1.Actor{AccountId: s.AccountID, Kind: eventsv1.Actor_Kind_USER}, at)
 	return store.Event{ID: meta.EventId, Subject: events.LoginSucceeded, Message: &eventsv1.LoginSucceeded{
 		Meta: meta, AccountId: s.AccountID, SessionId: s.ID, Amr: s.AMR, Ip: s.IP, UserAgent: s.UserAgent, DeviceName: s.DeviceName,
+		NewDevice: newDevice,
 	}}
 }
 

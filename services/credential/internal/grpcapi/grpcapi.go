@@ -1,6 +1,6 @@
 // Package grpcapi is the credential service's gRPC surface: thin handlers
-// that turn requests into use-case calls. RPCs not built yet (PINs,
-// imports) answer Unimplemented.
+// that turn requests into use-case calls and answers back. It knows the use
+// cases only, never the store.
 package grpcapi
 
 import (

@@ -1,6 +1,7 @@
 // Package peers holds the credential service's clients of the other
-// services: account (who exists, in which state, under which policy), mfa
-// and recovery. Each turns the peer's API into the credential domain.
+// services, one file each: account (who exists, in which state, under
+// which policy), mfa and recovery. Each turns the peer's API into the
+// credential domain.
 package peers
 
 import (
@@ -8,14 +9,10 @@ import (
 	"sync"
 	"time"
 
-	"google.golang.org/grpc/codes"
-	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	"github.com/latchkey/latchkey/libs/errs"
 	accountv1 "github.com/latchkey/latchkey/proto/gen/latchkey/account/v1"
-	mfav1 "github.com/latchkey/latchkey/proto/gen/latchkey/mfa/v1"
-	recoveryv1 "github.com/latchkey/latchkey/proto/gen/latchkey/recovery/v1"
 	"github.com/latchkey/latchkey/services/credential/internal/credential"
 	"github.com/latchkey/latchkey/services/credential/internal/password"
 )
@@ -154,57 +151,6 @@ func policy(t *accountv1.Tenant) credential.Policy {
 		PINEnabled:        p.GetPin().GetEnabled(),
 		PINLength:         int(p.GetPin().GetLength()),
 	}
-}
-
-// MFA is the mfa service. Until it is built it answers Unimplemented,
-// which means no account has a factor.
-type MFA struct {
-	c mfav1.MfaInternalServiceClient
-}
-
-// NewMFA returns the mfa service's client.
-func NewMFA(c mfav1.MfaInternalServiceClient) *MFA { return &MFA{c: c} }
-
-// TOTPEnrolled reports whether the account has TOTP on.
-func (m *MFA) TOTPEnrolled(ctx context.Context, tenantID, accountID string) (bool, error) {
-	resp, err := m.c.GetFactorStatus(ctx, &mfav1.GetFactorStatusRequest{TenantId: tenantID, AccountId: accountID})
-	if status.Code(err) == codes.Unimplemented {
-		return false, nil
-	}
-	if err != nil {
-		return false, errs.FromStatus(err)
-	}
-	return resp.GetTotpEnabled(), nil
-}
-
-// Verify checks a code.
-func (m *MFA) Verify(ctx context.Context, tenantID, accountID, code string, recovery bool) (bool, error) {
-	resp, err := m.c.VerifyCode(ctx, &mfav1.VerifyCodeRequest{TenantId: tenantID, AccountId: accountID, Code: code, AllowRecoveryCode: recovery})
-	if err != nil {
-		return false, errs.FromStatus(err)
-	}
-	return resp.GetOk(), nil
-}
-
-// Recovery is the recovery service. Until it is built it answers
-// Unimplemented, which means no account has set its recovery information.
-type Recovery struct {
-	c recoveryv1.RecoveryInternalServiceClient
-}
-
-// NewRecovery returns the recovery service's client.
-func NewRecovery(c recoveryv1.RecoveryInternalServiceClient) *Recovery { return &Recovery{c: c} }
-
-// InfoSet reports whether the account's recovery information is complete.
-func (r *Recovery) InfoSet(ctx context.Context, tenantID, accountID string) (bool, error) {
-	resp, err := r.c.GetRecoveryInfo(ctx, &recoveryv1.GetRecoveryInfoRequest{TenantId: tenantID, AccountId: accountID})
-	if status.Code(err) == codes.Unimplemented {
-		return false, nil
-	}
-	if err != nil {
-		return false, errs.FromStatus(err)
-	}
-	return resp.GetRecoveryInfoSet(), nil
 }
 
 // ImportAccounts has the account service create (or, with validateOnly,

@@ -13,25 +13,51 @@ import (
 	"github.com/latchkey/latchkey/services/credential/internal/token"
 )
 
-// Store runs transactions. Every method of Tx takes the tenant id where
-// tenant data is touched, so no call can reach another tenant's rows.
+// Store reads outside transactions and opens transactions for changes.
 type Store interface {
+	Reader
+	// InTx runs fn in a transaction. fn must not make network calls nor
+	// hash: a transaction holds locks (and on SQLite, the only writer).
 	InTx(ctx context.Context, fn func(tx Tx) error) error
 	// Keys is the signing-key store of the token issuer.
 	Keys() token.KeyStore
 }
 
-// Tx is a transaction.
-type Tx interface {
+// Reader is every query of the service. Every query on tenant data takes
+// the tenant id, so no call can reach another tenant's rows.
+type Reader interface {
 	// GetPassword returns the account's password, or errs NotFound.
 	GetPassword(ctx context.Context, tenantID, accountID string) (*credential.Password, error)
+	// History returns the newest n past password hashes, newest first.
+	History(ctx context.Context, tenantID, accountID string, n int) ([]string, error)
+	// FailedCount is the account's count of consecutive failures.
+	FailedCount(ctx context.Context, tenantID, accountID string) (int, error)
+	// GetPIN returns the account's PIN hash, or errs NotFound.
+	GetPIN(ctx context.Context, tenantID, accountID string) (hash string, err error)
+	// DeviceByKey returns the live device whose key hashes to keyHash, or
+	// errs NotFound.
+	DeviceByKey(ctx context.Context, keyHash [32]byte) (*credential.Device, error)
+	// GetSession returns a session of the tenant, or errs NotFound.
+	GetSession(ctx context.Context, tenantID, id string) (*credential.Session, error)
+	// ListSessions returns the account's live sessions, newest first.
+	ListSessions(ctx context.Context, tenantID, accountID string) ([]*credential.Session, error)
+	// DeviceSeen tells whether the account has had any session before
+	// (live or revoked), and whether one of them came from the device
+	// named deviceName with the user agent userAgent.
+	DeviceSeen(ctx context.Context, tenantID, accountID, deviceName, userAgent string) (anySession, seen bool, err error)
+	// PeekTicket returns a live ticket (unused, not expired at now) with
+	// the steps already done, without using it; otherwise errs NotFound.
+	PeekTicket(ctx context.Context, hash [32]byte, now time.Time) (*credential.LoginTicket, []credential.Step, error)
+}
+
+// Tx is a transaction: its reads see its own writes.
+type Tx interface {
+	Reader
 	// SavePassword creates or replaces the account's password.
 	SavePassword(ctx context.Context, p *credential.Password) error
 	// AddHistory remembers a past password hash and keeps the newest keep
 	// of them.
 	AddHistory(ctx context.Context, tenantID, accountID, hash string, at time.Time, keep int) error
-	// History returns the newest n past password hashes, newest first.
-	History(ctx context.Context, tenantID, accountID string, n int) ([]string, error)
 
 	// ReserveAttempt counts a log-in attempt before its password is
 	// checked, atomically: it returns the count including this attempt, or
@@ -42,18 +68,10 @@ type Tx interface {
 	// password).
 	ResetAttempts(ctx context.Context, tenantID, accountID string) error
 
-	// FailedCount is the account's count of consecutive failures.
-	FailedCount(ctx context.Context, tenantID, accountID string) (int, error)
-
-	// GetPIN returns the account's PIN hash, or errs NotFound.
-	GetPIN(ctx context.Context, tenantID, accountID string) (hash string, err error)
 	// SavePIN creates or replaces the account's PIN hash.
 	SavePIN(ctx context.Context, tenantID, accountID, hash string, at time.Time) error
 	// AddDevice remembers a device that may unlock with the PIN.
 	AddDevice(ctx context.Context, d *credential.Device) error
-	// DeviceByKey returns the live device whose key hashes to keyHash, or
-	// errs NotFound.
-	DeviceByKey(ctx context.Context, keyHash [32]byte) (*credential.Device, error)
 	// FailPIN counts a wrong PIN on a device atomically and returns the
 	// count; at credential.MaxPINFailures the device is revoked.
 	FailPIN(ctx context.Context, tenantID, deviceID string, at time.Time) (int, error)
@@ -64,10 +82,6 @@ type Tx interface {
 	RevokeDevices(ctx context.Context, tenantID, accountID string, at time.Time) error
 
 	CreateSession(ctx context.Context, s *credential.Session) error
-	// GetSession returns a session of the tenant, or errs NotFound.
-	GetSession(ctx context.Context, tenantID, id string) (*credential.Session, error)
-	// ListSessions returns the account's live sessions, newest first.
-	ListSessions(ctx context.Context, tenantID, accountID string) ([]*credential.Session, error)
 	// TouchSession records use of a session.
 	TouchSession(ctx context.Context, tenantID, id string, at time.Time) error
 	// RevokeSessions revokes the account's live sessions (only ids, when
@@ -83,7 +97,13 @@ type Tx interface {
 	AddTicket(ctx context.Context, t *credential.LoginTicket, done []credential.Step) error
 	// UseTicket consumes a live ticket atomically and returns it with the
 	// steps already done; a used, expired or unknown one is errs NotFound.
+	// Of parallel transactions using one ticket, exactly one gets it.
 	UseTicket(ctx context.Context, hash [32]byte, now time.Time) (*credential.LoginTicket, []credential.Step, error)
+	// FailTicketCode counts a wrong code given with a live ticket,
+	// atomically, and returns the count; the
+	// credential.MaxTicketCodeFailures-th ends the ticket. A used, expired
+	// or unknown ticket is errs NotFound.
+	FailTicketCode(ctx context.Context, hash [32]byte, now time.Time) (int, error)
 
 	// Emit writes an event to the outbox, published after commit.
 	Emit(ctx context.Context, ev Event) error

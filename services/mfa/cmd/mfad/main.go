@@ -1,5 +1,6 @@
-// Command mfad runs the mfa service on its own, as production deployments do,
-// configured by environment variables (see the README).
+// Command mfad runs the mfa service on its own, as production
+// deployments do, configured by environment variables (mfad -h lists
+// them).
 package main
 
 import (
@@ -9,10 +10,15 @@ import (
 	"github.com/latchkey/latchkey/services/mfa/server"
 )
 
-func main() {
-	daemon.Main("mfad", func(env daemon.Env) (func(context.Context) error, error) {
-		cfg := server.ConfigFromEnv(env.Config)
+func main() { daemon.Main(binary) }
+
+// binary is mfad.
+var binary = daemon.Binary[server.Config]{
+	Name:   "mfad",
+	About:  "mfad runs the Latchkey mfa service: TOTP factors, key requests by e-mail, recovery codes.",
+	Config: server.ConfigFromEnv,
+	Run: func(ctx context.Context, cfg server.Config, env daemon.Env) error {
 		cfg.Logger, cfg.Registerer = env.Logger, env.Registry
-		return func(ctx context.Context) error { return server.Run(ctx, cfg) }, nil
-	})
+		return server.Run(ctx, cfg)
+	},
 }

@@ -1,17 +1,16 @@
-// Package app holds the notification service's use cases: accept a request
-// for an e-mail (store it first), report a delivery, and the worker that
-// renders and sends stored deliveries with retries.
+// Package app holds the notification service's use cases, one per file:
+// accept a request for an e-mail (store it first), a security notice for an
+// event, report a delivery, and the worker that renders and sends stored
+// deliveries with retries. Every change is made in one store transaction
+// together with its event, stamped with a time taken inside it.
 package app
 
 import (
 	"context"
 	"log/slog"
-	"strings"
 	"time"
 
 	"github.com/latchkey/latchkey/libs/clock"
-	"github.com/latchkey/latchkey/libs/dbx"
-	"github.com/latchkey/latchkey/libs/ids"
 	"github.com/latchkey/latchkey/services/notification/internal/delivery"
 	"github.com/latchkey/latchkey/services/notification/internal/mailer"
 	"github.com/latchkey/latchkey/services/notification/internal/store"
@@ -66,7 +65,6 @@ type Options struct {
 
 // App is the notification service's use cases.
 type App struct {
-	db     dbx.DB
 	store  store.Store
 	clock  clock.Clock
 	dir    Directory
@@ -76,8 +74,10 @@ type App struct {
 	wake   chan struct{}
 }
 
-// New returns the use cases over db and its store st.
-func New(db dbx.DB, st store.Store, clk clock.Clock, dir Directory, sender mailer.Sender, opts Options) *App {
+// New returns the use cases over the store st; dir may be nil where no
+// account service runs (requests must then name their recipient, and
+// e-mail has the default branding).
+func New(st store.Store, clk clock.Clock, dir Directory, sender mailer.Sender, opts Options) *App {
 	opts.Retry = opts.Retry.WithDefaults()
 	if opts.Lease <= 0 {
 		opts.Lease = 2 * time.Minute
@@ -94,44 +94,7 @@ func New(db dbx.DB, st store.Store, clk clock.Clock, dir Directory, sender maile
 	if opts.From == "" {
 		opts.From = "latchkey@localhost"
 	}
-	return &App{db: db, store: st, clock: clk, dir: dir, sender: sender, opts: opts, log: opts.Logger, wake: make(chan struct{}, 1)}
-}
-
-// Send stores a request for an e-mail through q (a transaction of the
-// caller's, e.g. the inbox's, or the database) and returns its delivery.
-// A request id seen before returns the first delivery and stores nothing.
-// Nothing is sent here: the worker picks the delivery up once q commits.
-// A nil q is the database.
-func (a *App) Send(ctx context.Context, q dbx.Querier, req delivery.Request) (*delivery.Delivery, error) {
-	if q == nil {
-		q = a.db
-	}
-	req.RecipientAddress = strings.TrimSpace(req.RecipientAddress)
-	if err := req.Validate(); err != nil {
-		return nil, err
-	}
-	now := a.clock.Now()
-	d, created, err := a.store.Insert(ctx, q, &delivery.Delivery{
-		ID: ids.New(), RequestID: req.RequestID, TenantID: req.TenantID, AccountID: req.AccountID,
-		Template: req.Template, RecipientAddress: req.RecipientAddress, RecipientName: req.RecipientName,
-		Locale: req.Locale, Variables: req.Variables, Status: delivery.Queued, CreatedAt: now, UpdatedAt: now,
-	})
-	if err != nil {
-		return nil, err
-	}
-	if created {
-		if tx, ok := q.(dbx.Tx); ok {
-			tx.AfterCommit(a.Wake)
-		} else {
-			a.Wake()
-		}
-	}
-	return d, nil
-}
-
-// Get returns a delivery.
-func (a *App) Get(ctx context.Context, id string) (*delivery.Delivery, error) {
-	return a.store.Get(ctx, id)
+	return &App{store: st, clock: clk, dir: dir, sender: sender, opts: opts, log: opts.Logger, wake: make(chan struct{}, 1)}
 }
 
 // Wake tells the worker there may be something to send now.

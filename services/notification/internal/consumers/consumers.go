@@ -22,15 +22,10 @@ import (
 	eventsv1 "github.com/latchkey/latchkey/proto/gen/latchkey/events/v1"
 	notificationv1 "github.com/latchkey/latchkey/proto/gen/latchkey/notification/v1"
 	"github.com/latchkey/latchkey/services/notification/internal/app"
+	"github.com/latchkey/latchkey/services/notification/internal/convert"
 	"github.com/latchkey/latchkey/services/notification/internal/delivery"
-)
-
-// Subjects of the events the notices follow that libs/events does not
-// name yet.
-const (
-	SubjectMfaEnabled  = events.Prefix + "mfa.enabled"
-	SubjectMfaDisabled = events.Prefix + "mfa.disabled"
-	SubjectMfaReset    = events.Prefix + "mfa.reset"
+	notificationevents "github.com/latchkey/latchkey/services/notification/internal/events"
+	"github.com/latchkey/latchkey/services/notification/internal/store"
 )
 
 // SendConsumer is the durable consumer of the work queue.
@@ -42,40 +37,30 @@ type Consumer struct {
 	Handler inbox.Handler
 }
 
+// Binder turns the inbox's transaction into the store's.
+type Binder func(dbx.Tx) store.Tx
+
 // All returns the work-queue consumer and one consumer per event a notice
 // follows (NATS 2.9 consumers have a single filter subject).
-func All(use *app.App) []Consumer {
+func All(use *app.App, bind Binder) []Consumer {
 	return []Consumer{
-		{inbox.Config{Stream: natsx.NotifyStreamName, Durable: SendConsumer, FilterSubject: natsx.NotifySendSubject}, sendHandler(use)},
-		notice(use, "notification-password-changed", events.PasswordChanged, func() proto.Message { return &eventsv1.PasswordChanged{} }, passwordChanged),
-		notice(use, "notification-account-locked", events.AccountLocked, func() proto.Message { return &eventsv1.AccountLocked{} }, accountLocked),
-		notice(use, "notification-mfa-enabled", SubjectMfaEnabled, func() proto.Message { return &eventsv1.MfaEnabled{} }, mfaEnabled),
-		notice(use, "notification-mfa-disabled", SubjectMfaDisabled, func() proto.Message { return &eventsv1.MfaDisabled{} }, mfaDisabled),
-		notice(use, "notification-mfa-reset", SubjectMfaReset, func() proto.Message { return &eventsv1.MfaReset{} }, mfaReset),
-		notice(use, "notification-new-device", events.LoginSucceeded, func() proto.Message { return &eventsv1.LoginSucceeded{} }, newDevice),
+		{inbox.Config{Stream: natsx.NotifyStreamName, Durable: SendConsumer, FilterSubject: natsx.NotifySendSubject}, sendHandler(use, bind)},
+		notice(use, bind, "notification-password-changed", events.PasswordChanged, func() proto.Message { return &eventsv1.PasswordChanged{} }, passwordChanged),
+		notice(use, bind, "notification-account-locked", events.AccountLocked, func() proto.Message { return &eventsv1.AccountLocked{} }, accountLocked),
+		notice(use, bind, "notification-mfa-enabled", notificationevents.SubjectMfaEnabled, func() proto.Message { return &eventsv1.MfaEnabled{} }, mfaEnabled),
+		notice(use, bind, "notification-mfa-disabled", notificationevents.SubjectMfaDisabled, func() proto.Message { return &eventsv1.MfaDisabled{} }, mfaDisabled),
+		notice(use, bind, "notification-mfa-reset", notificationevents.SubjectMfaReset, func() proto.Message { return &eventsv1.MfaReset{} }, mfaReset),
+		notice(use, bind, "notification-new-device", events.LoginSucceeded, func() proto.Message { return &eventsv1.LoginSucceeded{} }, newDevice),
 	}
 }
 
-// RequestFromProto turns a SendNotificationRequest into the domain's.
-func RequestFromProto(r *notificationv1.SendNotificationRequest) delivery.Request {
-	t := ""
-	if r.GetTemplate() != notificationv1.Template_VALUE_UNSPECIFIED {
-		t = r.GetTemplate().String()
-	}
-	return delivery.Request{
-		RequestID: r.GetRequestId(), TenantID: r.GetTenantId(), AccountID: r.GetAccountId(),
-		Template: delivery.Template(t), RecipientAddress: r.GetRecipient().GetAddress(),
-		RecipientName: r.GetRecipient().GetDisplayName(), Locale: r.GetLocale(), Variables: r.GetVariables(),
-	}
-}
-
-func sendHandler(use *app.App) inbox.Handler {
+func sendHandler(use *app.App, bind Binder) inbox.Handler {
 	return func(ctx context.Context, tx dbx.Tx, msg jetstream.Msg) error {
 		var req notificationv1.SendNotificationRequest
 		if err := proto.Unmarshal(msg.Data(), &req); err != nil {
 			return inbox.Permanent(fmt.Errorf("decode SendNotificationRequest: %w", err))
 		}
-		_, err := use.Send(ctx, tx, RequestFromProto(&req))
+		_, err := use.SendNotificationInTx(ctx, bind(tx), convert.RequestFromProto(&req))
 		if errs.Is(err, errs.KindInvalid) {
 			return inbox.Permanent(err)
 		}
@@ -87,7 +72,7 @@ func sendHandler(use *app.App) inbox.Handler {
 // event calls for none.
 type noticeFunc func(ev proto.Message) (tmpl delivery.Template, accountID string, vars map[string]string, ok bool)
 
-func notice(use *app.App, durable, subject string, newMsg func() proto.Message, fn noticeFunc) Consumer {
+func notice(use *app.App, bind Binder, durable, subject string, newMsg func() proto.Message, fn noticeFunc) Consumer {
 	cfg := inbox.Config{Stream: natsx.EventsStreamName, Durable: durable, FilterSubject: subject}
 	return Consumer{cfg, func(ctx context.Context, tx dbx.Tx, msg jetstream.Msg) error {
 		ev := newMsg()
@@ -99,17 +84,11 @@ func notice(use *app.App, durable, subject string, newMsg func() proto.Message, 
 			return nil
 		}
 		meta := metaOf(ev)
-		if vars == nil {
-			vars = map[string]string{}
-		}
+		n := app.Notice{EventID: meta.GetEventId(), TenantID: meta.GetTenantId(), AccountID: accountID, Template: tmpl, Variables: vars}
 		if t := meta.GetOccurTime(); t != nil {
-			vars["time"] = formatTS(t)
+			n.OccurredAt = t.AsTime()
 		}
-		_, err := use.Send(ctx, tx, delivery.Request{
-			// One notice per event, whichever way it reaches us.
-			RequestID: "event:" + meta.GetEventId(), TenantID: meta.GetTenantId(), AccountID: accountID,
-			Template: tmpl, Variables: vars,
-		})
+		err := use.NoticeFromEvent(ctx, bind(tx), n)
 		if errs.Is(err, errs.KindInvalid) {
 			return inbox.Permanent(err)
 		}

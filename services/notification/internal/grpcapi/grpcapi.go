@@ -7,13 +7,10 @@ import (
 	"context"
 
 	"google.golang.org/grpc"
-	"google.golang.org/protobuf/types/known/timestamppb"
 
 	notificationv1 "github.com/latchkey/latchkey/proto/gen/latchkey/notification/v1"
 	"github.com/latchkey/latchkey/services/notification/internal/app"
-	"github.com/latchkey/latchkey/services/notification/internal/consumers"
-	"github.com/latchkey/latchkey/services/notification/internal/delivery"
-	"github.com/latchkey/latchkey/services/notification/internal/store/sqlstore"
+	"github.com/latchkey/latchkey/services/notification/internal/convert"
 )
 
 // Register adds every notification service to s.
@@ -27,7 +24,7 @@ type notificationInternalService struct {
 }
 
 func (s *notificationInternalService) SendNotification(ctx context.Context, req *notificationv1.SendNotificationRequest) (*notificationv1.SendNotificationResponse, error) {
-	d, err := s.use.Send(ctx, nil, consumers.RequestFromProto(req))
+	d, err := s.use.SendNotification(ctx, convert.RequestFromProto(req))
 	if err != nil {
 		return nil, err
 	}
@@ -35,27 +32,9 @@ func (s *notificationInternalService) SendNotification(ctx context.Context, req 
 }
 
 func (s *notificationInternalService) GetDelivery(ctx context.Context, req *notificationv1.GetDeliveryRequest) (*notificationv1.GetDeliveryResponse, error) {
-	d, err := s.use.Get(ctx, req.GetDeliveryId())
+	d, err := s.use.GetDelivery(ctx, req.GetDeliveryId())
 	if err != nil {
 		return nil, err
 	}
-	return &notificationv1.GetDeliveryResponse{Delivery: DeliveryToProto(d)}, nil
-}
-
-// DeliveryToProto maps a delivery to its proto (no variables, no body).
-func DeliveryToProto(d *delivery.Delivery) *notificationv1.Delivery {
-	out := &notificationv1.Delivery{
-		Id: d.ID, TenantId: d.TenantID, AccountId: d.AccountID, Template: sqlstore.TemplateToProto(d.Template),
-		RecipientAddress: d.RecipientAddress, Locale: d.Locale,
-		Status:   notificationv1.DeliveryStatus_Value(notificationv1.DeliveryStatus_Value_value[string(d.Status)]),
-		Attempts: int32(d.Attempts), LastError: d.LastError,
-		CreateTime: timestamppb.New(d.CreatedAt), UpdateTime: timestamppb.New(d.UpdatedAt),
-	}
-	if d.SentAt != nil {
-		out.SentTime = timestamppb.New(*d.SentAt)
-	}
-	if d.NextAttemptAt != nil && (d.Status == delivery.Queued || d.Status == delivery.Retrying) {
-		out.NextAttemptTime = timestamppb.New(*d.NextAttemptAt)
-	}
-	return out
+	return &notificationv1.GetDeliveryResponse{Delivery: convert.DeliveryToProto(d)}, nil
 }

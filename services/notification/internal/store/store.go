@@ -8,7 +8,8 @@ import (
 	"context"
 	"time"
 
-	"github.com/latchkey/latchkey/libs/dbx"
+	"google.golang.org/protobuf/proto"
+
 	"github.com/latchkey/latchkey/services/notification/internal/delivery"
 )
 
@@ -30,30 +31,18 @@ type Result struct {
 	NextAttemptAt time.Time
 }
 
-// Store keeps deliveries.
+// Store reads outside transactions, opens transactions for changes, and
+// runs the worker's single-statement chores.
 type Store interface {
-	// Insert stores d (QUEUED, due now) through q — the caller's
-	// transaction or the database — unless a delivery with its request id
-	// exists; it returns the stored delivery and whether it is new.
-	Insert(ctx context.Context, q dbx.Querier, d *delivery.Delivery) (*delivery.Delivery, bool, error)
-	// Get returns a delivery; errs NotFound when there is none.
-	Get(ctx context.Context, id string) (*delivery.Delivery, error)
+	Reader
+	// InTx runs fn in a transaction. fn must not make network calls: a
+	// transaction holds locks (and on SQLite, the only writer).
+	InTx(ctx context.Context, fn func(tx Tx) error) error
 	// Claim leases up to limit deliveries that are due at now (QUEUED or
 	// RETRYING whose time has come, or SENDING whose lease ran out: a
 	// worker that died mid-delivery), marks them SENDING until now+lease
 	// and counts the attempt. Replicas claim disjoint rows.
 	Claim(ctx context.Context, now time.Time, lease time.Duration, limit int) ([]*delivery.Delivery, error)
-	// Admit applies the rate limits to a claimed delivery about to be sent
-	// for the first time to address: under the limits it records the
-	// address and counts the delivery (true); over them it ends it
-	// RATE_LIMITED with a NotificationFailed event (false). A delivery
-	// already admitted is admitted again without counting.
-	Admit(ctx context.Context, d *delivery.Delivery, address string, now time.Time, l Limits) (bool, error)
-	// Finish records the outcome of attempt number d.Attempts, unless
-	// another worker took the delivery over since (then it reports false).
-	// SENT and FAILED clear the variables and emit NotificationSent or
-	// NotificationFailed in the same transaction.
-	Finish(ctx context.Context, d *delivery.Delivery, r Result, now time.Time) (bool, error)
 	// Prune deletes deliveries that ended (SENT, FAILED, RATE_LIMITED)
 	// before before, and returns how many; their request ids may then be
 	// used again.
@@ -61,4 +50,45 @@ type Store interface {
 	// Counts returns the number of deliveries per status, for metrics and
 	// tests.
 	Counts(ctx context.Context) (map[delivery.Status]int, error)
+}
+
+// Reader is the queries of the service.
+type Reader interface {
+	// Get returns a delivery; errs NotFound when there is none.
+	Get(ctx context.Context, id string) (*delivery.Delivery, error)
+}
+
+// Tx is a transaction: reads see its own writes; events written with Emit
+// commit or roll back with the changes.
+type Tx interface {
+	Reader
+	// Insert stores d (QUEUED, due at d.CreatedAt) unless a delivery with
+	// its request id exists; it returns the stored delivery and whether it
+	// is new.
+	Insert(ctx context.Context, d *delivery.Delivery) (*delivery.Delivery, bool, error)
+	// Admit applies the rate limits to a claimed delivery about to be sent
+	// for the first time to address, at now: under the limits it records
+	// the address and counts the delivery (true); over them it ends it
+	// RATE_LIMITED with the reason in d.LastError (false, d.Status
+	// RATE_LIMITED). A delivery already admitted is admitted again without
+	// counting. False with d unchanged means another worker took the
+	// delivery over. Concurrent admissions of one tenant wait for each
+	// other, so replicas cannot both take the last free slot.
+	Admit(ctx context.Context, d *delivery.Delivery, address string, now time.Time, l Limits) (bool, error)
+	// Finish records the outcome of attempt number d.Attempts at now,
+	// unless another worker took the delivery over since (then it reports
+	// false). SENT and FAILED clear the variables. d is updated to match.
+	Finish(ctx context.Context, d *delivery.Delivery, r Result, now time.Time) (bool, error)
+	// Emit writes an event to the outbox, published after commit.
+	Emit(ctx context.Context, ev Event) error
+	// AfterCommit runs fn once the transaction has committed (never when
+	// it rolls back): to wake the worker for a delivery it can now see.
+	AfterCommit(fn func())
+}
+
+// Event is a domain event ready for the outbox.
+type Event struct {
+	ID      string // the event id, also its Nats-Msg-Id
+	Subject string
+	Message proto.Message
 }

@@ -1,14 +1,10 @@
 package templates_test
 
 import (
-	"bytes"
-	"image/png"
 	"strings"
 	"testing"
 
-	"github.com/makiuchi-d/gozxing"
-	zxingqr "github.com/makiuchi-d/gozxing/qrcode"
-
+	"github.com/latchkey/latchkey/libs/testkit/qr"
 	"github.com/latchkey/latchkey/services/notification/internal/delivery"
 	"github.com/latchkey/latchkey/services/notification/internal/templates"
 )
@@ -111,7 +107,7 @@ func TestRender_AuthenticatorKey_QRDecodesToTheURIAndHTMLReferencesIt(t *testing
 	if len(m.Inline) != 1 || m.Inline[0].ContentType != "image/png" {
 		t.Fatalf("inline parts %+v, want one PNG", m.Inline)
 	}
-	if got := DecodeQR(t, m.Inline[0].Data); got != otpauth {
+	if got := qr.Decode(t, m.Inline[0].Data); got != otpauth {
 		t.Errorf("QR says %q, want %q", got, otpauth)
 	}
 	if !strings.Contains(m.HTML, `src="cid:`+templates.QRName+`"`) {
@@ -149,22 +145,4 @@ func TestChoose_PrefersRequestThenAccountThenTenant(t *testing.T) {
 			t.Errorf("Choose(%q) = %q, want %q", c.in, got, c.want)
 		}
 	}
-}
-
-// DecodeQR reads the text of a QR code PNG.
-func DecodeQR(t testing.TB, data []byte) string {
-	t.Helper()
-	img, err := png.Decode(bytes.NewReader(data))
-	if err != nil {
-		t.Fatalf("QR PNG: %v", err)
-	}
-	bmp, err := gozxing.NewBinaryBitmapFromImage(img)
-	if err != nil {
-		t.Fatal(err)
-	}
-	res, err := zxingqr.NewQRCodeReader().Decode(bmp, nil)
-	if err != nil {
-		t.Fatalf("QR decode: %v", err)
-	}
-	return res.GetText()
 }

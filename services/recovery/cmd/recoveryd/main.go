@@ -1,5 +1,6 @@
-// Command recoveryd runs the recovery service on its own, as production deployments do,
-// configured by environment variables (see the README).
+// Command recoveryd runs the recovery service on its own, as production
+// deployments do, configured by environment variables (recoveryd -h lists
+// them).
 package main
 
 import (
@@ -9,10 +10,15 @@ import (
 	"github.com/latchkey/latchkey/services/recovery/server"
 )
 
-func main() {
-	daemon.Main("recoveryd", func(env daemon.Env) (func(context.Context) error, error) {
-		cfg := server.ConfigFromEnv(env.Config)
+func main() { daemon.Main(binary) }
+
+// binary is recoveryd.
+var binary = daemon.Binary[server.Config]{
+	Name:   "recoveryd",
+	About:  "recoveryd runs the Latchkey recovery service: activation and reset links, security questions.",
+	Config: server.ConfigFromEnv,
+	Run: func(ctx context.Context, cfg server.Config, env daemon.Env) error {
 		cfg.Logger, cfg.Registerer = env.Logger, env.Registry
-		return func(ctx context.Context) error { return server.Run(ctx, cfg) }, nil
-	})
+		return server.Run(ctx, cfg)
+	},
 }

@@ -13,7 +13,7 @@ import (
 
 	"github.com/latchkey/latchkey/libs/dbx"
 	"github.com/latchkey/latchkey/libs/errs"
-	"github.com/latchkey/latchkey/libs/inbox"
+	"github.com/latchkey/latchkey/libs/infra"
 	"github.com/latchkey/latchkey/libs/outbox"
 	"github.com/latchkey/latchkey/services/account/internal/account"
 	"github.com/latchkey/latchkey/services/account/internal/store"
@@ -38,13 +38,7 @@ func New(db dbx.DB, box *outbox.Outbox) *Store {
 // Migrate brings db's schema up to date: the outbox, the inbox and the
 // service's own tables.
 func Migrate(ctx context.Context, db dbx.DB) error {
-	if err := dbx.Migrate(ctx, db, "outbox", outbox.Migrations); err != nil {
-		return err
-	}
-	if err := dbx.Migrate(ctx, db, "inbox", inbox.Migrations); err != nil {
-		return err
-	}
-	return dbx.Migrate(ctx, db, "account", migrations.FS)
+	return infra.Migrate(ctx, db, infra.Service{Name: "account", Migrations: migrations.FS})
 }
 
 // InTx runs fn in a transaction.

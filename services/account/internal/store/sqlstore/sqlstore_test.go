@@ -15,10 +15,7 @@ import (
 func TestMain(m *testing.M) { testkit.Main(m) }
 
 func TestConformance(t *testing.T) {
-	testkit.EachDialect(t, "account", func(t *testing.T, db dbx.DB) {
-		if err := sqlstore.Migrate(context.Background(), db); err != nil {
-			t.Fatal(err)
-		}
+	testkit.EachMigratedDialect(t, "account", sqlstore.Migrate, func(t *testing.T, db dbx.DB) {
 		box := outbox.New(db, clock.System{}, "account")
 		storetest.Run(t, sqlstore.New(db, box), box.Pending)
 	})

@@ -14,7 +14,7 @@ import (
 	"github.com/latchkey/latchkey/libs/dbx"
 	"github.com/latchkey/latchkey/libs/errs"
 	"github.com/latchkey/latchkey/libs/ids"
-	"github.com/latchkey/latchkey/libs/inbox"
+	"github.com/latchkey/latchkey/libs/infra"
 	"github.com/latchkey/latchkey/libs/outbox"
 	"github.com/latchkey/latchkey/services/credential/internal/credential"
 	"github.com/latchkey/latchkey/services/credential/internal/store"
@@ -26,34 +26,41 @@ import (
 type Store struct {
 	db     dbx.DB
 	outbox *outbox.Outbox
+	reader
 }
 
 var _ store.Store = (*Store)(nil)
 
 // New returns the store of db, writing events through box.
-func New(db dbx.DB, box *outbox.Outbox) *Store { return &Store{db: db, outbox: box} }
+func New(db dbx.DB, box *outbox.Outbox) *Store {
+	return &Store{db: db, outbox: box, reader: reader{q: db}}
+}
 
 // Migrate brings db's schema up to date.
 func Migrate(ctx context.Context, db dbx.DB) error {
-	if err := dbx.Migrate(ctx, db, "outbox", outbox.Migrations); err != nil {
-		return err
-	}
-	if err := dbx.Migrate(ctx, db, "inbox", inbox.Migrations); err != nil {
-		return err
-	}
-	return dbx.Migrate(ctx, db, "credential", migrations.FS)
+	return infra.Migrate(ctx, db, infra.Service{Name: "credential", Migrations: migrations.FS})
 }
 
 // InTx runs fn in a transaction.
 func (s *Store) InTx(ctx context.Context, fn func(tx store.Tx) error) error {
-	return s.db.InTx(ctx, func(dtx dbx.Tx) error { return fn(&tx{q: dtx, dtx: dtx, outbox: s.outbox}) })
+	return s.db.InTx(ctx, func(dtx dbx.Tx) error { return fn(s.Bind(dtx)) })
+}
+
+// Bind is the store's transaction over dtx, a transaction someone else
+// opened (an inbox consumer recording an event id in the same transaction
+// as the change the event causes).
+func (s *Store) Bind(dtx dbx.Tx) store.Tx {
+	return &tx{reader: reader{q: dtx}, dtx: dtx, outbox: s.outbox}
 }
 
 // Keys is the signing-key store.
 func (s *Store) Keys() token.KeyStore { return keys{q: s.db} }
 
+// reader runs the queries, on the database or inside a transaction.
+type reader struct{ q dbx.Querier }
+
 type tx struct {
-	q      dbx.Querier
+	reader
 	dtx    dbx.Tx
 	outbox *outbox.Outbox
 }
@@ -66,7 +73,7 @@ func notFound(what string) error {
 	return errs.NotFound(strings.ToUpper(strings.ReplaceAll(what, " ", "_"))+"_NOT_FOUND", what+" not found")
 }
 
-func (t *tx) GetPassword(ctx context.Context, tenantID, accountID string) (*credential.Password, error) {
+func (t reader) GetPassword(ctx context.Context, tenantID, accountID string) (*credential.Password, error) {
 	p := credential.Password{TenantID: tenantID, AccountID: accountID}
 	err := t.q.QueryRow(ctx, "SELECT hash, changed_at, temporary FROM passwords WHERE tenant_id = $1 AND account_id = $2",
 		tenantID, accountID).Scan(&p.Hash, &p.ChangedAt, &p.Temporary)
@@ -95,7 +102,7 @@ func (t *tx) AddHistory(ctx context.Context, tenantID, accountID, hash string, a
 	return err
 }
 
-func (t *tx) History(ctx context.Context, tenantID, accountID string, n int) ([]string, error) {
+func (t reader) History(ctx context.Context, tenantID, accountID string, n int) ([]string, error) {
 	rows, err := t.q.Query(ctx, `SELECT hash FROM password_history WHERE tenant_id = $1 AND account_id = $2
 		ORDER BY created_at DESC, id DESC LIMIT $3`, tenantID, accountID, n)
 	if err != nil {
@@ -134,7 +141,7 @@ func (t *tx) ResetAttempts(ctx context.Context, tenantID, accountID string) erro
 	return err
 }
 
-func (t *tx) FailedCount(ctx context.Context, tenantID, accountID string) (int, error) {
+func (t reader) FailedCount(ctx context.Context, tenantID, accountID string) (int, error) {
 	var n int
 	err := t.q.QueryRow(ctx, "SELECT failed_count FROM login_attempts WHERE tenant_id = $1 AND account_id = $2", tenantID, accountID).Scan(&n)
 	if errors.Is(err, dbx.ErrNoRows) {
@@ -143,7 +150,7 @@ func (t *tx) FailedCount(ctx context.Context, tenantID, accountID string) (int, 
 	return n, err
 }
 
-func (t *tx) GetPIN(ctx context.Context, tenantID, accountID string) (string, error) {
+func (t reader) GetPIN(ctx context.Context, tenantID, accountID string) (string, error) {
 	var h string
 	err := t.q.QueryRow(ctx, "SELECT hash FROM pins WHERE tenant_id = $1 AND account_id = $2", tenantID, accountID).Scan(&h)
 	if errors.Is(err, dbx.ErrNoRows) {
@@ -165,7 +172,7 @@ func (t *tx) AddDevice(ctx context.Context, d *credential.Device) error {
 	return err
 }
 
-func (t *tx) DeviceByKey(ctx context.Context, keyHash [32]byte) (*credential.Device, error) {
+func (t reader) DeviceByKey(ctx context.Context, keyHash [32]byte) (*credential.Device, error) {
 	d := credential.Device{KeyHash: keyHash}
 	err := t.q.QueryRow(ctx, `SELECT id, tenant_id, account_id, name, created_at, last_used_at FROM devices
 		WHERE key_hash = $1 AND revoked_at IS NULL`, keyHash[:]).Scan(&d.ID, &d.TenantID, &d.AccountID, &d.Name, &d.CreatedAt, &d.LastUsedAt)
@@ -220,7 +227,7 @@ func scanSession(row dbx.Row) (*credential.Session, error) {
 	return &s, nil
 }
 
-func (t *tx) GetSession(ctx context.Context, tenantID, id string) (*credential.Session, error) {
+func (t reader) GetSession(ctx context.Context, tenantID, id string) (*credential.Session, error) {
 	s, err := scanSession(t.q.QueryRow(ctx, "SELECT "+sessionColumns+" FROM sessions WHERE tenant_id = $1 AND id = $2", tenantID, id))
 	if errors.Is(err, dbx.ErrNoRows) {
 		return nil, notFound("session")
@@ -228,7 +235,7 @@ func (t *tx) GetSession(ctx context.Context, tenantID, id string) (*credential.S
 	return s, err
 }
 
-func (t *tx) ListSessions(ctx context.Context, tenantID, accountID string) ([]*credential.Session, error) {
+func (t reader) ListSessions(ctx context.Context, tenantID, accountID string) ([]*credential.Session, error) {
 	rows, err := t.q.Query(ctx, "SELECT "+sessionColumns+` FROM sessions
 		WHERE tenant_id = $1 AND account_id = $2 AND revoked_at IS NULL ORDER BY id DESC LIMIT 500`, tenantID, accountID)
 	if err != nil {
@@ -325,24 +332,55 @@ func (t *tx) AddTicket(ctx context.Context, k *credential.LoginTicket, done []cr
 	return err
 }
 
+const ticketColumns = "tenant_id, account_id, step, done_steps, amr, auth_time, device_name, ip, user_agent, expires_at"
+
 func (t *tx) UseTicket(ctx context.Context, hash [32]byte, now time.Time) (*credential.LoginTicket, []credential.Step, error) {
+	return scanTicket(hash, t.q.QueryRow(ctx, `UPDATE login_tickets SET used_at = $1 WHERE hash = $2 AND used_at IS NULL AND expires_at > $1
+		RETURNING `+ticketColumns, now, hash[:]))
+}
+
+func (t *tx) FailTicketCode(ctx context.Context, hash [32]byte, now time.Time) (int, error) {
+	var n int
+	err := t.q.QueryRow(ctx, `UPDATE login_tickets SET failed_codes = failed_codes + 1,
+		used_at = CASE WHEN failed_codes + 1 >= $1 THEN $2 ELSE used_at END
+		WHERE hash = $3 AND used_at IS NULL AND expires_at > $2 RETURNING failed_codes`,
+		credential.MaxTicketCodeFailures, now, hash[:]).Scan(&n)
+	if errors.Is(err, dbx.ErrNoRows) {
+		return 0, notFound("login ticket")
+	}
+	return n, err
+}
+
+func (t reader) PeekTicket(ctx context.Context, hash [32]byte, now time.Time) (*credential.LoginTicket, []credential.Step, error) {
+	return scanTicket(hash, t.q.QueryRow(ctx, "SELECT "+ticketColumns+" FROM login_tickets WHERE hash = $1 AND used_at IS NULL AND expires_at > $2",
+		hash[:], now))
+}
+
+func scanTicket(hash [32]byte, row dbx.Row) (*credential.LoginTicket, []credential.Step, error) {
 	k := credential.LoginTicket{Hash: hash}
 	var step, done, amr string
-	err := t.q.QueryRow(ctx, `UPDATE login_tickets SET used_at = $1 WHERE hash = $2 AND used_at IS NULL AND expires_at > $1
-		RETURNING tenant_id, account_id, step, done_steps, amr, auth_time, device_name, ip, user_agent, expires_at`, now, hash[:]).
-		Scan(&k.TenantID, &k.AccountID, &step, &done, &amr, &k.AuthTime, &k.DeviceName, &k.IP, &k.UserAgent, &k.ExpiresAt)
+	err := row.Scan(&k.TenantID, &k.AccountID, &step, &done, &amr, &k.AuthTime, &k.DeviceName, &k.IP, &k.UserAgent, &k.ExpiresAt)
 	if errors.Is(err, dbx.ErrNoRows) {
 		return nil, nil, notFound("login ticket")
 	}
 	if err != nil {
 		return nil, nil, err
 	}
-	k.Step, k.AMR, k.AuthTime = credential.Step(step), splitList(amr), k.AuthTime.UTC()
+	k.Step, k.AMR, k.AuthTime, k.ExpiresAt = credential.Step(step), splitList(amr), k.AuthTime.UTC(), k.ExpiresAt.UTC()
 	var steps []credential.Step
 	for _, s := range splitList(done) {
 		steps = append(steps, credential.Step(s))
 	}
 	return &k, steps, nil
+}
+
+func (t reader) DeviceSeen(ctx context.Context, tenantID, accountID, deviceName, userAgent string) (bool, bool, error) {
+	var anySession, seen int
+	err := t.q.QueryRow(ctx, `SELECT
+		(SELECT COUNT(*) FROM (SELECT 1 FROM sessions WHERE tenant_id = $1 AND account_id = $2 LIMIT 1) a),
+		(SELECT COUNT(*) FROM (SELECT 1 FROM sessions WHERE tenant_id = $1 AND account_id = $2 AND device_name = $3 AND user_agent = $4 LIMIT 1) s)`,
+		tenantID, accountID, deviceName, userAgent).Scan(&anySession, &seen)
+	return anySession > 0, seen > 0, err
 }
 
 // keys keeps the signing keys. The private keys are stored as they are:

@@ -32,6 +32,9 @@ func Run(t *testing.T, s store.Store) {
 		"RevokeSessionsAllButOneOrSome":  testRevoke,
 		"SessionsOfOtherTenantInvisible": testTenantScope,
 		"WrongPINsRevokeTheDevice":       testDevices,
+		"PeekDoesNotUseTheTicket":        testPeekTicket,
+		"WrongCodesEndTheTicket":         testTicketCodes,
+		"DeviceSeenInEarlierSessions":    testDeviceSeen,
 	} {
 		t.Run(name, func(t *testing.T) { fn(t, s) })
 	}
@@ -266,5 +269,81 @@ func testDevices(t *testing.T, s store.Store) {
 	err := s.InTx(ctx, func(tx store.Tx) error { _, err := tx.DeviceByKey(ctx, d.KeyHash); return err })
 	if !errs.Is(err, errs.KindNotFound) {
 		t.Fatalf("device after %d wrong PINs: %v, want revoked (NotFound)", 2*credential.MaxPINFailures, err)
+	}
+}
+
+func testPeekTicket(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	k := &credential.LoginTicket{Hash: sha256.Sum256([]byte(ids.New())), TenantID: ids.New(), AccountID: ids.New(),
+		Step: credential.StepAcceptTerms, AMR: []string{"pwd"}, AuthTime: now, ExpiresAt: now.Add(credential.TicketTTL)}
+	inTx(t, s, func(tx store.Tx) error { return tx.AddTicket(ctx, k, []credential.Step{credential.StepMFA}) })
+	for i := 0; i < 2; i++ {
+		got, done, err := s.PeekTicket(ctx, k.Hash, now.Add(time.Minute))
+		if err != nil || got.AccountID != k.AccountID || got.Step != k.Step || !got.ExpiresAt.Equal(k.ExpiresAt) || fmt.Sprint(done) != "[MFA]" {
+			t.Fatalf("peek %d: %+v %v %v", i+1, got, done, err)
+		}
+	}
+	if _, _, err := s.PeekTicket(ctx, k.Hash, k.ExpiresAt); !errs.Is(err, errs.KindNotFound) {
+		t.Fatalf("peek at expiry: %v, want NotFound", err)
+	}
+	inTx(t, s, func(tx store.Tx) error { _, _, err := tx.UseTicket(ctx, k.Hash, now); return err })
+	if _, _, err := s.PeekTicket(ctx, k.Hash, now); !errs.Is(err, errs.KindNotFound) {
+		t.Fatalf("peek of a used ticket: %v, want NotFound", err)
+	}
+}
+
+func testDeviceSeen(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	tenant, acct := ids.New(), ids.New()
+	check := func(name, ua string, wantAny, wantSeen bool) {
+		t.Helper()
+		anySession, seen, err := s.DeviceSeen(ctx, tenant, acct, name, ua)
+		if err != nil || anySession != wantAny || seen != wantSeen {
+			t.Fatalf("DeviceSeen(%q, %q) = %v %v %v, want %v %v", name, ua, anySession, seen, err, wantAny, wantSeen)
+		}
+	}
+	check("laptop", "test", false, false)
+	sess := newSession(tenant, acct) // laptop, "test"
+	inTx(t, s, func(tx store.Tx) error {
+		if err := tx.CreateSession(ctx, sess); err != nil {
+			return err
+		}
+		_, err := tx.RevokeSessions(ctx, tenant, acct, nil, "", now)
+		return err
+	})
+	check("laptop", "test", true, true) // revoked sessions still count
+	check("laptop", "other browser", true, false)
+	check("phone", "test", true, false)
+	if anySession, _, err := s.DeviceSeen(ctx, ids.New(), acct, "laptop", "test"); err != nil || anySession {
+		t.Fatalf("another tenant sees the sessions: %v %v", anySession, err)
+	}
+}
+
+func testTicketCodes(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	k := &credential.LoginTicket{Hash: sha256.Sum256([]byte(ids.New())), TenantID: ids.New(), AccountID: ids.New(),
+		Step: credential.StepMFA, AMR: []string{"pwd"}, AuthTime: now, ExpiresAt: now.Add(credential.TicketTTL)}
+	inTx(t, s, func(tx store.Tx) error { return tx.AddTicket(ctx, k, nil) })
+	var counted atomic.Int32
+	var wg sync.WaitGroup
+	for i := 0; i < 4*credential.MaxTicketCodeFailures; i++ {
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			err := s.InTx(ctx, func(tx store.Tx) error { _, err := tx.FailTicketCode(ctx, k.Hash, now); return err })
+			switch {
+			case err == nil:
+				counted.Add(1)
+			case !errs.Is(err, errs.KindNotFound):
+				t.Error(err)
+			}
+		}()
+	}
+	wg.Wait()
+	if counted.Load() != credential.MaxTicketCodeFailures {
+		t.Fatalf("%d wrong codes counted, want %d: the last one ends the ticket", counted.Load(), credential.MaxTicketCodeFailures)
+	}
+	if _, _, err := s.PeekTicket(ctx, k.Hash, now); !errs.Is(err, errs.KindNotFound) {
+		t.Fatalf("ticket after %d wrong codes: %v, want ended", credential.MaxTicketCodeFailures, err)
 	}
 }

@@ -11,58 +11,75 @@ import (
 	"strings"
 	"time"
 
-	"google.golang.org/protobuf/proto"
-
 	"github.com/latchkey/latchkey/libs/dbx"
 	"github.com/latchkey/latchkey/libs/errs"
-	"github.com/latchkey/latchkey/libs/events"
-	"github.com/latchkey/latchkey/libs/inbox"
+	"github.com/latchkey/latchkey/libs/infra"
 	"github.com/latchkey/latchkey/libs/outbox"
-	eventsv1 "github.com/latchkey/latchkey/proto/gen/latchkey/events/v1"
-	notificationv1 "github.com/latchkey/latchkey/proto/gen/latchkey/notification/v1"
 	"github.com/latchkey/latchkey/services/notification/internal/delivery"
 	"github.com/latchkey/latchkey/services/notification/internal/store"
 	"github.com/latchkey/latchkey/services/notification/migrations"
 )
 
-// Subjects of the events this service publishes.
-const (
-	SubjectNotificationSent   = events.Prefix + "notification.sent"
-	SubjectNotificationFailed = events.Prefix + "notification.failed"
-)
-
 // Migrate applies the outbox's, the inbox's and the service's migrations.
 func Migrate(ctx context.Context, db dbx.DB) error {
-	if err := dbx.Migrate(ctx, db, "outbox", outbox.Migrations); err != nil {
-		return err
-	}
-	if err := dbx.Migrate(ctx, db, "inbox", inbox.Migrations); err != nil {
-		return err
-	}
-	return dbx.Migrate(ctx, db, "notification", migrations.FS)
+	return infra.Migrate(ctx, db, infra.Service{Name: "notification", Migrations: migrations.FS})
 }
 
 // Store implements store.Store.
 type Store struct {
-	db  dbx.DB
-	box *outbox.Outbox
+	db     dbx.DB
+	outbox *outbox.Outbox
+	reader
 }
 
 var _ store.Store = (*Store)(nil)
 
 // New returns the store of db, writing events to box.
-func New(db dbx.DB, box *outbox.Outbox) *Store { return &Store{db: db, box: box} }
+func New(db dbx.DB, box *outbox.Outbox) *Store {
+	return &Store{db: db, outbox: box, reader: reader{q: db}}
+}
+
+// InTx implements store.Store.
+func (s *Store) InTx(ctx context.Context, fn func(tx store.Tx) error) error {
+	return s.db.InTx(ctx, func(dtx dbx.Tx) error {
+		return fn(s.Bind(dtx))
+	})
+}
+
+// Bind is the store's transaction over dtx, a transaction someone else
+// opened: the inbox, which records the message id in the same transaction
+// as the delivery the message asks for.
+func (s *Store) Bind(dtx dbx.Tx) store.Tx {
+	return &tx{reader: reader{q: dtx}, dtx: dtx, outbox: s.outbox}
+}
+
+// reader holds the queries, run on the database or in a transaction.
+type reader struct {
+	q dbx.Querier
+}
+
+// tx is a transaction of the store.
+type tx struct {
+	reader
+	dtx    dbx.Tx
+	outbox *outbox.Outbox
+}
+
+func (t *tx) Emit(ctx context.Context, ev store.Event) error {
+	return t.outbox.Write(ctx, t.dtx, ev.Subject, ev.ID, ev.Message)
+}
+
+func (t *tx) AfterCommit(fn func()) { t.dtx.AfterCommit(fn) }
 
 const columns = `id, request_id, tenant_id, account_id, template, recipient_address, recipient_name, locale,
 	variables, status, attempts, last_error, created_at, updated_at, sent_at, next_attempt_at, admitted_at`
 
-// Insert implements store.Store.
-func (s *Store) Insert(ctx context.Context, q dbx.Querier, d *delivery.Delivery) (*delivery.Delivery, bool, error) {
+func (t *tx) Insert(ctx context.Context, d *delivery.Delivery) (*delivery.Delivery, bool, error) {
 	vars, err := json.Marshal(d.Variables)
 	if err != nil {
 		return nil, false, err
 	}
-	n, err := q.Exec(ctx, `INSERT INTO deliveries (id, request_id, tenant_id, account_id, template, recipient_address,
+	n, err := t.dtx.Exec(ctx, `INSERT INTO deliveries (id, request_id, tenant_id, account_id, template, recipient_address,
 		recipient_name, locale, variables, status, created_at, updated_at, next_attempt_at)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $11, $11)
 		ON CONFLICT (request_id) DO NOTHING`,
@@ -71,16 +88,15 @@ func (s *Store) Insert(ctx context.Context, q dbx.Querier, d *delivery.Delivery)
 	if err != nil {
 		return nil, false, fmt.Errorf("insert delivery: %w", err)
 	}
-	got, err := scan(q.QueryRow(ctx, "SELECT "+columns+" FROM deliveries WHERE request_id = $1", d.RequestID))
+	got, err := scan(t.dtx.QueryRow(ctx, "SELECT "+columns+" FROM deliveries WHERE request_id = $1", d.RequestID))
 	if err != nil {
 		return nil, false, fmt.Errorf("read delivery: %w", err)
 	}
 	return got, n == 1, nil
 }
 
-// Get implements store.Store.
-func (s *Store) Get(ctx context.Context, id string) (*delivery.Delivery, error) {
-	d, err := scan(s.db.QueryRow(ctx, "SELECT "+columns+" FROM deliveries WHERE id = $1", id))
+func (r reader) Get(ctx context.Context, id string) (*delivery.Delivery, error) {
+	d, err := scan(r.q.QueryRow(ctx, "SELECT "+columns+" FROM deliveries WHERE id = $1", id))
 	if errors.Is(err, dbx.ErrNoRows) {
 		return nil, errs.NotFound("DELIVERY_NOT_FOUND", "no such delivery")
 	}
@@ -119,128 +135,103 @@ func (s *Store) Claim(ctx context.Context, now time.Time, lease time.Duration, l
 	return out, nil
 }
 
-// Admit implements store.Store.
-func (s *Store) Admit(ctx context.Context, d *delivery.Delivery, address string, now time.Time, l store.Limits) (bool, error) {
+func (t *tx) Admit(ctx context.Context, d *delivery.Delivery, address string, now time.Time, l store.Limits) (bool, error) {
 	if d.AdmittedAt != nil {
 		return true, nil
 	}
 	key := strings.ToLower(address)
-	admitted := false
-	err := s.db.InTx(ctx, func(tx dbx.Tx) error {
-		if tx.Dialect() == dbx.Postgres {
-			// Serialise admissions per tenant so that replicas cannot
-			// both pass the same last free slot.
-			if _, err := tx.Exec(ctx, "SELECT pg_advisory_xact_lock(hashtext('latchkey_notify_' || $1))", d.TenantID); err != nil {
-				return err
-			}
+	if t.dtx.Dialect() == dbx.Postgres {
+		// Serialise admissions per tenant so that replicas cannot both
+		// pass the same last free slot.
+		if _, err := t.dtx.Exec(ctx, "SELECT pg_advisory_xact_lock(hashtext('latchkey_notify_' || $1))", d.TenantID); err != nil {
+			return false, err
 		}
-		since := now.Add(-l.Window)
-		over := ""
-		if l.Window > 0 && l.PerRecipient > 0 {
-			var n int
-			if err := tx.QueryRow(ctx, "SELECT count(*) FROM deliveries WHERE rate_key = $1 AND admitted_at > $2",
-				key, since).Scan(&n); err != nil {
-				return err
-			}
-			if n >= l.PerRecipient {
-				over = fmt.Sprintf("rate limited: %d e-mails to this recipient within %s", n, l.Window)
-			}
-		}
-		if over == "" && l.Window > 0 && l.PerTenant > 0 {
-			var n int
-			if err := tx.QueryRow(ctx, "SELECT count(*) FROM deliveries WHERE tenant_id = $1 AND admitted_at > $2",
-				d.TenantID, since).Scan(&n); err != nil {
-				return err
-			}
-			if n >= l.PerTenant {
-				over = fmt.Sprintf("rate limited: %d e-mails of this tenant within %s", n, l.Window)
-			}
-		}
-		if over != "" {
-			n, err := tx.Exec(ctx, `UPDATE deliveries SET status = $1, last_error = $2, recipient_address = $3,
-				variables = NULL, lease_until = NULL, updated_at = $4 WHERE id = $5 AND status = $6 AND attempts = $7`,
-				string(delivery.RateLimited), over, address, now, d.ID, string(delivery.Sending), d.Attempts)
-			if err != nil || n == 0 {
-				return err
-			}
-			d.Status, d.LastError, d.RecipientAddress = delivery.RateLimited, over, address
-			return s.emitFailed(ctx, tx, d, now)
-		}
-		n, err := tx.Exec(ctx, `UPDATE deliveries SET rate_key = $1, admitted_at = $2, recipient_address = $3
-			WHERE id = $4 AND status = $5 AND attempts = $6`,
-			key, now, address, d.ID, string(delivery.Sending), d.Attempts)
-		if err != nil {
-			return err
-		}
-		admitted = n == 1
-		if admitted {
-			d.AdmittedAt, d.RecipientAddress = &now, address
-		}
-		return nil
-	})
-	return admitted, err
-}
-
-// Finish implements store.Store.
-func (s *Store) Finish(ctx context.Context, d *delivery.Delivery, r store.Result, now time.Time) (bool, error) {
-	done := false
-	err := s.db.InTx(ctx, func(tx dbx.Tx) error {
-		var (
-			n   int64
-			err error
-		)
-		switch r.Status {
-		case delivery.Retrying:
-			n, err = tx.Exec(ctx, `UPDATE deliveries SET status = $1, last_error = $2, next_attempt_at = $3,
-				lease_until = NULL, updated_at = $4 WHERE id = $5 AND status = $6 AND attempts = $7`,
-				string(r.Status), r.Error, r.NextAttemptAt, now, d.ID, string(delivery.Sending), d.Attempts)
-		case delivery.Sent, delivery.Failed:
-			var sentAt *time.Time
-			if r.Status == delivery.Sent {
-				sentAt = &now
-			}
-			n, err = tx.Exec(ctx, `UPDATE deliveries SET status = $1, last_error = $2, sent_at = $3, variables = NULL,
-				lease_until = NULL, updated_at = $4 WHERE id = $5 AND status = $6 AND attempts = $7`,
-				string(r.Status), r.Error, sentAt, now, d.ID, string(delivery.Sending), d.Attempts)
-		default:
-			return fmt.Errorf("finish: unexpected status %s", r.Status)
-		}
-		if err != nil || n == 0 {
-			return err
-		}
-		done = true
-		d.Status, d.LastError, d.UpdatedAt = r.Status, r.Error, now
-		switch r.Status {
-		case delivery.Sent:
-			d.SentAt, d.Variables = &now, nil
-			meta := events.NewMeta(d.TenantID, &eventsv1.Actor{Kind: eventsv1.Actor_Kind_SYSTEM}, now)
-			return s.box.Write(ctx, tx, SubjectNotificationSent, meta.EventId, &eventsv1.NotificationSent{
-				Meta: meta, DeliveryId: d.ID, Template: TemplateToProto(d.Template), AccountId: d.AccountID,
-				Attempts: int32(d.Attempts),
-			})
-		case delivery.Failed:
-			d.Variables = nil
-			return s.emitFailed(ctx, tx, d, now)
-		}
-		return nil
-	})
-	return done, err
-}
-
-func (s *Store) emitFailed(ctx context.Context, tx dbx.Tx, d *delivery.Delivery, now time.Time) error {
-	meta := events.NewMeta(d.TenantID, &eventsv1.Actor{Kind: eventsv1.Actor_Kind_SYSTEM}, now)
-	var msg proto.Message = &eventsv1.NotificationFailed{
-		Meta: meta, DeliveryId: d.ID, Template: TemplateToProto(d.Template), Reason: d.LastError, AccountId: d.AccountID,
 	}
-	return s.box.Write(ctx, tx, SubjectNotificationFailed, meta.EventId, msg)
+	since := now.Add(-l.Window)
+	over := ""
+	if l.Window > 0 && l.PerRecipient > 0 {
+		var n int
+		if err := t.dtx.QueryRow(ctx, "SELECT count(*) FROM deliveries WHERE rate_key = $1 AND admitted_at > $2",
+			key, since).Scan(&n); err != nil {
+			return false, err
+		}
+		if n >= l.PerRecipient {
+			over = fmt.Sprintf("rate limited: %d e-mails to this recipient within %s", n, l.Window)
+		}
+	}
+	if over == "" && l.Window > 0 && l.PerTenant > 0 {
+		var n int
+		if err := t.dtx.QueryRow(ctx, "SELECT count(*) FROM deliveries WHERE tenant_id = $1 AND admitted_at > $2",
+			d.TenantID, since).Scan(&n); err != nil {
+			return false, err
+		}
+		if n >= l.PerTenant {
+			over = fmt.Sprintf("rate limited: %d e-mails of this tenant within %s", n, l.Window)
+		}
+	}
+	if over != "" {
+		n, err := t.dtx.Exec(ctx, `UPDATE deliveries SET status = $1, last_error = $2, recipient_address = $3,
+			variables = NULL, lease_until = NULL, updated_at = $4 WHERE id = $5 AND status = $6 AND attempts = $7`,
+			string(delivery.RateLimited), over, address, now, d.ID, string(delivery.Sending), d.Attempts)
+		if err != nil || n == 0 {
+			return false, err
+		}
+		d.Status, d.LastError, d.RecipientAddress, d.Variables, d.UpdatedAt = delivery.RateLimited, over, address, nil, now
+		return false, nil
+	}
+	n, err := t.dtx.Exec(ctx, `UPDATE deliveries SET rate_key = $1, admitted_at = $2, recipient_address = $3
+		WHERE id = $4 AND status = $5 AND attempts = $6`,
+		key, now, address, d.ID, string(delivery.Sending), d.Attempts)
+	if err != nil || n == 0 {
+		return false, err
+	}
+	d.AdmittedAt, d.RecipientAddress = &now, address
+	return true, nil
 }
 
-// Counts implements store.Store.
+func (t *tx) Finish(ctx context.Context, d *delivery.Delivery, r store.Result, now time.Time) (bool, error) {
+	var (
+		n   int64
+		err error
+	)
+	switch r.Status {
+	case delivery.Retrying:
+		n, err = t.dtx.Exec(ctx, `UPDATE deliveries SET status = $1, last_error = $2, next_attempt_at = $3,
+			lease_until = NULL, updated_at = $4 WHERE id = $5 AND status = $6 AND attempts = $7`,
+			string(r.Status), r.Error, r.NextAttemptAt, now, d.ID, string(delivery.Sending), d.Attempts)
+	case delivery.Sent, delivery.Failed:
+		var sentAt *time.Time
+		if r.Status == delivery.Sent {
+			sentAt = &now
+		}
+		n, err = t.dtx.Exec(ctx, `UPDATE deliveries SET status = $1, last_error = $2, sent_at = $3, variables = NULL,
+			lease_until = NULL, updated_at = $4 WHERE id = $5 AND status = $6 AND attempts = $7`,
+			string(r.Status), r.Error, sentAt, now, d.ID, string(delivery.Sending), d.Attempts)
+	default:
+		return false, fmt.Errorf("finish: unexpected status %s", r.Status)
+	}
+	if err != nil || n == 0 {
+		return false, err
+	}
+	d.Status, d.LastError, d.UpdatedAt = r.Status, r.Error, now
+	switch r.Status {
+	case delivery.Retrying:
+		d.NextAttemptAt = &r.NextAttemptAt
+	case delivery.Sent:
+		d.SentAt, d.Variables = &now, nil
+	case delivery.Failed:
+		d.Variables = nil
+	}
+	return true, nil
+}
+
+// Prune implements store.Store.
 func (s *Store) Prune(ctx context.Context, before time.Time) (int64, error) {
 	return s.db.Exec(ctx, "DELETE FROM deliveries WHERE status IN ($1, $2, $3) AND updated_at < $4",
 		string(delivery.Sent), string(delivery.Failed), string(delivery.RateLimited), before)
 }
 
+// Counts implements store.Store.
 func (s *Store) Counts(ctx context.Context) (map[delivery.Status]int, error) {
 	rows, err := s.db.Query(ctx, "SELECT status, count(*) FROM deliveries GROUP BY status")
 	if err != nil {
@@ -259,11 +250,6 @@ func (s *Store) Counts(ctx context.Context) (map[delivery.Status]int, error) {
 		out[delivery.Status(st)] = n
 	}
 	return out, rows.Err()
-}
-
-// TemplateToProto maps a template to its enum value.
-func TemplateToProto(t delivery.Template) notificationv1.Template_Value {
-	return notificationv1.Template_Value(notificationv1.Template_Value_value[string(t)])
 }
 
 func scan(row dbx.Row) (*delivery.Delivery, error) {

@@ -4,18 +4,26 @@ package storetest
 
 import (
 	"context"
+	"errors"
 	"testing"
 	"time"
 
-	"github.com/latchkey/latchkey/libs/dbx"
+	"google.golang.org/protobuf/types/known/wrapperspb"
+
 	"github.com/latchkey/latchkey/libs/ids"
 	"github.com/latchkey/latchkey/services/notification/internal/delivery"
 	"github.com/latchkey/latchkey/services/notification/internal/store"
 )
 
-// Factory returns a store over a fresh, migrated database, and that
-// database (to count outbox rows).
-type Factory func(t *testing.T) (store.Store, dbx.DB)
+// Pending counts events written and not yet published (the outbox's
+// Pending), so the suite can check events commit and roll back with the
+// change.
+type Pending func(ctx context.Context) (int, error)
+
+// Factory returns a store over a fresh, migrated database of its own (the
+// worker's Claim takes every due row, so tests cannot share one), and the
+// count of its outbox.
+type Factory func(t *testing.T) (store.Store, Pending)
 
 var t0 = time.Date(2026, 12, 1, 9, 0, 0, 0, time.UTC)
 
@@ -27,22 +35,37 @@ func newDelivery(requestID, tenant, to string) *delivery.Delivery {
 	}
 }
 
-func outboxSubjects(t *testing.T, db dbx.DB) []string {
+func insert(ctx context.Context, s store.Store, d *delivery.Delivery) (got *delivery.Delivery, created bool, err error) {
+	err = s.InTx(ctx, func(tx store.Tx) error {
+		got, created, err = tx.Insert(ctx, d)
+		return err
+	})
+	return got, created, err
+}
+
+func finish(ctx context.Context, s store.Store, d *delivery.Delivery, r store.Result, now time.Time) (ok bool, err error) {
+	err = s.InTx(ctx, func(tx store.Tx) error {
+		ok, err = tx.Finish(ctx, d, r, now)
+		return err
+	})
+	return ok, err
+}
+
+func admit(ctx context.Context, s store.Store, d *delivery.Delivery, to string, now time.Time, l store.Limits) (ok bool, err error) {
+	err = s.InTx(ctx, func(tx store.Tx) error {
+		ok, err = tx.Admit(ctx, d, to, now, l)
+		return err
+	})
+	return ok, err
+}
+
+func pendingCount(t *testing.T, pending Pending) int {
 	t.Helper()
-	rows, err := db.Query(context.Background(), "SELECT subject FROM outbox_events ORDER BY seq")
+	n, err := pending(context.Background())
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer rows.Close()
-	var out []string
-	for rows.Next() {
-		var s string
-		if err := rows.Scan(&s); err != nil {
-			t.Fatal(err)
-		}
-		out = append(out, s)
-	}
-	return out
+	return n
 }
 
 // Run runs the suite.
@@ -50,12 +73,12 @@ func Run(t *testing.T, newStore Factory) {
 	ctx := context.Background()
 
 	t.Run("Insert_RepeatedRequestIDReturnsTheFirst", func(t *testing.T) {
-		s, db := newStore(t)
-		first, created, err := s.Insert(ctx, db, newDelivery("req-1", "t1", "a@example.com"))
+		s, _ := newStore(t)
+		first, created, err := insert(ctx, s, newDelivery("req-1", "t1", "a@example.com"))
 		if err != nil || !created {
 			t.Fatalf("first insert: created=%v err=%v", created, err)
 		}
-		again, created, err := s.Insert(ctx, db, newDelivery("req-1", "t1", "other@example.com"))
+		again, created, err := insert(ctx, s, newDelivery("req-1", "t1", "other@example.com"))
 		if err != nil || created {
 			t.Fatalf("second insert: created=%v err=%v", created, err)
 		}
@@ -69,8 +92,8 @@ func Run(t *testing.T, newStore Factory) {
 	})
 
 	t.Run("Prune_DeletesOnlyOldEndedDeliveries", func(t *testing.T) {
-		s, db := newStore(t)
-		queued, _, err := s.Insert(ctx, db, newDelivery("req-q", "t1", "a@example.com"))
+		s, _ := newStore(t)
+		queued, _, err := insert(ctx, s, newDelivery("req-q", "t1", "a@example.com"))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -84,7 +107,7 @@ func Run(t *testing.T, newStore Factory) {
 		if err != nil || len(claimed) != 1 {
 			t.Fatalf("claim: %v %v", claimed, err)
 		}
-		if ok, err := s.Finish(ctx, claimed[0], store.Result{Status: delivery.Sent}, t0.Add(time.Second)); !ok || err != nil {
+		if ok, err := finish(ctx, s, claimed[0], store.Result{Status: delivery.Sent}, t0.Add(time.Second)); !ok || err != nil {
 			t.Fatalf("finish: %v %v", ok, err)
 		}
 		if n, err := s.Prune(ctx, t0); err != nil || n != 0 {
@@ -99,8 +122,8 @@ func Run(t *testing.T, newStore Factory) {
 	})
 
 	t.Run("Claim_LeasesDueRowsOnceAndReclaimsExpiredLeases", func(t *testing.T) {
-		s, db := newStore(t)
-		d, _, err := s.Insert(ctx, db, newDelivery("req-1", "t1", "a@example.com"))
+		s, _ := newStore(t)
+		d, _, err := insert(ctx, s, newDelivery("req-1", "t1", "a@example.com"))
 		if err != nil {
 			t.Fatal(err)
 		}
@@ -120,11 +143,11 @@ func Run(t *testing.T, newStore Factory) {
 			t.Fatalf("reclaim = %+v, %v", again, err)
 		}
 		// The first worker comes back late: its result is not recorded.
-		ok, err := s.Finish(ctx, got[0], store.Result{Status: delivery.Sent}, t0.Add(62*time.Second))
+		ok, err := finish(ctx, s, got[0], store.Result{Status: delivery.Sent}, t0.Add(62*time.Second))
 		if err != nil || ok {
 			t.Fatalf("stale Finish = %v, %v; want false", ok, err)
 		}
-		ok, err = s.Finish(ctx, again[0], store.Result{Status: delivery.Sent}, t0.Add(62*time.Second))
+		ok, err = finish(ctx, s, again[0], store.Result{Status: delivery.Sent}, t0.Add(62*time.Second))
 		if err != nil || !ok {
 			t.Fatalf("Finish = %v, %v", ok, err)
 		}
@@ -132,17 +155,14 @@ func Run(t *testing.T, newStore Factory) {
 		if final.Status != delivery.Sent || final.SentAt == nil || final.Variables != nil || final.Attempts != 2 {
 			t.Fatalf("after Finish: %+v", final)
 		}
-		if subj := outboxSubjects(t, db); len(subj) != 1 || subj[0] != "latchkey.events.v1.notification.sent" {
-			t.Fatalf("outbox %v, want one NotificationSent", subj)
-		}
 	})
 
-	t.Run("Finish_RetryingIsDueAtItsTime_FailedEmitsNotificationFailed", func(t *testing.T) {
-		s, db := newStore(t)
-		d, _, _ := s.Insert(ctx, db, newDelivery("req-1", "t1", "a@example.com"))
+	t.Run("Finish_RetryingIsDueAtItsTime_FailedClearsTheVariables", func(t *testing.T) {
+		s, _ := newStore(t)
+		d, _, _ := insert(ctx, s, newDelivery("req-1", "t1", "a@example.com"))
 		got, _ := s.Claim(ctx, t0, time.Minute, 10)
 		next := t0.Add(5 * time.Minute)
-		if ok, err := s.Finish(ctx, got[0], store.Result{Status: delivery.Retrying, Error: "451 later", NextAttemptAt: next}, t0); !ok || err != nil {
+		if ok, err := finish(ctx, s, got[0], store.Result{Status: delivery.Retrying, Error: "451 later", NextAttemptAt: next}, t0); !ok || err != nil {
 			t.Fatalf("Finish retrying = %v, %v", ok, err)
 		}
 		r, _ := s.Get(ctx, d.ID)
@@ -156,33 +176,30 @@ func Run(t *testing.T, newStore Factory) {
 		if len(c) != 1 {
 			t.Fatal("retry not claimed at its time")
 		}
-		if ok, err := s.Finish(ctx, c[0], store.Result{Status: delivery.Failed, Error: "550 no such mailbox"}, next); !ok || err != nil {
+		if ok, err := finish(ctx, s, c[0], store.Result{Status: delivery.Failed, Error: "550 no such mailbox"}, next); !ok || err != nil {
 			t.Fatalf("Finish failed = %v, %v", ok, err)
 		}
 		r, _ = s.Get(ctx, d.ID)
 		if r.Status != delivery.Failed || r.Variables != nil {
 			t.Fatalf("after failed: %+v", r)
 		}
-		if subj := outboxSubjects(t, db); len(subj) != 1 || subj[0] != "latchkey.events.v1.notification.failed" {
-			t.Fatalf("outbox %v, want one NotificationFailed", subj)
-		}
 	})
 
 	t.Run("Admit_OverTheRecipientOrTenantLimitEndsRateLimited", func(t *testing.T) {
-		s, db := newStore(t)
+		s, _ := newStore(t)
 		lim := store.Limits{PerRecipient: 2, PerTenant: 3, Window: time.Hour}
 		admit := func(req, tenant, to string, at time.Time) (*delivery.Delivery, bool) {
 			t.Helper()
 			d := newDelivery(req, tenant, to)
 			d.CreatedAt = at
-			if _, _, err := s.Insert(ctx, db, d); err != nil {
+			if _, _, err := insert(ctx, s, d); err != nil {
 				t.Fatal(err)
 			}
 			c, err := s.Claim(ctx, at, 24*time.Hour, 1)
 			if err != nil || len(c) != 1 {
 				t.Fatalf("claim %s: %v %v", req, c, err)
 			}
-			ok, err := s.Admit(ctx, c[0], to, at, lim)
+			ok, err := admit(ctx, s, c[0], to, at, lim)
 			if err != nil {
 				t.Fatal(err)
 			}
@@ -213,12 +230,50 @@ func Run(t *testing.T, newStore Factory) {
 				t.Fatalf("case %d: %+v, want SENDING and admitted", i, got)
 			}
 		}
-		if n := len(outboxSubjects(t, db)); n != 3 {
-			t.Fatalf("%d outbox rows, want a NotificationFailed per rate-limited delivery (3)", n)
-		}
 		counts, err := s.Counts(ctx)
 		if err != nil || counts[delivery.RateLimited] != 3 || counts[delivery.Sending] != 4 {
 			t.Fatalf("Counts = %v, %v", counts, err)
+		}
+	})
+
+	t.Run("Emit_CommitsAndRollsBackWithTheChange", func(t *testing.T) {
+		s, pending := newStore(t)
+		ev := func() store.Event {
+			id := ids.New()
+			return store.Event{ID: id, Subject: "latchkey.events.v1.notification.sent", Message: wrapperspb.String(id)}
+		}
+		boom := errors.New("boom")
+		err := s.InTx(ctx, func(tx store.Tx) error {
+			if _, _, err := tx.Insert(ctx, newDelivery("req-rolled-back", "t1", "a@example.com")); err != nil {
+				return err
+			}
+			if err := tx.Emit(ctx, ev()); err != nil {
+				return err
+			}
+			return boom
+		})
+		if !errors.Is(err, boom) {
+			t.Fatalf("InTx = %v, want the function's error", err)
+		}
+		if n := pendingCount(t, pending); n != 0 {
+			t.Fatalf("%d events pending after a rollback", n)
+		}
+		if c, _ := s.Counts(ctx); c[delivery.Queued] != 0 {
+			t.Fatalf("the rolled-back delivery is stored: %v", c)
+		}
+		committed := false
+		err = s.InTx(ctx, func(tx store.Tx) error {
+			if _, _, err := tx.Insert(ctx, newDelivery("req-committed", "t1", "a@example.com")); err != nil {
+				return err
+			}
+			tx.AfterCommit(func() { committed = true })
+			return tx.Emit(ctx, ev())
+		})
+		if err != nil || !committed {
+			t.Fatalf("InTx = %v, after-commit hook ran: %v", err, committed)
+		}
+		if n := pendingCount(t, pending); n != 1 {
+			t.Fatalf("%d events pending, want the committed one", n)
 		}
 	})
 }

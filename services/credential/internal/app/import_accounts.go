@@ -57,8 +57,8 @@ func (a *App) ImportAccounts(ctx context.Context, p *authn.Principal, rows []cre
 	if refused {
 		return outcomes, false, nil
 	}
-	now := a.Clock.Now()
 	err = a.Store.InTx(ctx, func(tx store.Tx) error {
+		now := a.Clock.Now()
 		for _, r := range rows {
 			if err := tx.SavePassword(ctx, &credential.Password{TenantID: tenantID, AccountID: r.AccountID,
 				Hash: r.LegacyPasswordHash, ChangedAt: now}); err != nil {

@@ -10,52 +10,15 @@ import (
 
 	"github.com/latchkey/latchkey/libs/errs"
 	"github.com/latchkey/latchkey/services/notification/internal/delivery"
+	"github.com/latchkey/latchkey/services/notification/internal/events"
 	"github.com/latchkey/latchkey/services/notification/internal/mailer"
 	"github.com/latchkey/latchkey/services/notification/internal/store"
 	"github.com/latchkey/latchkey/services/notification/internal/templates"
 )
 
-// RunWorker sends due deliveries until ctx is cancelled. Failures to reach
-// the database are logged and retried, never returned.
-func (a *App) RunWorker(ctx context.Context) error {
-	backoff := time.Duration(0)
-	var pruned time.Time
-	for {
-		if now := a.clock.Now(); now.Sub(pruned) >= time.Hour {
-			pruned = now
-			keep := a.opts.Keep
-			if keep <= 0 {
-				keep = 30 * 24 * time.Hour
-			}
-			if _, err := a.store.Prune(ctx, now.Add(-keep)); err != nil && ctx.Err() == nil {
-				a.log.Warn("notification worker: prune failed", "err", err)
-			}
-		}
-		n, err := a.ProcessDue(ctx)
-		switch {
-		case ctx.Err() != nil:
-			return nil
-		case err != nil:
-			backoff = min(max(2*backoff, 100*time.Millisecond), 10*time.Second)
-			a.log.Warn("notification worker: claim failed; retrying", "err", err, "retry_in", backoff)
-			if !sleep(ctx, backoff, nil) {
-				return nil
-			}
-			continue
-		}
-		backoff = 0
-		if n > 0 {
-			continue
-		}
-		if !sleep(ctx, a.opts.Poll, a.wake) {
-			return nil
-		}
-	}
-}
-
-// ProcessDue claims the deliveries due now, sends them (Workers at once)
+// DeliverDue claims the deliveries due now, sends them (Workers at once)
 // and records each outcome; it returns how many it claimed.
-func (a *App) ProcessDue(ctx context.Context) (int, error) {
+func (a *App) DeliverDue(ctx context.Context) (int, error) {
 	batch, err := a.store.Claim(ctx, a.clock.Now(), a.opts.Lease, a.opts.Workers*4)
 	if err != nil {
 		return 0, err
@@ -135,7 +98,7 @@ func (a *App) prepare(ctx context.Context, d *delivery.Delivery) (*mailer.Envelo
 	if address == "" {
 		return nil, &failure{delivery.Permanent, errors.New("the account has no e-mail address")}
 	}
-	ok, err := a.store.Admit(ctx, d, address, a.clock.Now(), a.opts.Limits)
+	ok, err := a.admit(ctx, d, address)
 	if err != nil {
 		return nil, &failure{delivery.Temporary, fmt.Errorf("rate limits: %w", err)}
 	}
@@ -180,31 +143,54 @@ func (a *App) prepare(ctx context.Context, d *delivery.Delivery) (*mailer.Envelo
 	}, nil
 }
 
-// record stores the outcome of the attempt d.Attempts.
-func (a *App) record(ctx context.Context, d *delivery.Delivery, outcome delivery.Outcome, err error) {
-	now := a.clock.Now()
-	r := store.Result{Status: delivery.Sent}
-	log := a.log.With("delivery_id", d.ID, "tenant_id", d.TenantID, "template", d.Template, "attempt", d.Attempts)
-	switch outcome {
-	case delivery.Temporary:
-		r.Error = err.Error()
-		switch {
-		case ctx.Err() != nil:
-			// Stopping: hand it back, due at once, for the next start
-			// (or another replica) rather than waiting for the lease.
-			r.Status, r.NextAttemptAt = delivery.Retrying, now
-			ctx = context.WithoutCancel(ctx)
-		case d.Attempts >= a.opts.Retry.MaxAttempts:
-			r.Status, r.Error = delivery.Failed, fmt.Sprintf("gave up after %d attempts: %v", d.Attempts, err)
-		default:
-			wait := a.opts.Retry.Backoff(d.Attempts, a.opts.Jitter)
-			r.Status, r.NextAttemptAt = delivery.Retrying, now.Add(wait)
-			log.Warn("notification: temporary failure; will retry", "err", err, "retry_in", wait)
-		}
-	case delivery.Permanent:
-		r.Status, r.Error = delivery.Failed, err.Error()
+// admit applies the rate limits before the first attempt to address; a
+// delivery over them ends RATE_LIMITED with its NotificationFailed event,
+// both stamped with one time taken inside the transaction.
+func (a *App) admit(ctx context.Context, d *delivery.Delivery, address string) (bool, error) {
+	if d.AdmittedAt != nil {
+		return true, nil // a retry: counted at its first attempt
 	}
-	ok, ferr := a.store.Finish(ctx, d, r, now)
+	ok := false
+	err := a.store.InTx(ctx, func(tx store.Tx) error {
+		now := a.clock.Now()
+		var err error
+		ok, err = tx.Admit(ctx, d, address, now, a.opts.Limits)
+		if err != nil || ok || d.Status != delivery.RateLimited {
+			return err
+		}
+		return tx.Emit(ctx, events.NotificationFailed(d, now))
+	})
+	return ok && err == nil, err
+}
+
+// record stores the outcome of the attempt d.Attempts, and for an end
+// (SENT, FAILED) its event, in one transaction stamped with one time.
+func (a *App) record(ctx context.Context, d *delivery.Delivery, outcome delivery.Outcome, err error) {
+	stopping := ctx.Err() != nil
+	if stopping {
+		// The outcome must still be stored while the service stops.
+		ctx = context.WithoutCancel(ctx)
+	}
+	log := a.log.With("delivery_id", d.ID, "tenant_id", d.TenantID, "template", d.Template, "attempt", d.Attempts)
+	var (
+		r  store.Result
+		ok bool
+	)
+	ferr := a.store.InTx(ctx, func(tx store.Tx) error {
+		now := a.clock.Now()
+		r = a.result(d, outcome, err, stopping, now)
+		var err error
+		if ok, err = tx.Finish(ctx, d, r, now); err != nil || !ok {
+			return err
+		}
+		switch r.Status {
+		case delivery.Sent:
+			return tx.Emit(ctx, events.NotificationSent(d, now))
+		case delivery.Failed:
+			return tx.Emit(ctx, events.NotificationFailed(d, now))
+		}
+		return nil
+	})
 	switch {
 	case ferr != nil:
 		// The lease runs out and the delivery is attempted again.
@@ -215,17 +201,29 @@ func (a *App) record(ctx context.Context, d *delivery.Delivery, outcome delivery
 		log.Error("notification: delivery failed", "err", r.Error)
 	case r.Status == delivery.Sent:
 		log.Info("notification: sent")
+	case r.Status == delivery.Retrying && !stopping:
+		log.Warn("notification: temporary failure; will retry", "err", err, "retry_at", r.NextAttemptAt)
 	}
 }
 
-func sleep(ctx context.Context, d time.Duration, wake <-chan struct{}) bool {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return false
-	case <-t.C:
-	case <-wake:
+// result decides what an attempt that ended with outcome (and err) at now
+// leaves the delivery in.
+func (a *App) result(d *delivery.Delivery, outcome delivery.Outcome, err error, stopping bool, now time.Time) store.Result {
+	switch outcome {
+	case delivery.Temporary:
+		switch {
+		case stopping:
+			// Hand it back, due at once, for the next start (or another
+			// replica) rather than waiting for the lease.
+			return store.Result{Status: delivery.Retrying, Error: err.Error(), NextAttemptAt: now}
+		case d.Attempts >= a.opts.Retry.MaxAttempts:
+			return store.Result{Status: delivery.Failed, Error: fmt.Sprintf("gave up after %d attempts: %v", d.Attempts, err)}
+		default:
+			return store.Result{Status: delivery.Retrying, Error: err.Error(),
+				NextAttemptAt: now.Add(a.opts.Retry.Backoff(d.Attempts, a.opts.Jitter))}
+		}
+	case delivery.Permanent:
+		return store.Result{Status: delivery.Failed, Error: err.Error()}
 	}
-	return true
+	return store.Result{Status: delivery.Sent}
 }

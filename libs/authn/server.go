@@ -1,0 +1,58 @@
+package authn
+
+import (
+	"context"
+	"log/slog"
+
+	"github.com/nats-io/nats.go/jetstream"
+
+	"github.com/latchkey/latchkey/libs/clock"
+	"github.com/latchkey/latchkey/libs/config"
+)
+
+// EnvOperatorToken names the operator API token's variable.
+const EnvOperatorToken = "LATCHKEY_OPERATOR_TOKEN"
+
+// OperatorTokenFromEnv reads the operator API token (empty when unset).
+func OperatorTokenFromEnv(l *config.Loader) string {
+	return l.Secret(EnvOperatorToken, "operator API token, the same on every service; empty: the all-in-one and accountd generate one into <data dir>/operator-token on first start, and the other service binaries accept none")
+}
+
+// ServerOptions configure NewServerAuthenticator.
+type ServerOptions struct {
+	// Token names the access tokens the service accepts.
+	Token TokenConfig
+	// Keys are the public keys of access tokens: the credential service's
+	// own issuer there, its JWKS (CachedKeys over CredentialJWKS)
+	// elsewhere.
+	Keys KeySource
+	// Operators admit operator API calls (nil: none).
+	Operators *OperatorTokens
+	Clock     clock.Clock
+	Logger    *slog.Logger
+}
+
+// NewServerAuthenticator is how every service authenticates its public
+// calls: access tokens verified with opts.Keys, refused once their session
+// is revoked, and operator tokens. It follows the SessionRevoked events on
+// js until ctx ends, and returns once the revocations already published
+// are applied, so no token of a session revoked while the service was down
+// is admitted.
+func NewServerAuthenticator(ctx context.Context, js jetstream.JetStream, opts ServerOptions) (*Authenticator, error) {
+	if opts.Clock == nil {
+		opts.Clock = clock.System{}
+	}
+	tok := opts.Token.WithDefaults()
+	deny := NewDenylist(opts.Clock)
+	verifier, err := NewVerifier(VerifierOptions{
+		Issuer: tok.Issuer, Audience: tok.Audience, Keys: opts.Keys, Clock: opts.Clock, Denylist: deny,
+	})
+	if err != nil {
+		return nil, err
+	}
+	// A revocation matters while the session's last access token lives.
+	if err := FollowRevocations(ctx, js, deny, FollowOptions{Logger: opts.Logger, Lookback: tok.AccessTTL + DenylistGrace}); err != nil {
+		return nil, err
+	}
+	return &Authenticator{Operators: opts.Operators, Tokens: verifier}, nil
+}

@@ -1,0 +1,162 @@
+package testkit
+
+import (
+	"context"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/nats-io/nats.go/jetstream"
+	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/reflect/protoreflect"
+	"google.golang.org/protobuf/reflect/protoregistry"
+
+	"github.com/latchkey/latchkey/libs/natsx"
+	"github.com/latchkey/latchkey/libs/outbox"
+	eventsv1 "github.com/latchkey/latchkey/proto/gen/latchkey/events/v1"
+)
+
+// Event is one message of the events stream, decoded.
+type Event struct {
+	Subject string
+	// Meta is the event's metadata: id, tenant, time, actor.
+	Meta *eventsv1.EventMeta
+	// Message is the payload decoded into its own type (named by the
+	// outbox's Latchkey-Event-Type header), e.g. *eventsv1.AccountLocked.
+	Message proto.Message
+	// Data is the payload as published, to check what it must not carry.
+	Data []byte
+}
+
+// EventQuery selects events of the stream.
+type EventQuery struct {
+	// Subject keeps the events whose subject matches it (NATS wildcards
+	// allowed); "" keeps every event.
+	Subject string
+	// TenantID keeps the events of one tenant; "" keeps all.
+	TenantID string
+}
+
+// ReadEvents reads the events stream (natsx.EventsStreamName) of the NATS
+// server at natsURL from its start, and returns the events q selects, in
+// stream order. Reading the stored stream rather than a live subscription
+// sees exactly what every JetStream consumer gets (a duplicate the stream
+// let through included), and needs nothing set up before the events are
+// published. It fails t when an event cannot be decoded or its id is not
+// its Nats-Msg-Id.
+func ReadEvents(t testing.TB, natsURL string, q EventQuery) []Event {
+	t.Helper()
+	evs, err := readEvents(natsURL, q)
+	if err != nil {
+		t.Fatalf("testkit: read events: %v", err)
+	}
+	return evs
+}
+
+// WaitEvents reads the events q selects (see ReadEvents) until done says
+// they are all there, and returns them; it fails t when that does not
+// happen within 15 seconds. A nil done waits for one event.
+func WaitEvents(t testing.TB, natsURL string, q EventQuery, done func([]Event) bool) []Event {
+	t.Helper()
+	if done == nil {
+		done = func(evs []Event) bool { return len(evs) > 0 }
+	}
+	var evs []Event
+	Eventually(t, 15*time.Second, func() error {
+		var err error
+		if evs, err = readEvents(natsURL, q); err != nil {
+			return err
+		}
+		if !done(evs) {
+			return fmt.Errorf("events %v (%d in all) are not what the test waits for", CountBySubject(evs), len(evs))
+		}
+		return nil
+	})
+	return evs
+}
+
+// CountBySubject counts events per subject; a repeated event id counts
+// under "duplicate ids" too, so a comparison with the expected counts also
+// catches an event delivered twice.
+func CountBySubject(evs []Event) map[string]int {
+	n := map[string]int{}
+	seen := map[string]bool{}
+	for _, e := range evs {
+		n[e.Subject]++
+		if seen[e.Meta.GetEventId()] {
+			n["duplicate ids"]++
+		}
+		seen[e.Meta.GetEventId()] = true
+	}
+	return n
+}
+
+func readEvents(natsURL string, q EventQuery) ([]Event, error) {
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+	defer cancel()
+	nc, err := natsx.Connect(ctx, natsURL, "testkit-event-reader")
+	if err != nil {
+		return nil, err
+	}
+	defer nc.Close()
+	js, err := natsx.NewJetStream(nc)
+	if err != nil {
+		return nil, err
+	}
+	cfg := jetstream.OrderedConsumerConfig{DeliverPolicy: jetstream.DeliverAllPolicy}
+	if q.Subject != "" {
+		cfg.FilterSubjects = []string{q.Subject}
+	}
+	cons, err := js.OrderedConsumer(ctx, natsx.EventsStreamName, cfg)
+	if err != nil {
+		return nil, err
+	}
+	info, err := cons.Info(ctx)
+	if err != nil {
+		return nil, err
+	}
+	var out []Event
+	for remaining := info.NumPending; remaining > 0; {
+		batch, err := cons.Fetch(int(min(remaining, 500)), jetstream.FetchMaxWait(5*time.Second))
+		if err != nil {
+			return nil, err
+		}
+		got := 0
+		for m := range batch.Messages() {
+			got++
+			ev, err := decodeEvent(m)
+			if err != nil {
+				return nil, err
+			}
+			if q.TenantID == "" || ev.Meta.GetTenantId() == q.TenantID {
+				out = append(out, ev)
+			}
+		}
+		if got == 0 {
+			return nil, fmt.Errorf("stream read stalled with %d messages left (%v)", remaining, batch.Error())
+		}
+		remaining -= uint64(got)
+	}
+	return out, nil
+}
+
+func decodeEvent(m jetstream.Msg) (Event, error) {
+	typ := m.Headers().Get(outbox.HeaderEventType)
+	mt, err := protoregistry.GlobalTypes.FindMessageByName(protoreflect.FullName(typ))
+	if err != nil {
+		return Event{}, fmt.Errorf("%s: event type %q: %w", m.Subject(), typ, err)
+	}
+	msg := mt.New().Interface()
+	if err := proto.Unmarshal(m.Data(), msg); err != nil {
+		return Event{}, fmt.Errorf("%s: %w", m.Subject(), err)
+	}
+	x, ok := msg.(interface{ GetMeta() *eventsv1.EventMeta })
+	if !ok {
+		return Event{}, fmt.Errorf("%s: %s has no meta", m.Subject(), typ)
+	}
+	meta := x.GetMeta()
+	if id := m.Headers().Get(jetstream.MsgIDHeader); meta.GetEventId() != id {
+		return Event{}, fmt.Errorf("%s: event id %s differs from its Nats-Msg-Id %s", m.Subject(), meta.GetEventId(), id)
+	}
+	return Event{Subject: m.Subject(), Meta: meta, Message: msg, Data: m.Data()}, nil
+}

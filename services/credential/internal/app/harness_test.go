@@ -1,0 +1,347 @@
+package app_test
+
+import (
+	"context"
+	"errors"
+	"log/slog"
+	"strings"
+	"sync"
+	"sync/atomic"
+	"testing"
+	"time"
+
+	"github.com/latchkey/latchkey/libs/clock"
+	"github.com/latchkey/latchkey/libs/dbx"
+	"github.com/latchkey/latchkey/libs/errs"
+	"github.com/latchkey/latchkey/libs/ids"
+	"github.com/latchkey/latchkey/libs/outbox"
+	"github.com/latchkey/latchkey/libs/testkit"
+	"github.com/latchkey/latchkey/services/credential/internal/app"
+	"github.com/latchkey/latchkey/services/credential/internal/credential"
+	"github.com/latchkey/latchkey/services/credential/internal/password"
+	"github.com/latchkey/latchkey/services/credential/internal/store"
+	"github.com/latchkey/latchkey/services/credential/internal/store/sqlstore"
+	"github.com/latchkey/latchkey/services/credential/internal/token"
+)
+
+func TestMain(m *testing.M) { testkit.Main(m) }
+
+// fastParams keep the tests' hashing cheap; the rules under test do not
+// depend on the cost.
+var fastParams = password.Params{Memory: 64, Time: 1, Threads: 1, SaltLen: 16, KeyLen: 32}
+
+// world is the credential app over a real store (SQLite, or each dialect)
+// with fakes for its peers, a fake clock and a store that counts.
+type world struct {
+	t     *testing.T
+	app   *app.App
+	clock *clock.Fake
+	store *countingStore
+	dir   *fakeDirectory
+	mfa   *fakeMFA
+	rec   *fakeRecovery
+}
+
+func newWorld(t *testing.T) *world {
+	t.Helper()
+	return newWorldOn(t, testkit.OpenSQLite(t, "credential"))
+}
+
+func newWorldOn(t *testing.T, db dbx.DB) *world {
+	t.Helper()
+	ctx := context.Background()
+	if err := sqlstore.Migrate(ctx, db); err != nil {
+		t.Fatal(err)
+	}
+	clk := clock.NewFake(time.Date(2026, 6, 1, 9, 0, 0, 0, time.UTC))
+	st := &countingStore{Store: sqlstore.New(db, outbox.New(db, clk, "credential"))}
+	issuer, err := token.NewIssuer(token.NewMemoryKeyStore(), clk, token.Options{Issuer: "test", Audience: "test",
+		Logger: slog.New(slog.DiscardHandler)})
+	if err != nil {
+		t.Fatal(err)
+	}
+	w := &world{t: t, clock: clk, store: st, dir: newFakeDirectory(), mfa: &fakeMFA{}, rec: &fakeRecovery{}}
+	w.app = app.New(app.Deps{Store: st, Clock: clk, Hasher: password.NewHasher(fastParams, 4), Issuer: issuer,
+		Accounts: w.dir, Factors: w.mfa, Recovery: w.rec})
+	return w
+}
+
+// account adds an ACTIVE account of a tenant "acme" with policy and a
+// password (temporary or not) set now, and returns it.
+func (w *world) account(username, plain string, temporary bool, policy credential.Policy) *credential.Subject {
+	w.t.Helper()
+	s := &credential.Subject{TenantID: w.dir.tenantID("acme"), TenantCode: "acme", AccountID: ids.New(), Username: username,
+		Email: username + "@acme.example", DisplayName: "User " + username, Roles: []string{"USER"},
+		Status: credential.StatusActive, Policy: policy}
+	w.dir.add(s)
+	h, err := w.app.Hasher.Hash(context.Background(), plain)
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	err = w.store.Store.InTx(context.Background(), func(tx store.Tx) error {
+		return tx.SavePassword(context.Background(), &credential.Password{TenantID: s.TenantID, AccountID: s.AccountID,
+			Hash: h, ChangedAt: w.clock.Now(), Temporary: temporary})
+	})
+	if err != nil {
+		w.t.Fatal(err)
+	}
+	return s
+}
+
+func (w *world) login(username, plain string) (*app.LoginResult, error) {
+	return w.app.Login(context.Background(), app.LoginRequest{Tenant: "acme", Username: username, Password: plain,
+		Client: app.Client{IP: "192.0.2.1", UserAgent: "test-agent"}})
+}
+
+// mustStep wants a login result that asks for a step: mustStep(r, err)(step)
+// returns the ticket.
+func (w *world) mustStep(r *app.LoginResult, err error) func(want credential.Step) string {
+	return func(want credential.Step) string {
+		w.t.Helper()
+		if err != nil {
+			w.t.Fatalf("want step %s, got %v", want, err)
+		}
+		if r.Tokens != nil || r.NextStep != want || r.Ticket == "" {
+			w.t.Fatalf("want step %s with a ticket, got %+v", want, r)
+		}
+		return r.Ticket
+	}
+}
+
+func (w *world) mustTokens(r *app.LoginResult, err error) *app.Tokens {
+	w.t.Helper()
+	if err != nil {
+		w.t.Fatalf("want tokens, got %v", err)
+	}
+	if r.Tokens == nil {
+		w.t.Fatalf("want tokens, got step %s", r.NextStep)
+	}
+	return r.Tokens
+}
+
+func (w *world) cont(req app.ContinueRequest) (*app.LoginResult, error) {
+	return w.app.ContinueLogin(context.Background(), req)
+}
+
+func wantReason(t *testing.T, err error, reason string) {
+	t.Helper()
+	var e *errs.Error
+	if err == nil || !errors.As(err, &e) || e.Reason != reason {
+		t.Fatalf("want %s, got %v", reason, err)
+	}
+}
+
+// countingStore counts transactions and reads of the password row, and
+// keeps the events of committed transactions.
+type countingStore struct {
+	store.Store
+	txs, passwordReads atomic.Int64
+
+	mu     sync.Mutex
+	events []committed
+	// onTx runs at the start of every transaction (moving the clock, as a
+	// wait for a lock or a slow disk would).
+	onTx func()
+}
+
+// committed is an event with the number of the transaction that wrote it.
+type committed struct {
+	tx    int64
+	event store.Event
+}
+
+func (s *countingStore) InTx(ctx context.Context, fn func(tx store.Tx) error) error {
+	n := s.txs.Add(1)
+	if s.onTx != nil {
+		s.onTx()
+	}
+	var emitted []store.Event
+	err := s.Store.InTx(ctx, func(tx store.Tx) error {
+		emitted = emitted[:0]
+		return fn(&countingTx{Tx: tx, s: s, emitted: &emitted})
+	})
+	if err == nil {
+		s.mu.Lock()
+		for _, ev := range emitted {
+			s.events = append(s.events, committed{tx: n, event: ev})
+		}
+		s.mu.Unlock()
+	}
+	return err
+}
+
+// reset forgets the counts and events so far.
+func (s *countingStore) reset() {
+	s.txs.Store(0)
+	s.passwordReads.Store(0)
+	s.mu.Lock()
+	s.events = nil
+	s.mu.Unlock()
+}
+
+// eventsOf returns the committed events whose subject ends with suffix.
+func (s *countingStore) eventsOf(suffix string) []committed {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	var out []committed
+	for _, c := range s.events {
+		if strings.HasSuffix(c.event.Subject, suffix) {
+			out = append(out, c)
+		}
+	}
+	return out
+}
+
+type countingTx struct {
+	store.Tx
+	s       *countingStore
+	emitted *[]store.Event
+}
+
+func (s *countingStore) GetPassword(ctx context.Context, tenantID, accountID string) (*credential.Password, error) {
+	s.passwordReads.Add(1)
+	return s.Store.GetPassword(ctx, tenantID, accountID)
+}
+
+func (t *countingTx) GetPassword(ctx context.Context, tenantID, accountID string) (*credential.Password, error) {
+	t.s.passwordReads.Add(1)
+	return t.Tx.GetPassword(ctx, tenantID, accountID)
+}
+
+func (t *countingTx) Emit(ctx context.Context, ev store.Event) error {
+	*t.emitted = append(*t.emitted, ev)
+	return t.Tx.Emit(ctx, ev)
+}
+
+// fakeDirectory is the account service: accounts by id, one tenant per code.
+type fakeDirectory struct {
+	mu       sync.Mutex
+	tenants  map[string]string // code → id
+	accounts map[string]*credential.Subject
+	lockouts int
+	accepted []string
+}
+
+func newFakeDirectory() *fakeDirectory {
+	return &fakeDirectory{tenants: map[string]string{}, accounts: map[string]*credential.Subject{}}
+}
+
+func (d *fakeDirectory) tenantID(code string) string {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if id, ok := d.tenants[code]; ok {
+		return id
+	}
+	d.tenants[code] = ids.New()
+	return d.tenants[code]
+}
+
+func (d *fakeDirectory) add(s *credential.Subject) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.accounts[s.AccountID] = s
+}
+
+// subject returns a copy of the account as the service would answer.
+func (d *fakeDirectory) subject(id string) *credential.Subject {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	c := *d.accounts[id]
+	return &c
+}
+
+func (d *fakeDirectory) setPolicy(id string, p credential.Policy) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.accounts[id].Policy = p
+}
+
+func (d *fakeDirectory) ResolveLogin(_ context.Context, tenantCode, login string) (*credential.Subject, error) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	for _, s := range d.accounts {
+		if s.TenantCode == tenantCode && (s.Username == login || s.Email == login) {
+			c := *s
+			return &c, nil
+		}
+	}
+	return nil, errs.NotFound("ACCOUNT_NOT_FOUND", "not found")
+}
+
+func (d *fakeDirectory) Lookup(_ context.Context, tenantID, accountID string) (*credential.Subject, error) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	s, ok := d.accounts[accountID]
+	if !ok || s.TenantID != tenantID {
+		return nil, errs.NotFound("ACCOUNT_NOT_FOUND", "not found")
+	}
+	c := *s
+	return &c, nil
+}
+
+func (d *fakeDirectory) TenantID(_ context.Context, code string) (string, error) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if id, ok := d.tenants[code]; ok {
+		return id, nil
+	}
+	return "", errs.NotFound("TENANT_NOT_FOUND", "not found")
+}
+
+func (d *fakeDirectory) Policy(_ context.Context, tenantID string) (credential.Policy, error) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	for _, s := range d.accounts {
+		if s.TenantID == tenantID {
+			return s.Policy, nil
+		}
+	}
+	return credential.Policy{}, nil
+}
+
+func (d *fakeDirectory) RecordLockout(_ context.Context, tenantID, accountID string, _ *time.Time) error {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.lockouts++
+	d.accounts[accountID].Status = credential.StatusLocked
+	return nil
+}
+
+func (d *fakeDirectory) ImportAccounts(context.Context, string, []credential.ImportRow, bool) ([]credential.ImportOutcome, bool, error) {
+	return nil, false, errs.Unimplemented("not in these tests")
+}
+
+func (d *fakeDirectory) RecordTermsAcceptance(_ context.Context, _, accountID, version string) error {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if version != d.accounts[accountID].Policy.TermsVersion {
+		return errs.Invalid(errs.Field("acceptTermsVersion", "TERMS_VERSION_NOT_CURRENT", "not the current version"))
+	}
+	d.accounts[accountID].AcceptedTermsVersion = version
+	d.accepted = append(d.accepted, version)
+	return nil
+}
+
+// fakeMFA is the mfa service: accounts with TOTP on, and one good code.
+type fakeMFA struct {
+	mu       sync.Mutex
+	enrolled map[string]bool
+	good     string
+}
+
+func (m *fakeMFA) TOTPEnrolled(_ context.Context, _, accountID string) (bool, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return m.enrolled[accountID], nil
+}
+
+func (m *fakeMFA) Verify(_ context.Context, _, _, code string, _ bool) (bool, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	return code == m.good, nil
+}
+
+// fakeRecovery is the recovery service: whether recovery info is set.
+type fakeRecovery struct{ set bool }
+
+func (r *fakeRecovery) InfoSet(context.Context, string, string) (bool, error) { return r.set, nil }

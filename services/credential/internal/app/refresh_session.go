@@ -1,0 +1,70 @@
+package app
+
+import (
+	"context"
+
+	"github.com/latchkey/latchkey/libs/errs"
+	"github.com/latchkey/latchkey/services/credential/internal/credential"
+	"github.com/latchkey/latchkey/services/credential/internal/events"
+	"github.com/latchkey/latchkey/services/credential/internal/store"
+	"github.com/latchkey/latchkey/services/credential/internal/token"
+)
+
+// Refresh trades a refresh token for new tokens; the old refresh token is
+// spent. Presenting a spent one means a copy exists: the whole session is
+// revoked and the event says so, in the transaction that found the reuse.
+func (a *App) Refresh(ctx context.Context, refresh string, c Client) (*Tokens, error) {
+	if refresh == "" {
+		return nil, errs.Invalid(errs.Field("refreshToken", "REQUIRED", "required"))
+	}
+	invalid := errs.Unauthenticated("REFRESH_TOKEN_INVALID", "the refresh token is unknown, spent or expired: log in again")
+	var sess *credential.Session
+	var reused bool
+	next, nextHash := token.NewSecret()
+	err := a.Store.InTx(ctx, func(tx store.Tx) error {
+		now := a.Clock.Now()
+		used, isReuse, err := tx.UseRefreshToken(ctx, token.HashSecret(refresh), now)
+		if err != nil {
+			return err
+		}
+		if reused = isReuse; reused {
+			if err := tx.Emit(ctx, events.RefreshTokenReused(used, c.IP, c.UserAgent, now)); err != nil {
+				return err
+			}
+			_, err := a.revokeInTx(ctx, tx, used.TenantID, used.AccountID, "", "REFRESH_TOKEN_REUSED", nil, now, used.SessionID)
+			return err
+		}
+		if sess, err = tx.GetSession(ctx, used.TenantID, used.SessionID); err != nil {
+			return err
+		}
+		if sess.RevokedAt != nil {
+			return invalid
+		}
+		if err := tx.TouchSession(ctx, sess.TenantID, sess.ID, now); err != nil {
+			return err
+		}
+		sess.LastUsedAt = now
+		return tx.AddRefreshToken(ctx, &credential.RefreshToken{Hash: nextHash, SessionID: sess.ID, TenantID: sess.TenantID,
+			AccountID: sess.AccountID, CreatedAt: now, ExpiresAt: now.Add(a.RefreshTTL)})
+	})
+	switch {
+	case errs.Is(err, errs.KindNotFound):
+		return nil, invalid
+	case err != nil:
+		return nil, err
+	case reused:
+		return nil, invalid
+	}
+	subj, err := a.Accounts.Lookup(ctx, sess.TenantID, sess.AccountID)
+	if err != nil {
+		return nil, err
+	}
+	if err := sayStatus(subj); err != nil {
+		return nil, err
+	}
+	access, exp, err := a.accessToken(ctx, subj, sess, sess.AuthTime)
+	if err != nil {
+		return nil, err
+	}
+	return &Tokens{AccessToken: access, RefreshToken: next, ExpiresIn: exp.Sub(sess.LastUsedAt), SessionID: sess.ID}, nil
+}

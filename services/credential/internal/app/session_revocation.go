@@ -1,0 +1,46 @@
+package app
+
+import (
+	"context"
+	"time"
+
+	libevents "github.com/latchkey/latchkey/libs/events"
+	eventsv1 "github.com/latchkey/latchkey/proto/gen/latchkey/events/v1"
+	"github.com/latchkey/latchkey/services/credential/internal/events"
+	"github.com/latchkey/latchkey/services/credential/internal/store"
+)
+
+// This file holds how every use case that ends sessions ends them: each
+// with its SessionRevoked event, in the transaction of the change.
+
+// revokeAll revokes the account's sessions (only the ones named, when
+// any; all but keep otherwise) in a transaction of its own.
+func (a *App) revokeAll(ctx context.Context, tenantID, accountID, keep, reason string, actor *eventsv1.Actor, only ...string) error {
+	return a.Store.InTx(ctx, func(tx store.Tx) error {
+		_, err := a.revokeInTx(ctx, tx, tenantID, accountID, keep, reason, actor, a.Clock.Now(), only...)
+		return err
+	})
+}
+
+// revokeInTx revokes, in tx at now, the account's sessions (only the ones
+// named, when any; all but keep otherwise), each with its SessionRevoked
+// event, and returns their ids.
+func (a *App) revokeInTx(ctx context.Context, tx store.Tx, tenantID, accountID, keep, reason string, actor *eventsv1.Actor,
+	now time.Time, only ...string) ([]string, error) {
+	revoked, err := tx.RevokeSessions(ctx, tenantID, accountID, only, keep, now)
+	if err != nil {
+		return nil, err
+	}
+	if actor == nil {
+		actor = libevents.ActorOf(nil, reason)
+	}
+	// Access tokens of these sessions stay valid until they expire unless
+	// every service refuses them: the event feeds their denylists.
+	until := now.Add(a.Issuer.AccessTTL())
+	for _, id := range revoked {
+		if err := tx.Emit(ctx, events.SessionRevoked(tenantID, accountID, id, reason, until, actor, now)); err != nil {
+			return nil, err
+		}
+	}
+	return revoked, nil
+}
