@@ -6,6 +6,10 @@
 // account with an access token (a JWT the credential service issued,
 // checked here by a Verifier against the published keys and the denylist
 // of revoked sessions).
+//
+// It also holds the one authorization rule every service applies: the
+// roles, who is an operator, and in which tenant an administrator call
+// acts (AdminTenant).
 package authn
 
 import (
@@ -78,7 +82,7 @@ func Require(ctx context.Context) (*Principal, error) {
 	if p := FromContext(ctx); p != nil {
 		return p, nil
 	}
-	return nil, errs.Unauthenticated("CREDENTIALS_MISSING", "this call needs an access token or an operator token (Authorization: Bearer …)")
+	return nil, ErrCredentialsMissing()
 }
 
 // TenantCode returns the tenant an operator names in TenantHeader, or "".

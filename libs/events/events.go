@@ -27,6 +27,12 @@ const (
 	AccountLocked       = Prefix + "account.locked"
 	AccountUnlocked     = Prefix + "account.unlocked"
 	TermsAccepted       = Prefix + "account.terms_accepted"
+	TermsPublished      = Prefix + "tenant.terms_published"
+	AccountUpdated      = Prefix + "account.updated"
+	UsernameChanged     = Prefix + "account.username_changed"
+	AccountDisabled     = Prefix + "account.disabled"
+	AccountReactivated  = Prefix + "account.reactivated"
+	AccountActivated    = Prefix + "account.activated"
 	PasswordChanged     = Prefix + "credential.password_changed"
 	PasswordSetByAdmin  = Prefix + "credential.password_set_by_admin"
 	PinChanged          = Prefix + "credential.pin_changed"
@@ -59,16 +65,13 @@ func ActorOf(p *authn.Principal, reason string) *eventsv1.Actor {
 		a.Kind = eventsv1.Actor_Kind_OPERATOR
 	case authn.KindAccount:
 		a.AccountId = p.AccountID
-		a.Kind = eventsv1.Actor_Kind_USER
-		for _, r := range p.Roles {
-			switch r {
-			case "OPERATOR":
-				a.Kind = eventsv1.Actor_Kind_OPERATOR
-			case "ADMIN":
-				if a.Kind != eventsv1.Actor_Kind_OPERATOR {
-					a.Kind = eventsv1.Actor_Kind_ADMIN
-				}
-			}
+		switch {
+		case p.HasRole(authn.RoleOperator):
+			a.Kind = eventsv1.Actor_Kind_OPERATOR
+		case p.HasRole(authn.RoleAdmin):
+			a.Kind = eventsv1.Actor_Kind_ADMIN
+		default:
+			a.Kind = eventsv1.Actor_Kind_USER
 		}
 	}
 	return a

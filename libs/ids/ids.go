@@ -5,6 +5,8 @@ package ids
 
 import (
 	"github.com/google/uuid"
+
+	"github.com/latchkey/latchkey/libs/errs"
 )
 
 // New returns a new UUIDv7 in its canonical text form.
@@ -27,4 +29,23 @@ func Valid(s string) bool {
 	}
 	id, err := uuid.Parse(s)
 	return err == nil && id.String() == s
+}
+
+// Reasons of Check's field violations, stable for clients.
+const (
+	ReasonRequired      = "REQUIRED"
+	ReasonInvalidFormat = "INVALID_FORMAT"
+)
+
+// Check is the one check of an id in a request, for every service: nil for
+// an id Latchkey gave out (Valid), else an errs Invalid on field, REQUIRED
+// when id is empty and INVALID_FORMAT otherwise.
+func Check(field, id string) error {
+	switch {
+	case id == "":
+		return errs.Invalid(errs.Field(field, ReasonRequired, "an id is required"))
+	case !Valid(id):
+		return errs.Invalid(errs.Field(field, ReasonInvalidFormat, "not an id Latchkey gave out"))
+	}
+	return nil
 }

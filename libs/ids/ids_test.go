@@ -1,8 +1,11 @@
 package ids
 
 import (
+	"errors"
 	"sort"
 	"testing"
+
+	"github.com/latchkey/latchkey/libs/errs"
 )
 
 func TestNew_IsValidAndOrdered(t *testing.T) {
@@ -33,5 +36,34 @@ func TestValid(t *testing.T) {
 		if got := Valid(tc.in); got != tc.want {
 			t.Errorf("Valid(%q) = %v, want %v", tc.in, got, tc.want)
 		}
+	}
+}
+
+func TestCheck_ReasonPerInput(t *testing.T) {
+	for _, tc := range []struct {
+		name, in, reason string // reason "" when accepted
+	}{
+		{"an id", "0190b6a2-7f3c-7cc1-8d3a-1b2c3d4e5f60", ""},
+		{"empty", "", ReasonRequired},
+		{"upper case", "0190B6A2-7F3C-7CC1-8D3A-1B2C3D4E5F60", ReasonInvalidFormat},
+		{"no dashes", "0190b6a27f3c7cc18d3a1b2c3d4e5f60", ReasonInvalidFormat},
+		{"not an id", "acme", ReasonInvalidFormat},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			err := Check("accountId", tc.in)
+			if tc.reason == "" {
+				if err != nil {
+					t.Fatalf("refused: %v", err)
+				}
+				return
+			}
+			var e *errs.Error
+			if !errors.As(err, &e) || e.Kind != errs.KindInvalid || len(e.Fields) != 1 {
+				t.Fatalf("err = %v, want one field violation", err)
+			}
+			if f := e.Fields[0]; f.Field != "accountId" || f.Reason != tc.reason {
+				t.Fatalf("violation = %s/%s, want accountId/%s", f.Field, f.Reason, tc.reason)
+			}
+		})
 	}
 }

@@ -21,8 +21,8 @@ import (
 	credentialinternalv1 "github.com/latchkey/latchkey/proto/gen/latchkey/internalapi/credential/v1"
 	"github.com/latchkey/latchkey/services/account/internal/app"
 	"github.com/latchkey/latchkey/services/account/internal/consumers"
-	"github.com/latchkey/latchkey/services/account/internal/credentials"
 	"github.com/latchkey/latchkey/services/account/internal/grpcapi"
+	"github.com/latchkey/latchkey/services/account/internal/peers"
 	"github.com/latchkey/latchkey/services/account/internal/store/sqlstore"
 	"github.com/latchkey/latchkey/services/account/migrations"
 )
@@ -139,7 +139,7 @@ func Run(ctx context.Context, cfg Config) error {
 	}
 	box := outbox.New(in.DB, cfg.Clock, Name)
 	st := sqlstore.New(in.DB, box)
-	use := app.New(st, cfg.Clock, credentials.New(credentialinternalv1.NewCredentialInternalServiceClient(credConn)), app.Options{
+	use := app.New(st, cfg.Clock, peers.NewCredentials(credentialinternalv1.NewCredentialInternalServiceClient(credConn)), app.Options{
 		UsernameReuse: time.Duration(max(cfg.UsernameReuseDays, 0)) * 24 * time.Hour,
 		Logger:        log,
 	})

@@ -1,12 +1,15 @@
 // Package account is the account service's domain: tenants with their
 // policy, and accounts with their roles and lifecycle. It holds types and
-// rules only; it imports no I/O package.
+// rules only; it imports no I/O package (libs/authn only for the names of
+// the roles).
 package account
 
 import (
 	"slices"
 	"strings"
 	"time"
+
+	"github.com/latchkey/latchkey/libs/authn"
 )
 
 // Status is where an account is in its lifecycle.
@@ -40,19 +43,23 @@ const (
 	LockAdmin          LockReason = "ADMIN"
 )
 
-// Role is what an account may do in its tenant.
+// Role is what an account may do in its tenant. The names, and the rule of
+// what each may do, are libs/authn's: access tokens carry them to every
+// service.
 type Role string
 
 // The roles.
 const (
 	// RoleAdmin manages the tenant's accounts and policy.
-	RoleAdmin Role = "ADMIN"
-	// RoleUser is a member of staff.
-	RoleUser Role = "USER"
-	// RoleClient is an external portal contact.
-	RoleClient Role = "CLIENT"
+	RoleAdmin Role = authn.RoleAdmin
+	// RoleUser is a member of the tenant's staff.
+	RoleUser Role = authn.RoleUser
+	// RoleClient is an external contact of the tenant: a person (such as
+	// a client-portal user) with a role of their own, not a machine
+	// client. They log in and reset their password like anyone else.
+	RoleClient Role = authn.RoleClient
 	// RoleOperator runs the platform; only in the platform's own tenant.
-	RoleOperator Role = "OPERATOR"
+	RoleOperator Role = authn.RoleOperator
 )
 
 // Roles lists every role, for validating input.
@@ -155,6 +162,35 @@ type Terms struct {
 // the account has not accepted that version.
 func TermsDue(t *Tenant, a *Account) bool {
 	return t.Policy.TermsRequired && t.TermsVersion != "" && a.AcceptedTermsVersion != t.TermsVersion
+}
+
+// The log-in steps, as credential.v1.LoginStep names them, in the order a
+// log-in asks for them (API.md): the code first, so that a stolen password
+// alone changes nothing.
+const (
+	StepMFA            = "MFA"
+	StepAcceptTerms    = "ACCEPT_TERMS"
+	StepChangePassword = "CHANGE_PASSWORD"
+	StepEnrollMFA      = "ENROLL_MFA"
+)
+
+// PendingSteps are the log-in steps still due for a signed-in account, in
+// the log-in's order, so that GET /v1/me lists them as the next log-in
+// will ask them. pw is what the credential service says of the password
+// (nil: nothing). MFA is asked at every log-in and so never pending;
+// ENROLL_MFA is the mfa service's to say.
+func PendingSteps(t *Tenant, a *Account, pw *PasswordSummary) []string {
+	due := map[string]bool{
+		StepAcceptTerms:    TermsDue(t, a),
+		StepChangePassword: pw != nil && pw.Temporary,
+	}
+	var steps []string
+	for _, s := range []string{StepMFA, StepAcceptTerms, StepChangePassword, StepEnrollMFA} {
+		if due[s] {
+			steps = append(steps, s)
+		}
+	}
+	return steps
 }
 
 // LockExpired reports whether a has a timed lock that has run out at now:

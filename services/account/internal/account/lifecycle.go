@@ -17,6 +17,17 @@ const (
 	ReasonAccountDisabled = "ACCOUNT_DISABLED"
 )
 
+// Created gives a new account the time of its creation, at which an
+// account created ACTIVE (with a temporary password, by an import) is
+// activated too. It is called inside the transaction that stores the
+// account, so the row and its events carry the time of the change.
+func (a *Account) Created(at time.Time) {
+	a.CreatedAt, a.UpdatedAt, a.ActivatedAt = at, at, nil
+	if a.Status == StatusActive {
+		a.ActivatedAt = &at
+	}
+}
+
 // LockByAdmin locks a until an administrator unlocks it. A lock for
 // another reason becomes an admin lock (it then no longer ends by itself).
 func (a *Account) LockByAdmin() (changed bool, err error) {

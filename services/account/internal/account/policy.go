@@ -1,6 +1,11 @@
 package account
 
-import "github.com/latchkey/latchkey/libs/errs"
+import (
+	"reflect"
+	"strings"
+
+	"github.com/latchkey/latchkey/libs/errs"
+)
 
 // Policy is a tenant's settings for every flow (API.md, "Tenant policy").
 // Field names in JSON are those of the REST API, so the stored form and the
@@ -138,4 +143,28 @@ func (p Policy) Validate(prefix string) error {
 		v.Add(f("linkBaseUrl"), "INVALID_FORMAT", "an absolute http or https URL")
 	}
 	return v.Err()
+}
+
+// ChangedPolicyFields names the fields that differ between two policies by
+// their JSON paths, as the REST API spells them ("password.minLength"), in
+// the order of the Policy type.
+func ChangedPolicyFields(before, after Policy) []string {
+	var changed []string
+	diffFields(reflect.ValueOf(before), reflect.ValueOf(after), "", &changed)
+	return changed
+}
+
+// diffFields adds to changed the path of every field that differs between
+// the structs a and b, descending into nested structs.
+func diffFields(a, b reflect.Value, prefix string, changed *[]string) {
+	for i := range a.NumField() {
+		f := a.Type().Field(i)
+		name, _, _ := strings.Cut(f.Tag.Get("json"), ",")
+		path := prefix + name
+		if f.Type.Kind() == reflect.Struct {
+			diffFields(a.Field(i), b.Field(i), path+".", changed)
+		} else if !a.Field(i).Equal(b.Field(i)) {
+			*changed = append(*changed, path)
+		}
+	}
 }

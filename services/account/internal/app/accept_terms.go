@@ -4,7 +4,6 @@ import (
 	"context"
 
 	"github.com/latchkey/latchkey/libs/authn"
-	"github.com/latchkey/latchkey/libs/errs"
 	"github.com/latchkey/latchkey/libs/events"
 	"github.com/latchkey/latchkey/services/account/internal/account"
 )
@@ -12,42 +11,8 @@ import (
 // AcceptTerms records that the signed-in user accepted version, which must
 // be their tenant's current one.
 func (a *App) AcceptTerms(ctx context.Context, p *authn.Principal, version string) (*account.Account, error) {
-	if err := requireAccount(p); err != nil {
+	if err := authn.RequireAccount(p); err != nil {
 		return nil, err
 	}
 	return a.recordTermsAcceptance(ctx, p.TenantID, p.AccountID, version, "version", events.ActorOf(p, ""))
-}
-
-// CurrentTerms returns the current terms of the tenant with code; nil
-// (and no error) when it has published none. No sign-in is needed: the
-// log-in pages show them for the ACCEPT_TERMS step. An unknown code
-// answers like a tenant without terms (API.md), so the call does not tell
-// which tenant codes exist.
-func (a *App) CurrentTerms(ctx context.Context, code string) (*account.Terms, error) {
-	if code == "" {
-		return nil, errs.Invalid(errs.Field("tenant", account.ReasonRequired, "the tenant code is required"))
-	}
-	t, err := a.store.GetTenantByCode(ctx, code)
-	if errs.Is(err, errs.KindNotFound) {
-		return nil, nil
-	}
-	if err != nil {
-		return nil, err
-	}
-	if t.TermsVersion == "" {
-		return nil, nil
-	}
-	return a.store.GetTerms(ctx, t.ID, t.TermsVersion)
-}
-
-// requireAccount admits signed-in accounts: the call is about the
-// caller's own account, which an operator token does not have.
-func requireAccount(p *authn.Principal) error {
-	switch {
-	case p == nil:
-		return errCredentialsMissing()
-	case p.Kind != authn.KindAccount:
-		return errs.PermissionDenied("ACCOUNT_ONLY", "this call is about the signed-in account: use an access token")
-	}
-	return nil
 }

@@ -5,6 +5,7 @@ import (
 
 	"github.com/latchkey/latchkey/libs/authn"
 	"github.com/latchkey/latchkey/libs/errs"
+	"github.com/latchkey/latchkey/libs/ids"
 	"github.com/latchkey/latchkey/services/account/internal/account"
 	"github.com/latchkey/latchkey/services/account/internal/store"
 )
@@ -19,7 +20,7 @@ func (a *App) adminChange(ctx context.Context, p *authn.Principal, id, reason st
 	if err != nil {
 		return nil, nil, err
 	}
-	if err := errs.JoinInvalid(checkID("id", id), account.ValidateReason(reason)); err != nil {
+	if err := errs.JoinInvalid(ids.Check("id", id), account.ValidateReason(reason)); err != nil {
 		return nil, nil, err
 	}
 	acct, err := a.changeAccount(ctx, t.ID, id, func(tx store.Tx, acct *account.Account) ([]store.Event, error) {

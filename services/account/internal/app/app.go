@@ -11,6 +11,7 @@ import (
 	"github.com/latchkey/latchkey/libs/authn"
 	"github.com/latchkey/latchkey/libs/clock"
 	"github.com/latchkey/latchkey/libs/errs"
+	"github.com/latchkey/latchkey/libs/ids"
 	"github.com/latchkey/latchkey/services/account/internal/account"
 	"github.com/latchkey/latchkey/services/account/internal/store"
 )
@@ -35,8 +36,7 @@ type Credentials interface {
 	RevokeAllSessions(ctx context.Context, tenantID, accountID, reason string) error
 	// ClearFailedAttempts restarts an account's failed log-in count.
 	ClearFailedAttempts(ctx context.Context, tenantID, accountID string) error
-	// PasswordSummary tells about an account's password; nil when the
-	// credential service cannot say.
+	// PasswordSummary tells about an account's password.
 	PasswordSummary(ctx context.Context, tenantID, accountID string) (*account.PasswordSummary, error)
 }
 
@@ -64,55 +64,22 @@ func New(s store.Store, clk clock.Clock, creds Credentials, opts Options) *App {
 	return &App{store: s, clock: clk, credentials: creds, opts: opts}
 }
 
-// requireOperator admits operator tokens and accounts with the OPERATOR
-// role (which exists only in the platform's own tenant).
-func requireOperator(p *authn.Principal) error {
-	switch {
-	case p == nil:
-		return errCredentialsMissing()
-	case isOperator(p):
-		return nil
-	default:
-		return errs.PermissionDenied("OPERATOR_ONLY", "this call is for platform operators")
-	}
-}
-
-// adminTenant returns the tenant an administrator call acts in: the
-// caller's own tenant for an ADMIN account; for an operator token, the
-// tenant it names in the Latchkey-Tenant header. Everything an admin call
-// reads or changes is scoped to this tenant.
+// adminTenant returns the tenant an administrator call acts in, by the
+// rule of authn.AdminTenant. Everything an admin call reads or changes is
+// scoped to this tenant.
 func (a *App) adminTenant(ctx context.Context, p *authn.Principal) (*account.Tenant, error) {
-	switch {
-	case p == nil:
-		return nil, errCredentialsMissing()
-	case p.Kind == authn.KindOperatorToken || (isOperator(p) && p.TenantCode != ""):
-		if p.TenantCode == "" {
-			return nil, errs.Invalid(errs.Field(authn.TenantHeader, account.ReasonRequired,
-				"an operator names the tenant to act in with the Latchkey-Tenant header"))
-		}
-		return a.store.GetTenantByCode(ctx, p.TenantCode)
-	case p.Kind == authn.KindAccount && hasRole(p, account.RoleAdmin):
-		return a.store.GetTenant(ctx, p.TenantID)
-	default:
-		return nil, errs.PermissionDenied("ADMIN_ONLY", "this call is for tenant administrators")
+	scope, err := authn.AdminTenant(p)
+	if err != nil {
+		return nil, err
 	}
-}
-
-// isOperator reports whether p runs the platform: an operator token, or an
-// account holding the OPERATOR role.
-func isOperator(p *authn.Principal) bool {
-	return p.Kind == authn.KindOperatorToken || (p.Kind == authn.KindAccount && hasRole(p, account.RoleOperator))
-}
-
-func hasRole(p *authn.Principal, r account.Role) bool {
-	for _, have := range p.Roles {
-		if have == string(r) {
-			return true
-		}
+	if scope.TenantCode != "" {
+		return a.store.GetTenantByCode(ctx, scope.TenantCode)
 	}
-	return false
+	return a.store.GetTenant(ctx, scope.TenantID)
 }
 
-func errCredentialsMissing() error {
-	return errs.Unauthenticated("CREDENTIALS_MISSING", "this call needs an access token or an operator token (Authorization: Bearer …)")
+// checkAccountRef checks the tenant and account ids of a call from
+// another service.
+func checkAccountRef(tenantID, accountID string) error {
+	return errs.JoinInvalid(ids.Check("tenantId", tenantID), ids.Check("accountId", accountID))
 }

@@ -37,18 +37,15 @@ func (a *App) BootstrapOperator(ctx context.Context, op OperatorAccount) (tempor
 			return "", err
 		}
 	case errs.Is(err, errs.KindNotFound):
-		now := a.clock.Now()
-		t = &account.Tenant{ID: ids.New(), Code: op.TenantCode, Name: "Platform operators", Policy: account.DefaultPolicy(), CreatedAt: now, UpdatedAt: now}
+		t = &account.Tenant{ID: ids.New(), Code: op.TenantCode, Name: "Platform operators", Policy: account.DefaultPolicy()}
 		if err := account.ValidateTenant(t); err != nil {
 			return "", err
 		}
 	default:
 		return "", err
 	}
-	now := a.clock.Now()
 	acct := &account.Account{ID: ids.New(), TenantID: t.ID, Username: op.Username, Email: op.Email, DisplayName: "Operator",
-		Roles: []account.Role{account.RoleOperator, account.RoleAdmin}, Status: account.StatusActive, Locale: t.Policy.Locale,
-		CreatedAt: now, UpdatedAt: now, ActivatedAt: &now}
+		Roles: []account.Role{account.RoleOperator, account.RoleAdmin}, Status: account.StatusActive, Locale: t.Policy.Locale}
 	// OPERATOR is refused for accounts created through the API; check the
 	// rest with it set aside.
 	check := *acct
@@ -66,7 +63,9 @@ func (a *App) BootstrapOperator(ctx context.Context, op OperatorAccount) (tempor
 	}
 	actor := events.ActorOf(nil, "bootstrap")
 	err = a.store.InTx(ctx, func(tx store.Tx) error {
+		now := a.clock.Now()
 		if _, err := tx.GetTenant(ctx, t.ID); errs.Is(err, errs.KindNotFound) {
+			t.CreatedAt, t.UpdatedAt = now, now
 			if err := tx.CreateTenant(ctx, t); err != nil {
 				return err
 			}
@@ -76,6 +75,7 @@ func (a *App) BootstrapOperator(ctx context.Context, op OperatorAccount) (tempor
 		} else if err != nil {
 			return err
 		}
+		acct.Created(now)
 		if err := tx.CreateAccount(ctx, acct); err != nil {
 			return err
 		}

@@ -37,7 +37,8 @@ func (a *App) ChangeUsername(ctx context.Context, p *authn.Principal, id, newUse
 
 // moveUsername checks that acct may take its new username (not recently
 // given up by another account; field names the request field) and
-// releases old, unless the two differ only in case.
+// releases old at the time of the change, unless the two differ only in
+// case.
 func (a *App) moveUsername(ctx context.Context, tx store.Tx, acct *account.Account, old, field string) error {
 	if account.Fold(old) == account.Fold(acct.Username) {
 		return nil
@@ -45,5 +46,5 @@ func (a *App) moveUsername(ctx context.Context, tx store.Tx, acct *account.Accou
 	if err := a.checkUsernameNotHeld(ctx, tx, acct.TenantID, acct.Username, acct.ID, field); err != nil {
 		return err
 	}
-	return tx.ReleaseUsername(ctx, acct.TenantID, acct.ID, old, a.clock.Now())
+	return tx.ReleaseUsername(ctx, acct.TenantID, acct.ID, old, acct.UpdatedAt)
 }

@@ -35,7 +35,7 @@ func (a *App) CreateAccount(ctx context.Context, p *authn.Principal, cmd NewAcco
 	if err != nil {
 		return nil, err
 	}
-	acct, err := newAccount(t, cmd, "", a.clock.Now())
+	acct, err := newAccount(t, cmd, "")
 	if err != nil {
 		return nil, err
 	}
@@ -43,7 +43,7 @@ func (a *App) CreateAccount(ctx context.Context, p *authn.Principal, cmd NewAcco
 		return nil, err
 	}
 	err = a.store.InTx(ctx, func(tx store.Tx) error {
-		return a.createAccountInTx(ctx, tx, acct, cmd.Activation, events.ActorOf(p, ""), "")
+		return a.createAccountInTx(ctx, tx, acct, cmd.Activation, events.ActorOf(p, ""), "", a.clock.Now())
 	})
 	if err != nil {
 		return nil, err
@@ -51,8 +51,9 @@ func (a *App) CreateAccount(ctx context.Context, p *authn.Principal, cmd NewAcco
 	return acct, nil
 }
 
-// newAccount builds and validates the account cmd asks for in tenant t.
-func newAccount(t *account.Tenant, cmd NewAccount, prefix string, now time.Time) (*account.Account, error) {
+// newAccount builds and validates the account cmd asks for in tenant t;
+// createAccountInTx gives it its times.
+func newAccount(t *account.Tenant, cmd NewAccount, prefix string) (*account.Account, error) {
 	if cmd.Activation == "" {
 		cmd.Activation = account.ActivationEmailLink
 	}
@@ -62,7 +63,7 @@ func newAccount(t *account.Tenant, cmd NewAccount, prefix string, now time.Time)
 	}
 	a := &account.Account{
 		ID: ids.New(), TenantID: t.ID, Username: cmd.Username, Email: cmd.Email, DisplayName: cmd.DisplayName,
-		Roles: cmd.Roles, Status: account.StatusPending, Locale: locale, CreatedAt: now, UpdatedAt: now,
+		Roles: cmd.Roles, Status: account.StatusPending, Locale: locale,
 	}
 	err := account.ValidateNewAccount(a, t.Policy, prefix)
 	field := func(name string) string {
@@ -84,7 +85,7 @@ func newAccount(t *account.Tenant, cmd NewAccount, prefix string, now time.Time)
 		}
 		// The admin chose the first password: the account is usable at
 		// once, and the password must be changed at the first log-in.
-		a.Status, a.ActivatedAt = account.StatusActive, &now
+		a.Status = account.StatusActive
 	default:
 		err = errs.JoinInvalid(err, errs.Invalid(errs.Field(field("activation"), account.ReasonInvalidFormat,
 			"EMAIL_LINK or TEMPORARY_PASSWORD")))
@@ -109,12 +110,14 @@ func (a *App) setTemporaryPassword(ctx context.Context, acct *account.Account, c
 	return prefixFields(a.credentials.SetTemporary(ctx, acct, cmd.TemporaryPassword, rules), prefix)
 }
 
-// createAccountInTx stores a new account with its events. conflictPrefix
-// is prepended to the field a conflict names.
-func (a *App) createAccountInTx(ctx context.Context, tx store.Tx, acct *account.Account, activation account.Activation, actor *eventsv1.Actor, conflictPrefix string) error {
+// createAccountInTx stores a new account with its events, created at now
+// (taken inside tx). conflictPrefix is prepended to the field a conflict
+// names.
+func (a *App) createAccountInTx(ctx context.Context, tx store.Tx, acct *account.Account, activation account.Activation, actor *eventsv1.Actor, conflictPrefix string, now time.Time) error {
 	if activation == "" {
 		activation = account.ActivationEmailLink
 	}
+	acct.Created(now)
 	if err := a.checkUsernameNotHeld(ctx, tx, acct.TenantID, acct.Username, acct.ID, "username"); err != nil {
 		return prefixFields(err, conflictPrefix)
 	}

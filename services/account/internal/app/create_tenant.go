@@ -2,9 +2,9 @@ package app
 
 import (
 	"context"
-	"github.com/latchkey/latchkey/libs/errs"
 
 	"github.com/latchkey/latchkey/libs/authn"
+	"github.com/latchkey/latchkey/libs/errs"
 	"github.com/latchkey/latchkey/libs/events"
 	"github.com/latchkey/latchkey/libs/ids"
 	"github.com/latchkey/latchkey/services/account/internal/account"
@@ -26,17 +26,16 @@ type CreateTenant struct {
 // CreateTenant creates a tenant and, when asked, its first administrator,
 // in one transaction: a tenant never exists half made.
 func (a *App) CreateTenant(ctx context.Context, p *authn.Principal, cmd CreateTenant) (*account.Tenant, *account.Account, error) {
-	if err := requireOperator(p); err != nil {
+	if err := authn.RequireOperator(p); err != nil {
 		return nil, nil, err
 	}
-	now := a.clock.Now()
-	t := &account.Tenant{ID: ids.New(), Code: cmd.Code, Name: cmd.Name, Policy: cmd.Policy, CreatedAt: now, UpdatedAt: now}
+	t := &account.Tenant{ID: ids.New(), Code: cmd.Code, Name: cmd.Name, Policy: cmd.Policy}
 	var admin *account.Account
 	if cmd.FirstAdmin != nil {
 		fa := *cmd.FirstAdmin
 		fa.Roles = []account.Role{account.RoleAdmin}
 		var err error
-		if admin, err = newAccount(t, fa, "firstAdmin", now); err != nil {
+		if admin, err = newAccount(t, fa, "firstAdmin"); err != nil {
 			return nil, nil, errs.JoinInvalid(account.ValidateTenant(t), err)
 		}
 	}
@@ -50,6 +49,8 @@ func (a *App) CreateTenant(ctx context.Context, p *authn.Principal, cmd CreateTe
 	}
 	actor := events.ActorOf(p, "")
 	err := a.store.InTx(ctx, func(tx store.Tx) error {
+		now := a.clock.Now()
+		t.CreatedAt, t.UpdatedAt = now, now
 		if err := tx.CreateTenant(ctx, t); err != nil {
 			return err
 		}
@@ -59,7 +60,7 @@ func (a *App) CreateTenant(ctx context.Context, p *authn.Principal, cmd CreateTe
 		if admin == nil {
 			return nil
 		}
-		return a.createAccountInTx(ctx, tx, admin, cmd.FirstAdmin.Activation, actor, "firstAdmin")
+		return a.createAccountInTx(ctx, tx, admin, cmd.FirstAdmin.Activation, actor, "firstAdmin", now)
 	})
 	if err != nil {
 		return nil, nil, err

@@ -4,7 +4,6 @@ import (
 	"context"
 
 	"github.com/latchkey/latchkey/libs/authn"
-	"github.com/latchkey/latchkey/libs/errs"
 	"github.com/latchkey/latchkey/libs/ids"
 	"github.com/latchkey/latchkey/services/account/internal/account"
 )
@@ -17,23 +16,8 @@ func (a *App) GetAccount(ctx context.Context, p *authn.Principal, id string) (*a
 	if err != nil {
 		return nil, err
 	}
-	if err := checkID("id", id); err != nil {
+	if err := ids.Check("id", id); err != nil {
 		return nil, err
 	}
 	return a.store.GetAccount(ctx, t.ID, id)
-}
-
-// GetTenant returns the caller's own tenant with its policy.
-func (a *App) GetTenant(ctx context.Context, p *authn.Principal) (*account.Tenant, error) {
-	return a.adminTenant(ctx, p)
-}
-
-func checkID(field, id string) error {
-	switch {
-	case id == "":
-		return errs.Invalid(errs.Field(field, account.ReasonRequired, "an id is required"))
-	case !ids.Valid(id):
-		return errs.Invalid(errs.Field(field, account.ReasonInvalidFormat, "not an id Latchkey gave out"))
-	}
-	return nil
 }

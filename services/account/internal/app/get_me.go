@@ -11,14 +11,14 @@ import (
 type Me struct {
 	Account *account.Account
 	Tenant  *account.Tenant
-	// PendingSteps are log-in steps still due (credential.v1.LoginStep
-	// names): ACCEPT_TERMS, CHANGE_PASSWORD.
+	// PendingSteps are log-in steps still due, in the log-in's order
+	// (account.PendingSteps).
 	PendingSteps []string
 	// Prompts are reminders (credential.v1.Prompt names):
 	// PASSWORD_EXPIRES_SOON.
 	Prompts []string
 	// Password is what the credential service says about the password;
-	// nil when it cannot say.
+	// nil where no credential service runs.
 	Password *account.PasswordSummary
 }
 
@@ -26,7 +26,7 @@ type Me struct {
 // password summary. The two-step verification and recovery parts belong
 // to services not built yet and are left out.
 func (a *App) GetMe(ctx context.Context, p *authn.Principal) (*Me, error) {
-	if err := requireAccount(p); err != nil {
+	if err := authn.RequireAccount(p); err != nil {
 		return nil, err
 	}
 	t, err := a.store.GetTenant(ctx, p.TenantID)
@@ -41,21 +41,14 @@ func (a *App) GetMe(ctx context.Context, p *authn.Principal) (*Me, error) {
 		return nil, err
 	}
 	me := &Me{Account: acct, Tenant: t}
-	if account.TermsDue(t, acct) {
-		me.PendingSteps = append(me.PendingSteps, "ACCEPT_TERMS")
-	}
 	if a.credentials != nil {
 		if me.Password, err = a.credentials.PasswordSummary(ctx, acct.TenantID, acct.ID); err != nil {
 			return nil, err
 		}
 	}
-	if pw := me.Password; pw != nil {
-		if pw.Temporary {
-			me.PendingSteps = append([]string{"CHANGE_PASSWORD"}, me.PendingSteps...)
-		}
-		if pw.ExpiresSoon {
-			me.Prompts = append(me.Prompts, "PASSWORD_EXPIRES_SOON")
-		}
+	me.PendingSteps = account.PendingSteps(t, acct, me.Password)
+	if pw := me.Password; pw != nil && pw.ExpiresSoon {
+		me.Prompts = append(me.Prompts, "PASSWORD_EXPIRES_SOON")
 	}
 	return me, nil
 }

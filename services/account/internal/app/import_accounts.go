@@ -7,7 +7,7 @@ import (
 
 	"github.com/latchkey/latchkey/libs/errs"
 	"github.com/latchkey/latchkey/libs/events"
-	eventsv1 "github.com/latchkey/latchkey/proto/gen/latchkey/events/v1"
+	"github.com/latchkey/latchkey/libs/ids"
 	"github.com/latchkey/latchkey/services/account/internal/account"
 	accountevents "github.com/latchkey/latchkey/services/account/internal/events"
 	"github.com/latchkey/latchkey/services/account/internal/store"
@@ -39,7 +39,7 @@ const MaxImportRows = 1000
 // other rows), so one answer reports every refused row. created is false
 // when any row was refused, or with validateOnly.
 func (a *App) ImportAccounts(ctx context.Context, tenantID string, rows []ImportRow, validateOnly bool) (results []ImportResult, created bool, err error) {
-	if err := checkID("tenantId", tenantID); err != nil {
+	if err := ids.Check("tenantId", tenantID); err != nil {
 		return nil, false, err
 	}
 	if len(rows) == 0 || len(rows) > MaxImportRows {
@@ -49,7 +49,6 @@ func (a *App) ImportAccounts(ctx context.Context, tenantID string, rows []Import
 	if err != nil {
 		return nil, false, err
 	}
-	now := a.clock.Now()
 	results = make([]ImportResult, len(rows))
 	seen := map[string]int{} // folded username or e-mail → row
 	refused := false
@@ -62,8 +61,8 @@ func (a *App) ImportAccounts(ctx context.Context, tenantID string, rows []Import
 			locale = t.Policy.Locale
 		}
 		acct := &account.Account{ID: r.ID, TenantID: t.ID, Username: r.Username, Email: r.Email, DisplayName: r.DisplayName,
-			Roles: r.Roles, Status: account.StatusActive, Locale: locale, CreatedAt: now, UpdatedAt: now, ActivatedAt: &now}
-		err := errs.JoinInvalid(checkID("accountId", r.ID), account.ValidateNewAccount(acct, t.Policy, ""))
+			Roles: r.Roles, Status: account.StatusActive, Locale: locale}
+		err := errs.JoinInvalid(ids.Check("accountId", r.ID), account.ValidateNewAccount(acct, t.Policy, ""))
 		for _, key := range []struct{ field, value string }{{"username", r.Username}, {"email", r.Email}} {
 			if err != nil || key.value == "" {
 				continue
@@ -94,14 +93,14 @@ func (a *App) ImportAccounts(ctx context.Context, tenantID string, rows []Import
 	actor := events.ActorOf(nil, "import")
 	failedAt := -1
 	err = a.store.InTx(ctx, func(tx store.Tx) error {
+		now := a.clock.Now()
 		for i, res := range results {
+			res.Account.Created(now)
 			if err := tx.CreateAccount(ctx, res.Account); err != nil {
 				failedAt = i
 				return err
 			}
-			ev := accountevents.AccountCreated(res.Account, "", actor)
-			ev.Message.(*eventsv1.AccountCreated).Imported = true
-			if err := tx.Emit(ctx, ev); err != nil {
+			if err := tx.Emit(ctx, accountevents.AccountImported(res.Account, actor)); err != nil {
 				return err
 			}
 		}

@@ -13,7 +13,7 @@ import (
 // ListTenants returns a page of tenants (operators only) and the token of
 // the next page.
 func (a *App) ListTenants(ctx context.Context, p *authn.Principal, filter string, pageSize int32, pageToken string) ([]*account.Tenant, string, error) {
-	if err := requireOperator(p); err != nil {
+	if err := authn.RequireOperator(p); err != nil {
 		return nil, "", err
 	}
 	var v errs.Violations

@@ -18,7 +18,7 @@ import (
 func (a *App) ReactivateAccount(ctx context.Context, p *authn.Principal, id, reason string) (*account.Account, error) {
 	_, acct, err := a.adminChange(ctx, p, id, reason, func(_ store.Tx, _ *account.Tenant, acct *account.Account) ([]store.Event, error) {
 		wasDisabled := acct.Status == account.StatusDisabled
-		was, changed, err := acct.Reactivate(a.clock.Now())
+		was, changed, err := acct.Reactivate(acct.UpdatedAt)
 		if err != nil || !changed {
 			return nil, err
 		}

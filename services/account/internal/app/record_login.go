@@ -15,7 +15,7 @@ import (
 // late or twice change nothing; an account that no longer exists is
 // ignored.
 func (a *App) RecordLogin(ctx context.Context, tx store.Tx, tenantID, accountID string, at time.Time) error {
-	if err := errs.JoinInvalid(checkID("tenantId", tenantID), checkID("accountId", accountID)); err != nil {
+	if err := checkAccountRef(tenantID, accountID); err != nil {
 		return err
 	}
 	if at.IsZero() {

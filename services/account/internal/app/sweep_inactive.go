@@ -35,6 +35,8 @@ func (a *App) SweepInactive(ctx context.Context) (int, error) {
 		return 0, ErrSweepRunning
 	}
 	defer release()
+	// Activity is judged against the start of the sweep; each batch's
+	// locks and events carry the time of their own transaction.
 	now := a.clock.Now()
 	total := 0
 	after := ""
@@ -72,7 +74,7 @@ func (a *App) sweepTenant(ctx context.Context, t *account.Tenant, now time.Time)
 		var locked []*account.Account
 		err := a.store.InTx(ctx, func(tx store.Tx) error {
 			var err error
-			if locked, after, err = tx.LockInactive(ctx, t.ID, cutoff, after, a.opts.SweepBatch, now); err != nil {
+			if locked, after, err = tx.LockInactive(ctx, t.ID, cutoff, after, a.opts.SweepBatch, a.clock.Now()); err != nil {
 				return err
 			}
 			evs := make([]store.Event, len(locked))

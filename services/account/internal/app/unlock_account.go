@@ -15,7 +15,7 @@ import (
 // inactivity lock ends with a fresh start.
 func (a *App) UnlockAccount(ctx context.Context, p *authn.Principal, id, reason string) (*account.Account, error) {
 	_, acct, err := a.adminChange(ctx, p, id, reason, func(_ store.Tx, _ *account.Tenant, acct *account.Account) ([]store.Event, error) {
-		was, changed, err := acct.Unlock(a.clock.Now())
+		was, changed, err := acct.Unlock(acct.UpdatedAt)
 		if err != nil || !changed {
 			return nil, err
 		}

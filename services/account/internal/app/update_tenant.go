@@ -22,24 +22,12 @@ type UpdateTenant struct {
 
 // UpdateTenant renames a tenant or changes its policy (operators only).
 func (a *App) UpdateTenant(ctx context.Context, p *authn.Principal, cmd UpdateTenant) (*account.Tenant, error) {
-	if err := requireOperator(p); err != nil {
+	if err := authn.RequireOperator(p); err != nil {
 		return nil, err
 	}
 	return a.changeTenant(ctx, p, func(ctx context.Context, tx store.Tx) (*account.Tenant, error) {
 		return tx.GetTenantByCode(ctx, cmd.Code)
 	}, cmd.Name, cmd.Policy)
-}
-
-// UpdateTenantPolicy changes the policy of the caller's own tenant
-// (administrators).
-func (a *App) UpdateTenantPolicy(ctx context.Context, p *authn.Principal, change func(*account.Policy)) (*account.Tenant, error) {
-	t, err := a.adminTenant(ctx, p)
-	if err != nil {
-		return nil, err
-	}
-	return a.changeTenant(ctx, p, func(ctx context.Context, tx store.Tx) (*account.Tenant, error) {
-		return tx.GetTenant(ctx, t.ID)
-	}, nil, change)
 }
 
 func (a *App) changeTenant(ctx context.Context, p *authn.Principal, load func(context.Context, store.Tx) (*account.Tenant, error),
@@ -60,8 +48,8 @@ func (a *App) changeTenant(ctx context.Context, p *authn.Principal, load func(co
 		if err := account.ValidateTenant(t); err != nil {
 			return err
 		}
-		nameChanged, policyChanged := t.Name != before.Name, t.Policy != before.Policy
-		if !nameChanged && !policyChanged {
+		nameChanged, policyChanged := t.Name != before.Name, account.ChangedPolicyFields(before.Policy, t.Policy)
+		if !nameChanged && len(policyChanged) == 0 {
 			out = t
 			return nil // nothing changed: no write, no event
 		}
@@ -75,8 +63,8 @@ func (a *App) changeTenant(ctx context.Context, p *authn.Principal, load func(co
 				return err
 			}
 		}
-		if policyChanged {
-			if err := tx.Emit(ctx, accountevents.TenantPolicyChanged(t, actor)); err != nil {
+		if len(policyChanged) > 0 {
+			if err := tx.Emit(ctx, accountevents.TenantPolicyChanged(t, policyChanged, actor)); err != nil {
 				return err
 			}
 		}

@@ -30,11 +30,13 @@ func TenantUpdated(t *account.Tenant, actor *eventsv1.Actor) store.Event {
 	}}
 }
 
-// TenantPolicyChanged is the event of a change of t's policy.
-func TenantPolicyChanged(t *account.Tenant, actor *eventsv1.Actor) store.Event {
+// TenantPolicyChanged is the event of a change of t's policy; changed
+// names the changed fields by their JSON paths
+// (account.ChangedPolicyFields).
+func TenantPolicyChanged(t *account.Tenant, changed []string, actor *eventsv1.Actor) store.Event {
 	meta := events.NewMeta(t.ID, actor, t.UpdatedAt)
 	return store.Event{ID: meta.EventId, Subject: events.TenantPolicyChanged, Message: &eventsv1.TenantPolicyChanged{
-		Meta: meta, TenantId: t.ID, Policy: convert.Policy(t.Policy),
+		Meta: meta, TenantId: t.ID, Policy: convert.Policy(t.Policy), ChangedFields: changed,
 	}}
 }
 
@@ -46,6 +48,14 @@ func AccountCreated(a *account.Account, activation account.Activation, actor *ev
 		Roles: convert.Roles(a.Roles), Status: convert.StatusToProto(a.Status),
 		Activation: convert.ActivationToProto(activation), Locale: a.Locale,
 	}}
+}
+
+// AccountImported is the event of a's creation by a legacy import: an
+// AccountCreated marked imported.
+func AccountImported(a *account.Account, actor *eventsv1.Actor) store.Event {
+	ev := AccountCreated(a, "", actor)
+	ev.Message.(*eventsv1.AccountCreated).Imported = true
+	return ev
 }
 
 // AccountInvited asks for an activation e-mail to a; the recovery service
@@ -83,21 +93,10 @@ func TermsAccepted(a *account.Account, actor *eventsv1.Actor) store.Event {
 	}}
 }
 
-// Subjects of the account service's events that libs/events does not name
-// (yet); the file comment of events.proto lists them all.
-const (
-	SubjectTermsPublished     = events.Prefix + "tenant.terms_published"
-	SubjectAccountUpdated     = events.Prefix + "account.updated"
-	SubjectUsernameChanged    = events.Prefix + "account.username_changed"
-	SubjectAccountDisabled    = events.Prefix + "account.disabled"
-	SubjectAccountReactivated = events.Prefix + "account.reactivated"
-	SubjectAccountActivated   = events.Prefix + "account.activated"
-)
-
 // TermsPublished is the event of a new terms version of tenant t.
 func TermsPublished(t *account.Tenant, actor *eventsv1.Actor) store.Event {
 	meta := events.NewMeta(t.ID, actor, t.UpdatedAt)
-	return store.Event{ID: meta.EventId, Subject: SubjectTermsPublished, Message: &eventsv1.TermsPublished{
+	return store.Event{ID: meta.EventId, Subject: events.TermsPublished, Message: &eventsv1.TermsPublished{
 		Meta: meta, TenantId: t.ID, Version: t.TermsVersion,
 	}}
 }
@@ -106,7 +105,7 @@ func TermsPublished(t *account.Tenant, actor *eventsv1.Actor) store.Event {
 // names the fields ("email", "display_name", "locale", "roles").
 func AccountUpdated(a *account.Account, changed []string, actor *eventsv1.Actor) store.Event {
 	meta := events.NewMeta(a.TenantID, actor, a.UpdatedAt)
-	return store.Event{ID: meta.EventId, Subject: SubjectAccountUpdated, Message: &eventsv1.AccountUpdated{
+	return store.Event{ID: meta.EventId, Subject: events.AccountUpdated, Message: &eventsv1.AccountUpdated{
 		Meta: meta, AccountId: a.ID, Email: a.Email, DisplayName: a.DisplayName, Locale: a.Locale,
 		Roles: convert.Roles(a.Roles), ChangedFields: changed,
 	}}
@@ -115,7 +114,7 @@ func AccountUpdated(a *account.Account, changed []string, actor *eventsv1.Actor)
 // UsernameChanged is the event of a's new login ID.
 func UsernameChanged(a *account.Account, old string, actor *eventsv1.Actor) store.Event {
 	meta := events.NewMeta(a.TenantID, actor, a.UpdatedAt)
-	return store.Event{ID: meta.EventId, Subject: SubjectUsernameChanged, Message: &eventsv1.UsernameChanged{
+	return store.Event{ID: meta.EventId, Subject: events.UsernameChanged, Message: &eventsv1.UsernameChanged{
 		Meta: meta, AccountId: a.ID, OldUsername: old, NewUsername: a.Username,
 	}}
 }
@@ -123,7 +122,7 @@ func UsernameChanged(a *account.Account, old string, actor *eventsv1.Actor) stor
 // AccountDisabled is the event of a being switched off.
 func AccountDisabled(a *account.Account, actor *eventsv1.Actor) store.Event {
 	meta := events.NewMeta(a.TenantID, actor, a.UpdatedAt)
-	return store.Event{ID: meta.EventId, Subject: SubjectAccountDisabled, Message: &eventsv1.AccountDisabled{
+	return store.Event{ID: meta.EventId, Subject: events.AccountDisabled, Message: &eventsv1.AccountDisabled{
 		Meta: meta, AccountId: a.ID,
 	}}
 }
@@ -131,7 +130,7 @@ func AccountDisabled(a *account.Account, actor *eventsv1.Actor) store.Event {
 // AccountReactivated is the event of a disabled account coming back.
 func AccountReactivated(a *account.Account, actor *eventsv1.Actor) store.Event {
 	meta := events.NewMeta(a.TenantID, actor, a.UpdatedAt)
-	return store.Event{ID: meta.EventId, Subject: SubjectAccountReactivated, Message: &eventsv1.AccountReactivated{
+	return store.Event{ID: meta.EventId, Subject: events.AccountReactivated, Message: &eventsv1.AccountReactivated{
 		Meta: meta, AccountId: a.ID,
 	}}
 }
@@ -140,7 +139,7 @@ func AccountReactivated(a *account.Account, actor *eventsv1.Actor) store.Event {
 // set through its activation link.
 func AccountActivated(a *account.Account, actor *eventsv1.Actor) store.Event {
 	meta := events.NewMeta(a.TenantID, actor, a.UpdatedAt)
-	return store.Event{ID: meta.EventId, Subject: SubjectAccountActivated, Message: &eventsv1.AccountActivated{
+	return store.Event{ID: meta.EventId, Subject: events.AccountActivated, Message: &eventsv1.AccountActivated{
 		Meta: meta, AccountId: a.ID, Activation: convert.ActivationToProto(account.ActivationEmailLink),
 	}}
 }

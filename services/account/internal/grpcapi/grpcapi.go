@@ -1,7 +1,7 @@
 // Package grpcapi is the account service's gRPC surface: thin handlers that
 // turn requests into use-case calls and domain values into responses.
-// RPCs whose use cases are not built yet answer Unimplemented (from the
-// embedded Unimplemented…Server).
+// CreateImportedAccount, which CreateImportedAccounts replaced, answers
+// Unimplemented (from the embedded Unimplemented…Server).
 package grpcapi
 
 import (

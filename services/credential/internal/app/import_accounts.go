@@ -13,7 +13,8 @@ import (
 	"github.com/latchkey/latchkey/services/credential/internal/store"
 )
 
-var knownRoles = map[string]bool{"ADMIN": true, "USER": true, "CLIENT": true}
+// knownRoles are the roles an import may give (OPERATOR is not one).
+var knownRoles = map[string]bool{authn.RoleAdmin: true, authn.RoleUser: true, authn.RoleClient: true}
 
 // ImportAccounts is an administrator importing accounts from an old system
 // with their legacy password hashes (bcrypt, PBKDF2-SHA256, Argon2): all

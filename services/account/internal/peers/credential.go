@@ -1,12 +1,10 @@
-// Package credentials is the account service's client of the credential
-// service, which keeps every password and session.
-package credentials
+// Package peers holds the account service's clients of the other
+// services, one file each. Each turns the peer's API into the account
+// domain.
+package peers
 
 import (
 	"context"
-
-	"google.golang.org/grpc/codes"
-	"google.golang.org/grpc/status"
 
 	"github.com/latchkey/latchkey/libs/errs"
 	credentialinternalv1 "github.com/latchkey/latchkey/proto/gen/latchkey/internalapi/credential/v1"
@@ -14,16 +12,19 @@ import (
 	"github.com/latchkey/latchkey/services/account/internal/convert"
 )
 
-// Client calls the credential service's internal API.
-type Client struct {
+// Credentials calls the internal API of the credential service, which
+// keeps every password and session.
+type Credentials struct {
 	c credentialinternalv1.CredentialInternalServiceClient
 }
 
-// New returns a client over c.
-func New(c credentialinternalv1.CredentialInternalServiceClient) *Client { return &Client{c: c} }
+// NewCredentials returns a client over c.
+func NewCredentials(c credentialinternalv1.CredentialInternalServiceClient) *Credentials {
+	return &Credentials{c: c}
+}
 
 // SetTemporary stores a's temporary password.
-func (c *Client) SetTemporary(ctx context.Context, a *account.Account, password string, rules *account.PasswordPolicy) error {
+func (c *Credentials) SetTemporary(ctx context.Context, a *account.Account, password string, rules *account.PasswordPolicy) error {
 	req := &credentialinternalv1.SetTemporaryPasswordRequest{
 		TenantId: a.TenantID, AccountId: a.ID, Password: password,
 		Username: a.Username, Email: a.Email, DisplayName: a.DisplayName,
@@ -37,29 +38,20 @@ func (c *Client) SetTemporary(ctx context.Context, a *account.Account, password 
 
 // RevokeAllSessions ends every session of an account; reason goes into the
 // SessionRevoked events.
-func (c *Client) RevokeAllSessions(ctx context.Context, tenantID, accountID, reason string) error {
+func (c *Credentials) RevokeAllSessions(ctx context.Context, tenantID, accountID, reason string) error {
 	_, err := c.c.RevokeAllSessions(ctx, &credentialinternalv1.RevokeAllSessionsRequest{TenantId: tenantID, AccountId: accountID, Reason: reason})
 	return errs.FromStatus(err)
 }
 
-// ClearFailedAttempts restarts an account's failed log-in count. A
-// credential service that does not have the call yet is not an error: it
-// restarts the count itself at the next log-in of an active account.
-func (c *Client) ClearFailedAttempts(ctx context.Context, tenantID, accountID string) error {
+// ClearFailedAttempts restarts an account's failed log-in count.
+func (c *Credentials) ClearFailedAttempts(ctx context.Context, tenantID, accountID string) error {
 	_, err := c.c.ClearFailedAttempts(ctx, &credentialinternalv1.ClearFailedAttemptsRequest{TenantId: tenantID, AccountId: accountID})
-	if status.Code(err) == codes.Unimplemented {
-		return nil
-	}
 	return errs.FromStatus(err)
 }
 
-// PasswordSummary tells about an account's password; nil (and no error)
-// when the credential service does not have the call yet.
-func (c *Client) PasswordSummary(ctx context.Context, tenantID, accountID string) (*account.PasswordSummary, error) {
+// PasswordSummary tells about an account's password.
+func (c *Credentials) PasswordSummary(ctx context.Context, tenantID, accountID string) (*account.PasswordSummary, error) {
 	resp, err := c.c.GetPasswordStatus(ctx, &credentialinternalv1.GetPasswordStatusRequest{TenantId: tenantID, AccountId: accountID})
-	if status.Code(err) == codes.Unimplemented {
-		return nil, nil
-	}
 	if err != nil {
 		return nil, errs.FromStatus(err)
 	}
