@@ -25,6 +25,7 @@ import (
 	"github.com/latchkey/latchkey/libs/errs"
 	accountv1 "github.com/latchkey/latchkey/proto/gen/latchkey/account/v1"
 	accountinternalv1 "github.com/latchkey/latchkey/proto/gen/latchkey/internalapi/account/v1"
+	recoveryv1 "github.com/latchkey/latchkey/proto/gen/latchkey/recovery/v1"
 )
 
 // backend is a real gRPC server standing in for account (and, for
@@ -34,6 +35,7 @@ type backend struct {
 	accountv1.UnimplementedTenantServiceServer
 	accountv1.UnimplementedAccountAdminServiceServer
 	accountinternalv1.UnimplementedAccountInternalServiceServer
+	recoveryv1.UnimplementedRecoveryServiceServer
 
 	addr string
 
@@ -53,6 +55,7 @@ func startBackend(t *testing.T) *backend {
 	accountv1.RegisterTenantServiceServer(s, b)
 	accountv1.RegisterAccountAdminServiceServer(s, b)
 	accountinternalv1.RegisterAccountInternalServiceServer(s, b)
+	recoveryv1.RegisterRecoveryServiceServer(s, b)
 	healthpb.RegisterHealthServer(s, health.NewServer())
 	go func() { _ = s.Serve(lis) }()
 	t.Cleanup(s.Stop)
@@ -115,6 +118,11 @@ func (b *backend) UpdateAccount(ctx context.Context, req *accountv1.UpdateAccoun
 	b.lastUpdate = req
 	b.mu.Unlock()
 	return &accountv1.UpdateAccountResponse{Account: req.GetAccount()}, nil
+}
+
+func (b *backend) RequestPasswordReset(ctx context.Context, _ *recoveryv1.RequestPasswordResetRequest) (*recoveryv1.RequestPasswordResetResponse, error) {
+	b.record(ctx, "RequestPasswordReset")
+	return &recoveryv1.RequestPasswordResetResponse{}, nil
 }
 
 func (b *backend) ListAccounts(ctx context.Context, req *accountv1.ListAccountsRequest) (*accountv1.ListAccountsResponse, error) {

@@ -8,6 +8,8 @@
 //   - the *InternalService services (never mapped by the gateway) leave no
 //     tag or operation behind, so the published contract names nothing a
 //     client cannot call.
+//   - an operation documented to answer 202 (gateway/answers.go) loses the
+//     200 the plugin gives every operation.
 //
 // The gateway serves the result as it is.
 package main
@@ -17,6 +19,7 @@ import (
 	"encoding/json"
 	"fmt"
 	"os"
+	"slices"
 	"strings"
 )
 
@@ -70,9 +73,19 @@ func finish(doc []byte) ([]byte, error) {
 			return nil, fmt.Errorf("%s: %w", m.key, err)
 		}
 	}
+	var out bytes.Buffer
+	if err := json.Indent(&out, object(top), "", "  "); err != nil {
+		return nil, err
+	}
+	out.WriteString("\n")
+	return out.Bytes(), nil
+}
+
+// object joins members into a JSON object, in their order.
+func object(members []member) json.RawMessage {
 	var b bytes.Buffer
 	b.WriteString("{")
-	for i, m := range top {
+	for i, m := range members {
 		if i > 0 {
 			b.WriteString(",")
 		}
@@ -82,12 +95,7 @@ func finish(doc []byte) ([]byte, error) {
 		b.Write(m.value)
 	}
 	b.WriteString("}")
-	var out bytes.Buffer
-	if err := json.Indent(&out, b.Bytes(), "", "  "); err != nil {
-		return nil, err
-	}
-	out.WriteString("\n")
-	return out.Bytes(), nil
+	return b.Bytes()
 }
 
 // members splits a JSON object into its keys and values, in order.
@@ -142,6 +150,7 @@ func publicPaths(raw json.RawMessage) (json.RawMessage, error) {
 	if err := json.Unmarshal(raw, &paths); err != nil {
 		return nil, err
 	}
+	var err error
 	for p, ops := range paths {
 		for method, op := range ops {
 			var o struct {
@@ -150,11 +159,12 @@ func publicPaths(raw json.RawMessage) (json.RawMessage, error) {
 			if json.Unmarshal(op, &o) != nil {
 				continue // not an operation (e.g. "parameters")
 			}
-			for _, t := range o.Tags {
-				if isInternalService(t) {
-					delete(ops, method)
-					break
-				}
+			if slices.ContainsFunc(o.Tags, isInternalService) {
+				delete(ops, method)
+				continue
+			}
+			if ops[method], err = acceptedOnly(op); err != nil {
+				return nil, err
 			}
 		}
 		if len(ops) == 0 {
@@ -162,6 +172,32 @@ func publicPaths(raw json.RawMessage) (json.RawMessage, error) {
 		}
 	}
 	return marshal(paths)
+}
+
+// acceptedOnly drops the 200 answer of an operation that documents 202.
+func acceptedOnly(op json.RawMessage) (json.RawMessage, error) {
+	members, err := members(op)
+	if err != nil {
+		return nil, err
+	}
+	for i, m := range members {
+		if m.key != "responses" {
+			continue
+		}
+		var responses map[string]json.RawMessage
+		if err := json.Unmarshal(m.value, &responses); err != nil {
+			return nil, err
+		}
+		if _, ok := responses["202"]; !ok {
+			return op, nil
+		}
+		delete(responses, "200")
+		if members[i].value, err = marshal(responses); err != nil {
+			return nil, err
+		}
+		return object(members), nil
+	}
+	return op, nil
 }
 
 // errorDefinitions describe the error body as grpc-gateway writes it from

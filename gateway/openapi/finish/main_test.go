@@ -10,7 +10,8 @@ const sample = `{"swagger":"2.0","info":{"title":"t"},
 	"tags":[{"name":"TenantService","description":"a <b>"},{"name":"AccountInternalService"}],
 	"paths":{"/v1/tenants":{"get":{"tags":["TenantService"]}},
 	         "/v1/internal":{"post":{"tags":["AccountInternalService"]}},
-	         "/v1/mixed":{"get":{"tags":["TenantService"]},"post":{"tags":["MfaInternalService"]}}},
+	         "/v1/mixed":{"get":{"tags":["TenantService"]},"post":{"tags":["MfaInternalService"]}},
+	         "/v1/reset":{"post":{"tags":["RecoveryService"],"responses":{"200":{},"202":{},"400":{}}}}},
 	"definitions":{"Any":{"type":"object"},"Status":{"properties":{"details":{"items":{"$ref":"#/definitions/Any"}}}}}}`
 
 func TestFinish_DropsInternalServicesAndTypesErrors(t *testing.T) {
@@ -39,6 +40,12 @@ func TestFinish_DropsInternalServicesAndTypesErrors(t *testing.T) {
 	}
 	if _, ok := got.Paths["/v1/mixed"]["get"]; !ok {
 		t.Error("public operation on a mixed path dropped")
+	}
+	if r := got.Paths["/v1/reset"]["post"].(map[string]any)["responses"].(map[string]any); r["200"] != nil || r["202"] == nil || r["400"] == nil {
+		t.Errorf("responses of a 202 operation = %v, want 202 and 400 without 200", r)
+	}
+	if r := got.Paths["/v1/tenants"]["get"].(map[string]any); r["responses"] != nil {
+		t.Errorf("an operation without responses got some: %v", r)
 	}
 	if _, ok := got.Definitions["Any"]; ok {
 		t.Error("Any kept")
