@@ -4,6 +4,7 @@
 package clock
 
 import (
+	"context"
 	"sync"
 	"time"
 )
@@ -56,4 +57,19 @@ func (f *Fake) Advance(d time.Duration) time.Time {
 	defer f.mu.Unlock()
 	f.now = Normalize(f.now.Add(d))
 	return f.now
+}
+
+// Wait waits for d, a wake-up on wake, or the end of ctx; it reports false
+// when ctx ended. Background loops (the outbox relay, the e-mail worker)
+// sleep with it between rounds, so work that arrives wakes them early.
+func Wait(ctx context.Context, d time.Duration, wake <-chan struct{}) bool {
+	t := time.NewTimer(d)
+	defer t.Stop()
+	select {
+	case <-ctx.Done():
+		return false
+	case <-t.C:
+	case <-wake:
+	}
+	return true
 }

@@ -11,6 +11,7 @@ import (
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 
+	"github.com/latchkey/latchkey/libs/clock"
 	"github.com/latchkey/latchkey/libs/dbx"
 )
 
@@ -81,7 +82,7 @@ func (r *Relay) Run(ctx context.Context) error {
 		case err != nil:
 			backoff = min(max(2*backoff, 100*time.Millisecond), 10*time.Second)
 			r.opts.Logger.Warn("outbox relay: publish failed; retrying", "err", err, "retry_in", backoff)
-			if !sleep(ctx, backoff, nil) {
+			if !clock.Wait(ctx, backoff, nil) {
 				return nil
 			}
 			continue
@@ -96,7 +97,7 @@ func (r *Relay) Run(ctx context.Context) error {
 				r.opts.Logger.Warn("outbox relay: prune failed", "err", err)
 			}
 		}
-		if !sleep(ctx, r.opts.Poll, wake) {
+		if !clock.Wait(ctx, r.opts.Poll, wake) {
 			return nil
 		}
 	}
@@ -225,7 +226,7 @@ func (r *Relay) listen(ctx context.Context, pg *dbx.PG, wake chan struct{}) {
 		if !errors.Is(err, context.Canceled) {
 			r.opts.Logger.Warn("outbox relay: listen failed; retrying", "err", err)
 		}
-		sleep(ctx, time.Second, nil)
+		clock.Wait(ctx, time.Second, nil)
 	}
 }
 
@@ -234,18 +235,4 @@ func signal(ch chan struct{}) {
 	case ch <- struct{}{}:
 	default:
 	}
-}
-
-// sleep waits for d, a wake-up or cancellation; it reports false on
-// cancellation.
-func sleep(ctx context.Context, d time.Duration, wake <-chan struct{}) bool {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return false
-	case <-t.C:
-	case <-wake:
-	}
-	return true
 }

@@ -3,6 +3,8 @@ package app
 import (
 	"context"
 	"time"
+
+	"github.com/latchkey/latchkey/libs/clock"
 )
 
 // RunWorker sends due deliveries until ctx is cancelled. Failures to reach
@@ -28,7 +30,7 @@ func (a *App) RunWorker(ctx context.Context) error {
 		case err != nil:
 			backoff = min(max(2*backoff, 100*time.Millisecond), 10*time.Second)
 			a.log.Warn("notification worker: claim failed; retrying", "err", err, "retry_in", backoff)
-			if !sleep(ctx, backoff, nil) {
+			if !clock.Wait(ctx, backoff, nil) {
 				return nil
 			}
 			continue
@@ -37,21 +39,8 @@ func (a *App) RunWorker(ctx context.Context) error {
 		if n > 0 {
 			continue
 		}
-		if !sleep(ctx, a.opts.Poll, a.wake) {
+		if !clock.Wait(ctx, a.opts.Poll, a.wake) {
 			return nil
 		}
 	}
-}
-
-// sleep waits d, or until a wake-up; false when ctx ended first.
-func sleep(ctx context.Context, d time.Duration, wake <-chan struct{}) bool {
-	t := time.NewTimer(d)
-	defer t.Stop()
-	select {
-	case <-ctx.Done():
-		return false
-	case <-t.C:
-	case <-wake:
-	}
-	return true
 }
