@@ -61,7 +61,7 @@ func newWorldOn(t *testing.T, db dbx.DB) *world {
 		t.Fatal(err)
 	}
 	w := &world{t: t, clock: clk, store: st, dir: newFakeDirectory(), mfa: &fakeMFA{}, rec: &fakeRecovery{}}
-	w.app = app.New(app.Deps{Store: st, Clock: clk, Hasher: password.NewHasher(fastParams, 4), Issuer: issuer,
+	w.app = app.New(app.Deps{Store: st, Clock: clk, Hasher: password.NewHasher(fastParams, 4, 0), Issuer: issuer,
 		Accounts: w.dir, Factors: w.mfa, Recovery: w.rec})
 	return w
 }
