@@ -2,6 +2,7 @@ package app
 
 import (
 	"context"
+	"fmt"
 	"time"
 
 	"github.com/latchkey/latchkey/libs/errs"
@@ -10,17 +11,74 @@ import (
 	"github.com/latchkey/latchkey/services/credential/internal/store"
 )
 
-// This file holds what every use case that checks a password shares (log-in,
-// change password, set PIN, re-authenticate, another service's check): the
-// tenant's failed-attempt count and the lock at its limit.
+// This file holds what every use case that checks a password or a PIN
+// shares (log-in, change password, set PIN, re-authenticate, another
+// service's check): the caps on what is hashed, the tenant's failed-attempt
+// count and the lock at its limit, and the refusal of locked and disabled
+// accounts without a check.
 
-// checkPassword verifies a password against the account's, counting the
-// attempt first so parallel guesses cannot exceed the tenant's limit; the
-// attempt that reaches the limit locks the account. A correct password
-// resets the count and upgrades an outdated hash. It returns the password
-// row it read (nil when the password is wrong), so callers need not read
-// it again.
-func (a *App) checkPassword(ctx context.Context, subj *credential.Subject, plain string, c Client) (*credential.Password, bool, error) {
+// Caps on the secrets a request sends, checked before anything is hashed,
+// so that no request makes the service hash megabytes.
+const (
+	maxPasswordLen = 1024 // bytes
+	maxPINLen      = 32   // bytes; a PIN has 4–8 digits (or the tenant's length)
+)
+
+// capped refuses value, the request's field, when it is longer than max
+// bytes.
+func capped(field, value string, max int) error {
+	if len(value) > max {
+		return errs.Invalid(errs.Field(field, "TOO_LONG", fmt.Sprintf("at most %d bytes", max)))
+	}
+	return nil
+}
+
+// inactiveReason is the LoginFailed reason of an account that may not sign
+// in whatever secret it gives (locked, disabled), "" for any other.
+func inactiveReason(s *credential.Subject) string {
+	switch s.Status {
+	case credential.StatusLocked:
+		return "ACCOUNT_LOCKED"
+	case credential.StatusDisabled:
+		return "ACCOUNT_DISABLED"
+	}
+	return ""
+}
+
+// refuseInactive answers an attempt on a locked or disabled account,
+// whose secret plain is not checked: a lock that still checked passwords
+// would let guessing go on for as long as it lasts, and its answer to the
+// right one would tell that the guess was right. The dummy hash does the
+// work a check does, so the caller's answer (the one for a wrong secret)
+// takes as long too; LoginFailed with reason goes to the tenant's audit.
+// The user learns of the lock from the e-mail notice sent when it happened.
+func (a *App) refuseInactive(ctx context.Context, subj *credential.Subject, plain, reason string, c Client) error {
+	if err := a.Hasher.DummyVerify(ctx, plain); err != nil {
+		return err
+	}
+	return a.Store.InTx(ctx, func(tx store.Tx) error {
+		n, err := tx.FailedCount(ctx, subj.TenantID, subj.AccountID)
+		if err != nil {
+			return err
+		}
+		return tx.Emit(ctx, events.LoginFailed(subj.TenantID, subj.AccountID, n, reason, c.IP, c.UserAgent, a.Clock.Now()))
+	})
+}
+
+// checkPassword verifies a password, the request's field, against the
+// account's, counting the attempt first so parallel guesses cannot exceed
+// the tenant's limit; the attempt that reaches the limit locks the
+// account. A locked or disabled account's password is not checked at all
+// (refuseInactive): it is wrong for the caller. A correct password resets
+// the count and upgrades an outdated hash. It returns the password row it
+// read (nil when the password is wrong), so callers need not read it again.
+func (a *App) checkPassword(ctx context.Context, subj *credential.Subject, field, plain string, c Client) (*credential.Password, bool, error) {
+	if err := capped(field, plain, maxPasswordLen); err != nil {
+		return nil, false, err
+	}
+	if reason := inactiveReason(subj); reason != "" {
+		return nil, false, a.refuseInactive(ctx, subj, plain, reason, c)
+	}
 	var pw *credential.Password
 	var count int
 	reserved := true
@@ -44,13 +102,15 @@ func (a *App) checkPassword(ctx context.Context, subj *credential.Subject, plain
 		return err
 	})
 	if errs.Is(err, errs.KindNotFound) { // no password yet (not activated)
-		_ = a.Hasher.DummyVerify(ctx, plain)
-		return nil, false, nil
+		return nil, false, a.Hasher.DummyVerify(ctx, plain)
 	}
 	if err != nil {
 		return nil, false, err
 	}
 	ok, rehash, err := a.Hasher.Verify(ctx, pw.Hash, plain)
+	if err != nil && reserved {
+		return nil, false, a.giveBack(ctx, err, func(tx store.Tx) error { return tx.ReleaseAttempt(ctx, subj.TenantID, subj.AccountID) })
+	}
 	if err != nil {
 		return nil, false, err
 	}
@@ -89,6 +149,20 @@ func (a *App) checkPassword(ctx context.Context, subj *credential.Subject, plain
 	return pw, true, nil
 }
 
+// giveBack undoes an attempt counted before its secret was checked when
+// the check did not run because the hash pool was busy (err is
+// Unavailable), so that load never counts as failures; release is the
+// store's undo. It returns err, or release's own failure.
+func (a *App) giveBack(ctx context.Context, err error, release func(tx store.Tx) error) error {
+	if !errs.Is(err, errs.KindUnavailable) {
+		return err
+	}
+	if rerr := a.Store.InTx(ctx, release); rerr != nil {
+		return rerr
+	}
+	return err
+}
+
 // failed records a failure already counted (count is the new count): its
 // LoginFailed event, and at the tenant's limit the lock. A log-in counts
 // the attempt before checking the password, so that parallel guesses
@@ -121,5 +195,8 @@ func (a *App) lockAtLimit(ctx context.Context, subj *credential.Subject, count i
 	if err := a.Accounts.RecordLockout(ctx, subj.TenantID, subj.AccountID, until); err != nil {
 		return err
 	}
-	return a.revokeAll(ctx, subj.TenantID, subj.AccountID, "", "ACCOUNT_LOCKED", nil)
+	return a.Store.InTx(ctx, func(tx store.Tx) error {
+		_, err := a.endAccess(ctx, tx, subj.TenantID, subj.AccountID, "", "ACCOUNT_LOCKED", a.Clock.Now())
+		return err
+	})
 }
