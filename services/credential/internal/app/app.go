@@ -73,6 +73,10 @@ type Hasher interface {
 	DummyVerify(ctx context.Context, plain string) error
 	// MatchesAny reports whether plain matches any of encoded.
 	MatchesAny(ctx context.Context, plain string, encoded []string) (bool, error)
+	// Enter admits a caller that will hash for its whole course, or
+	// returns the busy error at once when too many are inside; leave is
+	// called when the caller is done.
+	Enter() (leave func(), err error)
 }
 
 // Deps are the App's collaborators.

@@ -211,7 +211,8 @@ type countingHasher struct {
 	// inside counts Verify calls waiting at the gate.
 	inside atomic.Int64
 	gate   chan struct{}
-	// busy, when set, is every call's answer: a full pool.
+	// busy, when set, is every hash's answer: a full pool (Enter still
+	// admits, as it does when callers arrive faster than they leave).
 	busy bool
 }
 

@@ -78,6 +78,12 @@ func (a *App) Login(ctx context.Context, req LoginRequest) (*LoginResult, error)
 	if err := v.Err(); err != nil {
 		return nil, err
 	}
+	// A flood is refused before it costs a lookup and a transaction.
+	leave, err := a.Hasher.Enter()
+	if err != nil {
+		return nil, err
+	}
+	defer leave()
 
 	subj, err := a.Accounts.ResolveLogin(ctx, req.Tenant, req.Username)
 	if errs.Is(err, errs.KindNotFound) {

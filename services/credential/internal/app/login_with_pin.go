@@ -50,6 +50,11 @@ func (a *App) LoginWithPIN(ctx context.Context, req PINLoginRequest) (*LoginResu
 	if err := v.Err(); err != nil {
 		return nil, err
 	}
+	leave, err := a.Hasher.Enter()
+	if err != nil {
+		return nil, err
+	}
+	defer leave()
 	var pinHash string
 	dev, err := a.Store.DeviceByKey(ctx, token.HashSecret(req.DeviceKey))
 	if err == nil {

@@ -92,10 +92,11 @@ type Hasher struct {
 	params Params
 	size   int64
 	slots  *semaphore.Weighted
-	// queue is how many callers may wait for slots; waiting counts them.
-	queue   int64
-	waiting atomic.Int64
-	limits  limits
+	// queue is how many callers may wait for slots; waiting counts them,
+	// and inside the callers admitted by Enter.
+	queue           int64
+	waiting, inside atomic.Int64
+	limits          limits
 	// dummy is an argon2id hash with the current params that matches no
 	// password; DummyVerify checks against it.
 	dummy string
@@ -138,6 +139,21 @@ func NewHasher(p Params, poolSize, queue int) *Hasher {
 		salt: randomBytes(p.SaltLen), key: randomBytes(p.KeyLen),
 	})
 	return h
+}
+
+// Enter admits a caller that will hash, such as a log-in, for its whole
+// course and not only its wait for a slot: at most pool size + queue
+// callers are inside at once, and the next one gets the busy error at once,
+// before it costs an account lookup or a transaction. Without it a flood
+// passes the pool's queue while it waits for the database, and is refused
+// only after that work (and refused again on its way out). leave must be
+// called when the caller is done.
+func (h *Hasher) Enter() (leave func(), err error) {
+	if h.inside.Add(1) > h.size+h.queue {
+		h.inside.Add(-1)
+		return nil, busy(ErrQueueFull)
+	}
+	return func() { h.inside.Add(-1) }, nil
 }
 
 // Params returns the parameters new hashes are made with.

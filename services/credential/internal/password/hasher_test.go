@@ -311,6 +311,32 @@ func TestHasher_FullQueueRefusesAtOnce(t *testing.T) {
 	if n := h.waiting.Load(); n != 0 {
 		t.Errorf("waiting = %d after all returned, want 0", n)
 	}
+
+}
+
+// Enter admits pool size + queue callers at once, refuses the next at
+// once, and admits again when one leaves.
+func TestHasher_EnterAdmitsPoolPlusQueue(t *testing.T) {
+	h := NewHasher(fastParams, 2, 3)
+	var leaves []func()
+	for i := range 5 {
+		leave, err := h.Enter()
+		if err != nil {
+			t.Fatalf("caller %d refused: %v", i+1, err)
+		}
+		leaves = append(leaves, leave)
+	}
+	_, err := h.Enter()
+	var e *errs.Error
+	if !errors.As(err, &e) || e.Reason != ReasonHasherBusy || !errors.Is(err, ErrQueueFull) {
+		t.Fatalf("sixth caller: %v, want busy", err)
+	}
+	leaves[0]()
+	leave, err := h.Enter()
+	if err != nil {
+		t.Fatalf("after one left: %v, want admitted", err)
+	}
+	leave()
 }
 
 // TestHasher_PoolBoundsConcurrentComputations checks that with 2 slots at
