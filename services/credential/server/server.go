@@ -85,7 +85,7 @@ func TuningFromEnv(l *config.Loader) Tuning {
 		l.Invalid("LATCHKEY_HASH_POOL", errors.New("must be 0 (one per core) or more"))
 	}
 	queue := l.Int("LATCHKEY_HASH_QUEUE", 0,
-		"password hashes that may wait for the pool (0: 64 per pool slot, about 1.5 s of work); more get 503 PASSWORD_HASHER_BUSY at once")
+		"log-ins (password or PIN) that may wait for the hash pool (0: 64 per pool slot, about 1.5 s of work); more get 503 PASSWORD_HASHER_BUSY with Retry-After at once")
 	if queue < 0 {
 		l.Invalid("LATCHKEY_HASH_QUEUE", errors.New("must be 0 (64 per pool slot) or more"))
 	}
