@@ -87,6 +87,12 @@ func (a *App) ContinueLogin(ctx context.Context, req ContinueRequest) (*LoginRes
 	if err != nil {
 		return nil, err
 	}
+	if inactiveReason(subj) != "" {
+		// Locked or disabled since the ticket was given: the log-in is
+		// over, and a new one answers as for a wrong password; the lock
+		// is not told here either.
+		return nil, errTicketInvalid()
+	}
 	if err := sayStatus(subj); err != nil {
 		return nil, err
 	}

@@ -99,3 +99,18 @@ func TestLockedOrDisabled_SecretsNotChecked_AnsweredAsWrong(t *testing.T) {
 		})
 	}
 }
+
+// A ticket given before the account was locked or disabled is void: the
+// step's answer is refused as for a spent ticket, without telling why.
+func TestContinueLogin_AccountLockedSinceTheTicket_TicketInvalid(t *testing.T) {
+	for _, status := range []string{credential.StatusLocked, credential.StatusDisabled} {
+		w := newWorld(t)
+		s := w.account("anna", "Temporary-Pass-1", true, credential.Policy{})
+		ticket := w.mustStep(w.login("anna", "Temporary-Pass-1"))(credential.StepChangePassword)
+		w.dir.mu.Lock()
+		w.dir.accounts[s.AccountID].Status = status
+		w.dir.mu.Unlock()
+		_, err := w.cont(app.ContinueRequest{Ticket: ticket, NewPassword: "Brand-New-Pass-2"})
+		wantReason(t, err, "LOGIN_TICKET_INVALID")
+	}
+}
