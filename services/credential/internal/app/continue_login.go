@@ -40,7 +40,7 @@ func (a *App) wrongCode(ctx context.Context, subj *credential.Subject, hash [32]
 			return err
 		}
 		var err error
-		count, reserved, err = tx.ReserveAttempt(ctx, subj.TenantID, subj.AccountID, max(subj.Policy.MaxFailedAttempts, 1))
+		count, reserved, err = a.reserveAttempt(ctx, tx, subj)
 		if err != nil || !reserved {
 			return err // already at the limit: nothing more to count
 		}

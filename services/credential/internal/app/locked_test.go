@@ -4,11 +4,14 @@ import (
 	"context"
 	"errors"
 	"testing"
+	"time"
 
 	"google.golang.org/protobuf/proto"
 
 	"github.com/latchkey/latchkey/libs/authn"
+	"github.com/latchkey/latchkey/libs/dbx"
 	"github.com/latchkey/latchkey/libs/errs"
+	"github.com/latchkey/latchkey/libs/testkit"
 	eventsv1 "github.com/latchkey/latchkey/proto/gen/latchkey/events/v1"
 	"github.com/latchkey/latchkey/services/credential/internal/app"
 	"github.com/latchkey/latchkey/services/credential/internal/credential"
@@ -113,4 +116,49 @@ func TestContinueLogin_AccountLockedSinceTheTicket_TicketInvalid(t *testing.T) {
 		_, err := w.cont(app.ContinueRequest{Ticket: ticket, NewPassword: "Brand-New-Pass-2"})
 		wantReason(t, err, "LOGIN_TICKET_INVALID")
 	}
+}
+
+// 100 parallel wrong passwords that all looked the account up while it
+// was still active get no more checks than the tenant's limit: the rest
+// are refused unchecked, as on a locked account (the count's own lock
+// holds before the account service has recorded it).
+func TestLogin_ParallelWrongPasswords_NoMoreChecksThanTheLimit(t *testing.T) {
+	testkit.EachDialect(t, "credential", func(t *testing.T, db dbx.DB) {
+		w := newWorldOn(t, db)
+		w.account("anna", "Correct-Horse-1", false, credential.Policy{MaxFailedAttempts: 3, LockoutMinutes: 15})
+		won := inFlight(t, w, 100, func(int) error { _, err := w.login("anna", "wrong"); return err })
+		if won != 0 || w.hash.verified.Load() != 3 {
+			t.Fatalf("%d let in, %d passwords checked; want 0 and exactly 3", won, w.hash.verified.Load())
+		}
+		if w.dir.lockouts != 1 {
+			t.Fatalf("%d lockouts, want 1", w.dir.lockouts)
+		}
+	})
+}
+
+// The count's lock ends with the tenant's lockout minutes (the account
+// service unlocks at the same time), and counting starts afresh; until
+// then even an account the account service calls active has no password
+// checked.
+func TestLogin_LockOfTheCountEndsWithTheLockoutMinutes(t *testing.T) {
+	w := newWorld(t)
+	s := w.account("anna", "Correct-Horse-1", false, credential.Policy{MaxFailedAttempts: 2, LockoutMinutes: 15})
+	for range 2 {
+		_, err := w.login("anna", "wrong")
+		wantReason(t, err, "INVALID_CREDENTIALS")
+	}
+	setStatus := func(status string) {
+		w.dir.mu.Lock()
+		w.dir.accounts[s.AccountID].Status = status
+		w.dir.mu.Unlock()
+	}
+	setStatus(credential.StatusActive) // as if the account service's lock were lost
+	w.hash.verified.Store(0)
+	_, err := w.login("anna", "Correct-Horse-1")
+	wantReason(t, err, "INVALID_CREDENTIALS")
+	if n := w.hash.verified.Load(); n != 0 {
+		t.Fatalf("%d passwords checked during the lock, want none", n)
+	}
+	w.clock.Advance(15 * time.Minute)
+	w.mustTokens(w.login("anna", "Correct-Horse-1"))
 }

@@ -81,24 +81,13 @@ func (a *App) checkPassword(ctx context.Context, subj *credential.Subject, field
 	}
 	var pw *credential.Password
 	var count int
-	reserved := true
+	var reserved bool
 	err := a.Store.InTx(ctx, func(tx store.Tx) error {
 		var err error
 		if pw, err = tx.GetPassword(ctx, subj.TenantID, subj.AccountID); err != nil {
 			return err
 		}
-		limit := max(subj.Policy.MaxFailedAttempts, 1)
-		if count, reserved, err = tx.ReserveAttempt(ctx, subj.TenantID, subj.AccountID, limit); err != nil || reserved {
-			return err
-		}
-		if subj.Status == credential.StatusActive {
-			// The count is full but the account is active: its lock
-			// expired or an admin lifted it. Counting starts afresh.
-			if err := tx.ResetAttempts(ctx, subj.TenantID, subj.AccountID); err != nil {
-				return err
-			}
-			count, reserved, err = tx.ReserveAttempt(ctx, subj.TenantID, subj.AccountID, limit)
-		}
+		count, reserved, err = a.reserveAttempt(ctx, tx, subj)
 		return err
 	})
 	if errs.Is(err, errs.KindNotFound) { // no password yet (not activated)
@@ -107,17 +96,17 @@ func (a *App) checkPassword(ctx context.Context, subj *credential.Subject, field
 	if err != nil {
 		return nil, false, err
 	}
+	if !reserved {
+		// The tenant's limit is reached and its lock lasts, also while
+		// the account service has not recorded it yet (parallel guesses
+		// that looked the account up before): nothing is checked.
+		return nil, false, a.refuseInactive(ctx, subj, plain, "ACCOUNT_LOCKED", c)
+	}
 	ok, rehash, err := a.Hasher.Verify(ctx, pw.Hash, plain)
-	if err != nil && reserved {
+	if err != nil {
 		return nil, false, a.giveBack(ctx, err, func(tx store.Tx) error { return tx.ReleaseAttempt(ctx, subj.TenantID, subj.AccountID) })
 	}
-	if err != nil {
-		return nil, false, err
-	}
 	if !ok {
-		if !reserved {
-			return nil, false, nil // already locked: nothing more to count
-		}
 		return nil, false, a.failed(ctx, subj, count, "WRONG_PASSWORD", c)
 	}
 	// The hash is legacy or has old parameters: keep the same password
@@ -147,6 +136,15 @@ func (a *App) checkPassword(ctx context.Context, subj *credential.Subject, field
 		pw.Hash = upgraded
 	}
 	return pw, true, nil
+}
+
+// reserveAttempt counts, in tx, a failure-prone attempt of subj (a
+// password, a code) before it is checked, against the tenant's limit
+// and lock duration; ok=false when the limit is reached and its lock
+// lasts.
+func (a *App) reserveAttempt(ctx context.Context, tx store.Tx, subj *credential.Subject) (count int, ok bool, err error) {
+	return tx.ReserveAttempt(ctx, subj.TenantID, subj.AccountID, max(subj.Policy.MaxFailedAttempts, 1), a.Clock.Now(),
+		time.Duration(subj.Policy.LockoutMinutes)*time.Minute)
 }
 
 // giveBack undoes an attempt counted before its secret was checked when

@@ -62,8 +62,11 @@ type Tx interface {
 	// ReserveAttempt counts a log-in attempt before its password is
 	// checked, atomically: it returns the count including this attempt, or
 	// ok=false when max attempts are already counted (the account is
-	// locked by failures), so parallel guesses cannot exceed max.
-	ReserveAttempt(ctx context.Context, tenantID, accountID string, max int) (count int, ok bool, err error)
+	// locked by failures), so parallel guesses cannot exceed max. The
+	// attempt that reaches max starts the lock: it lasts lockFor (0: until
+	// ResetAttempts), and a full count whose lock has ended at now starts
+	// afresh.
+	ReserveAttempt(ctx context.Context, tenantID, accountID string, max int, now time.Time, lockFor time.Duration) (count int, ok bool, err error)
 	// ResetAttempts forgets the failures (a success, an unlock, a new
 	// password).
 	ResetAttempts(ctx context.Context, tenantID, accountID string) error

@@ -120,9 +120,17 @@ func (t reader) History(ctx context.Context, tenantID, accountID string, n int) 
 	return out, rows.Err()
 }
 
-func (t *tx) ReserveAttempt(ctx context.Context, tenantID, accountID string, max int) (int, bool, error) {
+func (t *tx) ReserveAttempt(ctx context.Context, tenantID, accountID string, max int, now time.Time, lockFor time.Duration) (int, bool, error) {
 	if _, err := t.q.Exec(ctx, `INSERT INTO login_attempts (tenant_id, account_id, failed_count) VALUES ($1, $2, 0)
 		ON CONFLICT (tenant_id, account_id) DO NOTHING`, tenantID, accountID); err != nil {
+		return 0, false, err
+	}
+	// A lock that has ended starts the count afresh. Of parallel
+	// transactions only the first finds it ended: the row lock makes the
+	// others see its new count.
+	if _, err := t.q.Exec(ctx, `UPDATE login_attempts SET failed_count = 0, locked_until = NULL
+		WHERE tenant_id = $1 AND account_id = $2 AND failed_count >= $3 AND locked_until IS NOT NULL AND locked_until <= $4`,
+		tenantID, accountID, max, now); err != nil {
 		return 0, false, err
 	}
 	var n int
@@ -132,6 +140,12 @@ func (t *tx) ReserveAttempt(ctx context.Context, tenantID, accountID string, max
 	if errors.Is(err, dbx.ErrNoRows) {
 		return max, false, nil
 	}
+	if err != nil || n < max || lockFor <= 0 {
+		return n, err == nil, err
+	}
+	// This attempt starts the lock (the row is this transaction's now).
+	_, err = t.q.Exec(ctx, "UPDATE login_attempts SET locked_until = $1 WHERE tenant_id = $2 AND account_id = $3",
+		now.Add(lockFor), tenantID, accountID)
 	return n, err == nil, err
 }
 

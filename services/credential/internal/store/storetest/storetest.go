@@ -92,7 +92,7 @@ func testAttempts(t *testing.T, s store.Store) {
 		go func() {
 			defer wg.Done()
 			err := s.InTx(ctx, func(tx store.Tx) error {
-				_, reserved, err := tx.ReserveAttempt(ctx, tenant, acct, max)
+				_, reserved, err := tx.ReserveAttempt(ctx, tenant, acct, max, now, 0)
 				if reserved {
 					ok.Add(1)
 				}
@@ -111,12 +111,41 @@ func testAttempts(t *testing.T, s store.Store) {
 		if err := tx.ResetAttempts(ctx, tenant, acct); err != nil {
 			return err
 		}
-		n, reserved, err := tx.ReserveAttempt(ctx, tenant, acct, max)
+		n, reserved, err := tx.ReserveAttempt(ctx, tenant, acct, max, now, 0)
 		if err != nil || !reserved || n != 1 {
 			return fmt.Errorf("after reset: %d %v %v", n, reserved, err)
 		}
 		return nil
 	})
+	// A lock of lockFor ends lockFor after the attempt that reached the
+	// limit, and then counting starts afresh; one without an end lasts
+	// until a reset.
+	for _, tc := range []struct {
+		lockFor time.Duration
+		later   time.Duration
+		want    bool
+	}{
+		{15 * time.Minute, 15*time.Minute - time.Second, false},
+		{15 * time.Minute, 15 * time.Minute, true},
+		{0, 365 * 24 * time.Hour, false},
+	} {
+		acct := ids.New()
+		inTx(t, s, func(tx store.Tx) error {
+			for i := 0; i < max; i++ {
+				if _, ok, err := tx.ReserveAttempt(ctx, tenant, acct, max, now, tc.lockFor); err != nil || !ok {
+					return fmt.Errorf("attempt %d: %v %v", i+1, ok, err)
+				}
+			}
+			if _, ok, err := tx.ReserveAttempt(ctx, tenant, acct, max, now.Add(time.Second), tc.lockFor); err != nil || ok {
+				return fmt.Errorf("attempt past the limit: %v %v, want refused", ok, err)
+			}
+			n, ok, err := tx.ReserveAttempt(ctx, tenant, acct, max, now.Add(tc.later), tc.lockFor)
+			if err != nil || ok != tc.want || (ok && n != 1) {
+				return fmt.Errorf("lock of %v, %v later: %d %v %v; want let through afresh = %v", tc.lockFor, tc.later, n, ok, err, tc.want)
+			}
+			return nil
+		})
+	}
 }
 
 func testTicket(t *testing.T, s store.Store) {
@@ -400,7 +429,7 @@ func testReleaseAttempt(t *testing.T, s store.Store) {
 	tenant, acct := ids.New(), ids.New()
 	inTx(t, s, func(tx store.Tx) error {
 		for range 2 {
-			if _, _, err := tx.ReserveAttempt(ctx, tenant, acct, 5); err != nil {
+			if _, _, err := tx.ReserveAttempt(ctx, tenant, acct, 5, now, 0); err != nil {
 				return err
 			}
 		}
