@@ -49,10 +49,12 @@ type Tuning struct {
 	Token authn.TokenConfig
 	// RotateEvery is the age at which the signing key is replaced.
 	RotateEvery time.Duration
-	// Hash is the Argon2id parameters and HashPool the number of hashes
-	// computed at once (0: one per core).
-	Hash     password.Params
-	HashPool int
+	// Hash is the Argon2id parameters, HashPool the number of hashes
+	// computed at once (0: one per core) and HashQueue how many may wait
+	// for one before the next is refused as busy (0: 64 per pool slot).
+	Hash      password.Params
+	HashPool  int
+	HashQueue int
 	// BreachedFile is a local list of SHA-1 hashes of breached passwords
 	// (Have I Been Pwned format); empty: no breach check.
 	BreachedFile string
@@ -82,11 +84,17 @@ func TuningFromEnv(l *config.Loader) Tuning {
 	if pool < 0 {
 		l.Invalid("LATCHKEY_HASH_POOL", errors.New("must be 0 (one per core) or more"))
 	}
+	queue := l.Int("LATCHKEY_HASH_QUEUE", 0,
+		"log-ins (password or PIN) that may wait for the hash pool (0: 64 per pool slot, about 1.5 s of work); more get 503 PASSWORD_HASHER_BUSY with Retry-After at once")
+	if queue < 0 {
+		l.Invalid("LATCHKEY_HASH_QUEUE", errors.New("must be 0 (64 per pool slot) or more"))
+	}
 	return Tuning{
 		Token:        authn.TokenConfigFromEnv(l),
 		RotateEvery:  l.Duration("LATCHKEY_SIGNING_KEY_ROTATE_EVERY", token.DefaultRotateEvery, "age at which the access-token signing key is replaced"),
 		Hash:         p,
 		HashPool:     pool,
+		HashQueue:    queue,
 		BreachedFile: l.String("LATCHKEY_BREACHED_PASSWORDS_FILE", "", "local file of SHA-1 hashes of breached passwords (HIBP format); empty: no breach check"),
 	}
 }
@@ -169,7 +177,7 @@ func Run(ctx context.Context, cfg Config) error {
 	}
 	use := app.New(app.Deps{
 		Store: st, Clock: cfg.Clock,
-		Hasher: password.NewHasher(cfg.Hash, cfg.HashPool), Checker: checker, Issuer: issuer,
+		Hasher: password.NewHasher(cfg.Hash, cfg.HashPool, cfg.HashQueue), Checker: checker, Issuer: issuer,
 		Accounts: peers.NewAccounts(accountinternalv1.NewAccountInternalServiceClient(accountConn)),
 		Factors:  peers.NewMFA(mfainternalv1.NewMfaInternalServiceClient(mfaConn)),
 		Recovery: peers.NewRecovery(recoveryinternalv1.NewRecoveryInternalServiceClient(recoveryConn)),
