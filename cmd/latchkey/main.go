@@ -55,6 +55,7 @@ commands:
   migrate   apply database migrations and exit
   config    print the settings (environment variables) as a Markdown table
   tenant    create and list tenants through the API (latchkey tenant for help)
+  certs     make a development CA and a certificate for each service (latchkey certs -h)
 
 Settings come from environment variables; "latchkey config" lists them.
 `
@@ -78,6 +79,8 @@ func run(args []string, stdout, stderr io.Writer) error {
 	case "config":
 		fmt.Fprint(stdout, config.Markdown(allVars()))
 		return nil
+	case "certs":
+		return certsCommand(args[1:], stdout, stderr)
 	case "run", "migrate", "tenant":
 	case "-h", "--help", "help":
 		fmt.Fprint(stdout, usage)
