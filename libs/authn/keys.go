@@ -97,6 +97,15 @@ func (c *CachedKeys) Keys(ctx context.Context) (map[string]ed25519.PublicKey, er
 	return c.load(ctx, c.opts.TTL)
 }
 
+// InvalidateKeys makes the next call fetch the keys, whatever the TTL and
+// MinRefresh say: the key ring changed (SigningKeyRotated). The keys it
+// has stay in use if that fetch fails.
+func (c *CachedKeys) InvalidateKeys() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.keys.Store(&cachedKeySet{keys: c.keys.Load().keys})
+}
+
 // Refresh fetches the keys again unless a fetch was tried less than
 // MinRefresh ago.
 func (c *CachedKeys) Refresh(ctx context.Context) (map[string]ed25519.PublicKey, error) {
