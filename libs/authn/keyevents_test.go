@@ -91,25 +91,65 @@ func TestFollowKeyRotations_RefusesARetiredKeyWithinOneSecond(t *testing.T) {
 	}
 }
 
+// keyFeed is a CachedKeys over a JWKS the test changes, on a fake clock.
+type keyFeed struct {
+	k1, k2    testKey
+	published []JWK
+	fetches   int
+	clock     *clock.Fake
+	cache     *CachedKeys
+}
+
+func newKeyFeed(t *testing.T) *keyFeed {
+	f := &keyFeed{k1: newTestKey(t, "k1"), k2: newTestKey(t, "k2"), clock: clock.NewFake(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))}
+	f.published = []JWK{NewJWK(f.k1.kid, f.k1.public())}
+	f.cache = NewCachedKeys(func(context.Context) ([]JWK, error) { f.fetches++; return f.published, nil }, CachedKeysOptions{Clock: f.clock})
+	return f
+}
+
 func TestCachedKeys_InvalidateFetchesAgainAtOnce(t *testing.T) {
-	k1, k2 := newTestKey(t, "k1"), newTestKey(t, "k2")
-	published := []JWK{NewJWK(k1.kid, k1.public())}
-	fetches := 0
-	clk := clock.NewFake(time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC))
-	c := NewCachedKeys(func(context.Context) ([]JWK, error) { fetches++; return published, nil }, CachedKeysOptions{Clock: clk})
-	ctx := context.Background()
+	f := newKeyFeed(t)
+	k1, k2, c, ctx := f.k1, f.k2, f.cache, context.Background()
 	if _, err := c.Keys(ctx); err != nil {
 		t.Fatal(err)
 	}
-	published = []JWK{NewJWK(k2.kid, k2.public())}
+	f.published = []JWK{NewJWK(k2.kid, k2.public())}
 	// Within MinRefresh a refresh does not fetch...
-	if keys, _ := c.Refresh(ctx); keys[k2.kid] != nil || fetches != 1 {
-		t.Fatalf("Refresh within MinRefresh fetched (%d fetches)", fetches)
+	if keys, _ := c.Refresh(ctx); keys[k2.kid] != nil || f.fetches != 1 {
+		t.Fatalf("Refresh within MinRefresh fetched (%d f.fetches)", f.fetches)
 	}
 	// ...but after an invalidation the next call does.
 	c.InvalidateKeys()
 	keys, err := c.Keys(ctx)
-	if err != nil || keys[k2.kid] == nil || keys[k1.kid] != nil || fetches != 2 {
-		t.Fatalf("after InvalidateKeys: %v, %v (%d fetches); want k2 alone", keys, err, fetches)
+	if err != nil || keys[k2.kid] == nil || keys[k1.kid] != nil || f.fetches != 2 {
+		t.Fatalf("after InvalidateKeys: %v, %v (%d f.fetches); want k2 alone", keys, err, f.fetches)
+	}
+}
+
+// The fetch after an invalidation may reach a credential replica that has
+// not reloaded yet: a token of the new key then f.fetches again a second
+// later, not MinRefresh later.
+func TestCachedKeys_AfterInvalidateAnUnknownKidFetchesAgainWithinASecond(t *testing.T) {
+	f := newKeyFeed(t)
+	k2, c, clk, ctx := f.k2, f.cache, f.clock, context.Background()
+	c.InvalidateKeys()
+	if keys, _ := c.Keys(ctx); keys[k2.kid] != nil {
+		t.Fatal("k2 before it was published")
+	}
+	f.published = append(f.published, NewJWK(k2.kid, k2.public()))
+	if keys, _ := c.Refresh(ctx); keys[k2.kid] != nil || f.fetches != 1 {
+		t.Fatalf("a refresh at once fetched (%d f.fetches): unknown kids must stay rate-limited", f.fetches)
+	}
+	clk.Advance(time.Second)
+	if keys, _ := c.Refresh(ctx); keys[k2.kid] == nil {
+		t.Fatalf("k2 still unknown a second after the invalidation (%d f.fetches)", f.fetches)
+	}
+	// Long after the rotation, MinRefresh applies again.
+	clk.Advance(DefaultKeysMinRefresh)
+	_, _ = c.Refresh(ctx)
+	n := f.fetches
+	clk.Advance(time.Second)
+	if _, _ = c.Refresh(ctx); f.fetches != n {
+		t.Fatal("unknown kids fetch every second long after the invalidation")
 	}
 }
