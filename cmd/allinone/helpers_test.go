@@ -143,26 +143,18 @@ func timeSleep() { time.Sleep(20 * time.Millisecond) }
 // that move time forward instead of waiting.
 func startWithClock(t testing.TB, postgres bool, natsURL, dataDir string, clk clock.Clock) *allinone.Instance {
 	t.Helper()
-	return startConfig(t, testConfig(t, postgres, natsURL, dataDir, clk))
-}
-
-// testConfig is the configuration start uses.
-func testConfig(t testing.TB, postgres bool, natsURL, dataDir string, clk clock.Clock) allinone.Config {
-	t.Helper()
-	cfg := allinone.Config{
+	return startWithConfig(t, postgres, allinone.Config{
 		Edge: loopbackEdge, DataDir: dataDir, NATSURL: natsURL, Clock: clk,
 		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
-	}
+	})
+}
+
+// startWithConfig is start with cfg's settings (a small hash pool, say).
+func startWithConfig(t testing.TB, postgres bool, cfg allinone.Config) *allinone.Instance {
+	t.Helper()
 	if postgres {
 		cfg.PostgresURL = testkit.Postgres(t).URL
 	}
-	return cfg
-}
-
-// startConfig starts the suite with cfg, stops it when t ends and waits
-// until it is ready.
-func startConfig(t testing.TB, cfg allinone.Config) *allinone.Instance {
-	t.Helper()
 	inst, err := allinone.Start(context.Background(), cfg)
 	if err != nil {
 		t.Fatalf("start: %v", err)

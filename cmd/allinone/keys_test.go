@@ -5,6 +5,8 @@ import (
 	"crypto/ed25519"
 	"encoding/base64"
 	"encoding/json"
+	"io"
+	"log/slog"
 	"os"
 	"slices"
 	"strings"
@@ -59,13 +61,27 @@ func jwksKids(t *testing.T, anon client) []string {
 	return kids
 }
 
+// keysConfig is the suite's configuration on PostgreSQL or SQLite, kept
+// by the test to run `latchkey keys` and to start the suite again.
+func keysConfig(t *testing.T, pg bool) allinone.Config {
+	t.Helper()
+	cfg := allinone.Config{
+		Edge: loopbackEdge, DataDir: t.TempDir(), NATSURL: testkit.NATS(t).URL,
+		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
+	}
+	if pg {
+		cfg.PostgresURL = testkit.Postgres(t).URL
+	}
+	return cfg
+}
+
 // signedIn starts the suite and signs a tenant's first admin in; it
 // returns the suite's configuration, an anonymous client, the tenant code
 // and the admin's tokens.
 func signedIn(t *testing.T, pg bool) (allinone.Config, *allinone.Instance, client, string, map[string]any) {
 	t.Helper()
-	cfg := testConfig(t, pg, testkit.NATS(t).URL, t.TempDir(), nil)
-	inst := startConfig(t, cfg)
+	cfg := keysConfig(t, pg)
+	inst := startWithConfig(t, false, cfg)
 	op := client{t: t, base: inst.HTTPURL, token: inst.OperatorToken}
 	anon := client{t: t, base: inst.HTTPURL}
 	code := tenantWithAdmin(t, op, nil)
@@ -181,7 +197,7 @@ func TestSigningKeys_SealedAtRestAndTokensSurviveARestart(t *testing.T) {
 		}
 	}
 
-	again := startConfig(t, cfg)
+	again := startWithConfig(t, false, cfg)
 	if again.SigningKeyKEKNew || again.SigningKeyKEKPath != inst.SigningKeyKEKPath {
 		t.Fatalf("restart made a new KEK (%q)", again.SigningKeyKEKPath)
 	}
@@ -194,8 +210,8 @@ func TestSigningKeys_SealedAtRestAndTokensSurviveARestart(t *testing.T) {
 // A KEK that does not open the stored keys stops the start with a message
 // naming the setting.
 func TestSigningKeys_WrongKEKStopsTheStartNamingTheSetting(t *testing.T) {
-	cfg := testConfig(t, false, testkit.NATS(t).URL, t.TempDir(), nil)
-	if err := startConfig(t, cfg).Stop(); err != nil {
+	cfg := keysConfig(t, false)
+	if err := startWithConfig(t, false, cfg).Stop(); err != nil {
 		t.Fatal(err)
 	}
 	wrong, err := keyring.Parse(keyring.Generate())
