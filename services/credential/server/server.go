@@ -48,11 +48,11 @@ type Tuning struct {
 	// Token names the access tokens' issuer, audience and lifetime; the
 	// same on every service that verifies them.
 	Token authn.TokenConfig
-	// RotateEvery is the age at which the signing key is replaced.
-	RotateEvery time.Duration
 	// KEK seals the signing keys in the database (EnvSigningKeyKEK); Run
 	// refuses to start without it.
 	KEK *keyring.Ring
+	// RotateEvery is the age at which the signing key is replaced.
+	RotateEvery time.Duration
 	// Hash is the Argon2id parameters and HashPool the number of hashes
 	// computed at once (0: one per core).
 	Hash     password.Params
