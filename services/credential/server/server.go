@@ -15,6 +15,7 @@ import (
 	"github.com/latchkey/latchkey/libs/config"
 	"github.com/latchkey/latchkey/libs/grpcx"
 	"github.com/latchkey/latchkey/libs/infra"
+	"github.com/latchkey/latchkey/libs/keyring"
 	"github.com/latchkey/latchkey/libs/outbox"
 	accountinternalv1 "github.com/latchkey/latchkey/proto/gen/latchkey/internalapi/account/v1"
 	mfainternalv1 "github.com/latchkey/latchkey/proto/gen/latchkey/internalapi/mfa/v1"
@@ -47,6 +48,9 @@ type Tuning struct {
 	// Token names the access tokens' issuer, audience and lifetime; the
 	// same on every service that verifies them.
 	Token authn.TokenConfig
+	// KEK seals the signing keys in the database (EnvSigningKeyKEK); Run
+	// refuses to start without it.
+	KEK *keyring.Ring
 	// RotateEvery is the age at which the signing key is replaced.
 	RotateEvery time.Duration
 	// Hash is the Argon2id parameters, HashPool the number of hashes
@@ -92,6 +96,7 @@ func TuningFromEnv(l *config.Loader) Tuning {
 	return Tuning{
 		Token:        authn.TokenConfigFromEnv(l),
 		RotateEvery:  l.Duration("LATCHKEY_SIGNING_KEY_ROTATE_EVERY", token.DefaultRotateEvery, "age at which the access-token signing key is replaced"),
+		KEK:          signingKeyKEKFromEnv(l),
 		Hash:         p,
 		HashPool:     pool,
 		HashQueue:    queue,
@@ -101,6 +106,7 @@ func TuningFromEnv(l *config.Loader) Tuning {
 
 // ConfigFromEnv reads the settings of the service binary (credentiald).
 func ConfigFromEnv(l *config.Loader) Config {
+	requireKEK(l)
 	return Config{
 		Settings:       infra.SettingsFromEnv(l, Name),
 		AccountAddr:    infra.PeerAddr(l, "account"),
@@ -126,6 +132,9 @@ func Run(ctx context.Context, cfg Config) error {
 
 	if err := cfg.Hash.Validate(); err != nil {
 		return err
+	}
+	if cfg.KEK == nil {
+		return errKEKRequired
 	}
 	in, err := infra.Open(ctx, Service, cfg.Settings)
 	if err != nil {
@@ -162,12 +171,12 @@ func Run(ctx context.Context, cfg Config) error {
 	box := outbox.New(in.DB, cfg.Clock, Name)
 	st := sqlstore.New(in.DB, box)
 	issuer, err := token.NewIssuer(st.Keys(), cfg.Clock, token.Options{Issuer: cfg.Token.Issuer, Audience: cfg.Token.Audience,
-		AccessTTL: cfg.Token.AccessTTL, RotateEvery: cfg.RotateEvery, Logger: log})
+		AccessTTL: cfg.Token.AccessTTL, RotateEvery: cfg.RotateEvery, KEK: cfg.KEK, Logger: log})
 	if err != nil {
 		return err
 	}
 	if err := issuer.Start(ctx); err != nil {
-		return err
+		return kekError(err)
 	}
 	checker := &password.Checker{}
 	if cfg.BreachedFile != "" {

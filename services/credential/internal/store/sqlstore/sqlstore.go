@@ -4,9 +4,7 @@ package sqlstore
 
 import (
 	"context"
-	"crypto/ed25519"
 	"errors"
-	"fmt"
 	"strconv"
 	"strings"
 	"time"
@@ -18,7 +16,6 @@ import (
 	"github.com/latchkey/latchkey/libs/outbox"
 	"github.com/latchkey/latchkey/services/credential/internal/credential"
 	"github.com/latchkey/latchkey/services/credential/internal/store"
-	"github.com/latchkey/latchkey/services/credential/internal/token"
 	"github.com/latchkey/latchkey/services/credential/migrations"
 )
 
@@ -52,9 +49,6 @@ func (s *Store) InTx(ctx context.Context, fn func(tx store.Tx) error) error {
 func (s *Store) Bind(dtx dbx.Tx) store.Tx {
 	return &tx{reader: reader{q: dtx}, dtx: dtx, outbox: s.outbox}
 }
-
-// Keys is the signing-key store.
-func (s *Store) Keys() token.KeyStore { return keys{q: s.db} }
 
 // reader runs the queries, on the database or inside a transaction.
 type reader struct{ q dbx.Querier }
@@ -464,54 +458,6 @@ func (t reader) DeviceSeen(ctx context.Context, tenantID, accountID, deviceName,
 		(SELECT COUNT(*) FROM (SELECT 1 FROM sessions WHERE tenant_id = $1 AND account_id = $2 AND device_name = $3 AND user_agent = $4 LIMIT 1) s)`,
 		tenantID, accountID, deviceName, userAgent).Scan(&anySession, &seen)
 	return anySession > 0, seen > 0, err
-}
-
-// keys keeps the signing keys. The private keys are stored as they are:
-// the database is the secret store here; encrypting them with a key ring
-// kept outside it is a later step.
-type keys struct{ q dbx.Querier }
-
-func (k keys) ListKeys(ctx context.Context) ([]token.SigningKey, error) {
-	rows, err := k.q.Query(ctx, "SELECT id, private_key, created_at, retire_at FROM signing_keys ORDER BY created_at")
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []token.SigningKey
-	for rows.Next() {
-		var (
-			s      token.SigningKey
-			priv   []byte
-			retire *time.Time
-		)
-		if err := rows.Scan(&s.ID, &priv, &s.CreatedAt, &retire); err != nil {
-			return nil, err
-		}
-		if len(priv) != ed25519.PrivateKeySize {
-			return nil, fmt.Errorf("signing key %s: stored key has %d bytes", s.ID, len(priv))
-		}
-		s.Private, s.CreatedAt = ed25519.PrivateKey(priv), s.CreatedAt.UTC()
-		if retire != nil {
-			s.RetireAt = retire.UTC()
-		}
-		out = append(out, s)
-	}
-	return out, rows.Err()
-}
-
-func (k keys) AddKey(ctx context.Context, s token.SigningKey) error {
-	var retire *time.Time
-	if !s.RetireAt.IsZero() {
-		retire = &s.RetireAt
-	}
-	_, err := k.q.Exec(ctx, "INSERT INTO signing_keys (id, private_key, created_at, retire_at) VALUES ($1, $2, $3, $4)",
-		s.ID, []byte(s.Private), s.CreatedAt, retire)
-	return err
-}
-
-func (k keys) DeleteKey(ctx context.Context, id string) error {
-	_, err := k.q.Exec(ctx, "DELETE FROM signing_keys WHERE id = $1", id)
-	return err
 }
 
 func splitList(s string) []string {
