@@ -16,11 +16,7 @@ import (
 )
 
 func TestSigningKeyRotated_RoundTrip(t *testing.T) {
-	msg := NewSigningKeyRotated(&eventsv1.EventMeta{EventId: "ev-1"}, "new", []string{"old-1", "old-2"})
-	if got := string(msg.ProtoReflect().Descriptor().FullName()); got != "latchkey.events.v1.SigningKeyRotated" {
-		t.Fatalf("type %s", got)
-	}
-	b, err := proto.Marshal(msg)
+	b, err := proto.Marshal(&eventsv1.SigningKeyRotated{Meta: &eventsv1.EventMeta{EventId: "ev-1"}, KeyId: "new", RetiredKeyIds: []string{"old-1", "old-2"}})
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -66,7 +62,7 @@ func TestFollowKeyRotations_RefusesARetiredKeyWithinOneSecond(t *testing.T) {
 	if _, err := v.Verify(ctx, leakedTok); err != nil {
 		t.Fatalf("before the rotation: %v", err)
 	}
-	b, err := proto.Marshal(NewSigningKeyRotated(&eventsv1.EventMeta{EventId: "ev-1"}, "kept", []string{"leaked"}))
+	b, err := proto.Marshal(&eventsv1.SigningKeyRotated{Meta: &eventsv1.EventMeta{EventId: "ev-1"}, KeyId: "kept", RetiredKeyIds: []string{"leaked"}})
 	if err != nil {
 		t.Fatal(err)
 	}

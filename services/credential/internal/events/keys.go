@@ -15,5 +15,6 @@ import (
 // A platform event: no tenant.
 func SigningKeyRotated(keyID string, retired []string, at time.Time) store.Event {
 	meta := events.NewMeta("", &eventsv1.Actor{Kind: eventsv1.Actor_Kind_OPERATOR}, at)
-	return store.Event{ID: meta.EventId, Subject: authn.SigningKeyRotatedSubject, Message: authn.NewSigningKeyRotated(meta, keyID, retired)}
+	return store.Event{ID: meta.EventId, Subject: authn.SigningKeyRotatedSubject,
+		Message: &eventsv1.SigningKeyRotated{Meta: meta, KeyId: keyID, RetiredKeyIds: retired}}
 }
