@@ -23,11 +23,12 @@ func EdgeFromEnv(l *config.Loader) Config {
 func ConfigFromEnv(l *config.Loader) Config {
 	cfg := EdgeFromEnv(l)
 	cfg.Backends = Backends{
-		Account:    infra.PeerAddr(l, "account"),
-		Credential: infra.PeerAddr(l, "credential"),
-		Recovery:   infra.PeerAddr(l, "recovery"),
-		MFA:        infra.PeerAddr(l, "mfa"),
+		Account:    infra.BackendAddr(l, "account"),
+		Credential: infra.BackendAddr(l, "credential"),
+		Recovery:   infra.BackendAddr(l, "recovery"),
+		MFA:        infra.BackendAddr(l, "mfa"),
 	}
+	cfg.Identity = infra.IdentityFromEnv(l, infra.Gateway)
 	cfg.NATSURL = infra.NATSURL(l)
 	return cfg
 }

@@ -15,6 +15,7 @@ import (
 	"google.golang.org/grpc/health"
 
 	"github.com/latchkey/latchkey/libs/grpcx"
+	"github.com/latchkey/latchkey/libs/mtls"
 )
 
 // Backends are the gRPC targets of the services behind the gateway, in any
@@ -31,6 +32,10 @@ type Config struct {
 	NATSURL string
 	// Backends are required, all four.
 	Backends Backends
+	// Identity is the gateway's certificate: the backends admit the
+	// gateway alone to their public APIs, over mutual TLS. Nil dials
+	// plaintext, which only tests do.
+	Identity *mtls.Identity
 	// TrustedProxies are IPs or CIDRs whose X-Forwarded-* headers (and
 	// x-forwarded-for gRPC metadata) are believed; from any other peer they
 	// are stripped.
@@ -90,7 +95,11 @@ func New(ctx context.Context, cfg Config) (*Gateway, error) {
 			g.Close()
 			return nil, fmt.Errorf("gateway: no target for the %s backend", name)
 		}
-		conn, err := grpcx.Dial(target, grpcx.DialOptions{Registerer: cfg.Registerer})
+		opts := grpcx.DialOptions{Registerer: cfg.Registerer}
+		if cfg.Identity != nil {
+			opts.TLS = cfg.Identity.ClientTLS(string(name))
+		}
+		conn, err := grpcx.Dial(target, opts)
 		if err != nil {
 			g.Close()
 			return nil, err

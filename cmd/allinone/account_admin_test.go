@@ -228,7 +228,7 @@ func TestInactivity_TenDaysWithoutLoginLock_AdminReactivates(t *testing.T) {
 		if lastLogin == nil {
 			t.Fatal("lastLoginTime not set from the LoginSucceeded event")
 		}
-		internal := accountinternalv1.NewAccountInternalServiceClient(grpcConn(t, inst.Backends.Account))
+		internal := accountinternalv1.NewAccountInternalServiceClient(peerConn(t, inst, "account", "account"))
 		sweep := func() int32 {
 			t.Helper()
 			for i := 0; i < 100; i++ {

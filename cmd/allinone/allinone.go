@@ -16,6 +16,7 @@ import (
 	"os"
 	"path/filepath"
 	"strconv"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
@@ -26,6 +27,7 @@ import (
 	"github.com/latchkey/latchkey/libs/clock"
 	"github.com/latchkey/latchkey/libs/config"
 	"github.com/latchkey/latchkey/libs/infra"
+	"github.com/latchkey/latchkey/libs/mtls"
 	"github.com/latchkey/latchkey/libs/natsx"
 	"github.com/latchkey/latchkey/libs/natsx/embedded"
 	account "github.com/latchkey/latchkey/services/account/server"
@@ -95,12 +97,23 @@ type Instance struct {
 	// MailboxURL is the built-in mailbox page ("" when e-mail goes to an
 	// SMTP server).
 	MailboxURL string
-	// Backends are the services' own gRPC addresses (loopback), for
+	// Internal are the services' internal gRPC addresses, by service name;
+	// calls need a certificate of an allowed caller (Identity).
+	Internal map[string]string
+	// Backends are the services' public gRPC addresses (loopback), for
 	// benchmarks that measure what the gateway hop costs.
 	Backends gateway.Backends
 
+	ca     *mtls.CA
 	cancel context.CancelFunc
 	done   chan error
+}
+
+// Identity issues a certificate of this run's CA to service: what each
+// service and the gateway present, and what tests use to call a service
+// directly as one of its peers.
+func (i *Instance) Identity(service string) (*mtls.Identity, error) {
+	return i.ca.Identity(service, 10*365*24*time.Hour)
 }
 
 // Start starts everything and returns once every listener is open. The
@@ -166,15 +179,40 @@ func Start(ctx context.Context, cfg Config) (_ *Instance, err error) {
 		}
 	}
 
-	// Each service listens on a loopback port of its own, as it would in
-	// production on its own host; the gateway reaches them over gRPC.
-	var lis struct{ account, credential, recovery, mfa, notification net.Listener }
-	for _, l := range []*net.Listener{&lis.account, &lis.credential, &lis.recovery, &lis.mfa, &lis.notification} {
-		if *l, err = net.Listen("tcp", "127.0.0.1:0"); err != nil {
+	// Each service listens on loopback ports of its own, as it would in
+	// production on its own host: its public API for the gateway, its
+	// internal API for the other services, both mutual TLS with
+	// certificates from a CA made for this run (nothing to configure, and
+	// the same rule as separate processes).
+	if inst.ca, err = mtls.NewCA("Latchkey all-in-one CA", 10*365*24*time.Hour); err != nil {
+		return nil, err
+	}
+	type ports struct {
+		public, internal net.Listener
+		identity         *mtls.Identity
+	}
+	listen := func() (net.Listener, error) {
+		l, err := net.Listen("tcp", "127.0.0.1:0")
+		if err == nil {
+			cleanups = append(cleanups, func() { l.Close() })
+		}
+		return l, err
+	}
+	svc := map[string]*ports{}
+	for _, name := range []string{"account", "credential", "recovery", "mfa", "notification"} {
+		p := &ports{}
+		if name != "notification" { // the one service without a public API
+			if p.public, err = listen(); err != nil {
+				return nil, err
+			}
+		}
+		if p.internal, err = listen(); err != nil {
 			return nil, err
 		}
-		opened := *l
-		cleanups = append(cleanups, func() { opened.Close() })
+		if p.identity, err = inst.Identity(name); err != nil {
+			return nil, err
+		}
+		svc[name] = p
 	}
 	httpLis, grpcLis, err := cfg.Edge.Listen()
 	if err != nil {
@@ -191,22 +229,28 @@ func Start(ctx context.Context, cfg Config) (_ *Instance, err error) {
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	inst.Backends = gateway.Backends{
-		Account:    lis.account.Addr().String(),
-		Credential: lis.credential.Addr().String(),
-		Recovery:   lis.recovery.Addr().String(),
-		MFA:        lis.mfa.Addr().String(),
+		Account:    svc["account"].public.Addr().String(),
+		Credential: svc["credential"].public.Addr().String(),
+		Recovery:   svc["recovery"].public.Addr().String(),
+		MFA:        svc["mfa"].public.Addr().String(),
+	}
+	inst.Internal = map[string]string{}
+	for name, p := range svc {
+		inst.Internal[name] = p.internal.Addr().String()
 	}
 	// What every service shares: the data directory or PostgreSQL, one
 	// NATS connection, the clock, the logs and the metrics.
-	settings := func(l net.Listener) infra.Settings {
-		return infra.Settings{Listener: l, PostgresURL: cfg.PostgresURL, DataDir: cfg.DataDir, NATS: nc,
+	settings := func(name string) infra.Settings {
+		p := svc[name]
+		return infra.Settings{Listener: p.public, InternalListener: p.internal, Identity: p.identity,
+			PostgresURL: cfg.PostgresURL, DataDir: cfg.DataDir, NATS: nc,
 			Clock: cfg.Clock, Logger: cfg.Logger, Registerer: reg}
 	}
 
 	// E-mail: over SMTP when configured, else into the built-in mailbox,
 	// which the gateway shows at /ui/mailbox/ so a new user can follow an
 	// activation link without a mail server.
-	mail := notification.Config{Settings: settings(lis.notification), AccountAddr: inst.Backends.Account, Tuning: cfg.Notification}
+	mail := notification.Config{Settings: settings("notification"), AccountAddr: inst.Internal["account"], Tuning: cfg.Notification}
 	mail.Mailbox = mail.SMTPURL == ""
 	if mail.LinkBaseURL == "" {
 		mail.LinkBaseURL = inst.HTTPURL
@@ -223,6 +267,9 @@ func Start(ctx context.Context, cfg Config) (_ *Instance, err error) {
 
 	edge := cfg.Edge
 	edge.Backends = inst.Backends
+	if edge.Identity, err = inst.Identity(infra.Gateway); err != nil {
+		return nil, err
+	}
 	edge.Ready = natsx.Ready(nc)
 	edge.Gatherer, edge.Registerer = reg, reg
 	edge.Logger = cfg.Logger.With("service", "gateway")
@@ -235,19 +282,19 @@ func Start(ctx context.Context, cfg Config) (_ *Instance, err error) {
 	g, gctx := errgroup.WithContext(ctx)
 	g.Go(func() error {
 		return account.Run(gctx, account.Config{
-			Settings: settings(lis.account), CredentialAddr: inst.Backends.Credential,
+			Settings: settings("account"), CredentialAddr: inst.Internal["credential"],
 			Token: cfg.Credential.Token, OperatorTokens: operators, Tuning: cfg.Account,
 		})
 	})
 	g.Go(func() error {
 		return credential.Run(gctx, credential.Config{
-			Settings:    settings(lis.credential),
-			AccountAddr: inst.Backends.Account, MFAAddr: inst.Backends.MFA, RecoveryAddr: inst.Backends.Recovery,
+			Settings:    settings("credential"),
+			AccountAddr: inst.Internal["account"], MFAAddr: inst.Internal["mfa"], RecoveryAddr: inst.Internal["recovery"],
 			OperatorTokens: operators, Tuning: cfg.Credential,
 		})
 	})
-	g.Go(func() error { return recovery.Run(gctx, recovery.Config{Settings: settings(lis.recovery)}) })
-	g.Go(func() error { return mfa.Run(gctx, mfa.Config{Settings: settings(lis.mfa)}) })
+	g.Go(func() error { return recovery.Run(gctx, recovery.Config{Settings: settings("recovery")}) })
+	g.Go(func() error { return mfa.Run(gctx, mfa.Config{Settings: settings("mfa")}) })
 	g.Go(func() error { return notification.Run(gctx, mail) })
 	g.Go(func() error { return gw.Serve(gctx, httpLis, grpcLis) })
 

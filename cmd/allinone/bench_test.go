@@ -2,6 +2,7 @@ package allinone_test
 
 import (
 	"context"
+	"google.golang.org/grpc"
 	"io"
 	"net/http"
 	"runtime"
@@ -33,17 +34,17 @@ func BenchmarkAccountRead(b *testing.B) {
 	id := body["account"].(map[string]any)["id"].(string)
 	ctx := withAuth(context.Background(), inst.OperatorToken, "bench")
 
-	grpcRead := func(addr string) func(b *testing.B) {
+	grpcRead := func(conn func(b *testing.B) *grpc.ClientConn) func(b *testing.B) {
 		return func(b *testing.B) {
-			c := accountv1.NewAccountAdminServiceClient(grpcConn(b, addr))
+			c := accountv1.NewAccountAdminServiceClient(conn(b))
 			measure(b, func() error {
 				_, err := c.GetAccount(ctx, &accountv1.GetAccountRequest{Id: id})
 				return err
 			})
 		}
 	}
-	b.Run("grpc-direct", grpcRead(inst.Backends.Account))
-	b.Run("grpc-gateway", grpcRead(inst.GRPCAddr))
+	b.Run("grpc-direct", grpcRead(func(b *testing.B) *grpc.ClientConn { return backendConn(b, inst, "account", inst.Backends.Account) }))
+	b.Run("grpc-gateway", grpcRead(func(b *testing.B) *grpc.ClientConn { return grpcConn(b, inst.GRPCAddr) }))
 	b.Run("rest-gateway", func(b *testing.B) {
 		hc := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 64}}
 		url := inst.HTTPURL + "/v1/admin/accounts/" + id

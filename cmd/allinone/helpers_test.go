@@ -11,6 +11,7 @@ import (
 	"time"
 
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials"
 	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/metadata"
 
@@ -170,3 +171,35 @@ func startWithConfig(t testing.TB, postgres bool, cfg allinone.Config) *allinone
 
 // loopbackEdge serves REST and gRPC on one random loopback port.
 var loopbackEdge = gateway.Config{HTTPAddr: "127.0.0.1:0", GRPCAddr: "127.0.0.1:0"}
+
+// peerConn connects to the internal API of the service to, as the service
+// as would: with a certificate of the instance's CA naming as.
+func peerConn(t testing.TB, inst *allinone.Instance, as, to string) *grpc.ClientConn {
+	t.Helper()
+	id, err := inst.Identity(as)
+	if err != nil {
+		t.Fatal(err)
+	}
+	conn, err := grpc.NewClient(inst.Internal[to], grpc.WithTransportCredentials(credentials.NewTLS(id.ClientTLS(to))))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { conn.Close() })
+	return conn
+}
+
+// backendConn connects to the public API of the service to directly, as
+// the gateway does.
+func backendConn(t testing.TB, inst *allinone.Instance, to, addr string) *grpc.ClientConn {
+	t.Helper()
+	id, err := inst.Identity("gateway")
+	if err != nil {
+		t.Fatal(err)
+	}
+	conn, err := grpc.NewClient(addr, grpc.WithTransportCredentials(credentials.NewTLS(id.ClientTLS(to))))
+	if err != nil {
+		t.Fatal(err)
+	}
+	t.Cleanup(func() { conn.Close() })
+	return conn
+}

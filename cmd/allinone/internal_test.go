@@ -28,7 +28,7 @@ func TestInternal_MarkActivatedAndReleaseLockout(t *testing.T) {
 		}
 		return body["account"].(map[string]any)["id"].(string)
 	}
-	internal := accountinternalv1.NewAccountInternalServiceClient(grpcConn(t, inst.Backends.Account))
+	internal := accountinternalv1.NewAccountInternalServiceClient(peerConn(t, inst, "recovery", "account"))
 	ctx := context.Background()
 
 	id := newAccount("pending")
@@ -48,7 +48,8 @@ func TestInternal_MarkActivatedAndReleaseLockout(t *testing.T) {
 	}
 
 	locked := newAccount("locked")
-	if _, err := internal.RecordLockout(ctx, &accountinternalv1.RecordLockoutRequest{TenantId: tenantID, AccountId: locked, Reason: accountv1.LockReason_FAILED_ATTEMPTS}); err != nil {
+	asCredential := accountinternalv1.NewAccountInternalServiceClient(peerConn(t, inst, "credential", "account"))
+	if _, err := asCredential.RecordLockout(ctx, &accountinternalv1.RecordLockoutRequest{TenantId: tenantID, AccountId: locked, Reason: accountv1.LockReason_FAILED_ATTEMPTS}); err != nil {
 		t.Fatal(err)
 	}
 	released, err := internal.ReleaseLockout(ctx, &accountinternalv1.ReleaseLockoutRequest{TenantId: tenantID, AccountId: locked})

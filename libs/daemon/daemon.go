@@ -46,7 +46,7 @@ type Options struct {
 func OptionsFromEnv(l *config.Loader) Options {
 	o := Options{
 		LogLevel:    l.String(logx.EnvLevel, "info", "log level: debug, info, warn or error"),
-		MetricsAddr: l.String("LATCHKEY_METRICS_ADDR", "", "service binaries and gatewayd: serve Prometheus /metrics on this address (empty: off; the all-in-one serves it on LATCHKEY_HTTP_ADDR)"),
+		MetricsAddr: l.String("LATCHKEY_METRICS_ADDR", "", "service binaries and gatewayd: serve Prometheus /metrics and a liveness /healthz on this address (empty: off; the all-in-one serves it on LATCHKEY_HTTP_ADDR)"),
 	}
 	if _, err := logx.ParseLevel(o.LogLevel); err != nil {
 		l.Invalid(logx.EnvLevel, err)
@@ -136,6 +136,9 @@ func serveMetrics(ctx context.Context, addr string, g prometheus.Gatherer) error
 	}
 	mux := http.NewServeMux()
 	mux.Handle("/metrics", promhttp.HandlerFor(g, promhttp.HandlerOpts{}))
+	// For orchestrators' liveness probes: the gRPC ports speak only
+	// mutual TLS, which probes such as Kubernetes' cannot.
+	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { _, _ = io.WriteString(w, "ok\n") })
 	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
 	go func() {
 		<-ctx.Done()

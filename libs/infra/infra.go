@@ -11,6 +11,8 @@ import (
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
+	"golang.org/x/sync/errgroup"
+	"google.golang.org/grpc"
 
 	"github.com/latchkey/latchkey/libs/dbx"
 	"github.com/latchkey/latchkey/libs/grpcx"
@@ -30,16 +32,20 @@ type Service struct {
 
 // Infra is a service's open infrastructure.
 type Infra struct {
-	DB       dbx.DB
-	NATS     *nats.Conn
-	JS       jetstream.JetStream
-	Listener net.Listener
+	DB   dbx.DB
+	NATS *nats.Conn
+	JS   jetstream.JetStream
+	// Listener is the public API's (nil for a service without one);
+	// InternalListener the internal API's.
+	Listener         net.Listener
+	InternalListener net.Listener
 
 	closers []func()
 }
 
 // Open opens the database and migrates it, connects to NATS and ensures
-// the streams, and opens the listener. On error, what was opened is closed.
+// the streams, and opens the listeners: the internal one always, the
+// public one when cfg names it. On error, what was opened is closed.
 func Open(ctx context.Context, svc Service, cfg Settings) (_ *Infra, err error) {
 	in := &Infra{}
 	defer func() {
@@ -66,10 +72,72 @@ func Open(ctx context.Context, svc Service, cfg Settings) (_ *Infra, err error) 
 	if err = natsx.EnsureStreams(ctx, in.JS); err != nil {
 		return nil, err
 	}
-	if in.Listener, err = grpcx.Listen(cfg.Listener, cfg.GRPCAddr); err != nil {
+	if in.InternalListener, err = grpcx.Listen(cfg.InternalListener, cfg.InternalAddr); err != nil {
 		return nil, err
 	}
+	in.closers = append(in.closers, func() { in.InternalListener.Close() })
+	if cfg.Listener != nil || cfg.GRPCAddr != "" {
+		if in.Listener, err = grpcx.Listen(cfg.Listener, cfg.GRPCAddr); err != nil {
+			return nil, err
+		}
+		in.closers = append(in.closers, func() { in.Listener.Close() })
+	}
 	return in, nil
+}
+
+// API is what a service serves: its public services for the gateway, its
+// internal ones for the other services, and who may call which internal
+// method.
+type API struct {
+	// Public registers the public services (nil: the service has none).
+	// Only the gateway may call them.
+	Public func(grpc.ServiceRegistrar)
+	// Internal registers the internal services.
+	Internal func(grpc.ServiceRegistrar)
+	// Callers names the services allowed to call each internal method; a
+	// method it does not name is refused to everyone.
+	Callers grpcx.Callers
+	// Options are added to both servers (e.g. the authenticator's
+	// interceptor).
+	Options []grpc.ServerOption
+}
+
+// Gateway is the name in the gateway's certificate: the only caller of
+// the public APIs.
+const Gateway = "gateway"
+
+// Serve serves api on in's listeners with cfg's identity until ctx ends,
+// then stops both gracefully. Every call is mutual TLS; the public port
+// admits the gateway alone, the internal port each method's callers.
+func (in *Infra) Serve(ctx context.Context, service string, cfg Settings, api API) error {
+	g, gctx := errgroup.WithContext(ctx)
+	log := cfg.Logger.With("service", service)
+	if api.Public != nil && in.Listener != nil {
+		opts := grpcx.ServerOptions{Logger: log, Registerer: cfg.Registerer}
+		register := func(s *grpc.Server) { api.Public(s) }
+		if cfg.Identity != nil {
+			opts.TLS = cfg.Identity.ServerTLS()
+			// Every public method is the gateway's. The table is filled
+			// once the services are registered, before the first call:
+			// the interceptor holds the same map.
+			opts.Callers = grpcx.Callers{}
+			register = func(s *grpc.Server) {
+				api.Public(s)
+				for _, m := range grpcx.Methods(s) {
+					opts.Callers[m] = []string{Gateway}
+				}
+			}
+		}
+		g.Go(func() error { return grpcx.Run(gctx, in.Listener, "", opts, register, api.Options...) })
+	}
+	opts := grpcx.ServerOptions{Logger: log.With("port", "internal"), Registerer: cfg.Registerer, NoReflection: !cfg.InternalReflection}
+	if cfg.Identity != nil {
+		opts.TLS = cfg.Identity.ServerTLS()
+		opts.Callers = api.Callers
+	}
+	internal := func(s *grpc.Server) { api.Internal(s) }
+	g.Go(func() error { return grpcx.Run(gctx, in.InternalListener, "", opts, internal, api.Options...) })
+	return g.Wait()
 }
 
 // Close closes what Open opened (not a shared NATS connection, nor the

@@ -1,15 +1,19 @@
 package infra
 
 import (
+	"fmt"
 	"log/slog"
 	"net"
 	"strings"
 
 	"github.com/nats-io/nats.go"
 	"github.com/prometheus/client_golang/prometheus"
+	"google.golang.org/grpc"
 
 	"github.com/latchkey/latchkey/libs/clock"
 	"github.com/latchkey/latchkey/libs/config"
+	"github.com/latchkey/latchkey/libs/grpcx"
+	"github.com/latchkey/latchkey/libs/mtls"
 )
 
 // Settings are what every service's server.Config starts with: where its
@@ -17,9 +21,21 @@ import (
 // with SettingsFromEnv; the all-in-one binary fills them itself (its own
 // listeners, a shared NATS connection, SQLite in its data directory).
 type Settings struct {
-	// GRPCAddr is where the service listens, unless Listener is set.
+	// GRPCAddr is where the service's public API listens (for the
+	// gateway), unless Listener is set.
 	GRPCAddr string
 	Listener net.Listener
+	// InternalAddr is where its internal API listens (for the other
+	// services), unless InternalListener is set.
+	InternalAddr     string
+	InternalListener net.Listener
+	// Identity is the service's certificate and the CA it trusts: both
+	// listeners serve mutual TLS with it, and calls to peers present it.
+	// Nil serves and dials plaintext, which only tests do.
+	Identity *mtls.Identity
+	// InternalReflection turns gRPC reflection on for the internal port
+	// (off by default: it lists every internal method to whoever asks).
+	InternalReflection bool
 	// PostgresURL selects PostgreSQL (a schema named after the service);
 	// empty selects SQLite in DataDir.
 	PostgresURL string
@@ -81,24 +97,89 @@ var DefaultGRPCAddrs = map[string]string{
 	"notification": "127.0.0.1:7005",
 }
 
+// DefaultInternalAddrs are where each service binary's internal API
+// listens unless told otherwise.
+var DefaultInternalAddrs = map[string]string{
+	"account":      "127.0.0.1:7101",
+	"credential":   "127.0.0.1:7102",
+	"recovery":     "127.0.0.1:7103",
+	"mfa":          "127.0.0.1:7104",
+	"notification": "127.0.0.1:7105",
+}
+
 // SettingsFromEnv reads the settings of the service binary of service
-// (e.g. "account"): its listen address LATCHKEY_<SERVICE>_GRPC_ADDR,
-// PostgreSQL and NATS. Both are required: the embedded NATS and the SQLite
-// files are the all-in-one's, not a production service's.
-func SettingsFromEnv(l *config.Loader, service string) Settings {
-	return Settings{
-		GRPCAddr:    l.String("LATCHKEY_"+strings.ToUpper(service)+"_GRPC_ADDR", DefaultGRPCAddrs[service], service+" service binary: gRPC listen address"),
+// (e.g. "account"): its listen addresses (the public API's
+// LATCHKEY_<SERVICE>_GRPC_ADDR when public is set, the internal API's
+// LATCHKEY_<SERVICE>_INTERNAL_GRPC_ADDR), its certificate, PostgreSQL and
+// NATS. The certificate, the database and NATS are required: the embedded
+// NATS, the SQLite files and the generated CA are the all-in-one's, not a
+// production service's.
+func SettingsFromEnv(l *config.Loader, service string, public bool) Settings {
+	up := strings.ToUpper(service)
+	s := Settings{
+		InternalAddr: l.String("LATCHKEY_"+up+"_INTERNAL_GRPC_ADDR", DefaultInternalAddrs[service],
+			service+" service binary: listen address of its internal gRPC API (other services only, mutual TLS)"),
+		InternalReflection: l.Bool("LATCHKEY_INTERNAL_REFLECTION", false,
+			"service binaries: serve gRPC reflection on the internal ports too (it lists every internal method)"),
+		Identity:    IdentityFromEnv(l, service),
 		PostgresURL: l.RequiredSecret(EnvPostgresURL, descPostgresURL),
 		NATSURL:     l.Required(EnvNATSURL, descNATSURL),
 		DataDir:     DataDir(l),
 	}
+	if public {
+		s.GRPCAddr = l.String("LATCHKEY_"+up+"_GRPC_ADDR", DefaultGRPCAddrs[service],
+			service+" service binary: listen address of its public gRPC API (the gateway's backend, mutual TLS)")
+	}
+	return s
 }
 
-// PeerAddr reads the gRPC address of the service peer
-// (LATCHKEY_<PEER>_ADDR), which a service binary or gatewayd cannot work
+// IdentityFromEnv reads the certificate of service (a binary's own name,
+// e.g. "gateway"): LATCHKEY_TLS_CA_FILE, LATCHKEY_TLS_CERT_FILE and
+// LATCHKEY_TLS_KEY_FILE, all required (`latchkey certs` makes a
+// development set). A certificate that names another service is refused,
+// so a misplaced file cannot make one service pose as another.
+func IdentityFromEnv(l *config.Loader, service string) *mtls.Identity {
+	ca := l.Required("LATCHKEY_TLS_CA_FILE", "service binaries and gatewayd: PEM file of the CA that issues the services' certificates (latchkey certs makes one for development)")
+	cert := l.Required("LATCHKEY_TLS_CERT_FILE", "service binaries and gatewayd: PEM file of this binary's certificate, naming it in a URI SAN latchkey://service/<name>")
+	key := l.RequiredSecret("LATCHKEY_TLS_KEY_FILE", "service binaries and gatewayd: PEM file of this binary's private key")
+	if ca == "" || cert == "" || key == "" {
+		return nil
+	}
+	id, err := mtls.LoadIdentity(ca, cert, key)
+	if err != nil {
+		l.Invalid("LATCHKEY_TLS_CERT_FILE", err)
+		return nil
+	}
+	if id.Service != service {
+		l.Invalid("LATCHKEY_TLS_CERT_FILE", fmt.Errorf("the certificate is the %s service's, not %s's", id.Service, service))
+		return nil
+	}
+	return id
+}
+
+// PeerAddr reads the address of the internal API of the service peer
+// (LATCHKEY_<PEER>_INTERNAL_ADDR), which a service binary cannot work
 // without; the all-in-one connects its services itself.
 func PeerAddr(l *config.Loader, peer string) string {
-	_, port, _ := net.SplitHostPort(DefaultGRPCAddrs[peer])
-	return l.Required("LATCHKEY_"+strings.ToUpper(peer)+"_ADDR",
-		"gRPC address of the "+peer+" service, required by the binaries that call it (e.g. "+DefaultGRPCAddrs[peer]+", or dns:///"+peer+":"+port+" for every replica)")
+	_, port, _ := net.SplitHostPort(DefaultInternalAddrs[peer])
+	return l.Required("LATCHKEY_"+strings.ToUpper(peer)+"_INTERNAL_ADDR",
+		"internal gRPC address of the "+peer+" service, required by the services that call it (e.g. "+DefaultInternalAddrs[peer]+", or dns:///"+peer+":"+port+" for every replica)")
+}
+
+// BackendAddr reads the address of the public API of the service backend
+// (LATCHKEY_<BACKEND>_ADDR), which gatewayd cannot work without.
+func BackendAddr(l *config.Loader, backend string) string {
+	_, port, _ := net.SplitHostPort(DefaultGRPCAddrs[backend])
+	return l.Required("LATCHKEY_"+strings.ToUpper(backend)+"_ADDR",
+		"gatewayd: public gRPC address of the "+backend+" service (e.g. "+DefaultGRPCAddrs[backend]+", or dns:///"+backend+":"+port+" for every replica)")
+}
+
+// Dial returns a connection to the internal API of the service peer at
+// addr, presenting s's certificate and checking that it reached peer.
+func (s Settings) Dial(peer, addr string) (*grpc.ClientConn, error) {
+	opts := grpcx.DialOptions{Registerer: s.Registerer}
+	if s.Identity != nil {
+		opts.TLS = s.Identity.ClientTLS(peer)
+	}
+	return grpcx.Dial(addr, opts)
 }

@@ -13,7 +13,6 @@ import (
 
 	"github.com/latchkey/latchkey/libs/authn"
 	"github.com/latchkey/latchkey/libs/config"
-	"github.com/latchkey/latchkey/libs/grpcx"
 	"github.com/latchkey/latchkey/libs/inbox"
 	"github.com/latchkey/latchkey/libs/infra"
 	"github.com/latchkey/latchkey/libs/outbox"
@@ -34,7 +33,7 @@ const Name = "account"
 // Config is what the service needs to run.
 type Config struct {
 	infra.Settings
-	// CredentialAddr is the credential service's gRPC address.
+	// CredentialAddr is the credential service's internal gRPC address.
 	CredentialAddr string
 	// Token names the access tokens the service accepts.
 	Token authn.TokenConfig
@@ -46,7 +45,7 @@ type Config struct {
 // ConfigFromEnv reads the settings of the service binary (accountd).
 func ConfigFromEnv(l *config.Loader) Config {
 	return Config{
-		Settings:       infra.SettingsFromEnv(l, Name),
+		Settings:       infra.SettingsFromEnv(l, Name, true),
 		CredentialAddr: infra.PeerAddr(l, "credential"),
 		Token:          authn.TokenConfigFromEnv(l),
 		OperatorTokens: authn.NewOperatorTokens(authn.OperatorTokenFromEnv(l)),
@@ -125,7 +124,7 @@ func Run(ctx context.Context, cfg Config) error {
 	}
 	defer in.Close()
 
-	credConn, err := grpcx.Dial(cfg.CredentialAddr, grpcx.DialOptions{Registerer: cfg.Registerer})
+	credConn, err := cfg.Dial("credential", cfg.CredentialAddr)
 	if err != nil {
 		return err
 	}
@@ -166,9 +165,12 @@ func Run(ctx context.Context, cfg Config) error {
 		g.Go(func() error { use.RunSweeper(gctx, cfg.InactivitySweepEvery); return nil })
 	}
 	g.Go(func() error {
-		return grpcx.Run(gctx, in.Listener, "", grpcx.ServerOptions{Logger: log, Registerer: cfg.Registerer},
-			func(s *grpc.Server) { grpcapi.Register(s, use) },
-			grpc.ChainUnaryInterceptor(auth.UnaryInterceptor()))
+		return in.Serve(gctx, Name, cfg.Settings, infra.API{
+			Public:   func(s grpc.ServiceRegistrar) { grpcapi.RegisterPublic(s, use) },
+			Internal: func(s grpc.ServiceRegistrar) { grpcapi.RegisterInternal(s, use) },
+			Callers:  grpcapi.Callers,
+			Options:  []grpc.ServerOption{grpc.ChainUnaryInterceptor(auth.UnaryInterceptor())},
+		})
 	})
 	if err := g.Wait(); err != nil && !errors.Is(err, context.Canceled) {
 		return err

@@ -13,7 +13,6 @@ import (
 
 	"github.com/latchkey/latchkey/libs/authn"
 	"github.com/latchkey/latchkey/libs/config"
-	"github.com/latchkey/latchkey/libs/grpcx"
 	"github.com/latchkey/latchkey/libs/infra"
 	"github.com/latchkey/latchkey/libs/keyring"
 	"github.com/latchkey/latchkey/libs/outbox"
@@ -108,7 +107,7 @@ func TuningFromEnv(l *config.Loader) Tuning {
 func ConfigFromEnv(l *config.Loader) Config {
 	requireKEK(l)
 	return Config{
-		Settings:       infra.SettingsFromEnv(l, Name),
+		Settings:       infra.SettingsFromEnv(l, Name, true),
 		AccountAddr:    infra.PeerAddr(l, "account"),
 		MFAAddr:        infra.PeerAddr(l, "mfa"),
 		RecoveryAddr:   infra.PeerAddr(l, "recovery"),
@@ -148,22 +147,22 @@ func Run(ctx context.Context, cfg Config) error {
 			c.Close()
 		}
 	}()
-	dial := func(addr string) (*grpc.ClientConn, error) {
-		c, err := grpcx.Dial(addr, grpcx.DialOptions{Registerer: cfg.Registerer})
+	dial := func(peer, addr string) (*grpc.ClientConn, error) {
+		c, err := cfg.Dial(peer, addr)
 		if err == nil {
 			conns = append(conns, c)
 		}
 		return c, err
 	}
-	accountConn, err := dial(cfg.AccountAddr)
+	accountConn, err := dial("account", cfg.AccountAddr)
 	if err != nil {
 		return err
 	}
-	mfaConn, err := dial(cfg.MFAAddr)
+	mfaConn, err := dial("mfa", cfg.MFAAddr)
 	if err != nil {
 		return err
 	}
-	recoveryConn, err := dial(cfg.RecoveryAddr)
+	recoveryConn, err := dial("recovery", cfg.RecoveryAddr)
 	if err != nil {
 		return err
 	}
@@ -202,10 +201,14 @@ func Run(ctx context.Context, cfg Config) error {
 	}
 	g.Go(func() error { return box.NewRelay(in.JS, outbox.RelayOptions{Logger: log}).Run(gctx) })
 	g.Go(func() error {
-		return grpcx.Run(gctx, in.Listener, "", grpcx.ServerOptions{Logger: log, Registerer: cfg.Registerer},
-			func(s *grpc.Server) { grpcapi.Register(s, use, issuer) },
-			grpc.ChainUnaryInterceptor(auth.UnaryInterceptor()))
+		return in.Serve(gctx, Name, cfg.Settings, infra.API{
+			Public:   func(s grpc.ServiceRegistrar) { grpcapi.RegisterPublic(s, use, issuer) },
+			Internal: func(s grpc.ServiceRegistrar) { grpcapi.RegisterInternal(s, use, issuer) },
+			Callers:  grpcapi.Callers,
+			Options:  []grpc.ServerOption{grpc.ChainUnaryInterceptor(auth.UnaryInterceptor())},
+		})
 	})
+
 	if err := g.Wait(); err != nil && !errors.Is(err, context.Canceled) {
 		return err
 	}

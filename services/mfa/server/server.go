@@ -5,10 +5,7 @@ package server
 import (
 	"context"
 
-	"google.golang.org/grpc"
-
 	"github.com/latchkey/latchkey/libs/config"
-	"github.com/latchkey/latchkey/libs/grpcx"
 	"github.com/latchkey/latchkey/libs/infra"
 	"github.com/latchkey/latchkey/services/mfa/internal/grpcapi"
 )
@@ -23,7 +20,7 @@ type Config struct {
 
 // ConfigFromEnv reads the settings of the service binary (mfad).
 func ConfigFromEnv(l *config.Loader) Config {
-	return Config{Settings: infra.SettingsFromEnv(l, Name)}
+	return Config{Settings: infra.SettingsFromEnv(l, Name, true)}
 }
 
 // Service is what infra opens for the mfa service. It has no tables of
@@ -39,8 +36,11 @@ func Run(ctx context.Context, cfg Config) error {
 		return err
 	}
 	defer in.Close()
-	opts := grpcx.ServerOptions{Logger: cfg.Logger.With("service", Name), Registerer: cfg.Registerer}
-	return grpcx.Run(ctx, in.Listener, "", opts, func(s *grpc.Server) { grpcapi.Register(s) })
+	return in.Serve(ctx, Name, cfg.Settings, infra.API{
+		Public:   grpcapi.RegisterPublic,
+		Internal: grpcapi.RegisterInternal,
+		Callers:  grpcapi.Callers,
+	})
 }
 
 // Migrate applies the service's migrations and returns.

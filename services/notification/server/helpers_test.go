@@ -144,7 +144,7 @@ func start(t testing.TB, cfg server.Config) *instance {
 	if err != nil {
 		t.Fatal(err)
 	}
-	cfg.Listener = lis
+	cfg.InternalListener = lis
 	if cfg.Logger == nil {
 		cfg.Logger = slog.New(slog.NewTextHandler(io.Discard, nil))
 	}

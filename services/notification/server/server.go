@@ -14,7 +14,6 @@ import (
 	"google.golang.org/grpc"
 
 	"github.com/latchkey/latchkey/libs/config"
-	"github.com/latchkey/latchkey/libs/grpcx"
 	"github.com/latchkey/latchkey/libs/inbox"
 	"github.com/latchkey/latchkey/libs/infra"
 	"github.com/latchkey/latchkey/libs/outbox"
@@ -70,7 +69,7 @@ func (r RateLimits) store() store.Limits {
 // Config is what the service needs to run.
 type Config struct {
 	infra.Settings
-	// AccountAddr is the account service's gRPC address (tenant branding,
+	// AccountAddr is the account service's internal gRPC address (tenant branding,
 	// the recipient of security notices); empty: no lookups (requests must
 	// name their recipient; default branding).
 	AccountAddr string
@@ -150,7 +149,7 @@ func TuningFromEnv(l *config.Loader) Tuning {
 // service and a base URL for links.
 func ConfigFromEnv(l *config.Loader) Config {
 	cfg := Config{
-		Settings:    infra.SettingsFromEnv(l, Name),
+		Settings:    infra.SettingsFromEnv(l, Name, false),
 		AccountAddr: infra.PeerAddr(l, "account"),
 		Tuning:      TuningFromEnv(l),
 	}
@@ -220,7 +219,7 @@ func Run(ctx context.Context, cfg Config) error {
 
 	var dir app.Directory
 	if cfg.AccountAddr != "" {
-		conn, err := grpcx.Dial(cfg.AccountAddr, grpcx.DialOptions{Registerer: cfg.Registerer})
+		conn, err := cfg.Dial("account", cfg.AccountAddr)
 		if err != nil {
 			return err
 		}
@@ -243,8 +242,10 @@ func Run(ctx context.Context, cfg Config) error {
 	g.Go(func() error { return use.RunWorker(gctx) })
 	g.Go(func() error { return box.NewRelay(in.JS, outbox.RelayOptions{Logger: log}).Run(gctx) })
 	g.Go(func() error {
-		return grpcx.Run(gctx, in.Listener, "", grpcx.ServerOptions{Logger: log, Registerer: cfg.Registerer},
-			func(s *grpc.Server) { grpcapi.Register(s, use) })
+		return in.Serve(gctx, Name, cfg.Settings, infra.API{
+			Internal: func(s grpc.ServiceRegistrar) { grpcapi.RegisterInternal(s, use) },
+			Callers:  grpcapi.Callers,
+		})
 	})
 	if err := g.Wait(); err != nil && !errors.Is(err, context.Canceled) {
 		return err

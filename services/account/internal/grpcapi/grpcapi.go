@@ -12,10 +12,15 @@ import (
 	"github.com/latchkey/latchkey/services/account/internal/app"
 )
 
-// Register adds every account service to s.
-func Register(s grpc.ServiceRegistrar, a *app.App) {
+// RegisterPublic adds the public services, the gateway's backends.
+func RegisterPublic(s grpc.ServiceRegistrar, a *app.App) {
 	accountv1.RegisterTenantServiceServer(s, &tenants{app: a})
 	accountv1.RegisterAccountAdminServiceServer(s, &admin{app: a})
 	accountv1.RegisterAccountServiceServer(s, &self{app: a})
+}
+
+// RegisterInternal adds the internal service, for the other services
+// (Callers says which may call what).
+func RegisterInternal(s grpc.ServiceRegistrar, a *app.App) {
 	accountinternalv1.RegisterAccountInternalServiceServer(s, &internal{app: a})
 }

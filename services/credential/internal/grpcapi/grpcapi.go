@@ -18,12 +18,19 @@ import (
 	"github.com/latchkey/latchkey/services/credential/internal/token"
 )
 
-// Register adds every credential service to s.
-func Register(s grpc.ServiceRegistrar, a *app.App, issuer *token.Issuer) {
+// RegisterPublic adds the public services, the gateway's backends.
+func RegisterPublic(s grpc.ServiceRegistrar, a *app.App, issuer *token.Issuer) {
 	credentialv1.RegisterAuthServiceServer(s, &auth{app: a, issuer: issuer})
 	credentialv1.RegisterCredentialServiceServer(s, &self{app: a})
 	credentialv1.RegisterCredentialAdminServiceServer(s, &admin{app: a})
+}
+
+// RegisterInternal adds the internal service, and AuthService for the
+// published keys that every service verifies tokens with (Callers admits
+// only GetJwks of it).
+func RegisterInternal(s grpc.ServiceRegistrar, a *app.App, issuer *token.Issuer) {
 	credentialinternalv1.RegisterCredentialInternalServiceServer(s, &internal{app: a})
+	credentialv1.RegisterAuthServiceServer(s, &auth{app: a, issuer: issuer})
 }
 
 // client tells the use cases where a call comes from: the address the edge

@@ -10,10 +10,14 @@ import (
 	mfav1 "github.com/latchkey/latchkey/proto/gen/latchkey/mfa/v1"
 )
 
-// Register adds every mfa service to s.
-func Register(s grpc.ServiceRegistrar) {
+// RegisterPublic adds the public services, the gateway's backends.
+func RegisterPublic(s grpc.ServiceRegistrar) {
 	mfav1.RegisterMfaServiceServer(s, &mfaService{})
 	mfav1.RegisterMfaAdminServiceServer(s, &mfaAdminService{})
+}
+
+// RegisterInternal adds the internal service, for the other services.
+func RegisterInternal(s grpc.ServiceRegistrar) {
 	mfainternalv1.RegisterMfaInternalServiceServer(s, &mfaInternalService{})
 }
 

@@ -12,8 +12,8 @@ import (
 	"google.golang.org/grpc"
 )
 
-// Register adds every notification service to s.
-func Register(s grpc.ServiceRegistrar, use *app.App) {
+// RegisterInternal adds the internal service, for the other services (Callers says which may call what).
+func RegisterInternal(s grpc.ServiceRegistrar, use *app.App) {
 	notificationinternalv1.RegisterNotificationInternalServiceServer(s, &notificationInternalService{use: use})
 }
 

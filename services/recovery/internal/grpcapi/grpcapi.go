@@ -10,10 +10,14 @@ import (
 	recoveryv1 "github.com/latchkey/latchkey/proto/gen/latchkey/recovery/v1"
 )
 
-// Register adds every recovery service to s.
-func Register(s grpc.ServiceRegistrar) {
+// RegisterPublic adds the public services, the gateway's backends.
+func RegisterPublic(s grpc.ServiceRegistrar) {
 	recoveryv1.RegisterRecoveryServiceServer(s, &recoveryService{})
 	recoveryv1.RegisterRecoveryAdminServiceServer(s, &recoveryAdminService{})
+}
+
+// RegisterInternal adds the internal service, for the other services.
+func RegisterInternal(s grpc.ServiceRegistrar) {
 	recoveryinternalv1.RegisterRecoveryInternalServiceServer(s, &recoveryInternalService{})
 }
 
