@@ -63,6 +63,18 @@ func ValidateTenant(t *Tenant) error {
 // with policy p. prefix is prepended to field names ("firstAdmin" when the
 // account comes with a new tenant).
 func ValidateNewAccount(a *Account, p Policy, prefix string) error {
+	return validateAccount(a, p, prefix, false)
+}
+
+// ValidateChangedAccount checks an account after an administrator's
+// change, as ValidateNewAccount does, except that an OPERATOR role the
+// account held before may stay: the role is never given through the API,
+// but an operator's account changed by an operator keeps it.
+func ValidateChangedAccount(before, after *Account, p Policy) error {
+	return validateAccount(after, p, "", before.HasRole(RoleOperator))
+}
+
+func validateAccount(a *Account, p Policy, prefix string, keepOperator bool) error {
 	var v errs.Violations
 	field := func(name string) string {
 		if prefix == "" {
@@ -83,7 +95,7 @@ func ValidateNewAccount(a *Account, p Policy, prefix string) error {
 		v.Add(field("username"), ReasonMismatch, "this tenant's usernames are e-mail addresses: the username must equal the e-mail address")
 	}
 	checkText(&v, field("displayName"), a.DisplayName, MaxDisplayNameLength, true)
-	checkRoles(&v, field("roles"), a.Roles)
+	checkRoles(&v, field("roles"), a.Roles, keepOperator)
 	if a.Locale != "" && !validLocale(a.Locale) {
 		v.Add(field("locale"), ReasonInvalidFormat, "a language tag such as en or nl-NL")
 	}
@@ -127,7 +139,7 @@ func validUsername(u string) bool {
 	return true
 }
 
-func checkRoles(v *errs.Violations, field string, roles []Role) {
+func checkRoles(v *errs.Violations, field string, roles []Role, keepOperator bool) {
 	if len(roles) == 0 {
 		v.Add(field, ReasonRequired, "at least one role")
 		return
@@ -135,7 +147,7 @@ func checkRoles(v *errs.Violations, field string, roles []Role) {
 	seen := map[Role]bool{}
 	for _, r := range roles {
 		switch {
-		case r == RoleOperator:
+		case r == RoleOperator && !keepOperator:
 			v.Add(field, "ROLE_NOT_ALLOWED", "OPERATOR is given only in the platform's own tenant")
 		case !validRole(r):
 			v.Add(field, ReasonInvalidFormat, fmt.Sprintf("unknown role %q", r))

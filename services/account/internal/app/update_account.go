@@ -58,7 +58,7 @@ func (a *App) UpdateAccount(ctx context.Context, p *authn.Principal, cmd UpdateA
 		if usernameMoved {
 			acct.Username = acct.Email
 		}
-		if err := account.ValidateNewAccount(acct, t.Policy, ""); err != nil {
+		if err := account.ValidateChangedAccount(&before, acct, t.Policy); err != nil {
 			return nil, err
 		}
 		changed := changedFields(&before, acct)
