@@ -6,7 +6,6 @@ package account
 
 import (
 	"slices"
-	"strings"
 	"time"
 
 	"github.com/latchkey/latchkey/libs/authn"
@@ -210,10 +209,6 @@ func (a *Account) RoleNames() []string {
 	}
 	return out
 }
-
-// Fold is the form in which usernames and e-mail addresses are compared and
-// kept unique: two logins that differ only in case are the same login.
-func Fold(s string) string { return strings.ToLower(s) }
 
 // PasswordSummary is what the credential service tells about an account's
 // password, for the account's own overview (GET /v1/me).

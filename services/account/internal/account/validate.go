@@ -90,8 +90,10 @@ func validateAccount(a *Account, p Policy, prefix string, keepOperator bool) err
 		v.Add(field("email"), ReasonTooLong, fmt.Sprintf("at most %d characters", MaxEmailLength))
 	case !ValidEmail(a.Email):
 		v.Add(field("email"), ReasonInvalidFormat, "not an e-mail address")
+	case !emailAllowed(a.Email):
+		v.Add(field("email"), ReasonInvalidFormat, "no control, unassigned or invisible characters")
 	}
-	if p.UsernameIsEmail && a.Username != "" && Fold(a.Username) != Fold(a.Email) {
+	if p.UsernameIsEmail && a.Username != "" && FoldEmail(a.Username) != FoldEmail(a.Email) {
 		v.Add(field("username"), ReasonMismatch, "this tenant's usernames are e-mail addresses: the username must equal the e-mail address")
 	}
 	checkText(&v, field("displayName"), a.DisplayName, MaxDisplayNameLength, true)
@@ -107,7 +109,7 @@ func validateAccount(a *Account, p Policy, prefix string, keepOperator bool) err
 func ValidateUsername(field, username, email string, p Policy) error {
 	var v errs.Violations
 	checkUsername(&v, field, username)
-	if p.UsernameIsEmail && username != "" && Fold(username) != Fold(email) {
+	if p.UsernameIsEmail && username != "" && FoldEmail(username) != FoldEmail(email) {
 		v.Add(field, ReasonMismatch, "this tenant's usernames are e-mail addresses: the username must equal the e-mail address")
 	}
 	return v.Err()
@@ -119,20 +121,22 @@ func checkUsername(v *errs.Violations, field, u string) {
 		v.Add(field, ReasonRequired, "a username is required")
 	case len(u) > MaxUsernameLength:
 		v.Add(field, ReasonTooLong, fmt.Sprintf("at most %d characters", MaxUsernameLength))
-	case !validUsername(u):
-		v.Add(field, ReasonInvalidFormat, "letters, digits and . _ - @ + only, no spaces")
+	case !usernameAllowed(u) || !validUsername(FoldUsername(u)):
+		v.Add(field, ReasonInvalidFormat, "letters, digits and . _ - @ + only, no spaces, control or unassigned characters")
 	}
 }
 
 // validUsername allows what people type as a login ID, including e-mail
 // addresses, and nothing that could be confused when read back (spaces,
-// control characters, quotes).
+// control characters, quotes). It judges the folded form, where a letter
+// and its combining accent are one letter and full-width forms are
+// plain; marks stay allowed for the scripts that write with them.
 func validUsername(u string) bool {
 	if !utf8.ValidString(u) {
 		return false
 	}
 	for _, r := range u {
-		if !(unicode.IsLetter(r) || unicode.IsDigit(r) || strings.ContainsRune("._-@+", r)) {
+		if !(unicode.IsLetter(r) || unicode.IsMark(r) || unicode.IsDigit(r) || strings.ContainsRune("._-@+", r)) {
 			return false
 		}
 	}
