@@ -4,6 +4,7 @@
 #   make lint      gofmt, go vet, buf lint
 #   make bench     benchmarks (figures go in the issue notes)
 #   make generate  regenerate the protobuf code and the OpenAPI document
+#   make openapi-lint  lint the OpenAPI document (Redocly CLI, from npm)
 
 SHELL := /bin/bash
 .DEFAULT_GOAL := help
@@ -41,13 +42,15 @@ lint: vet proto-lint ## gofmt, go vet and buf lint
 		echo "gofmt would change:"; echo "$$unformatted"; exit 1; fi
 
 .PHONY: tidy
-tidy: ## go mod tidy in every module
+tidy: ## go mod tidy in every module (and tools/, outside the workspace)
 	@for m in $(MODULES); do (cd $$m && go mod tidy) || exit 1; done
+	cd tools && GOWORK=off go mod tidy
 
 .PHONY: check-tidy
 check-tidy: ## Fail when a module's go.mod or go.sum is not tidy, or a module does not build on its own
 	@for m in $(MODULES); do (cd $$m && go mod tidy -diff >/dev/null && GOWORK=off go build ./...) || \
 		{ echo "module $$m: not tidy or does not build outside the workspace (run make tidy)"; exit 1; }; done
+	@(cd tools && GOWORK=off go mod tidy -diff >/dev/null) || { echo "module tools: not tidy (run make tidy)"; exit 1; }
 
 .PHONY: bench
 bench: ## Benchmarks: account reads through gRPC and REST, log-ins, listing and sweeping 100 000 accounts, password hashing, e-mail to SMTP
@@ -63,33 +66,43 @@ BUF_VERSION  := 1.75.0
 BUF_DIR      ?= $(HOME)/.cache/latchkey/buf-v$(BUF_VERSION)
 BUF          := $(BUF_DIR)/buf
 # Generated outputs (committed).
-GEN_DIRS     := proto/gen gateway/openapi
+GEN_DIRS     := proto/gen gateway/gen gateway/openapi
 
 .PHONY: tools
-tools: ## Build the protoc plugins (tool directives of proto/gen/go.mod) into .bin, and buf
-	cd proto/gen && GOBIN=$(BIN) go install tool
+tools: ## Build the protoc plugins (tool directives of tools/go.mod) into .bin, and buf
+	cd tools && GOWORK=off GOBIN=$(BIN) go install tool
 	@if [ "$$($(BUF) --version 2>/dev/null)" != "$(BUF_VERSION)" ]; then \
 		echo "installing buf v$(BUF_VERSION) into $(BUF_DIR) (takes a few minutes, once)"; \
 		GOBIN=$(BUF_DIR) go install github.com/bufbuild/buf/cmd/buf@v$(BUF_VERSION); \
 	fi
 
 .PHONY: generate
-generate: tools ## Regenerate Go code (proto/gen/latchkey) and the merged OpenAPI document (gateway/openapi)
-	rm -rf proto/gen/latchkey gateway/openapi/*.swagger.json
+generate: tools ## Regenerate Go code (proto/gen/latchkey, the REST handlers in gateway/gen/latchkey) and the OpenAPI document (gateway/openapi)
+	rm -rf proto/gen/latchkey gateway/gen/latchkey gateway/openapi/*.swagger.json
 	$(BUF) generate
+	go run ./gateway/openapi/finish gateway/openapi/latchkey.swagger.json
 
 .PHONY: proto-lint
 proto-lint: tools ## buf lint
 	$(BUF) lint
 
 .PHONY: proto-breaking
-proto-breaking: tools ## buf breaking against the main branch (skipped while main has no proto)
-	@if git rev-parse --verify --quiet main >/dev/null && \
-	    git ls-tree -r --name-only main -- proto/latchkey | grep -q '\.proto$$'; then \
-		$(BUF) breaking --against '.git#branch=main'; \
-	else \
-		echo "proto-breaking: branch main has no proto/latchkey/**/*.proto yet; skipped"; \
+proto-breaking: tools ## buf breaking against the previous state of main (the merge base; HEAD~1 on main); internal packages excluded
+	.ci/proto-breaking $(BUF)
+
+REDOCLY_VERSION := 2.77.0
+# Like buf: installed once per machine and version, outside the clone.
+REDOCLY_DIR     ?= $(HOME)/.cache/latchkey/redocly-v$(REDOCLY_VERSION)
+REDOCLY         := $(REDOCLY_DIR)/node_modules/.bin/redocly
+
+.PHONY: openapi-lint
+openapi-lint: ## Lint the OpenAPI document with Redocly CLI (rules: gateway/openapi/redocly.yaml; installed with npm once)
+	@if [ "$$($(REDOCLY) --version 2>/dev/null)" != "$(REDOCLY_VERSION)" ]; then \
+		echo "installing @redocly/cli $(REDOCLY_VERSION) into $(REDOCLY_DIR) (once)"; \
+		npm install --prefix $(REDOCLY_DIR) --no-audit --no-fund @redocly/cli@$(REDOCLY_VERSION); \
 	fi
+	REDOCLY_TELEMETRY=off REDOCLY_SUPPRESS_UPDATE_NOTICE=true \
+		$(REDOCLY) lint --config gateway/openapi/redocly.yaml gateway/openapi/latchkey.swagger.json
 
 .PHONY: check-generated
 check-generated: generate ## Fail when the committed generated files differ from a fresh generation

@@ -4,9 +4,12 @@ import (
 	"context"
 	"errors"
 	"log/slog"
+	"math"
 	"net/http"
+	"strconv"
 
 	"github.com/grpc-ecosystem/grpc-gateway/v2/runtime"
+	"google.golang.org/genproto/googleapis/rpc/errdetails"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 )
@@ -40,6 +43,38 @@ func restErrorHandler(log *slog.Logger) runtime.ErrorHandlerFunc {
 				err = pub
 			}
 		}
+		if st, ok := status.FromError(err); ok && (st.Code() == codes.Unavailable || st.Code() == codes.ResourceExhausted) {
+			w.Header().Set("Retry-After", strconv.Itoa(retryAfter(st)))
+		}
 		runtime.DefaultHTTPErrorHandler(ctx, mux, m, w, r, err)
 	}
+}
+
+// Bounds of the Retry-After a 429 or 503 carries, in seconds.
+const (
+	defaultRetryAfter = 1
+	maxRetryAfter     = 3600
+)
+
+// retryAfter is the wait, in whole seconds, that a 429 or 503 asks of the
+// client (API.md: "429 and 503 carry Retry-After"): a google.rpc.RetryInfo
+// delay when the service attached one, else its ErrorInfo metadata
+// "retryAfterSeconds" (libs/errs' way, e.g. the busy password hasher's),
+// else one second. Rounded up, so a client never comes back early.
+func retryAfter(st *status.Status) int {
+	secs := -1.0
+	for _, d := range st.Details() {
+		switch d := d.(type) {
+		case *errdetails.RetryInfo:
+			secs = math.Ceil(d.GetRetryDelay().AsDuration().Seconds())
+		case *errdetails.ErrorInfo:
+			if n, err := strconv.Atoi(d.GetMetadata()["retryAfterSeconds"]); err == nil && secs < 0 {
+				secs = float64(n)
+			}
+		}
+	}
+	if secs < 1 {
+		return defaultRetryAfter
+	}
+	return int(min(secs, maxRetryAfter))
 }

@@ -54,33 +54,3 @@ func TestIncomingHeaderMatcher(t *testing.T) {
 		}
 	}
 }
-
-func TestPublicOpenAPI_DropsInternalTagsAndOperations(t *testing.T) {
-	doc := []byte(`{"swagger":"2.0","tags":[{"name":"TenantService"},{"name":"AccountInternalService"}],
-		"paths":{"/v1/tenants":{"get":{"tags":["TenantService"]}},
-		         "/v1/internal":{"post":{"tags":["AccountInternalService"]}},
-		         "/v1/mixed":{"get":{"tags":["TenantService"]},"post":{"tags":["MfaInternalService"]}}}}`)
-	out, err := publicOpenAPI(doc)
-	if err != nil {
-		t.Fatal(err)
-	}
-	var got struct {
-		Tags  []struct{ Name string }   `json:"tags"`
-		Paths map[string]map[string]any `json:"paths"`
-	}
-	if err := jsonUnmarshal(out, &got); err != nil {
-		t.Fatal(err)
-	}
-	if len(got.Tags) != 1 || got.Tags[0].Name != "TenantService" {
-		t.Errorf("tags = %v", got.Tags)
-	}
-	if _, ok := got.Paths["/v1/internal"]; ok {
-		t.Error("internal-only path kept")
-	}
-	if _, ok := got.Paths["/v1/mixed"]["post"]; ok {
-		t.Error("internal operation kept")
-	}
-	if _, ok := got.Paths["/v1/mixed"]["get"]; !ok {
-		t.Error("public operation on a mixed path dropped")
-	}
-}

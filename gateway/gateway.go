@@ -73,10 +73,6 @@ func New(ctx context.Context, cfg Config) (*Gateway, error) {
 	if err != nil {
 		return nil, err
 	}
-	doc, err := publicOpenAPI(mergedOpenAPI)
-	if err != nil {
-		return nil, err
-	}
 	metrics, err := newRESTMetrics(cfg.Registerer)
 	if err != nil {
 		return nil, fmt.Errorf("gateway: registering metrics: %w", err)
@@ -115,7 +111,7 @@ func New(ctx context.Context, cfg Config) (*Gateway, error) {
 
 	mux := http.NewServeMux()
 	mux.Handle("/", limitBody(rest))
-	mux.Handle("GET /openapi.json", openAPIHandler(doc))
+	mux.Handle("GET /openapi.json", openAPIHandler(openAPIDocument))
 	mux.HandleFunc("GET /healthz", healthz)
 	mux.Handle("GET /readyz", ready)
 	mux.Handle("GET /metrics", promhttp.HandlerFor(gatherer, promhttp.HandlerOpts{}))

@@ -17,6 +17,7 @@ import (
 	"github.com/latchkey/latchkey/gateway"
 	accountv1 "github.com/latchkey/latchkey/proto/gen/latchkey/account/v1"
 	credentialv1 "github.com/latchkey/latchkey/proto/gen/latchkey/credential/v1"
+	accountinternalv1 "github.com/latchkey/latchkey/proto/gen/latchkey/internalapi/account/v1"
 	mfav1 "github.com/latchkey/latchkey/proto/gen/latchkey/mfa/v1"
 	recoveryv1 "github.com/latchkey/latchkey/proto/gen/latchkey/recovery/v1"
 )
@@ -103,18 +104,18 @@ func TestGRPC_InternalServiceRefused(t *testing.T) {
 	g := startGateway(t, gateway.Config{Backends: allBackends(b.addr)}, false)
 
 	// The backend does serve it, so a refusal below is the gateway's.
-	if _, err := accountv1.NewAccountInternalServiceClient(dialGRPC(t, b.addr)).ResolveLogin(callCtx(t), &accountv1.ResolveLoginRequest{}); err != nil {
+	if _, err := accountinternalv1.NewAccountInternalServiceClient(dialGRPC(t, b.addr)).ResolveLogin(callCtx(t), &accountinternalv1.ResolveLoginRequest{}); err != nil {
 		t.Fatalf("backend ResolveLogin = %v", err)
 	}
 	before := b.count("ResolveLogin")
 
 	conn := dialGRPC(t, g.grpcAddr)
-	_, err := accountv1.NewAccountInternalServiceClient(conn).ResolveLogin(callCtx(t), &accountv1.ResolveLoginRequest{TenantCode: "acme"})
+	_, err := accountinternalv1.NewAccountInternalServiceClient(conn).ResolveLogin(callCtx(t), &accountinternalv1.ResolveLoginRequest{TenantCode: "acme"})
 	if status.Code(err) != codes.Unimplemented {
 		t.Errorf("ResolveLogin via gateway = %v, want Unimplemented", err)
 	}
-	for _, method := range []string{"/latchkey.account.v1.Nope/X", "/other.v1.Service/Call", "/latchkey.account.v1.AccountInternalService"} {
-		err := conn.Invoke(callCtx(t), method, &accountv1.ResolveLoginRequest{}, &accountv1.ResolveLoginResponse{})
+	for _, method := range []string{"/latchkey.account.v1.Nope/X", "/other.v1.Service/Call", "/latchkey.account.v1.AccountInternalService/ResolveLogin", "/latchkey.internalapi.account.v1.AccountInternalService"} {
+		err := conn.Invoke(callCtx(t), method, &accountinternalv1.ResolveLoginRequest{}, &accountinternalv1.ResolveLoginResponse{})
 		if status.Code(err) != codes.Unimplemented {
 			t.Errorf("%s = %v, want Unimplemented", method, err)
 		}
@@ -216,7 +217,7 @@ func TestSamePort_ServesRESTAndGRPC(t *testing.T) {
 		!slices.Equal(md.Get("x-forwarded-for"), []string{"127.0.0.1"}) {
 		t.Errorf("metadata through the shared port = %v", md)
 	}
-	_, err = accountv1.NewAccountInternalServiceClient(conn).ResolveLogin(callCtx(t), &accountv1.ResolveLoginRequest{})
+	_, err = accountinternalv1.NewAccountInternalServiceClient(conn).ResolveLogin(callCtx(t), &accountinternalv1.ResolveLoginRequest{})
 	if status.Code(err) != codes.Unimplemented {
 		t.Errorf("internal service on the shared port = %v, want Unimplemented", err)
 	}

@@ -24,6 +24,8 @@ import (
 	"github.com/latchkey/latchkey/gateway"
 	"github.com/latchkey/latchkey/libs/errs"
 	accountv1 "github.com/latchkey/latchkey/proto/gen/latchkey/account/v1"
+	accountinternalv1 "github.com/latchkey/latchkey/proto/gen/latchkey/internalapi/account/v1"
+	recoveryv1 "github.com/latchkey/latchkey/proto/gen/latchkey/recovery/v1"
 )
 
 // backend is a real gRPC server standing in for account (and, for
@@ -32,12 +34,14 @@ import (
 type backend struct {
 	accountv1.UnimplementedTenantServiceServer
 	accountv1.UnimplementedAccountAdminServiceServer
-	accountv1.UnimplementedAccountInternalServiceServer
+	accountinternalv1.UnimplementedAccountInternalServiceServer
+	recoveryv1.UnimplementedRecoveryServiceServer
 
 	addr string
 
-	mu    sync.Mutex
-	calls map[string][]metadata.MD // method name → metadata of each call
+	mu         sync.Mutex
+	calls      map[string][]metadata.MD // method name → metadata of each call
+	lastUpdate *accountv1.UpdateAccountRequest
 }
 
 func startBackend(t *testing.T) *backend {
@@ -50,7 +54,8 @@ func startBackend(t *testing.T) *backend {
 	s := grpc.NewServer()
 	accountv1.RegisterTenantServiceServer(s, b)
 	accountv1.RegisterAccountAdminServiceServer(s, b)
-	accountv1.RegisterAccountInternalServiceServer(s, b)
+	accountinternalv1.RegisterAccountInternalServiceServer(s, b)
+	recoveryv1.RegisterRecoveryServiceServer(s, b)
 	healthpb.RegisterHealthServer(s, health.NewServer())
 	go func() { _ = s.Serve(lis) }()
 	t.Cleanup(s.Stop)
@@ -107,6 +112,19 @@ func (b *backend) ListTenants(ctx context.Context, req *accountv1.ListTenantsReq
 	return &accountv1.ListTenantsResponse{Tenants: []*accountv1.Tenant{{Code: "acme"}}}, nil
 }
 
+func (b *backend) UpdateAccount(ctx context.Context, req *accountv1.UpdateAccountRequest) (*accountv1.UpdateAccountResponse, error) {
+	b.record(ctx, "UpdateAccount")
+	b.mu.Lock()
+	b.lastUpdate = req
+	b.mu.Unlock()
+	return &accountv1.UpdateAccountResponse{Account: req.GetAccount()}, nil
+}
+
+func (b *backend) RequestPasswordReset(ctx context.Context, _ *recoveryv1.RequestPasswordResetRequest) (*recoveryv1.RequestPasswordResetResponse, error) {
+	b.record(ctx, "RequestPasswordReset")
+	return &recoveryv1.RequestPasswordResetResponse{}, nil
+}
+
 func (b *backend) ListAccounts(ctx context.Context, req *accountv1.ListAccountsRequest) (*accountv1.ListAccountsResponse, error) {
 	b.record(ctx, "ListAccounts")
 	return &accountv1.ListAccountsResponse{}, nil
@@ -122,9 +140,9 @@ func (b *backend) GetAccount(ctx context.Context, req *accountv1.GetAccountReque
 	}}, nil
 }
 
-func (b *backend) ResolveLogin(ctx context.Context, req *accountv1.ResolveLoginRequest) (*accountv1.ResolveLoginResponse, error) {
+func (b *backend) ResolveLogin(ctx context.Context, req *accountinternalv1.ResolveLoginRequest) (*accountinternalv1.ResolveLoginResponse, error) {
 	b.record(ctx, "ResolveLogin")
-	return &accountv1.ResolveLoginResponse{}, nil
+	return &accountinternalv1.ResolveLoginResponse{}, nil
 }
 
 // allBackends points every backend target at one server.

@@ -36,6 +36,7 @@ func jsonMarshaler() runtime.Marshaler {
 func newRESTMux(ctx context.Context, conns map[backend]*grpc.ClientConn, extra ...runtime.ServeMuxOption) (*runtime.ServeMux, error) {
 	opts := append([]runtime.ServeMuxOption{
 		runtime.WithMarshalerOption(runtime.MIMEWildcard, jsonMarshaler()),
+		runtime.WithForwardResponseOption(answerPolicy),
 	}, muxHeaderOptions()...)
 	mux := runtime.NewServeMux(append(opts, extra...)...)
 	for _, s := range publicServices {

@@ -1,6 +1,7 @@
 package gateway_test
 
 import (
+	"io"
 	"net/http"
 	"slices"
 	"strings"
@@ -190,5 +191,79 @@ func TestBackendDown_503WithoutInternalDetails(t *testing.T) {
 	_, err := accountv1.NewTenantServiceClient(dialGRPC(t, g.grpcAddr)).ListTenants(callCtx(t), &accountv1.ListTenantsRequest{})
 	if st := status.Convert(err); st.Code() != codes.Unavailable || strings.Contains(st.Message(), dead) {
 		t.Errorf("gRPC = %v, want Unavailable without the backend address", err)
+	}
+}
+
+// PATCH follows AIP-134: the body is the account, ?updateMask= names what
+// changes, and without it grpc-gateway names the fields the body gives.
+func TestREST_UpdateAccount_BodyIsTheAccount_MaskFromQueryOrBody(t *testing.T) {
+	b := startBackend(t)
+	g := startGateway(t, gateway.Config{Backends: allBackends(b.addr)}, false)
+
+	tests := []struct {
+		name, query, body string
+		wantMask          []string // sorted
+	}{
+		{"mask from the query", "?updateMask=displayName", `{"displayName":"Ann","locale":"nl"}`, []string{"displayName"}},
+		{"several paths", "?updateMask=displayName,roles", `{"roles":["CLIENT"]}`, []string{"displayName", "roles"}},
+		{"no mask: the fields of the body", "", `{"displayName":"Ann","roles":["CLIENT"]}`, []string{"display_name", "roles"}},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			code, body := do(t, "PATCH", g.httpURL+"/v1/admin/accounts/a-7"+tt.query, tt.body, nil)
+			if code != http.StatusOK {
+				t.Fatalf("status %d, body %s", code, body)
+			}
+			b.mu.Lock()
+			req := b.lastUpdate
+			b.mu.Unlock()
+			mask := slices.Sorted(slices.Values(req.GetUpdateMask().GetPaths()))
+			if req.GetId() != "a-7" || !slices.Equal(mask, tt.wantMask) {
+				t.Errorf("backend got id %q, mask %v; want a-7, %v", req.GetId(), mask, tt.wantMask)
+			}
+			if strings.Contains(tt.body, "CLIENT") && !slices.Equal(req.GetAccount().GetRoles(), []accountv1.Role_Value{accountv1.Role_CLIENT}) {
+				t.Errorf("roles = %v, want plain [CLIENT]", req.GetAccount().GetRoles())
+			}
+		})
+	}
+	// The first version's shape, roles: {values: [...]}, is no longer the body.
+	if code, body := do(t, "PATCH", g.httpURL+"/v1/admin/accounts/a-7", `{"roles":{"values":["USER"]}}`, nil); code != http.StatusBadRequest {
+		t.Errorf("roles as an object: %d %s, want 400", code, body)
+	}
+}
+
+// API.md: answers are not kept by caches (they may carry tokens), and the
+// "we e-mail you if the account exists" calls answer 202 with nothing in it.
+func TestREST_Answers_NoStore_AndAcceptedForPasswordReset(t *testing.T) {
+	b := startBackend(t)
+	g := startGateway(t, gateway.Config{Backends: allBackends(b.addr)}, false)
+
+	tests := []struct {
+		name, method, path, body string
+		wantStatus               int
+	}{
+		{"an ordinary answer", "GET", "/v1/admin/accounts/a-7", "", http.StatusOK},
+		{"password reset request", "POST", "/v1/recovery/password-reset", `{"tenant":"acme","login":"ann"}`, http.StatusAccepted},
+	}
+	for _, tt := range tests {
+		t.Run(tt.name, func(t *testing.T) {
+			req, err := http.NewRequest(tt.method, g.httpURL+tt.path, strings.NewReader(tt.body))
+			if err != nil {
+				t.Fatal(err)
+			}
+			resp, err := http.DefaultClient.Do(req)
+			if err != nil {
+				t.Fatal(err)
+			}
+			defer resp.Body.Close()
+			body, _ := io.ReadAll(resp.Body)
+			if resp.StatusCode != tt.wantStatus || resp.Header.Get("Cache-Control") != "no-store" {
+				t.Errorf("%s %s = %d, Cache-Control %q, body %s; want %d and no-store",
+					tt.method, tt.path, resp.StatusCode, resp.Header.Get("Cache-Control"), body, tt.wantStatus)
+			}
+			if tt.wantStatus == http.StatusAccepted && strings.TrimSpace(string(body)) != "{}" {
+				t.Errorf("202 body = %s, want {}", body)
+			}
+		})
 	}
 }

@@ -87,6 +87,11 @@ type Instance struct {
 	OperatorToken     string
 	OperatorTokenPath string
 	OperatorTokenNew  bool
+	// SigningKeyKEKPath is the file the signing keys' KEK was read from or
+	// written to ("" when it came from config); SigningKeyKEKNew says it
+	// was generated now.
+	SigningKeyKEKPath string
+	SigningKeyKEKNew  bool
 	// MailboxURL is the built-in mailbox page ("" when e-mail goes to an
 	// SMTP server).
 	MailboxURL string
@@ -158,6 +163,15 @@ func Start(ctx context.Context, cfg Config) (_ *Instance, err error) {
 		}
 	}
 	operators := authn.NewOperatorTokens(inst.OperatorToken)
+
+	// The signing keys' KEK, generated beside the data it protects when
+	// none is configured (credentiald alone requires it).
+	if cfg.Credential.KEK == nil {
+		cfg.Credential.KEK, inst.SigningKeyKEKPath, inst.SigningKeyKEKNew, err = credential.LoadOrCreateKEK(cfg.DataDir)
+		if err != nil {
+			return nil, err
+		}
+	}
 
 	// Each service listens on a loopback port of its own, as it would in
 	// production on its own host; the gateway reaches them over gRPC.

@@ -143,10 +143,15 @@ func timeSleep() { time.Sleep(20 * time.Millisecond) }
 // that move time forward instead of waiting.
 func startWithClock(t testing.TB, postgres bool, natsURL, dataDir string, clk clock.Clock) *allinone.Instance {
 	t.Helper()
-	cfg := allinone.Config{
+	return startWithConfig(t, postgres, allinone.Config{
 		Edge: loopbackEdge, DataDir: dataDir, NATSURL: natsURL, Clock: clk,
 		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
-	}
+	})
+}
+
+// startWithConfig is start with cfg's settings (a small hash pool, say).
+func startWithConfig(t testing.TB, postgres bool, cfg allinone.Config) *allinone.Instance {
+	t.Helper()
 	if postgres {
 		cfg.PostgresURL = testkit.Postgres(t).URL
 	}

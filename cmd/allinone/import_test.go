@@ -125,3 +125,39 @@ func TestImport_UsernameIsEmail_RowsLogInWithOldPasswords(t *testing.T) {
 		}
 	})
 }
+
+// Hashes above the accepted costs are refused at import, the row and the
+// field named, so that no account's log-in can cost a gigabyte or seconds
+// of a core: Argon2 at 1 GiB or 11 passes, bcrypt cost 15, PBKDF2 above
+// 2 000 000 iterations.
+func TestImport_CostlyHashesRefused_RowAndFieldNamed(t *testing.T) {
+	eachStore(t, func(t *testing.T, op client, _ string) {
+		code := tenantWithAdmin(t, op, nil)
+		anon := client{t: t, base: op.base}
+		admin := client{t: t, base: op.base, token: finishFirstLogin(t, anon, code)["accessToken"].(string)}
+		costly := []string{
+			"$argon2id$v=19$m=1048576,t=1,p=1$c29tZXNhbHRzb21lc2FsdA$k9ohroejZy1PN5E1SbHNPug6vB8eQAahb5SOAp6iGF4",
+			"$argon2id$v=19$m=19456,t=11,p=1$c29tZXNhbHRzb21lc2FsdA$k9ohroejZy1PN5E1SbHNPug6vB8eQAahb5SOAp6iGF4",
+			"$2b$15$ny3Rz5IcaXhHzLz2owqlI.MY6eYPSgz.vFu6/PRKidLOHhwwtUznK",
+			"pbkdf2_sha256$2000001$seasalt2024abcd$wwrHHYOykKyC0N++cro+ANZ42F+a5xqr3vam8GdmafA=",
+		}
+		rows := []map[string]any{{"username": "fine", "email": "fine@" + code + ".example", "displayName": "Fine",
+			"roles": []string{"USER"}, "legacyPasswordHash": djangoHash(t, "Old-Django-Pass2")}}
+		for i, h := range costly {
+			rows = append(rows, map[string]any{"username": fmt.Sprintf("costly%d", i), "email": fmt.Sprintf("costly%d@%s.example", i, code),
+				"displayName": "Costly", "roles": []string{"USER"}, "legacyPasswordHash": h})
+		}
+		st, body := admin.do("POST", "/v1/admin/accounts:import", map[string]any{"accounts": rows})
+		if st != 200 || body["importedCount"] != nil || body["failedCount"] != float64(len(costly)) {
+			t.Fatalf("import of costly hashes: %d %v, want nothing imported and %d failures", st, body, len(costly))
+		}
+		for i := range costly {
+			r := items(body, "results")[i+1].(map[string]any)
+			field := fmt.Sprintf("accounts[%d].legacyPasswordHash", i+1)
+			if r["errorCode"] != "INVALID_ARGUMENT" || !strings.Contains(fmt.Sprint(r["errorMessage"]), field) ||
+				!strings.Contains(fmt.Sprint(r["errorMessage"]), "above") {
+				t.Errorf("row %d: %v, want INVALID_ARGUMENT naming %s and the limit", i+1, r, field)
+			}
+		}
+	})
+}

@@ -4,6 +4,7 @@
 //	latchkey migrate   apply database migrations and exit
 //	latchkey config    print every setting (environment variable) as a table
 //	latchkey tenant    create and list tenants, as an operator, through the API
+//	latchkey keys      rotate the access-token signing key
 package main
 
 import (
@@ -55,6 +56,8 @@ commands:
   migrate   apply database migrations and exit
   config    print the settings (environment variables) as a Markdown table
   tenant    create and list tenants through the API (latchkey tenant for help)
+  keys      rotate the access-token signing key (latchkey keys for help)
+  certs     make a development CA and a certificate for each service (latchkey certs -h)
 
 Settings come from environment variables; "latchkey config" lists them.
 `
@@ -78,7 +81,9 @@ func run(args []string, stdout, stderr io.Writer) error {
 	case "config":
 		fmt.Fprint(stdout, config.Markdown(allVars()))
 		return nil
-	case "run", "migrate", "tenant":
+	case "certs":
+		return certsCommand(args[1:], stdout, stderr)
+	case "run", "migrate", "tenant", "keys":
 	case "-h", "--help", "help":
 		fmt.Fprint(stdout, usage)
 		return nil
@@ -97,8 +102,11 @@ func run(args []string, stdout, stderr io.Writer) error {
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 
-	if args[0] == "tenant" {
+	switch args[0] {
+	case "tenant":
 		return tenantCommand(ctx, cfg, args[1:], stdout, stderr)
+	case "keys":
+		return keysCommand(ctx, cfg, args[1:], stdout, stderr)
 	}
 	if len(args) != 1 {
 		fmt.Fprint(stderr, usage)
@@ -128,6 +136,9 @@ func run(args []string, stdout, stderr io.Writer) error {
 		fmt.Fprintf(stdout, "  Operator token: %s\n", inst.OperatorTokenPath)
 	default:
 		fmt.Fprintln(stdout, "  Operator token: from LATCHKEY_OPERATOR_TOKEN")
+	}
+	if inst.SigningKeyKEKNew {
+		fmt.Fprintf(stdout, "  Signing-key KEK generated: %s  (back it up with the data: the signing keys do not open without it)\n", inst.SigningKeyKEKPath)
 	}
 	fmt.Fprintln(stdout, "Press Ctrl-C to stop.")
 	return inst.Wait()

@@ -68,6 +68,9 @@ type cachedKeySet struct {
 	keys      map[string]ed25519.PublicKey // nil until a fetch succeeded
 	fetchedAt time.Time                    // last success
 	triedAt   time.Time                    // last attempt, good or not
+	// invalidatedAt is the last InvalidateKeys: for MinRefresh after it,
+	// unknown kids may fetch once a second rather than once a MinRefresh.
+	invalidatedAt time.Time
 }
 
 // NewCachedKeys returns a cache over fetch. Nothing is fetched until keys
@@ -97,6 +100,17 @@ func (c *CachedKeys) Keys(ctx context.Context) (map[string]ed25519.PublicKey, er
 	return c.load(ctx, c.opts.TTL)
 }
 
+// InvalidateKeys makes the next call fetch the keys, whatever the TTL and
+// MinRefresh say: the key ring changed (SigningKeyRotated). The keys it
+// has stay in use if that fetch fails. That fetch may still reach a
+// credential replica that has not reloaded yet, so for MinRefresh after
+// it a token naming an unknown key may fetch again after a second.
+func (c *CachedKeys) InvalidateKeys() {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	c.keys.Store(&cachedKeySet{keys: c.keys.Load().keys, invalidatedAt: c.opts.Clock.Now()})
+}
+
 // Refresh fetches the keys again unless a fetch was tried less than
 // MinRefresh ago.
 func (c *CachedKeys) Refresh(ctx context.Context) (map[string]ed25519.PublicKey, error) {
@@ -115,9 +129,11 @@ func (c *CachedKeys) load(ctx context.Context, fresh time.Duration) (map[string]
 		return s.keys, nil
 	}
 	wait := c.opts.MinRefresh
-	if s.keys == nil {
+	if s.keys == nil || now.Sub(s.invalidatedAt) < c.opts.MinRefresh {
 		// Nothing to go on yet (the credential service is starting):
-		// every call fails until a fetch works, so try more often.
+		// every call fails until a fetch works, so try more often. Or
+		// the keys just changed, and a new one may not have been
+		// published by every credential replica at the first fetch.
 		wait = min(wait, time.Second)
 	}
 	if !s.triedAt.IsZero() && now.Sub(s.triedAt) < wait {
@@ -130,11 +146,11 @@ func (c *CachedKeys) load(ctx context.Context, fresh time.Duration) (map[string]
 	if err == nil {
 		var keys map[string]ed25519.PublicKey
 		if keys, err = keyMap(jwks); err == nil {
-			c.keys.Store(&cachedKeySet{keys: keys, fetchedAt: now, triedAt: now})
+			c.keys.Store(&cachedKeySet{keys: keys, fetchedAt: now, triedAt: now, invalidatedAt: s.invalidatedAt})
 			return keys, nil
 		}
 	}
-	c.keys.Store(&cachedKeySet{keys: s.keys, fetchedAt: s.fetchedAt, triedAt: now})
+	c.keys.Store(&cachedKeySet{keys: s.keys, fetchedAt: s.fetchedAt, triedAt: now, invalidatedAt: s.invalidatedAt})
 	if s.keys != nil {
 		return s.keys, nil // stale beats none
 	}

@@ -55,14 +55,37 @@ type FollowOptions struct {
 // CatchUpTimeout it stops and returns an error, and the caller decides
 // whether to start anyway.
 func FollowRevocations(ctx context.Context, js jetstream.JetStream, d *Denylist, opts FollowOptions) error {
-	if opts.Stream == "" {
-		opts.Stream = natsx.EventsStreamName
-	}
 	if opts.Subject == "" {
 		opts.Subject = SessionRevokedSubject
 	}
 	if opts.Lookback <= 0 {
 		opts.Lookback = DefaultRevocationLookback
+	}
+	err := follow(ctx, js, opts, func(msg jetstream.Msg, log *slog.Logger) { applyRevocation(msg, d, log) })
+	if err != nil {
+		return err
+	}
+	go func() {
+		sweep := time.NewTicker(denylistSweepEvery)
+		defer sweep.Stop()
+		for {
+			select {
+			case <-ctx.Done():
+				return
+			case <-sweep.C:
+				d.Sweep()
+			}
+		}
+	}()
+	return nil
+}
+
+// follow applies every message of opts.Subject from opts.Lookback ago
+// until ctx ends, and returns once those already in the stream are
+// applied (or with an error after opts.CatchUpTimeout).
+func follow(ctx context.Context, js jetstream.JetStream, opts FollowOptions, apply func(jetstream.Msg, *slog.Logger)) error {
+	if opts.Stream == "" {
+		opts.Stream = natsx.EventsStreamName
 	}
 	if opts.CatchUpTimeout <= 0 {
 		opts.CatchUpTimeout = 10 * time.Second
@@ -81,14 +104,14 @@ func FollowRevocations(ctx context.Context, js jetstream.JetStream, d *Denylist,
 	// stream, if it is recent enough to be delivered at all.
 	stream, err := js.Stream(ctx, opts.Stream)
 	if err != nil {
-		return fmt.Errorf("authn: follow revocations: stream %s: %w", opts.Stream, err)
+		return fmt.Errorf("authn: follow %s: stream %s: %w", opts.Subject, opts.Stream, err)
 	}
 	var target uint64
 	last, err := stream.GetLastMsgForSubject(ctx, opts.Subject)
 	switch {
 	case errors.Is(err, jetstream.ErrMsgNotFound):
 	case err != nil:
-		return fmt.Errorf("authn: follow revocations: last message: %w", err)
+		return fmt.Errorf("authn: follow %s: last message: %w", opts.Subject, err)
 	case !last.Time.Before(start):
 		target = last.Sequence
 	}
@@ -99,7 +122,7 @@ func FollowRevocations(ctx context.Context, js jetstream.JetStream, d *Denylist,
 		OptStartTime:   &start,
 	})
 	if err != nil {
-		return fmt.Errorf("authn: follow revocations: consumer: %w", err)
+		return fmt.Errorf("authn: follow %s: consumer: %w", opts.Subject, err)
 	}
 
 	caughtUp := make(chan struct{})
@@ -109,15 +132,15 @@ func FollowRevocations(ctx context.Context, js jetstream.JetStream, d *Denylist,
 		markCaughtUp()
 	}
 	cc, err := cons.Consume(func(msg jetstream.Msg) {
-		applyRevocation(msg, d, log)
+		apply(msg, log)
 		if meta, err := msg.Metadata(); err == nil && meta.Sequence.Stream >= target {
 			markCaughtUp()
 		}
 	}, jetstream.ConsumeErrHandler(func(_ jetstream.ConsumeContext, err error) {
-		log.Warn("authn: revocation feed", "err", err)
+		log.Warn("authn: event feed", "err", err)
 	}))
 	if err != nil {
-		return fmt.Errorf("authn: follow revocations: consume: %w", err)
+		return fmt.Errorf("authn: follow %s: consume: %w", opts.Subject, err)
 	}
 
 	timer := time.NewTimer(opts.CatchUpTimeout)
@@ -126,25 +149,13 @@ func FollowRevocations(ctx context.Context, js jetstream.JetStream, d *Denylist,
 	case <-caughtUp:
 	case <-timer.C:
 		cc.Stop()
-		return fmt.Errorf("authn: follow revocations: not caught up with %s after %v", opts.Stream, opts.CatchUpTimeout)
+		return fmt.Errorf("authn: follow %s: not caught up with %s after %v", opts.Subject, opts.Stream, opts.CatchUpTimeout)
 	case <-ctx.Done():
 		cc.Stop()
 		return ctx.Err()
 	}
 
-	go func() {
-		sweep := time.NewTicker(denylistSweepEvery)
-		defer sweep.Stop()
-		for {
-			select {
-			case <-ctx.Done():
-				cc.Stop()
-				return
-			case <-sweep.C:
-				d.Sweep()
-			}
-		}
-	}()
+	context.AfterFunc(ctx, cc.Stop)
 	return nil
 }
 

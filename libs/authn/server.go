@@ -40,24 +40,30 @@ type ServerOptions struct {
 
 // NewServerAuthenticator is how every service authenticates its public
 // calls: access tokens verified with opts.Keys, refused once their session
-// is revoked, and operator tokens. It follows the SessionRevoked events on
-// js until ctx ends, and returns once the revocations already published
-// are applied, so no token of a session revoked while the service was down
-// is admitted.
+// is revoked or their signing key retired, and operator tokens. It follows
+// the SessionRevoked and SigningKeyRotated events on js until ctx ends,
+// and returns once those already published are applied, so no token of a
+// session revoked, or a key retired, while the service was down is
+// admitted. A rotation also makes opts.Keys, when it is a KeyInvalidator,
+// read the keys again, so the new key is known at once.
 func NewServerAuthenticator(ctx context.Context, js jetstream.JetStream, opts ServerOptions) (*Authenticator, error) {
 	if opts.Clock == nil {
 		opts.Clock = clock.System{}
 	}
 	tok := opts.Token.WithDefaults()
 	deny := NewDenylist(opts.Clock)
+	retired := NewRetiredKeys()
 	verifier, err := NewVerifier(VerifierOptions{
-		Issuer: tok.Issuer, Audience: tok.Audience, Keys: opts.Keys, Clock: opts.Clock, Denylist: deny,
+		Issuer: tok.Issuer, Audience: tok.Audience, Keys: opts.Keys, Clock: opts.Clock, Denylist: deny, RetiredKeys: retired,
 	})
 	if err != nil {
 		return nil, err
 	}
 	// A revocation matters while the session's last access token lives.
 	if err := FollowRevocations(ctx, js, deny, FollowOptions{Logger: opts.Logger, Lookback: tok.AccessTTL + DenylistGrace}); err != nil {
+		return nil, err
+	}
+	if err := FollowKeyRotations(ctx, js, retired, opts.Keys, FollowOptions{Logger: opts.Logger}); err != nil {
 		return nil, err
 	}
 	return &Authenticator{Operators: opts.Operators, Tokens: verifier}, nil

@@ -48,6 +48,9 @@ type VerifierOptions struct {
 	Clock clock.Clock
 	// Denylist, when set, refuses the tokens of revoked sessions.
 	Denylist *Denylist
+	// RetiredKeys, when set, refuses the tokens of retired signing keys,
+	// even while Keys still lists them.
+	RetiredKeys *RetiredKeys
 	// Leeway is the clock skew allowed (default DefaultLeeway).
 	Leeway time.Duration
 }
@@ -147,6 +150,9 @@ func (v *Verifier) key(ctx context.Context, t *jwt.Token) (any, error) {
 	kid, _ := t.Header["kid"].(string)
 	if kid == "" {
 		return nil, errors.New("no kid")
+	}
+	if v.opts.RetiredKeys.Retired(kid) {
+		return nil, errors.New("retired kid")
 	}
 	keys, err := v.opts.Keys.Keys(ctx)
 	if err != nil {

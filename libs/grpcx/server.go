@@ -6,6 +6,7 @@ package grpcx
 
 import (
 	"context"
+	"crypto/tls"
 	"fmt"
 	"log/slog"
 	"net"
@@ -15,6 +16,7 @@ import (
 	"github.com/grpc-ecosystem/go-grpc-middleware/v2/interceptors/recovery"
 	"github.com/prometheus/client_golang/prometheus"
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/credentials"
 	"google.golang.org/grpc/health"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 	"google.golang.org/grpc/keepalive"
@@ -38,6 +40,16 @@ type ServerOptions struct {
 	// ShutdownTimeout bounds the graceful stop in Serve; zero means
 	// DefaultShutdownTimeout.
 	ShutdownTimeout time.Duration
+	// TLS, when set, serves over TLS with it (mtls.Identity.ServerTLS:
+	// every caller shows a service certificate). Nil serves plaintext,
+	// which only tests do.
+	TLS *tls.Config
+	// Callers, when set, admits each method only from the services it
+	// names (internal ports); it needs TLS.
+	Callers Callers
+	// NoReflection leaves the reflection service out (internal ports,
+	// unless asked for).
+	NoReflection bool
 }
 
 // Server is a gRPC server with Latchkey's interceptors, health checking
@@ -90,8 +102,14 @@ func NewServer(opts ServerOptions, extra ...grpc.ServerOption) *Server {
 		unary = append(unary, m.UnaryServerInterceptor())
 		stream = append(stream, m.StreamServerInterceptor())
 	}
-	unary = append(unary, unaryLogging(log), unarySanitizer(log), recovery.UnaryServerInterceptor(rec))
-	stream = append(stream, streamLogging(log), streamSanitizer(log), recovery.StreamServerInterceptor(rec))
+	unary = append(unary, unaryLogging(log), unarySanitizer(log))
+	stream = append(stream, streamLogging(log), streamSanitizer(log))
+	if opts.Callers != nil {
+		unary = append(unary, opts.Callers.UnaryInterceptor())
+		stream = append(stream, opts.Callers.StreamInterceptor())
+	}
+	unary = append(unary, recovery.UnaryServerInterceptor(rec))
+	stream = append(stream, recovery.StreamServerInterceptor(rec))
 
 	serverOpts := append([]grpc.ServerOption{
 		grpc.ChainUnaryInterceptor(unary...),
@@ -101,9 +119,14 @@ func NewServer(opts ServerOptions, extra ...grpc.ServerOption) *Server {
 		// scaled-up service gets no traffic from it.
 		grpc.KeepaliveParams(keepalive.ServerParameters{MaxConnectionAge: MaxConnectionAge, MaxConnectionAgeGrace: 30 * time.Second}),
 	}, extra...)
+	if opts.TLS != nil {
+		serverOpts = append(serverOpts, grpc.Creds(credentials.NewTLS(opts.TLS)))
+	}
 	s.grpc = grpc.NewServer(serverOpts...)
 	healthpb.RegisterHealthServer(s.grpc, s.health)
-	reflection.Register(s.grpc)
+	if !opts.NoReflection {
+		reflection.Register(s.grpc)
+	}
 	return s
 }
 

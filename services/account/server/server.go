@@ -18,6 +18,7 @@ import (
 	"github.com/latchkey/latchkey/libs/infra"
 	"github.com/latchkey/latchkey/libs/outbox"
 	credentialv1 "github.com/latchkey/latchkey/proto/gen/latchkey/credential/v1"
+	credentialinternalv1 "github.com/latchkey/latchkey/proto/gen/latchkey/internalapi/credential/v1"
 	"github.com/latchkey/latchkey/services/account/internal/app"
 	"github.com/latchkey/latchkey/services/account/internal/consumers"
 	"github.com/latchkey/latchkey/services/account/internal/grpcapi"
@@ -143,7 +144,7 @@ func Run(ctx context.Context, cfg Config) error {
 	if err := st.RefoldLogins(ctx, log); err != nil {
 		return err
 	}
-	use := app.New(st, cfg.Clock, peers.NewCredentials(credentialv1.NewCredentialInternalServiceClient(credConn)), app.Options{
+	use := app.New(st, cfg.Clock, peers.NewCredentials(credentialinternalv1.NewCredentialInternalServiceClient(credConn)), app.Options{
 		UsernameReuse: time.Duration(max(cfg.UsernameReuseDays, 0)) * 24 * time.Hour,
 		Logger:        log,
 	})

@@ -15,10 +15,11 @@ import (
 	"github.com/latchkey/latchkey/libs/config"
 	"github.com/latchkey/latchkey/libs/grpcx"
 	"github.com/latchkey/latchkey/libs/infra"
+	"github.com/latchkey/latchkey/libs/keyring"
 	"github.com/latchkey/latchkey/libs/outbox"
-	accountv1 "github.com/latchkey/latchkey/proto/gen/latchkey/account/v1"
-	mfav1 "github.com/latchkey/latchkey/proto/gen/latchkey/mfa/v1"
-	recoveryv1 "github.com/latchkey/latchkey/proto/gen/latchkey/recovery/v1"
+	accountinternalv1 "github.com/latchkey/latchkey/proto/gen/latchkey/internalapi/account/v1"
+	mfainternalv1 "github.com/latchkey/latchkey/proto/gen/latchkey/internalapi/mfa/v1"
+	recoveryinternalv1 "github.com/latchkey/latchkey/proto/gen/latchkey/internalapi/recovery/v1"
 	"github.com/latchkey/latchkey/services/credential/internal/app"
 	"github.com/latchkey/latchkey/services/credential/internal/grpcapi"
 	"github.com/latchkey/latchkey/services/credential/internal/password"
@@ -47,12 +48,17 @@ type Tuning struct {
 	// Token names the access tokens' issuer, audience and lifetime; the
 	// same on every service that verifies them.
 	Token authn.TokenConfig
+	// KEK seals the signing keys in the database (EnvSigningKeyKEK); Run
+	// refuses to start without it.
+	KEK *keyring.Ring
 	// RotateEvery is the age at which the signing key is replaced.
 	RotateEvery time.Duration
-	// Hash is the Argon2id parameters and HashPool the number of hashes
-	// computed at once (0: one per core).
-	Hash     password.Params
-	HashPool int
+	// Hash is the Argon2id parameters, HashPool the number of hashes
+	// computed at once (0: one per core) and HashQueue how many may wait
+	// for one before the next is refused as busy (0: 64 per pool slot).
+	Hash      password.Params
+	HashPool  int
+	HashQueue int
 	// BreachedFile is a local list of SHA-1 hashes of breached passwords
 	// (Have I Been Pwned format); empty: no breach check.
 	BreachedFile string
@@ -82,17 +88,25 @@ func TuningFromEnv(l *config.Loader) Tuning {
 	if pool < 0 {
 		l.Invalid("LATCHKEY_HASH_POOL", errors.New("must be 0 (one per core) or more"))
 	}
+	queue := l.Int("LATCHKEY_HASH_QUEUE", 0,
+		"log-ins (password or PIN) that may wait for the hash pool (0: 64 per pool slot, about 1.5 s of work); more get 503 PASSWORD_HASHER_BUSY with Retry-After at once")
+	if queue < 0 {
+		l.Invalid("LATCHKEY_HASH_QUEUE", errors.New("must be 0 (64 per pool slot) or more"))
+	}
 	return Tuning{
 		Token:        authn.TokenConfigFromEnv(l),
 		RotateEvery:  l.Duration("LATCHKEY_SIGNING_KEY_ROTATE_EVERY", token.DefaultRotateEvery, "age at which the access-token signing key is replaced"),
+		KEK:          signingKeyKEKFromEnv(l),
 		Hash:         p,
 		HashPool:     pool,
+		HashQueue:    queue,
 		BreachedFile: l.String("LATCHKEY_BREACHED_PASSWORDS_FILE", "", "local file of SHA-1 hashes of breached passwords (HIBP format); empty: no breach check"),
 	}
 }
 
 // ConfigFromEnv reads the settings of the service binary (credentiald).
 func ConfigFromEnv(l *config.Loader) Config {
+	requireKEK(l)
 	return Config{
 		Settings:       infra.SettingsFromEnv(l, Name),
 		AccountAddr:    infra.PeerAddr(l, "account"),
@@ -118,6 +132,9 @@ func Run(ctx context.Context, cfg Config) error {
 
 	if err := cfg.Hash.Validate(); err != nil {
 		return err
+	}
+	if cfg.KEK == nil {
+		return errKEKRequired
 	}
 	in, err := infra.Open(ctx, Service, cfg.Settings)
 	if err != nil {
@@ -154,12 +171,12 @@ func Run(ctx context.Context, cfg Config) error {
 	box := outbox.New(in.DB, cfg.Clock, Name)
 	st := sqlstore.New(in.DB, box)
 	issuer, err := token.NewIssuer(st.Keys(), cfg.Clock, token.Options{Issuer: cfg.Token.Issuer, Audience: cfg.Token.Audience,
-		AccessTTL: cfg.Token.AccessTTL, RotateEvery: cfg.RotateEvery, Logger: log})
+		AccessTTL: cfg.Token.AccessTTL, RotateEvery: cfg.RotateEvery, KEK: cfg.KEK, Logger: log})
 	if err != nil {
 		return err
 	}
 	if err := issuer.Start(ctx); err != nil {
-		return err
+		return kekError(err)
 	}
 	checker := &password.Checker{}
 	if cfg.BreachedFile != "" {
@@ -169,10 +186,10 @@ func Run(ctx context.Context, cfg Config) error {
 	}
 	use := app.New(app.Deps{
 		Store: st, Clock: cfg.Clock,
-		Hasher: password.NewHasher(cfg.Hash, cfg.HashPool), Checker: checker, Issuer: issuer,
-		Accounts: peers.NewAccounts(accountv1.NewAccountInternalServiceClient(accountConn)),
-		Factors:  peers.NewMFA(mfav1.NewMfaInternalServiceClient(mfaConn)),
-		Recovery: peers.NewRecovery(recoveryv1.NewRecoveryInternalServiceClient(recoveryConn)),
+		Hasher: password.NewHasher(cfg.Hash, cfg.HashPool, cfg.HashQueue), Checker: checker, Issuer: issuer,
+		Accounts: peers.NewAccounts(accountinternalv1.NewAccountInternalServiceClient(accountConn)),
+		Factors:  peers.NewMFA(mfainternalv1.NewMfaInternalServiceClient(mfaConn)),
+		Recovery: peers.NewRecovery(recoveryinternalv1.NewRecoveryInternalServiceClient(recoveryConn)),
 	})
 
 	g, gctx := errgroup.WithContext(ctx)

@@ -30,6 +30,8 @@ import (
 	"github.com/latchkey/latchkey/libs/natsx/embedded"
 	"github.com/latchkey/latchkey/libs/testkit"
 	accountv1 "github.com/latchkey/latchkey/proto/gen/latchkey/account/v1"
+	accountinternalv1 "github.com/latchkey/latchkey/proto/gen/latchkey/internalapi/account/v1"
+	notificationinternalv1 "github.com/latchkey/latchkey/proto/gen/latchkey/internalapi/notification/v1"
 	notificationv1 "github.com/latchkey/latchkey/proto/gen/latchkey/notification/v1"
 	"github.com/latchkey/latchkey/services/notification/internal/smtptest"
 	"github.com/latchkey/latchkey/services/notification/server"
@@ -68,26 +70,26 @@ func privateNATS(t testing.TB) *nats.Conn {
 
 // accounts is a stand-in for the account service's internal API.
 type accounts struct {
-	accountv1.UnimplementedAccountInternalServiceServer
+	accountinternalv1.UnimplementedAccountInternalServiceServer
 	mu       sync.Mutex
 	tenants  map[string]*accountv1.Tenant
 	accounts map[string]*accountv1.Account
 }
 
-func (a *accounts) GetTenantPolicy(_ context.Context, r *accountv1.GetTenantPolicyRequest) (*accountv1.GetTenantPolicyResponse, error) {
+func (a *accounts) GetTenantPolicy(_ context.Context, r *accountinternalv1.GetTenantPolicyRequest) (*accountinternalv1.GetTenantPolicyResponse, error) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	if t, ok := a.tenants[r.GetTenantId()]; ok {
-		return &accountv1.GetTenantPolicyResponse{Tenant: t}, nil
+		return &accountinternalv1.GetTenantPolicyResponse{Tenant: t}, nil
 	}
 	return nil, status.Error(codes.NotFound, "no such tenant")
 }
 
-func (a *accounts) LookupAccount(_ context.Context, r *accountv1.LookupAccountRequest) (*accountv1.LookupAccountResponse, error) {
+func (a *accounts) LookupAccount(_ context.Context, r *accountinternalv1.LookupAccountRequest) (*accountinternalv1.LookupAccountResponse, error) {
 	a.mu.Lock()
 	defer a.mu.Unlock()
 	if acct, ok := a.accounts[r.GetAccountId()]; ok && acct.GetTenantId() == r.GetTenantId() {
-		return &accountv1.LookupAccountResponse{Account: acct}, nil
+		return &accountinternalv1.LookupAccountResponse{Account: acct}, nil
 	}
 	return nil, status.Error(codes.NotFound, "no such account")
 }
@@ -116,7 +118,7 @@ func startAccounts(t testing.TB) string {
 		t.Fatal(err)
 	}
 	s := grpc.NewServer()
-	accountv1.RegisterAccountInternalServiceServer(s, a)
+	accountinternalv1.RegisterAccountInternalServiceServer(s, a)
 	go func() { _ = s.Serve(lis) }()
 	t.Cleanup(s.Stop)
 	return lis.Addr().String()
@@ -124,7 +126,7 @@ func startAccounts(t testing.TB) string {
 
 // instance is a running notification service.
 type instance struct {
-	client notificationv1.NotificationInternalServiceClient
+	client notificationinternalv1.NotificationInternalServiceClient
 	cancel context.CancelFunc
 	// done is closed when Run returned, with its error in err.
 	done chan struct{}
@@ -160,11 +162,11 @@ func start(t testing.TB, cfg server.Config) *instance {
 		t.Fatal(err)
 	}
 	t.Cleanup(func() { conn.Close() })
-	inst.client = notificationv1.NewNotificationInternalServiceClient(conn)
+	inst.client = notificationinternalv1.NewNotificationInternalServiceClient(conn)
 	t.Cleanup(inst.stop)
 	// Ready once it answers.
 	testkit.Eventually(t, 20*time.Second, func() error {
-		_, err := inst.client.GetDelivery(context.Background(), &notificationv1.GetDeliveryRequest{DeliveryId: "none"})
+		_, err := inst.client.GetDelivery(context.Background(), &notificationinternalv1.GetDeliveryRequest{DeliveryId: "none"})
 		if status.Code(err) != codes.NotFound {
 			return fmt.Errorf("service not ready: %v", err)
 		}
@@ -201,9 +203,9 @@ func baseConfig(pgURL, dataDir string, nc *nats.Conn, accountAddr, smtpAddr stri
 
 // waitStatus polls GetDelivery until the delivery reaches st (and, when
 // attempts > 0, that many attempts).
-func waitStatus(t testing.TB, c notificationv1.NotificationInternalServiceClient, id string, st notificationv1.DeliveryStatus_Value, attempts int32) *notificationv1.Delivery {
+func waitStatus(t testing.TB, c notificationinternalv1.NotificationInternalServiceClient, id string, st notificationv1.DeliveryStatus_Value, attempts int32) *notificationinternalv1.Delivery {
 	t.Helper()
-	var last *notificationv1.Delivery
+	var last *notificationinternalv1.Delivery
 	testkit.Eventually(t, 20*time.Second, func() error {
 		last = getDelivery(t, c, id)
 		if last.GetStatus() != st || (attempts > 0 && last.GetAttempts() != attempts) {
@@ -216,9 +218,9 @@ func waitStatus(t testing.TB, c notificationv1.NotificationInternalServiceClient
 }
 
 // getDelivery returns a delivery, failing t when that is not possible.
-func getDelivery(t testing.TB, c notificationv1.NotificationInternalServiceClient, id string) *notificationv1.Delivery {
+func getDelivery(t testing.TB, c notificationinternalv1.NotificationInternalServiceClient, id string) *notificationinternalv1.Delivery {
 	t.Helper()
-	resp, err := c.GetDelivery(context.Background(), &notificationv1.GetDeliveryRequest{DeliveryId: id})
+	resp, err := c.GetDelivery(context.Background(), &notificationinternalv1.GetDeliveryRequest{DeliveryId: id})
 	if err != nil {
 		t.Fatal(err)
 	}

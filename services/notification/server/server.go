@@ -18,7 +18,7 @@ import (
 	"github.com/latchkey/latchkey/libs/inbox"
 	"github.com/latchkey/latchkey/libs/infra"
 	"github.com/latchkey/latchkey/libs/outbox"
-	accountv1 "github.com/latchkey/latchkey/proto/gen/latchkey/account/v1"
+	accountinternalv1 "github.com/latchkey/latchkey/proto/gen/latchkey/internalapi/account/v1"
 	"github.com/latchkey/latchkey/services/notification/internal/app"
 	"github.com/latchkey/latchkey/services/notification/internal/consumers"
 	"github.com/latchkey/latchkey/services/notification/internal/delivery"
@@ -225,7 +225,7 @@ func Run(ctx context.Context, cfg Config) error {
 			return err
 		}
 		defer conn.Close()
-		dir = peers.NewAccounts(accountv1.NewAccountInternalServiceClient(conn), 0)
+		dir = peers.NewAccounts(accountinternalv1.NewAccountInternalServiceClient(conn), 0)
 	}
 
 	box := outbox.New(in.DB, cfg.Clock, Name)

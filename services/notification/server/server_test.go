@@ -21,6 +21,7 @@ import (
 	"github.com/latchkey/latchkey/libs/testkit"
 	"github.com/latchkey/latchkey/libs/testkit/qr"
 	eventsv1 "github.com/latchkey/latchkey/proto/gen/latchkey/events/v1"
+	notificationinternalv1 "github.com/latchkey/latchkey/proto/gen/latchkey/internalapi/notification/v1"
 	notificationv1 "github.com/latchkey/latchkey/proto/gen/latchkey/notification/v1"
 	"github.com/latchkey/latchkey/services/notification/internal/smtptest"
 	"github.com/latchkey/latchkey/services/notification/server"
@@ -28,18 +29,18 @@ import (
 
 const otpauth = "otpauth://totp/ESHC:jan%40eshc.example?secret=JBSWY3DPEHPK3PXP&issuer=ESHC"
 
-func keyRequest(id string) *notificationv1.SendNotificationRequest {
-	return &notificationv1.SendNotificationRequest{
+func keyRequest(id string) *notificationinternalv1.SendNotificationRequest {
+	return &notificationinternalv1.SendNotificationRequest{
 		RequestId: id, TenantId: tenantID, AccountId: accountID, Template: notificationv1.Template_AUTHENTICATOR_KEY,
-		Recipient: &notificationv1.Recipient{Address: "jan@eshc.example", DisplayName: "Jan <script>x</script>"},
+		Recipient: &notificationinternalv1.Recipient{Address: "jan@eshc.example", DisplayName: "Jan <script>x</script>"},
 		Variables: map[string]string{"otpauth_uri": otpauth, "secret": "JBSWY3DPEHPK3PXP"},
 	}
 }
 
-func resetRequest(id, to string) *notificationv1.SendNotificationRequest {
-	return &notificationv1.SendNotificationRequest{
+func resetRequest(id, to string) *notificationinternalv1.SendNotificationRequest {
+	return &notificationinternalv1.SendNotificationRequest{
 		RequestId: id, TenantId: tenantID, Template: notificationv1.Template_PASSWORD_RESET, Locale: "en",
-		Recipient: &notificationv1.Recipient{Address: to},
+		Recipient: &notificationinternalv1.Recipient{Address: to},
 		Variables: map[string]string{"token": "tok-" + id, "expire_time": "2026-12-01T10:00:00Z"},
 	}
 }
@@ -146,7 +147,7 @@ func TestWorkQueue_RepeatedRequestIDSendsOnce(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		publish := func(req *notificationv1.SendNotificationRequest, msgID string) {
+		publish := func(req *notificationinternalv1.SendNotificationRequest, msgID string) {
 			t.Helper()
 			data, _ := proto.Marshal(req)
 			if _, err := natsx.PublishMsg(context.Background(), js, natsx.NotifySendSubject, msgID, data, nil); err != nil {

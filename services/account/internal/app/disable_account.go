@@ -26,5 +26,5 @@ func (a *App) DisableAccount(ctx context.Context, p *authn.Principal, id, reason
 	if err != nil {
 		return nil, err
 	}
-	return acct, a.revokeSessions(ctx, acct, "account_disabled")
+	return acct, a.revokeSessions(ctx, acct, "ACCOUNT_DISABLED")
 }

@@ -13,7 +13,8 @@ import (
 )
 
 // UpdateAccount is an administrator's change of an account's profile and
-// roles; nil fields are unchanged.
+// roles; nil fields are unchanged (the update mask of the API, in domain
+// terms: grpcapi sets the fields the mask names).
 type UpdateAccount struct {
 	ID          string
 	DisplayName *string

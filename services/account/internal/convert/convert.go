@@ -9,6 +9,7 @@ import (
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	accountv1 "github.com/latchkey/latchkey/proto/gen/latchkey/account/v1"
+	credentialv1 "github.com/latchkey/latchkey/proto/gen/latchkey/credential/v1"
 	"github.com/latchkey/latchkey/services/account/internal/account"
 )
 
@@ -117,4 +118,14 @@ func timestampOrNil(t *time.Time) *timestamppb.Timestamp {
 		return nil
 	}
 	return timestamppb.New(*t)
+}
+
+// PasswordRules is the part of a password policy that a password form shows
+// and a new password is checked against.
+func PasswordRules(p account.PasswordPolicy) *credentialv1.PasswordRules {
+	return &credentialv1.PasswordRules{
+		MinLength: int32(p.MinLength), MinUppercase: int32(p.MinUppercase), MinLowercase: int32(p.MinLowercase),
+		MinDigits: int32(p.MinDigits), MinSymbols: int32(p.MinSymbols), CheckBreached: p.CheckBreached,
+		HistoryCount: int32(p.HistoryCount),
+	}
 }

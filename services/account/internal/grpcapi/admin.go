@@ -2,8 +2,15 @@ package grpcapi
 
 import (
 	"context"
+	"fmt"
+	"slices"
+
+	"google.golang.org/genproto/googleapis/api/annotations"
+	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/reflect/protoreflect"
 
 	"github.com/latchkey/latchkey/libs/authn"
+	"github.com/latchkey/latchkey/libs/errs"
 	accountv1 "github.com/latchkey/latchkey/proto/gen/latchkey/account/v1"
 	"github.com/latchkey/latchkey/services/account/internal/account"
 	"github.com/latchkey/latchkey/services/account/internal/app"
@@ -68,10 +75,9 @@ func (h *admin) UpdateTenantPolicy(ctx context.Context, req *accountv1.UpdateTen
 }
 
 func (h *admin) UpdateAccount(ctx context.Context, req *accountv1.UpdateAccountRequest) (*accountv1.UpdateAccountResponse, error) {
-	cmd := app.UpdateAccount{ID: req.GetId(), DisplayName: req.DisplayName, Email: req.Email, Locale: req.Locale}
-	if req.Roles != nil {
-		roles := convert.RolesFromProto(req.GetRoles().GetValues())
-		cmd.Roles = &roles
+	cmd, err := updateAccountCommand(req)
+	if err != nil {
+		return nil, err
 	}
 	a, err := h.app.UpdateAccount(ctx, authn.FromContext(ctx), cmd)
 	if err != nil {
@@ -126,4 +132,91 @@ func (h *admin) PublishTerms(ctx context.Context, req *accountv1.PublishTermsReq
 		return nil, err
 	}
 	return &accountv1.PublishTermsResponse{Tenant: convert.Tenant(t)}, nil
+}
+
+// Reasons of a refused update mask.
+const (
+	reasonUnknownField = "UNKNOWN_FIELD"
+	reasonNotUpdatable = "NOT_UPDATABLE"
+)
+
+// accountFields are the fields of Account by every name an update mask may
+// use for them, proto (display_name) or JSON (displayName).
+var accountFields = func() map[string]protoreflect.FieldDescriptor {
+	out := map[string]protoreflect.FieldDescriptor{}
+	fields := (&accountv1.Account{}).ProtoReflect().Descriptor().Fields()
+	for i := range fields.Len() {
+		fd := fields.Get(i)
+		out[string(fd.Name())], out[fd.JSONName()] = fd, fd
+	}
+	return out
+}()
+
+// outputOnly tells the fields the service sets (field_behavior OUTPUT_ONLY
+// in the proto); AIP-203: an update naming them ignores them, so a client
+// may send back what it read.
+func outputOnly(fd protoreflect.FieldDescriptor) bool {
+	behaviors, _ := proto.GetExtension(fd.Options(), annotations.E_FieldBehavior).([]annotations.FieldBehavior)
+	return slices.Contains(behaviors, annotations.FieldBehavior_OUTPUT_ONLY)
+}
+
+// updateAccountCommand turns an AIP-134 update — the account with the new
+// values and a mask naming what changes — into the use case's command,
+// where nil means unchanged. Without a mask (or with an empty one) every
+// non-empty field changes; over REST the gateway fills the mask with the
+// fields present in the body. Paths may be proto or JSON names; "*" names
+// every field that can change.
+func updateAccountCommand(req *accountv1.UpdateAccountRequest) (app.UpdateAccount, error) {
+	cmd := app.UpdateAccount{ID: req.GetId()}
+	a := req.GetAccount()
+	if a == nil {
+		return cmd, errs.Invalid(errs.Field("account", account.ReasonRequired, "the account with the new values is required"))
+	}
+	if a.GetId() != "" && a.GetId() != req.GetId() {
+		return cmd, errs.Invalid(errs.Field("account.id", account.ReasonInvalidFormat, "differs from the id of the path"))
+	}
+	paths := req.GetUpdateMask().GetPaths()
+	if len(paths) == 0 {
+		if a.GetDisplayName() != "" {
+			paths = append(paths, "display_name")
+		}
+		if a.GetEmail() != "" {
+			paths = append(paths, "email")
+		}
+		if a.GetLocale() != "" {
+			paths = append(paths, "locale")
+		}
+		if len(a.GetRoles()) > 0 {
+			paths = append(paths, "roles")
+		}
+	}
+	if slices.Contains(paths, "*") {
+		paths = []string{"display_name", "email", "locale", "roles"}
+	}
+	var v errs.Violations
+	for _, p := range paths {
+		fd, ok := accountFields[p]
+		if !ok {
+			v.Add("updateMask", reasonUnknownField, fmt.Sprintf("%q is not a field of the account", p))
+			continue
+		}
+		switch fd.Name() {
+		case "display_name":
+			cmd.DisplayName = &a.DisplayName
+		case "email":
+			cmd.Email = &a.Email
+		case "locale":
+			cmd.Locale = &a.Locale
+		case "roles":
+			roles := convert.RolesFromProto(a.GetRoles())
+			cmd.Roles = &roles
+		case "username":
+			v.Add("updateMask", reasonNotUpdatable, "the username changes with :changeUsername")
+		default:
+			if !outputOnly(fd) {
+				v.Add("updateMask", reasonNotUpdatable, fmt.Sprintf("%s cannot be changed by an update", p))
+			}
+		}
+	}
+	return cmd, v.Err()
 }

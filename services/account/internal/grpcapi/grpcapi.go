@@ -8,6 +8,7 @@ import (
 	"google.golang.org/grpc"
 
 	accountv1 "github.com/latchkey/latchkey/proto/gen/latchkey/account/v1"
+	accountinternalv1 "github.com/latchkey/latchkey/proto/gen/latchkey/internalapi/account/v1"
 	"github.com/latchkey/latchkey/services/account/internal/app"
 )
 
@@ -16,5 +17,5 @@ func Register(s grpc.ServiceRegistrar, a *app.App) {
 	accountv1.RegisterTenantServiceServer(s, &tenants{app: a})
 	accountv1.RegisterAccountAdminServiceServer(s, &admin{app: a})
 	accountv1.RegisterAccountServiceServer(s, &self{app: a})
-	accountv1.RegisterAccountInternalServiceServer(s, &internal{app: a})
+	accountinternalv1.RegisterAccountInternalServiceServer(s, &internal{app: a})
 }

@@ -9,51 +9,50 @@ import (
 	"unicode"
 
 	"github.com/latchkey/latchkey/libs/clock"
-
-	accountv1 "github.com/latchkey/latchkey/proto/gen/latchkey/account/v1"
+	accountinternalv1 "github.com/latchkey/latchkey/proto/gen/latchkey/internalapi/account/v1"
 	"github.com/latchkey/latchkey/services/account/internal/app"
 	"github.com/latchkey/latchkey/services/account/internal/convert"
 )
 
 // internal serves the other Latchkey services; the edge never routes to it.
 type internal struct {
-	accountv1.UnimplementedAccountInternalServiceServer
+	accountinternalv1.UnimplementedAccountInternalServiceServer
 	app *app.App
 }
 
-func (h *internal) ResolveLogin(ctx context.Context, req *accountv1.ResolveLoginRequest) (*accountv1.ResolveLoginResponse, error) {
+func (h *internal) ResolveLogin(ctx context.Context, req *accountinternalv1.ResolveLoginRequest) (*accountinternalv1.ResolveLoginResponse, error) {
 	t, a, err := h.app.ResolveLogin(ctx, req.GetTenantCode(), req.GetLogin())
 	if err != nil {
 		return nil, err
 	}
-	return &accountv1.ResolveLoginResponse{Tenant: convert.Tenant(t), Account: convert.Account(a)}, nil
+	return &accountinternalv1.ResolveLoginResponse{Tenant: convert.Tenant(t), Account: convert.Account(a)}, nil
 }
 
-func (h *internal) LookupAccount(ctx context.Context, req *accountv1.LookupAccountRequest) (*accountv1.LookupAccountResponse, error) {
+func (h *internal) LookupAccount(ctx context.Context, req *accountinternalv1.LookupAccountRequest) (*accountinternalv1.LookupAccountResponse, error) {
 	a, err := h.app.LookupAccount(ctx, req.GetTenantId(), req.GetAccountId())
 	if err != nil {
 		return nil, err
 	}
-	return &accountv1.LookupAccountResponse{Account: convert.Account(a)}, nil
+	return &accountinternalv1.LookupAccountResponse{Account: convert.Account(a)}, nil
 }
 
-func (h *internal) GetTenantPolicy(ctx context.Context, req *accountv1.GetTenantPolicyRequest) (*accountv1.GetTenantPolicyResponse, error) {
+func (h *internal) GetTenantPolicy(ctx context.Context, req *accountinternalv1.GetTenantPolicyRequest) (*accountinternalv1.GetTenantPolicyResponse, error) {
 	t, err := h.app.TenantByID(ctx, req.GetTenantId())
 	if err != nil {
 		return nil, err
 	}
-	return &accountv1.GetTenantPolicyResponse{Tenant: convert.Tenant(t)}, nil
+	return &accountinternalv1.GetTenantPolicyResponse{Tenant: convert.Tenant(t)}, nil
 }
 
-func (h *internal) GetTenantByCode(ctx context.Context, req *accountv1.GetTenantByCodeRequest) (*accountv1.GetTenantByCodeResponse, error) {
+func (h *internal) GetTenantByCode(ctx context.Context, req *accountinternalv1.GetTenantByCodeRequest) (*accountinternalv1.GetTenantByCodeResponse, error) {
 	t, err := h.app.TenantByCode(ctx, req.GetCode())
 	if err != nil {
 		return nil, err
 	}
-	return &accountv1.GetTenantByCodeResponse{Tenant: convert.Tenant(t)}, nil
+	return &accountinternalv1.GetTenantByCodeResponse{Tenant: convert.Tenant(t)}, nil
 }
 
-func (h *internal) RecordLockout(ctx context.Context, req *accountv1.RecordLockoutRequest) (*accountv1.RecordLockoutResponse, error) {
+func (h *internal) RecordLockout(ctx context.Context, req *accountinternalv1.RecordLockoutRequest) (*accountinternalv1.RecordLockoutResponse, error) {
 	var until *time.Time
 	if req.UnlockTime != nil {
 		t := clock.Normalize(req.UnlockTime.AsTime())
@@ -63,29 +62,29 @@ func (h *internal) RecordLockout(ctx context.Context, req *accountv1.RecordLocko
 	if err != nil {
 		return nil, err
 	}
-	return &accountv1.RecordLockoutResponse{Account: convert.Account(a)}, nil
+	return &accountinternalv1.RecordLockoutResponse{Account: convert.Account(a)}, nil
 }
 
-func (h *internal) RecordTermsAcceptance(ctx context.Context, req *accountv1.RecordTermsAcceptanceRequest) (*accountv1.RecordTermsAcceptanceResponse, error) {
+func (h *internal) RecordTermsAcceptance(ctx context.Context, req *accountinternalv1.RecordTermsAcceptanceRequest) (*accountinternalv1.RecordTermsAcceptanceResponse, error) {
 	a, err := h.app.RecordTermsAcceptance(ctx, req.GetTenantId(), req.GetAccountId(), req.GetVersion())
 	if err != nil {
 		return nil, err
 	}
-	return &accountv1.RecordTermsAcceptanceResponse{Account: convert.Account(a)}, nil
+	return &accountinternalv1.RecordTermsAcceptanceResponse{Account: convert.Account(a)}, nil
 }
 
-func (h *internal) SweepInactive(ctx context.Context, _ *accountv1.SweepInactiveRequest) (*accountv1.SweepInactiveResponse, error) {
+func (h *internal) SweepInactive(ctx context.Context, _ *accountinternalv1.SweepInactiveRequest) (*accountinternalv1.SweepInactiveResponse, error) {
 	n, err := h.app.SweepInactive(ctx)
 	if errors.Is(err, app.ErrSweepRunning) {
-		return &accountv1.SweepInactiveResponse{Skipped: true}, nil
+		return &accountinternalv1.SweepInactiveResponse{Skipped: true}, nil
 	}
 	if err != nil {
 		return nil, err
 	}
-	return &accountv1.SweepInactiveResponse{LockedCount: int32(n)}, nil
+	return &accountinternalv1.SweepInactiveResponse{LockedCount: int32(n)}, nil
 }
 
-func (h *internal) CreateImportedAccounts(ctx context.Context, req *accountv1.CreateImportedAccountsRequest) (*accountv1.CreateImportedAccountsResponse, error) {
+func (h *internal) CreateImportedAccounts(ctx context.Context, req *accountinternalv1.CreateImportedAccountsRequest) (*accountinternalv1.CreateImportedAccountsResponse, error) {
 	rows := make([]app.ImportRow, len(req.GetRows()))
 	for i, r := range req.GetRows() {
 		rows[i] = app.ImportRow{ID: r.GetAccountId(), Username: r.GetUsername(), Email: r.GetEmail(), DisplayName: r.GetDisplayName(),
@@ -95,9 +94,9 @@ func (h *internal) CreateImportedAccounts(ctx context.Context, req *accountv1.Cr
 	if err != nil {
 		return nil, err
 	}
-	resp := &accountv1.CreateImportedAccountsResponse{Created: created}
+	resp := &accountinternalv1.CreateImportedAccountsResponse{Created: created}
 	for i, res := range results {
-		out := &accountv1.ImportedAccountResult{Index: int32(i)}
+		out := &accountinternalv1.ImportedAccountResult{Index: int32(i)}
 		if res.Err != nil {
 			out.ErrorCode, out.ErrorMessage = codeName(errs.KindOf(res.Err).Code().String()), res.Err.Error()
 		} else if created {
@@ -121,18 +120,18 @@ func codeName(camel string) string {
 	return b.String()
 }
 
-func (h *internal) MarkActivated(ctx context.Context, req *accountv1.MarkActivatedRequest) (*accountv1.MarkActivatedResponse, error) {
+func (h *internal) MarkActivated(ctx context.Context, req *accountinternalv1.MarkActivatedRequest) (*accountinternalv1.MarkActivatedResponse, error) {
 	a, err := h.app.MarkActivated(ctx, req.GetTenantId(), req.GetAccountId())
 	if err != nil {
 		return nil, err
 	}
-	return &accountv1.MarkActivatedResponse{Account: convert.Account(a)}, nil
+	return &accountinternalv1.MarkActivatedResponse{Account: convert.Account(a)}, nil
 }
 
-func (h *internal) ReleaseLockout(ctx context.Context, req *accountv1.ReleaseLockoutRequest) (*accountv1.ReleaseLockoutResponse, error) {
+func (h *internal) ReleaseLockout(ctx context.Context, req *accountinternalv1.ReleaseLockoutRequest) (*accountinternalv1.ReleaseLockoutResponse, error) {
 	a, err := h.app.ReleaseLockout(ctx, req.GetTenantId(), req.GetAccountId())
 	if err != nil {
 		return nil, err
 	}
-	return &accountv1.ReleaseLockoutResponse{Account: convert.Account(a)}, nil
+	return &accountinternalv1.ReleaseLockoutResponse{Account: convert.Account(a)}, nil
 }

@@ -61,3 +61,17 @@ func (h *self) GetCurrentTerms(ctx context.Context, req *accountv1.GetCurrentTer
 	}
 	return &accountv1.GetCurrentTermsResponse{Version: t.Version, Text: t.Text, PublishTime: timestamppb.New(t.PublishedAt)}, nil
 }
+
+func (h *self) GetAppearance(ctx context.Context, req *accountv1.GetAppearanceRequest) (*accountv1.GetAppearanceResponse, error) {
+	ap, err := h.app.GetAppearance(ctx, req.GetCode())
+	if err != nil {
+		return nil, err
+	}
+	p := ap.Policy
+	return &accountv1.GetAppearanceResponse{
+		Code: ap.Code, BrandName: p.BrandName, Locale: p.Locale,
+		PasswordRules: convert.PasswordRules(p.Password),
+		Recovery:      &accountv1.RecoveryOptions{EmailLink: p.Recovery.EmailLink, SecurityQuestions: p.Recovery.SecurityQuestions},
+		PinEnabled:    p.PIN.Enabled,
+	}, nil
+}

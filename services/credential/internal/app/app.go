@@ -60,11 +60,30 @@ type Recovery interface {
 	InfoSet(ctx context.Context, tenantID, accountID string) (bool, error)
 }
 
+// Hasher hashes and verifies passwords and PINs on a bounded pool
+// (password.Hasher); a busy pool is an Unavailable error.
+type Hasher interface {
+	// Hash returns the PHC string of plain with the current parameters.
+	Hash(ctx context.Context, plain string) (string, error)
+	// Verify reports whether plain matches encoded, and whether encoded
+	// should be replaced by a fresh Hash.
+	Verify(ctx context.Context, encoded, plain string) (ok, needsRehash bool, err error)
+	// DummyVerify does the work of a Verify that fails, for answers that
+	// must take as long as a wrong secret's.
+	DummyVerify(ctx context.Context, plain string) error
+	// MatchesAny reports whether plain matches any of encoded.
+	MatchesAny(ctx context.Context, plain string, encoded []string) (bool, error)
+	// Enter admits a caller that will hash for its whole course, or
+	// returns the busy error at once when too many are inside; leave is
+	// called when the caller is done.
+	Enter() (leave func(), err error)
+}
+
 // Deps are the App's collaborators.
 type Deps struct {
 	Store    store.Store
 	Clock    clock.Clock
-	Hasher   *password.Hasher
+	Hasher   Hasher
 	Checker  *password.Checker
 	Issuer   *token.Issuer
 	Accounts Directory

@@ -23,10 +23,13 @@ func (a *App) ChangePassword(ctx context.Context, p *authn.Principal, current, n
 	if next == "" {
 		v.Add("newPassword", "REQUIRED", "required")
 	}
-	if err := v.Err(); err != nil {
+	// Both caps first: a request refused for its new password hashes
+	// nothing, not even its current one.
+	if err := errs.JoinInvalid(v.Err(), capped("currentPassword", current, maxPasswordLen),
+		capped("newPassword", next, maxPasswordLen)); err != nil {
 		return err
 	}
-	_, ok, err := a.checkPassword(ctx, subj, current, c)
+	_, ok, err := a.checkPassword(ctx, subj, "currentPassword", current, c)
 	if err != nil {
 		return err
 	}

@@ -40,7 +40,7 @@ func (a *App) wrongCode(ctx context.Context, subj *credential.Subject, hash [32]
 			return err
 		}
 		var err error
-		count, reserved, err = tx.ReserveAttempt(ctx, subj.TenantID, subj.AccountID, max(subj.Policy.MaxFailedAttempts, 1))
+		count, reserved, err = a.reserveAttempt(ctx, tx, subj)
 		if err != nil || !reserved {
 			return err // already at the limit: nothing more to count
 		}
@@ -86,6 +86,12 @@ func (a *App) ContinueLogin(ctx context.Context, req ContinueRequest) (*LoginRes
 	subj, err := a.Accounts.Lookup(ctx, k.TenantID, k.AccountID)
 	if err != nil {
 		return nil, err
+	}
+	if inactiveReason(subj) != "" {
+		// Locked or disabled since the ticket was given: the log-in is
+		// over, and a new one answers as for a wrong password; the lock
+		// is not told here either.
+		return nil, errTicketInvalid()
 	}
 	if err := sayStatus(subj); err != nil {
 		return nil, err

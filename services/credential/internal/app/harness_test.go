@@ -40,6 +40,7 @@ type world struct {
 	dir   *fakeDirectory
 	mfa   *fakeMFA
 	rec   *fakeRecovery
+	hash  *countingHasher
 }
 
 func newWorld(t *testing.T) *world {
@@ -60,8 +61,9 @@ func newWorldOn(t *testing.T, db dbx.DB) *world {
 	if err != nil {
 		t.Fatal(err)
 	}
-	w := &world{t: t, clock: clk, store: st, dir: newFakeDirectory(), mfa: &fakeMFA{}, rec: &fakeRecovery{}}
-	w.app = app.New(app.Deps{Store: st, Clock: clk, Hasher: password.NewHasher(fastParams, 4), Issuer: issuer,
+	w := &world{t: t, clock: clk, store: st, dir: newFakeDirectory(), mfa: &fakeMFA{}, rec: &fakeRecovery{},
+		hash: &countingHasher{Hasher: password.NewHasher(fastParams, 4, 0)}}
+	w.app = app.New(app.Deps{Store: st, Clock: clk, Hasher: w.hash, Issuer: issuer,
 		Accounts: w.dir, Factors: w.mfa, Recovery: w.rec})
 	return w
 }
@@ -136,6 +138,8 @@ func wantReason(t *testing.T, err error, reason string) {
 type countingStore struct {
 	store.Store
 	txs, passwordReads atomic.Int64
+	// deviceAttempts counts PIN log-in attempts the store let through.
+	deviceAttempts atomic.Int64
 
 	mu     sync.Mutex
 	events []committed
@@ -196,6 +200,66 @@ type countingTx struct {
 	store.Tx
 	s       *countingStore
 	emitted *[]store.Event
+}
+
+// countingHasher counts the real checks (Verify; DummyVerify is not one)
+// and every call, can hold each check until its gate is closed, so that a
+// test can have parallel calls all in flight at once, and can be busy.
+type countingHasher struct {
+	*password.Hasher
+	verified, calls atomic.Int64
+	// inside counts Verify calls waiting at the gate.
+	inside atomic.Int64
+	gate   chan struct{}
+	// busy, when set, is every hash's answer: a full pool (Enter still
+	// admits, as it does when callers arrive faster than they leave).
+	busy bool
+}
+
+func errBusy() error {
+	return errs.Unavailable(password.ReasonHasherBusy, "the server is busy, please try again", password.ErrQueueFull)
+}
+
+func (h *countingHasher) Verify(ctx context.Context, encoded, plain string) (bool, bool, error) {
+	h.calls.Add(1)
+	if h.busy {
+		return false, false, errBusy()
+	}
+	h.verified.Add(1)
+	if h.gate != nil {
+		h.inside.Add(1)
+		<-h.gate
+	}
+	return h.Hasher.Verify(ctx, encoded, plain)
+}
+
+func (h *countingHasher) DummyVerify(ctx context.Context, plain string) error {
+	h.calls.Add(1)
+	if h.busy {
+		return errBusy()
+	}
+	return h.Hasher.DummyVerify(ctx, plain)
+}
+
+func (h *countingHasher) Hash(ctx context.Context, plain string) (string, error) {
+	h.calls.Add(1)
+	if h.busy {
+		return "", errBusy()
+	}
+	return h.Hasher.Hash(ctx, plain)
+}
+
+func (h *countingHasher) MatchesAny(ctx context.Context, plain string, encoded []string) (bool, error) {
+	h.calls.Add(1)
+	return h.Hasher.MatchesAny(ctx, plain, encoded)
+}
+
+func (t *countingTx) ReserveDeviceAttempt(ctx context.Context, tenantID, deviceID string) (int, bool, error) {
+	n, ok, err := t.Tx.ReserveDeviceAttempt(ctx, tenantID, deviceID)
+	if ok && err == nil {
+		t.s.deviceAttempts.Add(1)
+	}
+	return n, ok, err
 }
 
 func (s *countingStore) GetPassword(ctx context.Context, tenantID, accountID string) (*credential.Password, error) {

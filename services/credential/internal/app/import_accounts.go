@@ -41,7 +41,10 @@ func (a *App) ImportAccounts(ctx context.Context, p *authn.Principal, rows []cre
 				v.Add("roles", "INVALID_FORMAT", fmt.Sprintf("unknown role %q", r))
 			}
 		}
-		local[i] = errs.JoinInvalid(v.Err(), password.ValidateLegacy(rows[i].LegacyPasswordHash))
+		// The row's path names the field, so a refusal says which row
+		// and which field (the outcome's message is all the caller sees).
+		field := fmt.Sprintf("accounts[%d].%s", i, password.LegacyHashField)
+		local[i] = errs.JoinInvalid(v.Err(), password.ValidateLegacy(rows[i].LegacyPasswordHash, field))
 		refused = refused || local[i] != nil
 	}
 	outcomes, created, err := a.Accounts.ImportAccounts(ctx, tenantID, rows, true)

@@ -2,6 +2,7 @@ package app
 
 import (
 	"context"
+	"fmt"
 	"time"
 
 	"github.com/latchkey/latchkey/libs/errs"
@@ -24,6 +25,9 @@ type LoginResult struct {
 	NextStep credential.Step
 	Ticket   string
 	Prompts  []credential.Prompt
+	// Policy is set with NextStep CHANGE_PASSWORD, so that the answer can
+	// show the rules the new password must meet.
+	Policy *credential.Policy
 }
 
 // Tokens are what a finished log-in or a refresh gives.
@@ -37,21 +41,19 @@ type Tokens struct {
 	DeviceKey string
 }
 
-// Limits of what a log-in accepts, so a request cannot make the service
-// hash megabytes.
-const (
-	maxLoginField  = 254
-	maxPasswordLen = 1024
-)
+// maxLoginField caps the tenant code and username a log-in names.
+const maxLoginField = 254
 
 func errBadCredentials() error {
 	return errs.Unauthenticated("INVALID_CREDENTIALS", "the company code, username or password is wrong")
 }
 
-// Login checks a password log-in. Unknown tenant, unknown user and wrong
-// password give the same error after the same work (a dummy hash), so a
-// caller cannot tell which was wrong; the account's state (disabled,
-// locked, not activated) is told only after a correct password.
+// Login checks a password log-in. Unknown tenant, unknown user, wrong
+// password, and any password of a locked or disabled account (which is not
+// checked) give the same error after the same work (a dummy hash), so a
+// caller can tell none of them apart; that an account is not activated
+// yet is told only after a correct password. A busy hash pool is the same
+// Unavailable answer for known and unknown accounts.
 //
 // The password row is read once, in the transaction that counts the
 // attempt, and passed along: a log-in runs three transactions (count the
@@ -71,7 +73,7 @@ func (a *App) Login(ctx context.Context, req LoginRequest) (*LoginResult, error)
 	case req.Password == "":
 		v.Add("password", "REQUIRED", "required")
 	case len(req.Password) > maxPasswordLen:
-		v.Add("password", "TOO_LONG", "at most 1024 bytes")
+		v.Add("password", "TOO_LONG", fmt.Sprintf("at most %d bytes", maxPasswordLen))
 	}
 	if len(req.DeviceName) > 200 {
 		v.Add("deviceName", "TOO_LONG", "at most 200 characters")
@@ -79,16 +81,24 @@ func (a *App) Login(ctx context.Context, req LoginRequest) (*LoginResult, error)
 	if err := v.Err(); err != nil {
 		return nil, err
 	}
+	// A flood is refused before it costs a lookup and a transaction.
+	leave, err := a.Hasher.Enter()
+	if err != nil {
+		return nil, err
+	}
+	defer leave()
 
 	subj, err := a.Accounts.ResolveLogin(ctx, req.Tenant, req.Username)
 	if errs.Is(err, errs.KindNotFound) {
-		_ = a.Hasher.DummyVerify(ctx, req.Password)
+		if err := a.Hasher.DummyVerify(ctx, req.Password); err != nil {
+			return nil, err
+		}
 		return nil, errBadCredentials()
 	}
 	if err != nil {
 		return nil, err
 	}
-	pw, ok, err := a.checkPassword(ctx, subj, req.Password, req.Client)
+	pw, ok, err := a.checkPassword(ctx, subj, "password", req.Password, req.Client)
 	if err != nil {
 		return nil, err
 	}

@@ -81,11 +81,14 @@ func (a *App) conclude(ctx context.Context, tx store.Tx, now time.Time, subj *cr
 		}
 		return &nextOrSession{step: steps[0], ticket: plain}, nil
 	}
-	return a.startSession(ctx, tx, subj, k, now)
+	return a.startSession(ctx, tx, subj, k, "", now)
 }
 
 // startSession makes, in tx, the session of a finished log-in with its
-// refresh token and its LoginSucceeded event.
+// refresh token and its LoginSucceeded event. deviceID is the device a PIN
+// log-in unlocked ("" for a password log-in, which hands out a new device
+// key when it names its device in a tenant that uses PINs); the session
+// remembers it, so that ending the session ends the key.
 //
 // The event's new_device is true when the account has signed in before
 // and never from this device: no earlier session (live or revoked) has
@@ -93,10 +96,11 @@ func (a *App) conclude(ctx context.Context, tx store.Tx, now time.Time, subj *cr
 // "new" (there is no known device to differ from, and its owner is the
 // one who just got the account), and a PIN log-in never is (the device
 // key proves an earlier password log-in from the device).
-func (a *App) startSession(ctx context.Context, tx store.Tx, subj *credential.Subject, k *credential.LoginTicket, now time.Time) (*nextOrSession, error) {
+func (a *App) startSession(ctx context.Context, tx store.Tx, subj *credential.Subject, k *credential.LoginTicket, deviceID string,
+	now time.Time) (*nextOrSession, error) {
 	s := &credential.Session{
 		ID: ids.New(), TenantID: subj.TenantID, AccountID: subj.AccountID, DeviceName: k.DeviceName,
-		IP: k.IP, UserAgent: k.UserAgent, AMR: k.AMR, AuthTime: k.AuthTime, CreatedAt: now, LastUsedAt: now,
+		IP: k.IP, UserAgent: k.UserAgent, AMR: k.AMR, AuthTime: k.AuthTime, CreatedAt: now, LastUsedAt: now, DeviceID: deviceID,
 	}
 	newDevice := false
 	if !slices.Contains(k.AMR, "pin") {
@@ -106,17 +110,18 @@ func (a *App) startSession(ctx context.Context, tx store.Tx, subj *credential.Su
 		}
 		newDevice = before && !seen
 	}
-	if err := tx.CreateSession(ctx, s); err != nil {
-		return nil, err
-	}
 	out := &nextOrSession{session: s}
 	if k.DeviceName != "" && subj.Policy.PINEnabled && slices.Contains(k.AMR, "pwd") {
 		var hash [32]byte
 		out.deviceKey, hash = token.NewSecret()
-		if err := tx.AddDevice(ctx, &credential.Device{ID: ids.New(), TenantID: subj.TenantID, AccountID: subj.AccountID,
+		s.DeviceID = ids.New()
+		if err := tx.AddDevice(ctx, &credential.Device{ID: s.DeviceID, TenantID: subj.TenantID, AccountID: subj.AccountID,
 			KeyHash: hash, Name: k.DeviceName, CreatedAt: now, LastUsedAt: now}); err != nil {
 			return nil, err
 		}
+	}
+	if err := tx.CreateSession(ctx, s); err != nil {
+		return nil, err
 	}
 	var rhash [32]byte
 	out.refresh, rhash = token.NewSecret()
@@ -131,7 +136,11 @@ func (a *App) startSession(ctx context.Context, tx store.Tx, subj *credential.Su
 // access token once the session is committed.
 func (a *App) result(ctx context.Context, subj *credential.Subject, n *nextOrSession, f credential.Facts) (*LoginResult, error) {
 	if n.session == nil {
-		return &LoginResult{NextStep: n.step, Ticket: n.ticket, Prompts: f.Prompts()}, nil
+		res := &LoginResult{NextStep: n.step, Ticket: n.ticket, Prompts: f.Prompts()}
+		if n.step == credential.StepChangePassword {
+			res.Policy = &subj.Policy
+		}
+		return res, nil
 	}
 	access, exp, err := a.accessToken(ctx, subj, n.session, n.session.AuthTime)
 	if err != nil {

@@ -13,7 +13,7 @@ import (
 // Wrong passwords count up to the tenant's limit, each with its
 // LoginFailed event; the right one clears the count; the failure that
 // reaches the limit locks the account, and then even the right password
-// gets only the lock.
+// gets the wrong password's answer.
 func TestLogin_CountsFailuresLocksAtTheLimit(t *testing.T) {
 	w := newWorld(t)
 	s := w.account("anna", "Correct-Horse-1", false, credential.Policy{MaxFailedAttempts: 3, LockoutMinutes: 15})
@@ -50,12 +50,13 @@ func TestLogin_CountsFailuresLocksAtTheLimit(t *testing.T) {
 	if got := failedCounts(); len(got) != 5 || got[4] != 3 {
 		t.Fatalf("LoginFailed counts = %v, want [1 2 1 2 3]", got)
 	}
-	wrong() // at the limit: nothing more to count, no event, no second lock
-	if got := failedCounts(); len(got) != 5 || w.dir.lockouts != 1 {
-		t.Fatalf("after the lock: counts %v, lockouts %d", got, w.dir.lockouts)
+	wrong() // locked: not checked, nothing more to count, no second lock
+	if got := failedCounts(); len(got) != 6 || got[5] != 3 || w.dir.lockouts != 1 {
+		t.Fatalf("after the lock: counts %v, lockouts %d; want one more event at 3, one lock", got, w.dir.lockouts)
 	}
+	// Even the right password gets the wrong password's answer.
 	_, err := w.login("anna", "Correct-Horse-1")
-	wantReason(t, err, "ACCOUNT_LOCKED")
+	wantReason(t, err, "INVALID_CREDENTIALS")
 }
 
 // The steps come in the order API.md gives (MFA, ACCEPT_TERMS,

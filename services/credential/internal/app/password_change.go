@@ -37,6 +37,9 @@ type passwordChange struct {
 // account's history and hashes it. field names the password in errors.
 func (a *App) preparePassword(ctx context.Context, subj *credential.Subject, plain, field string, temporary bool,
 	cause eventsv1.PasswordChanged_Cause_Value, keep string) (*passwordChange, error) {
+	if err := capped(field, plain, maxPasswordLen); err != nil {
+		return nil, err
+	}
 	if err := a.Checker.Check(plain, subj.Policy.Rules, subj.Personal(), field); err != nil {
 		return nil, err
 	}
@@ -78,8 +81,9 @@ func (a *App) preparePassword(ctx context.Context, subj *credential.Subject, pla
 // applyPassword writes c in tx at now, the time of the change: the
 // password, the replaced one into the history, the failure count
 // cleared, and when a password is replaced the account's other sessions
-// (and, when someone else set it, its PIN devices) revoked, each with its
-// event.
+// revoked, each with its event, and every PIN key of its devices (the
+// caller's own too: a device proves the new password before its PIN
+// unlocks it again).
 func (a *App) applyPassword(ctx context.Context, tx store.Tx, c *passwordChange, now time.Time) error {
 	subj := c.subj
 	if c.current != nil && !c.current.Temporary {
@@ -107,14 +111,7 @@ func (a *App) applyPassword(ctx context.Context, tx store.Tx, c *passwordChange,
 	if c.current == nil {
 		return nil // a first password: no session or device to end
 	}
-	if c.keep == "" {
-		// Someone else set the password (an admin, a reset): devices
-		// must log in with it again before a PIN unlocks them.
-		if err := tx.RevokeDevices(ctx, subj.TenantID, subj.AccountID, now); err != nil {
-			return err
-		}
-	}
-	_, err := a.revokeInTx(ctx, tx, subj.TenantID, subj.AccountID, c.keep, "PASSWORD_CHANGED", nil, now)
+	_, err := a.endAccess(ctx, tx, subj.TenantID, subj.AccountID, c.keep, "PASSWORD_CHANGED", now)
 	return err
 }
 

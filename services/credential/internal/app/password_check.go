@@ -2,6 +2,7 @@ package app
 
 import (
 	"context"
+	"fmt"
 	"time"
 
 	"github.com/latchkey/latchkey/libs/errs"
@@ -10,54 +11,102 @@ import (
 	"github.com/latchkey/latchkey/services/credential/internal/store"
 )
 
-// This file holds what every use case that checks a password shares (log-in,
-// change password, set PIN, re-authenticate, another service's check): the
-// tenant's failed-attempt count and the lock at its limit.
+// This file holds what every use case that checks a password or a PIN
+// shares (log-in, change password, set PIN, re-authenticate, another
+// service's check): the caps on what is hashed, the tenant's failed-attempt
+// count and the lock at its limit, and the refusal of locked and disabled
+// accounts without a check.
 
-// checkPassword verifies a password against the account's, counting the
-// attempt first so parallel guesses cannot exceed the tenant's limit; the
-// attempt that reaches the limit locks the account. A correct password
-// resets the count and upgrades an outdated hash. It returns the password
-// row it read (nil when the password is wrong), so callers need not read
-// it again.
-func (a *App) checkPassword(ctx context.Context, subj *credential.Subject, plain string, c Client) (*credential.Password, bool, error) {
+// Caps on the secrets a request sends, checked before anything is hashed,
+// so that no request makes the service hash megabytes.
+const (
+	maxPasswordLen = 1024 // bytes
+	maxPINLen      = 32   // bytes; a PIN has 4–8 digits (or the tenant's length)
+)
+
+// capped refuses value, the request's field, when it is longer than max
+// bytes.
+func capped(field, value string, max int) error {
+	if len(value) > max {
+		return errs.Invalid(errs.Field(field, "TOO_LONG", fmt.Sprintf("at most %d bytes", max)))
+	}
+	return nil
+}
+
+// inactiveReason is the LoginFailed reason of an account that may not sign
+// in whatever secret it gives (locked, disabled), "" for any other.
+func inactiveReason(s *credential.Subject) string {
+	switch s.Status {
+	case credential.StatusLocked:
+		return "ACCOUNT_LOCKED"
+	case credential.StatusDisabled:
+		return "ACCOUNT_DISABLED"
+	}
+	return ""
+}
+
+// refuseInactive answers an attempt on a locked or disabled account,
+// whose secret plain is not checked: a lock that still checked passwords
+// would let guessing go on for as long as it lasts, and its answer to the
+// right one would tell that the guess was right. The dummy hash does the
+// work a check does, so the caller's answer (the one for a wrong secret)
+// takes as long too; LoginFailed with reason goes to the tenant's audit.
+// The user learns of the lock from the e-mail notice sent when it happened.
+func (a *App) refuseInactive(ctx context.Context, subj *credential.Subject, plain, reason string, c Client) error {
+	if err := a.Hasher.DummyVerify(ctx, plain); err != nil {
+		return err
+	}
+	return a.Store.InTx(ctx, func(tx store.Tx) error {
+		n, err := tx.FailedCount(ctx, subj.TenantID, subj.AccountID)
+		if err != nil {
+			return err
+		}
+		return tx.Emit(ctx, events.LoginFailed(subj.TenantID, subj.AccountID, n, reason, c.IP, c.UserAgent, a.Clock.Now()))
+	})
+}
+
+// checkPassword verifies a password, the request's field, against the
+// account's, counting the attempt first so parallel guesses cannot exceed
+// the tenant's limit; the attempt that reaches the limit locks the
+// account. A locked or disabled account's password is not checked at all
+// (refuseInactive): it is wrong for the caller. A correct password resets
+// the count and upgrades an outdated hash. It returns the password row it
+// read (nil when the password is wrong), so callers need not read it again.
+func (a *App) checkPassword(ctx context.Context, subj *credential.Subject, field, plain string, c Client) (*credential.Password, bool, error) {
+	if err := capped(field, plain, maxPasswordLen); err != nil {
+		return nil, false, err
+	}
+	if reason := inactiveReason(subj); reason != "" {
+		return nil, false, a.refuseInactive(ctx, subj, plain, reason, c)
+	}
 	var pw *credential.Password
 	var count int
-	reserved := true
+	var reserved bool
 	err := a.Store.InTx(ctx, func(tx store.Tx) error {
 		var err error
 		if pw, err = tx.GetPassword(ctx, subj.TenantID, subj.AccountID); err != nil {
 			return err
 		}
-		limit := max(subj.Policy.MaxFailedAttempts, 1)
-		if count, reserved, err = tx.ReserveAttempt(ctx, subj.TenantID, subj.AccountID, limit); err != nil || reserved {
-			return err
-		}
-		if subj.Status == credential.StatusActive {
-			// The count is full but the account is active: its lock
-			// expired or an admin lifted it. Counting starts afresh.
-			if err := tx.ResetAttempts(ctx, subj.TenantID, subj.AccountID); err != nil {
-				return err
-			}
-			count, reserved, err = tx.ReserveAttempt(ctx, subj.TenantID, subj.AccountID, limit)
-		}
+		count, reserved, err = a.reserveAttempt(ctx, tx, subj)
 		return err
 	})
 	if errs.Is(err, errs.KindNotFound) { // no password yet (not activated)
-		_ = a.Hasher.DummyVerify(ctx, plain)
-		return nil, false, nil
+		return nil, false, a.Hasher.DummyVerify(ctx, plain)
 	}
 	if err != nil {
 		return nil, false, err
+	}
+	if !reserved {
+		// The tenant's limit is reached and its lock lasts, also while
+		// the account service has not recorded it yet (parallel guesses
+		// that looked the account up before): nothing is checked.
+		return nil, false, a.refuseInactive(ctx, subj, plain, "ACCOUNT_LOCKED", c)
 	}
 	ok, rehash, err := a.Hasher.Verify(ctx, pw.Hash, plain)
 	if err != nil {
-		return nil, false, err
+		return nil, false, a.giveBack(ctx, err, func(tx store.Tx) error { return tx.ReleaseAttempt(ctx, subj.TenantID, subj.AccountID) })
 	}
 	if !ok {
-		if !reserved {
-			return nil, false, nil // already locked: nothing more to count
-		}
 		return nil, false, a.failed(ctx, subj, count, "WRONG_PASSWORD", c)
 	}
 	// The hash is legacy or has old parameters: keep the same password
@@ -87,6 +136,29 @@ func (a *App) checkPassword(ctx context.Context, subj *credential.Subject, plain
 		pw.Hash = upgraded
 	}
 	return pw, true, nil
+}
+
+// reserveAttempt counts, in tx, a failure-prone attempt of subj (a
+// password, a code) before it is checked, against the tenant's limit
+// and lock duration; ok=false when the limit is reached and its lock
+// lasts.
+func (a *App) reserveAttempt(ctx context.Context, tx store.Tx, subj *credential.Subject) (count int, ok bool, err error) {
+	return tx.ReserveAttempt(ctx, subj.TenantID, subj.AccountID, max(subj.Policy.MaxFailedAttempts, 1), a.Clock.Now(),
+		time.Duration(subj.Policy.LockoutMinutes)*time.Minute)
+}
+
+// giveBack undoes an attempt counted before its secret was checked when
+// the check did not run because the hash pool was busy (err is
+// Unavailable), so that load never counts as failures; release is the
+// store's undo. It returns err, or release's own failure.
+func (a *App) giveBack(ctx context.Context, err error, release func(tx store.Tx) error) error {
+	if !errs.Is(err, errs.KindUnavailable) {
+		return err
+	}
+	if rerr := a.Store.InTx(ctx, release); rerr != nil {
+		return rerr
+	}
+	return err
 }
 
 // failed records a failure already counted (count is the new count): its
@@ -121,5 +193,8 @@ func (a *App) lockAtLimit(ctx context.Context, subj *credential.Subject, count i
 	if err := a.Accounts.RecordLockout(ctx, subj.TenantID, subj.AccountID, until); err != nil {
 		return err
 	}
-	return a.revokeAll(ctx, subj.TenantID, subj.AccountID, "", "ACCOUNT_LOCKED", nil)
+	return a.Store.InTx(ctx, func(tx store.Tx) error {
+		_, err := a.endAccess(ctx, tx, subj.TenantID, subj.AccountID, "", "ACCOUNT_LOCKED", a.Clock.Now())
+		return err
+	})
 }

@@ -9,7 +9,9 @@ import (
 
 // Reauthenticate gives a signed-in user a fresh access token, whose
 // auth_time is now, after they give their password again (and their code
-// where TOTP is on): the step-up that security settings ask for.
+// where TOTP is on): the step-up that security settings ask for. A locked
+// or disabled account's password is not checked: the answer is the wrong
+// password's.
 func (a *App) Reauthenticate(ctx context.Context, p *authn.Principal, plain, totpCode string, c Client) (string, int, error) {
 	subj, err := a.signedIn(ctx, p)
 	if err != nil {
@@ -18,7 +20,7 @@ func (a *App) Reauthenticate(ctx context.Context, p *authn.Principal, plain, tot
 	if plain == "" {
 		return "", 0, errs.Invalid(errs.Field("password", "REQUIRED", "required"))
 	}
-	_, ok, err := a.checkPassword(ctx, subj, plain, c)
+	_, ok, err := a.checkPassword(ctx, subj, "password", plain, c)
 	if err != nil {
 		return "", 0, err
 	}

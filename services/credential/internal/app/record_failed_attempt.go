@@ -30,7 +30,7 @@ func (a *App) RecordFailedAttempt(ctx context.Context, tenantID, accountID, reas
 	var now time.Time
 	err = a.Store.InTx(ctx, func(tx store.Tx) error {
 		var err error
-		count, reserved, err = tx.ReserveAttempt(ctx, tenantID, accountID, max(subj.Policy.MaxFailedAttempts, 1))
+		count, reserved, err = a.reserveAttempt(ctx, tx, subj)
 		if err != nil || !reserved {
 			return err // already at the limit: nothing more to count
 		}

@@ -13,18 +13,21 @@ import (
 // This file holds how every use case that ends sessions ends them: each
 // with its SessionRevoked event, in the transaction of the change.
 
-// revokeAll revokes the account's sessions (only the ones named, when
-// any; all but keep otherwise) in a transaction of its own.
-func (a *App) revokeAll(ctx context.Context, tenantID, accountID, keep, reason string, actor *eventsv1.Actor, only ...string) error {
-	return a.Store.InTx(ctx, func(tx store.Tx) error {
-		_, err := a.revokeInTx(ctx, tx, tenantID, accountID, keep, reason, actor, a.Clock.Now(), only...)
-		return err
-	})
+// endAccess ends, in tx at now, what the account's earlier proofs gave,
+// because they no longer count (a new password, a lock, a disabled
+// account): every PIN key of its devices, so each device needs the
+// password again, and its sessions but keep, each with its event.
+func (a *App) endAccess(ctx context.Context, tx store.Tx, tenantID, accountID, keep, reason string, now time.Time) ([]string, error) {
+	if err := tx.RevokeDevices(ctx, tenantID, accountID, now); err != nil {
+		return nil, err
+	}
+	return a.revokeInTx(ctx, tx, tenantID, accountID, keep, reason, nil, now)
 }
 
 // revokeInTx revokes, in tx at now, the account's sessions (only the ones
-// named, when any; all but keep otherwise), each with its SessionRevoked
-// event, and returns their ids.
+// named, when any; all but keep otherwise) with the PIN keys of their
+// devices, each session with its SessionRevoked event, and returns their
+// ids.
 func (a *App) revokeInTx(ctx context.Context, tx store.Tx, tenantID, accountID, keep, reason string, actor *eventsv1.Actor,
 	now time.Time, only ...string) ([]string, error) {
 	revoked, err := tx.RevokeSessions(ctx, tenantID, accountID, only, keep, now)

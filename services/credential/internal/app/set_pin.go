@@ -5,6 +5,7 @@ import (
 
 	"github.com/latchkey/latchkey/libs/authn"
 	"github.com/latchkey/latchkey/libs/errs"
+	"github.com/latchkey/latchkey/services/credential/internal/credential"
 	"github.com/latchkey/latchkey/services/credential/internal/events"
 	"github.com/latchkey/latchkey/services/credential/internal/password"
 	"github.com/latchkey/latchkey/services/credential/internal/store"
@@ -16,9 +17,11 @@ func errPINDisabled() error {
 
 // SetPIN sets or changes the signed-in user's PIN. Changing it needs the
 // current PIN or the password; setting the first one needs the password.
-// The new PIN must be numeric, of the tenant's length, and not a repeated
-// or sequential run of digits. Devices keep their keys: they unlock with
-// the new PIN.
+// Wrong current PINs are counted before the PIN is checked, like wrong
+// PINs at log-in: after credential.MaxPINFailures only the password
+// changes it. The new PIN must be numeric, of the tenant's length, and not
+// a repeated or sequential run of digits. Devices keep their keys: they
+// unlock with the new PIN.
 func (a *App) SetPIN(ctx context.Context, p *authn.Principal, currentPIN, currentPassword, newPIN string, c Client) error {
 	subj, err := a.signedIn(ctx, p)
 	if err != nil {
@@ -27,7 +30,7 @@ func (a *App) SetPIN(ctx context.Context, p *authn.Principal, currentPIN, curren
 	if !subj.Policy.PINEnabled {
 		return errPINDisabled()
 	}
-	if err := password.CheckPIN(newPIN, subj.Policy.PINLength, "newPin"); err != nil {
+	if err := errs.JoinInvalid(capped("currentPin", currentPIN, maxPINLen), password.CheckPIN(newPIN, subj.Policy.PINLength, "newPin")); err != nil {
 		return err
 	}
 	current, err := a.Store.GetPIN(ctx, subj.TenantID, subj.AccountID)
@@ -39,15 +42,11 @@ func (a *App) SetPIN(ctx context.Context, p *authn.Principal, currentPIN, curren
 	}
 	switch {
 	case currentPIN != "" && current != "":
-		ok, _, err := a.Hasher.Verify(ctx, current, currentPIN)
-		if err != nil {
+		if err := a.checkCurrentPIN(ctx, subj, current, currentPIN, c); err != nil {
 			return err
 		}
-		if !ok {
-			return errs.Invalid(errs.Field("currentPin", "PIN_WRONG", "the current PIN is wrong"))
-		}
 	case currentPassword != "":
-		_, ok, err := a.checkPassword(ctx, subj, currentPassword, c)
+		_, ok, err := a.checkPassword(ctx, subj, "currentPassword", currentPassword, c)
 		if err != nil {
 			return err
 		}
@@ -70,4 +69,47 @@ func (a *App) SetPIN(ctx context.Context, p *authn.Principal, currentPIN, curren
 		}
 		return tx.Emit(ctx, events.PinChanged(subj.TenantID, subj.AccountID, current == "", now))
 	})
+}
+
+// checkCurrentPIN verifies the current PIN plain against its hash for a
+// change of the PIN, counting the attempt first so that parallel guesses
+// get no more than credential.MaxPINFailures checks; a wrong one is a
+// LoginFailed. A locked or disabled account's PIN is not checked (it is
+// wrong for the caller).
+func (a *App) checkCurrentPIN(ctx context.Context, subj *credential.Subject, hash, plain string, c Client) error {
+	wrong := errs.Invalid(errs.Field("currentPin", "PIN_WRONG", "the current PIN is wrong"))
+	if reason := inactiveReason(subj); reason != "" {
+		if err := a.refuseInactive(ctx, subj, plain, reason, c); err != nil {
+			return err
+		}
+		return wrong
+	}
+	var count int
+	var reserved bool
+	err := a.Store.InTx(ctx, func(tx store.Tx) error {
+		var err error
+		count, reserved, err = tx.ReservePINAttempt(ctx, subj.TenantID, subj.AccountID)
+		return err
+	})
+	if err != nil {
+		return err
+	}
+	if !reserved {
+		return errs.Invalid(errs.Field("currentPin", "PIN_ATTEMPTS_EXHAUSTED",
+			"too many wrong PINs: change the PIN with the password instead"))
+	}
+	ok, _, err := a.Hasher.Verify(ctx, hash, plain)
+	if err != nil {
+		return a.giveBack(ctx, err, func(tx store.Tx) error { return tx.ReleasePINAttempt(ctx, subj.TenantID, subj.AccountID) })
+	}
+	if ok {
+		return nil // the new PIN, saved next, clears the count
+	}
+	err = a.Store.InTx(ctx, func(tx store.Tx) error {
+		return tx.Emit(ctx, events.LoginFailed(subj.TenantID, subj.AccountID, count, "WRONG_PIN", c.IP, c.UserAgent, a.Clock.Now()))
+	})
+	if err != nil {
+		return err
+	}
+	return wrong
 }

@@ -16,6 +16,6 @@ func (a *App) VerifyPassword(ctx context.Context, tenantID, accountID, plain str
 	if err != nil {
 		return false, err
 	}
-	_, ok, err := a.checkPassword(ctx, subj, plain, Client{})
+	_, ok, err := a.checkPassword(ctx, subj, "password", plain, Client{})
 	return ok, err
 }

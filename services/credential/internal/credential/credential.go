@@ -32,6 +32,12 @@ type Session struct {
 	CreatedAt  time.Time
 	LastUsedAt time.Time
 	RevokedAt  *time.Time
+	// DeviceID is the device whose PIN key came with the session: handed
+	// out at its password log-in, or used for its PIN log-in ("" none).
+	// Ending the session revokes the key.
+	DeviceID string
+	// PINKey is true while that device's key is live (read, not written).
+	PINKey bool
 }
 
 // RefreshToken is one link in a session's chain of refresh tokens; only its
@@ -57,8 +63,11 @@ type Device struct {
 	LastUsedAt time.Time
 }
 
-// MaxPINFailures is how many wrong PINs in a row revoke a device's key:
-// the password is needed again.
+// MaxPINFailures is how many wrong PINs in a row revoke a device's key
+// (the password is needed again), and how many wrong current PINs close
+// the change of the PIN with the PIN (the password is needed instead).
+// Each attempt is counted before the PIN is checked, so parallel guesses
+// cannot pass it.
 const MaxPINFailures = 5
 
 // Step is what a log-in must still do before it gets tokens.

@@ -21,6 +21,7 @@ type loginAnswer struct {
 	expiresIn                                   int32
 	step                                        credentialv1.LoginStep_Value
 	prompts                                     []credentialv1.Prompt_Value
+	rules                                       *credentialv1.PasswordRules
 }
 
 func answer(r *app.LoginResult) loginAnswer {
@@ -35,6 +36,13 @@ func answer(r *app.LoginResult) loginAnswer {
 	}
 	a.step = credentialv1.LoginStep_Value(credentialv1.LoginStep_Value_value[string(r.NextStep)])
 	a.ticket = r.Ticket
+	if p := r.Policy; p != nil {
+		a.rules = &credentialv1.PasswordRules{
+			MinLength: int32(p.Rules.MinLength), MinUppercase: int32(p.Rules.MinUppercase), MinLowercase: int32(p.Rules.MinLowercase),
+			MinDigits: int32(p.Rules.MinDigits), MinSymbols: int32(p.Rules.MinSymbols), CheckBreached: p.Rules.CheckBreached,
+			HistoryCount: int32(p.HistoryCount),
+		}
+	}
 	return a
 }
 
@@ -56,7 +64,7 @@ func (h *auth) Login(ctx context.Context, req *credentialv1.LoginRequest) (*cred
 	a := answer(r)
 	return &credentialv1.LoginResponse{
 		AccessToken: a.access, RefreshToken: a.refresh, ExpiresIn: a.expiresIn, SessionId: a.session, TokenType: tokenType(a.access),
-		NextStep: a.step, LoginTicket: a.ticket, Prompts: a.prompts, DeviceKey: a.deviceKey,
+		NextStep: a.step, LoginTicket: a.ticket, Prompts: a.prompts, DeviceKey: a.deviceKey, PasswordRules: a.rules,
 	}, nil
 }
 
@@ -81,7 +89,7 @@ func (h *auth) ContinueLogin(ctx context.Context, req *credentialv1.ContinueLogi
 	a := answer(r)
 	return &credentialv1.ContinueLoginResponse{
 		AccessToken: a.access, RefreshToken: a.refresh, ExpiresIn: a.expiresIn, SessionId: a.session, TokenType: tokenType(a.access),
-		NextStep: a.step, LoginTicket: a.ticket, Prompts: a.prompts, DeviceKey: a.deviceKey,
+		NextStep: a.step, LoginTicket: a.ticket, Prompts: a.prompts, DeviceKey: a.deviceKey, PasswordRules: a.rules,
 	}, nil
 }
 

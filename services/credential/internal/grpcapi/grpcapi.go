@@ -13,6 +13,7 @@ import (
 	"google.golang.org/grpc/peer"
 
 	credentialv1 "github.com/latchkey/latchkey/proto/gen/latchkey/credential/v1"
+	credentialinternalv1 "github.com/latchkey/latchkey/proto/gen/latchkey/internalapi/credential/v1"
 	"github.com/latchkey/latchkey/services/credential/internal/app"
 	"github.com/latchkey/latchkey/services/credential/internal/token"
 )
@@ -22,7 +23,7 @@ func Register(s grpc.ServiceRegistrar, a *app.App, issuer *token.Issuer) {
 	credentialv1.RegisterAuthServiceServer(s, &auth{app: a, issuer: issuer})
 	credentialv1.RegisterCredentialServiceServer(s, &self{app: a})
 	credentialv1.RegisterCredentialAdminServiceServer(s, &admin{app: a})
-	credentialv1.RegisterCredentialInternalServiceServer(s, &internal{app: a})
+	credentialinternalv1.RegisterCredentialInternalServiceServer(s, &internal{app: a})
 }
 
 // client tells the use cases where a call comes from: the address the edge

@@ -33,6 +33,7 @@ func (h *self) ListSessions(ctx context.Context, _ *credentialv1.ListSessionsReq
 		resp.Sessions = append(resp.Sessions, &credentialv1.Session{
 			Id: s.ID, DeviceName: s.DeviceName, Ip: s.IP, UserAgent: s.UserAgent, Amr: s.AMR,
 			CreateTime: timestamppb.New(s.CreatedAt), LastUseTime: timestamppb.New(s.LastUsedAt), Current: s.ID == p.SessionID,
+			PinEnabled: s.PINKey,
 		})
 	}
 	return resp, nil

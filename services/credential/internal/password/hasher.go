@@ -3,8 +3,10 @@ package password
 import (
 	"context"
 	"crypto/rand"
+	"errors"
 	"fmt"
 	"runtime"
+	"sync/atomic"
 
 	"golang.org/x/crypto/argon2"
 	"golang.org/x/sync/semaphore"
@@ -45,8 +47,6 @@ func (p Params) Validate() error {
 		// Argon2 needs 8 KiB per lane; x/crypto would silently raise it and so
 		// produce hashes other implementations read differently.
 		return fmt.Errorf("password: argon2 memory must be %d–%d KiB", 8*uint32(p.Threads), defaultLimits.argonMemory)
-	case uint64(p.Memory)*uint64(p.Time) > defaultLimits.argonWork:
-		return fmt.Errorf("password: argon2 memory × time must be at most %d KiB", defaultLimits.argonWork)
 	case p.SaltLen < minArgonSalt || p.SaltLen > maxArgonSalt:
 		return fmt.Errorf("password: salt length must be %d–%d bytes", minArgonSalt, maxArgonSalt)
 	case p.KeyLen < minKeyLen || p.KeyLen > maxKeyLen:
@@ -55,23 +55,48 @@ func (p Params) Validate() error {
 	return nil
 }
 
-// ReasonHasherBusy is the reason of the Unavailable error returned when a
-// caller's deadline passed while it waited for a hashing slot.
+// ReasonHasherBusy is the reason of the Unavailable error returned when the
+// queue for a hashing slot is full, or a caller's deadline passed while it
+// waited in it.
 const ReasonHasherBusy = "PASSWORD_HASHER_BUSY"
+
+// RetryAfterSeconds is what a busy error tells the caller to wait before
+// trying again (ErrorInfo metadata "retryAfterSeconds", which the gateway
+// turns into Retry-After): a full queue drains in about a second or two.
+const RetryAfterSeconds = "1"
+
+// DefaultQueuePerSlot is how many callers may wait per pool slot when no
+// queue length is configured. At the default parameters one hash takes
+// about 25 ms of one core, so 64 waiters per slot are about 1.5 s of work:
+// a morning burst of log-ins waits a little instead of failing, while a
+// flood gets its refusals at once rather than after a timeout. A waiter
+// costs a goroutine and its request, not Argon2 memory (only the pool's
+// slots hold that), so the queue bounds latency more than memory.
+const DefaultQueuePerSlot = 64
+
+// ErrQueueFull is the cause of a busy error given at once because the queue
+// for a slot was full.
+var ErrQueueFull = errors.New("password: too many hashes waiting for a slot")
 
 // Hasher hashes and verifies passwords on a bounded pool. Argon2 is
 // memory-hard by design, so without a bound a burst of log-ins would each
 // allocate Memory KiB at once and exhaust the process; with it, at most
 // poolSize computations run at a time and the rest wait in line (FIFO) until
-// a slot is free or their context ends. Waiting costs no goroutine beyond the
-// caller's own: the computation runs on the calling goroutine.
+// a slot is free or their context ends. The line is bounded too: when queue
+// callers already wait, the next one gets Unavailable (PASSWORD_HASHER_BUSY)
+// at once instead of piling up behind them. Waiting costs no goroutine
+// beyond the caller's own: the computation runs on the calling goroutine.
 //
 // A Hasher is safe for concurrent use.
 type Hasher struct {
 	params Params
 	size   int64
 	slots  *semaphore.Weighted
-	limits limits
+	// queue is how many callers may wait for slots; waiting counts them,
+	// and inside the callers admitted by Enter.
+	queue           int64
+	waiting, inside atomic.Int64
+	limits          limits
 	// dummy is an argon2id hash with the current params that matches no
 	// password; DummyVerify checks against it.
 	dummy string
@@ -82,21 +107,27 @@ type Hasher struct {
 
 // NewHasher returns a Hasher for p whose pool has poolSize slots; 0 (or less)
 // means runtime.GOMAXPROCS, since Argon2 with p=1 keeps one core busy and more
-// slots than cores only add memory without adding throughput.
+// slots than cores only add memory without adding throughput. At most queue
+// callers wait for a slot; 0 (or less) means DefaultQueuePerSlot × the pool
+// size.
 //
 // NewHasher panics if p is not valid: parameters come from deployment
 // configuration, which should be checked with Params.Validate at start-up.
-func NewHasher(p Params, poolSize int) *Hasher {
+func NewHasher(p Params, poolSize, queue int) *Hasher {
 	if err := p.Validate(); err != nil {
 		panic(err)
 	}
 	if poolSize <= 0 {
 		poolSize = runtime.GOMAXPROCS(0)
 	}
+	if queue <= 0 {
+		queue = DefaultQueuePerSlot * poolSize
+	}
 	h := &Hasher{
 		params: p,
 		size:   int64(poolSize),
 		slots:  semaphore.NewWeighted(int64(poolSize)),
+		queue:  int64(queue),
 		limits: defaultLimits,
 	}
 	// Random bytes in place of a real hash cost nothing to make and, with a
@@ -108,6 +139,21 @@ func NewHasher(p Params, poolSize int) *Hasher {
 		salt: randomBytes(p.SaltLen), key: randomBytes(p.KeyLen),
 	})
 	return h
+}
+
+// Enter admits a caller that will hash, such as a log-in, for its whole
+// course and not only its wait for a slot: at most pool size + queue
+// callers are inside at once, and the next one gets the busy error at once,
+// before it costs an account lookup or a transaction. Without it a flood
+// passes the pool's queue while it waits for the database, and is refused
+// only after that work (and refused again on its way out). leave must be
+// called when the caller is done.
+func (h *Hasher) Enter() (leave func(), err error) {
+	if h.inside.Add(1) > h.size+h.queue {
+		h.inside.Add(-1)
+		return nil, busy(ErrQueueFull)
+	}
+	return func() { h.inside.Add(-1) }, nil
 }
 
 // Params returns the parameters new hashes are made with.
@@ -204,8 +250,18 @@ func (h *Hasher) run(ctx context.Context, weight int64, f func()) error {
 	if err := ctx.Err(); err != nil {
 		return busy(err)
 	}
-	if err := h.slots.Acquire(ctx, weight); err != nil {
-		return busy(err)
+	if !h.slots.TryAcquire(weight) {
+		// Counted before waiting, so that of many callers arriving at once
+		// no more than queue wait, whatever their order.
+		if h.waiting.Add(1) > h.queue {
+			h.waiting.Add(-1)
+			return busy(ErrQueueFull)
+		}
+		err := h.slots.Acquire(ctx, weight)
+		h.waiting.Add(-1)
+		if err != nil {
+			return busy(err)
+		}
 	}
 	defer h.slots.Release(weight)
 	if h.hook != nil {
@@ -217,7 +273,8 @@ func (h *Hasher) run(ctx context.Context, weight int64, f func()) error {
 }
 
 func busy(cause error) error {
-	return errs.Unavailable(ReasonHasherBusy, "the server is busy, please try again", cause)
+	return errs.Unavailable(ReasonHasherBusy, "the server is busy, please try again", cause).
+		WithMetadata("retryAfterSeconds", RetryAfterSeconds)
 }
 
 // randomBytes returns n bytes from crypto/rand, which never fails on the

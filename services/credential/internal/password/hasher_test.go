@@ -42,7 +42,7 @@ const (
 
 func newTestHasher(t testing.TB, p Params, pool int) *Hasher {
 	t.Helper()
-	return NewHasher(p, pool)
+	return NewHasher(p, pool, 0)
 }
 
 func TestHash_ProducesReferenceFormatThatVerifies(t *testing.T) {
@@ -118,7 +118,7 @@ func TestVerify_KnownVectors(t *testing.T) {
 			if err != nil || !ok || rehash != tt.wantRehash {
 				t.Fatalf("Verify(right) = %v, %v, %v; want true, %v, nil", ok, rehash, err, tt.wantRehash)
 			}
-			if err := ValidateLegacy(tt.encoded); err != nil {
+			if err := ValidateLegacy(tt.encoded, LegacyHashField); err != nil {
 				t.Errorf("ValidateLegacy = %v, want nil", err)
 			}
 			ok, rehash, err = h.Verify(t.Context(), tt.encoded, tt.plain+"x")
@@ -205,7 +205,12 @@ func TestVerify_RefusesMalformedAndCostly(t *testing.T) {
 		{"argon2 t=11", "$argon2id$v=19$m=64,t=11,p=1$c29tZXNhbHRzb21lc2FsdA$k9ohroejZy1PN5E1SbHNPug6vB8eQAahb5SOAp6iGF4", ErrHashCostTooHigh},
 		{"argon2 1 GiB × 5", "$argon2id$v=19$m=1048576,t=5,p=1$c29tZXNhbHRzb21lc2FsdA$k9ohroejZy1PN5E1SbHNPug6vB8eQAahb5SOAp6iGF4", ErrHashCostTooHigh},
 		{"argon2 m overflow", "$argon2id$v=19$m=99999999999,t=1,p=1$c29tZXNhbHRzb21lc2FsdA$k9ohroejZy1PN5E1SbHNPug6vB8eQAahb5SOAp6iGF4", ErrMalformedHash},
+		{"argon2 64 MiB + 1 KiB", "$argon2id$v=19$m=65537,t=1,p=1$c29tZXNhbHRzb21lc2FsdA$k9ohroejZy1PN5E1SbHNPug6vB8eQAahb5SOAp6iGF4", ErrHashCostTooHigh},
+		{"argon2 1 GiB", "$argon2id$v=19$m=1048576,t=1,p=1$c29tZXNhbHRzb21lc2FsdA$k9ohroejZy1PN5E1SbHNPug6vB8eQAahb5SOAp6iGF4", ErrHashCostTooHigh},
+		{"bcrypt cost 15", "$2b$15$ny3Rz5IcaXhHzLz2owqlI.MY6eYPSgz.vFu6/PRKidLOHhwwtUznK", ErrHashCostTooHigh},
 		{"bcrypt cost 16", "$2b$16$ny3Rz5IcaXhHzLz2owqlI.MY6eYPSgz.vFu6/PRKidLOHhwwtUznK", ErrHashCostTooHigh},
+		{"passlib 2 000 001 rounds", "$pbkdf2-sha256$2000001$bGF0Y2hrZXktc2FsdC0xNg$EdRk9PzxFlVUq/yLG8uxB5nbZjiEiAN7ympMIK.S5B4", ErrHashCostTooHigh},
+		{"django 2 000 001 iterations", "pbkdf2_sha256$2000001$seasalt2024abcd$wwrHHYOykKyC0N++cro+ANZ42F+a5xqr3vam8GdmafA=", ErrHashCostTooHigh},
 		{"bcrypt cost 03", "$2b$03$ny3Rz5IcaXhHzLz2owqlI.MY6eYPSgz.vFu6/PRKidLOHhwwtUznK", ErrMalformedHash},
 		{"bcrypt short", "$2b$05$ny3Rz5IcaXhHzLz2owqlI.MY6eYPSgz.vFu6/PRKidLOHhwwtUzn", ErrMalformedHash},
 		{"bcrypt long", "$2b$05$ny3Rz5IcaXhHzLz2owqlI.MY6eYPSgz.vFu6/PRKidLOHhwwtUznKK", ErrMalformedHash},
@@ -227,7 +232,7 @@ func TestVerify_RefusesMalformedAndCostly(t *testing.T) {
 			if !errors.Is(err, tt.want) || ok || rehash {
 				t.Errorf("Verify = %v, %v, %v; want false, false, %v", ok, rehash, err, tt.want)
 			}
-			verr := ValidateLegacy(tt.encoded)
+			verr := ValidateLegacy(tt.encoded, LegacyHashField)
 			var e *errs.Error
 			if !errors.As(verr, &e) || e.Kind != errs.KindInvalid || len(e.Fields) != 1 || e.Fields[0].Field != LegacyHashField {
 				t.Fatalf("ValidateLegacy = %#v, want Invalid on %s", verr, LegacyHashField)
@@ -245,6 +250,93 @@ func TestVerify_RefusesMalformedAndCostly(t *testing.T) {
 			}
 		})
 	}
+}
+
+// The bounds themselves are accepted: a hash at each limit imports (it is
+// not verified here, which would take its full cost).
+func TestValidateLegacy_AcceptsHashesAtTheLimits(t *testing.T) {
+	for _, encoded := range []string{
+		"$argon2id$v=19$m=65536,t=10,p=1$c29tZXNhbHRzb21lc2FsdA$k9ohroejZy1PN5E1SbHNPug6vB8eQAahb5SOAp6iGF4",
+		"$2b$14$ny3Rz5IcaXhHzLz2owqlI.MY6eYPSgz.vFu6/PRKidLOHhwwtUznK",
+		"$pbkdf2-sha256$2000000$bGF0Y2hrZXktc2FsdC0xNg$EdRk9PzxFlVUq/yLG8uxB5nbZjiEiAN7ympMIK.S5B4",
+		"pbkdf2_sha256$2000000$seasalt2024abcd$wwrHHYOykKyC0N++cro+ANZ42F+a5xqr3vam8GdmafA=",
+	} {
+		if err := ValidateLegacy(encoded, "accounts[7].legacyPasswordHash"); err != nil {
+			t.Errorf("ValidateLegacy(%.24s…) = %v, want accepted", encoded, err)
+		}
+	}
+	err := ValidateLegacy("$argon2id$v=19$m=1048576,t=1,p=1$c29tZXNhbHRzb21lc2FsdA$k9ohroejZy1PN5E1SbHNPug6vB8eQAahb5SOAp6iGF4",
+		"accounts[7].legacyPasswordHash")
+	var e *errs.Error
+	if !errors.As(err, &e) || len(e.Fields) != 1 || e.Fields[0].Field != "accounts[7].legacyPasswordHash" ||
+		!strings.Contains(e.Message, "accounts[7].legacyPasswordHash") || !strings.Contains(e.Message, "65536") {
+		t.Fatalf("1 GiB Argon2 = %v, want Invalid naming the row's field and the limit", err)
+	}
+}
+
+// When queue callers already wait for a slot, the next one is refused at
+// once (Unavailable, PASSWORD_HASHER_BUSY, with a retry hint) and computes
+// nothing; the waiters are served when the slot frees.
+func TestHasher_FullQueueRefusesAtOnce(t *testing.T) {
+	h := NewHasher(fastParams, 1, 2)
+	if err := h.slots.Acquire(t.Context(), 1); err != nil {
+		t.Fatal(err)
+	}
+	var wg sync.WaitGroup
+	errc := make(chan error, 2)
+	for range 2 {
+		wg.Go(func() { _, err := h.Hash(t.Context(), "pw"); errc <- err })
+	}
+	for h.waiting.Load() < 2 {
+		time.Sleep(time.Millisecond)
+	}
+	start := time.Now()
+	_, _, err := h.Verify(t.Context(), h.dummy, "pw")
+	if elapsed := time.Since(start); elapsed > 100*time.Millisecond {
+		t.Errorf("refusal took %v, want at once", elapsed)
+	}
+	var e *errs.Error
+	if !errors.As(err, &e) || e.Kind != errs.KindUnavailable || e.Reason != ReasonHasherBusy ||
+		!errors.Is(err, ErrQueueFull) || e.Metadata["retryAfterSeconds"] == "" {
+		t.Fatalf("third caller: %#v, want Unavailable %s caused by ErrQueueFull with retryAfterSeconds", err, ReasonHasherBusy)
+	}
+	h.slots.Release(1)
+	wg.Wait()
+	close(errc)
+	for err := range errc {
+		if err != nil {
+			t.Errorf("a waiter in the queue: %v, want served", err)
+		}
+	}
+	if n := h.waiting.Load(); n != 0 {
+		t.Errorf("waiting = %d after all returned, want 0", n)
+	}
+
+}
+
+// Enter admits pool size + queue callers at once, refuses the next at
+// once, and admits again when one leaves.
+func TestHasher_EnterAdmitsPoolPlusQueue(t *testing.T) {
+	h := NewHasher(fastParams, 2, 3)
+	var leaves []func()
+	for i := range 5 {
+		leave, err := h.Enter()
+		if err != nil {
+			t.Fatalf("caller %d refused: %v", i+1, err)
+		}
+		leaves = append(leaves, leave)
+	}
+	_, err := h.Enter()
+	var e *errs.Error
+	if !errors.As(err, &e) || e.Reason != ReasonHasherBusy || !errors.Is(err, ErrQueueFull) {
+		t.Fatalf("sixth caller: %v, want busy", err)
+	}
+	leaves[0]()
+	leave, err := h.Enter()
+	if err != nil {
+		t.Fatalf("after one left: %v, want admitted", err)
+	}
+	leave()
 }
 
 // TestHasher_PoolBoundsConcurrentComputations checks that with 2 slots at
@@ -454,7 +546,7 @@ func TestParams_Validate(t *testing.T) {
 			t.Error("NewHasher with invalid params did not panic")
 		}
 	}()
-	NewHasher(Params{}, 1)
+	NewHasher(Params{}, 1, 0)
 }
 
 // FuzzVerify feeds Verify arbitrary encodings: it must return an error or a
@@ -473,14 +565,14 @@ func FuzzVerify(f *testing.F) {
 	h := newTestHasher(f, fastParams, 2)
 	// Cheap bounds so the fuzzer cannot make each input take seconds; the
 	// parsing paths are the same as with the real ones.
-	h.limits = limits{argonMemory: 1024, argonTime: 2, argonWork: 2048, bcryptCost: 5, pbkdf2Iter: 2000}
+	h.limits = limits{argonMemory: 1024, argonTime: 2, bcryptCost: 5, pbkdf2Iter: 2000}
 	f.Fuzz(func(t *testing.T, encoded, plain string) {
 		ok, rehash, err := h.Verify(context.Background(), encoded, plain)
 		if err != nil && (ok || rehash) {
 			t.Fatalf("Verify returned %v, %v with error %v", ok, rehash, err)
 		}
 		if err == nil {
-			if verr := ValidateLegacy(encoded); verr != nil {
+			if verr := ValidateLegacy(encoded, LegacyHashField); verr != nil {
 				t.Fatalf("Verify accepted what ValidateLegacy refuses: %v", verr)
 			}
 		}
@@ -488,7 +580,7 @@ func FuzzVerify(f *testing.F) {
 }
 
 func BenchmarkHash(b *testing.B) {
-	h := NewHasher(DefaultParams, 1)
+	h := NewHasher(DefaultParams, 1, 0)
 	b.ReportAllocs()
 	for b.Loop() {
 		if _, err := h.Hash(b.Context(), "correct horse battery staple"); err != nil {
@@ -500,7 +592,7 @@ func BenchmarkHash(b *testing.B) {
 // BenchmarkHash_Pool is the raw Argon2id rate of the machine through a pool
 // sized to the cores, the figure the log-in benchmark compares itself with.
 func BenchmarkHash_Pool(b *testing.B) {
-	h := NewHasher(DefaultParams, 0)
+	h := NewHasher(DefaultParams, 0, 0)
 	b.ReportAllocs()
 	b.SetParallelism(2) // twice as many callers as slots, as under load
 	b.RunParallel(func(pb *testing.PB) {
@@ -514,7 +606,7 @@ func BenchmarkHash_Pool(b *testing.B) {
 }
 
 func BenchmarkVerify(b *testing.B) {
-	h := NewHasher(DefaultParams, 1)
+	h := NewHasher(DefaultParams, 1, 0)
 	current, err := h.Hash(b.Context(), "correct horse")
 	if err != nil {
 		b.Fatal(err)

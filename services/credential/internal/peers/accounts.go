@@ -13,13 +13,14 @@ import (
 
 	"github.com/latchkey/latchkey/libs/errs"
 	accountv1 "github.com/latchkey/latchkey/proto/gen/latchkey/account/v1"
+	accountinternalv1 "github.com/latchkey/latchkey/proto/gen/latchkey/internalapi/account/v1"
 	"github.com/latchkey/latchkey/services/credential/internal/credential"
 	"github.com/latchkey/latchkey/services/credential/internal/password"
 )
 
 // Accounts is the account service.
 type Accounts struct {
-	c accountv1.AccountInternalServiceClient
+	c accountinternalv1.AccountInternalServiceClient
 
 	mu      sync.Mutex
 	tenants map[string]cachedTenant
@@ -36,7 +37,7 @@ type cachedTenant struct {
 }
 
 // NewAccounts returns the account service's client.
-func NewAccounts(c accountv1.AccountInternalServiceClient) *Accounts {
+func NewAccounts(c accountinternalv1.AccountInternalServiceClient) *Accounts {
 	return &Accounts{c: c, tenants: map[string]cachedTenant{}}
 }
 
@@ -49,7 +50,7 @@ func (a *Accounts) tenant(ctx context.Context, tenantID string) (*accountv1.Tena
 	if ok && now.Before(c.until) {
 		return c.tenant, nil
 	}
-	resp, err := a.c.GetTenantPolicy(ctx, &accountv1.GetTenantPolicyRequest{TenantId: tenantID})
+	resp, err := a.c.GetTenantPolicy(ctx, &accountinternalv1.GetTenantPolicyRequest{TenantId: tenantID})
 	if err != nil {
 		return nil, errs.FromStatus(err)
 	}
@@ -64,7 +65,7 @@ func (a *Accounts) tenant(ctx context.Context, tenantID string) (*accountv1.Tena
 
 // ResolveLogin finds the account a log-in names.
 func (a *Accounts) ResolveLogin(ctx context.Context, tenantCode, login string) (*credential.Subject, error) {
-	resp, err := a.c.ResolveLogin(ctx, &accountv1.ResolveLoginRequest{TenantCode: tenantCode, Login: login})
+	resp, err := a.c.ResolveLogin(ctx, &accountinternalv1.ResolveLoginRequest{TenantCode: tenantCode, Login: login})
 	if err != nil {
 		return nil, errs.FromStatus(err)
 	}
@@ -73,7 +74,7 @@ func (a *Accounts) ResolveLogin(ctx context.Context, tenantCode, login string) (
 
 // Lookup returns an account with its tenant's policy.
 func (a *Accounts) Lookup(ctx context.Context, tenantID, accountID string) (*credential.Subject, error) {
-	resp, err := a.c.LookupAccount(ctx, &accountv1.LookupAccountRequest{TenantId: tenantID, AccountId: accountID})
+	resp, err := a.c.LookupAccount(ctx, &accountinternalv1.LookupAccountRequest{TenantId: tenantID, AccountId: accountID})
 	if err != nil {
 		return nil, errs.FromStatus(err)
 	}
@@ -86,7 +87,7 @@ func (a *Accounts) Lookup(ctx context.Context, tenantID, accountID string) (*cre
 
 // TenantID returns the id of the tenant with code.
 func (a *Accounts) TenantID(ctx context.Context, code string) (string, error) {
-	resp, err := a.c.GetTenantByCode(ctx, &accountv1.GetTenantByCodeRequest{Code: code})
+	resp, err := a.c.GetTenantByCode(ctx, &accountinternalv1.GetTenantByCodeRequest{Code: code})
 	if err != nil {
 		return "", errs.FromStatus(err)
 	}
@@ -104,7 +105,7 @@ func (a *Accounts) Policy(ctx context.Context, tenantID string) (credential.Poli
 
 // RecordLockout locks an account after failed log-ins.
 func (a *Accounts) RecordLockout(ctx context.Context, tenantID, accountID string, until *time.Time) error {
-	req := &accountv1.RecordLockoutRequest{TenantId: tenantID, AccountId: accountID, Reason: accountv1.LockReason_FAILED_ATTEMPTS}
+	req := &accountinternalv1.RecordLockoutRequest{TenantId: tenantID, AccountId: accountID, Reason: accountv1.LockReason_FAILED_ATTEMPTS}
 	if until != nil {
 		req.UnlockTime = timestamppb.New(*until)
 	}
@@ -114,7 +115,7 @@ func (a *Accounts) RecordLockout(ctx context.Context, tenantID, accountID string
 
 // RecordTermsAcceptance records the acceptance of a terms version.
 func (a *Accounts) RecordTermsAcceptance(ctx context.Context, tenantID, accountID, version string) error {
-	_, err := a.c.RecordTermsAcceptance(ctx, &accountv1.RecordTermsAcceptanceRequest{TenantId: tenantID, AccountId: accountID, Version: version})
+	_, err := a.c.RecordTermsAcceptance(ctx, &accountinternalv1.RecordTermsAcceptanceRequest{TenantId: tenantID, AccountId: accountID, Version: version})
 	return errs.FromStatus(err)
 }
 
@@ -156,9 +157,9 @@ func policy(t *accountv1.Tenant) credential.Policy {
 // ImportAccounts has the account service create (or, with validateOnly,
 // check) the accounts of an import, all or none.
 func (a *Accounts) ImportAccounts(ctx context.Context, tenantID string, rows []credential.ImportRow, validateOnly bool) ([]credential.ImportOutcome, bool, error) {
-	req := &accountv1.CreateImportedAccountsRequest{TenantId: tenantID, ValidateOnly: validateOnly}
+	req := &accountinternalv1.CreateImportedAccountsRequest{TenantId: tenantID, ValidateOnly: validateOnly}
 	for _, r := range rows {
-		row := &accountv1.ImportedAccountRow{AccountId: r.AccountID, Username: r.Username, Email: r.Email, DisplayName: r.DisplayName}
+		row := &accountinternalv1.ImportedAccountRow{AccountId: r.AccountID, Username: r.Username, Email: r.Email, DisplayName: r.DisplayName}
 		for _, role := range r.Roles {
 			row.Roles = append(row.Roles, accountv1.Role_Value(accountv1.Role_Value_value[role]))
 		}

@@ -7,21 +7,23 @@ import (
 	"google.golang.org/grpc/status"
 
 	"github.com/latchkey/latchkey/libs/errs"
-	recoveryv1 "github.com/latchkey/latchkey/proto/gen/latchkey/recovery/v1"
+	recoveryinternalv1 "github.com/latchkey/latchkey/proto/gen/latchkey/internalapi/recovery/v1"
 )
 
 // Recovery is the recovery service. Until it is built it answers
 // Unimplemented, which means no account has set its recovery information.
 type Recovery struct {
-	c recoveryv1.RecoveryInternalServiceClient
+	c recoveryinternalv1.RecoveryInternalServiceClient
 }
 
 // NewRecovery returns the recovery service's client.
-func NewRecovery(c recoveryv1.RecoveryInternalServiceClient) *Recovery { return &Recovery{c: c} }
+func NewRecovery(c recoveryinternalv1.RecoveryInternalServiceClient) *Recovery {
+	return &Recovery{c: c}
+}
 
 // InfoSet reports whether the account's recovery information is complete.
 func (r *Recovery) InfoSet(ctx context.Context, tenantID, accountID string) (bool, error) {
-	resp, err := r.c.GetRecoveryInfo(ctx, &recoveryv1.GetRecoveryInfoRequest{TenantId: tenantID, AccountId: accountID})
+	resp, err := r.c.GetRecoveryInfo(ctx, &recoveryinternalv1.GetRecoveryInfoRequest{TenantId: tenantID, AccountId: accountID})
 	if status.Code(err) == codes.Unimplemented {
 		return false, nil
 	}

@@ -62,30 +62,56 @@ type Tx interface {
 	// ReserveAttempt counts a log-in attempt before its password is
 	// checked, atomically: it returns the count including this attempt, or
 	// ok=false when max attempts are already counted (the account is
-	// locked by failures), so parallel guesses cannot exceed max.
-	ReserveAttempt(ctx context.Context, tenantID, accountID string, max int) (count int, ok bool, err error)
+	// locked by failures), so parallel guesses cannot exceed max. The
+	// attempt that reaches max starts the lock: it lasts lockFor (0: until
+	// ResetAttempts), and a full count whose lock has ended at now starts
+	// afresh.
+	ReserveAttempt(ctx context.Context, tenantID, accountID string, max int, now time.Time, lockFor time.Duration) (count int, ok bool, err error)
 	// ResetAttempts forgets the failures (a success, an unlock, a new
 	// password).
 	ResetAttempts(ctx context.Context, tenantID, accountID string) error
+	// ReleaseAttempt gives back an attempt ReserveAttempt counted whose
+	// password was never checked (the hash pool was busy), so that load
+	// does not count as failures.
+	ReleaseAttempt(ctx context.Context, tenantID, accountID string) error
 
-	// SavePIN creates or replaces the account's PIN hash.
+	// SavePIN creates or replaces the account's PIN hash and forgets its
+	// count of wrong current PINs.
 	SavePIN(ctx context.Context, tenantID, accountID, hash string, at time.Time) error
+	// ReservePINAttempt counts an attempt to change the PIN with the
+	// current PIN before that PIN is checked, atomically: it returns the
+	// count including this attempt, or ok=false when
+	// credential.MaxPINFailures are already counted (or there is no PIN).
+	ReservePINAttempt(ctx context.Context, tenantID, accountID string) (count int, ok bool, err error)
+	// ReleasePINAttempt gives back an attempt ReservePINAttempt counted
+	// whose PIN was never checked (the hash pool was busy).
+	ReleasePINAttempt(ctx context.Context, tenantID, accountID string) error
 	// AddDevice remembers a device that may unlock with the PIN.
 	AddDevice(ctx context.Context, d *credential.Device) error
-	// FailPIN counts a wrong PIN on a device atomically and returns the
-	// count; at credential.MaxPINFailures the device is revoked.
-	FailPIN(ctx context.Context, tenantID, deviceID string, at time.Time) (int, error)
+	// ReserveDeviceAttempt counts a PIN log-in attempt on a live device
+	// before its PIN is checked, atomically: it returns the count
+	// including this attempt, or ok=false when credential.MaxPINFailures
+	// are already counted or the device is revoked, so parallel guesses
+	// cannot exceed the limit.
+	ReserveDeviceAttempt(ctx context.Context, tenantID, deviceID string) (count int, ok bool, err error)
+	// ReleaseDeviceAttempt gives back an attempt ReserveDeviceAttempt
+	// counted whose PIN was never checked (the hash pool was busy).
+	ReleaseDeviceAttempt(ctx context.Context, tenantID, deviceID string) error
 	// UsedDevice records a successful unlock and clears the failures.
 	UsedDevice(ctx context.Context, tenantID, deviceID string, at time.Time) error
-	// RevokeDevices revokes every device of the account (a new password
-	// or PIN, a lock).
+	// RevokeDevice revokes one device's key (its last allowed PIN was
+	// wrong).
+	RevokeDevice(ctx context.Context, tenantID, deviceID string, at time.Time) error
+	// RevokeDevices revokes every device of the account (a new password,
+	// a lock, a disabled account).
 	RevokeDevices(ctx context.Context, tenantID, accountID string, at time.Time) error
 
 	CreateSession(ctx context.Context, s *credential.Session) error
 	// TouchSession records use of a session.
 	TouchSession(ctx context.Context, tenantID, id string, at time.Time) error
 	// RevokeSessions revokes the account's live sessions (only ids, when
-	// given; all but except otherwise) and returns the ids revoked.
+	// given; all but except otherwise) with the PIN keys of their
+	// devices, and returns the ids revoked.
 	RevokeSessions(ctx context.Context, tenantID, accountID string, ids []string, except string, at time.Time) ([]string, error)
 
 	AddRefreshToken(ctx context.Context, t *credential.RefreshToken) error

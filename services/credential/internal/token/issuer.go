@@ -18,6 +18,7 @@ import (
 	"github.com/latchkey/latchkey/libs/clock"
 	"github.com/latchkey/latchkey/libs/errs"
 	"github.com/latchkey/latchkey/libs/ids"
+	"github.com/latchkey/latchkey/libs/keyring"
 )
 
 // Defaults of Options.
@@ -48,6 +49,12 @@ type Options struct {
 	// up a key another replica added and to retire old ones (default 1
 	// minute).
 	ReloadEvery time.Duration
+	// KEK seals the private keys in the store; keys sealed under a KEK of
+	// the ring other than its first are sealed again under the first, and
+	// plaintext keys of an older version are sealed, when the ring is
+	// loaded. Nil: a random ring for this process alone, for tests (keys
+	// in a lasting store would not open after a restart).
+	KEK *keyring.Ring
 	// Logger defaults to slog.Default().
 	Logger *slog.Logger
 }
@@ -113,6 +120,13 @@ func NewIssuer(store KeyStore, c clock.Clock, opts Options) (*Issuer, error) {
 	if log == nil {
 		log = slog.Default()
 	}
+	if opts.KEK == nil {
+		kek, err := keyring.Parse(keyring.Generate())
+		if err != nil {
+			return nil, err
+		}
+		opts.KEK = kek
+	}
 	return &Issuer{store: store, clock: c, opts: opts, log: log}, nil
 }
 
@@ -120,11 +134,24 @@ func NewIssuer(store KeyStore, c clock.Clock, opts Options) (*Issuer, error) {
 func (i *Issuer) AccessTTL() time.Duration { return i.opts.AccessTTL }
 
 // Start makes sure a signing key exists (creating the first one on a fresh
-// store), so a broken store shows at start rather than at the first log-in.
+// store) and that every stored key opens with the KEK ring, sealing the
+// plaintext keys of an older version, so a broken store or a wrong KEK
+// (an error wrapping ErrKEK) shows at start rather than at the first
+// log-in.
 func (i *Issuer) Start(ctx context.Context) error {
 	i.mu.Lock()
 	defer i.mu.Unlock()
 	return i.reloadLocked(ctx)
+}
+
+// InvalidateKeys makes the next use read the store again: the key ring
+// changed (Rotate, on this process or another), so the new key signs and
+// a retired one leaves JWKS at once rather than at the next ReloadEvery.
+// It implements authn.KeyInvalidator.
+func (i *Issuer) InvalidateKeys() {
+	i.mu.Lock()
+	defer i.mu.Unlock()
+	i.loadedAt = time.Time{}
 }
 
 // Issue signs an access token for c and returns it with its expiry.
@@ -221,14 +248,9 @@ func (i *Issuer) ring(ctx context.Context) ([]SigningKey, error) {
 // rotation (or there is none), and deletes the keys whose tokens have all
 // expired.
 func (i *Issuer) reloadLocked(ctx context.Context) error {
-	keys, err := i.store.ListKeys(ctx)
+	keys, err := i.openAll(ctx)
 	if err != nil {
-		return fmt.Errorf("token: list signing keys: %w", err)
-	}
-	for _, k := range keys {
-		if len(k.Private) != ed25519.PrivateKeySize || k.ID == "" {
-			return fmt.Errorf("token: signing key %q in the store is malformed", k.ID)
-		}
+		return err
 	}
 	slices.SortFunc(keys, func(a, b SigningKey) int {
 		return cmp.Or(a.CreatedAt.Compare(b.CreatedAt), cmp.Compare(a.ID, b.ID))
@@ -240,7 +262,7 @@ func (i *Issuer) reloadLocked(ctx context.Context) error {
 		if err != nil {
 			return err
 		}
-		if err := i.store.AddKey(ctx, k); err != nil {
+		if err := i.store.AddKey(ctx, seal(i.opts.KEK, k)); err != nil {
 			if len(keys) == 0 {
 				return fmt.Errorf("token: add signing key: %w", err)
 			}
@@ -273,6 +295,36 @@ func (i *Issuer) reloadLocked(ctx context.Context) error {
 	i.keys = kept
 	i.loadedAt = now
 	return nil
+}
+
+// openAll reads every stored key and opens it with the KEK ring. A key
+// not sealed under the ring's first KEK (a plaintext key of an older
+// version, or one sealed under a KEK being rotated out) is sealed again
+// under it, so the old KEK can be dropped once every replica has loaded.
+func (i *Issuer) openAll(ctx context.Context) ([]SigningKey, error) {
+	stored, err := i.store.ListKeys(ctx)
+	if err != nil {
+		return nil, fmt.Errorf("token: list signing keys: %w", err)
+	}
+	keys := make([]SigningKey, 0, len(stored))
+	for _, s := range stored {
+		k, err := open(i.opts.KEK, s)
+		if err != nil {
+			return nil, err
+		}
+		if s.KEKID != i.opts.KEK.Primary() {
+			if err := i.store.ResealKey(ctx, seal(i.opts.KEK, k)); err != nil {
+				return nil, fmt.Errorf("token: seal signing key %q: %w", k.ID, err)
+			}
+			if s.KEKID == "" {
+				i.log.InfoContext(ctx, "token: signing key stored in plaintext by an older version now sealed", "kid", k.ID, "kek", i.opts.KEK.Primary())
+			} else {
+				i.log.InfoContext(ctx, "token: signing key sealed again under the first KEK", "kid", k.ID, "from_kek", s.KEKID, "kek", i.opts.KEK.Primary())
+			}
+		}
+		keys = append(keys, k)
+	}
+	return keys, nil
 }
 
 func (i *Issuer) dueForRotation(newest SigningKey, now time.Time) bool {

@@ -15,13 +15,7 @@ import (
 	"time"
 )
 
-// SigningKey is one key of the ring.
-//
-// The private key is kept by the KeyStore as it is. Encrypting it at rest
-// (with a key-encryption key outside the database, as the mfa service does
-// for TOTP secrets) is a later concern; until then, whoever can read the
-// store can mint access tokens, so the store's table must be as guarded as
-// the password hashes.
+// SigningKey is one key of the ring, as the issuer holds it in memory.
 type SigningKey struct {
 	// ID is the JWT kid: the RFC 7638 thumbprint of the public key.
 	ID      string
@@ -29,9 +23,8 @@ type SigningKey struct {
 	// CreatedAt is when the key was made; the newest key signs.
 	CreatedAt time.Time
 	// RetireAt is when the key stops signing new tokens: set to CreatedAt
-	// plus Options.RotateEvery when the key is made. An operator who
-	// suspects a leak may move it earlier in the store to force a
-	// rotation at the next reload.
+	// plus Options.RotateEvery when the key is made. Rotate (latchkey keys
+	// rotate) replaces a key before then.
 	RetireAt time.Time
 }
 
@@ -40,17 +33,37 @@ func (k SigningKey) Public() ed25519.PublicKey {
 	return k.Private.Public().(ed25519.PublicKey)
 }
 
+// StoredKey is a signing key as the KeyStore keeps it: the private key
+// sealed with AES-256-GCM under a key-encryption key (KEK) from
+// configuration, which the database never holds, so whoever reads the
+// database cannot mint access tokens.
+type StoredKey struct {
+	ID string
+	// KEKID names the KEK of the ring that sealed Sealed. Empty: Sealed is
+	// the plaintext private key a version before encryption at rest
+	// stored; the issuer seals it when it next loads the ring.
+	KEKID  string
+	Sealed []byte
+	// CreatedAt and RetireAt are SigningKey's.
+	CreatedAt time.Time
+	RetireAt  time.Time
+}
+
 // KeyStore persists the key ring. Implementations must keep every field
 // exactly (times to the microsecond, see clock.Normalize); keystoretest
 // is the suite each one passes.
 type KeyStore interface {
 	// ListKeys returns every key, in any order.
-	ListKeys(ctx context.Context) ([]SigningKey, error)
+	ListKeys(ctx context.Context) ([]StoredKey, error)
 	// AddKey stores a new key; an ID already stored is an error.
-	AddKey(ctx context.Context, k SigningKey) error
+	AddKey(ctx context.Context, k StoredKey) error
 	// DeleteKey removes a key; an ID not stored is not an error (two
 	// replicas may retire the same key at once).
 	DeleteKey(ctx context.Context, id string) error
+	// ResealKey replaces KEKID and Sealed of the stored key k.ID, keeping
+	// its other fields; an ID not stored is not an error (it was deleted
+	// meanwhile).
+	ResealKey(ctx context.Context, k StoredKey) error
 }
 
 // KeyID is the RFC 7638 JWK thumbprint of pub: the same key always gets

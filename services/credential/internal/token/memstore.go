@@ -12,34 +12,34 @@ import (
 // not use it in a server.
 type MemoryKeyStore struct {
 	mu   sync.Mutex
-	keys map[string]SigningKey
+	keys map[string]StoredKey
 }
 
 // NewMemoryKeyStore returns an empty store.
 func NewMemoryKeyStore() *MemoryKeyStore {
-	return &MemoryKeyStore{keys: map[string]SigningKey{}}
+	return &MemoryKeyStore{keys: map[string]StoredKey{}}
 }
 
 // ListKeys returns copies of every key.
-func (m *MemoryKeyStore) ListKeys(context.Context) ([]SigningKey, error) {
+func (m *MemoryKeyStore) ListKeys(context.Context) ([]StoredKey, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	out := make([]SigningKey, 0, len(m.keys))
+	out := make([]StoredKey, 0, len(m.keys))
 	for _, k := range m.keys {
-		k.Private = slices.Clone(k.Private)
+		k.Sealed = slices.Clone(k.Sealed)
 		out = append(out, k)
 	}
 	return out, nil
 }
 
 // AddKey stores a copy of k.
-func (m *MemoryKeyStore) AddKey(_ context.Context, k SigningKey) error {
+func (m *MemoryKeyStore) AddKey(_ context.Context, k StoredKey) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	if _, ok := m.keys[k.ID]; ok {
 		return fmt.Errorf("token: key %s already stored", k.ID)
 	}
-	k.Private = slices.Clone(k.Private)
+	k.Sealed = slices.Clone(k.Sealed)
 	m.keys[k.ID] = k
 	return nil
 }
@@ -49,5 +49,18 @@ func (m *MemoryKeyStore) DeleteKey(_ context.Context, id string) error {
 	m.mu.Lock()
 	defer m.mu.Unlock()
 	delete(m.keys, id)
+	return nil
+}
+
+// ResealKey replaces the sealed private key of k.ID, if stored.
+func (m *MemoryKeyStore) ResealKey(_ context.Context, k StoredKey) error {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	old, ok := m.keys[k.ID]
+	if !ok {
+		return nil
+	}
+	old.KEKID, old.Sealed = k.KEKID, slices.Clone(k.Sealed)
+	m.keys[k.ID] = old
 	return nil
 }

@@ -6,6 +6,7 @@ package grpcapi
 import (
 	"google.golang.org/grpc"
 
+	mfainternalv1 "github.com/latchkey/latchkey/proto/gen/latchkey/internalapi/mfa/v1"
 	mfav1 "github.com/latchkey/latchkey/proto/gen/latchkey/mfa/v1"
 )
 
@@ -13,7 +14,7 @@ import (
 func Register(s grpc.ServiceRegistrar) {
 	mfav1.RegisterMfaServiceServer(s, &mfaService{})
 	mfav1.RegisterMfaAdminServiceServer(s, &mfaAdminService{})
-	mfav1.RegisterMfaInternalServiceServer(s, &mfaInternalService{})
+	mfainternalv1.RegisterMfaInternalServiceServer(s, &mfaInternalService{})
 }
 
 type mfaService struct {
@@ -25,5 +26,5 @@ type mfaAdminService struct {
 }
 
 type mfaInternalService struct {
-	mfav1.UnimplementedMfaInternalServiceServer
+	mfainternalv1.UnimplementedMfaInternalServiceServer
 }

@@ -20,7 +20,7 @@ import (
 	"github.com/latchkey/latchkey/libs/inbox"
 	"github.com/latchkey/latchkey/libs/natsx"
 	eventsv1 "github.com/latchkey/latchkey/proto/gen/latchkey/events/v1"
-	notificationv1 "github.com/latchkey/latchkey/proto/gen/latchkey/notification/v1"
+	notificationinternalv1 "github.com/latchkey/latchkey/proto/gen/latchkey/internalapi/notification/v1"
 	"github.com/latchkey/latchkey/services/notification/internal/app"
 	"github.com/latchkey/latchkey/services/notification/internal/convert"
 	"github.com/latchkey/latchkey/services/notification/internal/delivery"
@@ -56,7 +56,7 @@ func All(use *app.App, bind Binder) []Consumer {
 
 func sendHandler(use *app.App, bind Binder) inbox.Handler {
 	return func(ctx context.Context, tx dbx.Tx, msg jetstream.Msg) error {
-		var req notificationv1.SendNotificationRequest
+		var req notificationinternalv1.SendNotificationRequest
 		if err := proto.Unmarshal(msg.Data(), &req); err != nil {
 			return inbox.Permanent(fmt.Errorf("decode SendNotificationRequest: %w", err))
 		}

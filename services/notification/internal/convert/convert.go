@@ -5,6 +5,7 @@ package convert
 import (
 	"google.golang.org/protobuf/types/known/timestamppb"
 
+	notificationinternalv1 "github.com/latchkey/latchkey/proto/gen/latchkey/internalapi/notification/v1"
 	notificationv1 "github.com/latchkey/latchkey/proto/gen/latchkey/notification/v1"
 	"github.com/latchkey/latchkey/services/notification/internal/delivery"
 )
@@ -15,7 +16,7 @@ func TemplateToProto(t delivery.Template) notificationv1.Template_Value {
 }
 
 // RequestFromProto turns a SendNotificationRequest into the domain's.
-func RequestFromProto(r *notificationv1.SendNotificationRequest) delivery.Request {
+func RequestFromProto(r *notificationinternalv1.SendNotificationRequest) delivery.Request {
 	t := ""
 	if r.GetTemplate() != notificationv1.Template_VALUE_UNSPECIFIED {
 		t = r.GetTemplate().String()
@@ -28,8 +29,8 @@ func RequestFromProto(r *notificationv1.SendNotificationRequest) delivery.Reques
 }
 
 // DeliveryToProto maps a delivery to its proto (no variables, no body).
-func DeliveryToProto(d *delivery.Delivery) *notificationv1.Delivery {
-	out := &notificationv1.Delivery{
+func DeliveryToProto(d *delivery.Delivery) *notificationinternalv1.Delivery {
+	out := &notificationinternalv1.Delivery{
 		Id: d.ID, TenantId: d.TenantID, AccountId: d.AccountID, Template: TemplateToProto(d.Template),
 		RecipientAddress: d.RecipientAddress, Locale: d.Locale,
 		Status:   notificationv1.DeliveryStatus_Value(notificationv1.DeliveryStatus_Value_value[string(d.Status)]),

@@ -6,35 +6,34 @@ package grpcapi
 import (
 	"context"
 
-	"google.golang.org/grpc"
-
-	notificationv1 "github.com/latchkey/latchkey/proto/gen/latchkey/notification/v1"
+	notificationinternalv1 "github.com/latchkey/latchkey/proto/gen/latchkey/internalapi/notification/v1"
 	"github.com/latchkey/latchkey/services/notification/internal/app"
 	"github.com/latchkey/latchkey/services/notification/internal/convert"
+	"google.golang.org/grpc"
 )
 
 // Register adds every notification service to s.
 func Register(s grpc.ServiceRegistrar, use *app.App) {
-	notificationv1.RegisterNotificationInternalServiceServer(s, &notificationInternalService{use: use})
+	notificationinternalv1.RegisterNotificationInternalServiceServer(s, &notificationInternalService{use: use})
 }
 
 type notificationInternalService struct {
-	notificationv1.UnimplementedNotificationInternalServiceServer
+	notificationinternalv1.UnimplementedNotificationInternalServiceServer
 	use *app.App
 }
 
-func (s *notificationInternalService) SendNotification(ctx context.Context, req *notificationv1.SendNotificationRequest) (*notificationv1.SendNotificationResponse, error) {
+func (s *notificationInternalService) SendNotification(ctx context.Context, req *notificationinternalv1.SendNotificationRequest) (*notificationinternalv1.SendNotificationResponse, error) {
 	d, err := s.use.SendNotification(ctx, convert.RequestFromProto(req))
 	if err != nil {
 		return nil, err
 	}
-	return &notificationv1.SendNotificationResponse{DeliveryId: d.ID}, nil
+	return &notificationinternalv1.SendNotificationResponse{DeliveryId: d.ID}, nil
 }
 
-func (s *notificationInternalService) GetDelivery(ctx context.Context, req *notificationv1.GetDeliveryRequest) (*notificationv1.GetDeliveryResponse, error) {
+func (s *notificationInternalService) GetDelivery(ctx context.Context, req *notificationinternalv1.GetDeliveryRequest) (*notificationinternalv1.GetDeliveryResponse, error) {
 	d, err := s.use.GetDelivery(ctx, req.GetDeliveryId())
 	if err != nil {
 		return nil, err
 	}
-	return &notificationv1.GetDeliveryResponse{Delivery: convert.DeliveryToProto(d)}, nil
+	return &notificationinternalv1.GetDeliveryResponse{Delivery: convert.DeliveryToProto(d)}, nil
 }

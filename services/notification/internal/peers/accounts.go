@@ -8,13 +8,13 @@ import (
 	"time"
 
 	"github.com/latchkey/latchkey/libs/errs"
-	accountv1 "github.com/latchkey/latchkey/proto/gen/latchkey/account/v1"
+	accountinternalv1 "github.com/latchkey/latchkey/proto/gen/latchkey/internalapi/account/v1"
 	"github.com/latchkey/latchkey/services/notification/internal/app"
 )
 
 // Accounts asks the account service's internal API.
 type Accounts struct {
-	c   accountv1.AccountInternalServiceClient
+	c   accountinternalv1.AccountInternalServiceClient
 	ttl time.Duration
 
 	mu      sync.Mutex
@@ -30,7 +30,7 @@ var _ app.Directory = (*Accounts)(nil)
 
 // NewAccounts returns the client; tenant policies are cached for ttl (0:
 // 30s), so a burst of e-mail asks once per tenant.
-func NewAccounts(c accountv1.AccountInternalServiceClient, ttl time.Duration) *Accounts {
+func NewAccounts(c accountinternalv1.AccountInternalServiceClient, ttl time.Duration) *Accounts {
 	if ttl <= 0 {
 		ttl = 30 * time.Second
 	}
@@ -46,7 +46,7 @@ func (a *Accounts) Tenant(ctx context.Context, tenantID string) (*app.Tenant, er
 	if ok && now.Before(c.exp) {
 		return c.t, nil
 	}
-	resp, err := a.c.GetTenantPolicy(ctx, &accountv1.GetTenantPolicyRequest{TenantId: tenantID})
+	resp, err := a.c.GetTenantPolicy(ctx, &accountinternalv1.GetTenantPolicyRequest{TenantId: tenantID})
 	if err != nil {
 		return nil, errs.FromStatus(err)
 	}
@@ -64,7 +64,7 @@ func (a *Accounts) Tenant(ctx context.Context, tenantID string) (*app.Tenant, er
 
 // Account implements app.Directory.
 func (a *Accounts) Account(ctx context.Context, tenantID, accountID string) (*app.Account, error) {
-	resp, err := a.c.LookupAccount(ctx, &accountv1.LookupAccountRequest{TenantId: tenantID, AccountId: accountID})
+	resp, err := a.c.LookupAccount(ctx, &accountinternalv1.LookupAccountRequest{TenantId: tenantID, AccountId: accountID})
 	if err != nil {
 		return nil, errs.FromStatus(err)
 	}

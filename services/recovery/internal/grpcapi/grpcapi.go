@@ -6,6 +6,7 @@ package grpcapi
 import (
 	"google.golang.org/grpc"
 
+	recoveryinternalv1 "github.com/latchkey/latchkey/proto/gen/latchkey/internalapi/recovery/v1"
 	recoveryv1 "github.com/latchkey/latchkey/proto/gen/latchkey/recovery/v1"
 )
 
@@ -13,7 +14,7 @@ import (
 func Register(s grpc.ServiceRegistrar) {
 	recoveryv1.RegisterRecoveryServiceServer(s, &recoveryService{})
 	recoveryv1.RegisterRecoveryAdminServiceServer(s, &recoveryAdminService{})
-	recoveryv1.RegisterRecoveryInternalServiceServer(s, &recoveryInternalService{})
+	recoveryinternalv1.RegisterRecoveryInternalServiceServer(s, &recoveryInternalService{})
 }
 
 type recoveryService struct {
@@ -25,5 +26,5 @@ type recoveryAdminService struct {
 }
 
 type recoveryInternalService struct {
-	recoveryv1.UnimplementedRecoveryInternalServiceServer
+	recoveryinternalv1.UnimplementedRecoveryInternalServiceServer
 }

@@ -10,6 +10,7 @@ import (
 	_ "google.golang.org/genproto/googleapis/api/annotations"
 	protoreflect "google.golang.org/protobuf/reflect/protoreflect"
 	protoimpl "google.golang.org/protobuf/runtime/protoimpl"
+	fieldmaskpb "google.golang.org/protobuf/types/known/fieldmaskpb"
 	reflect "reflect"
 	sync "sync"
 	unsafe "unsafe"
@@ -387,71 +388,25 @@ func (x *GetAccountResponse) GetAccount() *Account {
 	return nil
 }
 
-// A list of roles, so that an update can tell "unchanged" (unset) from
-// "no roles" (set, empty).
-type RoleList struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Values        []Role_Value           `protobuf:"varint,1,rep,packed,name=values,proto3,enum=latchkey.account.v1.Role_Value" json:"values,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
-}
-
-func (x *RoleList) Reset() {
-	*x = RoleList{}
-	mi := &file_latchkey_account_v1_account_admin_service_proto_msgTypes[6]
-	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
-	ms.StoreMessageInfo(mi)
-}
-
-func (x *RoleList) String() string {
-	return protoimpl.X.MessageStringOf(x)
-}
-
-func (*RoleList) ProtoMessage() {}
-
-func (x *RoleList) ProtoReflect() protoreflect.Message {
-	mi := &file_latchkey_account_v1_account_admin_service_proto_msgTypes[6]
-	if x != nil {
-		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
-		if ms.LoadMessageInfo() == nil {
-			ms.StoreMessageInfo(mi)
-		}
-		return ms
-	}
-	return mi.MessageOf(x)
-}
-
-// Deprecated: Use RoleList.ProtoReflect.Descriptor instead.
-func (*RoleList) Descriptor() ([]byte, []int) {
-	return file_latchkey_account_v1_account_admin_service_proto_rawDescGZIP(), []int{6}
-}
-
-func (x *RoleList) GetValues() []Role_Value {
-	if x != nil {
-		return x.Values
-	}
-	return nil
-}
-
 type UpdateAccountRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
-	// Account id.
+	// Id of the account to change (the path's {id}).
 	Id string `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
-	// New display name; unset = unchanged.
-	DisplayName *string `protobuf:"bytes,2,opt,name=display_name,json=displayName,proto3,oneof" json:"display_name,omitempty"`
-	// New e-mail address; unset = unchanged.
-	Email *string `protobuf:"bytes,3,opt,name=email,proto3,oneof" json:"email,omitempty"`
-	// New locale; unset = unchanged, "" = the tenant's locale.
-	Locale *string `protobuf:"bytes,4,opt,name=locale,proto3,oneof" json:"locale,omitempty"`
-	// New roles (replace the current ones); unset = unchanged.
-	Roles         *RoleList `protobuf:"bytes,5,opt,name=roles,proto3" json:"roles,omitempty"`
+	// The account with the new values. Its id, when set, must equal id; its
+	// output-only fields are ignored. locale "" means the tenant's locale;
+	// roles replace the current ones.
+	Account *Account `protobuf:"bytes,6,opt,name=account,proto3" json:"account,omitempty"`
+	// The fields to change, by proto name or JSON name (display_name or
+	// displayName, email, locale, roles); REST: the query parameter
+	// updateMask=displayName,roles. Absent: every field given.
+	UpdateMask    *fieldmaskpb.FieldMask `protobuf:"bytes,7,opt,name=update_mask,json=updateMask,proto3" json:"update_mask,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
 
 func (x *UpdateAccountRequest) Reset() {
 	*x = UpdateAccountRequest{}
-	mi := &file_latchkey_account_v1_account_admin_service_proto_msgTypes[7]
+	mi := &file_latchkey_account_v1_account_admin_service_proto_msgTypes[6]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -463,7 +418,7 @@ func (x *UpdateAccountRequest) String() string {
 func (*UpdateAccountRequest) ProtoMessage() {}
 
 func (x *UpdateAccountRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_latchkey_account_v1_account_admin_service_proto_msgTypes[7]
+	mi := &file_latchkey_account_v1_account_admin_service_proto_msgTypes[6]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -476,7 +431,7 @@ func (x *UpdateAccountRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UpdateAccountRequest.ProtoReflect.Descriptor instead.
 func (*UpdateAccountRequest) Descriptor() ([]byte, []int) {
-	return file_latchkey_account_v1_account_admin_service_proto_rawDescGZIP(), []int{7}
+	return file_latchkey_account_v1_account_admin_service_proto_rawDescGZIP(), []int{6}
 }
 
 func (x *UpdateAccountRequest) GetId() string {
@@ -486,30 +441,16 @@ func (x *UpdateAccountRequest) GetId() string {
 	return ""
 }
 
-func (x *UpdateAccountRequest) GetDisplayName() string {
-	if x != nil && x.DisplayName != nil {
-		return *x.DisplayName
-	}
-	return ""
-}
-
-func (x *UpdateAccountRequest) GetEmail() string {
-	if x != nil && x.Email != nil {
-		return *x.Email
-	}
-	return ""
-}
-
-func (x *UpdateAccountRequest) GetLocale() string {
-	if x != nil && x.Locale != nil {
-		return *x.Locale
-	}
-	return ""
-}
-
-func (x *UpdateAccountRequest) GetRoles() *RoleList {
+func (x *UpdateAccountRequest) GetAccount() *Account {
 	if x != nil {
-		return x.Roles
+		return x.Account
+	}
+	return nil
+}
+
+func (x *UpdateAccountRequest) GetUpdateMask() *fieldmaskpb.FieldMask {
+	if x != nil {
+		return x.UpdateMask
 	}
 	return nil
 }
@@ -523,7 +464,7 @@ type UpdateAccountResponse struct {
 
 func (x *UpdateAccountResponse) Reset() {
 	*x = UpdateAccountResponse{}
-	mi := &file_latchkey_account_v1_account_admin_service_proto_msgTypes[8]
+	mi := &file_latchkey_account_v1_account_admin_service_proto_msgTypes[7]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -535,7 +476,7 @@ func (x *UpdateAccountResponse) String() string {
 func (*UpdateAccountResponse) ProtoMessage() {}
 
 func (x *UpdateAccountResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_latchkey_account_v1_account_admin_service_proto_msgTypes[8]
+	mi := &file_latchkey_account_v1_account_admin_service_proto_msgTypes[7]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -548,7 +489,7 @@ func (x *UpdateAccountResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UpdateAccountResponse.ProtoReflect.Descriptor instead.
 func (*UpdateAccountResponse) Descriptor() ([]byte, []int) {
-	return file_latchkey_account_v1_account_admin_service_proto_rawDescGZIP(), []int{8}
+	return file_latchkey_account_v1_account_admin_service_proto_rawDescGZIP(), []int{7}
 }
 
 func (x *UpdateAccountResponse) GetAccount() *Account {
@@ -570,7 +511,7 @@ type ChangeUsernameRequest struct {
 
 func (x *ChangeUsernameRequest) Reset() {
 	*x = ChangeUsernameRequest{}
-	mi := &file_latchkey_account_v1_account_admin_service_proto_msgTypes[9]
+	mi := &file_latchkey_account_v1_account_admin_service_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -582,7 +523,7 @@ func (x *ChangeUsernameRequest) String() string {
 func (*ChangeUsernameRequest) ProtoMessage() {}
 
 func (x *ChangeUsernameRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_latchkey_account_v1_account_admin_service_proto_msgTypes[9]
+	mi := &file_latchkey_account_v1_account_admin_service_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -595,7 +536,7 @@ func (x *ChangeUsernameRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ChangeUsernameRequest.ProtoReflect.Descriptor instead.
 func (*ChangeUsernameRequest) Descriptor() ([]byte, []int) {
-	return file_latchkey_account_v1_account_admin_service_proto_rawDescGZIP(), []int{9}
+	return file_latchkey_account_v1_account_admin_service_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *ChangeUsernameRequest) GetId() string {
@@ -621,7 +562,7 @@ type ChangeUsernameResponse struct {
 
 func (x *ChangeUsernameResponse) Reset() {
 	*x = ChangeUsernameResponse{}
-	mi := &file_latchkey_account_v1_account_admin_service_proto_msgTypes[10]
+	mi := &file_latchkey_account_v1_account_admin_service_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -633,7 +574,7 @@ func (x *ChangeUsernameResponse) String() string {
 func (*ChangeUsernameResponse) ProtoMessage() {}
 
 func (x *ChangeUsernameResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_latchkey_account_v1_account_admin_service_proto_msgTypes[10]
+	mi := &file_latchkey_account_v1_account_admin_service_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -646,7 +587,7 @@ func (x *ChangeUsernameResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ChangeUsernameResponse.ProtoReflect.Descriptor instead.
 func (*ChangeUsernameResponse) Descriptor() ([]byte, []int) {
-	return file_latchkey_account_v1_account_admin_service_proto_rawDescGZIP(), []int{10}
+	return file_latchkey_account_v1_account_admin_service_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *ChangeUsernameResponse) GetAccount() *Account {
@@ -668,7 +609,7 @@ type LockAccountRequest struct {
 
 func (x *LockAccountRequest) Reset() {
 	*x = LockAccountRequest{}
-	mi := &file_latchkey_account_v1_account_admin_service_proto_msgTypes[11]
+	mi := &file_latchkey_account_v1_account_admin_service_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -680,7 +621,7 @@ func (x *LockAccountRequest) String() string {
 func (*LockAccountRequest) ProtoMessage() {}
 
 func (x *LockAccountRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_latchkey_account_v1_account_admin_service_proto_msgTypes[11]
+	mi := &file_latchkey_account_v1_account_admin_service_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -693,7 +634,7 @@ func (x *LockAccountRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use LockAccountRequest.ProtoReflect.Descriptor instead.
 func (*LockAccountRequest) Descriptor() ([]byte, []int) {
-	return file_latchkey_account_v1_account_admin_service_proto_rawDescGZIP(), []int{11}
+	return file_latchkey_account_v1_account_admin_service_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *LockAccountRequest) GetId() string {
@@ -719,7 +660,7 @@ type LockAccountResponse struct {
 
 func (x *LockAccountResponse) Reset() {
 	*x = LockAccountResponse{}
-	mi := &file_latchkey_account_v1_account_admin_service_proto_msgTypes[12]
+	mi := &file_latchkey_account_v1_account_admin_service_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -731,7 +672,7 @@ func (x *LockAccountResponse) String() string {
 func (*LockAccountResponse) ProtoMessage() {}
 
 func (x *LockAccountResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_latchkey_account_v1_account_admin_service_proto_msgTypes[12]
+	mi := &file_latchkey_account_v1_account_admin_service_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -744,7 +685,7 @@ func (x *LockAccountResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use LockAccountResponse.ProtoReflect.Descriptor instead.
 func (*LockAccountResponse) Descriptor() ([]byte, []int) {
-	return file_latchkey_account_v1_account_admin_service_proto_rawDescGZIP(), []int{12}
+	return file_latchkey_account_v1_account_admin_service_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *LockAccountResponse) GetAccount() *Account {
@@ -766,7 +707,7 @@ type UnlockAccountRequest struct {
 
 func (x *UnlockAccountRequest) Reset() {
 	*x = UnlockAccountRequest{}
-	mi := &file_latchkey_account_v1_account_admin_service_proto_msgTypes[13]
+	mi := &file_latchkey_account_v1_account_admin_service_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -778,7 +719,7 @@ func (x *UnlockAccountRequest) String() string {
 func (*UnlockAccountRequest) ProtoMessage() {}
 
 func (x *UnlockAccountRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_latchkey_account_v1_account_admin_service_proto_msgTypes[13]
+	mi := &file_latchkey_account_v1_account_admin_service_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -791,7 +732,7 @@ func (x *UnlockAccountRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UnlockAccountRequest.ProtoReflect.Descriptor instead.
 func (*UnlockAccountRequest) Descriptor() ([]byte, []int) {
-	return file_latchkey_account_v1_account_admin_service_proto_rawDescGZIP(), []int{13}
+	return file_latchkey_account_v1_account_admin_service_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *UnlockAccountRequest) GetId() string {
@@ -817,7 +758,7 @@ type UnlockAccountResponse struct {
 
 func (x *UnlockAccountResponse) Reset() {
 	*x = UnlockAccountResponse{}
-	mi := &file_latchkey_account_v1_account_admin_service_proto_msgTypes[14]
+	mi := &file_latchkey_account_v1_account_admin_service_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -829,7 +770,7 @@ func (x *UnlockAccountResponse) String() string {
 func (*UnlockAccountResponse) ProtoMessage() {}
 
 func (x *UnlockAccountResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_latchkey_account_v1_account_admin_service_proto_msgTypes[14]
+	mi := &file_latchkey_account_v1_account_admin_service_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -842,7 +783,7 @@ func (x *UnlockAccountResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UnlockAccountResponse.ProtoReflect.Descriptor instead.
 func (*UnlockAccountResponse) Descriptor() ([]byte, []int) {
-	return file_latchkey_account_v1_account_admin_service_proto_rawDescGZIP(), []int{14}
+	return file_latchkey_account_v1_account_admin_service_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *UnlockAccountResponse) GetAccount() *Account {
@@ -864,7 +805,7 @@ type DisableAccountRequest struct {
 
 func (x *DisableAccountRequest) Reset() {
 	*x = DisableAccountRequest{}
-	mi := &file_latchkey_account_v1_account_admin_service_proto_msgTypes[15]
+	mi := &file_latchkey_account_v1_account_admin_service_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -876,7 +817,7 @@ func (x *DisableAccountRequest) String() string {
 func (*DisableAccountRequest) ProtoMessage() {}
 
 func (x *DisableAccountRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_latchkey_account_v1_account_admin_service_proto_msgTypes[15]
+	mi := &file_latchkey_account_v1_account_admin_service_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -889,7 +830,7 @@ func (x *DisableAccountRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DisableAccountRequest.ProtoReflect.Descriptor instead.
 func (*DisableAccountRequest) Descriptor() ([]byte, []int) {
-	return file_latchkey_account_v1_account_admin_service_proto_rawDescGZIP(), []int{15}
+	return file_latchkey_account_v1_account_admin_service_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *DisableAccountRequest) GetId() string {
@@ -915,7 +856,7 @@ type DisableAccountResponse struct {
 
 func (x *DisableAccountResponse) Reset() {
 	*x = DisableAccountResponse{}
-	mi := &file_latchkey_account_v1_account_admin_service_proto_msgTypes[16]
+	mi := &file_latchkey_account_v1_account_admin_service_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -927,7 +868,7 @@ func (x *DisableAccountResponse) String() string {
 func (*DisableAccountResponse) ProtoMessage() {}
 
 func (x *DisableAccountResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_latchkey_account_v1_account_admin_service_proto_msgTypes[16]
+	mi := &file_latchkey_account_v1_account_admin_service_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -940,7 +881,7 @@ func (x *DisableAccountResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DisableAccountResponse.ProtoReflect.Descriptor instead.
 func (*DisableAccountResponse) Descriptor() ([]byte, []int) {
-	return file_latchkey_account_v1_account_admin_service_proto_rawDescGZIP(), []int{16}
+	return file_latchkey_account_v1_account_admin_service_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *DisableAccountResponse) GetAccount() *Account {
@@ -962,7 +903,7 @@ type ReactivateAccountRequest struct {
 
 func (x *ReactivateAccountRequest) Reset() {
 	*x = ReactivateAccountRequest{}
-	mi := &file_latchkey_account_v1_account_admin_service_proto_msgTypes[17]
+	mi := &file_latchkey_account_v1_account_admin_service_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -974,7 +915,7 @@ func (x *ReactivateAccountRequest) String() string {
 func (*ReactivateAccountRequest) ProtoMessage() {}
 
 func (x *ReactivateAccountRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_latchkey_account_v1_account_admin_service_proto_msgTypes[17]
+	mi := &file_latchkey_account_v1_account_admin_service_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -987,7 +928,7 @@ func (x *ReactivateAccountRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReactivateAccountRequest.ProtoReflect.Descriptor instead.
 func (*ReactivateAccountRequest) Descriptor() ([]byte, []int) {
-	return file_latchkey_account_v1_account_admin_service_proto_rawDescGZIP(), []int{17}
+	return file_latchkey_account_v1_account_admin_service_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *ReactivateAccountRequest) GetId() string {
@@ -1013,7 +954,7 @@ type ReactivateAccountResponse struct {
 
 func (x *ReactivateAccountResponse) Reset() {
 	*x = ReactivateAccountResponse{}
-	mi := &file_latchkey_account_v1_account_admin_service_proto_msgTypes[18]
+	mi := &file_latchkey_account_v1_account_admin_service_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1025,7 +966,7 @@ func (x *ReactivateAccountResponse) String() string {
 func (*ReactivateAccountResponse) ProtoMessage() {}
 
 func (x *ReactivateAccountResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_latchkey_account_v1_account_admin_service_proto_msgTypes[18]
+	mi := &file_latchkey_account_v1_account_admin_service_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1038,7 +979,7 @@ func (x *ReactivateAccountResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReactivateAccountResponse.ProtoReflect.Descriptor instead.
 func (*ReactivateAccountResponse) Descriptor() ([]byte, []int) {
-	return file_latchkey_account_v1_account_admin_service_proto_rawDescGZIP(), []int{18}
+	return file_latchkey_account_v1_account_admin_service_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *ReactivateAccountResponse) GetAccount() *Account {
@@ -1056,7 +997,7 @@ type GetTenantRequest struct {
 
 func (x *GetTenantRequest) Reset() {
 	*x = GetTenantRequest{}
-	mi := &file_latchkey_account_v1_account_admin_service_proto_msgTypes[19]
+	mi := &file_latchkey_account_v1_account_admin_service_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1068,7 +1009,7 @@ func (x *GetTenantRequest) String() string {
 func (*GetTenantRequest) ProtoMessage() {}
 
 func (x *GetTenantRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_latchkey_account_v1_account_admin_service_proto_msgTypes[19]
+	mi := &file_latchkey_account_v1_account_admin_service_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1081,7 +1022,7 @@ func (x *GetTenantRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetTenantRequest.ProtoReflect.Descriptor instead.
 func (*GetTenantRequest) Descriptor() ([]byte, []int) {
-	return file_latchkey_account_v1_account_admin_service_proto_rawDescGZIP(), []int{19}
+	return file_latchkey_account_v1_account_admin_service_proto_rawDescGZIP(), []int{18}
 }
 
 type GetTenantResponse struct {
@@ -1093,7 +1034,7 @@ type GetTenantResponse struct {
 
 func (x *GetTenantResponse) Reset() {
 	*x = GetTenantResponse{}
-	mi := &file_latchkey_account_v1_account_admin_service_proto_msgTypes[20]
+	mi := &file_latchkey_account_v1_account_admin_service_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1105,7 +1046,7 @@ func (x *GetTenantResponse) String() string {
 func (*GetTenantResponse) ProtoMessage() {}
 
 func (x *GetTenantResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_latchkey_account_v1_account_admin_service_proto_msgTypes[20]
+	mi := &file_latchkey_account_v1_account_admin_service_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1118,7 +1059,7 @@ func (x *GetTenantResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetTenantResponse.ProtoReflect.Descriptor instead.
 func (*GetTenantResponse) Descriptor() ([]byte, []int) {
-	return file_latchkey_account_v1_account_admin_service_proto_rawDescGZIP(), []int{20}
+	return file_latchkey_account_v1_account_admin_service_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *GetTenantResponse) GetTenant() *Tenant {
@@ -1138,7 +1079,7 @@ type UpdateTenantPolicyRequest struct {
 
 func (x *UpdateTenantPolicyRequest) Reset() {
 	*x = UpdateTenantPolicyRequest{}
-	mi := &file_latchkey_account_v1_account_admin_service_proto_msgTypes[21]
+	mi := &file_latchkey_account_v1_account_admin_service_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1150,7 +1091,7 @@ func (x *UpdateTenantPolicyRequest) String() string {
 func (*UpdateTenantPolicyRequest) ProtoMessage() {}
 
 func (x *UpdateTenantPolicyRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_latchkey_account_v1_account_admin_service_proto_msgTypes[21]
+	mi := &file_latchkey_account_v1_account_admin_service_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1163,7 +1104,7 @@ func (x *UpdateTenantPolicyRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UpdateTenantPolicyRequest.ProtoReflect.Descriptor instead.
 func (*UpdateTenantPolicyRequest) Descriptor() ([]byte, []int) {
-	return file_latchkey_account_v1_account_admin_service_proto_rawDescGZIP(), []int{21}
+	return file_latchkey_account_v1_account_admin_service_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *UpdateTenantPolicyRequest) GetPolicy() *TenantPolicy {
@@ -1182,7 +1123,7 @@ type UpdateTenantPolicyResponse struct {
 
 func (x *UpdateTenantPolicyResponse) Reset() {
 	*x = UpdateTenantPolicyResponse{}
-	mi := &file_latchkey_account_v1_account_admin_service_proto_msgTypes[22]
+	mi := &file_latchkey_account_v1_account_admin_service_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1194,7 +1135,7 @@ func (x *UpdateTenantPolicyResponse) String() string {
 func (*UpdateTenantPolicyResponse) ProtoMessage() {}
 
 func (x *UpdateTenantPolicyResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_latchkey_account_v1_account_admin_service_proto_msgTypes[22]
+	mi := &file_latchkey_account_v1_account_admin_service_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1207,7 +1148,7 @@ func (x *UpdateTenantPolicyResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use UpdateTenantPolicyResponse.ProtoReflect.Descriptor instead.
 func (*UpdateTenantPolicyResponse) Descriptor() ([]byte, []int) {
-	return file_latchkey_account_v1_account_admin_service_proto_rawDescGZIP(), []int{22}
+	return file_latchkey_account_v1_account_admin_service_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *UpdateTenantPolicyResponse) GetTenant() *Tenant {
@@ -1229,7 +1170,7 @@ type PublishTermsRequest struct {
 
 func (x *PublishTermsRequest) Reset() {
 	*x = PublishTermsRequest{}
-	mi := &file_latchkey_account_v1_account_admin_service_proto_msgTypes[23]
+	mi := &file_latchkey_account_v1_account_admin_service_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1241,7 +1182,7 @@ func (x *PublishTermsRequest) String() string {
 func (*PublishTermsRequest) ProtoMessage() {}
 
 func (x *PublishTermsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_latchkey_account_v1_account_admin_service_proto_msgTypes[23]
+	mi := &file_latchkey_account_v1_account_admin_service_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1254,7 +1195,7 @@ func (x *PublishTermsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PublishTermsRequest.ProtoReflect.Descriptor instead.
 func (*PublishTermsRequest) Descriptor() ([]byte, []int) {
-	return file_latchkey_account_v1_account_admin_service_proto_rawDescGZIP(), []int{23}
+	return file_latchkey_account_v1_account_admin_service_proto_rawDescGZIP(), []int{22}
 }
 
 func (x *PublishTermsRequest) GetVersion() string {
@@ -1280,7 +1221,7 @@ type PublishTermsResponse struct {
 
 func (x *PublishTermsResponse) Reset() {
 	*x = PublishTermsResponse{}
-	mi := &file_latchkey_account_v1_account_admin_service_proto_msgTypes[24]
+	mi := &file_latchkey_account_v1_account_admin_service_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1292,7 +1233,7 @@ func (x *PublishTermsResponse) String() string {
 func (*PublishTermsResponse) ProtoMessage() {}
 
 func (x *PublishTermsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_latchkey_account_v1_account_admin_service_proto_msgTypes[24]
+	mi := &file_latchkey_account_v1_account_admin_service_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1305,7 +1246,7 @@ func (x *PublishTermsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PublishTermsResponse.ProtoReflect.Descriptor instead.
 func (*PublishTermsResponse) Descriptor() ([]byte, []int) {
-	return file_latchkey_account_v1_account_admin_service_proto_rawDescGZIP(), []int{24}
+	return file_latchkey_account_v1_account_admin_service_proto_rawDescGZIP(), []int{23}
 }
 
 func (x *PublishTermsResponse) GetTenant() *Tenant {
@@ -1319,10 +1260,10 @@ var File_latchkey_account_v1_account_admin_service_proto protoreflect.FileDescri
 
 const file_latchkey_account_v1_account_admin_service_proto_rawDesc = "" +
 	"\n" +
-	"/latchkey/account/v1/account_admin_service.proto\x12\x13latchkey.account.v1\x1a\x1cgoogle/api/annotations.proto\x1a\x1flatchkey/account/v1/enums.proto\x1a latchkey/account/v1/policy.proto\x1a#latchkey/account/v1/resources.proto\"\xb0\x02\n" +
+	"/latchkey/account/v1/account_admin_service.proto\x12\x13latchkey.account.v1\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/api/field_behavior.proto\x1a google/protobuf/field_mask.proto\x1a\x1flatchkey/account/v1/enums.proto\x1a latchkey/account/v1/policy.proto\x1a#latchkey/account/v1/resources.proto\"\xb5\x02\n" +
 	"\x14CreateAccountRequest\x12\x1a\n" +
-	"\busername\x18\x01 \x01(\tR\busername\x12\x14\n" +
-	"\x05email\x18\x02 \x01(\tR\x05email\x12!\n" +
+	"\busername\x18\x01 \x01(\tR\busername\x12\x19\n" +
+	"\x05email\x18\x02 \x01(\tB\x03\xe0A\x02R\x05email\x12!\n" +
 	"\fdisplay_name\x18\x03 \x01(\tR\vdisplayName\x125\n" +
 	"\x05roles\x18\x04 \x03(\x0e2\x1f.latchkey.account.v1.Role.ValueR\x05roles\x12E\n" +
 	"\n" +
@@ -1341,67 +1282,61 @@ const file_latchkey_account_v1_account_admin_service_proto_rawDesc = "" +
 	"\x04role\x18\x05 \x01(\x0e2\x1f.latchkey.account.v1.Role.ValueR\x04role\"x\n" +
 	"\x14ListAccountsResponse\x128\n" +
 	"\baccounts\x18\x01 \x03(\v2\x1c.latchkey.account.v1.AccountR\baccounts\x12&\n" +
-	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"#\n" +
-	"\x11GetAccountRequest\x12\x0e\n" +
-	"\x02id\x18\x01 \x01(\tR\x02id\"L\n" +
+	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"(\n" +
+	"\x11GetAccountRequest\x12\x13\n" +
+	"\x02id\x18\x01 \x01(\tB\x03\xe0A\x02R\x02id\"L\n" +
 	"\x12GetAccountResponse\x126\n" +
-	"\aaccount\x18\x01 \x01(\v2\x1c.latchkey.account.v1.AccountR\aaccount\"C\n" +
-	"\bRoleList\x127\n" +
-	"\x06values\x18\x01 \x03(\x0e2\x1f.latchkey.account.v1.Role.ValueR\x06values\"\xe1\x01\n" +
-	"\x14UpdateAccountRequest\x12\x0e\n" +
-	"\x02id\x18\x01 \x01(\tR\x02id\x12&\n" +
-	"\fdisplay_name\x18\x02 \x01(\tH\x00R\vdisplayName\x88\x01\x01\x12\x19\n" +
-	"\x05email\x18\x03 \x01(\tH\x01R\x05email\x88\x01\x01\x12\x1b\n" +
-	"\x06locale\x18\x04 \x01(\tH\x02R\x06locale\x88\x01\x01\x123\n" +
-	"\x05roles\x18\x05 \x01(\v2\x1d.latchkey.account.v1.RoleListR\x05rolesB\x0f\n" +
-	"\r_display_nameB\b\n" +
-	"\x06_emailB\t\n" +
-	"\a_locale\"O\n" +
+	"\aaccount\x18\x01 \x01(\v2\x1c.latchkey.account.v1.AccountR\aaccount\"\xcf\x01\n" +
+	"\x14UpdateAccountRequest\x12\x13\n" +
+	"\x02id\x18\x01 \x01(\tB\x03\xe0A\x02R\x02id\x12;\n" +
+	"\aaccount\x18\x06 \x01(\v2\x1c.latchkey.account.v1.AccountB\x03\xe0A\x02R\aaccount\x12;\n" +
+	"\vupdate_mask\x18\a \x01(\v2\x1a.google.protobuf.FieldMaskR\n" +
+	"updateMaskJ\x04\b\x02\x10\x06R\fdisplay_nameR\x05emailR\x06localeR\x05roles\"O\n" +
 	"\x15UpdateAccountResponse\x126\n" +
-	"\aaccount\x18\x01 \x01(\v2\x1c.latchkey.account.v1.AccountR\aaccount\"J\n" +
-	"\x15ChangeUsernameRequest\x12\x0e\n" +
-	"\x02id\x18\x01 \x01(\tR\x02id\x12!\n" +
-	"\fnew_username\x18\x02 \x01(\tR\vnewUsername\"P\n" +
+	"\aaccount\x18\x01 \x01(\v2\x1c.latchkey.account.v1.AccountR\aaccount\"T\n" +
+	"\x15ChangeUsernameRequest\x12\x13\n" +
+	"\x02id\x18\x01 \x01(\tB\x03\xe0A\x02R\x02id\x12&\n" +
+	"\fnew_username\x18\x02 \x01(\tB\x03\xe0A\x02R\vnewUsername\"P\n" +
 	"\x16ChangeUsernameResponse\x126\n" +
-	"\aaccount\x18\x01 \x01(\v2\x1c.latchkey.account.v1.AccountR\aaccount\"<\n" +
-	"\x12LockAccountRequest\x12\x0e\n" +
-	"\x02id\x18\x01 \x01(\tR\x02id\x12\x16\n" +
+	"\aaccount\x18\x01 \x01(\v2\x1c.latchkey.account.v1.AccountR\aaccount\"A\n" +
+	"\x12LockAccountRequest\x12\x13\n" +
+	"\x02id\x18\x01 \x01(\tB\x03\xe0A\x02R\x02id\x12\x16\n" +
 	"\x06reason\x18\x02 \x01(\tR\x06reason\"M\n" +
 	"\x13LockAccountResponse\x126\n" +
-	"\aaccount\x18\x01 \x01(\v2\x1c.latchkey.account.v1.AccountR\aaccount\">\n" +
-	"\x14UnlockAccountRequest\x12\x0e\n" +
-	"\x02id\x18\x01 \x01(\tR\x02id\x12\x16\n" +
+	"\aaccount\x18\x01 \x01(\v2\x1c.latchkey.account.v1.AccountR\aaccount\"C\n" +
+	"\x14UnlockAccountRequest\x12\x13\n" +
+	"\x02id\x18\x01 \x01(\tB\x03\xe0A\x02R\x02id\x12\x16\n" +
 	"\x06reason\x18\x02 \x01(\tR\x06reason\"O\n" +
 	"\x15UnlockAccountResponse\x126\n" +
-	"\aaccount\x18\x01 \x01(\v2\x1c.latchkey.account.v1.AccountR\aaccount\"?\n" +
-	"\x15DisableAccountRequest\x12\x0e\n" +
-	"\x02id\x18\x01 \x01(\tR\x02id\x12\x16\n" +
+	"\aaccount\x18\x01 \x01(\v2\x1c.latchkey.account.v1.AccountR\aaccount\"D\n" +
+	"\x15DisableAccountRequest\x12\x13\n" +
+	"\x02id\x18\x01 \x01(\tB\x03\xe0A\x02R\x02id\x12\x16\n" +
 	"\x06reason\x18\x02 \x01(\tR\x06reason\"P\n" +
 	"\x16DisableAccountResponse\x126\n" +
-	"\aaccount\x18\x01 \x01(\v2\x1c.latchkey.account.v1.AccountR\aaccount\"B\n" +
-	"\x18ReactivateAccountRequest\x12\x0e\n" +
-	"\x02id\x18\x01 \x01(\tR\x02id\x12\x16\n" +
+	"\aaccount\x18\x01 \x01(\v2\x1c.latchkey.account.v1.AccountR\aaccount\"G\n" +
+	"\x18ReactivateAccountRequest\x12\x13\n" +
+	"\x02id\x18\x01 \x01(\tB\x03\xe0A\x02R\x02id\x12\x16\n" +
 	"\x06reason\x18\x02 \x01(\tR\x06reason\"S\n" +
 	"\x19ReactivateAccountResponse\x126\n" +
 	"\aaccount\x18\x01 \x01(\v2\x1c.latchkey.account.v1.AccountR\aaccount\"\x12\n" +
 	"\x10GetTenantRequest\"H\n" +
 	"\x11GetTenantResponse\x123\n" +
-	"\x06tenant\x18\x01 \x01(\v2\x1b.latchkey.account.v1.TenantR\x06tenant\"V\n" +
-	"\x19UpdateTenantPolicyRequest\x129\n" +
-	"\x06policy\x18\x01 \x01(\v2!.latchkey.account.v1.TenantPolicyR\x06policy\"Q\n" +
+	"\x06tenant\x18\x01 \x01(\v2\x1b.latchkey.account.v1.TenantR\x06tenant\"[\n" +
+	"\x19UpdateTenantPolicyRequest\x12>\n" +
+	"\x06policy\x18\x01 \x01(\v2!.latchkey.account.v1.TenantPolicyB\x03\xe0A\x02R\x06policy\"Q\n" +
 	"\x1aUpdateTenantPolicyResponse\x123\n" +
-	"\x06tenant\x18\x01 \x01(\v2\x1b.latchkey.account.v1.TenantR\x06tenant\"C\n" +
-	"\x13PublishTermsRequest\x12\x18\n" +
-	"\aversion\x18\x01 \x01(\tR\aversion\x12\x12\n" +
-	"\x04text\x18\x02 \x01(\tR\x04text\"K\n" +
+	"\x06tenant\x18\x01 \x01(\v2\x1b.latchkey.account.v1.TenantR\x06tenant\"M\n" +
+	"\x13PublishTermsRequest\x12\x1d\n" +
+	"\aversion\x18\x01 \x01(\tB\x03\xe0A\x02R\aversion\x12\x17\n" +
+	"\x04text\x18\x02 \x01(\tB\x03\xe0A\x02R\x04text\"K\n" +
 	"\x14PublishTermsResponse\x123\n" +
-	"\x06tenant\x18\x01 \x01(\v2\x1b.latchkey.account.v1.TenantR\x06tenant2\xc6\r\n" +
+	"\x06tenant\x18\x01 \x01(\v2\x1b.latchkey.account.v1.TenantR\x06tenant2\xcc\r\n" +
 	"\x13AccountAdminService\x12\x85\x01\n" +
 	"\rCreateAccount\x12).latchkey.account.v1.CreateAccountRequest\x1a*.latchkey.account.v1.CreateAccountResponse\"\x1d\x82\xd3\xe4\x93\x02\x17:\x01*\"\x12/v1/admin/accounts\x12\x7f\n" +
 	"\fListAccounts\x12(.latchkey.account.v1.ListAccountsRequest\x1a).latchkey.account.v1.ListAccountsResponse\"\x1a\x82\xd3\xe4\x93\x02\x14\x12\x12/v1/admin/accounts\x12~\n" +
 	"\n" +
-	"GetAccount\x12&.latchkey.account.v1.GetAccountRequest\x1a'.latchkey.account.v1.GetAccountResponse\"\x1f\x82\xd3\xe4\x93\x02\x19\x12\x17/v1/admin/accounts/{id}\x12\x8a\x01\n" +
-	"\rUpdateAccount\x12).latchkey.account.v1.UpdateAccountRequest\x1a*.latchkey.account.v1.UpdateAccountResponse\"\"\x82\xd3\xe4\x93\x02\x1c:\x01*2\x17/v1/admin/accounts/{id}\x12\x9c\x01\n" +
+	"GetAccount\x12&.latchkey.account.v1.GetAccountRequest\x1a'.latchkey.account.v1.GetAccountResponse\"\x1f\x82\xd3\xe4\x93\x02\x19\x12\x17/v1/admin/accounts/{id}\x12\x90\x01\n" +
+	"\rUpdateAccount\x12).latchkey.account.v1.UpdateAccountRequest\x1a*.latchkey.account.v1.UpdateAccountResponse\"(\x82\xd3\xe4\x93\x02\":\aaccount2\x17/v1/admin/accounts/{id}\x12\x9c\x01\n" +
 	"\x0eChangeUsername\x12*.latchkey.account.v1.ChangeUsernameRequest\x1a+.latchkey.account.v1.ChangeUsernameResponse\"1\x82\xd3\xe4\x93\x02+:\x01*\"&/v1/admin/accounts/{id}:changeUsername\x12\x89\x01\n" +
 	"\vLockAccount\x12'.latchkey.account.v1.LockAccountRequest\x1a(.latchkey.account.v1.LockAccountResponse\"'\x82\xd3\xe4\x93\x02!:\x01*\"\x1c/v1/admin/accounts/{id}:lock\x12\x91\x01\n" +
 	"\rUnlockAccount\x12).latchkey.account.v1.UnlockAccountRequest\x1a*.latchkey.account.v1.UnlockAccountResponse\")\x82\xd3\xe4\x93\x02#:\x01*\"\x1e/v1/admin/accounts/{id}:unlock\x12\x95\x01\n" +
@@ -1423,7 +1358,7 @@ func file_latchkey_account_v1_account_admin_service_proto_rawDescGZIP() []byte {
 	return file_latchkey_account_v1_account_admin_service_proto_rawDescData
 }
 
-var file_latchkey_account_v1_account_admin_service_proto_msgTypes = make([]protoimpl.MessageInfo, 25)
+var file_latchkey_account_v1_account_admin_service_proto_msgTypes = make([]protoimpl.MessageInfo, 24)
 var file_latchkey_account_v1_account_admin_service_proto_goTypes = []any{
 	(*CreateAccountRequest)(nil),       // 0: latchkey.account.v1.CreateAccountRequest
 	(*CreateAccountResponse)(nil),      // 1: latchkey.account.v1.CreateAccountResponse
@@ -1431,48 +1366,48 @@ var file_latchkey_account_v1_account_admin_service_proto_goTypes = []any{
 	(*ListAccountsResponse)(nil),       // 3: latchkey.account.v1.ListAccountsResponse
 	(*GetAccountRequest)(nil),          // 4: latchkey.account.v1.GetAccountRequest
 	(*GetAccountResponse)(nil),         // 5: latchkey.account.v1.GetAccountResponse
-	(*RoleList)(nil),                   // 6: latchkey.account.v1.RoleList
-	(*UpdateAccountRequest)(nil),       // 7: latchkey.account.v1.UpdateAccountRequest
-	(*UpdateAccountResponse)(nil),      // 8: latchkey.account.v1.UpdateAccountResponse
-	(*ChangeUsernameRequest)(nil),      // 9: latchkey.account.v1.ChangeUsernameRequest
-	(*ChangeUsernameResponse)(nil),     // 10: latchkey.account.v1.ChangeUsernameResponse
-	(*LockAccountRequest)(nil),         // 11: latchkey.account.v1.LockAccountRequest
-	(*LockAccountResponse)(nil),        // 12: latchkey.account.v1.LockAccountResponse
-	(*UnlockAccountRequest)(nil),       // 13: latchkey.account.v1.UnlockAccountRequest
-	(*UnlockAccountResponse)(nil),      // 14: latchkey.account.v1.UnlockAccountResponse
-	(*DisableAccountRequest)(nil),      // 15: latchkey.account.v1.DisableAccountRequest
-	(*DisableAccountResponse)(nil),     // 16: latchkey.account.v1.DisableAccountResponse
-	(*ReactivateAccountRequest)(nil),   // 17: latchkey.account.v1.ReactivateAccountRequest
-	(*ReactivateAccountResponse)(nil),  // 18: latchkey.account.v1.ReactivateAccountResponse
-	(*GetTenantRequest)(nil),           // 19: latchkey.account.v1.GetTenantRequest
-	(*GetTenantResponse)(nil),          // 20: latchkey.account.v1.GetTenantResponse
-	(*UpdateTenantPolicyRequest)(nil),  // 21: latchkey.account.v1.UpdateTenantPolicyRequest
-	(*UpdateTenantPolicyResponse)(nil), // 22: latchkey.account.v1.UpdateTenantPolicyResponse
-	(*PublishTermsRequest)(nil),        // 23: latchkey.account.v1.PublishTermsRequest
-	(*PublishTermsResponse)(nil),       // 24: latchkey.account.v1.PublishTermsResponse
-	(Role_Value)(0),                    // 25: latchkey.account.v1.Role.Value
-	(Activation_Value)(0),              // 26: latchkey.account.v1.Activation.Value
-	(*Account)(nil),                    // 27: latchkey.account.v1.Account
-	(AccountStatus_Value)(0),           // 28: latchkey.account.v1.AccountStatus.Value
+	(*UpdateAccountRequest)(nil),       // 6: latchkey.account.v1.UpdateAccountRequest
+	(*UpdateAccountResponse)(nil),      // 7: latchkey.account.v1.UpdateAccountResponse
+	(*ChangeUsernameRequest)(nil),      // 8: latchkey.account.v1.ChangeUsernameRequest
+	(*ChangeUsernameResponse)(nil),     // 9: latchkey.account.v1.ChangeUsernameResponse
+	(*LockAccountRequest)(nil),         // 10: latchkey.account.v1.LockAccountRequest
+	(*LockAccountResponse)(nil),        // 11: latchkey.account.v1.LockAccountResponse
+	(*UnlockAccountRequest)(nil),       // 12: latchkey.account.v1.UnlockAccountRequest
+	(*UnlockAccountResponse)(nil),      // 13: latchkey.account.v1.UnlockAccountResponse
+	(*DisableAccountRequest)(nil),      // 14: latchkey.account.v1.DisableAccountRequest
+	(*DisableAccountResponse)(nil),     // 15: latchkey.account.v1.DisableAccountResponse
+	(*ReactivateAccountRequest)(nil),   // 16: latchkey.account.v1.ReactivateAccountRequest
+	(*ReactivateAccountResponse)(nil),  // 17: latchkey.account.v1.ReactivateAccountResponse
+	(*GetTenantRequest)(nil),           // 18: latchkey.account.v1.GetTenantRequest
+	(*GetTenantResponse)(nil),          // 19: latchkey.account.v1.GetTenantResponse
+	(*UpdateTenantPolicyRequest)(nil),  // 20: latchkey.account.v1.UpdateTenantPolicyRequest
+	(*UpdateTenantPolicyResponse)(nil), // 21: latchkey.account.v1.UpdateTenantPolicyResponse
+	(*PublishTermsRequest)(nil),        // 22: latchkey.account.v1.PublishTermsRequest
+	(*PublishTermsResponse)(nil),       // 23: latchkey.account.v1.PublishTermsResponse
+	(Role_Value)(0),                    // 24: latchkey.account.v1.Role.Value
+	(Activation_Value)(0),              // 25: latchkey.account.v1.Activation.Value
+	(*Account)(nil),                    // 26: latchkey.account.v1.Account
+	(AccountStatus_Value)(0),           // 27: latchkey.account.v1.AccountStatus.Value
+	(*fieldmaskpb.FieldMask)(nil),      // 28: google.protobuf.FieldMask
 	(*Tenant)(nil),                     // 29: latchkey.account.v1.Tenant
 	(*TenantPolicy)(nil),               // 30: latchkey.account.v1.TenantPolicy
 }
 var file_latchkey_account_v1_account_admin_service_proto_depIdxs = []int32{
-	25, // 0: latchkey.account.v1.CreateAccountRequest.roles:type_name -> latchkey.account.v1.Role.Value
-	26, // 1: latchkey.account.v1.CreateAccountRequest.activation:type_name -> latchkey.account.v1.Activation.Value
-	27, // 2: latchkey.account.v1.CreateAccountResponse.account:type_name -> latchkey.account.v1.Account
-	28, // 3: latchkey.account.v1.ListAccountsRequest.status:type_name -> latchkey.account.v1.AccountStatus.Value
-	25, // 4: latchkey.account.v1.ListAccountsRequest.role:type_name -> latchkey.account.v1.Role.Value
-	27, // 5: latchkey.account.v1.ListAccountsResponse.accounts:type_name -> latchkey.account.v1.Account
-	27, // 6: latchkey.account.v1.GetAccountResponse.account:type_name -> latchkey.account.v1.Account
-	25, // 7: latchkey.account.v1.RoleList.values:type_name -> latchkey.account.v1.Role.Value
-	6,  // 8: latchkey.account.v1.UpdateAccountRequest.roles:type_name -> latchkey.account.v1.RoleList
-	27, // 9: latchkey.account.v1.UpdateAccountResponse.account:type_name -> latchkey.account.v1.Account
-	27, // 10: latchkey.account.v1.ChangeUsernameResponse.account:type_name -> latchkey.account.v1.Account
-	27, // 11: latchkey.account.v1.LockAccountResponse.account:type_name -> latchkey.account.v1.Account
-	27, // 12: latchkey.account.v1.UnlockAccountResponse.account:type_name -> latchkey.account.v1.Account
-	27, // 13: latchkey.account.v1.DisableAccountResponse.account:type_name -> latchkey.account.v1.Account
-	27, // 14: latchkey.account.v1.ReactivateAccountResponse.account:type_name -> latchkey.account.v1.Account
+	24, // 0: latchkey.account.v1.CreateAccountRequest.roles:type_name -> latchkey.account.v1.Role.Value
+	25, // 1: latchkey.account.v1.CreateAccountRequest.activation:type_name -> latchkey.account.v1.Activation.Value
+	26, // 2: latchkey.account.v1.CreateAccountResponse.account:type_name -> latchkey.account.v1.Account
+	27, // 3: latchkey.account.v1.ListAccountsRequest.status:type_name -> latchkey.account.v1.AccountStatus.Value
+	24, // 4: latchkey.account.v1.ListAccountsRequest.role:type_name -> latchkey.account.v1.Role.Value
+	26, // 5: latchkey.account.v1.ListAccountsResponse.accounts:type_name -> latchkey.account.v1.Account
+	26, // 6: latchkey.account.v1.GetAccountResponse.account:type_name -> latchkey.account.v1.Account
+	26, // 7: latchkey.account.v1.UpdateAccountRequest.account:type_name -> latchkey.account.v1.Account
+	28, // 8: latchkey.account.v1.UpdateAccountRequest.update_mask:type_name -> google.protobuf.FieldMask
+	26, // 9: latchkey.account.v1.UpdateAccountResponse.account:type_name -> latchkey.account.v1.Account
+	26, // 10: latchkey.account.v1.ChangeUsernameResponse.account:type_name -> latchkey.account.v1.Account
+	26, // 11: latchkey.account.v1.LockAccountResponse.account:type_name -> latchkey.account.v1.Account
+	26, // 12: latchkey.account.v1.UnlockAccountResponse.account:type_name -> latchkey.account.v1.Account
+	26, // 13: latchkey.account.v1.DisableAccountResponse.account:type_name -> latchkey.account.v1.Account
+	26, // 14: latchkey.account.v1.ReactivateAccountResponse.account:type_name -> latchkey.account.v1.Account
 	29, // 15: latchkey.account.v1.GetTenantResponse.tenant:type_name -> latchkey.account.v1.Tenant
 	30, // 16: latchkey.account.v1.UpdateTenantPolicyRequest.policy:type_name -> latchkey.account.v1.TenantPolicy
 	29, // 17: latchkey.account.v1.UpdateTenantPolicyResponse.tenant:type_name -> latchkey.account.v1.Tenant
@@ -1480,27 +1415,27 @@ var file_latchkey_account_v1_account_admin_service_proto_depIdxs = []int32{
 	0,  // 19: latchkey.account.v1.AccountAdminService.CreateAccount:input_type -> latchkey.account.v1.CreateAccountRequest
 	2,  // 20: latchkey.account.v1.AccountAdminService.ListAccounts:input_type -> latchkey.account.v1.ListAccountsRequest
 	4,  // 21: latchkey.account.v1.AccountAdminService.GetAccount:input_type -> latchkey.account.v1.GetAccountRequest
-	7,  // 22: latchkey.account.v1.AccountAdminService.UpdateAccount:input_type -> latchkey.account.v1.UpdateAccountRequest
-	9,  // 23: latchkey.account.v1.AccountAdminService.ChangeUsername:input_type -> latchkey.account.v1.ChangeUsernameRequest
-	11, // 24: latchkey.account.v1.AccountAdminService.LockAccount:input_type -> latchkey.account.v1.LockAccountRequest
-	13, // 25: latchkey.account.v1.AccountAdminService.UnlockAccount:input_type -> latchkey.account.v1.UnlockAccountRequest
-	15, // 26: latchkey.account.v1.AccountAdminService.DisableAccount:input_type -> latchkey.account.v1.DisableAccountRequest
-	17, // 27: latchkey.account.v1.AccountAdminService.ReactivateAccount:input_type -> latchkey.account.v1.ReactivateAccountRequest
-	19, // 28: latchkey.account.v1.AccountAdminService.GetTenant:input_type -> latchkey.account.v1.GetTenantRequest
-	21, // 29: latchkey.account.v1.AccountAdminService.UpdateTenantPolicy:input_type -> latchkey.account.v1.UpdateTenantPolicyRequest
-	23, // 30: latchkey.account.v1.AccountAdminService.PublishTerms:input_type -> latchkey.account.v1.PublishTermsRequest
+	6,  // 22: latchkey.account.v1.AccountAdminService.UpdateAccount:input_type -> latchkey.account.v1.UpdateAccountRequest
+	8,  // 23: latchkey.account.v1.AccountAdminService.ChangeUsername:input_type -> latchkey.account.v1.ChangeUsernameRequest
+	10, // 24: latchkey.account.v1.AccountAdminService.LockAccount:input_type -> latchkey.account.v1.LockAccountRequest
+	12, // 25: latchkey.account.v1.AccountAdminService.UnlockAccount:input_type -> latchkey.account.v1.UnlockAccountRequest
+	14, // 26: latchkey.account.v1.AccountAdminService.DisableAccount:input_type -> latchkey.account.v1.DisableAccountRequest
+	16, // 27: latchkey.account.v1.AccountAdminService.ReactivateAccount:input_type -> latchkey.account.v1.ReactivateAccountRequest
+	18, // 28: latchkey.account.v1.AccountAdminService.GetTenant:input_type -> latchkey.account.v1.GetTenantRequest
+	20, // 29: latchkey.account.v1.AccountAdminService.UpdateTenantPolicy:input_type -> latchkey.account.v1.UpdateTenantPolicyRequest
+	22, // 30: latchkey.account.v1.AccountAdminService.PublishTerms:input_type -> latchkey.account.v1.PublishTermsRequest
 	1,  // 31: latchkey.account.v1.AccountAdminService.CreateAccount:output_type -> latchkey.account.v1.CreateAccountResponse
 	3,  // 32: latchkey.account.v1.AccountAdminService.ListAccounts:output_type -> latchkey.account.v1.ListAccountsResponse
 	5,  // 33: latchkey.account.v1.AccountAdminService.GetAccount:output_type -> latchkey.account.v1.GetAccountResponse
-	8,  // 34: latchkey.account.v1.AccountAdminService.UpdateAccount:output_type -> latchkey.account.v1.UpdateAccountResponse
-	10, // 35: latchkey.account.v1.AccountAdminService.ChangeUsername:output_type -> latchkey.account.v1.ChangeUsernameResponse
-	12, // 36: latchkey.account.v1.AccountAdminService.LockAccount:output_type -> latchkey.account.v1.LockAccountResponse
-	14, // 37: latchkey.account.v1.AccountAdminService.UnlockAccount:output_type -> latchkey.account.v1.UnlockAccountResponse
-	16, // 38: latchkey.account.v1.AccountAdminService.DisableAccount:output_type -> latchkey.account.v1.DisableAccountResponse
-	18, // 39: latchkey.account.v1.AccountAdminService.ReactivateAccount:output_type -> latchkey.account.v1.ReactivateAccountResponse
-	20, // 40: latchkey.account.v1.AccountAdminService.GetTenant:output_type -> latchkey.account.v1.GetTenantResponse
-	22, // 41: latchkey.account.v1.AccountAdminService.UpdateTenantPolicy:output_type -> latchkey.account.v1.UpdateTenantPolicyResponse
-	24, // 42: latchkey.account.v1.AccountAdminService.PublishTerms:output_type -> latchkey.account.v1.PublishTermsResponse
+	7,  // 34: latchkey.account.v1.AccountAdminService.UpdateAccount:output_type -> latchkey.account.v1.UpdateAccountResponse
+	9,  // 35: latchkey.account.v1.AccountAdminService.ChangeUsername:output_type -> latchkey.account.v1.ChangeUsernameResponse
+	11, // 36: latchkey.account.v1.AccountAdminService.LockAccount:output_type -> latchkey.account.v1.LockAccountResponse
+	13, // 37: latchkey.account.v1.AccountAdminService.UnlockAccount:output_type -> latchkey.account.v1.UnlockAccountResponse
+	15, // 38: latchkey.account.v1.AccountAdminService.DisableAccount:output_type -> latchkey.account.v1.DisableAccountResponse
+	17, // 39: latchkey.account.v1.AccountAdminService.ReactivateAccount:output_type -> latchkey.account.v1.ReactivateAccountResponse
+	19, // 40: latchkey.account.v1.AccountAdminService.GetTenant:output_type -> latchkey.account.v1.GetTenantResponse
+	21, // 41: latchkey.account.v1.AccountAdminService.UpdateTenantPolicy:output_type -> latchkey.account.v1.UpdateTenantPolicyResponse
+	23, // 42: latchkey.account.v1.AccountAdminService.PublishTerms:output_type -> latchkey.account.v1.PublishTermsResponse
 	31, // [31:43] is the sub-list for method output_type
 	19, // [19:31] is the sub-list for method input_type
 	19, // [19:19] is the sub-list for extension type_name
@@ -1516,14 +1451,13 @@ func file_latchkey_account_v1_account_admin_service_proto_init() {
 	file_latchkey_account_v1_enums_proto_init()
 	file_latchkey_account_v1_policy_proto_init()
 	file_latchkey_account_v1_resources_proto_init()
-	file_latchkey_account_v1_account_admin_service_proto_msgTypes[7].OneofWrappers = []any{}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_latchkey_account_v1_account_admin_service_proto_rawDesc), len(file_latchkey_account_v1_account_admin_service_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   25,
+			NumMessages:   24,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -49,7 +49,14 @@ type AccountAdminServiceClient interface {
 	ListAccounts(ctx context.Context, in *ListAccountsRequest, opts ...grpc.CallOption) (*ListAccountsResponse, error)
 	// Gets one account.
 	GetAccount(ctx context.Context, in *GetAccountRequest, opts ...grpc.CallOption) (*GetAccountResponse, error)
-	// Changes profile fields and roles; unset fields keep their value.
+	// Changes an account's profile fields and roles (AIP-134).
+	//
+	// The body is the account with the new values; update_mask names the
+	// fields that change (display_name, email, locale, roles). Without a mask
+	// every field given changes: over REST the fields present in the body,
+	// over gRPC the fields that are not empty. Output-only fields in the mask
+	// are ignored; username (changed with :changeUsername) and unknown paths
+	// are refused with INVALID_ARGUMENT naming update_mask.
 	UpdateAccount(ctx context.Context, in *UpdateAccountRequest, opts ...grpc.CallOption) (*UpdateAccountResponse, error)
 	// Changes the log-in id (username) of an account.
 	ChangeUsername(ctx context.Context, in *ChangeUsernameRequest, opts ...grpc.CallOption) (*ChangeUsernameResponse, error)
@@ -215,7 +222,14 @@ type AccountAdminServiceServer interface {
 	ListAccounts(context.Context, *ListAccountsRequest) (*ListAccountsResponse, error)
 	// Gets one account.
 	GetAccount(context.Context, *GetAccountRequest) (*GetAccountResponse, error)
-	// Changes profile fields and roles; unset fields keep their value.
+	// Changes an account's profile fields and roles (AIP-134).
+	//
+	// The body is the account with the new values; update_mask names the
+	// fields that change (display_name, email, locale, roles). Without a mask
+	// every field given changes: over REST the fields present in the body,
+	// over gRPC the fields that are not empty. Output-only fields in the mask
+	// are ignored; username (changed with :changeUsername) and unknown paths
+	// are refused with INVALID_ARGUMENT naming update_mask.
 	UpdateAccount(context.Context, *UpdateAccountRequest) (*UpdateAccountResponse, error)
 	// Changes the log-in id (username) of an account.
 	ChangeUsername(context.Context, *ChangeUsernameRequest) (*ChangeUsernameResponse, error)

@@ -7,7 +7,6 @@
 package accountv1
 
 import (
-	_ "github.com/grpc-ecosystem/grpc-gateway/v2/protoc-gen-openapiv2/options"
 	v1 "github.com/latchkey/latchkey/proto/gen/latchkey/credential/v1"
 	_ "google.golang.org/genproto/googleapis/api/annotations"
 	protoreflect "google.golang.org/protobuf/reflect/protoreflect"
@@ -411,11 +410,200 @@ func (x *GetCurrentTermsResponse) GetPublishTime() *timestamppb.Timestamp {
 	return nil
 }
 
+type GetAppearanceRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Tenant code, as typed at log-in.
+	Code          string `protobuf:"bytes,1,opt,name=code,proto3" json:"code,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetAppearanceRequest) Reset() {
+	*x = GetAppearanceRequest{}
+	mi := &file_latchkey_account_v1_account_service_proto_msgTypes[7]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetAppearanceRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetAppearanceRequest) ProtoMessage() {}
+
+func (x *GetAppearanceRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_latchkey_account_v1_account_service_proto_msgTypes[7]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetAppearanceRequest.ProtoReflect.Descriptor instead.
+func (*GetAppearanceRequest) Descriptor() ([]byte, []int) {
+	return file_latchkey_account_v1_account_service_proto_rawDescGZIP(), []int{7}
+}
+
+func (x *GetAppearanceRequest) GetCode() string {
+	if x != nil {
+		return x.Code
+	}
+	return ""
+}
+
+// The recovery options a log-in page offers.
+type RecoveryOptions struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// "Forgot password" by an e-mailed link.
+	EmailLink bool `protobuf:"varint,1,opt,name=email_link,json=emailLink,proto3" json:"email_link,omitempty"`
+	// A password reset asks the user's security questions.
+	SecurityQuestions bool `protobuf:"varint,2,opt,name=security_questions,json=securityQuestions,proto3" json:"security_questions,omitempty"`
+	unknownFields     protoimpl.UnknownFields
+	sizeCache         protoimpl.SizeCache
+}
+
+func (x *RecoveryOptions) Reset() {
+	*x = RecoveryOptions{}
+	mi := &file_latchkey_account_v1_account_service_proto_msgTypes[8]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RecoveryOptions) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RecoveryOptions) ProtoMessage() {}
+
+func (x *RecoveryOptions) ProtoReflect() protoreflect.Message {
+	mi := &file_latchkey_account_v1_account_service_proto_msgTypes[8]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RecoveryOptions.ProtoReflect.Descriptor instead.
+func (*RecoveryOptions) Descriptor() ([]byte, []int) {
+	return file_latchkey_account_v1_account_service_proto_rawDescGZIP(), []int{8}
+}
+
+func (x *RecoveryOptions) GetEmailLink() bool {
+	if x != nil {
+		return x.EmailLink
+	}
+	return false
+}
+
+func (x *RecoveryOptions) GetSecurityQuestions() bool {
+	if x != nil {
+		return x.SecurityQuestions
+	}
+	return false
+}
+
+type GetAppearanceResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The tenant code asked for.
+	Code string `protobuf:"bytes,1,opt,name=code,proto3" json:"code,omitempty"`
+	// Product name to show.
+	BrandName string `protobuf:"bytes,2,opt,name=brand_name,json=brandName,proto3" json:"brand_name,omitempty"`
+	// Locale of the pages (BCP 47).
+	Locale string `protobuf:"bytes,3,opt,name=locale,proto3" json:"locale,omitempty"`
+	// The rules a new password must meet.
+	PasswordRules *v1.PasswordRules `protobuf:"bytes,4,opt,name=password_rules,json=passwordRules,proto3" json:"password_rules,omitempty"`
+	Recovery      *RecoveryOptions  `protobuf:"bytes,5,opt,name=recovery,proto3" json:"recovery,omitempty"`
+	// A known device may log in with a PIN.
+	PinEnabled    bool `protobuf:"varint,6,opt,name=pin_enabled,json=pinEnabled,proto3" json:"pin_enabled,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *GetAppearanceResponse) Reset() {
+	*x = GetAppearanceResponse{}
+	mi := &file_latchkey_account_v1_account_service_proto_msgTypes[9]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *GetAppearanceResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*GetAppearanceResponse) ProtoMessage() {}
+
+func (x *GetAppearanceResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_latchkey_account_v1_account_service_proto_msgTypes[9]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use GetAppearanceResponse.ProtoReflect.Descriptor instead.
+func (*GetAppearanceResponse) Descriptor() ([]byte, []int) {
+	return file_latchkey_account_v1_account_service_proto_rawDescGZIP(), []int{9}
+}
+
+func (x *GetAppearanceResponse) GetCode() string {
+	if x != nil {
+		return x.Code
+	}
+	return ""
+}
+
+func (x *GetAppearanceResponse) GetBrandName() string {
+	if x != nil {
+		return x.BrandName
+	}
+	return ""
+}
+
+func (x *GetAppearanceResponse) GetLocale() string {
+	if x != nil {
+		return x.Locale
+	}
+	return ""
+}
+
+func (x *GetAppearanceResponse) GetPasswordRules() *v1.PasswordRules {
+	if x != nil {
+		return x.PasswordRules
+	}
+	return nil
+}
+
+func (x *GetAppearanceResponse) GetRecovery() *RecoveryOptions {
+	if x != nil {
+		return x.Recovery
+	}
+	return nil
+}
+
+func (x *GetAppearanceResponse) GetPinEnabled() bool {
+	if x != nil {
+		return x.PinEnabled
+	}
+	return false
+}
+
 var File_latchkey_account_v1_account_service_proto protoreflect.FileDescriptor
 
 const file_latchkey_account_v1_account_service_proto_rawDesc = "" +
 	"\n" +
-	")latchkey/account/v1/account_service.proto\x12\x13latchkey.account.v1\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a#latchkey/account/v1/resources.proto\x1a\"latchkey/credential/v1/enums.proto\x1a.protoc-gen-openapiv2/options/annotations.proto\"\x0e\n" +
+	")latchkey/account/v1/account_service.proto\x12\x13latchkey.account.v1\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/api/field_behavior.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a#latchkey/account/v1/resources.proto\x1a\"latchkey/credential/v1/enums.proto\x1a&latchkey/credential/v1/resources.proto\"\x0e\n" +
 	"\fGetMeRequest\"\xfc\x01\n" +
 	"\x0fSecuritySummary\x12!\n" +
 	"\ftotp_enabled\x18\x01 \x01(\bR\vtotpEnabled\x12*\n" +
@@ -428,27 +616,37 @@ const file_latchkey_account_v1_account_service_proto_rawDesc = "" +
 	"tenantCode\x12L\n" +
 	"\rpending_steps\x18\x03 \x03(\x0e2'.latchkey.credential.v1.LoginStep.ValueR\fpendingSteps\x12>\n" +
 	"\aprompts\x18\x04 \x03(\x0e2$.latchkey.credential.v1.Prompt.ValueR\aprompts\x12@\n" +
-	"\bsecurity\x18\x05 \x01(\v2$.latchkey.account.v1.SecuritySummaryR\bsecurity\".\n" +
-	"\x12AcceptTermsRequest\x12\x18\n" +
-	"\aversion\x18\x01 \x01(\tR\aversion\"M\n" +
+	"\bsecurity\x18\x05 \x01(\v2$.latchkey.account.v1.SecuritySummaryR\bsecurity\"3\n" +
+	"\x12AcceptTermsRequest\x12\x1d\n" +
+	"\aversion\x18\x01 \x01(\tB\x03\xe0A\x02R\aversion\"M\n" +
 	"\x13AcceptTermsResponse\x126\n" +
-	"\aaccount\x18\x01 \x01(\v2\x1c.latchkey.account.v1.AccountR\aaccount\"0\n" +
-	"\x16GetCurrentTermsRequest\x12\x16\n" +
-	"\x06tenant\x18\x01 \x01(\tR\x06tenant\"\x86\x01\n" +
+	"\aaccount\x18\x01 \x01(\v2\x1c.latchkey.account.v1.AccountR\aaccount\"5\n" +
+	"\x16GetCurrentTermsRequest\x12\x1b\n" +
+	"\x06tenant\x18\x01 \x01(\tB\x03\xe0A\x02R\x06tenant\"\x86\x01\n" +
 	"\x17GetCurrentTermsResponse\x12\x18\n" +
 	"\aversion\x18\x01 \x01(\tR\aversion\x12\x12\n" +
 	"\x04text\x18\x02 \x01(\tR\x04text\x12=\n" +
-	"\fpublish_time\x18\x03 \x01(\v2\x1a.google.protobuf.TimestampR\vpublishTime2\xfa\x02\n" +
+	"\fpublish_time\x18\x03 \x01(\v2\x1a.google.protobuf.TimestampR\vpublishTime\"/\n" +
+	"\x14GetAppearanceRequest\x12\x17\n" +
+	"\x04code\x18\x01 \x01(\tB\x03\xe0A\x02R\x04code\"_\n" +
+	"\x0fRecoveryOptions\x12\x1d\n" +
+	"\n" +
+	"email_link\x18\x01 \x01(\bR\temailLink\x12-\n" +
+	"\x12security_questions\x18\x02 \x01(\bR\x11securityQuestions\"\x93\x02\n" +
+	"\x15GetAppearanceResponse\x12\x12\n" +
+	"\x04code\x18\x01 \x01(\tR\x04code\x12\x1d\n" +
+	"\n" +
+	"brand_name\x18\x02 \x01(\tR\tbrandName\x12\x16\n" +
+	"\x06locale\x18\x03 \x01(\tR\x06locale\x12L\n" +
+	"\x0epassword_rules\x18\x04 \x01(\v2%.latchkey.credential.v1.PasswordRulesR\rpasswordRules\x12@\n" +
+	"\brecovery\x18\x05 \x01(\v2$.latchkey.account.v1.RecoveryOptionsR\brecovery\x12\x1f\n" +
+	"\vpin_enabled\x18\x06 \x01(\bR\n" +
+	"pinEnabled2\x84\x04\n" +
 	"\x0eAccountService\x12^\n" +
 	"\x05GetMe\x12!.latchkey.account.v1.GetMeRequest\x1a\".latchkey.account.v1.GetMeResponse\"\x0e\x82\xd3\xe4\x93\x02\b\x12\x06/v1/me\x12\x80\x01\n" +
-	"\vAcceptTerms\x12'.latchkey.account.v1.AcceptTermsRequest\x1a(.latchkey.account.v1.AcceptTermsResponse\"\x1e\x82\xd3\xe4\x93\x02\x18:\x01*\"\x13/v1/me/terms:accept\x12\x84\x01\n" +
-	"\x0fGetCurrentTerms\x12+.latchkey.account.v1.GetCurrentTermsRequest\x1a,.latchkey.account.v1.GetCurrentTermsResponse\"\x16\x92A\x02b\x00\x82\xd3\xe4\x93\x02\v\x12\t/v1/termsB\xa0\x02\x92A\xd6\x01\x12\x80\x01\n" +
-	"\bLatchkey\x12pPublic REST API of the Latchkey identity suite (see API.md). Errors are gRPC statuses: {code, message, details}.2\x02v1ZC\n" +
-	"A\n" +
-	"\x06bearer\x127\b\x02\x12\"An access token: `Bearer <token>`.\x1a\rAuthorization \x02b\f\n" +
-	"\n" +
-	"\n" +
-	"\x06bearer\x12\x00ZDgithub.com/latchkey/latchkey/proto/gen/latchkey/account/v1;accountv1b\x06proto3"
+	"\vAcceptTerms\x12'.latchkey.account.v1.AcceptTermsRequest\x1a(.latchkey.account.v1.AcceptTermsResponse\"\x1e\x82\xd3\xe4\x93\x02\x18:\x01*\"\x13/v1/me/terms:accept\x12\x7f\n" +
+	"\x0fGetCurrentTerms\x12+.latchkey.account.v1.GetCurrentTermsRequest\x1a,.latchkey.account.v1.GetCurrentTermsResponse\"\x11\x82\xd3\xe4\x93\x02\v\x12\t/v1/terms\x12\x8d\x01\n" +
+	"\rGetAppearance\x12).latchkey.account.v1.GetAppearanceRequest\x1a*.latchkey.account.v1.GetAppearanceResponse\"%\x82\xd3\xe4\x93\x02\x1f\x12\x1d/v1/tenants/{code}/appearanceBFZDgithub.com/latchkey/latchkey/proto/gen/latchkey/account/v1;accountv1b\x06proto3"
 
 var (
 	file_latchkey_account_v1_account_service_proto_rawDescOnce sync.Once
@@ -462,7 +660,7 @@ func file_latchkey_account_v1_account_service_proto_rawDescGZIP() []byte {
 	return file_latchkey_account_v1_account_service_proto_rawDescData
 }
 
-var file_latchkey_account_v1_account_service_proto_msgTypes = make([]protoimpl.MessageInfo, 7)
+var file_latchkey_account_v1_account_service_proto_msgTypes = make([]protoimpl.MessageInfo, 10)
 var file_latchkey_account_v1_account_service_proto_goTypes = []any{
 	(*GetMeRequest)(nil),            // 0: latchkey.account.v1.GetMeRequest
 	(*SecuritySummary)(nil),         // 1: latchkey.account.v1.SecuritySummary
@@ -471,31 +669,39 @@ var file_latchkey_account_v1_account_service_proto_goTypes = []any{
 	(*AcceptTermsResponse)(nil),     // 4: latchkey.account.v1.AcceptTermsResponse
 	(*GetCurrentTermsRequest)(nil),  // 5: latchkey.account.v1.GetCurrentTermsRequest
 	(*GetCurrentTermsResponse)(nil), // 6: latchkey.account.v1.GetCurrentTermsResponse
-	(*timestamppb.Timestamp)(nil),   // 7: google.protobuf.Timestamp
-	(*Account)(nil),                 // 8: latchkey.account.v1.Account
-	(v1.LoginStep_Value)(0),         // 9: latchkey.credential.v1.LoginStep.Value
-	(v1.Prompt_Value)(0),            // 10: latchkey.credential.v1.Prompt.Value
+	(*GetAppearanceRequest)(nil),    // 7: latchkey.account.v1.GetAppearanceRequest
+	(*RecoveryOptions)(nil),         // 8: latchkey.account.v1.RecoveryOptions
+	(*GetAppearanceResponse)(nil),   // 9: latchkey.account.v1.GetAppearanceResponse
+	(*timestamppb.Timestamp)(nil),   // 10: google.protobuf.Timestamp
+	(*Account)(nil),                 // 11: latchkey.account.v1.Account
+	(v1.LoginStep_Value)(0),         // 12: latchkey.credential.v1.LoginStep.Value
+	(v1.Prompt_Value)(0),            // 13: latchkey.credential.v1.Prompt.Value
+	(*v1.PasswordRules)(nil),        // 14: latchkey.credential.v1.PasswordRules
 }
 var file_latchkey_account_v1_account_service_proto_depIdxs = []int32{
-	7,  // 0: latchkey.account.v1.SecuritySummary.password_change_time:type_name -> google.protobuf.Timestamp
-	7,  // 1: latchkey.account.v1.SecuritySummary.password_expire_time:type_name -> google.protobuf.Timestamp
-	8,  // 2: latchkey.account.v1.GetMeResponse.account:type_name -> latchkey.account.v1.Account
-	9,  // 3: latchkey.account.v1.GetMeResponse.pending_steps:type_name -> latchkey.credential.v1.LoginStep.Value
-	10, // 4: latchkey.account.v1.GetMeResponse.prompts:type_name -> latchkey.credential.v1.Prompt.Value
+	10, // 0: latchkey.account.v1.SecuritySummary.password_change_time:type_name -> google.protobuf.Timestamp
+	10, // 1: latchkey.account.v1.SecuritySummary.password_expire_time:type_name -> google.protobuf.Timestamp
+	11, // 2: latchkey.account.v1.GetMeResponse.account:type_name -> latchkey.account.v1.Account
+	12, // 3: latchkey.account.v1.GetMeResponse.pending_steps:type_name -> latchkey.credential.v1.LoginStep.Value
+	13, // 4: latchkey.account.v1.GetMeResponse.prompts:type_name -> latchkey.credential.v1.Prompt.Value
 	1,  // 5: latchkey.account.v1.GetMeResponse.security:type_name -> latchkey.account.v1.SecuritySummary
-	8,  // 6: latchkey.account.v1.AcceptTermsResponse.account:type_name -> latchkey.account.v1.Account
-	7,  // 7: latchkey.account.v1.GetCurrentTermsResponse.publish_time:type_name -> google.protobuf.Timestamp
-	0,  // 8: latchkey.account.v1.AccountService.GetMe:input_type -> latchkey.account.v1.GetMeRequest
-	3,  // 9: latchkey.account.v1.AccountService.AcceptTerms:input_type -> latchkey.account.v1.AcceptTermsRequest
-	5,  // 10: latchkey.account.v1.AccountService.GetCurrentTerms:input_type -> latchkey.account.v1.GetCurrentTermsRequest
-	2,  // 11: latchkey.account.v1.AccountService.GetMe:output_type -> latchkey.account.v1.GetMeResponse
-	4,  // 12: latchkey.account.v1.AccountService.AcceptTerms:output_type -> latchkey.account.v1.AcceptTermsResponse
-	6,  // 13: latchkey.account.v1.AccountService.GetCurrentTerms:output_type -> latchkey.account.v1.GetCurrentTermsResponse
-	11, // [11:14] is the sub-list for method output_type
-	8,  // [8:11] is the sub-list for method input_type
-	8,  // [8:8] is the sub-list for extension type_name
-	8,  // [8:8] is the sub-list for extension extendee
-	0,  // [0:8] is the sub-list for field type_name
+	11, // 6: latchkey.account.v1.AcceptTermsResponse.account:type_name -> latchkey.account.v1.Account
+	10, // 7: latchkey.account.v1.GetCurrentTermsResponse.publish_time:type_name -> google.protobuf.Timestamp
+	14, // 8: latchkey.account.v1.GetAppearanceResponse.password_rules:type_name -> latchkey.credential.v1.PasswordRules
+	8,  // 9: latchkey.account.v1.GetAppearanceResponse.recovery:type_name -> latchkey.account.v1.RecoveryOptions
+	0,  // 10: latchkey.account.v1.AccountService.GetMe:input_type -> latchkey.account.v1.GetMeRequest
+	3,  // 11: latchkey.account.v1.AccountService.AcceptTerms:input_type -> latchkey.account.v1.AcceptTermsRequest
+	5,  // 12: latchkey.account.v1.AccountService.GetCurrentTerms:input_type -> latchkey.account.v1.GetCurrentTermsRequest
+	7,  // 13: latchkey.account.v1.AccountService.GetAppearance:input_type -> latchkey.account.v1.GetAppearanceRequest
+	2,  // 14: latchkey.account.v1.AccountService.GetMe:output_type -> latchkey.account.v1.GetMeResponse
+	4,  // 15: latchkey.account.v1.AccountService.AcceptTerms:output_type -> latchkey.account.v1.AcceptTermsResponse
+	6,  // 16: latchkey.account.v1.AccountService.GetCurrentTerms:output_type -> latchkey.account.v1.GetCurrentTermsResponse
+	9,  // 17: latchkey.account.v1.AccountService.GetAppearance:output_type -> latchkey.account.v1.GetAppearanceResponse
+	14, // [14:18] is the sub-list for method output_type
+	10, // [10:14] is the sub-list for method input_type
+	10, // [10:10] is the sub-list for extension type_name
+	10, // [10:10] is the sub-list for extension extendee
+	0,  // [0:10] is the sub-list for field type_name
 }
 
 func init() { file_latchkey_account_v1_account_service_proto_init() }
@@ -510,7 +716,7 @@ func file_latchkey_account_v1_account_service_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_latchkey_account_v1_account_service_proto_rawDesc), len(file_latchkey_account_v1_account_service_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   7,
+			NumMessages:   10,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

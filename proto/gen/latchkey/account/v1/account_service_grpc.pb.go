@@ -22,6 +22,7 @@ const (
 	AccountService_GetMe_FullMethodName           = "/latchkey.account.v1.AccountService/GetMe"
 	AccountService_AcceptTerms_FullMethodName     = "/latchkey.account.v1.AccountService/AcceptTerms"
 	AccountService_GetCurrentTerms_FullMethodName = "/latchkey.account.v1.AccountService/GetCurrentTerms"
+	AccountService_GetAppearance_FullMethodName   = "/latchkey.account.v1.AccountService/GetAppearance"
 )
 
 // AccountServiceClient is the client API for AccountService service.
@@ -29,7 +30,8 @@ const (
 // For semantics around ctx use and closing/ending streaming RPCs, please refer to https://pkg.go.dev/google.golang.org/grpc/?tab=doc#ClientConn.NewStream.
 //
 // AccountService serves the signed-in user (Authorization: Bearer) about
-// their own account.
+// their own account, and answers what the log-in pages need before anyone
+// signs in (GetCurrentTerms, GetAppearance).
 type AccountServiceClient interface {
 	// Returns the caller's profile, status, pending log-in steps and prompts.
 	GetMe(ctx context.Context, in *GetMeRequest, opts ...grpc.CallOption) (*GetMeResponse, error)
@@ -38,6 +40,11 @@ type AccountServiceClient interface {
 	// Returns the current terms of a tenant. No sign-in needed, so that the
 	// log-in pages can show them for the ACCEPT_TERMS step.
 	GetCurrentTerms(ctx context.Context, in *GetCurrentTermsRequest, opts ...grpc.CallOption) (*GetCurrentTermsResponse, error)
+	// Returns what a log-in page shows before anyone signs in: the tenant's
+	// brand, locale, password rules and recovery options. No sign-in needed.
+	// An unknown code answers with the platform defaults and the code asked
+	// for, in the same shape, so the answer tells no more than a log-in does.
+	GetAppearance(ctx context.Context, in *GetAppearanceRequest, opts ...grpc.CallOption) (*GetAppearanceResponse, error)
 }
 
 type accountServiceClient struct {
@@ -78,12 +85,23 @@ func (c *accountServiceClient) GetCurrentTerms(ctx context.Context, in *GetCurre
 	return out, nil
 }
 
+func (c *accountServiceClient) GetAppearance(ctx context.Context, in *GetAppearanceRequest, opts ...grpc.CallOption) (*GetAppearanceResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(GetAppearanceResponse)
+	err := c.cc.Invoke(ctx, AccountService_GetAppearance_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // AccountServiceServer is the server API for AccountService service.
 // All implementations must embed UnimplementedAccountServiceServer
 // for forward compatibility.
 //
 // AccountService serves the signed-in user (Authorization: Bearer) about
-// their own account.
+// their own account, and answers what the log-in pages need before anyone
+// signs in (GetCurrentTerms, GetAppearance).
 type AccountServiceServer interface {
 	// Returns the caller's profile, status, pending log-in steps and prompts.
 	GetMe(context.Context, *GetMeRequest) (*GetMeResponse, error)
@@ -92,6 +110,11 @@ type AccountServiceServer interface {
 	// Returns the current terms of a tenant. No sign-in needed, so that the
 	// log-in pages can show them for the ACCEPT_TERMS step.
 	GetCurrentTerms(context.Context, *GetCurrentTermsRequest) (*GetCurrentTermsResponse, error)
+	// Returns what a log-in page shows before anyone signs in: the tenant's
+	// brand, locale, password rules and recovery options. No sign-in needed.
+	// An unknown code answers with the platform defaults and the code asked
+	// for, in the same shape, so the answer tells no more than a log-in does.
+	GetAppearance(context.Context, *GetAppearanceRequest) (*GetAppearanceResponse, error)
 	mustEmbedUnimplementedAccountServiceServer()
 }
 
@@ -110,6 +133,9 @@ func (UnimplementedAccountServiceServer) AcceptTerms(context.Context, *AcceptTer
 }
 func (UnimplementedAccountServiceServer) GetCurrentTerms(context.Context, *GetCurrentTermsRequest) (*GetCurrentTermsResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method GetCurrentTerms not implemented")
+}
+func (UnimplementedAccountServiceServer) GetAppearance(context.Context, *GetAppearanceRequest) (*GetAppearanceResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method GetAppearance not implemented")
 }
 func (UnimplementedAccountServiceServer) mustEmbedUnimplementedAccountServiceServer() {}
 func (UnimplementedAccountServiceServer) testEmbeddedByValue()                        {}
@@ -186,6 +212,24 @@ func _AccountService_GetCurrentTerms_Handler(srv interface{}, ctx context.Contex
 	return interceptor(ctx, in, info, handler)
 }
 
+func _AccountService_GetAppearance_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(GetAppearanceRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(AccountServiceServer).GetAppearance(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: AccountService_GetAppearance_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(AccountServiceServer).GetAppearance(ctx, req.(*GetAppearanceRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // AccountService_ServiceDesc is the grpc.ServiceDesc for AccountService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -204,6 +248,10 @@ var AccountService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "GetCurrentTerms",
 			Handler:    _AccountService_GetCurrentTerms_Handler,
+		},
+		{
+			MethodName: "GetAppearance",
+			Handler:    _AccountService_GetAppearance_Handler,
 		},
 	},
 	Streams:  []grpc.StreamDesc{},

@@ -91,9 +91,11 @@ const (
 	Role_VALUE_UNSPECIFIED Role_Value = 0
 	// Tenant administrator: manages the accounts and policy of its own tenant.
 	Role_ADMIN Role_Value = 1
-	// An ordinary user of the business applications.
+	// Staff of the tenant: an ordinary user of the business applications.
 	Role_USER Role_Value = 2
-	// A machine client (service account).
+	// An external contact of the tenant, such as a client-portal user: a
+	// person with a role of its own (not a machine client), who logs in and
+	// resets a forgotten password by e-mail like anyone else.
 	Role_CLIENT Role_Value = 3
 	// Platform operator: manages tenants (platform-wide role).
 	Role_OPERATOR Role_Value = 4

@@ -7,6 +7,7 @@
 package accountv1
 
 import (
+	_ "google.golang.org/genproto/googleapis/api/annotations"
 	protoreflect "google.golang.org/protobuf/reflect/protoreflect"
 	protoimpl "google.golang.org/protobuf/runtime/protoimpl"
 	timestamppb "google.golang.org/protobuf/types/known/timestamppb"
@@ -27,7 +28,8 @@ type Tenant struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// Tenant id (UUIDv7).
 	Id string `protobuf:"bytes,1,opt,name=id,proto3" json:"id,omitempty"`
-	// Short, unique code users type at log-in (e.g. "acme").
+	// Short, unique code users type at log-in (e.g. "acme"): 2 to 32
+	// characters of a-z, 0-9, '_' and '-'.
 	Code string `protobuf:"bytes,2,opt,name=code,proto3" json:"code,omitempty"`
 	// Display name.
 	Name string `protobuf:"bytes,3,opt,name=name,proto3" json:"name,omitempty"`
@@ -120,7 +122,9 @@ func (x *Tenant) GetUpdateTime() *timestamppb.Timestamp {
 	return nil
 }
 
-// Account is a user (or machine client) of one tenant.
+// Account is a person who logs in to one tenant: staff, an administrator,
+// or an external contact (role CLIENT). Fields marked output only are set
+// by the service and ignored in requests.
 type Account struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// Account id (UUIDv7).
@@ -128,7 +132,7 @@ type Account struct {
 	// The tenant the account belongs to.
 	TenantId string `protobuf:"bytes,2,opt,name=tenant_id,json=tenantId,proto3" json:"tenant_id,omitempty"`
 	// Log-in id, unique within the tenant (the e-mail address when the tenant
-	// policy has username_is_email).
+	// policy has username_is_email). Changed with :changeUsername only.
 	Username string `protobuf:"bytes,3,opt,name=username,proto3" json:"username,omitempty"`
 	// E-mail address for activation, recovery and security notices.
 	Email       string              `protobuf:"bytes,4,opt,name=email,proto3" json:"email,omitempty"`
@@ -293,7 +297,7 @@ var File_latchkey_account_v1_resources_proto protoreflect.FileDescriptor
 
 const file_latchkey_account_v1_resources_proto_rawDesc = "" +
 	"\n" +
-	"#latchkey/account/v1/resources.proto\x12\x13latchkey.account.v1\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1flatchkey/account/v1/enums.proto\x1a latchkey/account/v1/policy.proto\"\x9a\x02\n" +
+	"#latchkey/account/v1/resources.proto\x12\x13latchkey.account.v1\x1a\x1fgoogle/api/field_behavior.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a\x1flatchkey/account/v1/enums.proto\x1a latchkey/account/v1/policy.proto\"\x9a\x02\n" +
 	"\x06Tenant\x12\x0e\n" +
 	"\x02id\x18\x01 \x01(\tR\x02id\x12\x12\n" +
 	"\x04code\x18\x02 \x01(\tR\x04code\x12\x12\n" +
@@ -303,27 +307,27 @@ const file_latchkey_account_v1_resources_proto_rawDesc = "" +
 	"\vcreate_time\x18\x06 \x01(\v2\x1a.google.protobuf.TimestampR\n" +
 	"createTime\x12;\n" +
 	"\vupdate_time\x18\a \x01(\v2\x1a.google.protobuf.TimestampR\n" +
-	"updateTime\"\xd6\x05\n" +
-	"\aAccount\x12\x0e\n" +
-	"\x02id\x18\x01 \x01(\tR\x02id\x12\x1b\n" +
-	"\ttenant_id\x18\x02 \x01(\tR\btenantId\x12\x1a\n" +
+	"updateTime\"\x88\x06\n" +
+	"\aAccount\x12\x13\n" +
+	"\x02id\x18\x01 \x01(\tB\x03\xe0A\x03R\x02id\x12 \n" +
+	"\ttenant_id\x18\x02 \x01(\tB\x03\xe0A\x03R\btenantId\x12\x1a\n" +
 	"\busername\x18\x03 \x01(\tR\busername\x12\x14\n" +
 	"\x05email\x18\x04 \x01(\tR\x05email\x12!\n" +
 	"\fdisplay_name\x18\x05 \x01(\tR\vdisplayName\x125\n" +
-	"\x05roles\x18\x06 \x03(\x0e2\x1f.latchkey.account.v1.Role.ValueR\x05roles\x12@\n" +
-	"\x06status\x18\a \x01(\x0e2(.latchkey.account.v1.AccountStatus.ValueR\x06status\x12F\n" +
-	"\vlock_reason\x18\b \x01(\x0e2%.latchkey.account.v1.LockReason.ValueR\n" +
+	"\x05roles\x18\x06 \x03(\x0e2\x1f.latchkey.account.v1.Role.ValueR\x05roles\x12E\n" +
+	"\x06status\x18\a \x01(\x0e2(.latchkey.account.v1.AccountStatus.ValueB\x03\xe0A\x03R\x06status\x12K\n" +
+	"\vlock_reason\x18\b \x01(\x0e2%.latchkey.account.v1.LockReason.ValueB\x03\xe0A\x03R\n" +
 	"lockReason\x12\x16\n" +
-	"\x06locale\x18\t \x01(\tR\x06locale\x12;\n" +
+	"\x06locale\x18\t \x01(\tR\x06locale\x12@\n" +
 	"\vcreate_time\x18\n" +
-	" \x01(\v2\x1a.google.protobuf.TimestampR\n" +
-	"createTime\x12;\n" +
-	"\vupdate_time\x18\v \x01(\v2\x1a.google.protobuf.TimestampR\n" +
-	"updateTime\x12B\n" +
-	"\x0flast_login_time\x18\f \x01(\v2\x1a.google.protobuf.TimestampR\rlastLoginTime\x12?\n" +
-	"\ractivate_time\x18\r \x01(\v2\x1a.google.protobuf.TimestampR\factivateTime\x124\n" +
-	"\x16accepted_terms_version\x18\x0e \x01(\tR\x14acceptedTermsVersion\x12;\n" +
-	"\vunlock_time\x18\x0f \x01(\v2\x1a.google.protobuf.TimestampR\n" +
+	" \x01(\v2\x1a.google.protobuf.TimestampB\x03\xe0A\x03R\n" +
+	"createTime\x12@\n" +
+	"\vupdate_time\x18\v \x01(\v2\x1a.google.protobuf.TimestampB\x03\xe0A\x03R\n" +
+	"updateTime\x12G\n" +
+	"\x0flast_login_time\x18\f \x01(\v2\x1a.google.protobuf.TimestampB\x03\xe0A\x03R\rlastLoginTime\x12D\n" +
+	"\ractivate_time\x18\r \x01(\v2\x1a.google.protobuf.TimestampB\x03\xe0A\x03R\factivateTime\x129\n" +
+	"\x16accepted_terms_version\x18\x0e \x01(\tB\x03\xe0A\x03R\x14acceptedTermsVersion\x12@\n" +
+	"\vunlock_time\x18\x0f \x01(\v2\x1a.google.protobuf.TimestampB\x03\xe0A\x03R\n" +
 	"unlockTimeBFZDgithub.com/latchkey/latchkey/proto/gen/latchkey/account/v1;accountv1b\x06proto3"
 
 var (

@@ -103,7 +103,8 @@ func (x *FirstAdmin) GetTemporaryPassword() string {
 
 type CreateTenantRequest struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
-	// Unique tenant code (lower-case letters, digits and '-').
+	// Unique tenant code, typed at log-in: 2 to 32 characters of a-z, 0-9,
+	// '_' and '-'.
 	Code string `protobuf:"bytes,1,opt,name=code,proto3" json:"code,omitempty"`
 	Name string `protobuf:"bytes,2,opt,name=name,proto3" json:"name,omitempty"`
 	// Policy; unset fields take the defaults.
@@ -452,19 +453,19 @@ var File_latchkey_account_v1_tenant_service_proto protoreflect.FileDescriptor
 
 const file_latchkey_account_v1_tenant_service_proto_rawDesc = "" +
 	"\n" +
-	"(latchkey/account/v1/tenant_service.proto\x12\x13latchkey.account.v1\x1a\x1cgoogle/api/annotations.proto\x1a\x1flatchkey/account/v1/enums.proto\x1a latchkey/account/v1/policy.proto\x1a#latchkey/account/v1/resources.proto\"\xd7\x01\n" +
+	"(latchkey/account/v1/tenant_service.proto\x12\x13latchkey.account.v1\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/api/field_behavior.proto\x1a\x1flatchkey/account/v1/enums.proto\x1a latchkey/account/v1/policy.proto\x1a#latchkey/account/v1/resources.proto\"\xdc\x01\n" +
 	"\n" +
 	"FirstAdmin\x12\x1a\n" +
-	"\busername\x18\x01 \x01(\tR\busername\x12\x14\n" +
-	"\x05email\x18\x02 \x01(\tR\x05email\x12!\n" +
+	"\busername\x18\x01 \x01(\tR\busername\x12\x19\n" +
+	"\x05email\x18\x02 \x01(\tB\x03\xe0A\x02R\x05email\x12!\n" +
 	"\fdisplay_name\x18\x03 \x01(\tR\vdisplayName\x12E\n" +
 	"\n" +
 	"activation\x18\x04 \x01(\x0e2%.latchkey.account.v1.Activation.ValueR\n" +
 	"activation\x12-\n" +
-	"\x12temporary_password\x18\x05 \x01(\tR\x11temporaryPassword\"\xba\x01\n" +
-	"\x13CreateTenantRequest\x12\x12\n" +
-	"\x04code\x18\x01 \x01(\tR\x04code\x12\x12\n" +
-	"\x04name\x18\x02 \x01(\tR\x04name\x129\n" +
+	"\x12temporary_password\x18\x05 \x01(\tR\x11temporaryPassword\"\xc4\x01\n" +
+	"\x13CreateTenantRequest\x12\x17\n" +
+	"\x04code\x18\x01 \x01(\tB\x03\xe0A\x02R\x04code\x12\x17\n" +
+	"\x04name\x18\x02 \x01(\tB\x03\xe0A\x02R\x04name\x129\n" +
 	"\x06policy\x18\x03 \x01(\v2!.latchkey.account.v1.TenantPolicyR\x06policy\x12@\n" +
 	"\vfirst_admin\x18\x04 \x01(\v2\x1f.latchkey.account.v1.FirstAdminR\n" +
 	"firstAdmin\"\x8a\x01\n" +
@@ -479,9 +480,9 @@ const file_latchkey_account_v1_tenant_service_proto_rawDesc = "" +
 	"\x06filter\x18\x03 \x01(\tR\x06filter\"t\n" +
 	"\x13ListTenantsResponse\x125\n" +
 	"\atenants\x18\x01 \x03(\v2\x1b.latchkey.account.v1.TenantR\atenants\x12&\n" +
-	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"\x86\x01\n" +
-	"\x13UpdateTenantRequest\x12\x12\n" +
-	"\x04code\x18\x01 \x01(\tR\x04code\x12\x17\n" +
+	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"\x8b\x01\n" +
+	"\x13UpdateTenantRequest\x12\x17\n" +
+	"\x04code\x18\x01 \x01(\tB\x03\xe0A\x02R\x04code\x12\x17\n" +
 	"\x04name\x18\x02 \x01(\tH\x00R\x04name\x88\x01\x01\x129\n" +
 	"\x06policy\x18\x03 \x01(\v2!.latchkey.account.v1.TenantPolicyR\x06policyB\a\n" +
 	"\x05_name\"K\n" +

@@ -7,7 +7,6 @@
 package credentialv1
 
 import (
-	_ "github.com/grpc-ecosystem/grpc-gateway/v2/protoc-gen-openapiv2/options"
 	_ "google.golang.org/genproto/googleapis/api/annotations"
 	protoreflect "google.golang.org/protobuf/reflect/protoreflect"
 	protoimpl "google.golang.org/protobuf/runtime/protoimpl"
@@ -178,7 +177,10 @@ type LoginResponse struct {
 	// Short-lived ticket for ContinueLogin; set with next_step.
 	LoginTicket string `protobuf:"bytes,8,opt,name=login_ticket,json=loginTicket,proto3" json:"login_ticket,omitempty"`
 	// Reminders to show (they do not block the log-in).
-	Prompts       []Prompt_Value `protobuf:"varint,9,rep,packed,name=prompts,proto3,enum=latchkey.credential.v1.Prompt_Value" json:"prompts,omitempty"`
+	Prompts []Prompt_Value `protobuf:"varint,9,rep,packed,name=prompts,proto3,enum=latchkey.credential.v1.Prompt_Value" json:"prompts,omitempty"`
+	// The rules the new password must meet; set with next_step
+	// CHANGE_PASSWORD, so that a form can show them.
+	PasswordRules *PasswordRules `protobuf:"bytes,10,opt,name=password_rules,json=passwordRules,proto3" json:"password_rules,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -272,6 +274,13 @@ func (x *LoginResponse) GetLoginTicket() string {
 func (x *LoginResponse) GetPrompts() []Prompt_Value {
 	if x != nil {
 		return x.Prompts
+	}
+	return nil
+}
+
+func (x *LoginResponse) GetPasswordRules() *PasswordRules {
+	if x != nil {
+		return x.PasswordRules
 	}
 	return nil
 }
@@ -448,6 +457,9 @@ type ContinueLoginResponse struct {
 	TotpEnrollment *TotpEnrollment `protobuf:"bytes,10,opt,name=totp_enrollment,json=totpEnrollment,proto3" json:"totp_enrollment,omitempty"`
 	// One-time recovery codes, set once when an enrolment was confirmed.
 	RecoveryCodes []string `protobuf:"bytes,11,rep,name=recovery_codes,json=recoveryCodes,proto3" json:"recovery_codes,omitempty"`
+	// The rules the new password must meet; set with next_step
+	// CHANGE_PASSWORD, so that a form can show them.
+	PasswordRules *PasswordRules `protobuf:"bytes,12,opt,name=password_rules,json=passwordRules,proto3" json:"password_rules,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -555,6 +567,13 @@ func (x *ContinueLoginResponse) GetTotpEnrollment() *TotpEnrollment {
 func (x *ContinueLoginResponse) GetRecoveryCodes() []string {
 	if x != nil {
 		return x.RecoveryCodes
+	}
+	return nil
+}
+
+func (x *ContinueLoginResponse) GetPasswordRules() *PasswordRules {
+	if x != nil {
+		return x.PasswordRules
 	}
 	return nil
 }
@@ -1201,11 +1220,11 @@ var File_latchkey_credential_v1_auth_service_proto protoreflect.FileDescriptor
 
 const file_latchkey_credential_v1_auth_service_proto_rawDesc = "" +
 	"\n" +
-	")latchkey/credential/v1/auth_service.proto\x12\x16latchkey.credential.v1\x1a\x1cgoogle/api/annotations.proto\x1a\"latchkey/credential/v1/enums.proto\x1a.protoc-gen-openapiv2/options/annotations.proto\"\x94\x01\n" +
-	"\fLoginRequest\x12\x16\n" +
-	"\x06tenant\x18\x01 \x01(\tR\x06tenant\x12\x1a\n" +
-	"\busername\x18\x02 \x01(\tR\busername\x12\x1a\n" +
-	"\bpassword\x18\x03 \x01(\tR\bpassword\x12$\n" +
+	")latchkey/credential/v1/auth_service.proto\x12\x16latchkey.credential.v1\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/api/field_behavior.proto\x1a\"latchkey/credential/v1/enums.proto\x1a&latchkey/credential/v1/resources.proto\"\xa3\x01\n" +
+	"\fLoginRequest\x12\x1b\n" +
+	"\x06tenant\x18\x01 \x01(\tB\x03\xe0A\x02R\x06tenant\x12\x1f\n" +
+	"\busername\x18\x02 \x01(\tB\x03\xe0A\x02R\busername\x12\x1f\n" +
+	"\bpassword\x18\x03 \x01(\tB\x03\xe0A\x02R\bpassword\x12$\n" +
 	"\vdevice_name\x18\x04 \x01(\tH\x00R\n" +
 	"deviceName\x88\x01\x01B\x0e\n" +
 	"\f_device_name\"`\n" +
@@ -1213,7 +1232,7 @@ const file_latchkey_credential_v1_auth_service_proto_rawDesc = "" +
 	"\x06secret\x18\x01 \x01(\tR\x06secret\x12\x1f\n" +
 	"\votpauth_uri\x18\x02 \x01(\tR\n" +
 	"otpauthUri\x12\x15\n" +
-	"\x06qr_png\x18\x03 \x01(\fR\x05qrPng\"\xfc\x02\n" +
+	"\x06qr_png\x18\x03 \x01(\fR\x05qrPng\"\xca\x03\n" +
 	"\rLoginResponse\x12!\n" +
 	"\faccess_token\x18\x01 \x01(\tR\vaccessToken\x12#\n" +
 	"\rrefresh_token\x18\x02 \x01(\tR\frefreshToken\x12\x1d\n" +
@@ -1227,15 +1246,17 @@ const file_latchkey_credential_v1_auth_service_proto_rawDesc = "" +
 	"token_type\x18\x06 \x01(\tR\ttokenType\x12D\n" +
 	"\tnext_step\x18\a \x01(\x0e2'.latchkey.credential.v1.LoginStep.ValueR\bnextStep\x12!\n" +
 	"\flogin_ticket\x18\b \x01(\tR\vloginTicket\x12>\n" +
-	"\aprompts\x18\t \x03(\x0e2$.latchkey.credential.v1.Prompt.ValueR\aprompts\"\x98\x02\n" +
-	"\x14ContinueLoginRequest\x12!\n" +
-	"\flogin_ticket\x18\x01 \x01(\tR\vloginTicket\x12\x1d\n" +
+	"\aprompts\x18\t \x03(\x0e2$.latchkey.credential.v1.Prompt.ValueR\aprompts\x12L\n" +
+	"\x0epassword_rules\x18\n" +
+	" \x01(\v2%.latchkey.credential.v1.PasswordRulesR\rpasswordRules\"\x9d\x02\n" +
+	"\x14ContinueLoginRequest\x12&\n" +
+	"\flogin_ticket\x18\x01 \x01(\tB\x03\xe0A\x02R\vloginTicket\x12\x1d\n" +
 	"\ttotp_code\x18\x02 \x01(\tH\x00R\btotpCode\x12%\n" +
 	"\rrecovery_code\x18\x03 \x01(\tH\x00R\frecoveryCode\x12#\n" +
 	"\fnew_password\x18\x04 \x01(\tH\x00R\vnewPassword\x122\n" +
 	"\x14accept_terms_version\x18\x05 \x01(\tH\x00R\x12acceptTermsVersion\x124\n" +
 	"\x15start_totp_enrollment\x18\x06 \x01(\bH\x00R\x13startTotpEnrollmentB\b\n" +
-	"\x06answer\"\xfc\x03\n" +
+	"\x06answer\"\xca\x04\n" +
 	"\x15ContinueLoginResponse\x12!\n" +
 	"\faccess_token\x18\x01 \x01(\tR\vaccessToken\x12#\n" +
 	"\rrefresh_token\x18\x02 \x01(\tR\frefreshToken\x12\x1d\n" +
@@ -1252,11 +1273,12 @@ const file_latchkey_credential_v1_auth_service_proto_rawDesc = "" +
 	"\aprompts\x18\t \x03(\x0e2$.latchkey.credential.v1.Prompt.ValueR\aprompts\x12O\n" +
 	"\x0ftotp_enrollment\x18\n" +
 	" \x01(\v2&.latchkey.credential.v1.TotpEnrollmentR\x0etotpEnrollment\x12%\n" +
-	"\x0erecovery_codes\x18\v \x03(\tR\rrecoveryCodes\"F\n" +
-	"\x13LoginWithPinRequest\x12\x1d\n" +
+	"\x0erecovery_codes\x18\v \x03(\tR\rrecoveryCodes\x12L\n" +
+	"\x0epassword_rules\x18\f \x01(\v2%.latchkey.credential.v1.PasswordRulesR\rpasswordRules\"P\n" +
+	"\x13LoginWithPinRequest\x12\"\n" +
 	"\n" +
-	"device_key\x18\x01 \x01(\tR\tdeviceKey\x12\x10\n" +
-	"\x03pin\x18\x02 \x01(\tR\x03pin\"\x9a\x02\n" +
+	"device_key\x18\x01 \x01(\tB\x03\xe0A\x02R\tdeviceKey\x12\x15\n" +
+	"\x03pin\x18\x02 \x01(\tB\x03\xe0A\x02R\x03pin\"\x9a\x02\n" +
 	"\x14LoginWithPinResponse\x12!\n" +
 	"\faccess_token\x18\x01 \x01(\tR\vaccessToken\x12#\n" +
 	"\rrefresh_token\x18\x02 \x01(\tR\frefreshToken\x12\x1d\n" +
@@ -1268,9 +1290,9 @@ const file_latchkey_credential_v1_auth_service_proto_rawDesc = "" +
 	"device_key\x18\x05 \x01(\tR\tdeviceKey\x12\x1d\n" +
 	"\n" +
 	"token_type\x18\x06 \x01(\tR\ttokenType\x12>\n" +
-	"\aprompts\x18\a \x03(\x0e2$.latchkey.credential.v1.Prompt.ValueR\aprompts\":\n" +
-	"\x13RefreshTokenRequest\x12#\n" +
-	"\rrefresh_token\x18\x01 \x01(\tR\frefreshToken\"\xbb\x01\n" +
+	"\aprompts\x18\a \x03(\x0e2$.latchkey.credential.v1.Prompt.ValueR\aprompts\"?\n" +
+	"\x13RefreshTokenRequest\x12(\n" +
+	"\rrefresh_token\x18\x01 \x01(\tB\x03\xe0A\x02R\frefreshToken\"\xbb\x01\n" +
 	"\x14RefreshTokenResponse\x12!\n" +
 	"\faccess_token\x18\x01 \x01(\tR\vaccessToken\x12#\n" +
 	"\rrefresh_token\x18\x02 \x01(\tR\frefreshToken\x12\x1d\n" +
@@ -1279,12 +1301,12 @@ const file_latchkey_credential_v1_auth_service_proto_rawDesc = "" +
 	"\n" +
 	"session_id\x18\x04 \x01(\tR\tsessionId\x12\x1d\n" +
 	"\n" +
-	"token_type\x18\x05 \x01(\tR\ttokenType\"4\n" +
-	"\rLogoutRequest\x12#\n" +
-	"\rrefresh_token\x18\x01 \x01(\tR\frefreshToken\"\x10\n" +
-	"\x0eLogoutResponse\"c\n" +
-	"\x15ReauthenticateRequest\x12\x1a\n" +
-	"\bpassword\x18\x01 \x01(\tR\bpassword\x12 \n" +
+	"token_type\x18\x05 \x01(\tR\ttokenType\"9\n" +
+	"\rLogoutRequest\x12(\n" +
+	"\rrefresh_token\x18\x01 \x01(\tB\x03\xe0A\x02R\frefreshToken\"\x10\n" +
+	"\x0eLogoutResponse\"h\n" +
+	"\x15ReauthenticateRequest\x12\x1f\n" +
+	"\bpassword\x18\x01 \x01(\tB\x03\xe0A\x02R\bpassword\x12 \n" +
 	"\ttotp_code\x18\x02 \x01(\tH\x00R\btotpCode\x88\x01\x01B\f\n" +
 	"\n" +
 	"_totp_code\"y\n" +
@@ -1303,15 +1325,15 @@ const file_latchkey_credential_v1_auth_service_proto_rawDesc = "" +
 	"\x03use\x18\x05 \x01(\tR\x03use\x12\x10\n" +
 	"\x03alg\x18\x06 \x01(\tR\x03alg\"B\n" +
 	"\x0fGetJwksResponse\x12/\n" +
-	"\x04keys\x18\x01 \x03(\v2\x1b.latchkey.credential.v1.JwkR\x04keys2\xc8\a\n" +
-	"\vAuthService\x12t\n" +
-	"\x05Login\x12$.latchkey.credential.v1.LoginRequest\x1a%.latchkey.credential.v1.LoginResponse\"\x1e\x92A\x02b\x00\x82\xd3\xe4\x93\x02\x13:\x01*\"\x0e/v1/auth/login\x12\x95\x01\n" +
-	"\rContinueLogin\x12,.latchkey.credential.v1.ContinueLoginRequest\x1a-.latchkey.credential.v1.ContinueLoginResponse\"'\x92A\x02b\x00\x82\xd3\xe4\x93\x02\x1c:\x01*\"\x17/v1/auth/login:continue\x12\x8d\x01\n" +
-	"\fLoginWithPin\x12+.latchkey.credential.v1.LoginWithPinRequest\x1a,.latchkey.credential.v1.LoginWithPinResponse\"\"\x92A\x02b\x00\x82\xd3\xe4\x93\x02\x17:\x01*\"\x12/v1/auth/login:pin\x12\x91\x01\n" +
-	"\fRefreshToken\x12+.latchkey.credential.v1.RefreshTokenRequest\x1a,.latchkey.credential.v1.RefreshTokenResponse\"&\x92A\x02b\x00\x82\xd3\xe4\x93\x02\x1b:\x01*\"\x16/v1/auth/token:refresh\x12x\n" +
-	"\x06Logout\x12%.latchkey.credential.v1.LogoutRequest\x1a&.latchkey.credential.v1.LogoutResponse\"\x1f\x92A\x02b\x00\x82\xd3\xe4\x93\x02\x14:\x01*\"\x0f/v1/auth/logout\x12\x8b\x01\n" +
-	"\x0eReauthenticate\x12-.latchkey.credential.v1.ReauthenticateRequest\x1a..latchkey.credential.v1.ReauthenticateResponse\"\x1a\x82\xd3\xe4\x93\x02\x14:\x01*\"\x0f/v1/auth/reauth\x12\x7f\n" +
-	"\aGetJwks\x12&.latchkey.credential.v1.GetJwksRequest\x1a'.latchkey.credential.v1.GetJwksResponse\"#\x92A\x02b\x00\x82\xd3\xe4\x93\x02\x18\x12\x16/.well-known/jwks.jsonBLZJgithub.com/latchkey/latchkey/proto/gen/latchkey/credential/v1;credentialv1b\x06proto3"
+	"\x04keys\x18\x01 \x03(\v2\x1b.latchkey.credential.v1.JwkR\x04keys2\xaa\a\n" +
+	"\vAuthService\x12o\n" +
+	"\x05Login\x12$.latchkey.credential.v1.LoginRequest\x1a%.latchkey.credential.v1.LoginResponse\"\x19\x82\xd3\xe4\x93\x02\x13:\x01*\"\x0e/v1/auth/login\x12\x90\x01\n" +
+	"\rContinueLogin\x12,.latchkey.credential.v1.ContinueLoginRequest\x1a-.latchkey.credential.v1.ContinueLoginResponse\"\"\x82\xd3\xe4\x93\x02\x1c:\x01*\"\x17/v1/auth/login:continue\x12\x88\x01\n" +
+	"\fLoginWithPin\x12+.latchkey.credential.v1.LoginWithPinRequest\x1a,.latchkey.credential.v1.LoginWithPinResponse\"\x1d\x82\xd3\xe4\x93\x02\x17:\x01*\"\x12/v1/auth/login:pin\x12\x8c\x01\n" +
+	"\fRefreshToken\x12+.latchkey.credential.v1.RefreshTokenRequest\x1a,.latchkey.credential.v1.RefreshTokenResponse\"!\x82\xd3\xe4\x93\x02\x1b:\x01*\"\x16/v1/auth/token:refresh\x12s\n" +
+	"\x06Logout\x12%.latchkey.credential.v1.LogoutRequest\x1a&.latchkey.credential.v1.LogoutResponse\"\x1a\x82\xd3\xe4\x93\x02\x14:\x01*\"\x0f/v1/auth/logout\x12\x8b\x01\n" +
+	"\x0eReauthenticate\x12-.latchkey.credential.v1.ReauthenticateRequest\x1a..latchkey.credential.v1.ReauthenticateResponse\"\x1a\x82\xd3\xe4\x93\x02\x14:\x01*\"\x0f/v1/auth/reauth\x12z\n" +
+	"\aGetJwks\x12&.latchkey.credential.v1.GetJwksRequest\x1a'.latchkey.credential.v1.GetJwksResponse\"\x1e\x82\xd3\xe4\x93\x02\x18\x12\x16/.well-known/jwks.jsonBLZJgithub.com/latchkey/latchkey/proto/gen/latchkey/credential/v1;credentialv1b\x06proto3"
 
 var (
 	file_latchkey_credential_v1_auth_service_proto_rawDescOnce sync.Once
@@ -1345,34 +1367,37 @@ var file_latchkey_credential_v1_auth_service_proto_goTypes = []any{
 	(*GetJwksResponse)(nil),        // 15: latchkey.credential.v1.GetJwksResponse
 	(LoginStep_Value)(0),           // 16: latchkey.credential.v1.LoginStep.Value
 	(Prompt_Value)(0),              // 17: latchkey.credential.v1.Prompt.Value
+	(*PasswordRules)(nil),          // 18: latchkey.credential.v1.PasswordRules
 }
 var file_latchkey_credential_v1_auth_service_proto_depIdxs = []int32{
 	16, // 0: latchkey.credential.v1.LoginResponse.next_step:type_name -> latchkey.credential.v1.LoginStep.Value
 	17, // 1: latchkey.credential.v1.LoginResponse.prompts:type_name -> latchkey.credential.v1.Prompt.Value
-	16, // 2: latchkey.credential.v1.ContinueLoginResponse.next_step:type_name -> latchkey.credential.v1.LoginStep.Value
-	17, // 3: latchkey.credential.v1.ContinueLoginResponse.prompts:type_name -> latchkey.credential.v1.Prompt.Value
-	1,  // 4: latchkey.credential.v1.ContinueLoginResponse.totp_enrollment:type_name -> latchkey.credential.v1.TotpEnrollment
-	17, // 5: latchkey.credential.v1.LoginWithPinResponse.prompts:type_name -> latchkey.credential.v1.Prompt.Value
-	14, // 6: latchkey.credential.v1.GetJwksResponse.keys:type_name -> latchkey.credential.v1.Jwk
-	0,  // 7: latchkey.credential.v1.AuthService.Login:input_type -> latchkey.credential.v1.LoginRequest
-	3,  // 8: latchkey.credential.v1.AuthService.ContinueLogin:input_type -> latchkey.credential.v1.ContinueLoginRequest
-	5,  // 9: latchkey.credential.v1.AuthService.LoginWithPin:input_type -> latchkey.credential.v1.LoginWithPinRequest
-	7,  // 10: latchkey.credential.v1.AuthService.RefreshToken:input_type -> latchkey.credential.v1.RefreshTokenRequest
-	9,  // 11: latchkey.credential.v1.AuthService.Logout:input_type -> latchkey.credential.v1.LogoutRequest
-	11, // 12: latchkey.credential.v1.AuthService.Reauthenticate:input_type -> latchkey.credential.v1.ReauthenticateRequest
-	13, // 13: latchkey.credential.v1.AuthService.GetJwks:input_type -> latchkey.credential.v1.GetJwksRequest
-	2,  // 14: latchkey.credential.v1.AuthService.Login:output_type -> latchkey.credential.v1.LoginResponse
-	4,  // 15: latchkey.credential.v1.AuthService.ContinueLogin:output_type -> latchkey.credential.v1.ContinueLoginResponse
-	6,  // 16: latchkey.credential.v1.AuthService.LoginWithPin:output_type -> latchkey.credential.v1.LoginWithPinResponse
-	8,  // 17: latchkey.credential.v1.AuthService.RefreshToken:output_type -> latchkey.credential.v1.RefreshTokenResponse
-	10, // 18: latchkey.credential.v1.AuthService.Logout:output_type -> latchkey.credential.v1.LogoutResponse
-	12, // 19: latchkey.credential.v1.AuthService.Reauthenticate:output_type -> latchkey.credential.v1.ReauthenticateResponse
-	15, // 20: latchkey.credential.v1.AuthService.GetJwks:output_type -> latchkey.credential.v1.GetJwksResponse
-	14, // [14:21] is the sub-list for method output_type
-	7,  // [7:14] is the sub-list for method input_type
-	7,  // [7:7] is the sub-list for extension type_name
-	7,  // [7:7] is the sub-list for extension extendee
-	0,  // [0:7] is the sub-list for field type_name
+	18, // 2: latchkey.credential.v1.LoginResponse.password_rules:type_name -> latchkey.credential.v1.PasswordRules
+	16, // 3: latchkey.credential.v1.ContinueLoginResponse.next_step:type_name -> latchkey.credential.v1.LoginStep.Value
+	17, // 4: latchkey.credential.v1.ContinueLoginResponse.prompts:type_name -> latchkey.credential.v1.Prompt.Value
+	1,  // 5: latchkey.credential.v1.ContinueLoginResponse.totp_enrollment:type_name -> latchkey.credential.v1.TotpEnrollment
+	18, // 6: latchkey.credential.v1.ContinueLoginResponse.password_rules:type_name -> latchkey.credential.v1.PasswordRules
+	17, // 7: latchkey.credential.v1.LoginWithPinResponse.prompts:type_name -> latchkey.credential.v1.Prompt.Value
+	14, // 8: latchkey.credential.v1.GetJwksResponse.keys:type_name -> latchkey.credential.v1.Jwk
+	0,  // 9: latchkey.credential.v1.AuthService.Login:input_type -> latchkey.credential.v1.LoginRequest
+	3,  // 10: latchkey.credential.v1.AuthService.ContinueLogin:input_type -> latchkey.credential.v1.ContinueLoginRequest
+	5,  // 11: latchkey.credential.v1.AuthService.LoginWithPin:input_type -> latchkey.credential.v1.LoginWithPinRequest
+	7,  // 12: latchkey.credential.v1.AuthService.RefreshToken:input_type -> latchkey.credential.v1.RefreshTokenRequest
+	9,  // 13: latchkey.credential.v1.AuthService.Logout:input_type -> latchkey.credential.v1.LogoutRequest
+	11, // 14: latchkey.credential.v1.AuthService.Reauthenticate:input_type -> latchkey.credential.v1.ReauthenticateRequest
+	13, // 15: latchkey.credential.v1.AuthService.GetJwks:input_type -> latchkey.credential.v1.GetJwksRequest
+	2,  // 16: latchkey.credential.v1.AuthService.Login:output_type -> latchkey.credential.v1.LoginResponse
+	4,  // 17: latchkey.credential.v1.AuthService.ContinueLogin:output_type -> latchkey.credential.v1.ContinueLoginResponse
+	6,  // 18: latchkey.credential.v1.AuthService.LoginWithPin:output_type -> latchkey.credential.v1.LoginWithPinResponse
+	8,  // 19: latchkey.credential.v1.AuthService.RefreshToken:output_type -> latchkey.credential.v1.RefreshTokenResponse
+	10, // 20: latchkey.credential.v1.AuthService.Logout:output_type -> latchkey.credential.v1.LogoutResponse
+	12, // 21: latchkey.credential.v1.AuthService.Reauthenticate:output_type -> latchkey.credential.v1.ReauthenticateResponse
+	15, // 22: latchkey.credential.v1.AuthService.GetJwks:output_type -> latchkey.credential.v1.GetJwksResponse
+	16, // [16:23] is the sub-list for method output_type
+	9,  // [9:16] is the sub-list for method input_type
+	9,  // [9:9] is the sub-list for extension type_name
+	9,  // [9:9] is the sub-list for extension extendee
+	0,  // [0:9] is the sub-list for field type_name
 }
 
 func init() { file_latchkey_credential_v1_auth_service_proto_init() }
@@ -1381,6 +1406,7 @@ func file_latchkey_credential_v1_auth_service_proto_init() {
 		return
 	}
 	file_latchkey_credential_v1_enums_proto_init()
+	file_latchkey_credential_v1_resources_proto_init()
 	file_latchkey_credential_v1_auth_service_proto_msgTypes[0].OneofWrappers = []any{}
 	file_latchkey_credential_v1_auth_service_proto_msgTypes[3].OneofWrappers = []any{
 		(*ContinueLoginRequest_TotpCode)(nil),

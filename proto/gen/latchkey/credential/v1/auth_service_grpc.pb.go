@@ -37,7 +37,8 @@ const (
 //
 // Token answers share one shape: either tokens (access_token, refresh_token,
 // expires_in, session_id, token_type, device_key) or a next step (next_step
-// and login_ticket), plus prompts.
+// and login_ticket; password_rules with CHANGE_PASSWORD), plus prompts.
+// Steps come in the order MFA, ACCEPT_TERMS, CHANGE_PASSWORD, ENROLL_MFA.
 type AuthServiceClient interface {
 	// Logs in with tenant, username and password. Wrong tenant, username or
 	// password all give the same Unauthenticated error (401).
@@ -149,7 +150,8 @@ func (c *authServiceClient) GetJwks(ctx context.Context, in *GetJwksRequest, opt
 //
 // Token answers share one shape: either tokens (access_token, refresh_token,
 // expires_in, session_id, token_type, device_key) or a next step (next_step
-// and login_ticket), plus prompts.
+// and login_ticket; password_rules with CHANGE_PASSWORD), plus prompts.
+// Steps come in the order MFA, ACCEPT_TERMS, CHANGE_PASSWORD, ENROLL_MFA.
 type AuthServiceServer interface {
 	// Logs in with tenant, username and password. Wrong tenant, username or
 	// password all give the same Unauthenticated error (401).

@@ -204,8 +204,9 @@ func (x *ImportedAccount) GetLegacyPasswordHash() string {
 }
 
 type ImportAccountsRequest struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Accounts      []*ImportedAccount     `protobuf:"bytes,1,rep,name=accounts,proto3" json:"accounts,omitempty"`
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The rows to import (at most 1000), all or none.
+	Accounts      []*ImportedAccount `protobuf:"bytes,1,rep,name=accounts,proto3" json:"accounts,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -247,13 +248,14 @@ func (x *ImportAccountsRequest) GetAccounts() []*ImportedAccount {
 	return nil
 }
 
-// The outcome of one imported row.
+// The outcome of one imported row. When any row has an error_code, no row
+// was imported.
 type ImportResult struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// Position of the row in the request (0-based).
 	Index    int32  `protobuf:"varint,1,opt,name=index,proto3" json:"index,omitempty"`
 	Username string `protobuf:"bytes,2,opt,name=username,proto3" json:"username,omitempty"`
-	// Id of the created account; "" when the row failed.
+	// Id of the created account; "" when nothing was imported.
 	AccountId string `protobuf:"bytes,3,opt,name=account_id,json=accountId,proto3" json:"account_id,omitempty"`
 	// gRPC status code name of the failure (e.g. "ALREADY_EXISTS",
 	// "INVALID_ARGUMENT"); "" when the row succeeded.
@@ -333,7 +335,7 @@ type ImportAccountsResponse struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// One result per requested row, in order.
 	Results []*ImportResult `protobuf:"bytes,1,rep,name=results,proto3" json:"results,omitempty"`
-	// Number of rows imported.
+	// Number of rows imported: every row, or 0 when any row was refused.
 	ImportedCount int32 `protobuf:"varint,2,opt,name=imported_count,json=importedCount,proto3" json:"imported_count,omitempty"`
 	// Number of rows that failed.
 	FailedCount   int32 `protobuf:"varint,3,opt,name=failed_count,json=failedCount,proto3" json:"failed_count,omitempty"`
@@ -396,20 +398,20 @@ var File_latchkey_credential_v1_credential_admin_service_proto protoreflect.File
 
 const file_latchkey_credential_v1_credential_admin_service_proto_rawDesc = "" +
 	"\n" +
-	"5latchkey/credential/v1/credential_admin_service.proto\x12\x16latchkey.credential.v1\x1a\x1cgoogle/api/annotations.proto\"^\n" +
-	"\x12SetPasswordRequest\x12\x0e\n" +
-	"\x02id\x18\x01 \x01(\tR\x02id\x12\x1a\n" +
-	"\bpassword\x18\x02 \x01(\tR\bpassword\x12\x1c\n" +
+	"5latchkey/credential/v1/credential_admin_service.proto\x12\x16latchkey.credential.v1\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/api/field_behavior.proto\"h\n" +
+	"\x12SetPasswordRequest\x12\x13\n" +
+	"\x02id\x18\x01 \x01(\tB\x03\xe0A\x02R\x02id\x12\x1f\n" +
+	"\bpassword\x18\x02 \x01(\tB\x03\xe0A\x02R\bpassword\x12\x1c\n" +
 	"\ttemporary\x18\x03 \x01(\bR\ttemporary\"\x15\n" +
-	"\x13SetPasswordResponse\"\xae\x01\n" +
+	"\x13SetPasswordResponse\"\xb3\x01\n" +
 	"\x0fImportedAccount\x12\x1a\n" +
-	"\busername\x18\x01 \x01(\tR\busername\x12\x14\n" +
-	"\x05email\x18\x02 \x01(\tR\x05email\x12!\n" +
+	"\busername\x18\x01 \x01(\tR\busername\x12\x19\n" +
+	"\x05email\x18\x02 \x01(\tB\x03\xe0A\x02R\x05email\x12!\n" +
 	"\fdisplay_name\x18\x03 \x01(\tR\vdisplayName\x12\x14\n" +
 	"\x05roles\x18\x04 \x03(\tR\x05roles\x120\n" +
-	"\x14legacy_password_hash\x18\x05 \x01(\tR\x12legacyPasswordHash\"\\\n" +
-	"\x15ImportAccountsRequest\x12C\n" +
-	"\baccounts\x18\x01 \x03(\v2'.latchkey.credential.v1.ImportedAccountR\baccounts\"\xa3\x01\n" +
+	"\x14legacy_password_hash\x18\x05 \x01(\tR\x12legacyPasswordHash\"a\n" +
+	"\x15ImportAccountsRequest\x12H\n" +
+	"\baccounts\x18\x01 \x03(\v2'.latchkey.credential.v1.ImportedAccountB\x03\xe0A\x02R\baccounts\"\xa3\x01\n" +
 	"\fImportResult\x12\x14\n" +
 	"\x05index\x18\x01 \x01(\x05R\x05index\x12\x1a\n" +
 	"\busername\x18\x02 \x01(\tR\busername\x12\x1d\n" +

@@ -34,9 +34,10 @@ type CredentialAdminServiceClient interface {
 	// the next log-in (CHANGE_PASSWORD step). The account's sessions are revoked.
 	SetPassword(ctx context.Context, in *SetPasswordRequest, opts ...grpc.CallOption) (*SetPasswordResponse, error)
 	// Imports accounts with their legacy password hashes (bcrypt,
-	// PBKDF2-SHA256 and Argon2 PHC strings at least). Each row succeeds or
-	// fails on its own; a legacy hash is rehashed with Argon2id at the first
-	// successful log-in.
+	// PBKDF2-SHA256 and Argon2 PHC strings at least), all or nothing: every
+	// row is checked first, and when any row is refused nothing is imported
+	// and the answer reports every refused row (imported_count 0). A legacy
+	// hash is rehashed with Argon2id at the first successful log-in.
 	ImportAccounts(ctx context.Context, in *ImportAccountsRequest, opts ...grpc.CallOption) (*ImportAccountsResponse, error)
 }
 
@@ -79,9 +80,10 @@ type CredentialAdminServiceServer interface {
 	// the next log-in (CHANGE_PASSWORD step). The account's sessions are revoked.
 	SetPassword(context.Context, *SetPasswordRequest) (*SetPasswordResponse, error)
 	// Imports accounts with their legacy password hashes (bcrypt,
-	// PBKDF2-SHA256 and Argon2 PHC strings at least). Each row succeeds or
-	// fails on its own; a legacy hash is rehashed with Argon2id at the first
-	// successful log-in.
+	// PBKDF2-SHA256 and Argon2 PHC strings at least), all or nothing: every
+	// row is checked first, and when any row is refused nothing is imported
+	// and the answer reports every refused row (imported_count 0). A legacy
+	// hash is rehashed with Argon2id at the first successful log-in.
 	ImportAccounts(context.Context, *ImportAccountsRequest) (*ImportAccountsResponse, error)
 	mustEmbedUnimplementedCredentialAdminServiceServer()
 }

@@ -537,17 +537,17 @@ var File_latchkey_credential_v1_credential_service_proto protoreflect.FileDescri
 
 const file_latchkey_credential_v1_credential_service_proto_rawDesc = "" +
 	"\n" +
-	"/latchkey/credential/v1/credential_service.proto\x12\x16latchkey.credential.v1\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"e\n" +
-	"\x15ChangePasswordRequest\x12)\n" +
-	"\x10current_password\x18\x01 \x01(\tR\x0fcurrentPassword\x12!\n" +
-	"\fnew_password\x18\x02 \x01(\tR\vnewPassword\"f\n" +
+	"/latchkey/credential/v1/credential_service.proto\x12\x16latchkey.credential.v1\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/api/field_behavior.proto\x1a\x1fgoogle/protobuf/timestamp.proto\"o\n" +
+	"\x15ChangePasswordRequest\x12.\n" +
+	"\x10current_password\x18\x01 \x01(\tB\x03\xe0A\x02R\x0fcurrentPassword\x12&\n" +
+	"\fnew_password\x18\x02 \x01(\tB\x03\xe0A\x02R\vnewPassword\"f\n" +
 	"\x16ChangePasswordResponse\x12L\n" +
-	"\x14password_expire_time\x18\x01 \x01(\v2\x1a.google.protobuf.TimestampR\x12passwordExpireTime\"\xa3\x01\n" +
+	"\x14password_expire_time\x18\x01 \x01(\v2\x1a.google.protobuf.TimestampR\x12passwordExpireTime\"\xa8\x01\n" +
 	"\rSetPinRequest\x12$\n" +
 	"\vcurrent_pin\x18\x01 \x01(\tH\x00R\n" +
 	"currentPin\x88\x01\x01\x12.\n" +
-	"\x10current_password\x18\x02 \x01(\tH\x01R\x0fcurrentPassword\x88\x01\x01\x12\x17\n" +
-	"\anew_pin\x18\x03 \x01(\tR\x06newPinB\x0e\n" +
+	"\x10current_password\x18\x02 \x01(\tH\x01R\x0fcurrentPassword\x88\x01\x01\x12\x1c\n" +
+	"\anew_pin\x18\x03 \x01(\tB\x03\xe0A\x02R\x06newPinB\x0e\n" +
 	"\f_current_pinB\x13\n" +
 	"\x11_current_password\"\x10\n" +
 	"\x0eSetPinResponse\"Q\n" +
@@ -574,9 +574,9 @@ const file_latchkey_credential_v1_credential_service_proto_rawDesc = "" +
 	"pinEnabled\"{\n" +
 	"\x14ListSessionsResponse\x12;\n" +
 	"\bsessions\x18\x01 \x03(\v2\x1f.latchkey.credential.v1.SessionR\bsessions\x12&\n" +
-	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"&\n" +
-	"\x14RevokeSessionRequest\x12\x0e\n" +
-	"\x02id\x18\x01 \x01(\tR\x02id\"\x17\n" +
+	"\x0fnext_page_token\x18\x02 \x01(\tR\rnextPageToken\"+\n" +
+	"\x14RevokeSessionRequest\x12\x13\n" +
+	"\x02id\x18\x01 \x01(\tB\x03\xe0A\x02R\x02id\"\x17\n" +
 	"\x15RevokeSessionResponse2\xa3\x04\n" +
 	"\x11CredentialService\x12\x8b\x01\n" +
 	"\x0eChangePassword\x12-.latchkey.credential.v1.ChangePasswordRequest\x1a..latchkey.credential.v1.ChangePasswordResponse\"\x1a\x82\xd3\xe4\x93\x02\x14:\x01*\"\x0f/v1/me/password\x12n\n" +

@@ -1624,9 +1624,9 @@ type LoginFailed struct {
 	AccountId string `protobuf:"bytes,2,opt,name=account_id,json=accountId,proto3" json:"account_id,omitempty"`
 	// Consecutive failed attempts after this one.
 	FailedCount int32 `protobuf:"varint,3,opt,name=failed_count,json=failedCount,proto3" json:"failed_count,omitempty"`
-	// Machine-readable reason: "bad_password", "bad_pin", "bad_totp",
-	// "unknown_account", "locked", "disabled", "pending", "reset_totp",
-	// "reset_answers".
+	// Machine-readable reason, UPPER_SNAKE: "WRONG_PASSWORD" at log-in; from
+	// a password reset the recovery service's reason (e.g. "RESET_TOTP",
+	// "RESET_ANSWERS"), "RECOVERY_CHECK_FAILED" when it gives none.
 	Reason        string `protobuf:"bytes,4,opt,name=reason,proto3" json:"reason,omitempty"`
 	Ip            string `protobuf:"bytes,5,opt,name=ip,proto3" json:"ip,omitempty"`
 	UserAgent     string `protobuf:"bytes,6,opt,name=user_agent,json=userAgent,proto3" json:"user_agent,omitempty"`
@@ -1713,8 +1713,8 @@ type SessionRevoked struct {
 	Meta      *EventMeta             `protobuf:"bytes,1,opt,name=meta,proto3" json:"meta,omitempty"`
 	SessionId string                 `protobuf:"bytes,2,opt,name=session_id,json=sessionId,proto3" json:"session_id,omitempty"`
 	AccountId string                 `protobuf:"bytes,3,opt,name=account_id,json=accountId,proto3" json:"account_id,omitempty"`
-	// Why, e.g. "logout", "user", "password_changed", "account_locked",
-	// "account_disabled", "refresh_token_reused", "password_reset".
+	// Why, UPPER_SNAKE: "LOGOUT", "USER_REVOKED", "PASSWORD_CHANGED",
+	// "ACCOUNT_LOCKED", "ACCOUNT_DISABLED", "REFRESH_TOKEN_REUSED".
 	Reason string `protobuf:"bytes,4,opt,name=reason,proto3" json:"reason,omitempty"`
 	// The latest expiry of an access token of the session; denylist entries
 	// may be dropped after it.
@@ -1866,6 +1866,71 @@ func (x *RefreshTokenReused) GetUserAgent() string {
 	return ""
 }
 
+// Subject latchkey.events.v1.signing_key.rotated: the credential service
+// signs access tokens with a new key. Every service refuses at once the
+// tokens of the retired keys and fetches the published keys again.
+type SigningKeyRotated struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	Meta  *EventMeta             `protobuf:"bytes,1,opt,name=meta,proto3" json:"meta,omitempty"`
+	// The key that signs from now on.
+	KeyId string `protobuf:"bytes,2,opt,name=key_id,json=keyId,proto3" json:"key_id,omitempty"`
+	// Keys taken out of JWKS at once; their tokens are refused.
+	RetiredKeyIds []string `protobuf:"bytes,3,rep,name=retired_key_ids,json=retiredKeyIds,proto3" json:"retired_key_ids,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SigningKeyRotated) Reset() {
+	*x = SigningKeyRotated{}
+	mi := &file_latchkey_events_v1_events_proto_msgTypes[23]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SigningKeyRotated) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SigningKeyRotated) ProtoMessage() {}
+
+func (x *SigningKeyRotated) ProtoReflect() protoreflect.Message {
+	mi := &file_latchkey_events_v1_events_proto_msgTypes[23]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SigningKeyRotated.ProtoReflect.Descriptor instead.
+func (*SigningKeyRotated) Descriptor() ([]byte, []int) {
+	return file_latchkey_events_v1_events_proto_rawDescGZIP(), []int{23}
+}
+
+func (x *SigningKeyRotated) GetMeta() *EventMeta {
+	if x != nil {
+		return x.Meta
+	}
+	return nil
+}
+
+func (x *SigningKeyRotated) GetKeyId() string {
+	if x != nil {
+		return x.KeyId
+	}
+	return ""
+}
+
+func (x *SigningKeyRotated) GetRetiredKeyIds() []string {
+	if x != nil {
+		return x.RetiredKeyIds
+	}
+	return nil
+}
+
 // Subject latchkey.events.v1.mfa.enabled.
 type MfaEnabled struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
@@ -1878,7 +1943,7 @@ type MfaEnabled struct {
 
 func (x *MfaEnabled) Reset() {
 	*x = MfaEnabled{}
-	mi := &file_latchkey_events_v1_events_proto_msgTypes[23]
+	mi := &file_latchkey_events_v1_events_proto_msgTypes[24]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1890,7 +1955,7 @@ func (x *MfaEnabled) String() string {
 func (*MfaEnabled) ProtoMessage() {}
 
 func (x *MfaEnabled) ProtoReflect() protoreflect.Message {
-	mi := &file_latchkey_events_v1_events_proto_msgTypes[23]
+	mi := &file_latchkey_events_v1_events_proto_msgTypes[24]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1903,7 +1968,7 @@ func (x *MfaEnabled) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MfaEnabled.ProtoReflect.Descriptor instead.
 func (*MfaEnabled) Descriptor() ([]byte, []int) {
-	return file_latchkey_events_v1_events_proto_rawDescGZIP(), []int{23}
+	return file_latchkey_events_v1_events_proto_rawDescGZIP(), []int{24}
 }
 
 func (x *MfaEnabled) GetMeta() *EventMeta {
@@ -1939,7 +2004,7 @@ type MfaDisabled struct {
 
 func (x *MfaDisabled) Reset() {
 	*x = MfaDisabled{}
-	mi := &file_latchkey_events_v1_events_proto_msgTypes[24]
+	mi := &file_latchkey_events_v1_events_proto_msgTypes[25]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1951,7 +2016,7 @@ func (x *MfaDisabled) String() string {
 func (*MfaDisabled) ProtoMessage() {}
 
 func (x *MfaDisabled) ProtoReflect() protoreflect.Message {
-	mi := &file_latchkey_events_v1_events_proto_msgTypes[24]
+	mi := &file_latchkey_events_v1_events_proto_msgTypes[25]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1964,7 +2029,7 @@ func (x *MfaDisabled) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MfaDisabled.ProtoReflect.Descriptor instead.
 func (*MfaDisabled) Descriptor() ([]byte, []int) {
-	return file_latchkey_events_v1_events_proto_rawDescGZIP(), []int{24}
+	return file_latchkey_events_v1_events_proto_rawDescGZIP(), []int{25}
 }
 
 func (x *MfaDisabled) GetMeta() *EventMeta {
@@ -1999,7 +2064,7 @@ type MfaReset struct {
 
 func (x *MfaReset) Reset() {
 	*x = MfaReset{}
-	mi := &file_latchkey_events_v1_events_proto_msgTypes[25]
+	mi := &file_latchkey_events_v1_events_proto_msgTypes[26]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2011,7 +2076,7 @@ func (x *MfaReset) String() string {
 func (*MfaReset) ProtoMessage() {}
 
 func (x *MfaReset) ProtoReflect() protoreflect.Message {
-	mi := &file_latchkey_events_v1_events_proto_msgTypes[25]
+	mi := &file_latchkey_events_v1_events_proto_msgTypes[26]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2024,7 +2089,7 @@ func (x *MfaReset) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MfaReset.ProtoReflect.Descriptor instead.
 func (*MfaReset) Descriptor() ([]byte, []int) {
-	return file_latchkey_events_v1_events_proto_rawDescGZIP(), []int{25}
+	return file_latchkey_events_v1_events_proto_rawDescGZIP(), []int{26}
 }
 
 func (x *MfaReset) GetMeta() *EventMeta {
@@ -2057,7 +2122,7 @@ type PasswordResetRequested struct {
 
 func (x *PasswordResetRequested) Reset() {
 	*x = PasswordResetRequested{}
-	mi := &file_latchkey_events_v1_events_proto_msgTypes[26]
+	mi := &file_latchkey_events_v1_events_proto_msgTypes[27]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2069,7 +2134,7 @@ func (x *PasswordResetRequested) String() string {
 func (*PasswordResetRequested) ProtoMessage() {}
 
 func (x *PasswordResetRequested) ProtoReflect() protoreflect.Message {
-	mi := &file_latchkey_events_v1_events_proto_msgTypes[26]
+	mi := &file_latchkey_events_v1_events_proto_msgTypes[27]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2082,7 +2147,7 @@ func (x *PasswordResetRequested) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PasswordResetRequested.ProtoReflect.Descriptor instead.
 func (*PasswordResetRequested) Descriptor() ([]byte, []int) {
-	return file_latchkey_events_v1_events_proto_rawDescGZIP(), []int{26}
+	return file_latchkey_events_v1_events_proto_rawDescGZIP(), []int{27}
 }
 
 func (x *PasswordResetRequested) GetMeta() *EventMeta {
@@ -2126,7 +2191,7 @@ type PasswordResetCompleted struct {
 
 func (x *PasswordResetCompleted) Reset() {
 	*x = PasswordResetCompleted{}
-	mi := &file_latchkey_events_v1_events_proto_msgTypes[27]
+	mi := &file_latchkey_events_v1_events_proto_msgTypes[28]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2138,7 +2203,7 @@ func (x *PasswordResetCompleted) String() string {
 func (*PasswordResetCompleted) ProtoMessage() {}
 
 func (x *PasswordResetCompleted) ProtoReflect() protoreflect.Message {
-	mi := &file_latchkey_events_v1_events_proto_msgTypes[27]
+	mi := &file_latchkey_events_v1_events_proto_msgTypes[28]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2151,7 +2216,7 @@ func (x *PasswordResetCompleted) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PasswordResetCompleted.ProtoReflect.Descriptor instead.
 func (*PasswordResetCompleted) Descriptor() ([]byte, []int) {
-	return file_latchkey_events_v1_events_proto_rawDescGZIP(), []int{27}
+	return file_latchkey_events_v1_events_proto_rawDescGZIP(), []int{28}
 }
 
 func (x *PasswordResetCompleted) GetMeta() *EventMeta {
@@ -2188,7 +2253,7 @@ type SecurityQuestionsSet struct {
 
 func (x *SecurityQuestionsSet) Reset() {
 	*x = SecurityQuestionsSet{}
-	mi := &file_latchkey_events_v1_events_proto_msgTypes[28]
+	mi := &file_latchkey_events_v1_events_proto_msgTypes[29]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2200,7 +2265,7 @@ func (x *SecurityQuestionsSet) String() string {
 func (*SecurityQuestionsSet) ProtoMessage() {}
 
 func (x *SecurityQuestionsSet) ProtoReflect() protoreflect.Message {
-	mi := &file_latchkey_events_v1_events_proto_msgTypes[28]
+	mi := &file_latchkey_events_v1_events_proto_msgTypes[29]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2213,7 +2278,7 @@ func (x *SecurityQuestionsSet) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SecurityQuestionsSet.ProtoReflect.Descriptor instead.
 func (*SecurityQuestionsSet) Descriptor() ([]byte, []int) {
-	return file_latchkey_events_v1_events_proto_rawDescGZIP(), []int{28}
+	return file_latchkey_events_v1_events_proto_rawDescGZIP(), []int{29}
 }
 
 func (x *SecurityQuestionsSet) GetMeta() *EventMeta {
@@ -2253,7 +2318,7 @@ type NotificationSent struct {
 
 func (x *NotificationSent) Reset() {
 	*x = NotificationSent{}
-	mi := &file_latchkey_events_v1_events_proto_msgTypes[29]
+	mi := &file_latchkey_events_v1_events_proto_msgTypes[30]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2265,7 +2330,7 @@ func (x *NotificationSent) String() string {
 func (*NotificationSent) ProtoMessage() {}
 
 func (x *NotificationSent) ProtoReflect() protoreflect.Message {
-	mi := &file_latchkey_events_v1_events_proto_msgTypes[29]
+	mi := &file_latchkey_events_v1_events_proto_msgTypes[30]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2278,7 +2343,7 @@ func (x *NotificationSent) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use NotificationSent.ProtoReflect.Descriptor instead.
 func (*NotificationSent) Descriptor() ([]byte, []int) {
-	return file_latchkey_events_v1_events_proto_rawDescGZIP(), []int{29}
+	return file_latchkey_events_v1_events_proto_rawDescGZIP(), []int{30}
 }
 
 func (x *NotificationSent) GetMeta() *EventMeta {
@@ -2332,7 +2397,7 @@ type NotificationFailed struct {
 
 func (x *NotificationFailed) Reset() {
 	*x = NotificationFailed{}
-	mi := &file_latchkey_events_v1_events_proto_msgTypes[30]
+	mi := &file_latchkey_events_v1_events_proto_msgTypes[31]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2344,7 +2409,7 @@ func (x *NotificationFailed) String() string {
 func (*NotificationFailed) ProtoMessage() {}
 
 func (x *NotificationFailed) ProtoReflect() protoreflect.Message {
-	mi := &file_latchkey_events_v1_events_proto_msgTypes[30]
+	mi := &file_latchkey_events_v1_events_proto_msgTypes[31]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2357,7 +2422,7 @@ func (x *NotificationFailed) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use NotificationFailed.ProtoReflect.Descriptor instead.
 func (*NotificationFailed) Descriptor() ([]byte, []int) {
-	return file_latchkey_events_v1_events_proto_rawDescGZIP(), []int{30}
+	return file_latchkey_events_v1_events_proto_rawDescGZIP(), []int{31}
 }
 
 func (x *NotificationFailed) GetMeta() *EventMeta {
@@ -2404,7 +2469,7 @@ type Actor_Kind struct {
 
 func (x *Actor_Kind) Reset() {
 	*x = Actor_Kind{}
-	mi := &file_latchkey_events_v1_events_proto_msgTypes[31]
+	mi := &file_latchkey_events_v1_events_proto_msgTypes[32]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2416,7 +2481,7 @@ func (x *Actor_Kind) String() string {
 func (*Actor_Kind) ProtoMessage() {}
 
 func (x *Actor_Kind) ProtoReflect() protoreflect.Message {
-	mi := &file_latchkey_events_v1_events_proto_msgTypes[31]
+	mi := &file_latchkey_events_v1_events_proto_msgTypes[32]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2441,7 +2506,7 @@ type PasswordChanged_Cause struct {
 
 func (x *PasswordChanged_Cause) Reset() {
 	*x = PasswordChanged_Cause{}
-	mi := &file_latchkey_events_v1_events_proto_msgTypes[32]
+	mi := &file_latchkey_events_v1_events_proto_msgTypes[33]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2453,7 +2518,7 @@ func (x *PasswordChanged_Cause) String() string {
 func (*PasswordChanged_Cause) ProtoMessage() {}
 
 func (x *PasswordChanged_Cause) ProtoReflect() protoreflect.Message {
-	mi := &file_latchkey_events_v1_events_proto_msgTypes[32]
+	mi := &file_latchkey_events_v1_events_proto_msgTypes[33]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2650,7 +2715,11 @@ const file_latchkey_events_v1_events_proto_rawDesc = "" +
 	"account_id\x18\x03 \x01(\tR\taccountId\x12\x0e\n" +
 	"\x02ip\x18\x04 \x01(\tR\x02ip\x12\x1d\n" +
 	"\n" +
-	"user_agent\x18\x05 \x01(\tR\tuserAgent\"\xa2\x01\n" +
+	"user_agent\x18\x05 \x01(\tR\tuserAgent\"\x85\x01\n" +
+	"\x11SigningKeyRotated\x121\n" +
+	"\x04meta\x18\x01 \x01(\v2\x1d.latchkey.events.v1.EventMetaR\x04meta\x12\x15\n" +
+	"\x06key_id\x18\x02 \x01(\tR\x05keyId\x12&\n" +
+	"\x0fretired_key_ids\x18\x03 \x03(\tR\rretiredKeyIds\"\xa2\x01\n" +
 	"\n" +
 	"MfaEnabled\x121\n" +
 	"\x04meta\x18\x01 \x01(\v2\x1d.latchkey.events.v1.EventMetaR\x04meta\x12\x1d\n" +
@@ -2715,7 +2784,7 @@ func file_latchkey_events_v1_events_proto_rawDescGZIP() []byte {
 }
 
 var file_latchkey_events_v1_events_proto_enumTypes = make([]protoimpl.EnumInfo, 2)
-var file_latchkey_events_v1_events_proto_msgTypes = make([]protoimpl.MessageInfo, 33)
+var file_latchkey_events_v1_events_proto_msgTypes = make([]protoimpl.MessageInfo, 34)
 var file_latchkey_events_v1_events_proto_goTypes = []any{
 	(Actor_Kind_Value)(0),            // 0: latchkey.events.v1.Actor.Kind.Value
 	(PasswordChanged_Cause_Value)(0), // 1: latchkey.events.v1.PasswordChanged.Cause.Value
@@ -2742,81 +2811,83 @@ var file_latchkey_events_v1_events_proto_goTypes = []any{
 	(*LoginFailed)(nil),              // 22: latchkey.events.v1.LoginFailed
 	(*SessionRevoked)(nil),           // 23: latchkey.events.v1.SessionRevoked
 	(*RefreshTokenReused)(nil),       // 24: latchkey.events.v1.RefreshTokenReused
-	(*MfaEnabled)(nil),               // 25: latchkey.events.v1.MfaEnabled
-	(*MfaDisabled)(nil),              // 26: latchkey.events.v1.MfaDisabled
-	(*MfaReset)(nil),                 // 27: latchkey.events.v1.MfaReset
-	(*PasswordResetRequested)(nil),   // 28: latchkey.events.v1.PasswordResetRequested
-	(*PasswordResetCompleted)(nil),   // 29: latchkey.events.v1.PasswordResetCompleted
-	(*SecurityQuestionsSet)(nil),     // 30: latchkey.events.v1.SecurityQuestionsSet
-	(*NotificationSent)(nil),         // 31: latchkey.events.v1.NotificationSent
-	(*NotificationFailed)(nil),       // 32: latchkey.events.v1.NotificationFailed
-	(*Actor_Kind)(nil),               // 33: latchkey.events.v1.Actor.Kind
-	(*PasswordChanged_Cause)(nil),    // 34: latchkey.events.v1.PasswordChanged.Cause
-	(*timestamppb.Timestamp)(nil),    // 35: google.protobuf.Timestamp
-	(*v1.TenantPolicy)(nil),          // 36: latchkey.account.v1.TenantPolicy
-	(v1.Role_Value)(0),               // 37: latchkey.account.v1.Role.Value
-	(v1.AccountStatus_Value)(0),      // 38: latchkey.account.v1.AccountStatus.Value
-	(v1.Activation_Value)(0),         // 39: latchkey.account.v1.Activation.Value
-	(v1.LockReason_Value)(0),         // 40: latchkey.account.v1.LockReason.Value
-	(v11.FactorType_Value)(0),        // 41: latchkey.mfa.v1.FactorType.Value
-	(v12.Template_Value)(0),          // 42: latchkey.notification.v1.Template.Value
+	(*SigningKeyRotated)(nil),        // 25: latchkey.events.v1.SigningKeyRotated
+	(*MfaEnabled)(nil),               // 26: latchkey.events.v1.MfaEnabled
+	(*MfaDisabled)(nil),              // 27: latchkey.events.v1.MfaDisabled
+	(*MfaReset)(nil),                 // 28: latchkey.events.v1.MfaReset
+	(*PasswordResetRequested)(nil),   // 29: latchkey.events.v1.PasswordResetRequested
+	(*PasswordResetCompleted)(nil),   // 30: latchkey.events.v1.PasswordResetCompleted
+	(*SecurityQuestionsSet)(nil),     // 31: latchkey.events.v1.SecurityQuestionsSet
+	(*NotificationSent)(nil),         // 32: latchkey.events.v1.NotificationSent
+	(*NotificationFailed)(nil),       // 33: latchkey.events.v1.NotificationFailed
+	(*Actor_Kind)(nil),               // 34: latchkey.events.v1.Actor.Kind
+	(*PasswordChanged_Cause)(nil),    // 35: latchkey.events.v1.PasswordChanged.Cause
+	(*timestamppb.Timestamp)(nil),    // 36: google.protobuf.Timestamp
+	(*v1.TenantPolicy)(nil),          // 37: latchkey.account.v1.TenantPolicy
+	(v1.Role_Value)(0),               // 38: latchkey.account.v1.Role.Value
+	(v1.AccountStatus_Value)(0),      // 39: latchkey.account.v1.AccountStatus.Value
+	(v1.Activation_Value)(0),         // 40: latchkey.account.v1.Activation.Value
+	(v1.LockReason_Value)(0),         // 41: latchkey.account.v1.LockReason.Value
+	(v11.FactorType_Value)(0),        // 42: latchkey.mfa.v1.FactorType.Value
+	(v12.Template_Value)(0),          // 43: latchkey.notification.v1.Template.Value
 }
 var file_latchkey_events_v1_events_proto_depIdxs = []int32{
-	35, // 0: latchkey.events.v1.EventMeta.occur_time:type_name -> google.protobuf.Timestamp
+	36, // 0: latchkey.events.v1.EventMeta.occur_time:type_name -> google.protobuf.Timestamp
 	3,  // 1: latchkey.events.v1.EventMeta.actor:type_name -> latchkey.events.v1.Actor
 	0,  // 2: latchkey.events.v1.Actor.kind:type_name -> latchkey.events.v1.Actor.Kind.Value
 	2,  // 3: latchkey.events.v1.TenantCreated.meta:type_name -> latchkey.events.v1.EventMeta
 	2,  // 4: latchkey.events.v1.TenantUpdated.meta:type_name -> latchkey.events.v1.EventMeta
 	2,  // 5: latchkey.events.v1.TenantPolicyChanged.meta:type_name -> latchkey.events.v1.EventMeta
-	36, // 6: latchkey.events.v1.TenantPolicyChanged.policy:type_name -> latchkey.account.v1.TenantPolicy
+	37, // 6: latchkey.events.v1.TenantPolicyChanged.policy:type_name -> latchkey.account.v1.TenantPolicy
 	2,  // 7: latchkey.events.v1.TermsPublished.meta:type_name -> latchkey.events.v1.EventMeta
 	2,  // 8: latchkey.events.v1.AccountCreated.meta:type_name -> latchkey.events.v1.EventMeta
-	37, // 9: latchkey.events.v1.AccountCreated.roles:type_name -> latchkey.account.v1.Role.Value
-	38, // 10: latchkey.events.v1.AccountCreated.status:type_name -> latchkey.account.v1.AccountStatus.Value
-	39, // 11: latchkey.events.v1.AccountCreated.activation:type_name -> latchkey.account.v1.Activation.Value
+	38, // 9: latchkey.events.v1.AccountCreated.roles:type_name -> latchkey.account.v1.Role.Value
+	39, // 10: latchkey.events.v1.AccountCreated.status:type_name -> latchkey.account.v1.AccountStatus.Value
+	40, // 11: latchkey.events.v1.AccountCreated.activation:type_name -> latchkey.account.v1.Activation.Value
 	2,  // 12: latchkey.events.v1.AccountInvited.meta:type_name -> latchkey.events.v1.EventMeta
-	35, // 13: latchkey.events.v1.AccountInvited.expire_time:type_name -> google.protobuf.Timestamp
+	36, // 13: latchkey.events.v1.AccountInvited.expire_time:type_name -> google.protobuf.Timestamp
 	2,  // 14: latchkey.events.v1.AccountUpdated.meta:type_name -> latchkey.events.v1.EventMeta
-	37, // 15: latchkey.events.v1.AccountUpdated.roles:type_name -> latchkey.account.v1.Role.Value
+	38, // 15: latchkey.events.v1.AccountUpdated.roles:type_name -> latchkey.account.v1.Role.Value
 	2,  // 16: latchkey.events.v1.UsernameChanged.meta:type_name -> latchkey.events.v1.EventMeta
 	2,  // 17: latchkey.events.v1.AccountLocked.meta:type_name -> latchkey.events.v1.EventMeta
-	40, // 18: latchkey.events.v1.AccountLocked.reason:type_name -> latchkey.account.v1.LockReason.Value
-	35, // 19: latchkey.events.v1.AccountLocked.unlock_time:type_name -> google.protobuf.Timestamp
+	41, // 18: latchkey.events.v1.AccountLocked.reason:type_name -> latchkey.account.v1.LockReason.Value
+	36, // 19: latchkey.events.v1.AccountLocked.unlock_time:type_name -> google.protobuf.Timestamp
 	2,  // 20: latchkey.events.v1.AccountUnlocked.meta:type_name -> latchkey.events.v1.EventMeta
-	40, // 21: latchkey.events.v1.AccountUnlocked.previous_reason:type_name -> latchkey.account.v1.LockReason.Value
+	41, // 21: latchkey.events.v1.AccountUnlocked.previous_reason:type_name -> latchkey.account.v1.LockReason.Value
 	2,  // 22: latchkey.events.v1.AccountDisabled.meta:type_name -> latchkey.events.v1.EventMeta
 	2,  // 23: latchkey.events.v1.AccountReactivated.meta:type_name -> latchkey.events.v1.EventMeta
 	2,  // 24: latchkey.events.v1.AccountActivated.meta:type_name -> latchkey.events.v1.EventMeta
-	39, // 25: latchkey.events.v1.AccountActivated.activation:type_name -> latchkey.account.v1.Activation.Value
+	40, // 25: latchkey.events.v1.AccountActivated.activation:type_name -> latchkey.account.v1.Activation.Value
 	2,  // 26: latchkey.events.v1.TermsAccepted.meta:type_name -> latchkey.events.v1.EventMeta
 	2,  // 27: latchkey.events.v1.PasswordChanged.meta:type_name -> latchkey.events.v1.EventMeta
 	1,  // 28: latchkey.events.v1.PasswordChanged.cause:type_name -> latchkey.events.v1.PasswordChanged.Cause.Value
-	35, // 29: latchkey.events.v1.PasswordChanged.expire_time:type_name -> google.protobuf.Timestamp
+	36, // 29: latchkey.events.v1.PasswordChanged.expire_time:type_name -> google.protobuf.Timestamp
 	2,  // 30: latchkey.events.v1.PasswordSetByAdmin.meta:type_name -> latchkey.events.v1.EventMeta
 	2,  // 31: latchkey.events.v1.PinChanged.meta:type_name -> latchkey.events.v1.EventMeta
 	2,  // 32: latchkey.events.v1.LoginSucceeded.meta:type_name -> latchkey.events.v1.EventMeta
 	2,  // 33: latchkey.events.v1.LoginFailed.meta:type_name -> latchkey.events.v1.EventMeta
 	2,  // 34: latchkey.events.v1.SessionRevoked.meta:type_name -> latchkey.events.v1.EventMeta
-	35, // 35: latchkey.events.v1.SessionRevoked.access_expire_time:type_name -> google.protobuf.Timestamp
+	36, // 35: latchkey.events.v1.SessionRevoked.access_expire_time:type_name -> google.protobuf.Timestamp
 	2,  // 36: latchkey.events.v1.RefreshTokenReused.meta:type_name -> latchkey.events.v1.EventMeta
-	2,  // 37: latchkey.events.v1.MfaEnabled.meta:type_name -> latchkey.events.v1.EventMeta
-	41, // 38: latchkey.events.v1.MfaEnabled.factor_type:type_name -> latchkey.mfa.v1.FactorType.Value
-	2,  // 39: latchkey.events.v1.MfaDisabled.meta:type_name -> latchkey.events.v1.EventMeta
-	41, // 40: latchkey.events.v1.MfaDisabled.factor_type:type_name -> latchkey.mfa.v1.FactorType.Value
-	2,  // 41: latchkey.events.v1.MfaReset.meta:type_name -> latchkey.events.v1.EventMeta
-	2,  // 42: latchkey.events.v1.PasswordResetRequested.meta:type_name -> latchkey.events.v1.EventMeta
-	35, // 43: latchkey.events.v1.PasswordResetRequested.expire_time:type_name -> google.protobuf.Timestamp
-	2,  // 44: latchkey.events.v1.PasswordResetCompleted.meta:type_name -> latchkey.events.v1.EventMeta
-	2,  // 45: latchkey.events.v1.SecurityQuestionsSet.meta:type_name -> latchkey.events.v1.EventMeta
-	2,  // 46: latchkey.events.v1.NotificationSent.meta:type_name -> latchkey.events.v1.EventMeta
-	42, // 47: latchkey.events.v1.NotificationSent.template:type_name -> latchkey.notification.v1.Template.Value
-	2,  // 48: latchkey.events.v1.NotificationFailed.meta:type_name -> latchkey.events.v1.EventMeta
-	42, // 49: latchkey.events.v1.NotificationFailed.template:type_name -> latchkey.notification.v1.Template.Value
-	50, // [50:50] is the sub-list for method output_type
-	50, // [50:50] is the sub-list for method input_type
-	50, // [50:50] is the sub-list for extension type_name
-	50, // [50:50] is the sub-list for extension extendee
-	0,  // [0:50] is the sub-list for field type_name
+	2,  // 37: latchkey.events.v1.SigningKeyRotated.meta:type_name -> latchkey.events.v1.EventMeta
+	2,  // 38: latchkey.events.v1.MfaEnabled.meta:type_name -> latchkey.events.v1.EventMeta
+	42, // 39: latchkey.events.v1.MfaEnabled.factor_type:type_name -> latchkey.mfa.v1.FactorType.Value
+	2,  // 40: latchkey.events.v1.MfaDisabled.meta:type_name -> latchkey.events.v1.EventMeta
+	42, // 41: latchkey.events.v1.MfaDisabled.factor_type:type_name -> latchkey.mfa.v1.FactorType.Value
+	2,  // 42: latchkey.events.v1.MfaReset.meta:type_name -> latchkey.events.v1.EventMeta
+	2,  // 43: latchkey.events.v1.PasswordResetRequested.meta:type_name -> latchkey.events.v1.EventMeta
+	36, // 44: latchkey.events.v1.PasswordResetRequested.expire_time:type_name -> google.protobuf.Timestamp
+	2,  // 45: latchkey.events.v1.PasswordResetCompleted.meta:type_name -> latchkey.events.v1.EventMeta
+	2,  // 46: latchkey.events.v1.SecurityQuestionsSet.meta:type_name -> latchkey.events.v1.EventMeta
+	2,  // 47: latchkey.events.v1.NotificationSent.meta:type_name -> latchkey.events.v1.EventMeta
+	43, // 48: latchkey.events.v1.NotificationSent.template:type_name -> latchkey.notification.v1.Template.Value
+	2,  // 49: latchkey.events.v1.NotificationFailed.meta:type_name -> latchkey.events.v1.EventMeta
+	43, // 50: latchkey.events.v1.NotificationFailed.template:type_name -> latchkey.notification.v1.Template.Value
+	51, // [51:51] is the sub-list for method output_type
+	51, // [51:51] is the sub-list for method input_type
+	51, // [51:51] is the sub-list for extension type_name
+	51, // [51:51] is the sub-list for extension extendee
+	0,  // [0:51] is the sub-list for field type_name
 }
 
 func init() { file_latchkey_events_v1_events_proto_init() }
@@ -2830,7 +2901,7 @@ func file_latchkey_events_v1_events_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_latchkey_events_v1_events_proto_rawDesc), len(file_latchkey_events_v1_events_proto_rawDesc)),
 			NumEnums:      2,
-			NumMessages:   33,
+			NumMessages:   34,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

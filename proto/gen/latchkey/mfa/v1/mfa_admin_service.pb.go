@@ -107,9 +107,9 @@ var File_latchkey_mfa_v1_mfa_admin_service_proto protoreflect.FileDescriptor
 
 const file_latchkey_mfa_v1_mfa_admin_service_proto_rawDesc = "" +
 	"\n" +
-	"'latchkey/mfa/v1/mfa_admin_service.proto\x12\x0flatchkey.mfa.v1\x1a\x1cgoogle/api/annotations.proto\"!\n" +
-	"\x0fResetMfaRequest\x12\x0e\n" +
-	"\x02id\x18\x01 \x01(\tR\x02id\"\x12\n" +
+	"'latchkey/mfa/v1/mfa_admin_service.proto\x12\x0flatchkey.mfa.v1\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/api/field_behavior.proto\"&\n" +
+	"\x0fResetMfaRequest\x12\x13\n" +
+	"\x02id\x18\x01 \x01(\tB\x03\xe0A\x02R\x02id\"\x12\n" +
 	"\x10ResetMfaResponse2\x90\x01\n" +
 	"\x0fMfaAdminService\x12}\n" +
 	"\bResetMfa\x12 .latchkey.mfa.v1.ResetMfaRequest\x1a!.latchkey.mfa.v1.ResetMfaResponse\",\x82\xd3\xe4\x93\x02&:\x01*\"!/v1/admin/accounts/{id}/mfa:resetB>Z<github.com/latchkey/latchkey/proto/gen/latchkey/mfa/v1;mfav1b\x06proto3"

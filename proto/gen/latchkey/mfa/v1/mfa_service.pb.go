@@ -7,7 +7,6 @@
 package mfav1
 
 import (
-	_ "github.com/grpc-ecosystem/grpc-gateway/v2/protoc-gen-openapiv2/options"
 	_ "google.golang.org/genproto/googleapis/api/annotations"
 	protoreflect "google.golang.org/protobuf/reflect/protoreflect"
 	protoimpl "google.golang.org/protobuf/runtime/protoimpl"
@@ -467,7 +466,7 @@ var File_latchkey_mfa_v1_mfa_service_proto protoreflect.FileDescriptor
 
 const file_latchkey_mfa_v1_mfa_service_proto_rawDesc = "" +
 	"\n" +
-	"!latchkey/mfa/v1/mfa_service.proto\x12\x0flatchkey.mfa.v1\x1a\x1cgoogle/api/annotations.proto\x1a\x1flatchkey/mfa/v1/resources.proto\x1a.protoc-gen-openapiv2/options/annotations.proto\"\x14\n" +
+	"!latchkey/mfa/v1/mfa_service.proto\x12\x0flatchkey.mfa.v1\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/api/field_behavior.proto\x1a\x1flatchkey/mfa/v1/resources.proto\"\x14\n" +
 	"\x12ListFactorsRequest\"\x82\x01\n" +
 	"\x13ListFactorsResponse\x121\n" +
 	"\afactors\x18\x01 \x03(\v2\x17.latchkey.mfa.v1.FactorR\afactors\x128\n" +
@@ -477,17 +476,17 @@ const file_latchkey_mfa_v1_mfa_service_proto_rawDesc = "" +
 	"\x06secret\x18\x01 \x01(\tR\x06secret\x12\x1f\n" +
 	"\votpauth_uri\x18\x02 \x01(\tR\n" +
 	"otpauthUri\x12\x15\n" +
-	"\x06qr_png\x18\x03 \x01(\fR\x05qrPng\"(\n" +
-	"\x12ConfirmTotpRequest\x12\x12\n" +
-	"\x04code\x18\x01 \x01(\tR\x04code\"<\n" +
+	"\x06qr_png\x18\x03 \x01(\fR\x05qrPng\"-\n" +
+	"\x12ConfirmTotpRequest\x12\x17\n" +
+	"\x04code\x18\x01 \x01(\tB\x03\xe0A\x02R\x04code\"<\n" +
 	"\x13ConfirmTotpResponse\x12%\n" +
 	"\x0erecovery_codes\x18\x01 \x03(\tR\rrecoveryCodes\"\x14\n" +
 	"\x12DisableTotpRequest\"\x15\n" +
-	"\x13DisableTotpResponse\"A\n" +
-	"\x11RequestKeyRequest\x12\x16\n" +
-	"\x06tenant\x18\x01 \x01(\tR\x06tenant\x12\x14\n" +
-	"\x05login\x18\x02 \x01(\tR\x05login\"\x14\n" +
-	"\x12RequestKeyResponse2\xe2\x04\n" +
+	"\x13DisableTotpResponse\"K\n" +
+	"\x11RequestKeyRequest\x12\x1b\n" +
+	"\x06tenant\x18\x01 \x01(\tB\x03\xe0A\x02R\x06tenant\x12\x19\n" +
+	"\x05login\x18\x02 \x01(\tB\x03\xe0A\x02R\x05login\"\x14\n" +
+	"\x12RequestKeyResponse2\xdd\x04\n" +
 	"\n" +
 	"MfaService\x12l\n" +
 	"\vListFactors\x12#.latchkey.mfa.v1.ListFactorsRequest\x1a$.latchkey.mfa.v1.ListFactorsResponse\"\x12\x82\xd3\xe4\x93\x02\f\x12\n" +
@@ -495,9 +494,9 @@ const file_latchkey_mfa_v1_mfa_service_proto_rawDesc = "" +
 	"\n" +
 	"EnrollTotp\x12\".latchkey.mfa.v1.EnrollTotpRequest\x1a#.latchkey.mfa.v1.EnrollTotpResponse\"!\x82\xd3\xe4\x93\x02\x1b:\x01*\"\x16/v1/me/mfa/totp:enroll\x12|\n" +
 	"\vConfirmTotp\x12#.latchkey.mfa.v1.ConfirmTotpRequest\x1a$.latchkey.mfa.v1.ConfirmTotpResponse\"\"\x82\xd3\xe4\x93\x02\x1c:\x01*\"\x17/v1/me/mfa/totp:confirm\x12q\n" +
-	"\vDisableTotp\x12#.latchkey.mfa.v1.DisableTotpRequest\x1a$.latchkey.mfa.v1.DisableTotpResponse\"\x17\x82\xd3\xe4\x93\x02\x11*\x0f/v1/me/mfa/totp\x12{\n" +
+	"\vDisableTotp\x12#.latchkey.mfa.v1.DisableTotpRequest\x1a$.latchkey.mfa.v1.DisableTotpResponse\"\x17\x82\xd3\xe4\x93\x02\x11*\x0f/v1/me/mfa/totp\x12v\n" +
 	"\n" +
-	"RequestKey\x12\".latchkey.mfa.v1.RequestKeyRequest\x1a#.latchkey.mfa.v1.RequestKeyResponse\"$\x92A\x02b\x00\x82\xd3\xe4\x93\x02\x19:\x01*\"\x14/v1/mfa/key-requestsB>Z<github.com/latchkey/latchkey/proto/gen/latchkey/mfa/v1;mfav1b\x06proto3"
+	"RequestKey\x12\".latchkey.mfa.v1.RequestKeyRequest\x1a#.latchkey.mfa.v1.RequestKeyResponse\"\x1f\x82\xd3\xe4\x93\x02\x19:\x01*\"\x14/v1/mfa/key-requestsB>Z<github.com/latchkey/latchkey/proto/gen/latchkey/mfa/v1;mfav1b\x06proto3"
 
 var (
 	file_latchkey_mfa_v1_mfa_service_proto_rawDescOnce sync.Once

@@ -188,12 +188,12 @@ var File_latchkey_recovery_v1_recovery_admin_service_proto protoreflect.FileDesc
 
 const file_latchkey_recovery_v1_recovery_admin_service_proto_rawDesc = "" +
 	"\n" +
-	"1latchkey/recovery/v1/recovery_admin_service.proto\x12\x14latchkey.recovery.v1\x1a\x1cgoogle/api/annotations.proto\"*\n" +
-	"\x18SendPasswordResetRequest\x12\x0e\n" +
-	"\x02id\x18\x01 \x01(\tR\x02id\"\x1b\n" +
-	"\x19SendPasswordResetResponse\")\n" +
-	"\x17ResendActivationRequest\x12\x0e\n" +
-	"\x02id\x18\x01 \x01(\tR\x02id\"\x1a\n" +
+	"1latchkey/recovery/v1/recovery_admin_service.proto\x12\x14latchkey.recovery.v1\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/api/field_behavior.proto\"/\n" +
+	"\x18SendPasswordResetRequest\x12\x13\n" +
+	"\x02id\x18\x01 \x01(\tB\x03\xe0A\x02R\x02id\"\x1b\n" +
+	"\x19SendPasswordResetResponse\".\n" +
+	"\x17ResendActivationRequest\x12\x13\n" +
+	"\x02id\x18\x01 \x01(\tB\x03\xe0A\x02R\x02id\"\x1a\n" +
 	"\x18ResendActivationResponse2\xec\x02\n" +
 	"\x14RecoveryAdminService\x12\xaa\x01\n" +
 	"\x11SendPasswordReset\x12..latchkey.recovery.v1.SendPasswordResetRequest\x1a/.latchkey.recovery.v1.SendPasswordResetResponse\"4\x82\xd3\xe4\x93\x02.:\x01*\")/v1/admin/accounts/{id}:sendPasswordReset\x12\xa6\x01\n" +

@@ -7,7 +7,6 @@
 package recoveryv1
 
 import (
-	_ "github.com/grpc-ecosystem/grpc-gateway/v2/protoc-gen-openapiv2/options"
 	_ "google.golang.org/genproto/googleapis/api/annotations"
 	protoreflect "google.golang.org/protobuf/reflect/protoreflect"
 	protoimpl "google.golang.org/protobuf/runtime/protoimpl"
@@ -788,28 +787,28 @@ var File_latchkey_recovery_v1_recovery_service_proto protoreflect.FileDescriptor
 
 const file_latchkey_recovery_v1_recovery_service_proto_rawDesc = "" +
 	"\n" +
-	"+latchkey/recovery/v1/recovery_service.proto\x12\x14latchkey.recovery.v1\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a$latchkey/recovery/v1/resources.proto\x1a.protoc-gen-openapiv2/options/annotations.proto\"T\n" +
-	"\x19CompleteActivationRequest\x12\x14\n" +
-	"\x05token\x18\x01 \x01(\tR\x05token\x12!\n" +
-	"\fnew_password\x18\x02 \x01(\tR\vnewPassword\"Y\n" +
+	"+latchkey/recovery/v1/recovery_service.proto\x12\x14latchkey.recovery.v1\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/api/field_behavior.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a$latchkey/recovery/v1/resources.proto\"^\n" +
+	"\x19CompleteActivationRequest\x12\x19\n" +
+	"\x05token\x18\x01 \x01(\tB\x03\xe0A\x02R\x05token\x12&\n" +
+	"\fnew_password\x18\x02 \x01(\tB\x03\xe0A\x02R\vnewPassword\"Y\n" +
 	"\x1aCompleteActivationResponse\x12\x1f\n" +
 	"\vtenant_code\x18\x01 \x01(\tR\n" +
 	"tenantCode\x12\x1a\n" +
-	"\busername\x18\x02 \x01(\tR\busername\"K\n" +
-	"\x1bRequestPasswordResetRequest\x12\x16\n" +
-	"\x06tenant\x18\x01 \x01(\tR\x06tenant\x12\x14\n" +
-	"\x05login\x18\x02 \x01(\tR\x05login\"\x1e\n" +
-	"\x1cRequestPasswordResetResponse\"3\n" +
-	"\x1bInspectPasswordResetRequest\x12\x14\n" +
-	"\x05token\x18\x01 \x01(\tR\x05token\"\x8f\x02\n" +
+	"\busername\x18\x02 \x01(\tR\busername\"U\n" +
+	"\x1bRequestPasswordResetRequest\x12\x1b\n" +
+	"\x06tenant\x18\x01 \x01(\tB\x03\xe0A\x02R\x06tenant\x12\x19\n" +
+	"\x05login\x18\x02 \x01(\tB\x03\xe0A\x02R\x05login\"\x1e\n" +
+	"\x1cRequestPasswordResetResponse\"8\n" +
+	"\x1bInspectPasswordResetRequest\x12\x19\n" +
+	"\x05token\x18\x01 \x01(\tB\x03\xe0A\x02R\x05token\"\x8f\x02\n" +
 	"\x1cInspectPasswordResetResponse\x12H\n" +
 	"\brequires\x18\x01 \x03(\x0e2,.latchkey.recovery.v1.ResetRequirement.ValueR\brequires\x12\x1c\n" +
 	"\tquestions\x18\x02 \x03(\tR\tquestions\x12J\n" +
 	"\x0epassword_rules\x18\x03 \x01(\v2#.latchkey.recovery.v1.PasswordRulesR\rpasswordRules\x12;\n" +
 	"\vexpire_time\x18\x04 \x01(\v2\x1a.google.protobuf.TimestampR\n" +
-	"expireTime\"\xa2\x01\n" +
-	"\x1aVerifyPasswordResetRequest\x12\x14\n" +
-	"\x05token\x18\x01 \x01(\tR\x05token\x12 \n" +
+	"expireTime\"\xa7\x01\n" +
+	"\x1aVerifyPasswordResetRequest\x12\x19\n" +
+	"\x05token\x18\x01 \x01(\tB\x03\xe0A\x02R\x05token\x12 \n" +
 	"\ttotp_code\x18\x02 \x01(\tH\x00R\btotpCode\x88\x01\x01\x12>\n" +
 	"\aanswers\x18\x03 \x03(\v2$.latchkey.recovery.v1.SecurityAnswerR\aanswersB\f\n" +
 	"\n" +
@@ -817,11 +816,11 @@ const file_latchkey_recovery_v1_recovery_service_proto_rawDesc = "" +
 	"\x1bVerifyPasswordResetResponse\x12!\n" +
 	"\freset_ticket\x18\x01 \x01(\tR\vresetTicket\x12;\n" +
 	"\vexpire_time\x18\x02 \x01(\v2\x1a.google.protobuf.TimestampR\n" +
-	"expireTime\"\x87\x01\n" +
+	"expireTime\"\x8c\x01\n" +
 	"\x1cCompletePasswordResetRequest\x12\x16\n" +
 	"\x05token\x18\x01 \x01(\tH\x00R\x05token\x12#\n" +
-	"\freset_ticket\x18\x02 \x01(\tH\x00R\vresetTicket\x12!\n" +
-	"\fnew_password\x18\x03 \x01(\tR\vnewPasswordB\a\n" +
+	"\freset_ticket\x18\x02 \x01(\tH\x00R\vresetTicket\x12&\n" +
+	"\fnew_password\x18\x03 \x01(\tB\x03\xe0A\x02R\vnewPasswordB\a\n" +
 	"\x05proof\"@\n" +
 	"\x1dCompletePasswordResetResponse\x12\x1f\n" +
 	"\vtenant_code\x18\x01 \x01(\tR\n" +
@@ -831,16 +830,16 @@ const file_latchkey_recovery_v1_recovery_service_proto_rawDesc = "" +
 	"\x16security_questions_set\x18\x01 \x01(\bR\x14securityQuestionsSet\x12%\n" +
 	"\x0eemail_verified\x18\x02 \x01(\bR\remailVerified\x12\x1c\n" +
 	"\tquestions\x18\x03 \x03(\tR\tquestions\x12>\n" +
-	"\x1bsecurity_questions_required\x18\x04 \x01(\x05R\x19securityQuestionsRequired\"a\n" +
-	"\x1bSetSecurityQuestionsRequest\x12B\n" +
-	"\tquestions\x18\x01 \x03(\v2$.latchkey.recovery.v1.SecurityAnswerR\tquestions\"\x1e\n" +
-	"\x1cSetSecurityQuestionsResponse2\xc8\t\n" +
-	"\x0fRecoveryService\x12\xa9\x01\n" +
-	"\x12CompleteActivation\x12/.latchkey.recovery.v1.CompleteActivationRequest\x1a0.latchkey.recovery.v1.CompleteActivationResponse\"0\x92A\x02b\x00\x82\xd3\xe4\x93\x02%:\x01*\" /v1/recovery/activation:complete\x12\xaa\x01\n" +
-	"\x14RequestPasswordReset\x121.latchkey.recovery.v1.RequestPasswordResetRequest\x1a2.latchkey.recovery.v1.RequestPasswordResetResponse\"+\x92A\x02b\x00\x82\xd3\xe4\x93\x02 :\x01*\"\x1b/v1/recovery/password-reset\x12\xb2\x01\n" +
-	"\x14InspectPasswordReset\x121.latchkey.recovery.v1.InspectPasswordResetRequest\x1a2.latchkey.recovery.v1.InspectPasswordResetResponse\"3\x92A\x02b\x00\x82\xd3\xe4\x93\x02(:\x01*\"#/v1/recovery/password-reset:inspect\x12\xae\x01\n" +
-	"\x13VerifyPasswordReset\x120.latchkey.recovery.v1.VerifyPasswordResetRequest\x1a1.latchkey.recovery.v1.VerifyPasswordResetResponse\"2\x92A\x02b\x00\x82\xd3\xe4\x93\x02':\x01*\"\"/v1/recovery/password-reset:verify\x12\xb6\x01\n" +
-	"\x15CompletePasswordReset\x122.latchkey.recovery.v1.CompletePasswordResetRequest\x1a3.latchkey.recovery.v1.CompletePasswordResetResponse\"4\x92A\x02b\x00\x82\xd3\xe4\x93\x02):\x01*\"$/v1/recovery/password-reset:complete\x12\x8d\x01\n" +
+	"\x1bsecurity_questions_required\x18\x04 \x01(\x05R\x19securityQuestionsRequired\"f\n" +
+	"\x1bSetSecurityQuestionsRequest\x12G\n" +
+	"\tquestions\x18\x01 \x03(\v2$.latchkey.recovery.v1.SecurityAnswerB\x03\xe0A\x02R\tquestions\"\x1e\n" +
+	"\x1cSetSecurityQuestionsResponse2\xaf\t\n" +
+	"\x0fRecoveryService\x12\xa4\x01\n" +
+	"\x12CompleteActivation\x12/.latchkey.recovery.v1.CompleteActivationRequest\x1a0.latchkey.recovery.v1.CompleteActivationResponse\"+\x82\xd3\xe4\x93\x02%:\x01*\" /v1/recovery/activation:complete\x12\xa5\x01\n" +
+	"\x14RequestPasswordReset\x121.latchkey.recovery.v1.RequestPasswordResetRequest\x1a2.latchkey.recovery.v1.RequestPasswordResetResponse\"&\x82\xd3\xe4\x93\x02 :\x01*\"\x1b/v1/recovery/password-reset\x12\xad\x01\n" +
+	"\x14InspectPasswordReset\x121.latchkey.recovery.v1.InspectPasswordResetRequest\x1a2.latchkey.recovery.v1.InspectPasswordResetResponse\".\x82\xd3\xe4\x93\x02(:\x01*\"#/v1/recovery/password-reset:inspect\x12\xa9\x01\n" +
+	"\x13VerifyPasswordReset\x120.latchkey.recovery.v1.VerifyPasswordResetRequest\x1a1.latchkey.recovery.v1.VerifyPasswordResetResponse\"-\x82\xd3\xe4\x93\x02':\x01*\"\"/v1/recovery/password-reset:verify\x12\xb1\x01\n" +
+	"\x15CompletePasswordReset\x122.latchkey.recovery.v1.CompletePasswordResetRequest\x1a3.latchkey.recovery.v1.CompletePasswordResetResponse\"/\x82\xd3\xe4\x93\x02):\x01*\"$/v1/recovery/password-reset:complete\x12\x8d\x01\n" +
 	"\x11GetRecoveryStatus\x12..latchkey.recovery.v1.GetRecoveryStatusRequest\x1a/.latchkey.recovery.v1.GetRecoveryStatusResponse\"\x17\x82\xd3\xe4\x93\x02\x11\x12\x0f/v1/me/recovery\x12\xac\x01\n" +
 	"\x14SetSecurityQuestions\x121.latchkey.recovery.v1.SetSecurityQuestionsRequest\x1a2.latchkey.recovery.v1.SetSecurityQuestionsResponse\"-\x82\xd3\xe4\x93\x02':\x01*\x1a\"/v1/me/recovery/security-questionsBHZFgithub.com/latchkey/latchkey/proto/gen/latchkey/recovery/v1;recoveryv1b\x06proto3"
 

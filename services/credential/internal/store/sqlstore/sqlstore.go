@@ -4,9 +4,7 @@ package sqlstore
 
 import (
 	"context"
-	"crypto/ed25519"
 	"errors"
-	"fmt"
 	"strconv"
 	"strings"
 	"time"
@@ -18,7 +16,6 @@ import (
 	"github.com/latchkey/latchkey/libs/outbox"
 	"github.com/latchkey/latchkey/services/credential/internal/credential"
 	"github.com/latchkey/latchkey/services/credential/internal/store"
-	"github.com/latchkey/latchkey/services/credential/internal/token"
 	"github.com/latchkey/latchkey/services/credential/migrations"
 )
 
@@ -52,9 +49,6 @@ func (s *Store) InTx(ctx context.Context, fn func(tx store.Tx) error) error {
 func (s *Store) Bind(dtx dbx.Tx) store.Tx {
 	return &tx{reader: reader{q: dtx}, dtx: dtx, outbox: s.outbox}
 }
-
-// Keys is the signing-key store.
-func (s *Store) Keys() token.KeyStore { return keys{q: s.db} }
 
 // reader runs the queries, on the database or inside a transaction.
 type reader struct{ q dbx.Querier }
@@ -120,9 +114,17 @@ func (t reader) History(ctx context.Context, tenantID, accountID string, n int) 
 	return out, rows.Err()
 }
 
-func (t *tx) ReserveAttempt(ctx context.Context, tenantID, accountID string, max int) (int, bool, error) {
+func (t *tx) ReserveAttempt(ctx context.Context, tenantID, accountID string, max int, now time.Time, lockFor time.Duration) (int, bool, error) {
 	if _, err := t.q.Exec(ctx, `INSERT INTO login_attempts (tenant_id, account_id, failed_count) VALUES ($1, $2, 0)
 		ON CONFLICT (tenant_id, account_id) DO NOTHING`, tenantID, accountID); err != nil {
+		return 0, false, err
+	}
+	// A lock that has ended starts the count afresh. Of parallel
+	// transactions only the first finds it ended: the row lock makes the
+	// others see its new count.
+	if _, err := t.q.Exec(ctx, `UPDATE login_attempts SET failed_count = 0, locked_until = NULL
+		WHERE tenant_id = $1 AND account_id = $2 AND failed_count >= $3 AND locked_until IS NOT NULL AND locked_until <= $4`,
+		tenantID, accountID, max, now); err != nil {
 		return 0, false, err
 	}
 	var n int
@@ -132,12 +134,24 @@ func (t *tx) ReserveAttempt(ctx context.Context, tenantID, accountID string, max
 	if errors.Is(err, dbx.ErrNoRows) {
 		return max, false, nil
 	}
+	if err != nil || n < max || lockFor <= 0 {
+		return n, err == nil, err
+	}
+	// This attempt starts the lock (the row is this transaction's now).
+	_, err = t.q.Exec(ctx, "UPDATE login_attempts SET locked_until = $1 WHERE tenant_id = $2 AND account_id = $3",
+		now.Add(lockFor), tenantID, accountID)
 	return n, err == nil, err
 }
 
 func (t *tx) ResetAttempts(ctx context.Context, tenantID, accountID string) error {
 	_, err := t.q.Exec(ctx, "UPDATE login_attempts SET failed_count = 0, locked_until = NULL WHERE tenant_id = $1 AND account_id = $2",
 		tenantID, accountID)
+	return err
+}
+
+func (t *tx) ReleaseAttempt(ctx context.Context, tenantID, accountID string) error {
+	_, err := t.q.Exec(ctx, `UPDATE login_attempts SET failed_count = failed_count - 1
+		WHERE tenant_id = $1 AND account_id = $2 AND failed_count > 0`, tenantID, accountID)
 	return err
 }
 
@@ -160,9 +174,32 @@ func (t reader) GetPIN(ctx context.Context, tenantID, accountID string) (string,
 }
 
 func (t *tx) SavePIN(ctx context.Context, tenantID, accountID, hash string, at time.Time) error {
-	_, err := t.q.Exec(ctx, `INSERT INTO pins (tenant_id, account_id, hash, changed_at) VALUES ($1, $2, $3, $4)
-		ON CONFLICT (tenant_id, account_id) DO UPDATE SET hash = excluded.hash, changed_at = excluded.changed_at`,
+	_, err := t.q.Exec(ctx, `INSERT INTO pins (tenant_id, account_id, hash, changed_at, failed_count) VALUES ($1, $2, $3, $4, 0)
+		ON CONFLICT (tenant_id, account_id) DO UPDATE SET hash = excluded.hash, changed_at = excluded.changed_at, failed_count = 0`,
 		tenantID, accountID, hash, at)
+	return err
+}
+
+// reserve runs a counting UPDATE … WHERE count < max RETURNING count: one
+// statement, so of parallel attempts no more than max get a row back.
+func (t *tx) reserve(ctx context.Context, query string, args ...any) (int, bool, error) {
+	var n int
+	err := t.q.QueryRow(ctx, query, args...).Scan(&n)
+	if errors.Is(err, dbx.ErrNoRows) {
+		return credential.MaxPINFailures, false, nil
+	}
+	return n, err == nil, err
+}
+
+func (t *tx) ReservePINAttempt(ctx context.Context, tenantID, accountID string) (int, bool, error) {
+	return t.reserve(ctx, `UPDATE pins SET failed_count = failed_count + 1
+		WHERE tenant_id = $1 AND account_id = $2 AND failed_count < $3 RETURNING failed_count`,
+		tenantID, accountID, credential.MaxPINFailures)
+}
+
+func (t *tx) ReleasePINAttempt(ctx context.Context, tenantID, accountID string) error {
+	_, err := t.q.Exec(ctx, `UPDATE pins SET failed_count = failed_count - 1
+		WHERE tenant_id = $1 AND account_id = $2 AND failed_count > 0`, tenantID, accountID)
 	return err
 }
 
@@ -182,16 +219,21 @@ func (t reader) DeviceByKey(ctx context.Context, keyHash [32]byte) (*credential.
 	return &d, err
 }
 
-func (t *tx) FailPIN(ctx context.Context, tenantID, deviceID string, at time.Time) (int, error) {
-	var n int
-	err := t.q.QueryRow(ctx, `UPDATE devices SET failed_pins = failed_pins + 1,
-		revoked_at = CASE WHEN failed_pins + 1 >= $1 THEN $2 ELSE revoked_at END
-		WHERE tenant_id = $3 AND id = $4 AND revoked_at IS NULL RETURNING failed_pins`,
-		credential.MaxPINFailures, at, tenantID, deviceID).Scan(&n)
-	if errors.Is(err, dbx.ErrNoRows) {
-		return credential.MaxPINFailures, nil // revoked meanwhile
-	}
-	return n, err
+func (t *tx) ReserveDeviceAttempt(ctx context.Context, tenantID, deviceID string) (int, bool, error) {
+	return t.reserve(ctx, `UPDATE devices SET failed_pins = failed_pins + 1
+		WHERE tenant_id = $1 AND id = $2 AND revoked_at IS NULL AND failed_pins < $3 RETURNING failed_pins`,
+		tenantID, deviceID, credential.MaxPINFailures)
+}
+
+func (t *tx) ReleaseDeviceAttempt(ctx context.Context, tenantID, deviceID string) error {
+	_, err := t.q.Exec(ctx, `UPDATE devices SET failed_pins = failed_pins - 1
+		WHERE tenant_id = $1 AND id = $2 AND failed_pins > 0`, tenantID, deviceID)
+	return err
+}
+
+func (t *tx) RevokeDevice(ctx context.Context, tenantID, deviceID string, at time.Time) error {
+	_, err := t.q.Exec(ctx, "UPDATE devices SET revoked_at = $1 WHERE tenant_id = $2 AND id = $3 AND revoked_at IS NULL", at, tenantID, deviceID)
+	return err
 }
 
 func (t *tx) UsedDevice(ctx context.Context, tenantID, deviceID string, at time.Time) error {
@@ -204,19 +246,33 @@ func (t *tx) RevokeDevices(ctx context.Context, tenantID, accountID string, at t
 	return err
 }
 
-const sessionColumns = "id, tenant_id, account_id, device_name, ip, user_agent, amr, auth_time, created_at, last_used_at, revoked_at"
+const sessionColumns = "id, tenant_id, account_id, device_name, ip, user_agent, amr, auth_time, created_at, last_used_at, revoked_at, device_id"
+
+// sessionSelect reads sessionColumns and whether the session's device key
+// is live.
+const sessionSelect = "SELECT " + sessionColumns + `, EXISTS (SELECT 1 FROM devices d
+	WHERE d.tenant_id = sessions.tenant_id AND d.id = sessions.device_id AND d.revoked_at IS NULL) FROM sessions`
 
 func (t *tx) CreateSession(ctx context.Context, s *credential.Session) error {
-	_, err := t.q.Exec(ctx, "INSERT INTO sessions ("+sessionColumns+") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)",
-		s.ID, s.TenantID, s.AccountID, s.DeviceName, s.IP, s.UserAgent, strings.Join(s.AMR, ","), s.AuthTime, s.CreatedAt, s.LastUsedAt, s.RevokedAt)
+	var device *string
+	if s.DeviceID != "" {
+		device = &s.DeviceID
+	}
+	_, err := t.q.Exec(ctx, "INSERT INTO sessions ("+sessionColumns+") VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)",
+		s.ID, s.TenantID, s.AccountID, s.DeviceName, s.IP, s.UserAgent, strings.Join(s.AMR, ","), s.AuthTime, s.CreatedAt, s.LastUsedAt, s.RevokedAt, device)
 	return err
 }
 
 func scanSession(row dbx.Row) (*credential.Session, error) {
 	var s credential.Session
 	var amr string
-	if err := row.Scan(&s.ID, &s.TenantID, &s.AccountID, &s.DeviceName, &s.IP, &s.UserAgent, &amr, &s.AuthTime, &s.CreatedAt, &s.LastUsedAt, &s.RevokedAt); err != nil {
+	var device *string
+	if err := row.Scan(&s.ID, &s.TenantID, &s.AccountID, &s.DeviceName, &s.IP, &s.UserAgent, &amr, &s.AuthTime, &s.CreatedAt, &s.LastUsedAt,
+		&s.RevokedAt, &device, &s.PINKey); err != nil {
 		return nil, err
+	}
+	if device != nil {
+		s.DeviceID = *device
 	}
 	s.AMR = splitList(amr)
 	s.AuthTime, s.CreatedAt, s.LastUsedAt = s.AuthTime.UTC(), s.CreatedAt.UTC(), s.LastUsedAt.UTC()
@@ -228,7 +284,7 @@ func scanSession(row dbx.Row) (*credential.Session, error) {
 }
 
 func (t reader) GetSession(ctx context.Context, tenantID, id string) (*credential.Session, error) {
-	s, err := scanSession(t.q.QueryRow(ctx, "SELECT "+sessionColumns+" FROM sessions WHERE tenant_id = $1 AND id = $2", tenantID, id))
+	s, err := scanSession(t.q.QueryRow(ctx, sessionSelect+" WHERE tenant_id = $1 AND id = $2", tenantID, id))
 	if errors.Is(err, dbx.ErrNoRows) {
 		return nil, notFound("session")
 	}
@@ -236,7 +292,7 @@ func (t reader) GetSession(ctx context.Context, tenantID, id string) (*credentia
 }
 
 func (t reader) ListSessions(ctx context.Context, tenantID, accountID string) ([]*credential.Session, error) {
-	rows, err := t.q.Query(ctx, "SELECT "+sessionColumns+` FROM sessions
+	rows, err := t.q.Query(ctx, sessionSelect+`
 		WHERE tenant_id = $1 AND account_id = $2 AND revoked_at IS NULL ORDER BY id DESC LIMIT 500`, tenantID, accountID)
 	if err != nil {
 		return nil, err
@@ -277,20 +333,41 @@ func (t *tx) RevokeSessions(ctx context.Context, tenantID, accountID string, onl
 		}
 		q += ")"
 	}
-	rows, err := t.q.Query(ctx, q+" RETURNING id", args...)
+	out, devices, err := t.revokedSessions(ctx, q+" RETURNING id, device_id", args...)
 	if err != nil {
 		return nil, err
 	}
-	defer rows.Close()
-	var out []string
-	for rows.Next() {
-		var id string
-		if err := rows.Scan(&id); err != nil {
+	// A session's end is its device key's end: whoever ended it (the
+	// user signing a device out, a lock, a new password) means that
+	// device to need the password again.
+	for _, d := range devices {
+		if err := t.RevokeDevice(ctx, tenantID, d, at); err != nil {
 			return nil, err
 		}
-		out = append(out, id)
 	}
-	return out, rows.Err()
+	return out, nil
+}
+
+// revokedSessions runs the revoking UPDATE and returns the ids it revoked
+// and their devices.
+func (t *tx) revokedSessions(ctx context.Context, q string, args ...any) (ids, devices []string, err error) {
+	rows, err := t.q.Query(ctx, q, args...)
+	if err != nil {
+		return nil, nil, err
+	}
+	defer rows.Close()
+	for rows.Next() {
+		var id string
+		var device *string
+		if err := rows.Scan(&id, &device); err != nil {
+			return nil, nil, err
+		}
+		ids = append(ids, id)
+		if device != nil {
+			devices = append(devices, *device)
+		}
+	}
+	return ids, devices, rows.Err()
 }
 
 func (t *tx) AddRefreshToken(ctx context.Context, r *credential.RefreshToken) error {
@@ -381,54 +458,6 @@ func (t reader) DeviceSeen(ctx context.Context, tenantID, accountID, deviceName,
 		(SELECT COUNT(*) FROM (SELECT 1 FROM sessions WHERE tenant_id = $1 AND account_id = $2 AND device_name = $3 AND user_agent = $4 LIMIT 1) s)`,
 		tenantID, accountID, deviceName, userAgent).Scan(&anySession, &seen)
 	return anySession > 0, seen > 0, err
-}
-
-// keys keeps the signing keys. The private keys are stored as they are:
-// the database is the secret store here; encrypting them with a key ring
-// kept outside it is a later step.
-type keys struct{ q dbx.Querier }
-
-func (k keys) ListKeys(ctx context.Context) ([]token.SigningKey, error) {
-	rows, err := k.q.Query(ctx, "SELECT id, private_key, created_at, retire_at FROM signing_keys ORDER BY created_at")
-	if err != nil {
-		return nil, err
-	}
-	defer rows.Close()
-	var out []token.SigningKey
-	for rows.Next() {
-		var (
-			s      token.SigningKey
-			priv   []byte
-			retire *time.Time
-		)
-		if err := rows.Scan(&s.ID, &priv, &s.CreatedAt, &retire); err != nil {
-			return nil, err
-		}
-		if len(priv) != ed25519.PrivateKeySize {
-			return nil, fmt.Errorf("signing key %s: stored key has %d bytes", s.ID, len(priv))
-		}
-		s.Private, s.CreatedAt = ed25519.PrivateKey(priv), s.CreatedAt.UTC()
-		if retire != nil {
-			s.RetireAt = retire.UTC()
-		}
-		out = append(out, s)
-	}
-	return out, rows.Err()
-}
-
-func (k keys) AddKey(ctx context.Context, s token.SigningKey) error {
-	var retire *time.Time
-	if !s.RetireAt.IsZero() {
-		retire = &s.RetireAt
-	}
-	_, err := k.q.Exec(ctx, "INSERT INTO signing_keys (id, private_key, created_at, retire_at) VALUES ($1, $2, $3, $4)",
-		s.ID, []byte(s.Private), s.CreatedAt, retire)
-	return err
-}
-
-func (k keys) DeleteKey(ctx context.Context, id string) error {
-	_, err := k.q.Exec(ctx, "DELETE FROM signing_keys WHERE id = $1", id)
-	return err
 }
 
 func splitList(s string) []string {

@@ -31,7 +31,9 @@ func Run(t *testing.T, s store.Store) {
 		"RefreshTokenReuseIsDetected":    testRefresh,
 		"RevokeSessionsAllButOneOrSome":  testRevoke,
 		"SessionsOfOtherTenantInvisible": testTenantScope,
-		"WrongPINsRevokeTheDevice":       testDevices,
+		"PINAttemptsCannotExceedMax":     testDevices,
+		"EndedSessionEndsItsDeviceKey":   testSessionDevice,
+		"ReleasedAttemptIsGivenBack":     testReleaseAttempt,
 		"PeekDoesNotUseTheTicket":        testPeekTicket,
 		"WrongCodesEndTheTicket":         testTicketCodes,
 		"DeviceSeenInEarlierSessions":    testDeviceSeen,
@@ -90,7 +92,7 @@ func testAttempts(t *testing.T, s store.Store) {
 		go func() {
 			defer wg.Done()
 			err := s.InTx(ctx, func(tx store.Tx) error {
-				_, reserved, err := tx.ReserveAttempt(ctx, tenant, acct, max)
+				_, reserved, err := tx.ReserveAttempt(ctx, tenant, acct, max, now, 0)
 				if reserved {
 					ok.Add(1)
 				}
@@ -109,12 +111,41 @@ func testAttempts(t *testing.T, s store.Store) {
 		if err := tx.ResetAttempts(ctx, tenant, acct); err != nil {
 			return err
 		}
-		n, reserved, err := tx.ReserveAttempt(ctx, tenant, acct, max)
+		n, reserved, err := tx.ReserveAttempt(ctx, tenant, acct, max, now, 0)
 		if err != nil || !reserved || n != 1 {
 			return fmt.Errorf("after reset: %d %v %v", n, reserved, err)
 		}
 		return nil
 	})
+	// A lock of lockFor ends lockFor after the attempt that reached the
+	// limit, and then counting starts afresh; one without an end lasts
+	// until a reset.
+	for _, tc := range []struct {
+		lockFor time.Duration
+		later   time.Duration
+		want    bool
+	}{
+		{15 * time.Minute, 15*time.Minute - time.Second, false},
+		{15 * time.Minute, 15 * time.Minute, true},
+		{0, 365 * 24 * time.Hour, false},
+	} {
+		acct := ids.New()
+		inTx(t, s, func(tx store.Tx) error {
+			for i := 0; i < max; i++ {
+				if _, ok, err := tx.ReserveAttempt(ctx, tenant, acct, max, now, tc.lockFor); err != nil || !ok {
+					return fmt.Errorf("attempt %d: %v %v", i+1, ok, err)
+				}
+			}
+			if _, ok, err := tx.ReserveAttempt(ctx, tenant, acct, max, now.Add(time.Second), tc.lockFor); err != nil || ok {
+				return fmt.Errorf("attempt past the limit: %v %v, want refused", ok, err)
+			}
+			n, ok, err := tx.ReserveAttempt(ctx, tenant, acct, max, now.Add(tc.later), tc.lockFor)
+			if err != nil || ok != tc.want || (ok && n != 1) {
+				return fmt.Errorf("lock of %v, %v later: %d %v %v; want let through afresh = %v", tc.lockFor, tc.later, n, ok, err, tc.want)
+			}
+			return nil
+		})
+	}
 }
 
 func testTicket(t *testing.T, s store.Store) {
@@ -243,11 +274,15 @@ func testTenantScope(t *testing.T, s store.Store) {
 	}
 }
 
+func newDevice(tenant, acct string) *credential.Device {
+	return &credential.Device{ID: ids.New(), TenantID: tenant, AccountID: acct, KeyHash: sha256.Sum256([]byte(ids.New())),
+		Name: "phone", CreatedAt: now, LastUsedAt: now}
+}
+
 func testDevices(t *testing.T, s store.Store) {
 	ctx := context.Background()
 	tenant, acct := ids.New(), ids.New()
-	d := &credential.Device{ID: ids.New(), TenantID: tenant, AccountID: acct, KeyHash: sha256.Sum256([]byte(ids.New())),
-		Name: "phone", CreatedAt: now, LastUsedAt: now}
+	d := newDevice(tenant, acct)
 	inTx(t, s, func(tx store.Tx) error {
 		if err := tx.SavePIN(ctx, tenant, acct, "pinhash", now); err != nil {
 			return err
@@ -257,19 +292,164 @@ func testDevices(t *testing.T, s store.Store) {
 		}
 		return tx.AddDevice(ctx, d)
 	})
+	// Parallel attempts on the device and on the PIN's change: exactly
+	// the limit of each is let through.
+	var device, change atomic.Int32
 	var wg sync.WaitGroup
-	for i := 0; i < 2*credential.MaxPINFailures; i++ {
-		wg.Add(1)
-		go func() {
-			defer wg.Done()
-			_ = s.InTx(ctx, func(tx store.Tx) error { _, err := tx.FailPIN(ctx, tenant, d.ID, now); return err })
-		}()
+	for i := 0; i < 4*credential.MaxPINFailures; i++ {
+		wg.Go(func() {
+			err := s.InTx(ctx, func(tx store.Tx) error {
+				_, ok, err := tx.ReserveDeviceAttempt(ctx, tenant, d.ID)
+				if ok {
+					device.Add(1)
+				}
+				return err
+			})
+			if err != nil {
+				t.Error(err)
+			}
+		})
+		wg.Go(func() {
+			err := s.InTx(ctx, func(tx store.Tx) error {
+				_, ok, err := tx.ReservePINAttempt(ctx, tenant, acct)
+				if ok {
+					change.Add(1)
+				}
+				return err
+			})
+			if err != nil {
+				t.Error(err)
+			}
+		})
 	}
 	wg.Wait()
-	err := s.InTx(ctx, func(tx store.Tx) error { _, err := tx.DeviceByKey(ctx, d.KeyHash); return err })
-	if !errs.Is(err, errs.KindNotFound) {
-		t.Fatalf("device after %d wrong PINs: %v, want revoked (NotFound)", 2*credential.MaxPINFailures, err)
+	if device.Load() != credential.MaxPINFailures || change.Load() != credential.MaxPINFailures {
+		t.Fatalf("parallel attempts let through: device %d, PIN change %d; want %d each", device.Load(), change.Load(), credential.MaxPINFailures)
 	}
+	inTx(t, s, func(tx store.Tx) error {
+		// A released attempt is given back; a successful unlock and a
+		// new PIN start the counts afresh.
+		if err := tx.ReleaseDeviceAttempt(ctx, tenant, d.ID); err != nil {
+			return err
+		}
+		if err := tx.ReleasePINAttempt(ctx, tenant, acct); err != nil {
+			return err
+		}
+		if n, ok, err := tx.ReserveDeviceAttempt(ctx, tenant, d.ID); err != nil || !ok || n != credential.MaxPINFailures {
+			return fmt.Errorf("device attempt after a release: %d %v %v, want the last one", n, ok, err)
+		}
+		if n, ok, err := tx.ReservePINAttempt(ctx, tenant, acct); err != nil || !ok || n != credential.MaxPINFailures {
+			return fmt.Errorf("PIN attempt after a release: %d %v %v, want the last one", n, ok, err)
+		}
+		if err := tx.UsedDevice(ctx, tenant, d.ID, now); err != nil {
+			return err
+		}
+		if n, ok, err := tx.ReserveDeviceAttempt(ctx, tenant, d.ID); err != nil || !ok || n != 1 {
+			return fmt.Errorf("device attempt after an unlock: %d %v %v, want 1", n, ok, err)
+		}
+		if err := tx.SavePIN(ctx, tenant, acct, "newhash", now); err != nil {
+			return err
+		}
+		if n, ok, err := tx.ReservePINAttempt(ctx, tenant, acct); err != nil || !ok || n != 1 {
+			return fmt.Errorf("PIN attempt after a new PIN: %d %v %v, want 1", n, ok, err)
+		}
+		if _, ok, err := tx.ReservePINAttempt(ctx, ids.New(), acct); err != nil || ok {
+			return fmt.Errorf("PIN attempt through another tenant: %v %v, want refused", ok, err)
+		}
+		return tx.RevokeDevice(ctx, tenant, d.ID, now)
+	})
+	err := s.InTx(ctx, func(tx store.Tx) error {
+		if _, ok, err := tx.ReserveDeviceAttempt(ctx, tenant, d.ID); err != nil || ok {
+			return fmt.Errorf("attempt on a revoked device: %v %v, want refused", ok, err)
+		}
+		_, err := tx.DeviceByKey(ctx, d.KeyHash)
+		return err
+	})
+	if !errs.Is(err, errs.KindNotFound) {
+		t.Fatalf("revoked device: %v, want NotFound", err)
+	}
+}
+
+// A session remembers its device; the sessions list says while its key
+// is live, and revoking the session revokes the key.
+func testSessionDevice(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	tenant, acct := ids.New(), ids.New()
+	d := newDevice(tenant, acct)
+	withKey, without := newSession(tenant, acct), newSession(tenant, acct)
+	withKey.DeviceID = d.ID
+	inTx(t, s, func(tx store.Tx) error {
+		if err := tx.AddDevice(ctx, d); err != nil {
+			return err
+		}
+		if err := tx.CreateSession(ctx, withKey); err != nil {
+			return err
+		}
+		return tx.CreateSession(ctx, without)
+	})
+	keys := func() map[string]bool {
+		t.Helper()
+		list, err := s.ListSessions(ctx, tenant, acct)
+		if err != nil {
+			t.Fatal(err)
+		}
+		out := map[string]bool{}
+		for _, x := range list {
+			out[x.ID] = x.PINKey
+		}
+		return out
+	}
+	if got := keys(); !got[withKey.ID] || got[without.ID] || len(got) != 2 {
+		t.Fatalf("PIN keys in the list = %v, want only %s", got, withKey.ID)
+	}
+	if got, err := s.GetSession(ctx, tenant, withKey.ID); err != nil || got.DeviceID != d.ID || !got.PINKey {
+		t.Fatalf("session = %+v %v, want its device and a live key", got, err)
+	}
+	inTx(t, s, func(tx store.Tx) error {
+		_, err := tx.RevokeSessions(ctx, tenant, acct, []string{without.ID}, "", now)
+		return err
+	})
+	if _, err := s.DeviceByKey(ctx, d.KeyHash); err != nil {
+		t.Fatalf("device after another session ended: %v, want live", err)
+	}
+	inTx(t, s, func(tx store.Tx) error {
+		_, err := tx.RevokeSessions(ctx, tenant, acct, []string{withKey.ID}, "", now)
+		return err
+	})
+	if _, err := s.DeviceByKey(ctx, d.KeyHash); !errs.Is(err, errs.KindNotFound) {
+		t.Fatalf("device after its session ended: %v, want revoked (NotFound)", err)
+	}
+	if got, err := s.GetSession(ctx, tenant, withKey.ID); err != nil || got.PINKey {
+		t.Fatalf("ended session = %+v %v, want no live key", got, err)
+	}
+}
+
+func testReleaseAttempt(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	tenant, acct := ids.New(), ids.New()
+	inTx(t, s, func(tx store.Tx) error {
+		for range 2 {
+			if _, _, err := tx.ReserveAttempt(ctx, tenant, acct, 5, now, 0); err != nil {
+				return err
+			}
+		}
+		if err := tx.ReleaseAttempt(ctx, tenant, acct); err != nil {
+			return err
+		}
+		if n, err := tx.FailedCount(ctx, tenant, acct); err != nil || n != 1 {
+			return fmt.Errorf("count after a release = %d %v, want 1", n, err)
+		}
+		if err := tx.ReleaseAttempt(ctx, tenant, acct); err != nil {
+			return err
+		}
+		if err := tx.ReleaseAttempt(ctx, tenant, acct); err != nil {
+			return err
+		}
+		if n, err := tx.FailedCount(ctx, tenant, acct); err != nil || n != 0 {
+			return fmt.Errorf("count after releasing more than reserved = %d %v, want 0", n, err)
+		}
+		return nil
+	})
 }
 
 func testPeekTicket(t *testing.T, s store.Store) {

@@ -28,18 +28,18 @@ func Run(t *testing.T, newStore func(t *testing.T) token.KeyStore) {
 	t.Run("KeepsEveryFieldExactly", func(t *testing.T) {
 		s := newStore(t)
 		a, b := Key(t, time.Date(2026, 1, 2, 3, 4, 5, 123456000, time.UTC)), Key(t, time.Date(2026, 2, 1, 0, 0, 0, 0, time.UTC))
-		for _, k := range []token.SigningKey{a, b} {
-			if err := s.AddKey(ctx, k); err != nil {
-				t.Fatalf("AddKey: %v", err)
-			}
-		}
+		// A plaintext key as a version before encryption at rest stored
+		// it: no KEK id, no retirement time.
+		c := Plaintext(t, time.Date(2026, 3, 1, 0, 0, 0, 0, time.UTC))
+		want := []token.StoredKey{a, b, c}
+		addAll(t, s, want...)
 		got := sorted(t, s)
-		if len(got) != 2 {
-			t.Fatalf("ListKeys: %d keys, want 2", len(got))
+		if len(got) != len(want) {
+			t.Fatalf("ListKeys: %d keys, want %d", len(got), len(want))
 		}
-		for n, want := range []token.SigningKey{a, b} {
-			if !same(got[n], want) {
-				t.Errorf("key %d (%s) read back with other fields or bytes than written (%s)", n, got[n].ID, want.ID)
+		for n := range want {
+			if !same(got[n], want[n]) {
+				t.Errorf("key %d (%s) read back with other fields or bytes than written (%s)", n, got[n].ID, want[n].ID)
 			}
 		}
 	})
@@ -56,11 +56,7 @@ func Run(t *testing.T, newStore func(t *testing.T) token.KeyStore) {
 	t.Run("DeleteRemovesOnlyThatKeyAndIsIdempotent", func(t *testing.T) {
 		s := newStore(t)
 		a, b := Key(t, time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)), Key(t, time.Date(2026, 1, 2, 0, 0, 0, 0, time.UTC))
-		for _, k := range []token.SigningKey{a, b} {
-			if err := s.AddKey(ctx, k); err != nil {
-				t.Fatal(err)
-			}
-		}
+		addAll(t, s, a, b)
 		if err := s.DeleteKey(ctx, a.ID); err != nil {
 			t.Fatal(err)
 		}
@@ -75,35 +71,84 @@ func Run(t *testing.T, newStore func(t *testing.T) token.KeyStore) {
 			t.Fatalf("after delete: %d keys (%v), want only %s", len(got), ids(got), b.ID)
 		}
 	})
+	t.Run("ResealReplacesOnlyTheSealedKeyOfThatKey", func(t *testing.T) {
+		s := newStore(t)
+		a, b := Plaintext(t, time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)), Key(t, time.Date(2026, 1, 2, 0, 0, 0, 0, time.UTC))
+		addAll(t, s, a, b)
+		resealed := a
+		resealed.KEKID, resealed.Sealed = "kek-2", randomBytes(t, 60)
+		// Only the sealed key counts: other fields given are ignored.
+		changed := resealed
+		changed.CreatedAt, changed.RetireAt = changed.CreatedAt.Add(time.Hour), changed.CreatedAt.Add(time.Hour)
+		if err := s.ResealKey(ctx, changed); err != nil {
+			t.Fatal(err)
+		}
+		if err := s.ResealKey(ctx, token.StoredKey{ID: "never-stored", KEKID: "kek-2", Sealed: randomBytes(t, 60)}); err != nil {
+			t.Fatalf("resealing an unknown key: %v; want no error", err)
+		}
+		got := sorted(t, s)
+		if len(got) != 2 || !same(got[0], resealed) || !same(got[1], b) {
+			t.Fatalf("after reseal: %v, want %s resealed and %s unchanged", ids(got), a.ID, b.ID)
+		}
+	})
 }
 
-// Key returns a fresh signing key created at at (normalized as stores keep
-// times), retiring 30 days later.
-func Key(t testing.TB, at time.Time) token.SigningKey {
+func addAll(t *testing.T, s token.KeyStore, keys ...token.StoredKey) {
+	t.Helper()
+	for _, k := range keys {
+		if err := s.AddKey(context.Background(), k); err != nil {
+			t.Fatalf("AddKey: %v", err)
+		}
+	}
+}
+
+// Key returns a stored key created at at (normalized as stores keep
+// times), retiring 30 days later, whose sealed bytes are random: stores
+// keep them without looking inside.
+func Key(t testing.TB, at time.Time) token.StoredKey {
+	t.Helper()
+	pub, _, err := ed25519.GenerateKey(rand.Reader)
+	if err != nil {
+		t.Fatal(err)
+	}
+	at = clock.Normalize(at)
+	return token.StoredKey{ID: token.KeyID(pub), KEKID: "kek-1", Sealed: randomBytes(t, 60), CreatedAt: at, RetireAt: at.Add(30 * 24 * time.Hour)}
+}
+
+// Plaintext returns a key as a version before encryption at rest stored
+// it: the private key itself, no KEK id and no retirement time.
+func Plaintext(t testing.TB, at time.Time) token.StoredKey {
 	t.Helper()
 	pub, priv, err := ed25519.GenerateKey(rand.Reader)
 	if err != nil {
 		t.Fatal(err)
 	}
-	at = clock.Normalize(at)
-	return token.SigningKey{ID: token.KeyID(pub), Private: priv, CreatedAt: at, RetireAt: at.Add(30 * 24 * time.Hour)}
+	return token.StoredKey{ID: token.KeyID(pub), Sealed: priv, CreatedAt: clock.Normalize(at)}
 }
 
-func sorted(t *testing.T, s token.KeyStore) []token.SigningKey {
+func randomBytes(t testing.TB, n int) []byte {
+	b := make([]byte, n)
+	if _, err := rand.Read(b); err != nil {
+		t.Fatal(err)
+	}
+	return b
+}
+
+func sorted(t *testing.T, s token.KeyStore) []token.StoredKey {
 	t.Helper()
 	keys, err := s.ListKeys(context.Background())
 	if err != nil {
 		t.Fatalf("ListKeys: %v", err)
 	}
-	slices.SortFunc(keys, func(a, b token.SigningKey) int { return a.CreatedAt.Compare(b.CreatedAt) })
+	slices.SortFunc(keys, func(a, b token.StoredKey) int { return a.CreatedAt.Compare(b.CreatedAt) })
 	return keys
 }
 
-func same(a, b token.SigningKey) bool {
-	return a.ID == b.ID && bytes.Equal(a.Private, b.Private) && a.CreatedAt.Equal(b.CreatedAt) && a.RetireAt.Equal(b.RetireAt)
+func same(a, b token.StoredKey) bool {
+	return a.ID == b.ID && a.KEKID == b.KEKID && bytes.Equal(a.Sealed, b.Sealed) && a.CreatedAt.Equal(b.CreatedAt) && a.RetireAt.Equal(b.RetireAt)
 }
 
-func ids(keys []token.SigningKey) []string {
+func ids(keys []token.StoredKey) []string {
 	out := make([]string, len(keys))
 	for n, k := range keys {
 		out[n] = k.ID

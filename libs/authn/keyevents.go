@@ -1,0 +1,111 @@
+package authn
+
+import (
+	"context"
+	"fmt"
+	"log/slog"
+	"sync"
+	"time"
+
+	"github.com/nats-io/nats.go/jetstream"
+	"google.golang.org/protobuf/proto"
+
+	"github.com/latchkey/latchkey/libs/natsx"
+	eventsv1 "github.com/latchkey/latchkey/proto/gen/latchkey/events/v1"
+)
+
+// SigningKeyRotatedSubject is the subject of the event the credential
+// service records when an operator rotates the access-token signing key
+// (`latchkey keys rotate`): every service forgets its cached keys, and
+// refuses at once the tokens of the keys the rotation retired.
+const SigningKeyRotatedSubject = natsx.EventsSubjectPrefix + ".signing_key.rotated"
+
+// SigningKeyRotated is the decoded event.
+type SigningKeyRotated struct {
+	EventID string
+	KeyID   string
+	Retired []string
+}
+
+// ParseSigningKeyRotated decodes the payload of a SigningKeyRotated event
+// (eventsv1.SigningKeyRotated).
+func ParseSigningKeyRotated(payload []byte) (SigningKeyRotated, error) {
+	var m eventsv1.SigningKeyRotated
+	if err := proto.Unmarshal(payload, &m); err != nil {
+		return SigningKeyRotated{}, fmt.Errorf("authn: SigningKeyRotated: %w", err)
+	}
+	return SigningKeyRotated{EventID: m.GetMeta().GetEventId(), KeyID: m.GetKeyId(), Retired: m.GetRetiredKeyIds()}, nil
+}
+
+// RetiredKeys is the set of signing keys an operator retired: a verifier
+// refuses their tokens even while a cached JWKS still lists them. Retired
+// keys are few (one per manual retirement) and their ids never come back,
+// so the set only grows, for the life of the process. It is safe for
+// concurrent use.
+type RetiredKeys struct {
+	mu  sync.RWMutex
+	ids map[string]struct{}
+}
+
+// NewRetiredKeys returns an empty set.
+func NewRetiredKeys() *RetiredKeys { return &RetiredKeys{ids: map[string]struct{}{}} }
+
+// Retire adds the key id.
+func (r *RetiredKeys) Retire(id string) {
+	r.mu.Lock()
+	defer r.mu.Unlock()
+	r.ids[id] = struct{}{}
+}
+
+// Retired reports whether the key id was retired.
+func (r *RetiredKeys) Retired(id string) bool {
+	if r == nil {
+		return false
+	}
+	r.mu.RLock()
+	defer r.mu.RUnlock()
+	_, ok := r.ids[id]
+	return ok
+}
+
+// KeyInvalidator is a KeySource that can drop what it cached, so that the
+// next call reads the keys again: the credential service's issuer, and
+// CachedKeys.
+type KeyInvalidator interface {
+	InvalidateKeys()
+}
+
+// DefaultKeyRotationLookback is how far back a service starting up reads
+// key rotations: longer than any verifier caches keys (DefaultKeysTTL) or
+// any token lives, so a retirement it missed while down is applied too.
+const DefaultKeyRotationLookback = 24 * time.Hour
+
+// FollowKeyRotations applies the SigningKeyRotated events of the events
+// stream until ctx ends: each retired key is added to retired, and keys,
+// when it is a KeyInvalidator, forgets what it cached, so the new key is
+// known and the retired one gone at the next verification. Like
+// FollowRevocations it returns once the events already in the stream
+// (opts.Lookback, default DefaultKeyRotationLookback) are applied.
+func FollowKeyRotations(ctx context.Context, js jetstream.JetStream, retired *RetiredKeys, keys KeySource, opts FollowOptions) error {
+	if opts.Subject == "" {
+		opts.Subject = SigningKeyRotatedSubject
+	}
+	if opts.Lookback <= 0 {
+		opts.Lookback = DefaultKeyRotationLookback
+	}
+	inv, _ := keys.(KeyInvalidator)
+	return follow(ctx, js, opts, func(msg jetstream.Msg, log *slog.Logger) {
+		ev, err := ParseSigningKeyRotated(msg.Data())
+		if err != nil {
+			log.Error("authn: undecodable SigningKeyRotated skipped", "err", err)
+			return
+		}
+		for _, id := range ev.Retired {
+			retired.Retire(id)
+		}
+		if inv != nil {
+			inv.InvalidateKeys()
+		}
+		log.Info("authn: signing key rotated", "kid", ev.KeyID, "retired", ev.Retired)
+	})
+}
