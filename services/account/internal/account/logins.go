@@ -65,6 +65,16 @@ func FoldEmail(s string) string {
 	return strings.ToLower(s)
 }
 
+// FoldText folds a fragment of a username or e-mail address, such as a
+// search, as FoldEmail folds each part of an address: for valid names the
+// same form as FoldUsername's.
+func FoldText(s string) string {
+	if k, err := emailPartProfile.String(s); err == nil {
+		return k
+	}
+	return strings.ToLower(s)
+}
+
 func emailKey(s string) (string, bool) {
 	at := strings.LastIndexByte(s, '@')
 	if at <= 0 || at == len(s)-1 {

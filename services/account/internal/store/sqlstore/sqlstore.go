@@ -269,8 +269,10 @@ func (r reader) ListAccounts(ctx context.Context, tenantID string, q store.Accou
 	var w where
 	w.add("tenant_id = " + w.arg(tenantID))
 	if q.Filter != "" {
-		p := w.arg(likePattern(q.Filter))
-		w.add("(username_folded LIKE " + p + " ESCAPE '\\' OR email_folded LIKE " + p + " ESCAPE '\\' OR lower(display_name) LIKE " + p + " ESCAPE '\\')")
+		// The folded columns are searched in their own form, so "ＪＡＮ"
+		// finds jan.
+		p, folded := w.arg(likePattern(q.Filter)), w.arg(likePattern(account.FoldText(q.Filter)))
+		w.add("(username_folded LIKE " + folded + " ESCAPE '\\' OR email_folded LIKE " + folded + " ESCAPE '\\' OR lower(display_name) LIKE " + p + " ESCAPE '\\')")
 	}
 	if q.Status != "" {
 		w.add("status = " + w.arg(string(q.Status)))

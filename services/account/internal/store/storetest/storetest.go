@@ -377,6 +377,8 @@ func testListAccountsFilters(t *testing.T, s store.Store, _ Pending) {
 		want []string
 	}{
 		{store.AccountQuery{Filter: "JANSEN"}, []string{"jan.jansen"}},
+		{store.AccountQuery{Filter: "ＪＡＮ.ｊａｎｓｅｎ"}, []string{"jan.jansen"}},
+		{store.AccountQuery{Filter: "@ＯＦＦＩＣＥ"}, []string{"jan.jansen", "piet"}},
 		{store.AccountQuery{Filter: "office.example"}, []string{"jan.jansen", "piet"}},
 		{store.AccountQuery{Filter: "100%"}, []string{"piet"}},
 		{store.AccountQuery{Filter: "%"}, []string{"piet"}},
