@@ -47,8 +47,14 @@ func adminTenant(t *testing.T, op client, policy map[string]any) (code, tenantID
 // the account id and the log-in's tokens.
 func userWithPassword(t *testing.T, admin client, code, username, password string) (string, map[string]any) {
 	t.Helper()
+	return userWithRoles(t, admin, code, username, []string{"USER"}, password)
+}
+
+// userWithRoles is userWithPassword for an account holding roles.
+func userWithRoles(t *testing.T, admin client, code, username string, roles []string, password string) (string, map[string]any) {
+	t.Helper()
 	st, body := admin.do("POST", "/v1/admin/accounts", map[string]any{"username": username, "email": username + "@" + code + ".example",
-		"displayName": "User " + username, "roles": []string{"USER"}, "activation": "TEMPORARY_PASSWORD", "temporaryPassword": "Starting-Point-2026"})
+		"displayName": "User " + username, "roles": roles, "activation": "TEMPORARY_PASSWORD", "temporaryPassword": "Starting-Point-2026"})
 	if st != 200 || body["account"].(map[string]any)["status"] != "ACTIVE" {
 		t.Fatalf("helpdesk creates %s with a temporary password: %d %v", username, st, body)
 	}

@@ -125,6 +125,13 @@ func Start(ctx context.Context, cfg Config) (_ *Instance, err error) {
 	if cfg.Clock == nil {
 		cfg.Clock = clock.System{}
 	}
+	if cfg.OperatorToken != "" {
+		// ConfigFromEnv refuses a guessable token; so does a Config built
+		// in code, before anything starts.
+		if err := authn.CheckOperatorToken(cfg.OperatorToken); err != nil {
+			return nil, fmt.Errorf("%s: %w", authn.EnvOperatorToken, err)
+		}
+	}
 	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
 		return nil, fmt.Errorf("data directory: %w", err)
 	}

@@ -32,6 +32,9 @@ const (
 	ReasonAdminOnly          = "ADMIN_ONLY"
 	ReasonOperatorOnly       = "OPERATOR_ONLY"
 	ReasonAccountOnly        = "ACCOUNT_ONLY"
+	// ReasonOperatorAccount refuses an administrator's change of an
+	// operator's account (MayActOn).
+	ReasonOperatorAccount = "OPERATOR_ACCOUNT"
 	// ReasonTenantRequired is the field violation on TenantHeader when an
 	// operator makes an administrator call without naming a tenant.
 	ReasonTenantRequired = "REQUIRED"
@@ -82,6 +85,20 @@ func AdminTenant(p *Principal) (AdminScope, error) {
 	default:
 		return AdminScope{}, errs.PermissionDenied(ReasonAdminOnly, "this call is for tenant administrators")
 	}
+}
+
+// MayActOn is the rule of who may change an account holding targetRoles,
+// for every administrator call that acts on one account (its password,
+// lock, status, roles, login id, e-mail address, resets): an account
+// holding OPERATOR is changed by operators only. Administrators of the
+// platform tenant, where operator accounts live, would otherwise take an
+// operator's account over by setting its password. p has passed
+// AdminTenant already.
+func MayActOn(p *Principal, targetRoles []string) error {
+	if slices.Contains(targetRoles, RoleOperator) && !p.IsOperator() {
+		return errs.PermissionDenied(ReasonOperatorAccount, "only operators may change an operator's account")
+	}
+	return nil
 }
 
 // RequireOperator admits the platform's operators only (IsOperator).

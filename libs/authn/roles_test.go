@@ -138,3 +138,24 @@ func TestPrincipal_HasRoleAndIsOperator(t *testing.T) {
 		})
 	}
 }
+
+func TestMayActOn_OperatorAccountsAreChangedByOperatorsOnly(t *testing.T) {
+	opAccount := &refusal{kind: errs.KindPermissionDenied, reason: ReasonOperatorAccount}
+	cases := []struct {
+		name   string
+		p      *Principal
+		target []string
+		err    *refusal
+	}{
+		{"platform ADMIN on an OPERATOR", account("", RoleAdmin), []string{RoleOperator, RoleAdmin}, opAccount},
+		{"platform ADMIN on an OPERATOR alone", account("", RoleAdmin, RoleUser), []string{RoleOperator}, opAccount},
+		{"platform ADMIN on an ADMIN", account("", RoleAdmin), []string{RoleAdmin}, nil},
+		{"platform ADMIN on a USER", account("", RoleAdmin), []string{RoleUser}, nil},
+		{"OPERATOR account on an OPERATOR", account("", RoleOperator, RoleAdmin), []string{RoleOperator, RoleAdmin}, nil},
+		{"operator token on an OPERATOR", operatorToken("platform"), []string{RoleOperator}, nil},
+		{"role names are exact", account("", RoleAdmin), []string{"operator"}, nil},
+	}
+	for _, c := range cases {
+		t.Run(c.name, func(t *testing.T) { checkRefusal(t, MayActOn(c.p, c.target), c.err) })
+	}
+}

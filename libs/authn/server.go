@@ -13,9 +13,15 @@ import (
 // EnvOperatorToken names the operator API token's variable.
 const EnvOperatorToken = "LATCHKEY_OPERATOR_TOKEN"
 
-// OperatorTokenFromEnv reads the operator API token (empty when unset).
+// OperatorTokenFromEnv reads the operator API token (empty when unset). A
+// token CheckOperatorToken refuses is an error of l, so every binary that
+// reads it refuses to start with it.
 func OperatorTokenFromEnv(l *config.Loader) string {
-	return l.Secret(EnvOperatorToken, "operator API token, the same on every service; empty: the all-in-one and accountd generate one into <data dir>/operator-token on first start, and the other service binaries accept none")
+	token := l.Secret(EnvOperatorToken, "operator API token, the same on every service, at least 32 random characters; empty: the all-in-one and accountd generate one into <data dir>/operator-token on first start, and the other service binaries accept none")
+	if token != "" {
+		l.Invalid(EnvOperatorToken, CheckOperatorToken(token))
+	}
+	return token
 }
 
 // ServerOptions configure NewServerAuthenticator.

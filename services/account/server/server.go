@@ -138,6 +138,11 @@ func Run(ctx context.Context, cfg Config) error {
 	}
 	box := outbox.New(in.DB, cfg.Clock, Name)
 	st := sqlstore.New(in.DB, box)
+	// Rows folded before usernames were compared in their PRECIS form:
+	// rewritten before the first log-in looks them up.
+	if err := st.RefoldLogins(ctx, log); err != nil {
+		return err
+	}
 	use := app.New(st, cfg.Clock, peers.NewCredentials(credentialinternalv1.NewCredentialInternalServiceClient(credConn)), app.Options{
 		UsernameReuse: time.Duration(max(cfg.UsernameReuseDays, 0)) * 24 * time.Hour,
 		Logger:        log,

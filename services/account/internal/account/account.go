@@ -6,7 +6,6 @@ package account
 
 import (
 	"slices"
-	"strings"
 	"time"
 
 	"github.com/latchkey/latchkey/libs/authn"
@@ -202,9 +201,14 @@ func (a *Account) LockExpired(now time.Time) bool {
 // HasRole reports whether the account holds r.
 func (a *Account) HasRole(r Role) bool { return slices.Contains(a.Roles, r) }
 
-// Fold is the form in which usernames and e-mail addresses are compared and
-// kept unique: two logins that differ only in case are the same login.
-func Fold(s string) string { return strings.ToLower(s) }
+// RoleNames is the account's roles as libs/authn names them.
+func (a *Account) RoleNames() []string {
+	out := make([]string, len(a.Roles))
+	for i, r := range a.Roles {
+		out[i] = string(r)
+	}
+	return out
+}
 
 // PasswordSummary is what the credential service tells about an account's
 // password, for the account's own overview (GET /v1/me).

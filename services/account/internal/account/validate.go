@@ -63,6 +63,18 @@ func ValidateTenant(t *Tenant) error {
 // with policy p. prefix is prepended to field names ("firstAdmin" when the
 // account comes with a new tenant).
 func ValidateNewAccount(a *Account, p Policy, prefix string) error {
+	return validateAccount(a, p, prefix, false)
+}
+
+// ValidateChangedAccount checks an account after an administrator's
+// change, as ValidateNewAccount does, except that an OPERATOR role the
+// account held before may stay: the role is never given through the API,
+// but an operator's account changed by an operator keeps it.
+func ValidateChangedAccount(before, after *Account, p Policy) error {
+	return validateAccount(after, p, "", before.HasRole(RoleOperator))
+}
+
+func validateAccount(a *Account, p Policy, prefix string, keepOperator bool) error {
 	var v errs.Violations
 	field := func(name string) string {
 		if prefix == "" {
@@ -78,12 +90,14 @@ func ValidateNewAccount(a *Account, p Policy, prefix string) error {
 		v.Add(field("email"), ReasonTooLong, fmt.Sprintf("at most %d characters", MaxEmailLength))
 	case !ValidEmail(a.Email):
 		v.Add(field("email"), ReasonInvalidFormat, "not an e-mail address")
+	case !emailAllowed(a.Email):
+		v.Add(field("email"), ReasonInvalidFormat, "no control, unassigned or invisible characters")
 	}
-	if p.UsernameIsEmail && a.Username != "" && Fold(a.Username) != Fold(a.Email) {
+	if p.UsernameIsEmail && a.Username != "" && FoldEmail(a.Username) != FoldEmail(a.Email) {
 		v.Add(field("username"), ReasonMismatch, "this tenant's usernames are e-mail addresses: the username must equal the e-mail address")
 	}
 	checkText(&v, field("displayName"), a.DisplayName, MaxDisplayNameLength, true)
-	checkRoles(&v, field("roles"), a.Roles)
+	checkRoles(&v, field("roles"), a.Roles, keepOperator)
 	if a.Locale != "" && !validLocale(a.Locale) {
 		v.Add(field("locale"), ReasonInvalidFormat, "a language tag such as en or nl-NL")
 	}
@@ -95,7 +109,7 @@ func ValidateNewAccount(a *Account, p Policy, prefix string) error {
 func ValidateUsername(field, username, email string, p Policy) error {
 	var v errs.Violations
 	checkUsername(&v, field, username)
-	if p.UsernameIsEmail && username != "" && Fold(username) != Fold(email) {
+	if p.UsernameIsEmail && username != "" && FoldEmail(username) != FoldEmail(email) {
 		v.Add(field, ReasonMismatch, "this tenant's usernames are e-mail addresses: the username must equal the e-mail address")
 	}
 	return v.Err()
@@ -107,27 +121,29 @@ func checkUsername(v *errs.Violations, field, u string) {
 		v.Add(field, ReasonRequired, "a username is required")
 	case len(u) > MaxUsernameLength:
 		v.Add(field, ReasonTooLong, fmt.Sprintf("at most %d characters", MaxUsernameLength))
-	case !validUsername(u):
-		v.Add(field, ReasonInvalidFormat, "letters, digits and . _ - @ + only, no spaces")
+	case !usernameAllowed(u) || !validUsername(FoldUsername(u)):
+		v.Add(field, ReasonInvalidFormat, "letters, digits and . _ - @ + only, no spaces, control or unassigned characters")
 	}
 }
 
 // validUsername allows what people type as a login ID, including e-mail
 // addresses, and nothing that could be confused when read back (spaces,
-// control characters, quotes).
+// control characters, quotes). It judges the folded form, where a letter
+// and its combining accent are one letter and full-width forms are
+// plain; marks stay allowed for the scripts that write with them.
 func validUsername(u string) bool {
 	if !utf8.ValidString(u) {
 		return false
 	}
 	for _, r := range u {
-		if !(unicode.IsLetter(r) || unicode.IsDigit(r) || strings.ContainsRune("._-@+", r)) {
+		if !(unicode.IsLetter(r) || unicode.IsMark(r) || unicode.IsDigit(r) || strings.ContainsRune("._-@+", r)) {
 			return false
 		}
 	}
 	return true
 }
 
-func checkRoles(v *errs.Violations, field string, roles []Role) {
+func checkRoles(v *errs.Violations, field string, roles []Role, keepOperator bool) {
 	if len(roles) == 0 {
 		v.Add(field, ReasonRequired, "at least one role")
 		return
@@ -135,7 +151,7 @@ func checkRoles(v *errs.Violations, field string, roles []Role) {
 	seen := map[Role]bool{}
 	for _, r := range roles {
 		switch {
-		case r == RoleOperator:
+		case r == RoleOperator && !keepOperator:
 			v.Add(field, "ROLE_NOT_ALLOWED", "OPERATOR is given only in the platform's own tenant")
 		case !validRole(r):
 			v.Add(field, ReasonInvalidFormat, fmt.Sprintf("unknown role %q", r))

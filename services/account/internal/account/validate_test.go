@@ -68,6 +68,16 @@ func TestValidateNewAccount(t *testing.T) {
 		{"duplicate role", func(a *Account) { a.Roles = []Role{RoleUser, RoleUser} }, DefaultPolicy(), []string{"roles"}},
 		{"control character in name", func(a *Account) { a.DisplayName = "Jan\x00" }, DefaultPolicy(), []string{"displayName"}},
 		{"bad locale", func(a *Account) { a.Locale = "english please" }, DefaultPolicy(), []string{"locale"}},
+		{"full-width username", func(a *Account) { a.Username = "Ｊａｎ" }, DefaultPolicy(), nil},
+		{"username with a combining accent", func(a *Account) { a.Username = "rene\u0301" }, DefaultPolicy(), nil},
+		{"username in a script with vowel signs", func(a *Account) { a.Username = "\u0905\u0928\u093f\u0932" }, DefaultPolicy(), nil},
+		{"username with a control character", func(a *Account) { a.Username = "jan\u0007" }, DefaultPolicy(), []string{"username"}},
+		{"username with an unassigned code point", func(a *Account) { a.Username = "jan\u0378" }, DefaultPolicy(), []string{"username"}},
+		{"username with an invisible character", func(a *Account) { a.Username = "jan\u200b" }, DefaultPolicy(), []string{"username"}},
+		{"username of spaces", func(a *Account) { a.Username = "   " }, DefaultPolicy(), []string{"username"}},
+		{"full-width e-mail equal to the username", func(a *Account) { a.Email = "ＪＡＮ@x.example" }, emailPolicy, nil},
+		{"e-mail with an unassigned code point", func(a *Account) { a.Email = "jan\u0378@x.example" }, DefaultPolicy(), []string{"email"}},
+		{"e-mail with an invisible character", func(a *Account) { a.Email = "jan\u200b@x.example" }, DefaultPolicy(), []string{"email"}},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
 			a := validAccount()

@@ -12,7 +12,8 @@ import (
 
 // adminChange runs an administrator's change of account id: the caller
 // must administer the account's tenant (an account of another tenant is
-// NotFound), reason is checked, and change runs as in changeAccount. It
+// NotFound) and may change an operator's account only as an operator
+// (authn.MayActOn), reason is checked, and change runs as in changeAccount. It
 // returns the tenant too, for changes that follow its policy.
 func (a *App) adminChange(ctx context.Context, p *authn.Principal, id, reason string,
 	change func(store.Tx, *account.Tenant, *account.Account) ([]store.Event, error)) (*account.Tenant, *account.Account, error) {
@@ -24,6 +25,9 @@ func (a *App) adminChange(ctx context.Context, p *authn.Principal, id, reason st
 		return nil, nil, err
 	}
 	acct, err := a.changeAccount(ctx, t.ID, id, func(tx store.Tx, acct *account.Account) ([]store.Event, error) {
+		if err := authn.MayActOn(p, acct.RoleNames()); err != nil {
+			return nil, err
+		}
 		return change(tx, t, acct)
 	})
 	return t, acct, err

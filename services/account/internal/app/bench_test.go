@@ -115,7 +115,7 @@ func seed(b *testing.B, db dbx.DB) *benchFixture {
 				p := len(args)
 				fmt.Fprintf(&sb, "($1, 'USER', 'ACTIVE', $%d, $%d, $%d, $%d, $%d, $%d, $%d, $%d, $%d, $%d)",
 					p+1, p+2, p+3, p+4, p+5, p+6, p+7, p+8, p+9, p+10)
-				args = append(args, ids.New(), username, account.Fold(username), email, account.Fold(email),
+				args = append(args, ids.New(), username, account.FoldUsername(username), email, account.FoldEmail(email),
 					fmt.Sprintf("Bench User %d", n), created, created, created.Add(time.Hour), login)
 			}
 			if _, err := tx.Exec(ctx, sb.String(), args...); err != nil {

@@ -40,7 +40,7 @@ func (a *App) ChangeUsername(ctx context.Context, p *authn.Principal, id, newUse
 // releases old at the time of the change, unless the two differ only in
 // case.
 func (a *App) moveUsername(ctx context.Context, tx store.Tx, acct *account.Account, old, field string) error {
-	if account.Fold(old) == account.Fold(acct.Username) {
+	if account.FoldUsername(old) == account.FoldUsername(acct.Username) {
 		return nil
 	}
 	if err := a.checkUsernameNotHeld(ctx, tx, acct.TenantID, acct.Username, acct.ID, field); err != nil {

@@ -63,11 +63,14 @@ func (a *App) ImportAccounts(ctx context.Context, tenantID string, rows []Import
 		acct := &account.Account{ID: r.ID, TenantID: t.ID, Username: r.Username, Email: r.Email, DisplayName: r.DisplayName,
 			Roles: r.Roles, Status: account.StatusActive, Locale: locale}
 		err := errs.JoinInvalid(ids.Check("accountId", r.ID), account.ValidateNewAccount(acct, t.Policy, ""))
-		for _, key := range []struct{ field, value string }{{"username", r.Username}, {"email", r.Email}} {
+		for _, key := range []struct {
+			field, value string
+			fold         func(string) string
+		}{{"username", r.Username, account.FoldUsername}, {"email", r.Email, account.FoldEmail}} {
 			if err != nil || key.value == "" {
 				continue
 			}
-			folded := account.Fold(key.value)
+			folded := key.fold(key.value)
 			if j, dup := seen[folded]; dup && j == i {
 				continue // the e-mail address is this row's username (usernameIsEmail): checked already
 			} else if dup {

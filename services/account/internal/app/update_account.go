@@ -55,11 +55,11 @@ func (a *App) UpdateAccount(ctx context.Context, p *authn.Principal, cmd UpdateA
 			acct.Roles = *cmd.Roles
 		}
 		usernameMoved := t.Policy.UsernameIsEmail && cmd.Email != nil &&
-			account.Fold(before.Username) == account.Fold(before.Email) && account.Fold(acct.Email) != account.Fold(before.Email)
+			account.FoldEmail(before.Username) == account.FoldEmail(before.Email) && account.FoldEmail(acct.Email) != account.FoldEmail(before.Email)
 		if usernameMoved {
 			acct.Username = acct.Email
 		}
-		if err := account.ValidateNewAccount(acct, t.Policy, ""); err != nil {
+		if err := account.ValidateChangedAccount(&before, acct, t.Policy); err != nil {
 			return nil, err
 		}
 		changed := changedFields(&before, acct)

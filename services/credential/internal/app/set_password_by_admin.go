@@ -12,7 +12,8 @@ import (
 )
 
 // AdminSetPassword is an administrator setting a user's password, either
-// temporary (to be changed at the next log-in) or final. The user's
+// temporary (to be changed at the next log-in) or final; an operator's
+// password only an operator sets (authn.MayActOn). The user's
 // sessions are revoked. The password, the revocations and the
 // PasswordSetByAdmin event are one transaction, stamped with its time.
 func (a *App) AdminSetPassword(ctx context.Context, p *authn.Principal, accountID, plain string, temporary bool) error {
@@ -28,6 +29,10 @@ func (a *App) AdminSetPassword(ctx context.Context, p *authn.Principal, accountI
 	}
 	subj, err := a.Accounts.Lookup(ctx, tenantID, accountID)
 	if err != nil {
+		return err
+	}
+	// Setting an operator's password would hand its account over.
+	if err := authn.MayActOn(p, subj.Roles); err != nil {
 		return err
 	}
 	c, err := a.preparePassword(ctx, subj, plain, "password", temporary, eventsv1.PasswordChanged_Cause_VALUE_UNSPECIFIED, "")

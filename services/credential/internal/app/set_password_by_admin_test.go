@@ -6,6 +6,8 @@ import (
 	"time"
 
 	"github.com/latchkey/latchkey/libs/authn"
+	"github.com/latchkey/latchkey/libs/errs"
+	"github.com/latchkey/latchkey/libs/ids"
 	eventsv1 "github.com/latchkey/latchkey/proto/gen/latchkey/events/v1"
 	"github.com/latchkey/latchkey/services/credential/internal/app"
 	"github.com/latchkey/latchkey/services/credential/internal/credential"
@@ -77,5 +79,41 @@ func TestChangePassword_OneTransaction_EventStampedAtTheChange(t *testing.T) {
 	}
 	if got := revoked[0].event.Message.(*eventsv1.SessionRevoked).GetSessionId(); got == mine.SessionID {
 		t.Fatal("the caller's own session was revoked")
+	}
+}
+
+// An administrator of the platform tenant cannot take an operator's
+// account over by setting its password; operators can.
+func TestAdminSetPassword_OperatorAccountsOnlyByOperators(t *testing.T) {
+	w := newWorld(t)
+	op := w.account("root", "Operator-Pass-1", false, credential.Policy{})
+	op.Roles = []string{authn.RoleOperator, authn.RoleAdmin}
+	w.dir.add(op)
+	ctx := context.Background()
+	for _, c := range []struct {
+		name   string
+		p      *authn.Principal
+		reason string
+	}{
+		{"platform ADMIN", &authn.Principal{Kind: authn.KindAccount, TenantID: op.TenantID, AccountID: ids.New(), Roles: []string{authn.RoleAdmin}}, authn.ReasonOperatorAccount},
+		{"OPERATOR account", &authn.Principal{Kind: authn.KindAccount, TenantID: op.TenantID, AccountID: ids.New(), Roles: []string{authn.RoleOperator, authn.RoleAdmin}}, ""},
+		{"operator token", &authn.Principal{Kind: authn.KindOperatorToken, TenantCode: "acme"}, ""},
+	} {
+		t.Run(c.name, func(t *testing.T) {
+			err := w.app.AdminSetPassword(ctx, c.p, op.AccountID, "Taken-Over-Pass-9", true)
+			if c.reason == "" {
+				if err != nil {
+					t.Fatal(err)
+				}
+				return
+			}
+			wantReason(t, err, c.reason)
+			if !errs.Is(err, errs.KindPermissionDenied) {
+				t.Fatalf("kind of %v, want PermissionDenied", err)
+			}
+			if _, err := w.login("root", "Taken-Over-Pass-9"); err == nil {
+				t.Fatal("the refused password works")
+			}
+		})
 	}
 }

@@ -25,7 +25,7 @@ func (r reader) UsernameHeld(ctx context.Context, tenantID, username, accountID 
 	var n int
 	err := r.q.QueryRow(ctx, `SELECT COUNT(*) FROM released_usernames
 		WHERE tenant_id = $1 AND username_folded = $2 AND account_id <> $3 AND released_at >= $4`,
-		tenantID, account.Fold(username), nullableID(accountID), since).Scan(&n)
+		tenantID, account.FoldUsername(username), nullableID(accountID), since).Scan(&n)
 	return n > 0, err
 }
 
@@ -76,10 +76,11 @@ func (t *tx) LockTenantRow(ctx context.Context, tenantID string) error {
 }
 
 func (t *tx) ReleaseUsername(ctx context.Context, tenantID, accountID, username string, at time.Time) error {
-	_, err := t.dtx.Exec(ctx, `INSERT INTO released_usernames (tenant_id, username_folded, account_id, released_at)
-		VALUES ($1, $2, $3, $4)
-		ON CONFLICT (tenant_id, username_folded) DO UPDATE SET account_id = excluded.account_id, released_at = excluded.released_at`,
-		tenantID, account.Fold(username), accountID, at)
+	_, err := t.dtx.Exec(ctx, `INSERT INTO released_usernames (tenant_id, username_folded, account_id, released_at, login_key_version)
+		VALUES ($1, $2, $3, $4, $5)
+		ON CONFLICT (tenant_id, username_folded) DO UPDATE SET account_id = excluded.account_id, released_at = excluded.released_at,
+			login_key_version = excluded.login_key_version`,
+		tenantID, account.FoldUsername(username), accountID, at, loginKeyVersion)
 	return err
 }
 

@@ -36,9 +36,13 @@ func New(db dbx.DB, box *outbox.Outbox) *Store {
 }
 
 // Migrate brings db's schema up to date: the outbox, the inbox and the
-// service's own tables.
+// service's own tables, with the folded logins of older rows rewritten
+// (RefoldLogins).
 func Migrate(ctx context.Context, db dbx.DB) error {
-	return infra.Migrate(ctx, db, infra.Service{Name: "account", Migrations: migrations.FS})
+	if err := infra.Migrate(ctx, db, infra.Service{Name: "account", Migrations: migrations.FS}); err != nil {
+		return err
+	}
+	return New(db, nil).RefoldLogins(ctx, nil)
 }
 
 // InTx runs fn in a transaction.
@@ -122,11 +126,11 @@ func (t *tx) CreateAccount(ctx context.Context, a *account.Account) error {
 	if err := t.checkLoginsFree(ctx, a); err != nil {
 		return err
 	}
-	_, err := t.dtx.Exec(ctx, `INSERT INTO accounts (`+accountColumns+`, username_folded, email_folded)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18)`,
+	_, err := t.dtx.Exec(ctx, `INSERT INTO accounts (`+accountColumns+`, username_folded, email_folded, login_key_version)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19)`,
 		a.ID, a.TenantID, a.Username, a.Email, a.DisplayName, joinRoles(a.Roles), string(a.Status), string(a.LockReason), a.Locale,
 		a.AcceptedTermsVersion, a.CreatedAt, a.UpdatedAt, a.LastLoginAt, a.ActivatedAt, a.LockedUntil, a.FreshStartAt,
-		account.Fold(a.Username), account.Fold(a.Email))
+		account.FoldUsername(a.Username), account.FoldEmail(a.Email), loginKeyVersion)
 	return mapAccountConflict(err)
 }
 
@@ -136,11 +140,12 @@ func (t *tx) UpdateAccount(ctx context.Context, a *account.Account) error {
 	}
 	n, err := t.dtx.Exec(ctx, `UPDATE accounts SET username = $1, username_folded = $2, email = $3, email_folded = $4,
 		display_name = $5, roles = $6, status = $7, lock_reason = $8, locale = $9, accepted_terms_version = $10,
-		updated_at = $11, last_login_at = $12, activated_at = $13, locked_until = $14, fresh_start_at = $15
+		updated_at = $11, last_login_at = $12, activated_at = $13, locked_until = $14, fresh_start_at = $15,
+		login_key_version = $18
 		WHERE tenant_id = $16 AND id = $17`,
-		a.Username, account.Fold(a.Username), a.Email, account.Fold(a.Email),
+		a.Username, account.FoldUsername(a.Username), a.Email, account.FoldEmail(a.Email),
 		a.DisplayName, joinRoles(a.Roles), string(a.Status), string(a.LockReason), a.Locale, a.AcceptedTermsVersion,
-		a.UpdatedAt, a.LastLoginAt, a.ActivatedAt, a.LockedUntil, a.FreshStartAt, a.TenantID, a.ID)
+		a.UpdatedAt, a.LastLoginAt, a.ActivatedAt, a.LockedUntil, a.FreshStartAt, a.TenantID, a.ID, loginKeyVersion)
 	if err != nil {
 		return mapAccountConflict(err)
 	}
@@ -157,7 +162,7 @@ func (t *tx) checkLoginsFree(ctx context.Context, a *account.Account) error {
 	err := t.dtx.QueryRow(ctx, `SELECT CASE WHEN username_folded = $1 THEN 'username' ELSE 'email' END
 		FROM accounts WHERE tenant_id = $2 AND id <> $3 AND (username_folded = $1 OR email_folded = $4)
 		ORDER BY CASE WHEN username_folded = $1 THEN 0 ELSE 1 END LIMIT 1`,
-		account.Fold(a.Username), a.TenantID, a.ID, account.Fold(a.Email)).Scan(&field)
+		account.FoldUsername(a.Username), a.TenantID, a.ID, account.FoldEmail(a.Email)).Scan(&field)
 	switch {
 	case errors.Is(err, dbx.ErrNoRows):
 		return nil
@@ -246,8 +251,8 @@ func (r reader) FindAccountByLogin(ctx context.Context, tenantID, login string) 
 	// A username wins over another account's e-mail address that happens
 	// to be spelled the same.
 	return r.oneAccount(ctx, "SELECT "+accountColumns+` FROM accounts
-		WHERE tenant_id = $1 AND (username_folded = $2 OR email_folded = $2)
-		ORDER BY CASE WHEN username_folded = $2 THEN 0 ELSE 1 END LIMIT 1`, tenantID, account.Fold(login))
+		WHERE tenant_id = $1 AND (username_folded = $2 OR email_folded = $3)
+		ORDER BY CASE WHEN username_folded = $2 THEN 0 ELSE 1 END LIMIT 1`, tenantID, account.FoldUsername(login), account.FoldEmail(login))
 }
 
 func (r reader) oneAccount(ctx context.Context, query string, args ...any) (*account.Account, error) {
@@ -264,8 +269,10 @@ func (r reader) ListAccounts(ctx context.Context, tenantID string, q store.Accou
 	var w where
 	w.add("tenant_id = " + w.arg(tenantID))
 	if q.Filter != "" {
-		p := w.arg(likePattern(q.Filter))
-		w.add("(username_folded LIKE " + p + " ESCAPE '\\' OR email_folded LIKE " + p + " ESCAPE '\\' OR lower(display_name) LIKE " + p + " ESCAPE '\\')")
+		// The folded columns are searched in their own form, so "ＪＡＮ"
+		// finds jan.
+		p, folded := w.arg(likePattern(q.Filter)), w.arg(likePattern(account.FoldText(q.Filter)))
+		w.add("(username_folded LIKE " + folded + " ESCAPE '\\' OR email_folded LIKE " + folded + " ESCAPE '\\' OR lower(display_name) LIKE " + p + " ESCAPE '\\')")
 	}
 	if q.Status != "" {
 		w.add("status = " + w.arg(string(q.Status)))

@@ -1,13 +1,21 @@
 package sqlstore_test
 
 import (
+	"bytes"
 	"context"
+	"log/slog"
+	"strings"
 	"testing"
+	"time"
 
 	"github.com/latchkey/latchkey/libs/clock"
 	"github.com/latchkey/latchkey/libs/dbx"
+	"github.com/latchkey/latchkey/libs/errs"
+	"github.com/latchkey/latchkey/libs/ids"
 	"github.com/latchkey/latchkey/libs/outbox"
 	"github.com/latchkey/latchkey/libs/testkit"
+	"github.com/latchkey/latchkey/services/account/internal/account"
+	"github.com/latchkey/latchkey/services/account/internal/store"
 	"github.com/latchkey/latchkey/services/account/internal/store/sqlstore"
 	"github.com/latchkey/latchkey/services/account/internal/store/storetest"
 )
@@ -51,4 +59,74 @@ func TestTryExclusive_AcrossReplicas_Postgres(t *testing.T) {
 		t.Fatalf("replica b after a released: %v %v", ok, err)
 	}
 	releaseB()
+}
+
+// Rows written when logins were folded with lower() get their PRECIS form
+// at the next start; two that now fold alike are both kept, the second
+// with its old form, and logged for an administrator.
+func TestRefoldLogins_RewritesOlderRows(t *testing.T) {
+	testkit.EachMigratedDialect(t, "account", sqlstore.Migrate, func(t *testing.T, db dbx.DB) {
+		ctx := context.Background()
+		st := sqlstore.New(db, outbox.New(db, clock.System{}, "account"))
+		tn := &account.Tenant{ID: ids.New(), Code: "rf-" + ids.New()[24:], Name: "Refold", Policy: account.DefaultPolicy(),
+			CreatedAt: time.Now(), UpdatedAt: time.Now()}
+		create := func(username, email string) *account.Account {
+			a := &account.Account{ID: ids.New(), TenantID: tn.ID, Username: username, Email: email, DisplayName: username,
+				Roles: []account.Role{account.RoleUser}, Status: account.StatusActive, Locale: "en", CreatedAt: tn.CreatedAt, UpdatedAt: tn.CreatedAt}
+			if err := st.InTx(ctx, func(tx store.Tx) error { return tx.CreateAccount(ctx, a) }); err != nil {
+				t.Fatal(err)
+			}
+			return a
+		}
+		// legacy makes a row as the code before PRECIS wrote it.
+		legacy := func(a *account.Account, username, email string) {
+			if _, err := db.Exec(ctx, `UPDATE accounts SET username = $1, username_folded = $2, email = $3, email_folded = $4,
+				login_key_version = 0 WHERE id = $5`, username, strings.ToLower(username), email, strings.ToLower(email), a.ID); err != nil {
+				t.Fatal(err)
+			}
+			a.Username, a.Email = username, email
+		}
+		if err := st.InTx(ctx, func(tx store.Tx) error { return tx.CreateTenant(ctx, tn) }); err != nil {
+			t.Fatal(err)
+		}
+		jan := create("jan", "jan@example.com")
+		legacy(jan, "jan", "jan@example.com")
+		wide := create("wide", "wide@example.com")
+		legacy(wide, "Ｊａｎ", "Wide@Example.com") // folds like jan now
+		rene := create("rene", "rene@example.com")
+		legacy(rene, "Rene\u0301", "Rene\u0301@Example.com")
+		if _, err := db.Exec(ctx, `INSERT INTO released_usernames (tenant_id, username_folded, account_id, released_at, login_key_version)
+			VALUES ($1, $2, $3, $4, 0)`, tn.ID, strings.ToLower("ＯＬＤ"), rene.ID, tn.CreatedAt); err != nil {
+			t.Fatal(err)
+		}
+
+		var logged bytes.Buffer
+		for range 2 { // a second start changes nothing more
+			logged.Reset()
+			if err := st.RefoldLogins(ctx, slog.New(slog.NewTextHandler(&logged, nil))); err != nil {
+				t.Fatal(err)
+			}
+		}
+		for login, want := range map[string]*account.Account{
+			"JAN": jan, "Ｊａｎ": jan, "wide@example.com": wide,
+			"rene": nil, "REN\u00c9": rene, "rene\u0301": rene, "ren\u00e9@example.com": rene,
+		} {
+			got, err := st.FindAccountByLogin(ctx, tn.ID, login)
+			switch {
+			case want == nil && errs.Is(err, errs.KindNotFound):
+			case want == nil:
+				t.Errorf("FindAccountByLogin(%q) = %v, %v; want none", login, got, err)
+			case err != nil || got.ID != want.ID:
+				t.Errorf("FindAccountByLogin(%q) = %v, %v; want %s", login, got, err, want.Username)
+			case got.Username != want.Username:
+				t.Errorf("FindAccountByLogin(%q): username %q, want the typed %q", login, got.Username, want.Username)
+			}
+		}
+		if !strings.Contains(logged.String(), wide.ID) || strings.Contains(logged.String(), jan.ID) {
+			t.Errorf("log %q, want the colliding account %s only", logged.String(), wide.ID)
+		}
+		if held, err := st.UsernameHeld(ctx, tn.ID, "old", "", tn.CreatedAt.Add(-time.Hour)); err != nil || !held {
+			t.Errorf("released ＯＬＤ held as old: %v %v", held, err)
+		}
+	})
 }

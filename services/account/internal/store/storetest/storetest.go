@@ -42,6 +42,7 @@ func Run(t *testing.T, s store.Store, pending Pending) {
 		{"EmailUniquePerTenantIgnoringCase", testEmailUnique},
 		{"ConcurrentCreatesOfOneUsername", testConcurrentCreates},
 		{"FindAccountByLogin", testFindByLogin},
+		{"LoginsThatLookAlikeAreOneLogin", testLoginsLookAlike},
 		{"ListAccountsPagesInIDOrder", testListAccountsPages},
 		{"ListAccountsFilters", testListAccountsFilters},
 		{"UpdateAccount", testUpdateAccount},
@@ -290,6 +291,40 @@ func testFindByLogin(t *testing.T, s store.Store, _ Pending) {
 	wantNotFound(t, err)
 }
 
+// Usernames and e-mail addresses that read the same are one login
+// (PRECIS): full-width letters, another Unicode normalization, another
+// case. The account keeps the form it was created with.
+func testLoginsLookAlike(t *testing.T, s store.Store, _ Pending) {
+	ctx := context.Background()
+	tn := mustCreateTenant(t, s, "la")
+	jan := mustCreateAccount(t, s, newAccount(tn.ID, "jan", "jan@example.com"))
+	wantConflict(t, createAccount(s, newAccount(tn.ID, "Ｊａｎ", "other1@example.com")), "username")
+	wantConflict(t, createAccount(s, newAccount(tn.ID, "piet", "ＪＡＮ@Example.com")), "email")
+	rene := mustCreateAccount(t, s, newAccount(tn.ID, "ren\u00e9", "ren\u00e9@example.com"))
+	wantConflict(t, createAccount(s, newAccount(tn.ID, "rene\u0301", "other2@example.com")), "username")
+	wantConflict(t, createAccount(s, newAccount(tn.ID, "rene2", "RENE\u0301@example.com")), "email")
+	for _, c := range []struct {
+		login string
+		want  *account.Account
+	}{
+		{"Ｊａｎ", jan}, {"JAN", jan}, {"ｊａｎ@ＥＸＡＭＰＬＥ.com", jan},
+		{"rene\u0301", rene}, {"RENE\u0301", rene}, {"Ren\u00c9@example.com", rene},
+	} {
+		got, err := s.FindAccountByLogin(ctx, tn.ID, c.login)
+		if err != nil || got.ID != c.want.ID {
+			t.Fatalf("FindAccountByLogin(%q) = %v, %v; want %s", c.login, got, err, c.want.Username)
+		}
+		if got.Username != c.want.Username || got.Email != c.want.Email {
+			t.Fatalf("stored %q <%s>, want the typed form %q <%s>", got.Username, got.Email, c.want.Username, c.want.Email)
+		}
+	}
+	// The reuse guard sees through the forms too.
+	inTx(t, s, func(tx store.Tx) error { return tx.ReleaseUsername(ctx, tn.ID, jan.ID, "JAN", now) })
+	if held, err := s.UsernameHeld(ctx, tn.ID, "Ｊａｎ", "", now.Add(-time.Hour)); err != nil || !held {
+		t.Fatalf("UsernameHeld(Ｊａｎ) after jan was released = %v, %v", held, err)
+	}
+}
+
 func testListAccountsPages(t *testing.T, s store.Store, _ Pending) {
 	ctx := context.Background()
 	tn := mustCreateTenant(t, s, "lp")
@@ -342,6 +377,8 @@ func testListAccountsFilters(t *testing.T, s store.Store, _ Pending) {
 		want []string
 	}{
 		{store.AccountQuery{Filter: "JANSEN"}, []string{"jan.jansen"}},
+		{store.AccountQuery{Filter: "ＪＡＮ.ｊａｎｓｅｎ"}, []string{"jan.jansen"}},
+		{store.AccountQuery{Filter: "@ＯＦＦＩＣＥ"}, []string{"jan.jansen", "piet"}},
 		{store.AccountQuery{Filter: "office.example"}, []string{"jan.jansen", "piet"}},
 		{store.AccountQuery{Filter: "100%"}, []string{"piet"}},
 		{store.AccountQuery{Filter: "%"}, []string{"piet"}},
