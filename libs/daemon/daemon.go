@@ -68,6 +68,25 @@ type Binary[C any] struct {
 	Run func(ctx context.Context, cfg C, env Env) error
 }
 
+// Observable is a service configuration that takes the daemon's logger and
+// metrics registry (infra.Settings, embedded in every service's Config).
+type Observable interface {
+	Observe(log *slog.Logger, reg prometheus.Registerer)
+}
+
+// Service runs a service binary whose whole main is "read the config, run
+// the service": name and about for -h, the service's ConfigFromEnv and Run.
+// It does not return.
+func Service[C any, P interface {
+	*C
+	Observable
+}](name, about string, read func(*config.Loader) C, run func(context.Context, C) error) {
+	Main(Binary[C]{Name: name, About: about, Config: read, Run: func(ctx context.Context, cfg C, env Env) error {
+		P(&cfg).Observe(env.Logger, env.Registry)
+		return run(ctx, cfg)
+	}})
+}
+
 // Main runs b and does not return: it exits 0 after a requested stop or
 // -h, 2 on a usage or configuration error (one line each), 1 when the
 // service fails.

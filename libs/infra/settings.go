@@ -183,3 +183,9 @@ func (s Settings) Dial(peer, addr string) (*grpc.ClientConn, error) {
 	}
 	return grpcx.Dial(addr, opts)
 }
+
+// Observe sets where the service logs and registers its metrics: a
+// binary's daemon gives its own (daemon.Service).
+func (s *Settings) Observe(log *slog.Logger, reg prometheus.Registerer) {
+	s.Logger, s.Registerer = log, reg
+}

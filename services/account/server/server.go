@@ -118,6 +118,16 @@ func Run(ctx context.Context, cfg Config) error {
 	cfg.Settings = cfg.Settings.WithDefaults()
 	log := cfg.Logger.With("service", Name)
 
+	if cfg.OperatorTokens.Len() == 0 {
+		// No token configured: the first start makes one, so an operator
+		// can always get in.
+		token, path, created, err := authn.LoadOrCreateOperatorToken(cfg.DataDir)
+		if err != nil {
+			return err
+		}
+		cfg.OperatorTokens = authn.NewOperatorTokens(token)
+		log.Info("operator token", "path", path, "generated", created)
+	}
 	in, err := infra.Open(ctx, Service, cfg.Settings)
 	if err != nil {
 		return err
