@@ -1,8 +1,10 @@
 package gateway
 
 import (
+	"errors"
 	"fmt"
 	"net"
+	"time"
 
 	"github.com/latchkey/latchkey/libs/config"
 	"github.com/latchkey/latchkey/libs/infra"
@@ -11,11 +13,37 @@ import (
 // EdgeFromEnv reads where the edge listens and whom it believes: the
 // settings gatewayd and the all-in-one binary share.
 func EdgeFromEnv(l *config.Loader) Config {
-	return Config{
-		HTTPAddr:       l.String("LATCHKEY_HTTP_ADDR", "127.0.0.1:8080", "public REST API, OpenAPI, /healthz, /readyz, /metrics and the hosted pages"),
+	cfg := Config{
+		HTTPAddr:       l.String("LATCHKEY_HTTP_ADDR", "127.0.0.1:8080", "public REST API, OpenAPI, /healthz, /readyz (ready or not, no details) and the hosted pages"),
 		GRPCAddr:       l.String("LATCHKEY_GRPC_ADDR", "127.0.0.1:9090", "public gRPC API (with reflection); set it equal to LATCHKEY_HTTP_ADDR to share one port"),
 		TrustedProxies: l.List("LATCHKEY_TRUSTED_PROXIES", nil, "comma-separated IPs or CIDRs of reverse proxies whose X-Forwarded-* headers are believed"),
+		Timeouts: Timeouts{
+			ReadHeader: positive(l, "LATCHKEY_HTTP_READ_HEADER_TIMEOUT", DefaultTimeouts.ReadHeader, "public HTTP: time allowed for a request's headers to arrive (a client trickling them is cut)"),
+			Read:       positive(l, "LATCHKEY_HTTP_READ_TIMEOUT", DefaultTimeouts.Read, "public HTTP: time allowed for a whole request, body included, to arrive"),
+			Write:      positive(l, "LATCHKEY_HTTP_WRITE_TIMEOUT", DefaultTimeouts.Write, "public HTTP: time allowed to answer a request"),
+			Idle:       positive(l, "LATCHKEY_HTTP_IDLE_TIMEOUT", DefaultTimeouts.Idle, "public HTTP: how long a kept-alive connection may wait for its next request"),
+		},
+		RateLimit: RateLimit{
+			PerMinute: l.Int("LATCHKEY_RATE_LOGIN_PER_MINUTE", 120, "per client address: log-in, login:continue, login:pin, reauth, password-reset and key requests allowed a minute, together (0: no limit); sized for an office behind one address"),
+			Burst:     l.Int("LATCHKEY_RATE_LOGIN_BURST", 60, "per client address: how many of those calls may come at once (e.g. everyone signing in at nine)"),
+		},
 	}
+	if cfg.RateLimit.PerMinute < 0 {
+		l.Invalid("LATCHKEY_RATE_LOGIN_PER_MINUTE", errors.New("must be 0 (no limit) or more"))
+	}
+	if cfg.RateLimit.Burst < 1 {
+		l.Invalid("LATCHKEY_RATE_LOGIN_BURST", errors.New("must be 1 or more"))
+	}
+	return cfg
+}
+
+// positive reads a duration that must be above zero.
+func positive(l *config.Loader, name string, def time.Duration, description string) time.Duration {
+	d := l.Duration(name, def, description)
+	if d <= 0 {
+		l.Invalid(name, fmt.Errorf("must be above zero, got %s", d))
+	}
+	return d
 }
 
 // ConfigFromEnv reads gatewayd's settings: the edge's, and the services

@@ -43,6 +43,8 @@ func restErrorHandler(log *slog.Logger) runtime.ErrorHandlerFunc {
 				err = pub
 			}
 		}
+		// Like every answer (answerPolicy): nothing personal in a shared cache.
+		w.Header().Set("Cache-Control", "no-store")
 		if st, ok := status.FromError(err); ok && (st.Code() == codes.Unavailable || st.Code() == codes.ResourceExhausted) {
 			w.Header().Set("Retry-After", strconv.Itoa(retryAfter(st)))
 		}

@@ -118,6 +118,17 @@ func clientIPFrom(ctx context.Context) (string, bool) {
 	return ip, ok && ip != ""
 }
 
+type forwardedKey struct{}
+
+// Forwarded reports whether the request of ctx came with forwarding
+// headers, trusted or not (forwardedPolicy removes untrusted ones): it was
+// relayed by a proxy, so its peer address is not the client's, even when
+// that peer is this machine.
+func Forwarded(ctx context.Context) bool {
+	f, _ := ctx.Value(forwardedKey{}).(bool)
+	return f
+}
+
 // forwardedPolicy decides the client address of every HTTP request once,
 // before any handler runs, and drops the forwarding headers of a peer we do
 // not trust so that nothing downstream (grpc-gateway, the hosted pages) can
@@ -125,12 +136,20 @@ func clientIPFrom(ctx context.Context) (string, bool) {
 func (t trustedProxies) forwardedPolicy(next http.Handler) http.Handler {
 	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		ip := t.clientIP(r.RemoteAddr, r.Header.Values("X-Forwarded-For"), r.Header.Get("X-Real-Ip"))
+		forwarded := false
+		for _, h := range forwardingHeaders {
+			forwarded = forwarded || r.Header.Get(h) != ""
+		}
 		if !t.trusts(r.RemoteAddr) {
 			r = r.Clone(r.Context())
 			for _, h := range forwardingHeaders {
 				r.Header.Del(h)
 			}
 		}
-		next.ServeHTTP(w, r.WithContext(withClientIP(r.Context(), ip)))
+		ctx := withClientIP(r.Context(), ip)
+		if forwarded {
+			ctx = context.WithValue(ctx, forwardedKey{}, true)
+		}
+		next.ServeHTTP(w, r.WithContext(ctx))
 	})
 }

@@ -10,10 +10,10 @@ import (
 
 	"github.com/grpc-ecosystem/grpc-gateway/v2/runtime"
 	"github.com/prometheus/client_golang/prometheus"
-	"github.com/prometheus/client_golang/prometheus/promhttp"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/health"
 
+	"github.com/latchkey/latchkey/libs/clock"
 	"github.com/latchkey/latchkey/libs/grpcx"
 	"github.com/latchkey/latchkey/libs/mtls"
 )
@@ -42,8 +42,6 @@ type Config struct {
 	TrustedProxies []string
 	// Ready is an extra readiness check (e.g. NATS); nil means none.
 	Ready func(ctx context.Context) error
-	// Gatherer serves /metrics; nil means prometheus.DefaultGatherer.
-	Gatherer prometheus.Gatherer
 	// Registerer receives the gateway's REST and backend-client metrics;
 	// nil means the gateway records none.
 	Registerer prometheus.Registerer
@@ -53,6 +51,14 @@ type Config struct {
 	// Pages, when set, serves the hosted web pages under /ui/ (it sees the
 	// full path, /ui/ included).
 	Pages http.Handler
+	// Timeouts bound how long one HTTP request may take to arrive and to
+	// be answered; zero fields mean the defaults (DefaultTimeouts).
+	Timeouts Timeouts
+	// RateLimit bounds sign-in and recovery calls per client address; the
+	// zero value means no limit (EdgeFromEnv gives the defaults).
+	RateLimit RateLimit
+	// Clock times the rate limits; nil means the system clock.
+	Clock clock.Clock
 }
 
 // Gateway is the public edge: a REST handler and a public gRPC server, both
@@ -62,6 +68,8 @@ type Gateway struct {
 	http     http.Handler
 	grpc     *grpc.Server
 	health   *health.Server
+	ready    *readiness
+	timeouts Timeouts
 	draining atomic.Bool
 	log      *slog.Logger
 }
@@ -83,7 +91,8 @@ func New(ctx context.Context, cfg Config) (*Gateway, error) {
 		return nil, fmt.Errorf("gateway: registering metrics: %w", err)
 	}
 
-	g := &Gateway{conns: map[backend]*grpc.ClientConn{}, health: health.NewServer(), log: log}
+	g := &Gateway{conns: map[backend]*grpc.ClientConn{}, health: health.NewServer(), timeouts: cfg.Timeouts.withDefaults(), log: log}
+	limiter := newAddressLimiter(cfg.RateLimit, cfg.Clock)
 	targets := map[backend]string{
 		backendAccount:    cfg.Backends.Account,
 		backendCredential: cfg.Backends.Credential,
@@ -95,7 +104,7 @@ func New(ctx context.Context, cfg Config) (*Gateway, error) {
 			g.Close()
 			return nil, fmt.Errorf("gateway: no target for the %s backend", name)
 		}
-		opts := grpcx.DialOptions{Registerer: cfg.Registerer}
+		opts := grpcx.DialOptions{Registerer: cfg.Registerer, Extra: limiter.dialOptions()}
 		if cfg.Identity != nil {
 			opts.TLS = cfg.Identity.ClientTLS(string(name))
 		}
@@ -112,22 +121,19 @@ func New(ctx context.Context, cfg Config) (*Gateway, error) {
 		g.Close()
 		return nil, err
 	}
-	gatherer := cfg.Gatherer
-	if gatherer == nil {
-		gatherer = prometheus.DefaultGatherer
-	}
-	ready := &readiness{conns: g.conns, extra: cfg.Ready, draining: &g.draining, log: log}
+	g.ready = &readiness{conns: g.conns, extra: cfg.Ready, draining: &g.draining, log: log}
 
+	// /metrics is not here: it is served on the management listener
+	// (ReadinessDetails says what else is), which is not public.
 	mux := http.NewServeMux()
 	mux.Handle("/", limitBody(rest))
 	mux.Handle("GET /openapi.json", openAPIHandler(openAPIDocument))
 	mux.HandleFunc("GET /healthz", healthz)
-	mux.Handle("GET /readyz", ready)
-	mux.Handle("GET /metrics", promhttp.HandlerFor(gatherer, promhttp.HandlerOpts{}))
+	mux.Handle("GET /readyz", g.ready)
 	if cfg.Pages != nil {
 		mux.Handle("/ui/", cfg.Pages)
 	}
-	g.http = proxies.forwardedPolicy(mux)
+	g.http = proxies.forwardedPolicy(withRequestIDs(mux))
 
 	routes := map[string]*grpc.ClientConn{}
 	for _, s := range publicServices {
@@ -138,8 +144,13 @@ func New(ctx context.Context, cfg Config) (*Gateway, error) {
 }
 
 // HTTPHandler serves REST (/v1/..., /.well-known/jwks.json), /openapi.json,
-// /healthz, /readyz, /metrics and, when configured, /ui/.
+// /healthz, /readyz and, when configured, /ui/.
 func (g *Gateway) HTTPHandler() http.Handler { return g.http }
+
+// ReadinessDetails is the /readyz of the management listener: the public
+// one's check, naming what is not ready (a backend, "ready" for the extra
+// check such as NATS, "shutdown" while stopping).
+func (g *Gateway) ReadinessDetails() http.Handler { return g.ready.details() }
 
 // GRPCServer is the public gRPC endpoint: the public services, proxied to
 // their backends, with health and reflection.

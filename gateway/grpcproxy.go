@@ -11,6 +11,8 @@ import (
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
+
+	"github.com/latchkey/latchkey/libs/requestid"
 )
 
 // grpcProxy forwards public gRPC calls to the backend that owns the service.
@@ -46,15 +48,19 @@ func (p *grpcProxy) handle(_ any, in grpc.ServerStream) error {
 	if !ok {
 		return status.Error(codes.Internal, "no method in stream")
 	}
+	// The request id goes back in the answer's headers whatever happens
+	// next (SetHeader: sent with the first message or the status).
+	id := grpcRequestID(in.Context())
+	_ = in.SetHeader(metadata.Pairs(mdRequestID, id))
 	conn, err := p.route(method)
 	if err != nil {
 		return err
 	}
 	// Cancelling on return ends the backend call if the client goes away
 	// or either direction fails.
-	ctx, cancel := context.WithCancel(in.Context())
+	ctx, cancel := context.WithCancel(requestid.With(in.Context(), id))
 	defer cancel()
-	ctx = metadata.NewOutgoingContext(ctx, p.proxies.outgoingMetadata(in.Context()))
+	ctx = metadata.NewOutgoingContext(ctx, p.proxies.outgoingMetadata(in.Context(), id))
 	out, err := conn.NewStream(ctx, bidiDesc, method, grpc.ForceCodecV2(p.codec))
 	if err != nil {
 		pub, _ := publicStatus(err)
@@ -81,7 +87,7 @@ func (p *grpcProxy) handle(_ any, in grpc.ServerStream) error {
 	}
 	pub, hidden := publicStatus(replyErr)
 	if hidden {
-		p.log.WarnContext(in.Context(), "grpc proxy call failed", "grpc.method", method, "error", replyErr.Error())
+		p.log.WarnContext(ctx, "grpc proxy call failed", "grpc.method", method, requestid.LogKey, id, "error", replyErr.Error())
 	}
 	return pub
 }

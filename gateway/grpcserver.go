@@ -8,15 +8,26 @@ import (
 	reflectionv1 "google.golang.org/grpc/reflection/grpc_reflection_v1"
 	reflectionv1alpha "google.golang.org/grpc/reflection/grpc_reflection_v1alpha"
 	"google.golang.org/protobuf/reflect/protoregistry"
+
+	"github.com/latchkey/latchkey/libs/grpcx"
 )
 
+// publicMaxConcurrentStreams bounds the calls one client connection may
+// have in flight on the public port; more wait for a free slot.
+const publicMaxConcurrentStreams = 100
+
 // newGRPCServer builds the public gRPC endpoint: the proxy for every public
-// service, plus the edge's own health and reflection services.
+// service, plus the edge's own health and reflection services. Its limits
+// are the services' (grpcx.LimitOptions: keepalive enforcement, handshake
+// timeout, metadata size) with fewer calls per connection, and requests as
+// large as a REST body may be, so that a gRPC client can send whatever a
+// REST client can (an account import).
 func newGRPCServer(p *grpcProxy, h *health.Server) *grpc.Server {
-	s := grpc.NewServer(
+	opts := append([]grpc.ServerOption{
 		grpc.ForceServerCodecV2(p.codec),
 		grpc.UnknownServiceHandler(p.handle),
-	)
+	}, grpcx.LimitOptions(grpcx.Limits{MaxRecvMsgBytes: maxBodyBytes, MaxConcurrentStreams: publicMaxConcurrentStreams})...)
+	s := grpc.NewServer(opts...)
 	healthpb.RegisterHealthServer(s, h)
 	// Reflection describes the public API only. The descriptors come from
 	// the generated code linked into this binary (protoregistry), since the

@@ -50,14 +50,15 @@ func clientAddressMetadata(ctx context.Context, r *http.Request) metadata.MD {
 }
 
 // grpcForwardedKeys are the incoming gRPC metadata keys passed on unchanged.
-var grpcForwardedKeys = []string{mdAuthorization, mdTenant, mdRequestID}
+var grpcForwardedKeys = []string{mdAuthorization, mdTenant}
 
 // outgoingMetadata is what a proxied gRPC call carries to its backend: the
-// allowed keys of the caller's metadata, the caller's user agent and the
-// client address (from a trusted proxy's x-forwarded-for, else the peer).
-func (t trustedProxies) outgoingMetadata(ctx context.Context) metadata.MD {
+// allowed keys of the caller's metadata, the request id, the caller's user
+// agent and the client address (from a trusted proxy's x-forwarded-for,
+// else the peer).
+func (t trustedProxies) outgoingMetadata(ctx context.Context, requestID string) metadata.MD {
 	in, _ := metadata.FromIncomingContext(ctx)
-	out := metadata.MD{}
+	out := metadata.Pairs(mdRequestID, requestID)
 	for _, k := range grpcForwardedKeys {
 		if v := in.Get(k); len(v) > 0 {
 			out.Set(k, v...)

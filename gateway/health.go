@@ -29,8 +29,8 @@ type readiness struct {
 	log      *slog.Logger
 }
 
-// readyReport is the body of /readyz. It names what failed but not why:
-// the endpoint is reachable by anyone, the reasons go to the log.
+// readyReport is the body of the management listener's /readyz. It names
+// what failed; why goes to the log.
 type readyReport struct {
 	Status string   `json:"status"`
 	Failed []string `json:"failed,omitempty"`
@@ -84,15 +84,33 @@ func (e errNotServing) Error() string {
 	return "health status " + healthpb.HealthCheckResponse_ServingStatus(e).String()
 }
 
-// ServeHTTP answers /readyz: 200 when every dependency is ready, else 503.
+// ServeHTTP answers the public /readyz: 200 "ready" when every dependency
+// is ready, else 503 "not ready", and nothing more: anyone can ask, and
+// which service is down is no business of theirs (the management listener
+// says, see details).
 func (rd *readiness) ServeHTTP(w http.ResponseWriter, r *http.Request) {
-	report := readyReport{Status: "ok"}
-	code := http.StatusOK
+	w.Header().Set("Content-Type", "text/plain; charset=utf-8")
+	w.Header().Set("Cache-Control", "no-store")
 	if failed := rd.check(r.Context()); len(failed) > 0 {
-		report = readyReport{Status: "unavailable", Failed: failed}
-		code = http.StatusServiceUnavailable
+		w.WriteHeader(http.StatusServiceUnavailable)
+		_, _ = w.Write([]byte("not ready\n"))
+		return
 	}
-	writeJSON(w, code, report)
+	_, _ = w.Write([]byte("ready\n"))
+}
+
+// details answers the management listener's /readyz: the same check, with
+// the names of what failed (a backend, "ready" for NATS, "shutdown").
+func (rd *readiness) details() http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		report := readyReport{Status: "ok"}
+		code := http.StatusOK
+		if failed := rd.check(r.Context()); len(failed) > 0 {
+			report = readyReport{Status: "unavailable", Failed: failed}
+			code = http.StatusServiceUnavailable
+		}
+		writeJSON(w, code, report)
+	})
 }
 
 // healthz answers /healthz: the process is up and serving HTTP, nothing more,

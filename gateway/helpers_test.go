@@ -164,7 +164,7 @@ func startGateway(t *testing.T, cfg gateway.Config, samePort bool) *running {
 	t.Helper()
 	reg := prometheus.NewRegistry()
 	if cfg.Registerer == nil {
-		cfg.Registerer, cfg.Gatherer = reg, reg
+		cfg.Registerer = reg
 	}
 	ctx, cancel := context.WithCancel(context.Background())
 	gw, err := gateway.New(ctx, cfg)

@@ -9,6 +9,8 @@ import (
 
 	"github.com/grpc-ecosystem/grpc-gateway/v2/runtime"
 	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/latchkey/latchkey/libs/requestid"
 )
 
 // restMetrics counts REST calls by route pattern, never by raw path, so that
@@ -79,7 +81,8 @@ func observe(m *restMetrics, log *slog.Logger) runtime.Middleware {
 				slog.String("http.method", r.Method),
 				slog.String("http.route", route),
 				slog.Int("http.status", rec.code),
-				slog.Float64("duration_ms", float64(elapsed.Microseconds())/1000))
+				slog.Float64("duration_ms", float64(elapsed.Microseconds())/1000),
+				slog.String(requestid.LogKey, r.Header.Get(requestid.Header)))
 		}
 	}
 }

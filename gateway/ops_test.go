@@ -5,6 +5,7 @@ import (
 	"encoding/json"
 	"errors"
 	"net/http"
+	"net/http/httptest"
 	"slices"
 	"strings"
 	"testing"
@@ -51,7 +52,7 @@ func TestHealthz_UpWithBackendsDown(t *testing.T) {
 	}
 }
 
-func TestReadyz(t *testing.T) {
+func TestReadyz_PublicSaysReadyOrNot_ManagementSaysWhat(t *testing.T) {
 	b := startBackend(t)
 	dead := deadAddr(t)
 	notReady := errors.New("nats down")
@@ -72,8 +73,16 @@ func TestReadyz(t *testing.T) {
 		t.Run(tt.name, func(t *testing.T) {
 			g := startGateway(t, gateway.Config{Backends: tt.backends, Ready: tt.ready}, false)
 			code, body := do(t, "GET", g.httpURL+"/readyz", "", nil)
+			wantBody := map[int]string{200: "ready\n", 503: "not ready\n"}[tt.wantCode]
+			if code != tt.wantCode || string(body) != wantBody {
+				t.Fatalf("public readyz = %d %q, want %d %q", code, body, tt.wantCode, wantBody)
+			}
+
+			mgmt := httptest.NewServer(g.gw.ReadinessDetails())
+			defer mgmt.Close()
+			code, body = do(t, "GET", mgmt.URL+"/readyz", "", nil)
 			if code != tt.wantCode {
-				t.Fatalf("readyz = %d %s, want %d", code, body, tt.wantCode)
+				t.Fatalf("management readyz = %d %s, want %d", code, body, tt.wantCode)
 			}
 			var report struct {
 				Status string   `json:"status"`
@@ -92,23 +101,28 @@ func TestReadyz(t *testing.T) {
 	}
 }
 
-func TestMetrics_CountsRESTCalls(t *testing.T) {
+func TestMetrics_CountsRESTCalls_NotOnThePublicPort(t *testing.T) {
 	b := startBackend(t)
 	g := startGateway(t, gateway.Config{Backends: allBackends(b.addr)}, false)
 
 	if code, _ := do(t, "GET", g.httpURL+"/v1/admin/accounts/a-1", "", nil); code != 200 {
 		t.Fatalf("call = %d", code)
 	}
-	code, body := do(t, "GET", g.httpURL+"/metrics", "", nil)
-	if code != http.StatusOK {
-		t.Fatalf("metrics = %d", code)
+	if code, body := do(t, "GET", g.httpURL+"/metrics", "", nil); code != http.StatusNotFound {
+		t.Errorf("public /metrics = %d %.80s, want 404 (management listener only)", code, body)
 	}
-	want := `latchkey_gateway_http_requests_total{code="200",method="GET",route="/v1/admin/accounts/{id=*}"} 1`
-	if !strings.Contains(string(body), want) {
-		t.Errorf("metrics lack %s:\n%s", want, body)
+	var body strings.Builder
+	families, err := g.reg.Gather()
+	if err != nil {
+		t.Fatal(err)
 	}
-	if !strings.Contains(string(body), "grpc_client_handled_total") {
-		t.Error("metrics lack the backend client metrics")
+	for _, mf := range families {
+		body.WriteString(mf.String())
+	}
+	for _, want := range []string{"latchkey_gateway_http_requests_total", `value:"/v1/admin/accounts/{id=*}"`, "grpc_client_handled_total"} {
+		if !strings.Contains(body.String(), want) {
+			t.Errorf("metrics lack %s", want)
+		}
 	}
 }
 

@@ -12,9 +12,49 @@ import (
 	"google.golang.org/grpc"
 )
 
+// Timeouts bound the phases of one HTTP request, so that a client cannot
+// hold a connection (and its goroutine and buffers) by sending or reading
+// slowly.
+type Timeouts struct {
+	// ReadHeader bounds the arrival of the request line and headers: a
+	// client trickling them is cut.
+	ReadHeader time.Duration
+	// Read bounds the arrival of the whole request, body included.
+	Read time.Duration
+	// Write bounds the answer, from the end of the headers' arrival.
+	Write time.Duration
+	// Idle bounds the wait for the next request on a kept-alive
+	// connection.
+	Idle time.Duration
+}
+
+// DefaultTimeouts suit people on slow mobile links: a 4 MiB body (the
+// limit) arrives in 30s at about 1 Mbit/s, and an answer waits at most a
+// minute for the services (a log-in queued behind the password hasher
+// gets its 503 long before).
+var DefaultTimeouts = Timeouts{ReadHeader: 5 * time.Second, Read: 30 * time.Second, Write: time.Minute, Idle: 2 * time.Minute}
+
+// withDefaults fills the zero fields of t from DefaultTimeouts.
+func (t Timeouts) withDefaults() Timeouts {
+	orDefault := func(d *time.Duration, def time.Duration) {
+		if *d <= 0 {
+			*d = def
+		}
+	}
+	orDefault(&t.ReadHeader, DefaultTimeouts.ReadHeader)
+	orDefault(&t.Read, DefaultTimeouts.Read)
+	orDefault(&t.Write, DefaultTimeouts.Write)
+	orDefault(&t.Idle, DefaultTimeouts.Idle)
+	return t
+}
+
 // shutdownTimeout bounds the graceful part of Serve's stop; Kubernetes sends
 // SIGKILL 30s after SIGTERM by default.
 const shutdownTimeout = 10 * time.Second
+
+// maxHeaderBytes bounds a request's headers (net/http allows 1 MiB): a
+// bearer token and cookies fit many times over.
+const maxHeaderBytes = 64 << 10
 
 // Serve serves HTTP on httpLis and the public gRPC endpoint on grpcLis until
 // ctx is done, then stops gracefully: /readyz and gRPC health turn
@@ -30,8 +70,11 @@ func (g *Gateway) Serve(ctx context.Context, httpLis, grpcLis net.Listener) erro
 	}
 	srv := &http.Server{
 		Handler:           handler,
-		ReadHeaderTimeout: 10 * time.Second,
-		IdleTimeout:       2 * time.Minute,
+		ReadHeaderTimeout: g.timeouts.ReadHeader,
+		ReadTimeout:       g.timeouts.Read,
+		WriteTimeout:      g.timeouts.Write,
+		IdleTimeout:       g.timeouts.Idle,
+		MaxHeaderBytes:    maxHeaderBytes,
 		Protocols:         new(http.Protocols),
 	}
 	srv.Protocols.SetHTTP1(true)

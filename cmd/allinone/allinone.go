@@ -26,6 +26,7 @@ import (
 	"github.com/latchkey/latchkey/libs/authn"
 	"github.com/latchkey/latchkey/libs/clock"
 	"github.com/latchkey/latchkey/libs/config"
+	"github.com/latchkey/latchkey/libs/daemon"
 	"github.com/latchkey/latchkey/libs/infra"
 	"github.com/latchkey/latchkey/libs/mtls"
 	"github.com/latchkey/latchkey/libs/natsx"
@@ -52,6 +53,9 @@ type Config struct {
 	// OperatorToken admits operator calls; empty: generated on first start
 	// and kept in DataDir/operator-token.
 	OperatorToken string
+	// ManagementAddr is where /metrics and the detailed /readyz are
+	// served (daemon.ManagementAddr); empty: nowhere.
+	ManagementAddr string
 	// The services' own settings, read by the same functions their
 	// binaries use, so the all-in-one honours every one of them.
 	Account      account.Tuning
@@ -70,6 +74,7 @@ func ConfigFromEnv(l *config.Loader) Config {
 		PostgresURL:      infra.PostgresURL(l),
 		NATSURL:          infra.NATSURL(l),
 		OperatorToken:    authn.OperatorTokenFromEnv(l),
+		ManagementAddr:   daemon.ManagementAddr(l),
 		Account:          account.TuningFromEnv(l),
 		Credential:       credential.TuningFromEnv(l),
 		Notification:     notification.TuningFromEnv(l),
@@ -95,8 +100,13 @@ type Instance struct {
 	SigningKeyKEKPath string
 	SigningKeyKEKNew  bool
 	// MailboxURL is the built-in mailbox page ("" when e-mail goes to an
-	// SMTP server).
+	// SMTP server). It answers loopback clients only (and the operator
+	// token), whatever address the HTTP listener has.
 	MailboxURL string
+	// ManagementURL is the base URL of the management listener ("" when
+	// ManagementAddr is empty): /metrics, /healthz and a /readyz that
+	// names what is down.
+	ManagementURL string
 	// Internal are the services' internal gRPC addresses, by service name;
 	// calls need a certificate of an allowed caller (Identity).
 	Internal map[string]string
@@ -232,6 +242,14 @@ func Start(ctx context.Context, cfg Config) (_ *Instance, err error) {
 		inst.GRPCAddr = grpcLis.Addr().String()
 	}
 	inst.HTTPURL = "http://" + httpLis.Addr().String()
+	var managementLis net.Listener
+	if cfg.ManagementAddr != "" {
+		if managementLis, err = net.Listen("tcp", cfg.ManagementAddr); err != nil {
+			return nil, fmt.Errorf("%s: %w", daemon.EnvManagementAddr, err)
+		}
+		cleanups = append(cleanups, func() { managementLis.Close() })
+		inst.ManagementURL = "http://" + managementLis.Addr().String()
+	}
 
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
@@ -268,7 +286,7 @@ func Start(ctx context.Context, cfg Config) (_ *Instance, err error) {
 		return nil, err
 	}
 	if mailbox != nil {
-		pages.Handle("/ui/mailbox/", mailbox)
+		pages.Handle("/ui/mailbox/", localOnly(mailbox, operators))
 		inst.MailboxURL = inst.HTTPURL + "/ui/mailbox/"
 	}
 
@@ -278,7 +296,7 @@ func Start(ctx context.Context, cfg Config) (_ *Instance, err error) {
 		return nil, err
 	}
 	edge.Ready = natsx.Ready(nc)
-	edge.Gatherer, edge.Registerer = reg, reg
+	edge.Registerer = reg
 	edge.Logger = cfg.Logger.With("service", "gateway")
 	edge.Pages = pages
 	gw, err := gateway.New(ctx, edge)
@@ -304,6 +322,11 @@ func Start(ctx context.Context, cfg Config) (_ *Instance, err error) {
 	g.Go(func() error { return mfa.Run(gctx, mfa.Config{Settings: settings("mfa")}) })
 	g.Go(func() error { return notification.Run(gctx, mail) })
 	g.Go(func() error { return gw.Serve(gctx, httpLis, grpcLis) })
+	if managementLis != nil {
+		management := daemon.ManagementMux(reg)
+		management.Handle("GET /readyz", gw.ReadinessDetails())
+		g.Go(func() error { return daemon.ServeManagement(gctx, managementLis, management) })
+	}
 
 	go func() {
 		err := g.Wait()

@@ -124,22 +124,30 @@ func run(args []string, stdout, stderr io.Writer) error {
 	if err != nil {
 		return err
 	}
-	fmt.Fprintf(stdout, "Latchkey is running.\n  REST:  %s  (OpenAPI: %s/openapi.json)\n  gRPC:  %s\n  NATS:  %s  (events on latchkey.events.v1.>)\n",
+	printRunning(stdout, inst)
+	fmt.Fprintln(stdout, "Press Ctrl-C to stop.")
+	return inst.Wait()
+}
+
+// printRunning tells where everything of a started all-in-one is.
+func printRunning(w io.Writer, inst *allinone.Instance) {
+	fmt.Fprintf(w, "Latchkey is running.\n  REST:  %s  (OpenAPI: %s/openapi.json)\n  gRPC:  %s\n  NATS:  %s  (events on latchkey.events.v1.>)\n",
 		inst.HTTPURL, inst.HTTPURL, inst.GRPCAddr, inst.NATSURL)
 	if inst.MailboxURL != "" {
-		fmt.Fprintf(stdout, "  Mail:  %s  (no SMTP server set: e-mail lands here)\n", inst.MailboxURL)
+		fmt.Fprintf(w, "  Mail:  %s  (this machine only; no SMTP server set: e-mail lands here)\n", inst.MailboxURL)
+	}
+	if inst.ManagementURL != "" {
+		fmt.Fprintf(w, "  Management:  %s/metrics, %s/readyz\n", inst.ManagementURL, inst.ManagementURL)
 	}
 	switch {
 	case inst.OperatorTokenNew:
-		fmt.Fprintf(stdout, "  Operator token generated: %s\n", inst.OperatorTokenPath)
+		fmt.Fprintf(w, "  Operator token generated: %s\n", inst.OperatorTokenPath)
 	case inst.OperatorTokenPath != "":
-		fmt.Fprintf(stdout, "  Operator token: %s\n", inst.OperatorTokenPath)
+		fmt.Fprintf(w, "  Operator token: %s\n", inst.OperatorTokenPath)
 	default:
-		fmt.Fprintln(stdout, "  Operator token: from LATCHKEY_OPERATOR_TOKEN")
+		fmt.Fprintln(w, "  Operator token: from LATCHKEY_OPERATOR_TOKEN")
 	}
 	if inst.SigningKeyKEKNew {
-		fmt.Fprintf(stdout, "  Signing-key KEK generated: %s  (back it up with the data: the signing keys do not open without it)\n", inst.SigningKeyKEKPath)
+		fmt.Fprintf(w, "  Signing-key KEK generated: %s  (back it up with the data: the signing keys do not open without it)\n", inst.SigningKeyKEKPath)
 	}
-	fmt.Fprintln(stdout, "Press Ctrl-C to stop.")
-	return inst.Wait()
 }

@@ -29,24 +29,37 @@ import (
 	"github.com/latchkey/latchkey/libs/logx"
 )
 
-// Env is what a binary's run gets besides its configuration: the logger
-// and the metrics registry its service registers on.
+// Env is what a binary's run gets besides its configuration: the logger,
+// the metrics registry its service registers on, and the management
+// listener's routes, to which it may add its own (gatewayd: a detailed
+// /readyz) before it starts serving.
 type Env struct {
-	Logger   *slog.Logger
-	Registry *prometheus.Registry
+	Logger     *slog.Logger
+	Registry   *prometheus.Registry
+	Management *http.ServeMux
 }
 
 // Options are the daemon's own settings, the same in every binary.
 type Options struct {
-	LogLevel    string
-	MetricsAddr string
+	LogLevel       string
+	ManagementAddr string
+}
+
+// EnvManagementAddr is the variable of the management listener's address.
+const EnvManagementAddr = "LATCHKEY_MANAGEMENT_ADDR"
+
+// ManagementAddr reads where the management listener listens: every
+// binary, the all-in-one included, reads it through here, so it has one
+// meaning and one default.
+func ManagementAddr(l *config.Loader) string {
+	return l.String(EnvManagementAddr, "127.0.0.1:9464", "management listener, not for the public: Prometheus /metrics, a liveness /healthz and (gatewayd, all-in-one) a /readyz naming what is down; loopback by default, 0.0.0.0:9464 for probes from another host; two binaries on one host need two addresses; empty: off")
 }
 
 // OptionsFromEnv reads the daemon's own settings.
 func OptionsFromEnv(l *config.Loader) Options {
 	o := Options{
-		LogLevel:    l.String(logx.EnvLevel, "info", "log level: debug, info, warn or error"),
-		MetricsAddr: l.String("LATCHKEY_METRICS_ADDR", "", "service binaries and gatewayd: serve Prometheus /metrics and a liveness /healthz on this address (empty: off; the all-in-one serves it on LATCHKEY_HTTP_ADDR)"),
+		LogLevel:       l.String(logx.EnvLevel, "info", "log level: debug, info, warn or error"),
+		ManagementAddr: ManagementAddr(l),
 	}
 	if _, err := logx.ParseLevel(o.LogLevel); err != nil {
 		l.Invalid(logx.EnvLevel, err)
@@ -120,9 +133,22 @@ func main[C any](b Binary[C], args []string, lookup func(string) (string, bool),
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
 	g, gctx := errgroup.WithContext(ctx)
-	g.Go(func() error { return b.Run(gctx, cfg, Env{Logger: log.With("binary", b.Name), Registry: reg}) })
-	if opts.MetricsAddr != "" {
-		g.Go(func() error { return serveMetrics(gctx, opts.MetricsAddr, reg) })
+	// The management listener lives as long as the service: it stops when
+	// Run returns, whatever Run returned.
+	runCtx, ran := context.WithCancel(gctx)
+	management := ManagementMux(reg)
+	g.Go(func() error {
+		defer ran()
+		return b.Run(gctx, cfg, Env{Logger: log.With("binary", b.Name), Registry: reg, Management: management})
+	})
+	if opts.ManagementAddr != "" {
+		g.Go(func() error {
+			lis, err := net.Listen("tcp", opts.ManagementAddr)
+			if err != nil {
+				return fmt.Errorf("%s: %w", EnvManagementAddr, err)
+			}
+			return ServeManagement(runCtx, lis, management)
+		})
 	}
 	if err := g.Wait(); err != nil && !errors.Is(err, context.Canceled) {
 		fmt.Fprintf(stderr, "%s: %v\n", b.Name, err)
@@ -147,18 +173,21 @@ func Help[C any](b Binary[C]) string {
 	return s.String()
 }
 
-// serveMetrics serves /metrics on addr until ctx is cancelled.
-func serveMetrics(ctx context.Context, addr string, g prometheus.Gatherer) error {
-	lis, err := net.Listen("tcp", addr)
-	if err != nil {
-		return fmt.Errorf("LATCHKEY_METRICS_ADDR: %w", err)
-	}
+// ManagementMux serves the management listener's common routes: the
+// metrics of g at /metrics and a liveness /healthz. Callers may add routes
+// (a /readyz) to it.
+func ManagementMux(g prometheus.Gatherer) *http.ServeMux {
 	mux := http.NewServeMux()
-	mux.Handle("/metrics", promhttp.HandlerFor(g, promhttp.HandlerOpts{}))
+	mux.Handle("GET /metrics", promhttp.HandlerFor(g, promhttp.HandlerOpts{}))
 	// For orchestrators' liveness probes: the gRPC ports speak only
 	// mutual TLS, which probes such as Kubernetes' cannot.
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { _, _ = io.WriteString(w, "ok\n") })
-	srv := &http.Server{Handler: mux, ReadHeaderTimeout: 10 * time.Second}
+	return mux
+}
+
+// ServeManagement serves h on lis until ctx is cancelled, then closes lis.
+func ServeManagement(ctx context.Context, lis net.Listener, h http.Handler) error {
+	srv := &http.Server{Handler: h, ReadHeaderTimeout: 5 * time.Second, ReadTimeout: 10 * time.Second, WriteTimeout: 30 * time.Second}
 	go func() {
 		<-ctx.Done()
 		shutdown, cancel := context.WithTimeout(context.Background(), 5*time.Second)

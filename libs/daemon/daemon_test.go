@@ -7,40 +7,34 @@ import (
 	"net/http"
 	"strings"
 	"testing"
-	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/latchkey/latchkey/libs/config"
 )
 
-func TestServeMetrics_ServesUntilCancelled(t *testing.T) {
+func TestServeManagement_MetricsAndHealthzUntilCancelled(t *testing.T) {
 	lis, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
 	}
-	addr := lis.Addr().String()
-	lis.Close()
 	reg := prometheus.NewRegistry()
 	c := prometheus.NewCounter(prometheus.CounterOpts{Name: "latchkey_test_total", Help: "test"})
 	reg.MustRegister(c)
 	c.Inc()
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
-	go func() { done <- serveMetrics(ctx, addr, reg) }()
-	var body string
-	for i := 0; i < 100; i++ {
-		resp, err := http.Get("http://" + addr + "/metrics")
-		if err == nil {
-			b, _ := io.ReadAll(resp.Body)
-			resp.Body.Close()
-			body = string(b)
-			break
+	go func() { done <- ServeManagement(ctx, lis, ManagementMux(reg)) }()
+	for path, want := range map[string]string{"/metrics": "latchkey_test_total 1", "/healthz": "ok"} {
+		resp, err := http.Get("http://" + lis.Addr().String() + path)
+		if err != nil {
+			t.Fatal(err)
 		}
-		time.Sleep(10 * time.Millisecond)
-	}
-	if !strings.Contains(body, "latchkey_test_total 1") {
-		t.Fatalf("metrics body: %q", body)
+		b, _ := io.ReadAll(resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != 200 || !strings.Contains(string(b), want) {
+			t.Errorf("%s = %d %q, want 200 with %q", path, resp.StatusCode, b, want)
+		}
 	}
 	cancel()
 	if err := <-done; err != nil {
@@ -72,7 +66,7 @@ func TestMain_HelpListsTheBinarysSettingsWithoutRunning(t *testing.T) {
 	if code := main(testBinary(&ran), []string{"-h"}, lookup(nil), &out, &errOut); code != 0 || ran {
 		t.Fatalf("exit %d, ran %v; stderr %q", code, ran, errOut.String())
 	}
-	for _, want := range []string{"usage: testd", "testd runs nothing.", "LATCHKEY_TEST_PEER_ADDR", "LATCHKEY_TEST_WORKERS  (default 4)", "LATCHKEY_LOG_LEVEL", "LATCHKEY_METRICS_ADDR"} {
+	for _, want := range []string{"usage: testd", "testd runs nothing.", "LATCHKEY_TEST_PEER_ADDR", "LATCHKEY_TEST_WORKERS  (default 4)", "LATCHKEY_LOG_LEVEL", "LATCHKEY_MANAGEMENT_ADDR  (default 127.0.0.1:9464)"} {
 		if !strings.Contains(out.String(), want) {
 			t.Errorf("help lacks %q:\n%s", want, out.String())
 		}
@@ -109,9 +103,13 @@ func TestMain_BadSettingsAreOneLineEachAndNothingRuns(t *testing.T) {
 }
 
 func TestMain_RunsWithGoodSettings(t *testing.T) {
-	var ran bool
-	var out, errOut strings.Builder
-	if code := main(testBinary(&ran), nil, lookup(map[string]string{"LATCHKEY_TEST_PEER_ADDR": "x:1"}), &out, &errOut); code != 0 || !ran {
-		t.Fatalf("exit %d, ran %v; stderr %q", code, ran, errOut.String())
+	for _, management := range []string{"", "127.0.0.1:0"} {
+		var ran bool
+		var out, errOut strings.Builder
+		env := map[string]string{"LATCHKEY_TEST_PEER_ADDR": "x:1", EnvManagementAddr: management}
+		// With a management listener too: it stops when the service does.
+		if code := main(testBinary(&ran), nil, lookup(env), &out, &errOut); code != 0 || !ran {
+			t.Fatalf("management %q: exit %d, ran %v; stderr %q", management, code, ran, errOut.String())
+		}
 	}
 }

@@ -1,6 +1,7 @@
 package grpcx
 
 import (
+	"context"
 	"crypto/tls"
 	"fmt"
 
@@ -9,6 +10,9 @@ import (
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/credentials"
 	"google.golang.org/grpc/credentials/insecure"
+	"google.golang.org/grpc/metadata"
+
+	"github.com/latchkey/latchkey/libs/requestid"
 )
 
 // DefaultServiceConfig balances over every address the resolver returns
@@ -71,6 +75,8 @@ func Dial(target string, opts DialOptions) (*grpc.ClientConn, error) {
 	dialOpts := []grpc.DialOption{
 		grpc.WithTransportCredentials(creds),
 		grpc.WithDefaultServiceConfig(sc),
+		grpc.WithChainUnaryInterceptor(unaryRequestID),
+		grpc.WithChainStreamInterceptor(streamRequestID),
 	}
 	if opts.Registerer != nil {
 		m, err := register(opts.Registerer, grpcprom.NewClientMetrics(grpcprom.WithClientHandlingTimeHistogram()))
@@ -86,4 +92,27 @@ func Dial(target string, opts DialOptions) (*grpc.ClientConn, error) {
 		return nil, fmt.Errorf("grpcx: dial %s: %w", target, err)
 	}
 	return conn, nil
+}
+
+// passRequestID adds the request id of ctx (the call being served, see
+// withRequestID) to an outgoing call, so that a request keeps its id in
+// every service it crosses. An id already in the outgoing metadata (the
+// gateway sets its own) is left alone.
+func passRequestID(ctx context.Context) context.Context {
+	id, ok := requestid.From(ctx)
+	if !ok {
+		return ctx
+	}
+	if md, _ := metadata.FromOutgoingContext(ctx); len(md.Get(requestid.MetadataKey)) > 0 {
+		return ctx
+	}
+	return metadata.AppendToOutgoingContext(ctx, requestid.MetadataKey, id)
+}
+
+func unaryRequestID(ctx context.Context, method string, req, reply any, cc *grpc.ClientConn, invoker grpc.UnaryInvoker, opts ...grpc.CallOption) error {
+	return invoker(passRequestID(ctx), method, req, reply, cc, opts...)
+}
+
+func streamRequestID(ctx context.Context, desc *grpc.StreamDesc, cc *grpc.ClientConn, method string, streamer grpc.Streamer, opts ...grpc.CallOption) (grpc.ClientStream, error) {
+	return streamer(passRequestID(ctx), desc, cc, method, opts...)
 }

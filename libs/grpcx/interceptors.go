@@ -11,8 +11,11 @@ import (
 	"github.com/grpc-ecosystem/go-grpc-middleware/v2/interceptors/recovery"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/peer"
 	"google.golang.org/grpc/status"
+
+	"github.com/latchkey/latchkey/libs/requestid"
 )
 
 // internalMessage is all a client learns about an error we did not mean to
@@ -107,7 +110,7 @@ func sanitizeAndNote(ctx context.Context, log *slog.Logger, method string, err e
 func unaryLogging(log *slog.Logger) grpc.UnaryServerInterceptor {
 	return func(ctx context.Context, req any, info *grpc.UnaryServerInfo, handler grpc.UnaryHandler) (any, error) {
 		start := time.Now()
-		ctx, note := withNote(ctx)
+		ctx, note := withNote(withRequestID(ctx))
 		resp, err := handler(ctx, req)
 		logCall(ctx, log, info.FullMethod, start, err, note)
 		return resp, err
@@ -117,11 +120,25 @@ func unaryLogging(log *slog.Logger) grpc.UnaryServerInterceptor {
 func streamLogging(log *slog.Logger) grpc.StreamServerInterceptor {
 	return func(srv any, ss grpc.ServerStream, info *grpc.StreamServerInfo, handler grpc.StreamHandler) error {
 		start := time.Now()
-		ctx, note := withNote(ss.Context())
+		ctx, note := withNote(withRequestID(ss.Context()))
 		err := handler(srv, &contextStream{ServerStream: ss, ctx: ctx})
 		logCall(ctx, log, info.FullMethod, start, err, note)
 		return err
 	}
+}
+
+// withRequestID puts the caller's request id (x-request-id metadata, set
+// by the gateway) on ctx, so that the call's log line, every line logged
+// with ctx (logx.RequestIDs) and the calls this one makes to other
+// services (Dial's interceptor) carry it. An id that is not Valid is
+// dropped: the gateway sends only valid ones, and nothing else may forge
+// log lines with it.
+func withRequestID(ctx context.Context) context.Context {
+	md, _ := metadata.FromIncomingContext(ctx)
+	if v := md.Get(requestid.MetadataKey); len(v) > 0 && requestid.Valid(v[0]) {
+		return requestid.With(ctx, v[0])
+	}
+	return ctx
 }
 
 // contextStream lets a stream interceptor hand a derived context down.
@@ -148,6 +165,9 @@ func logCall(ctx context.Context, log *slog.Logger, method string, start time.Ti
 	}
 	if p, ok := peer.FromContext(ctx); ok && p.Addr != nil {
 		attrs = append(attrs, slog.String("peer.address", p.Addr.String()))
+	}
+	if id, ok := requestid.From(ctx); ok {
+		attrs = append(attrs, slog.String(requestid.LogKey, id))
 	}
 	if note.err != nil {
 		attrs = append(attrs, slog.String("error", note.err.Error()))

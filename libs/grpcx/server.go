@@ -19,7 +19,6 @@ import (
 	"google.golang.org/grpc/credentials"
 	"google.golang.org/grpc/health"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
-	"google.golang.org/grpc/keepalive"
 	"google.golang.org/grpc/reflection"
 )
 
@@ -50,6 +49,9 @@ type ServerOptions struct {
 	// NoReflection leaves the reflection service out (internal ports,
 	// unless asked for).
 	NoReflection bool
+	// Limits bound message sizes and concurrent calls; the zero value is
+	// the defaults (LimitOptions).
+	Limits Limits
 }
 
 // Server is a gRPC server with Latchkey's interceptors, health checking
@@ -114,11 +116,8 @@ func NewServer(opts ServerOptions, extra ...grpc.ServerOption) *Server {
 	serverOpts := append([]grpc.ServerOption{
 		grpc.ChainUnaryInterceptor(unary...),
 		grpc.ChainStreamInterceptor(stream...),
-		// Clients reconnect now and then, and so find replicas added since
-		// they connected: without it a client keeps one connection, and a
-		// scaled-up service gets no traffic from it.
-		grpc.KeepaliveParams(keepalive.ServerParameters{MaxConnectionAge: MaxConnectionAge, MaxConnectionAgeGrace: 30 * time.Second}),
-	}, extra...)
+	}, LimitOptions(opts.Limits)...)
+	serverOpts = append(serverOpts, extra...)
 	if opts.TLS != nil {
 		serverOpts = append(serverOpts, grpc.Creds(credentials.NewTLS(opts.TLS)))
 	}

@@ -1,7 +1,6 @@
 package grpcx_test
 
 import (
-	"bytes"
 	"context"
 	"encoding/base64"
 	"errors"
@@ -10,7 +9,6 @@ import (
 	"net"
 	"slices"
 	"strings"
-	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
@@ -27,6 +25,7 @@ import (
 
 	"github.com/latchkey/latchkey/libs/errs"
 	"github.com/latchkey/latchkey/libs/grpcx"
+	"github.com/latchkey/latchkey/libs/testkit"
 )
 
 // testService answers UnaryCall and FullDuplexCall with whatever the test
@@ -49,28 +48,10 @@ func ok(context.Context, *testpb.SimpleRequest) (*testpb.SimpleResponse, error) 
 	return &testpb.SimpleResponse{}, nil
 }
 
-// logBuffer is a goroutine-safe log sink.
-type logBuffer struct {
-	mu  sync.Mutex
-	buf bytes.Buffer
-}
-
-func (b *logBuffer) Write(p []byte) (int, error) {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.Write(p)
-}
-
-func (b *logBuffer) String() string {
-	b.mu.Lock()
-	defer b.mu.Unlock()
-	return b.buf.String()
-}
-
 type running struct {
 	srv    *grpcx.Server
 	addr   string
-	logs   *logBuffer
+	logs   *testkit.LogBuffer
 	stop   context.CancelFunc
 	served chan error
 }
@@ -79,7 +60,7 @@ type running struct {
 // when the test ends.
 func start(t *testing.T, opts grpcx.ServerOptions, svc *testService) *running {
 	t.Helper()
-	logs := &logBuffer{}
+	logs := &testkit.LogBuffer{}
 	if opts.Logger == nil {
 		opts.Logger = slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))
 	}

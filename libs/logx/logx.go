@@ -3,10 +3,13 @@
 package logx
 
 import (
+	"context"
 	"fmt"
 	"io"
 	"log/slog"
 	"strings"
+
+	"github.com/latchkey/latchkey/libs/requestid"
 )
 
 // EnvLevel is the environment variable of the log level (read by
@@ -36,5 +39,36 @@ func New(w io.Writer, level string) (*slog.Logger, error) {
 	if err != nil {
 		return nil, err
 	}
-	return slog.New(slog.NewJSONHandler(w, &slog.HandlerOptions{Level: l})), nil
+	return slog.New(RequestIDs(slog.NewJSONHandler(w, &slog.HandlerOptions{Level: l}))), nil
+}
+
+// RequestIDs wraps h so that every line logged with a context that carries
+// a request id (requestid.With: the gRPC server interceptors put it there)
+// names it, unless the line already does: one request can then be followed
+// through every service it crossed.
+func RequestIDs(h slog.Handler) slog.Handler { return requestIDHandler{h} }
+
+type requestIDHandler struct{ slog.Handler }
+
+func (h requestIDHandler) Handle(ctx context.Context, r slog.Record) error {
+	if id, ok := requestid.From(ctx); ok {
+		named := false
+		r.Attrs(func(a slog.Attr) bool {
+			named = a.Key == requestid.LogKey
+			return !named
+		})
+		if !named {
+			r = r.Clone()
+			r.AddAttrs(slog.String(requestid.LogKey, id))
+		}
+	}
+	return h.Handler.Handle(ctx, r)
+}
+
+func (h requestIDHandler) WithAttrs(attrs []slog.Attr) slog.Handler {
+	return requestIDHandler{h.Handler.WithAttrs(attrs)}
+}
+
+func (h requestIDHandler) WithGroup(name string) slog.Handler {
+	return requestIDHandler{h.Handler.WithGroup(name)}
 }

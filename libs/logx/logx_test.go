@@ -2,12 +2,14 @@ package logx_test
 
 import (
 	"bytes"
+	"context"
 	"encoding/json"
 	"log/slog"
 	"strings"
 	"testing"
 
 	"github.com/latchkey/latchkey/libs/logx"
+	"github.com/latchkey/latchkey/libs/requestid"
 )
 
 func TestParseLevel(t *testing.T) {
@@ -57,5 +59,32 @@ func TestNew_WritesJSONAtLevel(t *testing.T) {
 func TestNew_RejectsUnknownLevel(t *testing.T) {
 	if _, err := logx.New(&bytes.Buffer{}, "loud"); err == nil {
 		t.Fatal("want error for unknown level")
+	}
+}
+
+func TestNew_NamesTheContextsRequestID(t *testing.T) {
+	var buf bytes.Buffer
+	log, err := logx.New(&buf, "info")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ctx := requestid.With(context.Background(), "req-1")
+	log.InfoContext(ctx, "one")
+	log.InfoContext(ctx, "two", requestid.LogKey, "given")
+	log.Info("three")
+	var got []string
+	for line := range strings.SplitSeq(strings.TrimSpace(buf.String()), "\n") {
+		var m map[string]any
+		if err := json.Unmarshal([]byte(line), &m); err != nil {
+			t.Fatal(err)
+		}
+		id, _ := m[requestid.LogKey].(string)
+		got = append(got, id)
+		if strings.Count(line, requestid.LogKey) > 1 {
+			t.Errorf("request id twice: %s", line)
+		}
+	}
+	if strings.Join(got, ",") != "req-1,given," {
+		t.Fatalf("request ids per line = %q", got)
 	}
 }

@@ -16,10 +16,10 @@ func main() { daemon.Main(binary) }
 // binary is gatewayd.
 var binary = daemon.Binary[gateway.Config]{
 	Name:   "gatewayd",
-	About:  "gatewayd runs the Latchkey edge: REST and public gRPC in front of the services, OpenAPI, health and metrics.",
+	About:  "gatewayd runs the Latchkey edge: REST and public gRPC in front of the services, OpenAPI and health; metrics and readiness details on the management listener.",
 	Config: gateway.ConfigFromEnv,
 	Run: func(ctx context.Context, cfg gateway.Config, env daemon.Env) error {
-		cfg.Gatherer, cfg.Registerer, cfg.Logger = env.Registry, env.Registry, env.Logger
+		cfg.Registerer, cfg.Logger = env.Registry, env.Logger
 		if cfg.NATSURL != "" {
 			nc, err := natsx.Connect(ctx, cfg.NATSURL, "gateway")
 			if err != nil {
@@ -33,6 +33,7 @@ var binary = daemon.Binary[gateway.Config]{
 			return err
 		}
 		defer gw.Close()
+		env.Management.Handle("GET /readyz", gw.ReadinessDetails())
 		httpLis, grpcLis, err := cfg.Listen()
 		if err != nil {
 			return err
