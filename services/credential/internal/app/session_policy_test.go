@@ -1,0 +1,60 @@
+package app_test
+
+import (
+	"context"
+	"testing"
+	"time"
+
+	eventsv1 "github.com/latchkey/latchkey/proto/gen/latchkey/events/v1"
+	"github.com/latchkey/latchkey/services/credential/internal/app"
+	"github.com/latchkey/latchkey/services/credential/internal/credential"
+)
+
+// A session ends by the tenant's session policy: refreshing within the
+// idle bound keeps it going, but never past its lifetime since the log-in;
+// a refresh token left unused past the idle bound is refused. Either way
+// the session is revoked with its SessionRevoked event, naming why.
+func TestRefresh_SessionPolicy_LifetimeAndIdle(t *testing.T) {
+	policy := credential.Policy{Session: credential.SessionPolicy{MaxLifetime: 48 * time.Hour, Idle: 8 * time.Hour}}
+	for _, tc := range []struct {
+		name string
+		// steps are the waits before each refresh; the last refresh is
+		// refused with reason.
+		steps  []time.Duration
+		reason string
+	}{
+		{"refreshed every 7 h, ends 48 h after the log-in", []time.Duration{7, 7, 7, 7, 7, 7, 6}, credential.ReasonSessionExpired},
+		{"unused for 8 h", []time.Duration{7, 8}, credential.ReasonSessionIdle},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			w := newWorld(t)
+			w.account("anna", "Correct-Horse-1", false, policy)
+			tok := w.mustTokens(w.login("anna", "Correct-Horse-1"))
+			refresh := tok.RefreshToken
+			for i, h := range tc.steps {
+				w.clock.Advance(h * time.Hour)
+				next, err := w.app.Refresh(context.Background(), refresh, app.Client{})
+				if i < len(tc.steps)-1 {
+					if err != nil {
+						t.Fatalf("refresh %d: %v", i+1, err)
+					}
+					refresh = next.RefreshToken
+					continue
+				}
+				wantReason(t, err, tc.reason)
+			}
+			revoked := w.store.eventsOf(".session.revoked")
+			if len(revoked) != 1 {
+				t.Fatalf("%d SessionRevoked events, want 1", len(revoked))
+			}
+			if ev := revoked[0].event.Message.(*eventsv1.SessionRevoked); ev.GetReason() != tc.reason || ev.GetSessionId() != tok.SessionID {
+				t.Fatalf("SessionRevoked = %v, want reason %s for session %s", ev, tc.reason, tok.SessionID)
+			}
+			// The session is over: its last refresh token is spent, and
+			// a new one would not have been handed out.
+			if _, err := w.app.Refresh(context.Background(), refresh, app.Client{}); err == nil {
+				t.Fatal("the ended session's refresh token still works")
+			}
+		})
+	}
+}
