@@ -3,7 +3,9 @@ package allinone_test
 import (
 	"io"
 	"log/slog"
+	"net/url"
 	"path/filepath"
+	"strconv"
 	"testing"
 	"time"
 
@@ -16,11 +18,14 @@ import (
 // the credential service instead of trusting a list that cannot hear of
 // it), while a live session keeps working.
 func TestRevocation_NATSDown_RevokedSessionRefused_LiveOneServed(t *testing.T) {
-	ns, err := embedded.Start(embedded.Options{Port: -1, StoreDir: t.TempDir()})
+	natsDir := t.TempDir()
+	ns, err := embedded.Start(embedded.Options{Port: -1, StoreDir: natsDir})
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer ns.Shutdown()
+	defer func() { ns.Shutdown() }()
+	u, _ := url.Parse(ns.ClientURL())
+	port, _ := strconv.Atoi(u.Port())
 	quiet := slog.New(slog.NewTextHandler(io.Discard, nil))
 	inst := startWithConfig(t, false, allinone.Config{Edge: loopbackEdge, DataDir: filepath.Join(t.TempDir(), "data"),
 		NATSURL: ns.ClientURL(), Logger: quiet})
@@ -29,9 +34,12 @@ func TestRevocation_NATSDown_RevokedSessionRefused_LiveOneServed(t *testing.T) {
 	anon := client{t: t, base: op.base}
 	first := finishFirstLogin(t, anon, code)
 	_, other := login(anon, code, "admin", "Much-Better-Pass-1")
+	_, third := login(anon, code, "admin", "Much-Better-Pass-1")
 	me := client{t: t, base: op.base, token: first["accessToken"].(string)}
 	stolen := client{t: t, base: op.base, token: other["accessToken"].(string)}
-	for _, c := range []client{me, stolen} {
+	// unseen is revoked during the outage too, but first used after it.
+	unseen := client{t: t, base: op.base, token: third["accessToken"].(string)}
+	for _, c := range []client{me, stolen, unseen} {
 		if st, body := c.do("GET", "/v1/me", nil); st != 200 {
 			t.Fatalf("me before the outage: %d %v", st, body)
 		}
@@ -65,5 +73,24 @@ func TestRevocation_NATSDown_RevokedSessionRefused_LiveOneServed(t *testing.T) {
 			t.Fatalf("revoked session on the credential service during the outage: %d, want 401", st)
 		}
 		time.Sleep(600 * time.Millisecond)
+	}
+
+	// NATS comes back. The revocations made meanwhile reach the stream
+	// only when the credential service's outbox relays them: until then
+	// the services keep asking, so a session first used now is refused
+	// too, and every answer stays the same throughout.
+	ns, err = embedded.Start(embedded.Options{Port: port, StoreDir: natsDir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	for end := time.Now().Add(3 * time.Second); time.Now().Before(end); time.Sleep(100 * time.Millisecond) {
+		for _, c := range []client{stolen, unseen} {
+			if st, _ := c.do("GET", "/v1/me", nil); st != 401 {
+				t.Fatalf("revoked session on /v1/me after NATS came back: %d, want 401", st)
+			}
+		}
+		if st, body := me.do("GET", "/v1/me", nil); st != 200 {
+			t.Fatalf("live session on /v1/me after NATS came back: %d %v", st, body)
+		}
 	}
 }

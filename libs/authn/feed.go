@@ -17,6 +17,13 @@ import (
 // from the server does not count as an outage.
 const DefaultFeedMaxLag = 2 * time.Second
 
+// DefaultFeedSettle is how long after NATS comes back a feed still does
+// not count as current, however caught up with the stream it looks: the
+// revocations made during the outage wait in the credential service's
+// outbox, whose relay retries at most every 10 s, and only reach the
+// stream then. Until they have, the credential service is asked.
+const DefaultFeedSettle = 15 * time.Second
+
 // feedProbeEvery is how often a follower asks the stream for its last
 // revocation to prove it is caught up.
 const feedProbeEvery = 400 * time.Millisecond
@@ -28,22 +35,50 @@ const feedProbeEvery = 400 * time.Millisecond
 // clock does not move.
 type feedHealth struct {
 	maxLag    time.Duration
+	settle    time.Duration
 	connected func() bool
-	now       func() time.Time
+	// reconnects counts the connection's reconnections, so that even an
+	// outage shorter than a probe's interval is noticed.
+	reconnects func() uint64
+	now        func() time.Time
 
 	// applied is the stream sequence of the last revocation applied.
 	applied atomic.Uint64
 	mu      sync.Mutex
 	proven  time.Time
+	// backAt is when the connection last came back (zero: never lost).
+	backAt        time.Time
+	seenReconnect uint64
 }
 
-func newFeedHealth(maxLag time.Duration, connected func() bool) *feedHealth {
+func newFeedHealth(maxLag, settle time.Duration, connected func() bool, reconnects func() uint64) *feedHealth {
 	if maxLag <= 0 {
 		maxLag = DefaultFeedMaxLag
 	}
-	h := &feedHealth{maxLag: maxLag, connected: connected, now: time.Now}
+	if settle <= 0 {
+		settle = DefaultFeedSettle
+	}
+	h := &feedHealth{maxLag: maxLag, settle: settle, connected: connected, reconnects: reconnects, now: time.Now}
 	h.proven = h.now()
+	if reconnects != nil {
+		h.seenReconnect = reconnects()
+	}
 	return h
+}
+
+// noteReconnects starts the settling time when the connection has come
+// back since the last look.
+func (h *feedHealth) noteReconnects() {
+	if h.reconnects == nil {
+		return
+	}
+	n := h.reconnects()
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	if n != h.seenReconnect {
+		h.seenReconnect = n
+		h.backAt = h.now()
+	}
 }
 
 // applyUpTo records that the revocation at stream sequence seq is applied.
@@ -69,15 +104,21 @@ func (h *feedHealth) observe(last uint64) {
 }
 
 // current reports whether the denylist can be trusted alone: the
-// connection is up now, and the feed was proven caught up within maxLag.
+// connection is up now and has been for the settling time since it last
+// came back, and the feed was proven caught up within maxLag.
 func (h *feedHealth) current() bool {
 	if h.connected != nil && !h.connected() {
 		return false
 	}
+	h.noteReconnects()
+	now := h.now()
 	h.mu.Lock()
-	proven := h.proven
+	proven, backAt := h.proven, h.backAt
 	h.mu.Unlock()
-	return h.now().Sub(proven) < h.maxLag
+	if !backAt.IsZero() && now.Sub(backAt) < h.settle {
+		return false
+	}
+	return now.Sub(proven) < h.maxLag
 }
 
 // probe proves the feed caught up every feedProbeEvery until ctx ends, by
@@ -94,6 +135,7 @@ func (h *feedHealth) probe(ctx context.Context, stream jetstream.Stream, subject
 		if h.connected != nil && !h.connected() {
 			continue
 		}
+		h.noteReconnects()
 		pctx, cancel := context.WithTimeout(ctx, feedProbeEvery)
 		last, err := stream.GetLastMsgForSubject(pctx, subject)
 		cancel()
@@ -106,10 +148,11 @@ func (h *feedHealth) probe(ctx context.Context, stream jetstream.Stream, subject
 	}
 }
 
-// connectedFunc reports nc's state; nil (a test's fake) counts as up.
-func connectedFunc(nc *nats.Conn) func() bool {
+// connFuncs returns nc's state and reconnection count for feedHealth;
+// nil for a nil nc (a test's fake JetStream), which counts as always up.
+func connFuncs(nc *nats.Conn) (connected func() bool, reconnects func() uint64) {
 	if nc == nil {
-		return nil
+		return nil, nil
 	}
-	return nc.IsConnected
+	return nc.IsConnected, func() uint64 { return nc.Stats().Reconnects }
 }

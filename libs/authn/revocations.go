@@ -44,6 +44,9 @@ type FollowOptions struct {
 	// proof that it is caught up before its denylist stops being trusted
 	// alone (default DefaultFeedMaxLag); see Denylist.Current.
 	MaxLag time.Duration
+	// Settle (FollowRevocations only) is how long after NATS comes back
+	// the denylist is still not trusted alone (default DefaultFeedSettle).
+	Settle time.Duration
 }
 
 // FollowRevocations feeds d from the SessionRevoked events of the events
@@ -60,10 +63,12 @@ type FollowOptions struct {
 // whether to start anyway.
 //
 // From then on it keeps proving that d is current: the NATS connection is
-// up and, probed every few hundred milliseconds, the stream holds no
-// revocation it has not applied. Without that proof for opts.MaxLag (NATS
-// down, the consumer being recreated after a reconnect, a backlog just
-// relayed) d.Current turns false, and a Verifier asks the credential
+// up (and has been for opts.Settle since it last came back, so the
+// revocations the credential service's outbox kept during an outage have
+// reached the stream) and, probed every few hundred milliseconds, the
+// stream holds no revocation it has not applied. Without that proof for
+// opts.MaxLag (NATS down, the consumer being recreated after a reconnect,
+// a backlog just relayed) d.Current turns false, and a Verifier asks the credential
 // service about each session instead of trusting the list (fail closed).
 func FollowRevocations(ctx context.Context, js jetstream.JetStream, d *Denylist, opts FollowOptions) error {
 	if opts.Subject == "" {
@@ -72,7 +77,8 @@ func FollowRevocations(ctx context.Context, js jetstream.JetStream, d *Denylist,
 	if opts.Lookback <= 0 {
 		opts.Lookback = DefaultRevocationLookback
 	}
-	health := newFeedHealth(opts.MaxLag, connectedFunc(js.Conn()))
+	connected, reconnects := connFuncs(js.Conn())
+	health := newFeedHealth(opts.MaxLag, opts.Settle, connected, reconnects)
 	err := follow(ctx, js, opts, health, func(msg jetstream.Msg, log *slog.Logger) { applyRevocation(msg, d, log) })
 	if err != nil {
 		return err

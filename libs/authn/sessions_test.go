@@ -3,14 +3,20 @@ package authn
 import (
 	"context"
 	"errors"
+	"net/url"
+	"strconv"
 	"sync"
 	"testing"
 	"time"
+
+	"google.golang.org/protobuf/proto"
+	"google.golang.org/protobuf/types/known/timestamppb"
 
 	"github.com/latchkey/latchkey/libs/clock"
 	"github.com/latchkey/latchkey/libs/errs"
 	"github.com/latchkey/latchkey/libs/natsx"
 	"github.com/latchkey/latchkey/libs/natsx/embedded"
+	eventsv1 "github.com/latchkey/latchkey/proto/gen/latchkey/events/v1"
 )
 
 // fakeSessions is the credential service's answer about sessions.
@@ -36,7 +42,7 @@ func (f *fakeSessions) SessionLive(_ context.Context, tenantID, sessionID string
 func staleFeed(d *Denylist) (reconnect func()) {
 	var mu sync.Mutex
 	up := false
-	h := newFeedHealth(time.Hour, func() bool { mu.Lock(); defer mu.Unlock(); return up })
+	h := newFeedHealth(time.Hour, 0, func() bool { mu.Lock(); defer mu.Unlock(); return up }, nil)
 	d.attachFeed(h)
 	return func() { mu.Lock(); up = true; mu.Unlock() }
 }
@@ -129,7 +135,8 @@ func TestVerify_FeedDown_AsksTheCredentialServiceInsteadOfTheList(t *testing.T) 
 func TestFeedHealth_CurrentOnlyWithRecentProof(t *testing.T) {
 	now := time.Date(2026, 3, 4, 10, 0, 0, 0, time.UTC)
 	up := true
-	h := newFeedHealth(2*time.Second, func() bool { return up })
+	var reconnects uint64
+	h := newFeedHealth(2*time.Second, 10*time.Second, func() bool { return up }, func() uint64 { return reconnects })
 	h.now = func() time.Time { return now }
 	h.observe(0)
 	if !h.current() {
@@ -161,17 +168,42 @@ func TestFeedHealth_CurrentOnlyWithRecentProof(t *testing.T) {
 	if h.applied.Load() != 7 {
 		t.Fatalf("applied = %d, want 7", h.applied.Load())
 	}
+	// The connection dropped and came back between two looks: caught
+	// up or not, the feed settles (the outage's revocations may still be
+	// on their way from the credential service's outbox).
+	reconnects++
+	h.observe(7)
+	if h.current() {
+		t.Fatal("current right after a reconnection")
+	}
+	now = now.Add(9 * time.Second)
+	h.observe(7)
+	if h.current() {
+		t.Fatal("current 9s after a reconnection, within the 10s settling time")
+	}
+	now = now.Add(time.Second)
+	h.observe(7)
+	if !h.current() {
+		t.Fatal("not current once settled and caught up")
+	}
 }
 
 // With NATS stopped, a followed denylist stops being current at once, so
 // tokens are checked with the credential service rather than admitted on
-// a list that cannot learn of new revocations.
-func TestFollowRevocations_NATSStopped_ListNoLongerCurrent(t *testing.T) {
-	ns, err := embedded.Start(embedded.Options{Port: -1, StoreDir: t.TempDir()})
+// a list that cannot learn of new revocations; once NATS is back and the
+// feed has applied what was published meanwhile, it is current again.
+func TestFollowRevocations_NATSStoppedAndBack_CurrentOnlyWhileCaughtUp(t *testing.T) {
+	storeDir := t.TempDir()
+	ns, err := embedded.Start(embedded.Options{Port: -1, StoreDir: storeDir})
 	if err != nil {
 		t.Fatal(err)
 	}
-	defer ns.Shutdown()
+	defer func() { ns.Shutdown() }()
+	u, err := url.Parse(ns.ClientURL())
+	if err != nil {
+		t.Fatal(err)
+	}
+	port, _ := strconv.Atoi(u.Port())
 	ctx, cancel := context.WithCancel(context.Background())
 	defer cancel()
 	nc, err := natsx.Connect(ctx, ns.ClientURL(), t.Name())
@@ -187,7 +219,7 @@ func TestFollowRevocations_NATSStopped_ListNoLongerCurrent(t *testing.T) {
 		t.Fatal(err)
 	}
 	d := NewDenylist(nil)
-	if err := FollowRevocations(ctx, js, d, FollowOptions{}); err != nil {
+	if err := FollowRevocations(ctx, js, d, FollowOptions{Settle: 5 * time.Second}); err != nil {
 		t.Fatal(err)
 	}
 	// Proven current by the probes, for longer than the lag bound.
@@ -198,11 +230,49 @@ func TestFollowRevocations_NATSStopped_ListNoLongerCurrent(t *testing.T) {
 		}
 		time.Sleep(50 * time.Millisecond)
 	}
+
 	ns.Shutdown()
-	deadline = time.Now().Add(time.Second)
-	for d.Current() {
+	waitCurrent(t, d, false, time.Second, "the list is still current 1s after NATS stopped")
+
+	ns, err = embedded.Start(embedded.Options{Port: port, StoreDir: storeDir})
+	if err != nil {
+		t.Fatal(err)
+	}
+	// What the credential service's outbox relays once NATS is back.
+	data, err := proto.Marshal(&eventsv1.SessionRevoked{SessionId: "sess-during", AccessExpireTime: timestamppb.New(time.Now().Add(10 * time.Minute))})
+	if err != nil {
+		t.Fatal(err)
+	}
+	pub := func() error {
+		_, err := natsx.PublishMsg(ctx, js, SessionRevokedSubject, "rev-during", data, nil)
+		return err
+	}
+	for err := pub(); err != nil; err = pub() {
+		if ctx.Err() != nil {
+			t.Fatal(err)
+		}
+		time.Sleep(50 * time.Millisecond)
+	}
+	deadline = time.Now().Add(10 * time.Second)
+	for !d.Revoked("sess-during") {
 		if time.Now().After(deadline) {
-			t.Fatal("the list is still current 1s after NATS stopped")
+			t.Fatal("the revocation published after NATS came back is not applied after 10s")
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	if d.Current() {
+		t.Fatal("current at once after NATS came back: the outage's revocations may not have been relayed yet")
+	}
+	waitCurrent(t, d, true, 10*time.Second, "the list is not current again 10s after NATS came back")
+}
+
+// waitCurrent fails with msg unless d.Current() becomes want within wait.
+func waitCurrent(t *testing.T, d *Denylist, want bool, wait time.Duration, msg string) {
+	t.Helper()
+	deadline := time.Now().Add(wait)
+	for d.Current() != want {
+		if time.Now().After(deadline) {
+			t.Fatal(msg)
 		}
 		time.Sleep(10 * time.Millisecond)
 	}
