@@ -5,6 +5,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/latchkey/latchkey/libs/authn"
 	eventsv1 "github.com/latchkey/latchkey/proto/gen/latchkey/events/v1"
 	"github.com/latchkey/latchkey/services/credential/internal/app"
 	"github.com/latchkey/latchkey/services/credential/internal/credential"
@@ -56,5 +57,36 @@ func TestRefresh_SessionPolicy_LifetimeAndIdle(t *testing.T) {
 				t.Fatal("the ended session's refresh token still works")
 			}
 		})
+	}
+}
+
+// The sessions list leaves out sessions past the tenant's session policy:
+// they can no longer be refreshed, though they are revoked only when
+// someone tries.
+func TestListSessions_LeavesOutSessionsPastThePolicy(t *testing.T) {
+	w := newWorld(t)
+	s := w.account("anna", "Correct-Horse-1", false, credential.Policy{Session: credential.SessionPolicy{MaxLifetime: 48 * time.Hour, Idle: 8 * time.Hour}})
+	old := w.mustTokens(w.login("anna", "Correct-Horse-1"))
+	w.clock.Advance(6 * time.Hour)
+	recent := w.mustTokens(w.login("anna", "Correct-Horse-1"))
+	me := &authn.Principal{Kind: authn.KindAccount, TenantID: s.TenantID, AccountID: s.AccountID, SessionID: recent.SessionID}
+	ids := func() []string {
+		t.Helper()
+		list, err := w.app.ListSessions(context.Background(), me)
+		if err != nil {
+			t.Fatal(err)
+		}
+		var out []string
+		for _, x := range list {
+			out = append(out, x.ID)
+		}
+		return out
+	}
+	if got := ids(); len(got) != 2 {
+		t.Fatalf("sessions = %v, want both", got)
+	}
+	w.clock.Advance(3 * time.Hour) // old: 9 h unused; recent: 3 h
+	if got := ids(); len(got) != 1 || got[0] != recent.SessionID {
+		t.Fatalf("sessions = %v, want only %s (%s is idle)", got, recent.SessionID, old.SessionID)
 	}
 }
