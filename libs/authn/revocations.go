@@ -67,9 +67,10 @@ type FollowOptions struct {
 // revocations the credential service's outbox kept during an outage have
 // reached the stream) and, probed every few hundred milliseconds, the
 // stream holds no revocation it has not applied. Without that proof for
-// opts.MaxLag (NATS down, the consumer being recreated after a reconnect,
-// a backlog just relayed) d.Current turns false, and a Verifier asks the credential
-// service about each session instead of trusting the list (fail closed).
+// opts.MaxLag (NATS down, the consumer being recreated after a
+// reconnect, a backlog just relayed) d.Current turns false, and a
+// Verifier asks the credential service about each session instead of
+// trusting the list (fail closed).
 func FollowRevocations(ctx context.Context, js jetstream.JetStream, d *Denylist, opts FollowOptions) error {
 	if opts.Subject == "" {
 		opts.Subject = SessionRevokedSubject
