@@ -90,3 +90,33 @@ func TestListSessions_LeavesOutSessionsPastThePolicy(t *testing.T) {
 		t.Fatalf("sessions = %v, want only %s (%s is idle)", got, recent.SessionID, old.SessionID)
 	}
 }
+
+// No access token outlives its session: a refresh shortly before the end
+// of the lifetime gets a token that expires at that end, and reauth with
+// the password cannot stretch a session past it either.
+func TestSessionLifetime_AbsoluteForAccessTokensAndReauth(t *testing.T) {
+	w := newWorld(t)
+	s := w.account("anna", "Correct-Horse-1", false, credential.Policy{Session: credential.SessionPolicy{MaxLifetime: 10 * time.Hour, Idle: 8 * time.Hour}})
+	login := w.clock.Now()
+	tok := w.mustTokens(w.login("anna", "Correct-Horse-1"))
+	w.clock.Advance(5 * time.Hour)
+	next, err := w.app.Refresh(context.Background(), tok.RefreshToken, app.Client{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	w.clock.Advance(5*time.Hour - 4*time.Minute)
+	last, err := w.app.Refresh(context.Background(), next.RefreshToken, app.Client{})
+	if err != nil {
+		t.Fatal(err)
+	}
+	if last.ExpiresIn != 4*time.Minute {
+		t.Fatalf("expiresIn %v 4 minutes before the session ends, want 4m", last.ExpiresIn)
+	}
+	w.clock.Advance(4 * time.Minute)
+	me := &authn.Principal{Kind: authn.KindAccount, TenantID: s.TenantID, AccountID: s.AccountID, SessionID: tok.SessionID}
+	_, _, err = w.app.Reauthenticate(context.Background(), me, "Correct-Horse-1", "", app.Client{})
+	wantReason(t, err, credential.ReasonSessionExpired)
+	if w.clock.Now().Sub(login) != 10*time.Hour {
+		t.Fatalf("the test ran to %v after the log-in, want 10h", w.clock.Now().Sub(login))
+	}
+}
