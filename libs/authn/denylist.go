@@ -2,6 +2,7 @@ package authn
 
 import (
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/latchkey/latchkey/libs/clock"
@@ -27,6 +28,10 @@ type Denylist struct {
 	mu        sync.RWMutex
 	until     map[string]time.Time
 	lastSweep time.Time
+
+	// feed, once FollowRevocations feeds the list, says whether it is
+	// caught up.
+	feed atomic.Pointer[feedHealth]
 }
 
 // NewDenylist returns an empty denylist reading the time from c (nil: the
@@ -64,6 +69,18 @@ func (d *Denylist) Revoked(sessionID string) bool {
 	d.mu.RUnlock()
 	return ok && d.clock.Now().Before(until)
 }
+
+// Current reports whether the list holds every revocation published so
+// far, as far as its feed can prove: false while the NATS connection is
+// down or the feed has not been shown caught up with the stream for its
+// maximum lag (FollowOptions.MaxLag). A Verifier then does not trust the
+// list alone. A list no feed follows (filled by hand) is always current.
+func (d *Denylist) Current() bool {
+	h := d.feed.Load()
+	return h == nil || h.current()
+}
+
+func (d *Denylist) attachFeed(h *feedHealth) { d.feed.Store(h) }
 
 // Sweep forgets the sessions whose tokens have all expired. Revoke does it
 // now and then by itself; FollowRevocations also calls it periodically.

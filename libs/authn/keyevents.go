@@ -94,7 +94,7 @@ func FollowKeyRotations(ctx context.Context, js jetstream.JetStream, retired *Re
 		opts.Lookback = DefaultKeyRotationLookback
 	}
 	inv, _ := keys.(KeyInvalidator)
-	return follow(ctx, js, opts, func(msg jetstream.Msg, log *slog.Logger) {
+	return follow(ctx, js, opts, nil, func(msg jetstream.Msg, log *slog.Logger) {
 		ev, err := ParseSigningKeyRotated(msg.Data())
 		if err != nil {
 			log.Error("authn: undecodable SigningKeyRotated skipped", "err", err)

@@ -40,6 +40,13 @@ type FollowOptions struct {
 	CatchUpTimeout time.Duration
 	// Logger defaults to slog.Default().
 	Logger *slog.Logger
+	// MaxLag (FollowRevocations only) is how long the feed may go without
+	// proof that it is caught up before its denylist stops being trusted
+	// alone (default DefaultFeedMaxLag); see Denylist.Current.
+	MaxLag time.Duration
+	// Settle (FollowRevocations only) is how long after NATS comes back
+	// the denylist is still not trusted alone (default DefaultFeedSettle).
+	Settle time.Duration
 }
 
 // FollowRevocations feeds d from the SessionRevoked events of the events
@@ -54,6 +61,16 @@ type FollowOptions struct {
 // session revoked while it was down. If that does not happen within
 // CatchUpTimeout it stops and returns an error, and the caller decides
 // whether to start anyway.
+//
+// From then on it keeps proving that d is current: the NATS connection is
+// up (and has been for opts.Settle since it last came back, so the
+// revocations the credential service's outbox kept during an outage have
+// reached the stream) and, probed every few hundred milliseconds, the
+// stream holds no revocation it has not applied. Without that proof for
+// opts.MaxLag (NATS down, the consumer being recreated after a
+// reconnect, a backlog just relayed) d.Current turns false, and a
+// Verifier asks the credential service about each session instead of
+// trusting the list (fail closed).
 func FollowRevocations(ctx context.Context, js jetstream.JetStream, d *Denylist, opts FollowOptions) error {
 	if opts.Subject == "" {
 		opts.Subject = SessionRevokedSubject
@@ -61,10 +78,13 @@ func FollowRevocations(ctx context.Context, js jetstream.JetStream, d *Denylist,
 	if opts.Lookback <= 0 {
 		opts.Lookback = DefaultRevocationLookback
 	}
-	err := follow(ctx, js, opts, func(msg jetstream.Msg, log *slog.Logger) { applyRevocation(msg, d, log) })
+	connected, reconnects := connFuncs(js.Conn())
+	health := newFeedHealth(opts.MaxLag, opts.Settle, connected, reconnects)
+	err := follow(ctx, js, opts, health, func(msg jetstream.Msg, log *slog.Logger) { applyRevocation(msg, d, log) })
 	if err != nil {
 		return err
 	}
+	d.attachFeed(health)
 	go func() {
 		sweep := time.NewTicker(denylistSweepEvery)
 		defer sweep.Stop()
@@ -82,8 +102,10 @@ func FollowRevocations(ctx context.Context, js jetstream.JetStream, d *Denylist,
 
 // follow applies every message of opts.Subject from opts.Lookback ago
 // until ctx ends, and returns once those already in the stream are
-// applied (or with an error after opts.CatchUpTimeout).
-func follow(ctx context.Context, js jetstream.JetStream, opts FollowOptions, apply func(jetstream.Msg, *slog.Logger)) error {
+// applied (or with an error after opts.CatchUpTimeout). With health, it
+// records what it applied there and probes the stream to prove it caught
+// up.
+func follow(ctx context.Context, js jetstream.JetStream, opts FollowOptions, health *feedHealth, apply func(jetstream.Msg, *slog.Logger)) error {
 	if opts.Stream == "" {
 		opts.Stream = natsx.EventsStreamName
 	}
@@ -114,6 +136,10 @@ func follow(ctx context.Context, js jetstream.JetStream, opts FollowOptions, app
 		return fmt.Errorf("authn: follow %s: last message: %w", opts.Subject, err)
 	case !last.Time.Before(start):
 		target = last.Sequence
+	case health != nil:
+		// Too old to be delivered, and too old to matter: the feed
+		// counts as having applied it.
+		health.applyUpTo(last.Sequence)
 	}
 
 	cons, err := js.OrderedConsumer(ctx, opts.Stream, jetstream.OrderedConsumerConfig{
@@ -133,8 +159,13 @@ func follow(ctx context.Context, js jetstream.JetStream, opts FollowOptions, app
 	}
 	cc, err := cons.Consume(func(msg jetstream.Msg) {
 		apply(msg, log)
-		if meta, err := msg.Metadata(); err == nil && meta.Sequence.Stream >= target {
-			markCaughtUp()
+		if meta, err := msg.Metadata(); err == nil {
+			if health != nil {
+				health.applyUpTo(meta.Sequence.Stream)
+			}
+			if meta.Sequence.Stream >= target {
+				markCaughtUp()
+			}
 		}
 	}, jetstream.ConsumeErrHandler(func(_ jetstream.ConsumeContext, err error) {
 		log.Warn("authn: event feed", "err", err)
@@ -156,6 +187,10 @@ func follow(ctx context.Context, js jetstream.JetStream, opts FollowOptions, app
 	}
 
 	context.AfterFunc(ctx, cc.Stop)
+	if health != nil {
+		health.observe(target)
+		go health.probe(ctx, stream, opts.Subject)
+	}
 	return nil
 }
 

@@ -34,8 +34,13 @@ type ServerOptions struct {
 	Keys KeySource
 	// Operators admit operator API calls (nil: none).
 	Operators *OperatorTokens
-	Clock     clock.Clock
-	Logger    *slog.Logger
+	// Sessions tells whether a session is live while the revocation feed
+	// is behind or disconnected: the credential service's own store
+	// there, CredentialSessions (its CheckSession) elsewhere. Without it
+	// such tokens are refused as Unavailable.
+	Sessions SessionChecker
+	Clock    clock.Clock
+	Logger   *slog.Logger
 }
 
 // NewServerAuthenticator is how every service authenticates its public
@@ -44,8 +49,10 @@ type ServerOptions struct {
 // the SessionRevoked and SigningKeyRotated events on js until ctx ends,
 // and returns once those already published are applied, so no token of a
 // session revoked, or a key retired, while the service was down is
-// admitted. A rotation also makes opts.Keys, when it is a KeyInvalidator,
-// read the keys again, so the new key is known at once.
+// admitted. While the revocation feed is behind or disconnected, each
+// token's session is checked with opts.Sessions instead (fail closed). A
+// rotation also makes opts.Keys, when it is a KeyInvalidator, read the
+// keys again, so the new key is known at once.
 func NewServerAuthenticator(ctx context.Context, js jetstream.JetStream, opts ServerOptions) (*Authenticator, error) {
 	if opts.Clock == nil {
 		opts.Clock = clock.System{}
@@ -55,6 +62,7 @@ func NewServerAuthenticator(ctx context.Context, js jetstream.JetStream, opts Se
 	retired := NewRetiredKeys()
 	verifier, err := NewVerifier(VerifierOptions{
 		Issuer: tok.Issuer, Audience: tok.Audience, Keys: opts.Keys, Clock: opts.Clock, Denylist: deny, RetiredKeys: retired,
+		Sessions: opts.Sessions,
 	})
 	if err != nil {
 		return nil, err

@@ -48,6 +48,10 @@ type VerifierOptions struct {
 	Clock clock.Clock
 	// Denylist, when set, refuses the tokens of revoked sessions.
 	Denylist *Denylist
+	// Sessions is asked about a token's session while Denylist is not
+	// current (its feed is behind or disconnected); without it such
+	// tokens are refused as Unavailable. Revocation never fails open.
+	Sessions SessionChecker
 	// RetiredKeys, when set, refuses the tokens of retired signing keys,
 	// even while Keys still lists them.
 	RetiredKeys *RetiredKeys
@@ -59,8 +63,9 @@ type VerifierOptions struct {
 // issuer, audience, expiry and the session denylist. It is safe for
 // concurrent use.
 type Verifier struct {
-	opts   VerifierOptions
-	parser *jwt.Parser
+	opts     VerifierOptions
+	parser   *jwt.Parser
+	sessions *sessionCheck
 }
 
 // NewVerifier returns a verifier for opts.
@@ -75,7 +80,8 @@ func NewVerifier(opts VerifierOptions) (*Verifier, error) {
 		opts.Leeway = DefaultLeeway
 	}
 	return &Verifier{
-		opts: opts,
+		opts:     opts,
+		sessions: newSessionCheck(opts.Sessions, opts.Denylist),
 		parser: jwt.NewParser(
 			// The allow-list is what stops "none" and HS256-with-the-
 			// public-key-as-secret: the method comes from the token, so
@@ -118,8 +124,21 @@ func (v *Verifier) Verify(ctx context.Context, token string) (*Principal, error)
 	if claims.Subject == "" || claims.TenantID == "" || claims.SessionID == "" {
 		return nil, invalidToken(errors.New("sub, tid or sid missing"))
 	}
-	if v.opts.Denylist != nil && v.opts.Denylist.Revoked(claims.SessionID) {
-		return nil, errs.Unauthenticated(ReasonSessionRevoked, "the session has ended; log in again")
+	if d := v.opts.Denylist; d != nil {
+		if d.Revoked(claims.SessionID) {
+			return nil, errSessionRevoked()
+		}
+		// A list that may be missing revocations (NATS down, the feed
+		// behind) is not trusted alone: the credential service decides.
+		if !d.Current() {
+			var exp time.Time
+			if claims.ExpiresAt != nil {
+				exp = claims.ExpiresAt.Time
+			}
+			if err := v.sessions.check(ctx, claims.TenantID, claims.SessionID, exp); err != nil {
+				return nil, err
+			}
+		}
 	}
 	p := &Principal{
 		Kind:      KindAccount,
@@ -173,6 +192,10 @@ func (v *Verifier) key(ctx context.Context, t *jwt.Token) (any, error) {
 		}
 	}
 	return nil, errors.New("unknown kid")
+}
+
+func errSessionRevoked() error {
+	return errs.Unauthenticated(ReasonSessionRevoked, "the session has ended; log in again")
 }
 
 func invalidToken(cause error) error {

@@ -164,6 +164,9 @@ func Run(ctx context.Context, cfg Config) error {
 	auth, err := authn.NewServerAuthenticator(gctx, in.JS, authn.ServerOptions{
 		Token: cfg.Token, Operators: cfg.OperatorTokens, Clock: cfg.Clock, Logger: log,
 		Keys: authn.NewCachedKeys(authn.CredentialJWKS(credentialv1.NewAuthServiceClient(credConn)), authn.CachedKeysOptions{}),
+		// While the revocation feed is behind, the credential service
+		// decides.
+		Sessions: authn.CredentialSessions(credentialinternalv1.NewCredentialInternalServiceClient(credConn)),
 	})
 	if err != nil {
 		return err

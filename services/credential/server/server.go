@@ -195,6 +195,8 @@ func Run(ctx context.Context, cfg Config) error {
 	// The service verifies its own access tokens with its own keys.
 	auth, err := authn.NewServerAuthenticator(gctx, in.JS, authn.ServerOptions{
 		Token: cfg.Token, Keys: issuer, Operators: cfg.OperatorTokens, Clock: cfg.Clock, Logger: log,
+		// While the revocation feed is behind, its own store decides.
+		Sessions: authn.SessionCheckerFunc(use.SessionLive),
 	})
 	if err != nil {
 		return err

@@ -23,6 +23,7 @@ type Policy struct {
 	BrandName          string         `json:"brandName"`
 	FromAddress        string         `json:"fromAddress"`
 	LinkBaseURL        string         `json:"linkBaseUrl"`
+	Session            SessionPolicy  `json:"session"`
 }
 
 // PasswordPolicy is what a password must be.
@@ -70,6 +71,22 @@ type PINPolicy struct {
 	Length int `json:"length"`
 }
 
+// SessionPolicy is how long a signed-in session lasts; the credential
+// service enforces it when a session is refreshed.
+type SessionPolicy struct {
+	// MaxLifetimeHours counts from the log-in: refreshing cannot stretch
+	// it.
+	MaxLifetimeHours int `json:"maxLifetimeHours"`
+	// IdleHours is how long a session's refresh token may stay unused.
+	IdleHours int `json:"idleHours"`
+}
+
+// Defaults of SessionPolicy: a month of use, two weeks away.
+const (
+	DefaultSessionMaxLifetimeHours = 30 * 24
+	DefaultSessionIdleHours        = 14 * 24
+)
+
 // DefaultPolicy is what a tenant gets for every field it does not set:
 // NIST SP 800-63B-style length over composition, lockout after 10 failures
 // for 15 minutes, e-mail recovery, one step of TOTP clock skew.
@@ -86,6 +103,7 @@ func DefaultPolicy() Policy {
 		Recovery: RecoveryPolicy{EmailLink: true, SecurityQuestionsRequired: 1},
 		MFA:      MFAPolicy{AllowedSkewSteps: 1},
 		Locale:   "en",
+		Session:  SessionPolicy{MaxLifetimeHours: DefaultSessionMaxLifetimeHours, IdleHours: DefaultSessionIdleHours},
 	}
 }
 
@@ -130,6 +148,10 @@ func (p Policy) Validate(prefix string) error {
 	if p.PIN.Length != 0 {
 		rangeCheck("pin.length", p.PIN.Length, 4, 12)
 	}
+	// A year at most: a session that outlives that is a standing
+	// credential, and an hour at least, so it can be refreshed at all.
+	rangeCheck("session.maxLifetimeHours", p.Session.MaxLifetimeHours, 1, 8760)
+	rangeCheck("session.idleHours", p.Session.IdleHours, 1, 8760)
 	if p.Locale != "" && !validLocale(p.Locale) {
 		v.Add(f("locale"), "INVALID_FORMAT", "a language tag such as en or nl-NL")
 	}

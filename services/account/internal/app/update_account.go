@@ -36,6 +36,7 @@ const ReasonLastAdmin = "LAST_ADMIN"
 // released). The tenant keeps at least one administrator that is not
 // disabled.
 func (a *App) UpdateAccount(ctx context.Context, p *authn.Principal, cmd UpdateAccount) (*account.Account, error) {
+	var rolesChanged bool
 	_, acct, err := a.adminChange(ctx, p, cmd.ID, "", func(tx store.Tx, t *account.Tenant, acct *account.Account) ([]store.Event, error) {
 		before := *acct
 		before.Roles = slices.Clone(acct.Roles)
@@ -66,6 +67,7 @@ func (a *App) UpdateAccount(ctx context.Context, p *authn.Principal, cmd UpdateA
 		if len(changed) == 0 {
 			return nil, nil
 		}
+		rolesChanged = slices.Contains(changed, "roles")
 		demoted := before.HasRole(account.RoleAdmin) && !acct.HasRole(account.RoleAdmin)
 		if demoted {
 			// Two administrators demoting each other at once must not
@@ -101,7 +103,14 @@ func (a *App) UpdateAccount(ctx context.Context, p *authn.Principal, cmd UpdateA
 		}
 		return evs, nil
 	})
-	return acct, err
+	if err != nil || !rolesChanged {
+		return acct, err
+	}
+	// After the commit, as lock and disable do: the account's access
+	// tokens carry the old roles (a demoted ADMIN's would still open admin
+	// routes), so every service must refuse them at once, as after a
+	// password change; its user logs in again and gets the new roles.
+	return acct, a.revokeSessions(ctx, acct, "ROLES_CHANGED")
 }
 
 // changedFields names what differs between before and after, as the

@@ -20,6 +20,7 @@ func TestPolicy_RoundTripsEveryField(t *testing.T) {
 		Recovery:           account.RecoveryPolicy{EmailLink: true, SecurityQuestions: true, SecurityQuestionsRequired: 2, ResetRequiresMFA: true},
 		MFA:                account.MFAPolicy{Required: true, AllowedSkewSteps: 2},
 		PIN:                account.PINPolicy{Enabled: true, Length: 6},
+		Session:            account.SessionPolicy{MaxLifetimeHours: 48, IdleHours: 8},
 		Locale:             "nl", BrandName: "B", FromAddress: "f@x.example", LinkBaseURL: "https://x.example",
 	}
 	var got account.Policy

@@ -48,6 +48,10 @@ func Policy(p account.Policy) *accountv1.TenantPolicy {
 		BrandName:   s(p.BrandName),
 		FromAddress: s(p.FromAddress),
 		LinkBaseUrl: s(p.LinkBaseURL),
+		Session: &accountv1.SessionPolicy{
+			MaxLifetimeHours: i(p.Session.MaxLifetimeHours),
+			IdleHours:        i(p.Session.IdleHours),
+		},
 	}
 }
 
@@ -95,6 +99,10 @@ func ApplyPolicy(dst *account.Policy, src *accountv1.TenantPolicy) {
 	setString(&dst.BrandName, src.BrandName)
 	setString(&dst.FromAddress, src.FromAddress)
 	setString(&dst.LinkBaseURL, src.LinkBaseUrl)
+	if se := src.Session; se != nil {
+		setInt(&dst.Session.MaxLifetimeHours, se.MaxLifetimeHours)
+		setInt(&dst.Session.IdleHours, se.IdleHours)
+	}
 }
 
 func setInt(dst *int, v *int32) {

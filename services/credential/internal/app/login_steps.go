@@ -154,5 +154,7 @@ func (a *App) accessToken(ctx context.Context, subj *credential.Subject, s *cred
 	return a.Issuer.Issue(ctx, token.Claims{
 		AccountID: subj.AccountID, TenantID: subj.TenantID, Roles: subj.Roles, SessionID: s.ID,
 		AMR: s.AMR, AuthTime: authTime,
+		// The session's lifetime is absolute: no token outlives it.
+		NotAfter: s.CreatedAt.Add(subj.Policy.Session.WithDefaults().MaxLifetime),
 	})
 }

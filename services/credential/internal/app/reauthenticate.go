@@ -52,6 +52,11 @@ func (a *App) Reauthenticate(ctx context.Context, p *authn.Principal, plain, tot
 		return "", 0, errs.Unauthenticated("SESSION_REVOKED", "the session was revoked: log in again")
 	}
 	now := a.Clock.Now()
+	// The password again does not stretch a session past its tenant's
+	// session policy: only a log-in starts a new one.
+	if ended := sess.Ended(subj.Policy.Session, now); ended != "" {
+		return "", 0, errs.Unauthenticated(ended, "the session has ended under the tenant's session policy: log in again")
+	}
 	sess.AMR = amr
 	access, exp, err := a.accessToken(ctx, subj, sess, now)
 	if err != nil {

@@ -13,6 +13,9 @@ import (
 // Refresh trades a refresh token for new tokens; the old refresh token is
 // spent. Presenting a spent one means a copy exists: the whole session is
 // revoked and the event says so, in the transaction that found the reuse.
+// A session past its tenant's session policy (its lifetime since the
+// log-in, or unused for too long) is revoked instead of continued, with
+// its SessionRevoked event.
 func (a *App) Refresh(ctx context.Context, refresh string, c Client) (*Tokens, error) {
 	if refresh == "" {
 		return nil, errs.Invalid(errs.Field("refreshToken", "REQUIRED", "required"))
@@ -20,7 +23,6 @@ func (a *App) Refresh(ctx context.Context, refresh string, c Client) (*Tokens, e
 	invalid := errs.Unauthenticated("REFRESH_TOKEN_INVALID", "the refresh token is unknown, spent or expired: log in again")
 	var sess *credential.Session
 	var reused bool
-	next, nextHash := token.NewSecret()
 	err := a.Store.InTx(ctx, func(tx store.Tx) error {
 		now := a.Clock.Now()
 		used, isReuse, err := tx.UseRefreshToken(ctx, token.HashSecret(refresh), now)
@@ -40,12 +42,7 @@ func (a *App) Refresh(ctx context.Context, refresh string, c Client) (*Tokens, e
 		if sess.RevokedAt != nil {
 			return invalid
 		}
-		if err := tx.TouchSession(ctx, sess.TenantID, sess.ID, now); err != nil {
-			return err
-		}
-		sess.LastUsedAt = now
-		return tx.AddRefreshToken(ctx, &credential.RefreshToken{Hash: nextHash, SessionID: sess.ID, TenantID: sess.TenantID,
-			AccountID: sess.AccountID, CreatedAt: now, ExpiresAt: now.Add(a.RefreshTTL)})
+		return nil
 	})
 	switch {
 	case errs.Is(err, errs.KindNotFound):
@@ -55,12 +52,43 @@ func (a *App) Refresh(ctx context.Context, refresh string, c Client) (*Tokens, e
 	case reused:
 		return nil, invalid
 	}
+	// The session policy comes with the account, from the account
+	// service: asked between the transactions, never inside one.
 	subj, err := a.Accounts.Lookup(ctx, sess.TenantID, sess.AccountID)
 	if err != nil {
 		return nil, err
 	}
 	if err := sayStatus(subj); err != nil {
 		return nil, err
+	}
+	next, nextHash := token.NewSecret()
+	var ended string
+	err = a.Store.InTx(ctx, func(tx store.Tx) error {
+		now := a.Clock.Now()
+		if ended = sess.Ended(subj.Policy.Session, now); ended != "" {
+			_, err := a.revokeInTx(ctx, tx, sess.TenantID, sess.AccountID, "", ended, nil, now, sess.ID)
+			return err
+		}
+		// Revoked since the token was spent (a lock, a log-out elsewhere)?
+		cur, err := tx.GetSession(ctx, sess.TenantID, sess.ID)
+		if err != nil {
+			return err
+		}
+		if cur.RevokedAt != nil {
+			return invalid
+		}
+		if err := tx.TouchSession(ctx, sess.TenantID, sess.ID, now); err != nil {
+			return err
+		}
+		sess.LastUsedAt = now
+		return tx.AddRefreshToken(ctx, &credential.RefreshToken{Hash: nextHash, SessionID: sess.ID, TenantID: sess.TenantID,
+			AccountID: sess.AccountID, CreatedAt: now, ExpiresAt: now.Add(a.RefreshTTL)})
+	})
+	switch {
+	case err != nil:
+		return nil, err
+	case ended != "":
+		return nil, errs.Unauthenticated(ended, "the session has ended under the tenant's session policy: log in again")
 	}
 	access, exp, err := a.accessToken(ctx, subj, sess, sess.AuthTime)
 	if err != nil {

@@ -40,6 +40,8 @@ type Policy struct {
 	SecurityQuestions bool
 	PINEnabled        bool
 	PINLength         int
+	// Session bounds how long a session lasts.
+	Session SessionPolicy
 }
 
 // The statuses of Subject.Status.

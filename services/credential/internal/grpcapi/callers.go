@@ -19,6 +19,9 @@ var Callers = grpcx.Callers{
 	credentialinternalv1.CredentialInternalService_RevokeAllSessions_FullMethodName:     {"account", "recovery", "mfa"},
 	credentialinternalv1.CredentialInternalService_RecordFailedAttempt_FullMethodName:   {"recovery", "mfa"},
 	credentialinternalv1.CredentialInternalService_ClearFailedAttempts_FullMethodName:   {"account", "recovery"},
+	// Whether a session is live, for every other service that verifies
+	// access tokens, while its revocation feed is behind (NATS down).
+	credentialinternalv1.CredentialInternalService_CheckSession_FullMethodName: {"account", "recovery", "mfa", "notification"},
 	// The keys access tokens are verified with, for every service that
 	// verifies them.
 	credentialv1.AuthService_GetJwks_FullMethodName: {"account", "credential", "recovery", "mfa", "notification"},

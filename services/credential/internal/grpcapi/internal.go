@@ -60,6 +60,14 @@ func (h *internal) RevokeAllSessions(ctx context.Context, req *credentialinterna
 	return &credentialinternalv1.RevokeAllSessionsResponse{}, nil
 }
 
+func (h *internal) CheckSession(ctx context.Context, req *credentialinternalv1.CheckSessionRequest) (*credentialinternalv1.CheckSessionResponse, error) {
+	live, err := h.app.SessionLive(ctx, req.GetTenantId(), req.GetSessionId())
+	if err != nil {
+		return nil, err
+	}
+	return &credentialinternalv1.CheckSessionResponse{Live: live}, nil
+}
+
 func (h *internal) RecordFailedAttempt(ctx context.Context, req *credentialinternalv1.RecordFailedAttemptRequest) (*credentialinternalv1.RecordFailedAttemptResponse, error) {
 	n, locked, err := h.app.RecordFailedAttempt(ctx, req.GetTenantId(), req.GetAccountId(), req.GetReason())
 	if err != nil {

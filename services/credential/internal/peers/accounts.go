@@ -151,6 +151,12 @@ func policy(t *accountv1.Tenant) credential.Policy {
 		SecurityQuestions: p.GetRecovery().GetSecurityQuestions(),
 		PINEnabled:        p.GetPin().GetEnabled(),
 		PINLength:         int(p.GetPin().GetLength()),
+		// Unset bounds (an account service older than the session policy)
+		// take the defaults: see credential.SessionPolicy.WithDefaults.
+		Session: credential.SessionPolicy{
+			MaxLifetime: time.Duration(p.GetSession().GetMaxLifetimeHours()) * time.Hour,
+			Idle:        time.Duration(p.GetSession().GetIdleHours()) * time.Hour,
+		},
 	}
 }
 

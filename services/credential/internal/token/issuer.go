@@ -74,6 +74,9 @@ type Claims struct {
 	AuthTime time.Time
 	// NotBefore is optional.
 	NotBefore time.Time
+	// NotAfter, when set, is the latest the token may expire: the end of
+	// its session's lifetime, which no token outlives.
+	NotAfter time.Time
 	// ID is the jti; empty: a new UUIDv7.
 	ID string
 }
@@ -167,7 +170,11 @@ func (i *Issuer) Issue(ctx context.Context, c Claims) (token string, exp time.Ti
 
 	now := i.clock.Now()
 	iat := jwt.NewNumericDate(now)
-	expires := jwt.NewNumericDate(now.Add(i.opts.AccessTTL))
+	exp = now.Add(i.opts.AccessTTL)
+	if !c.NotAfter.IsZero() && c.NotAfter.Before(exp) {
+		exp = c.NotAfter
+	}
+	expires := jwt.NewNumericDate(exp)
 	claims := authn.AccessClaims{
 		RegisteredClaims: jwt.RegisteredClaims{
 			Issuer:    i.opts.Issuer,

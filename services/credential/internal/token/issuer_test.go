@@ -329,3 +329,39 @@ func BenchmarkIssue(b *testing.B) {
 		}
 	}
 }
+
+// NotAfter caps a token's expiry (the end of its session's lifetime); a
+// later one leaves the usual lifetime.
+func TestIssue_NotAfterCapsTheExpiry(t *testing.T) {
+	ctx := context.Background()
+	clk := clock.NewFake(t0)
+	iss := newIssuer(t, token.NewMemoryKeyStore(), clk, token.Options{})
+	if err := iss.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	for _, tc := range []struct {
+		name     string
+		notAfter time.Time
+		want     time.Time
+	}{
+		{"none", time.Time{}, t0.Add(token.DefaultAccessTTL)},
+		{"after the usual expiry", t0.Add(time.Hour), t0.Add(token.DefaultAccessTTL)},
+		{"before it", t0.Add(3 * time.Minute), t0.Add(3 * time.Minute)},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			c := claims("sess-1", t0)
+			c.NotAfter = tc.notAfter
+			tok, exp, err := iss.Issue(ctx, c)
+			if err != nil {
+				t.Fatal(err)
+			}
+			p, err := verifierOver(t, iss, clk).Verify(ctx, tok)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if !exp.Equal(tc.want) || !p.ExpiresAt.Equal(tc.want) {
+				t.Fatalf("exp = %v (token: %v), want %v", exp, p.ExpiresAt, tc.want)
+			}
+		})
+	}
+}

@@ -51,7 +51,9 @@ type TenantPolicy struct {
 	FromAddress *string `protobuf:"bytes,11,opt,name=from_address,json=fromAddress,proto3,oneof" json:"from_address,omitempty"`
 	// Base URL of the links in e-mail (activation, password reset). Links are
 	// built from this value, never from a request header.
-	LinkBaseUrl   *string `protobuf:"bytes,12,opt,name=link_base_url,json=linkBaseUrl,proto3,oneof" json:"link_base_url,omitempty"`
+	LinkBaseUrl *string `protobuf:"bytes,12,opt,name=link_base_url,json=linkBaseUrl,proto3,oneof" json:"link_base_url,omitempty"`
+	// How long sessions last.
+	Session       *SessionPolicy `protobuf:"bytes,13,opt,name=session,proto3" json:"session,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -168,6 +170,13 @@ func (x *TenantPolicy) GetLinkBaseUrl() string {
 		return *x.LinkBaseUrl
 	}
 	return ""
+}
+
+func (x *TenantPolicy) GetSession() *SessionPolicy {
+	if x != nil {
+		return x.Session
+	}
+	return nil
 }
 
 // PasswordPolicy holds the password rules of a tenant.
@@ -537,11 +546,69 @@ func (x *PinPolicy) GetLength() int32 {
 	return 0
 }
 
+// SessionPolicy bounds how long a signed-in session lasts.
+type SessionPolicy struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// Hours from the log-in after which the session ends, however often it
+	// is refreshed (absolute: a refresh cannot stretch it). Default 720
+	// (30 days).
+	MaxLifetimeHours *int32 `protobuf:"varint,1,opt,name=max_lifetime_hours,json=maxLifetimeHours,proto3,oneof" json:"max_lifetime_hours,omitempty"`
+	// Hours a session's refresh token may stay unused before the session
+	// ends. Default 336 (14 days).
+	IdleHours     *int32 `protobuf:"varint,2,opt,name=idle_hours,json=idleHours,proto3,oneof" json:"idle_hours,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *SessionPolicy) Reset() {
+	*x = SessionPolicy{}
+	mi := &file_latchkey_account_v1_policy_proto_msgTypes[6]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *SessionPolicy) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*SessionPolicy) ProtoMessage() {}
+
+func (x *SessionPolicy) ProtoReflect() protoreflect.Message {
+	mi := &file_latchkey_account_v1_policy_proto_msgTypes[6]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use SessionPolicy.ProtoReflect.Descriptor instead.
+func (*SessionPolicy) Descriptor() ([]byte, []int) {
+	return file_latchkey_account_v1_policy_proto_rawDescGZIP(), []int{6}
+}
+
+func (x *SessionPolicy) GetMaxLifetimeHours() int32 {
+	if x != nil && x.MaxLifetimeHours != nil {
+		return *x.MaxLifetimeHours
+	}
+	return 0
+}
+
+func (x *SessionPolicy) GetIdleHours() int32 {
+	if x != nil && x.IdleHours != nil {
+		return *x.IdleHours
+	}
+	return 0
+}
+
 var File_latchkey_account_v1_policy_proto protoreflect.FileDescriptor
 
 const file_latchkey_account_v1_policy_proto_rawDesc = "" +
 	"\n" +
-	" latchkey/account/v1/policy.proto\x12\x13latchkey.account.v1\"\xd7\x05\n" +
+	" latchkey/account/v1/policy.proto\x12\x13latchkey.account.v1\"\x95\x06\n" +
 	"\fTenantPolicy\x12/\n" +
 	"\x11username_is_email\x18\x01 \x01(\bH\x00R\x0fusernameIsEmail\x88\x01\x01\x12?\n" +
 	"\bpassword\x18\x02 \x01(\v2#.latchkey.account.v1.PasswordPolicyR\bpassword\x12<\n" +
@@ -556,7 +623,8 @@ const file_latchkey_account_v1_policy_proto_rawDesc = "" +
 	"brand_name\x18\n" +
 	" \x01(\tH\x04R\tbrandName\x88\x01\x01\x12&\n" +
 	"\ffrom_address\x18\v \x01(\tH\x05R\vfromAddress\x88\x01\x01\x12'\n" +
-	"\rlink_base_url\x18\f \x01(\tH\x06R\vlinkBaseUrl\x88\x01\x01B\x14\n" +
+	"\rlink_base_url\x18\f \x01(\tH\x06R\vlinkBaseUrl\x88\x01\x01\x12<\n" +
+	"\asession\x18\r \x01(\v2\".latchkey.account.v1.SessionPolicyR\asessionB\x14\n" +
 	"\x12_username_is_emailB\x17\n" +
 	"\x15_inactivity_lock_daysB\x11\n" +
 	"\x0f_terms_requiredB\t\n" +
@@ -615,7 +683,13 @@ const file_latchkey_account_v1_policy_proto_rawDesc = "" +
 	"\x06length\x18\x02 \x01(\x05H\x01R\x06length\x88\x01\x01B\n" +
 	"\n" +
 	"\b_enabledB\t\n" +
-	"\a_lengthBFZDgithub.com/latchkey/latchkey/proto/gen/latchkey/account/v1;accountv1b\x06proto3"
+	"\a_length\"\x8c\x01\n" +
+	"\rSessionPolicy\x121\n" +
+	"\x12max_lifetime_hours\x18\x01 \x01(\x05H\x00R\x10maxLifetimeHours\x88\x01\x01\x12\"\n" +
+	"\n" +
+	"idle_hours\x18\x02 \x01(\x05H\x01R\tidleHours\x88\x01\x01B\x15\n" +
+	"\x13_max_lifetime_hoursB\r\n" +
+	"\v_idle_hoursBFZDgithub.com/latchkey/latchkey/proto/gen/latchkey/account/v1;accountv1b\x06proto3"
 
 var (
 	file_latchkey_account_v1_policy_proto_rawDescOnce sync.Once
@@ -629,7 +703,7 @@ func file_latchkey_account_v1_policy_proto_rawDescGZIP() []byte {
 	return file_latchkey_account_v1_policy_proto_rawDescData
 }
 
-var file_latchkey_account_v1_policy_proto_msgTypes = make([]protoimpl.MessageInfo, 6)
+var file_latchkey_account_v1_policy_proto_msgTypes = make([]protoimpl.MessageInfo, 7)
 var file_latchkey_account_v1_policy_proto_goTypes = []any{
 	(*TenantPolicy)(nil),   // 0: latchkey.account.v1.TenantPolicy
 	(*PasswordPolicy)(nil), // 1: latchkey.account.v1.PasswordPolicy
@@ -637,6 +711,7 @@ var file_latchkey_account_v1_policy_proto_goTypes = []any{
 	(*RecoveryPolicy)(nil), // 3: latchkey.account.v1.RecoveryPolicy
 	(*MfaPolicy)(nil),      // 4: latchkey.account.v1.MfaPolicy
 	(*PinPolicy)(nil),      // 5: latchkey.account.v1.PinPolicy
+	(*SessionPolicy)(nil),  // 6: latchkey.account.v1.SessionPolicy
 }
 var file_latchkey_account_v1_policy_proto_depIdxs = []int32{
 	1, // 0: latchkey.account.v1.TenantPolicy.password:type_name -> latchkey.account.v1.PasswordPolicy
@@ -644,11 +719,12 @@ var file_latchkey_account_v1_policy_proto_depIdxs = []int32{
 	3, // 2: latchkey.account.v1.TenantPolicy.recovery:type_name -> latchkey.account.v1.RecoveryPolicy
 	4, // 3: latchkey.account.v1.TenantPolicy.mfa:type_name -> latchkey.account.v1.MfaPolicy
 	5, // 4: latchkey.account.v1.TenantPolicy.pin:type_name -> latchkey.account.v1.PinPolicy
-	5, // [5:5] is the sub-list for method output_type
-	5, // [5:5] is the sub-list for method input_type
-	5, // [5:5] is the sub-list for extension type_name
-	5, // [5:5] is the sub-list for extension extendee
-	0, // [0:5] is the sub-list for field type_name
+	6, // 5: latchkey.account.v1.TenantPolicy.session:type_name -> latchkey.account.v1.SessionPolicy
+	6, // [6:6] is the sub-list for method output_type
+	6, // [6:6] is the sub-list for method input_type
+	6, // [6:6] is the sub-list for extension type_name
+	6, // [6:6] is the sub-list for extension extendee
+	0, // [0:6] is the sub-list for field type_name
 }
 
 func init() { file_latchkey_account_v1_policy_proto_init() }
@@ -662,13 +738,14 @@ func file_latchkey_account_v1_policy_proto_init() {
 	file_latchkey_account_v1_policy_proto_msgTypes[3].OneofWrappers = []any{}
 	file_latchkey_account_v1_policy_proto_msgTypes[4].OneofWrappers = []any{}
 	file_latchkey_account_v1_policy_proto_msgTypes[5].OneofWrappers = []any{}
+	file_latchkey_account_v1_policy_proto_msgTypes[6].OneofWrappers = []any{}
 	type x struct{}
 	out := protoimpl.TypeBuilder{
 		File: protoimpl.DescBuilder{
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_latchkey_account_v1_policy_proto_rawDesc), len(file_latchkey_account_v1_policy_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   6,
+			NumMessages:   7,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

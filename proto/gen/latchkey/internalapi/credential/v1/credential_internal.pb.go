@@ -1110,6 +1110,105 @@ func (*ClearFailedAttemptsResponse) Descriptor() ([]byte, []int) {
 	return file_latchkey_internalapi_credential_v1_credential_internal_proto_rawDescGZIP(), []int{18}
 }
 
+type CheckSessionRequest struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The tenant and session an access token names (tid, sid).
+	TenantId      string `protobuf:"bytes,1,opt,name=tenant_id,json=tenantId,proto3" json:"tenant_id,omitempty"`
+	SessionId     string `protobuf:"bytes,2,opt,name=session_id,json=sessionId,proto3" json:"session_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CheckSessionRequest) Reset() {
+	*x = CheckSessionRequest{}
+	mi := &file_latchkey_internalapi_credential_v1_credential_internal_proto_msgTypes[19]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CheckSessionRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CheckSessionRequest) ProtoMessage() {}
+
+func (x *CheckSessionRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_latchkey_internalapi_credential_v1_credential_internal_proto_msgTypes[19]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CheckSessionRequest.ProtoReflect.Descriptor instead.
+func (*CheckSessionRequest) Descriptor() ([]byte, []int) {
+	return file_latchkey_internalapi_credential_v1_credential_internal_proto_rawDescGZIP(), []int{19}
+}
+
+func (x *CheckSessionRequest) GetTenantId() string {
+	if x != nil {
+		return x.TenantId
+	}
+	return ""
+}
+
+func (x *CheckSessionRequest) GetSessionId() string {
+	if x != nil {
+		return x.SessionId
+	}
+	return ""
+}
+
+type CheckSessionResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The session exists in the tenant and is not revoked. False for an
+	// unknown session too, so a made-up sid is refused like a revoked one.
+	Live          bool `protobuf:"varint,1,opt,name=live,proto3" json:"live,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *CheckSessionResponse) Reset() {
+	*x = CheckSessionResponse{}
+	mi := &file_latchkey_internalapi_credential_v1_credential_internal_proto_msgTypes[20]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *CheckSessionResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*CheckSessionResponse) ProtoMessage() {}
+
+func (x *CheckSessionResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_latchkey_internalapi_credential_v1_credential_internal_proto_msgTypes[20]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use CheckSessionResponse.ProtoReflect.Descriptor instead.
+func (*CheckSessionResponse) Descriptor() ([]byte, []int) {
+	return file_latchkey_internalapi_credential_v1_credential_internal_proto_rawDescGZIP(), []int{20}
+}
+
+func (x *CheckSessionResponse) GetLive() bool {
+	if x != nil {
+		return x.Live
+	}
+	return false
+}
+
 var File_latchkey_internalapi_credential_v1_credential_internal_proto protoreflect.FileDescriptor
 
 const file_latchkey_internalapi_credential_v1_credential_internal_proto_rawDesc = "" +
@@ -1192,8 +1291,13 @@ const file_latchkey_internalapi_credential_v1_credential_internal_proto_rawDesc 
 	"\ttenant_id\x18\x01 \x01(\tR\btenantId\x12\x1d\n" +
 	"\n" +
 	"account_id\x18\x02 \x01(\tR\taccountId\"\x1d\n" +
-	"\x1bClearFailedAttemptsResponse2\xde\n" +
+	"\x1bClearFailedAttemptsResponse\"Q\n" +
+	"\x13CheckSessionRequest\x12\x1b\n" +
+	"\ttenant_id\x18\x01 \x01(\tR\btenantId\x12\x1d\n" +
 	"\n" +
+	"session_id\x18\x02 \x01(\tR\tsessionId\"*\n" +
+	"\x14CheckSessionResponse\x12\x12\n" +
+	"\x04live\x18\x01 \x01(\bR\x04live2\xe2\v\n" +
 	"\x19CredentialInternalService\x12\x93\x01\n" +
 	"\x12SetInitialPassword\x12=.latchkey.internalapi.credential.v1.SetInitialPasswordRequest\x1a>.latchkey.internalapi.credential.v1.SetInitialPasswordResponse\x12\x9c\x01\n" +
 	"\x15SetPasswordAfterReset\x12@.latchkey.internalapi.credential.v1.SetPasswordAfterResetRequest\x1aA.latchkey.internalapi.credential.v1.SetPasswordAfterResetResponse\x12\x99\x01\n" +
@@ -1203,7 +1307,8 @@ const file_latchkey_internalapi_credential_v1_credential_internal_proto_rawDesc 
 	"\x11GetPasswordStatus\x12<.latchkey.internalapi.credential.v1.GetPasswordStatusRequest\x1a=.latchkey.internalapi.credential.v1.GetPasswordStatusResponse\x12\x90\x01\n" +
 	"\x11RevokeAllSessions\x12<.latchkey.internalapi.credential.v1.RevokeAllSessionsRequest\x1a=.latchkey.internalapi.credential.v1.RevokeAllSessionsResponse\x12\x96\x01\n" +
 	"\x13RecordFailedAttempt\x12>.latchkey.internalapi.credential.v1.RecordFailedAttemptRequest\x1a?.latchkey.internalapi.credential.v1.RecordFailedAttemptResponse\x12\x96\x01\n" +
-	"\x13ClearFailedAttempts\x12>.latchkey.internalapi.credential.v1.ClearFailedAttemptsRequest\x1a?.latchkey.internalapi.credential.v1.ClearFailedAttemptsResponseB`Z^github.com/latchkey/latchkey/proto/gen/latchkey/internalapi/credential/v1;credentialinternalv1b\x06proto3"
+	"\x13ClearFailedAttempts\x12>.latchkey.internalapi.credential.v1.ClearFailedAttemptsRequest\x1a?.latchkey.internalapi.credential.v1.ClearFailedAttemptsResponse\x12\x81\x01\n" +
+	"\fCheckSession\x127.latchkey.internalapi.credential.v1.CheckSessionRequest\x1a8.latchkey.internalapi.credential.v1.CheckSessionResponseB`Z^github.com/latchkey/latchkey/proto/gen/latchkey/internalapi/credential/v1;credentialinternalv1b\x06proto3"
 
 var (
 	file_latchkey_internalapi_credential_v1_credential_internal_proto_rawDescOnce sync.Once
@@ -1217,7 +1322,7 @@ func file_latchkey_internalapi_credential_v1_credential_internal_proto_rawDescGZ
 	return file_latchkey_internalapi_credential_v1_credential_internal_proto_rawDescData
 }
 
-var file_latchkey_internalapi_credential_v1_credential_internal_proto_msgTypes = make([]protoimpl.MessageInfo, 19)
+var file_latchkey_internalapi_credential_v1_credential_internal_proto_msgTypes = make([]protoimpl.MessageInfo, 21)
 var file_latchkey_internalapi_credential_v1_credential_internal_proto_goTypes = []any{
 	(*SetInitialPasswordRequest)(nil),     // 0: latchkey.internalapi.credential.v1.SetInitialPasswordRequest
 	(*SetInitialPasswordResponse)(nil),    // 1: latchkey.internalapi.credential.v1.SetInitialPasswordResponse
@@ -1238,16 +1343,18 @@ var file_latchkey_internalapi_credential_v1_credential_internal_proto_goTypes = 
 	(*RecordFailedAttemptResponse)(nil),   // 16: latchkey.internalapi.credential.v1.RecordFailedAttemptResponse
 	(*ClearFailedAttemptsRequest)(nil),    // 17: latchkey.internalapi.credential.v1.ClearFailedAttemptsRequest
 	(*ClearFailedAttemptsResponse)(nil),   // 18: latchkey.internalapi.credential.v1.ClearFailedAttemptsResponse
-	(*timestamppb.Timestamp)(nil),         // 19: google.protobuf.Timestamp
-	(*v1.PasswordRules)(nil),              // 20: latchkey.credential.v1.PasswordRules
+	(*CheckSessionRequest)(nil),           // 19: latchkey.internalapi.credential.v1.CheckSessionRequest
+	(*CheckSessionResponse)(nil),          // 20: latchkey.internalapi.credential.v1.CheckSessionResponse
+	(*timestamppb.Timestamp)(nil),         // 21: google.protobuf.Timestamp
+	(*v1.PasswordRules)(nil),              // 22: latchkey.credential.v1.PasswordRules
 }
 var file_latchkey_internalapi_credential_v1_credential_internal_proto_depIdxs = []int32{
-	19, // 0: latchkey.internalapi.credential.v1.SetInitialPasswordResponse.password_expire_time:type_name -> google.protobuf.Timestamp
-	19, // 1: latchkey.internalapi.credential.v1.SetPasswordAfterResetResponse.password_expire_time:type_name -> google.protobuf.Timestamp
-	20, // 2: latchkey.internalapi.credential.v1.SetTemporaryPasswordRequest.rules:type_name -> latchkey.credential.v1.PasswordRules
+	21, // 0: latchkey.internalapi.credential.v1.SetInitialPasswordResponse.password_expire_time:type_name -> google.protobuf.Timestamp
+	21, // 1: latchkey.internalapi.credential.v1.SetPasswordAfterResetResponse.password_expire_time:type_name -> google.protobuf.Timestamp
+	22, // 2: latchkey.internalapi.credential.v1.SetTemporaryPasswordRequest.rules:type_name -> latchkey.credential.v1.PasswordRules
 	9,  // 3: latchkey.internalapi.credential.v1.ValidatePasswordResponse.violations:type_name -> latchkey.internalapi.credential.v1.PasswordViolation
-	19, // 4: latchkey.internalapi.credential.v1.GetPasswordStatusResponse.change_time:type_name -> google.protobuf.Timestamp
-	19, // 5: latchkey.internalapi.credential.v1.GetPasswordStatusResponse.expire_time:type_name -> google.protobuf.Timestamp
+	21, // 4: latchkey.internalapi.credential.v1.GetPasswordStatusResponse.change_time:type_name -> google.protobuf.Timestamp
+	21, // 5: latchkey.internalapi.credential.v1.GetPasswordStatusResponse.expire_time:type_name -> google.protobuf.Timestamp
 	0,  // 6: latchkey.internalapi.credential.v1.CredentialInternalService.SetInitialPassword:input_type -> latchkey.internalapi.credential.v1.SetInitialPasswordRequest
 	2,  // 7: latchkey.internalapi.credential.v1.CredentialInternalService.SetPasswordAfterReset:input_type -> latchkey.internalapi.credential.v1.SetPasswordAfterResetRequest
 	4,  // 8: latchkey.internalapi.credential.v1.CredentialInternalService.SetTemporaryPassword:input_type -> latchkey.internalapi.credential.v1.SetTemporaryPasswordRequest
@@ -1257,17 +1364,19 @@ var file_latchkey_internalapi_credential_v1_credential_internal_proto_depIdxs = 
 	13, // 12: latchkey.internalapi.credential.v1.CredentialInternalService.RevokeAllSessions:input_type -> latchkey.internalapi.credential.v1.RevokeAllSessionsRequest
 	15, // 13: latchkey.internalapi.credential.v1.CredentialInternalService.RecordFailedAttempt:input_type -> latchkey.internalapi.credential.v1.RecordFailedAttemptRequest
 	17, // 14: latchkey.internalapi.credential.v1.CredentialInternalService.ClearFailedAttempts:input_type -> latchkey.internalapi.credential.v1.ClearFailedAttemptsRequest
-	1,  // 15: latchkey.internalapi.credential.v1.CredentialInternalService.SetInitialPassword:output_type -> latchkey.internalapi.credential.v1.SetInitialPasswordResponse
-	3,  // 16: latchkey.internalapi.credential.v1.CredentialInternalService.SetPasswordAfterReset:output_type -> latchkey.internalapi.credential.v1.SetPasswordAfterResetResponse
-	5,  // 17: latchkey.internalapi.credential.v1.CredentialInternalService.SetTemporaryPassword:output_type -> latchkey.internalapi.credential.v1.SetTemporaryPasswordResponse
-	7,  // 18: latchkey.internalapi.credential.v1.CredentialInternalService.VerifyPassword:output_type -> latchkey.internalapi.credential.v1.VerifyPasswordResponse
-	10, // 19: latchkey.internalapi.credential.v1.CredentialInternalService.ValidatePassword:output_type -> latchkey.internalapi.credential.v1.ValidatePasswordResponse
-	12, // 20: latchkey.internalapi.credential.v1.CredentialInternalService.GetPasswordStatus:output_type -> latchkey.internalapi.credential.v1.GetPasswordStatusResponse
-	14, // 21: latchkey.internalapi.credential.v1.CredentialInternalService.RevokeAllSessions:output_type -> latchkey.internalapi.credential.v1.RevokeAllSessionsResponse
-	16, // 22: latchkey.internalapi.credential.v1.CredentialInternalService.RecordFailedAttempt:output_type -> latchkey.internalapi.credential.v1.RecordFailedAttemptResponse
-	18, // 23: latchkey.internalapi.credential.v1.CredentialInternalService.ClearFailedAttempts:output_type -> latchkey.internalapi.credential.v1.ClearFailedAttemptsResponse
-	15, // [15:24] is the sub-list for method output_type
-	6,  // [6:15] is the sub-list for method input_type
+	19, // 15: latchkey.internalapi.credential.v1.CredentialInternalService.CheckSession:input_type -> latchkey.internalapi.credential.v1.CheckSessionRequest
+	1,  // 16: latchkey.internalapi.credential.v1.CredentialInternalService.SetInitialPassword:output_type -> latchkey.internalapi.credential.v1.SetInitialPasswordResponse
+	3,  // 17: latchkey.internalapi.credential.v1.CredentialInternalService.SetPasswordAfterReset:output_type -> latchkey.internalapi.credential.v1.SetPasswordAfterResetResponse
+	5,  // 18: latchkey.internalapi.credential.v1.CredentialInternalService.SetTemporaryPassword:output_type -> latchkey.internalapi.credential.v1.SetTemporaryPasswordResponse
+	7,  // 19: latchkey.internalapi.credential.v1.CredentialInternalService.VerifyPassword:output_type -> latchkey.internalapi.credential.v1.VerifyPasswordResponse
+	10, // 20: latchkey.internalapi.credential.v1.CredentialInternalService.ValidatePassword:output_type -> latchkey.internalapi.credential.v1.ValidatePasswordResponse
+	12, // 21: latchkey.internalapi.credential.v1.CredentialInternalService.GetPasswordStatus:output_type -> latchkey.internalapi.credential.v1.GetPasswordStatusResponse
+	14, // 22: latchkey.internalapi.credential.v1.CredentialInternalService.RevokeAllSessions:output_type -> latchkey.internalapi.credential.v1.RevokeAllSessionsResponse
+	16, // 23: latchkey.internalapi.credential.v1.CredentialInternalService.RecordFailedAttempt:output_type -> latchkey.internalapi.credential.v1.RecordFailedAttemptResponse
+	18, // 24: latchkey.internalapi.credential.v1.CredentialInternalService.ClearFailedAttempts:output_type -> latchkey.internalapi.credential.v1.ClearFailedAttemptsResponse
+	20, // 25: latchkey.internalapi.credential.v1.CredentialInternalService.CheckSession:output_type -> latchkey.internalapi.credential.v1.CheckSessionResponse
+	16, // [16:26] is the sub-list for method output_type
+	6,  // [6:16] is the sub-list for method input_type
 	6,  // [6:6] is the sub-list for extension type_name
 	6,  // [6:6] is the sub-list for extension extendee
 	0,  // [0:6] is the sub-list for field type_name
@@ -1284,7 +1393,7 @@ func file_latchkey_internalapi_credential_v1_credential_internal_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_latchkey_internalapi_credential_v1_credential_internal_proto_rawDesc), len(file_latchkey_internalapi_credential_v1_credential_internal_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   19,
+			NumMessages:   21,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

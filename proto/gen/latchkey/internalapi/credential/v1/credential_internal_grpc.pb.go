@@ -34,6 +34,7 @@ const (
 	CredentialInternalService_RevokeAllSessions_FullMethodName     = "/latchkey.internalapi.credential.v1.CredentialInternalService/RevokeAllSessions"
 	CredentialInternalService_RecordFailedAttempt_FullMethodName   = "/latchkey.internalapi.credential.v1.CredentialInternalService/RecordFailedAttempt"
 	CredentialInternalService_ClearFailedAttempts_FullMethodName   = "/latchkey.internalapi.credential.v1.CredentialInternalService/ClearFailedAttempts"
+	CredentialInternalService_CheckSession_FullMethodName          = "/latchkey.internalapi.credential.v1.CredentialInternalService/CheckSession"
 )
 
 // CredentialInternalServiceClient is the client API for CredentialInternalService service.
@@ -69,6 +70,12 @@ type CredentialInternalServiceClient interface {
 	RecordFailedAttempt(ctx context.Context, in *RecordFailedAttemptRequest, opts ...grpc.CallOption) (*RecordFailedAttemptResponse, error)
 	// Clears the failed-attempt counter (an admin unlocked the account).
 	ClearFailedAttempts(ctx context.Context, in *ClearFailedAttemptsRequest, opts ...grpc.CallOption) (*ClearFailedAttemptsResponse, error)
+	// Says whether a session is still live, from the credential service's
+	// own store: what a service asks instead of trusting its revocation
+	// denylist while its SessionRevoked feed is behind or disconnected
+	// (NATS down), so that a revoked session is not admitted during an
+	// outage.
+	CheckSession(ctx context.Context, in *CheckSessionRequest, opts ...grpc.CallOption) (*CheckSessionResponse, error)
 }
 
 type credentialInternalServiceClient struct {
@@ -169,6 +176,16 @@ func (c *credentialInternalServiceClient) ClearFailedAttempts(ctx context.Contex
 	return out, nil
 }
 
+func (c *credentialInternalServiceClient) CheckSession(ctx context.Context, in *CheckSessionRequest, opts ...grpc.CallOption) (*CheckSessionResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(CheckSessionResponse)
+	err := c.cc.Invoke(ctx, CredentialInternalService_CheckSession_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 // CredentialInternalServiceServer is the server API for CredentialInternalService service.
 // All implementations must embed UnimplementedCredentialInternalServiceServer
 // for forward compatibility.
@@ -202,6 +219,12 @@ type CredentialInternalServiceServer interface {
 	RecordFailedAttempt(context.Context, *RecordFailedAttemptRequest) (*RecordFailedAttemptResponse, error)
 	// Clears the failed-attempt counter (an admin unlocked the account).
 	ClearFailedAttempts(context.Context, *ClearFailedAttemptsRequest) (*ClearFailedAttemptsResponse, error)
+	// Says whether a session is still live, from the credential service's
+	// own store: what a service asks instead of trusting its revocation
+	// denylist while its SessionRevoked feed is behind or disconnected
+	// (NATS down), so that a revoked session is not admitted during an
+	// outage.
+	CheckSession(context.Context, *CheckSessionRequest) (*CheckSessionResponse, error)
 	mustEmbedUnimplementedCredentialInternalServiceServer()
 }
 
@@ -238,6 +261,9 @@ func (UnimplementedCredentialInternalServiceServer) RecordFailedAttempt(context.
 }
 func (UnimplementedCredentialInternalServiceServer) ClearFailedAttempts(context.Context, *ClearFailedAttemptsRequest) (*ClearFailedAttemptsResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method ClearFailedAttempts not implemented")
+}
+func (UnimplementedCredentialInternalServiceServer) CheckSession(context.Context, *CheckSessionRequest) (*CheckSessionResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method CheckSession not implemented")
 }
 func (UnimplementedCredentialInternalServiceServer) mustEmbedUnimplementedCredentialInternalServiceServer() {
 }
@@ -423,6 +449,24 @@ func _CredentialInternalService_ClearFailedAttempts_Handler(srv interface{}, ctx
 	return interceptor(ctx, in, info, handler)
 }
 
+func _CredentialInternalService_CheckSession_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(CheckSessionRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(CredentialInternalServiceServer).CheckSession(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: CredentialInternalService_CheckSession_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(CredentialInternalServiceServer).CheckSession(ctx, req.(*CheckSessionRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 // CredentialInternalService_ServiceDesc is the grpc.ServiceDesc for CredentialInternalService service.
 // It's only intended for direct use with grpc.RegisterService,
 // and not to be introspected or modified (even as a copy)
@@ -465,6 +509,10 @@ var CredentialInternalService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "ClearFailedAttempts",
 			Handler:    _CredentialInternalService_ClearFailedAttempts_Handler,
+		},
+		{
+			MethodName: "CheckSession",
+			Handler:    _CredentialInternalService_CheckSession_Handler,
 		},
 	},
 	Streams:  []grpc.StreamDesc{},

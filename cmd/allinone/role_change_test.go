@@ -1,0 +1,50 @@
+package allinone_test
+
+import (
+	"testing"
+
+	"github.com/latchkey/latchkey/cmd/allinone"
+	"github.com/latchkey/latchkey/libs/clock"
+)
+
+// A change of an account's roles ends its sessions at once: a demoted
+// admin's access token is refused on admin routes within a second (not
+// when it expires), and its next log-in carries the new roles.
+func TestRoleChange_DemotedAdminsTokenRefusedWithinASecond(t *testing.T) {
+	eachStoreWithClock(t, func(t *testing.T, op client, _ *allinone.Instance, _ *clock.Fake) {
+		code, _, admin := adminTenant(t, op, nil)
+		anon := client{t: t, base: op.base}
+		id, _ := userWithPassword(t, admin, code, "deputy", "Harbour-Lights-77")
+		if st, body := admin.do("PATCH", "/v1/admin/accounts/"+id, map[string]any{"roles": []string{"ADMIN"}}); st != 200 {
+			t.Fatalf("promote: %d %v", st, body)
+		}
+		st, tokens := login(anon, code, "deputy", "Harbour-Lights-77")
+		if st != 200 || tokens["accessToken"] == nil {
+			t.Fatalf("deputy logs in as ADMIN: %d %v", st, tokens)
+		}
+		deputy := client{t: t, base: op.base, token: tokens["accessToken"].(string)}
+		if st, body := deputy.do("GET", "/v1/admin/accounts", nil); st != 200 {
+			t.Fatalf("admin route as ADMIN: %d %v", st, body)
+		}
+
+		if st, body := admin.do("PATCH", "/v1/admin/accounts/"+id, map[string]any{"roles": []string{"USER"}}); st != 200 {
+			t.Fatalf("demote: %d %v", st, body)
+		}
+		waitStatus(t, func() int { st, _ := deputy.do("GET", "/v1/admin/accounts", nil); return st }, 401)
+		if st, _ := anon.do("POST", "/v1/auth/token:refresh", map[string]any{"refreshToken": tokens["refreshToken"]}); st != 401 {
+			t.Fatalf("refresh of the demoted admin's session: %d, want 401", st)
+		}
+		_, tokens = login(anon, code, "deputy", "Harbour-Lights-77")
+		deputy.token, _ = tokens["accessToken"].(string)
+		if st, _ := deputy.do("GET", "/v1/admin/accounts", nil); st != 403 {
+			t.Fatalf("admin route after logging in again as USER: %d, want 403", st)
+		}
+		// A change that leaves the roles alone ends nothing.
+		if st, body := admin.do("PATCH", "/v1/admin/accounts/"+id, map[string]any{"displayName": "Deputy"}); st != 200 {
+			t.Fatalf("rename: %d %v", st, body)
+		}
+		if st, _ := deputy.do("GET", "/v1/me", nil); st != 200 {
+			t.Fatalf("me after a change of the display name: %d, want 200", st)
+		}
+	})
+}

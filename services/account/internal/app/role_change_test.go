@@ -1,0 +1,104 @@
+package app_test
+
+import (
+	"context"
+	"errors"
+	"slices"
+	"sync"
+	"testing"
+	"time"
+
+	"github.com/latchkey/latchkey/libs/authn"
+	"github.com/latchkey/latchkey/libs/clock"
+	"github.com/latchkey/latchkey/libs/errs"
+	"github.com/latchkey/latchkey/libs/outbox"
+	"github.com/latchkey/latchkey/libs/testkit"
+	"github.com/latchkey/latchkey/services/account/internal/account"
+	"github.com/latchkey/latchkey/services/account/internal/app"
+	"github.com/latchkey/latchkey/services/account/internal/store/sqlstore"
+)
+
+// revokingCredentials notes the session revocations it is asked for, and
+// fails them while down.
+type revokingCredentials struct {
+	countingCredentials
+	mu      sync.Mutex
+	down    bool
+	revokes []string // "account reason"
+}
+
+func (c *revokingCredentials) RevokeAllSessions(_ context.Context, _, accountID, reason string) error {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	if c.down {
+		return errors.New("credential service unreachable")
+	}
+	c.revokes = append(c.revokes, accountID+" "+reason)
+	return nil
+}
+
+func (c *revokingCredentials) take() []string {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	out := c.revokes
+	c.revokes = nil
+	return out
+}
+
+// A change of an account's roles, and only that, ends its sessions, after
+// the change is committed: its access tokens carry the old roles.
+func TestUpdateAccount_RoleChangeEndsTheSessions(t *testing.T) {
+	ctx := context.Background()
+	db := testkit.OpenSQLite(t, "account")
+	if err := sqlstore.Migrate(ctx, db); err != nil {
+		t.Fatal(err)
+	}
+	clk := clock.NewFake(time.Date(2026, 3, 1, 9, 0, 0, 0, time.UTC))
+	creds := &revokingCredentials{}
+	a := app.New(sqlstore.New(db, outbox.New(db, clk, "account")), clk, creds, app.Options{})
+	op := &authn.Principal{Kind: authn.KindOperatorToken, TenantCode: "acme"}
+	if _, _, err := a.CreateTenant(ctx, op, app.CreateTenant{Code: "acme", Name: "Acme", Policy: account.DefaultPolicy(),
+		FirstAdmin: &app.NewAccount{Username: "ann", Email: "ann@acme.example", DisplayName: "Ann",
+			Activation: account.ActivationTemporaryPassword, TemporaryPassword: "Temporary-Passw0rd!"}}); err != nil {
+		t.Fatal(err)
+	}
+	bob, err := a.CreateAccount(ctx, op, app.NewAccount{Username: "bob", Email: "bob@acme.example", DisplayName: "Bob",
+		Roles: []account.Role{account.RoleUser}, Activation: account.ActivationTemporaryPassword, TemporaryPassword: "Temporary-Passw0rd!"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	creds.take()
+	name := "Bob B."
+	for _, tc := range []struct {
+		name string
+		cmd  app.UpdateAccount
+		down bool
+		want []string
+	}{
+		{"promoted", app.UpdateAccount{Roles: &[]account.Role{account.RoleAdmin}}, false, []string{bob.ID + " ROLES_CHANGED"}},
+		{"the same roles again", app.UpdateAccount{Roles: &[]account.Role{account.RoleAdmin}}, false, nil},
+		{"another field", app.UpdateAccount{DisplayName: &name}, false, nil},
+		{"demoted", app.UpdateAccount{Roles: &[]account.Role{account.RoleUser}}, false, []string{bob.ID + " ROLES_CHANGED"}},
+		{"demoted while the credential service is down", app.UpdateAccount{Roles: &[]account.Role{account.RoleClient}}, true, nil},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			creds.mu.Lock()
+			creds.down = tc.down
+			creds.mu.Unlock()
+			tc.cmd.ID = bob.ID
+			got, err := a.UpdateAccount(ctx, op, tc.cmd)
+			if tc.down {
+				// Saved, and the caller told the sessions are not ended.
+				var e *errs.Error
+				if !errors.As(err, &e) || e.Reason != "SESSIONS_NOT_REVOKED" || got == nil || !slices.Equal(got.Roles, *tc.cmd.Roles) {
+					t.Fatalf("UpdateAccount = %v, %v; want the change saved and SESSIONS_NOT_REVOKED", got, err)
+				}
+			} else if err != nil {
+				t.Fatal(err)
+			}
+			if revokes := creds.take(); !slices.Equal(revokes, tc.want) {
+				t.Fatalf("revocations %v, want %v", revokes, tc.want)
+			}
+		})
+	}
+}
