@@ -475,10 +475,17 @@ func TestDummyVerify_TakesAboutAsLongAsVerify(t *testing.T) {
 	}
 	real := measure(func() error { _, _, err := h.Verify(t.Context(), enc, "wrong horse"); return err })
 	dummy := measure(func() error { return h.DummyVerify(t.Context(), "wrong horse") })
-	ratio := float64(dummy) / float64(real)
-	t.Logf("Verify %v, DummyVerify %v, ratio %.2f", real, dummy, ratio)
-	if ratio < 1.0/3 || ratio > 3 {
-		t.Errorf("DummyVerify/Verify = %.2f, want within 3×", ratio)
+	// The time is logged, not asserted (a loaded machine skews any
+	// ratio); what makes the two alike is asserted instead: the dummy
+	// hash has exactly the cost of a current one.
+	t.Logf("Verify %v, DummyVerify %v, ratio %.2f", real, dummy, float64(dummy)/float64(real))
+	d, err := parseArgon2(h.dummy, h.limits)
+	if err != nil {
+		t.Fatal(err)
+	}
+	a := d.(argon2Digest)
+	if a.memory != h.params.Memory || a.time != h.params.Time || a.threads != h.params.Threads || a.variant != variantArgon2id {
+		t.Errorf("dummy hash %+v does not cost what %+v costs", a, h.params)
 	}
 	if ok, _, _ := h.Verify(t.Context(), h.dummy, ""); ok {
 		t.Error("the dummy hash matched the empty password")
