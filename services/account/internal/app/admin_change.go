@@ -43,17 +43,19 @@ func refuseSelf(p *authn.Principal, id, reason, message string) error {
 }
 
 // revokeSessions ends every session of an account that may no longer be
-// used. It runs after the commit, also when the account already was in
-// that state: a retried call then finishes what a failed revocation left.
-func (a *App) revokeSessions(ctx context.Context, acct *account.Account, why string) error {
+// used, at once. It runs after the commit, also when the account already
+// was in that state. A failure does not fail the change: the change's
+// event (AccountUpdated with "roles", AccountLocked, AccountDisabled),
+// written in its transaction, reaches the credential service through the
+// outbox and ends the same sessions there, only later; so it is logged.
+func (a *App) revokeSessions(ctx context.Context, acct *account.Account, why string) {
 	if a.credentials == nil {
-		return nil
+		return
 	}
 	if err := a.credentials.RevokeAllSessions(ctx, acct.TenantID, acct.ID, why); err != nil {
-		return errs.Unavailable("SESSIONS_NOT_REVOKED",
-			"the change is saved, but the account's sessions could not be ended yet: repeat the call", err)
+		a.opts.Logger.WarnContext(ctx, "sessions not revoked at once; the change's event will end them",
+			"tenant_id", acct.TenantID, "account_id", acct.ID, "reason", why, "err", err)
 	}
-	return nil
 }
 
 // clearFailedAttempts restarts the failed log-in count of an account an

@@ -26,5 +26,6 @@ func (a *App) DisableAccount(ctx context.Context, p *authn.Principal, id, reason
 	if err != nil {
 		return nil, err
 	}
-	return acct, a.revokeSessions(ctx, acct, "ACCOUNT_DISABLED")
+	a.revokeSessions(ctx, acct, "ACCOUNT_DISABLED")
+	return acct, nil
 }

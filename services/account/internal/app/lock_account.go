@@ -27,5 +27,6 @@ func (a *App) LockAccount(ctx context.Context, p *authn.Principal, id, reason st
 	if err != nil {
 		return nil, err
 	}
-	return acct, a.revokeSessions(ctx, acct, "ACCOUNT_LOCKED")
+	a.revokeSessions(ctx, acct, "ACCOUNT_LOCKED")
+	return acct, nil
 }

@@ -88,12 +88,7 @@ func (a *App) sweepTenant(ctx context.Context, t *account.Tenant, now time.Time)
 		}
 		total += len(locked)
 		for _, acct := range locked {
-			// The lock is committed and a log-in is refused from now on;
-			// an inactive account rarely has a live session, so a failed
-			// revocation is logged rather than failing the whole sweep.
-			if err := a.revokeSessions(ctx, acct, "ACCOUNT_LOCKED"); err != nil {
-				a.opts.Logger.Warn("inactivity sweep: sessions not revoked", "tenant_id", acct.TenantID, "account_id", acct.ID, "err", err)
-			}
+			a.revokeSessions(ctx, acct, "ACCOUNT_LOCKED")
 		}
 		if after == "" {
 			return total, nil

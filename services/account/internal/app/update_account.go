@@ -109,8 +109,11 @@ func (a *App) UpdateAccount(ctx context.Context, p *authn.Principal, cmd UpdateA
 	// After the commit, as lock and disable do: the account's access
 	// tokens carry the old roles (a demoted ADMIN's would still open admin
 	// routes), so every service must refuse them at once, as after a
-	// password change; its user logs in again and gets the new roles.
-	return acct, a.revokeSessions(ctx, acct, "ROLES_CHANGED")
+	// password change; its user logs in again and gets the new roles. The
+	// AccountUpdated event naming "roles" ends them too, should this call
+	// fail.
+	a.revokeSessions(ctx, acct, "ROLES_CHANGED")
+	return acct, nil
 }
 
 // changedFields names what differs between before and after, as the
