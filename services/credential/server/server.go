@@ -13,6 +13,7 @@ import (
 
 	"github.com/latchkey/latchkey/libs/authn"
 	"github.com/latchkey/latchkey/libs/config"
+	"github.com/latchkey/latchkey/libs/inbox"
 	"github.com/latchkey/latchkey/libs/infra"
 	"github.com/latchkey/latchkey/libs/keyring"
 	"github.com/latchkey/latchkey/libs/outbox"
@@ -20,6 +21,7 @@ import (
 	mfainternalv1 "github.com/latchkey/latchkey/proto/gen/latchkey/internalapi/mfa/v1"
 	recoveryinternalv1 "github.com/latchkey/latchkey/proto/gen/latchkey/internalapi/recovery/v1"
 	"github.com/latchkey/latchkey/services/credential/internal/app"
+	"github.com/latchkey/latchkey/services/credential/internal/consumers"
 	"github.com/latchkey/latchkey/services/credential/internal/grpcapi"
 	"github.com/latchkey/latchkey/services/credential/internal/password"
 	"github.com/latchkey/latchkey/services/credential/internal/peers"
@@ -202,6 +204,12 @@ func Run(ctx context.Context, cfg Config) error {
 		return err
 	}
 	g.Go(func() error { return box.NewRelay(in.JS, outbox.RelayOptions{Logger: log}).Run(gctx) })
+	// A lock, a disable or a change of roles the account service could
+	// not tell this service of at once still ends the account's sessions.
+	for _, c := range consumers.SessionEnders(use, st.Bind) {
+		c.Config.Clock, c.Config.Logger = cfg.Clock, log
+		g.Go(func() error { return inbox.Run(gctx, in.JS, in.DB, c.Config, c.Handler) })
+	}
 	g.Go(func() error {
 		return in.Serve(gctx, Name, cfg.Settings, infra.API{
 			Public:   func(s grpc.ServiceRegistrar) { grpcapi.RegisterPublic(s, use, issuer) },

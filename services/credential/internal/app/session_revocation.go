@@ -34,6 +34,13 @@ func (a *App) revokeInTx(ctx context.Context, tx store.Tx, tenantID, accountID, 
 	if err != nil {
 		return nil, err
 	}
+	return revoked, a.emitRevoked(ctx, tx, tenantID, accountID, revoked, reason, actor, now)
+}
+
+// emitRevoked writes, in tx, the SessionRevoked event of each session of
+// revoked, ended at now.
+func (a *App) emitRevoked(ctx context.Context, tx store.Tx, tenantID, accountID string, revoked []string, reason string,
+	actor *eventsv1.Actor, now time.Time) error {
 	if actor == nil {
 		actor = libevents.ActorOf(nil, reason)
 	}
@@ -42,8 +49,8 @@ func (a *App) revokeInTx(ctx context.Context, tx store.Tx, tenantID, accountID, 
 	until := now.Add(a.Issuer.AccessTTL())
 	for _, id := range revoked {
 		if err := tx.Emit(ctx, events.SessionRevoked(tenantID, accountID, id, reason, until, actor, now)); err != nil {
-			return nil, err
+			return err
 		}
 	}
-	return revoked, nil
+	return nil
 }

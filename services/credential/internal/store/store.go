@@ -113,6 +113,11 @@ type Tx interface {
 	// given; all but except otherwise) with the PIN keys of their
 	// devices, and returns the ids revoked.
 	RevokeSessions(ctx context.Context, tenantID, accountID string, ids []string, except string, at time.Time) ([]string, error)
+	// RevokeSessionsCreatedBy revokes the account's live sessions created
+	// at or before createdBy with the PIN keys of their devices, and
+	// returns the ids revoked: what an event of another service ends (a
+	// session begun after it is not the event's to end).
+	RevokeSessionsCreatedBy(ctx context.Context, tenantID, accountID string, createdBy, at time.Time) ([]string, error)
 
 	AddRefreshToken(ctx context.Context, t *credential.RefreshToken) error
 	// UseRefreshToken marks the token used, atomically. A token used

@@ -333,6 +333,17 @@ func (t *tx) RevokeSessions(ctx context.Context, tenantID, accountID string, onl
 		}
 		q += ")"
 	}
+	return t.revokeWithDevices(ctx, tenantID, at, q, args...)
+}
+
+func (t *tx) RevokeSessionsCreatedBy(ctx context.Context, tenantID, accountID string, createdBy, at time.Time) ([]string, error) {
+	return t.revokeWithDevices(ctx, tenantID, at, `UPDATE sessions SET revoked_at = $1
+		WHERE tenant_id = $2 AND account_id = $3 AND revoked_at IS NULL AND created_at <= $4`, at, tenantID, accountID, createdBy)
+}
+
+// revokeWithDevices runs q, an UPDATE of sessions, and revokes the device
+// keys of the sessions it revoked.
+func (t *tx) revokeWithDevices(ctx context.Context, tenantID string, at time.Time, q string, args ...any) ([]string, error) {
 	out, devices, err := t.revokedSessions(ctx, q+" RETURNING id, device_id", args...)
 	if err != nil {
 		return nil, err
