@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"log/slog"
 	"sync"
+	"sync/atomic"
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
@@ -45,6 +46,8 @@ func ParseSigningKeyRotated(payload []byte) (SigningKeyRotated, error) {
 type RetiredKeys struct {
 	mu  sync.RWMutex
 	ids map[string]struct{}
+	// feed proves the set current (FollowKeyRotations); nil: always.
+	feed atomic.Pointer[feedHealth]
 }
 
 // NewRetiredKeys returns an empty set.
@@ -68,6 +71,22 @@ func (r *RetiredKeys) Retired(id string) bool {
 	return ok
 }
 
+// Current reports whether the set holds every retirement published so far,
+// as far as its feed can prove (the same proof as Denylist.Current: NATS
+// connected and settled, the stream's last rotation applied). While it is
+// not, a Verifier does not trust its cached keys alone: a key retired
+// during a NATS outage may still be listed there. A set no feed follows
+// is always current.
+func (r *RetiredKeys) Current() bool {
+	if r == nil {
+		return true
+	}
+	h := r.feed.Load()
+	return h == nil || h.current()
+}
+
+func (r *RetiredKeys) attachFeed(h *feedHealth) { r.feed.Store(h) }
+
 // KeyInvalidator is a KeySource that can drop what it cached, so that the
 // next call reads the keys again: the credential service's issuer, and
 // CachedKeys.
@@ -85,7 +104,12 @@ const DefaultKeyRotationLookback = 24 * time.Hour
 // when it is a KeyInvalidator, forgets what it cached, so the new key is
 // known and the retired one gone at the next verification. Like
 // FollowRevocations it returns once the events already in the stream
-// (opts.Lookback, default DefaultKeyRotationLookback) are applied.
+// (opts.Lookback, default DefaultKeyRotationLookback) are applied, and from
+// then on proves retired current as FollowRevocations proves its
+// denylist (opts.MaxLag, opts.Settle): while it cannot, a Verifier checks
+// each token's key against keys published a second ago at most
+// (KeyFreshener), since a retirement made during a NATS outage reaches no
+// one through the events.
 func FollowKeyRotations(ctx context.Context, js jetstream.JetStream, retired *RetiredKeys, keys KeySource, opts FollowOptions) error {
 	if opts.Subject == "" {
 		opts.Subject = SigningKeyRotatedSubject
@@ -94,7 +118,9 @@ func FollowKeyRotations(ctx context.Context, js jetstream.JetStream, retired *Re
 		opts.Lookback = DefaultKeyRotationLookback
 	}
 	inv, _ := keys.(KeyInvalidator)
-	return follow(ctx, js, opts, nil, func(msg jetstream.Msg, log *slog.Logger) {
+	connected, reconnects := connFuncs(js.Conn())
+	health := newFeedHealth(opts.MaxLag, opts.Settle, connected, reconnects)
+	err := follow(ctx, js, opts, health, func(msg jetstream.Msg, log *slog.Logger) {
 		ev, err := ParseSigningKeyRotated(msg.Data())
 		if err != nil {
 			log.Error("authn: undecodable SigningKeyRotated skipped", "err", err)
@@ -108,4 +134,9 @@ func FollowKeyRotations(ctx context.Context, js jetstream.JetStream, retired *Re
 		}
 		log.Info("authn: signing key rotated", "kid", ev.KeyID, "retired", ev.Retired)
 	})
+	if err != nil {
+		return err
+	}
+	retired.attachFeed(health)
+	return nil
 }

@@ -2,6 +2,7 @@ package authn
 
 import (
 	"context"
+	"errors"
 	"slices"
 	"strings"
 	"sync/atomic"
@@ -11,6 +12,7 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	"github.com/latchkey/latchkey/libs/clock"
+	"github.com/latchkey/latchkey/libs/errs"
 	"github.com/latchkey/latchkey/libs/natsx"
 	eventsv1 "github.com/latchkey/latchkey/proto/gen/latchkey/events/v1"
 )
@@ -147,5 +149,87 @@ func TestCachedKeys_AfterInvalidateAnUnknownKidFetchesAgainWithinASecond(t *test
 	clk.Advance(time.Second)
 	if _, _ = c.Refresh(ctx); f.fetches != n {
 		t.Fatal("unknown kids fetch every second long after the invalidation")
+	}
+}
+
+// staleKeyFeed attaches to r a key-rotation feed whose connection is down,
+// as NATS being stopped makes it; it returns a switch to bring it back.
+func staleKeyFeed(r *RetiredKeys) (reconnect func()) {
+	var up atomic.Bool
+	r.attachFeed(newFeedHealth(time.Hour, 0, up.Load, nil))
+	return func() { up.Store(true) }
+}
+
+// A key retired while NATS is down reaches no verifier through the
+// events: while the feed is not current, a token's key must be one the
+// credential service publishes now (fetched at most once a second,
+// whatever the number of tokens), and when the keys cannot be fetched the
+// answer is Unavailable, not the cached keys.
+func TestVerify_KeyFeedDown_TrustsOnlyTheKeysPublishedNow(t *testing.T) {
+	f := newKeyFeed(t)
+	ctx := context.Background()
+	var fail atomic.Bool
+	fetch := func(context.Context) ([]JWK, error) {
+		f.fetches++
+		if fail.Load() {
+			return nil, errors.New("credential service unreachable")
+		}
+		return f.published, nil
+	}
+	f.cache = NewCachedKeys(fetch, CachedKeysOptions{Clock: f.clock})
+	f.published = []JWK{NewJWK(f.k1.kid, f.k1.public()), NewJWK(f.k2.kid, f.k2.public())}
+	retired := NewRetiredKeys()
+	v, err := NewVerifier(VerifierOptions{Issuer: testIssuer, Audience: testAudience, Keys: f.cache, RetiredKeys: retired})
+	if err != nil {
+		t.Fatal(err)
+	}
+	c := validClaims(time.Now())
+	retiredTok, keptTok := f.k1.sign(t, c, nil), f.k2.sign(t, c, nil)
+	if _, err := v.Verify(ctx, retiredTok); err != nil {
+		t.Fatalf("before the retirement: %v", err)
+	}
+	reconnect := staleKeyFeed(retired)
+	// k1 retired by the credential service; its event is lost with NATS.
+	f.published = []JWK{NewJWK(f.k2.kid, f.k2.public())}
+	f.clock.Advance(FreshKeysAge)
+	fetches := f.fetches
+
+	for _, tc := range []struct {
+		name   string
+		token  string
+		fail   bool
+		reason string
+	}{
+		{"the retired key's token", retiredTok, false, ReasonAccessTokenInvalid},
+		{"the kept key's token", keptTok, false, ""},
+		{"the retired key's token again", retiredTok, false, ReasonAccessTokenInvalid},
+		{"keys that cannot be fetched", keptTok, true, ReasonKeysUnavailable},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			if tc.fail {
+				fail.Store(true)
+				f.clock.Advance(FreshKeysAge)
+			}
+			_, err := v.Verify(ctx, tc.token)
+			var e *errs.Error
+			switch {
+			case tc.reason == "" && err != nil:
+				t.Fatalf("Verify = %v; want the token admitted", err)
+			case tc.reason != "" && (!errors.As(err, &e) || e.Reason != tc.reason):
+				t.Fatalf("Verify = %v; want %s", err, tc.reason)
+			}
+		})
+	}
+	// Four verifications, two fetches: one a second at most.
+	if got := f.fetches - fetches; got != 2 {
+		t.Fatalf("%d fetches; want 2, one per second", got)
+	}
+
+	// Back on the events, the cached keys are trusted again (a retirement
+	// now arrives as an event).
+	reconnect()
+	fail.Store(false)
+	if _, err := v.Verify(ctx, keptTok); err != nil {
+		t.Fatalf("feed current again: %v", err)
 	}
 }

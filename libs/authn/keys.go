@@ -27,6 +27,21 @@ type KeyRefresher interface {
 	Refresh(ctx context.Context) (map[string]ed25519.PublicKey, error)
 }
 
+// KeyFreshener is a KeySource that can give keys read at most
+// FreshKeysAge ago. The verifier asks for them while the SigningKeyRotated
+// feed is not current (RetiredKeys.Current): then only the key service
+// itself can tell that a key was retired. Unlike Refresh, it never answers
+// with older keys: when it cannot fetch, it fails.
+type KeyFreshener interface {
+	KeySource
+	FreshKeys(ctx context.Context) (map[string]ed25519.PublicKey, error)
+}
+
+// FreshKeysAge is how old the keys FreshKeys gives may be; also the least
+// time between two of its fetches, shared by every caller, so a NATS
+// outage costs the key service one call a second from each verifier.
+const FreshKeysAge = time.Second
+
 // StaticKeys is a fixed set of keys, for tests and for a process that
 // signs the tokens itself.
 type StaticKeys map[string]ed25519.PublicKey
@@ -117,6 +132,44 @@ func (c *CachedKeys) Refresh(ctx context.Context) (map[string]ed25519.PublicKey,
 	return c.load(ctx, 0)
 }
 
+// FreshKeys returns keys fetched at most FreshKeysAge ago, fetching them
+// when the cache is older; at most one fetch per FreshKeysAge, shared by
+// every caller. When the fetch fails (or failed less than FreshKeysAge
+// ago) it fails with errKeysUnavailable rather than trust the keys it
+// has: they may list a key retired since.
+func (c *CachedKeys) FreshKeys(ctx context.Context) (map[string]ed25519.PublicKey, error) {
+	if s := c.keys.Load(); s.keys != nil && c.opts.Clock.Now().Sub(s.fetchedAt) < FreshKeysAge {
+		return s.keys, nil
+	}
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	s := c.keys.Load()
+	now := c.opts.Clock.Now()
+	switch {
+	case s.keys != nil && now.Sub(s.fetchedAt) < FreshKeysAge:
+		// Another caller fetched while this one waited for mu.
+		return s.keys, nil
+	case !s.triedAt.IsZero() && now.Sub(s.triedAt) < FreshKeysAge:
+		return nil, fmt.Errorf("%w: the last fetch failed", errKeysUnavailable)
+	}
+	return c.fetchLocked(ctx, s, now)
+}
+
+// fetchLocked fetches the keys at now, with mu held and s the cache, and
+// records the attempt; a failure keeps s's keys cached but returns none.
+func (c *CachedKeys) fetchLocked(ctx context.Context, s *cachedKeySet, now time.Time) (map[string]ed25519.PublicKey, error) {
+	jwks, err := c.fetch(ctx)
+	if err == nil {
+		var keys map[string]ed25519.PublicKey
+		if keys, err = keyMap(jwks); err == nil {
+			c.keys.Store(&cachedKeySet{keys: keys, fetchedAt: now, triedAt: now, invalidatedAt: s.invalidatedAt})
+			return keys, nil
+		}
+	}
+	c.keys.Store(&cachedKeySet{keys: s.keys, fetchedAt: s.fetchedAt, triedAt: now, invalidatedAt: s.invalidatedAt})
+	return nil, fmt.Errorf("%w: %w", errKeysUnavailable, err)
+}
+
 // load fetches unless the cache is younger than fresh, or the last attempt
 // is younger than MinRefresh.
 func (c *CachedKeys) load(ctx context.Context, fresh time.Duration) (map[string]ed25519.PublicKey, error) {
@@ -142,19 +195,11 @@ func (c *CachedKeys) load(ctx context.Context, fresh time.Duration) (map[string]
 		}
 		return s.keys, nil
 	}
-	jwks, err := c.fetch(ctx)
-	if err == nil {
-		var keys map[string]ed25519.PublicKey
-		if keys, err = keyMap(jwks); err == nil {
-			c.keys.Store(&cachedKeySet{keys: keys, fetchedAt: now, triedAt: now, invalidatedAt: s.invalidatedAt})
-			return keys, nil
-		}
-	}
-	c.keys.Store(&cachedKeySet{keys: s.keys, fetchedAt: s.fetchedAt, triedAt: now, invalidatedAt: s.invalidatedAt})
-	if s.keys != nil {
+	keys, err := c.fetchLocked(ctx, s, now)
+	if err != nil && s.keys != nil {
 		return s.keys, nil // stale beats none
 	}
-	return nil, fmt.Errorf("%w: %w", errKeysUnavailable, err)
+	return keys, err
 }
 
 // keyMap turns a JWKS into keys by id. Keys that are not Ed25519 signing

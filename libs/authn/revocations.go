@@ -40,12 +40,12 @@ type FollowOptions struct {
 	CatchUpTimeout time.Duration
 	// Logger defaults to slog.Default().
 	Logger *slog.Logger
-	// MaxLag (FollowRevocations only) is how long the feed may go without
-	// proof that it is caught up before its denylist stops being trusted
+	// MaxLag is how long the feed may go without proof that it is caught
+	// up before its denylist (or set of retired keys) stops being trusted
 	// alone (default DefaultFeedMaxLag); see Denylist.Current.
 	MaxLag time.Duration
-	// Settle (FollowRevocations only) is how long after NATS comes back
-	// the denylist is still not trusted alone (default DefaultFeedSettle).
+	// Settle is how long after NATS comes back the denylist (or set of
+	// retired keys) is still not trusted alone (default DefaultFeedSettle).
 	Settle time.Duration
 }
 

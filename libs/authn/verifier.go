@@ -53,7 +53,8 @@ type VerifierOptions struct {
 	// tokens are refused as Unavailable. Revocation never fails open.
 	Sessions SessionChecker
 	// RetiredKeys, when set, refuses the tokens of retired signing keys,
-	// even while Keys still lists them.
+	// even while Keys still lists them; while it is not current and Keys
+	// is a KeyFreshener, only keys Keys publishes now are trusted.
 	RetiredKeys *RetiredKeys
 	// Leeway is the clock skew allowed (default DefaultLeeway).
 	Leeway time.Duration
@@ -172,6 +173,19 @@ func (v *Verifier) key(ctx context.Context, t *jwt.Token) (any, error) {
 	}
 	if v.opts.RetiredKeys.Retired(kid) {
 		return nil, errors.New("retired kid")
+	}
+	if f, ok := v.opts.Keys.(KeyFreshener); ok && !v.opts.RetiredKeys.Current() {
+		// The feed of retirements may be missing one (NATS down, just
+		// back, or behind): only keys the key service publishes now
+		// count, and none when it cannot be asked (fail closed).
+		keys, err := f.FreshKeys(ctx)
+		if err != nil {
+			return nil, keysUnavailable(err)
+		}
+		if k, ok := keys[kid]; ok {
+			return k, nil
+		}
+		return nil, errors.New("kid not published")
 	}
 	keys, err := v.opts.Keys.Keys(ctx)
 	if err != nil {
