@@ -95,6 +95,9 @@ type Issuer struct {
 	mu       sync.Mutex
 	keys     []SigningKey // by CreatedAt; the last one signs
 	loadedAt time.Time
+	// readAt is the last time the store was read successfully (loadedAt
+	// also moves when a reload fails); freshTriedAt FreshKeys' last read.
+	readAt, freshTriedAt time.Time
 }
 
 // NewIssuer returns an issuer over store. It touches the store only when
@@ -225,11 +228,38 @@ func (i *Issuer) Keys(ctx context.Context) (map[string]ed25519.PublicKey, error)
 	if err != nil {
 		return nil, err
 	}
+	return publicKeys(keys), nil
+}
+
+// FreshKeys returns the published public keys as the store held them at
+// most authn.FreshKeysAge ago (authn.KeyFreshener): while this service's
+// feed of key rotations is not current, a key retired by another replica
+// or `latchkey keys rotate` is refused all the same. It reads the store at
+// most once per authn.FreshKeysAge, and a store that cannot be read is an
+// error, not the keys loaded before.
+func (i *Issuer) FreshKeys(ctx context.Context) (map[string]ed25519.PublicKey, error) {
+	i.mu.Lock()
+	defer i.mu.Unlock()
+	now := i.clock.Now()
+	if len(i.keys) == 0 || now.Sub(i.readAt) >= authn.FreshKeysAge {
+		if now.Sub(i.freshTriedAt) < authn.FreshKeysAge {
+			return nil, errs.Unavailable("SIGNING_KEY_UNAVAILABLE", "signing keys cannot be read right now; try again", errors.New("the last read failed less than a second ago"))
+		}
+		i.freshTriedAt = now
+		if err := i.reloadLocked(ctx); err != nil {
+			return nil, errs.Unavailable("SIGNING_KEY_UNAVAILABLE", "signing keys cannot be read right now; try again", err)
+		}
+	}
+	return publicKeys(i.keys), nil
+}
+
+// publicKeys is keys' public halves by id.
+func publicKeys(keys []SigningKey) map[string]ed25519.PublicKey {
 	out := make(map[string]ed25519.PublicKey, len(keys))
 	for _, k := range keys {
 		out[k.ID] = k.Public()
 	}
-	return out, nil
+	return out
 }
 
 // ring returns the published keys, reloading them when ReloadEvery has
@@ -300,7 +330,7 @@ func (i *Issuer) reloadLocked(ctx context.Context) error {
 		kept = append(kept, k)
 	}
 	i.keys = kept
-	i.loadedAt = now
+	i.loadedAt, i.readAt = now, now
 	return nil
 }
 

@@ -365,3 +365,40 @@ func TestIssue_NotAfterCapsTheExpiry(t *testing.T) {
 		})
 	}
 }
+
+// While its feed of key rotations is not current, the credential service
+// checks its own tokens against the keys its store holds now
+// (authn.KeyFreshener): a key retired by `latchkey keys rotate
+// --retire-current` is gone a second later at most, however long the
+// reload interval; and a store that cannot be read is an error, not the
+// keys loaded before.
+func TestIssuer_FreshKeysReadTheStoreAtMostOnceASecond(t *testing.T) {
+	ctx := context.Background()
+	clk := clock.NewFake(t0)
+	store := &flakyStore{KeyStore: token.NewMemoryKeyStore()}
+	iss := newIssuer(t, store, clk, token.Options{})
+	if err := iss.Start(ctx); err != nil {
+		t.Fatal(err)
+	}
+	old := kids(t, iss)[0]
+	r, err := token.Rotate(ctx, store, testKEK, clk.Now(), 0, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if keys, _ := iss.Keys(ctx); keys[old] == nil {
+		t.Fatal("the cached ring dropped the key before its reload: the test proves nothing")
+	}
+	clk.Advance(authn.FreshKeysAge)
+	keys, err := iss.FreshKeys(ctx)
+	if err != nil || keys[old] != nil || keys[r.Current] == nil {
+		t.Fatalf("FreshKeys = %v, %v; want the new key alone", keys, err)
+	}
+	store.fail.Store(true)
+	if _, err := iss.FreshKeys(ctx); err != nil {
+		t.Fatalf("within a second of a read: %v", err)
+	}
+	clk.Advance(authn.FreshKeysAge)
+	if _, err := iss.FreshKeys(ctx); !errs.Is(err, errs.KindUnavailable) {
+		t.Fatalf("store down: err = %v, want Unavailable", err)
+	}
+}
