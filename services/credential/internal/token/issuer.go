@@ -96,8 +96,9 @@ type Issuer struct {
 	keys     []SigningKey // by CreatedAt; the last one signs
 	loadedAt time.Time
 	// readAt is the last time the store was read successfully (loadedAt
-	// also moves when a reload fails); freshTriedAt FreshKeys' last read.
-	readAt, freshTriedAt time.Time
+	// also moves when a reload fails); failedAt the last failed read by
+	// reloadFreshLocked since (zero: none).
+	readAt, failedAt time.Time
 }
 
 // NewIssuer returns an issuer over store. It touches the store only when
@@ -157,7 +158,7 @@ func (i *Issuer) Start(ctx context.Context) error {
 func (i *Issuer) InvalidateKeys() {
 	i.mu.Lock()
 	defer i.mu.Unlock()
-	i.loadedAt = time.Time{}
+	i.loadedAt, i.readAt, i.failedAt = time.Time{}, time.Time{}, time.Time{}
 }
 
 // Issue signs an access token for c and returns it with its expiry.
@@ -207,11 +208,20 @@ func (i *Issuer) Issue(ctx context.Context, c Claims) (token string, exp time.Ti
 }
 
 // JWKS returns the public keys of every published key, the signing one
-// last.
+// last, as the store held them at most authn.FreshKeysAge ago: while NATS
+// is down the other services trust JWKS alone to learn that a key was
+// retired (authn.KeyFreshener), so it must not wait for this process's
+// ReloadEvery. When the store cannot be read it publishes the keys it has.
 func (i *Issuer) JWKS(ctx context.Context) ([]authn.JWK, error) {
-	keys, err := i.ring(ctx)
+	i.mu.Lock()
+	err := i.reloadFreshLocked(ctx)
+	keys := i.keys
+	i.mu.Unlock()
 	if err != nil {
-		return nil, err
+		if len(keys) == 0 {
+			return nil, errs.Unavailable("SIGNING_KEY_UNAVAILABLE", "signing keys cannot be read right now; try again", err)
+		}
+		i.log.WarnContext(ctx, "token: reload signing keys for JWKS failed; publishing the cached ones", "err", err)
 	}
 	out := make([]authn.JWK, len(keys))
 	for n, k := range keys {
@@ -240,17 +250,29 @@ func (i *Issuer) Keys(ctx context.Context) (map[string]ed25519.PublicKey, error)
 func (i *Issuer) FreshKeys(ctx context.Context) (map[string]ed25519.PublicKey, error) {
 	i.mu.Lock()
 	defer i.mu.Unlock()
-	now := i.clock.Now()
-	if len(i.keys) == 0 || now.Sub(i.readAt) >= authn.FreshKeysAge {
-		if now.Sub(i.freshTriedAt) < authn.FreshKeysAge {
-			return nil, errs.Unavailable("SIGNING_KEY_UNAVAILABLE", "signing keys cannot be read right now; try again", errors.New("the last read failed less than a second ago"))
-		}
-		i.freshTriedAt = now
-		if err := i.reloadLocked(ctx); err != nil {
-			return nil, errs.Unavailable("SIGNING_KEY_UNAVAILABLE", "signing keys cannot be read right now; try again", err)
-		}
+	if err := i.reloadFreshLocked(ctx); err != nil {
+		return nil, errs.Unavailable("SIGNING_KEY_UNAVAILABLE", "signing keys cannot be read right now; try again", err)
 	}
 	return publicKeys(i.keys), nil
+}
+
+// reloadFreshLocked reads the store unless the keys held were read less
+// than authn.FreshKeysAge ago; after a failed read it tries again only
+// FreshKeysAge later. An error means the keys held may be older than that.
+func (i *Issuer) reloadFreshLocked(ctx context.Context) error {
+	now := i.clock.Now()
+	if len(i.keys) > 0 && now.Sub(i.readAt) < authn.FreshKeysAge {
+		return nil
+	}
+	if !i.failedAt.IsZero() && now.Sub(i.failedAt) < authn.FreshKeysAge {
+		return errors.New("token: the last read of the signing keys failed less than a second ago")
+	}
+	if err := i.reloadLocked(ctx); err != nil {
+		i.failedAt = now
+		return err
+	}
+	i.failedAt = time.Time{}
+	return nil
 }
 
 // publicKeys is keys' public halves by id.

@@ -402,3 +402,22 @@ func TestIssuer_FreshKeysReadTheStoreAtMostOnceASecond(t *testing.T) {
 		t.Fatalf("store down: err = %v, want Unavailable", err)
 	}
 }
+
+// JWKS drops a retired key and lists its successor at once after
+// InvalidateKeys (the rotation's event), even within a second of the last
+// read of the store.
+func TestIssuer_JWKSAfterInvalidateReadsTheStoreAtOnce(t *testing.T) {
+	ctx := context.Background()
+	clk := clock.NewFake(t0)
+	store := token.NewMemoryKeyStore()
+	iss := newIssuer(t, store, clk, token.Options{})
+	old := kids(t, iss)[0]
+	r, err := token.Rotate(ctx, store, testKEK, clk.Now(), 0, true)
+	if err != nil {
+		t.Fatal(err)
+	}
+	iss.InvalidateKeys()
+	if got := kids(t, iss); !slices.Equal(got, []string{r.Current}) {
+		t.Fatalf("JWKS = %v right after the invalidation; want %s alone, not %s", got, r.Current, old)
+	}
+}
