@@ -12,6 +12,7 @@ import (
 	"github.com/latchkey/latchkey/libs/clock"
 	"github.com/latchkey/latchkey/libs/events"
 	"github.com/latchkey/latchkey/libs/natsx"
+	"github.com/latchkey/latchkey/libs/outbox"
 	accountv1 "github.com/latchkey/latchkey/proto/gen/latchkey/account/v1"
 	eventsv1 "github.com/latchkey/latchkey/proto/gen/latchkey/events/v1"
 )
@@ -85,12 +86,15 @@ func TestRoleChange_EventAloneEndsTheSessions(t *testing.T) {
 			t.Fatal(err)
 		}
 		meta := events.NewMeta(tenantID, events.ActorOf(nil, ""), clk.Now())
-		data, err := proto.Marshal(&eventsv1.AccountUpdated{Meta: meta, AccountId: id, ChangedFields: []string{"roles"},
-			Roles: []accountv1.Role_Value{accountv1.Role_USER}})
+		ev := &eventsv1.AccountUpdated{Meta: meta, AccountId: id, ChangedFields: []string{"roles"},
+			Roles: []accountv1.Role_Value{accountv1.Role_USER}}
+		data, err := proto.Marshal(ev)
 		if err != nil {
 			t.Fatal(err)
 		}
-		if _, err := natsx.PublishMsg(context.Background(), js, events.AccountUpdated, meta.EventId, data, nil); err != nil {
+		// With the type header, as the outbox relays every event.
+		header := map[string]string{outbox.HeaderEventType: string(ev.ProtoReflect().Descriptor().FullName())}
+		if _, err := natsx.PublishMsg(context.Background(), js, events.AccountUpdated, meta.EventId, data, header); err != nil {
 			t.Fatal(err)
 		}
 		waitStatus(t, func() int { st, _ := deputy.do("GET", "/v1/me", nil); return st }, 401)

@@ -7,6 +7,7 @@ import (
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
+	"google.golang.org/protobuf/encoding/protowire"
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/reflect/protoreflect"
 	"google.golang.org/protobuf/reflect/protoregistry"
@@ -126,6 +127,12 @@ func readEvents(natsURL string, q EventQuery) ([]Event, error) {
 			got++
 			ev, err := decodeEvent(m)
 			if err != nil {
+				// On a server other test runs share, a message another
+				// run published by hand may lack what the outbox adds;
+				// only this query's own tenant must decode.
+				if q.TenantID != "" && tenantOf(m.Data()) != q.TenantID {
+					continue
+				}
 				return nil, err
 			}
 			if q.TenantID == "" || ev.Meta.GetTenantId() == q.TenantID {
@@ -159,4 +166,30 @@ func decodeEvent(m jetstream.Msg) (Event, error) {
 		return Event{}, fmt.Errorf("%s: event id %s differs from its Nats-Msg-Id %s", m.Subject(), meta.GetEventId(), id)
 	}
 	return Event{Subject: m.Subject(), Meta: meta, Message: msg, Data: m.Data()}, nil
+}
+
+// tenantOf reads the tenant id of an event's metadata without knowing the
+// event's type: every event message carries its EventMeta as field 1.
+func tenantOf(data []byte) string {
+	for len(data) > 0 {
+		num, typ, n := protowire.ConsumeTag(data)
+		if n < 0 {
+			return ""
+		}
+		data = data[n:]
+		if num == 1 && typ == protowire.BytesType {
+			b, n := protowire.ConsumeBytes(data)
+			var meta eventsv1.EventMeta
+			if n < 0 || proto.Unmarshal(b, &meta) != nil {
+				return ""
+			}
+			return meta.GetTenantId()
+		}
+		n = protowire.ConsumeFieldValue(num, typ, data)
+		if n < 0 {
+			return ""
+		}
+		data = data[n:]
+	}
+	return ""
 }
