@@ -30,9 +30,9 @@ func TestLoginBurst_FullHashQueue_Quick503s_HealthzAnswers(t *testing.T) {
 				Logger: slog.New(slog.NewTextHandler(io.Discard, nil))}
 			// A few milliseconds a hash: enough for a queue to form,
 			// little enough to keep the test quick.
-			h := &cfg.Credential.Hash
+			h := &cfg.Credential.Hash.Params
 			h.Memory, h.Time, h.Threads, h.SaltLen, h.KeyLen = 4096, 2, 1, 16, 32
-			cfg.Credential.HashPool, cfg.Credential.HashQueue = 2, 4
+			cfg.Credential.Hash.Pool, cfg.Credential.Hash.Queue = 2, 4
 			inst := startWithConfig(t, pg, cfg)
 			op := client{t: t, base: inst.HTTPURL, token: inst.OperatorToken}
 			code := tenantWithAdmin(t, op, nil)

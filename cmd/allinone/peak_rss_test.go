@@ -33,7 +33,7 @@ func TestMeasure_PeakRSS_500ConcurrentLogins(t *testing.T) {
 		t.Run(tc.name, func(t *testing.T) {
 			cfg := allinone.Config{Edge: loopbackEdge, DataDir: t.TempDir(), NATSURL: testkit.NATS(t).URL,
 				Logger: slog.New(slog.NewTextHandler(io.Discard, nil))}
-			cfg.Credential.HashQueue = tc.queue // Hash left zero: the default Argon2id parameters
+			cfg.Credential.Hash.Queue = tc.queue // Hash left zero: the default Argon2id parameters
 			inst := startWithConfig(t, false, cfg)
 			op := client{t: t, base: inst.HTTPURL, token: inst.OperatorToken}
 			code := tenantWithAdmin(t, op, nil)

@@ -5,7 +5,6 @@ package server
 import (
 	"context"
 	"errors"
-	"math"
 	"time"
 
 	"golang.org/x/sync/errgroup"
@@ -17,6 +16,7 @@ import (
 	"github.com/latchkey/latchkey/libs/infra"
 	"github.com/latchkey/latchkey/libs/keyring"
 	"github.com/latchkey/latchkey/libs/outbox"
+	"github.com/latchkey/latchkey/libs/passhash"
 	accountinternalv1 "github.com/latchkey/latchkey/proto/gen/latchkey/internalapi/account/v1"
 	mfainternalv1 "github.com/latchkey/latchkey/proto/gen/latchkey/internalapi/mfa/v1"
 	recoveryinternalv1 "github.com/latchkey/latchkey/proto/gen/latchkey/internalapi/recovery/v1"
@@ -54,12 +54,9 @@ type Tuning struct {
 	KEK *keyring.Ring
 	// RotateEvery is the age at which the signing key is replaced.
 	RotateEvery time.Duration
-	// Hash is the Argon2id parameters, HashPool the number of hashes
-	// computed at once (0: one per core) and HashQueue how many may wait
-	// for one before the next is refused as busy (0: 64 per pool slot).
-	Hash      password.Params
-	HashPool  int
-	HashQueue int
+	// Hash is how passwords and PINs are hashed: the Argon2id cost, the
+	// pool of hashes computed at once and the queue waiting for it.
+	Hash passhash.Settings
 	// BreachedFile is a local list of SHA-1 hashes of breached passwords
 	// (Have I Been Pwned format); empty: no breach check.
 	BreachedFile string
@@ -67,40 +64,11 @@ type Tuning struct {
 
 // TuningFromEnv reads the Tuning settings.
 func TuningFromEnv(l *config.Loader) Tuning {
-	p := password.DefaultParams
-	memory := l.Int("LATCHKEY_ARGON2_MEMORY_KIB", int(p.Memory), "Argon2id memory per password hash, KiB")
-	passes := l.Int("LATCHKEY_ARGON2_TIME", int(p.Time), "Argon2id passes")
-	lanes := l.Int("LATCHKEY_ARGON2_THREADS", int(p.Threads), "Argon2id lanes")
-	// Checked here, before the narrowing conversions, so a value out of
-	// range is one line naming the variables rather than a wrapped
-	// number or a panic in the hasher.
-	switch {
-	case memory < 0 || memory > math.MaxUint32:
-		l.Invalid("LATCHKEY_ARGON2_MEMORY_KIB", errors.New("out of range"))
-	case passes < 0 || passes > math.MaxUint32:
-		l.Invalid("LATCHKEY_ARGON2_TIME", errors.New("out of range"))
-	case lanes < 0 || lanes > math.MaxUint8:
-		l.Invalid("LATCHKEY_ARGON2_THREADS", errors.New("out of range"))
-	default:
-		p.Memory, p.Time, p.Threads = uint32(memory), uint32(passes), uint8(lanes)
-		l.Invalid("LATCHKEY_ARGON2_MEMORY_KIB, LATCHKEY_ARGON2_TIME, LATCHKEY_ARGON2_THREADS", p.Validate())
-	}
-	pool := l.Int("LATCHKEY_HASH_POOL", 0, "password hashes computed at once (0: one per core); memory bound = pool × Argon2 memory")
-	if pool < 0 {
-		l.Invalid("LATCHKEY_HASH_POOL", errors.New("must be 0 (one per core) or more"))
-	}
-	queue := l.Int("LATCHKEY_HASH_QUEUE", 0,
-		"log-ins (password or PIN) that may wait for the hash pool (0: 64 per pool slot, about 1.5 s of work); more get 503 PASSWORD_HASHER_BUSY with Retry-After at once")
-	if queue < 0 {
-		l.Invalid("LATCHKEY_HASH_QUEUE", errors.New("must be 0 (64 per pool slot) or more"))
-	}
 	return Tuning{
 		Token:        authn.TokenConfigFromEnv(l),
 		RotateEvery:  l.Duration("LATCHKEY_SIGNING_KEY_ROTATE_EVERY", token.DefaultRotateEvery, "age at which the access-token signing key is replaced"),
 		KEK:          signingKeyKEKFromEnv(l),
-		Hash:         p,
-		HashPool:     pool,
-		HashQueue:    queue,
+		Hash:         passhash.SettingsFromEnv(l),
 		BreachedFile: l.String("LATCHKEY_BREACHED_PASSWORDS_FILE", "", "local file of SHA-1 hashes of breached passwords (HIBP format); empty: no breach check"),
 	}
 }
@@ -125,13 +93,13 @@ var Service = infra.Service{Name: Name, Migrations: migrations.FS}
 // ctx is cancelled.
 func Run(ctx context.Context, cfg Config) error {
 	cfg.Settings = cfg.Settings.WithDefaults()
-	if cfg.Hash == (password.Params{}) {
-		cfg.Hash = password.DefaultParams
+	if cfg.Hash.Params == (passhash.Params{}) {
+		cfg.Hash.Params = passhash.DefaultParams
 	}
 	cfg.Token = cfg.Token.WithDefaults()
 	log := cfg.Logger.With("service", Name)
 
-	if err := cfg.Hash.Validate(); err != nil {
+	if err := cfg.Hash.Params.Validate(); err != nil {
 		return err
 	}
 	if cfg.KEK == nil {
@@ -187,7 +155,7 @@ func Run(ctx context.Context, cfg Config) error {
 	}
 	use := app.New(app.Deps{
 		Store: st, Clock: cfg.Clock,
-		Hasher: password.NewHasher(cfg.Hash, cfg.HashPool, cfg.HashQueue), Checker: checker, Issuer: issuer,
+		Hasher: cfg.Hash.NewHasher(), Checker: checker, Issuer: issuer,
 		Accounts: peers.NewAccounts(accountinternalv1.NewAccountInternalServiceClient(accountConn)),
 		Factors:  peers.NewMFA(mfainternalv1.NewMfaInternalServiceClient(mfaConn)),
 		Recovery: peers.NewRecovery(recoveryinternalv1.NewRecoveryInternalServiceClient(recoveryConn)),

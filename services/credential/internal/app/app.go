@@ -61,7 +61,7 @@ type Recovery interface {
 }
 
 // Hasher hashes and verifies passwords and PINs on a bounded pool
-// (password.Hasher); a busy pool is an Unavailable error.
+// (passhash.Hasher); a busy pool is an Unavailable error.
 type Hasher interface {
 	// Hash returns the PHC string of plain with the current parameters.
 	Hash(ctx context.Context, plain string) (string, error)

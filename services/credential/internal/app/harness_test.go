@@ -15,10 +15,10 @@ import (
 	"github.com/latchkey/latchkey/libs/errs"
 	"github.com/latchkey/latchkey/libs/ids"
 	"github.com/latchkey/latchkey/libs/outbox"
+	"github.com/latchkey/latchkey/libs/passhash"
 	"github.com/latchkey/latchkey/libs/testkit"
 	"github.com/latchkey/latchkey/services/credential/internal/app"
 	"github.com/latchkey/latchkey/services/credential/internal/credential"
-	"github.com/latchkey/latchkey/services/credential/internal/password"
 	"github.com/latchkey/latchkey/services/credential/internal/store"
 	"github.com/latchkey/latchkey/services/credential/internal/store/sqlstore"
 	"github.com/latchkey/latchkey/services/credential/internal/token"
@@ -28,7 +28,7 @@ func TestMain(m *testing.M) { testkit.Main(m) }
 
 // fastParams keep the tests' hashing cheap; the rules under test do not
 // depend on the cost.
-var fastParams = password.Params{Memory: 64, Time: 1, Threads: 1, SaltLen: 16, KeyLen: 32}
+var fastParams = passhash.Params{Memory: 64, Time: 1, Threads: 1, SaltLen: 16, KeyLen: 32}
 
 // world is the credential app over a real store (SQLite, or each dialect)
 // with fakes for its peers, a fake clock and a store that counts.
@@ -62,7 +62,7 @@ func newWorldOn(t *testing.T, db dbx.DB) *world {
 		t.Fatal(err)
 	}
 	w := &world{t: t, clock: clk, store: st, dir: newFakeDirectory(), mfa: &fakeMFA{}, rec: &fakeRecovery{},
-		hash: &countingHasher{Hasher: password.NewHasher(fastParams, 4, 0)}}
+		hash: &countingHasher{Hasher: passhash.NewHasher(fastParams, 4, 0)}}
 	w.app = app.New(app.Deps{Store: st, Clock: clk, Hasher: w.hash, Issuer: issuer,
 		Accounts: w.dir, Factors: w.mfa, Recovery: w.rec})
 	return w
@@ -206,7 +206,7 @@ type countingTx struct {
 // and every call, can hold each check until its gate is closed, so that a
 // test can have parallel calls all in flight at once, and can be busy.
 type countingHasher struct {
-	*password.Hasher
+	*passhash.Hasher
 	verified, calls atomic.Int64
 	// inside counts Verify calls waiting at the gate.
 	inside atomic.Int64
@@ -217,7 +217,7 @@ type countingHasher struct {
 }
 
 func errBusy() error {
-	return errs.Unavailable(password.ReasonHasherBusy, "the server is busy, please try again", password.ErrQueueFull)
+	return errs.Unavailable(passhash.ReasonHasherBusy, "the server is busy, please try again", passhash.ErrQueueFull)
 }
 
 func (h *countingHasher) Verify(ctx context.Context, encoded, plain string) (bool, bool, error) {

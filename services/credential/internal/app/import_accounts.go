@@ -8,8 +8,8 @@ import (
 	"github.com/latchkey/latchkey/libs/authn"
 	"github.com/latchkey/latchkey/libs/errs"
 	"github.com/latchkey/latchkey/libs/ids"
+	"github.com/latchkey/latchkey/libs/passhash"
 	"github.com/latchkey/latchkey/services/credential/internal/credential"
-	"github.com/latchkey/latchkey/services/credential/internal/password"
 	"github.com/latchkey/latchkey/services/credential/internal/store"
 )
 
@@ -43,8 +43,8 @@ func (a *App) ImportAccounts(ctx context.Context, p *authn.Principal, rows []cre
 		}
 		// The row's path names the field, so a refusal says which row
 		// and which field (the outcome's message is all the caller sees).
-		field := fmt.Sprintf("accounts[%d].%s", i, password.LegacyHashField)
-		local[i] = errs.JoinInvalid(v.Err(), password.ValidateLegacy(rows[i].LegacyPasswordHash, field))
+		field := fmt.Sprintf("accounts[%d].%s", i, passhash.LegacyHashField)
+		local[i] = errs.JoinInvalid(v.Err(), passhash.ValidateLegacy(rows[i].LegacyPasswordHash, field))
 		refused = refused || local[i] != nil
 	}
 	outcomes, created, err := a.Accounts.ImportAccounts(ctx, tenantID, rows, true)
