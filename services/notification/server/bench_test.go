@@ -9,7 +9,7 @@ import (
 
 	"github.com/latchkey/latchkey/libs/clock"
 	"github.com/latchkey/latchkey/libs/testkit"
-	"github.com/latchkey/latchkey/services/notification/internal/smtptest"
+	"github.com/latchkey/latchkey/libs/testkit/smtptest"
 	"github.com/latchkey/latchkey/services/notification/server"
 )
 

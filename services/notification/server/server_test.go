@@ -23,7 +23,7 @@ import (
 	eventsv1 "github.com/latchkey/latchkey/proto/gen/latchkey/events/v1"
 	notificationinternalv1 "github.com/latchkey/latchkey/proto/gen/latchkey/internalapi/notification/v1"
 	notificationv1 "github.com/latchkey/latchkey/proto/gen/latchkey/notification/v1"
-	"github.com/latchkey/latchkey/services/notification/internal/smtptest"
+	"github.com/latchkey/latchkey/libs/testkit/smtptest"
 	"github.com/latchkey/latchkey/services/notification/server"
 )
 

@@ -16,7 +16,7 @@ import (
 
 	"github.com/latchkey/latchkey/services/notification/internal/delivery"
 	"github.com/latchkey/latchkey/services/notification/internal/mailer"
-	"github.com/latchkey/latchkey/services/notification/internal/smtptest"
+	"github.com/latchkey/latchkey/libs/testkit/smtptest"
 	"github.com/latchkey/latchkey/services/notification/internal/templates"
 )
 
