@@ -29,11 +29,11 @@ import (
 	"github.com/latchkey/latchkey/libs/natsx"
 	"github.com/latchkey/latchkey/libs/natsx/embedded"
 	"github.com/latchkey/latchkey/libs/testkit"
+	"github.com/latchkey/latchkey/libs/testkit/smtptest"
 	accountv1 "github.com/latchkey/latchkey/proto/gen/latchkey/account/v1"
 	accountinternalv1 "github.com/latchkey/latchkey/proto/gen/latchkey/internalapi/account/v1"
 	notificationinternalv1 "github.com/latchkey/latchkey/proto/gen/latchkey/internalapi/notification/v1"
 	notificationv1 "github.com/latchkey/latchkey/proto/gen/latchkey/notification/v1"
-	"github.com/latchkey/latchkey/libs/testkit/smtptest"
 	"github.com/latchkey/latchkey/services/notification/server"
 )
 

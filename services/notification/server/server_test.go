@@ -20,10 +20,10 @@ import (
 	"github.com/latchkey/latchkey/libs/natsx"
 	"github.com/latchkey/latchkey/libs/testkit"
 	"github.com/latchkey/latchkey/libs/testkit/qr"
+	"github.com/latchkey/latchkey/libs/testkit/smtptest"
 	eventsv1 "github.com/latchkey/latchkey/proto/gen/latchkey/events/v1"
 	notificationinternalv1 "github.com/latchkey/latchkey/proto/gen/latchkey/internalapi/notification/v1"
 	notificationv1 "github.com/latchkey/latchkey/proto/gen/latchkey/notification/v1"
-	"github.com/latchkey/latchkey/libs/testkit/smtptest"
 	"github.com/latchkey/latchkey/services/notification/server"
 )
 

@@ -7,9 +7,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/latchkey/latchkey/libs/testkit/smtptest"
 	"github.com/latchkey/latchkey/services/notification/internal/delivery"
 	"github.com/latchkey/latchkey/services/notification/internal/mailer"
-	"github.com/latchkey/latchkey/libs/testkit/smtptest"
 )
 
 // authCase is one way to reach a server that requires AUTH: plain on

@@ -14,9 +14,9 @@ import (
 	"testing"
 	"time"
 
+	"github.com/latchkey/latchkey/libs/testkit/smtptest"
 	"github.com/latchkey/latchkey/services/notification/internal/delivery"
 	"github.com/latchkey/latchkey/services/notification/internal/mailer"
-	"github.com/latchkey/latchkey/libs/testkit/smtptest"
 	"github.com/latchkey/latchkey/services/notification/internal/templates"
 )
 
