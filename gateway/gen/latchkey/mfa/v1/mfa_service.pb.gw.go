@@ -111,6 +111,33 @@ func local_request_MfaService_ConfirmTotp_0(ctx context.Context, marshaler runti
 	return msg, metadata, err
 }
 
+func request_MfaService_RegenerateRecoveryCodes_0(ctx context.Context, marshaler runtime.Marshaler, client extMfav1.MfaServiceClient, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
+	var (
+		protoReq extMfav1.RegenerateRecoveryCodesRequest
+		metadata runtime.ServerMetadata
+	)
+	if err := marshaler.NewDecoder(req.Body).Decode(&protoReq); err != nil && !errors.Is(err, io.EOF) {
+		return nil, metadata, status.Errorf(codes.InvalidArgument, "%v", err)
+	}
+	if req.Body != nil {
+		_, _ = io.Copy(io.Discard, req.Body)
+	}
+	msg, err := client.RegenerateRecoveryCodes(ctx, &protoReq, grpc.Header(&metadata.HeaderMD), grpc.Trailer(&metadata.TrailerMD))
+	return msg, metadata, err
+}
+
+func local_request_MfaService_RegenerateRecoveryCodes_0(ctx context.Context, marshaler runtime.Marshaler, server extMfav1.MfaServiceServer, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
+	var (
+		protoReq extMfav1.RegenerateRecoveryCodesRequest
+		metadata runtime.ServerMetadata
+	)
+	if err := marshaler.NewDecoder(req.Body).Decode(&protoReq); err != nil && !errors.Is(err, io.EOF) {
+		return nil, metadata, status.Errorf(codes.InvalidArgument, "%v", err)
+	}
+	msg, err := server.RegenerateRecoveryCodes(ctx, &protoReq)
+	return msg, metadata, err
+}
+
 func request_MfaService_DisableTotp_0(ctx context.Context, marshaler runtime.Marshaler, client extMfav1.MfaServiceClient, req *http.Request, pathParams map[string]string) (proto.Message, runtime.ServerMetadata, error) {
 	var (
 		protoReq extMfav1.DisableTotpRequest
@@ -224,6 +251,26 @@ func RegisterMfaServiceHandlerServer(ctx context.Context, mux *runtime.ServeMux,
 			return
 		}
 		forward_MfaService_ConfirmTotp_0(annotatedContext, mux, outboundMarshaler, w, req, resp, mux.GetForwardResponseOptions()...)
+	})
+	mux.Handle(http.MethodPost, pattern_MfaService_RegenerateRecoveryCodes_0, func(w http.ResponseWriter, req *http.Request, pathParams map[string]string) {
+		ctx, cancel := context.WithCancel(req.Context())
+		defer cancel()
+		var stream runtime.ServerTransportStream
+		ctx = grpc.NewContextWithServerTransportStream(ctx, &stream)
+		inboundMarshaler, outboundMarshaler := runtime.MarshalerForRequest(mux, req)
+		annotatedContext, err := runtime.AnnotateIncomingContext(ctx, mux, req, "/latchkey.mfa.v1.MfaService/RegenerateRecoveryCodes", runtime.WithHTTPPathPattern("/v1/me/mfa/recovery-codes:regenerate"))
+		if err != nil {
+			runtime.HTTPError(ctx, mux, outboundMarshaler, w, req, err)
+			return
+		}
+		resp, md, err := local_request_MfaService_RegenerateRecoveryCodes_0(annotatedContext, inboundMarshaler, server, req, pathParams)
+		md.HeaderMD, md.TrailerMD = metadata.Join(md.HeaderMD, stream.Header()), metadata.Join(md.TrailerMD, stream.Trailer())
+		annotatedContext = runtime.NewServerMetadataContext(annotatedContext, md)
+		if err != nil {
+			runtime.HTTPError(annotatedContext, mux, outboundMarshaler, w, req, err)
+			return
+		}
+		forward_MfaService_RegenerateRecoveryCodes_0(annotatedContext, mux, outboundMarshaler, w, req, resp, mux.GetForwardResponseOptions()...)
 	})
 	mux.Handle(http.MethodDelete, pattern_MfaService_DisableTotp_0, func(w http.ResponseWriter, req *http.Request, pathParams map[string]string) {
 		ctx, cancel := context.WithCancel(req.Context())
@@ -356,6 +403,23 @@ func RegisterMfaServiceHandlerClient(ctx context.Context, mux *runtime.ServeMux,
 		}
 		forward_MfaService_ConfirmTotp_0(annotatedContext, mux, outboundMarshaler, w, req, resp, mux.GetForwardResponseOptions()...)
 	})
+	mux.Handle(http.MethodPost, pattern_MfaService_RegenerateRecoveryCodes_0, func(w http.ResponseWriter, req *http.Request, pathParams map[string]string) {
+		ctx, cancel := context.WithCancel(req.Context())
+		defer cancel()
+		inboundMarshaler, outboundMarshaler := runtime.MarshalerForRequest(mux, req)
+		annotatedContext, err := runtime.AnnotateContext(ctx, mux, req, "/latchkey.mfa.v1.MfaService/RegenerateRecoveryCodes", runtime.WithHTTPPathPattern("/v1/me/mfa/recovery-codes:regenerate"))
+		if err != nil {
+			runtime.HTTPError(ctx, mux, outboundMarshaler, w, req, err)
+			return
+		}
+		resp, md, err := request_MfaService_RegenerateRecoveryCodes_0(annotatedContext, inboundMarshaler, client, req, pathParams)
+		annotatedContext = runtime.NewServerMetadataContext(annotatedContext, md)
+		if err != nil {
+			runtime.HTTPError(annotatedContext, mux, outboundMarshaler, w, req, err)
+			return
+		}
+		forward_MfaService_RegenerateRecoveryCodes_0(annotatedContext, mux, outboundMarshaler, w, req, resp, mux.GetForwardResponseOptions()...)
+	})
 	mux.Handle(http.MethodDelete, pattern_MfaService_DisableTotp_0, func(w http.ResponseWriter, req *http.Request, pathParams map[string]string) {
 		ctx, cancel := context.WithCancel(req.Context())
 		defer cancel()
@@ -394,17 +458,19 @@ func RegisterMfaServiceHandlerClient(ctx context.Context, mux *runtime.ServeMux,
 }
 
 var (
-	pattern_MfaService_ListFactors_0 = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 2, 2}, []string{"v1", "me", "mfa"}, ""))
-	pattern_MfaService_EnrollTotp_0  = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 2, 2, 2, 3}, []string{"v1", "me", "mfa", "totp"}, "enroll"))
-	pattern_MfaService_ConfirmTotp_0 = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 2, 2, 2, 3}, []string{"v1", "me", "mfa", "totp"}, "confirm"))
-	pattern_MfaService_DisableTotp_0 = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 2, 2, 2, 3}, []string{"v1", "me", "mfa", "totp"}, ""))
-	pattern_MfaService_RequestKey_0  = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 2, 2}, []string{"v1", "mfa", "key-requests"}, ""))
+	pattern_MfaService_ListFactors_0             = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 2, 2}, []string{"v1", "me", "mfa"}, ""))
+	pattern_MfaService_EnrollTotp_0              = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 2, 2, 2, 3}, []string{"v1", "me", "mfa", "totp"}, "enroll"))
+	pattern_MfaService_ConfirmTotp_0             = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 2, 2, 2, 3}, []string{"v1", "me", "mfa", "totp"}, "confirm"))
+	pattern_MfaService_RegenerateRecoveryCodes_0 = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 2, 2, 2, 3}, []string{"v1", "me", "mfa", "recovery-codes"}, "regenerate"))
+	pattern_MfaService_DisableTotp_0             = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 2, 2, 2, 3}, []string{"v1", "me", "mfa", "totp"}, ""))
+	pattern_MfaService_RequestKey_0              = runtime.MustPattern(runtime.NewPattern(1, []int{2, 0, 2, 1, 2, 2}, []string{"v1", "mfa", "key-requests"}, ""))
 )
 
 var (
-	forward_MfaService_ListFactors_0 = runtime.ForwardResponseMessage
-	forward_MfaService_EnrollTotp_0  = runtime.ForwardResponseMessage
-	forward_MfaService_ConfirmTotp_0 = runtime.ForwardResponseMessage
-	forward_MfaService_DisableTotp_0 = runtime.ForwardResponseMessage
-	forward_MfaService_RequestKey_0  = runtime.ForwardResponseMessage
+	forward_MfaService_ListFactors_0             = runtime.ForwardResponseMessage
+	forward_MfaService_EnrollTotp_0              = runtime.ForwardResponseMessage
+	forward_MfaService_ConfirmTotp_0             = runtime.ForwardResponseMessage
+	forward_MfaService_RegenerateRecoveryCodes_0 = runtime.ForwardResponseMessage
+	forward_MfaService_DisableTotp_0             = runtime.ForwardResponseMessage
+	forward_MfaService_RequestKey_0              = runtime.ForwardResponseMessage
 )

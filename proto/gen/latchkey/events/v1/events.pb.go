@@ -719,13 +719,11 @@ func (x *AccountCreated) GetLocale() string {
 // Subject latchkey.events.v1.account.invited: an activation e-mail was
 // requested (the link token itself goes only to notification).
 type AccountInvited struct {
-	state     protoimpl.MessageState `protogen:"open.v1"`
-	Meta      *EventMeta             `protobuf:"bytes,1,opt,name=meta,proto3" json:"meta,omitempty"`
-	AccountId string                 `protobuf:"bytes,2,opt,name=account_id,json=accountId,proto3" json:"account_id,omitempty"`
-	Email     string                 `protobuf:"bytes,3,opt,name=email,proto3" json:"email,omitempty"`
-	Locale    string                 `protobuf:"bytes,4,opt,name=locale,proto3" json:"locale,omitempty"`
-	// The link expiry.
-	ExpireTime    *timestamppb.Timestamp `protobuf:"bytes,5,opt,name=expire_time,json=expireTime,proto3" json:"expire_time,omitempty"`
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	Meta          *EventMeta             `protobuf:"bytes,1,opt,name=meta,proto3" json:"meta,omitempty"`
+	AccountId     string                 `protobuf:"bytes,2,opt,name=account_id,json=accountId,proto3" json:"account_id,omitempty"`
+	Email         string                 `protobuf:"bytes,3,opt,name=email,proto3" json:"email,omitempty"`
+	Locale        string                 `protobuf:"bytes,4,opt,name=locale,proto3" json:"locale,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -786,13 +784,6 @@ func (x *AccountInvited) GetLocale() string {
 		return x.Locale
 	}
 	return ""
-}
-
-func (x *AccountInvited) GetExpireTime() *timestamppb.Timestamp {
-	if x != nil {
-		return x.ExpireTime
-	}
-	return nil
 }
 
 // Subject latchkey.events.v1.account.updated: profile or roles changed.
@@ -2591,15 +2582,13 @@ const file_latchkey_events_v1_events_proto_rawDesc = "" +
 	"activation\x12\x1a\n" +
 	"\bimported\x18\t \x01(\bR\bimported\x12\x16\n" +
 	"\x06locale\x18\n" +
-	" \x01(\tR\x06locale\"\xcd\x01\n" +
+	" \x01(\tR\x06locale\"\xa3\x01\n" +
 	"\x0eAccountInvited\x121\n" +
 	"\x04meta\x18\x01 \x01(\v2\x1d.latchkey.events.v1.EventMetaR\x04meta\x12\x1d\n" +
 	"\n" +
 	"account_id\x18\x02 \x01(\tR\taccountId\x12\x14\n" +
 	"\x05email\x18\x03 \x01(\tR\x05email\x12\x16\n" +
-	"\x06locale\x18\x04 \x01(\tR\x06locale\x12;\n" +
-	"\vexpire_time\x18\x05 \x01(\v2\x1a.google.protobuf.TimestampR\n" +
-	"expireTime\"\x91\x02\n" +
+	"\x06locale\x18\x04 \x01(\tR\x06localeJ\x04\b\x05\x10\x06R\vexpire_time\"\x91\x02\n" +
 	"\x0eAccountUpdated\x121\n" +
 	"\x04meta\x18\x01 \x01(\v2\x1d.latchkey.events.v1.EventMetaR\x04meta\x12\x1d\n" +
 	"\n" +
@@ -2845,49 +2834,48 @@ var file_latchkey_events_v1_events_proto_depIdxs = []int32{
 	39, // 10: latchkey.events.v1.AccountCreated.status:type_name -> latchkey.account.v1.AccountStatus.Value
 	40, // 11: latchkey.events.v1.AccountCreated.activation:type_name -> latchkey.account.v1.Activation.Value
 	2,  // 12: latchkey.events.v1.AccountInvited.meta:type_name -> latchkey.events.v1.EventMeta
-	36, // 13: latchkey.events.v1.AccountInvited.expire_time:type_name -> google.protobuf.Timestamp
-	2,  // 14: latchkey.events.v1.AccountUpdated.meta:type_name -> latchkey.events.v1.EventMeta
-	38, // 15: latchkey.events.v1.AccountUpdated.roles:type_name -> latchkey.account.v1.Role.Value
-	2,  // 16: latchkey.events.v1.UsernameChanged.meta:type_name -> latchkey.events.v1.EventMeta
-	2,  // 17: latchkey.events.v1.AccountLocked.meta:type_name -> latchkey.events.v1.EventMeta
-	41, // 18: latchkey.events.v1.AccountLocked.reason:type_name -> latchkey.account.v1.LockReason.Value
-	36, // 19: latchkey.events.v1.AccountLocked.unlock_time:type_name -> google.protobuf.Timestamp
-	2,  // 20: latchkey.events.v1.AccountUnlocked.meta:type_name -> latchkey.events.v1.EventMeta
-	41, // 21: latchkey.events.v1.AccountUnlocked.previous_reason:type_name -> latchkey.account.v1.LockReason.Value
-	2,  // 22: latchkey.events.v1.AccountDisabled.meta:type_name -> latchkey.events.v1.EventMeta
-	2,  // 23: latchkey.events.v1.AccountReactivated.meta:type_name -> latchkey.events.v1.EventMeta
-	2,  // 24: latchkey.events.v1.AccountActivated.meta:type_name -> latchkey.events.v1.EventMeta
-	40, // 25: latchkey.events.v1.AccountActivated.activation:type_name -> latchkey.account.v1.Activation.Value
-	2,  // 26: latchkey.events.v1.TermsAccepted.meta:type_name -> latchkey.events.v1.EventMeta
-	2,  // 27: latchkey.events.v1.PasswordChanged.meta:type_name -> latchkey.events.v1.EventMeta
-	1,  // 28: latchkey.events.v1.PasswordChanged.cause:type_name -> latchkey.events.v1.PasswordChanged.Cause.Value
-	36, // 29: latchkey.events.v1.PasswordChanged.expire_time:type_name -> google.protobuf.Timestamp
-	2,  // 30: latchkey.events.v1.PasswordSetByAdmin.meta:type_name -> latchkey.events.v1.EventMeta
-	2,  // 31: latchkey.events.v1.PinChanged.meta:type_name -> latchkey.events.v1.EventMeta
-	2,  // 32: latchkey.events.v1.LoginSucceeded.meta:type_name -> latchkey.events.v1.EventMeta
-	2,  // 33: latchkey.events.v1.LoginFailed.meta:type_name -> latchkey.events.v1.EventMeta
-	2,  // 34: latchkey.events.v1.SessionRevoked.meta:type_name -> latchkey.events.v1.EventMeta
-	36, // 35: latchkey.events.v1.SessionRevoked.access_expire_time:type_name -> google.protobuf.Timestamp
-	2,  // 36: latchkey.events.v1.RefreshTokenReused.meta:type_name -> latchkey.events.v1.EventMeta
-	2,  // 37: latchkey.events.v1.SigningKeyRotated.meta:type_name -> latchkey.events.v1.EventMeta
-	2,  // 38: latchkey.events.v1.MfaEnabled.meta:type_name -> latchkey.events.v1.EventMeta
-	42, // 39: latchkey.events.v1.MfaEnabled.factor_type:type_name -> latchkey.mfa.v1.FactorType.Value
-	2,  // 40: latchkey.events.v1.MfaDisabled.meta:type_name -> latchkey.events.v1.EventMeta
-	42, // 41: latchkey.events.v1.MfaDisabled.factor_type:type_name -> latchkey.mfa.v1.FactorType.Value
-	2,  // 42: latchkey.events.v1.MfaReset.meta:type_name -> latchkey.events.v1.EventMeta
-	2,  // 43: latchkey.events.v1.PasswordResetRequested.meta:type_name -> latchkey.events.v1.EventMeta
-	36, // 44: latchkey.events.v1.PasswordResetRequested.expire_time:type_name -> google.protobuf.Timestamp
-	2,  // 45: latchkey.events.v1.PasswordResetCompleted.meta:type_name -> latchkey.events.v1.EventMeta
-	2,  // 46: latchkey.events.v1.SecurityQuestionsSet.meta:type_name -> latchkey.events.v1.EventMeta
-	2,  // 47: latchkey.events.v1.NotificationSent.meta:type_name -> latchkey.events.v1.EventMeta
-	43, // 48: latchkey.events.v1.NotificationSent.template:type_name -> latchkey.notification.v1.Template.Value
-	2,  // 49: latchkey.events.v1.NotificationFailed.meta:type_name -> latchkey.events.v1.EventMeta
-	43, // 50: latchkey.events.v1.NotificationFailed.template:type_name -> latchkey.notification.v1.Template.Value
-	51, // [51:51] is the sub-list for method output_type
-	51, // [51:51] is the sub-list for method input_type
-	51, // [51:51] is the sub-list for extension type_name
-	51, // [51:51] is the sub-list for extension extendee
-	0,  // [0:51] is the sub-list for field type_name
+	2,  // 13: latchkey.events.v1.AccountUpdated.meta:type_name -> latchkey.events.v1.EventMeta
+	38, // 14: latchkey.events.v1.AccountUpdated.roles:type_name -> latchkey.account.v1.Role.Value
+	2,  // 15: latchkey.events.v1.UsernameChanged.meta:type_name -> latchkey.events.v1.EventMeta
+	2,  // 16: latchkey.events.v1.AccountLocked.meta:type_name -> latchkey.events.v1.EventMeta
+	41, // 17: latchkey.events.v1.AccountLocked.reason:type_name -> latchkey.account.v1.LockReason.Value
+	36, // 18: latchkey.events.v1.AccountLocked.unlock_time:type_name -> google.protobuf.Timestamp
+	2,  // 19: latchkey.events.v1.AccountUnlocked.meta:type_name -> latchkey.events.v1.EventMeta
+	41, // 20: latchkey.events.v1.AccountUnlocked.previous_reason:type_name -> latchkey.account.v1.LockReason.Value
+	2,  // 21: latchkey.events.v1.AccountDisabled.meta:type_name -> latchkey.events.v1.EventMeta
+	2,  // 22: latchkey.events.v1.AccountReactivated.meta:type_name -> latchkey.events.v1.EventMeta
+	2,  // 23: latchkey.events.v1.AccountActivated.meta:type_name -> latchkey.events.v1.EventMeta
+	40, // 24: latchkey.events.v1.AccountActivated.activation:type_name -> latchkey.account.v1.Activation.Value
+	2,  // 25: latchkey.events.v1.TermsAccepted.meta:type_name -> latchkey.events.v1.EventMeta
+	2,  // 26: latchkey.events.v1.PasswordChanged.meta:type_name -> latchkey.events.v1.EventMeta
+	1,  // 27: latchkey.events.v1.PasswordChanged.cause:type_name -> latchkey.events.v1.PasswordChanged.Cause.Value
+	36, // 28: latchkey.events.v1.PasswordChanged.expire_time:type_name -> google.protobuf.Timestamp
+	2,  // 29: latchkey.events.v1.PasswordSetByAdmin.meta:type_name -> latchkey.events.v1.EventMeta
+	2,  // 30: latchkey.events.v1.PinChanged.meta:type_name -> latchkey.events.v1.EventMeta
+	2,  // 31: latchkey.events.v1.LoginSucceeded.meta:type_name -> latchkey.events.v1.EventMeta
+	2,  // 32: latchkey.events.v1.LoginFailed.meta:type_name -> latchkey.events.v1.EventMeta
+	2,  // 33: latchkey.events.v1.SessionRevoked.meta:type_name -> latchkey.events.v1.EventMeta
+	36, // 34: latchkey.events.v1.SessionRevoked.access_expire_time:type_name -> google.protobuf.Timestamp
+	2,  // 35: latchkey.events.v1.RefreshTokenReused.meta:type_name -> latchkey.events.v1.EventMeta
+	2,  // 36: latchkey.events.v1.SigningKeyRotated.meta:type_name -> latchkey.events.v1.EventMeta
+	2,  // 37: latchkey.events.v1.MfaEnabled.meta:type_name -> latchkey.events.v1.EventMeta
+	42, // 38: latchkey.events.v1.MfaEnabled.factor_type:type_name -> latchkey.mfa.v1.FactorType.Value
+	2,  // 39: latchkey.events.v1.MfaDisabled.meta:type_name -> latchkey.events.v1.EventMeta
+	42, // 40: latchkey.events.v1.MfaDisabled.factor_type:type_name -> latchkey.mfa.v1.FactorType.Value
+	2,  // 41: latchkey.events.v1.MfaReset.meta:type_name -> latchkey.events.v1.EventMeta
+	2,  // 42: latchkey.events.v1.PasswordResetRequested.meta:type_name -> latchkey.events.v1.EventMeta
+	36, // 43: latchkey.events.v1.PasswordResetRequested.expire_time:type_name -> google.protobuf.Timestamp
+	2,  // 44: latchkey.events.v1.PasswordResetCompleted.meta:type_name -> latchkey.events.v1.EventMeta
+	2,  // 45: latchkey.events.v1.SecurityQuestionsSet.meta:type_name -> latchkey.events.v1.EventMeta
+	2,  // 46: latchkey.events.v1.NotificationSent.meta:type_name -> latchkey.events.v1.EventMeta
+	43, // 47: latchkey.events.v1.NotificationSent.template:type_name -> latchkey.notification.v1.Template.Value
+	2,  // 48: latchkey.events.v1.NotificationFailed.meta:type_name -> latchkey.events.v1.EventMeta
+	43, // 49: latchkey.events.v1.NotificationFailed.template:type_name -> latchkey.notification.v1.Template.Value
+	50, // [50:50] is the sub-list for method output_type
+	50, // [50:50] is the sub-list for method input_type
+	50, // [50:50] is the sub-list for extension type_name
+	50, // [50:50] is the sub-list for extension extendee
+	0,  // [0:50] is the sub-list for field type_name
 }
 
 func init() { file_latchkey_events_v1_events_proto_init() }

@@ -300,6 +300,87 @@ func (x *ConfirmTotpResponse) GetRecoveryCodes() []string {
 	return nil
 }
 
+type RegenerateRecoveryCodesRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RegenerateRecoveryCodesRequest) Reset() {
+	*x = RegenerateRecoveryCodesRequest{}
+	mi := &file_latchkey_mfa_v1_mfa_service_proto_msgTypes[6]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RegenerateRecoveryCodesRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RegenerateRecoveryCodesRequest) ProtoMessage() {}
+
+func (x *RegenerateRecoveryCodesRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_latchkey_mfa_v1_mfa_service_proto_msgTypes[6]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RegenerateRecoveryCodesRequest.ProtoReflect.Descriptor instead.
+func (*RegenerateRecoveryCodesRequest) Descriptor() ([]byte, []int) {
+	return file_latchkey_mfa_v1_mfa_service_proto_rawDescGZIP(), []int{6}
+}
+
+type RegenerateRecoveryCodesResponse struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The new one-time recovery codes; shown once, stored hashed.
+	RecoveryCodes []string `protobuf:"bytes,1,rep,name=recovery_codes,json=recoveryCodes,proto3" json:"recovery_codes,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *RegenerateRecoveryCodesResponse) Reset() {
+	*x = RegenerateRecoveryCodesResponse{}
+	mi := &file_latchkey_mfa_v1_mfa_service_proto_msgTypes[7]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *RegenerateRecoveryCodesResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*RegenerateRecoveryCodesResponse) ProtoMessage() {}
+
+func (x *RegenerateRecoveryCodesResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_latchkey_mfa_v1_mfa_service_proto_msgTypes[7]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use RegenerateRecoveryCodesResponse.ProtoReflect.Descriptor instead.
+func (*RegenerateRecoveryCodesResponse) Descriptor() ([]byte, []int) {
+	return file_latchkey_mfa_v1_mfa_service_proto_rawDescGZIP(), []int{7}
+}
+
+func (x *RegenerateRecoveryCodesResponse) GetRecoveryCodes() []string {
+	if x != nil {
+		return x.RecoveryCodes
+	}
+	return nil
+}
+
 type DisableTotpRequest struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	unknownFields protoimpl.UnknownFields
@@ -308,7 +389,7 @@ type DisableTotpRequest struct {
 
 func (x *DisableTotpRequest) Reset() {
 	*x = DisableTotpRequest{}
-	mi := &file_latchkey_mfa_v1_mfa_service_proto_msgTypes[6]
+	mi := &file_latchkey_mfa_v1_mfa_service_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -320,7 +401,7 @@ func (x *DisableTotpRequest) String() string {
 func (*DisableTotpRequest) ProtoMessage() {}
 
 func (x *DisableTotpRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_latchkey_mfa_v1_mfa_service_proto_msgTypes[6]
+	mi := &file_latchkey_mfa_v1_mfa_service_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -333,7 +414,7 @@ func (x *DisableTotpRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DisableTotpRequest.ProtoReflect.Descriptor instead.
 func (*DisableTotpRequest) Descriptor() ([]byte, []int) {
-	return file_latchkey_mfa_v1_mfa_service_proto_rawDescGZIP(), []int{6}
+	return file_latchkey_mfa_v1_mfa_service_proto_rawDescGZIP(), []int{8}
 }
 
 type DisableTotpResponse struct {
@@ -344,7 +425,7 @@ type DisableTotpResponse struct {
 
 func (x *DisableTotpResponse) Reset() {
 	*x = DisableTotpResponse{}
-	mi := &file_latchkey_mfa_v1_mfa_service_proto_msgTypes[7]
+	mi := &file_latchkey_mfa_v1_mfa_service_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -356,7 +437,7 @@ func (x *DisableTotpResponse) String() string {
 func (*DisableTotpResponse) ProtoMessage() {}
 
 func (x *DisableTotpResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_latchkey_mfa_v1_mfa_service_proto_msgTypes[7]
+	mi := &file_latchkey_mfa_v1_mfa_service_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -369,7 +450,7 @@ func (x *DisableTotpResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use DisableTotpResponse.ProtoReflect.Descriptor instead.
 func (*DisableTotpResponse) Descriptor() ([]byte, []int) {
-	return file_latchkey_mfa_v1_mfa_service_proto_rawDescGZIP(), []int{7}
+	return file_latchkey_mfa_v1_mfa_service_proto_rawDescGZIP(), []int{9}
 }
 
 type RequestKeyRequest struct {
@@ -384,7 +465,7 @@ type RequestKeyRequest struct {
 
 func (x *RequestKeyRequest) Reset() {
 	*x = RequestKeyRequest{}
-	mi := &file_latchkey_mfa_v1_mfa_service_proto_msgTypes[8]
+	mi := &file_latchkey_mfa_v1_mfa_service_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -396,7 +477,7 @@ func (x *RequestKeyRequest) String() string {
 func (*RequestKeyRequest) ProtoMessage() {}
 
 func (x *RequestKeyRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_latchkey_mfa_v1_mfa_service_proto_msgTypes[8]
+	mi := &file_latchkey_mfa_v1_mfa_service_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -409,7 +490,7 @@ func (x *RequestKeyRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RequestKeyRequest.ProtoReflect.Descriptor instead.
 func (*RequestKeyRequest) Descriptor() ([]byte, []int) {
-	return file_latchkey_mfa_v1_mfa_service_proto_rawDescGZIP(), []int{8}
+	return file_latchkey_mfa_v1_mfa_service_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *RequestKeyRequest) GetTenant() string {
@@ -434,7 +515,7 @@ type RequestKeyResponse struct {
 
 func (x *RequestKeyResponse) Reset() {
 	*x = RequestKeyResponse{}
-	mi := &file_latchkey_mfa_v1_mfa_service_proto_msgTypes[9]
+	mi := &file_latchkey_mfa_v1_mfa_service_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -446,7 +527,7 @@ func (x *RequestKeyResponse) String() string {
 func (*RequestKeyResponse) ProtoMessage() {}
 
 func (x *RequestKeyResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_latchkey_mfa_v1_mfa_service_proto_msgTypes[9]
+	mi := &file_latchkey_mfa_v1_mfa_service_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -459,7 +540,7 @@ func (x *RequestKeyResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RequestKeyResponse.ProtoReflect.Descriptor instead.
 func (*RequestKeyResponse) Descriptor() ([]byte, []int) {
-	return file_latchkey_mfa_v1_mfa_service_proto_rawDescGZIP(), []int{9}
+	return file_latchkey_mfa_v1_mfa_service_proto_rawDescGZIP(), []int{11}
 }
 
 var File_latchkey_mfa_v1_mfa_service_proto protoreflect.FileDescriptor
@@ -480,20 +561,24 @@ const file_latchkey_mfa_v1_mfa_service_proto_rawDesc = "" +
 	"\x12ConfirmTotpRequest\x12\x17\n" +
 	"\x04code\x18\x01 \x01(\tB\x03\xe0A\x02R\x04code\"<\n" +
 	"\x13ConfirmTotpResponse\x12%\n" +
+	"\x0erecovery_codes\x18\x01 \x03(\tR\rrecoveryCodes\" \n" +
+	"\x1eRegenerateRecoveryCodesRequest\"H\n" +
+	"\x1fRegenerateRecoveryCodesResponse\x12%\n" +
 	"\x0erecovery_codes\x18\x01 \x03(\tR\rrecoveryCodes\"\x14\n" +
 	"\x12DisableTotpRequest\"\x15\n" +
 	"\x13DisableTotpResponse\"K\n" +
 	"\x11RequestKeyRequest\x12\x1b\n" +
 	"\x06tenant\x18\x01 \x01(\tB\x03\xe0A\x02R\x06tenant\x12\x19\n" +
 	"\x05login\x18\x02 \x01(\tB\x03\xe0A\x02R\x05login\"\x14\n" +
-	"\x12RequestKeyResponse2\xdd\x04\n" +
+	"\x12RequestKeyResponse2\x8d\x06\n" +
 	"\n" +
 	"MfaService\x12l\n" +
 	"\vListFactors\x12#.latchkey.mfa.v1.ListFactorsRequest\x1a$.latchkey.mfa.v1.ListFactorsResponse\"\x12\x82\xd3\xe4\x93\x02\f\x12\n" +
 	"/v1/me/mfa\x12x\n" +
 	"\n" +
 	"EnrollTotp\x12\".latchkey.mfa.v1.EnrollTotpRequest\x1a#.latchkey.mfa.v1.EnrollTotpResponse\"!\x82\xd3\xe4\x93\x02\x1b:\x01*\"\x16/v1/me/mfa/totp:enroll\x12|\n" +
-	"\vConfirmTotp\x12#.latchkey.mfa.v1.ConfirmTotpRequest\x1a$.latchkey.mfa.v1.ConfirmTotpResponse\"\"\x82\xd3\xe4\x93\x02\x1c:\x01*\"\x17/v1/me/mfa/totp:confirm\x12q\n" +
+	"\vConfirmTotp\x12#.latchkey.mfa.v1.ConfirmTotpRequest\x1a$.latchkey.mfa.v1.ConfirmTotpResponse\"\"\x82\xd3\xe4\x93\x02\x1c:\x01*\"\x17/v1/me/mfa/totp:confirm\x12\xad\x01\n" +
+	"\x17RegenerateRecoveryCodes\x12/.latchkey.mfa.v1.RegenerateRecoveryCodesRequest\x1a0.latchkey.mfa.v1.RegenerateRecoveryCodesResponse\"/\x82\xd3\xe4\x93\x02):\x01*\"$/v1/me/mfa/recovery-codes:regenerate\x12q\n" +
 	"\vDisableTotp\x12#.latchkey.mfa.v1.DisableTotpRequest\x1a$.latchkey.mfa.v1.DisableTotpResponse\"\x17\x82\xd3\xe4\x93\x02\x11*\x0f/v1/me/mfa/totp\x12v\n" +
 	"\n" +
 	"RequestKey\x12\".latchkey.mfa.v1.RequestKeyRequest\x1a#.latchkey.mfa.v1.RequestKeyResponse\"\x1f\x82\xd3\xe4\x93\x02\x19:\x01*\"\x14/v1/mfa/key-requestsB>Z<github.com/latchkey/latchkey/proto/gen/latchkey/mfa/v1;mfav1b\x06proto3"
@@ -510,34 +595,38 @@ func file_latchkey_mfa_v1_mfa_service_proto_rawDescGZIP() []byte {
 	return file_latchkey_mfa_v1_mfa_service_proto_rawDescData
 }
 
-var file_latchkey_mfa_v1_mfa_service_proto_msgTypes = make([]protoimpl.MessageInfo, 10)
+var file_latchkey_mfa_v1_mfa_service_proto_msgTypes = make([]protoimpl.MessageInfo, 12)
 var file_latchkey_mfa_v1_mfa_service_proto_goTypes = []any{
-	(*ListFactorsRequest)(nil),  // 0: latchkey.mfa.v1.ListFactorsRequest
-	(*ListFactorsResponse)(nil), // 1: latchkey.mfa.v1.ListFactorsResponse
-	(*EnrollTotpRequest)(nil),   // 2: latchkey.mfa.v1.EnrollTotpRequest
-	(*EnrollTotpResponse)(nil),  // 3: latchkey.mfa.v1.EnrollTotpResponse
-	(*ConfirmTotpRequest)(nil),  // 4: latchkey.mfa.v1.ConfirmTotpRequest
-	(*ConfirmTotpResponse)(nil), // 5: latchkey.mfa.v1.ConfirmTotpResponse
-	(*DisableTotpRequest)(nil),  // 6: latchkey.mfa.v1.DisableTotpRequest
-	(*DisableTotpResponse)(nil), // 7: latchkey.mfa.v1.DisableTotpResponse
-	(*RequestKeyRequest)(nil),   // 8: latchkey.mfa.v1.RequestKeyRequest
-	(*RequestKeyResponse)(nil),  // 9: latchkey.mfa.v1.RequestKeyResponse
-	(*Factor)(nil),              // 10: latchkey.mfa.v1.Factor
+	(*ListFactorsRequest)(nil),              // 0: latchkey.mfa.v1.ListFactorsRequest
+	(*ListFactorsResponse)(nil),             // 1: latchkey.mfa.v1.ListFactorsResponse
+	(*EnrollTotpRequest)(nil),               // 2: latchkey.mfa.v1.EnrollTotpRequest
+	(*EnrollTotpResponse)(nil),              // 3: latchkey.mfa.v1.EnrollTotpResponse
+	(*ConfirmTotpRequest)(nil),              // 4: latchkey.mfa.v1.ConfirmTotpRequest
+	(*ConfirmTotpResponse)(nil),             // 5: latchkey.mfa.v1.ConfirmTotpResponse
+	(*RegenerateRecoveryCodesRequest)(nil),  // 6: latchkey.mfa.v1.RegenerateRecoveryCodesRequest
+	(*RegenerateRecoveryCodesResponse)(nil), // 7: latchkey.mfa.v1.RegenerateRecoveryCodesResponse
+	(*DisableTotpRequest)(nil),              // 8: latchkey.mfa.v1.DisableTotpRequest
+	(*DisableTotpResponse)(nil),             // 9: latchkey.mfa.v1.DisableTotpResponse
+	(*RequestKeyRequest)(nil),               // 10: latchkey.mfa.v1.RequestKeyRequest
+	(*RequestKeyResponse)(nil),              // 11: latchkey.mfa.v1.RequestKeyResponse
+	(*Factor)(nil),                          // 12: latchkey.mfa.v1.Factor
 }
 var file_latchkey_mfa_v1_mfa_service_proto_depIdxs = []int32{
-	10, // 0: latchkey.mfa.v1.ListFactorsResponse.factors:type_name -> latchkey.mfa.v1.Factor
+	12, // 0: latchkey.mfa.v1.ListFactorsResponse.factors:type_name -> latchkey.mfa.v1.Factor
 	0,  // 1: latchkey.mfa.v1.MfaService.ListFactors:input_type -> latchkey.mfa.v1.ListFactorsRequest
 	2,  // 2: latchkey.mfa.v1.MfaService.EnrollTotp:input_type -> latchkey.mfa.v1.EnrollTotpRequest
 	4,  // 3: latchkey.mfa.v1.MfaService.ConfirmTotp:input_type -> latchkey.mfa.v1.ConfirmTotpRequest
-	6,  // 4: latchkey.mfa.v1.MfaService.DisableTotp:input_type -> latchkey.mfa.v1.DisableTotpRequest
-	8,  // 5: latchkey.mfa.v1.MfaService.RequestKey:input_type -> latchkey.mfa.v1.RequestKeyRequest
-	1,  // 6: latchkey.mfa.v1.MfaService.ListFactors:output_type -> latchkey.mfa.v1.ListFactorsResponse
-	3,  // 7: latchkey.mfa.v1.MfaService.EnrollTotp:output_type -> latchkey.mfa.v1.EnrollTotpResponse
-	5,  // 8: latchkey.mfa.v1.MfaService.ConfirmTotp:output_type -> latchkey.mfa.v1.ConfirmTotpResponse
-	7,  // 9: latchkey.mfa.v1.MfaService.DisableTotp:output_type -> latchkey.mfa.v1.DisableTotpResponse
-	9,  // 10: latchkey.mfa.v1.MfaService.RequestKey:output_type -> latchkey.mfa.v1.RequestKeyResponse
-	6,  // [6:11] is the sub-list for method output_type
-	1,  // [1:6] is the sub-list for method input_type
+	6,  // 4: latchkey.mfa.v1.MfaService.RegenerateRecoveryCodes:input_type -> latchkey.mfa.v1.RegenerateRecoveryCodesRequest
+	8,  // 5: latchkey.mfa.v1.MfaService.DisableTotp:input_type -> latchkey.mfa.v1.DisableTotpRequest
+	10, // 6: latchkey.mfa.v1.MfaService.RequestKey:input_type -> latchkey.mfa.v1.RequestKeyRequest
+	1,  // 7: latchkey.mfa.v1.MfaService.ListFactors:output_type -> latchkey.mfa.v1.ListFactorsResponse
+	3,  // 8: latchkey.mfa.v1.MfaService.EnrollTotp:output_type -> latchkey.mfa.v1.EnrollTotpResponse
+	5,  // 9: latchkey.mfa.v1.MfaService.ConfirmTotp:output_type -> latchkey.mfa.v1.ConfirmTotpResponse
+	7,  // 10: latchkey.mfa.v1.MfaService.RegenerateRecoveryCodes:output_type -> latchkey.mfa.v1.RegenerateRecoveryCodesResponse
+	9,  // 11: latchkey.mfa.v1.MfaService.DisableTotp:output_type -> latchkey.mfa.v1.DisableTotpResponse
+	11, // 12: latchkey.mfa.v1.MfaService.RequestKey:output_type -> latchkey.mfa.v1.RequestKeyResponse
+	7,  // [7:13] is the sub-list for method output_type
+	1,  // [1:7] is the sub-list for method input_type
 	1,  // [1:1] is the sub-list for extension type_name
 	1,  // [1:1] is the sub-list for extension extendee
 	0,  // [0:1] is the sub-list for field type_name
@@ -555,7 +644,7 @@ func file_latchkey_mfa_v1_mfa_service_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_latchkey_mfa_v1_mfa_service_proto_rawDesc), len(file_latchkey_mfa_v1_mfa_service_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   10,
+			NumMessages:   12,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

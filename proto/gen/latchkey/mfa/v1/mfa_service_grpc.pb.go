@@ -19,11 +19,12 @@ import (
 const _ = grpc.SupportPackageIsVersion9
 
 const (
-	MfaService_ListFactors_FullMethodName = "/latchkey.mfa.v1.MfaService/ListFactors"
-	MfaService_EnrollTotp_FullMethodName  = "/latchkey.mfa.v1.MfaService/EnrollTotp"
-	MfaService_ConfirmTotp_FullMethodName = "/latchkey.mfa.v1.MfaService/ConfirmTotp"
-	MfaService_DisableTotp_FullMethodName = "/latchkey.mfa.v1.MfaService/DisableTotp"
-	MfaService_RequestKey_FullMethodName  = "/latchkey.mfa.v1.MfaService/RequestKey"
+	MfaService_ListFactors_FullMethodName             = "/latchkey.mfa.v1.MfaService/ListFactors"
+	MfaService_EnrollTotp_FullMethodName              = "/latchkey.mfa.v1.MfaService/EnrollTotp"
+	MfaService_ConfirmTotp_FullMethodName             = "/latchkey.mfa.v1.MfaService/ConfirmTotp"
+	MfaService_RegenerateRecoveryCodes_FullMethodName = "/latchkey.mfa.v1.MfaService/RegenerateRecoveryCodes"
+	MfaService_DisableTotp_FullMethodName             = "/latchkey.mfa.v1.MfaService/DisableTotp"
+	MfaService_RequestKey_FullMethodName              = "/latchkey.mfa.v1.MfaService/RequestKey"
 )
 
 // MfaServiceClient is the client API for MfaService service.
@@ -41,6 +42,10 @@ type MfaServiceClient interface {
 	// Confirms the enrolment with a first code; returns one-time recovery
 	// codes (shown once).
 	ConfirmTotp(ctx context.Context, in *ConfirmTotpRequest, opts ...grpc.CallOption) (*ConfirmTotpResponse, error)
+	// Replaces the caller's recovery codes with a new set of ten (shown
+	// once); the old ones stop working. Needs a recent re-authentication
+	// and a confirmed factor.
+	RegenerateRecoveryCodes(ctx context.Context, in *RegenerateRecoveryCodesRequest, opts ...grpc.CallOption) (*RegenerateRecoveryCodesResponse, error)
 	// Removes the caller's TOTP factor and recovery codes. Needs a recent
 	// re-authentication; refused when the tenant requires MFA.
 	DisableTotp(ctx context.Context, in *DisableTotpRequest, opts ...grpc.CallOption) (*DisableTotpResponse, error)
@@ -88,6 +93,16 @@ func (c *mfaServiceClient) ConfirmTotp(ctx context.Context, in *ConfirmTotpReque
 	return out, nil
 }
 
+func (c *mfaServiceClient) RegenerateRecoveryCodes(ctx context.Context, in *RegenerateRecoveryCodesRequest, opts ...grpc.CallOption) (*RegenerateRecoveryCodesResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(RegenerateRecoveryCodesResponse)
+	err := c.cc.Invoke(ctx, MfaService_RegenerateRecoveryCodes_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 func (c *mfaServiceClient) DisableTotp(ctx context.Context, in *DisableTotpRequest, opts ...grpc.CallOption) (*DisableTotpResponse, error) {
 	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
 	out := new(DisableTotpResponse)
@@ -123,6 +138,10 @@ type MfaServiceServer interface {
 	// Confirms the enrolment with a first code; returns one-time recovery
 	// codes (shown once).
 	ConfirmTotp(context.Context, *ConfirmTotpRequest) (*ConfirmTotpResponse, error)
+	// Replaces the caller's recovery codes with a new set of ten (shown
+	// once); the old ones stop working. Needs a recent re-authentication
+	// and a confirmed factor.
+	RegenerateRecoveryCodes(context.Context, *RegenerateRecoveryCodesRequest) (*RegenerateRecoveryCodesResponse, error)
 	// Removes the caller's TOTP factor and recovery codes. Needs a recent
 	// re-authentication; refused when the tenant requires MFA.
 	DisableTotp(context.Context, *DisableTotpRequest) (*DisableTotpResponse, error)
@@ -148,6 +167,9 @@ func (UnimplementedMfaServiceServer) EnrollTotp(context.Context, *EnrollTotpRequ
 }
 func (UnimplementedMfaServiceServer) ConfirmTotp(context.Context, *ConfirmTotpRequest) (*ConfirmTotpResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method ConfirmTotp not implemented")
+}
+func (UnimplementedMfaServiceServer) RegenerateRecoveryCodes(context.Context, *RegenerateRecoveryCodesRequest) (*RegenerateRecoveryCodesResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method RegenerateRecoveryCodes not implemented")
 }
 func (UnimplementedMfaServiceServer) DisableTotp(context.Context, *DisableTotpRequest) (*DisableTotpResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method DisableTotp not implemented")
@@ -230,6 +252,24 @@ func _MfaService_ConfirmTotp_Handler(srv interface{}, ctx context.Context, dec f
 	return interceptor(ctx, in, info, handler)
 }
 
+func _MfaService_RegenerateRecoveryCodes_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(RegenerateRecoveryCodesRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(MfaServiceServer).RegenerateRecoveryCodes(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: MfaService_RegenerateRecoveryCodes_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(MfaServiceServer).RegenerateRecoveryCodes(ctx, req.(*RegenerateRecoveryCodesRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 func _MfaService_DisableTotp_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
 	in := new(DisableTotpRequest)
 	if err := dec(in); err != nil {
@@ -284,6 +324,10 @@ var MfaService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "ConfirmTotp",
 			Handler:    _MfaService_ConfirmTotp_Handler,
+		},
+		{
+			MethodName: "RegenerateRecoveryCodes",
+			Handler:    _MfaService_RegenerateRecoveryCodes_Handler,
 		},
 		{
 			MethodName: "DisableTotp",

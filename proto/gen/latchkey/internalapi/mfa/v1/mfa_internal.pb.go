@@ -213,8 +213,13 @@ type GetFactorStatusResponse struct {
 	EnableTime *timestamppb.Timestamp `protobuf:"bytes,2,opt,name=enable_time,json=enableTime,proto3" json:"enable_time,omitempty"`
 	// Unused recovery codes left.
 	RecoveryCodesRemaining int32 `protobuf:"varint,3,opt,name=recovery_codes_remaining,json=recoveryCodesRemaining,proto3" json:"recovery_codes_remaining,omitempty"`
-	unknownFields          protoimpl.UnknownFields
-	sizeCache              protoimpl.SizeCache
+	// The account has no confirmed factor but a key e-mailed on request
+	// (RequestKey) waiting for its first code: a log-in asks for a code
+	// (MFA), whose first correct one confirms the factor, instead of
+	// starting an enrolment.
+	EmailedKeyPending bool `protobuf:"varint,4,opt,name=emailed_key_pending,json=emailedKeyPending,proto3" json:"emailed_key_pending,omitempty"`
+	unknownFields     protoimpl.UnknownFields
+	sizeCache         protoimpl.SizeCache
 }
 
 func (x *GetFactorStatusResponse) Reset() {
@@ -266,6 +271,13 @@ func (x *GetFactorStatusResponse) GetRecoveryCodesRemaining() int32 {
 		return x.RecoveryCodesRemaining
 	}
 	return 0
+}
+
+func (x *GetFactorStatusResponse) GetEmailedKeyPending() bool {
+	if x != nil {
+		return x.EmailedKeyPending
+	}
+	return false
 }
 
 type StartTotpEnrollmentRequest struct {
@@ -506,12 +518,13 @@ const file_latchkey_internalapi_mfa_v1_mfa_internal_proto_rawDesc = "" +
 	"\x16GetFactorStatusRequest\x12\x1b\n" +
 	"\ttenant_id\x18\x01 \x01(\tR\btenantId\x12\x1d\n" +
 	"\n" +
-	"account_id\x18\x02 \x01(\tR\taccountId\"\xb3\x01\n" +
+	"account_id\x18\x02 \x01(\tR\taccountId\"\xe3\x01\n" +
 	"\x17GetFactorStatusResponse\x12!\n" +
 	"\ftotp_enabled\x18\x01 \x01(\bR\vtotpEnabled\x12;\n" +
 	"\venable_time\x18\x02 \x01(\v2\x1a.google.protobuf.TimestampR\n" +
 	"enableTime\x128\n" +
-	"\x18recovery_codes_remaining\x18\x03 \x01(\x05R\x16recoveryCodesRemaining\"X\n" +
+	"\x18recovery_codes_remaining\x18\x03 \x01(\x05R\x16recoveryCodesRemaining\x12.\n" +
+	"\x13emailed_key_pending\x18\x04 \x01(\bR\x11emailedKeyPending\"X\n" +
 	"\x1aStartTotpEnrollmentRequest\x12\x1b\n" +
 	"\ttenant_id\x18\x01 \x01(\tR\btenantId\x12\x1d\n" +
 	"\n" +
