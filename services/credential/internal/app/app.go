@@ -45,12 +45,22 @@ type Directory interface {
 	RecordTermsAcceptance(ctx context.Context, tenantID, accountID, version string) error
 }
 
-// Factors is what the credential service asks the mfa service.
+// Factors is what the credential service asks the mfa service. Every
+// method fails closed: an mfa service that cannot answer is an error
+// (Unavailable), never "no factor".
 type Factors interface {
-	// TOTPEnrolled reports whether the account has a confirmed TOTP factor.
-	TOTPEnrolled(ctx context.Context, tenantID, accountID string) (bool, error)
-	// Verify checks a TOTP code (or, with recovery, a recovery code).
+	// Status reports the account's second factor: a confirmed TOTP
+	// factor, or a key e-mailed on request waiting for its first code.
+	Status(ctx context.Context, tenantID, accountID string) (credential.FactorStatus, error)
+	// Verify checks a TOTP code (or, with recovery, a recovery code); the
+	// first correct code of an e-mailed key confirms that factor.
 	Verify(ctx context.Context, tenantID, accountID, code string, recovery bool) (bool, error)
+	// StartEnrollment starts a TOTP enrolment (the ENROLL_MFA step).
+	StartEnrollment(ctx context.Context, tenantID, accountID string) (*credential.TOTPEnrollment, error)
+	// FinishEnrollment confirms it with the app's first code and returns
+	// the recovery codes; ok is false for a wrong code, and an enrolment
+	// mfa does not hold is credential.ErrEnrollmentNotStarted.
+	FinishEnrollment(ctx context.Context, tenantID, accountID, code string) (recoveryCodes []string, ok bool, err error)
 }
 
 // Recovery is what the credential service asks the recovery service.

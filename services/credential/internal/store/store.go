@@ -135,6 +135,10 @@ type Tx interface {
 	// credential.MaxTicketCodeFailures-th ends the ticket. A used, expired
 	// or unknown ticket is errs NotFound.
 	FailTicketCode(ctx context.Context, hash [32]byte, now time.Time) (int, error)
+	// StartTicketEnrollment marks a live ticket as having started its TOTP
+	// enrolment (the ENROLL_MFA step), keeping its expiry and its count of
+	// wrong codes. A used, expired or unknown ticket is errs NotFound.
+	StartTicketEnrollment(ctx context.Context, hash [32]byte, now time.Time) error
 
 	// Emit writes an event to the outbox, published after commit.
 	Emit(ctx context.Context, ev Event) error
