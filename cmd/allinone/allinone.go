@@ -308,6 +308,7 @@ func Start(ctx context.Context, cfg Config) (_ *Instance, err error) {
 	g.Go(func() error {
 		return account.Run(gctx, account.Config{
 			Settings: settings("account"), CredentialAddr: inst.Internal["credential"],
+			MFAAddr: inst.Internal["mfa"], RecoveryAddr: inst.Internal["recovery"],
 			Token: cfg.Credential.Token, OperatorTokens: operators, Tuning: cfg.Account,
 		})
 	})
