@@ -36,6 +36,7 @@ const (
 	PasswordChanged     = Prefix + "credential.password_changed"
 	PasswordSetByAdmin  = Prefix + "credential.password_set_by_admin"
 	PinChanged          = Prefix + "credential.pin_changed"
+	PasswordExpiresSoon = Prefix + "credential.password_expires_soon"
 	LoginSucceeded      = Prefix + "session.login_succeeded"
 	LoginFailed         = Prefix + "session.login_failed"
 	SessionRevoked      = Prefix + "session.revoked"
