@@ -284,6 +284,7 @@ type fakeDirectory struct {
 	accounts map[string]*credential.Subject
 	lockouts int
 	accepted []string
+	imported []credential.ImportRow
 }
 
 func newFakeDirectory() *fakeDirectory {
@@ -371,8 +372,14 @@ func (d *fakeDirectory) RecordLockout(_ context.Context, tenantID, accountID str
 	return nil
 }
 
-func (d *fakeDirectory) ImportAccounts(context.Context, string, []credential.ImportRow, bool) ([]credential.ImportOutcome, bool, error) {
-	return nil, false, errs.Unimplemented("not in these tests")
+// ImportAccounts accepts every row, and notes those it created.
+func (d *fakeDirectory) ImportAccounts(_ context.Context, _ string, rows []credential.ImportRow, validateOnly bool) ([]credential.ImportOutcome, bool, error) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if !validateOnly {
+		d.imported = append(d.imported, rows...)
+	}
+	return make([]credential.ImportOutcome, len(rows)), !validateOnly, nil
 }
 
 func (d *fakeDirectory) RecordTermsAcceptance(_ context.Context, _, accountID, version string) error {
