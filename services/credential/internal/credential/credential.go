@@ -203,4 +203,28 @@ func (f Facts) Prompts() []Prompt {
 	return p
 }
 
+// ExpiresAt is when a password changed at changedAt expires under a
+// maximum age of maxAgeDays (> 0).
+func ExpiresAt(changedAt time.Time, maxAgeDays int) time.Time {
+	return changedAt.Add(days(maxAgeDays))
+}
+
+// ExpiryWarningWindow is which passwords are in the tenant's warning
+// window at now, as the log-in's PASSWORD_EXPIRES_SOON prompt sees them:
+// those changed after changedAfter (not yet expired) and at or before
+// changedUpTo (expiring within warningDays). ok is false when the tenant
+// has no expiry or no warning.
+func ExpiryWarningWindow(now time.Time, maxAgeDays, warningDays int) (changedAfter, changedUpTo time.Time, ok bool) {
+	if maxAgeDays <= 0 || warningDays <= 0 {
+		return time.Time{}, time.Time{}, false
+	}
+	return now.Add(-days(maxAgeDays)), now.Add(-days(maxAgeDays) + days(warningDays)), true
+}
+
+// ExpiryWarning is a password whose coming expiry is to be told.
+type ExpiryWarning struct {
+	AccountID string
+	ExpiresAt time.Time
+}
+
 func days(n int) time.Duration { return time.Duration(n) * 24 * time.Hour }

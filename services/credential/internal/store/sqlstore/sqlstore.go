@@ -23,6 +23,7 @@ import (
 type Store struct {
 	db     dbx.DB
 	outbox *outbox.Outbox
+	excl   dbx.Exclusive
 	reader
 }
 

@@ -37,6 +37,8 @@ func Run(t *testing.T, s store.Store) {
 		"PeekDoesNotUseTheTicket":        testPeekTicket,
 		"WrongCodesEndTheTicket":         testTicketCodes,
 		"DeviceSeenInEarlierSessions":    testDeviceSeen,
+		"ExpiryWarnedOncePerExpiry":      testExpiryWarnings,
+		"TryExclusiveOneHolder":          testTryExclusive,
 	} {
 		t.Run(name, func(t *testing.T) { fn(t, s) })
 	}
