@@ -14,6 +14,7 @@ package app
 
 import (
 	"context"
+	"log/slog"
 	"time"
 
 	"github.com/latchkey/latchkey/libs/clock"
@@ -101,6 +102,8 @@ type Deps struct {
 	Recovery Recovery
 	// RefreshTTL is how long a refresh token lives unused (default 30 days).
 	RefreshTTL time.Duration
+	// Logger logs what the background sweeps did (default slog.Default).
+	Logger *slog.Logger
 }
 
 // App runs the use cases.
@@ -112,6 +115,9 @@ type App struct {
 func New(d Deps) *App {
 	if d.RefreshTTL <= 0 {
 		d.RefreshTTL = 30 * 24 * time.Hour
+	}
+	if d.Logger == nil {
+		d.Logger = slog.Default()
 	}
 	if d.Checker == nil {
 		d.Checker = &password.Checker{}
