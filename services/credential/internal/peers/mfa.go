@@ -2,6 +2,7 @@ package peers
 
 import (
 	"context"
+	"errors"
 
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
@@ -31,13 +32,33 @@ func mfaUnavailable(err error) error {
 	return errs.Unavailable(ReasonMFAUnavailable, "two-step verification cannot be checked right now: try again shortly", err)
 }
 
-// mfaErr maps a failed mfa call: a refusal for too many attempts goes to
-// the client as it is; everything else is Unavailable.
+// mfaErr maps a failed mfa call: a refusal the client can act on (too
+// many attempts, a precondition such as TOTP already on) goes to the
+// client as it is; everything else is Unavailable.
 func mfaErr(err error) error {
-	if e := errs.FromStatus(err); errs.Is(e, errs.KindTooManyAttempts) {
+	if e := errs.FromStatus(err); errs.Is(e, errs.KindTooManyAttempts) || errs.Is(e, errs.KindFailedPrecondition) {
 		return e
 	}
 	return mfaUnavailable(err)
+}
+
+// The reasons of mfa's FinishTotpEnrollment refusals that the ENROLL_MFA
+// log-in step tells apart.
+const (
+	// reasonEnrollmentNotFound: no enrolment waits (never started, or
+	// replaced): the step starts again with startTotpEnrollment.
+	reasonEnrollmentNotFound = "TOTP_ENROLLMENT_NOT_FOUND"
+	// reasonEnrollmentEnded: too many wrong codes for this enrolment; the
+	// code given was wrong too.
+	reasonEnrollmentEnded = "TOTP_ENROLLMENT_ENDED"
+)
+
+func reasonOf(err error) string {
+	var e *errs.Error
+	if errors.As(errs.FromStatus(err), &e) {
+		return e.Reason
+	}
+	return ""
 }
 
 // Status reports the account's second factor.
@@ -88,9 +109,9 @@ func (m *MFA) StartEnrollment(ctx context.Context, tenantID, accountID string) (
 func (m *MFA) FinishEnrollment(ctx context.Context, tenantID, accountID, code string) (recoveryCodes []string, ok bool, err error) {
 	resp, err := m.c.FinishTotpEnrollment(ctx, &mfainternalv1.FinishTotpEnrollmentRequest{TenantId: tenantID, AccountId: accountID, Code: code})
 	switch {
-	case wrongCode(err):
+	case wrongCode(err), reasonOf(err) == reasonEnrollmentEnded:
 		return nil, false, nil
-	case status.Code(err) == codes.FailedPrecondition || status.Code(err) == codes.NotFound:
+	case reasonOf(err) == reasonEnrollmentNotFound, status.Code(err) == codes.NotFound:
 		return nil, false, credential.ErrEnrollmentNotStarted()
 	case err != nil:
 		return nil, false, mfaErr(err)

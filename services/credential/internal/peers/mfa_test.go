@@ -93,8 +93,19 @@ func TestPeers_RefusedCodeIsWrongCode(t *testing.T) {
 			t.Errorf("FinishEnrollment, %v: %v %v, want a wrong code", c, ok, err)
 		}
 	}
-	m := peers.NewMFA(mfaAnswering{err: status.Error(codes.FailedPrecondition, "no enrolment")})
+	m := peers.NewMFA(mfaAnswering{err: errs.FailedPrecondition("TOTP_ENROLLMENT_NOT_FOUND", "no enrolment").GRPCStatus().Err()})
 	if _, _, err := m.FinishEnrollment(ctx, "t", "a", "123456"); !errs.Is(err, errs.KindInvalid) {
 		t.Errorf("FinishEnrollment without a started enrolment: %v, want InvalidArgument (startTotpEnrollment)", err)
+	}
+	// The enrolment ended by too many wrong codes: this one was wrong too,
+	// and counts.
+	m = peers.NewMFA(mfaAnswering{err: errs.FailedPrecondition("TOTP_ENROLLMENT_ENDED", "ended").GRPCStatus().Err()})
+	if _, ok, err := m.FinishEnrollment(ctx, "t", "a", "123456"); ok || err != nil {
+		t.Errorf("FinishEnrollment of an ended enrolment: %v %v, want a wrong code", ok, err)
+	}
+	// A precondition the client can act on passes through.
+	m = peers.NewMFA(mfaAnswering{err: errs.FailedPrecondition("TOTP_ALREADY_ENABLED", "on").GRPCStatus().Err()})
+	if _, err := m.StartEnrollment(ctx, "t", "a"); !errs.Is(err, errs.KindFailedPrecondition) {
+		t.Errorf("StartEnrollment with TOTP on: %v, want FailedPrecondition", err)
 	}
 }
