@@ -1,0 +1,97 @@
+package allinone_test
+
+import (
+	"crypto/hmac"
+	"crypto/sha1"
+	"encoding/base32"
+	"encoding/base64"
+	"encoding/binary"
+	"fmt"
+	"slices"
+	"strings"
+	"testing"
+	"time"
+)
+
+// totpAt is an authenticator app's code for secret (base32) at t: RFC 6238
+// with SHA-1, 6 digits, 30 s steps, written here apart from the mfa
+// service's own implementation.
+func totpAt(t *testing.T, secret string, at time.Time) string {
+	t.Helper()
+	key, err := base32.StdEncoding.WithPadding(base32.NoPadding).DecodeString(strings.ToUpper(strings.TrimRight(secret, "=")))
+	if err != nil {
+		t.Fatalf("secret %q: %v", secret, err)
+	}
+	var msg [8]byte
+	binary.BigEndian.PutUint64(msg[:], uint64(at.Unix()/30))
+	m := hmac.New(sha1.New, key)
+	m.Write(msg[:])
+	h := m.Sum(nil)
+	o := h[len(h)-1] & 0xf
+	return fmt.Sprintf("%06d", (binary.BigEndian.Uint32(h[o:o+4])&0x7fffffff)%1000000)
+}
+
+// A tenant that requires two-step verification: the first log-in ends
+// with ENROLL_MFA; a code before the start is refused naming
+// startTotpEnrollment; the start gives the key (secret, otpauth URI, QR)
+// and keeps the ticket; a wrong first code is refused like a wrong MFA
+// code; the app's code gives the tokens and the recovery codes; GET /v1/me
+// then says TOTP is on and asks nothing more, and the next log-in asks
+// for the code.
+func TestLogin_EnrollMFA_TenantRequiresIt(t *testing.T) {
+	eachStore(t, func(t *testing.T, op client, _ string) {
+		code := tenantWithAdmin(t, op, map[string]any{"mfa": map[string]any{"required": true}})
+		anon := client{t: t, base: op.base}
+		_, body := login(anon, code, "admin", "Temporary-Pass-2026")
+		st, body := anon.do("POST", "/v1/auth/login:continue", map[string]any{"loginTicket": body["loginTicket"], "newPassword": "Much-Better-Pass-1"})
+		if st != 200 || body["nextStep"] != "ENROLL_MFA" || body["accessToken"] != nil {
+			t.Fatalf("after the new password: %d %v, want ENROLL_MFA", st, body)
+		}
+		ticket := body["loginTicket"].(string)
+
+		st, body = anon.do("POST", "/v1/auth/login:continue", map[string]any{"loginTicket": ticket, "totpCode": "123456"})
+		if st != 400 || !slices.Contains(fieldViolations(body), "startTotpEnrollment") {
+			t.Fatalf("a code before the start: %d %v, want 400 naming startTotpEnrollment", st, body)
+		}
+
+		st, body = anon.do("POST", "/v1/auth/login:continue", map[string]any{"loginTicket": ticket, "startTotpEnrollment": true})
+		enr, _ := body["totpEnrollment"].(map[string]any)
+		if st != 200 || body["nextStep"] != "ENROLL_MFA" || body["loginTicket"] != ticket || enr == nil {
+			t.Fatalf("start: %d %v, want ENROLL_MFA, the same ticket and the enrolment", st, body)
+		}
+		secret, _ := enr["secret"].(string)
+		if !strings.HasPrefix(fmt.Sprint(enr["otpauthUri"]), "otpauth://totp/") || !strings.Contains(fmt.Sprint(enr["otpauthUri"]), secret) {
+			t.Fatalf("otpauth URI %v for secret %q", enr["otpauthUri"], secret)
+		}
+		if png, err := base64.StdEncoding.DecodeString(fmt.Sprint(enr["qrPng"])); err != nil || !strings.HasPrefix(string(png), "\x89PNG") {
+			t.Fatalf("qrPng is not a PNG: %v", err)
+		}
+
+		st, body = anon.do("POST", "/v1/auth/login:continue", map[string]any{"loginTicket": ticket, "totpCode": wrongCode(totpAt(t, secret, time.Now()))})
+		if st != 401 || fmt.Sprint(body["details"]) == "" || !strings.Contains(fmt.Sprint(body["details"]), "MFA_CODE_INVALID") {
+			t.Fatalf("a wrong first code: %d %v, want 401 MFA_CODE_INVALID", st, body)
+		}
+
+		st, body = anon.do("POST", "/v1/auth/login:continue", map[string]any{"loginTicket": ticket, "totpCode": totpAt(t, secret, time.Now())})
+		codes, _ := body["recoveryCodes"].([]any)
+		if st != 200 || body["accessToken"] == nil || len(codes) == 0 {
+			t.Fatalf("the app's first code: %d %v, want tokens and recovery codes", st, body)
+		}
+		me := client{t: t, base: op.base, token: body["accessToken"].(string)}
+		st, body = me.do("GET", "/v1/me", nil)
+		if sec, _ := body["security"].(map[string]any); st != 200 || sec["totpEnabled"] != true || body["pendingSteps"] != nil {
+			t.Fatalf("GET /v1/me after the enrolment: %d %v, want totpEnabled and nothing pending", st, body)
+		}
+		if st, body := login(anon, code, "admin", "Much-Better-Pass-1"); st != 200 || body["nextStep"] != "MFA" {
+			t.Fatalf("the next log-in: %d %v, want MFA", st, body)
+		}
+	})
+}
+
+// wrongCode is a six-digit code other than c.
+func wrongCode(c string) string {
+	if c == "000000" {
+		return "111111"
+	}
+	return "000000"
+}
