@@ -1507,9 +1507,9 @@ func (x *PinChanged) GetFirst() bool {
 
 // Subject latchkey.events.v1.credential.password_expires_soon: the
 // password entered the tenant's warning window (expiry_warning_days before
-// max_age_days). Sent once per expiry (a password changed since, or a
-// tenant that moves its window later, is not warned again for the same
-// expiry); notification e-mails PASSWORD_EXPIRES_SOON with the date.
+// max_age_days), found by the credential service's periodic sweep. Sent
+// once per expiry: a new password, or a new max_age_days, is a new expiry.
+// Notification e-mails PASSWORD_EXPIRES_SOON with the date.
 type PasswordExpiresSoon struct {
 	state     protoimpl.MessageState `protogen:"open.v1"`
 	Meta      *EventMeta             `protobuf:"bytes,1,opt,name=meta,proto3" json:"meta,omitempty"`
