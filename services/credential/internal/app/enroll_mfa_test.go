@@ -3,6 +3,8 @@ package app_test
 import (
 	"context"
 	"errors"
+	"sync"
+	"sync/atomic"
 	"testing"
 
 	"github.com/latchkey/latchkey/libs/authn"
@@ -179,4 +181,38 @@ func wantUnavailable(t *testing.T, err error, reason string) {
 		t.Fatalf("want Unavailable %s, got %v", reason, err)
 	}
 	wantReason(t, err, reason)
+}
+
+// The ticket stays single use at ENROLL_MFA: of 20 parallel first codes
+// (all accepted by mfa here) exactly one gets the session.
+func TestContinueLogin_EnrollMFA_ParallelFirstCodes_OneSession(t *testing.T) {
+	testkit.EachDialect(t, "credential", func(t *testing.T, db dbx.DB) {
+		w := newWorldOn(t, db)
+		w.account("anna", "Correct-Horse-1", false, mfaRequired)
+		w.mfa.good = "123456"
+		ticket := w.mustStep(w.login("anna", "Correct-Horse-1"))(credential.StepEnrollMFA)
+		w.mustStep(w.cont(app.ContinueRequest{Ticket: ticket, StartTOTPEnrollment: true}))(credential.StepEnrollMFA)
+		w.store.reset()
+		const n = 20
+		var wg sync.WaitGroup
+		var won atomic.Int32
+		for range n {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				r, err := w.cont(app.ContinueRequest{Ticket: ticket, TOTPCode: "123456"})
+				switch {
+				case err == nil && r.Tokens != nil:
+					won.Add(1)
+				case errs.KindOf(err) == errs.KindUnauthenticated:
+				default:
+					t.Errorf("parallel first code: %+v %v", r, err)
+				}
+			}()
+		}
+		wg.Wait()
+		if won.Load() != 1 || len(w.store.eventsOf("login_succeeded")) != 1 {
+			t.Fatalf("%d of %d parallel first codes won, %d sessions; want exactly 1", won.Load(), n, len(w.store.eventsOf("login_succeeded")))
+		}
+	})
 }
