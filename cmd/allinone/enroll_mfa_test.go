@@ -1,35 +1,13 @@
 package allinone_test
 
 import (
-	"crypto/hmac"
-	"crypto/sha1"
-	"encoding/base32"
 	"encoding/base64"
-	"encoding/binary"
 	"fmt"
 	"slices"
 	"strings"
 	"testing"
 	"time"
 )
-
-// totpAt is an authenticator app's code for secret (base32) at t: RFC 6238
-// with SHA-1, 6 digits, 30 s steps, written here apart from the mfa
-// service's own implementation.
-func totpAt(t *testing.T, secret string, at time.Time) string {
-	t.Helper()
-	key, err := base32.StdEncoding.WithPadding(base32.NoPadding).DecodeString(strings.ToUpper(strings.TrimRight(secret, "=")))
-	if err != nil {
-		t.Fatalf("secret %q: %v", secret, err)
-	}
-	var msg [8]byte
-	binary.BigEndian.PutUint64(msg[:], uint64(at.Unix()/30))
-	m := hmac.New(sha1.New, key)
-	m.Write(msg[:])
-	h := m.Sum(nil)
-	o := h[len(h)-1] & 0xf
-	return fmt.Sprintf("%06d", (binary.BigEndian.Uint32(h[o:o+4])&0x7fffffff)%1000000)
-}
 
 // A tenant that requires two-step verification: the first log-in ends
 // with ENROLL_MFA; a code before the start is refused naming

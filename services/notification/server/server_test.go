@@ -382,8 +382,8 @@ func TestSecurityNotices_FromEvents_ToTheAccountsAddressOncePerEvent(t *testing.
 			if strings.Contains(p.HTML, "<script>") || strings.Contains(p.HTML, "<9>") {
 				t.Errorf("unescaped input in %q:\n%s", subj, p.HTML)
 			}
-			if strings.Contains(subj, "verloopt") && !strings.Contains(p.text, "verloopt op 3 december 2026") {
-				t.Errorf("expiry notice without its date:\n%s", p.text)
+			if strings.Contains(subj, "verloopt") && !strings.Contains(p.Text, "verloopt op 3 december 2026") {
+				t.Errorf("expiry notice without its date:\n%s", p.Text)
 			}
 		}
 		want := []string{
