@@ -3,6 +3,7 @@ package allinone_test
 import (
 	"encoding/base64"
 	"fmt"
+	"regexp"
 	"slices"
 	"strings"
 	"testing"
@@ -72,4 +73,32 @@ func wrongCode(c string) string {
 		return "111111"
 	}
 	return "000000"
+}
+
+// J4's way in: a key e-mailed on request waits for its first code, and
+// the log-in asks for that code (MFA), not for an enrolment; the code
+// turns TOTP on.
+func TestLogin_EmailedKeyAsksForItsFirstCode(t *testing.T) {
+	j := startJourney(t, false)
+	code, admin := j.tenant("pk", map[string]any{"brandName": "PK"}, "admin", "admin@pk.example")
+	userWithPassword(t, admin, code, "jan", "Zomer-In-Delft-2026")
+	st, body := j.anon.do("POST", "/v1/mfa/key-requests", map[string]any{"tenant": code, "login": "jan"})
+	wantStatus(t, "ask for the key", st, body, 202)
+	m := j.mailTo("jan@"+code+".example", "authenticator key")
+	secret := strings.ReplaceAll(regexp.MustCompile(`[A-Z2-7]{4}( ?[A-Z2-7]{4}){5,}`).FindString(m.Text), " ", "")
+	if secret == "" {
+		t.Fatalf("no key as text in:\n%s", m.Text)
+	}
+	st, body = login(j.anon, code, "jan", "Zomer-In-Delft-2026")
+	if st != 200 || body["nextStep"] != "MFA" {
+		t.Fatalf("log-in with a key waiting for its first code: %d %v, want MFA", st, body)
+	}
+	st, body = j.anon.do("POST", "/v1/auth/login:continue", map[string]any{"loginTicket": body["loginTicket"], "totpCode": j.code(secret)})
+	if st != 200 || body["accessToken"] == nil {
+		t.Fatalf("the key's first code: %d %v, want tokens", st, body)
+	}
+	_, body = j.as(body["accessToken"]).do("GET", "/v1/me", nil)
+	if sec, _ := body["security"].(map[string]any); sec["totpEnabled"] != true {
+		t.Fatalf("GET /v1/me after the first code: %v, want totpEnabled", body)
+	}
 }
