@@ -203,7 +203,9 @@ func Run(t *testing.T, newStore Factory) {
 			}
 			return out
 		}
-		inTx(t, s, func(tx store.Tx) error { return tx.ReplaceRecoveryCodes(ctx, tenant, acct, codes("aaaa", "bbbb", "cccc")) })
+		inTx(t, s, func(tx store.Tx) error {
+			return tx.ReplaceRecoveryCodes(ctx, tenant, acct, codes("aaaa", "bbbb", "cccc"))
+		})
 		inTx(t, s, func(tx store.Tx) error { return tx.ReplaceRecoveryCodes(ctx, tenant, acct, codes("dddd", "eeee")) })
 		if n, err := s.UnusedRecoveryCodes(ctx, tenant, acct); err != nil || n != 2 {
 			t.Fatalf("unused = %d, %v; want the 2 of the new set", n, err)
