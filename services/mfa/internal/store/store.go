@@ -7,6 +7,7 @@ package store
 
 import (
 	"context"
+	"errors"
 	"time"
 
 	"google.golang.org/protobuf/proto"
@@ -48,8 +49,10 @@ type Reader interface {
 // commit or roll back with the changes.
 type Tx interface {
 	Reader
-	// PutFactor stores f as the account's factor, replacing any factor
-	// it had.
+	// PutFactor stores f, an unconfirmed factor, as the account's,
+	// replacing an unconfirmed one it had; it fails with
+	// ErrConfirmedFactor when the account has a confirmed factor (also
+	// one confirmed while this runs).
 	PutFactor(ctx context.Context, f *factor.Factor) error
 	// AcceptStep records step as factor id's last accepted step at now,
 	// only when it is later than the stored one and the factor has had
@@ -83,6 +86,10 @@ type Tx interface {
 	// AfterCommit runs fn once the transaction has committed.
 	AfterCommit(fn func())
 }
+
+// ErrConfirmedFactor is PutFactor's error when the account's factor is
+// confirmed: it is not replaced.
+var ErrConfirmedFactor = errors.New("store: the account has a confirmed factor")
 
 // Event is a domain event ready for the outbox.
 type Event struct {

@@ -105,13 +105,20 @@ func (r reader) RecoveryCodeByLookup(ctx context.Context, tenantID, accountID, l
 }
 
 func (t *tx) PutFactor(ctx context.Context, f *factor.Factor) error {
-	if _, err := t.dtx.Exec(ctx, "DELETE FROM factors WHERE tenant_id = $1 AND account_id = $2", f.TenantID, f.AccountID); err != nil {
+	// The DELETE waits for a concurrent confirmation of the row and then
+	// spares it (PostgreSQL re-checks the condition), so the INSERT
+	// below meets the confirmed factor's unique key.
+	if _, err := t.dtx.Exec(ctx, "DELETE FROM factors WHERE tenant_id = $1 AND account_id = $2 AND state <> $3",
+		f.TenantID, f.AccountID, string(factor.Active)); err != nil {
 		return fmt.Errorf("replace factor: %w", err)
 	}
 	_, err := t.dtx.Exec(ctx, `INSERT INTO factors (id, tenant_id, account_id, type, state, key_id, secret, last_step,
 		failed_codes, created_at, confirmed_at, last_used_at) VALUES ($1, $2, $3, 'TOTP', $4, $5, $6, $7, $8, $9, $10, $11)`,
 		f.ID, f.TenantID, f.AccountID, string(f.State), f.KeyID, f.Sealed, f.LastStep, f.FailedCodes, f.CreatedAt,
 		f.ConfirmedAt, f.LastUsedAt)
+	if _, unique := dbx.IsUniqueViolation(err); unique {
+		return store.ErrConfirmedFactor
+	}
 	if err != nil {
 		return fmt.Errorf("insert factor: %w", err)
 	}

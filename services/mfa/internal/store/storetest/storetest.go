@@ -67,6 +67,15 @@ func Run(t *testing.T, newStore Factory) {
 		if _, err := s.Factor(ctx, other, acct); !errs.Is(err, errs.KindNotFound) {
 			t.Fatalf("another tenant's read: %v, want NotFound", err)
 		}
+		var ok bool
+		inTx(t, s, func(tx store.Tx) (err error) { ok, err = tx.Activate(ctx, second.ID, t0); return err })
+		err = s.InTx(ctx, func(tx store.Tx) error { return tx.PutFactor(ctx, newFactor(tenant, acct, factor.Enrolling)) })
+		if !ok || !errors.Is(err, store.ErrConfirmedFactor) {
+			t.Fatalf("PutFactor over a confirmed factor = %v, want ErrConfirmedFactor", err)
+		}
+		if got, _ := s.Factor(ctx, tenant, acct); got.ID != second.ID || got.State != factor.Active {
+			t.Fatalf("the confirmed factor was replaced: %+v", got)
+		}
 	})
 
 	t.Run("AcceptStep_OnlyLaterStepsAndNotAfterTooManyFailures", func(t *testing.T) {
