@@ -2,8 +2,8 @@ package app_test
 
 import (
 	"context"
-	"errors"
 	"encoding/base32"
+	"errors"
 	"io"
 	"log/slog"
 	"net/url"
