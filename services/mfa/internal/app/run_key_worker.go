@@ -107,9 +107,9 @@ func (a *App) handleKeyRequest(ctx context.Context, r *factor.KeyRequest) error 
 			return err
 		}
 	}
-	key, err := factor.NewKey(secret, t.Issuer(), acct.Username)
+	uri, err := factor.KeyURI(secret, t.Issuer(), acct.Username)
 	if err != nil {
 		return err
 	}
-	return a.mailer.SendKey(ctx, r.ID, t.ID, acct.ID, key.Secret, key.URI)
+	return a.mailer.SendKey(ctx, r.ID, t.ID, acct.ID, secret, uri)
 }

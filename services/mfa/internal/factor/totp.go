@@ -122,9 +122,23 @@ var ErrNoSecret = errors.New("factor: the TOTP secret is not base32")
 // NewKey describes secret for an authenticator app: issuer is the tenant's
 // brand (else its name), account the username.
 func NewKey(secret, issuer, account string) (*Key, error) {
+	uri, err := KeyURI(secret, issuer, account)
+	if err != nil {
+		return nil, err
+	}
+	png, err := QRPNG(uri)
+	if err != nil {
+		return nil, err
+	}
+	return &Key{Secret: secret, URI: uri, QRPNG: png}, nil
+}
+
+// KeyURI is the otpauth:// URI of secret (NewKey without the QR code, for
+// the e-mail, whose QR code the notification service draws).
+func KeyURI(secret, issuer, account string) (string, error) {
 	raw, err := b32.DecodeString(strings.ToUpper(secret))
 	if err != nil {
-		return nil, ErrNoSecret
+		return "", ErrNoSecret
 	}
 	if issuer == "" {
 		issuer = "Latchkey"
@@ -137,13 +151,9 @@ func NewKey(secret, issuer, account string) (*Key, error) {
 		Digits: otp.DigitsSix, Algorithm: otp.AlgorithmSHA1,
 	})
 	if err != nil {
-		return nil, err
+		return "", err
 	}
-	png, err := QRPNG(k.URL())
-	if err != nil {
-		return nil, err
-	}
-	return &Key{Secret: k.Secret(), URI: k.URL(), QRPNG: png}, nil
+	return k.URL(), nil
 }
 
 // QRPNG is the QR code of uri as a 256×256 PNG, with the encoder the
