@@ -91,6 +91,16 @@ func TestMFA_EnrolConfirmLogInWithCodeDisable_REST(t *testing.T) {
 	})
 }
 
+// shuffled is n times a and n times b in a random order.
+func shuffled(a, b string, n int) []string {
+	out := make([]string, 0, 2*n)
+	for range n {
+		out = append(out, a, b)
+	}
+	rand.Shuffle(len(out), func(i, j int) { out[i], out[j] = out[j], out[i] })
+	return out
+}
+
 func medianOf(d []time.Duration) time.Duration {
 	s := slices.Clone(d)
 	slices.Sort(s)
@@ -138,21 +148,19 @@ func TestKeyRequest_SameRESTAnswerAndTimeForExistingAndMissingAccounts(t *testin
 		request(code, "nobody")
 	}
 	var within bool
-	for round := 1; round <= 3 && !within; round++ {
+	for round := 1; round <= 5 && !within; round++ {
 		var tExist, tMissing []time.Duration
-		for range 50 {
-			logins := []string{"kim", "nobody"}
-			if rand.IntN(2) == 0 {
-				logins = []string{"nobody", "kim"}
-			}
-			for _, login := range logins {
-				got, took := request(code, login)
-				sameAnswer(t, "key request for "+login, got, want)
-				if login == "kim" {
-					tExist = append(tExist, took)
-				} else {
-					tMissing = append(tMissing, took)
-				}
+		// 50 of each in a random order: the work the worker does after a
+		// request (more for an existing account: the e-mail) slows
+		// whichever call comes next, so neither kind may follow the other
+		// more often.
+		for _, login := range shuffled("kim", "nobody", 50) {
+			got, took := request(code, login)
+			sameAnswer(t, "key request for "+login, got, want)
+			if login == "kim" {
+				tExist = append(tExist, took)
+			} else {
+				tMissing = append(tMissing, took)
 			}
 		}
 		me, mm := medianOf(tExist), medianOf(tMissing)
@@ -164,6 +172,6 @@ func TestKeyRequest_SameRESTAnswerAndTimeForExistingAndMissingAccounts(t *testin
 		within = diff <= 0.10
 	}
 	if !within {
-		t.Error("the medians differ by more than 10 % in three rounds")
+		t.Error("the medians differ by more than 10 % in five rounds")
 	}
 }
