@@ -373,3 +373,38 @@ func TestVerifyCode_ResealsUnderThePrimaryKey(t *testing.T) {
 		}
 	})
 }
+
+func TestConfirm_TwentyParallelConfirmationsWithOneCode_OneGetsTheCodes(t *testing.T) {
+	eachDialect(t, func(t *testing.T, d dbx.Dialect) {
+		h := newHarness(t, d)
+		ctx := context.Background()
+		k, err := h.use.EnrollTotp(ctx, h.user)
+		if err != nil {
+			t.Fatal(err)
+		}
+		code := h.code(k.Secret, 0)
+		before := h.pendingEvents()
+		var wins atomic.Int32
+		var wg sync.WaitGroup
+		for range 20 {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				codes, err := h.use.ConfirmTotp(ctx, h.user, code)
+				switch {
+				case err == nil && len(codes) == 10:
+					wins.Add(1)
+				case reasonOf(err) != app.ReasonCodeInvalid && reasonOf(err) != app.ReasonTOTPAlreadyEnabled:
+					t.Errorf("a losing confirmation: %v", err)
+				}
+			}()
+		}
+		wg.Wait()
+		if wins.Load() != 1 || h.pendingEvents() != before+1 {
+			t.Fatalf("%d of 20 confirmations won, %d events; want 1 and 1", wins.Load(), h.pendingEvents()-before)
+		}
+		if st, _ := h.use.GetFactorStatus(ctx, h.tenant.ID, h.user.AccountID); st.RecoveryCodesRemaining != 10 {
+			t.Fatalf("%d recovery codes stored, want the winner's 10", st.RecoveryCodesRemaining)
+		}
+	})
+}
