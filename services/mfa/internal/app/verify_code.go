@@ -18,6 +18,10 @@ const (
 	MethodRecoveryCode Method = "RECOVERY_CODE"
 )
 
+// maxCodeLen bounds what is worth looking at: a recovery code typed with
+// spaces and dashes is far shorter.
+const maxCodeLen = 64
+
 // VerifyCode checks a code of the account for another service (a log-in,
 // a re-authentication, a password reset): a TOTP code of its confirmed
 // factor, within the tenant's skew and later than the last accepted step
@@ -29,6 +33,9 @@ const (
 func (a *App) VerifyCode(ctx context.Context, tenantID, accountID, code string, allowRecovery bool) (Method, error) {
 	if err := checkAccountRef(tenantID, accountID); err != nil {
 		return "", err
+	}
+	if len(code) > maxCodeLen {
+		return "", nil
 	}
 	if factor.LooksLikeTOTP(factor.NormalizeCode(code)) {
 		return a.verifyTOTP(ctx, tenantID, accountID, code)
