@@ -41,6 +41,9 @@ const (
 	LoginFailed         = Prefix + "session.login_failed"
 	SessionRevoked      = Prefix + "session.revoked"
 	RefreshTokenReused  = Prefix + "session.refresh_token_reused"
+	MfaEnabled          = Prefix + "mfa.enabled"
+	MfaDisabled         = Prefix + "mfa.disabled"
+	MfaReset            = Prefix + "mfa.reset"
 )
 
 // NewMeta returns the metadata of a new event: a fresh id (also its
