@@ -72,10 +72,9 @@ func (j *journey) as(token any) client {
 	return client{t: j.t, base: j.inst.HTTPURL, token: s}
 }
 
-// tenant creates a tenant with policy and a first admin (username
-// adminUser, e-mail adminEmail), signs the admin in once, and returns the
-// code and the admin's client.
-func (j *journey) tenant(prefix string, policy map[string]any, adminUser, adminEmail string) (string, client) {
+// newTenant creates a tenant with policy and a first admin (username
+// adminUser, e-mail adminEmail, a temporary password) and returns its code.
+func (j *journey) newTenant(prefix string, policy map[string]any, adminUser, adminEmail string) string {
 	j.t.Helper()
 	code := uniqueCode(j.t, prefix)
 	st, body := j.op.do("POST", "/v1/tenants", map[string]any{"code": code, "name": "Tenant " + code, "policy": policy,
@@ -84,10 +83,44 @@ func (j *journey) tenant(prefix string, policy map[string]any, adminUser, adminE
 	if st != 200 {
 		j.t.Fatalf("create tenant: %d %v", st, body)
 	}
-	_, body = login(j.anon, code, adminUser, "Temporary-Pass-2026")
-	st, body = j.anon.do("POST", "/v1/auth/login:continue", map[string]any{"loginTicket": body["loginTicket"], "newPassword": "Much-Better-Pass-12"})
-	if st != 200 || body["accessToken"] == nil {
+	return code
+}
+
+// adminPassword is what the first admin's first log-in sets.
+const adminPassword = "Much-Better-Pass-12"
+
+// firstLogin signs the first admin in with the temporary password and
+// replaces it; it returns what follows (tokens, or ENROLL_MFA).
+func (j *journey) firstLogin(code, adminUser string) map[string]any {
+	j.t.Helper()
+	_, body := login(j.anon, code, adminUser, "Temporary-Pass-2026")
+	st, body := j.anon.do("POST", "/v1/auth/login:continue", map[string]any{"loginTicket": body["loginTicket"], "newPassword": adminPassword})
+	if st != 200 {
 		j.t.Fatalf("first admin's first log-in: %d %v", st, body)
+	}
+	return body
+}
+
+// tenant creates a tenant with policy and a first admin, signs the admin
+// in once (enrolling a second factor where the tenant requires one), and
+// returns the code and the admin's client.
+func (j *journey) tenant(prefix string, policy map[string]any, adminUser, adminEmail string) (string, client) {
+	j.t.Helper()
+	code := j.newTenant(prefix, policy, adminUser, adminEmail)
+	body := j.firstLogin(code, adminUser)
+	if body["nextStep"] == "ENROLL_MFA" {
+		st, started := j.anon.do("POST", "/v1/auth/login:continue", map[string]any{"loginTicket": body["loginTicket"], "startTotpEnrollment": true})
+		if st != 200 {
+			j.t.Fatalf("admin starts the enrolment: %d %v", st, started)
+		}
+		secret := secretOf(j.t, started["totpEnrollment"].(map[string]any)["otpauthUri"].(string))
+		st, body = j.anon.do("POST", "/v1/auth/login:continue", map[string]any{"loginTicket": started["loginTicket"], "totpCode": j.code(secret)})
+		if st != 200 {
+			j.t.Fatalf("admin's first code: %d %v", st, body)
+		}
+	}
+	if body["accessToken"] == nil {
+		j.t.Fatalf("first admin's first log-in: %v, want tokens", body)
 	}
 	return code, j.as(body["accessToken"])
 }
@@ -459,7 +492,7 @@ func TestJourneyJ3_AdminAndSelfServiceResets(t *testing.T) {
 	eachJourneyStore(t, func(j *journey) {
 		t := j.t
 		code, admin := j.tenant("timetrak", map[string]any{"brandName": "Timetrak"}, "admin", "admin@timetrak.example")
-		userID, _ := userWithPassword(t, admin, code, "kees", "Kees-Password-2026")
+		userID, _ := userWithPassword(t, admin, code, "kees", "Gouden-Tulp-2026")
 		step(t, "1 the admin sends a reset link; the user sets a new password", func(t *testing.T) {
 			st, body := admin.do("POST", "/v1/admin/accounts/"+userID+":sendPasswordReset", map[string]any{})
 			wantStatus(t, "send reset", st, body, 200)
@@ -468,12 +501,12 @@ func TestJourneyJ3_AdminAndSelfServiceResets(t *testing.T) {
 			if st != 200 || len(items(body, "requires")) != 0 {
 				t.Fatalf("inspect: %d %v, want nothing more than the link", st, body)
 			}
-			st, body = j.anon.do("POST", "/v1/recovery/password-reset:complete", map[string]any{"token": reset, "newPassword": "Kees-Nieuw-2027"})
+			st, body = j.anon.do("POST", "/v1/recovery/password-reset:complete", map[string]any{"token": reset, "newPassword": "Zilveren-Molen-2027"})
 			wantStatus(t, "complete", st, body, 200)
 			if body["tenantCode"] != code {
 				t.Fatalf("answer %v, want the company code", body)
 			}
-			if st, _ := login(j.anon, code, "kees", "Kees-Nieuw-2027"); st != 200 {
+			if st, _ := login(j.anon, code, "kees", "Zilveren-Molen-2027"); st != 200 {
 				t.Fatalf("log-in with the new password: %d", st)
 			}
 		})
@@ -481,9 +514,9 @@ func TestJourneyJ3_AdminAndSelfServiceResets(t *testing.T) {
 			st, body := j.anon.do("POST", "/v1/recovery/password-reset", map[string]any{"tenant": code, "login": "kees"})
 			wantStatus(t, "ask", st, body, 202)
 			reset := tokenIn(t, j.mailTo("kees@"+code+".example", "Reset"), "reset-password")
-			st, body = j.anon.do("POST", "/v1/recovery/password-reset:complete", map[string]any{"token": reset, "newPassword": "Kees-Derde-2028"})
+			st, body = j.anon.do("POST", "/v1/recovery/password-reset:complete", map[string]any{"token": reset, "newPassword": "Bronzen-Brug-2028"})
 			wantStatus(t, "complete", st, body, 200)
-			st, body = j.anon.do("POST", "/v1/recovery/password-reset:complete", map[string]any{"token": reset, "newPassword": "Kees-Vierde-2029"})
+			st, body = j.anon.do("POST", "/v1/recovery/password-reset:complete", map[string]any{"token": reset, "newPassword": "Houten-Klomp-2029"})
 			if st < 400 || st >= 500 {
 				t.Fatalf("the link twice: %d %v", st, body)
 			}
@@ -628,13 +661,13 @@ func decodeB64(t *testing.T, s string) []byte {
 func TestMFARequired_EnrolsAtLogin_RecoveryCodeWorksOnce(t *testing.T) {
 	eachJourneyStore(t, func(j *journey) {
 		t := j.t
-		code, admin := j.tenant("mfa", map[string]any{"mfa": map[string]any{"required": true}}, "admin", "admin@mfa.example")
-		_ = admin
-		// The admin itself has no factor yet: its next log-in enrols.
-		st, body := login(j.anon, code, "admin", "Much-Better-Pass-12")
-		if st != 200 || body["nextStep"] != "ENROLL_MFA" {
-			t.Fatalf("log-in without a factor: %d %v, want ENROLL_MFA", st, body)
+		code := j.newTenant("mfa", map[string]any{"mfa": map[string]any{"required": true}}, "admin", "admin@mfa.example")
+		// The first log-in replaces the temporary password, then enrols.
+		body := j.firstLogin(code, "admin")
+		if body["nextStep"] != "ENROLL_MFA" {
+			t.Fatalf("after the new password: %v, want ENROLL_MFA", body)
 		}
+		st := 0
 		ticket := body["loginTicket"]
 		st, body = j.anon.do("POST", "/v1/auth/login:continue", map[string]any{"loginTicket": ticket, "startTotpEnrollment": true})
 		if st != 200 || body["nextStep"] != "ENROLL_MFA" || body["totpEnrollment"] == nil {
@@ -650,7 +683,7 @@ func TestMFARequired_EnrolsAtLogin_RecoveryCodeWorksOnce(t *testing.T) {
 			t.Fatalf("the first code: %d %v, want tokens and ten recovery codes", st, body)
 		}
 		recovery := items(body, "recoveryCodes")[0].(string)
-		_, body = login(j.anon, code, "admin", "Much-Better-Pass-12")
+		_, body = login(j.anon, code, "admin", adminPassword)
 		if body["nextStep"] != "MFA" {
 			t.Fatalf("next log-in: %v, want MFA", body)
 		}
@@ -658,7 +691,7 @@ func TestMFARequired_EnrolsAtLogin_RecoveryCodeWorksOnce(t *testing.T) {
 		if st != 200 || body["accessToken"] == nil {
 			t.Fatalf("a recovery code: %d %v", st, body)
 		}
-		_, body = login(j.anon, code, "admin", "Much-Better-Pass-12")
+		_, body = login(j.anon, code, "admin", adminPassword)
 		st, body = j.anon.do("POST", "/v1/auth/login:continue", map[string]any{"loginTicket": body["loginTicket"], "recoveryCode": recovery})
 		if st != 401 {
 			t.Fatalf("the recovery code twice: %d %v, want 401", st, body)
