@@ -61,6 +61,7 @@ type Config struct {
 	Account      account.Tuning
 	Credential   credential.Tuning
 	Notification notification.Tuning
+	Recovery     recovery.Tuning
 	Clock        clock.Clock
 	Logger       *slog.Logger
 }
@@ -78,6 +79,7 @@ func ConfigFromEnv(l *config.Loader) Config {
 		Account:          account.TuningFromEnv(l),
 		Credential:       credential.TuningFromEnv(l),
 		Notification:     notification.TuningFromEnv(l),
+		Recovery:         recovery.TuningFromEnv(l),
 	}
 }
 
@@ -318,7 +320,13 @@ func Start(ctx context.Context, cfg Config) (_ *Instance, err error) {
 			OperatorTokens: operators, Tuning: cfg.Credential,
 		})
 	})
-	g.Go(func() error { return recovery.Run(gctx, recovery.Config{Settings: settings("recovery")}) })
+	g.Go(func() error {
+		return recovery.Run(gctx, recovery.Config{
+			Settings:    settings("recovery"),
+			AccountAddr: inst.Internal["account"], CredentialAddr: inst.Internal["credential"], MFAAddr: inst.Internal["mfa"],
+			Token: cfg.Credential.Token, OperatorTokens: operators, Tuning: cfg.Recovery,
+		})
+	})
 	g.Go(func() error { return mfa.Run(gctx, mfa.Config{Settings: settings("mfa")}) })
 	g.Go(func() error { return notification.Run(gctx, mail) })
 	g.Go(func() error { return gw.Serve(gctx, httpLis, grpcLis) })
