@@ -10,10 +10,10 @@ CREATE TABLE link_tokens (
     request_id   TEXT NOT NULL DEFAULT '',   -- idempotency key of the request that issued it
     by_admin     BOOLEAN NOT NULL DEFAULT FALSE,
     failed_tries INTEGER NOT NULL DEFAULT 0, -- wrong proofs at :verify
-    created_at   TIMESTAMPTZ NOT NULL,
-    expires_at   TIMESTAMPTZ NOT NULL,
-    used_at      TIMESTAMPTZ,
-    voided_at    TIMESTAMPTZ
+    created_at   TIMESTAMP NOT NULL,
+    expires_at   TIMESTAMP NOT NULL,
+    used_at      TIMESTAMP,
+    voided_at    TIMESTAMP
 );
 CREATE INDEX link_tokens_account ON link_tokens (tenant_id, account_id, kind);
 CREATE UNIQUE INDEX link_tokens_request ON link_tokens (kind, request_id) WHERE request_id <> '';
@@ -26,10 +26,10 @@ CREATE TABLE reset_tickets (
     tenant_id     TEXT NOT NULL,
     account_id    TEXT NOT NULL,
     verified_with TEXT NOT NULL DEFAULT '', -- comma-separated: TOTP_CODE, SECURITY_ANSWERS
-    created_at    TIMESTAMPTZ NOT NULL,
-    expires_at    TIMESTAMPTZ NOT NULL,
-    used_at       TIMESTAMPTZ,
-    voided_at     TIMESTAMPTZ
+    created_at    TIMESTAMP NOT NULL,
+    expires_at    TIMESTAMP NOT NULL,
+    used_at       TIMESTAMP,
+    voided_at     TIMESTAMP
 );
 CREATE INDEX reset_tickets_token ON reset_tickets (token_hash);
 
@@ -41,9 +41,9 @@ CREATE TABLE reset_requests (
     tenant_code TEXT NOT NULL,
     login       TEXT NOT NULL,
     kind        TEXT NOT NULL,
-    created_at  TIMESTAMPTZ NOT NULL,
+    created_at  TIMESTAMP NOT NULL,
     attempts    INTEGER NOT NULL DEFAULT 0,
-    lease_until TIMESTAMPTZ
+    lease_until TIMESTAMP
 );
 CREATE INDEX reset_requests_due ON reset_requests (created_at);
 
@@ -55,7 +55,7 @@ CREATE TABLE security_questions (
     position    INTEGER NOT NULL,
     question    TEXT NOT NULL,
     answer_hash TEXT NOT NULL,
-    created_at  TIMESTAMPTZ NOT NULL,
+    created_at  TIMESTAMP NOT NULL,
     PRIMARY KEY (tenant_id, account_id, position)
 );
 
@@ -64,6 +64,6 @@ CREATE TABLE security_questions (
 CREATE TABLE recovery_accounts (
     tenant_id         TEXT NOT NULL,
     account_id        TEXT NOT NULL,
-    email_verified_at TIMESTAMPTZ,
+    email_verified_at TIMESTAMP,
     PRIMARY KEY (tenant_id, account_id)
 );
