@@ -50,11 +50,10 @@ func (a *App) issueInTx(ctx context.Context, tx store.Tx, l link) (*recovery.Lin
 	if err := tx.InsertLinkToken(ctx, t); err != nil {
 		return nil, err
 	}
-	mailID := "recovery:" + string(l.kind) + ":" + l.requestID
-	if l.requestID == "" {
-		mailID = "recovery:" + string(l.kind) + ":" + ids.New()
-	}
-	if err := tx.Emit(ctx, recoveryevents.LinkEmail(t, plain, mailID)); err != nil {
+	// The e-mail request is the outbox row's id and the notification
+	// service's idempotency key: a relay that publishes it twice sends one
+	// e-mail. A repeated request of the link returned above, before this.
+	if err := tx.Emit(ctx, recoveryevents.LinkEmail(t, plain, ids.New())); err != nil {
 		return nil, err
 	}
 	if l.kind == recovery.Reset {
