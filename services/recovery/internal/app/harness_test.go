@@ -1,8 +1,8 @@
 package app_test
 
 import (
-	"errors"
 	"context"
+	"errors"
 	"sync"
 	"testing"
 	"time"
@@ -240,7 +240,9 @@ func (c *fakeCred) set(id, pw string, initial bool) error {
 	return nil
 }
 
-func (c *fakeCred) SetInitialPassword(_ context.Context, _, id, pw string) error { return c.set(id, pw, true) }
+func (c *fakeCred) SetInitialPassword(_ context.Context, _, id, pw string) error {
+	return c.set(id, pw, true)
+}
 func (c *fakeCred) SetPasswordAfterReset(_ context.Context, _, id, pw string) error {
 	return c.set(id, pw, false)
 }

@@ -162,7 +162,10 @@ func TestCompletePasswordReset_20ConcurrentWithOneTicket_OneWins(t *testing.T) {
 		if err != nil {
 			t.Fatal(err)
 		}
-		n := race(20, func() error { _, err := h.app.CompletePasswordReset(ctx, "", ticket, "a-long-new-password"); return err })
+		n := race(20, func() error {
+			_, err := h.app.CompletePasswordReset(ctx, "", ticket, "a-long-new-password")
+			return err
+		})
 		if n != 1 {
 			t.Fatalf("%d of 20 completions won, want 1", n)
 		}
