@@ -1,0 +1,319 @@
+package allinone_test
+
+import (
+	"bytes"
+	"context"
+	"encoding/base64"
+	"io"
+	"log/slog"
+	"mime"
+	"mime/multipart"
+	"mime/quotedprintable"
+	"net/http"
+	"net/mail"
+	"regexp"
+	"slices"
+	"sort"
+	"strings"
+	"testing"
+	"time"
+
+	"google.golang.org/grpc"
+	"google.golang.org/grpc/codes"
+	"google.golang.org/grpc/metadata"
+	"google.golang.org/grpc/status"
+	"google.golang.org/protobuf/proto"
+
+	"github.com/latchkey/latchkey/cmd/allinone"
+	"github.com/latchkey/latchkey/libs/testkit"
+	"github.com/latchkey/latchkey/libs/testkit/smtptest"
+	mfainternalv1 "github.com/latchkey/latchkey/proto/gen/latchkey/internalapi/mfa/v1"
+	recoveryv1 "github.com/latchkey/latchkey/proto/gen/latchkey/recovery/v1"
+)
+
+// startWithSMTP runs the suite with its e-mail going to a real SMTP server
+// on loopback, which the test reads.
+func startWithSMTP(t *testing.T, postgres bool) (*allinone.Instance, *smtptest.Server) {
+	t.Helper()
+	srv := smtptest.Start(t, smtptest.Options{})
+	cfg := allinone.Config{Edge: loopbackEdge, DataDir: t.TempDir(), NATSURL: testkit.NATS(t).URL,
+		Logger: slog.New(slog.NewTextHandler(io.Discard, nil))}
+	cfg.Notification.SMTPURL = "smtp://" + srv.Addr
+	return startWithConfig(t, postgres, cfg), srv
+}
+
+// mailText is the text/plain part of an e-mail, decoded.
+func mailText(t *testing.T, raw []byte) (subject, text string) {
+	t.Helper()
+	m, err := mail.ReadMessage(bytes.NewReader(raw))
+	if err != nil {
+		t.Fatal(err)
+	}
+	var walk func(ctype, cte string, body io.Reader)
+	walk = func(ctype, cte string, body io.Reader) {
+		mt, params, _ := mime.ParseMediaType(ctype)
+		if strings.HasPrefix(mt, "multipart/") {
+			mr := multipart.NewReader(body, params["boundary"])
+			for {
+				part, err := mr.NextRawPart()
+				if err != nil {
+					return
+				}
+				walk(part.Header.Get("Content-Type"), part.Header.Get("Content-Transfer-Encoding"), part)
+			}
+		}
+		if mt != "text/plain" || text != "" {
+			return
+		}
+		switch strings.ToLower(cte) {
+		case "base64":
+			body = base64.NewDecoder(base64.StdEncoding, body)
+		case "quoted-printable":
+			body = quotedprintable.NewReader(body)
+		}
+		b, _ := io.ReadAll(body)
+		text = string(b)
+	}
+	walk(m.Header.Get("Content-Type"), m.Header.Get("Content-Transfer-Encoding"), m.Body)
+	dec := new(mime.WordDecoder)
+	subject, _ = dec.DecodeHeader(m.Header.Get("Subject"))
+	return subject, text
+}
+
+var linkToken = regexp.MustCompile(`/ui/(activate|reset-password)\?token=([A-Za-z0-9_-]{43})`)
+
+// linkMail waits for the n-th e-mail with a link (counting from 1) to
+// arrive at srv for address to (other e-mail, such as notices, is passed
+// over) and returns its link's kind and token and its text.
+func linkMail(t *testing.T, srv *smtptest.Server, n int, to string) (kind, token, text string) {
+	t.Helper()
+	deadline := time.Now().Add(20 * time.Second)
+	for {
+		seen := 0
+		for _, m := range srv.Messages() {
+			if !slices.Contains(m.To, to) {
+				continue
+			}
+			_, text := mailText(t, m.Data)
+			if got := linkToken.FindStringSubmatch(text); got != nil {
+				if seen++; seen == n {
+					return got[1], got[2], text
+				}
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("e-mail %d with a link to %s did not arrive (%d so far)", n, to, seen)
+		}
+		time.Sleep(20 * time.Millisecond)
+	}
+}
+
+// skipWithoutMFA skips the rest of a test while the mfa service is not
+// built: a reset asks it whether the account has a second factor, and
+// fails closed when it cannot say.
+func skipWithoutMFA(t *testing.T, inst *allinone.Instance) {
+	t.Helper()
+	c := mfainternalv1.NewMfaInternalServiceClient(peerConn(t, inst, "recovery", "mfa"))
+	_, err := c.GetFactorStatus(context.Background(), &mfainternalv1.GetFactorStatusRequest{TenantId: "01a00000-0000-7000-8000-000000000000", AccountId: "01a00000-0000-7000-8000-000000000000"})
+	if status.Code(err) == codes.Unimplemented {
+		t.Skip("the mfa service answers Unimplemented: resets fail closed until it is built (run again after merging it)")
+	}
+}
+
+// J1's recovery part and "forgot password", through REST with real SMTP:
+// the admin invites a user; the activation e-mail carries the link and
+// the company code; the link sets the first password once; the user logs
+// in. Then the user forgets the password: the reset e-mail's link sets a
+// new one, the old password stops working and the new one logs in.
+func TestJourney_InviteActivateLogIn_ForgotPasswordResetLogIn(t *testing.T) {
+	for _, pg := range []bool{true, false} {
+		t.Run(map[bool]string{true: "postgres", false: "sqlite"}[pg], func(t *testing.T) {
+			inst, srv := startWithSMTP(t, pg)
+			op := client{t: t, base: inst.HTTPURL, token: inst.OperatorToken}
+			anon := client{t: t, base: inst.HTTPURL}
+			code, _, admin := adminTenant(t, op, map[string]any{"password": map[string]any{"minLength": 10, "minDigits": 1}})
+			email := "j.jansen@" + code + ".example"
+
+			// Step 1: the admin invites the user (EMAIL_LINK).
+			st, body := admin.do("POST", "/v1/admin/accounts", map[string]any{"username": "j.jansen", "email": email,
+				"displayName": "Jan Jansen", "roles": []string{"USER"}, "activation": "EMAIL_LINK"})
+			if st != 200 {
+				t.Fatalf("invite: %d %v", st, body)
+			}
+			accountID := body["account"].(map[string]any)["id"].(string)
+
+			// Step 2: the activation e-mail, with the company code.
+			kind, token, text := linkMail(t, srv, 1, email)
+			if kind != "activate" || !strings.Contains(text, code) {
+				t.Fatalf("activation e-mail (%s) without the company code %s:\n%s", kind, code, text)
+			}
+
+			// Step 3: the link sets the first password; a refused one
+			// leaves the link usable.
+			if st, body := anon.do("POST", "/v1/recovery/activation:complete", map[string]any{"token": token, "newPassword": "short"}); st != 400 {
+				t.Fatalf("weak first password: %d %v", st, body)
+			}
+			st, body = anon.do("POST", "/v1/recovery/activation:complete", map[string]any{"token": token, "newPassword": "First-Password-1"})
+			if st != 200 || body["tenantCode"] != code || body["username"] != "j.jansen" {
+				t.Fatalf("complete activation: %d %v", st, body)
+			}
+			st, body = anon.do("POST", "/v1/recovery/activation:complete", map[string]any{"token": token, "newPassword": "Other-Password-2"})
+			if st != 401 || reasonOf(body) != "LINK_TOKEN_INVALID" {
+				t.Fatalf("the link a second time: %d %v", st, body)
+			}
+			_, body = admin.do("GET", "/v1/admin/accounts/"+accountID, nil)
+			if s := body["account"].(map[string]any)["status"]; s != "ACTIVE" {
+				t.Fatalf("after activation the account is %v", s)
+			}
+
+			// Step 4: log-in with the chosen password.
+			if st, body := login(anon, code, "j.jansen", "First-Password-1"); st != 200 || body["accessToken"] == nil {
+				t.Fatalf("log-in after activation: %d %v", st, body)
+			}
+
+			// Step 5: forgot password: 202, then the reset e-mail.
+			if st, body := anon.do("POST", "/v1/recovery/password-reset", map[string]any{"tenant": code, "login": email}); st != 202 {
+				t.Fatalf("forgot password: %d %v", st, body)
+			}
+			kind, token, _ = linkMail(t, srv, 2, email)
+			if kind != "reset-password" {
+				t.Fatalf("reset e-mail link kind %s", kind)
+			}
+
+			// Step 6: the reset page inspects and completes the link.
+			skipWithoutMFA(t, inst)
+			st, body = anon.do("POST", "/v1/recovery/password-reset:inspect", map[string]any{"token": token})
+			if st != 200 || len(items(body, "requires")) != 0 || body["passwordRules"].(map[string]any)["minLength"] != 10.0 {
+				t.Fatalf("inspect: %d %v", st, body)
+			}
+			st, body = anon.do("POST", "/v1/recovery/password-reset:complete", map[string]any{"token": token, "newPassword": "Second-Password-2"})
+			if st != 200 || body["tenantCode"] != code {
+				t.Fatalf("complete reset: %d %v", st, body)
+			}
+
+			// Step 7: the old password is gone, the new one logs in.
+			if st, _ := login(anon, code, "j.jansen", "First-Password-1"); st != 401 {
+				t.Fatalf("old password after the reset: %d", st)
+			}
+			if st, body := login(anon, code, "j.jansen", "Second-Password-2"); st != 200 || body["accessToken"] == nil {
+				t.Fatalf("log-in with the new password: %d %v", st, body)
+			}
+		})
+	}
+}
+
+// Forgot-password reveals nothing: for an existing and a missing account
+// (and an unknown tenant) the REST answers are byte-identical (status,
+// headers but X-Request-Id and Date, body), and so are the gRPC ones
+// (message, headers and trailers but x-request-id).
+func TestPasswordReset_ExistingAndMissingAccountsAnswerByteIdentical(t *testing.T) {
+	inst := start(t, false, testkit.NATS(t).URL, t.TempDir())
+	op := client{t: t, base: inst.HTTPURL, token: inst.OperatorToken}
+	code := tenantWithAdmin(t, op, nil)
+
+	rest := func(tenant, login string) string {
+		body := `{"tenant":"` + tenant + `","login":"` + login + `"}`
+		resp, err := http.Post(inst.HTTPURL+"/v1/recovery/password-reset", "application/json", strings.NewReader(body))
+		if err != nil {
+			t.Fatal(err)
+		}
+		defer resp.Body.Close()
+		raw, _ := io.ReadAll(resp.Body)
+		var hs []string
+		for k, v := range resp.Header {
+			if k == "X-Request-Id" || k == "Date" {
+				continue
+			}
+			hs = append(hs, k+": "+strings.Join(v, ","))
+		}
+		sort.Strings(hs)
+		return resp.Status + "\n" + strings.Join(hs, "\n") + "\n\n" + string(raw)
+	}
+	existing := rest(code, "admin")
+	if !strings.HasPrefix(existing, "202") {
+		t.Fatalf("existing account: %s", existing)
+	}
+	for _, other := range [][2]string{{code, "nobody"}, {"no-such-tenant", "admin"}} {
+		if got := rest(other[0], other[1]); got != existing {
+			t.Errorf("REST answers differ:\nexisting:\n%s\n%v:\n%s", existing, other, got)
+		}
+	}
+
+	c := recoveryv1.NewRecoveryServiceClient(grpcConn(t, inst.GRPCAddr))
+	call := func(tenant, login string) string {
+		var header, trailer metadata.MD
+		resp, err := c.RequestPasswordReset(context.Background(), &recoveryv1.RequestPasswordResetRequest{Tenant: tenant, Login: login},
+			grpc.Header(&header), grpc.Trailer(&trailer))
+		if err != nil {
+			t.Fatalf("gRPC %s/%s: %v", tenant, login, err)
+		}
+		b, _ := proto.Marshal(resp)
+		md := metadata.Join(header, trailer)
+		delete(md, "x-request-id")
+		var hs []string
+		for k, v := range md {
+			hs = append(hs, k+": "+strings.Join(v, ","))
+		}
+		sort.Strings(hs)
+		return strings.Join(hs, "\n") + "\n\n" + string(b)
+	}
+	want := call(code, "admin")
+	for _, other := range [][2]string{{code, "nobody"}, {"no-such-tenant", "admin"}} {
+		if got := call(other[0], other[1]); got != want {
+			t.Errorf("gRPC answers differ:\nexisting:\n%q\n%v:\n%q", want, other, got)
+		}
+	}
+}
+
+// Forgot-password takes about as long for an existing account as for a
+// missing one: the call stores the request and answers, and the look-up
+// happens later. The test reports the medians of 50 calls each
+// (interleaved) and wants them within 10 % of each other; a round lost to
+// noise on a busy machine is measured again, twice at most.
+func TestPasswordReset_MedianTimesAlike(t *testing.T) {
+	inst := start(t, false, testkit.NATS(t).URL, t.TempDir())
+	op := client{t: t, base: inst.HTTPURL, token: inst.OperatorToken}
+	code := tenantWithAdmin(t, op, nil)
+	timeOne := func(login string) time.Duration {
+		body := `{"tenant":"` + code + `","login":"` + login + `"}`
+		start := time.Now()
+		resp, err := http.Post(inst.HTTPURL+"/v1/recovery/password-reset", "application/json", strings.NewReader(body))
+		d := time.Since(start)
+		if err != nil {
+			t.Fatal(err)
+		}
+		io.Copy(io.Discard, resp.Body)
+		resp.Body.Close()
+		if resp.StatusCode != 202 {
+			t.Fatalf("%s: %d", login, resp.StatusCode)
+		}
+		return d
+	}
+	median := func(ds []time.Duration) time.Duration {
+		slices.Sort(ds)
+		return ds[len(ds)/2]
+	}
+	for range 10 { // warm-up: connections, caches, the worker
+		timeOne("admin")
+		timeOne("nobody-here")
+	}
+	for round := 1; ; round++ {
+		var existing, missing []time.Duration
+		for range 50 {
+			existing = append(existing, timeOne("admin"))
+			missing = append(missing, timeOne("nobody-here"))
+		}
+		me, mm := median(existing), median(missing)
+		diff := float64(me-mm) / float64(max(me, mm))
+		if diff < 0 {
+			diff = -diff
+		}
+		t.Logf("round %d: median existing %v, missing %v (%.1f %% apart)", round, me, mm, 100*diff)
+		if diff <= 0.10 {
+			return
+		}
+		if round == 3 {
+			t.Fatalf("medians %v and %v are %.1f %% apart, want within 10 %%", me, mm, 100*diff)
+		}
+	}
+}
