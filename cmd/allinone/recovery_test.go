@@ -4,6 +4,7 @@ import (
 	"bytes"
 	"context"
 	"encoding/base64"
+	"fmt"
 	"io"
 	"log/slog"
 	"mime"
@@ -25,6 +26,7 @@ import (
 	"google.golang.org/protobuf/proto"
 
 	"github.com/latchkey/latchkey/cmd/allinone"
+	"github.com/latchkey/latchkey/libs/clock"
 	"github.com/latchkey/latchkey/libs/testkit"
 	"github.com/latchkey/latchkey/libs/testkit/smtptest"
 	mfainternalv1 "github.com/latchkey/latchkey/proto/gen/latchkey/internalapi/mfa/v1"
@@ -316,4 +318,167 @@ func TestPasswordReset_MedianTimesAlike(t *testing.T) {
 			t.Fatalf("medians %v and %v are %.1f %% apart, want within 10 %%", me, mm, 100*diff)
 		}
 	}
+}
+
+// inspectReason is the reason :inspect gives for token ("" when it is
+// accepted).
+func inspectReason(anon client, token string) (int, string) {
+	st, body := anon.do("POST", "/v1/recovery/password-reset:inspect", map[string]any{"token": token})
+	return st, reasonOf(body)
+}
+
+// An account's reset links stop working when its username, its e-mail
+// address or its password changes (by the user or an administrator), or it
+// is disabled: the recovery service consumes those events. Administrators
+// send resets and activations of their own tenant only; a new link voids
+// the older one of its kind.
+func TestRecoveryLinks_VoidedByAccountChanges_AdminSendsLinks(t *testing.T) {
+	for _, pg := range []bool{true, false} {
+		t.Run(map[bool]string{true: "postgres", false: "sqlite"}[pg], func(t *testing.T) {
+			inst, srv := startWithSMTP(t, pg)
+			op := client{t: t, base: inst.HTTPURL, token: inst.OperatorToken}
+			anon := client{t: t, base: inst.HTTPURL}
+			code, _, admin := adminTenant(t, op, nil)
+			id, tokens := userWithPassword(t, admin, code, "jan", "Blue-Harbour-71")
+			me := client{t: t, base: inst.HTTPURL, token: tokens["accessToken"].(string)}
+			email := "jan@" + code + ".example"
+
+			n := 0
+			sendReset := func() string {
+				t.Helper()
+				if st, body := admin.do("POST", "/v1/admin/accounts/"+id+":sendPasswordReset", map[string]any{}); st != 200 {
+					t.Fatalf("sendPasswordReset: %d %v", st, body)
+				}
+				n++
+				_, token, _ := linkMail(t, srv, n, email)
+				return token
+			}
+			voidedBy := func(what string, change func()) {
+				t.Helper()
+				token := sendReset()
+				if st, r := inspectReason(anon, token); r == "LINK_TOKEN_INVALID" {
+					t.Fatalf("a fresh link is refused before %s: %d", what, st)
+				}
+				change()
+				testkit.Eventually(t, 10*time.Second, func() error {
+					if st, r := inspectReason(anon, token); st != 401 || r != "LINK_TOKEN_INVALID" {
+						return fmt.Errorf("the link after %s: %d %s", what, st, r)
+					}
+					return nil
+				})
+			}
+
+			first := sendReset()
+			second := sendReset()
+			if st, r := inspectReason(anon, first); st != 401 || r != "LINK_TOKEN_INVALID" {
+				t.Fatalf("the older link after a new one: %d %s", st, r)
+			}
+			_ = second
+			voidedBy("a username change", func() {
+				if st, body := admin.do("POST", "/v1/admin/accounts/"+id+":changeUsername", map[string]any{"newUsername": "jan.j"}); st != 200 {
+					t.Fatalf("change username: %d %v", st, body)
+				}
+			})
+			voidedBy("the user's password change", func() {
+				if st, body := me.do("POST", "/v1/me/password", map[string]any{"currentPassword": "Blue-Harbour-71", "newPassword": "Green-Harbour-72"}); st != 200 {
+					t.Fatalf("change password: %d %v", st, body)
+				}
+			})
+			voidedBy("an administrator's new password", func() {
+				if st, body := admin.do("POST", "/v1/admin/accounts/"+id+":setPassword", map[string]any{"password": "Admins-Choice-73", "temporary": true}); st != 200 {
+					t.Fatalf("admin sets password: %d %v", st, body)
+				}
+			})
+			voidedBy("an e-mail change", func() {
+				email = "jan.j@" + code + ".example"
+				if st, body := admin.do("PATCH", "/v1/admin/accounts/"+id+"?updateMask=email", map[string]any{"email": email}); st != 200 {
+					t.Fatalf("change e-mail: %d %v", st, body)
+				}
+				n = 0 // the next link goes to the new address
+			})
+			voidedBy("disabling the account", func() {
+				if st, body := admin.do("POST", "/v1/admin/accounts/"+id+":disable", map[string]any{}); st != 200 {
+					t.Fatalf("disable: %d %v", st, body)
+				}
+			})
+			if st, body := admin.do("POST", "/v1/admin/accounts/"+id+":sendPasswordReset", map[string]any{}); st != 400 || reasonOf(body) != "ACCOUNT_DISABLED" {
+				t.Fatalf("reset of a disabled account: %d %v", st, body)
+			}
+
+			// Activation e-mail again, for PENDING accounts only.
+			if st, body := admin.do("POST", "/v1/admin/accounts/"+id+":resendActivation", map[string]any{}); st != 400 || reasonOf(body) != "ACCOUNT_NOT_PENDING" {
+				t.Fatalf("resend activation to an activated account: %d %v", st, body)
+			}
+			st, body := admin.do("POST", "/v1/admin/accounts", map[string]any{"username": "piet", "email": "piet@" + code + ".example",
+				"displayName": "Piet", "roles": []string{"USER"}, "activation": "EMAIL_LINK"})
+			if st != 200 {
+				t.Fatalf("invite: %d %v", st, body)
+			}
+			pietID := body["account"].(map[string]any)["id"].(string)
+			_, old, _ := linkMail(t, srv, 1, "piet@"+code+".example")
+			if st, body := admin.do("POST", "/v1/admin/accounts/"+pietID+":resendActivation", map[string]any{}); st != 200 {
+				t.Fatalf("resend activation: %d %v", st, body)
+			}
+			_, fresh, _ := linkMail(t, srv, 2, "piet@"+code+".example")
+			if st, body := anon.do("POST", "/v1/recovery/activation:complete", map[string]any{"token": old, "newPassword": "Red-Lantern-74"}); st != 401 {
+				t.Fatalf("the first activation link after a resend: %d %v", st, body)
+			}
+			if st, body := anon.do("POST", "/v1/recovery/activation:complete", map[string]any{"token": fresh, "newPassword": "Red-Lantern-74"}); st != 200 {
+				t.Fatalf("the new activation link: %d %v", st, body)
+			}
+
+			// Another tenant's administrator cannot reach the account.
+			_, _, stranger := adminTenant(t, op, nil)
+			if st, body := stranger.do("POST", "/v1/admin/accounts/"+pietID+":sendPasswordReset", map[string]any{}); st != 404 {
+				t.Fatalf("another tenant's admin: %d %v", st, body)
+			}
+			// A user is no administrator.
+			if st, body := me.do("POST", "/v1/admin/accounts/"+pietID+":sendPasswordReset", map[string]any{}); st != 403 && st != 401 {
+				t.Fatalf("a user sending a reset: %d %v", st, body)
+			}
+		})
+	}
+}
+
+// Security questions through REST: a tenant that uses them prompts
+// SET_RECOVERY_INFO until they are set; setting them needs a recent
+// authentication, which a fresh log-in is; then the prompt is gone and
+// GET /v1/me/recovery lists the questions (never the answers).
+func TestSecurityQuestions_FreshLogInSetsThem_PromptEnds(t *testing.T) {
+	eachStoreWithClock(t, func(t *testing.T, op client, inst *allinone.Instance, clk *clock.Fake) {
+		code, _, admin := adminTenant(t, op, map[string]any{"recovery": map[string]any{"securityQuestions": true, "securityQuestionsRequired": 2}})
+		_, tokens := userWithPassword(t, admin, code, "marije", "Quiet-Forest-75")
+		if fmt.Sprint(tokens["prompts"]) != "[SET_RECOVERY_INFO]" {
+			t.Fatalf("prompts before questions: %v", tokens["prompts"])
+		}
+		me := client{t: t, base: inst.HTTPURL, token: tokens["accessToken"].(string)}
+		qs := []map[string]any{{"question": "Name of my first bike?", "answer": "Gazelle"}, {"question": "Street I grew up in?", "answer": "Dorpsstraat"}}
+		if st, body := me.do("PUT", "/v1/me/recovery/security-questions", map[string]any{"questions": qs[:1]}); st != 400 || !slices.Contains(fieldViolations(body), "questions") {
+			t.Fatalf("one question of two: %d %v", st, body)
+		}
+		clk.Advance(6 * time.Minute)
+		if st, body := me.do("PUT", "/v1/me/recovery/security-questions", map[string]any{"questions": qs}); st != 403 || reasonOf(body) != "REAUTHENTICATION_REQUIRED" {
+			t.Fatalf("six minutes after the log-in: %d %v", st, body)
+		}
+		anon := client{t: t, base: inst.HTTPURL}
+		st, body := login(anon, code, "marije", "Quiet-Forest-75")
+		if st != 200 {
+			t.Fatalf("log-in: %d %v", st, body)
+		}
+		me.token = body["accessToken"].(string)
+		if st, body := me.do("PUT", "/v1/me/recovery/security-questions", map[string]any{"questions": qs}); st != 200 {
+			t.Fatalf("set questions after a fresh log-in: %d %v", st, body)
+		}
+		st, body = me.do("GET", "/v1/me/recovery", nil)
+		if st != 200 || body["securityQuestionsSet"] != true || len(items(body, "questions")) != 2 || body["securityQuestionsRequired"] != 2.0 {
+			t.Fatalf("GET /v1/me/recovery: %d %v", st, body)
+		}
+		if strings.Contains(fmt.Sprint(body), "Gazelle") {
+			t.Fatalf("an answer came back: %v", body)
+		}
+		_, body = login(anon, code, "marije", "Quiet-Forest-75")
+		if body["accessToken"] == nil || len(items(body, "prompts")) != 0 {
+			t.Fatalf("log-in after setting the questions: %v, want no prompt", body)
+		}
+	})
 }

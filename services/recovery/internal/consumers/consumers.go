@@ -29,6 +29,7 @@ import (
 const (
 	AccountInvitedConsumer  = "recovery-account-invited"
 	PasswordChangedConsumer = "recovery-password-changed"
+	PasswordSetConsumer     = "recovery-password-set-by-admin"
 	AccountDisabledConsumer = "recovery-account-disabled"
 	UsernameChangedConsumer = "recovery-username-changed"
 	AccountUpdatedConsumer  = "recovery-account-updated"
@@ -45,7 +46,8 @@ type Consumer struct {
 
 // All returns the consumers: the invitation that needs an activation link,
 // and the changes after which an account's links no longer stand (its
-// password changed, it was disabled, its username or e-mail changed).
+// password changed, by anyone, it was disabled, its username or e-mail
+// changed).
 func All(use *app.App, bind Binder) []Consumer {
 	return []Consumer{
 		consumer(AccountInvitedConsumer, events.AccountInvited, func() proto.Message { return &eventsv1.AccountInvited{} },
@@ -58,6 +60,9 @@ func All(use *app.App, bind Binder) []Consumer {
 				// stood for.
 				return m.(*eventsv1.PasswordChanged).GetCause() != eventsv1.PasswordChanged_Cause_REHASH
 			}),
+		// An administrator's new password is a password change too.
+		voider(use, bind, PasswordSetConsumer, events.PasswordSetByAdmin, func() proto.Message { return &eventsv1.PasswordSetByAdmin{} },
+			func(proto.Message) bool { return true }),
 		voider(use, bind, AccountDisabledConsumer, events.AccountDisabled, func() proto.Message { return &eventsv1.AccountDisabled{} },
 			func(proto.Message) bool { return true }),
 		voider(use, bind, UsernameChangedConsumer, events.UsernameChanged, func() proto.Message { return &eventsv1.UsernameChanged{} },
