@@ -29,6 +29,7 @@ import (
 	"github.com/latchkey/latchkey/libs/clock"
 	"github.com/latchkey/latchkey/libs/testkit"
 	"github.com/latchkey/latchkey/libs/testkit/smtptest"
+	eventsv1 "github.com/latchkey/latchkey/proto/gen/latchkey/events/v1"
 	mfainternalv1 "github.com/latchkey/latchkey/proto/gen/latchkey/internalapi/mfa/v1"
 	recoveryv1 "github.com/latchkey/latchkey/proto/gen/latchkey/recovery/v1"
 )
@@ -481,4 +482,84 @@ func TestSecurityQuestions_FreshLogInSetsThem_PromptEnds(t *testing.T) {
 			t.Fatalf("log-in after setting the questions: %v, want no prompt", body)
 		}
 	})
+}
+
+// J2's reset with a security question, through REST with real SMTP: the
+// user sets a question after a fresh log-in; "forgot password" e-mails a
+// link; the reset page shows the question (only now, with the link
+// opened); the link alone is not enough; a wrong answer is a failed
+// log-in (LoginFailed, RESET_ANSWERS); the right one, typed loosely, gives
+// a ticket that sets the new password.
+func TestJourney_ResetWithSecurityAnswer_WrongAnswerCounted(t *testing.T) {
+	for _, pg := range []bool{true, false} {
+		t.Run(map[bool]string{true: "postgres", false: "sqlite"}[pg], func(t *testing.T) {
+			inst, srv := startWithSMTP(t, pg)
+			op := client{t: t, base: inst.HTTPURL, token: inst.OperatorToken}
+			anon := client{t: t, base: inst.HTTPURL}
+			code, tenantID, admin := adminTenant(t, op, map[string]any{
+				"recovery": map[string]any{"securityQuestions": true, "securityQuestionsRequired": 1},
+				"lockout":  map[string]any{"maxFailedAttempts": 5, "lockoutMinutes": 15},
+			})
+			_, tokens := userWithPassword(t, admin, code, "anna", "Blue-Harbour-71")
+
+			// Step 1: the question, right after the log-in.
+			me := client{t: t, base: inst.HTTPURL, token: tokens["accessToken"].(string)}
+			question := "Name of my first bike?"
+			if st, body := me.do("PUT", "/v1/me/recovery/security-questions", map[string]any{"questions": []map[string]any{{"question": question, "answer": "Gazelle Champion"}}}); st != 200 {
+				t.Fatalf("set the question: %d %v", st, body)
+			}
+
+			// Step 2: forgot password, the e-mailed link.
+			if st, _ := anon.do("POST", "/v1/recovery/password-reset", map[string]any{"tenant": code, "login": "anna"}); st != 202 {
+				t.Fatalf("forgot password: %d", st)
+			}
+			_, token, _ := linkMail(t, srv, 1, "anna@"+code+".example")
+
+			// Step 3: the reset page asks the question.
+			skipWithoutMFA(t, inst)
+			st, body := anon.do("POST", "/v1/recovery/password-reset:inspect", map[string]any{"token": token})
+			if st != 200 || fmt.Sprint(items(body, "requires")) != "[SECURITY_ANSWERS]" || fmt.Sprint(items(body, "questions")) != "["+question+"]" {
+				t.Fatalf("inspect: %d %v", st, body)
+			}
+			if st, body := anon.do("POST", "/v1/recovery/password-reset:complete", map[string]any{"token": token, "newPassword": "Green-Harbour-72"}); st != 400 || reasonOf(body) != "RESET_VERIFICATION_REQUIRED" {
+				t.Fatalf("the link alone: %d %v", st, body)
+			}
+
+			// Step 4: a wrong answer counts as a failed log-in.
+			answer := func(a string) (int, map[string]any) {
+				return anon.do("POST", "/v1/recovery/password-reset:verify", map[string]any{"token": token, "answers": []map[string]any{{"question": question, "answer": a}}})
+			}
+			if st, body := answer("Batavus"); st != 401 || reasonOf(body) != "SECURITY_ANSWERS_INVALID" {
+				t.Fatalf("wrong answer: %d %v", st, body)
+			}
+			testkit.Eventually(t, 10*time.Second, func() error {
+				for _, m := range eventMessages(t, inst.NATSURL, tenantID, "latchkey.events.v1.session.login_failed") {
+					if m.(*eventsv1.LoginFailed).GetReason() == "RESET_ANSWERS" {
+						return nil
+					}
+				}
+				return fmt.Errorf("no LoginFailed with reason RESET_ANSWERS")
+			})
+
+			// Step 5: the right answer, typed loosely, then the new password.
+			st, body = answer("  gazelle   CHAMPION ")
+			if st != 200 || body["resetTicket"] == nil {
+				t.Fatalf("right answer: %d %v", st, body)
+			}
+			if st, body := anon.do("POST", "/v1/recovery/password-reset:complete", map[string]any{"resetTicket": body["resetTicket"], "newPassword": "Green-Harbour-72"}); st != 200 {
+				t.Fatalf("complete with the ticket: %d %v", st, body)
+			}
+			if st, body := login(anon, code, "anna", "Green-Harbour-72"); st != 200 || body["accessToken"] == nil {
+				t.Fatalf("log-in with the new password: %d %v", st, body)
+			}
+			testkit.Eventually(t, 10*time.Second, func() error {
+				for _, m := range eventMessages(t, inst.NATSURL, tenantID, "latchkey.events.v1.recovery.password_reset_completed") {
+					if fmt.Sprint(m.(*eventsv1.PasswordResetCompleted).GetVerifiedWith()) == "[SECURITY_ANSWERS]" {
+						return nil
+					}
+				}
+				return fmt.Errorf("no PasswordResetCompleted verified with SECURITY_ANSWERS")
+			})
+		})
+	}
 }
