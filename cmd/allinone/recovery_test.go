@@ -87,7 +87,7 @@ func mailText(t *testing.T, raw []byte) (subject, text string) {
 	return subject, text
 }
 
-var linkToken = regexp.MustCompile(`/ui/(activate|reset-password)\?token=([A-Za-z0-9_-]{43})`)
+var emailedLink = regexp.MustCompile(`/ui/(activate|reset-password)\?token=([A-Za-z0-9_-]{43})`)
 
 // linkMail waits for the n-th e-mail with a link (counting from 1) to
 // arrive at srv for address to (other e-mail, such as notices, is passed
@@ -102,7 +102,7 @@ func linkMail(t *testing.T, srv *smtptest.Server, n int, to string) (kind, token
 				continue
 			}
 			_, text := mailText(t, m.Data)
-			if got := linkToken.FindStringSubmatch(text); got != nil {
+			if got := emailedLink.FindStringSubmatch(text); got != nil {
 				if seen++; seen == n {
 					return got[1], got[2], text
 				}
