@@ -1,19 +1,13 @@
 package server_test
 
 import (
-	"bytes"
 	"context"
-	"encoding/base64"
 	"fmt"
 	"io"
 	"log/slog"
 	"mime"
-	"mime/multipart"
-	"mime/quotedprintable"
 	"net"
-	"net/mail"
 	"path/filepath"
-	"strings"
 	"sync"
 	"testing"
 	"time"
@@ -246,68 +240,5 @@ func waitCtx(t testing.TB) context.Context {
 	return ctx
 }
 
-// parsed is a received message taken apart.
-type parsed struct {
-	header mail.Header
-	text   string
-	html   string
-	// images by Content-ID (without brackets).
-	images map[string][]byte
-}
-
-func parse(t testing.TB, m smtptest.Message) *parsed {
-	t.Helper()
-	msg, err := mail.ReadMessage(bytes.NewReader(m.Data))
-	if err != nil {
-		t.Fatalf("not a MIME message: %v", err)
-	}
-	p := &parsed{header: msg.Header, images: map[string][]byte{}}
-	walk(t, msg.Header.Get("Content-Type"), msg.Header.Get("Content-Transfer-Encoding"), "", msg.Body, p)
-	return p
-}
-
-func walk(t testing.TB, ctype, cte, cid string, body io.Reader, p *parsed) {
-	t.Helper()
-	mt, params, err := mime.ParseMediaType(ctype)
-	if err != nil {
-		t.Fatalf("content type %q: %v", ctype, err)
-	}
-	if strings.HasPrefix(mt, "multipart/") {
-		mr := multipart.NewReader(body, params["boundary"])
-		for {
-			part, err := mr.NextRawPart()
-			if err == io.EOF {
-				return
-			}
-			if err != nil {
-				t.Fatal(err)
-			}
-			walk(t, part.Header.Get("Content-Type"), part.Header.Get("Content-Transfer-Encoding"),
-				strings.Trim(part.Header.Get("Content-Id"), "<>"), part, p)
-		}
-	}
-	data := decodeCTE(t, cte, body)
-	switch {
-	case mt == "text/plain":
-		p.text = string(data)
-	case mt == "text/html":
-		p.html = string(data)
-	case strings.HasPrefix(mt, "image/"):
-		p.images[cid] = data
-	}
-}
-
-func decodeCTE(t testing.TB, cte string, r io.Reader) []byte {
-	t.Helper()
-	switch strings.ToLower(cte) {
-	case "base64":
-		r = base64.NewDecoder(base64.StdEncoding, r)
-	case "quoted-printable":
-		r = quotedprintable.NewReader(r)
-	}
-	b, err := io.ReadAll(r)
-	if err != nil {
-		t.Fatalf("decode %s: %v", cte, err)
-	}
-	return b
-}
+// parse takes a received message apart.
+func parse(t testing.TB, m smtptest.Message) *smtptest.Parsed { return smtptest.Parse(t, m) }

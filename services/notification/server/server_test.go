@@ -73,7 +73,7 @@ func TestSendNotification_DeliversMIMEWithBothPartsQRLanguageAndLinks(t *testing
 		if len(msgs) != 2 {
 			t.Fatalf("%d messages arrived, want 2", len(msgs))
 		}
-		byTo := map[string]*parsed{}
+		byTo := map[string]*smtptest.Parsed{}
 		for _, m := range msgs {
 			if m.From != "noreply@eshc.example" || len(m.To) != 1 {
 				t.Errorf("envelope from %q to %v", m.From, m.To)
@@ -86,24 +86,24 @@ func TestSendNotification_DeliversMIMEWithBothPartsQRLanguageAndLinks(t *testing
 		if k == nil {
 			t.Fatal("no message to jan")
 		}
-		if lang := k.header.Get("Content-Language"); lang != "nl" {
+		if lang := k.Header.Get("Content-Language"); lang != "nl" {
 			t.Errorf("Content-Language %q, want nl", lang)
 		}
-		if subj, _ := new(mimeDecoder).DecodeHeader(k.header.Get("Subject")); !strings.Contains(subj, "ESHC Portaal") || !strings.Contains(subj, "authenticatorsleutel") {
+		if subj, _ := new(mimeDecoder).DecodeHeader(k.Header.Get("Subject")); !strings.Contains(subj, "ESHC Portaal") || !strings.Contains(subj, "authenticatorsleutel") {
 			t.Errorf("subject %q", subj)
 		}
-		if k.text == "" || k.html == "" {
-			t.Fatalf("want a text and an HTML part; text %d bytes, html %d bytes", len(k.text), len(k.html))
+		if k.Text == "" || k.HTML == "" {
+			t.Fatalf("want a text and an HTML part; text %d bytes, html %d bytes", len(k.Text), len(k.HTML))
 		}
-		if !strings.Contains(k.text, "JBSW Y3DP EHPK 3PXP") || !strings.Contains(k.text, otpauth) {
-			t.Errorf("text lacks the key or the otpauth link:\n%s", k.text)
+		if !strings.Contains(k.Text, "JBSW Y3DP EHPK 3PXP") || !strings.Contains(k.Text, otpauth) {
+			t.Errorf("text lacks the key or the otpauth link:\n%s", k.Text)
 		}
-		if strings.Contains(k.html, "<script>") || !strings.Contains(k.html, "&lt;script&gt;") {
-			t.Errorf("display name not escaped in HTML:\n%s", k.html)
+		if strings.Contains(k.HTML, "<script>") || !strings.Contains(k.HTML, "&lt;script&gt;") {
+			t.Errorf("display name not escaped in HTML:\n%s", k.HTML)
 		}
-		png, ok := k.images["qr.png"]
-		if !ok || !strings.Contains(k.html, `src="cid:qr.png"`) {
-			t.Fatalf("no inline QR referenced by cid (images %d)", len(k.images))
+		png, ok := k.Images["qr.png"]
+		if !ok || !strings.Contains(k.HTML, `src="cid:qr.png"`) {
+			t.Fatalf("no inline QR referenced by cid (images %d)", len(k.Images))
 		}
 		if got := qr.Decode(t, png); got != otpauth {
 			t.Errorf("QR decodes to %q, want %q", got, otpauth)
@@ -115,15 +115,15 @@ func TestSendNotification_DeliversMIMEWithBothPartsQRLanguageAndLinks(t *testing
 		if r == nil {
 			t.Fatal("no message to piet")
 		}
-		if r.header.Get("Content-Language") != "en" {
-			t.Errorf("Content-Language %q, want en", r.header.Get("Content-Language"))
+		if r.Header.Get("Content-Language") != "en" {
+			t.Errorf("Content-Language %q, want en", r.Header.Get("Content-Language"))
 		}
 		link := "https://id.eshc.example/ui/reset-password?token=tok-reset-1"
-		if !strings.Contains(r.text, link) || !strings.Contains(r.html, `href="`+link+`"`) {
-			t.Errorf("reset link %s missing:\n%s\n%s", link, r.text, r.html)
+		if !strings.Contains(r.Text, link) || !strings.Contains(r.HTML, `href="`+link+`"`) {
+			t.Errorf("reset link %s missing:\n%s\n%s", link, r.Text, r.HTML)
 		}
-		if !strings.Contains(r.text, "eshc") {
-			t.Errorf("company code missing:\n%s", r.text)
+		if !strings.Contains(r.Text, "eshc") {
+			t.Errorf("company code missing:\n%s", r.Text)
 		}
 	})
 }
@@ -307,7 +307,7 @@ func TestStoppedMidDelivery_RestartedRunDeliversIt(t *testing.T) {
 				}
 				ids := map[string]bool{}
 				for _, m := range msgs {
-					ids[parse(t, m).header.Get("Message-Id")] = true
+					ids[parse(t, m).Header.Get("Message-Id")] = true
 				}
 				if len(ids) != 1 {
 					t.Errorf("copies carry Message-IDs %v, want one", ids)
@@ -371,13 +371,13 @@ func TestSecurityNotices_FromEvents_ToTheAccountsAddressOncePerEvent(t *testing.
 				t.Errorf("notice to %v, want the account's address", m.To)
 			}
 			p := parse(t, m)
-			subj, _ := new(mimeDecoder).DecodeHeader(p.header.Get("Subject"))
+			subj, _ := new(mimeDecoder).DecodeHeader(p.Header.Get("Subject"))
 			subjects[subj]++
-			if p.header.Get("Content-Language") != "nl" {
-				t.Errorf("%q in %q, want the account's nl", subj, p.header.Get("Content-Language"))
+			if p.Header.Get("Content-Language") != "nl" {
+				t.Errorf("%q in %q, want the account's nl", subj, p.Header.Get("Content-Language"))
 			}
-			if strings.Contains(p.html, "<script>") || strings.Contains(p.html, "<9>") {
-				t.Errorf("unescaped input in %q:\n%s", subj, p.html)
+			if strings.Contains(p.HTML, "<script>") || strings.Contains(p.HTML, "<9>") {
+				t.Errorf("unescaped input in %q:\n%s", subj, p.HTML)
 			}
 		}
 		want := []string{
