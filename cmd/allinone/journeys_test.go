@@ -459,7 +459,7 @@ func TestJourneyJ3_AdminAndSelfServiceResets(t *testing.T) {
 	eachJourneyStore(t, func(j *journey) {
 		t := j.t
 		code, admin := j.tenant("timetrak", map[string]any{"brandName": "Timetrak"}, "admin", "admin@timetrak.example")
-		userID, _ := userWithPassword(t, admin, code, "kees", "Kees-Password-2026")
+		userID, _ := userWithPassword(t, admin, code, "kees", "Tulip-Password-2026")
 		step(t, "1 the admin sends a reset link; the user sets a new password", func(t *testing.T) {
 			st, body := admin.do("POST", "/v1/admin/accounts/"+userID+":sendPasswordReset", map[string]any{})
 			wantStatus(t, "send reset", st, body, 200)
@@ -468,12 +468,12 @@ func TestJourneyJ3_AdminAndSelfServiceResets(t *testing.T) {
 			if st != 200 || len(items(body, "requires")) != 0 {
 				t.Fatalf("inspect: %d %v, want nothing more than the link", st, body)
 			}
-			st, body = j.anon.do("POST", "/v1/recovery/password-reset:complete", map[string]any{"token": reset, "newPassword": "Kees-Nieuw-2027"})
+			st, body = j.anon.do("POST", "/v1/recovery/password-reset:complete", map[string]any{"token": reset, "newPassword": "Tulip-Nieuw-2027"})
 			wantStatus(t, "complete", st, body, 200)
 			if body["tenantCode"] != code {
 				t.Fatalf("answer %v, want the company code", body)
 			}
-			if st, _ := login(j.anon, code, "kees", "Kees-Nieuw-2027"); st != 200 {
+			if st, _ := login(j.anon, code, "kees", "Tulip-Nieuw-2027"); st != 200 {
 				t.Fatalf("log-in with the new password: %d", st)
 			}
 		})
@@ -481,9 +481,9 @@ func TestJourneyJ3_AdminAndSelfServiceResets(t *testing.T) {
 			st, body := j.anon.do("POST", "/v1/recovery/password-reset", map[string]any{"tenant": code, "login": "kees"})
 			wantStatus(t, "ask", st, body, 202)
 			reset := tokenIn(t, j.mailTo("kees@"+code+".example", "Reset"), "reset-password")
-			st, body = j.anon.do("POST", "/v1/recovery/password-reset:complete", map[string]any{"token": reset, "newPassword": "Kees-Derde-2028"})
+			st, body = j.anon.do("POST", "/v1/recovery/password-reset:complete", map[string]any{"token": reset, "newPassword": "Tulip-Derde-2028"})
 			wantStatus(t, "complete", st, body, 200)
-			st, body = j.anon.do("POST", "/v1/recovery/password-reset:complete", map[string]any{"token": reset, "newPassword": "Kees-Vierde-2029"})
+			st, body = j.anon.do("POST", "/v1/recovery/password-reset:complete", map[string]any{"token": reset, "newPassword": "Tulip-Vierde-2029"})
 			if st < 400 || st >= 500 {
 				t.Fatalf("the link twice: %d %v", st, body)
 			}
@@ -498,14 +498,14 @@ func TestJourneyJ3_AdminAndSelfServiceResets(t *testing.T) {
 				t.Fatalf("a second contact with the same e-mail: %d %v, want it refused", st, body)
 			}
 			activation := tokenIn(t, j.mailTo("portal@client.example", "Activate"), "activate")
-			st, body = j.anon.do("POST", "/v1/recovery/activation:complete", map[string]any{"token": activation, "newPassword": "Portal-Client-2026"})
+			st, body = j.anon.do("POST", "/v1/recovery/activation:complete", map[string]any{"token": activation, "newPassword": "Harbour-Tulip-2026"})
 			wantStatus(t, "activate", st, body, 200)
 			st, body = j.anon.do("POST", "/v1/recovery/password-reset", map[string]any{"tenant": code, "login": "portal@client.example"})
 			wantStatus(t, "ask by e-mail address", st, body, 202)
 			reset := tokenIn(t, j.mailTo("portal@client.example", "Reset"), "reset-password")
-			st, body = j.anon.do("POST", "/v1/recovery/password-reset:complete", map[string]any{"token": reset, "newPassword": "Portal-Client-2027"})
+			st, body = j.anon.do("POST", "/v1/recovery/password-reset:complete", map[string]any{"token": reset, "newPassword": "Harbour-Tulip-2027"})
 			wantStatus(t, "complete", st, body, 200)
-			if st, _ := login(j.anon, code, "client.one", "Portal-Client-2027"); st != 200 {
+			if st, _ := login(j.anon, code, "client.one", "Harbour-Tulip-2027"); st != 200 {
 				t.Fatalf("contact's log-in: %d", st)
 			}
 		})
