@@ -60,6 +60,7 @@ type Config struct {
 	// binaries use, so the all-in-one honours every one of them.
 	Account      account.Tuning
 	Credential   credential.Tuning
+	MFA          mfa.Tuning
 	Notification notification.Tuning
 	Recovery     recovery.Tuning
 	Clock        clock.Clock
@@ -78,6 +79,7 @@ func ConfigFromEnv(l *config.Loader) Config {
 		ManagementAddr:   daemon.ManagementAddr(l),
 		Account:          account.TuningFromEnv(l),
 		Credential:       credential.TuningFromEnv(l),
+		MFA:              mfa.TuningFromEnv(l),
 		Notification:     notification.TuningFromEnv(l),
 		Recovery:         recovery.TuningFromEnv(l),
 	}
@@ -101,6 +103,11 @@ type Instance struct {
 	// was generated now.
 	SigningKeyKEKPath string
 	SigningKeyKEKNew  bool
+	// MFASecretKeysPath is the file the key ring sealing TOTP secrets was
+	// read from or written to ("" when it came from config);
+	// MFASecretKeysNew says it was generated now.
+	MFASecretKeysPath string
+	MFASecretKeysNew  bool
 	// MailboxURL is the built-in mailbox page ("" when e-mail goes to an
 	// SMTP server). It answers loopback clients only (and the operator
 	// token), whatever address the HTTP listener has.
@@ -193,6 +200,15 @@ func Start(ctx context.Context, cfg Config) (_ *Instance, err error) {
 	// none is configured (credentiald alone requires it).
 	if cfg.Credential.KEK == nil {
 		cfg.Credential.KEK, inst.SigningKeyKEKPath, inst.SigningKeyKEKNew, err = credential.LoadOrCreateKEK(cfg.DataDir)
+		if err != nil {
+			return nil, err
+		}
+	}
+
+	// The same for the key ring that seals TOTP secrets (mfad alone
+	// requires it).
+	if cfg.MFA.SecretKeys == nil {
+		cfg.MFA.SecretKeys, inst.MFASecretKeysPath, inst.MFASecretKeysNew, err = mfa.LoadOrCreateSecretKeys(cfg.DataDir)
 		if err != nil {
 			return nil, err
 		}
@@ -310,6 +326,7 @@ func Start(ctx context.Context, cfg Config) (_ *Instance, err error) {
 	g.Go(func() error {
 		return account.Run(gctx, account.Config{
 			Settings: settings("account"), CredentialAddr: inst.Internal["credential"],
+			MFAAddr: inst.Internal["mfa"], RecoveryAddr: inst.Internal["recovery"],
 			Token: cfg.Credential.Token, OperatorTokens: operators, Tuning: cfg.Account,
 		})
 	})
@@ -327,7 +344,13 @@ func Start(ctx context.Context, cfg Config) (_ *Instance, err error) {
 			Token: cfg.Credential.Token, OperatorTokens: operators, Tuning: cfg.Recovery,
 		})
 	})
-	g.Go(func() error { return mfa.Run(gctx, mfa.Config{Settings: settings("mfa")}) })
+	g.Go(func() error {
+		return mfa.Run(gctx, mfa.Config{
+			Settings:    settings("mfa"),
+			AccountAddr: inst.Internal["account"], NotificationAddr: inst.Internal["notification"], CredentialAddr: inst.Internal["credential"],
+			Token: cfg.Credential.Token, OperatorTokens: operators, Tuning: cfg.MFA,
+		})
+	})
 	g.Go(func() error { return notification.Run(gctx, mail) })
 	g.Go(func() error { return gw.Serve(gctx, httpLis, grpcLis) })
 	if managementLis != nil {

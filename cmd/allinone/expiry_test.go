@@ -2,6 +2,8 @@ package allinone_test
 
 import (
 	"fmt"
+	"io"
+	"log/slog"
 	"slices"
 	"strings"
 	"testing"
@@ -96,5 +98,54 @@ func TestTemporaryPassword_ExpiresByTenantSetting(t *testing.T) {
 	}
 	if st, _ := login(anon, code, "admin", "wrong"); st != 401 {
 		t.Fatalf("a wrong password still gets the usual 401: %d", st)
+	}
+}
+
+// J2: the "password expires soon" e-mail. The credential service's sweep
+// finds a password in the tenant's 14-day window and the notice, with the
+// expiry date, arrives once, however often the sweep runs: when a second
+// password enters its window later, the first has been swept again and
+// still has its one notice.
+func TestPasswordExpiry_WarningEmailedOncePerExpiry(t *testing.T) {
+	clk := clock.NewFake(time.Now())
+	cfg := allinone.Config{Edge: loopbackEdge, DataDir: t.TempDir(), NATSURL: testkit.NATS(t).URL, Clock: clk,
+		Logger: slog.New(slog.NewTextHandler(io.Discard, nil))}
+	cfg.Credential.ExpiryWarningEvery = 20 * time.Millisecond
+	inst := startWithConfig(t, false, cfg)
+	op := client{t: t, base: inst.HTTPURL, token: inst.OperatorToken}
+	code := tenantWithAdmin(t, op, map[string]any{"brandName": "Clienttrack",
+		"password": map[string]any{"maxAgeDays": 90, "expiryWarningDays": 14}})
+	anon := client{t: t, base: inst.HTTPURL}
+	finishFirstLogin(t, anon, code)
+	admin := op.asTenant(code) // an operator acting in the tenant: its token does not expire with the clock
+	day := 24 * time.Hour
+	adminExpires := clk.Now().Add(90 * day).UTC().Format("2 January 2006")
+
+	clk.Advance(10 * day)
+	st, body := admin.do("POST", "/v1/admin/accounts", map[string]any{"username": "bert", "email": "bert@" + code + ".example",
+		"displayName": "Bert", "roles": []string{"USER"}, "activation": "TEMPORARY_PASSWORD", "temporaryPassword": "Starting-Point-2026"})
+	if st != 200 {
+		t.Fatalf("create bert: %d %v", st, body)
+	}
+	id := body["account"].(map[string]any)["id"].(string)
+	if st, body := admin.do("POST", "/v1/admin/accounts/"+id+":setPassword", map[string]any{"password": "Chosen-By-Admin-1", "temporary": false}); st != 200 {
+		t.Fatalf("set bert's password: %d %v", st, body)
+	}
+	bertExpires := clk.Now().Add(90 * day).UTC().Format("2 January 2006")
+
+	clk.Advance(70 * day) // the admin's password is 80 days old, bert's 70
+	waitForMail(t, anon, "admin@"+code+".example", "Clienttrack", adminExpires)
+	clk.Advance(6 * day) // bert's is 76 days old; the admin's, 86, was warned
+	waitForMail(t, anon, "bert@"+code+".example", "Clienttrack", bertExpires)
+
+	_, body = anon.do("GET", "/ui/mailbox/messages?to=admin@"+code+".example", nil)
+	n := 0
+	for _, m := range items(body, "messages") {
+		if strings.Contains(m.(map[string]any)["text"].(string), adminExpires) {
+			n++
+		}
+	}
+	if n != 1 {
+		t.Fatalf("%d expiry notices to the admin, want 1", n)
 	}
 }

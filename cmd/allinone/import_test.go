@@ -9,6 +9,8 @@ import (
 	"testing"
 
 	"golang.org/x/crypto/bcrypt"
+
+	"github.com/latchkey/latchkey/libs/testkit"
 )
 
 func djangoHash(t *testing.T, pw string) string {
@@ -160,4 +162,30 @@ func TestImport_CostlyHashesRefused_RowAndFieldNamed(t *testing.T) {
 			}
 		}
 	})
+}
+
+// A row imported without a password hash is a PENDING account that gets
+// the activation e-mail (AccountInvited, which the recovery service turns
+// into a link), as the import API promises; it cannot log in until then.
+func TestImport_RowWithoutHash_PendingWithActivationEmail(t *testing.T) {
+	inst := start(t, false, testkit.NATS(t).URL, t.TempDir())
+	op := client{t: t, base: inst.HTTPURL, token: inst.OperatorToken}
+	code := tenantWithAdmin(t, op, map[string]any{"usernameIsEmail": false, "brandName": "Clienttrack"})
+	anon := client{t: t, base: inst.HTTPURL}
+	admin := client{t: t, base: inst.HTTPURL, token: finishFirstLogin(t, anon, code)["accessToken"].(string)}
+	email := "cora@" + code + ".example"
+	st, body := admin.do("POST", "/v1/admin/accounts:import", map[string]any{"accounts": []map[string]any{
+		{"username": "cora", "email": email, "displayName": "Cora", "roles": []string{"USER"}},
+	}})
+	if st != 200 || body["importedCount"] != 1.0 {
+		t.Fatalf("import without a hash: %d %v", st, body)
+	}
+	_, body = admin.do("GET", "/v1/admin/accounts?filter=cora", nil)
+	if accts := items(body, "accounts"); len(accts) != 1 || accts[0].(map[string]any)["status"] != "PENDING" {
+		t.Fatalf("imported row without a hash: %v, want one PENDING account", body)
+	}
+	waitForMail(t, anon, email, "/ui/activate?token=")
+	if st, body := login(anon, code, "cora", "Any-Password-1"); st != 401 {
+		t.Fatalf("log-in before activation: %d %v, want 401", st, body)
+	}
 }

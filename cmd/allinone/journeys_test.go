@@ -366,7 +366,7 @@ func TestJourneyJ2_HelpdeskStrictPolicy(t *testing.T) {
 			}
 			me := j.as(body["accessToken"])
 			st, body = me.do("GET", "/v1/me", nil)
-			if st != 200 || body["recoveryInfoSet"] == true {
+			if sec, _ := body["security"].(map[string]any); st != 200 || sec == nil || sec["recoveryInfoSet"] == true {
 				t.Fatalf("GET /v1/me before: %d %v", st, body)
 			}
 			st, body = me.do("PUT", "/v1/me/recovery/security-questions", map[string]any{"questions": []map[string]any{
@@ -412,7 +412,7 @@ func TestJourneyJ2_HelpdeskStrictPolicy(t *testing.T) {
 				t.Fatalf("the code: %d %v", st, body)
 			}
 			access = body["accessToken"].(string)
-			if st, body := j.as(access).do("GET", "/v1/me", nil); st != 200 || body["totpEnabled"] != true {
+			if st, body := j.as(access).do("GET", "/v1/me", nil); st != 200 || body["security"].(map[string]any)["totpEnabled"] != true {
 				t.Fatalf("GET /v1/me: %d %v, want totpEnabled", st, body)
 			}
 		})

@@ -3,11 +3,7 @@ package allinone_test
 import (
 	"bytes"
 	"context"
-	"crypto/hmac"
-	"crypto/sha1"
-	"encoding/base32"
 	"encoding/base64"
-	"encoding/binary"
 	"fmt"
 	"io"
 	"log/slog"
@@ -568,24 +564,6 @@ func TestJourney_ResetWithSecurityAnswer_WrongAnswerCounted(t *testing.T) {
 	}
 }
 
-// totpCode is the RFC 6238 code (SHA-1, 6 digits, 30 s) of a base32
-// secret at t.
-func totpCode(t *testing.T, secret string, at time.Time) string {
-	t.Helper()
-	key, err := base32.StdEncoding.WithPadding(base32.NoPadding).DecodeString(strings.ToUpper(strings.TrimRight(secret, "=")))
-	if err != nil {
-		t.Fatalf("TOTP secret %q: %v", secret, err)
-	}
-	var msg [8]byte
-	binary.BigEndian.PutUint64(msg[:], uint64(at.Unix()/30))
-	mac := hmac.New(sha1.New, key)
-	mac.Write(msg[:])
-	sum := mac.Sum(nil)
-	off := sum[len(sum)-1] & 0x0f
-	v := binary.BigEndian.Uint32(sum[off:off+4]) & 0x7fffffff
-	return fmt.Sprintf("%06d", v%1_000_000)
-}
-
 // A reset of an account with two-step verification needs a code (or a
 // recovery code) besides the link, and never turns the factor off: a wrong
 // code is a failed log-in (RESET_TOTP); a recovery code gives the ticket;
@@ -605,7 +583,7 @@ func TestJourney_ResetWithTOTP_RecoveryCodeWorks_FactorStaysOn(t *testing.T) {
 	if st != 200 || body["secret"] == nil {
 		t.Fatalf("enroll: %d %v", st, body)
 	}
-	st, body = me.do("POST", "/v1/me/mfa/totp:confirm", map[string]any{"code": totpCode(t, body["secret"].(string), time.Now())})
+	st, body = me.do("POST", "/v1/me/mfa/totp:confirm", map[string]any{"code": totpAt(t, body["secret"].(string), time.Now())})
 	if st != 200 || len(items(body, "recoveryCodes")) == 0 {
 		t.Fatalf("confirm: %d %v", st, body)
 	}

@@ -150,4 +150,7 @@ func printRunning(w io.Writer, inst *allinone.Instance) {
 	if inst.SigningKeyKEKNew {
 		fmt.Fprintf(w, "  Signing-key KEK generated: %s  (back it up with the data: the signing keys do not open without it)\n", inst.SigningKeyKEKPath)
 	}
+	if inst.MFASecretKeysNew {
+		fmt.Fprintf(w, "  MFA secret keys generated: %s  (back it up with the data: TOTP secrets do not open without it)\n", inst.MFASecretKeysPath)
+	}
 }

@@ -36,10 +36,14 @@ const (
 	PasswordChanged     = Prefix + "credential.password_changed"
 	PasswordSetByAdmin  = Prefix + "credential.password_set_by_admin"
 	PinChanged          = Prefix + "credential.pin_changed"
+	PasswordExpiresSoon = Prefix + "credential.password_expires_soon"
 	LoginSucceeded      = Prefix + "session.login_succeeded"
 	LoginFailed         = Prefix + "session.login_failed"
 	SessionRevoked      = Prefix + "session.revoked"
 	RefreshTokenReused  = Prefix + "session.refresh_token_reused"
+	MfaEnabled          = Prefix + "mfa.enabled"
+	MfaDisabled         = Prefix + "mfa.disabled"
+	MfaReset            = Prefix + "mfa.reset"
 )
 
 // NewMeta returns the metadata of a new event: a fresh id (also its

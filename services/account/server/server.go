@@ -18,6 +18,8 @@ import (
 	"github.com/latchkey/latchkey/libs/outbox"
 	credentialv1 "github.com/latchkey/latchkey/proto/gen/latchkey/credential/v1"
 	credentialinternalv1 "github.com/latchkey/latchkey/proto/gen/latchkey/internalapi/credential/v1"
+	mfainternalv1 "github.com/latchkey/latchkey/proto/gen/latchkey/internalapi/mfa/v1"
+	recoveryinternalv1 "github.com/latchkey/latchkey/proto/gen/latchkey/internalapi/recovery/v1"
 	"github.com/latchkey/latchkey/services/account/internal/app"
 	"github.com/latchkey/latchkey/services/account/internal/consumers"
 	"github.com/latchkey/latchkey/services/account/internal/grpcapi"
@@ -35,6 +37,9 @@ type Config struct {
 	infra.Settings
 	// CredentialAddr is the credential service's internal gRPC address.
 	CredentialAddr string
+	// MFAAddr and RecoveryAddr are the internal gRPC addresses of the mfa
+	// and recovery services, which GET /v1/me asks.
+	MFAAddr, RecoveryAddr string
 	// Token names the access tokens the service accepts.
 	Token authn.TokenConfig
 	// OperatorTokens admit operator API calls.
@@ -47,6 +52,8 @@ func ConfigFromEnv(l *config.Loader) Config {
 	return Config{
 		Settings:       infra.SettingsFromEnv(l, Name, true),
 		CredentialAddr: infra.PeerAddr(l, "credential"),
+		MFAAddr:        infra.PeerAddr(l, "mfa"),
+		RecoveryAddr:   infra.PeerAddr(l, "recovery"),
 		Token:          authn.TokenConfigFromEnv(l),
 		OperatorTokens: authn.NewOperatorTokens(authn.OperatorTokenFromEnv(l)),
 		Tuning:         TuningFromEnv(l),
@@ -139,6 +146,16 @@ func Run(ctx context.Context, cfg Config) error {
 		return err
 	}
 	defer credConn.Close()
+	mfaConn, err := cfg.Dial("mfa", cfg.MFAAddr)
+	if err != nil {
+		return err
+	}
+	defer mfaConn.Close()
+	recoveryConn, err := cfg.Dial("recovery", cfg.RecoveryAddr)
+	if err != nil {
+		return err
+	}
+	defer recoveryConn.Close()
 
 	if cfg.UsernameReuseDays == 0 {
 		cfg.UsernameReuseDays = DefaultUsernameReuseDays
@@ -156,6 +173,8 @@ func Run(ctx context.Context, cfg Config) error {
 	use := app.New(st, cfg.Clock, peers.NewCredentials(credentialinternalv1.NewCredentialInternalServiceClient(credConn)), app.Options{
 		UsernameReuse: time.Duration(max(cfg.UsernameReuseDays, 0)) * 24 * time.Hour,
 		Logger:        log,
+		Factors:       peers.NewMFA(mfainternalv1.NewMfaInternalServiceClient(mfaConn)),
+		Recovery:      peers.NewRecovery(recoveryinternalv1.NewRecoveryInternalServiceClient(recoveryConn)),
 	})
 
 	g, gctx := errgroup.WithContext(ctx)

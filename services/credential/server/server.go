@@ -60,7 +60,16 @@ type Tuning struct {
 	// BreachedFile is a local list of SHA-1 hashes of breached passwords
 	// (Have I Been Pwned format); empty: no breach check.
 	BreachedFile string
+	// ExpiryWarningEvery is how often the service looks for passwords that
+	// entered their tenant's expiry warning window, to e-mail "password
+	// expires soon" once per expiry (and once at start); 0: the default,
+	// 1h; negative: never.
+	ExpiryWarningEvery time.Duration
 }
+
+// DefaultExpiryWarningEvery is how often the expiry warnings are swept
+// when Tuning.ExpiryWarningEvery is 0.
+const DefaultExpiryWarningEvery = time.Hour
 
 // TuningFromEnv reads the Tuning settings.
 func TuningFromEnv(l *config.Loader) Tuning {
@@ -70,6 +79,8 @@ func TuningFromEnv(l *config.Loader) Tuning {
 		KEK:          signingKeyKEKFromEnv(l),
 		Hash:         passhash.SettingsFromEnv(l),
 		BreachedFile: l.String("LATCHKEY_BREACHED_PASSWORDS_FILE", "", "local file of SHA-1 hashes of breached passwords (HIBP format); empty: no breach check"),
+		ExpiryWarningEvery: l.Duration("LATCHKEY_PASSWORD_EXPIRY_WARNING_EVERY", DefaultExpiryWarningEvery,
+			"how often the credential service e-mails \"password expires soon\" to passwords that entered their tenant's expiryWarningDays (also once at start; one replica at a time; negative: never)"),
 	}
 }
 
@@ -159,7 +170,11 @@ func Run(ctx context.Context, cfg Config) error {
 		Accounts: peers.NewAccounts(accountinternalv1.NewAccountInternalServiceClient(accountConn)),
 		Factors:  peers.NewMFA(mfainternalv1.NewMfaInternalServiceClient(mfaConn)),
 		Recovery: peers.NewRecovery(recoveryinternalv1.NewRecoveryInternalServiceClient(recoveryConn)),
+		Logger:   log,
 	})
+	if cfg.ExpiryWarningEvery == 0 {
+		cfg.ExpiryWarningEvery = DefaultExpiryWarningEvery
+	}
 
 	g, gctx := errgroup.WithContext(ctx)
 	// The service verifies its own access tokens with its own keys.
@@ -177,6 +192,9 @@ func Run(ctx context.Context, cfg Config) error {
 	for _, c := range consumers.SessionEnders(use, st.Bind) {
 		c.Config.Clock, c.Config.Logger = cfg.Clock, log
 		g.Go(func() error { return inbox.Run(gctx, in.JS, in.DB, c.Config, c.Handler) })
+	}
+	if cfg.ExpiryWarningEvery > 0 {
+		g.Go(func() error { use.RunExpiryWarnings(gctx, cfg.ExpiryWarningEvery); return nil })
 	}
 	g.Go(func() error {
 		return in.Serve(gctx, Name, cfg.Settings, infra.API{

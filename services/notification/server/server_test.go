@@ -361,9 +361,12 @@ func TestSecurityNotices_FromEvents_ToTheAccountsAddressOncePerEvent(t *testing.
 		publish("latchkey.events.v1.mfa.enabled", on.Meta.EventId, on)
 		reset := &eventsv1.MfaReset{Meta: meta(), AccountId: accountID}
 		publish("latchkey.events.v1.mfa.reset", reset.Meta.EventId, reset)
+		expiring := &eventsv1.PasswordExpiresSoon{Meta: meta(), AccountId: accountID,
+			ExpireTime: timestamppb.New(time.Date(2026, 12, 3, 10, 30, 0, 0, time.UTC))}
+		publish("latchkey.events.v1.credential.password_expires_soon", expiring.Meta.EventId, expiring)
 
-		smtp.Wait(waitCtx(t), 5)
-		noMoreMessages(t, smtp, 5)
+		smtp.Wait(waitCtx(t), 6)
+		noMoreMessages(t, smtp, 6)
 		msgs := smtp.Messages()
 		subjects := map[string]int{}
 		for _, m := range msgs {
@@ -379,6 +382,9 @@ func TestSecurityNotices_FromEvents_ToTheAccountsAddressOncePerEvent(t *testing.
 			if strings.Contains(p.HTML, "<script>") || strings.Contains(p.HTML, "<9>") {
 				t.Errorf("unescaped input in %q:\n%s", subj, p.HTML)
 			}
+			if strings.Contains(subj, "verloopt") && !strings.Contains(p.Text, "verloopt op 3 december 2026") {
+				t.Errorf("expiry notice without its date:\n%s", p.Text)
+			}
 		}
 		want := []string{
 			"Je ESHC Portaal-wachtwoord is gewijzigd",
@@ -386,6 +392,7 @@ func TestSecurityNotices_FromEvents_ToTheAccountsAddressOncePerEvent(t *testing.
 			"Je ESHC Portaal-account is geblokkeerd",
 			"Verificatie in twee stappen staat aan voor je ESHC Portaal-account",
 			"Verificatie in twee stappen staat uit voor je ESHC Portaal-account",
+			"Je ESHC Portaal-wachtwoord verloopt binnenkort",
 		}
 		for _, w := range want {
 			if subjects[w] != 1 {

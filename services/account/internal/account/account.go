@@ -176,12 +176,16 @@ const (
 // PendingSteps are the log-in steps still due for a signed-in account, in
 // the log-in's order, so that GET /v1/me lists them as the next log-in
 // will ask them. pw is what the credential service says of the password
-// (nil: nothing). MFA is asked at every log-in and so never pending;
-// ENROLL_MFA is the mfa service's to say.
-func PendingSteps(t *Tenant, a *Account, pw *PasswordSummary) []string {
+// (nil: nothing), sec what the mfa and recovery services say. MFA is
+// asked at every log-in and so never pending; ENROLL_MFA is due where the
+// tenant requires two-step verification and the account has no factor,
+// not even an e-mailed key waiting for its first code (the log-in asks
+// that code instead).
+func PendingSteps(t *Tenant, a *Account, pw *PasswordSummary, sec Security) []string {
 	due := map[string]bool{
 		StepAcceptTerms:    TermsDue(t, a),
 		StepChangePassword: pw != nil && pw.Temporary,
+		StepEnrollMFA:      t.Policy.MFA.Required && !sec.TOTPEnabled && !sec.EmailedKeyPending,
 	}
 	var steps []string
 	for _, s := range []string{StepMFA, StepAcceptTerms, StepChangePassword, StepEnrollMFA} {
@@ -190,6 +194,40 @@ func PendingSteps(t *Tenant, a *Account, pw *PasswordSummary) []string {
 		}
 	}
 	return steps
+}
+
+// The prompts, as credential.v1.Prompt names them.
+const (
+	PromptSetRecoveryInfo     = "SET_RECOVERY_INFO"
+	PromptPasswordExpiresSoon = "PASSWORD_EXPIRES_SOON"
+)
+
+// Prompts are the reminders GET /v1/me shows, as the log-in does:
+// SET_RECOVERY_INFO where the tenant uses security questions and the
+// account's recovery information is not complete, PASSWORD_EXPIRES_SOON
+// in the tenant's warning window.
+func Prompts(t *Tenant, pw *PasswordSummary, sec Security) []string {
+	var p []string
+	if t.Policy.Recovery.SecurityQuestions && !sec.RecoveryInfoSet {
+		p = append(p, PromptSetRecoveryInfo)
+	}
+	if pw != nil && pw.ExpiresSoon {
+		p = append(p, PromptPasswordExpiresSoon)
+	}
+	return p
+}
+
+// Security is what the mfa and recovery services say of an account, for
+// its own overview (GET /v1/me).
+type Security struct {
+	// TOTPEnabled: a confirmed TOTP factor.
+	TOTPEnabled bool
+	// EmailedKeyPending: no confirmed factor, but a key e-mailed on
+	// request waits for its first code.
+	EmailedKeyPending bool
+	// RecoveryInfoSet: the recovery information is complete for the
+	// tenant's policy.
+	RecoveryInfoSet bool
 }
 
 // LockExpired reports whether a has a timed lock that has run out at now:

@@ -40,8 +40,28 @@ type Credentials interface {
 	PasswordSummary(ctx context.Context, tenantID, accountID string) (*account.PasswordSummary, error)
 }
 
+// Factors is what the account service asks the mfa service.
+type Factors interface {
+	// FactorStatus says whether the account has TOTP on, or an e-mailed
+	// key waiting for its first code. A service that cannot answer is an
+	// error (Unavailable), never "no factor".
+	FactorStatus(ctx context.Context, tenantID, accountID string) (totpEnabled, emailedKeyPending bool, err error)
+}
+
+// RecoveryInfo is what the account service asks the recovery service.
+type RecoveryInfo interface {
+	// RecoveryInfoSet says whether the account's recovery information is
+	// complete for its tenant's policy; a service that cannot answer is
+	// an error (Unavailable).
+	RecoveryInfoSet(ctx context.Context, tenantID, accountID string) (bool, error)
+}
+
 // Options are the use cases' settings.
 type Options struct {
+	// Factors and Recovery are the mfa and recovery services, which GET
+	// /v1/me asks; without them it answers Unavailable.
+	Factors  Factors
+	Recovery RecoveryInfo
 	// UsernameReuse is how long a released username stays reserved for
 	// the account that gave it up; 0 or less: not at all.
 	UsernameReuse time.Duration

@@ -4,6 +4,7 @@ import (
 	"context"
 
 	"github.com/latchkey/latchkey/libs/authn"
+	"github.com/latchkey/latchkey/libs/errs"
 	"github.com/latchkey/latchkey/services/account/internal/account"
 )
 
@@ -15,16 +16,19 @@ type Me struct {
 	// (account.PendingSteps).
 	PendingSteps []string
 	// Prompts are reminders (credential.v1.Prompt names):
-	// PASSWORD_EXPIRES_SOON.
+	// SET_RECOVERY_INFO, PASSWORD_EXPIRES_SOON.
 	Prompts []string
+	// Security is what the mfa and recovery services say.
+	Security account.Security
 	// Password is what the credential service says about the password;
 	// nil where no credential service runs.
 	Password *account.PasswordSummary
 }
 
-// GetMe returns the signed-in user's account, tenant, pending steps and
-// password summary. The two-step verification and recovery parts belong
-// to services not built yet and are left out.
+// GetMe returns the signed-in user's account, tenant, pending steps,
+// prompts and security summary. It fails closed: an mfa or recovery
+// service that cannot answer is an error, not "no factor" or "nothing
+// set", which would show a wrong ENROLL_MFA or SET_RECOVERY_INFO.
 func (a *App) GetMe(ctx context.Context, p *authn.Principal) (*Me, error) {
 	if err := authn.RequireAccount(p); err != nil {
 		return nil, err
@@ -46,9 +50,26 @@ func (a *App) GetMe(ctx context.Context, p *authn.Principal) (*Me, error) {
 			return nil, err
 		}
 	}
-	me.PendingSteps = account.PendingSteps(t, acct, me.Password)
-	if pw := me.Password; pw != nil && pw.ExpiresSoon {
-		me.Prompts = append(me.Prompts, "PASSWORD_EXPIRES_SOON")
+	if me.Security, err = a.security(ctx, acct); err != nil {
+		return nil, err
 	}
+	me.PendingSteps = account.PendingSteps(t, acct, me.Password, me.Security)
+	me.Prompts = account.Prompts(t, me.Password, me.Security)
 	return me, nil
+}
+
+// security asks the mfa and recovery services about acct.
+func (a *App) security(ctx context.Context, acct *account.Account) (account.Security, error) {
+	var sec account.Security
+	if a.opts.Factors == nil || a.opts.Recovery == nil {
+		return sec, errs.Unavailable("SECURITY_STATUS_UNAVAILABLE", "the two-step verification and recovery status cannot be read here", nil)
+	}
+	var err error
+	if sec.TOTPEnabled, sec.EmailedKeyPending, err = a.opts.Factors.FactorStatus(ctx, acct.TenantID, acct.ID); err != nil {
+		return sec, err
+	}
+	if sec.RecoveryInfoSet, err = a.opts.Recovery.RecoveryInfoSet(ctx, acct.TenantID, acct.ID); err != nil {
+		return sec, err
+	}
+	return sec, nil
 }

@@ -22,6 +22,9 @@ type ImportRow struct {
 	DisplayName string
 	Roles       []account.Role
 	Locale      string
+	// Pending: the row came without a password; the account is created
+	// PENDING and invited (AccountInvited: recovery e-mails the link).
+	Pending bool
 }
 
 // ImportResult is what became of one row: its account, or why not.
@@ -33,8 +36,9 @@ type ImportResult struct {
 // MaxImportRows bounds one import request.
 const MaxImportRows = 1000
 
-// ImportAccounts creates the ACTIVE accounts of a legacy import in one
-// transaction, all or none. Every row is checked first (fields, the
+// ImportAccounts creates the accounts of a legacy import in one
+// transaction, all or none: ACTIVE with their password, or PENDING with an
+// activation e-mail (AccountInvited) for a row without one. Every row is checked first (fields, the
 // tenant's username rule, conflicts with existing accounts and with the
 // other rows), so one answer reports every refused row. created is false
 // when any row was refused, or with validateOnly.
@@ -60,8 +64,12 @@ func (a *App) ImportAccounts(ctx context.Context, tenantID string, rows []Import
 		if locale == "" {
 			locale = t.Policy.Locale
 		}
+		status := account.StatusActive
+		if r.Pending {
+			status = account.StatusPending
+		}
 		acct := &account.Account{ID: r.ID, TenantID: t.ID, Username: r.Username, Email: r.Email, DisplayName: r.DisplayName,
-			Roles: r.Roles, Status: account.StatusActive, Locale: locale}
+			Roles: r.Roles, Status: status, Locale: locale}
 		err := errs.JoinInvalid(ids.Check("accountId", r.ID), account.ValidateNewAccount(acct, t.Policy, ""))
 		for _, key := range []struct {
 			field, value string
@@ -105,6 +113,11 @@ func (a *App) ImportAccounts(ctx context.Context, tenantID string, rows []Import
 			}
 			if err := tx.Emit(ctx, accountevents.AccountImported(res.Account, actor)); err != nil {
 				return err
+			}
+			if res.Account.Status == account.StatusPending {
+				if err := tx.Emit(ctx, accountevents.AccountInvited(res.Account, actor, now)); err != nil {
+					return err
+				}
 			}
 		}
 		return nil

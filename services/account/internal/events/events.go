@@ -51,9 +51,14 @@ func AccountCreated(a *account.Account, activation account.Activation, actor *ev
 }
 
 // AccountImported is the event of a's creation by a legacy import: an
-// AccountCreated marked imported.
+// AccountCreated marked imported; a PENDING one (imported without a
+// password) is activated by e-mail link.
 func AccountImported(a *account.Account, actor *eventsv1.Actor) store.Event {
-	ev := AccountCreated(a, "", actor)
+	var activation account.Activation
+	if a.Status == account.StatusPending {
+		activation = account.ActivationEmailLink
+	}
+	ev := AccountCreated(a, activation, actor)
 	ev.Message.(*eventsv1.AccountCreated).Imported = true
 	return ev
 }

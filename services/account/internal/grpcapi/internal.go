@@ -88,7 +88,7 @@ func (h *internal) CreateImportedAccounts(ctx context.Context, req *accountinter
 	rows := make([]app.ImportRow, len(req.GetRows()))
 	for i, r := range req.GetRows() {
 		rows[i] = app.ImportRow{ID: r.GetAccountId(), Username: r.GetUsername(), Email: r.GetEmail(), DisplayName: r.GetDisplayName(),
-			Roles: convert.RolesFromProto(r.GetRoles()), Locale: r.GetLocale()}
+			Roles: convert.RolesFromProto(r.GetRoles()), Locale: r.GetLocale(), Pending: r.GetPending()}
 	}
 	results, created, err := h.app.ImportAccounts(ctx, req.GetTenantId(), rows, req.GetValidateOnly())
 	if err != nil {

@@ -25,9 +25,7 @@ func (h *self) GetMe(ctx context.Context, _ *accountv1.GetMeRequest) (*accountv1
 	}
 	resp := &accountv1.GetMeResponse{
 		Account: convert.Account(me.Account), TenantCode: me.Tenant.Code,
-		// TOTP and recovery information belong to the mfa and recovery
-		// services, which are not built yet: false until they are.
-		Security: &accountv1.SecuritySummary{},
+		Security: &accountv1.SecuritySummary{TotpEnabled: me.Security.TOTPEnabled, RecoveryInfoSet: me.Security.RecoveryInfoSet},
 	}
 	for _, s := range me.PendingSteps {
 		resp.PendingSteps = append(resp.PendingSteps, credentialv1.LoginStep_Value(credentialv1.LoginStep_Value_value[s]))

@@ -14,6 +14,7 @@ package app
 
 import (
 	"context"
+	"log/slog"
 	"time"
 
 	"github.com/latchkey/latchkey/libs/clock"
@@ -45,12 +46,22 @@ type Directory interface {
 	RecordTermsAcceptance(ctx context.Context, tenantID, accountID, version string) error
 }
 
-// Factors is what the credential service asks the mfa service.
+// Factors is what the credential service asks the mfa service. Every
+// method fails closed: an mfa service that cannot answer is an error
+// (Unavailable), never "no factor".
 type Factors interface {
-	// TOTPEnrolled reports whether the account has a confirmed TOTP factor.
-	TOTPEnrolled(ctx context.Context, tenantID, accountID string) (bool, error)
-	// Verify checks a TOTP code (or, with recovery, a recovery code).
+	// Status reports the account's second factor: a confirmed TOTP
+	// factor, or a key e-mailed on request waiting for its first code.
+	Status(ctx context.Context, tenantID, accountID string) (credential.FactorStatus, error)
+	// Verify checks a TOTP code (or, with recovery, a recovery code); the
+	// first correct code of an e-mailed key confirms that factor.
 	Verify(ctx context.Context, tenantID, accountID, code string, recovery bool) (bool, error)
+	// StartEnrollment starts a TOTP enrolment (the ENROLL_MFA step).
+	StartEnrollment(ctx context.Context, tenantID, accountID string) (*credential.TOTPEnrollment, error)
+	// FinishEnrollment confirms it with the app's first code and returns
+	// the recovery codes; ok is false for a wrong code, and an enrolment
+	// mfa does not hold is credential.ErrEnrollmentNotStarted.
+	FinishEnrollment(ctx context.Context, tenantID, accountID, code string) (recoveryCodes []string, ok bool, err error)
 }
 
 // Recovery is what the credential service asks the recovery service.
@@ -91,6 +102,8 @@ type Deps struct {
 	Recovery Recovery
 	// RefreshTTL is how long a refresh token lives unused (default 30 days).
 	RefreshTTL time.Duration
+	// Logger logs what the background sweeps did (default slog.Default).
+	Logger *slog.Logger
 }
 
 // App runs the use cases.
@@ -102,6 +115,9 @@ type App struct {
 func New(d Deps) *App {
 	if d.RefreshTTL <= 0 {
 		d.RefreshTTL = 30 * 24 * time.Hour
+	}
+	if d.Logger == nil {
+		d.Logger = slog.Default()
 	}
 	if d.Checker == nil {
 		d.Checker = &password.Checker{}

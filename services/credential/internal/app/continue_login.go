@@ -20,7 +20,11 @@ type ContinueRequest struct {
 	RecoveryCode       string
 	NewPassword        string
 	AcceptTermsVersion string
-	Client             Client
+	// StartTOTPEnrollment starts the enrolment of the ENROLL_MFA step; its
+	// answer is the same step with the app's key, and the app's first code
+	// (TOTPCode) then confirms it.
+	StartTOTPEnrollment bool
+	Client              Client
 }
 
 func errTicketInvalid() error {
@@ -98,6 +102,8 @@ func (a *App) ContinueLogin(ctx context.Context, req ContinueRequest) (*LoginRes
 	}
 	var change *passwordChange
 	var pw *credential.Password
+	var recoveryCodes []string
+	done = slices.Clone(done)
 	switch k.Step {
 	case credential.StepAcceptTerms:
 		if req.AcceptTermsVersion == "" {
@@ -136,15 +142,38 @@ func (a *App) ContinueLogin(ctx context.Context, req ContinueRequest) (*LoginRes
 			return nil, a.wrongCode(ctx, subj, hash, req.Client)
 		}
 		k.AMR = append(k.AMR, "otp")
+	case credential.StepEnrollMFA:
+		if req.StartTOTPEnrollment {
+			return a.startEnrollment(ctx, subj, req.Ticket, hash)
+		}
+		if req.TOTPCode == "" {
+			return nil, errs.Invalid(errs.Field("startTotpEnrollment", "REQUIRED",
+				"this step enrols an authenticator app: start with startTotpEnrollment, then give the app's first code as totpCode"))
+		}
+		if !k.EnrollmentStarted {
+			return nil, credential.ErrEnrollmentNotStarted()
+		}
+		codes, ok, err := a.Factors.FinishEnrollment(ctx, subj.TenantID, subj.AccountID, req.TOTPCode)
+		if err != nil {
+			return nil, err
+		}
+		if !ok {
+			return nil, a.wrongCode(ctx, subj, hash, req.Client)
+		}
+		recoveryCodes = codes
+		k.AMR = append(k.AMR, "otp")
+		// The first code of the new factor is the code of this log-in:
+		// the MFA step, now due since TOTP is on, is done too.
+		done = append(done, credential.StepMFA)
 	default:
-		return nil, errs.Unimplemented("the " + string(k.Step) + " log-in step needs the mfa service, which is not built yet")
+		return nil, errs.Unimplemented("the " + string(k.Step) + " log-in step is not known to this server")
 	}
 	if pw == nil {
 		if pw, err = a.Store.GetPassword(ctx, subj.TenantID, subj.AccountID); err != nil {
 			return nil, err
 		}
 	}
-	done = append(slices.Clone(done), k.Step)
+	done = append(done, k.Step)
 	facts, err := a.facts(ctx, subj, pw)
 	if err != nil {
 		return nil, err
@@ -170,5 +199,31 @@ func (a *App) ContinueLogin(ctx context.Context, req ContinueRequest) (*LoginRes
 	if err != nil {
 		return nil, err
 	}
-	return a.result(ctx, subj, next, facts)
+	res, err := a.result(ctx, subj, next, facts)
+	if err != nil {
+		return nil, err
+	}
+	res.RecoveryCodes = recoveryCodes
+	return res, nil
+}
+
+// startEnrollment answers startTotpEnrollment at the ENROLL_MFA step: mfa
+// starts a TOTP factor, and the same ticket, marked as started (its
+// expiry and wrong codes kept), waits for the app's first code. Starting
+// again replaces the key, as mfa does.
+func (a *App) startEnrollment(ctx context.Context, subj *credential.Subject, ticket string, hash [32]byte) (*LoginResult, error) {
+	enr, err := a.Factors.StartEnrollment(ctx, subj.TenantID, subj.AccountID)
+	if err != nil {
+		return nil, err
+	}
+	err = a.Store.InTx(ctx, func(tx store.Tx) error {
+		return tx.StartTicketEnrollment(ctx, hash, a.Clock.Now())
+	})
+	if errs.Is(err, errs.KindNotFound) {
+		return nil, errTicketInvalid() // spent or ended meanwhile, or expired
+	}
+	if err != nil {
+		return nil, err
+	}
+	return &LoginResult{NextStep: credential.StepEnrollMFA, Ticket: ticket, Enrollment: enr}, nil
 }

@@ -284,6 +284,7 @@ type fakeDirectory struct {
 	accounts map[string]*credential.Subject
 	lockouts int
 	accepted []string
+	imported []credential.ImportRow
 }
 
 func newFakeDirectory() *fakeDirectory {
@@ -371,8 +372,14 @@ func (d *fakeDirectory) RecordLockout(_ context.Context, tenantID, accountID str
 	return nil
 }
 
-func (d *fakeDirectory) ImportAccounts(context.Context, string, []credential.ImportRow, bool) ([]credential.ImportOutcome, bool, error) {
-	return nil, false, errs.Unimplemented("not in these tests")
+// ImportAccounts accepts every row, and notes those it created.
+func (d *fakeDirectory) ImportAccounts(_ context.Context, _ string, rows []credential.ImportRow, validateOnly bool) ([]credential.ImportOutcome, bool, error) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	if !validateOnly {
+		d.imported = append(d.imported, rows...)
+	}
+	return make([]credential.ImportOutcome, len(rows)), !validateOnly, nil
 }
 
 func (d *fakeDirectory) RecordTermsAcceptance(_ context.Context, _, accountID, version string) error {
@@ -386,26 +393,89 @@ func (d *fakeDirectory) RecordTermsAcceptance(_ context.Context, _, accountID, v
 	return nil
 }
 
-// fakeMFA is the mfa service: accounts with TOTP on, and one good code.
+// fakeMFA is the mfa service: accounts with TOTP on or an e-mailed key
+// pending, one good code, and enrolments started at log-in. err, when
+// set, is every call's answer (mfa away).
 type fakeMFA struct {
 	mu       sync.Mutex
 	enrolled map[string]bool
+	pending  map[string]bool
 	good     string
+	// started counts StartEnrollment calls per account; finished holds the
+	// accounts whose enrolment was confirmed.
+	started  map[string]int
+	finished map[string]bool
+	err      error
 }
 
-func (m *fakeMFA) TOTPEnrolled(_ context.Context, _, accountID string) (bool, error) {
+func (m *fakeMFA) Status(_ context.Context, _, accountID string) (credential.FactorStatus, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	return m.enrolled[accountID], nil
+	if m.err != nil {
+		return credential.FactorStatus{}, m.err
+	}
+	return credential.FactorStatus{TOTPEnabled: m.enrolled[accountID], EmailedKeyPending: m.pending[accountID]}, nil
 }
 
-func (m *fakeMFA) Verify(_ context.Context, _, _, code string, _ bool) (bool, error) {
+func (m *fakeMFA) Verify(_ context.Context, _, accountID, code string, _ bool) (bool, error) {
 	m.mu.Lock()
 	defer m.mu.Unlock()
-	return code == m.good, nil
+	if m.err != nil {
+		return false, m.err
+	}
+	ok := code == m.good
+	if ok && m.pending[accountID] {
+		// The first correct code of an e-mailed key confirms it.
+		delete(m.pending, accountID)
+		if m.enrolled == nil {
+			m.enrolled = map[string]bool{}
+		}
+		m.enrolled[accountID] = true
+	}
+	return ok, nil
+}
+
+func (m *fakeMFA) StartEnrollment(_ context.Context, _, accountID string) (*credential.TOTPEnrollment, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.err != nil {
+		return nil, m.err
+	}
+	if m.started == nil {
+		m.started = map[string]int{}
+	}
+	m.started[accountID]++
+	return &credential.TOTPEnrollment{Secret: "JBSWY3DPEHPK3PXP", OtpauthURI: "otpauth://totp/Acme:" + accountID, QRPNG: []byte("\x89PNG")}, nil
+}
+
+func (m *fakeMFA) FinishEnrollment(_ context.Context, _, accountID, code string) ([]string, bool, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	if m.err != nil {
+		return nil, false, m.err
+	}
+	if m.started[accountID] == 0 {
+		return nil, false, credential.ErrEnrollmentNotStarted()
+	}
+	if code != m.good {
+		return nil, false, nil
+	}
+	if m.enrolled == nil {
+		m.enrolled = map[string]bool{}
+	}
+	m.enrolled[accountID] = true
+	if m.finished == nil {
+		m.finished = map[string]bool{}
+	}
+	m.finished[accountID] = true
+	return []string{"aaaa-bbbb", "cccc-dddd"}, true, nil
 }
 
 // fakeRecovery is the recovery service: whether recovery info is set.
-type fakeRecovery struct{ set bool }
+// err, when set, is its answer (recovery away).
+type fakeRecovery struct {
+	set bool
+	err error
+}
 
-func (r *fakeRecovery) InfoSet(context.Context, string, string) (bool, error) { return r.set, nil }
+func (r *fakeRecovery) InfoSet(context.Context, string, string) (bool, error) { return r.set, r.err }

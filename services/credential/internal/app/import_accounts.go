@@ -21,8 +21,11 @@ var knownRoles = map[string]bool{authn.RoleAdmin: true, authn.RoleUser: true, au
 // or nothing. Every row is checked — its hash here, the account fields by
 // the account service — and when any row is refused nothing is created and
 // every refused row is reported. Otherwise the hashes are stored first and
-// the accounts created after, so no imported account is ever without its
-// password; the first log-in upgrades each hash to Argon2id.
+// the accounts created after, so no imported ACTIVE account is ever
+// without its password; the first log-in upgrades each hash to Argon2id.
+// A row without a hash becomes a PENDING account whose activation e-mail
+// the account service asks for (AccountInvited, which recovery consumes):
+// its owner chooses the first password from the link.
 func (a *App) ImportAccounts(ctx context.Context, p *authn.Principal, rows []credential.ImportRow) ([]credential.ImportOutcome, bool, error) {
 	tenantID, err := a.adminTenant(ctx, p)
 	if err != nil {
@@ -43,8 +46,12 @@ func (a *App) ImportAccounts(ctx context.Context, p *authn.Principal, rows []cre
 		}
 		// The row's path names the field, so a refusal says which row
 		// and which field (the outcome's message is all the caller sees).
-		field := fmt.Sprintf("accounts[%d].%s", i, passhash.LegacyHashField)
-		local[i] = errs.JoinInvalid(v.Err(), passhash.ValidateLegacy(rows[i].LegacyPasswordHash, field))
+		var hashErr error
+		if rows[i].LegacyPasswordHash != "" {
+			field := fmt.Sprintf("accounts[%d].%s", i, passhash.LegacyHashField)
+			hashErr = passhash.ValidateLegacy(rows[i].LegacyPasswordHash, field)
+		}
+		local[i] = errs.JoinInvalid(v.Err(), hashErr)
 		refused = refused || local[i] != nil
 	}
 	outcomes, created, err := a.Accounts.ImportAccounts(ctx, tenantID, rows, true)
@@ -63,6 +70,9 @@ func (a *App) ImportAccounts(ctx context.Context, p *authn.Principal, rows []cre
 	err = a.Store.InTx(ctx, func(tx store.Tx) error {
 		now := a.Clock.Now()
 		for _, r := range rows {
+			if r.LegacyPasswordHash == "" {
+				continue // PENDING: the activation link sets the first password
+			}
 			if err := tx.SavePassword(ctx, &credential.Password{TenantID: tenantID, AccountID: r.AccountID,
 				Hash: r.LegacyPasswordHash, ChangedAt: now}); err != nil {
 				return err

@@ -28,6 +28,12 @@ type LoginResult struct {
 	// Policy is set with NextStep CHANGE_PASSWORD, so that the answer can
 	// show the rules the new password must meet.
 	Policy *credential.Policy
+	// Enrollment is set with NextStep ENROLL_MFA after startTotpEnrollment:
+	// what the authenticator app needs.
+	Enrollment *credential.TOTPEnrollment
+	// RecoveryCodes are set once, with the tokens, when the log-in
+	// confirmed a TOTP enrolment (shown once).
+	RecoveryCodes []string
 }
 
 // Tokens are what a finished log-in or a refresh gives.

@@ -42,10 +42,11 @@ func (a *App) facts(ctx context.Context, subj *credential.Subject, pw *credentia
 		AcceptedTermsVersion: subj.AcceptedTermsVersion, MFARequired: subj.Policy.MFARequired,
 		SecurityQuestions: subj.Policy.SecurityQuestions,
 	}
-	var err error
-	if f.TOTPEnrolled, err = a.Factors.TOTPEnrolled(ctx, subj.TenantID, subj.AccountID); err != nil {
+	fs, err := a.Factors.Status(ctx, subj.TenantID, subj.AccountID)
+	if err != nil {
 		return f, err
 	}
+	f.TOTPEnrolled, f.MFAKeyPending = fs.TOTPEnabled, fs.EmailedKeyPending
 	if f.SecurityQuestions {
 		if f.RecoveryInfoSet, err = a.Recovery.InfoSet(ctx, subj.TenantID, subj.AccountID); err != nil {
 			return f, err

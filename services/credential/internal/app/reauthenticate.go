@@ -28,11 +28,13 @@ func (a *App) Reauthenticate(ctx context.Context, p *authn.Principal, plain, tot
 		return "", 0, errs.Unauthenticated("INVALID_CREDENTIALS", "the password is wrong")
 	}
 	amr := []string{"pwd"}
-	enrolled, err := a.Factors.TOTPEnrolled(ctx, subj.TenantID, subj.AccountID)
+	// Fails closed: an mfa service that cannot say whether TOTP is on
+	// is an error, not a re-authentication without the code.
+	fs, err := a.Factors.Status(ctx, subj.TenantID, subj.AccountID)
 	if err != nil {
 		return "", 0, err
 	}
-	if enrolled {
+	if fs.TOTPEnabled {
 		if totpCode == "" {
 			return "", 0, errs.Invalid(errs.Field("totpCode", "REQUIRED", "two-step verification is on: give the current code"))
 		}

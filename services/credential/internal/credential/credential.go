@@ -6,6 +6,8 @@ package credential
 
 import (
 	"time"
+
+	"github.com/latchkey/latchkey/libs/errs"
 )
 
 // Password is an account's current password.
@@ -109,6 +111,9 @@ type LoginTicket struct {
 	IP         string
 	UserAgent  string
 	ExpiresAt  time.Time
+	// EnrollmentStarted: at the ENROLL_MFA step, the enrolment was started
+	// (startTotpEnrollment) and the ticket takes the app's first code.
+	EnrollmentStarted bool
 }
 
 // TicketTTL is how long a log-in ticket lives.
@@ -117,6 +122,31 @@ const TicketTTL = 5 * time.Minute
 // MaxTicketCodeFailures is how many wrong codes end a log-in ticket: the
 // user logs in again (each wrong code also counts as a failed log-in).
 const MaxTicketCodeFailures = 3
+
+// FactorStatus is what the mfa service says of an account's second factor.
+type FactorStatus struct {
+	// TOTPEnabled: a confirmed TOTP factor.
+	TOTPEnabled bool
+	// EmailedKeyPending: no confirmed factor, but a key e-mailed on request
+	// waits for its first code.
+	EmailedKeyPending bool
+}
+
+// TOTPEnrollment is a TOTP factor being enrolled: what the authenticator
+// app needs.
+type TOTPEnrollment struct {
+	Secret     string // base32, for manual entry
+	OtpauthURI string
+	QRPNG      []byte
+}
+
+// ErrEnrollmentNotStarted is the answer to a first code of an enrolment
+// that was not started (or that mfa no longer holds): the ENROLL_MFA step
+// starts with startTotpEnrollment.
+func ErrEnrollmentNotStarted() error {
+	return errs.Invalid(errs.Field("startTotpEnrollment", "TOTP_ENROLLMENT_NOT_STARTED",
+		"start the enrolment first (startTotpEnrollment: true), then give the authenticator app's first code"))
+}
 
 // Facts are what decides a log-in's remaining steps.
 type Facts struct {
@@ -128,9 +158,13 @@ type Facts struct {
 	TermsVersion         string // the tenant's current version ("" = none published)
 	AcceptedTermsVersion string
 	TOTPEnrolled         bool
-	MFARequired          bool
-	SecurityQuestions    bool // the tenant uses security questions
-	RecoveryInfoSet      bool
+	// MFAKeyPending: no confirmed factor, but an authenticator key was
+	// e-mailed on request and waits for its first code, which confirms it.
+	// The log-in asks for that code (MFA) rather than a new enrolment.
+	MFAKeyPending     bool
+	MFARequired       bool
+	SecurityQuestions bool // the tenant uses security questions
+	RecoveryInfoSet   bool
 }
 
 // PasswordExpired reports whether f's password is past the tenant's
@@ -147,10 +181,10 @@ func (f Facts) Steps(done map[Step]bool) []Step {
 			steps = append(steps, s)
 		}
 	}
-	add(StepMFA, f.TOTPEnrolled)
+	add(StepMFA, f.TOTPEnrolled || f.MFAKeyPending)
 	add(StepAcceptTerms, f.TermsRequired && f.TermsVersion != "" && f.AcceptedTermsVersion != f.TermsVersion)
 	add(StepChangePassword, f.Password.Temporary || f.PasswordExpired())
-	add(StepEnrollMFA, f.MFARequired && !f.TOTPEnrolled)
+	add(StepEnrollMFA, f.MFARequired && !f.TOTPEnrolled && !f.MFAKeyPending)
 	return steps
 }
 
@@ -167,6 +201,30 @@ func (f Facts) Prompts() []Prompt {
 		}
 	}
 	return p
+}
+
+// ExpiresAt is when a password changed at changedAt expires under a
+// maximum age of maxAgeDays (> 0).
+func ExpiresAt(changedAt time.Time, maxAgeDays int) time.Time {
+	return changedAt.Add(days(maxAgeDays))
+}
+
+// ExpiryWarningWindow is which passwords are in the tenant's warning
+// window at now, as the log-in's PASSWORD_EXPIRES_SOON prompt sees them:
+// those changed after changedAfter (not yet expired) and at or before
+// changedUpTo (expiring within warningDays). ok is false when the tenant
+// has no expiry or no warning.
+func ExpiryWarningWindow(now time.Time, maxAgeDays, warningDays int) (changedAfter, changedUpTo time.Time, ok bool) {
+	if maxAgeDays <= 0 || warningDays <= 0 {
+		return time.Time{}, time.Time{}, false
+	}
+	return now.Add(-days(maxAgeDays)), now.Add(-days(maxAgeDays) + days(warningDays)), true
+}
+
+// ExpiryWarning is a password whose coming expiry is to be told.
+type ExpiryWarning struct {
+	AccountID string
+	ExpiresAt time.Time
 }
 
 func days(n int) time.Duration { return time.Duration(n) * 24 * time.Hour }

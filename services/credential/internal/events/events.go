@@ -42,6 +42,15 @@ func PasswordChanged(tenantID, accountID string, cause eventsv1.PasswordChanged_
 	return store.Event{ID: meta.EventId, Subject: events.PasswordChanged, Message: ev}
 }
 
+// PasswordExpiresSoon is the warning of a password that expires at
+// expires (notification e-mails it), told by the sweep.
+func PasswordExpiresSoon(tenantID, accountID string, expires, at time.Time) store.Event {
+	meta := events.NewMeta(tenantID, &eventsv1.Actor{Kind: eventsv1.Actor_Kind_SYSTEM}, at)
+	return store.Event{ID: meta.EventId, Subject: events.PasswordExpiresSoon, Message: &eventsv1.PasswordExpiresSoon{
+		Meta: meta, AccountId: accountID, ExpireTime: timestamppb.New(expires),
+	}}
+}
+
 // PasswordSetByAdmin is the event of a password an administrator set.
 func PasswordSetByAdmin(tenantID, accountID string, temporary bool, actor *eventsv1.Actor, at time.Time) store.Event {
 	meta := events.NewMeta(tenantID, actor, at)

@@ -81,16 +81,22 @@ func (h *auth) LoginWithPin(ctx context.Context, req *credentialv1.LoginWithPinR
 func (h *auth) ContinueLogin(ctx context.Context, req *credentialv1.ContinueLoginRequest) (*credentialv1.ContinueLoginResponse, error) {
 	r, err := h.app.ContinueLogin(ctx, app.ContinueRequest{
 		Ticket: req.GetLoginTicket(), TOTPCode: req.GetTotpCode(), RecoveryCode: req.GetRecoveryCode(),
-		NewPassword: req.GetNewPassword(), AcceptTermsVersion: req.GetAcceptTermsVersion(), Client: client(ctx),
+		NewPassword: req.GetNewPassword(), AcceptTermsVersion: req.GetAcceptTermsVersion(),
+		StartTOTPEnrollment: req.GetStartTotpEnrollment(), Client: client(ctx),
 	})
 	if err != nil {
 		return nil, err
 	}
 	a := answer(r)
-	return &credentialv1.ContinueLoginResponse{
+	resp := &credentialv1.ContinueLoginResponse{
 		AccessToken: a.access, RefreshToken: a.refresh, ExpiresIn: a.expiresIn, SessionId: a.session, TokenType: tokenType(a.access),
 		NextStep: a.step, LoginTicket: a.ticket, Prompts: a.prompts, DeviceKey: a.deviceKey, PasswordRules: a.rules,
-	}, nil
+		RecoveryCodes: r.RecoveryCodes,
+	}
+	if e := r.Enrollment; e != nil {
+		resp.TotpEnrollment = &credentialv1.TotpEnrollment{Secret: e.Secret, OtpauthUri: e.OtpauthURI, QrPng: e.QRPNG}
+	}
+	return resp, nil
 }
 
 func (h *auth) RefreshToken(ctx context.Context, req *credentialv1.RefreshTokenRequest) (*credentialv1.RefreshTokenResponse, error) {

@@ -165,7 +165,8 @@ func policy(t *accountv1.Tenant) credential.Policy {
 func (a *Accounts) ImportAccounts(ctx context.Context, tenantID string, rows []credential.ImportRow, validateOnly bool) ([]credential.ImportOutcome, bool, error) {
 	req := &accountinternalv1.CreateImportedAccountsRequest{TenantId: tenantID, ValidateOnly: validateOnly}
 	for _, r := range rows {
-		row := &accountinternalv1.ImportedAccountRow{AccountId: r.AccountID, Username: r.Username, Email: r.Email, DisplayName: r.DisplayName}
+		row := &accountinternalv1.ImportedAccountRow{AccountId: r.AccountID, Username: r.Username, Email: r.Email, DisplayName: r.DisplayName,
+			Pending: r.LegacyPasswordHash == ""}
 		for _, role := range r.Roles {
 			row.Roles = append(row.Roles, accountv1.Role_Value(accountv1.Role_Value_value[role]))
 		}

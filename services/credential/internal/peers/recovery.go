@@ -3,15 +3,16 @@ package peers
 import (
 	"context"
 
-	"google.golang.org/grpc/codes"
-	"google.golang.org/grpc/status"
-
 	"github.com/latchkey/latchkey/libs/errs"
 	recoveryinternalv1 "github.com/latchkey/latchkey/proto/gen/latchkey/internalapi/recovery/v1"
 )
 
-// Recovery is the recovery service. Until it is built it answers
-// Unimplemented, which means no account has set its recovery information.
+// ReasonRecoveryUnavailable is the reason of the Unavailable error a
+// log-in gets when the recovery service cannot answer.
+const ReasonRecoveryUnavailable = "RECOVERY_UNAVAILABLE"
+
+// Recovery is the recovery service. Any failure to answer is an
+// Unavailable error, never "no recovery information".
 type Recovery struct {
 	c recoveryinternalv1.RecoveryInternalServiceClient
 }
@@ -24,11 +25,8 @@ func NewRecovery(c recoveryinternalv1.RecoveryInternalServiceClient) *Recovery {
 // InfoSet reports whether the account's recovery information is complete.
 func (r *Recovery) InfoSet(ctx context.Context, tenantID, accountID string) (bool, error) {
 	resp, err := r.c.GetRecoveryInfo(ctx, &recoveryinternalv1.GetRecoveryInfoRequest{TenantId: tenantID, AccountId: accountID})
-	if status.Code(err) == codes.Unimplemented {
-		return false, nil
-	}
 	if err != nil {
-		return false, errs.FromStatus(err)
+		return false, errs.Unavailable(ReasonRecoveryUnavailable, "the recovery information cannot be checked right now: try again shortly", err)
 	}
 	return resp.GetRecoveryInfoSet(), nil
 }

@@ -21,6 +21,13 @@ type Store interface {
 	InTx(ctx context.Context, fn func(tx Tx) error) error
 	// Keys is the signing-key store of the token issuer.
 	Keys() token.KeyStore
+	// TryExclusive takes the named lock shared by every replica over the
+	// database, or answers ok false at once while another holder has it
+	// (dbx.Exclusive); release gives it back.
+	TryExclusive(ctx context.Context, name string) (release func(), ok bool, err error)
+	// PasswordTenants returns, in id order, up to limit ids of tenants
+	// that have passwords, after the id after ("" from the start).
+	PasswordTenants(ctx context.Context, after string, limit int) ([]string, error)
 }
 
 // Reader is every query of the service. Every query on tenant data takes
@@ -135,6 +142,16 @@ type Tx interface {
 	// credential.MaxTicketCodeFailures-th ends the ticket. A used, expired
 	// or unknown ticket is errs NotFound.
 	FailTicketCode(ctx context.Context, hash [32]byte, now time.Time) (int, error)
+	// ClaimExpiryWarnings returns up to limit passwords of the tenant, not
+	// temporary, changed after changedAfter and at or before changedUpTo,
+	// that were not warned of for this password and this maxAgeDays, and
+	// remembers them as warned at now, so that each expiry is warned once.
+	ClaimExpiryWarnings(ctx context.Context, tenantID string, maxAgeDays int, changedAfter, changedUpTo, now time.Time,
+		limit int) ([]credential.ExpiryWarning, error)
+	// StartTicketEnrollment marks a live ticket as having started its TOTP
+	// enrolment (the ENROLL_MFA step), keeping its expiry and its count of
+	// wrong codes. A used, expired or unknown ticket is errs NotFound.
+	StartTicketEnrollment(ctx context.Context, hash [32]byte, now time.Time) error
 
 	// Emit writes an event to the outbox, published after commit.
 	Emit(ctx context.Context, ev Event) error

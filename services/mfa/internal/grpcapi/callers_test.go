@@ -11,5 +11,5 @@ import (
 )
 
 func TestCallers_NameEveryInternalMethodAndNothingElse(t *testing.T) {
-	testkit.CheckCallers(t, grpcapi.Callers, func(s *grpc.Server) { grpcapi.RegisterInternal(s) }, mfainternalv1.MfaInternalService_ServiceDesc.ServiceName)
+	testkit.CheckCallers(t, grpcapi.Callers, func(s *grpc.Server) { grpcapi.RegisterInternal(s, nil) }, mfainternalv1.MfaInternalService_ServiceDesc.ServiceName)
 }

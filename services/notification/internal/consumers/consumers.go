@@ -51,6 +51,7 @@ func All(use *app.App, bind Binder) []Consumer {
 		notice(use, bind, "notification-mfa-disabled", notificationevents.SubjectMfaDisabled, func() proto.Message { return &eventsv1.MfaDisabled{} }, mfaDisabled),
 		notice(use, bind, "notification-mfa-reset", notificationevents.SubjectMfaReset, func() proto.Message { return &eventsv1.MfaReset{} }, mfaReset),
 		notice(use, bind, "notification-new-device", events.LoginSucceeded, func() proto.Message { return &eventsv1.LoginSucceeded{} }, newDevice),
+		notice(use, bind, "notification-password-expires-soon", events.PasswordExpiresSoon, func() proto.Message { return &eventsv1.PasswordExpiresSoon{} }, passwordExpiresSoon),
 	}
 }
 
@@ -123,6 +124,17 @@ func accountLocked(m proto.Message) (delivery.Template, string, map[string]strin
 		vars["unlock_time"] = formatTS(ev.GetUnlockTime())
 	}
 	return delivery.AccountLocked, ev.GetAccountId(), vars, true
+}
+
+// passwordExpiresSoon warns of an expiry the credential service's sweep
+// found in the tenant's warning window, with its date.
+func passwordExpiresSoon(m proto.Message) (delivery.Template, string, map[string]string, bool) {
+	ev := m.(*eventsv1.PasswordExpiresSoon)
+	var vars map[string]string
+	if ev.GetExpireTime() != nil {
+		vars = map[string]string{"expire_time": formatTS(ev.GetExpireTime())}
+	}
+	return delivery.PasswordExpiresSoon, ev.GetAccountId(), vars, true
 }
 
 func mfaEnabled(m proto.Message) (delivery.Template, string, map[string]string, bool) {

@@ -19,12 +19,11 @@ const (
 	SubjectNotificationFailed = events.Prefix + "notification.failed"
 )
 
-// Subjects of the events the notices follow that libs/events does not
-// name yet.
+// Subjects of the mfa events the notices follow.
 const (
-	SubjectMfaEnabled  = events.Prefix + "mfa.enabled"
-	SubjectMfaDisabled = events.Prefix + "mfa.disabled"
-	SubjectMfaReset    = events.Prefix + "mfa.reset"
+	SubjectMfaEnabled  = events.MfaEnabled
+	SubjectMfaDisabled = events.MfaDisabled
+	SubjectMfaReset    = events.MfaReset
 )
 
 // system is the actor of every event of this service: the worker, never a

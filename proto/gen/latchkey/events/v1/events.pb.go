@@ -23,6 +23,7 @@
 //   latchkey.events.v1.credential.password_changed      PasswordChanged
 //   latchkey.events.v1.credential.password_set_by_admin PasswordSetByAdmin
 //   latchkey.events.v1.credential.pin_changed           PinChanged
+//   latchkey.events.v1.credential.password_expires_soon PasswordExpiresSoon
 //   latchkey.events.v1.session.login_succeeded          LoginSucceeded
 //   latchkey.events.v1.session.login_failed             LoginFailed
 //   latchkey.events.v1.session.revoked                  SessionRevoked
@@ -1504,6 +1505,72 @@ func (x *PinChanged) GetFirst() bool {
 	return false
 }
 
+// Subject latchkey.events.v1.credential.password_expires_soon: the
+// password entered the tenant's warning window (expiry_warning_days before
+// max_age_days), found by the credential service's periodic sweep. Sent
+// once per expiry: a new password, or a new max_age_days, is a new expiry.
+// Notification e-mails PASSWORD_EXPIRES_SOON with the date.
+type PasswordExpiresSoon struct {
+	state     protoimpl.MessageState `protogen:"open.v1"`
+	Meta      *EventMeta             `protobuf:"bytes,1,opt,name=meta,proto3" json:"meta,omitempty"`
+	AccountId string                 `protobuf:"bytes,2,opt,name=account_id,json=accountId,proto3" json:"account_id,omitempty"`
+	// When the password expires (the log-in then asks for a new one).
+	ExpireTime    *timestamppb.Timestamp `protobuf:"bytes,3,opt,name=expire_time,json=expireTime,proto3" json:"expire_time,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *PasswordExpiresSoon) Reset() {
+	*x = PasswordExpiresSoon{}
+	mi := &file_latchkey_events_v1_events_proto_msgTypes[19]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *PasswordExpiresSoon) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*PasswordExpiresSoon) ProtoMessage() {}
+
+func (x *PasswordExpiresSoon) ProtoReflect() protoreflect.Message {
+	mi := &file_latchkey_events_v1_events_proto_msgTypes[19]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use PasswordExpiresSoon.ProtoReflect.Descriptor instead.
+func (*PasswordExpiresSoon) Descriptor() ([]byte, []int) {
+	return file_latchkey_events_v1_events_proto_rawDescGZIP(), []int{19}
+}
+
+func (x *PasswordExpiresSoon) GetMeta() *EventMeta {
+	if x != nil {
+		return x.Meta
+	}
+	return nil
+}
+
+func (x *PasswordExpiresSoon) GetAccountId() string {
+	if x != nil {
+		return x.AccountId
+	}
+	return ""
+}
+
+func (x *PasswordExpiresSoon) GetExpireTime() *timestamppb.Timestamp {
+	if x != nil {
+		return x.ExpireTime
+	}
+	return nil
+}
+
 // Subject latchkey.events.v1.session.login_succeeded.
 type LoginSucceeded struct {
 	state     protoimpl.MessageState `protogen:"open.v1"`
@@ -1523,7 +1590,7 @@ type LoginSucceeded struct {
 
 func (x *LoginSucceeded) Reset() {
 	*x = LoginSucceeded{}
-	mi := &file_latchkey_events_v1_events_proto_msgTypes[19]
+	mi := &file_latchkey_events_v1_events_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1535,7 +1602,7 @@ func (x *LoginSucceeded) String() string {
 func (*LoginSucceeded) ProtoMessage() {}
 
 func (x *LoginSucceeded) ProtoReflect() protoreflect.Message {
-	mi := &file_latchkey_events_v1_events_proto_msgTypes[19]
+	mi := &file_latchkey_events_v1_events_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1548,7 +1615,7 @@ func (x *LoginSucceeded) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use LoginSucceeded.ProtoReflect.Descriptor instead.
 func (*LoginSucceeded) Descriptor() ([]byte, []int) {
-	return file_latchkey_events_v1_events_proto_rawDescGZIP(), []int{19}
+	return file_latchkey_events_v1_events_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *LoginSucceeded) GetMeta() *EventMeta {
@@ -1627,7 +1694,7 @@ type LoginFailed struct {
 
 func (x *LoginFailed) Reset() {
 	*x = LoginFailed{}
-	mi := &file_latchkey_events_v1_events_proto_msgTypes[20]
+	mi := &file_latchkey_events_v1_events_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1639,7 +1706,7 @@ func (x *LoginFailed) String() string {
 func (*LoginFailed) ProtoMessage() {}
 
 func (x *LoginFailed) ProtoReflect() protoreflect.Message {
-	mi := &file_latchkey_events_v1_events_proto_msgTypes[20]
+	mi := &file_latchkey_events_v1_events_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1652,7 +1719,7 @@ func (x *LoginFailed) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use LoginFailed.ProtoReflect.Descriptor instead.
 func (*LoginFailed) Descriptor() ([]byte, []int) {
-	return file_latchkey_events_v1_events_proto_rawDescGZIP(), []int{20}
+	return file_latchkey_events_v1_events_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *LoginFailed) GetMeta() *EventMeta {
@@ -1716,7 +1783,7 @@ type SessionRevoked struct {
 
 func (x *SessionRevoked) Reset() {
 	*x = SessionRevoked{}
-	mi := &file_latchkey_events_v1_events_proto_msgTypes[21]
+	mi := &file_latchkey_events_v1_events_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1728,7 +1795,7 @@ func (x *SessionRevoked) String() string {
 func (*SessionRevoked) ProtoMessage() {}
 
 func (x *SessionRevoked) ProtoReflect() protoreflect.Message {
-	mi := &file_latchkey_events_v1_events_proto_msgTypes[21]
+	mi := &file_latchkey_events_v1_events_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1741,7 +1808,7 @@ func (x *SessionRevoked) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SessionRevoked.ProtoReflect.Descriptor instead.
 func (*SessionRevoked) Descriptor() ([]byte, []int) {
-	return file_latchkey_events_v1_events_proto_rawDescGZIP(), []int{21}
+	return file_latchkey_events_v1_events_proto_rawDescGZIP(), []int{22}
 }
 
 func (x *SessionRevoked) GetMeta() *EventMeta {
@@ -1794,7 +1861,7 @@ type RefreshTokenReused struct {
 
 func (x *RefreshTokenReused) Reset() {
 	*x = RefreshTokenReused{}
-	mi := &file_latchkey_events_v1_events_proto_msgTypes[22]
+	mi := &file_latchkey_events_v1_events_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1806,7 +1873,7 @@ func (x *RefreshTokenReused) String() string {
 func (*RefreshTokenReused) ProtoMessage() {}
 
 func (x *RefreshTokenReused) ProtoReflect() protoreflect.Message {
-	mi := &file_latchkey_events_v1_events_proto_msgTypes[22]
+	mi := &file_latchkey_events_v1_events_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1819,7 +1886,7 @@ func (x *RefreshTokenReused) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RefreshTokenReused.ProtoReflect.Descriptor instead.
 func (*RefreshTokenReused) Descriptor() ([]byte, []int) {
-	return file_latchkey_events_v1_events_proto_rawDescGZIP(), []int{22}
+	return file_latchkey_events_v1_events_proto_rawDescGZIP(), []int{23}
 }
 
 func (x *RefreshTokenReused) GetMeta() *EventMeta {
@@ -1873,7 +1940,7 @@ type SigningKeyRotated struct {
 
 func (x *SigningKeyRotated) Reset() {
 	*x = SigningKeyRotated{}
-	mi := &file_latchkey_events_v1_events_proto_msgTypes[23]
+	mi := &file_latchkey_events_v1_events_proto_msgTypes[24]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1885,7 +1952,7 @@ func (x *SigningKeyRotated) String() string {
 func (*SigningKeyRotated) ProtoMessage() {}
 
 func (x *SigningKeyRotated) ProtoReflect() protoreflect.Message {
-	mi := &file_latchkey_events_v1_events_proto_msgTypes[23]
+	mi := &file_latchkey_events_v1_events_proto_msgTypes[24]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1898,7 +1965,7 @@ func (x *SigningKeyRotated) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SigningKeyRotated.ProtoReflect.Descriptor instead.
 func (*SigningKeyRotated) Descriptor() ([]byte, []int) {
-	return file_latchkey_events_v1_events_proto_rawDescGZIP(), []int{23}
+	return file_latchkey_events_v1_events_proto_rawDescGZIP(), []int{24}
 }
 
 func (x *SigningKeyRotated) GetMeta() *EventMeta {
@@ -1934,7 +2001,7 @@ type MfaEnabled struct {
 
 func (x *MfaEnabled) Reset() {
 	*x = MfaEnabled{}
-	mi := &file_latchkey_events_v1_events_proto_msgTypes[24]
+	mi := &file_latchkey_events_v1_events_proto_msgTypes[25]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1946,7 +2013,7 @@ func (x *MfaEnabled) String() string {
 func (*MfaEnabled) ProtoMessage() {}
 
 func (x *MfaEnabled) ProtoReflect() protoreflect.Message {
-	mi := &file_latchkey_events_v1_events_proto_msgTypes[24]
+	mi := &file_latchkey_events_v1_events_proto_msgTypes[25]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1959,7 +2026,7 @@ func (x *MfaEnabled) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MfaEnabled.ProtoReflect.Descriptor instead.
 func (*MfaEnabled) Descriptor() ([]byte, []int) {
-	return file_latchkey_events_v1_events_proto_rawDescGZIP(), []int{24}
+	return file_latchkey_events_v1_events_proto_rawDescGZIP(), []int{25}
 }
 
 func (x *MfaEnabled) GetMeta() *EventMeta {
@@ -1995,7 +2062,7 @@ type MfaDisabled struct {
 
 func (x *MfaDisabled) Reset() {
 	*x = MfaDisabled{}
-	mi := &file_latchkey_events_v1_events_proto_msgTypes[25]
+	mi := &file_latchkey_events_v1_events_proto_msgTypes[26]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2007,7 +2074,7 @@ func (x *MfaDisabled) String() string {
 func (*MfaDisabled) ProtoMessage() {}
 
 func (x *MfaDisabled) ProtoReflect() protoreflect.Message {
-	mi := &file_latchkey_events_v1_events_proto_msgTypes[25]
+	mi := &file_latchkey_events_v1_events_proto_msgTypes[26]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2020,7 +2087,7 @@ func (x *MfaDisabled) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MfaDisabled.ProtoReflect.Descriptor instead.
 func (*MfaDisabled) Descriptor() ([]byte, []int) {
-	return file_latchkey_events_v1_events_proto_rawDescGZIP(), []int{25}
+	return file_latchkey_events_v1_events_proto_rawDescGZIP(), []int{26}
 }
 
 func (x *MfaDisabled) GetMeta() *EventMeta {
@@ -2055,7 +2122,7 @@ type MfaReset struct {
 
 func (x *MfaReset) Reset() {
 	*x = MfaReset{}
-	mi := &file_latchkey_events_v1_events_proto_msgTypes[26]
+	mi := &file_latchkey_events_v1_events_proto_msgTypes[27]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2067,7 +2134,7 @@ func (x *MfaReset) String() string {
 func (*MfaReset) ProtoMessage() {}
 
 func (x *MfaReset) ProtoReflect() protoreflect.Message {
-	mi := &file_latchkey_events_v1_events_proto_msgTypes[26]
+	mi := &file_latchkey_events_v1_events_proto_msgTypes[27]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2080,7 +2147,7 @@ func (x *MfaReset) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use MfaReset.ProtoReflect.Descriptor instead.
 func (*MfaReset) Descriptor() ([]byte, []int) {
-	return file_latchkey_events_v1_events_proto_rawDescGZIP(), []int{26}
+	return file_latchkey_events_v1_events_proto_rawDescGZIP(), []int{27}
 }
 
 func (x *MfaReset) GetMeta() *EventMeta {
@@ -2113,7 +2180,7 @@ type PasswordResetRequested struct {
 
 func (x *PasswordResetRequested) Reset() {
 	*x = PasswordResetRequested{}
-	mi := &file_latchkey_events_v1_events_proto_msgTypes[27]
+	mi := &file_latchkey_events_v1_events_proto_msgTypes[28]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2125,7 +2192,7 @@ func (x *PasswordResetRequested) String() string {
 func (*PasswordResetRequested) ProtoMessage() {}
 
 func (x *PasswordResetRequested) ProtoReflect() protoreflect.Message {
-	mi := &file_latchkey_events_v1_events_proto_msgTypes[27]
+	mi := &file_latchkey_events_v1_events_proto_msgTypes[28]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2138,7 +2205,7 @@ func (x *PasswordResetRequested) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PasswordResetRequested.ProtoReflect.Descriptor instead.
 func (*PasswordResetRequested) Descriptor() ([]byte, []int) {
-	return file_latchkey_events_v1_events_proto_rawDescGZIP(), []int{27}
+	return file_latchkey_events_v1_events_proto_rawDescGZIP(), []int{28}
 }
 
 func (x *PasswordResetRequested) GetMeta() *EventMeta {
@@ -2182,7 +2249,7 @@ type PasswordResetCompleted struct {
 
 func (x *PasswordResetCompleted) Reset() {
 	*x = PasswordResetCompleted{}
-	mi := &file_latchkey_events_v1_events_proto_msgTypes[28]
+	mi := &file_latchkey_events_v1_events_proto_msgTypes[29]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2194,7 +2261,7 @@ func (x *PasswordResetCompleted) String() string {
 func (*PasswordResetCompleted) ProtoMessage() {}
 
 func (x *PasswordResetCompleted) ProtoReflect() protoreflect.Message {
-	mi := &file_latchkey_events_v1_events_proto_msgTypes[28]
+	mi := &file_latchkey_events_v1_events_proto_msgTypes[29]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2207,7 +2274,7 @@ func (x *PasswordResetCompleted) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use PasswordResetCompleted.ProtoReflect.Descriptor instead.
 func (*PasswordResetCompleted) Descriptor() ([]byte, []int) {
-	return file_latchkey_events_v1_events_proto_rawDescGZIP(), []int{28}
+	return file_latchkey_events_v1_events_proto_rawDescGZIP(), []int{29}
 }
 
 func (x *PasswordResetCompleted) GetMeta() *EventMeta {
@@ -2244,7 +2311,7 @@ type SecurityQuestionsSet struct {
 
 func (x *SecurityQuestionsSet) Reset() {
 	*x = SecurityQuestionsSet{}
-	mi := &file_latchkey_events_v1_events_proto_msgTypes[29]
+	mi := &file_latchkey_events_v1_events_proto_msgTypes[30]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2256,7 +2323,7 @@ func (x *SecurityQuestionsSet) String() string {
 func (*SecurityQuestionsSet) ProtoMessage() {}
 
 func (x *SecurityQuestionsSet) ProtoReflect() protoreflect.Message {
-	mi := &file_latchkey_events_v1_events_proto_msgTypes[29]
+	mi := &file_latchkey_events_v1_events_proto_msgTypes[30]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2269,7 +2336,7 @@ func (x *SecurityQuestionsSet) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SecurityQuestionsSet.ProtoReflect.Descriptor instead.
 func (*SecurityQuestionsSet) Descriptor() ([]byte, []int) {
-	return file_latchkey_events_v1_events_proto_rawDescGZIP(), []int{29}
+	return file_latchkey_events_v1_events_proto_rawDescGZIP(), []int{30}
 }
 
 func (x *SecurityQuestionsSet) GetMeta() *EventMeta {
@@ -2309,7 +2376,7 @@ type NotificationSent struct {
 
 func (x *NotificationSent) Reset() {
 	*x = NotificationSent{}
-	mi := &file_latchkey_events_v1_events_proto_msgTypes[30]
+	mi := &file_latchkey_events_v1_events_proto_msgTypes[31]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2321,7 +2388,7 @@ func (x *NotificationSent) String() string {
 func (*NotificationSent) ProtoMessage() {}
 
 func (x *NotificationSent) ProtoReflect() protoreflect.Message {
-	mi := &file_latchkey_events_v1_events_proto_msgTypes[30]
+	mi := &file_latchkey_events_v1_events_proto_msgTypes[31]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2334,7 +2401,7 @@ func (x *NotificationSent) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use NotificationSent.ProtoReflect.Descriptor instead.
 func (*NotificationSent) Descriptor() ([]byte, []int) {
-	return file_latchkey_events_v1_events_proto_rawDescGZIP(), []int{30}
+	return file_latchkey_events_v1_events_proto_rawDescGZIP(), []int{31}
 }
 
 func (x *NotificationSent) GetMeta() *EventMeta {
@@ -2388,7 +2455,7 @@ type NotificationFailed struct {
 
 func (x *NotificationFailed) Reset() {
 	*x = NotificationFailed{}
-	mi := &file_latchkey_events_v1_events_proto_msgTypes[31]
+	mi := &file_latchkey_events_v1_events_proto_msgTypes[32]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2400,7 +2467,7 @@ func (x *NotificationFailed) String() string {
 func (*NotificationFailed) ProtoMessage() {}
 
 func (x *NotificationFailed) ProtoReflect() protoreflect.Message {
-	mi := &file_latchkey_events_v1_events_proto_msgTypes[31]
+	mi := &file_latchkey_events_v1_events_proto_msgTypes[32]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2413,7 +2480,7 @@ func (x *NotificationFailed) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use NotificationFailed.ProtoReflect.Descriptor instead.
 func (*NotificationFailed) Descriptor() ([]byte, []int) {
-	return file_latchkey_events_v1_events_proto_rawDescGZIP(), []int{31}
+	return file_latchkey_events_v1_events_proto_rawDescGZIP(), []int{32}
 }
 
 func (x *NotificationFailed) GetMeta() *EventMeta {
@@ -2460,7 +2527,7 @@ type Actor_Kind struct {
 
 func (x *Actor_Kind) Reset() {
 	*x = Actor_Kind{}
-	mi := &file_latchkey_events_v1_events_proto_msgTypes[32]
+	mi := &file_latchkey_events_v1_events_proto_msgTypes[33]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2472,7 +2539,7 @@ func (x *Actor_Kind) String() string {
 func (*Actor_Kind) ProtoMessage() {}
 
 func (x *Actor_Kind) ProtoReflect() protoreflect.Message {
-	mi := &file_latchkey_events_v1_events_proto_msgTypes[32]
+	mi := &file_latchkey_events_v1_events_proto_msgTypes[33]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2497,7 +2564,7 @@ type PasswordChanged_Cause struct {
 
 func (x *PasswordChanged_Cause) Reset() {
 	*x = PasswordChanged_Cause{}
-	mi := &file_latchkey_events_v1_events_proto_msgTypes[33]
+	mi := &file_latchkey_events_v1_events_proto_msgTypes[34]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -2509,7 +2576,7 @@ func (x *PasswordChanged_Cause) String() string {
 func (*PasswordChanged_Cause) ProtoMessage() {}
 
 func (x *PasswordChanged_Cause) ProtoReflect() protoreflect.Message {
-	mi := &file_latchkey_events_v1_events_proto_msgTypes[33]
+	mi := &file_latchkey_events_v1_events_proto_msgTypes[34]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -2664,7 +2731,13 @@ const file_latchkey_events_v1_events_proto_rawDesc = "" +
 	"\x04meta\x18\x01 \x01(\v2\x1d.latchkey.events.v1.EventMetaR\x04meta\x12\x1d\n" +
 	"\n" +
 	"account_id\x18\x02 \x01(\tR\taccountId\x12\x14\n" +
-	"\x05first\x18\x03 \x01(\bR\x05first\"\x82\x02\n" +
+	"\x05first\x18\x03 \x01(\bR\x05first\"\xa4\x01\n" +
+	"\x13PasswordExpiresSoon\x121\n" +
+	"\x04meta\x18\x01 \x01(\v2\x1d.latchkey.events.v1.EventMetaR\x04meta\x12\x1d\n" +
+	"\n" +
+	"account_id\x18\x02 \x01(\tR\taccountId\x12;\n" +
+	"\vexpire_time\x18\x03 \x01(\v2\x1a.google.protobuf.TimestampR\n" +
+	"expireTime\"\x82\x02\n" +
 	"\x0eLoginSucceeded\x121\n" +
 	"\x04meta\x18\x01 \x01(\v2\x1d.latchkey.events.v1.EventMetaR\x04meta\x12\x1d\n" +
 	"\n" +
@@ -2773,7 +2846,7 @@ func file_latchkey_events_v1_events_proto_rawDescGZIP() []byte {
 }
 
 var file_latchkey_events_v1_events_proto_enumTypes = make([]protoimpl.EnumInfo, 2)
-var file_latchkey_events_v1_events_proto_msgTypes = make([]protoimpl.MessageInfo, 34)
+var file_latchkey_events_v1_events_proto_msgTypes = make([]protoimpl.MessageInfo, 35)
 var file_latchkey_events_v1_events_proto_goTypes = []any{
 	(Actor_Kind_Value)(0),            // 0: latchkey.events.v1.Actor.Kind.Value
 	(PasswordChanged_Cause_Value)(0), // 1: latchkey.events.v1.PasswordChanged.Cause.Value
@@ -2796,86 +2869,89 @@ var file_latchkey_events_v1_events_proto_goTypes = []any{
 	(*PasswordChanged)(nil),          // 18: latchkey.events.v1.PasswordChanged
 	(*PasswordSetByAdmin)(nil),       // 19: latchkey.events.v1.PasswordSetByAdmin
 	(*PinChanged)(nil),               // 20: latchkey.events.v1.PinChanged
-	(*LoginSucceeded)(nil),           // 21: latchkey.events.v1.LoginSucceeded
-	(*LoginFailed)(nil),              // 22: latchkey.events.v1.LoginFailed
-	(*SessionRevoked)(nil),           // 23: latchkey.events.v1.SessionRevoked
-	(*RefreshTokenReused)(nil),       // 24: latchkey.events.v1.RefreshTokenReused
-	(*SigningKeyRotated)(nil),        // 25: latchkey.events.v1.SigningKeyRotated
-	(*MfaEnabled)(nil),               // 26: latchkey.events.v1.MfaEnabled
-	(*MfaDisabled)(nil),              // 27: latchkey.events.v1.MfaDisabled
-	(*MfaReset)(nil),                 // 28: latchkey.events.v1.MfaReset
-	(*PasswordResetRequested)(nil),   // 29: latchkey.events.v1.PasswordResetRequested
-	(*PasswordResetCompleted)(nil),   // 30: latchkey.events.v1.PasswordResetCompleted
-	(*SecurityQuestionsSet)(nil),     // 31: latchkey.events.v1.SecurityQuestionsSet
-	(*NotificationSent)(nil),         // 32: latchkey.events.v1.NotificationSent
-	(*NotificationFailed)(nil),       // 33: latchkey.events.v1.NotificationFailed
-	(*Actor_Kind)(nil),               // 34: latchkey.events.v1.Actor.Kind
-	(*PasswordChanged_Cause)(nil),    // 35: latchkey.events.v1.PasswordChanged.Cause
-	(*timestamppb.Timestamp)(nil),    // 36: google.protobuf.Timestamp
-	(*v1.TenantPolicy)(nil),          // 37: latchkey.account.v1.TenantPolicy
-	(v1.Role_Value)(0),               // 38: latchkey.account.v1.Role.Value
-	(v1.AccountStatus_Value)(0),      // 39: latchkey.account.v1.AccountStatus.Value
-	(v1.Activation_Value)(0),         // 40: latchkey.account.v1.Activation.Value
-	(v1.LockReason_Value)(0),         // 41: latchkey.account.v1.LockReason.Value
-	(v11.FactorType_Value)(0),        // 42: latchkey.mfa.v1.FactorType.Value
-	(v12.Template_Value)(0),          // 43: latchkey.notification.v1.Template.Value
+	(*PasswordExpiresSoon)(nil),      // 21: latchkey.events.v1.PasswordExpiresSoon
+	(*LoginSucceeded)(nil),           // 22: latchkey.events.v1.LoginSucceeded
+	(*LoginFailed)(nil),              // 23: latchkey.events.v1.LoginFailed
+	(*SessionRevoked)(nil),           // 24: latchkey.events.v1.SessionRevoked
+	(*RefreshTokenReused)(nil),       // 25: latchkey.events.v1.RefreshTokenReused
+	(*SigningKeyRotated)(nil),        // 26: latchkey.events.v1.SigningKeyRotated
+	(*MfaEnabled)(nil),               // 27: latchkey.events.v1.MfaEnabled
+	(*MfaDisabled)(nil),              // 28: latchkey.events.v1.MfaDisabled
+	(*MfaReset)(nil),                 // 29: latchkey.events.v1.MfaReset
+	(*PasswordResetRequested)(nil),   // 30: latchkey.events.v1.PasswordResetRequested
+	(*PasswordResetCompleted)(nil),   // 31: latchkey.events.v1.PasswordResetCompleted
+	(*SecurityQuestionsSet)(nil),     // 32: latchkey.events.v1.SecurityQuestionsSet
+	(*NotificationSent)(nil),         // 33: latchkey.events.v1.NotificationSent
+	(*NotificationFailed)(nil),       // 34: latchkey.events.v1.NotificationFailed
+	(*Actor_Kind)(nil),               // 35: latchkey.events.v1.Actor.Kind
+	(*PasswordChanged_Cause)(nil),    // 36: latchkey.events.v1.PasswordChanged.Cause
+	(*timestamppb.Timestamp)(nil),    // 37: google.protobuf.Timestamp
+	(*v1.TenantPolicy)(nil),          // 38: latchkey.account.v1.TenantPolicy
+	(v1.Role_Value)(0),               // 39: latchkey.account.v1.Role.Value
+	(v1.AccountStatus_Value)(0),      // 40: latchkey.account.v1.AccountStatus.Value
+	(v1.Activation_Value)(0),         // 41: latchkey.account.v1.Activation.Value
+	(v1.LockReason_Value)(0),         // 42: latchkey.account.v1.LockReason.Value
+	(v11.FactorType_Value)(0),        // 43: latchkey.mfa.v1.FactorType.Value
+	(v12.Template_Value)(0),          // 44: latchkey.notification.v1.Template.Value
 }
 var file_latchkey_events_v1_events_proto_depIdxs = []int32{
-	36, // 0: latchkey.events.v1.EventMeta.occur_time:type_name -> google.protobuf.Timestamp
+	37, // 0: latchkey.events.v1.EventMeta.occur_time:type_name -> google.protobuf.Timestamp
 	3,  // 1: latchkey.events.v1.EventMeta.actor:type_name -> latchkey.events.v1.Actor
 	0,  // 2: latchkey.events.v1.Actor.kind:type_name -> latchkey.events.v1.Actor.Kind.Value
 	2,  // 3: latchkey.events.v1.TenantCreated.meta:type_name -> latchkey.events.v1.EventMeta
 	2,  // 4: latchkey.events.v1.TenantUpdated.meta:type_name -> latchkey.events.v1.EventMeta
 	2,  // 5: latchkey.events.v1.TenantPolicyChanged.meta:type_name -> latchkey.events.v1.EventMeta
-	37, // 6: latchkey.events.v1.TenantPolicyChanged.policy:type_name -> latchkey.account.v1.TenantPolicy
+	38, // 6: latchkey.events.v1.TenantPolicyChanged.policy:type_name -> latchkey.account.v1.TenantPolicy
 	2,  // 7: latchkey.events.v1.TermsPublished.meta:type_name -> latchkey.events.v1.EventMeta
 	2,  // 8: latchkey.events.v1.AccountCreated.meta:type_name -> latchkey.events.v1.EventMeta
-	38, // 9: latchkey.events.v1.AccountCreated.roles:type_name -> latchkey.account.v1.Role.Value
-	39, // 10: latchkey.events.v1.AccountCreated.status:type_name -> latchkey.account.v1.AccountStatus.Value
-	40, // 11: latchkey.events.v1.AccountCreated.activation:type_name -> latchkey.account.v1.Activation.Value
+	39, // 9: latchkey.events.v1.AccountCreated.roles:type_name -> latchkey.account.v1.Role.Value
+	40, // 10: latchkey.events.v1.AccountCreated.status:type_name -> latchkey.account.v1.AccountStatus.Value
+	41, // 11: latchkey.events.v1.AccountCreated.activation:type_name -> latchkey.account.v1.Activation.Value
 	2,  // 12: latchkey.events.v1.AccountInvited.meta:type_name -> latchkey.events.v1.EventMeta
 	2,  // 13: latchkey.events.v1.AccountUpdated.meta:type_name -> latchkey.events.v1.EventMeta
-	38, // 14: latchkey.events.v1.AccountUpdated.roles:type_name -> latchkey.account.v1.Role.Value
+	39, // 14: latchkey.events.v1.AccountUpdated.roles:type_name -> latchkey.account.v1.Role.Value
 	2,  // 15: latchkey.events.v1.UsernameChanged.meta:type_name -> latchkey.events.v1.EventMeta
 	2,  // 16: latchkey.events.v1.AccountLocked.meta:type_name -> latchkey.events.v1.EventMeta
-	41, // 17: latchkey.events.v1.AccountLocked.reason:type_name -> latchkey.account.v1.LockReason.Value
-	36, // 18: latchkey.events.v1.AccountLocked.unlock_time:type_name -> google.protobuf.Timestamp
+	42, // 17: latchkey.events.v1.AccountLocked.reason:type_name -> latchkey.account.v1.LockReason.Value
+	37, // 18: latchkey.events.v1.AccountLocked.unlock_time:type_name -> google.protobuf.Timestamp
 	2,  // 19: latchkey.events.v1.AccountUnlocked.meta:type_name -> latchkey.events.v1.EventMeta
-	41, // 20: latchkey.events.v1.AccountUnlocked.previous_reason:type_name -> latchkey.account.v1.LockReason.Value
+	42, // 20: latchkey.events.v1.AccountUnlocked.previous_reason:type_name -> latchkey.account.v1.LockReason.Value
 	2,  // 21: latchkey.events.v1.AccountDisabled.meta:type_name -> latchkey.events.v1.EventMeta
 	2,  // 22: latchkey.events.v1.AccountReactivated.meta:type_name -> latchkey.events.v1.EventMeta
 	2,  // 23: latchkey.events.v1.AccountActivated.meta:type_name -> latchkey.events.v1.EventMeta
-	40, // 24: latchkey.events.v1.AccountActivated.activation:type_name -> latchkey.account.v1.Activation.Value
+	41, // 24: latchkey.events.v1.AccountActivated.activation:type_name -> latchkey.account.v1.Activation.Value
 	2,  // 25: latchkey.events.v1.TermsAccepted.meta:type_name -> latchkey.events.v1.EventMeta
 	2,  // 26: latchkey.events.v1.PasswordChanged.meta:type_name -> latchkey.events.v1.EventMeta
 	1,  // 27: latchkey.events.v1.PasswordChanged.cause:type_name -> latchkey.events.v1.PasswordChanged.Cause.Value
-	36, // 28: latchkey.events.v1.PasswordChanged.expire_time:type_name -> google.protobuf.Timestamp
+	37, // 28: latchkey.events.v1.PasswordChanged.expire_time:type_name -> google.protobuf.Timestamp
 	2,  // 29: latchkey.events.v1.PasswordSetByAdmin.meta:type_name -> latchkey.events.v1.EventMeta
 	2,  // 30: latchkey.events.v1.PinChanged.meta:type_name -> latchkey.events.v1.EventMeta
-	2,  // 31: latchkey.events.v1.LoginSucceeded.meta:type_name -> latchkey.events.v1.EventMeta
-	2,  // 32: latchkey.events.v1.LoginFailed.meta:type_name -> latchkey.events.v1.EventMeta
-	2,  // 33: latchkey.events.v1.SessionRevoked.meta:type_name -> latchkey.events.v1.EventMeta
-	36, // 34: latchkey.events.v1.SessionRevoked.access_expire_time:type_name -> google.protobuf.Timestamp
-	2,  // 35: latchkey.events.v1.RefreshTokenReused.meta:type_name -> latchkey.events.v1.EventMeta
-	2,  // 36: latchkey.events.v1.SigningKeyRotated.meta:type_name -> latchkey.events.v1.EventMeta
-	2,  // 37: latchkey.events.v1.MfaEnabled.meta:type_name -> latchkey.events.v1.EventMeta
-	42, // 38: latchkey.events.v1.MfaEnabled.factor_type:type_name -> latchkey.mfa.v1.FactorType.Value
-	2,  // 39: latchkey.events.v1.MfaDisabled.meta:type_name -> latchkey.events.v1.EventMeta
-	42, // 40: latchkey.events.v1.MfaDisabled.factor_type:type_name -> latchkey.mfa.v1.FactorType.Value
-	2,  // 41: latchkey.events.v1.MfaReset.meta:type_name -> latchkey.events.v1.EventMeta
-	2,  // 42: latchkey.events.v1.PasswordResetRequested.meta:type_name -> latchkey.events.v1.EventMeta
-	36, // 43: latchkey.events.v1.PasswordResetRequested.expire_time:type_name -> google.protobuf.Timestamp
-	2,  // 44: latchkey.events.v1.PasswordResetCompleted.meta:type_name -> latchkey.events.v1.EventMeta
-	2,  // 45: latchkey.events.v1.SecurityQuestionsSet.meta:type_name -> latchkey.events.v1.EventMeta
-	2,  // 46: latchkey.events.v1.NotificationSent.meta:type_name -> latchkey.events.v1.EventMeta
-	43, // 47: latchkey.events.v1.NotificationSent.template:type_name -> latchkey.notification.v1.Template.Value
-	2,  // 48: latchkey.events.v1.NotificationFailed.meta:type_name -> latchkey.events.v1.EventMeta
-	43, // 49: latchkey.events.v1.NotificationFailed.template:type_name -> latchkey.notification.v1.Template.Value
-	50, // [50:50] is the sub-list for method output_type
-	50, // [50:50] is the sub-list for method input_type
-	50, // [50:50] is the sub-list for extension type_name
-	50, // [50:50] is the sub-list for extension extendee
-	0,  // [0:50] is the sub-list for field type_name
+	2,  // 31: latchkey.events.v1.PasswordExpiresSoon.meta:type_name -> latchkey.events.v1.EventMeta
+	37, // 32: latchkey.events.v1.PasswordExpiresSoon.expire_time:type_name -> google.protobuf.Timestamp
+	2,  // 33: latchkey.events.v1.LoginSucceeded.meta:type_name -> latchkey.events.v1.EventMeta
+	2,  // 34: latchkey.events.v1.LoginFailed.meta:type_name -> latchkey.events.v1.EventMeta
+	2,  // 35: latchkey.events.v1.SessionRevoked.meta:type_name -> latchkey.events.v1.EventMeta
+	37, // 36: latchkey.events.v1.SessionRevoked.access_expire_time:type_name -> google.protobuf.Timestamp
+	2,  // 37: latchkey.events.v1.RefreshTokenReused.meta:type_name -> latchkey.events.v1.EventMeta
+	2,  // 38: latchkey.events.v1.SigningKeyRotated.meta:type_name -> latchkey.events.v1.EventMeta
+	2,  // 39: latchkey.events.v1.MfaEnabled.meta:type_name -> latchkey.events.v1.EventMeta
+	43, // 40: latchkey.events.v1.MfaEnabled.factor_type:type_name -> latchkey.mfa.v1.FactorType.Value
+	2,  // 41: latchkey.events.v1.MfaDisabled.meta:type_name -> latchkey.events.v1.EventMeta
+	43, // 42: latchkey.events.v1.MfaDisabled.factor_type:type_name -> latchkey.mfa.v1.FactorType.Value
+	2,  // 43: latchkey.events.v1.MfaReset.meta:type_name -> latchkey.events.v1.EventMeta
+	2,  // 44: latchkey.events.v1.PasswordResetRequested.meta:type_name -> latchkey.events.v1.EventMeta
+	37, // 45: latchkey.events.v1.PasswordResetRequested.expire_time:type_name -> google.protobuf.Timestamp
+	2,  // 46: latchkey.events.v1.PasswordResetCompleted.meta:type_name -> latchkey.events.v1.EventMeta
+	2,  // 47: latchkey.events.v1.SecurityQuestionsSet.meta:type_name -> latchkey.events.v1.EventMeta
+	2,  // 48: latchkey.events.v1.NotificationSent.meta:type_name -> latchkey.events.v1.EventMeta
+	44, // 49: latchkey.events.v1.NotificationSent.template:type_name -> latchkey.notification.v1.Template.Value
+	2,  // 50: latchkey.events.v1.NotificationFailed.meta:type_name -> latchkey.events.v1.EventMeta
+	44, // 51: latchkey.events.v1.NotificationFailed.template:type_name -> latchkey.notification.v1.Template.Value
+	52, // [52:52] is the sub-list for method output_type
+	52, // [52:52] is the sub-list for method input_type
+	52, // [52:52] is the sub-list for extension type_name
+	52, // [52:52] is the sub-list for extension extendee
+	0,  // [0:52] is the sub-list for field type_name
 }
 
 func init() { file_latchkey_events_v1_events_proto_init() }
@@ -2889,7 +2965,7 @@ func file_latchkey_events_v1_events_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_latchkey_events_v1_events_proto_rawDesc), len(file_latchkey_events_v1_events_proto_rawDesc)),
 			NumEnums:      2,
-			NumMessages:   34,
+			NumMessages:   35,
 			NumExtensions: 0,
 			NumServices:   0,
 		},

@@ -3,9 +3,7 @@ package sqlstore
 import (
 	"context"
 	"errors"
-	"hash/fnv"
 	"strings"
-	"sync"
 	"time"
 
 	"github.com/latchkey/latchkey/libs/dbx"
@@ -174,63 +172,8 @@ func errTermsVersionTaken() error {
 	return errs.Conflict("version", "TERMS_VERSION_TAKEN", "this tenant already published terms with this version")
 }
 
-// exclusive is the in-process half of TryExclusive: replicas are told
-// apart by the database, goroutines of one process by this.
-type exclusive struct {
-	mu   sync.Mutex
-	held map[string]bool
-}
-
-// TryExclusive takes the named lock. On PostgreSQL it is a session
-// advisory lock on a connection of its own, held until release, so every
-// replica over the database sees it; SQLite serves one process, where the
-// in-process lock is enough.
+// TryExclusive takes the named lock shared by every replica over the
+// database (dbx.Exclusive).
 func (s *Store) TryExclusive(ctx context.Context, name string) (func(), bool, error) {
-	s.excl.mu.Lock()
-	if s.excl.held[name] {
-		s.excl.mu.Unlock()
-		return nil, false, nil
-	}
-	if s.excl.held == nil {
-		s.excl.held = map[string]bool{}
-	}
-	s.excl.held[name] = true
-	s.excl.mu.Unlock()
-	local := func() {
-		s.excl.mu.Lock()
-		delete(s.excl.held, name)
-		s.excl.mu.Unlock()
-	}
-	pg, ok := s.db.(*dbx.PG)
-	if !ok {
-		return local, true, nil
-	}
-	conn, err := pg.Pool().Acquire(ctx)
-	if err != nil {
-		local()
-		return nil, false, err
-	}
-	key := advisoryKey(pg.Schema() + "." + name)
-	var got bool
-	if err := conn.QueryRow(ctx, "SELECT pg_try_advisory_lock($1)", key).Scan(&got); err != nil || !got {
-		conn.Release()
-		local()
-		return nil, false, err
-	}
-	return func() {
-		// A failed unlock leaves the lock with the connection: closing it
-		// ends the session and with it the lock.
-		if _, err := conn.Exec(context.Background(), "SELECT pg_advisory_unlock($1)", key); err != nil {
-			_ = conn.Conn().Close(context.Background())
-		}
-		conn.Release()
-		local()
-	}, true, nil
-}
-
-// advisoryKey turns a lock name into PostgreSQL's 64-bit advisory lock key.
-func advisoryKey(name string) int64 {
-	h := fnv.New64a()
-	h.Write([]byte(name))
-	return int64(h.Sum64())
+	return s.excl.Try(ctx, s.db, name)
 }

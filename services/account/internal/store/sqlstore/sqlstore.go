@@ -24,7 +24,7 @@ import (
 type Store struct {
 	db     dbx.DB
 	outbox *outbox.Outbox
-	excl   exclusive
+	excl   dbx.Exclusive
 	reader
 }
 

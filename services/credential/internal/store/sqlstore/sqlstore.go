@@ -23,6 +23,7 @@ import (
 type Store struct {
 	db     dbx.DB
 	outbox *outbox.Outbox
+	excl   dbx.Exclusive
 	reader
 }
 
@@ -414,13 +415,15 @@ func (t *tx) UseRefreshToken(ctx context.Context, hash [32]byte, now time.Time) 
 }
 
 func (t *tx) AddTicket(ctx context.Context, k *credential.LoginTicket, done []credential.Step) error {
-	_, err := t.q.Exec(ctx, `INSERT INTO login_tickets (hash, tenant_id, account_id, step, done_steps, amr, auth_time, device_name, ip, user_agent, expires_at)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11)`,
-		k.Hash[:], k.TenantID, k.AccountID, string(k.Step), joinSteps(done), strings.Join(k.AMR, ","), k.AuthTime, k.DeviceName, k.IP, k.UserAgent, k.ExpiresAt)
+	_, err := t.q.Exec(ctx, `INSERT INTO login_tickets (hash, tenant_id, account_id, step, done_steps, amr, auth_time, device_name, ip, user_agent, expires_at,
+			enrollment_started)
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12)`,
+		k.Hash[:], k.TenantID, k.AccountID, string(k.Step), joinSteps(done), strings.Join(k.AMR, ","), k.AuthTime, k.DeviceName, k.IP, k.UserAgent, k.ExpiresAt,
+		k.EnrollmentStarted)
 	return err
 }
 
-const ticketColumns = "tenant_id, account_id, step, done_steps, amr, auth_time, device_name, ip, user_agent, expires_at"
+const ticketColumns = "tenant_id, account_id, step, done_steps, amr, auth_time, device_name, ip, user_agent, expires_at, enrollment_started"
 
 func (t *tx) UseTicket(ctx context.Context, hash [32]byte, now time.Time) (*credential.LoginTicket, []credential.Step, error) {
 	return scanTicket(hash, t.q.QueryRow(ctx, `UPDATE login_tickets SET used_at = $1 WHERE hash = $2 AND used_at IS NULL AND expires_at > $1
@@ -439,6 +442,18 @@ func (t *tx) FailTicketCode(ctx context.Context, hash [32]byte, now time.Time) (
 	return n, err
 }
 
+func (t *tx) StartTicketEnrollment(ctx context.Context, hash [32]byte, now time.Time) error {
+	n, err := t.q.Exec(ctx, `UPDATE login_tickets SET enrollment_started = TRUE WHERE hash = $1 AND used_at IS NULL AND expires_at > $2`,
+		hash[:], now)
+	if err != nil {
+		return err
+	}
+	if n == 0 {
+		return notFound("login ticket")
+	}
+	return nil
+}
+
 func (t reader) PeekTicket(ctx context.Context, hash [32]byte, now time.Time) (*credential.LoginTicket, []credential.Step, error) {
 	return scanTicket(hash, t.q.QueryRow(ctx, "SELECT "+ticketColumns+" FROM login_tickets WHERE hash = $1 AND used_at IS NULL AND expires_at > $2",
 		hash[:], now))
@@ -447,7 +462,7 @@ func (t reader) PeekTicket(ctx context.Context, hash [32]byte, now time.Time) (*
 func scanTicket(hash [32]byte, row dbx.Row) (*credential.LoginTicket, []credential.Step, error) {
 	k := credential.LoginTicket{Hash: hash}
 	var step, done, amr string
-	err := row.Scan(&k.TenantID, &k.AccountID, &step, &done, &amr, &k.AuthTime, &k.DeviceName, &k.IP, &k.UserAgent, &k.ExpiresAt)
+	err := row.Scan(&k.TenantID, &k.AccountID, &step, &done, &amr, &k.AuthTime, &k.DeviceName, &k.IP, &k.UserAgent, &k.ExpiresAt, &k.EnrollmentStarted)
 	if errors.Is(err, dbx.ErrNoRows) {
 		return nil, nil, notFound("login ticket")
 	}

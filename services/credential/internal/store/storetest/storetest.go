@@ -37,6 +37,8 @@ func Run(t *testing.T, s store.Store) {
 		"PeekDoesNotUseTheTicket":        testPeekTicket,
 		"WrongCodesEndTheTicket":         testTicketCodes,
 		"DeviceSeenInEarlierSessions":    testDeviceSeen,
+		"ExpiryWarnedOncePerExpiry":      testExpiryWarnings,
+		"TryExclusiveOneHolder":          testTryExclusive,
 	} {
 		t.Run(name, func(t *testing.T) { fn(t, s) })
 	}
@@ -463,8 +465,40 @@ func testPeekTicket(t *testing.T, s store.Store) {
 			t.Fatalf("peek %d: %+v %v %v", i+1, got, done, err)
 		}
 	}
+	if got, _, _ := s.PeekTicket(ctx, k.Hash, now); got.EnrollmentStarted {
+		t.Fatal("a ticket added without a started enrolment reads as started")
+	}
 	if _, _, err := s.PeekTicket(ctx, k.Hash, k.ExpiresAt); !errs.Is(err, errs.KindNotFound) {
 		t.Fatalf("peek at expiry: %v, want NotFound", err)
+	}
+	started := *k
+	started.Hash, started.Step, started.EnrollmentStarted = sha256.Sum256([]byte(ids.New())), credential.StepEnrollMFA, true
+	inTx(t, s, func(tx store.Tx) error { return tx.AddTicket(ctx, &started, nil) })
+	if got, _, err := s.PeekTicket(ctx, started.Hash, now); err != nil || !got.EnrollmentStarted || got.Step != credential.StepEnrollMFA {
+		t.Fatalf("peek of a ticket added as started: %+v %v", got, err)
+	}
+	// Starting an enrolment marks the ticket in place: same expiry, same
+	// count of wrong codes, still live.
+	enrol := *k
+	enrol.Hash, enrol.Step = sha256.Sum256([]byte(ids.New())), credential.StepEnrollMFA
+	inTx(t, s, func(tx store.Tx) error { return tx.AddTicket(ctx, &enrol, nil) })
+	inTx(t, s, func(tx store.Tx) error { _, err := tx.FailTicketCode(ctx, enrol.Hash, now); return err })
+	inTx(t, s, func(tx store.Tx) error { return tx.StartTicketEnrollment(ctx, enrol.Hash, now) })
+	if got, _, err := s.PeekTicket(ctx, enrol.Hash, now); err != nil || !got.EnrollmentStarted || !got.ExpiresAt.Equal(enrol.ExpiresAt) {
+		t.Fatalf("peek after StartTicketEnrollment: %+v %v", got, err)
+	}
+	var fails int
+	inTx(t, s, func(tx store.Tx) error {
+		var err error
+		fails, err = tx.FailTicketCode(ctx, enrol.Hash, now)
+		return err
+	})
+	if fails != 2 {
+		t.Fatalf("wrong codes after StartTicketEnrollment = %d, want the earlier one kept (2)", fails)
+	}
+	err := s.InTx(ctx, func(tx store.Tx) error { return tx.StartTicketEnrollment(ctx, enrol.Hash, enrol.ExpiresAt) })
+	if !errs.Is(err, errs.KindNotFound) {
+		t.Fatalf("StartTicketEnrollment of an expired ticket: %v, want NotFound", err)
 	}
 	inTx(t, s, func(tx store.Tx) error { _, _, err := tx.UseTicket(ctx, k.Hash, now); return err })
 	if _, _, err := s.PeekTicket(ctx, k.Hash, now); !errs.Is(err, errs.KindNotFound) {

@@ -1113,7 +1113,11 @@ type ImportedAccountRow struct {
 	// Roles; empty = [USER].
 	Roles []v1.Role_Value `protobuf:"varint,5,rep,packed,name=roles,proto3,enum=latchkey.account.v1.Role_Value" json:"roles,omitempty"`
 	// Preferred locale; "" = the tenant's.
-	Locale        string `protobuf:"bytes,6,opt,name=locale,proto3" json:"locale,omitempty"`
+	Locale string `protobuf:"bytes,6,opt,name=locale,proto3" json:"locale,omitempty"`
+	// The row came without a legacy password hash: the account is created
+	// PENDING and AccountInvited is emitted, so that the recovery service
+	// e-mails the activation link (as ImportAccounts promises).
+	Pending       bool `protobuf:"varint,7,opt,name=pending,proto3" json:"pending,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -1188,6 +1192,13 @@ func (x *ImportedAccountRow) GetLocale() string {
 		return x.Locale
 	}
 	return ""
+}
+
+func (x *ImportedAccountRow) GetPending() bool {
+	if x != nil {
+		return x.Pending
+	}
+	return false
 }
 
 type CreateImportedAccountsResponse struct {
@@ -1389,7 +1400,7 @@ const file_latchkey_internalapi_account_v1_account_internal_proto_rawDesc = "" +
 	"\x1dCreateImportedAccountsRequest\x12\x1b\n" +
 	"\ttenant_id\x18\x01 \x01(\tR\btenantId\x12G\n" +
 	"\x04rows\x18\x02 \x03(\v23.latchkey.internalapi.account.v1.ImportedAccountRowR\x04rows\x12#\n" +
-	"\rvalidate_only\x18\x03 \x01(\bR\fvalidateOnly\"\xd7\x01\n" +
+	"\rvalidate_only\x18\x03 \x01(\bR\fvalidateOnly\"\xf1\x01\n" +
 	"\x12ImportedAccountRow\x12\x1d\n" +
 	"\n" +
 	"account_id\x18\x01 \x01(\tR\taccountId\x12\x1a\n" +
@@ -1397,7 +1408,8 @@ const file_latchkey_internalapi_account_v1_account_internal_proto_rawDesc = "" +
 	"\x05email\x18\x03 \x01(\tR\x05email\x12!\n" +
 	"\fdisplay_name\x18\x04 \x01(\tR\vdisplayName\x125\n" +
 	"\x05roles\x18\x05 \x03(\x0e2\x1f.latchkey.account.v1.Role.ValueR\x05roles\x12\x16\n" +
-	"\x06locale\x18\x06 \x01(\tR\x06locale\"\x8c\x01\n" +
+	"\x06locale\x18\x06 \x01(\tR\x06locale\x12\x18\n" +
+	"\apending\x18\a \x01(\bR\apending\"\x8c\x01\n" +
 	"\x1eCreateImportedAccountsResponse\x12P\n" +
 	"\aresults\x18\x01 \x03(\v26.latchkey.internalapi.account.v1.ImportedAccountResultR\aresults\x12\x18\n" +
 	"\acreated\x18\x02 \x01(\bR\acreated\"\xa9\x01\n" +

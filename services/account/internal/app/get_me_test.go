@@ -1,0 +1,103 @@
+package app_test
+
+import (
+	"context"
+	"fmt"
+	"testing"
+	"time"
+
+	"github.com/latchkey/latchkey/libs/authn"
+	"github.com/latchkey/latchkey/libs/clock"
+	"github.com/latchkey/latchkey/libs/errs"
+	"github.com/latchkey/latchkey/libs/outbox"
+	"github.com/latchkey/latchkey/libs/testkit"
+	"github.com/latchkey/latchkey/services/account/internal/account"
+	"github.com/latchkey/latchkey/services/account/internal/app"
+	"github.com/latchkey/latchkey/services/account/internal/store/sqlstore"
+)
+
+// fakeSecurity is the mfa and recovery services for GET /v1/me.
+type fakeSecurity struct {
+	totp, pending, recoverySet bool
+	mfaErr, recoveryErr        error
+}
+
+func (f *fakeSecurity) FactorStatus(context.Context, string, string) (bool, bool, error) {
+	return f.totp, f.pending, f.mfaErr
+}
+
+func (f *fakeSecurity) RecoveryInfoSet(context.Context, string, string) (bool, error) {
+	return f.recoverySet, f.recoveryErr
+}
+
+// GET /v1/me tells what the mfa and recovery services say: TOTP on,
+// recovery information set, ENROLL_MFA where the tenant requires a factor
+// and there is none, SET_RECOVERY_INFO where the tenant's questions are
+// not set; a service that cannot answer is an error, never "none".
+func TestGetMe_SecurityFromMFAAndRecovery(t *testing.T) {
+	ctx := context.Background()
+	db := testkit.OpenSQLite(t, "account")
+	if err := sqlstore.Migrate(ctx, db); err != nil {
+		t.Fatal(err)
+	}
+	clk := clock.NewFake(time.Date(2026, 3, 1, 9, 0, 0, 0, time.UTC))
+	sec := &fakeSecurity{}
+	a := app.New(sqlstore.New(db, outbox.New(db, clk, "account")), clk, &countingCredentials{},
+		app.Options{Factors: sec, Recovery: sec})
+	policy := account.DefaultPolicy()
+	policy.MFA.Required = true
+	policy.Recovery.SecurityQuestions, policy.Recovery.SecurityQuestionsRequired = true, 2
+	op := &authn.Principal{Kind: authn.KindOperatorToken, TenantCode: "acme"}
+	tenant, _, err := a.CreateTenant(ctx, op, app.CreateTenant{Code: "acme", Name: "Acme", Policy: policy})
+	if err != nil {
+		t.Fatal(err)
+	}
+	bob, err := a.CreateAccount(ctx, op, app.NewAccount{Username: "bob", Email: "bob@acme.example", DisplayName: "Bob",
+		Roles: []account.Role{account.RoleUser}, Activation: account.ActivationTemporaryPassword, TemporaryPassword: "Temporary-Passw0rd!"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	me := &authn.Principal{Kind: authn.KindAccount, TenantID: tenant.ID, AccountID: bob.ID, SessionID: "s"}
+	unavailable := errs.Unavailable("X_UNAVAILABLE", "down", nil)
+	for _, tc := range []struct {
+		name                 string
+		sec                  fakeSecurity
+		steps, prompts       string
+		totp, recoverySet    bool
+		wantUnavailableError bool
+	}{
+		{"nothing set", fakeSecurity{}, "[ENROLL_MFA]", "[SET_RECOVERY_INFO]", false, false, false},
+		{"TOTP on, questions set", fakeSecurity{totp: true, recoverySet: true}, "[]", "[]", true, true, false},
+		{"e-mailed key pending: no enrolment", fakeSecurity{pending: true, recoverySet: true}, "[]", "[]", false, true, false},
+		{"mfa down", fakeSecurity{mfaErr: unavailable, recoverySet: true}, "", "", false, false, true},
+		{"recovery down", fakeSecurity{totp: true, recoveryErr: unavailable}, "", "", false, false, true},
+	} {
+		t.Run(tc.name, func(t *testing.T) {
+			*sec = tc.sec
+			got, err := a.GetMe(ctx, me)
+			if tc.wantUnavailableError {
+				if !errs.Is(err, errs.KindUnavailable) {
+					t.Fatalf("GetMe = %+v, %v; want Unavailable", got, err)
+				}
+				return
+			}
+			if err != nil {
+				t.Fatal(err)
+			}
+			if s := fmt.Sprint(got.PendingSteps); s != tc.steps {
+				t.Errorf("pending steps %s, want %s", s, tc.steps)
+			}
+			if s := fmt.Sprint(got.Prompts); s != tc.prompts {
+				t.Errorf("prompts %s, want %s", s, tc.prompts)
+			}
+			if got.Security.TOTPEnabled != tc.totp || got.Security.RecoveryInfoSet != tc.recoverySet {
+				t.Errorf("security %+v, want totp %v recovery %v", got.Security, tc.totp, tc.recoverySet)
+			}
+		})
+	}
+	// Without the peers wired, GET /v1/me cannot tell: Unavailable.
+	bare := app.New(sqlstore.New(db, outbox.New(db, clk, "account")), clk, &countingCredentials{}, app.Options{})
+	if _, err := bare.GetMe(ctx, me); !errs.Is(err, errs.KindUnavailable) {
+		t.Fatalf("GetMe without mfa and recovery: %v, want Unavailable", err)
+	}
+}
