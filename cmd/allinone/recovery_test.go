@@ -20,9 +20,7 @@ import (
 	"time"
 
 	"google.golang.org/grpc"
-	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/metadata"
-	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/proto"
 
 	"github.com/latchkey/latchkey/cmd/allinone"
@@ -30,7 +28,6 @@ import (
 	"github.com/latchkey/latchkey/libs/testkit"
 	"github.com/latchkey/latchkey/libs/testkit/smtptest"
 	eventsv1 "github.com/latchkey/latchkey/proto/gen/latchkey/events/v1"
-	mfainternalv1 "github.com/latchkey/latchkey/proto/gen/latchkey/internalapi/mfa/v1"
 	recoveryv1 "github.com/latchkey/latchkey/proto/gen/latchkey/recovery/v1"
 )
 
@@ -111,18 +108,6 @@ func linkMail(t *testing.T, srv *smtptest.Server, n int, to string) (kind, token
 	}
 }
 
-// skipWithoutMFA skips the rest of a test while the mfa service is not
-// built: a reset asks it whether the account has a second factor, and
-// fails closed when it cannot say.
-func skipWithoutMFA(t *testing.T, inst *allinone.Instance) {
-	t.Helper()
-	c := mfainternalv1.NewMfaInternalServiceClient(peerConn(t, inst, "recovery", "mfa"))
-	_, err := c.GetFactorStatus(context.Background(), &mfainternalv1.GetFactorStatusRequest{TenantId: "01a00000-0000-7000-8000-000000000000", AccountId: "01a00000-0000-7000-8000-000000000000"})
-	if status.Code(err) == codes.Unimplemented {
-		t.Skip("the mfa service answers Unimplemented: resets fail closed until it is built (run again after merging it)")
-	}
-}
-
 // J1's recovery part and "forgot password", through REST with real SMTP:
 // the admin invites a user; the activation e-mail carries the link and
 // the company code; the link sets the first password once; the user logs
@@ -184,7 +169,6 @@ func TestJourney_InviteActivateLogIn_ForgotPasswordResetLogIn(t *testing.T) {
 			}
 
 			// Step 6: the reset page inspects and completes the link.
-			skipWithoutMFA(t, inst)
 			st, body = anon.do("POST", "/v1/recovery/password-reset:inspect", map[string]any{"token": token})
 			if st != 200 || len(items(body, "requires")) != 0 || body["passwordRules"].(map[string]any)["minLength"] != 10.0 {
 				t.Fatalf("inspect: %d %v", st, body)
@@ -516,7 +500,6 @@ func TestJourney_ResetWithSecurityAnswer_WrongAnswerCounted(t *testing.T) {
 			_, token, _ := linkMail(t, srv, 1, "anna@"+code+".example")
 
 			// Step 3: the reset page asks the question.
-			skipWithoutMFA(t, inst)
 			st, body := anon.do("POST", "/v1/recovery/password-reset:inspect", map[string]any{"token": token})
 			if st != 200 || fmt.Sprint(items(body, "requires")) != "[SECURITY_ANSWERS]" || fmt.Sprint(items(body, "questions")) != "["+question+"]" {
 				t.Fatalf("inspect: %d %v", st, body)
@@ -567,11 +550,9 @@ func TestJourney_ResetWithSecurityAnswer_WrongAnswerCounted(t *testing.T) {
 // A reset of an account with two-step verification needs a code (or a
 // recovery code) besides the link, and never turns the factor off: a wrong
 // code is a failed log-in (RESET_TOTP); a recovery code gives the ticket;
-// the next log-in still asks for a code. Skips until the mfa service is
-// built.
+// the next log-in still asks for a code.
 func TestJourney_ResetWithTOTP_RecoveryCodeWorks_FactorStaysOn(t *testing.T) {
 	inst, srv := startWithSMTP(t, false)
-	skipWithoutMFA(t, inst)
 	op := client{t: t, base: inst.HTTPURL, token: inst.OperatorToken}
 	anon := client{t: t, base: inst.HTTPURL}
 	code, tenantID, admin := adminTenant(t, op, nil)
@@ -626,11 +607,9 @@ func TestJourney_ResetWithTOTP_RecoveryCodeWorks_FactorStaysOn(t *testing.T) {
 }
 
 // A locked account can still reset (the e-mail proves the inbox): a reset
-// ends a lock after failed log-ins, never an administrator's. Skips until
-// the mfa service is built (resets fail closed without it).
+// ends a lock after failed log-ins, never an administrator's.
 func TestReset_EndsFailedAttemptsLockNotAdminLock(t *testing.T) {
 	inst, srv := startWithSMTP(t, false)
-	skipWithoutMFA(t, inst)
 	op := client{t: t, base: inst.HTTPURL, token: inst.OperatorToken}
 	anon := client{t: t, base: inst.HTTPURL}
 	code, _, admin := adminTenant(t, op, map[string]any{"lockout": map[string]any{"maxFailedAttempts": 3, "lockoutMinutes": 0}})
@@ -664,5 +643,47 @@ func TestReset_EndsFailedAttemptsLockNotAdminLock(t *testing.T) {
 	_, body2 := admin.do("GET", "/v1/admin/accounts/"+mistyper, nil)
 	if accountOf(body)["lockReason"] != "ADMIN" || accountOf(body2)["status"] != "ACTIVE" {
 		t.Fatalf("after the resets: %v / %v", accountOf(body), accountOf(body2))
+	}
+}
+
+// J4's way in: an invited (PENDING) account that asks for a password reset
+// instead of using its activation link gets a reset link, and completing it
+// sets the first password and activates the account; the activation link
+// is void from then on.
+func TestReset_OfPendingAccountActivatesIt(t *testing.T) {
+	inst, srv := startWithSMTP(t, false)
+	op := client{t: t, base: inst.HTTPURL, token: inst.OperatorToken}
+	anon := client{t: t, base: inst.HTTPURL}
+	code, _, admin := adminTenant(t, op, nil)
+	email := "daan@" + code + ".example"
+	st, body := admin.do("POST", "/v1/admin/accounts", map[string]any{"username": "daan", "email": email,
+		"displayName": "Daan", "roles": []string{"CLIENT"}, "activation": "EMAIL_LINK"})
+	if st != 200 {
+		t.Fatalf("invite: %d %v", st, body)
+	}
+	id := accountOf(body)["id"].(string)
+	kind, activation, _ := linkMail(t, srv, 1, email)
+	if kind != "activate" {
+		t.Fatalf("first e-mail: %s", kind)
+	}
+	if st, _ := anon.do("POST", "/v1/recovery/password-reset", map[string]any{"tenant": code, "login": email}); st != 202 {
+		t.Fatalf("forgot password: %d", st)
+	}
+	kind, reset, _ := linkMail(t, srv, 2, email)
+	if kind != "reset-password" {
+		t.Fatalf("second e-mail: %s", kind)
+	}
+	if st, body := anon.do("POST", "/v1/recovery/password-reset:complete", map[string]any{"token": reset, "newPassword": "Blue-Harbour-71"}); st != 200 {
+		t.Fatalf("complete: %d %v", st, body)
+	}
+	_, body = admin.do("GET", "/v1/admin/accounts/"+id, nil)
+	if s := accountOf(body)["status"]; s != "ACTIVE" {
+		t.Fatalf("after the reset the account is %v, want ACTIVE", s)
+	}
+	if st, body := login(anon, code, "daan", "Blue-Harbour-71"); st != 200 || body["accessToken"] == nil {
+		t.Fatalf("log-in: %d %v", st, body)
+	}
+	if st, body := anon.do("POST", "/v1/recovery/activation:complete", map[string]any{"token": activation, "newPassword": "Green-Harbour-72"}); st != 401 {
+		t.Fatalf("the activation link after the reset: %d %v", st, body)
 	}
 }
