@@ -62,6 +62,7 @@ type Config struct {
 	Credential   credential.Tuning
 	MFA          mfa.Tuning
 	Notification notification.Tuning
+	Recovery     recovery.Tuning
 	Clock        clock.Clock
 	Logger       *slog.Logger
 }
@@ -80,6 +81,7 @@ func ConfigFromEnv(l *config.Loader) Config {
 		Credential:       credential.TuningFromEnv(l),
 		MFA:              mfa.TuningFromEnv(l),
 		Notification:     notification.TuningFromEnv(l),
+		Recovery:         recovery.TuningFromEnv(l),
 	}
 }
 
@@ -335,7 +337,13 @@ func Start(ctx context.Context, cfg Config) (_ *Instance, err error) {
 			OperatorTokens: operators, Tuning: cfg.Credential,
 		})
 	})
-	g.Go(func() error { return recovery.Run(gctx, recovery.Config{Settings: settings("recovery")}) })
+	g.Go(func() error {
+		return recovery.Run(gctx, recovery.Config{
+			Settings:    settings("recovery"),
+			AccountAddr: inst.Internal["account"], CredentialAddr: inst.Internal["credential"], MFAAddr: inst.Internal["mfa"],
+			Token: cfg.Credential.Token, OperatorTokens: operators, Tuning: cfg.Recovery,
+		})
+	})
 	g.Go(func() error {
 		return mfa.Run(gctx, mfa.Config{
 			Settings:    settings("mfa"),

@@ -531,14 +531,14 @@ func TestJourneyJ3_AdminAndSelfServiceResets(t *testing.T) {
 				t.Fatalf("a second contact with the same e-mail: %d %v, want it refused", st, body)
 			}
 			activation := tokenIn(t, j.mailTo("portal@client.example", "Activate"), "activate")
-			st, body = j.anon.do("POST", "/v1/recovery/activation:complete", map[string]any{"token": activation, "newPassword": "Portal-Client-2026"})
+			st, body = j.anon.do("POST", "/v1/recovery/activation:complete", map[string]any{"token": activation, "newPassword": "Harbour-Tulip-2026"})
 			wantStatus(t, "activate", st, body, 200)
 			st, body = j.anon.do("POST", "/v1/recovery/password-reset", map[string]any{"tenant": code, "login": "portal@client.example"})
 			wantStatus(t, "ask by e-mail address", st, body, 202)
 			reset := tokenIn(t, j.mailTo("portal@client.example", "Reset"), "reset-password")
-			st, body = j.anon.do("POST", "/v1/recovery/password-reset:complete", map[string]any{"token": reset, "newPassword": "Portal-Client-2027"})
+			st, body = j.anon.do("POST", "/v1/recovery/password-reset:complete", map[string]any{"token": reset, "newPassword": "Harbour-Tulip-2027"})
 			wantStatus(t, "complete", st, body, 200)
-			if st, _ := login(j.anon, code, "client.one", "Portal-Client-2027"); st != 200 {
+			if st, _ := login(j.anon, code, "client.one", "Harbour-Tulip-2027"); st != 200 {
 				t.Fatalf("contact's log-in: %d", st)
 			}
 		})

@@ -11,5 +11,5 @@ import (
 )
 
 func TestCallers_NameEveryInternalMethodAndNothingElse(t *testing.T) {
-	testkit.CheckCallers(t, grpcapi.Callers, func(s *grpc.Server) { grpcapi.RegisterInternal(s) }, recoveryinternalv1.RecoveryInternalService_ServiceDesc.ServiceName)
+	testkit.CheckCallers(t, grpcapi.Callers, func(s *grpc.Server) { grpcapi.RegisterInternal(s, nil) }, recoveryinternalv1.RecoveryInternalService_ServiceDesc.ServiceName)
 }

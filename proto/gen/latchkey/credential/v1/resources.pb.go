@@ -22,8 +22,8 @@ const (
 )
 
 // The password rules of a tenant policy, for a password form to show and
-// for checking a new password. Numbered like latchkey.recovery.v1's
-// PasswordRules, so that the two stay the same on the wire.
+// for checking a new password: what the log-in's CHANGE_PASSWORD step, the
+// tenant appearance and the password reset's inspect answer with.
 type PasswordRules struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// Minimum number of characters.

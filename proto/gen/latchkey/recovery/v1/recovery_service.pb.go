@@ -7,6 +7,7 @@
 package recoveryv1
 
 import (
+	v1 "github.com/latchkey/latchkey/proto/gen/latchkey/credential/v1"
 	_ "google.golang.org/genproto/googleapis/api/annotations"
 	protoreflect "google.golang.org/protobuf/reflect/protoreflect"
 	protoimpl "google.golang.org/protobuf/runtime/protoimpl"
@@ -271,8 +272,10 @@ type InspectPasswordResetResponse struct {
 	// Proofs needed before the password can be set; empty = the token alone.
 	Requires []ResetRequirement_Value `protobuf:"varint,1,rep,packed,name=requires,proto3,enum=latchkey.recovery.v1.ResetRequirement_Value" json:"requires,omitempty"`
 	// The questions to answer, with SECURITY_ANSWERS.
-	Questions     []string       `protobuf:"bytes,2,rep,name=questions,proto3" json:"questions,omitempty"`
-	PasswordRules *PasswordRules `protobuf:"bytes,3,opt,name=password_rules,json=passwordRules,proto3" json:"password_rules,omitempty"`
+	Questions []string `protobuf:"bytes,2,rep,name=questions,proto3" json:"questions,omitempty"`
+	// The tenant's password rules, the same message the log-in's
+	// CHANGE_PASSWORD step answers with.
+	PasswordRules *v1.PasswordRules `protobuf:"bytes,3,opt,name=password_rules,json=passwordRules,proto3" json:"password_rules,omitempty"`
 	// When the link token expires.
 	ExpireTime    *timestamppb.Timestamp `protobuf:"bytes,4,opt,name=expire_time,json=expireTime,proto3" json:"expire_time,omitempty"`
 	unknownFields protoimpl.UnknownFields
@@ -323,7 +326,7 @@ func (x *InspectPasswordResetResponse) GetQuestions() []string {
 	return nil
 }
 
-func (x *InspectPasswordResetResponse) GetPasswordRules() *PasswordRules {
+func (x *InspectPasswordResetResponse) GetPasswordRules() *v1.PasswordRules {
 	if x != nil {
 		return x.PasswordRules
 	}
@@ -787,7 +790,7 @@ var File_latchkey_recovery_v1_recovery_service_proto protoreflect.FileDescriptor
 
 const file_latchkey_recovery_v1_recovery_service_proto_rawDesc = "" +
 	"\n" +
-	"+latchkey/recovery/v1/recovery_service.proto\x12\x14latchkey.recovery.v1\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/api/field_behavior.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a$latchkey/recovery/v1/resources.proto\"^\n" +
+	"+latchkey/recovery/v1/recovery_service.proto\x12\x14latchkey.recovery.v1\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/api/field_behavior.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a&latchkey/credential/v1/resources.proto\x1a$latchkey/recovery/v1/resources.proto\"^\n" +
 	"\x19CompleteActivationRequest\x12\x19\n" +
 	"\x05token\x18\x01 \x01(\tB\x03\xe0A\x02R\x05token\x12&\n" +
 	"\fnew_password\x18\x02 \x01(\tB\x03\xe0A\x02R\vnewPassword\"Y\n" +
@@ -800,11 +803,11 @@ const file_latchkey_recovery_v1_recovery_service_proto_rawDesc = "" +
 	"\x05login\x18\x02 \x01(\tB\x03\xe0A\x02R\x05login\"\x1e\n" +
 	"\x1cRequestPasswordResetResponse\"8\n" +
 	"\x1bInspectPasswordResetRequest\x12\x19\n" +
-	"\x05token\x18\x01 \x01(\tB\x03\xe0A\x02R\x05token\"\x8f\x02\n" +
+	"\x05token\x18\x01 \x01(\tB\x03\xe0A\x02R\x05token\"\x91\x02\n" +
 	"\x1cInspectPasswordResetResponse\x12H\n" +
 	"\brequires\x18\x01 \x03(\x0e2,.latchkey.recovery.v1.ResetRequirement.ValueR\brequires\x12\x1c\n" +
-	"\tquestions\x18\x02 \x03(\tR\tquestions\x12J\n" +
-	"\x0epassword_rules\x18\x03 \x01(\v2#.latchkey.recovery.v1.PasswordRulesR\rpasswordRules\x12;\n" +
+	"\tquestions\x18\x02 \x03(\tR\tquestions\x12L\n" +
+	"\x0epassword_rules\x18\x03 \x01(\v2%.latchkey.credential.v1.PasswordRulesR\rpasswordRules\x12;\n" +
 	"\vexpire_time\x18\x04 \x01(\v2\x1a.google.protobuf.TimestampR\n" +
 	"expireTime\"\xa7\x01\n" +
 	"\x1aVerifyPasswordResetRequest\x12\x19\n" +
@@ -872,13 +875,13 @@ var file_latchkey_recovery_v1_recovery_service_proto_goTypes = []any{
 	(*SetSecurityQuestionsRequest)(nil),   // 12: latchkey.recovery.v1.SetSecurityQuestionsRequest
 	(*SetSecurityQuestionsResponse)(nil),  // 13: latchkey.recovery.v1.SetSecurityQuestionsResponse
 	(ResetRequirement_Value)(0),           // 14: latchkey.recovery.v1.ResetRequirement.Value
-	(*PasswordRules)(nil),                 // 15: latchkey.recovery.v1.PasswordRules
+	(*v1.PasswordRules)(nil),              // 15: latchkey.credential.v1.PasswordRules
 	(*timestamppb.Timestamp)(nil),         // 16: google.protobuf.Timestamp
 	(*SecurityAnswer)(nil),                // 17: latchkey.recovery.v1.SecurityAnswer
 }
 var file_latchkey_recovery_v1_recovery_service_proto_depIdxs = []int32{
 	14, // 0: latchkey.recovery.v1.InspectPasswordResetResponse.requires:type_name -> latchkey.recovery.v1.ResetRequirement.Value
-	15, // 1: latchkey.recovery.v1.InspectPasswordResetResponse.password_rules:type_name -> latchkey.recovery.v1.PasswordRules
+	15, // 1: latchkey.recovery.v1.InspectPasswordResetResponse.password_rules:type_name -> latchkey.credential.v1.PasswordRules
 	16, // 2: latchkey.recovery.v1.InspectPasswordResetResponse.expire_time:type_name -> google.protobuf.Timestamp
 	17, // 3: latchkey.recovery.v1.VerifyPasswordResetRequest.answers:type_name -> latchkey.recovery.v1.SecurityAnswer
 	16, // 4: latchkey.recovery.v1.VerifyPasswordResetResponse.expire_time:type_name -> google.protobuf.Timestamp

@@ -168,101 +168,6 @@ func (x *SecurityAnswer) GetAnswer() string {
 	return ""
 }
 
-// The password rules of a tenant, for showing on a password form.
-type PasswordRules struct {
-	state        protoimpl.MessageState `protogen:"open.v1"`
-	MinLength    int32                  `protobuf:"varint,1,opt,name=min_length,json=minLength,proto3" json:"min_length,omitempty"`
-	MinUppercase int32                  `protobuf:"varint,2,opt,name=min_uppercase,json=minUppercase,proto3" json:"min_uppercase,omitempty"`
-	MinLowercase int32                  `protobuf:"varint,3,opt,name=min_lowercase,json=minLowercase,proto3" json:"min_lowercase,omitempty"`
-	MinDigits    int32                  `protobuf:"varint,4,opt,name=min_digits,json=minDigits,proto3" json:"min_digits,omitempty"`
-	MinSymbols   int32                  `protobuf:"varint,5,opt,name=min_symbols,json=minSymbols,proto3" json:"min_symbols,omitempty"`
-	// This many previous passwords cannot be reused.
-	HistoryCount int32 `protobuf:"varint,6,opt,name=history_count,json=historyCount,proto3" json:"history_count,omitempty"`
-	// Passwords found in breach lists are refused.
-	CheckBreached bool `protobuf:"varint,7,opt,name=check_breached,json=checkBreached,proto3" json:"check_breached,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
-}
-
-func (x *PasswordRules) Reset() {
-	*x = PasswordRules{}
-	mi := &file_latchkey_recovery_v1_resources_proto_msgTypes[2]
-	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
-	ms.StoreMessageInfo(mi)
-}
-
-func (x *PasswordRules) String() string {
-	return protoimpl.X.MessageStringOf(x)
-}
-
-func (*PasswordRules) ProtoMessage() {}
-
-func (x *PasswordRules) ProtoReflect() protoreflect.Message {
-	mi := &file_latchkey_recovery_v1_resources_proto_msgTypes[2]
-	if x != nil {
-		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
-		if ms.LoadMessageInfo() == nil {
-			ms.StoreMessageInfo(mi)
-		}
-		return ms
-	}
-	return mi.MessageOf(x)
-}
-
-// Deprecated: Use PasswordRules.ProtoReflect.Descriptor instead.
-func (*PasswordRules) Descriptor() ([]byte, []int) {
-	return file_latchkey_recovery_v1_resources_proto_rawDescGZIP(), []int{2}
-}
-
-func (x *PasswordRules) GetMinLength() int32 {
-	if x != nil {
-		return x.MinLength
-	}
-	return 0
-}
-
-func (x *PasswordRules) GetMinUppercase() int32 {
-	if x != nil {
-		return x.MinUppercase
-	}
-	return 0
-}
-
-func (x *PasswordRules) GetMinLowercase() int32 {
-	if x != nil {
-		return x.MinLowercase
-	}
-	return 0
-}
-
-func (x *PasswordRules) GetMinDigits() int32 {
-	if x != nil {
-		return x.MinDigits
-	}
-	return 0
-}
-
-func (x *PasswordRules) GetMinSymbols() int32 {
-	if x != nil {
-		return x.MinSymbols
-	}
-	return 0
-}
-
-func (x *PasswordRules) GetHistoryCount() int32 {
-	if x != nil {
-		return x.HistoryCount
-	}
-	return 0
-}
-
-func (x *PasswordRules) GetCheckBreached() bool {
-	if x != nil {
-		return x.CheckBreached
-	}
-	return false
-}
-
 var File_latchkey_recovery_v1_resources_proto protoreflect.FileDescriptor
 
 const file_latchkey_recovery_v1_resources_proto_rawDesc = "" +
@@ -275,18 +180,7 @@ const file_latchkey_recovery_v1_resources_proto_rawDesc = "" +
 	"\x10SECURITY_ANSWERS\x10\x02\"D\n" +
 	"\x0eSecurityAnswer\x12\x1a\n" +
 	"\bquestion\x18\x01 \x01(\tR\bquestion\x12\x16\n" +
-	"\x06answer\x18\x02 \x01(\tR\x06answer\"\x84\x02\n" +
-	"\rPasswordRules\x12\x1d\n" +
-	"\n" +
-	"min_length\x18\x01 \x01(\x05R\tminLength\x12#\n" +
-	"\rmin_uppercase\x18\x02 \x01(\x05R\fminUppercase\x12#\n" +
-	"\rmin_lowercase\x18\x03 \x01(\x05R\fminLowercase\x12\x1d\n" +
-	"\n" +
-	"min_digits\x18\x04 \x01(\x05R\tminDigits\x12\x1f\n" +
-	"\vmin_symbols\x18\x05 \x01(\x05R\n" +
-	"minSymbols\x12#\n" +
-	"\rhistory_count\x18\x06 \x01(\x05R\fhistoryCount\x12%\n" +
-	"\x0echeck_breached\x18\a \x01(\bR\rcheckBreachedBHZFgithub.com/latchkey/latchkey/proto/gen/latchkey/recovery/v1;recoveryv1b\x06proto3"
+	"\x06answer\x18\x02 \x01(\tR\x06answerBHZFgithub.com/latchkey/latchkey/proto/gen/latchkey/recovery/v1;recoveryv1b\x06proto3"
 
 var (
 	file_latchkey_recovery_v1_resources_proto_rawDescOnce sync.Once
@@ -301,12 +195,11 @@ func file_latchkey_recovery_v1_resources_proto_rawDescGZIP() []byte {
 }
 
 var file_latchkey_recovery_v1_resources_proto_enumTypes = make([]protoimpl.EnumInfo, 1)
-var file_latchkey_recovery_v1_resources_proto_msgTypes = make([]protoimpl.MessageInfo, 3)
+var file_latchkey_recovery_v1_resources_proto_msgTypes = make([]protoimpl.MessageInfo, 2)
 var file_latchkey_recovery_v1_resources_proto_goTypes = []any{
 	(ResetRequirement_Value)(0), // 0: latchkey.recovery.v1.ResetRequirement.Value
 	(*ResetRequirement)(nil),    // 1: latchkey.recovery.v1.ResetRequirement
 	(*SecurityAnswer)(nil),      // 2: latchkey.recovery.v1.SecurityAnswer
-	(*PasswordRules)(nil),       // 3: latchkey.recovery.v1.PasswordRules
 }
 var file_latchkey_recovery_v1_resources_proto_depIdxs = []int32{
 	0, // [0:0] is the sub-list for method output_type
@@ -327,7 +220,7 @@ func file_latchkey_recovery_v1_resources_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_latchkey_recovery_v1_resources_proto_rawDesc), len(file_latchkey_recovery_v1_resources_proto_rawDesc)),
 			NumEnums:      1,
-			NumMessages:   3,
+			NumMessages:   2,
 			NumExtensions: 0,
 			NumServices:   0,
 		},
