@@ -601,7 +601,7 @@ func TestJourneyJ4_KeyThenPasswordThenCode(t *testing.T) {
 			st, body = j.anon.do("POST", "/v1/recovery/password-reset:verify", map[string]any{"token": reset, "totpCode": j.code(secret)})
 			wantStatus(t, "the code", st, body, 200)
 			ticket := body["resetTicket"]
-			st, body = j.anon.do("POST", "/v1/recovery/password-reset:complete", map[string]any{"resetTicket": ticket, "newPassword": "Onlyone-Upper-12"})
+			st, body = j.anon.do("POST", "/v1/recovery/password-reset:complete", map[string]any{"resetTicket": ticket, "newPassword": "Onlyone-upper-12"})
 			if st != 400 {
 				t.Fatalf("one uppercase letter: %d %v, want 400", st, body)
 			}
