@@ -16,7 +16,6 @@ var Callers = grpcx.Callers{
 	accountinternalv1.AccountInternalService_RecordLockout_FullMethodName:          {"credential"},
 	accountinternalv1.AccountInternalService_ReleaseLockout_FullMethodName:         {"recovery"},
 	accountinternalv1.AccountInternalService_RecordTermsAcceptance_FullMethodName:  {"credential"},
-	accountinternalv1.AccountInternalService_CreateImportedAccount_FullMethodName:  {"credential"},
 	accountinternalv1.AccountInternalService_CreateImportedAccounts_FullMethodName: {"credential"},
 	// A deployment that sweeps from a job of its own gives the job the
 	// account service's certificate.

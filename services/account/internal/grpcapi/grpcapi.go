@@ -1,7 +1,5 @@
 // Package grpcapi is the account service's gRPC surface: thin handlers that
 // turn requests into use-case calls and domain values into responses.
-// CreateImportedAccount, which CreateImportedAccounts replaced, answers
-// Unimplemented (from the embedded Unimplemented…Server).
 package grpcapi
 
 import (

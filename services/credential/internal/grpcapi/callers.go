@@ -14,7 +14,6 @@ var Callers = grpcx.Callers{
 	credentialinternalv1.CredentialInternalService_SetPasswordAfterReset_FullMethodName: {"recovery"},
 	credentialinternalv1.CredentialInternalService_SetTemporaryPassword_FullMethodName:  {"account"},
 	credentialinternalv1.CredentialInternalService_VerifyPassword_FullMethodName:        {"recovery", "mfa"},
-	credentialinternalv1.CredentialInternalService_ValidatePassword_FullMethodName:      {"recovery"},
 	credentialinternalv1.CredentialInternalService_GetPasswordStatus_FullMethodName:     {"account"},
 	credentialinternalv1.CredentialInternalService_RevokeAllSessions_FullMethodName:     {"account", "recovery", "mfa"},
 	credentialinternalv1.CredentialInternalService_RecordFailedAttempt_FullMethodName:   {"recovery", "mfa"},

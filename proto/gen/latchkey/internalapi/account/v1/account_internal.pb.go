@@ -821,136 +821,6 @@ func (x *RecordTermsAcceptanceResponse) GetAccount() *v1.Account {
 	return nil
 }
 
-type CreateImportedAccountRequest struct {
-	state       protoimpl.MessageState `protogen:"open.v1"`
-	TenantId    string                 `protobuf:"bytes,1,opt,name=tenant_id,json=tenantId,proto3" json:"tenant_id,omitempty"`
-	Username    string                 `protobuf:"bytes,2,opt,name=username,proto3" json:"username,omitempty"`
-	Email       string                 `protobuf:"bytes,3,opt,name=email,proto3" json:"email,omitempty"`
-	DisplayName string                 `protobuf:"bytes,4,opt,name=display_name,json=displayName,proto3" json:"display_name,omitempty"`
-	// Roles; empty = [USER].
-	Roles []v1.Role_Value `protobuf:"varint,5,rep,packed,name=roles,proto3,enum=latchkey.account.v1.Role_Value" json:"roles,omitempty"`
-	// Preferred locale; "" = the tenant's.
-	Locale        string `protobuf:"bytes,6,opt,name=locale,proto3" json:"locale,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
-}
-
-func (x *CreateImportedAccountRequest) Reset() {
-	*x = CreateImportedAccountRequest{}
-	mi := &file_latchkey_internalapi_account_v1_account_internal_proto_msgTypes[16]
-	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
-	ms.StoreMessageInfo(mi)
-}
-
-func (x *CreateImportedAccountRequest) String() string {
-	return protoimpl.X.MessageStringOf(x)
-}
-
-func (*CreateImportedAccountRequest) ProtoMessage() {}
-
-func (x *CreateImportedAccountRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_latchkey_internalapi_account_v1_account_internal_proto_msgTypes[16]
-	if x != nil {
-		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
-		if ms.LoadMessageInfo() == nil {
-			ms.StoreMessageInfo(mi)
-		}
-		return ms
-	}
-	return mi.MessageOf(x)
-}
-
-// Deprecated: Use CreateImportedAccountRequest.ProtoReflect.Descriptor instead.
-func (*CreateImportedAccountRequest) Descriptor() ([]byte, []int) {
-	return file_latchkey_internalapi_account_v1_account_internal_proto_rawDescGZIP(), []int{16}
-}
-
-func (x *CreateImportedAccountRequest) GetTenantId() string {
-	if x != nil {
-		return x.TenantId
-	}
-	return ""
-}
-
-func (x *CreateImportedAccountRequest) GetUsername() string {
-	if x != nil {
-		return x.Username
-	}
-	return ""
-}
-
-func (x *CreateImportedAccountRequest) GetEmail() string {
-	if x != nil {
-		return x.Email
-	}
-	return ""
-}
-
-func (x *CreateImportedAccountRequest) GetDisplayName() string {
-	if x != nil {
-		return x.DisplayName
-	}
-	return ""
-}
-
-func (x *CreateImportedAccountRequest) GetRoles() []v1.Role_Value {
-	if x != nil {
-		return x.Roles
-	}
-	return nil
-}
-
-func (x *CreateImportedAccountRequest) GetLocale() string {
-	if x != nil {
-		return x.Locale
-	}
-	return ""
-}
-
-type CreateImportedAccountResponse struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Account       *v1.Account            `protobuf:"bytes,1,opt,name=account,proto3" json:"account,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
-}
-
-func (x *CreateImportedAccountResponse) Reset() {
-	*x = CreateImportedAccountResponse{}
-	mi := &file_latchkey_internalapi_account_v1_account_internal_proto_msgTypes[17]
-	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
-	ms.StoreMessageInfo(mi)
-}
-
-func (x *CreateImportedAccountResponse) String() string {
-	return protoimpl.X.MessageStringOf(x)
-}
-
-func (*CreateImportedAccountResponse) ProtoMessage() {}
-
-func (x *CreateImportedAccountResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_latchkey_internalapi_account_v1_account_internal_proto_msgTypes[17]
-	if x != nil {
-		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
-		if ms.LoadMessageInfo() == nil {
-			ms.StoreMessageInfo(mi)
-		}
-		return ms
-	}
-	return mi.MessageOf(x)
-}
-
-// Deprecated: Use CreateImportedAccountResponse.ProtoReflect.Descriptor instead.
-func (*CreateImportedAccountResponse) Descriptor() ([]byte, []int) {
-	return file_latchkey_internalapi_account_v1_account_internal_proto_rawDescGZIP(), []int{17}
-}
-
-func (x *CreateImportedAccountResponse) GetAccount() *v1.Account {
-	if x != nil {
-		return x.Account
-	}
-	return nil
-}
-
 type SweepInactiveRequest struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	unknownFields protoimpl.UnknownFields
@@ -959,7 +829,7 @@ type SweepInactiveRequest struct {
 
 func (x *SweepInactiveRequest) Reset() {
 	*x = SweepInactiveRequest{}
-	mi := &file_latchkey_internalapi_account_v1_account_internal_proto_msgTypes[18]
+	mi := &file_latchkey_internalapi_account_v1_account_internal_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -971,7 +841,7 @@ func (x *SweepInactiveRequest) String() string {
 func (*SweepInactiveRequest) ProtoMessage() {}
 
 func (x *SweepInactiveRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_latchkey_internalapi_account_v1_account_internal_proto_msgTypes[18]
+	mi := &file_latchkey_internalapi_account_v1_account_internal_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -984,7 +854,7 @@ func (x *SweepInactiveRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SweepInactiveRequest.ProtoReflect.Descriptor instead.
 func (*SweepInactiveRequest) Descriptor() ([]byte, []int) {
-	return file_latchkey_internalapi_account_v1_account_internal_proto_rawDescGZIP(), []int{18}
+	return file_latchkey_internalapi_account_v1_account_internal_proto_rawDescGZIP(), []int{16}
 }
 
 type SweepInactiveResponse struct {
@@ -999,7 +869,7 @@ type SweepInactiveResponse struct {
 
 func (x *SweepInactiveResponse) Reset() {
 	*x = SweepInactiveResponse{}
-	mi := &file_latchkey_internalapi_account_v1_account_internal_proto_msgTypes[19]
+	mi := &file_latchkey_internalapi_account_v1_account_internal_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1011,7 +881,7 @@ func (x *SweepInactiveResponse) String() string {
 func (*SweepInactiveResponse) ProtoMessage() {}
 
 func (x *SweepInactiveResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_latchkey_internalapi_account_v1_account_internal_proto_msgTypes[19]
+	mi := &file_latchkey_internalapi_account_v1_account_internal_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1024,7 +894,7 @@ func (x *SweepInactiveResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SweepInactiveResponse.ProtoReflect.Descriptor instead.
 func (*SweepInactiveResponse) Descriptor() ([]byte, []int) {
-	return file_latchkey_internalapi_account_v1_account_internal_proto_rawDescGZIP(), []int{19}
+	return file_latchkey_internalapi_account_v1_account_internal_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *SweepInactiveResponse) GetLockedCount() int32 {
@@ -1053,7 +923,7 @@ type CreateImportedAccountsRequest struct {
 
 func (x *CreateImportedAccountsRequest) Reset() {
 	*x = CreateImportedAccountsRequest{}
-	mi := &file_latchkey_internalapi_account_v1_account_internal_proto_msgTypes[20]
+	mi := &file_latchkey_internalapi_account_v1_account_internal_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1065,7 +935,7 @@ func (x *CreateImportedAccountsRequest) String() string {
 func (*CreateImportedAccountsRequest) ProtoMessage() {}
 
 func (x *CreateImportedAccountsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_latchkey_internalapi_account_v1_account_internal_proto_msgTypes[20]
+	mi := &file_latchkey_internalapi_account_v1_account_internal_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1078,7 +948,7 @@ func (x *CreateImportedAccountsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateImportedAccountsRequest.ProtoReflect.Descriptor instead.
 func (*CreateImportedAccountsRequest) Descriptor() ([]byte, []int) {
-	return file_latchkey_internalapi_account_v1_account_internal_proto_rawDescGZIP(), []int{20}
+	return file_latchkey_internalapi_account_v1_account_internal_proto_rawDescGZIP(), []int{18}
 }
 
 func (x *CreateImportedAccountsRequest) GetTenantId() string {
@@ -1124,7 +994,7 @@ type ImportedAccountRow struct {
 
 func (x *ImportedAccountRow) Reset() {
 	*x = ImportedAccountRow{}
-	mi := &file_latchkey_internalapi_account_v1_account_internal_proto_msgTypes[21]
+	mi := &file_latchkey_internalapi_account_v1_account_internal_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1136,7 +1006,7 @@ func (x *ImportedAccountRow) String() string {
 func (*ImportedAccountRow) ProtoMessage() {}
 
 func (x *ImportedAccountRow) ProtoReflect() protoreflect.Message {
-	mi := &file_latchkey_internalapi_account_v1_account_internal_proto_msgTypes[21]
+	mi := &file_latchkey_internalapi_account_v1_account_internal_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1149,7 +1019,7 @@ func (x *ImportedAccountRow) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ImportedAccountRow.ProtoReflect.Descriptor instead.
 func (*ImportedAccountRow) Descriptor() ([]byte, []int) {
-	return file_latchkey_internalapi_account_v1_account_internal_proto_rawDescGZIP(), []int{21}
+	return file_latchkey_internalapi_account_v1_account_internal_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *ImportedAccountRow) GetAccountId() string {
@@ -1214,7 +1084,7 @@ type CreateImportedAccountsResponse struct {
 
 func (x *CreateImportedAccountsResponse) Reset() {
 	*x = CreateImportedAccountsResponse{}
-	mi := &file_latchkey_internalapi_account_v1_account_internal_proto_msgTypes[22]
+	mi := &file_latchkey_internalapi_account_v1_account_internal_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1226,7 +1096,7 @@ func (x *CreateImportedAccountsResponse) String() string {
 func (*CreateImportedAccountsResponse) ProtoMessage() {}
 
 func (x *CreateImportedAccountsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_latchkey_internalapi_account_v1_account_internal_proto_msgTypes[22]
+	mi := &file_latchkey_internalapi_account_v1_account_internal_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1239,7 +1109,7 @@ func (x *CreateImportedAccountsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateImportedAccountsResponse.ProtoReflect.Descriptor instead.
 func (*CreateImportedAccountsResponse) Descriptor() ([]byte, []int) {
-	return file_latchkey_internalapi_account_v1_account_internal_proto_rawDescGZIP(), []int{22}
+	return file_latchkey_internalapi_account_v1_account_internal_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *CreateImportedAccountsResponse) GetResults() []*ImportedAccountResult {
@@ -1274,7 +1144,7 @@ type ImportedAccountResult struct {
 
 func (x *ImportedAccountResult) Reset() {
 	*x = ImportedAccountResult{}
-	mi := &file_latchkey_internalapi_account_v1_account_internal_proto_msgTypes[23]
+	mi := &file_latchkey_internalapi_account_v1_account_internal_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1286,7 +1156,7 @@ func (x *ImportedAccountResult) String() string {
 func (*ImportedAccountResult) ProtoMessage() {}
 
 func (x *ImportedAccountResult) ProtoReflect() protoreflect.Message {
-	mi := &file_latchkey_internalapi_account_v1_account_internal_proto_msgTypes[23]
+	mi := &file_latchkey_internalapi_account_v1_account_internal_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1299,7 +1169,7 @@ func (x *ImportedAccountResult) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ImportedAccountResult.ProtoReflect.Descriptor instead.
 func (*ImportedAccountResult) Descriptor() ([]byte, []int) {
-	return file_latchkey_internalapi_account_v1_account_internal_proto_rawDescGZIP(), []int{23}
+	return file_latchkey_internalapi_account_v1_account_internal_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *ImportedAccountResult) GetIndex() int32 {
@@ -1383,15 +1253,6 @@ const file_latchkey_internalapi_account_v1_account_internal_proto_rawDesc = "" +
 	"account_id\x18\x02 \x01(\tR\taccountId\x12\x18\n" +
 	"\aversion\x18\x03 \x01(\tR\aversion\"W\n" +
 	"\x1dRecordTermsAcceptanceResponse\x126\n" +
-	"\aaccount\x18\x01 \x01(\v2\x1c.latchkey.account.v1.AccountR\aaccount\"\xdf\x01\n" +
-	"\x1cCreateImportedAccountRequest\x12\x1b\n" +
-	"\ttenant_id\x18\x01 \x01(\tR\btenantId\x12\x1a\n" +
-	"\busername\x18\x02 \x01(\tR\busername\x12\x14\n" +
-	"\x05email\x18\x03 \x01(\tR\x05email\x12!\n" +
-	"\fdisplay_name\x18\x04 \x01(\tR\vdisplayName\x125\n" +
-	"\x05roles\x18\x05 \x03(\x0e2\x1f.latchkey.account.v1.Role.ValueR\x05roles\x12\x16\n" +
-	"\x06locale\x18\x06 \x01(\tR\x06locale\"W\n" +
-	"\x1dCreateImportedAccountResponse\x126\n" +
 	"\aaccount\x18\x01 \x01(\v2\x1c.latchkey.account.v1.AccountR\aaccount\"\x16\n" +
 	"\x14SweepInactiveRequest\"T\n" +
 	"\x15SweepInactiveResponse\x12!\n" +
@@ -1418,7 +1279,8 @@ const file_latchkey_internalapi_account_v1_account_internal_proto_rawDesc = "" +
 	"\aaccount\x18\x02 \x01(\v2\x1c.latchkey.account.v1.AccountR\aaccount\x12\x1d\n" +
 	"\n" +
 	"error_code\x18\x03 \x01(\tR\terrorCode\x12#\n" +
-	"\rerror_message\x18\x04 \x01(\tR\ferrorMessage2\xf5\v\n" +
+	"\rerror_message\x18\x04 \x01(\tR\ferrorMessage2\xdc\n" +
+	"\n" +
 	"\x16AccountInternalService\x12{\n" +
 	"\fResolveLogin\x124.latchkey.internalapi.account.v1.ResolveLoginRequest\x1a5.latchkey.internalapi.account.v1.ResolveLoginResponse\x12~\n" +
 	"\rLookupAccount\x125.latchkey.internalapi.account.v1.LookupAccountRequest\x1a6.latchkey.internalapi.account.v1.LookupAccountResponse\x12\x84\x01\n" +
@@ -1427,8 +1289,7 @@ const file_latchkey_internalapi_account_v1_account_internal_proto_rawDesc = "" +
 	"\rMarkActivated\x125.latchkey.internalapi.account.v1.MarkActivatedRequest\x1a6.latchkey.internalapi.account.v1.MarkActivatedResponse\x12~\n" +
 	"\rRecordLockout\x125.latchkey.internalapi.account.v1.RecordLockoutRequest\x1a6.latchkey.internalapi.account.v1.RecordLockoutResponse\x12\x81\x01\n" +
 	"\x0eReleaseLockout\x126.latchkey.internalapi.account.v1.ReleaseLockoutRequest\x1a7.latchkey.internalapi.account.v1.ReleaseLockoutResponse\x12\x96\x01\n" +
-	"\x15RecordTermsAcceptance\x12=.latchkey.internalapi.account.v1.RecordTermsAcceptanceRequest\x1a>.latchkey.internalapi.account.v1.RecordTermsAcceptanceResponse\x12\x96\x01\n" +
-	"\x15CreateImportedAccount\x12=.latchkey.internalapi.account.v1.CreateImportedAccountRequest\x1a>.latchkey.internalapi.account.v1.CreateImportedAccountResponse\x12\x99\x01\n" +
+	"\x15RecordTermsAcceptance\x12=.latchkey.internalapi.account.v1.RecordTermsAcceptanceRequest\x1a>.latchkey.internalapi.account.v1.RecordTermsAcceptanceResponse\x12\x99\x01\n" +
 	"\x16CreateImportedAccounts\x12>.latchkey.internalapi.account.v1.CreateImportedAccountsRequest\x1a?.latchkey.internalapi.account.v1.CreateImportedAccountsResponse\x12~\n" +
 	"\rSweepInactive\x125.latchkey.internalapi.account.v1.SweepInactiveRequest\x1a6.latchkey.internalapi.account.v1.SweepInactiveResponseBZZXgithub.com/latchkey/latchkey/proto/gen/latchkey/internalapi/account/v1;accountinternalv1b\x06proto3"
 
@@ -1444,7 +1305,7 @@ func file_latchkey_internalapi_account_v1_account_internal_proto_rawDescGZIP() [
 	return file_latchkey_internalapi_account_v1_account_internal_proto_rawDescData
 }
 
-var file_latchkey_internalapi_account_v1_account_internal_proto_msgTypes = make([]protoimpl.MessageInfo, 24)
+var file_latchkey_internalapi_account_v1_account_internal_proto_msgTypes = make([]protoimpl.MessageInfo, 22)
 var file_latchkey_internalapi_account_v1_account_internal_proto_goTypes = []any{
 	(*ResolveLoginRequest)(nil),            // 0: latchkey.internalapi.account.v1.ResolveLoginRequest
 	(*ResolveLoginResponse)(nil),           // 1: latchkey.internalapi.account.v1.ResolveLoginResponse
@@ -1462,65 +1323,59 @@ var file_latchkey_internalapi_account_v1_account_internal_proto_goTypes = []any{
 	(*ReleaseLockoutResponse)(nil),         // 13: latchkey.internalapi.account.v1.ReleaseLockoutResponse
 	(*RecordTermsAcceptanceRequest)(nil),   // 14: latchkey.internalapi.account.v1.RecordTermsAcceptanceRequest
 	(*RecordTermsAcceptanceResponse)(nil),  // 15: latchkey.internalapi.account.v1.RecordTermsAcceptanceResponse
-	(*CreateImportedAccountRequest)(nil),   // 16: latchkey.internalapi.account.v1.CreateImportedAccountRequest
-	(*CreateImportedAccountResponse)(nil),  // 17: latchkey.internalapi.account.v1.CreateImportedAccountResponse
-	(*SweepInactiveRequest)(nil),           // 18: latchkey.internalapi.account.v1.SweepInactiveRequest
-	(*SweepInactiveResponse)(nil),          // 19: latchkey.internalapi.account.v1.SweepInactiveResponse
-	(*CreateImportedAccountsRequest)(nil),  // 20: latchkey.internalapi.account.v1.CreateImportedAccountsRequest
-	(*ImportedAccountRow)(nil),             // 21: latchkey.internalapi.account.v1.ImportedAccountRow
-	(*CreateImportedAccountsResponse)(nil), // 22: latchkey.internalapi.account.v1.CreateImportedAccountsResponse
-	(*ImportedAccountResult)(nil),          // 23: latchkey.internalapi.account.v1.ImportedAccountResult
-	(*v1.Account)(nil),                     // 24: latchkey.account.v1.Account
-	(*v1.Tenant)(nil),                      // 25: latchkey.account.v1.Tenant
-	(v1.LockReason_Value)(0),               // 26: latchkey.account.v1.LockReason.Value
-	(*timestamppb.Timestamp)(nil),          // 27: google.protobuf.Timestamp
-	(v1.Role_Value)(0),                     // 28: latchkey.account.v1.Role.Value
+	(*SweepInactiveRequest)(nil),           // 16: latchkey.internalapi.account.v1.SweepInactiveRequest
+	(*SweepInactiveResponse)(nil),          // 17: latchkey.internalapi.account.v1.SweepInactiveResponse
+	(*CreateImportedAccountsRequest)(nil),  // 18: latchkey.internalapi.account.v1.CreateImportedAccountsRequest
+	(*ImportedAccountRow)(nil),             // 19: latchkey.internalapi.account.v1.ImportedAccountRow
+	(*CreateImportedAccountsResponse)(nil), // 20: latchkey.internalapi.account.v1.CreateImportedAccountsResponse
+	(*ImportedAccountResult)(nil),          // 21: latchkey.internalapi.account.v1.ImportedAccountResult
+	(*v1.Account)(nil),                     // 22: latchkey.account.v1.Account
+	(*v1.Tenant)(nil),                      // 23: latchkey.account.v1.Tenant
+	(v1.LockReason_Value)(0),               // 24: latchkey.account.v1.LockReason.Value
+	(*timestamppb.Timestamp)(nil),          // 25: google.protobuf.Timestamp
+	(v1.Role_Value)(0),                     // 26: latchkey.account.v1.Role.Value
 }
 var file_latchkey_internalapi_account_v1_account_internal_proto_depIdxs = []int32{
-	24, // 0: latchkey.internalapi.account.v1.ResolveLoginResponse.account:type_name -> latchkey.account.v1.Account
-	25, // 1: latchkey.internalapi.account.v1.ResolveLoginResponse.tenant:type_name -> latchkey.account.v1.Tenant
-	24, // 2: latchkey.internalapi.account.v1.LookupAccountResponse.account:type_name -> latchkey.account.v1.Account
-	25, // 3: latchkey.internalapi.account.v1.GetTenantPolicyResponse.tenant:type_name -> latchkey.account.v1.Tenant
-	25, // 4: latchkey.internalapi.account.v1.GetTenantByCodeResponse.tenant:type_name -> latchkey.account.v1.Tenant
-	24, // 5: latchkey.internalapi.account.v1.MarkActivatedResponse.account:type_name -> latchkey.account.v1.Account
-	26, // 6: latchkey.internalapi.account.v1.RecordLockoutRequest.reason:type_name -> latchkey.account.v1.LockReason.Value
-	27, // 7: latchkey.internalapi.account.v1.RecordLockoutRequest.unlock_time:type_name -> google.protobuf.Timestamp
-	24, // 8: latchkey.internalapi.account.v1.RecordLockoutResponse.account:type_name -> latchkey.account.v1.Account
-	24, // 9: latchkey.internalapi.account.v1.ReleaseLockoutResponse.account:type_name -> latchkey.account.v1.Account
-	24, // 10: latchkey.internalapi.account.v1.RecordTermsAcceptanceResponse.account:type_name -> latchkey.account.v1.Account
-	28, // 11: latchkey.internalapi.account.v1.CreateImportedAccountRequest.roles:type_name -> latchkey.account.v1.Role.Value
-	24, // 12: latchkey.internalapi.account.v1.CreateImportedAccountResponse.account:type_name -> latchkey.account.v1.Account
-	21, // 13: latchkey.internalapi.account.v1.CreateImportedAccountsRequest.rows:type_name -> latchkey.internalapi.account.v1.ImportedAccountRow
-	28, // 14: latchkey.internalapi.account.v1.ImportedAccountRow.roles:type_name -> latchkey.account.v1.Role.Value
-	23, // 15: latchkey.internalapi.account.v1.CreateImportedAccountsResponse.results:type_name -> latchkey.internalapi.account.v1.ImportedAccountResult
-	24, // 16: latchkey.internalapi.account.v1.ImportedAccountResult.account:type_name -> latchkey.account.v1.Account
-	0,  // 17: latchkey.internalapi.account.v1.AccountInternalService.ResolveLogin:input_type -> latchkey.internalapi.account.v1.ResolveLoginRequest
-	2,  // 18: latchkey.internalapi.account.v1.AccountInternalService.LookupAccount:input_type -> latchkey.internalapi.account.v1.LookupAccountRequest
-	4,  // 19: latchkey.internalapi.account.v1.AccountInternalService.GetTenantPolicy:input_type -> latchkey.internalapi.account.v1.GetTenantPolicyRequest
-	6,  // 20: latchkey.internalapi.account.v1.AccountInternalService.GetTenantByCode:input_type -> latchkey.internalapi.account.v1.GetTenantByCodeRequest
-	8,  // 21: latchkey.internalapi.account.v1.AccountInternalService.MarkActivated:input_type -> latchkey.internalapi.account.v1.MarkActivatedRequest
-	10, // 22: latchkey.internalapi.account.v1.AccountInternalService.RecordLockout:input_type -> latchkey.internalapi.account.v1.RecordLockoutRequest
-	12, // 23: latchkey.internalapi.account.v1.AccountInternalService.ReleaseLockout:input_type -> latchkey.internalapi.account.v1.ReleaseLockoutRequest
-	14, // 24: latchkey.internalapi.account.v1.AccountInternalService.RecordTermsAcceptance:input_type -> latchkey.internalapi.account.v1.RecordTermsAcceptanceRequest
-	16, // 25: latchkey.internalapi.account.v1.AccountInternalService.CreateImportedAccount:input_type -> latchkey.internalapi.account.v1.CreateImportedAccountRequest
-	20, // 26: latchkey.internalapi.account.v1.AccountInternalService.CreateImportedAccounts:input_type -> latchkey.internalapi.account.v1.CreateImportedAccountsRequest
-	18, // 27: latchkey.internalapi.account.v1.AccountInternalService.SweepInactive:input_type -> latchkey.internalapi.account.v1.SweepInactiveRequest
-	1,  // 28: latchkey.internalapi.account.v1.AccountInternalService.ResolveLogin:output_type -> latchkey.internalapi.account.v1.ResolveLoginResponse
-	3,  // 29: latchkey.internalapi.account.v1.AccountInternalService.LookupAccount:output_type -> latchkey.internalapi.account.v1.LookupAccountResponse
-	5,  // 30: latchkey.internalapi.account.v1.AccountInternalService.GetTenantPolicy:output_type -> latchkey.internalapi.account.v1.GetTenantPolicyResponse
-	7,  // 31: latchkey.internalapi.account.v1.AccountInternalService.GetTenantByCode:output_type -> latchkey.internalapi.account.v1.GetTenantByCodeResponse
-	9,  // 32: latchkey.internalapi.account.v1.AccountInternalService.MarkActivated:output_type -> latchkey.internalapi.account.v1.MarkActivatedResponse
-	11, // 33: latchkey.internalapi.account.v1.AccountInternalService.RecordLockout:output_type -> latchkey.internalapi.account.v1.RecordLockoutResponse
-	13, // 34: latchkey.internalapi.account.v1.AccountInternalService.ReleaseLockout:output_type -> latchkey.internalapi.account.v1.ReleaseLockoutResponse
-	15, // 35: latchkey.internalapi.account.v1.AccountInternalService.RecordTermsAcceptance:output_type -> latchkey.internalapi.account.v1.RecordTermsAcceptanceResponse
-	17, // 36: latchkey.internalapi.account.v1.AccountInternalService.CreateImportedAccount:output_type -> latchkey.internalapi.account.v1.CreateImportedAccountResponse
-	22, // 37: latchkey.internalapi.account.v1.AccountInternalService.CreateImportedAccounts:output_type -> latchkey.internalapi.account.v1.CreateImportedAccountsResponse
-	19, // 38: latchkey.internalapi.account.v1.AccountInternalService.SweepInactive:output_type -> latchkey.internalapi.account.v1.SweepInactiveResponse
-	28, // [28:39] is the sub-list for method output_type
-	17, // [17:28] is the sub-list for method input_type
-	17, // [17:17] is the sub-list for extension type_name
-	17, // [17:17] is the sub-list for extension extendee
-	0,  // [0:17] is the sub-list for field type_name
+	22, // 0: latchkey.internalapi.account.v1.ResolveLoginResponse.account:type_name -> latchkey.account.v1.Account
+	23, // 1: latchkey.internalapi.account.v1.ResolveLoginResponse.tenant:type_name -> latchkey.account.v1.Tenant
+	22, // 2: latchkey.internalapi.account.v1.LookupAccountResponse.account:type_name -> latchkey.account.v1.Account
+	23, // 3: latchkey.internalapi.account.v1.GetTenantPolicyResponse.tenant:type_name -> latchkey.account.v1.Tenant
+	23, // 4: latchkey.internalapi.account.v1.GetTenantByCodeResponse.tenant:type_name -> latchkey.account.v1.Tenant
+	22, // 5: latchkey.internalapi.account.v1.MarkActivatedResponse.account:type_name -> latchkey.account.v1.Account
+	24, // 6: latchkey.internalapi.account.v1.RecordLockoutRequest.reason:type_name -> latchkey.account.v1.LockReason.Value
+	25, // 7: latchkey.internalapi.account.v1.RecordLockoutRequest.unlock_time:type_name -> google.protobuf.Timestamp
+	22, // 8: latchkey.internalapi.account.v1.RecordLockoutResponse.account:type_name -> latchkey.account.v1.Account
+	22, // 9: latchkey.internalapi.account.v1.ReleaseLockoutResponse.account:type_name -> latchkey.account.v1.Account
+	22, // 10: latchkey.internalapi.account.v1.RecordTermsAcceptanceResponse.account:type_name -> latchkey.account.v1.Account
+	19, // 11: latchkey.internalapi.account.v1.CreateImportedAccountsRequest.rows:type_name -> latchkey.internalapi.account.v1.ImportedAccountRow
+	26, // 12: latchkey.internalapi.account.v1.ImportedAccountRow.roles:type_name -> latchkey.account.v1.Role.Value
+	21, // 13: latchkey.internalapi.account.v1.CreateImportedAccountsResponse.results:type_name -> latchkey.internalapi.account.v1.ImportedAccountResult
+	22, // 14: latchkey.internalapi.account.v1.ImportedAccountResult.account:type_name -> latchkey.account.v1.Account
+	0,  // 15: latchkey.internalapi.account.v1.AccountInternalService.ResolveLogin:input_type -> latchkey.internalapi.account.v1.ResolveLoginRequest
+	2,  // 16: latchkey.internalapi.account.v1.AccountInternalService.LookupAccount:input_type -> latchkey.internalapi.account.v1.LookupAccountRequest
+	4,  // 17: latchkey.internalapi.account.v1.AccountInternalService.GetTenantPolicy:input_type -> latchkey.internalapi.account.v1.GetTenantPolicyRequest
+	6,  // 18: latchkey.internalapi.account.v1.AccountInternalService.GetTenantByCode:input_type -> latchkey.internalapi.account.v1.GetTenantByCodeRequest
+	8,  // 19: latchkey.internalapi.account.v1.AccountInternalService.MarkActivated:input_type -> latchkey.internalapi.account.v1.MarkActivatedRequest
+	10, // 20: latchkey.internalapi.account.v1.AccountInternalService.RecordLockout:input_type -> latchkey.internalapi.account.v1.RecordLockoutRequest
+	12, // 21: latchkey.internalapi.account.v1.AccountInternalService.ReleaseLockout:input_type -> latchkey.internalapi.account.v1.ReleaseLockoutRequest
+	14, // 22: latchkey.internalapi.account.v1.AccountInternalService.RecordTermsAcceptance:input_type -> latchkey.internalapi.account.v1.RecordTermsAcceptanceRequest
+	18, // 23: latchkey.internalapi.account.v1.AccountInternalService.CreateImportedAccounts:input_type -> latchkey.internalapi.account.v1.CreateImportedAccountsRequest
+	16, // 24: latchkey.internalapi.account.v1.AccountInternalService.SweepInactive:input_type -> latchkey.internalapi.account.v1.SweepInactiveRequest
+	1,  // 25: latchkey.internalapi.account.v1.AccountInternalService.ResolveLogin:output_type -> latchkey.internalapi.account.v1.ResolveLoginResponse
+	3,  // 26: latchkey.internalapi.account.v1.AccountInternalService.LookupAccount:output_type -> latchkey.internalapi.account.v1.LookupAccountResponse
+	5,  // 27: latchkey.internalapi.account.v1.AccountInternalService.GetTenantPolicy:output_type -> latchkey.internalapi.account.v1.GetTenantPolicyResponse
+	7,  // 28: latchkey.internalapi.account.v1.AccountInternalService.GetTenantByCode:output_type -> latchkey.internalapi.account.v1.GetTenantByCodeResponse
+	9,  // 29: latchkey.internalapi.account.v1.AccountInternalService.MarkActivated:output_type -> latchkey.internalapi.account.v1.MarkActivatedResponse
+	11, // 30: latchkey.internalapi.account.v1.AccountInternalService.RecordLockout:output_type -> latchkey.internalapi.account.v1.RecordLockoutResponse
+	13, // 31: latchkey.internalapi.account.v1.AccountInternalService.ReleaseLockout:output_type -> latchkey.internalapi.account.v1.ReleaseLockoutResponse
+	15, // 32: latchkey.internalapi.account.v1.AccountInternalService.RecordTermsAcceptance:output_type -> latchkey.internalapi.account.v1.RecordTermsAcceptanceResponse
+	20, // 33: latchkey.internalapi.account.v1.AccountInternalService.CreateImportedAccounts:output_type -> latchkey.internalapi.account.v1.CreateImportedAccountsResponse
+	17, // 34: latchkey.internalapi.account.v1.AccountInternalService.SweepInactive:output_type -> latchkey.internalapi.account.v1.SweepInactiveResponse
+	25, // [25:35] is the sub-list for method output_type
+	15, // [15:25] is the sub-list for method input_type
+	15, // [15:15] is the sub-list for extension type_name
+	15, // [15:15] is the sub-list for extension extendee
+	0,  // [0:15] is the sub-list for field type_name
 }
 
 func init() { file_latchkey_internalapi_account_v1_account_internal_proto_init() }
@@ -1534,7 +1389,7 @@ func file_latchkey_internalapi_account_v1_account_internal_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_latchkey_internalapi_account_v1_account_internal_proto_rawDesc), len(file_latchkey_internalapi_account_v1_account_internal_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   24,
+			NumMessages:   22,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

@@ -33,7 +33,6 @@ const (
 	AccountInternalService_RecordLockout_FullMethodName          = "/latchkey.internalapi.account.v1.AccountInternalService/RecordLockout"
 	AccountInternalService_ReleaseLockout_FullMethodName         = "/latchkey.internalapi.account.v1.AccountInternalService/ReleaseLockout"
 	AccountInternalService_RecordTermsAcceptance_FullMethodName  = "/latchkey.internalapi.account.v1.AccountInternalService/RecordTermsAcceptance"
-	AccountInternalService_CreateImportedAccount_FullMethodName  = "/latchkey.internalapi.account.v1.AccountInternalService/CreateImportedAccount"
 	AccountInternalService_CreateImportedAccounts_FullMethodName = "/latchkey.internalapi.account.v1.AccountInternalService/CreateImportedAccounts"
 	AccountInternalService_SweepInactive_FullMethodName          = "/latchkey.internalapi.account.v1.AccountInternalService/SweepInactive"
 )
@@ -68,9 +67,6 @@ type AccountInternalServiceClient interface {
 	// Records the acceptance of a terms version during log-in (the
 	// ACCEPT_TERMS step, before the user has an access token).
 	RecordTermsAcceptance(ctx context.Context, in *RecordTermsAcceptanceRequest, opts ...grpc.CallOption) (*RecordTermsAcceptanceResponse, error)
-	// Creates an ACTIVE account for a legacy import (credential's
-	// ImportAccounts, which then stores the legacy password hash).
-	CreateImportedAccount(ctx context.Context, in *CreateImportedAccountRequest, opts ...grpc.CallOption) (*CreateImportedAccountResponse, error)
 	// Creates the ACTIVE accounts of a legacy import, all or none: when any
 	// row is refused, none is created and every refused row is reported.
 	// With validate_only, only checks. Ids are chosen by the caller (the
@@ -173,16 +169,6 @@ func (c *accountInternalServiceClient) RecordTermsAcceptance(ctx context.Context
 	return out, nil
 }
 
-func (c *accountInternalServiceClient) CreateImportedAccount(ctx context.Context, in *CreateImportedAccountRequest, opts ...grpc.CallOption) (*CreateImportedAccountResponse, error) {
-	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
-	out := new(CreateImportedAccountResponse)
-	err := c.cc.Invoke(ctx, AccountInternalService_CreateImportedAccount_FullMethodName, in, out, cOpts...)
-	if err != nil {
-		return nil, err
-	}
-	return out, nil
-}
-
 func (c *accountInternalServiceClient) CreateImportedAccounts(ctx context.Context, in *CreateImportedAccountsRequest, opts ...grpc.CallOption) (*CreateImportedAccountsResponse, error) {
 	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
 	out := new(CreateImportedAccountsResponse)
@@ -233,9 +219,6 @@ type AccountInternalServiceServer interface {
 	// Records the acceptance of a terms version during log-in (the
 	// ACCEPT_TERMS step, before the user has an access token).
 	RecordTermsAcceptance(context.Context, *RecordTermsAcceptanceRequest) (*RecordTermsAcceptanceResponse, error)
-	// Creates an ACTIVE account for a legacy import (credential's
-	// ImportAccounts, which then stores the legacy password hash).
-	CreateImportedAccount(context.Context, *CreateImportedAccountRequest) (*CreateImportedAccountResponse, error)
 	// Creates the ACTIVE accounts of a legacy import, all or none: when any
 	// row is refused, none is created and every refused row is reported.
 	// With validate_only, only checks. Ids are chosen by the caller (the
@@ -281,9 +264,6 @@ func (UnimplementedAccountInternalServiceServer) ReleaseLockout(context.Context,
 }
 func (UnimplementedAccountInternalServiceServer) RecordTermsAcceptance(context.Context, *RecordTermsAcceptanceRequest) (*RecordTermsAcceptanceResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method RecordTermsAcceptance not implemented")
-}
-func (UnimplementedAccountInternalServiceServer) CreateImportedAccount(context.Context, *CreateImportedAccountRequest) (*CreateImportedAccountResponse, error) {
-	return nil, status.Error(codes.Unimplemented, "method CreateImportedAccount not implemented")
 }
 func (UnimplementedAccountInternalServiceServer) CreateImportedAccounts(context.Context, *CreateImportedAccountsRequest) (*CreateImportedAccountsResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method CreateImportedAccounts not implemented")
@@ -457,24 +437,6 @@ func _AccountInternalService_RecordTermsAcceptance_Handler(srv interface{}, ctx 
 	return interceptor(ctx, in, info, handler)
 }
 
-func _AccountInternalService_CreateImportedAccount_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
-	in := new(CreateImportedAccountRequest)
-	if err := dec(in); err != nil {
-		return nil, err
-	}
-	if interceptor == nil {
-		return srv.(AccountInternalServiceServer).CreateImportedAccount(ctx, in)
-	}
-	info := &grpc.UnaryServerInfo{
-		Server:     srv,
-		FullMethod: AccountInternalService_CreateImportedAccount_FullMethodName,
-	}
-	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
-		return srv.(AccountInternalServiceServer).CreateImportedAccount(ctx, req.(*CreateImportedAccountRequest))
-	}
-	return interceptor(ctx, in, info, handler)
-}
-
 func _AccountInternalService_CreateImportedAccounts_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
 	in := new(CreateImportedAccountsRequest)
 	if err := dec(in); err != nil {
@@ -549,10 +511,6 @@ var AccountInternalService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "RecordTermsAcceptance",
 			Handler:    _AccountInternalService_RecordTermsAcceptance_Handler,
-		},
-		{
-			MethodName: "CreateImportedAccount",
-			Handler:    _AccountInternalService_CreateImportedAccount_Handler,
 		},
 		{
 			MethodName: "CreateImportedAccounts",

@@ -478,176 +478,6 @@ func (x *VerifyPasswordResponse) GetOk() bool {
 	return false
 }
 
-type ValidatePasswordRequest struct {
-	state    protoimpl.MessageState `protogen:"open.v1"`
-	TenantId string                 `protobuf:"bytes,1,opt,name=tenant_id,json=tenantId,proto3" json:"tenant_id,omitempty"`
-	// Also check the history of this account; "" = policy only.
-	AccountId     string `protobuf:"bytes,2,opt,name=account_id,json=accountId,proto3" json:"account_id,omitempty"`
-	Password      string `protobuf:"bytes,3,opt,name=password,proto3" json:"password,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
-}
-
-func (x *ValidatePasswordRequest) Reset() {
-	*x = ValidatePasswordRequest{}
-	mi := &file_latchkey_internalapi_credential_v1_credential_internal_proto_msgTypes[8]
-	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
-	ms.StoreMessageInfo(mi)
-}
-
-func (x *ValidatePasswordRequest) String() string {
-	return protoimpl.X.MessageStringOf(x)
-}
-
-func (*ValidatePasswordRequest) ProtoMessage() {}
-
-func (x *ValidatePasswordRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_latchkey_internalapi_credential_v1_credential_internal_proto_msgTypes[8]
-	if x != nil {
-		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
-		if ms.LoadMessageInfo() == nil {
-			ms.StoreMessageInfo(mi)
-		}
-		return ms
-	}
-	return mi.MessageOf(x)
-}
-
-// Deprecated: Use ValidatePasswordRequest.ProtoReflect.Descriptor instead.
-func (*ValidatePasswordRequest) Descriptor() ([]byte, []int) {
-	return file_latchkey_internalapi_credential_v1_credential_internal_proto_rawDescGZIP(), []int{8}
-}
-
-func (x *ValidatePasswordRequest) GetTenantId() string {
-	if x != nil {
-		return x.TenantId
-	}
-	return ""
-}
-
-func (x *ValidatePasswordRequest) GetAccountId() string {
-	if x != nil {
-		return x.AccountId
-	}
-	return ""
-}
-
-func (x *ValidatePasswordRequest) GetPassword() string {
-	if x != nil {
-		return x.Password
-	}
-	return ""
-}
-
-// One password rule a candidate password breaks.
-type PasswordViolation struct {
-	state protoimpl.MessageState `protogen:"open.v1"`
-	// Machine-readable rule: "min_length", "min_uppercase", "min_lowercase",
-	// "min_digits", "min_symbols", "history", "breached", "contains_username".
-	Rule string `protobuf:"bytes,1,opt,name=rule,proto3" json:"rule,omitempty"`
-	// Human-readable explanation.
-	Message       string `protobuf:"bytes,2,opt,name=message,proto3" json:"message,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
-}
-
-func (x *PasswordViolation) Reset() {
-	*x = PasswordViolation{}
-	mi := &file_latchkey_internalapi_credential_v1_credential_internal_proto_msgTypes[9]
-	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
-	ms.StoreMessageInfo(mi)
-}
-
-func (x *PasswordViolation) String() string {
-	return protoimpl.X.MessageStringOf(x)
-}
-
-func (*PasswordViolation) ProtoMessage() {}
-
-func (x *PasswordViolation) ProtoReflect() protoreflect.Message {
-	mi := &file_latchkey_internalapi_credential_v1_credential_internal_proto_msgTypes[9]
-	if x != nil {
-		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
-		if ms.LoadMessageInfo() == nil {
-			ms.StoreMessageInfo(mi)
-		}
-		return ms
-	}
-	return mi.MessageOf(x)
-}
-
-// Deprecated: Use PasswordViolation.ProtoReflect.Descriptor instead.
-func (*PasswordViolation) Descriptor() ([]byte, []int) {
-	return file_latchkey_internalapi_credential_v1_credential_internal_proto_rawDescGZIP(), []int{9}
-}
-
-func (x *PasswordViolation) GetRule() string {
-	if x != nil {
-		return x.Rule
-	}
-	return ""
-}
-
-func (x *PasswordViolation) GetMessage() string {
-	if x != nil {
-		return x.Message
-	}
-	return ""
-}
-
-type ValidatePasswordResponse struct {
-	state protoimpl.MessageState `protogen:"open.v1"`
-	// No violations.
-	Ok            bool                 `protobuf:"varint,1,opt,name=ok,proto3" json:"ok,omitempty"`
-	Violations    []*PasswordViolation `protobuf:"bytes,2,rep,name=violations,proto3" json:"violations,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
-}
-
-func (x *ValidatePasswordResponse) Reset() {
-	*x = ValidatePasswordResponse{}
-	mi := &file_latchkey_internalapi_credential_v1_credential_internal_proto_msgTypes[10]
-	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
-	ms.StoreMessageInfo(mi)
-}
-
-func (x *ValidatePasswordResponse) String() string {
-	return protoimpl.X.MessageStringOf(x)
-}
-
-func (*ValidatePasswordResponse) ProtoMessage() {}
-
-func (x *ValidatePasswordResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_latchkey_internalapi_credential_v1_credential_internal_proto_msgTypes[10]
-	if x != nil {
-		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
-		if ms.LoadMessageInfo() == nil {
-			ms.StoreMessageInfo(mi)
-		}
-		return ms
-	}
-	return mi.MessageOf(x)
-}
-
-// Deprecated: Use ValidatePasswordResponse.ProtoReflect.Descriptor instead.
-func (*ValidatePasswordResponse) Descriptor() ([]byte, []int) {
-	return file_latchkey_internalapi_credential_v1_credential_internal_proto_rawDescGZIP(), []int{10}
-}
-
-func (x *ValidatePasswordResponse) GetOk() bool {
-	if x != nil {
-		return x.Ok
-	}
-	return false
-}
-
-func (x *ValidatePasswordResponse) GetViolations() []*PasswordViolation {
-	if x != nil {
-		return x.Violations
-	}
-	return nil
-}
-
 type GetPasswordStatusRequest struct {
 	state         protoimpl.MessageState `protogen:"open.v1"`
 	TenantId      string                 `protobuf:"bytes,1,opt,name=tenant_id,json=tenantId,proto3" json:"tenant_id,omitempty"`
@@ -658,7 +488,7 @@ type GetPasswordStatusRequest struct {
 
 func (x *GetPasswordStatusRequest) Reset() {
 	*x = GetPasswordStatusRequest{}
-	mi := &file_latchkey_internalapi_credential_v1_credential_internal_proto_msgTypes[11]
+	mi := &file_latchkey_internalapi_credential_v1_credential_internal_proto_msgTypes[8]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -670,7 +500,7 @@ func (x *GetPasswordStatusRequest) String() string {
 func (*GetPasswordStatusRequest) ProtoMessage() {}
 
 func (x *GetPasswordStatusRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_latchkey_internalapi_credential_v1_credential_internal_proto_msgTypes[11]
+	mi := &file_latchkey_internalapi_credential_v1_credential_internal_proto_msgTypes[8]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -683,7 +513,7 @@ func (x *GetPasswordStatusRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetPasswordStatusRequest.ProtoReflect.Descriptor instead.
 func (*GetPasswordStatusRequest) Descriptor() ([]byte, []int) {
-	return file_latchkey_internalapi_credential_v1_credential_internal_proto_rawDescGZIP(), []int{11}
+	return file_latchkey_internalapi_credential_v1_credential_internal_proto_rawDescGZIP(), []int{8}
 }
 
 func (x *GetPasswordStatusRequest) GetTenantId() string {
@@ -722,7 +552,7 @@ type GetPasswordStatusResponse struct {
 
 func (x *GetPasswordStatusResponse) Reset() {
 	*x = GetPasswordStatusResponse{}
-	mi := &file_latchkey_internalapi_credential_v1_credential_internal_proto_msgTypes[12]
+	mi := &file_latchkey_internalapi_credential_v1_credential_internal_proto_msgTypes[9]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -734,7 +564,7 @@ func (x *GetPasswordStatusResponse) String() string {
 func (*GetPasswordStatusResponse) ProtoMessage() {}
 
 func (x *GetPasswordStatusResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_latchkey_internalapi_credential_v1_credential_internal_proto_msgTypes[12]
+	mi := &file_latchkey_internalapi_credential_v1_credential_internal_proto_msgTypes[9]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -747,7 +577,7 @@ func (x *GetPasswordStatusResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use GetPasswordStatusResponse.ProtoReflect.Descriptor instead.
 func (*GetPasswordStatusResponse) Descriptor() ([]byte, []int) {
-	return file_latchkey_internalapi_credential_v1_credential_internal_proto_rawDescGZIP(), []int{12}
+	return file_latchkey_internalapi_credential_v1_credential_internal_proto_rawDescGZIP(), []int{9}
 }
 
 func (x *GetPasswordStatusResponse) GetPasswordSet() bool {
@@ -812,7 +642,7 @@ type RevokeAllSessionsRequest struct {
 
 func (x *RevokeAllSessionsRequest) Reset() {
 	*x = RevokeAllSessionsRequest{}
-	mi := &file_latchkey_internalapi_credential_v1_credential_internal_proto_msgTypes[13]
+	mi := &file_latchkey_internalapi_credential_v1_credential_internal_proto_msgTypes[10]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -824,7 +654,7 @@ func (x *RevokeAllSessionsRequest) String() string {
 func (*RevokeAllSessionsRequest) ProtoMessage() {}
 
 func (x *RevokeAllSessionsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_latchkey_internalapi_credential_v1_credential_internal_proto_msgTypes[13]
+	mi := &file_latchkey_internalapi_credential_v1_credential_internal_proto_msgTypes[10]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -837,7 +667,7 @@ func (x *RevokeAllSessionsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RevokeAllSessionsRequest.ProtoReflect.Descriptor instead.
 func (*RevokeAllSessionsRequest) Descriptor() ([]byte, []int) {
-	return file_latchkey_internalapi_credential_v1_credential_internal_proto_rawDescGZIP(), []int{13}
+	return file_latchkey_internalapi_credential_v1_credential_internal_proto_rawDescGZIP(), []int{10}
 }
 
 func (x *RevokeAllSessionsRequest) GetTenantId() string {
@@ -871,7 +701,7 @@ type RevokeAllSessionsResponse struct {
 
 func (x *RevokeAllSessionsResponse) Reset() {
 	*x = RevokeAllSessionsResponse{}
-	mi := &file_latchkey_internalapi_credential_v1_credential_internal_proto_msgTypes[14]
+	mi := &file_latchkey_internalapi_credential_v1_credential_internal_proto_msgTypes[11]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -883,7 +713,7 @@ func (x *RevokeAllSessionsResponse) String() string {
 func (*RevokeAllSessionsResponse) ProtoMessage() {}
 
 func (x *RevokeAllSessionsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_latchkey_internalapi_credential_v1_credential_internal_proto_msgTypes[14]
+	mi := &file_latchkey_internalapi_credential_v1_credential_internal_proto_msgTypes[11]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -896,7 +726,7 @@ func (x *RevokeAllSessionsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RevokeAllSessionsResponse.ProtoReflect.Descriptor instead.
 func (*RevokeAllSessionsResponse) Descriptor() ([]byte, []int) {
-	return file_latchkey_internalapi_credential_v1_credential_internal_proto_rawDescGZIP(), []int{14}
+	return file_latchkey_internalapi_credential_v1_credential_internal_proto_rawDescGZIP(), []int{11}
 }
 
 func (x *RevokeAllSessionsResponse) GetRevokedCount() int32 {
@@ -919,7 +749,7 @@ type RecordFailedAttemptRequest struct {
 
 func (x *RecordFailedAttemptRequest) Reset() {
 	*x = RecordFailedAttemptRequest{}
-	mi := &file_latchkey_internalapi_credential_v1_credential_internal_proto_msgTypes[15]
+	mi := &file_latchkey_internalapi_credential_v1_credential_internal_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -931,7 +761,7 @@ func (x *RecordFailedAttemptRequest) String() string {
 func (*RecordFailedAttemptRequest) ProtoMessage() {}
 
 func (x *RecordFailedAttemptRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_latchkey_internalapi_credential_v1_credential_internal_proto_msgTypes[15]
+	mi := &file_latchkey_internalapi_credential_v1_credential_internal_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -944,7 +774,7 @@ func (x *RecordFailedAttemptRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RecordFailedAttemptRequest.ProtoReflect.Descriptor instead.
 func (*RecordFailedAttemptRequest) Descriptor() ([]byte, []int) {
-	return file_latchkey_internalapi_credential_v1_credential_internal_proto_rawDescGZIP(), []int{15}
+	return file_latchkey_internalapi_credential_v1_credential_internal_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *RecordFailedAttemptRequest) GetTenantId() string {
@@ -980,7 +810,7 @@ type RecordFailedAttemptResponse struct {
 
 func (x *RecordFailedAttemptResponse) Reset() {
 	*x = RecordFailedAttemptResponse{}
-	mi := &file_latchkey_internalapi_credential_v1_credential_internal_proto_msgTypes[16]
+	mi := &file_latchkey_internalapi_credential_v1_credential_internal_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -992,7 +822,7 @@ func (x *RecordFailedAttemptResponse) String() string {
 func (*RecordFailedAttemptResponse) ProtoMessage() {}
 
 func (x *RecordFailedAttemptResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_latchkey_internalapi_credential_v1_credential_internal_proto_msgTypes[16]
+	mi := &file_latchkey_internalapi_credential_v1_credential_internal_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1005,7 +835,7 @@ func (x *RecordFailedAttemptResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RecordFailedAttemptResponse.ProtoReflect.Descriptor instead.
 func (*RecordFailedAttemptResponse) Descriptor() ([]byte, []int) {
-	return file_latchkey_internalapi_credential_v1_credential_internal_proto_rawDescGZIP(), []int{16}
+	return file_latchkey_internalapi_credential_v1_credential_internal_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *RecordFailedAttemptResponse) GetFailedCount() int32 {
@@ -1032,7 +862,7 @@ type ClearFailedAttemptsRequest struct {
 
 func (x *ClearFailedAttemptsRequest) Reset() {
 	*x = ClearFailedAttemptsRequest{}
-	mi := &file_latchkey_internalapi_credential_v1_credential_internal_proto_msgTypes[17]
+	mi := &file_latchkey_internalapi_credential_v1_credential_internal_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1044,7 +874,7 @@ func (x *ClearFailedAttemptsRequest) String() string {
 func (*ClearFailedAttemptsRequest) ProtoMessage() {}
 
 func (x *ClearFailedAttemptsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_latchkey_internalapi_credential_v1_credential_internal_proto_msgTypes[17]
+	mi := &file_latchkey_internalapi_credential_v1_credential_internal_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1057,7 +887,7 @@ func (x *ClearFailedAttemptsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ClearFailedAttemptsRequest.ProtoReflect.Descriptor instead.
 func (*ClearFailedAttemptsRequest) Descriptor() ([]byte, []int) {
-	return file_latchkey_internalapi_credential_v1_credential_internal_proto_rawDescGZIP(), []int{17}
+	return file_latchkey_internalapi_credential_v1_credential_internal_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *ClearFailedAttemptsRequest) GetTenantId() string {
@@ -1082,7 +912,7 @@ type ClearFailedAttemptsResponse struct {
 
 func (x *ClearFailedAttemptsResponse) Reset() {
 	*x = ClearFailedAttemptsResponse{}
-	mi := &file_latchkey_internalapi_credential_v1_credential_internal_proto_msgTypes[18]
+	mi := &file_latchkey_internalapi_credential_v1_credential_internal_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1094,7 +924,7 @@ func (x *ClearFailedAttemptsResponse) String() string {
 func (*ClearFailedAttemptsResponse) ProtoMessage() {}
 
 func (x *ClearFailedAttemptsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_latchkey_internalapi_credential_v1_credential_internal_proto_msgTypes[18]
+	mi := &file_latchkey_internalapi_credential_v1_credential_internal_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1107,7 +937,7 @@ func (x *ClearFailedAttemptsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ClearFailedAttemptsResponse.ProtoReflect.Descriptor instead.
 func (*ClearFailedAttemptsResponse) Descriptor() ([]byte, []int) {
-	return file_latchkey_internalapi_credential_v1_credential_internal_proto_rawDescGZIP(), []int{18}
+	return file_latchkey_internalapi_credential_v1_credential_internal_proto_rawDescGZIP(), []int{15}
 }
 
 type CheckSessionRequest struct {
@@ -1121,7 +951,7 @@ type CheckSessionRequest struct {
 
 func (x *CheckSessionRequest) Reset() {
 	*x = CheckSessionRequest{}
-	mi := &file_latchkey_internalapi_credential_v1_credential_internal_proto_msgTypes[19]
+	mi := &file_latchkey_internalapi_credential_v1_credential_internal_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1133,7 +963,7 @@ func (x *CheckSessionRequest) String() string {
 func (*CheckSessionRequest) ProtoMessage() {}
 
 func (x *CheckSessionRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_latchkey_internalapi_credential_v1_credential_internal_proto_msgTypes[19]
+	mi := &file_latchkey_internalapi_credential_v1_credential_internal_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1146,7 +976,7 @@ func (x *CheckSessionRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CheckSessionRequest.ProtoReflect.Descriptor instead.
 func (*CheckSessionRequest) Descriptor() ([]byte, []int) {
-	return file_latchkey_internalapi_credential_v1_credential_internal_proto_rawDescGZIP(), []int{19}
+	return file_latchkey_internalapi_credential_v1_credential_internal_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *CheckSessionRequest) GetTenantId() string {
@@ -1174,7 +1004,7 @@ type CheckSessionResponse struct {
 
 func (x *CheckSessionResponse) Reset() {
 	*x = CheckSessionResponse{}
-	mi := &file_latchkey_internalapi_credential_v1_credential_internal_proto_msgTypes[20]
+	mi := &file_latchkey_internalapi_credential_v1_credential_internal_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1186,7 +1016,7 @@ func (x *CheckSessionResponse) String() string {
 func (*CheckSessionResponse) ProtoMessage() {}
 
 func (x *CheckSessionResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_latchkey_internalapi_credential_v1_credential_internal_proto_msgTypes[20]
+	mi := &file_latchkey_internalapi_credential_v1_credential_internal_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1199,7 +1029,7 @@ func (x *CheckSessionResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CheckSessionResponse.ProtoReflect.Descriptor instead.
 func (*CheckSessionResponse) Descriptor() ([]byte, []int) {
-	return file_latchkey_internalapi_credential_v1_credential_internal_proto_rawDescGZIP(), []int{20}
+	return file_latchkey_internalapi_credential_v1_credential_internal_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *CheckSessionResponse) GetLive() bool {
@@ -1244,20 +1074,7 @@ const file_latchkey_internalapi_credential_v1_credential_internal_proto_rawDesc 
 	"account_id\x18\x02 \x01(\tR\taccountId\x12\x1a\n" +
 	"\bpassword\x18\x03 \x01(\tR\bpassword\"(\n" +
 	"\x16VerifyPasswordResponse\x12\x0e\n" +
-	"\x02ok\x18\x01 \x01(\bR\x02ok\"q\n" +
-	"\x17ValidatePasswordRequest\x12\x1b\n" +
-	"\ttenant_id\x18\x01 \x01(\tR\btenantId\x12\x1d\n" +
-	"\n" +
-	"account_id\x18\x02 \x01(\tR\taccountId\x12\x1a\n" +
-	"\bpassword\x18\x03 \x01(\tR\bpassword\"A\n" +
-	"\x11PasswordViolation\x12\x12\n" +
-	"\x04rule\x18\x01 \x01(\tR\x04rule\x12\x18\n" +
-	"\amessage\x18\x02 \x01(\tR\amessage\"\x81\x01\n" +
-	"\x18ValidatePasswordResponse\x12\x0e\n" +
-	"\x02ok\x18\x01 \x01(\bR\x02ok\x12U\n" +
-	"\n" +
-	"violations\x18\x02 \x03(\v25.latchkey.internalapi.credential.v1.PasswordViolationR\n" +
-	"violations\"V\n" +
+	"\x02ok\x18\x01 \x01(\bR\x02ok\"V\n" +
 	"\x18GetPasswordStatusRequest\x12\x1b\n" +
 	"\ttenant_id\x18\x01 \x01(\tR\btenantId\x12\x1d\n" +
 	"\n" +
@@ -1297,13 +1114,13 @@ const file_latchkey_internalapi_credential_v1_credential_internal_proto_rawDesc 
 	"\n" +
 	"session_id\x18\x02 \x01(\tR\tsessionId\"*\n" +
 	"\x14CheckSessionResponse\x12\x12\n" +
-	"\x04live\x18\x01 \x01(\bR\x04live2\xe2\v\n" +
+	"\x04live\x18\x01 \x01(\bR\x04live2\xd2\n" +
+	"\n" +
 	"\x19CredentialInternalService\x12\x93\x01\n" +
 	"\x12SetInitialPassword\x12=.latchkey.internalapi.credential.v1.SetInitialPasswordRequest\x1a>.latchkey.internalapi.credential.v1.SetInitialPasswordResponse\x12\x9c\x01\n" +
 	"\x15SetPasswordAfterReset\x12@.latchkey.internalapi.credential.v1.SetPasswordAfterResetRequest\x1aA.latchkey.internalapi.credential.v1.SetPasswordAfterResetResponse\x12\x99\x01\n" +
 	"\x14SetTemporaryPassword\x12?.latchkey.internalapi.credential.v1.SetTemporaryPasswordRequest\x1a@.latchkey.internalapi.credential.v1.SetTemporaryPasswordResponse\x12\x87\x01\n" +
-	"\x0eVerifyPassword\x129.latchkey.internalapi.credential.v1.VerifyPasswordRequest\x1a:.latchkey.internalapi.credential.v1.VerifyPasswordResponse\x12\x8d\x01\n" +
-	"\x10ValidatePassword\x12;.latchkey.internalapi.credential.v1.ValidatePasswordRequest\x1a<.latchkey.internalapi.credential.v1.ValidatePasswordResponse\x12\x90\x01\n" +
+	"\x0eVerifyPassword\x129.latchkey.internalapi.credential.v1.VerifyPasswordRequest\x1a:.latchkey.internalapi.credential.v1.VerifyPasswordResponse\x12\x90\x01\n" +
 	"\x11GetPasswordStatus\x12<.latchkey.internalapi.credential.v1.GetPasswordStatusRequest\x1a=.latchkey.internalapi.credential.v1.GetPasswordStatusResponse\x12\x90\x01\n" +
 	"\x11RevokeAllSessions\x12<.latchkey.internalapi.credential.v1.RevokeAllSessionsRequest\x1a=.latchkey.internalapi.credential.v1.RevokeAllSessionsResponse\x12\x96\x01\n" +
 	"\x13RecordFailedAttempt\x12>.latchkey.internalapi.credential.v1.RecordFailedAttemptRequest\x1a?.latchkey.internalapi.credential.v1.RecordFailedAttemptResponse\x12\x96\x01\n" +
@@ -1322,7 +1139,7 @@ func file_latchkey_internalapi_credential_v1_credential_internal_proto_rawDescGZ
 	return file_latchkey_internalapi_credential_v1_credential_internal_proto_rawDescData
 }
 
-var file_latchkey_internalapi_credential_v1_credential_internal_proto_msgTypes = make([]protoimpl.MessageInfo, 21)
+var file_latchkey_internalapi_credential_v1_credential_internal_proto_msgTypes = make([]protoimpl.MessageInfo, 18)
 var file_latchkey_internalapi_credential_v1_credential_internal_proto_goTypes = []any{
 	(*SetInitialPasswordRequest)(nil),     // 0: latchkey.internalapi.credential.v1.SetInitialPasswordRequest
 	(*SetInitialPasswordResponse)(nil),    // 1: latchkey.internalapi.credential.v1.SetInitialPasswordResponse
@@ -1332,54 +1149,48 @@ var file_latchkey_internalapi_credential_v1_credential_internal_proto_goTypes = 
 	(*SetTemporaryPasswordResponse)(nil),  // 5: latchkey.internalapi.credential.v1.SetTemporaryPasswordResponse
 	(*VerifyPasswordRequest)(nil),         // 6: latchkey.internalapi.credential.v1.VerifyPasswordRequest
 	(*VerifyPasswordResponse)(nil),        // 7: latchkey.internalapi.credential.v1.VerifyPasswordResponse
-	(*ValidatePasswordRequest)(nil),       // 8: latchkey.internalapi.credential.v1.ValidatePasswordRequest
-	(*PasswordViolation)(nil),             // 9: latchkey.internalapi.credential.v1.PasswordViolation
-	(*ValidatePasswordResponse)(nil),      // 10: latchkey.internalapi.credential.v1.ValidatePasswordResponse
-	(*GetPasswordStatusRequest)(nil),      // 11: latchkey.internalapi.credential.v1.GetPasswordStatusRequest
-	(*GetPasswordStatusResponse)(nil),     // 12: latchkey.internalapi.credential.v1.GetPasswordStatusResponse
-	(*RevokeAllSessionsRequest)(nil),      // 13: latchkey.internalapi.credential.v1.RevokeAllSessionsRequest
-	(*RevokeAllSessionsResponse)(nil),     // 14: latchkey.internalapi.credential.v1.RevokeAllSessionsResponse
-	(*RecordFailedAttemptRequest)(nil),    // 15: latchkey.internalapi.credential.v1.RecordFailedAttemptRequest
-	(*RecordFailedAttemptResponse)(nil),   // 16: latchkey.internalapi.credential.v1.RecordFailedAttemptResponse
-	(*ClearFailedAttemptsRequest)(nil),    // 17: latchkey.internalapi.credential.v1.ClearFailedAttemptsRequest
-	(*ClearFailedAttemptsResponse)(nil),   // 18: latchkey.internalapi.credential.v1.ClearFailedAttemptsResponse
-	(*CheckSessionRequest)(nil),           // 19: latchkey.internalapi.credential.v1.CheckSessionRequest
-	(*CheckSessionResponse)(nil),          // 20: latchkey.internalapi.credential.v1.CheckSessionResponse
-	(*timestamppb.Timestamp)(nil),         // 21: google.protobuf.Timestamp
-	(*v1.PasswordRules)(nil),              // 22: latchkey.credential.v1.PasswordRules
+	(*GetPasswordStatusRequest)(nil),      // 8: latchkey.internalapi.credential.v1.GetPasswordStatusRequest
+	(*GetPasswordStatusResponse)(nil),     // 9: latchkey.internalapi.credential.v1.GetPasswordStatusResponse
+	(*RevokeAllSessionsRequest)(nil),      // 10: latchkey.internalapi.credential.v1.RevokeAllSessionsRequest
+	(*RevokeAllSessionsResponse)(nil),     // 11: latchkey.internalapi.credential.v1.RevokeAllSessionsResponse
+	(*RecordFailedAttemptRequest)(nil),    // 12: latchkey.internalapi.credential.v1.RecordFailedAttemptRequest
+	(*RecordFailedAttemptResponse)(nil),   // 13: latchkey.internalapi.credential.v1.RecordFailedAttemptResponse
+	(*ClearFailedAttemptsRequest)(nil),    // 14: latchkey.internalapi.credential.v1.ClearFailedAttemptsRequest
+	(*ClearFailedAttemptsResponse)(nil),   // 15: latchkey.internalapi.credential.v1.ClearFailedAttemptsResponse
+	(*CheckSessionRequest)(nil),           // 16: latchkey.internalapi.credential.v1.CheckSessionRequest
+	(*CheckSessionResponse)(nil),          // 17: latchkey.internalapi.credential.v1.CheckSessionResponse
+	(*timestamppb.Timestamp)(nil),         // 18: google.protobuf.Timestamp
+	(*v1.PasswordRules)(nil),              // 19: latchkey.credential.v1.PasswordRules
 }
 var file_latchkey_internalapi_credential_v1_credential_internal_proto_depIdxs = []int32{
-	21, // 0: latchkey.internalapi.credential.v1.SetInitialPasswordResponse.password_expire_time:type_name -> google.protobuf.Timestamp
-	21, // 1: latchkey.internalapi.credential.v1.SetPasswordAfterResetResponse.password_expire_time:type_name -> google.protobuf.Timestamp
-	22, // 2: latchkey.internalapi.credential.v1.SetTemporaryPasswordRequest.rules:type_name -> latchkey.credential.v1.PasswordRules
-	9,  // 3: latchkey.internalapi.credential.v1.ValidatePasswordResponse.violations:type_name -> latchkey.internalapi.credential.v1.PasswordViolation
-	21, // 4: latchkey.internalapi.credential.v1.GetPasswordStatusResponse.change_time:type_name -> google.protobuf.Timestamp
-	21, // 5: latchkey.internalapi.credential.v1.GetPasswordStatusResponse.expire_time:type_name -> google.protobuf.Timestamp
-	0,  // 6: latchkey.internalapi.credential.v1.CredentialInternalService.SetInitialPassword:input_type -> latchkey.internalapi.credential.v1.SetInitialPasswordRequest
-	2,  // 7: latchkey.internalapi.credential.v1.CredentialInternalService.SetPasswordAfterReset:input_type -> latchkey.internalapi.credential.v1.SetPasswordAfterResetRequest
-	4,  // 8: latchkey.internalapi.credential.v1.CredentialInternalService.SetTemporaryPassword:input_type -> latchkey.internalapi.credential.v1.SetTemporaryPasswordRequest
-	6,  // 9: latchkey.internalapi.credential.v1.CredentialInternalService.VerifyPassword:input_type -> latchkey.internalapi.credential.v1.VerifyPasswordRequest
-	8,  // 10: latchkey.internalapi.credential.v1.CredentialInternalService.ValidatePassword:input_type -> latchkey.internalapi.credential.v1.ValidatePasswordRequest
-	11, // 11: latchkey.internalapi.credential.v1.CredentialInternalService.GetPasswordStatus:input_type -> latchkey.internalapi.credential.v1.GetPasswordStatusRequest
-	13, // 12: latchkey.internalapi.credential.v1.CredentialInternalService.RevokeAllSessions:input_type -> latchkey.internalapi.credential.v1.RevokeAllSessionsRequest
-	15, // 13: latchkey.internalapi.credential.v1.CredentialInternalService.RecordFailedAttempt:input_type -> latchkey.internalapi.credential.v1.RecordFailedAttemptRequest
-	17, // 14: latchkey.internalapi.credential.v1.CredentialInternalService.ClearFailedAttempts:input_type -> latchkey.internalapi.credential.v1.ClearFailedAttemptsRequest
-	19, // 15: latchkey.internalapi.credential.v1.CredentialInternalService.CheckSession:input_type -> latchkey.internalapi.credential.v1.CheckSessionRequest
-	1,  // 16: latchkey.internalapi.credential.v1.CredentialInternalService.SetInitialPassword:output_type -> latchkey.internalapi.credential.v1.SetInitialPasswordResponse
-	3,  // 17: latchkey.internalapi.credential.v1.CredentialInternalService.SetPasswordAfterReset:output_type -> latchkey.internalapi.credential.v1.SetPasswordAfterResetResponse
-	5,  // 18: latchkey.internalapi.credential.v1.CredentialInternalService.SetTemporaryPassword:output_type -> latchkey.internalapi.credential.v1.SetTemporaryPasswordResponse
-	7,  // 19: latchkey.internalapi.credential.v1.CredentialInternalService.VerifyPassword:output_type -> latchkey.internalapi.credential.v1.VerifyPasswordResponse
-	10, // 20: latchkey.internalapi.credential.v1.CredentialInternalService.ValidatePassword:output_type -> latchkey.internalapi.credential.v1.ValidatePasswordResponse
-	12, // 21: latchkey.internalapi.credential.v1.CredentialInternalService.GetPasswordStatus:output_type -> latchkey.internalapi.credential.v1.GetPasswordStatusResponse
-	14, // 22: latchkey.internalapi.credential.v1.CredentialInternalService.RevokeAllSessions:output_type -> latchkey.internalapi.credential.v1.RevokeAllSessionsResponse
-	16, // 23: latchkey.internalapi.credential.v1.CredentialInternalService.RecordFailedAttempt:output_type -> latchkey.internalapi.credential.v1.RecordFailedAttemptResponse
-	18, // 24: latchkey.internalapi.credential.v1.CredentialInternalService.ClearFailedAttempts:output_type -> latchkey.internalapi.credential.v1.ClearFailedAttemptsResponse
-	20, // 25: latchkey.internalapi.credential.v1.CredentialInternalService.CheckSession:output_type -> latchkey.internalapi.credential.v1.CheckSessionResponse
-	16, // [16:26] is the sub-list for method output_type
-	6,  // [6:16] is the sub-list for method input_type
-	6,  // [6:6] is the sub-list for extension type_name
-	6,  // [6:6] is the sub-list for extension extendee
-	0,  // [0:6] is the sub-list for field type_name
+	18, // 0: latchkey.internalapi.credential.v1.SetInitialPasswordResponse.password_expire_time:type_name -> google.protobuf.Timestamp
+	18, // 1: latchkey.internalapi.credential.v1.SetPasswordAfterResetResponse.password_expire_time:type_name -> google.protobuf.Timestamp
+	19, // 2: latchkey.internalapi.credential.v1.SetTemporaryPasswordRequest.rules:type_name -> latchkey.credential.v1.PasswordRules
+	18, // 3: latchkey.internalapi.credential.v1.GetPasswordStatusResponse.change_time:type_name -> google.protobuf.Timestamp
+	18, // 4: latchkey.internalapi.credential.v1.GetPasswordStatusResponse.expire_time:type_name -> google.protobuf.Timestamp
+	0,  // 5: latchkey.internalapi.credential.v1.CredentialInternalService.SetInitialPassword:input_type -> latchkey.internalapi.credential.v1.SetInitialPasswordRequest
+	2,  // 6: latchkey.internalapi.credential.v1.CredentialInternalService.SetPasswordAfterReset:input_type -> latchkey.internalapi.credential.v1.SetPasswordAfterResetRequest
+	4,  // 7: latchkey.internalapi.credential.v1.CredentialInternalService.SetTemporaryPassword:input_type -> latchkey.internalapi.credential.v1.SetTemporaryPasswordRequest
+	6,  // 8: latchkey.internalapi.credential.v1.CredentialInternalService.VerifyPassword:input_type -> latchkey.internalapi.credential.v1.VerifyPasswordRequest
+	8,  // 9: latchkey.internalapi.credential.v1.CredentialInternalService.GetPasswordStatus:input_type -> latchkey.internalapi.credential.v1.GetPasswordStatusRequest
+	10, // 10: latchkey.internalapi.credential.v1.CredentialInternalService.RevokeAllSessions:input_type -> latchkey.internalapi.credential.v1.RevokeAllSessionsRequest
+	12, // 11: latchkey.internalapi.credential.v1.CredentialInternalService.RecordFailedAttempt:input_type -> latchkey.internalapi.credential.v1.RecordFailedAttemptRequest
+	14, // 12: latchkey.internalapi.credential.v1.CredentialInternalService.ClearFailedAttempts:input_type -> latchkey.internalapi.credential.v1.ClearFailedAttemptsRequest
+	16, // 13: latchkey.internalapi.credential.v1.CredentialInternalService.CheckSession:input_type -> latchkey.internalapi.credential.v1.CheckSessionRequest
+	1,  // 14: latchkey.internalapi.credential.v1.CredentialInternalService.SetInitialPassword:output_type -> latchkey.internalapi.credential.v1.SetInitialPasswordResponse
+	3,  // 15: latchkey.internalapi.credential.v1.CredentialInternalService.SetPasswordAfterReset:output_type -> latchkey.internalapi.credential.v1.SetPasswordAfterResetResponse
+	5,  // 16: latchkey.internalapi.credential.v1.CredentialInternalService.SetTemporaryPassword:output_type -> latchkey.internalapi.credential.v1.SetTemporaryPasswordResponse
+	7,  // 17: latchkey.internalapi.credential.v1.CredentialInternalService.VerifyPassword:output_type -> latchkey.internalapi.credential.v1.VerifyPasswordResponse
+	9,  // 18: latchkey.internalapi.credential.v1.CredentialInternalService.GetPasswordStatus:output_type -> latchkey.internalapi.credential.v1.GetPasswordStatusResponse
+	11, // 19: latchkey.internalapi.credential.v1.CredentialInternalService.RevokeAllSessions:output_type -> latchkey.internalapi.credential.v1.RevokeAllSessionsResponse
+	13, // 20: latchkey.internalapi.credential.v1.CredentialInternalService.RecordFailedAttempt:output_type -> latchkey.internalapi.credential.v1.RecordFailedAttemptResponse
+	15, // 21: latchkey.internalapi.credential.v1.CredentialInternalService.ClearFailedAttempts:output_type -> latchkey.internalapi.credential.v1.ClearFailedAttemptsResponse
+	17, // 22: latchkey.internalapi.credential.v1.CredentialInternalService.CheckSession:output_type -> latchkey.internalapi.credential.v1.CheckSessionResponse
+	14, // [14:23] is the sub-list for method output_type
+	5,  // [5:14] is the sub-list for method input_type
+	5,  // [5:5] is the sub-list for extension type_name
+	5,  // [5:5] is the sub-list for extension extendee
+	0,  // [0:5] is the sub-list for field type_name
 }
 
 func init() { file_latchkey_internalapi_credential_v1_credential_internal_proto_init() }
@@ -1393,7 +1204,7 @@ func file_latchkey_internalapi_credential_v1_credential_internal_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_latchkey_internalapi_credential_v1_credential_internal_proto_rawDesc), len(file_latchkey_internalapi_credential_v1_credential_internal_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   21,
+			NumMessages:   18,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

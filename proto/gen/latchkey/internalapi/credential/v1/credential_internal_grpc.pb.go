@@ -29,7 +29,6 @@ const (
 	CredentialInternalService_SetPasswordAfterReset_FullMethodName = "/latchkey.internalapi.credential.v1.CredentialInternalService/SetPasswordAfterReset"
 	CredentialInternalService_SetTemporaryPassword_FullMethodName  = "/latchkey.internalapi.credential.v1.CredentialInternalService/SetTemporaryPassword"
 	CredentialInternalService_VerifyPassword_FullMethodName        = "/latchkey.internalapi.credential.v1.CredentialInternalService/VerifyPassword"
-	CredentialInternalService_ValidatePassword_FullMethodName      = "/latchkey.internalapi.credential.v1.CredentialInternalService/ValidatePassword"
 	CredentialInternalService_GetPasswordStatus_FullMethodName     = "/latchkey.internalapi.credential.v1.CredentialInternalService/GetPasswordStatus"
 	CredentialInternalService_RevokeAllSessions_FullMethodName     = "/latchkey.internalapi.credential.v1.CredentialInternalService/RevokeAllSessions"
 	CredentialInternalService_RecordFailedAttempt_FullMethodName   = "/latchkey.internalapi.credential.v1.CredentialInternalService/RecordFailedAttempt"
@@ -56,9 +55,6 @@ type CredentialInternalServiceClient interface {
 	// Checks a password against the account's current one (step-up checks by
 	// other services). Does not count failed attempts.
 	VerifyPassword(ctx context.Context, in *VerifyPasswordRequest, opts ...grpc.CallOption) (*VerifyPasswordResponse, error)
-	// Checks a candidate password against the tenant policy (and the
-	// account's history when account_id is set) without storing it.
-	ValidatePassword(ctx context.Context, in *ValidatePasswordRequest, opts ...grpc.CallOption) (*ValidatePasswordResponse, error)
 	// Returns the state of an account's password (set, temporary, expiry).
 	GetPasswordStatus(ctx context.Context, in *GetPasswordStatusRequest, opts ...grpc.CallOption) (*GetPasswordStatusResponse, error)
 	// Revokes every session of an account (lock, disable, password reset,
@@ -120,16 +116,6 @@ func (c *credentialInternalServiceClient) VerifyPassword(ctx context.Context, in
 	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
 	out := new(VerifyPasswordResponse)
 	err := c.cc.Invoke(ctx, CredentialInternalService_VerifyPassword_FullMethodName, in, out, cOpts...)
-	if err != nil {
-		return nil, err
-	}
-	return out, nil
-}
-
-func (c *credentialInternalServiceClient) ValidatePassword(ctx context.Context, in *ValidatePasswordRequest, opts ...grpc.CallOption) (*ValidatePasswordResponse, error) {
-	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
-	out := new(ValidatePasswordResponse)
-	err := c.cc.Invoke(ctx, CredentialInternalService_ValidatePassword_FullMethodName, in, out, cOpts...)
 	if err != nil {
 		return nil, err
 	}
@@ -205,9 +191,6 @@ type CredentialInternalServiceServer interface {
 	// Checks a password against the account's current one (step-up checks by
 	// other services). Does not count failed attempts.
 	VerifyPassword(context.Context, *VerifyPasswordRequest) (*VerifyPasswordResponse, error)
-	// Checks a candidate password against the tenant policy (and the
-	// account's history when account_id is set) without storing it.
-	ValidatePassword(context.Context, *ValidatePasswordRequest) (*ValidatePasswordResponse, error)
 	// Returns the state of an account's password (set, temporary, expiry).
 	GetPasswordStatus(context.Context, *GetPasswordStatusRequest) (*GetPasswordStatusResponse, error)
 	// Revokes every session of an account (lock, disable, password reset,
@@ -246,9 +229,6 @@ func (UnimplementedCredentialInternalServiceServer) SetTemporaryPassword(context
 }
 func (UnimplementedCredentialInternalServiceServer) VerifyPassword(context.Context, *VerifyPasswordRequest) (*VerifyPasswordResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method VerifyPassword not implemented")
-}
-func (UnimplementedCredentialInternalServiceServer) ValidatePassword(context.Context, *ValidatePasswordRequest) (*ValidatePasswordResponse, error) {
-	return nil, status.Error(codes.Unimplemented, "method ValidatePassword not implemented")
 }
 func (UnimplementedCredentialInternalServiceServer) GetPasswordStatus(context.Context, *GetPasswordStatusRequest) (*GetPasswordStatusResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method GetPasswordStatus not implemented")
@@ -355,24 +335,6 @@ func _CredentialInternalService_VerifyPassword_Handler(srv interface{}, ctx cont
 	}
 	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
 		return srv.(CredentialInternalServiceServer).VerifyPassword(ctx, req.(*VerifyPasswordRequest))
-	}
-	return interceptor(ctx, in, info, handler)
-}
-
-func _CredentialInternalService_ValidatePassword_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
-	in := new(ValidatePasswordRequest)
-	if err := dec(in); err != nil {
-		return nil, err
-	}
-	if interceptor == nil {
-		return srv.(CredentialInternalServiceServer).ValidatePassword(ctx, in)
-	}
-	info := &grpc.UnaryServerInfo{
-		Server:     srv,
-		FullMethod: CredentialInternalService_ValidatePassword_FullMethodName,
-	}
-	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
-		return srv.(CredentialInternalServiceServer).ValidatePassword(ctx, req.(*ValidatePasswordRequest))
 	}
 	return interceptor(ctx, in, info, handler)
 }
@@ -489,10 +451,6 @@ var CredentialInternalService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "VerifyPassword",
 			Handler:    _CredentialInternalService_VerifyPassword_Handler,
-		},
-		{
-			MethodName: "ValidatePassword",
-			Handler:    _CredentialInternalService_ValidatePassword_Handler,
 		},
 		{
 			MethodName: "GetPasswordStatus",
