@@ -91,7 +91,10 @@ func operatorFirstLogin(t *testing.T, inst *allinone.Instance, dataDir, username
 		text []byte
 		err  error
 	)
-	for i := 0; i < 200; i++ {
+	// The bootstrap retries with a backoff of up to 5 s while the
+	// credential service is not up yet; on a loaded machine that can take
+	// a few rounds.
+	for i := 0; i < 600; i++ {
 		if text, err = os.ReadFile(filepath.Join(dataDir, account.OperatorPasswordFile)); err == nil {
 			break
 		}
