@@ -205,6 +205,9 @@ func (s *Server) signIn(rq *Request) {
 		return
 	}
 	rq.Session.signOutKeepReturn()
+	// A new CSRF token with each sign-in: one a page learned before
+	// stops working.
+	rq.Session.CSRF = randomToken()
 	rq.Session.Tenant, rq.Session.Username = d.Tenant, d.Username
 	s.afterLogin(rq, resp, nil)
 }
