@@ -8,6 +8,7 @@ import (
 	"regexp"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/latchkey/latchkey/libs/testkit"
 )
@@ -113,5 +114,78 @@ func TestPages_TemporaryPassword_ChangePassword_Landing(t *testing.T) {
 	// The mailbox is still there beside the pages.
 	if st, _, _ = b.do(http.MethodGet, "/ui/mailbox/", nil); st != 200 {
 		t.Errorf("mailbox: %d", st)
+	}
+}
+
+var (
+	pageKey   = regexp.MustCompile(`<code class="key" id="enroll-key">([A-Z2-7 ]+)</code>`)
+	pageCodes = regexp.MustCompile(`<li><code>([^<]+)</code></li>`)
+)
+
+// A tenant that requires two-step verification, in the pages: new
+// password, then the enrolment (QR code as a data: image and the key as
+// text), the app's first code, the recovery codes once with "I saved
+// them", the landing page; the next sign-in asks for the code.
+func TestPages_EnrollMFA_RecoveryCodes_NextSignInAsksForCode(t *testing.T) {
+	inst := start(t, false, testkit.NATS(t).URL, t.TempDir())
+	op := client{t: t, base: inst.HTTPURL, token: inst.OperatorToken}
+	code := tenantWithAdmin(t, op, map[string]any{"mfa": map[string]any{"required": true}})
+	b := newPageBrowser(t, inst.HTTPURL)
+	signIn := func(pw string) (int, http.Header) {
+		st, _, h := b.submit("/ui/sign-in?tenant="+code, "/ui/sign-in", url.Values{"tenant": {code}, "username": {"admin"}, "password": {pw}})
+		return st, h
+	}
+	if st, h := signIn("Temporary-Pass-2026"); st != http.StatusSeeOther || h.Get("Location") != "/ui/login/password" {
+		t.Fatalf("sign-in: %d %q", st, h.Get("Location"))
+	}
+	st, _, h := b.submit("/ui/login/password", "/ui/login/password", url.Values{"new_password": {"Much-Better-Pass-1"}, "new_password_again": {"Much-Better-Pass-1"}})
+	if st != http.StatusSeeOther || h.Get("Location") != "/ui/login/enroll" {
+		t.Fatalf("new password: %d %q, want the enrolment", st, h.Get("Location"))
+	}
+	st, body, _ := b.submit("/ui/login/enroll", "/ui/login/enroll", url.Values{"action": {"start"}})
+	m := pageKey.FindStringSubmatch(body)
+	if st != 200 || m == nil || !strings.Contains(body, `src="data:image/png;base64,iVBOR`) {
+		t.Fatalf("enrolment: %d without the QR image or key\n%s", st, body)
+	}
+	secret := strings.ReplaceAll(m[1], " ", "")
+	b.logCookie()
+
+	// A wrong first code: the page again, the key still shown.
+	st, body, _ = b.submit("/ui/login/enroll", "/ui/login/enroll", url.Values{"code": {wrongCode(totpAt(t, secret, time.Now()))}})
+	if st != http.StatusUnauthorized || !pageKey.MatchString(body) || !strings.Contains(body, `aria-invalid="true"`) {
+		t.Fatalf("wrong first code: %d\n%s", st, body)
+	}
+	st, body, h = b.submit("/ui/login/enroll", "/ui/login/enroll", url.Values{"code": {totpAt(t, secret, time.Now())}})
+	codes := pageCodes.FindAllStringSubmatch(body, -1)
+	if st != 200 || len(codes) == 0 || h.Get("Cache-Control") != "no-store" {
+		t.Fatalf("first code: %d, %d recovery codes\n%s", st, len(codes), body)
+	}
+	st, _, h = b.do(http.MethodPost, "/ui/login/done", url.Values{"csrf": {pageCSRF.FindStringSubmatch(body)[1]}})
+	if st != http.StatusSeeOther || h.Get("Location") != "/ui/" {
+		t.Fatalf("I saved them: %d %q", st, h.Get("Location"))
+	}
+	if st, _, _ = b.do(http.MethodGet, "/ui/", nil); st != 200 {
+		t.Fatalf("landing page: %d", st)
+	}
+	b.logCookie()
+	b.submit("/ui/", "/ui/sign-out", url.Values{})
+
+	if st, h := signIn("Much-Better-Pass-1"); st != http.StatusSeeOther || h.Get("Location") != "/ui/login/code" {
+		t.Fatalf("next sign-in: %d %q, want the code", st, h.Get("Location"))
+	}
+	// A recovery code works in place of the app's code.
+	st, _, h = b.submit("/ui/login/code", "/ui/login/code", url.Values{"recovery_code": {codes[0][1]}})
+	if st != http.StatusSeeOther || h.Get("Location") != "/ui/" {
+		t.Fatalf("recovery code: %d %q", st, h.Get("Location"))
+	}
+}
+
+// logCookie logs the size of the session cookie (browsers keep about 4 KB).
+func (b *pageBrowser) logCookie() {
+	u, _ := url.Parse(b.base)
+	for _, c := range b.c.Jar.Cookies(u) {
+		if strings.HasSuffix(c.Name, "latchkey_session") {
+			b.t.Logf("session cookie: %d bytes", len(c.Value))
+		}
 	}
 }
