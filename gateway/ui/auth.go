@@ -237,6 +237,8 @@ type loginAnswer interface {
 func (s *Server) afterLogin(rq *Request, a loginAnswer, recoveryCodes []string) {
 	if a.GetAccessToken() != "" {
 		rq.Session.clearLogin()
+		// The cookie's own lifetime (sessionMaxAge) counts from sign-in.
+		rq.Session.Created = s.clock.Now().Unix()
 		rq.Session.Access, rq.Session.Refresh, rq.Session.SessionID = a.GetAccessToken(), a.GetRefreshToken(), a.GetSessionId()
 		rq.Session.AccessExp = s.clock.Now().Unix() + int64(a.GetExpiresIn())
 		if len(recoveryCodes) > 0 {
