@@ -438,3 +438,20 @@ func TestLanguageLinks_KeepTheCompanyCode(t *testing.T) {
 		t.Errorf("language links:\n%s", p.Body)
 	}
 }
+
+func TestHeaders_OnEveryAnswer(t *testing.T) {
+	ts := newTestServer(t)
+	b := ts.browser()
+	for _, tc := range []struct{ method, path string }{
+		{"GET", "/ui/static/ui.css"}, {"GET", "/ui/static/ui.js"}, {"GET", "/ui/static/"}, {"GET", "/ui/static/nope.css"},
+		{"PUT", "/ui/sign-in"}, {"DELETE", "/ui/"}, {"GET", "/ui/mailbox/"}, {"GET", "/ui/nope"},
+	} {
+		req, _ := http.NewRequest(tc.method, ts.srv.URL+tc.path, nil)
+		resp, err := b.c.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		checkHeaders(t, page{Response: resp})
+	}
+}
