@@ -1,6 +1,7 @@
 package ui
 
 import (
+	"context"
 	"crypto/tls"
 	"net/http"
 	"net/http/httptest"
@@ -454,4 +455,22 @@ func TestHeaders_OnEveryAnswer(t *testing.T) {
 		resp.Body.Close()
 		checkHeaders(t, page{Response: resp})
 	}
+}
+
+func TestHandleAuthError_EndedSessionAndReauth(t *testing.T) {
+	ts := newTestServer(t)
+	ts.f.me = func(context.Context) (*accountv1.GetMeResponse, error) {
+		return nil, grpcErr(errs.Unauthenticated("SESSION_REVOKED", "the session has ended"))
+	}
+	b := ts.browser()
+	b.setSession(signedIn())
+	wantRedirect(t, b.get("/ui/"), "/ui/sign-in?tenant=acme")
+	if s := b.session(); s.SignedIn() || s.Return != "/ui/" {
+		t.Errorf("after a revoked session: %+v", s)
+	}
+	ts.f.me = func(context.Context) (*accountv1.GetMeResponse, error) {
+		return nil, grpcErr(errs.PermissionDenied("REAUTHENTICATION_REQUIRED", "confirm"))
+	}
+	b.setSession(signedIn())
+	wantRedirect(t, b.get("/ui/"), "/ui/reauth?return=%2Fui%2F")
 }
