@@ -231,6 +231,7 @@ func TestLinkToken_RemovedFromURL(t *testing.T) {
 
 	// The reset link likewise.
 	wantRedirect(t, b.get("/ui/reset-password?token=another&lang=nl"), "/ui/reset-password?lang=nl")
+	wantRedirect(t, b.get("/ui/activate?tenant=acme&token=x&utm=1"), "/ui/activate?tenant=acme")
 }
 
 func TestResetPassword_ProofThenPassword(t *testing.T) {
