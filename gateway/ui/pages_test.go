@@ -475,3 +475,26 @@ func TestHandleAuthError_EndedSessionAndReauth(t *testing.T) {
 	b.setSession(signedIn())
 	wantRedirect(t, b.get("/ui/"), "/ui/reauth?return=%2Fui%2F")
 }
+
+func TestSignIn_RateLimitedAndUnavailable(t *testing.T) {
+	ts := newTestServer(t)
+	var answer error
+	ts.f.login = func(*credentialv1.LoginRequest) (*credentialv1.LoginResponse, error) { return nil, answer }
+	b := ts.browser()
+	form := url.Values{"tenant": {"acme"}, "username": {"ann"}, "password": {"pw"}}
+	answer = grpcErr(errs.TooManyAttempts("RATE_LIMITED", "slow down"))
+	p := b.submit("/ui/sign-in", "/ui/sign-in", form)
+	wantStatus(t, p, http.StatusTooManyRequests)
+	if !strings.Contains(p.Body, "Too many attempts") {
+		t.Errorf("rate-limit page:\n%s", p.Body)
+	}
+	answer = grpcErr(errs.Unavailable("CREDENTIAL_UNAVAILABLE", "down", nil))
+	p = b.submit("/ui/sign-in", "/ui/sign-in", form)
+	wantStatus(t, p, http.StatusServiceUnavailable)
+	// Unchecked "remember": the cookie goes.
+	for _, c := range p.Cookies() {
+		if c.Name == rememberCookie && c.MaxAge >= 0 {
+			t.Errorf("remember cookie kept: %+v", c)
+		}
+	}
+}
