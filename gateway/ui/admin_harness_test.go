@@ -2,10 +2,7 @@ package ui
 
 import (
 	"context"
-	"net/http"
-	"net/http/cookiejar"
-	"net/http/httptest"
-	"net/url"
+	"slices"
 	"strings"
 	"sync"
 	"testing"
@@ -16,7 +13,6 @@ import (
 	"google.golang.org/protobuf/proto"
 	"google.golang.org/protobuf/types/known/timestamppb"
 
-	"github.com/latchkey/latchkey/libs/keyring"
 	accountv1 "github.com/latchkey/latchkey/proto/gen/latchkey/account/v1"
 	credentialv1 "github.com/latchkey/latchkey/proto/gen/latchkey/credential/v1"
 	mfav1 "github.com/latchkey/latchkey/proto/gen/latchkey/mfa/v1"
@@ -39,7 +35,7 @@ type fakeAPI struct {
 
 	roles     []accountv1.Role_Value
 	totp      bool
-	pin       bool
+	totpToken string // an access token whose account has TOTP whatever totp says
 	questions int32
 	account   *accountv1.Account
 	accounts  []*accountv1.Account
@@ -134,25 +130,16 @@ type (
 	}
 )
 
-func (c fAuth) Reauthenticate(ctx context.Context, in *credentialv1.ReauthenticateRequest, _ ...grpc.CallOption) (*credentialv1.ReauthenticateResponse, error) {
-	if err := c.f.record(ctx, "Reauthenticate", in); err != nil {
-		return nil, err
-	}
-	return &credentialv1.ReauthenticateResponse{AccessToken: "fresh-token", ExpiresIn: 300}, nil
-}
-
 func (c fAccount) GetMe(ctx context.Context, in *accountv1.GetMeRequest, _ ...grpc.CallOption) (*accountv1.GetMeResponse, error) {
 	if err := c.f.record(ctx, "GetMe", in); err != nil {
 		return nil, err
 	}
+	totp := c.f.totp
+	if md, _ := metadata.FromOutgoingContext(ctx); c.f.totpToken != "" && slices.Contains(md.Get("authorization"), "Bearer "+c.f.totpToken) {
+		totp = true
+	}
 	return &accountv1.GetMeResponse{TenantCode: "acme", Account: &accountv1.Account{Id: "me", Username: "ann", Roles: c.f.roles},
-		Security: &accountv1.SecuritySummary{TotpEnabled: c.f.totp}}, nil
-}
-
-func (c fAccount) GetAppearance(ctx context.Context, in *accountv1.GetAppearanceRequest, _ ...grpc.CallOption) (*accountv1.GetAppearanceResponse, error) {
-	_ = c.f.record(ctx, "GetAppearance", in)
-	return &accountv1.GetAppearanceResponse{Code: in.GetCode(), BrandName: "Acme", Locale: "en", PinEnabled: c.f.pin,
-		PasswordRules: &credentialv1.PasswordRules{MinLength: 10, MinDigits: 1}}, nil
+		Security: &accountv1.SecuritySummary{TotpEnabled: totp}}, nil
 }
 
 func (c fAccountAdmin) ListAccounts(ctx context.Context, in *accountv1.ListAccountsRequest, _ ...grpc.CallOption) (*accountv1.ListAccountsResponse, error) {
@@ -299,25 +286,23 @@ func (c fRecoveryAdmin) ResendActivation(ctx context.Context, in *recoveryv1.Res
 	return &recoveryv1.ResendActivationResponse{}, c.f.record(ctx, "ResendActivation", in)
 }
 
-// newAPITestServer is the pages over fakeAPI (settings and admin calls).
-func newAPITestServer(t *testing.T, f *fakeAPI) *testServer {
+// newAPITestServer is the pages over the fakes of harness_test.go, with
+// GetMe answered by fakeAPI (roles, TOTP), which the settings and admin
+// calls reach.
+func newAPITestServer(t *testing.T) (*fakeAPI, *testServer) {
 	t.Helper()
-	ring, err := keyring.Parse(keyring.Generate())
-	if err != nil {
-		t.Fatal(err)
+	ts := newTestServer(t)
+	f := ts.api
+	ts.f.me = func(ctx context.Context) (*accountv1.GetMeResponse, error) {
+		return fAccount{f: f}.GetMe(ctx, &accountv1.GetMeRequest{})
 	}
-	s, err := New(Config{
-		Clients: Clients{Auth: fAuth{f: f}, Account: fAccount{f: f}, AccountAdmin: fAccountAdmin{f: f},
-			Credential: fCredential{f: f}, CredentialAdmin: fCredentialAdmin{f: f}, MFA: fMFA{f: f}, MFAAdmin: fMFAAdmin{f: f},
-			Recovery: fRecovery{f: f}, RecoveryAdmin: fRecoveryAdmin{f: f}},
-		SessionKeys: ring,
-	})
-	if err != nil {
-		t.Fatal(err)
-	}
-	ts := &testServer{t: t, f: &fakeBackend{}, srv: httptest.NewServer(s), ring: ring}
-	t.Cleanup(ts.srv.Close)
-	return ts
+	return f, ts
+}
+
+// withPIN makes the tenant's appearance say PINs are used.
+func withPIN(ts *testServer) {
+	ts.f.appearance = &accountv1.GetAppearanceResponse{Code: "acme", BrandName: "Acme", Locale: "en", PinEnabled: true,
+		PasswordRules: &credentialv1.PasswordRules{MinLength: 10, MinDigits: 1}}
 }
 
 // signedIn is a browser whose session holds the access token "access"
@@ -325,20 +310,13 @@ func newAPITestServer(t *testing.T, f *fakeAPI) *testServer {
 func (ts *testServer) signedIn(stepUp bool) *browser {
 	ts.t.Helper()
 	now := time.Now()
-	s := newSession(now)
-	s.Tenant, s.Username = "acme", "ann"
-	s.Access, s.Refresh, s.AccessExp, s.SessionID = "access", "refresh", now.Add(time.Hour).Unix(), "sess-me"
+	s := &Session{Tenant: "acme", Username: "ann", Access: "access", Refresh: "refresh", AccessExp: now.Add(time.Hour).Unix(), SessionID: "sess-me"}
 	if stepUp {
 		s.Reauth, s.ReauthExp = "fresh-token", now.Add(5*time.Minute).Unix()
 	}
-	v, err := sessionCodec{ring: ts.ring}.encode(s)
-	if err != nil {
-		ts.t.Fatal(err)
-	}
-	jar, _ := cookiejar.New(nil)
-	u, _ := url.Parse(ts.srv.URL)
-	jar.SetCookies(u, []*http.Cookie{{Name: sessionCookieLoopback, Value: v, Path: "/"}})
-	return &browser{t: ts.t, ts: ts, c: &http.Client{Jar: jar, CheckRedirect: func(*http.Request, []*http.Request) error { return http.ErrUseLastResponse }}}
+	b := ts.browser()
+	b.setSession(s)
+	return b
 }
 
 // wantContains fails unless the page's body holds every string.

@@ -19,16 +19,15 @@ import (
 var adminPaths = []string{"/ui/admin", "/ui/admin/accounts/acc-1", "/ui/admin/invite", "/ui/admin/import", "/ui/admin/policy", "/ui/admin/terms"}
 
 func newAdmin(t *testing.T) (*fakeAPI, *testServer) {
-	f := newFakeAPI()
+	f, ts := newAPITestServer(t)
 	f.roles = []accountv1.Role_Value{accountv1.Role_USER, accountv1.Role_ADMIN}
-	return f, newAPITestServer(t, f)
+	return f, ts
 }
 
 // Without a session: to sign-in; signed in without the role ADMIN: the
 // 403 page, and no admin call made.
 func TestAdmin_SignInAndRoleRequired(t *testing.T) {
-	f := newFakeAPI() // a USER
-	ts := newAPITestServer(t, f)
+	f, ts := newAPITestServer(t)
 	anon := ts.browser()
 	user := ts.signedIn(false)
 	for _, path := range adminPaths {

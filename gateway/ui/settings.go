@@ -181,8 +181,8 @@ var digitsOnly = regexp.MustCompile(`^[0-9]+$`)
 // takes the current PIN or the password).
 func (s *Server) settingsPin(rq *Request) {
 	f := rq.R.PostForm
-	cur, pin, again := f.Get("current_password"), strings.TrimSpace(f.Get("new_pin")), strings.TrimSpace(f.Get("new_pin_again"))
-	required(rq, "current_password", cur)
+	cur, pin, again := f.Get("pin_password"), strings.TrimSpace(f.Get("new_pin")), strings.TrimSpace(f.Get("new_pin_again"))
+	required(rq, "pin_password", cur)
 	required(rq, "new_pin", pin)
 	required(rq, "new_pin_again", again)
 	if pin != "" && !digitsOnly.MatchString(pin) {
@@ -196,11 +196,36 @@ func (s *Server) settingsPin(rq *Request) {
 		return
 	}
 	if _, err := s.cfg.Clients.Credential.SetPin(rq.StepUpCtx(), &credentialv1.SetPinRequest{CurrentPassword: &cur, NewPin: pin}); err != nil {
-		s.settingsFailed(rq, err)
+		if s.stepUpGone(rq, err) {
+			return
+		}
+		// The password field of this form is not the password form's.
+		if !fieldErrorsAs(rq, err, map[string]string{"currentPassword": "pin_password", "currentPin": "pin_password", "newPin": "new_pin"}) {
+			rq.APIError(err)
+		}
+		s.renderSettings(rq, nil)
 		return
 	}
 	rq.Session.Notice = "settings.pin.done"
 	rq.Redirect("/ui/settings")
+}
+
+// fieldErrorsAs places an InvalidArgument's field violations on the
+// form's fields named by names (API field → form field); false when the
+// error is another kind or names none of them.
+func fieldErrorsAs(rq *Request, err error, names map[string]string) bool {
+	e := errorOf(err)
+	if e.Kind != errs.KindInvalid && e.Kind != errs.KindConflict {
+		return false
+	}
+	placed := false
+	for _, f := range e.Fields {
+		if name, ok := names[f.Field]; ok {
+			rq.FieldError(name, rq.reasonKey(f.Reason, "reason.INVALID"))
+			placed = true
+		}
+	}
+	return placed
 }
 
 // settingsEnroll starts an authenticator enrolment: the QR code (a data:

@@ -16,8 +16,7 @@ import (
 // Every settings path: without a session to sign-in, without a fresh
 // password to /ui/reauth (then back), and no call made.
 func TestSettings_SignInAndStepUpRequired(t *testing.T) {
-	f := newFakeAPI()
-	ts := newAPITestServer(t, f)
+	f, ts := newAPITestServer(t)
 	anon := ts.browser()
 	wantRedirect(t, anon.get("/ui/settings"), "/ui/sign-in")
 	stale := ts.signedIn(false)
@@ -37,34 +36,33 @@ func TestSettings_SignInAndStepUpRequired(t *testing.T) {
 	}
 }
 
-// The step-up page (ui-core's /ui/reauth) asks the code too when the
-// account has TOTP, keeps the fresh token and comes back to the settings.
+// The step-up page (/ui/reauth) asks the code too when the account has
+// TOTP, keeps the fresh token and comes back to the settings, whose
+// changes then go with it.
 func TestSettings_StepUpThenBack(t *testing.T) {
-	f := newFakeAPI()
+	f, ts := newAPITestServer(t)
 	f.totp = true
-	ts := newAPITestServer(t, f)
 	b := ts.signedIn(false)
 	wantRedirect(t, b.get("/ui/settings"), "/ui/reauth?return=%2Fui%2Fsettings")
 	form := b.get("/ui/reauth?return=%2Fui%2Fsettings")
 	wantContains(t, form, `autocomplete="current-password"`, `autocomplete="one-time-code"`)
-	p := b.post("/ui/reauth", url.Values{CSRFField: {csrfOf(form.Body)}, "password": {"pw"}, "code": {"123 456"}})
-	wantRedirect(t, p, "/ui/settings")
-	c := f.only(t, "Reauthenticate")
-	if in := c.Req.(*credentialv1.ReauthenticateRequest); in.GetPassword() != "pw" || in.GetTotpCode() != "123456" || c.Bearer != "access" {
-		t.Fatalf("Reauthenticate %v as %q", in, c.Bearer)
-	}
+	wantRedirect(t, b.post("/ui/reauth", url.Values{CSRFField: {csrfOf(form.Body)}, "password": {"right"}, "code": {"123 456"}}), "/ui/settings")
 	page := b.get("/ui/settings")
 	wantStatus(t, page, http.StatusOK)
-	// Reads are made with the session's token, not the step-up one.
+	// Reads are made with the session's token, changes with the fresh one.
 	if c := f.called("ListSessions"); len(c) == 0 || c[0].Bearer != "access" {
 		t.Fatalf("ListSessions calls %v", c)
+	}
+	wantRedirect(t, b.post("/ui/settings/mfa/disable", url.Values{CSRFField: {csrfOf(page.Body)}}), "/ui/settings")
+	if c := f.only(t, "DisableTotp"); c.Bearer != "fresh" {
+		t.Fatalf("DisableTotp as %q, want the step-up token", c.Bearer)
 	}
 }
 
 func TestSettings_PageShowsEverySection(t *testing.T) {
-	f := newFakeAPI()
-	f.totp, f.pin, f.questions = true, true, 2
-	ts := newAPITestServer(t, f)
+	f, ts := newAPITestServer(t)
+	f.totp, f.questions = true, 2
+	withPIN(ts)
 	p := ts.signedIn(true).get("/ui/settings")
 	wantStatus(t, p, http.StatusOK)
 	wantContains(t, p,
@@ -82,8 +80,7 @@ func TestSettings_PageShowsEverySection(t *testing.T) {
 }
 
 func TestSettings_ChangePassword(t *testing.T) {
-	f := newFakeAPI()
-	ts := newAPITestServer(t, f)
+	f, ts := newAPITestServer(t)
 	b := ts.signedIn(true)
 	tok := csrfOf(b.get("/ui/settings").Body)
 
@@ -115,25 +112,32 @@ func TestSettings_ChangePassword(t *testing.T) {
 // A step-up token the service finds too old sends the user to the
 // password page again.
 func TestSettings_ReauthenticationRequiredGoesToReauth(t *testing.T) {
-	f := newFakeAPI()
+	f, ts := newAPITestServer(t)
 	f.fail["DisableTotp"] = grpcErr(errs.PermissionDenied(authn.ReasonReauthenticationRequired, "again"))
-	ts := newAPITestServer(t, f)
 	b := ts.signedIn(true)
 	p := b.post("/ui/settings/mfa/disable", url.Values{CSRFField: {csrfOf(b.get("/ui/settings").Body)}})
 	wantRedirect(t, p, "/ui/reauth?return=%2Fui%2Fsettings")
 }
 
 func TestSettings_PIN(t *testing.T) {
-	f := newFakeAPI()
-	f.pin = true
-	ts := newAPITestServer(t, f)
+	f, ts := newAPITestServer(t)
+	withPIN(ts)
 	b := ts.signedIn(true)
 	tok := csrfOf(b.get("/ui/settings").Body)
-	p := b.post("/ui/settings/pin", url.Values{CSRFField: {tok}, "current_password": {"pw"}, "new_pin": {"12a4"}, "new_pin_again": {"12a4"}})
+	p := b.post("/ui/settings/pin", url.Values{CSRFField: {tok}, "pin_password": {"pw"}, "new_pin": {"12a4"}, "new_pin_again": {"12a4"}})
 	wantStatus(t, p, http.StatusBadRequest)
 	wantContains(t, p, `id="e-new_pin"`)
-	wantRedirect(t, b.post("/ui/settings/pin", url.Values{CSRFField: {tok}, "current_password": {"pw"}, "new_pin": {"1234"}, "new_pin_again": {"1234"}}), "/ui/settings")
-	c := f.only(t, "SetPin")
+	// A wrong password lands on this form's password field.
+	f.fail["SetPin"] = grpcErr(errs.Invalid(errs.Field("currentPassword", "PASSWORD_WRONG", "wrong")))
+	p = b.post("/ui/settings/pin", url.Values{CSRFField: {tok}, "pin_password": {"bad"}, "new_pin": {"1234"}, "new_pin_again": {"1234"}})
+	wantContains(t, p, `id="e-pin_password"`, "The password is wrong.")
+	if strings.Contains(p.Body, `id="e-current_password"`) {
+		t.Error("the PIN form's error shown at the password form")
+	}
+	delete(f.fail, "SetPin")
+	wantRedirect(t, b.post("/ui/settings/pin", url.Values{CSRFField: {tok}, "pin_password": {"pw"}, "new_pin": {"1234"}, "new_pin_again": {"1234"}}), "/ui/settings")
+	calls := f.called("SetPin")
+	c := calls[len(calls)-1]
 	if in := c.Req.(*credentialv1.SetPinRequest); in.GetCurrentPassword() != "pw" || in.GetNewPin() != "1234" || c.Bearer != "fresh-token" {
 		t.Fatalf("SetPin %v as %q", in, c.Bearer)
 	}
@@ -143,8 +147,7 @@ func TestSettings_PIN(t *testing.T) {
 // key as text, a wrong code next to its field, then the recovery codes
 // once with "I saved them".
 func TestSettings_EnrolTOTP(t *testing.T) {
-	f := newFakeAPI()
-	ts := newAPITestServer(t, f)
+	f, ts := newAPITestServer(t)
 	b := ts.signedIn(true)
 	tok := csrfOf(b.get("/ui/settings").Body)
 	p := b.post("/ui/settings/mfa/enroll", url.Values{CSRFField: {tok}})
@@ -171,9 +174,8 @@ func TestSettings_EnrolTOTP(t *testing.T) {
 }
 
 func TestSettings_DisableAndNewCodes(t *testing.T) {
-	f := newFakeAPI()
+	f, ts := newAPITestServer(t)
 	f.totp = true
-	ts := newAPITestServer(t, f)
 	b := ts.signedIn(true)
 	tok := csrfOf(b.get("/ui/settings").Body)
 	p := b.post("/ui/settings/mfa/codes", url.Values{CSRFField: {tok}})
@@ -187,9 +189,8 @@ func TestSettings_DisableAndNewCodes(t *testing.T) {
 }
 
 func TestSettings_SecurityQuestions(t *testing.T) {
-	f := newFakeAPI()
+	f, ts := newAPITestServer(t)
 	f.questions = 2
-	ts := newAPITestServer(t, f)
 	b := ts.signedIn(true)
 	tok := csrfOf(b.get("/ui/settings").Body)
 	// An answer missing: named, nothing sent.
@@ -211,8 +212,7 @@ func TestSettings_SecurityQuestions(t *testing.T) {
 }
 
 func TestSettings_SignOutASession(t *testing.T) {
-	f := newFakeAPI()
-	ts := newAPITestServer(t, f)
+	f, ts := newAPITestServer(t)
 	b := ts.signedIn(true)
 	tok := csrfOf(b.get("/ui/settings").Body)
 	wantStatus(t, b.post("/ui/settings/sessions/revoke", url.Values{"id": {"sess-phone"}}), http.StatusForbidden)
