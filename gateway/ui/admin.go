@@ -72,7 +72,7 @@ func (s *Server) Admin(h func(*Request)) func(*Request) {
 	return s.SignedIn(func(rq *Request) {
 		me, err := s.cfg.Clients.Account.GetMe(rq.AuthCtx(), &accountv1.GetMeRequest{})
 		if err != nil {
-			if s.sessionOver(rq, err) {
+			if rq.HandleAuthError(err) {
 				return
 			}
 			rq.APIError(err)
@@ -251,7 +251,7 @@ func (s *Server) adminAction(rq *Request) {
 		return
 	}
 	if err != nil {
-		if s.sessionOver(rq, err) {
+		if rq.HandleAuthError(err) {
 			return
 		}
 		e := rq.APIError(err)
@@ -312,7 +312,7 @@ func (s *Server) adminInvite(rq *Request) {
 	}
 	resp, err := s.cfg.Clients.AccountAdmin.CreateAccount(rq.AuthCtx(), req)
 	if err != nil {
-		if s.sessionOver(rq, err) {
+		if rq.HandleAuthError(err) {
 			return
 		}
 		rq.APIError(err)
@@ -375,7 +375,7 @@ func (s *Server) adminImport(rq *Request) {
 	if len(problems) == 0 {
 		resp, err := s.cfg.Clients.CredentialAdmin.ImportAccounts(rq.AuthCtx(), &credentialv1.ImportAccountsRequest{Accounts: rows})
 		if err != nil {
-			if s.sessionOver(rq, err) {
+			if rq.HandleAuthError(err) {
 				return
 			}
 			rq.APIError(err)
@@ -450,7 +450,7 @@ func (s *Server) policyData(rq *Request, values map[string]string) []policyGroup
 func (s *Server) currentTenant(rq *Request) (*accountv1.Tenant, bool) {
 	resp, err := s.cfg.Clients.AccountAdmin.GetTenant(rq.AuthCtx(), &accountv1.GetTenantRequest{})
 	if err != nil {
-		if s.sessionOver(rq, err) {
+		if rq.HandleAuthError(err) {
 			return nil, false
 		}
 		rq.APIError(err)
@@ -489,7 +489,7 @@ func (s *Server) adminPolicy(rq *Request) {
 		return
 	}
 	if _, err := s.cfg.Clients.AccountAdmin.UpdateTenantPolicy(rq.AuthCtx(), &accountv1.UpdateTenantPolicyRequest{Policy: changed}); err != nil {
-		if s.sessionOver(rq, err) {
+		if rq.HandleAuthError(err) {
 			return
 		}
 		e := errorOf(err)
@@ -535,7 +535,7 @@ func (s *Server) adminTerms(rq *Request) {
 			rq.Redirect("/ui/admin/terms")
 			return
 		}
-		if s.sessionOver(rq, err) {
+		if rq.HandleAuthError(err) {
 			return
 		}
 		rq.APIError(err)

@@ -116,7 +116,9 @@ func TestSettings_ReauthenticationRequiredGoesToReauth(t *testing.T) {
 	f.fail["DisableTotp"] = grpcErr(errs.PermissionDenied(authn.ReasonReauthenticationRequired, "again"))
 	b := ts.signedIn(true)
 	p := b.post("/ui/settings/mfa/disable", url.Values{CSRFField: {csrfOf(b.get("/ui/settings").Body)}})
-	wantRedirect(t, p, "/ui/reauth?return=%2Fui%2Fsettings")
+	wantRedirect(t, p, "/ui/reauth?return=%2Fui%2Fsettings%2Fmfa%2Fdisable")
+	// The step-up is forgotten: the settings wait for the password again.
+	wantRedirect(t, b.get("/ui/settings/mfa/disable"), "/ui/reauth?return=%2Fui%2Fsettings%2Fmfa%2Fdisable")
 }
 
 func TestSettings_PIN(t *testing.T) {
