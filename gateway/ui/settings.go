@@ -237,9 +237,17 @@ func (s *Server) settingsConfirm(rq *Request) {
 		if rq.HandleAuthError(err) {
 			return
 		}
-		if e := errorOf(err); e.Kind == errs.KindInvalid || e.Kind == errs.KindUnauthenticated || e.Kind == errs.KindFailedPrecondition {
+		switch errorOf(err).Kind {
+		case errs.KindInvalid:
 			rq.FieldError("code", "settings.enroll.wrong")
-		} else {
+		case errs.KindFailedPrecondition:
+			// Too many wrong codes (or none waiting): this enrolment is
+			// over; the settings page offers a new one.
+			rq.Session.Enroll = nil
+			rq.APIError(err)
+			s.renderSettings(rq, nil)
+			return
+		default:
 			rq.APIError(err)
 		}
 		rq.Render("settings-enroll", enrollData(rq.Session.Enroll))

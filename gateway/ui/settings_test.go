@@ -175,6 +175,20 @@ func TestSettings_EnrolTOTP(t *testing.T) {
 	wantRedirect(t, b.post("/ui/settings/mfa/confirm", url.Values{CSRFField: {tok}, "code": {"1"}}), "/ui/settings")
 }
 
+// Too many wrong codes end the enrolment: said on the settings page, which
+// offers a new one.
+func TestSettings_EnrolmentEnded(t *testing.T) {
+	f, ts := newAPITestServer(t)
+	b := ts.signedIn(true)
+	tok := csrfOf(b.get("/ui/settings").Body)
+	wantStatus(t, b.post("/ui/settings/mfa/enroll", url.Values{CSRFField: {tok}}), http.StatusOK)
+	f.fail["ConfirmTotp"] = grpcErr(errs.FailedPrecondition("TOTP_ENROLLMENT_ENDED", "too many"))
+	p := b.post("/ui/settings/mfa/confirm", url.Values{CSRFField: {tok}, "code": {"000000"}})
+	wantStatus(t, p, http.StatusBadRequest)
+	wantContains(t, p, "Too many wrong codes", `action="/ui/settings/mfa/enroll"`)
+	wantRedirect(t, b.get("/ui/settings/mfa/confirm"), "/ui/settings")
+}
+
 func TestSettings_DisableAndNewCodes(t *testing.T) {
 	f, ts := newAPITestServer(t)
 	f.totp = true
