@@ -130,6 +130,15 @@ func TestPages_AdminInvitesAndUnlocks_UserChangesPasswordAndEnrolsTOTP(t *testin
 		t.Fatalf("enrolment page: %d\n%s", st, body)
 	}
 	secret := strings.ReplaceAll(html.UnescapeString(k[1]), " ", "")
+	// The session cookie stays well within what a browser keeps (4 KB).
+	u, _ := url.Parse(inst.HTTPURL)
+	for _, c := range user.c.Jar.Cookies(u) {
+		if n := len("__Host-latchkey_session") + len(c.Value); c.Name == "latchkey_session" && n > 3500 {
+			t.Errorf("session cookie during the enrolment: %d bytes", n)
+		} else if c.Name == "latchkey_session" {
+			t.Logf("session cookie during the enrolment: %d bytes (as __Host-latchkey_session)", n)
+		}
+	}
 	st, body, _ = user.submit("/ui/settings", "/ui/settings/mfa/confirm", url.Values{"code": {totpAt(t, secret, time.Now())}})
 	codes := codeItem.FindAllStringSubmatch(body, -1)
 	if st != 200 || len(codes) == 0 || !strings.Contains(body, `action="/ui/settings/done"`) {

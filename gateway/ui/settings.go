@@ -211,11 +211,11 @@ func (s *Server) settingsEnroll(rq *Request) {
 		s.settingsFailed(rq, err)
 		return
 	}
-	rq.Session.Enroll = &Enrollment{Secret: resp.GetSecret(), QR: resp.GetQrPng()}
-	data := enrollData(rq.Session.Enroll)
-	if len(resp.GetQrPng()) > maxQRInCookie {
-		rq.Session.Enroll.QR = nil // shown now; the key as text after a retry
-	}
+	data := enrollData(&Enrollment{Secret: resp.GetSecret(), QR: resp.GetQrPng()})
+	// The session keeps the key only: with three tokens in it already, the
+	// QR image would take the cookie near the 4 KB browsers keep. The QR is
+	// shown now; after a mistyped code, the key as text.
+	rq.Session.Enroll = &Enrollment{Secret: resp.GetSecret()}
 	rq.Render("settings-enroll", data)
 }
 
