@@ -44,12 +44,14 @@ type settingsData struct {
 	Until          string
 }
 
+// questionRow is one question of the security questions form (its
+// errors are the form's, by field name questionN / answerN).
 type questionRow struct {
-	N                  int
-	Question, QuestErr string
-	AnswerErr          string
+	N        int
+	Question string
 }
 
+// sessionRow is one session (a device) of the sessions table.
 type sessionRow struct {
 	ID, Device, IP, Started, LastUsed string
 	Current                           bool
