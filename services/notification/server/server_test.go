@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/json"
 	"fmt"
+	"html"
 	"net/http"
 	"net/http/httptest"
 	"strings"
@@ -118,8 +119,8 @@ func TestSendNotification_DeliversMIMEWithBothPartsQRLanguageAndLinks(t *testing
 		if r.Header.Get("Content-Language") != "en" {
 			t.Errorf("Content-Language %q, want en", r.Header.Get("Content-Language"))
 		}
-		link := "https://id.eshc.example/ui/reset-password?token=tok-reset-1"
-		if !strings.Contains(r.Text, link) || !strings.Contains(r.HTML, `href="`+link+`"`) {
+		link := "https://id.eshc.example/ui/reset-password?token=tok-reset-1&tenant=eshc"
+		if !strings.Contains(r.Text, link) || !strings.Contains(r.HTML, `href="`+html.EscapeString(link)+`"`) {
 			t.Errorf("reset link %s missing:\n%s\n%s", link, r.Text, r.HTML)
 		}
 		if !strings.Contains(r.Text, "eshc") {
@@ -459,13 +460,13 @@ func TestMailbox_WithoutSMTP_MessagesAreListedWithTheirLinks(t *testing.T) {
 		t.Fatalf("JSON %s: %v", rec.Body, err)
 	}
 	m := list.Messages[0]
-	link := "https://id.eshc.example/ui/reset-password?token=tok-r1"
+	link := "https://id.eshc.example/ui/reset-password?token=tok-r1&tenant=eshc"
 	if m.To != "jan@eshc.example" || len(m.Links) == 0 || m.Links[0] != link || m.HTML == "" {
 		t.Errorf("message %+v", m)
 	}
 	rec = httptest.NewRecorder()
 	h.ServeHTTP(rec, httptest.NewRequest(http.MethodGet, "/ui/mailbox/", nil))
-	if rec.Code != 200 || !strings.Contains(rec.Body.String(), m.Subject) || !strings.Contains(rec.Body.String(), `href="`+link+`"`) {
+	if rec.Code != 200 || !strings.Contains(rec.Body.String(), m.Subject) || !strings.Contains(rec.Body.String(), `href="`+html.EscapeString(link)+`"`) {
 		t.Errorf("page %d:\n%s", rec.Code, rec.Body)
 	}
 	for _, path := range []string{"/ui/mailbox/messages/" + m.ID + ".eml", "/ui/mailbox/messages/" + m.ID + ".html"} {

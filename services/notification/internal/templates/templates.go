@@ -32,7 +32,7 @@ const QRName = "qr.png"
 
 // Paths of the hosted pages the links open, under the tenant's link base
 // URL. A request that carries "token" rather than "link" gets
-// base + path + url-escaped token.
+// base + path + url-escaped token (+ "&tenant=" and the company code).
 const (
 	ActivationPath = "/ui/activate?token="
 	ResetPath      = "/ui/reset-password?token="
@@ -193,6 +193,11 @@ func Render(in Input) (*Message, error) {
 			d.Link = base + ActivationPath + url.QueryEscape(v["token"])
 		case delivery.PasswordReset:
 			d.Link = base + ResetPath + url.QueryEscape(v["token"])
+		}
+		// The page shows the tenant's brand, language and password rules
+		// before the token is spent; the company code tells it which.
+		if d.Link != "" && in.Brand.CompanyCode != "" {
+			d.Link += "&" + url.Values{"tenant": {in.Brand.CompanyCode}}.Encode()
 		}
 	}
 	msg := &Message{Language: lang}

@@ -1,6 +1,7 @@
 package templates_test
 
 import (
+	"html"
 	"strings"
 	"testing"
 
@@ -79,15 +80,15 @@ func TestRender_EveryTemplateInBothLanguages_EscapesDisplayName(t *testing.T) {
 
 func TestRender_LinksComeFromTheTenantBaseAndCarryTheToken(t *testing.T) {
 	for tmpl, path := range map[delivery.Template]string{
-		delivery.Activation:    "https://id.eshc.example/ui/activate?token=tok-123_ABC",
-		delivery.PasswordReset: "https://id.eshc.example/ui/reset-password?token=tok-123_ABC",
+		delivery.Activation:    "https://id.eshc.example/ui/activate?token=tok-123_ABC&tenant=eshc",
+		delivery.PasswordReset: "https://id.eshc.example/ui/reset-password?token=tok-123_ABC&tenant=eshc",
 	} {
 		m, err := templates.Render(templates.Input{Template: tmpl, Locale: "en", Variables: vars(),
 			Brand: templates.Brand{Name: "ESHC", CompanyCode: "eshc", LinkBaseURL: "https://id.eshc.example/"}})
 		if err != nil {
 			t.Fatal(err)
 		}
-		if !strings.Contains(m.Text, path) || !strings.Contains(m.HTML, `href="`+path+`"`) {
+		if !strings.Contains(m.Text, path) || !strings.Contains(m.HTML, `href="`+html.EscapeString(path)+`"`) {
 			t.Errorf("%s: link %s missing:\n%s\n%s", tmpl, path, m.Text, m.HTML)
 		}
 		if !strings.Contains(m.Text, "company code: eshc") {
