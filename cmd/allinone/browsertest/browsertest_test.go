@@ -35,6 +35,7 @@ func site(t *testing.T) *httptest.Server {
 		fmt.Fprint(w, `document.addEventListener('input', e => { const c = document.getElementById('count'); if (c) c.textContent = e.target.value.length + ' typed'; });`)
 	})
 	mux.HandleFunc("GET /form", func(w http.ResponseWriter, r *http.Request) {
+		http.SetCookie(w, &http.Cookie{Name: "session", Value: "s1", Path: "/", HttpOnly: true, SameSite: http.SameSiteLaxMode})
 		page(w, `<form method="post" action="/form"><input type="hidden" name="csrf" value="t0ken">
 <label for="name">Your name</label> <input id="name" name="name" autocomplete="name" required>
 <p id="count" aria-live="polite">0 typed</p>
@@ -50,6 +51,10 @@ func site(t *testing.T) *httptest.Server {
 	mux.HandleFunc("GET /done", func(w http.ResponseWriter, r *http.Request) {
 		q := r.URL.Query()
 		page(w, fmt.Sprintf(`<p>Hello %s (%s, %s)</p><p><a href="/form">Again</a></p>`, html.EscapeString(q.Get("name")), html.EscapeString(q.Get("remember")), html.EscapeString(q.Get("lang"))))
+	})
+	mux.HandleFunc("GET /twoforms", func(w http.ResponseWriter, r *http.Request) {
+		page(w, `<form method="post" action="/form"><label for="a">Code</label> <input id="a" name="name"><button type="submit">Continue</button></form>
+<form method="post" action="/form"><label for="b">Recovery code</label> <input id="b" name="name"><button type="submit">Continue</button></form>`)
 	})
 	mux.HandleFunc("GET /unlabelled", func(w http.ResponseWriter, r *http.Request) {
 		page(w, `<form method="post" action="/form"><input name="name"><button type="submit">Send</button></form>`)
@@ -97,6 +102,14 @@ func TestPage_FillPressFollow_UnderStrictCSP(t *testing.T) {
 	if pathOf(v.URL) != "/form" || len(visits) != 3 || visits[2].Previous != srv.URL+"/done?lang=nl&name=Anna+%26+Co&remember=on" {
 		t.Fatalf("follow: %s, %d visits", v.URL, len(visits))
 	}
+	if c := p.Cookies(t); len(c) != 1 || c[0].Name != "session" || !c[0].HTTPOnly || c[0].SameSite != "Lax" || c[0].Secure {
+		t.Fatalf("cookies %+v", c)
+	}
+	// Two forms with a "Continue" button: the one of the field typed into.
+	p.Open(t, srv.URL+"/twoforms")
+	p.Fill(t, "Recovery code", "abc-def")
+	p.Press(t, "Continue")
+	p.Contains(t, "Hello abc-def")
 	if fits := p.Viewport(t, 320, 640); !fits {
 		t.Fatal("the test page does not fit 320 px")
 	}

@@ -440,13 +440,18 @@ func mustJSON(v any) string {
 }
 
 // Press clicks the button whose text (or accessible name) is name and
-// waits for the page it loads.
+// waits for the page it loads. Where several forms have such a button, it
+// is the one of the form last typed into.
 func (p *Page) Press(t testing.TB, name string) Visit {
 	t.Helper()
 	sel := p.mark(t, `(name, norm) => {
 		const all = [...document.querySelectorAll('button, input[type=submit], input[type=button]')];
 		const text = b => norm(b.tagName === 'INPUT' ? b.value : b.textContent) || norm(b.getAttribute('aria-label'));
-		const bs = all.filter(b => text(b) === name);
+		let bs = all.filter(b => text(b) === name);
+		// Several forms may have a button of that name: the one of the
+		// form last typed into.
+		const active = document.activeElement && document.activeElement.form;
+		if (bs.length > 1 && active) bs = bs.filter(b => b.form === active);
 		if (bs.length !== 1) return {error: (bs.length ? 'several buttons ' : 'no button ') + JSON.stringify(name) +
 			'; the buttons are ' + JSON.stringify(all.map(text))};
 		return {el: bs[0]};
@@ -477,4 +482,27 @@ func (p *Page) Viewport(t testing.TB, width, height int64) (fits bool) {
 	}
 	p.Eval(t, `document.documentElement.scrollWidth <= window.innerWidth`, &fits)
 	return fits
+}
+
+// Cookie is a cookie the browser holds for the page.
+type Cookie struct {
+	Name, Value, SameSite string
+	HTTPOnly, Secure      bool
+	Path                  string
+}
+
+// Cookies returns the cookies the browser would send to the page.
+func (p *Page) Cookies(t testing.TB) []Cookie {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(p.ctx, p.timeout)
+	defer cancel()
+	res, err := chromedp.Call(ctx, network.GetCookies, network.GetCookiesParams{})
+	if err != nil {
+		t.Fatalf("browser: cookies: %v", err)
+	}
+	var out []Cookie
+	for _, c := range res.Cookies {
+		out = append(out, Cookie{Name: c.Name, Value: c.Value, SameSite: string(c.SameSite), HTTPOnly: c.HTTPOnly, Secure: c.Secure, Path: c.Path})
+	}
+	return out
 }
