@@ -6,6 +6,7 @@ import (
 	"net"
 	"time"
 
+	"github.com/latchkey/latchkey/gateway/ui"
 	"github.com/latchkey/latchkey/libs/config"
 	"github.com/latchkey/latchkey/libs/infra"
 )
@@ -16,6 +17,7 @@ func EdgeFromEnv(l *config.Loader) Config {
 	cfg := Config{
 		HTTPAddr:       l.String("LATCHKEY_HTTP_ADDR", "127.0.0.1:8080", "public REST API, OpenAPI, /healthz, /readyz (ready or not, no details) and the hosted pages"),
 		GRPCAddr:       l.String("LATCHKEY_GRPC_ADDR", "127.0.0.1:9090", "public gRPC API (with reflection); set it equal to LATCHKEY_HTTP_ADDR to share one port"),
+		UISessionKeys:  ui.SessionKeysFromEnv(l),
 		TrustedProxies: l.List("LATCHKEY_TRUSTED_PROXIES", nil, "comma-separated IPs or CIDRs of reverse proxies whose X-Forwarded-* headers are believed"),
 		Timeouts: Timeouts{
 			ReadHeader: positive(l, "LATCHKEY_HTTP_READ_HEADER_TIMEOUT", DefaultTimeouts.ReadHeader, "public HTTP: time allowed for a request's headers to arrive (a client trickling them is cut)"),
@@ -58,6 +60,7 @@ func ConfigFromEnv(l *config.Loader) Config {
 	}
 	cfg.Identity = infra.IdentityFromEnv(l, infra.Gateway)
 	cfg.NATSURL = infra.NATSURL(l)
+	ui.RequireSessionKeys(l)
 	return cfg
 }
 

@@ -13,8 +13,10 @@ import (
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/health"
 
+	"github.com/latchkey/latchkey/gateway/ui"
 	"github.com/latchkey/latchkey/libs/clock"
 	"github.com/latchkey/latchkey/libs/grpcx"
+	"github.com/latchkey/latchkey/libs/keyring"
 	"github.com/latchkey/latchkey/libs/mtls"
 )
 
@@ -48,8 +50,13 @@ type Config struct {
 	// Logger receives one line per REST call and the readiness failures;
 	// nil means slog.Default().
 	Logger *slog.Logger
-	// Pages, when set, serves the hosted web pages under /ui/ (it sees the
-	// full path, /ui/ included).
+	// UISessionKeys seal the hosted pages' session cookie
+	// (LATCHKEY_UI_SESSION_KEYS); with it the gateway serves the hosted
+	// pages (package ui) under /ui/, without it none.
+	UISessionKeys *keyring.Ring
+	// Pages, when set, serves further pages under /ui/ that the hosted
+	// pages do not (the all-in-one's mailbox); it sees the full path, /ui/
+	// included.
 	Pages http.Handler
 	// Timeouts bound how long one HTTP request may take to arrive and to
 	// be answered; zero fields mean the defaults (DefaultTimeouts).
@@ -130,7 +137,25 @@ func New(ctx context.Context, cfg Config) (*Gateway, error) {
 	mux.Handle("GET /openapi.json", openAPIHandler(openAPIDocument))
 	mux.HandleFunc("GET /healthz", healthz)
 	mux.Handle("GET /readyz", g.ready)
-	if cfg.Pages != nil {
+	if cfg.UISessionKeys != nil {
+		pages, err := ui.New(ui.Config{
+			Clients:     ui.NewClients(g.conns[backendAccount], g.conns[backendCredential], g.conns[backendRecovery], g.conns[backendMFA]),
+			SessionKeys: cfg.UISessionKeys,
+			ClientIP: func(r *http.Request) string {
+				ip, _ := clientIPFrom(r.Context())
+				return ip
+			},
+			Forwarded: func(r *http.Request) bool { return Forwarded(r.Context()) },
+			Fallback:  cfg.Pages,
+			Clock:     cfg.Clock,
+			Logger:    log,
+		})
+		if err != nil {
+			g.Close()
+			return nil, err
+		}
+		mux.Handle("/ui/", limitBody(pages))
+	} else if cfg.Pages != nil {
 		mux.Handle("/ui/", cfg.Pages)
 	}
 	g.http = proxies.forwardedPolicy(withRequestIDs(mux))

@@ -23,6 +23,7 @@ import (
 	"golang.org/x/sync/errgroup"
 
 	"github.com/latchkey/latchkey/gateway"
+	"github.com/latchkey/latchkey/gateway/ui"
 	"github.com/latchkey/latchkey/libs/authn"
 	"github.com/latchkey/latchkey/libs/clock"
 	"github.com/latchkey/latchkey/libs/config"
@@ -108,6 +109,11 @@ type Instance struct {
 	// MFASecretKeysNew says it was generated now.
 	MFASecretKeysPath string
 	MFASecretKeysNew  bool
+	// UISessionKeysPath is the file the key ring sealing the hosted pages'
+	// session cookie was read from or written to ("" when it came from
+	// config); UISessionKeysNew says it was generated now.
+	UISessionKeysPath string
+	UISessionKeysNew  bool
 	// MailboxURL is the built-in mailbox page ("" when e-mail goes to an
 	// SMTP server). It answers loopback clients only (and the operator
 	// token), whatever address the HTTP listener has.
@@ -209,6 +215,15 @@ func Start(ctx context.Context, cfg Config) (_ *Instance, err error) {
 	// requires it).
 	if cfg.MFA.SecretKeys == nil {
 		cfg.MFA.SecretKeys, inst.MFASecretKeysPath, inst.MFASecretKeysNew, err = mfa.LoadOrCreateSecretKeys(cfg.DataDir)
+		if err != nil {
+			return nil, err
+		}
+	}
+
+	// And for the key ring that seals the hosted pages' session cookie
+	// (gatewayd alone requires it).
+	if cfg.Edge.UISessionKeys == nil {
+		cfg.Edge.UISessionKeys, inst.UISessionKeysPath, inst.UISessionKeysNew, err = ui.LoadOrCreateSessionKeys(cfg.DataDir)
 		if err != nil {
 			return nil, err
 		}

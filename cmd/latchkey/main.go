@@ -133,6 +133,7 @@ func run(args []string, stdout, stderr io.Writer) error {
 func printRunning(w io.Writer, inst *allinone.Instance) {
 	fmt.Fprintf(w, "Latchkey is running.\n  REST:  %s  (OpenAPI: %s/openapi.json)\n  gRPC:  %s\n  NATS:  %s  (events on latchkey.events.v1.>)\n",
 		inst.HTTPURL, inst.HTTPURL, inst.GRPCAddr, inst.NATSURL)
+	fmt.Fprintf(w, "  Pages: %s/ui/sign-in\n", inst.HTTPURL)
 	if inst.MailboxURL != "" {
 		fmt.Fprintf(w, "  Mail:  %s  (this machine only; no SMTP server set: e-mail lands here)\n", inst.MailboxURL)
 	}
@@ -152,5 +153,8 @@ func printRunning(w io.Writer, inst *allinone.Instance) {
 	}
 	if inst.MFASecretKeysNew {
 		fmt.Fprintf(w, "  MFA secret keys generated: %s  (back it up with the data: TOTP secrets do not open without it)\n", inst.MFASecretKeysPath)
+	}
+	if inst.UISessionKeysNew {
+		fmt.Fprintf(w, "  Web session keys generated: %s  (losing it only signs everyone out of the hosted pages)\n", inst.UISessionKeysPath)
 	}
 }
