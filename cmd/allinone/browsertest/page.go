@@ -298,7 +298,7 @@ func (p *Page) checkConsole(t testing.TB) {
 		case m.IsException(), strings.Contains(m.Text, "Content Security Policy"), strings.Contains(m.Text, "Content-Security-Policy"):
 			t.Errorf("browser: %s: %s (%s:%d)", pathOf(p.url), m, m.URL, m.Line)
 		default:
-			t.Logf("browser: console of %s: %s", pathOf(p.url), m)
+			t.Logf("browser: console of %s: %s %s", pathOf(p.url), m, pathOf(m.URL))
 		}
 	}
 }
@@ -452,6 +452,9 @@ func (p *Page) Press(t testing.TB, name string) Visit {
 		// form last typed into.
 		const active = document.activeElement && document.activeElement.form;
 		if (bs.length > 1 && active) bs = bs.filter(b => b.form === active);
+		// Buttons that do the same (a sign-out in the header and on the
+		// page) are one.
+		if (bs.length > 1 && bs.every(b => b.form && b.form.action === bs[0].form.action && b.form.method === bs[0].form.method)) bs = bs.slice(0, 1);
 		if (bs.length !== 1) return {error: (bs.length ? 'several buttons ' : 'no button ') + JSON.stringify(name) +
 			'; the buttons are ' + JSON.stringify(all.map(text))};
 		return {el: bs[0]};

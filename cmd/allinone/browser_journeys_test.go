@@ -1,0 +1,455 @@
+package allinone_test
+
+import (
+	"net/url"
+	"os"
+	"path/filepath"
+	"regexp"
+	"strings"
+	"testing"
+	"time"
+
+	"github.com/latchkey/latchkey/cmd/allinone/browsertest"
+	"github.com/latchkey/latchkey/libs/testkit/qr"
+	"github.com/latchkey/latchkey/libs/testkit/smtptest"
+)
+
+// The journeys of JOURNEYS.md in headless Chromium, through the hosted
+// pages only: the operator sets up the tenant (REST, as an operator does)
+// and the test reads the e-mail that arrives over SMTP; everything the
+// user does is typing into the pages and pressing their buttons, the
+// e-mailed links opened in the browser as a person would, TOTP codes from
+// totpAt (not the service's library). Every page visited is screenshot,
+// checked by axe-core (no serious or critical violation) and by
+// uiPageCheck (security headers, a CSRF token in every form, no token
+// left in the address bar). Each step is named after the journey's step.
+//
+// The REST journeys (journeys_test.go) cover both stores; these run on
+// PostgreSQL, as production does.
+
+// browserJourney is a journey (SMTP, fake clock) with a browser tab whose
+// every /ui/ page is checked.
+func browserJourney(t *testing.T) (*journey, *browsertest.Page) {
+	t.Helper()
+	p := browsertest.New(t) // skips before anything starts when there is no browser
+	began := time.Now()
+	j := startJourney(t, true)
+	t.Logf("suite started in %v", time.Since(began).Round(time.Millisecond))
+	p.Check = uiPageCheck
+	return j, p
+}
+
+// uiPageCheck is what every hosted page must have.
+func uiPageCheck(t testing.TB, v browsertest.Visit) {
+	t.Helper()
+	u, err := url.Parse(v.URL)
+	if err != nil || !strings.HasPrefix(u.Path, "/ui/") || strings.HasPrefix(u.Path, "/ui/mailbox/") {
+		return
+	}
+	csp := v.Header["content-security-policy"]
+	for _, want := range []string{"script-src 'self'", "frame-ancestors 'none'", "img-src 'self' data:"} {
+		if !strings.Contains(csp, want) {
+			t.Errorf("%s: Content-Security-Policy %q lacks %q", u.Path, csp, want)
+		}
+	}
+	if strings.Contains(csp, "unsafe-inline") || strings.Contains(csp, "unsafe-eval") {
+		t.Errorf("%s: Content-Security-Policy %q allows inline script or eval", u.Path, csp)
+	}
+	for h, want := range map[string]string{"x-content-type-options": "nosniff", "referrer-policy": "no-referrer", "cache-control": "no-store"} {
+		if !strings.Contains(v.Header[h], want) {
+			t.Errorf("%s: %s is %q, want %q", u.Path, h, v.Header[h], want)
+		}
+	}
+	for _, f := range v.Forms {
+		if f.Method == "post" && f.Fields["csrf"] == "" {
+			t.Errorf("%s: the form to %s has no CSRF token (fields %v)", u.Path, f.Action, f.Fields)
+		}
+	}
+	if u.Query().Get("token") != "" {
+		t.Errorf("%s: a link's token is left in the address bar: %s", u.Path, v.URL)
+	}
+}
+
+// linkIn returns the full URL of the e-mail's link to page (activate,
+// reset-password), as a person would click it.
+func linkIn(t *testing.T, m *smtptest.Parsed, page string) string {
+	t.Helper()
+	re := regexp.MustCompile(`https?://[^\s<>"]+/ui/` + page + `\?token=[A-Za-z0-9_\-]+`)
+	link := re.FindString(m.Text)
+	if link == "" {
+		t.Fatalf("no /ui/%s link in the e-mail:\n%s", page, m.Text)
+	}
+	return link
+}
+
+// signIn fills the sign-in page and presses Sign in.
+func signIn(t *testing.T, p *browsertest.Page, code, user, password string) browsertest.Visit {
+	t.Helper()
+	if !strings.Contains(p.URL(), "/ui/sign-in") {
+		t.Fatalf("not on the sign-in page but %s", p.URL())
+	}
+	p.Fill(t, "Company code", code)
+	p.Fill(t, "Username", user)
+	p.Fill(t, "Password", password)
+	return p.Press(t, "Sign in")
+}
+
+// fieldError is the error shown next to the field labelled label (""
+// when none), and whether the field is marked invalid for screen readers.
+func fieldError(t *testing.T, p *browsertest.Page, label string) (msg string, ariaInvalid bool) {
+	t.Helper()
+	var res struct {
+		Msg     string `json:"msg"`
+		Invalid bool   `json:"invalid"`
+	}
+	p.Eval(t, `(() => {
+		const norm = s => (s || '').replace(/\s+/g, ' ').trim();
+		const l = [...document.querySelectorAll('label')].find(l => norm(l.textContent).startsWith(`+jsString(label)+`));
+		if (!l || !l.control) return {msg: '', invalid: false};
+		const c = l.control;
+		const ids = (c.getAttribute('aria-describedby') || '').split(/\s+/).filter(Boolean);
+		const msg = ids.map(id => document.getElementById(id)).filter(e => e && e.classList.contains('error')).map(e => norm(e.textContent)).join(' ');
+		return {msg, invalid: c.getAttribute('aria-invalid') === 'true'};
+	})()`, &res)
+	return res.Msg, res.Invalid
+}
+
+// left logs what a journey step cannot check yet because the pages do
+// not do it yet (grep the test log for "LEFT:").
+func left(t *testing.T, format string, args ...any) {
+	t.Helper()
+	t.Logf("LEFT: "+format, args...)
+}
+
+func jsString(s string) string {
+	return "'" + strings.NewReplacer(`\`, `\\`, `'`, `\'`, "\n", `\n`).Replace(s) + "'"
+}
+
+// rulesMet counts the password rules the page shows ticked off.
+func rulesMet(t *testing.T, p *browsertest.Page) (met, all int) {
+	t.Helper()
+	var res []bool
+	p.Eval(t, `[...document.querySelectorAll('#password-rules li[data-rule]')].map(li => li.classList.contains('met'))`, &res)
+	for _, m := range res {
+		if m {
+			met++
+		}
+	}
+	return met, len(res)
+}
+
+// wantOn fails t unless the browser is on path (query ignored).
+func wantOn(t *testing.T, p *browsertest.Page, path string) {
+	t.Helper()
+	u, _ := url.Parse(p.URL())
+	if u == nil || u.Path != path {
+		t.Fatalf("on %s, want %s; the page says:\n%s", p.URL(), path, p.Text(t))
+	}
+}
+
+// readmeScreenshot keeps the page as docs/screenshots/name for the README
+// when LATCHKEY_README_SCREENSHOTS is set (the pictures are committed).
+func readmeScreenshot(t *testing.T, p *browsertest.Page, name string) {
+	t.Helper()
+	if os.Getenv("LATCHKEY_README_SCREENSHOTS") == "" {
+		return
+	}
+	p.Screenshot(t, filepath.Join("..", "..", "docs", "screenshots", name))
+}
+
+// J1 — invited staff: the activation link sets the password (twice, the
+// policy's rules ticked off as they are typed), then the sign-in page with
+// the company code filled in; the sign-in remembers company code and
+// username; forgot password by the e-mailed link.
+func TestBrowserJourneyJ1_InvitedStaff(t *testing.T) {
+	j, p := browserJourney(t)
+	staff := "anna.jansen@hometrak.example"
+	code := j.newTenantWithLink("hometrak", map[string]any{"usernameIsEmail": true, "brandName": "Hometrak",
+		"password": map[string]any{"minLength": 10, "minDigits": 1},
+		"recovery": map[string]any{"emailLink": true}}, staff, staff)
+	var link, password string
+
+	step(t, "3 the activation e-mail has a link and the company code", func(t *testing.T) {
+		m := j.mailTo(staff, "Activate your Hometrak account")
+		if !strings.Contains(m.Text, code) {
+			t.Fatalf("no company code %q in:\n%s", code, m.Text)
+		}
+		link = linkIn(t, m, "activate")
+	})
+	step(t, "4 the link opens a page that sets the password twice, the rules ticked off as typed", func(t *testing.T) {
+		v := p.Open(t, link)
+		wantOn(t, p, "/ui/activate") // the token is gone from the address bar (uiPageCheck)
+		if !strings.Contains(v.Title, "Hometrak") {
+			left(t, "the activation page shows no brand (title %q): the link carries only its token", v.Title)
+		}
+		if _, all := rulesMet(t, p); all == 0 {
+			left(t, "the activation page lists no password rules: the link carries only its token, and no API tells the tenant of an activation token")
+		} else {
+			p.Contains(t, "at least 10 characters", "at least 1 digit")
+			p.Fill(t, "New password", "short")
+			if met, all := rulesMet(t, p); all != 2 || met != 0 {
+				t.Fatalf("rules ticked for %q: %d of %d", "short", met, all)
+			}
+			p.Fill(t, "New password", "Voorjaar-In-Utrecht-26")
+			if met, all := rulesMet(t, p); met != all {
+				t.Fatalf("rules ticked for a good password: %d of %d", met, all)
+			}
+		}
+		p.Fill(t, "New password", "Voorjaar-In-Utrecht-26")
+		p.Fill(t, "New password again", "Voorjaar-In-Utrecht-62")
+		p.Press(t, "Activate")
+		wantOn(t, p, "/ui/activate")
+		if msg, invalid := fieldError(t, p, "New password again"); !strings.Contains(msg, "not the same") || !invalid {
+			t.Fatalf("two different passwords: error %q (aria-invalid %v) next to the second field", msg, invalid)
+		}
+		p.Fill(t, "New password", "short")
+		p.Fill(t, "New password again", "short")
+		p.Press(t, "Activate")
+		if msg, invalid := fieldError(t, p, "New password"); msg == "" || !invalid {
+			t.Fatalf("a password against the policy: error %q (aria-invalid %v)", msg, invalid)
+		}
+		password = "Voorjaar-In-Utrecht-26"
+		p.Fill(t, "New password", password)
+		p.Fill(t, "New password again", password)
+		p.Press(t, "Activate")
+		wantOn(t, p, "/ui/sign-in")
+		p.Contains(t, "Your password is set")
+		if got := p.Value(t, "Company code"); got != code {
+			t.Fatalf("company code field %q, want %q filled in", got, code)
+		}
+		readmeScreenshot(t, p, "sign-in.png")
+	})
+	step(t, "4 the link a second time is refused", func(t *testing.T) {
+		p.Open(t, link)
+		if !strings.Contains(p.Text(t), "This link is not valid") {
+			// The page cannot tell a spent activation link before it is used.
+			p.Fill(t, "New password", "Another-Password-77")
+			p.Fill(t, "New password again", "Another-Password-77")
+			p.Press(t, "Activate")
+		}
+		p.Contains(t, "This link is not valid")
+		p.Follow(t, "Back to sign in")
+	})
+	step(t, "6 sign-in takes company code, username and password; a wrong one says so, lock included", func(t *testing.T) {
+		signIn(t, p, code, staff, "Wrong-Password-99")
+		wantOn(t, p, "/ui/sign-in")
+		p.Contains(t, "Wrong company code, username or password, or your account is locked — see your e-mail.")
+		p.Fill(t, "Password", password)
+		p.Tick(t, "Remember company code and username", true)
+		p.Press(t, "Sign in")
+		wantOn(t, p, "/ui/")
+		p.Contains(t, "You are signed in", staff, code)
+	})
+	step(t, "6 signing out; the sign-in page remembers company code and username", func(t *testing.T) {
+		p.Press(t, "Sign out")
+		wantOn(t, p, "/ui/sign-in")
+		if c, u := p.Value(t, "Company code"), p.Value(t, "Username"); c != code || u != staff {
+			t.Fatalf("remembered %q %q, want %q %q", c, u, code, staff)
+		}
+		if p.Value(t, "Password") != "" {
+			t.Fatal("the password is filled in")
+		}
+		for _, c := range p.Cookies(t) {
+			if strings.Contains(c.Name, "session") && (!c.HTTPOnly || c.SameSite != "Lax") {
+				t.Fatalf("session cookie %+v: want HttpOnly and SameSite=Lax", c)
+			}
+		}
+	})
+	step(t, "8 forgot password: the e-mailed link, then a new password", func(t *testing.T) {
+		p.Follow(t, "Forgot your password?")
+		wantOn(t, p, "/ui/forgot-password")
+		if got := p.Value(t, "Company code"); got != code {
+			t.Fatalf("company code %q, want it carried over", got)
+		}
+		p.Fill(t, "Username or e-mail address", staff)
+		p.Press(t, "Send me a link")
+		p.Contains(t, "an e-mail is on its way")
+		p.Open(t, linkIn(t, j.mailTo(staff, "Reset your Hometrak password"), "reset-password"))
+		wantOn(t, p, "/ui/reset-password")
+		password = "Herfst-In-Utrecht-28"
+		p.Fill(t, "New password", password)
+		p.Fill(t, "New password again", password)
+		p.Press(t, "Set password")
+		wantOn(t, p, "/ui/sign-in")
+		p.Contains(t, "Your new password is set")
+		p.Fill(t, "Password", password)
+		p.Press(t, "Sign in")
+		wantOn(t, p, "/ui/")
+	})
+}
+
+// newTenantWithLink creates a tenant whose first account (user, e-mail)
+// is invited by e-mail link: the journey's person, who then lives in the
+// pages.
+func (j *journey) newTenantWithLink(prefix string, policy map[string]any, user, email string) string {
+	j.t.Helper()
+	code := uniqueCode(j.t, prefix)
+	st, body := j.op.do("POST", "/v1/tenants", map[string]any{"code": code, "name": "Tenant " + code, "policy": policy,
+		"firstAdmin": map[string]any{"username": user, "email": email, "displayName": "First Admin", "activation": "EMAIL_LINK"}})
+	if st != 200 {
+		j.t.Fatalf("create tenant: %d %v", st, body)
+	}
+	return code
+}
+
+// J3 — self-service resets: a user who forgot the password asks for the
+// link (by username, then by e-mail address), a link works once; the
+// pages in Dutch.
+func TestBrowserJourneyJ3_SelfServiceReset(t *testing.T) {
+	j, p := browserJourney(t)
+	code := j.newTenantWithLink("timetrak", map[string]any{"brandName": "Timetrak", "locale": "nl-NL"}, "kees", "kees@timetrak.example")
+	email := "kees@timetrak.example"
+	password := "Gouden-Tulp-2026"
+
+	step(t, "the invitation's link sets the first password (the tenant speaks Dutch)", func(t *testing.T) {
+		p.Open(t, linkIn(t, j.mailTo(email, "Timetrak"), "activate"))
+		wantOn(t, p, "/ui/activate")
+		var lang string
+		p.Eval(t, `document.documentElement.lang`, &lang)
+		if lang != "nl" {
+			t.Fatalf("page language %q, want nl (the tenant's locale)", lang)
+		}
+		p.Fill(t, "Nieuw wachtwoord", password)
+		p.Fill(t, "Nieuw wachtwoord nogmaals", password)
+		p.Press(t, "Activeren")
+		wantOn(t, p, "/ui/sign-in")
+	})
+	step(t, "the pages switch to English", func(t *testing.T) {
+		p.Follow(t, "English")
+		p.Contains(t, "Sign in")
+		signIn(t, p, code, "kees", password)
+		wantOn(t, p, "/ui/")
+		p.Press(t, "Sign out")
+	})
+	var link string
+	step(t, "3 a user who forgot it asks for the link by username", func(t *testing.T) {
+		p.Follow(t, "Forgot your password?")
+		p.Fill(t, "Company code", code)
+		p.Fill(t, "Username or e-mail address", "kees")
+		p.Press(t, "Send me a link")
+		p.Contains(t, "an e-mail is on its way")
+		link = linkIn(t, j.mailTo(email, "Timetrak"), "reset-password")
+		p.Open(t, link)
+		password = "Bronzen-Brug-2028"
+		p.Fill(t, "New password", password)
+		p.Fill(t, "New password again", password)
+		p.Press(t, "Set password")
+		wantOn(t, p, "/ui/sign-in")
+		signIn(t, p, code, "kees", password)
+		wantOn(t, p, "/ui/")
+		p.Press(t, "Sign out")
+	})
+	step(t, "3 the link a second time is refused", func(t *testing.T) {
+		p.Open(t, link)
+		p.Contains(t, "This link is not valid")
+	})
+	step(t, "5 asking by e-mail address works too; an unknown one looks the same", func(t *testing.T) {
+		p.Open(t, j.inst.HTTPURL+"/ui/forgot-password?tenant="+code)
+		p.Fill(t, "Username or e-mail address", "nobody@timetrak.example")
+		p.Press(t, "Send me a link")
+		unknown := p.Text(t)
+		p.Open(t, j.inst.HTTPURL+"/ui/forgot-password?tenant="+code)
+		p.Fill(t, "Username or e-mail address", email)
+		p.Press(t, "Send me a link")
+		if known := p.Text(t); known != unknown {
+			t.Fatalf("the answer tells accounts apart:\n%s\n---\n%s", known, unknown)
+		}
+		p.Open(t, linkIn(t, j.mailTo(email, "Timetrak"), "reset-password"))
+		password = "Houten-Klomp-2029"
+		p.Fill(t, "New password", password)
+		p.Fill(t, "New password again", password)
+		p.Press(t, "Set password")
+		signIn(t, p, code, "kees", password)
+		wantOn(t, p, "/ui/")
+	})
+}
+
+// J4 — key, password and code: the key by e-mail (QR), then the password
+// link, whose page asks the current code before the new password; log-in
+// takes the code; a code already used does not work, one step of clock
+// skew does.
+func TestBrowserJourneyJ4_KeyThenPasswordThenCode(t *testing.T) {
+	j, p := browserJourney(t)
+	user, email := "d.bakker", "d.bakker@track.example"
+	code := j.newTenantWithLink("track", map[string]any{"brandName": "Track Portal",
+		"password": map[string]any{"minLength": 8, "minUppercase": 2, "minDigits": 2},
+		"mfa":      map[string]any{"required": true, "allowedSkewSteps": 1},
+		"recovery": map[string]any{"emailLink": true, "resetRequiresMfa": true}}, user, email)
+	j.mailTo(email, "Activate") // J4's user takes the other way in
+	var secret, password string
+
+	step(t, "1 the key by e-mail, as a QR code and as text", func(t *testing.T) {
+		p.Open(t, j.inst.HTTPURL+"/ui/sign-in?tenant="+code)
+		p.Follow(t, "Request an authenticator key")
+		wantOn(t, p, "/ui/request-key")
+		p.Fill(t, "Username or e-mail address", user)
+		p.Press(t, "Send me the key")
+		p.Contains(t, "an e-mail is on its way")
+		m := j.mailTo(email, "authenticator key")
+		png := m.Images["qr.png"]
+		if png == nil {
+			t.Fatalf("no inline QR code (images %d)", len(m.Images))
+		}
+		secret = secretOf(t, qr.Decode(t, png))
+		if !strings.Contains(strings.ReplaceAll(m.Text, " ", ""), secret) {
+			t.Fatalf("the key as text is not the QR code's %s:\n%s", secret, m.Text)
+		}
+	})
+	var link string
+	step(t, "2 the password link arrives in a second e-mail", func(t *testing.T) {
+		p.Follow(t, "Back to sign in")
+		p.Follow(t, "Forgot your password?")
+		p.Fill(t, "Username or e-mail address", email)
+		p.Press(t, "Send me a link")
+		link = linkIn(t, j.mailTo(email, "Reset your Track Portal password"), "reset-password")
+	})
+	step(t, "3 the link's page asks the code first, then the new password twice", func(t *testing.T) {
+		p.Open(t, link)
+		wantOn(t, p, "/ui/reset-password")
+		var autocomplete string
+		p.Eval(t, `document.querySelector('input[name=code]').autocomplete`, &autocomplete)
+		if autocomplete != "one-time-code" {
+			t.Errorf("code field autocomplete %q, want one-time-code", autocomplete)
+		}
+		p.Fill(t, "Six-digit code", "000000")
+		p.Press(t, "Continue")
+		p.Contains(t, "not right")
+		p.Fill(t, "Six-digit code", j.code(secret))
+		p.Press(t, "Continue")
+		p.Contains(t, "at least 2 uppercase", "at least 2 digit")
+		p.Fill(t, "New password", "Onlyone-upper-12")
+		p.Fill(t, "New password again", "Onlyone-upper-12")
+		p.Press(t, "Set password")
+		if msg, _ := fieldError(t, p, "New password"); !strings.Contains(msg, "uppercase") {
+			t.Fatalf("one uppercase letter: error %q, want the uppercase rule", msg)
+		}
+		password = "Two-Uppers-In-Here-12"
+		p.Fill(t, "New password", password)
+		p.Fill(t, "New password again", password)
+		p.Press(t, "Set password")
+		wantOn(t, p, "/ui/sign-in")
+		p.Contains(t, "Your new password is set")
+	})
+	step(t, "4 log-in takes the password and the current code; a used code does not work, one step behind does", func(t *testing.T) {
+		signIn(t, p, code, user, password)
+		wantOn(t, p, "/ui/login/code")
+		used := j.code(secret)
+		p.Fill(t, "Six-digit code", used)
+		p.Press(t, "Continue")
+		wantOn(t, p, "/ui/")
+		p.Press(t, "Sign out")
+
+		signIn(t, p, code, user, password)
+		p.Fill(t, "Six-digit code", used)
+		p.Press(t, "Continue")
+		wantOn(t, p, "/ui/login/code")
+		if msg, invalid := fieldError(t, p, "Six-digit code"); msg == "" || !invalid {
+			t.Fatalf("a used code: error %q (aria-invalid %v) next to the field", msg, invalid)
+		}
+		// The phone's clock one step behind: the code of the step before now.
+		j.clk.Advance(60 * time.Second)
+		p.Fill(t, "Six-digit code", totpAt(t, secret, j.clk.Now().Add(-30*time.Second)))
+		p.Press(t, "Continue")
+		wantOn(t, p, "/ui/")
+	})
+}
