@@ -301,25 +301,40 @@ func TestBrowserJourneyJ3_SelfServiceReset(t *testing.T) {
 	email := "kees@timetrak.example"
 	password := "Gouden-Tulp-2026"
 
-	step(t, "the invitation's link sets the first password (the tenant speaks Dutch)", func(t *testing.T) {
-		p.Open(t, linkIn(t, j.mailTo(email, "Timetrak"), "activate"))
+	lang := func(t *testing.T) string {
+		var l string
+		p.Eval(t, `document.documentElement.lang`, &l)
+		return l
+	}
+	step(t, "the invitation's link sets the first password, in Dutch", func(t *testing.T) {
+		p.Open(t, linkIn(t, j.mailTo(email, "Activeer je Timetrak-account"), "activate"))
 		wantOn(t, p, "/ui/activate")
-		var lang string
-		p.Eval(t, `document.documentElement.lang`, &lang)
-		if lang != "nl" {
-			t.Fatalf("page language %q, want nl (the tenant's locale)", lang)
+		if lang(t) != "nl" {
+			left(t, "the activation page is in %q, not the tenant's Dutch: the link carries only its token", lang(t))
+			p.Follow(t, "Nederlands")
+			if lang(t) != "nl" {
+				t.Fatalf("after choosing Nederlands the page is in %q", lang(t))
+			}
 		}
 		p.Fill(t, "Nieuw wachtwoord", password)
 		p.Fill(t, "Nieuw wachtwoord nogmaals", password)
 		p.Press(t, "Activeren")
 		wantOn(t, p, "/ui/sign-in")
+		if lang(t) != "nl" {
+			t.Fatalf("the tenant's sign-in page is in %q, want nl", lang(t))
+		}
+		p.Fill(t, "Gebruikersnaam", "kees")
+		p.Fill(t, "Wachtwoord", password)
+		p.Press(t, "Aanmelden")
+		wantOn(t, p, "/ui/")
+		p.Press(t, "Afmelden")
 	})
 	step(t, "the pages switch to English", func(t *testing.T) {
 		p.Follow(t, "English")
+		if lang(t) != "en" {
+			t.Fatalf("after choosing English the page is in %q", lang(t))
+		}
 		p.Contains(t, "Sign in")
-		signIn(t, p, code, "kees", password)
-		wantOn(t, p, "/ui/")
-		p.Press(t, "Sign out")
 	})
 	var link string
 	step(t, "3 a user who forgot it asks for the link by username", func(t *testing.T) {
@@ -328,7 +343,7 @@ func TestBrowserJourneyJ3_SelfServiceReset(t *testing.T) {
 		p.Fill(t, "Username or e-mail address", "kees")
 		p.Press(t, "Send me a link")
 		p.Contains(t, "an e-mail is on its way")
-		link = linkIn(t, j.mailTo(email, "Timetrak"), "reset-password")
+		link = linkIn(t, j.mailTo(email, "Stel je Timetrak-wachtwoord opnieuw in"), "reset-password")
 		p.Open(t, link)
 		password = "Bronzen-Brug-2028"
 		p.Fill(t, "New password", password)
@@ -354,7 +369,7 @@ func TestBrowserJourneyJ3_SelfServiceReset(t *testing.T) {
 		if known := p.Text(t); known != unknown {
 			t.Fatalf("the answer tells accounts apart:\n%s\n---\n%s", known, unknown)
 		}
-		p.Open(t, linkIn(t, j.mailTo(email, "Timetrak"), "reset-password"))
+		p.Open(t, linkIn(t, j.mailTo(email, "Stel je Timetrak-wachtwoord opnieuw in"), "reset-password"))
 		password = "Houten-Klomp-2029"
 		p.Fill(t, "New password", password)
 		p.Fill(t, "New password again", password)
@@ -449,6 +464,139 @@ func TestBrowserJourneyJ4_KeyThenPasswordThenCode(t *testing.T) {
 		// The phone's clock one step behind: the code of the step before now.
 		j.clk.Advance(60 * time.Second)
 		p.Fill(t, "Six-digit code", totpAt(t, secret, j.clk.Now().Add(-30*time.Second)))
+		p.Press(t, "Continue")
+		wantOn(t, p, "/ui/")
+	})
+}
+
+// J2 — helpdesk account under a strict policy: the first log-in with the
+// temporary password accepts the terms (text and version shown), then
+// replaces the password (the rules shown, a weak one refused); every
+// log-in then carries the prompt to set a recovery question.
+func TestBrowserJourneyJ2_HelpdeskStrictPolicy(t *testing.T) {
+	j, p := browserJourney(t)
+	user, email := "m.devries", "m.devries@eshc.example"
+	code := uniqueCode(t, "eshc")
+	password := "Tulpen&Molens7"
+
+	step(t, "1 the helpdesk creates the account with a temporary password; the terms are published", func(t *testing.T) {
+		st, body := j.op.do("POST", "/v1/tenants", map[string]any{"code": code, "name": "ESHC", "policy": map[string]any{
+			"brandName":          "Clienttrack",
+			"password":           map[string]any{"minLength": 8, "minUppercase": 1, "minDigits": 1, "minSymbols": 1, "maxAgeDays": 90, "historyCount": 6},
+			"lockout":            map[string]any{"maxFailedAttempts": 5, "lockoutMinutes": 0},
+			"inactivityLockDays": 10, "termsRequired": true,
+			"recovery": map[string]any{"emailLink": true, "securityQuestions": true, "securityQuestionsRequired": 1}},
+			"firstAdmin": map[string]any{"username": user, "email": email, "displayName": "Marije de Vries",
+				"activation": "TEMPORARY_PASSWORD", "temporaryPassword": "Welcome!2026x"}})
+		wantStatus(t, "create tenant", st, body, 200)
+		st, body = j.op.asTenant(code).do("POST", "/v1/admin/tenant/terms", map[string]any{"version": "2026-12", "text": "Terms of use of Clienttrack: be kind to the data."})
+		wantStatus(t, "publish terms", st, body, 200)
+	})
+	step(t, "2 first log-in: the terms, then a new password", func(t *testing.T) {
+		p.Open(t, j.inst.HTTPURL+"/ui/sign-in?tenant="+code)
+		signIn(t, p, code, user, "Welcome!2026x")
+		wantOn(t, p, "/ui/login/terms")
+		p.Contains(t, "Version 2026-12", "be kind to the data")
+		p.Press(t, "Continue")
+		wantOn(t, p, "/ui/login/terms")
+		if msg, invalid := fieldError(t, p, "I accept these terms"); !strings.Contains(msg, "Tick the box") || !invalid {
+			t.Fatalf("terms not ticked: error %q (aria-invalid %v) next to the box", msg, invalid)
+		}
+		p.Tick(t, "I accept these terms", true)
+		p.Press(t, "Continue")
+		wantOn(t, p, "/ui/login/password")
+		p.Contains(t, "at least 8 characters", "at least 1 uppercase", "at least 1 digit", "at least 1 symbol", "to differ from your last 6 passwords")
+		p.Fill(t, "New password", "alllowercase")
+		if met, all := rulesMet(t, p); all != 4 || met != 2 {
+			t.Fatalf("rules ticked for %q: %d of %d, want length and … 2 of 4", "alllowercase", met, all)
+		}
+		p.Fill(t, "New password again", "alllowercase")
+		p.Press(t, "Set password")
+		wantOn(t, p, "/ui/login/password")
+		if msg, invalid := fieldError(t, p, "New password"); msg == "" || !invalid {
+			t.Fatalf("a weak password: error %q (aria-invalid %v)", msg, invalid)
+		}
+		p.Fill(t, "New password", password)
+		if met, all := rulesMet(t, p); met != all {
+			t.Fatalf("rules ticked for a good password: %d of %d", met, all)
+		}
+		p.Fill(t, "New password again", password)
+		p.Press(t, "Set password")
+		wantOn(t, p, "/ui/")
+	})
+	step(t, "3 every log-in carries the prompt until a question is set", func(t *testing.T) {
+		p.Contains(t, "Please set up your account recovery")
+		p.Press(t, "Sign out")
+		signIn(t, p, code, user, password)
+		wantOn(t, p, "/ui/")
+		p.Contains(t, "Please set up your account recovery")
+		left(t, "J2 steps 3–4 (set the question, step-up, change password, two-step verification on, change the question) need the security settings pages (ui-admin)")
+		left(t, "J2 step 6 (inactivity lock, the admin reactivates) needs the admin area (ui-admin); step 7 (forgot password by the question) needs the question set in the security settings")
+	})
+}
+
+// A tenant that requires two-step verification: the first log-in replaces
+// the temporary password, then enrols an authenticator (the QR code on the
+// page and the key as text are the same secret), shows the recovery codes
+// once; the next log-in asks the code, and a recovery code works once.
+func TestBrowser_EnrolAtFirstLogIn_RecoveryCodeOnce(t *testing.T) {
+	j, p := browserJourney(t)
+	code := j.newTenant("mfa", map[string]any{"brandName": "Track Portal", "mfa": map[string]any{"required": true}}, "admin", "admin@mfa.example")
+	var secret string
+	var codes []string
+
+	step(t, "the first log-in: a new password, then the authenticator", func(t *testing.T) {
+		p.Open(t, j.inst.HTTPURL+"/ui/sign-in?tenant="+code)
+		signIn(t, p, code, "admin", "Temporary-Pass-2026")
+		wantOn(t, p, "/ui/login/password")
+		p.Fill(t, "New password", adminPassword)
+		p.Fill(t, "New password again", adminPassword)
+		p.Press(t, "Set password")
+		wantOn(t, p, "/ui/login/enroll")
+		p.Press(t, "Start")
+		var img struct {
+			Src string `json:"src"`
+			Alt string `json:"alt"`
+			Key string `json:"key"`
+		}
+		p.Eval(t, `(() => { const i = document.querySelector('img.qr'); return {src: i ? i.src : '', alt: i ? i.alt : '',
+			key: (document.getElementById('enroll-key') || {}).textContent || ''}; })()`, &img)
+		png, ok := strings.CutPrefix(img.Src, "data:image/png;base64,")
+		if !ok || img.Alt == "" {
+			t.Fatalf("QR image %.60q alt %q: want a data: PNG with a text alternative", img.Src, img.Alt)
+		}
+		secret = secretOf(t, qr.Decode(t, decodeB64(t, png)))
+		if strings.ReplaceAll(img.Key, " ", "") != secret {
+			t.Fatalf("the key as text %q is not the QR code's %s", img.Key, secret)
+		}
+		p.Fill(t, "Six-digit code", "000000")
+		p.Press(t, "Confirm")
+		wantOn(t, p, "/ui/login/enroll")
+		p.Fill(t, "Six-digit code", j.code(secret))
+		p.Press(t, "Confirm")
+		p.Contains(t, "Your recovery codes", "They are shown only now")
+		p.Eval(t, `[...document.querySelectorAll('ul.codes code')].map(c => c.textContent)`, &codes)
+		if len(codes) != 10 {
+			t.Fatalf("%d recovery codes, want 10", len(codes))
+		}
+		p.Press(t, "I saved them")
+		wantOn(t, p, "/ui/")
+		p.Press(t, "Sign out")
+	})
+	step(t, "the next log-in asks the code; a recovery code works once", func(t *testing.T) {
+		signIn(t, p, code, "admin", adminPassword)
+		wantOn(t, p, "/ui/login/code")
+		p.Eval(t, `document.querySelector('details').open = true`, nil)
+		p.Fill(t, "Recovery code", codes[0])
+		p.Press(t, "Continue")
+		wantOn(t, p, "/ui/")
+		p.Press(t, "Sign out")
+		signIn(t, p, code, "admin", adminPassword)
+		p.Eval(t, `document.querySelector('details').open = true`, nil)
+		p.Fill(t, "Recovery code", codes[0])
+		p.Press(t, "Continue")
+		wantOn(t, p, "/ui/login/code")
+		p.Fill(t, "Six-digit code", j.code(secret))
 		p.Press(t, "Continue")
 		wantOn(t, p, "/ui/")
 	})
