@@ -26,7 +26,7 @@ func (s *Server) SignedIn(h func(*Request)) func(*Request) {
 			if rq.R.Method != http.MethodGet {
 				rq.Session.Return = ""
 			}
-			rq.Redirect("/ui/sign-in")
+			rq.Redirect(signInPath(rq.R.URL.Query().Get("tenant")))
 			return
 		}
 		if !rq.refresh() {
@@ -55,6 +55,15 @@ func (s *Server) StepUp(h func(*Request)) func(*Request) {
 		}
 		h(rq)
 	})
+}
+
+// signInPath is the sign-in page, with the company code filled in when
+// the link named one (e-mails link to /ui/?tenant=).
+func signInPath(tenant string) string {
+	if t := cleanCode(tenant); t != "" {
+		return "/ui/sign-in?tenant=" + urlQueryEscape(t)
+	}
+	return "/ui/sign-in"
 }
 
 // refresh renews the access token when it is near expiry; false when the
@@ -205,6 +214,9 @@ func (s *Server) signIn(rq *Request) {
 		return
 	}
 	rq.Session.signOutKeepReturn()
+	// A new CSRF token with each sign-in: one a page learned before
+	// stops working.
+	rq.Session.CSRF = randomToken()
 	rq.Session.Tenant, rq.Session.Username = d.Tenant, d.Username
 	s.afterLogin(rq, resp, nil)
 }

@@ -10,6 +10,7 @@ import (
 	"strings"
 	"sync"
 	"testing"
+	"time"
 
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/metadata"
@@ -290,4 +291,43 @@ func wantRedirect(t *testing.T, p page, location string) {
 	if p.StatusCode != http.StatusSeeOther || p.Header.Get("Location") != location {
 		t.Fatalf("%s %s: %d to %q, want 303 to %q\n%s", p.Request.Method, p.Request.URL, p.StatusCode, p.Header.Get("Location"), location, p.Body)
 	}
+}
+
+// setSession puts a sealed session into the browser's jar, as if earlier
+// pages had made it.
+func (b *browser) setSession(s *Session) {
+	b.t.Helper()
+	if s.CSRF == "" {
+		s.CSRF = randomToken()
+	}
+	if s.Created == 0 {
+		s.Created = time.Now().Unix()
+	}
+	v, err := sessionCodec{ring: b.ts.ring}.encode(s)
+	if err != nil {
+		b.t.Fatal(err)
+	}
+	u, _ := url.Parse(b.ts.srv.URL)
+	b.c.Jar.SetCookies(u, []*http.Cookie{{Name: sessionCookieLoopback, Value: v, Path: "/"}})
+}
+
+// session opens the browser's session cookie.
+func (b *browser) session() *Session {
+	b.t.Helper()
+	u, _ := url.Parse(b.ts.srv.URL)
+	for _, c := range b.c.Jar.Cookies(u) {
+		if c.Name == sessionCookieLoopback {
+			s, ok := sessionCodec{ring: b.ts.ring}.decode(c.Value, time.Now())
+			if !ok {
+				b.t.Fatal("session cookie does not open")
+			}
+			return s
+		}
+	}
+	return nil
+}
+
+// signedIn is a session with tokens good for an hour.
+func signedIn() *Session {
+	return &Session{Tenant: "acme", Username: "ann@acme.example", Access: "acc", Refresh: "ref", AccessExp: time.Now().Add(time.Hour).Unix(), SessionID: "s1"}
 }

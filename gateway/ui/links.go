@@ -52,17 +52,18 @@ func (rq *Request) linkGone() {
 	rq.Fail(http.StatusBadRequest, "link.invalid")
 }
 
-// linkRefused handles an error of a link call: a token that is not (or no
-// longer) valid ends the page; anything else is shown on the form. It
-// reports whether the page is already answered.
+// linkRefused handles an error of a link call that says the link (or the
+// reset ticket it gave) is no good: a used, expired or unknown link ends
+// the page; an expired reset ticket asks for the proof again. It reports
+// whether the page is already answered; any other error is the caller's.
 func (rq *Request) linkRefused(err error) bool {
-	e := errorOf(err)
-	if e.Kind == errs.KindUnauthenticated || e.Kind == errs.KindNotFound ||
-		(e.Kind == errs.KindInvalid && len(e.Fields) == 1 && (e.Fields[0].Field == "token" || e.Fields[0].Field == "resetTicket")) {
-		if e.Reason == "RESET_ANSWERS_INVALID" || e.Reason == "SECURITY_ANSWERS_INVALID" || e.Reason == "MFA_CODE_INVALID" || e.Reason == "TOTP_CODE_INVALID" || e.Reason == "WRONG_CODE" {
-			return false
-		}
+	switch errorOf(err).Reason {
+	case "LINK_TOKEN_INVALID":
 		rq.linkGone()
+		return true
+	case "RESET_TICKET_INVALID":
+		rq.Session.ResetTicket = ""
+		rq.Redirect("/ui/reset-password")
 		return true
 	}
 	return false

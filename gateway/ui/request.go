@@ -101,6 +101,9 @@ func (rq *Request) Tenant() string {
 	if t := cleanCode(rq.R.URL.Query().Get("tenant")); t != "" {
 		return t
 	}
+	if t := cleanCode(rq.R.PostForm.Get("tenant")); t != "" {
+		return t
+	}
 	if rq.Session.Tenant != "" {
 		return rq.Session.Tenant
 	}

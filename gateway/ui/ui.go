@@ -86,6 +86,8 @@ type Server struct {
 	pages    map[string]*pageTemplate
 	messages catalogs
 	mux      *http.ServeMux
+	// patterns are the registered pages, for the test that walks them all.
+	patterns []string
 }
 
 // New builds the pages' handler; it serves paths under /ui/ (the full
@@ -115,9 +117,13 @@ func New(cfg Config) (*Server, error) {
 	}
 	s.mux.Handle("GET /ui/static/", http.StripPrefix("/ui/static/", staticHandler(static)))
 	s.routes()
-	fallback := cfg.Fallback
-	if fallback == nil {
-		fallback = http.HandlerFunc(s.notFound)
+	fallback := http.HandlerFunc(s.notFound)
+	if cfg.Fallback != nil {
+		fallback = func(w http.ResponseWriter, r *http.Request) {
+			// The fallback may set its own (stricter) policy over these.
+			setSecurityHeaders(w.Header())
+			cfg.Fallback.ServeHTTP(w, r)
+		}
 	}
 	s.mux.Handle("/ui/", fallback)
 	return s, nil
@@ -133,6 +139,7 @@ func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
 // non-GET/HEAD request), its language decided and the security headers
 // set. Use SignedIn or StepUp around h for pages that need them.
 func (s *Server) Handle(pattern string, h func(*Request)) {
+	s.patterns = append(s.patterns, pattern)
 	s.mux.Handle(pattern, http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 		s.serve(w, r, h)
 	}))
@@ -170,17 +177,20 @@ func (s *Server) serve(w http.ResponseWriter, r *http.Request, h func(*Request))
 	setSecurityHeaders(w.Header())
 	rq := &Request{W: w, R: r, s: s, mode: s.cookieMode(r)}
 	rq.loadSession()
-	rq.decideLanguage()
 	if r.Method != http.MethodGet && r.Method != http.MethodHead {
 		r.Body = http.MaxBytesReader(w, r.Body, maxFormBytes)
 		if err := r.ParseForm(); err != nil {
+			rq.decideLanguage()
 			rq.Fail(http.StatusBadRequest, "error.bad_request")
 			return
 		}
+		rq.decideLanguage()
 		if rq.fresh || !equalToken(r.PostForm.Get(CSRFField), rq.Session.CSRF) {
 			rq.Fail(http.StatusForbidden, "error.csrf")
 			return
 		}
+	} else {
+		rq.decideLanguage()
 	}
 	h(rq)
 }
