@@ -189,3 +189,92 @@ func (b *pageBrowser) logCookie() {
 		}
 	}
 }
+
+var mailLink = regexp.MustCompile(`https?://[^\s/]+(/ui/(?:activate|reset-password)\?token=[A-Za-z0-9_%.\-]+)`)
+
+// linkFromMail waits for a message to addr whose text has a link of the
+// pages matching kind ("activate", "reset-password") and returns its path.
+func linkFromMail(t *testing.T, anon client, addr, kind string) string {
+	t.Helper()
+	deadline := time.Now().Add(15 * time.Second)
+	for {
+		_, body := anon.do("GET", "/ui/mailbox/messages?to="+url.QueryEscape(addr), nil)
+		for _, m := range items(body, "messages") {
+			text, _ := m.(map[string]any)["text"].(string)
+			for _, l := range mailLink.FindAllStringSubmatch(text, -1) {
+				if strings.HasPrefix(l[1], "/ui/"+kind+"?") {
+					return l[1]
+				}
+			}
+		}
+		if time.Now().After(deadline) {
+			t.Fatalf("no %s link to %s in the mailbox: %v", kind, addr, body)
+		}
+		time.Sleep(100 * time.Millisecond)
+	}
+}
+
+// The e-mailed links in the pages, on the running suite: the activation
+// link (token taken off the URL, password set twice, then to sign-in with
+// the company code filled in), a second use refused; forgot password
+// (the same 202 page for an unknown account), the reset link, the new
+// password, signing in with it.
+func TestPages_ActivationLink_ForgotPassword_ResetLink(t *testing.T) {
+	inst := start(t, false, testkit.NATS(t).URL, t.TempDir())
+	op := client{t: t, base: inst.HTTPURL, token: inst.OperatorToken}
+	code := tenantWithAdmin(t, op, map[string]any{"password": map[string]any{"minLength": 10}})
+	anon := client{t: t, base: inst.HTTPURL}
+	admin := client{t: t, base: inst.HTTPURL, token: finishFirstLogin(t, anon, code)["accessToken"].(string)}
+	email := "bob@" + code + ".example"
+	if st, body := admin.do("POST", "/v1/admin/accounts", map[string]any{"username": "bob", "email": email, "displayName": "Bob", "roles": []string{"USER"}, "activation": "EMAIL_LINK"}); st != 200 {
+		t.Fatalf("invite: %d %v", st, body)
+	}
+	link := linkFromMail(t, anon, email, "activate")
+	b := newPageBrowser(t, inst.HTTPURL)
+	st, _, h := b.do(http.MethodGet, link, nil)
+	if st != http.StatusSeeOther || h.Get("Location") != "/ui/activate" {
+		t.Fatalf("activation link: %d to %q, want /ui/activate without the token", st, h.Get("Location"))
+	}
+	st, dbg, h := b.submit("/ui/activate", "/ui/activate", url.Values{"new_password": {"Quiet-River-Pass-1"}, "new_password_again": {"Quiet-River-Pass-1"}})
+	if st != http.StatusSeeOther || h.Get("Location") != "/ui/sign-in?tenant="+code {
+		t.Fatalf("activate: %d to %q\n%s", st, h.Get("Location"), dbg)
+	}
+	st, body, _ := b.do(http.MethodGet, "/ui/sign-in?tenant="+code, nil)
+	if !strings.Contains(body, "Your password is set") || !strings.Contains(body, `value="`+code+`"`) {
+		t.Fatalf("sign-in after activation: %d\n%s", st, body)
+	}
+	st, _, h = b.submit("/ui/sign-in?tenant="+code, "/ui/sign-in", url.Values{"tenant": {code}, "username": {"bob"}, "password": {"Quiet-River-Pass-1"}})
+	if st != http.StatusSeeOther || h.Get("Location") != "/ui/" {
+		t.Fatalf("sign-in with the activated password: %d %q", st, h.Get("Location"))
+	}
+	// The link again: used up.
+	other := newPageBrowser(t, inst.HTTPURL)
+	other.do(http.MethodGet, link, nil) // the form shows; the post says the link is gone
+	st, body, _ = other.submit("/ui/activate", "/ui/activate", url.Values{"new_password": {"Another-Pass-12"}, "new_password_again": {"Another-Pass-12"}})
+	if st != http.StatusBadRequest || !strings.Contains(body, "This link is not valid") {
+		t.Fatalf("a used activation link: %d\n%s", st, body)
+	}
+
+	// Forgot password: the same page for an account that does not exist.
+	f := newPageBrowser(t, inst.HTTPURL)
+	st, unknown, _ := f.submit("/ui/forgot-password?tenant="+code, "/ui/forgot-password", url.Values{"tenant": {code}, "login": {"nobody"}})
+	if st != http.StatusAccepted {
+		t.Fatalf("forgot password, unknown account: %d", st)
+	}
+	st, known, _ := f.submit("/ui/forgot-password?tenant="+code, "/ui/forgot-password", url.Values{"tenant": {code}, "login": {"bob"}})
+	if st != http.StatusAccepted || known != unknown || !strings.Contains(known, "If the account exists, an e-mail is on its way") {
+		t.Fatalf("forgot password: %d, same page as an unknown account: %v", st, known == unknown)
+	}
+	link = linkFromMail(t, anon, email, "reset-password")
+	st, _, h = f.do(http.MethodGet, link, nil)
+	if st != http.StatusSeeOther || h.Get("Location") != "/ui/reset-password" {
+		t.Fatalf("reset link: %d to %q", st, h.Get("Location"))
+	}
+	st, _, h = f.submit("/ui/reset-password", "/ui/reset-password", url.Values{"new_password": {"Green-Hill-Pass-22"}, "new_password_again": {"Green-Hill-Pass-22"}})
+	if st != http.StatusSeeOther || h.Get("Location") != "/ui/sign-in?tenant="+code {
+		t.Fatalf("reset: %d to %q", st, h.Get("Location"))
+	}
+	if st, body := login(anon, code, "bob", "Green-Hill-Pass-22"); st != 200 || body["accessToken"] == nil {
+		t.Fatalf("log-in with the reset password: %d %v", st, body)
+	}
+}

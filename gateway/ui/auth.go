@@ -127,7 +127,7 @@ func (s *Server) loginStep(step string, h func(*Request)) func(*Request) {
 
 // home is the signed-in landing page.
 func (s *Server) home(rq *Request) {
-	me, err := s.cfg.Clients.Account.GetMe(rq.AuthCtx(), &accountv1.GetMeRequest{})
+	me, err := rq.Me()
 	if err != nil {
 		if e := errorOf(err); e.Kind == errs.KindUnauthenticated {
 			rq.Session.signOut()
@@ -159,11 +159,15 @@ type signInData struct {
 }
 
 func (s *Server) signInForm(rq *Request) {
+	ret := LocalPath(rq.R.URL.Query().Get("return"))
 	if rq.Session.SignedIn() {
-		rq.Redirect("/ui/")
+		if ret == "" {
+			ret = "/ui/"
+		}
+		rq.Redirect(ret)
 		return
 	}
-	if ret := LocalPath(rq.R.URL.Query().Get("return")); ret != "" {
+	if ret != "" {
 		rq.Session.Return = ret
 	}
 	tenant, username := rq.remembered()
@@ -237,6 +241,8 @@ type loginAnswer interface {
 func (s *Server) afterLogin(rq *Request, a loginAnswer, recoveryCodes []string) {
 	if a.GetAccessToken() != "" {
 		rq.Session.clearLogin()
+		// The cookie's own lifetime (sessionMaxAge) counts from sign-in.
+		rq.Session.Created = s.clock.Now().Unix()
 		rq.Session.Access, rq.Session.Refresh, rq.Session.SessionID = a.GetAccessToken(), a.GetRefreshToken(), a.GetSessionId()
 		rq.Session.AccessExp = s.clock.Now().Unix() + int64(a.GetExpiresIn())
 		if len(recoveryCodes) > 0 {
@@ -481,8 +487,17 @@ func (s *Server) reauthForm(rq *Request) {
 }
 
 func (s *Server) hasTOTP(rq *Request) bool {
-	me, err := s.cfg.Clients.Account.GetMe(rq.AuthCtx(), &accountv1.GetMeRequest{})
+	me, err := rq.Me()
 	return err == nil && me.GetSecurity().GetTotpEnabled()
+}
+
+// Me is GET /v1/me for the signed-in user (account, roles, tenant code,
+// prompts, security summary), asked once per request.
+func (rq *Request) Me() (*accountv1.GetMeResponse, error) {
+	if rq.me == nil && rq.meErr == nil {
+		rq.me, rq.meErr = rq.s.cfg.Clients.Account.GetMe(rq.AuthCtx(), &accountv1.GetMeRequest{})
+	}
+	return rq.me, rq.meErr
 }
 
 func (s *Server) reauth(rq *Request) {

@@ -2,6 +2,7 @@ package ui
 
 import (
 	"net/http"
+	"strconv"
 	"strings"
 
 	"github.com/latchkey/latchkey/libs/errs"
@@ -286,4 +287,4 @@ func (s *Server) reset(rq *Request) {
 }
 
 // answerField is the form field of the i-th security answer.
-func answerField(i int) string { return "answer" + string(rune('1'+i)) }
+func answerField(i int) string { return "answer" + strconv.Itoa(i+1) }

@@ -430,3 +430,11 @@ func TestSignedInPages_RefreshNearExpiry_StepUp(t *testing.T) {
 		t.Error("step-up page did not run with the fresh token")
 	}
 }
+
+func TestLanguageLinks_KeepTheCompanyCode(t *testing.T) {
+	ts := newTestServer(t)
+	p := ts.browser().get("/ui/sign-in?tenant=acme&x=1")
+	if !strings.Contains(p.Body, `href="/ui/sign-in?lang=nl&amp;tenant=acme"`) || strings.Contains(p.Body, "x=1") {
+		t.Errorf("language links:\n%s", p.Body)
+	}
+}

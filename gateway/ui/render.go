@@ -28,6 +28,19 @@ type Page struct {
 	rq *Request
 }
 
+// LangURL is this page in another language: the same path and query, with
+// lang set (the company code of a link stays).
+func (p *Page) LangURL(lang string) string {
+	q := p.rq.R.URL.Query()
+	q.Set("lang", lang)
+	for k := range q {
+		if k != "lang" && k != "tenant" && k != "return" {
+			q.Del(k) // never repeat a token or anything else of a link
+		}
+	}
+	return p.Path + "?" + q.Encode()
+}
+
 // T translates a message key into the page's language: {{.T "key"}}, or
 // {{$.T "key"}} inside range and with.
 func (p *Page) T(key string, args ...any) string { return p.rq.T(key, args...) }

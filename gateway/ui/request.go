@@ -28,6 +28,8 @@ type Request struct {
 
 	appearance *accountv1.GetAppearanceResponse
 	looked     bool
+	me         *accountv1.GetMeResponse
+	meErr      error
 }
 
 // FormErrors are a form's problems: per field (shown next to it) and for

@@ -2,9 +2,9 @@ package ui
 
 import (
 	"embed"
-	"errors"
 	"io/fs"
 	"log/slog"
+	"net"
 	"net/http"
 	"net/netip"
 	"strings"
@@ -216,7 +216,7 @@ func (s *Server) cookieMode(r *http.Request) cookieMode {
 
 // loopbackHost reports whether a Host header names this machine.
 func loopbackHost(host string) bool {
-	if h, _, err := splitHost(host); err == nil {
+	if h, _, err := net.SplitHostPort(host); err == nil {
 		host = h
 	}
 	if strings.EqualFold(host, "localhost") {
@@ -224,14 +224,6 @@ func loopbackHost(host string) bool {
 	}
 	a, err := netip.ParseAddr(strings.Trim(host, "[]"))
 	return err == nil && a.Unmap().IsLoopback()
-}
-
-func splitHost(hostport string) (string, string, error) {
-	i := strings.LastIndex(hostport, ":")
-	if i < 0 || strings.HasSuffix(hostport, "]") {
-		return "", "", errors.New("no port")
-	}
-	return hostport[:i], hostport[i+1:], nil
 }
 
 // clientIP is the address the backends are told.
