@@ -4,6 +4,7 @@ import (
 	"context"
 	"encoding/base64"
 	"net/http"
+	"slices"
 	"strings"
 	"time"
 
@@ -139,8 +140,10 @@ func (s *Server) home(rq *Request) {
 	var data struct {
 		Name, Username, Email, Tenant string
 		Prompts                       []string
+		Admin                         bool
 	}
 	if me != nil {
+		data.Admin = slices.Contains(me.GetAccount().GetRoles(), accountv1.Role_ADMIN)
 		a := me.GetAccount()
 		data.Name, data.Username, data.Email, data.Tenant = a.GetDisplayName(), a.GetUsername(), a.GetEmail(), me.GetTenantCode()
 		for _, p := range me.GetPrompts() {

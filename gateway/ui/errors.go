@@ -19,6 +19,11 @@ var fieldNames = map[string]string{
 	"password":           "password",
 	"login":              "login",
 	"currentPassword":    "current_password",
+	"currentPin":         "current_pin",
+	"newPin":             "new_pin",
+	"newUsername":        "new_username",
+	"displayName":        "display_name",
+	"temporaryPassword":  "temporary_password",
 }
 
 // APIError turns a backend error into the form's errors: field violations

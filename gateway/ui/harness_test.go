@@ -172,6 +172,7 @@ func grpcErr(e *errs.Error) error { return e.GRPCStatus().Err() }
 type testServer struct {
 	t    *testing.T
 	f    *fakeBackend
+	api  *fakeAPI // the settings and admin calls
 	srv  *httptest.Server
 	ring *keyring.Ring
 }
@@ -179,12 +180,18 @@ type testServer struct {
 func newTestServer(t *testing.T) *testServer {
 	t.Helper()
 	f := &fakeBackend{}
+	api := newFakeAPI()
 	ring, err := keyring.Parse(keyring.Generate())
 	if err != nil {
 		t.Fatal(err)
 	}
 	s, err := New(Config{
-		Clients:     Clients{Auth: fakeAuth{f: f}, Account: fakeAccount{f: f}, Recovery: fakeRecovery{f: f}, MFA: fakeMFA{f: f}},
+		// The settings and admin calls go to fakeAPI (admin_harness_test.go):
+		// the core fakes embed it for the methods they do not answer.
+		Clients: Clients{Auth: fakeAuth{f: f}, Account: fakeAccount{AccountServiceClient: fAccount{f: api}, f: f},
+			Recovery: fakeRecovery{RecoveryServiceClient: fRecovery{f: api}, f: f}, MFA: fakeMFA{MfaServiceClient: fMFA{f: api}, f: f},
+			AccountAdmin: fAccountAdmin{f: api}, Credential: fCredential{f: api}, CredentialAdmin: fCredentialAdmin{f: api},
+			MFAAdmin: fMFAAdmin{f: api}, RecoveryAdmin: fRecoveryAdmin{f: api}},
 		SessionKeys: ring,
 		Fallback: http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
 			if strings.HasPrefix(r.URL.Path, "/ui/mailbox/") {
@@ -197,7 +204,7 @@ func newTestServer(t *testing.T) *testServer {
 	if err != nil {
 		t.Fatal(err)
 	}
-	ts := &testServer{t: t, f: f, srv: httptest.NewServer(s), ring: ring}
+	ts := &testServer{t: t, f: f, api: api, srv: httptest.NewServer(s), ring: ring}
 	t.Cleanup(ts.srv.Close)
 	return ts
 }

@@ -75,5 +75,10 @@ func isNotKey(k string) bool {
 	case "credential.v1", "account.v1", "ui.css", "ui.js":
 		return true
 	}
+	for _, f := range policyFields { // the policy form's fields: API paths
+		if f.Name == k {
+			return true
+		}
+	}
 	return false
 }

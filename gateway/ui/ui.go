@@ -170,6 +170,8 @@ func (s *Server) routes() {
 	s.Handle("POST /ui/reset-password", s.reset)
 	s.Handle("GET /ui/request-key", s.keyRequestForm)
 	s.Handle("POST /ui/request-key", s.keyRequest)
+	s.settingsRoutes()
+	s.adminRoutes()
 }
 
 // serve runs one page: session, CSRF, language, headers, then h.

@@ -1,6 +1,7 @@
 package ui
 
 import (
+	"context"
 	"net/http"
 	"net/url"
 	"regexp"
@@ -8,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	accountv1 "github.com/latchkey/latchkey/proto/gen/latchkey/account/v1"
 	credentialv1 "github.com/latchkey/latchkey/proto/gen/latchkey/credential/v1"
 	recoveryv1 "github.com/latchkey/latchkey/proto/gen/latchkey/recovery/v1"
 )
@@ -34,6 +36,12 @@ func walkedPages() []walkedPage {
 	enrolling.Enroll = &Enrollment{Secret: "JBSWY3DPEHPK3PXP", QR: []byte("\x89PNG fake")}
 	stepped := signedIn()
 	stepped.Reauth, stepped.ReauthExp = "fresh", time.Now().Add(5*time.Minute).Unix()
+	steppedTOTP := signedIn()
+	steppedTOTP.Access = "acc-totp"
+	steppedTOTP.Reauth, steppedTOTP.ReauthExp = stepped.Reauth, stepped.ReauthExp
+	settingsEnrolling := signedIn()
+	settingsEnrolling.Reauth, settingsEnrolling.ReauthExp = stepped.Reauth, stepped.ReauthExp
+	settingsEnrolling.Enroll = &Enrollment{Secret: "JBSWY3DPEHPK3PXP", QR: []byte("\x89PNG fake")}
 	return []walkedPage{
 		{name: "home", session: signedIn(), get: "/ui/"},
 		{name: "sign-in", get: "/ui/sign-in"},
@@ -54,6 +62,19 @@ func walkedPages() []walkedPage {
 		{name: "link gone", get: "/ui/activate"},
 		{name: "not found", get: "/ui/no-such-page"},
 		{name: "step-up page", session: stepped, get: "/ui/"},
+		// Security settings (settings.go): TOTP off, then on ("acc-totp").
+		{name: "settings", session: stepped, get: "/ui/settings"},
+		{name: "settings with TOTP", session: steppedTOTP, get: "/ui/settings"},
+		{name: "settings enrolment", session: stepped, post: "/ui/settings/mfa/enroll"},
+		{name: "settings enrolment again", session: settingsEnrolling, get: "/ui/settings/mfa/confirm"},
+		{name: "settings recovery codes", session: steppedTOTP, post: "/ui/settings/mfa/codes"},
+		// The admin area (admin.go); walkBackend makes everyone an ADMIN.
+		{name: "admin accounts", session: signedIn(), get: "/ui/admin?filter=bob"},
+		{name: "admin account", session: signedIn(), get: "/ui/admin/accounts/acc-1"},
+		{name: "admin invite", session: signedIn(), get: "/ui/admin/invite"},
+		{name: "admin import", session: signedIn(), get: "/ui/admin/import"},
+		{name: "admin policy", session: signedIn(), get: "/ui/admin/policy"},
+		{name: "admin terms", session: signedIn(), get: "/ui/admin/terms"},
 	}
 }
 
@@ -66,6 +87,17 @@ var (
 
 // walkBackend answers every call the walked pages make.
 func walkBackend(ts *testServer) {
+	// Every signed-in walker is an ADMIN; the token "acc-totp" has TOTP.
+	ts.api.roles = []accountv1.Role_Value{accountv1.Role_ADMIN}
+	ts.api.questions = 2
+	ts.api.accounts = []*accountv1.Account{ts.api.account}
+	ts.api.next = "page-2"
+	ts.api.totpToken = "acc-totp"
+	ts.f.me = func(ctx context.Context) (*accountv1.GetMeResponse, error) {
+		return fAccount{f: ts.api}.GetMe(ctx, &accountv1.GetMeRequest{})
+	}
+	ts.f.appearance = &accountv1.GetAppearanceResponse{Code: "acme", BrandName: "Acme", Locale: "en", PinEnabled: true,
+		PasswordRules: &credentialv1.PasswordRules{MinLength: 8}}
 	ts.f.cont = func(in *credentialv1.ContinueLoginRequest) (*credentialv1.ContinueLoginResponse, error) {
 		return &credentialv1.ContinueLoginResponse{AccessToken: "acc", RefreshToken: "ref", ExpiresIn: 300, RecoveryCodes: []string{"aaaa-bbbb", "cccc-dddd"}}, nil
 	}
@@ -148,16 +180,46 @@ func TestWalk_EveryPage(t *testing.T) {
 		path = strings.TrimSuffix(path, "{$}")
 		switch method {
 		case http.MethodGet:
-			if !gets[path] {
+			if !reached(gets, path) {
 				t.Errorf("GET %s is served but not walked: add it to walkedPages", path)
 			}
 		case http.MethodPost:
-			if !posts[path] {
+			if !reached(posts, path) {
 				t.Errorf("POST %s is served but no walked page has a form posting to it", path)
 			}
 		}
 	}
 }
+
+// reached reports whether a walked path matches a route's path, whose
+// wildcards ({id}, {rest...}) match any segment(s).
+func reached(paths map[string]bool, route string) bool {
+	if paths[route] {
+		return true
+	}
+	var re strings.Builder
+	re.WriteString("^")
+	last := 0
+	for _, m := range wildcardRE.FindAllStringSubmatchIndex(route, -1) {
+		re.WriteString(regexp.QuoteMeta(route[last:m[0]]))
+		if m[2] >= 0 {
+			re.WriteString(".+")
+		} else {
+			re.WriteString("[^/]+")
+		}
+		last = m[1]
+	}
+	re.WriteString(regexp.QuoteMeta(route[last:]) + "$")
+	match := regexp.MustCompile(re.String())
+	for p := range paths {
+		if match.MatchString(p) {
+			return true
+		}
+	}
+	return false
+}
+
+var wildcardRE = regexp.MustCompile(`\{[A-Za-z_]+(\.\.\.)?\}`)
 
 // checkHeaders fails on a missing security header.
 func checkHeaders(t *testing.T, p page) {
