@@ -157,18 +157,57 @@ func readmeScreenshot(t *testing.T, p *browsertest.Page, name string) {
 	p.Screenshot(t, filepath.Join("..", "..", "docs", "screenshots", name))
 }
 
-// J1 — invited staff: the activation link sets the password (twice, the
-// policy's rules ticked off as they are typed), then the sign-in page with
-// the company code filled in; the sign-in remembers company code and
-// username; forgot password by the e-mailed link.
+// J1 — invited staff, one identity everywhere. The office's first
+// administrator activates the tenant's first account and invites Anna in
+// the admin area (a username that is not the e-mail address refused);
+// Anna's activation link sets her password (twice, the policy's rules
+// ticked off as typed), then the sign-in page with the company code filled
+// in; her first log-in asks for security questions, which she sets in the
+// security settings (behind her password again); she changes her password
+// there, and a forgotten one is reset by the e-mailed link and her
+// questions. Two browser tabs: the office and Anna.
 func TestBrowserJourneyJ1_InvitedStaff(t *testing.T) {
-	j, p := browserJourney(t)
-	staff := "anna.jansen@hometrak.example"
+	j, office := browserJourney(t)
+	anna := browsertest.New(t)
+	anna.Check = uiPageCheck
+	office.Label, anna.Label = "office", "anna"
+	admin, staff := "office@hometrak.example", "anna.jansen@hometrak.example"
 	code := j.newTenantWithLink("hometrak", map[string]any{"usernameIsEmail": true, "brandName": "Hometrak",
 		"password": map[string]any{"minLength": 10, "minDigits": 1},
-		"recovery": map[string]any{"emailLink": true}}, staff, staff)
+		"recovery": map[string]any{"emailLink": true, "securityQuestions": true, "securityQuestionsRequired": 2}}, admin, admin)
+	questions := [][2]string{{"Name of my first teacher?", "Mevrouw  de Groot"}, {"Street I grew up in?", "Kerkstraat"}}
 	var link, password string
 
+	step(t, "0 the office's administrator activates the first account and signs in", func(t *testing.T) {
+		office.Open(t, linkIn(t, j.mailTo(admin, "Activate your Hometrak account"), "activate"))
+		office.Fill(t, "New password", "Kantoor-Utrecht-2026")
+		office.Fill(t, "New password again", "Kantoor-Utrecht-2026")
+		office.Press(t, "Activate")
+		signIn(t, office, code, admin, "Kantoor-Utrecht-2026")
+		wantOn(t, office, "/ui/")
+	})
+	step(t, "1 the admin creates the account; a username that is not the e-mail is refused", func(t *testing.T) {
+		office.Follow(t, "Administration")
+		wantOn(t, office, "/ui/admin")
+		office.Follow(t, "Invite")
+		wantOn(t, office, "/ui/admin/invite")
+		office.Fill(t, "Username", "anna")
+		office.Fill(t, "E-mail address", staff)
+		office.Fill(t, "Name", "Anna Jansen")
+		office.Tick(t, "Staff", true)
+		office.Choose(t, "Activation", "E-mail an activation link")
+		office.Press(t, "Invite")
+		if msg, invalid := fieldError(t, office, "Username"); msg == "" || !invalid {
+			t.Fatalf("username ≠ e-mail: error %q (aria-invalid %v) next to the username; the page says:\n%s", msg, invalid, office.Text(t))
+		}
+		office.Fill(t, "Username", staff)
+		office.Press(t, "Invite")
+		office.Contains(t, "The account has been created.")
+		office.Contains(t, "Staff")
+		office.Follow(t, "Accounts")
+		office.Contains(t, staff, "Anna Jansen", "Not activated")
+		readmeScreenshot(t, office, "admin.png")
+	})
 	step(t, "3 the activation e-mail has a link and the company code", func(t *testing.T) {
 		m := j.mailTo(staff, "Activate your Hometrak account")
 		if !strings.Contains(m.Text, code) {
@@ -177,104 +216,164 @@ func TestBrowserJourneyJ1_InvitedStaff(t *testing.T) {
 		link = linkIn(t, m, "activate")
 	})
 	step(t, "4 the link opens a page that sets the password twice, the rules ticked off as typed", func(t *testing.T) {
-		v := p.Open(t, link)
-		wantOn(t, p, "/ui/activate") // the token is gone from the address bar (uiPageCheck)
+		v := anna.Open(t, link)
+		wantOn(t, anna, "/ui/activate") // the token is gone from the address bar (uiPageCheck)
 		if !strings.Contains(v.Title, "Hometrak") {
 			left(t, "the activation page shows no brand (title %q): the link carries only its token", v.Title)
 		}
-		if _, all := rulesMet(t, p); all == 0 {
+		if _, all := rulesMet(t, anna); all == 0 {
 			left(t, "the activation page lists no password rules: the link carries only its token, and no API tells the tenant of an activation token")
 		} else {
-			p.Contains(t, "at least 10 characters", "at least 1 digit")
-			p.Fill(t, "New password", "short")
-			if met, all := rulesMet(t, p); all != 2 || met != 0 {
+			anna.Contains(t, "at least 10 characters", "at least 1 digit")
+			anna.Fill(t, "New password", "short")
+			if met, all := rulesMet(t, anna); all != 2 || met != 0 {
 				t.Fatalf("rules ticked for %q: %d of %d", "short", met, all)
 			}
-			p.Fill(t, "New password", "Voorjaar-In-Utrecht-26")
-			if met, all := rulesMet(t, p); met != all {
+			anna.Fill(t, "New password", "Voorjaar-In-Utrecht-26")
+			if met, all := rulesMet(t, anna); met != all {
 				t.Fatalf("rules ticked for a good password: %d of %d", met, all)
 			}
 		}
-		p.Fill(t, "New password", "Voorjaar-In-Utrecht-26")
-		p.Fill(t, "New password again", "Voorjaar-In-Utrecht-62")
-		p.Press(t, "Activate")
-		wantOn(t, p, "/ui/activate")
-		if msg, invalid := fieldError(t, p, "New password again"); !strings.Contains(msg, "not the same") || !invalid {
+		anna.Fill(t, "New password", "Voorjaar-In-Utrecht-26")
+		anna.Fill(t, "New password again", "Voorjaar-In-Utrecht-62")
+		anna.Press(t, "Activate")
+		wantOn(t, anna, "/ui/activate")
+		if msg, invalid := fieldError(t, anna, "New password again"); !strings.Contains(msg, "not the same") || !invalid {
 			t.Fatalf("two different passwords: error %q (aria-invalid %v) next to the second field", msg, invalid)
 		}
-		p.Fill(t, "New password", "short")
-		p.Fill(t, "New password again", "short")
-		p.Press(t, "Activate")
-		if msg, invalid := fieldError(t, p, "New password"); msg == "" || !invalid {
+		anna.Fill(t, "New password", "short")
+		anna.Fill(t, "New password again", "short")
+		anna.Press(t, "Activate")
+		if msg, invalid := fieldError(t, anna, "New password"); msg == "" || !invalid {
 			t.Fatalf("a password against the policy: error %q (aria-invalid %v)", msg, invalid)
 		}
 		password = "Voorjaar-In-Utrecht-26"
-		p.Fill(t, "New password", password)
-		p.Fill(t, "New password again", password)
-		p.Press(t, "Activate")
-		wantOn(t, p, "/ui/sign-in")
-		p.Contains(t, "Your password is set")
-		if got := p.Value(t, "Company code"); got != code {
+		anna.Fill(t, "New password", password)
+		anna.Fill(t, "New password again", password)
+		anna.Press(t, "Activate")
+		wantOn(t, anna, "/ui/sign-in")
+		anna.Contains(t, "Your password is set")
+		if got := anna.Value(t, "Company code"); got != code {
 			t.Fatalf("company code field %q, want %q filled in", got, code)
 		}
-		readmeScreenshot(t, p, "sign-in.png")
+		readmeScreenshot(t, anna, "sign-in.png")
 	})
 	step(t, "4 the link a second time is refused", func(t *testing.T) {
-		p.Open(t, link)
-		if !strings.Contains(p.Text(t), "This link is not valid") {
+		anna.Open(t, link)
+		if !strings.Contains(anna.Text(t), "This link is not valid") {
 			// The page cannot tell a spent activation link before it is used.
-			p.Fill(t, "New password", "Another-Password-77")
-			p.Fill(t, "New password again", "Another-Password-77")
-			p.Press(t, "Activate")
+			anna.Fill(t, "New password", "Another-Password-77")
+			anna.Fill(t, "New password again", "Another-Password-77")
+			anna.Press(t, "Activate")
 		}
-		p.Contains(t, "This link is not valid")
-		p.Follow(t, "Back to sign in")
+		anna.Contains(t, "This link is not valid")
+		anna.Follow(t, "Back to sign in")
 	})
 	step(t, "6 sign-in takes company code, username and password; a wrong one says so, lock included", func(t *testing.T) {
-		signIn(t, p, code, staff, "Wrong-Password-99")
-		wantOn(t, p, "/ui/sign-in")
-		p.Contains(t, "Wrong company code, username or password, or your account is locked — see your e-mail.")
-		p.Fill(t, "Password", password)
-		p.Tick(t, "Remember company code and username", true)
-		p.Press(t, "Sign in")
-		wantOn(t, p, "/ui/")
-		p.Contains(t, "You are signed in", staff, code)
+		signIn(t, anna, code, staff, "Wrong-Password-99")
+		wantOn(t, anna, "/ui/sign-in")
+		anna.Contains(t, "Wrong company code, username or password, or your account is locked — see your e-mail.")
+		anna.Fill(t, "Password", password)
+		anna.Tick(t, "Remember company code and username", true)
+		anna.Press(t, "Sign in")
+		wantOn(t, anna, "/ui/")
+		anna.Contains(t, "You are signed in", staff, code)
 	})
-	step(t, "6 signing out; the sign-in page remembers company code and username", func(t *testing.T) {
-		p.Press(t, "Sign out")
-		wantOn(t, p, "/ui/sign-in")
-		if c, u := p.Value(t, "Company code"), p.Value(t, "Username"); c != code || u != staff {
+	step(t, "5 the first log-in asks for security questions; they are saved in the security settings", func(t *testing.T) {
+		anna.Contains(t, "Please set up your account recovery")
+		if strings.Contains(anna.Text(t), "Administration") {
+			t.Fatal("staff see the link to the admin area")
+		}
+		anna.Follow(t, "Security settings")
+		wantOn(t, anna, "/ui/reauth")
+		anna.Fill(t, "Password", password)
+		anna.Press(t, "Continue")
+		wantOn(t, anna, "/ui/settings")
+		anna.Fill(t, "Question 1", questions[0][0])
+		anna.Fill(t, "Answer 1", questions[0][1])
+		anna.Press(t, "Save questions")
+		if msg, _ := fieldError(t, anna, "Question 2"); msg == "" {
+			if msg, _ = fieldError(t, anna, "Answer 2"); msg == "" {
+				t.Fatalf("one question where two are required: no error at the second; the page says:\n%s", anna.Text(t))
+			}
+		}
+		anna.Fill(t, "Question 1", questions[0][0])
+		anna.Fill(t, "Answer 1", questions[0][1])
+		anna.Fill(t, "Question 2", questions[1][0])
+		anna.Fill(t, "Answer 2", questions[1][1])
+		anna.Press(t, "Save questions")
+		anna.Contains(t, "Your security questions have been saved.")
+		anna.Press(t, "Sign out")
+		signIn(t, anna, code, staff, password)
+		wantOn(t, anna, "/ui/")
+		if strings.Contains(anna.Text(t), "Please set up your account recovery") {
+			t.Fatal("the prompt is still there after setting the questions")
+		}
+	})
+	step(t, "7 the user changes the password in the security settings", func(t *testing.T) {
+		anna.Follow(t, "Security settings")
+		if strings.HasSuffix(anna.URL(), "/ui/reauth") {
+			anna.Fill(t, "Password", password)
+			anna.Press(t, "Continue")
+		}
+		wantOn(t, anna, "/ui/settings")
+		anna.Fill(t, "Current password", "Not-My-Password-1")
+		anna.Fill(t, "New password", "Zomer-In-Utrecht-27")
+		anna.Fill(t, "New password again", "Zomer-In-Utrecht-27")
+		anna.Press(t, "Change password")
+		if msg, invalid := fieldError(t, anna, "Current password"); msg == "" || !invalid {
+			t.Fatalf("a wrong current password: error %q (aria-invalid %v); the page says:\n%s", msg, invalid, anna.Text(t))
+		}
+		anna.Fill(t, "Current password", password)
+		anna.Fill(t, "New password", "Zomer-In-Utrecht-27")
+		anna.Fill(t, "New password again", "Zomer-In-Utrecht-27")
+		anna.Press(t, "Change password")
+		anna.Contains(t, "Your password has been changed.")
+		password = "Zomer-In-Utrecht-27"
+		anna.Press(t, "Sign out")
+	})
+	step(t, "6 the sign-in page remembers company code and username; the session cookie is HttpOnly", func(t *testing.T) {
+		wantOn(t, anna, "/ui/sign-in")
+		if c, u := anna.Value(t, "Company code"), anna.Value(t, "Username"); c != code || u != staff {
 			t.Fatalf("remembered %q %q, want %q %q", c, u, code, staff)
 		}
-		if p.Value(t, "Password") != "" {
+		if anna.Value(t, "Password") != "" {
 			t.Fatal("the password is filled in")
 		}
-		for _, c := range p.Cookies(t) {
+		for _, c := range anna.Cookies(t) {
 			if strings.Contains(c.Name, "session") && (!c.HTTPOnly || c.SameSite != "Lax") {
 				t.Fatalf("session cookie %+v: want HttpOnly and SameSite=Lax", c)
 			}
 		}
 	})
-	step(t, "8 forgot password: the e-mailed link, then a new password", func(t *testing.T) {
-		p.Follow(t, "Forgot your password?")
-		wantOn(t, p, "/ui/forgot-password")
-		if got := p.Value(t, "Company code"); got != code {
+	step(t, "8 forgot password: the e-mailed link, then the questions, then a new password", func(t *testing.T) {
+		anna.Follow(t, "Forgot your password?")
+		wantOn(t, anna, "/ui/forgot-password")
+		if got := anna.Value(t, "Company code"); got != code {
 			t.Fatalf("company code %q, want it carried over", got)
 		}
-		p.Fill(t, "Username or e-mail address", staff)
-		p.Press(t, "Send me a link")
-		p.Contains(t, "an e-mail is on its way")
-		p.Open(t, linkIn(t, j.mailTo(staff, "Reset your Hometrak password"), "reset-password"))
-		wantOn(t, p, "/ui/reset-password")
+		anna.Fill(t, "Username or e-mail address", staff)
+		anna.Press(t, "Send me a link")
+		anna.Contains(t, "an e-mail is on its way")
+		anna.Open(t, linkIn(t, j.mailTo(staff, "Reset your Hometrak password"), "reset-password"))
+		wantOn(t, anna, "/ui/reset-password")
+		anna.Fill(t, questions[0][0], "someone else")
+		anna.Fill(t, questions[1][0], "Kerkstraat")
+		anna.Press(t, "Continue")
+		anna.Contains(t, "not right")
+		// Case and spaces do not matter.
+		anna.Fill(t, questions[0][0], " mevrouw de groot ")
+		anna.Fill(t, questions[1][0], "KERKSTRAAT")
+		anna.Press(t, "Continue")
 		password = "Herfst-In-Utrecht-28"
-		p.Fill(t, "New password", password)
-		p.Fill(t, "New password again", password)
-		p.Press(t, "Set password")
-		wantOn(t, p, "/ui/sign-in")
-		p.Contains(t, "Your new password is set")
-		p.Fill(t, "Password", password)
-		p.Press(t, "Sign in")
-		wantOn(t, p, "/ui/")
+		anna.Fill(t, "New password", password)
+		anna.Fill(t, "New password again", password)
+		anna.Press(t, "Set password")
+		wantOn(t, anna, "/ui/sign-in")
+		anna.Contains(t, "Your new password is set")
+		anna.Fill(t, "Password", password)
+		anna.Press(t, "Sign in")
+		wantOn(t, anna, "/ui/")
 	})
 }
 

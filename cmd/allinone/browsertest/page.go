@@ -44,6 +44,9 @@ type Page struct {
 	cancel  func()
 	dir     string
 	timeout time.Duration
+	// Label, when set, starts the names of the page's screenshots: for a
+	// test with several tabs (two people), e.g. "office", "anna".
+	Label string
 	// Check, when set, is called on every page visited, after the
 	// screenshot and axe: the hosted pages' tests use it for what every
 	// page must have (security headers, a CSRF token in every form).
@@ -104,15 +107,26 @@ func screenshotDir(t *testing.T) string {
 		if err := os.MkdirAll(dir, 0o755); err != nil {
 			t.Fatalf("LATCHKEY_SCREENSHOT_DIR: %v", err)
 		}
-		// This run's pictures only: those of an earlier run go.
-		old, _ := filepath.Glob(filepath.Join(dir, "[0-9][0-9]-*.png"))
-		for _, f := range old {
-			_ = os.Remove(f)
+		// This run's pictures only: those of an earlier run go (once per
+		// folder: a test's second tab keeps the first's).
+		cleared.Lock()
+		defer cleared.Unlock()
+		if !cleared.dirs[dir] {
+			cleared.dirs[dir] = true
+			old, _ := filepath.Glob(filepath.Join(dir, "*.png"))
+			for _, f := range old {
+				_ = os.Remove(f)
+			}
 		}
 		return dir
 	}
 	return t.ArtifactDir()
 }
+
+var cleared = struct {
+	sync.Mutex
+	dirs map[string]bool
+}{dirs: map[string]bool{}}
 
 var nonWord = regexp.MustCompile(`[^A-Za-z0-9]+`)
 
@@ -230,7 +244,7 @@ func (p *Page) visited(t testing.TB, resp *network.Response, what string) Visit 
 	if what != "" {
 		what = " after " + what
 	}
-	t.Logf("browser: page %d%s: %s %d %q → %s", v.N, what, pathOf(v.URL), v.Status, v.Title, filepath.Base(file))
+	t.Logf("browser: %spage %d%s: %s %d %q → %s", p.labelled(), v.N, what, pathOf(v.URL), v.Status, v.Title, filepath.Base(file))
 	p.checkConsole(t)
 	p.Axe(t)
 	if p.Check != nil {
@@ -258,7 +272,11 @@ func (p *Page) screenshot(name string) (string, error) {
 	if err != nil {
 		return "", err
 	}
-	file := filepath.Join(p.dir, fmt.Sprintf("%02d-%s.png", p.visits, strings.TrimPrefix(name, "ui-")))
+	base := fmt.Sprintf("%02d-%s.png", p.visits, strings.TrimPrefix(name, "ui-"))
+	if p.Label != "" {
+		base = slug(p.Label) + "-" + base
+	}
+	file := filepath.Join(p.dir, base)
 	return file, os.WriteFile(file, png, 0o644)
 }
 
@@ -301,6 +319,13 @@ func (p *Page) checkConsole(t testing.TB) {
 			t.Logf("browser: console of %s: %s %s", pathOf(p.url), m, pathOf(m.URL))
 		}
 	}
+}
+
+func (p *Page) labelled() string {
+	if p.Label == "" {
+		return ""
+	}
+	return p.Label + "'s "
 }
 
 // URL is where the browser is.
