@@ -278,3 +278,35 @@ func TestPages_ActivationLink_ForgotPassword_ResetLink(t *testing.T) {
 		t.Fatalf("log-in with the reset password: %d %v", st, body)
 	}
 }
+
+// The sign-in page answers a locked account's right password exactly as it
+// answers a wrong password: the same status and the same page (but for the
+// username typed back into its field).
+func TestPages_SignIn_LockedLooksLikeWrongPassword(t *testing.T) {
+	inst := start(t, false, testkit.NATS(t).URL, t.TempDir())
+	op := client{t: t, base: inst.HTTPURL, token: inst.OperatorToken}
+	code := tenantWithAdmin(t, op, nil)
+	anon := client{t: t, base: inst.HTTPURL}
+	admin := client{t: t, base: inst.HTTPURL, token: finishFirstLogin(t, anon, code)["accessToken"].(string)}
+	lockedID, _ := userWithPassword(t, admin, code, "carol", "Silver-Lake-Pass-1")
+	userWithPassword(t, admin, code, "dave", "Amber-Field-Pass-1")
+	if st, body := admin.do("POST", "/v1/admin/accounts/"+lockedID+":lock", map[string]any{}); st != 200 {
+		t.Fatalf("lock: %d %v", st, body)
+	}
+	b := newPageBrowser(t, inst.HTTPURL)
+	try := func(user, pw string) (int, string) {
+		st, body, _ := b.submit("/ui/sign-in?tenant="+code, "/ui/sign-in", url.Values{"tenant": {code}, "username": {user}, "password": {pw}})
+		return st, strings.ReplaceAll(body, `value="`+user+`"`, "")
+	}
+	lockedSt, locked := try("carol", "Silver-Lake-Pass-1")
+	wrongSt, wrong := try("dave", "not-the-password-1")
+	if lockedSt != http.StatusUnauthorized || wrongSt != http.StatusUnauthorized {
+		t.Fatalf("statuses: locked %d, wrong password %d; want 401 both", lockedSt, wrongSt)
+	}
+	if locked != wrong {
+		t.Errorf("a locked account's page differs from a wrong password's")
+	}
+	if !strings.Contains(locked, "Wrong company code, username or password, or your account is locked — see your e-mail.") {
+		t.Errorf("failure text missing:\n%s", locked)
+	}
+}

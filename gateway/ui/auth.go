@@ -13,6 +13,39 @@ import (
 	credentialv1 "github.com/latchkey/latchkey/proto/gen/latchkey/credential/v1"
 )
 
+// stepUpWindow is how long a re-authentication admits security-setting
+// calls (POST /v1/auth/reauth).
+const stepUpWindow = 5 * time.Minute
+
+// HandleAuthError answers a signed-in page whose backend call was refused
+// for the session rather than for its content: a session ended or a token
+// refused signs out and goes to the sign-in page (and back after, for a
+// GET); REAUTHENTICATION_REQUIRED goes to /ui/reauth. It reports whether
+// it answered; other errors are the page's (rq.APIError).
+func (rq *Request) HandleAuthError(err error) bool {
+	e := errorOf(err)
+	back := ""
+	if rq.R.Method == http.MethodGet {
+		back = LocalPath(rq.R.URL.RequestURI())
+	}
+	switch {
+	case e.Kind == errs.KindPermissionDenied && e.Reason == "REAUTHENTICATION_REQUIRED":
+		rq.Session.Reauth, rq.Session.ReauthExp = "", 0
+		if back == "" {
+			back = LocalPath(rq.R.URL.Path)
+		}
+		rq.Redirect("/ui/reauth?return=" + urlQueryEscape(back))
+		return true
+	case e.Kind == errs.KindUnauthenticated:
+		tenant := rq.Session.Tenant
+		rq.Session.signOut()
+		rq.Session.Return = back
+		rq.Redirect(signInPath(tenant))
+		return true
+	}
+	return false
+}
+
 // refreshMargin: the access token is refreshed when it has less than this
 // left, so a backend call never carries one about to expire.
 const refreshMargin = 60 * time.Second
@@ -130,9 +163,7 @@ func (s *Server) loginStep(step string, h func(*Request)) func(*Request) {
 func (s *Server) home(rq *Request) {
 	me, err := rq.Me()
 	if err != nil {
-		if e := errorOf(err); e.Kind == errs.KindUnauthenticated {
-			rq.Session.signOut()
-			rq.Redirect("/ui/sign-in")
+		if rq.HandleAuthError(err) {
 			return
 		}
 		rq.APIError(err)
@@ -528,7 +559,9 @@ func (s *Server) reauth(rq *Request) {
 		return
 	}
 	rq.Session.Reauth = resp.GetAccessToken()
-	rq.Session.ReauthExp = s.clock.Now().Unix() + int64(resp.GetExpiresIn())
+	// The fresh token admits security calls for 5 minutes (API.md), however
+	// long it lives as an access token.
+	rq.Session.ReauthExp = s.clock.Now().Unix() + min(int64(resp.GetExpiresIn()), int64(stepUpWindow/time.Second))
 	ret := LocalPath(rq.Session.Return)
 	rq.Session.Return = ""
 	if ret == "" {

@@ -2,6 +2,7 @@ package ui
 
 import (
 	"net/http"
+	"net/url"
 	"strconv"
 	"strings"
 
@@ -30,11 +31,19 @@ func (rq *Request) takeLinkToken(kind, path string) bool {
 	}
 	rq.Session.clearLink()
 	rq.Session.LinkToken, rq.Session.LinkKind = tok, kind
-	q := ""
-	if l := rq.R.URL.Query().Get("lang"); rq.s.messages.has(l) {
-		q = "?lang=" + l
+	// The company code and language of the link stay (brand, language,
+	// password rules); nothing else of it does.
+	q := url.Values{}
+	if t := cleanCode(rq.R.URL.Query().Get("tenant")); t != "" {
+		q.Set("tenant", t)
 	}
-	rq.Redirect(path + q)
+	if l := rq.R.URL.Query().Get("lang"); rq.s.messages.has(l) {
+		q.Set("lang", l)
+	}
+	if len(q) > 0 {
+		path += "?" + q.Encode()
+	}
+	rq.Redirect(path)
 	return true
 }
 

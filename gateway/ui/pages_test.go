@@ -1,6 +1,7 @@
 package ui
 
 import (
+	"context"
 	"crypto/tls"
 	"net/http"
 	"net/http/httptest"
@@ -230,6 +231,7 @@ func TestLinkToken_RemovedFromURL(t *testing.T) {
 
 	// The reset link likewise.
 	wantRedirect(t, b.get("/ui/reset-password?token=another&lang=nl"), "/ui/reset-password?lang=nl")
+	wantRedirect(t, b.get("/ui/activate?tenant=acme&token=x&utm=1"), "/ui/activate?tenant=acme")
 }
 
 func TestResetPassword_ProofThenPassword(t *testing.T) {
@@ -437,4 +439,39 @@ func TestLanguageLinks_KeepTheCompanyCode(t *testing.T) {
 	if !strings.Contains(p.Body, `href="/ui/sign-in?lang=nl&amp;tenant=acme"`) || strings.Contains(p.Body, "x=1") {
 		t.Errorf("language links:\n%s", p.Body)
 	}
+}
+
+func TestHeaders_OnEveryAnswer(t *testing.T) {
+	ts := newTestServer(t)
+	b := ts.browser()
+	for _, tc := range []struct{ method, path string }{
+		{"GET", "/ui/static/ui.css"}, {"GET", "/ui/static/ui.js"}, {"GET", "/ui/static/"}, {"GET", "/ui/static/nope.css"},
+		{"PUT", "/ui/sign-in"}, {"DELETE", "/ui/"}, {"GET", "/ui/mailbox/"}, {"GET", "/ui/nope"},
+	} {
+		req, _ := http.NewRequest(tc.method, ts.srv.URL+tc.path, nil)
+		resp, err := b.c.Do(req)
+		if err != nil {
+			t.Fatal(err)
+		}
+		resp.Body.Close()
+		checkHeaders(t, page{Response: resp})
+	}
+}
+
+func TestHandleAuthError_EndedSessionAndReauth(t *testing.T) {
+	ts := newTestServer(t)
+	ts.f.me = func(context.Context) (*accountv1.GetMeResponse, error) {
+		return nil, grpcErr(errs.Unauthenticated("SESSION_REVOKED", "the session has ended"))
+	}
+	b := ts.browser()
+	b.setSession(signedIn())
+	wantRedirect(t, b.get("/ui/"), "/ui/sign-in?tenant=acme")
+	if s := b.session(); s.SignedIn() || s.Return != "/ui/" {
+		t.Errorf("after a revoked session: %+v", s)
+	}
+	ts.f.me = func(context.Context) (*accountv1.GetMeResponse, error) {
+		return nil, grpcErr(errs.PermissionDenied("REAUTHENTICATION_REQUIRED", "confirm"))
+	}
+	b.setSession(signedIn())
+	wantRedirect(t, b.get("/ui/"), "/ui/reauth?return=%2Fui%2F")
 }

@@ -131,6 +131,9 @@ func New(cfg Config) (*Server, error) {
 
 // ServeHTTP serves /ui/.
 func (s *Server) ServeHTTP(w http.ResponseWriter, r *http.Request) {
+	// Every answer under /ui/ has the headers, whichever handler (or the
+	// mux itself, for a method it refuses) writes it.
+	setSecurityHeaders(w.Header())
 	s.mux.ServeHTTP(w, r)
 }
 

@@ -17,7 +17,9 @@
           case "digit": n = count(v, /\p{Nd}/gu); break;
           case "symbol": n = count(v, /[^\p{L}\p{Nd}]/gu); break;
         }
-        li.classList.toggle("met", n >= min);
+        var met = n >= min, note = li.querySelector(".sr-only");
+        li.classList.toggle("met", met);
+        if (note) { note.textContent = met ? " (" + li.parentNode.getAttribute("data-met") + ")" : ""; }
       });
     };
     input.addEventListener("input", check);
