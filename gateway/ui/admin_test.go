@@ -160,6 +160,11 @@ func TestAdmin_Invite(t *testing.T) {
 	f, ts := newAdmin(t)
 	b := ts.signedIn(false)
 	// No e-mail, no role, temporary password chosen but not given: all named.
+	form := b.get("/ui/admin/invite")
+	wantContains(t, form, `value="USER" checked`, `value="EMAIL_LINK" checked`)
+	if strings.Contains(form.Body, `value="ADMIN" checked`) {
+		t.Error("the invitation offers ADMIN ticked")
+	}
 	p := b.submit("/ui/admin/invite", "/ui/admin/invite", url.Values{"activation": {"TEMPORARY_PASSWORD"}})
 	wantStatus(t, p, http.StatusBadRequest)
 	wantContains(t, p, `id="e-email"`, `id="e-roles"`, `id="e-temporary_password"`, `role="alert"`)
