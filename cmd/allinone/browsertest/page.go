@@ -471,7 +471,8 @@ func (p *Page) Press(t testing.TB, name string) Visit {
 	t.Helper()
 	sel := p.mark(t, `(name, norm) => {
 		const all = [...document.querySelectorAll('button, input[type=submit], input[type=button]')];
-		const text = b => norm(b.tagName === 'INPUT' ? b.value : b.textContent) || norm(b.getAttribute('aria-label'));
+		// The accessible name: aria-label where there is one.
+		const text = b => norm(b.getAttribute('aria-label')) || norm(b.tagName === 'INPUT' ? b.value : b.textContent);
 		let bs = all.filter(b => text(b) === name);
 		// Several forms may have a button of that name: the one of the
 		// form last typed into.
