@@ -391,90 +391,211 @@ func (j *journey) newTenantWithLink(prefix string, policy map[string]any, user, 
 	return code
 }
 
-// J3 — self-service resets: a user who forgot the password asks for the
-// link (by username, then by e-mail address), a link works once; the
-// pages in Dutch.
-func TestBrowserJourneyJ3_SelfServiceReset(t *testing.T) {
-	j, p := browserJourney(t)
-	code := j.newTenantWithLink("timetrak", map[string]any{"brandName": "Timetrak", "locale": "nl-NL"}, "kees", "kees@timetrak.example")
+// J3 — administrators and self-service. The tenant speaks Dutch; its
+// administrator (first log-in with a temporary password, then English)
+// invites Kees, sets a new password for him, unlocks him after failed
+// sign-ins, changes his login ID and sends him a reset link; Kees changes
+// his password and sets a PIN in the security settings and resets a
+// forgotten password by e-mail (by username and by e-mail address, an
+// unknown one answered alike, a link used once); a portal contact cannot
+// share an e-mail address. Two tabs: the admin and Kees.
+func TestBrowserJourneyJ3_AdminAndSelfService(t *testing.T) {
+	j, admin := browserJourney(t)
+	kees := browsertest.New(t)
+	kees.Check = uiPageCheck
+	admin.Label, kees.Label = "admin", "kees"
+	code := j.newTenant("timetrak", map[string]any{"brandName": "Timetrak", "locale": "nl-NL",
+		"lockout": map[string]any{"maxFailedAttempts": 3, "lockoutMinutes": 0},
+		"pin":     map[string]any{"enabled": true, "length": 4}}, "admin", "admin@timetrak.example")
 	email := "kees@timetrak.example"
 	password := "Gouden-Tulp-2026"
-
-	lang := func(t *testing.T) string {
+	lang := func(t *testing.T, p *browsertest.Page) string {
 		var l string
 		p.Eval(t, `document.documentElement.lang`, &l)
 		return l
 	}
-	step(t, "the invitation's link sets the first password, in Dutch", func(t *testing.T) {
-		p.Open(t, linkIn(t, j.mailTo(email, "Activeer je Timetrak-account"), "activate"))
-		wantOn(t, p, "/ui/activate")
-		if lang(t) != "nl" {
-			left(t, "the activation page is in %q, not the tenant's Dutch: the link carries only its token", lang(t))
-			p.Follow(t, "Nederlands")
-			if lang(t) != "nl" {
-				t.Fatalf("after choosing Nederlands the page is in %q", lang(t))
-			}
+	keesSignsIn := func(t *testing.T, user, password string) {
+		t.Helper()
+		kees.Open(t, j.inst.HTTPURL+"/ui/sign-in?tenant="+code)
+		signIn(t, kees, code, user, password)
+		wantOn(t, kees, "/ui/")
+		kees.Press(t, "Sign out")
+	}
+	login := "kees"
+	// onAccount opens Kees's account page in the admin area.
+	onAccount := func(t *testing.T) {
+		t.Helper()
+		admin.Open(t, j.inst.HTTPURL+"/ui/admin")
+		admin.Fill(t, "Search (name, username or e-mail)", "Kees")
+		admin.Press(t, "Search")
+		admin.Follow(t, login)
+	}
+
+	step(t, "the administrator's first log-in, in Dutch, then English", func(t *testing.T) {
+		admin.Open(t, j.inst.HTTPURL+"/ui/sign-in?tenant="+code)
+		if lang(t, admin) != "nl" {
+			t.Fatalf("the tenant's sign-in page is in %q, want nl", lang(t, admin))
 		}
-		p.Fill(t, "Nieuw wachtwoord", password)
-		p.Fill(t, "Nieuw wachtwoord nogmaals", password)
-		p.Press(t, "Activeren")
-		wantOn(t, p, "/ui/sign-in")
-		if lang(t) != "nl" {
-			t.Fatalf("the tenant's sign-in page is in %q, want nl", lang(t))
+		admin.Fill(t, "Gebruikersnaam", "admin")
+		admin.Fill(t, "Wachtwoord", "Temporary-Pass-2026")
+		admin.Press(t, "Aanmelden")
+		wantOn(t, admin, "/ui/login/password")
+		admin.Follow(t, "English")
+		if lang(t, admin) != "en" {
+			t.Fatalf("after choosing English the page is in %q", lang(t, admin))
 		}
-		p.Fill(t, "Gebruikersnaam", "kees")
-		p.Fill(t, "Wachtwoord", password)
-		p.Press(t, "Aanmelden")
-		wantOn(t, p, "/ui/")
-		p.Press(t, "Afmelden")
+		admin.Fill(t, "New password", adminPassword)
+		admin.Fill(t, "New password again", adminPassword)
+		admin.Press(t, "Set password")
+		wantOn(t, admin, "/ui/")
 	})
-	step(t, "the pages switch to English", func(t *testing.T) {
-		p.Follow(t, "English")
-		if lang(t) != "en" {
-			t.Fatalf("after choosing English the page is in %q", lang(t))
+	step(t, "the administrator invites Kees; his link sets the first password, in Dutch", func(t *testing.T) {
+		admin.Follow(t, "Administration")
+		admin.Follow(t, "Invite")
+		admin.Fill(t, "Username", "kees")
+		admin.Fill(t, "E-mail address", email)
+		admin.Fill(t, "Name", "Kees de Vries")
+		admin.Press(t, "Invite")
+		admin.Contains(t, "The account has been created.")
+		kees.Open(t, linkIn(t, j.mailTo(email, "Activeer je Timetrak-account"), "activate"))
+		wantOn(t, kees, "/ui/activate")
+		if lang(t, kees) != "nl" {
+			left(t, "the activation page is in %q, not the tenant's Dutch: the link carries only its token", lang(t, kees))
+			kees.Follow(t, "Nederlands")
 		}
-		p.Contains(t, "Sign in")
+		kees.Fill(t, "Nieuw wachtwoord", password)
+		kees.Fill(t, "Nieuw wachtwoord nogmaals", password)
+		kees.Press(t, "Activeren")
+		wantOn(t, kees, "/ui/sign-in")
+		kees.Follow(t, "English")
+		keesSignsIn(t, "kees", password)
+	})
+	step(t, "1 the administrator sets a new password for Kees", func(t *testing.T) {
+		onAccount(t)
+		admin.Fill(t, "New password", "Zilveren-Molen-2027")
+		admin.Tick(t, "Temporary: the user must change it at the next sign-in", false)
+		admin.Press(t, "Set password")
+		admin.Contains(t, "The password has been set.")
+		password = "Zilveren-Molen-2027"
+		keesSignsIn(t, "kees", password)
+	})
+	step(t, "1 the administrator unlocks Kees after failed sign-ins", func(t *testing.T) {
+		kees.Open(t, j.inst.HTTPURL+"/ui/sign-in?tenant="+code)
+		for range 3 {
+			signIn(t, kees, code, "kees", "Not-The-Password-1")
+		}
+		signIn(t, kees, code, "kees", password)
+		wantOn(t, kees, "/ui/sign-in")
+		kees.Contains(t, "or your account is locked — see your e-mail")
+		onAccount(t)
+		admin.Contains(t, "Locked (too many failed sign-ins)")
+		admin.Press(t, "Unlock")
+		admin.Contains(t, "The account has been unlocked.")
+		keesSignsIn(t, "kees", password)
+	})
+	step(t, "1 the administrator changes Kees's login ID", func(t *testing.T) {
+		onAccount(t)
+		admin.Fill(t, "New username", "kees.devries")
+		admin.Press(t, "Change login ID")
+		admin.Contains(t, "The login ID has been changed.")
+		login = "kees.devries"
+		keesSignsIn(t, "kees.devries", password)
+	})
+	step(t, "1 the administrator sends a reset link; Kees sets a new password", func(t *testing.T) {
+		onAccount(t)
+		admin.Press(t, "Send a password reset e-mail")
+		admin.Contains(t, "A password reset e-mail has been sent.")
+		kees.Open(t, linkIn(t, j.mailTo(email, "Stel je Timetrak-wachtwoord opnieuw in"), "reset-password"))
+		password = "Koperen-Ketel-2027"
+		kees.Fill(t, "New password", password)
+		kees.Fill(t, "New password again", password)
+		kees.Press(t, "Set password")
+		wantOn(t, kees, "/ui/sign-in")
+		keesSignsIn(t, "kees.devries", password)
+	})
+	step(t, "2 Kees changes his password (current and new) and 4 sets a PIN", func(t *testing.T) {
+		kees.Open(t, j.inst.HTTPURL+"/ui/sign-in?tenant="+code)
+		signIn(t, kees, code, "kees.devries", password)
+		kees.Follow(t, "Security settings")
+		kees.Fill(t, "Password", password)
+		kees.Press(t, "Continue")
+		wantOn(t, kees, "/ui/settings")
+		kees.Fill(t, "Change password › Current password", password)
+		password = "Bronzen-Brug-2028"
+		kees.Fill(t, "New password", password)
+		kees.Fill(t, "New password again", password)
+		kees.Press(t, "Change password")
+		kees.Contains(t, "Your password has been changed.")
+		kees.Fill(t, "PIN › Current password", password)
+		kees.Fill(t, "New PIN", "12a4")
+		kees.Fill(t, "New PIN again", "12a4")
+		kees.Press(t, "Save PIN")
+		if msg, invalid := fieldError(t, kees, "New PIN"); msg == "" || !invalid {
+			t.Fatalf("a PIN with a letter: error %q (aria-invalid %v)", msg, invalid)
+		}
+		kees.Fill(t, "PIN › Current password", password)
+		kees.Fill(t, "New PIN", "4821")
+		kees.Fill(t, "New PIN again", "4821")
+		kees.Press(t, "Save PIN")
+		kees.Contains(t, "Your PIN has been saved.")
+		left(t, "J3 step 4: unlocking the app with the PIN happens on a device (POST /v1/auth/pin), not in the pages")
+		kees.Press(t, "Sign out")
 	})
 	var link string
 	step(t, "3 a user who forgot it asks for the link by username", func(t *testing.T) {
-		p.Follow(t, "Forgot your password?")
-		p.Fill(t, "Company code", code)
-		p.Fill(t, "Username or e-mail address", "kees")
-		p.Press(t, "Send me a link")
-		p.Contains(t, "an e-mail is on its way")
+		kees.Follow(t, "Forgot your password?")
+		kees.Fill(t, "Company code", code)
+		kees.Fill(t, "Username or e-mail address", "kees.devries")
+		kees.Press(t, "Send me a link")
+		kees.Contains(t, "an e-mail is on its way")
 		link = linkIn(t, j.mailTo(email, "Stel je Timetrak-wachtwoord opnieuw in"), "reset-password")
-		p.Open(t, link)
-		password = "Bronzen-Brug-2028"
-		p.Fill(t, "New password", password)
-		p.Fill(t, "New password again", password)
-		p.Press(t, "Set password")
-		wantOn(t, p, "/ui/sign-in")
-		signIn(t, p, code, "kees", password)
-		wantOn(t, p, "/ui/")
-		p.Press(t, "Sign out")
+		kees.Open(t, link)
+		password = "Houten-Klomp-2029"
+		kees.Fill(t, "New password", password)
+		kees.Fill(t, "New password again", password)
+		kees.Press(t, "Set password")
+		wantOn(t, kees, "/ui/sign-in")
+		keesSignsIn(t, "kees.devries", password)
 	})
 	step(t, "3 the link a second time is refused", func(t *testing.T) {
-		p.Open(t, link)
-		p.Contains(t, "This link is not valid")
+		kees.Open(t, link)
+		kees.Contains(t, "This link is not valid")
 	})
 	step(t, "5 asking by e-mail address works too; an unknown one looks the same", func(t *testing.T) {
-		p.Open(t, j.inst.HTTPURL+"/ui/forgot-password?tenant="+code)
-		p.Fill(t, "Username or e-mail address", "nobody@timetrak.example")
-		p.Press(t, "Send me a link")
-		unknown := p.Text(t)
-		p.Open(t, j.inst.HTTPURL+"/ui/forgot-password?tenant="+code)
-		p.Fill(t, "Username or e-mail address", email)
-		p.Press(t, "Send me a link")
-		if known := p.Text(t); known != unknown {
+		kees.Open(t, j.inst.HTTPURL+"/ui/forgot-password?tenant="+code)
+		kees.Fill(t, "Username or e-mail address", "nobody@timetrak.example")
+		kees.Press(t, "Send me a link")
+		unknown := kees.Text(t)
+		kees.Open(t, j.inst.HTTPURL+"/ui/forgot-password?tenant="+code)
+		kees.Fill(t, "Username or e-mail address", email)
+		kees.Press(t, "Send me a link")
+		if known := kees.Text(t); known != unknown {
 			t.Fatalf("the answer tells accounts apart:\n%s\n---\n%s", known, unknown)
 		}
-		p.Open(t, linkIn(t, j.mailTo(email, "Stel je Timetrak-wachtwoord opnieuw in"), "reset-password"))
-		password = "Houten-Klomp-2029"
-		p.Fill(t, "New password", password)
-		p.Fill(t, "New password again", password)
-		p.Press(t, "Set password")
-		signIn(t, p, code, "kees", password)
-		wantOn(t, p, "/ui/")
+		kees.Open(t, linkIn(t, j.mailTo(email, "Stel je Timetrak-wachtwoord opnieuw in"), "reset-password"))
+		password = "Stenen-Trap-2030"
+		kees.Fill(t, "New password", password)
+		kees.Fill(t, "New password again", password)
+		kees.Press(t, "Set password")
+		keesSignsIn(t, "kees.devries", password)
+	})
+	step(t, "5 two portal contacts may not share an e-mail address", func(t *testing.T) {
+		invite := func(user string) {
+			admin.Open(t, j.inst.HTTPURL+"/ui/admin/invite")
+			admin.Fill(t, "Username", user)
+			admin.Fill(t, "E-mail address", "portal@client.example")
+			admin.Fill(t, "Name", "Portal contact "+user)
+			admin.Tick(t, "Staff", false)
+			admin.Tick(t, "Client", true)
+			admin.Press(t, "Invite")
+		}
+		invite("client.one")
+		admin.Contains(t, "The account has been created.", "Client")
+		invite("client.two")
+		wantOn(t, admin, "/ui/admin/invite")
+		if msg, invalid := fieldError(t, admin, "E-mail address"); msg == "" || !invalid {
+			t.Fatalf("a second contact with the same e-mail: error %q (aria-invalid %v); the page says:\n%s", msg, invalid, admin.Text(t))
+		}
 	})
 }
 

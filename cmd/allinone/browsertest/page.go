@@ -374,11 +374,24 @@ func (p *Page) mark(t testing.TB, fn string, arg string) string {
 }
 
 // field finds the control of the label whose text is label (or, when no
-// label is exactly that, the one label that starts with it).
+// label is exactly that, the one label that starts with it). "Section ›
+// Label" looks only in the section (or fieldset) whose heading (or
+// legend) is Section, for a page with two fields of one name.
 func (p *Page) field(t testing.TB, label string) string {
 	t.Helper()
 	return p.mark(t, `(label, norm) => {
-		const all = [...document.querySelectorAll('label')];
+		let scope = document;
+		const i = label.indexOf(' › ');
+		if (i >= 0) {
+			const name = label.slice(0, i);
+			label = label.slice(i + 3);
+			scope = [...document.querySelectorAll('section, fieldset')].find(s => {
+				const h = s.querySelector('h2, h3, legend');
+				return h && norm(h.textContent) === name;
+			});
+			if (!scope) return {error: 'no section ' + JSON.stringify(name)};
+		}
+		const all = [...scope.querySelectorAll('label')];
 		let ls = all.filter(l => norm(l.textContent) === label);
 		if (ls.length === 0) ls = all.filter(l => norm(l.textContent).startsWith(label));
 		if (ls.length !== 1) return {error: (ls.length ? 'several labels ' : 'no label ') + JSON.stringify(label) +
@@ -389,7 +402,8 @@ func (p *Page) field(t testing.TB, label string) string {
 }
 
 // Fill types value into the field labelled label (replacing what it had),
-// key by key, as a person would (so scripts that watch typing see it).
+// key by key, as a person would (so scripts that watch typing see it);
+// "Section › Label" for a label that several sections have.
 func (p *Page) Fill(t testing.TB, label, value string) {
 	t.Helper()
 	sel := p.field(t, label)
