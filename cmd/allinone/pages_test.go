@@ -5,6 +5,7 @@ import (
 	"net/http"
 	"net/http/cookiejar"
 	"net/url"
+	"os"
 	"regexp"
 	"strings"
 	"testing"
@@ -308,5 +309,38 @@ func TestPages_SignIn_LockedLooksLikeWrongPassword(t *testing.T) {
 	}
 	if !strings.Contains(locked, "Wrong company code, username or password, or your account is locked — see your e-mail.") {
 		t.Errorf("failure text missing:\n%s", locked)
+	}
+}
+
+// The all-in-one generates the pages' session key ring into its data
+// directory (0600) and keeps it, so a signed-in browser stays signed in
+// across a restart.
+func TestPages_SessionKeysGenerated_SessionSurvivesRestart(t *testing.T) {
+	cfg := keysConfig(t, false)
+	inst := startWithConfig(t, false, cfg)
+	if !inst.UISessionKeysNew || inst.UISessionKeysPath == "" {
+		t.Fatalf("no session key ring generated: %q", inst.UISessionKeysPath)
+	}
+	if st, err := os.Stat(inst.UISessionKeysPath); err != nil || st.Mode().Perm() != 0o600 {
+		t.Fatalf("key ring file: %v, %v; want mode 0600", st, err)
+	}
+	op := client{t: t, base: inst.HTTPURL, token: inst.OperatorToken}
+	code := tenantWithAdmin(t, op, nil)
+	finishFirstLogin(t, client{t: t, base: inst.HTTPURL}, code)
+	b := newPageBrowser(t, inst.HTTPURL)
+	st, _, h := b.submit("/ui/sign-in?tenant="+code, "/ui/sign-in", url.Values{"tenant": {code}, "username": {"admin"}, "password": {"Much-Better-Pass-1"}})
+	if st != http.StatusSeeOther || h.Get("Location") != "/ui/" {
+		t.Fatalf("sign-in: %d %q", st, h.Get("Location"))
+	}
+	if err := inst.Stop(); err != nil {
+		t.Fatal(err)
+	}
+	again := startWithConfig(t, false, cfg)
+	if again.UISessionKeysNew || again.UISessionKeysPath != inst.UISessionKeysPath {
+		t.Fatalf("restart made a new key ring (%q)", again.UISessionKeysPath)
+	}
+	b.base = again.HTTPURL // the jar's cookies are per host, not port
+	if st, body, _ := b.do(http.MethodGet, "/ui/", nil); st != 200 || !strings.Contains(body, code) {
+		t.Fatalf("landing page after the restart: %d\n%s", st, body)
 	}
 }

@@ -106,7 +106,10 @@ func (rq *Request) refresh() bool {
 	if rq.s.clock.Now().Add(refreshMargin).Unix() < rq.Session.AccessExp {
 		return true
 	}
-	resp, err := rq.s.cfg.Clients.Auth.RefreshToken(rq.Ctx(), &credentialv1.RefreshTokenRequest{RefreshToken: rq.Session.Refresh})
+	token := rq.Session.Refresh
+	resp, err := rq.s.refresher.refresh(rq.Ctx(), rq.s.clock.Now(), token, func(ctx context.Context) (*credentialv1.RefreshTokenResponse, error) {
+		return rq.s.cfg.Clients.Auth.RefreshToken(ctx, &credentialv1.RefreshTokenRequest{RefreshToken: token})
+	})
 	if err != nil {
 		if errs.Is(errs.FromStatus(err), errs.KindUnavailable) {
 			return true // keep the session; the page's own call will say

@@ -7,6 +7,7 @@ import (
 	"net/http/httptest"
 	"net/url"
 	"strings"
+	"sync"
 	"testing"
 	"time"
 
@@ -408,6 +409,7 @@ func TestSignedInPages_RefreshNearExpiry_StepUp(t *testing.T) {
 	// A refused refresh signs out.
 	ts.f.refreshResp = nil
 	s = signedIn()
+	s.Refresh = "another-refresh-token" // "ref"'s answer is shared for a minute
 	s.AccessExp = time.Now().Add(-time.Minute).Unix()
 	b.setSession(s)
 	wantRedirect(t, b.get("/ui/"), "/ui/sign-in")
@@ -474,4 +476,79 @@ func TestHandleAuthError_EndedSessionAndReauth(t *testing.T) {
 	}
 	b.setSession(signedIn())
 	wantRedirect(t, b.get("/ui/"), "/ui/reauth?return=%2Fui%2F")
+}
+
+func TestSignIn_RateLimitedAndUnavailable(t *testing.T) {
+	ts := newTestServer(t)
+	var answer error
+	ts.f.login = func(*credentialv1.LoginRequest) (*credentialv1.LoginResponse, error) { return nil, answer }
+	b := ts.browser()
+	form := url.Values{"tenant": {"acme"}, "username": {"ann"}, "password": {"pw"}}
+	answer = grpcErr(errs.TooManyAttempts("RATE_LIMITED", "slow down"))
+	p := b.submit("/ui/sign-in", "/ui/sign-in", form)
+	wantStatus(t, p, http.StatusTooManyRequests)
+	if !strings.Contains(p.Body, "Too many attempts") {
+		t.Errorf("rate-limit page:\n%s", p.Body)
+	}
+	answer = grpcErr(errs.Unavailable("CREDENTIAL_UNAVAILABLE", "down", nil))
+	p = b.submit("/ui/sign-in", "/ui/sign-in", form)
+	wantStatus(t, p, http.StatusServiceUnavailable)
+	// Unchecked "remember": the cookie goes.
+	for _, c := range p.Cookies() {
+		if c.Name == rememberCookie && c.MaxAge >= 0 {
+			t.Errorf("remember cookie kept: %+v", c)
+		}
+	}
+}
+
+// Two requests that both find the access token near expiry refresh once:
+// a second use of the spent refresh token would end the session.
+func TestRefresh_ConcurrentRequestsRefreshOnce(t *testing.T) {
+	ts := newTestServer(t)
+	var mu sync.Mutex
+	calls := 0
+	release := make(chan struct{})
+	ts.f.refreshResp = func(in *credentialv1.RefreshTokenRequest) (*credentialv1.RefreshTokenResponse, error) {
+		mu.Lock()
+		calls++
+		mu.Unlock()
+		<-release
+		return &credentialv1.RefreshTokenResponse{AccessToken: "acc2", RefreshToken: "ref2", ExpiresIn: 300}, nil
+	}
+	s := signedIn()
+	s.AccessExp = time.Now().Add(5 * time.Second).Unix()
+	var wg sync.WaitGroup
+	statuses := make([]int, 20)
+	for i := range statuses {
+		b := ts.browser()
+		b.setSession(&Session{Created: s.Created, CSRF: s.CSRF, Tenant: s.Tenant, Username: s.Username, Access: s.Access, Refresh: s.Refresh, AccessExp: s.AccessExp})
+		wg.Add(1)
+		go func() {
+			defer wg.Done()
+			resp, err := b.c.Get(ts.srv.URL + "/ui/")
+			if err == nil {
+				statuses[i] = resp.StatusCode
+				resp.Body.Close()
+			}
+		}()
+	}
+	for {
+		mu.Lock()
+		n := calls
+		mu.Unlock()
+		if n > 0 {
+			break
+		}
+		time.Sleep(time.Millisecond)
+	}
+	close(release)
+	wg.Wait()
+	if calls != 1 {
+		t.Errorf("%d refresh calls for one refresh token, want 1", calls)
+	}
+	for i, st := range statuses {
+		if st != http.StatusOK {
+			t.Errorf("request %d: %d", i, st)
+		}
+	}
 }

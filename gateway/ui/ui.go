@@ -79,13 +79,14 @@ type Config struct {
 
 // Server is the hosted pages' handler.
 type Server struct {
-	cfg      Config
-	clock    clock.Clock
-	log      *slog.Logger
-	codec    sessionCodec
-	pages    map[string]*pageTemplate
-	messages catalogs
-	mux      *http.ServeMux
+	cfg       Config
+	clock     clock.Clock
+	log       *slog.Logger
+	codec     sessionCodec
+	pages     map[string]*pageTemplate
+	messages  catalogs
+	mux       *http.ServeMux
+	refresher refresher
 	// patterns are the registered pages, for the test that walks them all.
 	patterns []string
 }
