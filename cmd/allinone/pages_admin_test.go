@@ -1,7 +1,10 @@
 package allinone_test
 
 import (
+	"bytes"
 	"html"
+	"io"
+	"mime/multipart"
 	"net/http"
 	"net/url"
 	"regexp"
@@ -127,6 +130,15 @@ func TestPages_AdminInvitesAndUnlocks_UserChangesPasswordAndEnrolsTOTP(t *testin
 		t.Fatalf("enrolment page: %d\n%s", st, body)
 	}
 	secret := strings.ReplaceAll(html.UnescapeString(k[1]), " ", "")
+	// The session cookie stays well within what a browser keeps (4 KB).
+	u, _ := url.Parse(inst.HTTPURL)
+	for _, c := range user.c.Jar.Cookies(u) {
+		if n := len("__Host-latchkey_session") + len(c.Value); c.Name == "latchkey_session" && n > 3500 {
+			t.Errorf("session cookie during the enrolment: %d bytes", n)
+		} else if c.Name == "latchkey_session" {
+			t.Logf("session cookie during the enrolment: %d bytes (as __Host-latchkey_session)", n)
+		}
+	}
 	st, body, _ = user.submit("/ui/settings", "/ui/settings/mfa/confirm", url.Values{"code": {totpAt(t, secret, time.Now())}})
 	codes := codeItem.FindAllStringSubmatch(body, -1)
 	if st != 200 || len(codes) == 0 || !strings.Contains(body, `action="/ui/settings/done"`) {
@@ -145,5 +157,95 @@ func TestPages_AdminInvitesAndUnlocks_UserChangesPasswordAndEnrolsTOTP(t *testin
 	st, tokens := anon.do("POST", "/v1/auth/login:continue", map[string]any{"loginTicket": next["loginTicket"], "recoveryCode": codes[0][1]})
 	if st != 200 || tokens["accessToken"] == nil {
 		t.Fatalf("recovery code from the page: %d %v", st, tokens)
+	}
+}
+
+// upload posts a file field (and the form page's CSRF token) as
+// multipart/form-data, the way the import form sends it.
+func (b *pageBrowser) upload(formPath, action, field, content string) (int, string) {
+	b.t.Helper()
+	st, body, _ := b.do(http.MethodGet, formPath, nil)
+	m := pageCSRF.FindStringSubmatch(body)
+	if st != 200 || m == nil {
+		b.t.Fatalf("GET %s: %d without a form:\n%s", formPath, st, body)
+	}
+	var buf bytes.Buffer
+	w := multipart.NewWriter(&buf)
+	_ = w.WriteField("csrf", m[1])
+	fw, _ := w.CreateFormFile(field, "accounts.csv")
+	_, _ = fw.Write([]byte(content))
+	_ = w.Close()
+	resp, err := b.c.Post(b.base+action, w.FormDataContentType(), &buf)
+	if err != nil {
+		b.t.Fatal(err)
+	}
+	defer resp.Body.Close()
+	raw, _ := io.ReadAll(resp.Body)
+	return resp.StatusCode, string(raw)
+}
+
+// The rest of the admin area on the running suite: a CSV import refused as
+// a whole for one bad row (listed), then accepted; the policy form changes
+// one field and only that one; a terms version is published and asked at
+// the next log-in.
+func TestPages_AdminImportPolicyTerms(t *testing.T) {
+	inst := start(t, false, testkit.NATS(t).URL, t.TempDir())
+	op := client{t: t, base: inst.HTTPURL, token: inst.OperatorToken}
+	code := tenantWithAdmin(t, op, map[string]any{"password": map[string]any{"minLength": 10, "minDigits": 1}, "brandName": "Importers"})
+	anon := client{t: t, base: inst.HTTPURL}
+	adminToken := finishFirstLogin(t, anon, code)["accessToken"].(string)
+	admin := newPageBrowser(t, inst.HTTPURL)
+	st, body, h := admin.submit("/ui/sign-in?tenant="+code, "/ui/sign-in", url.Values{"tenant": {code}, "username": {"admin"}, "password": {"Much-Better-Pass-1"}})
+	wantPage(t, "admin signs in", st, body, h, http.StatusSeeOther, "/ui/")
+
+	csv := "username,email,displayName,roles,legacyPasswordHash\n" +
+		"vera,vera@" + code + ".example,Vera,USER,\n" +
+		"wim,wim@" + code + ".example,Wim,JANITOR,\n"
+	st, body = admin.upload("/ui/admin/import", "/ui/admin/import", "file", csv)
+	if st != http.StatusBadRequest || !strings.Contains(body, "Nothing was imported") || !strings.Contains(body, `<td data-label="Line">3</td>`) ||
+		!strings.Contains(body, "<code>roles</code>") {
+		t.Fatalf("import with an unknown role: %d\n%s", st, body)
+	}
+	if _, body, _ = admin.do(http.MethodGet, "/ui/admin?filter=vera", nil); strings.Contains(body, "vera@") {
+		t.Fatalf("a row of a refused import was created:\n%s", body)
+	}
+	st, body = admin.upload("/ui/admin/import", "/ui/admin/import", "file", strings.Replace(csv, "JANITOR", "CLIENT", 1))
+	if st != 200 || !strings.Contains(body, "2 accounts were imported.") {
+		t.Fatalf("import: %d\n%s", st, body)
+	}
+	if _, body, _ = admin.do(http.MethodGet, "/ui/admin?filter=vera", nil); !strings.Contains(body, "vera@") || !strings.Contains(body, "Not activated") {
+		t.Fatalf("the imported account in the list:\n%s", body)
+	}
+
+	// The policy form: one field changed, the others kept.
+	st, body, _ = admin.do(http.MethodGet, "/ui/admin/policy", nil)
+	if st != 200 || !strings.Contains(body, `name="password.minLength" type="text" inputmode="numeric" pattern="[0-9]*" value="10"`) {
+		t.Fatalf("policy form: %d\n%s", st, body)
+	}
+	form := url.Values{}
+	for _, m := range regexp.MustCompile(`name="([a-zA-Z.]+)" (?:type="text" inputmode="numeric" pattern="\[0-9\]\*"|type="text") value="([^"]*)"`).FindAllStringSubmatch(body, -1) {
+		form.Set(m[1], html.UnescapeString(m[2]))
+	}
+	for _, m := range regexp.MustCompile(`name="([a-zA-Z.]+)" value="on" checked`).FindAllStringSubmatch(body, -1) {
+		form.Set(m[1], "on")
+	}
+	form.Set("password.minLength", "12")
+	st, body, h = admin.submit("/ui/admin/policy", "/ui/admin/policy", form)
+	wantPage(t, "save the policy", st, body, h, http.StatusSeeOther, "/ui/admin/policy")
+	ad := client{t: t, base: inst.HTTPURL, token: adminToken}
+	_, tenant := ad.do("GET", "/v1/admin/tenant", nil)
+	pol := tenant["tenant"].(map[string]any)["policy"].(map[string]any)
+	if pw := pol["password"].(map[string]any); pw["minLength"] != 12.0 || pw["minDigits"] != 1.0 || pol["brandName"] != "Importers" {
+		t.Fatalf("policy after the form: %v", pol)
+	}
+
+	// Publish terms.
+	st, body, h = admin.submit("/ui/admin/terms", "/ui/admin/terms", url.Values{"version": {"2026-12"}, "text": {"Be kind to the servers."}})
+	wantPage(t, "publish terms", st, body, h, http.StatusSeeOther, "/ui/admin/terms")
+	if _, body, _ = admin.do(http.MethodGet, "/ui/admin/terms", nil); !strings.Contains(body, "Current version: 2026-12") {
+		t.Fatalf("terms page after publishing:\n%s", body)
+	}
+	if st, terms := anon.do("GET", "/v1/terms?tenant="+code, nil); st != 200 || terms["version"] != "2026-12" {
+		t.Fatalf("current terms: %d %v", st, terms)
 	}
 }

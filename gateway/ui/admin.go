@@ -72,7 +72,7 @@ func (s *Server) Admin(h func(*Request)) func(*Request) {
 	return s.SignedIn(func(rq *Request) {
 		me, err := s.cfg.Clients.Account.GetMe(rq.AuthCtx(), &accountv1.GetMeRequest{})
 		if err != nil {
-			if s.sessionOver(rq, err) {
+			if rq.HandleAuthError(err) {
 				return
 			}
 			rq.APIError(err)
@@ -115,18 +115,32 @@ func rowOf(a *accountv1.Account) accountRow {
 // accountStatuses are the status filter's choices.
 var accountStatuses = []string{"PENDING", "ACTIVE", "LOCKED", "DISABLED"}
 
-// adminAccounts finds accounts: a filter text, a status, pages (the API's
-// page token in the next page's link).
+// adminAccounts finds accounts: a filter text, a status, a role, pages
+// (the API's page token in the next page's link).
 func (s *Server) adminAccounts(rq *Request) {
 	q := rq.R.URL.Query()
-	filter, status, token := strings.TrimSpace(q.Get("filter")), q.Get("status"), q.Get("pageToken")
+	filter, status, role, token := strings.TrimSpace(q.Get("filter")), q.Get("status"), q.Get("role"), q.Get("pageToken")
 	req := &accountv1.ListAccountsRequest{Filter: filter, PageSize: 25, PageToken: token}
-	if v, ok := accountv1.AccountStatus_Value_value[status]; ok && slices.Contains(accountStatuses, status) {
-		req.Status = accountv1.AccountStatus_Value(v)
+	if slices.Contains(accountStatuses, status) {
+		req.Status = accountv1.AccountStatus_Value(accountv1.AccountStatus_Value_value[status])
 	} else {
 		status = ""
 	}
-	data := map[string]any{"Filter": filter, "Status": status, "Statuses": accountStatuses, "Paged": token != ""}
+	if slices.Contains(inviteRoles, role) {
+		req.Role = accountv1.Role_Value(accountv1.Role_Value_value[role])
+	} else {
+		role = ""
+	}
+	first := url.Values{}
+	for k, v := range map[string]string{"filter": filter, "status": status, "role": role} {
+		if v != "" {
+			first.Set(k, v)
+		}
+	}
+	data := map[string]any{"Filter": filter, "Status": status, "Statuses": accountStatuses, "Role": role, "Roles": inviteRoles}
+	if token != "" {
+		data["First"] = "/ui/admin?" + first.Encode()
+	}
 	resp, err := s.cfg.Clients.AccountAdmin.ListAccounts(rq.AuthCtx(), req)
 	if err != nil {
 		if rq.APIError(err).Kind == errs.KindInvalid {
@@ -140,11 +154,8 @@ func (s *Server) adminAccounts(rq *Request) {
 		data["Accounts"] = rows
 		if t := resp.GetNextPageToken(); t != "" {
 			next := url.Values{"pageToken": {t}}
-			if filter != "" {
-				next.Set("filter", filter)
-			}
-			if status != "" {
-				next.Set("status", status)
+			for k, v := range first {
+				next[k] = v
 			}
 			data["Next"] = "/ui/admin?" + next.Encode()
 		}
@@ -251,7 +262,7 @@ func (s *Server) adminAction(rq *Request) {
 		return
 	}
 	if err != nil {
-		if s.sessionOver(rq, err) {
+		if rq.HandleAuthError(err) {
 			return
 		}
 		e := rq.APIError(err)
@@ -312,7 +323,7 @@ func (s *Server) adminInvite(rq *Request) {
 	}
 	resp, err := s.cfg.Clients.AccountAdmin.CreateAccount(rq.AuthCtx(), req)
 	if err != nil {
-		if s.sessionOver(rq, err) {
+		if rq.HandleAuthError(err) {
 			return
 		}
 		rq.APIError(err)
@@ -375,7 +386,7 @@ func (s *Server) adminImport(rq *Request) {
 	if len(problems) == 0 {
 		resp, err := s.cfg.Clients.CredentialAdmin.ImportAccounts(rq.AuthCtx(), &credentialv1.ImportAccountsRequest{Accounts: rows})
 		if err != nil {
-			if s.sessionOver(rq, err) {
+			if rq.HandleAuthError(err) {
 				return
 			}
 			rq.APIError(err)
@@ -450,7 +461,7 @@ func (s *Server) policyData(rq *Request, values map[string]string) []policyGroup
 func (s *Server) currentTenant(rq *Request) (*accountv1.Tenant, bool) {
 	resp, err := s.cfg.Clients.AccountAdmin.GetTenant(rq.AuthCtx(), &accountv1.GetTenantRequest{})
 	if err != nil {
-		if s.sessionOver(rq, err) {
+		if rq.HandleAuthError(err) {
 			return nil, false
 		}
 		rq.APIError(err)
@@ -489,7 +500,7 @@ func (s *Server) adminPolicy(rq *Request) {
 		return
 	}
 	if _, err := s.cfg.Clients.AccountAdmin.UpdateTenantPolicy(rq.AuthCtx(), &accountv1.UpdateTenantPolicyRequest{Policy: changed}); err != nil {
-		if s.sessionOver(rq, err) {
+		if rq.HandleAuthError(err) {
 			return
 		}
 		e := errorOf(err)
@@ -535,7 +546,7 @@ func (s *Server) adminTerms(rq *Request) {
 			rq.Redirect("/ui/admin/terms")
 			return
 		}
-		if s.sessionOver(rq, err) {
+		if rq.HandleAuthError(err) {
 			return
 		}
 		rq.APIError(err)

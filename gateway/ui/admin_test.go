@@ -72,19 +72,26 @@ func TestAdmin_FindAccounts_FilterAndPages(t *testing.T) {
 		Roles: []accountv1.Role_Value{accountv1.Role_USER}, Status: accountv1.AccountStatus_LOCKED}}
 	f.next = "tok/2+"
 	b := ts.signedIn(false)
-	p := b.get("/ui/admin?filter=bo&status=LOCKED")
+	p := b.get("/ui/admin?filter=bo&status=LOCKED&role=USER")
 	wantStatus(t, p, http.StatusOK)
 	wantContains(t, p, `href="/ui/admin/accounts/a1"`, "bob@acme.example", "Locked", "Staff",
-		`href="/ui/admin?filter=bo&amp;pageToken=tok%2F2%2B&amp;status=LOCKED"`)
+		`href="/ui/admin?filter=bo&amp;pageToken=tok%2F2%2B&amp;role=USER&amp;status=LOCKED"`, `<option value="USER" selected>`)
 	c := f.only(t, "ListAccounts")
 	in := c.Req.(*accountv1.ListAccountsRequest)
-	if in.GetFilter() != "bo" || in.GetStatus() != accountv1.AccountStatus_LOCKED || in.GetPageToken() != "" || c.Bearer != "access" {
+	if in.GetFilter() != "bo" || in.GetStatus() != accountv1.AccountStatus_LOCKED || in.GetRole() != accountv1.Role_USER || in.GetPageToken() != "" || c.Bearer != "access" {
 		t.Fatalf("ListAccounts %v as %q", in, c.Bearer)
 	}
-	b.get("/ui/admin?filter=bo&pageToken=tok%2F2%2B&status=LOCKED")
+	p = b.get("/ui/admin?filter=bo&pageToken=tok%2F2%2B&role=USER&status=LOCKED")
+	wantContains(t, p, `href="/ui/admin?filter=bo&amp;role=USER&amp;status=LOCKED"`)
 	calls := f.called("ListAccounts")
-	if in := calls[1].Req.(*accountv1.ListAccountsRequest); in.GetPageToken() != "tok/2+" {
+	if in := calls[1].Req.(*accountv1.ListAccountsRequest); in.GetPageToken() != "tok/2+" || in.GetRole() != accountv1.Role_USER {
 		t.Fatalf("second page %v", in)
+	}
+	// Values that are no status or role are not sent.
+	b.get("/ui/admin?status=VALUE_UNSPECIFIED&role=OPERATOR")
+	calls = f.called("ListAccounts")
+	if in := calls[2].Req.(*accountv1.ListAccountsRequest); in.GetStatus() != 0 || in.GetRole() != 0 {
+		t.Fatalf("unknown status and role sent: %v", in)
 	}
 	// A page token the service refuses: said on the page, not a 500.
 	f.fail["ListAccounts"] = grpcErr(errs.Invalid(errs.Field("pageToken", "INVALID_PAGE_TOKEN", "bad")))

@@ -6,7 +6,6 @@ import (
 	"strings"
 	"time"
 
-	"github.com/latchkey/latchkey/libs/authn"
 	"github.com/latchkey/latchkey/libs/errs"
 	accountv1 "github.com/latchkey/latchkey/proto/gen/latchkey/account/v1"
 	credentialv1 "github.com/latchkey/latchkey/proto/gen/latchkey/credential/v1"
@@ -45,12 +44,14 @@ type settingsData struct {
 	Until          string
 }
 
+// questionRow is one question of the security questions form (its
+// errors are the form's, by field name questionN / answerN).
 type questionRow struct {
-	N                  int
-	Question, QuestErr string
-	AnswerErr          string
+	N        int
+	Question string
 }
 
+// sessionRow is one session (a device) of the sessions table.
 type sessionRow struct {
 	ID, Device, IP, Started, LastUsed string
 	Current                           bool
@@ -77,7 +78,7 @@ func (s *Server) renderSettings(rq *Request, posted []questionRow) {
 	ctx := rq.AuthCtx()
 	if me, err := c.Account.GetMe(ctx, &accountv1.GetMeRequest{}); err == nil {
 		d.TOTP = me.GetSecurity().GetTotpEnabled()
-	} else if s.sessionOver(rq, err) {
+	} else if rq.HandleAuthError(err) {
 		return
 	}
 	if a := rq.Appearance(); a != nil {
@@ -125,33 +126,9 @@ func (s *Server) renderSettings(rq *Request, posted []questionRow) {
 	rq.Render("settings", d)
 }
 
-// sessionOver handles a call refused because the session ended: back to
-// sign-in. It reports whether it answered.
-func (s *Server) sessionOver(rq *Request, err error) bool {
-	if errorOf(err).Kind == errs.KindUnauthenticated {
-		rq.Session.signOut()
-		rq.Redirect("/ui/sign-in")
-		return true
-	}
-	return false
-}
-
-// stepUpGone handles a change refused because the step-up token is too
-// old (REAUTHENTICATION_REQUIRED): the password page again, then back.
-// It reports whether it answered.
-func (s *Server) stepUpGone(rq *Request, err error) bool {
-	e := errorOf(err)
-	if e.Kind == errs.KindPermissionDenied && e.Reason == authn.ReasonReauthenticationRequired {
-		rq.Session.Reauth, rq.Session.ReauthExp = "", 0
-		rq.Redirect("/ui/reauth?return=" + urlQueryEscape("/ui/settings"))
-		return true
-	}
-	return s.sessionOver(rq, err)
-}
-
 // settingsFailed shows a refused change on the settings page.
 func (s *Server) settingsFailed(rq *Request, err error) {
-	if s.stepUpGone(rq, err) {
+	if rq.HandleAuthError(err) {
 		return
 	}
 	rq.APIError(err)
@@ -196,7 +173,7 @@ func (s *Server) settingsPin(rq *Request) {
 		return
 	}
 	if _, err := s.cfg.Clients.Credential.SetPin(rq.StepUpCtx(), &credentialv1.SetPinRequest{CurrentPassword: &cur, NewPin: pin}); err != nil {
-		if s.stepUpGone(rq, err) {
+		if rq.HandleAuthError(err) {
 			return
 		}
 		// The password field of this form is not the password form's.
@@ -236,11 +213,11 @@ func (s *Server) settingsEnroll(rq *Request) {
 		s.settingsFailed(rq, err)
 		return
 	}
-	rq.Session.Enroll = &Enrollment{Secret: resp.GetSecret(), QR: resp.GetQrPng()}
-	data := enrollData(rq.Session.Enroll)
-	if len(resp.GetQrPng()) > maxQRInCookie {
-		rq.Session.Enroll.QR = nil // shown now; the key as text after a retry
-	}
+	data := enrollData(&Enrollment{Secret: resp.GetSecret(), QR: resp.GetQrPng()})
+	// The session keeps the key only: with three tokens in it already, the
+	// QR image would take the cookie near the 4 KB browsers keep. The QR is
+	// shown now; after a mistyped code, the key as text.
+	rq.Session.Enroll = &Enrollment{Secret: resp.GetSecret()}
 	rq.Render("settings-enroll", data)
 }
 
@@ -259,12 +236,20 @@ func (s *Server) settingsConfirm(rq *Request) {
 	}
 	resp, err := s.cfg.Clients.MFA.ConfirmTotp(rq.StepUpCtx(), &mfav1.ConfirmTotpRequest{Code: code})
 	if err != nil {
-		if s.stepUpGone(rq, err) {
+		if rq.HandleAuthError(err) {
 			return
 		}
-		if e := errorOf(err); e.Kind == errs.KindInvalid || e.Kind == errs.KindUnauthenticated || e.Kind == errs.KindFailedPrecondition {
+		switch errorOf(err).Kind {
+		case errs.KindInvalid:
 			rq.FieldError("code", "settings.enroll.wrong")
-		} else {
+		case errs.KindFailedPrecondition:
+			// Too many wrong codes (or none waiting): this enrolment is
+			// over; the settings page offers a new one.
+			rq.Session.Enroll = nil
+			rq.APIError(err)
+			s.renderSettings(rq, nil)
+			return
+		default:
 			rq.APIError(err)
 		}
 		rq.Render("settings-enroll", enrollData(rq.Session.Enroll))
@@ -324,7 +309,7 @@ func (s *Server) settingsQuestions(rq *Request) {
 			rq.Redirect("/ui/settings")
 			return
 		}
-		if s.stepUpGone(rq, err) {
+		if rq.HandleAuthError(err) {
 			return
 		}
 		e := errorOf(err)

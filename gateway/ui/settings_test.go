@@ -116,7 +116,9 @@ func TestSettings_ReauthenticationRequiredGoesToReauth(t *testing.T) {
 	f.fail["DisableTotp"] = grpcErr(errs.PermissionDenied(authn.ReasonReauthenticationRequired, "again"))
 	b := ts.signedIn(true)
 	p := b.post("/ui/settings/mfa/disable", url.Values{CSRFField: {csrfOf(b.get("/ui/settings").Body)}})
-	wantRedirect(t, p, "/ui/reauth?return=%2Fui%2Fsettings")
+	wantRedirect(t, p, "/ui/reauth?return=%2Fui%2Fsettings%2Fmfa%2Fdisable")
+	// The step-up is forgotten: the settings wait for the password again.
+	wantRedirect(t, b.get("/ui/settings/mfa/disable"), "/ui/reauth?return=%2Fui%2Fsettings%2Fmfa%2Fdisable")
 }
 
 func TestSettings_PIN(t *testing.T) {
@@ -171,6 +173,20 @@ func TestSettings_EnrolTOTP(t *testing.T) {
 	wantRedirect(t, b.post("/ui/settings/done", url.Values{CSRFField: {tok}}), "/ui/settings")
 	// The enrolment is over: confirming again goes back to the settings.
 	wantRedirect(t, b.post("/ui/settings/mfa/confirm", url.Values{CSRFField: {tok}, "code": {"1"}}), "/ui/settings")
+}
+
+// Too many wrong codes end the enrolment: said on the settings page, which
+// offers a new one.
+func TestSettings_EnrolmentEnded(t *testing.T) {
+	f, ts := newAPITestServer(t)
+	b := ts.signedIn(true)
+	tok := csrfOf(b.get("/ui/settings").Body)
+	wantStatus(t, b.post("/ui/settings/mfa/enroll", url.Values{CSRFField: {tok}}), http.StatusOK)
+	f.fail["ConfirmTotp"] = grpcErr(errs.FailedPrecondition("TOTP_ENROLLMENT_ENDED", "too many"))
+	p := b.post("/ui/settings/mfa/confirm", url.Values{CSRFField: {tok}, "code": {"000000"}})
+	wantStatus(t, p, http.StatusBadRequest)
+	wantContains(t, p, "Too many wrong codes", `action="/ui/settings/mfa/enroll"`)
+	wantRedirect(t, b.get("/ui/settings/mfa/confirm"), "/ui/settings")
 }
 
 func TestSettings_DisableAndNewCodes(t *testing.T) {
