@@ -922,3 +922,46 @@ func TestBrowser_EnrolAtFirstLogIn_RecoveryCodeOnce(t *testing.T) {
 		wantOn(t, p, "/ui/")
 	})
 }
+
+// The pages people open on a phone work at 320 CSS pixels wide: nothing
+// needs sideways scrolling, and axe-core passes there too.
+func TestBrowser_Narrow320(t *testing.T) {
+	j, p := browserJourney(t)
+	code := j.newTenant("narrow", map[string]any{"brandName": "Track Portal", "password": map[string]any{"minLength": 12, "minDigits": 2, "minSymbols": 1}}, "admin", "admin@narrow.example")
+	if !p.Viewport(t, 320, 640) {
+		t.Log("the blank page is wider than 320 px?")
+	}
+	check := func(t *testing.T) {
+		t.Helper()
+		var fits bool
+		p.Eval(t, `document.documentElement.scrollWidth <= window.innerWidth`, &fits)
+		if !fits {
+			var w int
+			p.Eval(t, `document.documentElement.scrollWidth`, &w)
+			t.Errorf("%s is %d px wide at a 320 px screen", p.URL(), w)
+		}
+	}
+	for _, path := range []string{"/ui/sign-in?tenant=" + code, "/ui/forgot-password?tenant=" + code, "/ui/request-key?tenant=" + code} {
+		p.Open(t, j.inst.HTTPURL+path)
+		check(t)
+	}
+	p.Open(t, j.inst.HTTPURL+"/ui/sign-in?tenant="+code)
+	signIn(t, p, code, "admin", "Temporary-Pass-2026")
+	wantOn(t, p, "/ui/login/password")
+	check(t)
+	p.Fill(t, "New password", adminPassword)
+	p.Fill(t, "New password again", adminPassword)
+	p.Press(t, "Set password")
+	wantOn(t, p, "/ui/")
+	check(t)
+	p.Follow(t, "Administration")
+	check(t)
+	p.Open(t, j.inst.HTTPURL+"/ui/settings")
+	if strings.Contains(p.URL(), "/ui/reauth") {
+		check(t)
+		p.Fill(t, "Password", adminPassword)
+		p.Press(t, "Continue")
+	}
+	wantOn(t, p, "/ui/settings")
+	check(t)
+}
