@@ -965,3 +965,57 @@ func TestBrowser_Narrow320(t *testing.T) {
 	wantOn(t, p, "/ui/settings")
 	check(t)
 }
+
+// The keyboard alone gets through the sign-in page in reading order, the
+// focus always visible; and the pages work with JavaScript off.
+func TestBrowser_KeyboardAndWithoutJavaScript(t *testing.T) {
+	j, p := browserJourney(t)
+	code := j.newTenant("keys", map[string]any{"brandName": "Timetrak"}, "admin", "admin@keys.example")
+
+	step(t, "Tab goes through the sign-in page in reading order, the focus visible", func(t *testing.T) {
+		p.Open(t, j.inst.HTTPURL+"/ui/sign-in?tenant="+code)
+		var order []string
+		for range 11 {
+			f := p.Tab(t)
+			if f.Tag == "BODY" {
+				break
+			}
+			if !f.Visible {
+				t.Errorf("the focus on %s %q cannot be seen", f.Tag, f.Name)
+			}
+			order = append(order, f.Name)
+		}
+		t.Logf("focus order: %q", order)
+		if len(order) == 0 || order[0] != "Skip to content" {
+			t.Fatalf("focus order %q: want the skip link first", order)
+		}
+		want := []string{"Company code", "Username", "Password", "Remember company code and username", "Sign in", "Forgot your password?", "Request an authenticator key"}
+		at := 0
+		for _, name := range order {
+			if at < len(want) && name == want[at] {
+				at++
+			}
+		}
+		if at != len(want) {
+			t.Fatalf("focus order %q: want %q in that order", order, want)
+		}
+	})
+	step(t, "with JavaScript off: sign-in, the new password, the landing page", func(t *testing.T) {
+		p.ScriptsOff(t, true)
+		p.Open(t, j.inst.HTTPURL+"/ui/sign-in?tenant="+code)
+		signIn(t, p, code, "admin", "Temporary-Pass-2026")
+		wantOn(t, p, "/ui/login/password")
+		p.Fill(t, "New password", "short")
+		p.Fill(t, "New password again", "short")
+		p.Press(t, "Set password")
+		if msg, _ := fieldError(t, p, "New password"); msg == "" {
+			t.Fatal("a short password: no error at the field without JavaScript")
+		}
+		p.Fill(t, "New password", adminPassword)
+		p.Fill(t, "New password again", adminPassword)
+		p.Press(t, "Set password")
+		wantOn(t, p, "/ui/")
+		p.Contains(t, "You are signed in")
+		p.ScriptsOff(t, false)
+	})
+}

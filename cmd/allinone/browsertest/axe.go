@@ -128,6 +128,9 @@ func (p *Page) Violations(t testing.TB) (vs []Violation, skipped string) {
 	if js == "" {
 		return nil, notInstalled
 	}
+	if p.scriptsOff {
+		return nil, "scripts are off (ScriptsOff), so axe-core cannot run on the page"
+	}
 	if !p.timersRun() {
 		return nil, "the page runs no script (sandboxed), so axe-core cannot run on it"
 	}

@@ -13,6 +13,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/chromedp/cdproto/emulation"
 	"github.com/chromedp/cdproto/network"
 	"github.com/chromedp/chromedp"
 )
@@ -52,14 +53,15 @@ type Page struct {
 	// page must have (security headers, a CSRF token in every form).
 	Check func(t testing.TB, v Visit)
 
-	mu        sync.Mutex
-	console   []chromedp.ConsoleMessage
-	seen      int // console messages already reported
-	visits    int
-	url       string
-	axeTime   time.Duration
-	began     time.Time
-	noAxeSaid bool
+	mu         sync.Mutex
+	console    []chromedp.ConsoleMessage
+	seen       int // console messages already reported
+	visits     int
+	url        string
+	axeTime    time.Duration
+	began      time.Time
+	noAxeSaid  bool
+	scriptsOff bool
 }
 
 // New opens a tab for t in the shared browser (started on first use). It
@@ -548,4 +550,45 @@ func (p *Page) Cookies(t testing.TB) []Cookie {
 		out = append(out, Cookie{Name: c.Name, Value: c.Value, SameSite: string(c.SameSite), HTTPOnly: c.HTTPOnly, Secure: c.Secure, Path: c.Path})
 	}
 	return out
+}
+
+// Focused is the element that has the keyboard focus, as a person would
+// name it, and whether its focus can be seen (an outline or a box shadow).
+type Focused struct {
+	Name    string // a control's label, a link's or button's text
+	Tag     string
+	Visible bool
+}
+
+// Tab presses the Tab key (a real key event) and returns what has the
+// focus then.
+func (p *Page) Tab(t testing.TB) Focused {
+	t.Helper()
+	if err := p.run(chromedp.KeyEvent("\t")); err != nil {
+		t.Fatalf("browser: Tab: %v", err)
+	}
+	var f Focused
+	p.Eval(t, `(() => {
+		const e = document.activeElement, norm = s => (s || '').replace(/\s+/g, ' ').trim();
+		if (!e || e === document.body) return {Name: '', Tag: 'BODY', Visible: false};
+		const name = norm(e.getAttribute('aria-label')) || (e.labels && e.labels.length ? norm(e.labels[0].textContent) : '') ||
+			norm(e.tagName === 'INPUT' ? e.value : e.textContent);
+		const cs = getComputedStyle(e);
+		const visible = (cs.outlineStyle !== 'none' && parseFloat(cs.outlineWidth) > 0) || (cs.boxShadow && cs.boxShadow !== 'none');
+		return {Name: name, Tag: e.tagName, Visible: visible};
+	})()`, &f)
+	return f
+}
+
+// ScriptsOff turns the page's scripts off (on) for what it loads next:
+// the pages must work without JavaScript. axe-core cannot run then, and
+// its checks skip.
+func (p *Page) ScriptsOff(t testing.TB, off bool) {
+	t.Helper()
+	ctx, cancel := context.WithTimeout(p.ctx, p.timeout)
+	defer cancel()
+	if _, err := chromedp.Call(ctx, emulation.SetScriptExecutionDisabled, emulation.SetScriptExecutionDisabledParams{Value: off}); err != nil {
+		t.Fatalf("browser: scripts off: %v", err)
+	}
+	p.scriptsOff = off
 }
