@@ -9,6 +9,8 @@ import (
 	"testing"
 	"time"
 
+	"golang.org/x/crypto/bcrypt"
+
 	"github.com/latchkey/latchkey/cmd/allinone/browsertest"
 	"github.com/latchkey/latchkey/libs/testkit/qr"
 	"github.com/latchkey/latchkey/libs/testkit/smtptest"
@@ -207,6 +209,27 @@ func TestBrowserJourneyJ1_InvitedStaff(t *testing.T) {
 		office.Follow(t, "Accounts")
 		office.Contains(t, staff, "Anna Jansen", "Not activated")
 		readmeScreenshot(t, office, "admin.png")
+	})
+	step(t, "2 staff who had a login in the old system are imported with their old password hash (a CSV file)", func(t *testing.T) {
+		old, err := bcrypt.GenerateFromPassword([]byte("Oude-Wachtwoord-1"), 8)
+		if err != nil {
+			t.Fatal(err)
+		}
+		csv := filepath.Join(t.TempDir(), "legacy.csv")
+		if err := os.WriteFile(csv, []byte("username,email,displayName,roles,legacyPasswordHash\n"+
+			"piet@hometrak.example,piet@hometrak.example,Piet Bakker,USER,"+string(old)+"\n"), 0o600); err != nil {
+			t.Fatal(err)
+		}
+		office.Follow(t, "Import")
+		office.Upload(t, "CSV file", csv)
+		office.Press(t, "Import")
+		office.Contains(t, "1 accounts were imported.")
+		piet := browsertest.New(t)
+		piet.Check, piet.Label = uiPageCheck, "piet"
+		piet.Open(t, j.inst.HTTPURL+"/ui/sign-in?tenant="+code)
+		signIn(t, piet, code, "piet@hometrak.example", "Oude-Wachtwoord-1")
+		wantOn(t, piet, "/ui/")
+		piet.Contains(t, "Piet Bakker")
 	})
 	step(t, "3 the activation e-mail has a link and the company code", func(t *testing.T) {
 		m := j.mailTo(staff, "Activate your Hometrak account")

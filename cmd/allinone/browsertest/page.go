@@ -592,3 +592,12 @@ func (p *Page) ScriptsOff(t testing.TB, off bool) {
 	}
 	p.scriptsOff = off
 }
+
+// Upload chooses file for the file field labelled label.
+func (p *Page) Upload(t testing.TB, label, file string) {
+	t.Helper()
+	sel := p.field(t, label)
+	if err := p.run(chromedp.SetUploadFiles(chromedp.CSS(sel), []string{file})); err != nil {
+		t.Fatalf("browser: choosing %s for %q: %v", file, label, err)
+	}
+}
