@@ -709,6 +709,12 @@ func TestBrowserJourneyJ4_KeyThenPasswordThenCode(t *testing.T) {
 		p.Fill(t, "Six-digit code", totpAt(t, secret, j.clk.Now().Add(-30*time.Second)))
 		p.Press(t, "Continue")
 		wantOn(t, p, "/ui/")
+		// Two steps ahead is too far.
+		p.Press(t, "Sign out")
+		signIn(t, p, code, user, password)
+		p.Fill(t, "Six-digit code", totpAt(t, secret, j.clk.Now().Add(60*time.Second)))
+		p.Press(t, "Continue")
+		wantOn(t, p, "/ui/login/code")
 	})
 }
 
