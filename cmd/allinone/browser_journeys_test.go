@@ -33,6 +33,9 @@ import (
 // every /ui/ page is checked.
 func browserJourney(t *testing.T) (*journey, *browsertest.Page) {
 	t.Helper()
+	// The browser tests run beside each other (two at a time on two
+	// cores), each its own suite and tab in the shared browser.
+	t.Parallel()
 	p := browsertest.New(t) // skips before anything starts when there is no browser
 	began := time.Now()
 	j := startJourney(t, true)
