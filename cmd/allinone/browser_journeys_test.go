@@ -727,22 +727,41 @@ func TestBrowserJourneyJ4_KeyThenPasswordThenCode(t *testing.T) {
 // log-in then carries the prompt to set a recovery question.
 func TestBrowserJourneyJ2_HelpdeskStrictPolicy(t *testing.T) {
 	j, p := browserJourney(t)
+	helpdesk := browsertest.New(t)
+	helpdesk.Check = uiPageCheck
+	p.Label, helpdesk.Label = "user", "helpdesk"
 	user, email := "m.devries", "m.devries@eshc.example"
-	code := uniqueCode(t, "eshc")
+	code := j.newTenant("eshc", map[string]any{
+		"brandName":          "Clienttrack",
+		"password":           map[string]any{"minLength": 8, "minUppercase": 1, "minDigits": 1, "minSymbols": 1, "maxAgeDays": 90, "historyCount": 6},
+		"lockout":            map[string]any{"maxFailedAttempts": 5, "lockoutMinutes": 0},
+		"inactivityLockDays": 10, "termsRequired": true,
+		"recovery": map[string]any{"emailLink": true, "securityQuestions": true, "securityQuestionsRequired": 1},
+	}, "helpdesk", "helpdesk@eshc.example")
 	password := "Tulpen&Molens7"
 
-	step(t, "1 the helpdesk creates the account with a temporary password; the terms are published", func(t *testing.T) {
-		st, body := j.op.do("POST", "/v1/tenants", map[string]any{"code": code, "name": "ESHC", "policy": map[string]any{
-			"brandName":          "Clienttrack",
-			"password":           map[string]any{"minLength": 8, "minUppercase": 1, "minDigits": 1, "minSymbols": 1, "maxAgeDays": 90, "historyCount": 6},
-			"lockout":            map[string]any{"maxFailedAttempts": 5, "lockoutMinutes": 0},
-			"inactivityLockDays": 10, "termsRequired": true,
-			"recovery": map[string]any{"emailLink": true, "securityQuestions": true, "securityQuestionsRequired": 1}},
-			"firstAdmin": map[string]any{"username": user, "email": email, "displayName": "Marije de Vries",
-				"activation": "TEMPORARY_PASSWORD", "temporaryPassword": "Welcome!2026x"}})
-		wantStatus(t, "create tenant", st, body, 200)
-		st, body = j.op.asTenant(code).do("POST", "/v1/admin/tenant/terms", map[string]any{"version": "2026-12", "text": "Terms of use of Clienttrack: be kind to the data."})
-		wantStatus(t, "publish terms", st, body, 200)
+	step(t, "1 the helpdesk publishes the terms and creates the account with a temporary password", func(t *testing.T) {
+		helpdesk.Open(t, j.inst.HTTPURL+"/ui/sign-in?tenant="+code)
+		signIn(t, helpdesk, code, "helpdesk", "Temporary-Pass-2026")
+		wantOn(t, helpdesk, "/ui/login/password")
+		helpdesk.Fill(t, "New password", adminPassword)
+		helpdesk.Fill(t, "New password again", adminPassword)
+		helpdesk.Press(t, "Set password")
+		wantOn(t, helpdesk, "/ui/")
+		helpdesk.Follow(t, "Administration")
+		helpdesk.Follow(t, "Terms")
+		helpdesk.Fill(t, "Version", "2026-12")
+		helpdesk.Fill(t, "Text", "Terms of use of Clienttrack: be kind to the data.")
+		helpdesk.Press(t, "Publish")
+		helpdesk.Contains(t, "The terms have been published.", "2026-12")
+		helpdesk.Follow(t, "Invite")
+		helpdesk.Fill(t, "Username", user)
+		helpdesk.Fill(t, "E-mail address", email)
+		helpdesk.Fill(t, "Name", "Marije de Vries")
+		helpdesk.Choose(t, "Activation", "Give a temporary password")
+		helpdesk.Fill(t, "Temporary password", "Welcome!2026x")
+		helpdesk.Press(t, "Invite")
+		helpdesk.Contains(t, "The account has been created.", "Marije de Vries", "Staff", "Active")
 	})
 	step(t, "2 first log-in: the terms, then a new password", func(t *testing.T) {
 		p.Open(t, j.inst.HTTPURL+"/ui/sign-in?tenant="+code)
