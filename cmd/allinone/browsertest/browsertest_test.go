@@ -189,8 +189,12 @@ func (r *recorder) Errorf(format string, args ...any) {
 }
 func (r *recorder) Helper() {}
 
+// currentURL is where the page is once it has loaded ("" while a
+// navigation is under way: evaluating then may fail).
 func (p *Page) currentURL(t testing.TB) string {
 	var u string
-	p.Eval(t, `location.href`, &u)
+	if p.eval(`document.readyState === 'complete' ? location.href : ''`, &u) != nil {
+		return ""
+	}
 	return u
 }
