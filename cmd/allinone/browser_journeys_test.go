@@ -371,6 +371,11 @@ func TestBrowserJourneyJ1_InvitedStaff(t *testing.T) {
 				t.Fatalf("session cookie %+v: want HttpOnly and SameSite=Lax", c)
 			}
 		}
+		var scriptCookies string
+		anna.Eval(t, `document.cookie`, &scriptCookies)
+		if strings.Contains(scriptCookies, "session") {
+			t.Fatalf("page scripts read the session cookie: %q", scriptCookies)
+		}
 	})
 	step(t, "8 forgot password: the e-mailed link, then the questions, then a new password", func(t *testing.T) {
 		anna.Follow(t, "Forgot your password?")
