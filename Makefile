@@ -5,6 +5,7 @@
 #   make bench     benchmarks (figures go in the issue notes)
 #   make generate  regenerate the protobuf code and the OpenAPI document
 #   make openapi-lint  lint the OpenAPI document (Redocly CLI, from npm)
+#   make axe-core  install axe-core (npm) for the browser tests' accessibility checks
 
 SHELL := /bin/bash
 .DEFAULT_GOAL := help
@@ -28,9 +29,13 @@ build: ## Build every module and the binaries (latchkey, each service's, gateway
 		./services/recovery/cmd/recoveryd ./services/mfa/cmd/mfad ./services/notification/cmd/notificationd \
 		./gateway/cmd/gatewayd
 
+# The browser tests (cmd/allinone, headless Chromium) keep a screenshot of
+# every page they visit here, a folder per test.
+SCREENSHOT_DIR ?= $(CURDIR)/.test-output/screenshots
+
 .PHONY: test
-test: ## Run every test (PostgreSQL/NATS from LATCHKEY_TEST_POSTGRES_URL/LATCHKEY_TEST_NATS_URL, else throwaway ones)
-	go test -race -count=1 -timeout 15m work
+test: axe-core-if-possible ## Run every test (PostgreSQL/NATS from LATCHKEY_TEST_POSTGRES_URL/LATCHKEY_TEST_NATS_URL, else throwaway ones; browser tests need chromium)
+	LATCHKEY_SCREENSHOT_DIR=$(SCREENSHOT_DIR) LATCHKEY_AXE_JS=$(AXE_JS) go test -race -count=1 -timeout 15m work
 
 .PHONY: vet
 vet: ## go vet across the workspace
@@ -103,6 +108,24 @@ openapi-lint: ## Lint the OpenAPI document with Redocly CLI (rules: gateway/open
 	fi
 	REDOCLY_TELEMETRY=off REDOCLY_SUPPRESS_UPDATE_NOTICE=true \
 		$(REDOCLY) lint --config gateway/openapi/redocly.yaml gateway/openapi/latchkey.swagger.json
+
+AXE_VERSION := 4.14.1
+# Like Redocly: installed once per machine and version, outside the clone;
+# the browser tests find it there (or at LATCHKEY_AXE_JS).
+AXE_DIR     ?= $(HOME)/.cache/latchkey/axe-core-v$(AXE_VERSION)
+AXE_JS      := $(AXE_DIR)/node_modules/axe-core/axe.min.js
+
+.PHONY: axe-core
+axe-core: ## Install axe-core (npm) for the browser tests' accessibility checks (once)
+	@if [ ! -s $(AXE_JS) ]; then \
+		echo "installing axe-core $(AXE_VERSION) into $(AXE_DIR) (once)"; \
+		npm install --prefix $(AXE_DIR) --no-audit --no-fund axe-core@$(AXE_VERSION); \
+	fi
+
+# make test tries it, and goes on without it (the checks then skip, except in CI).
+.PHONY: axe-core-if-possible
+axe-core-if-possible:
+	@$(MAKE) --no-print-directory axe-core || echo "axe-core could not be installed: the browser tests skip their accessibility checks"
 
 .PHONY: check-generated
 check-generated: generate ## Fail when the committed generated files differ from a fresh generation

@@ -36,6 +36,10 @@ var (
 	stopFuncs []func()
 )
 
+// AtExit registers f to run from Main after the tests: for what a package
+// shares across its tests and must stop (a browser, say).
+func AtExit(f func()) { atExit(f) }
+
 // atExit registers f to run from Main after the tests.
 func atExit(f func()) {
 	stopMu.Lock()
