@@ -35,7 +35,7 @@ SCREENSHOT_DIR ?= $(CURDIR)/.test-output/screenshots
 
 .PHONY: test
 test: axe-core-if-possible ## Run every test (PostgreSQL/NATS from LATCHKEY_TEST_POSTGRES_URL/LATCHKEY_TEST_NATS_URL, else throwaway ones; browser tests need chromium)
-	LATCHKEY_SCREENSHOT_DIR=$(SCREENSHOT_DIR) LATCHKEY_AXE_JS=$(AXE_JS) go test -race -count=1 -timeout 15m work
+	LATCHKEY_SCREENSHOT_DIR=$(SCREENSHOT_DIR) LATCHKEY_AXE_JS=$(AXE_JS) go test -race -count=1 -timeout 25m work
 
 .PHONY: vet
 vet: ## go vet across the workspace

@@ -28,20 +28,35 @@ type System struct{}
 // Now returns the current time, normalized.
 func (System) Now() time.Time { return Normalize(time.Now()) }
 
-// Fake is a clock that only moves when told. It is safe for concurrent use.
+// Fake is a clock that only moves when told (and, made by NewStepping, a
+// little at every reading). It is safe for concurrent use.
 type Fake struct {
-	mu  sync.Mutex
-	now time.Time
+	mu   sync.Mutex
+	now  time.Time
+	step time.Duration
 }
 
 // NewFake returns a fake clock set to t.
 func NewFake(t time.Time) *Fake { return &Fake{now: Normalize(t)} }
 
+// NewStepping returns a fake clock set to t that moves on by step (at
+// least a microsecond, the precision times are kept at) after every
+// reading: two things that happen one after the other never get the same
+// time, as they would not on a real clock, while the test still moves
+// time by hours at once.
+func NewStepping(t time.Time, step time.Duration) *Fake {
+	return &Fake{now: Normalize(t), step: max(step, time.Microsecond)}
+}
+
 // Now returns the fake's current time.
 func (f *Fake) Now() time.Time {
 	f.mu.Lock()
 	defer f.mu.Unlock()
-	return f.now
+	now := f.now
+	if f.step > 0 {
+		f.now = Normalize(f.now.Add(f.step))
+	}
+	return now
 }
 
 // Set moves the clock to t.

@@ -33,3 +33,15 @@ func TestSystem_IsNormalized(t *testing.T) {
 		t.Fatalf("System.Now not normalized: %v", now)
 	}
 }
+
+func TestStepping_EveryReadingLaterThanTheLast(t *testing.T) {
+	start := time.Date(2026, 12, 2, 10, 0, 0, 0, time.UTC)
+	c := NewStepping(start, time.Nanosecond) // raised to a microsecond
+	a, b := c.Now(), c.Now()
+	if !a.Equal(start) || b.Sub(a) != time.Microsecond {
+		t.Fatalf("readings %v, %v: want %v and a microsecond later", a, b, start)
+	}
+	if got := c.Advance(time.Hour); !got.Equal(b.Add(time.Microsecond + time.Hour)) {
+		t.Fatalf("advance: %v", got)
+	}
+}
