@@ -140,8 +140,19 @@ func (in *Infra) Serve(ctx context.Context, service string, cfg Settings, api AP
 	return g.Wait()
 }
 
-// Close closes what Open opened (not a shared NATS connection, nor the
-// listener, which the gRPC server closes).
+// Dial connects to a peer's internal API as settings say (Settings.Dial);
+// Close closes the connection with the rest.
+func (in *Infra) Dial(settings Settings, peer, addr string) (*grpc.ClientConn, error) {
+	c, err := settings.Dial(peer, addr)
+	if err != nil {
+		return nil, err
+	}
+	in.closers = append(in.closers, func() { c.Close() })
+	return c, nil
+}
+
+// Close closes what Open opened and Dial connected (not a shared NATS
+// connection, nor the listener, which the gRPC server closes).
 func (in *Infra) Close() {
 	for i := len(in.closers) - 1; i >= 0; i-- {
 		in.closers[i]()

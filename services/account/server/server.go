@@ -141,21 +141,18 @@ func Run(ctx context.Context, cfg Config) error {
 	}
 	defer in.Close()
 
-	credConn, err := cfg.Dial("credential", cfg.CredentialAddr)
+	credConn, err := in.Dial(cfg.Settings, "credential", cfg.CredentialAddr)
 	if err != nil {
 		return err
 	}
-	defer credConn.Close()
-	mfaConn, err := cfg.Dial("mfa", cfg.MFAAddr)
+	mfaConn, err := in.Dial(cfg.Settings, "mfa", cfg.MFAAddr)
 	if err != nil {
 		return err
 	}
-	defer mfaConn.Close()
-	recoveryConn, err := cfg.Dial("recovery", cfg.RecoveryAddr)
+	recoveryConn, err := in.Dial(cfg.Settings, "recovery", cfg.RecoveryAddr)
 	if err != nil {
 		return err
 	}
-	defer recoveryConn.Close()
 
 	if cfg.UsernameReuseDays == 0 {
 		cfg.UsernameReuseDays = DefaultUsernameReuseDays

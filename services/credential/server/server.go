@@ -122,28 +122,15 @@ func Run(ctx context.Context, cfg Config) error {
 	}
 	defer in.Close()
 
-	var conns []*grpc.ClientConn
-	defer func() {
-		for _, c := range conns {
-			c.Close()
-		}
-	}()
-	dial := func(peer, addr string) (*grpc.ClientConn, error) {
-		c, err := cfg.Dial(peer, addr)
-		if err == nil {
-			conns = append(conns, c)
-		}
-		return c, err
-	}
-	accountConn, err := dial("account", cfg.AccountAddr)
+	accountConn, err := in.Dial(cfg.Settings, "account", cfg.AccountAddr)
 	if err != nil {
 		return err
 	}
-	mfaConn, err := dial("mfa", cfg.MFAAddr)
+	mfaConn, err := in.Dial(cfg.Settings, "mfa", cfg.MFAAddr)
 	if err != nil {
 		return err
 	}
-	recoveryConn, err := dial("recovery", cfg.RecoveryAddr)
+	recoveryConn, err := in.Dial(cfg.Settings, "recovery", cfg.RecoveryAddr)
 	if err != nil {
 		return err
 	}

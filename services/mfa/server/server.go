@@ -101,28 +101,15 @@ func Run(ctx context.Context, cfg Config) error {
 	}
 	defer in.Close()
 
-	var conns []*grpc.ClientConn
-	defer func() {
-		for _, c := range conns {
-			c.Close()
-		}
-	}()
-	dial := func(peer, addr string) (*grpc.ClientConn, error) {
-		c, err := cfg.Dial(peer, addr)
-		if err == nil {
-			conns = append(conns, c)
-		}
-		return c, err
-	}
-	accountConn, err := dial("account", cfg.AccountAddr)
+	accountConn, err := in.Dial(cfg.Settings, "account", cfg.AccountAddr)
 	if err != nil {
 		return err
 	}
-	notificationConn, err := dial("notification", cfg.NotificationAddr)
+	notificationConn, err := in.Dial(cfg.Settings, "notification", cfg.NotificationAddr)
 	if err != nil {
 		return err
 	}
-	credConn, err := dial("credential", cfg.CredentialAddr)
+	credConn, err := in.Dial(cfg.Settings, "credential", cfg.CredentialAddr)
 	if err != nil {
 		return err
 	}

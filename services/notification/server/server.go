@@ -219,11 +219,10 @@ func Run(ctx context.Context, cfg Config) error {
 
 	var dir app.Directory
 	if cfg.AccountAddr != "" {
-		conn, err := cfg.Dial("account", cfg.AccountAddr)
+		conn, err := in.Dial(cfg.Settings, "account", cfg.AccountAddr)
 		if err != nil {
 			return err
 		}
-		defer conn.Close()
 		dir = peers.NewAccounts(accountinternalv1.NewAccountInternalServiceClient(conn), 0)
 	}
 

@@ -117,28 +117,15 @@ func Run(ctx context.Context, cfg Config) error {
 	}
 	defer in.Close()
 
-	var conns []*grpc.ClientConn
-	defer func() {
-		for _, c := range conns {
-			c.Close()
-		}
-	}()
-	dial := func(peer, addr string) (*grpc.ClientConn, error) {
-		c, err := cfg.Dial(peer, addr)
-		if err == nil {
-			conns = append(conns, c)
-		}
-		return c, err
-	}
-	accountConn, err := dial("account", cfg.AccountAddr)
+	accountConn, err := in.Dial(cfg.Settings, "account", cfg.AccountAddr)
 	if err != nil {
 		return err
 	}
-	credConn, err := dial("credential", cfg.CredentialAddr)
+	credConn, err := in.Dial(cfg.Settings, "credential", cfg.CredentialAddr)
 	if err != nil {
 		return err
 	}
-	mfaConn, err := dial("mfa", cfg.MFAAddr)
+	mfaConn, err := in.Dial(cfg.Settings, "mfa", cfg.MFAAddr)
 	if err != nil {
 		return err
 	}
