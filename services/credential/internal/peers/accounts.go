@@ -6,12 +6,12 @@ package peers
 
 import (
 	"context"
-	"sync"
 	"time"
 
 	"google.golang.org/protobuf/types/known/timestamppb"
 
 	"github.com/latchkey/latchkey/libs/errs"
+	"github.com/latchkey/latchkey/libs/ttlcache"
 	accountv1 "github.com/latchkey/latchkey/proto/gen/latchkey/account/v1"
 	accountinternalv1 "github.com/latchkey/latchkey/proto/gen/latchkey/internalapi/account/v1"
 	"github.com/latchkey/latchkey/services/credential/internal/credential"
@@ -20,10 +20,8 @@ import (
 
 // Accounts is the account service.
 type Accounts struct {
-	c accountinternalv1.AccountInternalServiceClient
-
-	mu      sync.Mutex
-	tenants map[string]cachedTenant
+	c       accountinternalv1.AccountInternalServiceClient
+	tenants *ttlcache.Cache[string, *accountv1.Tenant]
 }
 
 // tenantTTL is how long a tenant's policy is reused without asking again:
@@ -31,35 +29,21 @@ type Accounts struct {
 // log-ins does not ask the account service once per request.
 const tenantTTL = 5 * time.Second
 
-type cachedTenant struct {
-	tenant *accountv1.Tenant
-	until  time.Time
-}
-
 // NewAccounts returns the account service's client.
 func NewAccounts(c accountinternalv1.AccountInternalServiceClient) *Accounts {
-	return &Accounts{c: c, tenants: map[string]cachedTenant{}}
+	return &Accounts{c: c, tenants: ttlcache.New[string, *accountv1.Tenant](tenantTTL, 10000)}
 }
 
 // tenant returns a tenant with its policy, cached for tenantTTL.
 func (a *Accounts) tenant(ctx context.Context, tenantID string) (*accountv1.Tenant, error) {
-	now := time.Now()
-	a.mu.Lock()
-	c, ok := a.tenants[tenantID]
-	a.mu.Unlock()
-	if ok && now.Before(c.until) {
-		return c.tenant, nil
+	if t, ok := a.tenants.Get(tenantID); ok {
+		return t, nil
 	}
 	resp, err := a.c.GetTenantPolicy(ctx, &accountinternalv1.GetTenantPolicyRequest{TenantId: tenantID})
 	if err != nil {
 		return nil, errs.FromStatus(err)
 	}
-	a.mu.Lock()
-	if len(a.tenants) > 10000 {
-		clear(a.tenants) // bounded: tenants are few, ids from callers are not
-	}
-	a.tenants[tenantID] = cachedTenant{tenant: resp.GetTenant(), until: now.Add(tenantTTL)}
-	a.mu.Unlock()
+	a.tenants.Put(tenantID, resp.GetTenant())
 	return resp.GetTenant(), nil
 }
 

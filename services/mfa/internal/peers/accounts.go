@@ -6,10 +6,10 @@ package peers
 
 import (
 	"context"
-	"sync"
 	"time"
 
 	"github.com/latchkey/latchkey/libs/errs"
+	"github.com/latchkey/latchkey/libs/ttlcache"
 	accountv1 "github.com/latchkey/latchkey/proto/gen/latchkey/account/v1"
 	accountinternalv1 "github.com/latchkey/latchkey/proto/gen/latchkey/internalapi/account/v1"
 	"github.com/latchkey/latchkey/services/mfa/internal/app"
@@ -18,10 +18,8 @@ import (
 
 // Accounts asks the account service's internal API.
 type Accounts struct {
-	c accountinternalv1.AccountInternalServiceClient
-
-	mu      sync.Mutex
-	tenants map[string]cachedTenant
+	c       accountinternalv1.AccountInternalServiceClient
+	tenants *ttlcache.Cache[string, *app.Tenant]
 }
 
 // tenantTTL is how long a tenant's policy is reused without asking again:
@@ -29,38 +27,24 @@ type Accounts struct {
 // yet a burst of codes does not ask once per code.
 const tenantTTL = 5 * time.Second
 
-type cachedTenant struct {
-	t     *app.Tenant
-	until time.Time
-}
-
 var _ app.Directory = (*Accounts)(nil)
 
 // NewAccounts returns the account service's client.
 func NewAccounts(c accountinternalv1.AccountInternalServiceClient) *Accounts {
-	return &Accounts{c: c, tenants: map[string]cachedTenant{}}
+	return &Accounts{c: c, tenants: ttlcache.New[string, *app.Tenant](tenantTTL, 10000)}
 }
 
 // Tenant implements app.Directory.
 func (a *Accounts) Tenant(ctx context.Context, tenantID string) (*app.Tenant, error) {
-	now := time.Now()
-	a.mu.Lock()
-	c, ok := a.tenants[tenantID]
-	a.mu.Unlock()
-	if ok && now.Before(c.until) {
-		return c.t, nil
+	if t, ok := a.tenants.Get(tenantID); ok {
+		return t, nil
 	}
 	resp, err := a.c.GetTenantPolicy(ctx, &accountinternalv1.GetTenantPolicyRequest{TenantId: tenantID})
 	if err != nil {
 		return nil, errs.FromStatus(err)
 	}
 	t := tenant(resp.GetTenant())
-	a.mu.Lock()
-	if len(a.tenants) > 10000 {
-		clear(a.tenants) // bounded: tenants are few, ids from callers are not
-	}
-	a.tenants[tenantID] = cachedTenant{t: t, until: now.Add(tenantTTL)}
-	a.mu.Unlock()
+	a.tenants.Put(tenantID, t)
 	return t, nil
 }
 

@@ -4,26 +4,18 @@ package peers
 
 import (
 	"context"
-	"sync"
 	"time"
 
 	"github.com/latchkey/latchkey/libs/errs"
+	"github.com/latchkey/latchkey/libs/ttlcache"
 	accountinternalv1 "github.com/latchkey/latchkey/proto/gen/latchkey/internalapi/account/v1"
 	"github.com/latchkey/latchkey/services/notification/internal/app"
 )
 
 // Accounts asks the account service's internal API.
 type Accounts struct {
-	c   accountinternalv1.AccountInternalServiceClient
-	ttl time.Duration
-
-	mu      sync.Mutex
-	tenants map[string]cachedTenant
-}
-
-type cachedTenant struct {
-	t   *app.Tenant
-	exp time.Time
+	c       accountinternalv1.AccountInternalServiceClient
+	tenants *ttlcache.Cache[string, *app.Tenant]
 }
 
 var _ app.Directory = (*Accounts)(nil)
@@ -34,17 +26,13 @@ func NewAccounts(c accountinternalv1.AccountInternalServiceClient, ttl time.Dura
 	if ttl <= 0 {
 		ttl = 30 * time.Second
 	}
-	return &Accounts{c: c, ttl: ttl, tenants: map[string]cachedTenant{}}
+	return &Accounts{c: c, tenants: ttlcache.New[string, *app.Tenant](ttl, 10000)}
 }
 
 // Tenant implements app.Directory.
 func (a *Accounts) Tenant(ctx context.Context, tenantID string) (*app.Tenant, error) {
-	now := time.Now()
-	a.mu.Lock()
-	c, ok := a.tenants[tenantID]
-	a.mu.Unlock()
-	if ok && now.Before(c.exp) {
-		return c.t, nil
+	if t, ok := a.tenants.Get(tenantID); ok {
+		return t, nil
 	}
 	resp, err := a.c.GetTenantPolicy(ctx, &accountinternalv1.GetTenantPolicyRequest{TenantId: tenantID})
 	if err != nil {
@@ -56,9 +44,7 @@ func (a *Accounts) Tenant(ctx context.Context, tenantID string) (*app.Tenant, er
 		ID: tn.GetId(), Code: tn.GetCode(), Name: tn.GetName(),
 		BrandName: p.GetBrandName(), FromAddress: p.GetFromAddress(), LinkBaseURL: p.GetLinkBaseUrl(), Locale: p.GetLocale(),
 	}
-	a.mu.Lock()
-	a.tenants[tenantID] = cachedTenant{t: t, exp: now.Add(a.ttl)}
-	a.mu.Unlock()
+	a.tenants.Put(tenantID, t)
 	return t, nil
 }
 
