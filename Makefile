@@ -35,7 +35,7 @@ SCREENSHOT_DIR ?= $(CURDIR)/.test-output/screenshots
 
 .PHONY: test
 test: axe-core-if-possible ## Run every test (PostgreSQL/NATS from LATCHKEY_TEST_POSTGRES_URL/LATCHKEY_TEST_NATS_URL, else throwaway ones; browser tests need chromium)
-	LATCHKEY_SCREENSHOT_DIR=$(SCREENSHOT_DIR) LATCHKEY_AXE_JS=$(AXE_JS) go test -race -count=1 -timeout 25m work
+	LATCHKEY_TEST_SCREENSHOT_DIR=$(SCREENSHOT_DIR) LATCHKEY_TEST_AXE_JS=$(AXE_JS) go test -race -count=1 -timeout 25m work
 
 .PHONY: vet
 vet: ## go vet across the workspace
@@ -111,7 +111,7 @@ openapi-lint: ## Lint the OpenAPI document with Redocly CLI (rules: gateway/open
 
 AXE_VERSION := 4.14.1
 # Like Redocly: installed once per machine and version, outside the clone;
-# the browser tests find it there (or at LATCHKEY_AXE_JS).
+# the browser tests find it there (or at LATCHKEY_TEST_AXE_JS).
 AXE_DIR     ?= $(HOME)/.cache/latchkey/axe-core-v$(AXE_VERSION)
 AXE_JS      := $(AXE_DIR)/node_modules/axe-core/axe.min.js
 

@@ -15,10 +15,10 @@ import (
 )
 
 // AxeJSPath returns axe-core's axe.min.js, or "" when it is not installed:
-// LATCHKEY_AXE_JS (make test sets it to the version the Makefile pins),
+// LATCHKEY_TEST_AXE_JS (make test sets it to the version the Makefile pins),
 // else the newest version `make axe-core` put in ~/.cache/latchkey.
 func AxeJSPath() string {
-	if p := os.Getenv("LATCHKEY_AXE_JS"); p != "" {
+	if p := os.Getenv("LATCHKEY_TEST_AXE_JS"); p != "" {
 		if _, err := os.Stat(p); err != nil {
 			return "" // named but not installed
 		}
@@ -148,7 +148,7 @@ func (p *Page) Violations(t testing.TB) (vs []Violation, skipped string) {
 	return vs, ""
 }
 
-const notInstalled = "axe-core is not installed (make axe-core, or set LATCHKEY_AXE_JS)"
+const notInstalled = "axe-core is not installed (make axe-core, or set LATCHKEY_TEST_AXE_JS)"
 
 // timersRun reports whether the page's timers fire: not in a document
 // sandboxed without allow-scripts.

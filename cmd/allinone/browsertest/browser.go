@@ -6,12 +6,12 @@
 //
 // What it needs, and where it looks:
 //
-//	LATCHKEY_CHROMIUM        the browser; default /usr/bin/chromium, else chromium on PATH
+//	LATCHKEY_TEST_CHROMIUM        the browser; default /usr/bin/chromium, else chromium on PATH
 //	                         (Debian: apt-get install chromium)
-//	LATCHKEY_AXE_JS          axe-core's axe.min.js; default the newest
+//	LATCHKEY_TEST_AXE_JS          axe-core's axe.min.js; default the newest
 //	                         ~/.cache/latchkey/axe-core-v*/node_modules/axe-core/axe.min.js
 //	                         (make axe-core installs it from npm)
-//	LATCHKEY_SCREENSHOT_DIR  where screenshots are kept, a folder per test; default
+//	LATCHKEY_TEST_SCREENSHOT_DIR  where screenshots are kept, a folder per test; default
 //	                         the test's ArtifactDir (kept with go test -artifacts)
 //
 // Without a browser the tests skip, and without axe-core the axe checks
@@ -45,7 +45,7 @@ const (
 
 // ChromiumPath returns the browser to run, or "" when there is none.
 func ChromiumPath() string {
-	if p := os.Getenv("LATCHKEY_CHROMIUM"); p != "" {
+	if p := os.Getenv("LATCHKEY_TEST_CHROMIUM"); p != "" {
 		return p
 	}
 	if _, err := os.Stat("/usr/bin/chromium"); err == nil {
@@ -87,7 +87,7 @@ func browser(t testing.TB) context.Context {
 	t.Helper()
 	path := ChromiumPath()
 	if path == "" {
-		missing(t, "no Chromium (apt-get install chromium, or set LATCHKEY_CHROMIUM)")
+		missing(t, "no Chromium (apt-get install chromium, or set LATCHKEY_TEST_CHROMIUM)")
 	}
 	shared.once.Do(func() {
 		began := time.Now()

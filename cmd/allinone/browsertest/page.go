@@ -104,10 +104,10 @@ func New(t *testing.T) *Page {
 
 // screenshotDir is where t's screenshots go.
 func screenshotDir(t *testing.T) string {
-	if base := os.Getenv("LATCHKEY_SCREENSHOT_DIR"); base != "" {
+	if base := os.Getenv("LATCHKEY_TEST_SCREENSHOT_DIR"); base != "" {
 		dir := filepath.Join(base, slug(t.Name()))
 		if err := os.MkdirAll(dir, 0o755); err != nil {
-			t.Fatalf("LATCHKEY_SCREENSHOT_DIR: %v", err)
+			t.Fatalf("LATCHKEY_TEST_SCREENSHOT_DIR: %v", err)
 		}
 		// This run's pictures only: those of an earlier run go (once per
 		// folder: a test's second tab keeps the first's).
