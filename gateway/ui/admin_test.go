@@ -5,6 +5,7 @@ import (
 	"mime/multipart"
 	"net/http"
 	"net/url"
+	"regexp"
 	"strings"
 	"testing"
 
@@ -171,6 +172,11 @@ func TestAdmin_Invite(t *testing.T) {
 	wantContains(t, form, `value="USER" checked`, `value="EMAIL_LINK" checked`)
 	if strings.Contains(form.Body, `value="ADMIN" checked`) {
 		t.Error("the invitation offers ADMIN ticked")
+	}
+	// The account service requires a display name: the form says so
+	// rather than marking it optional.
+	if in := regexp.MustCompile(`<input[^>]*name="display_name"[^>]*>`).FindString(form.Body); !strings.Contains(in, " required") {
+		t.Errorf("the name field is not marked required: %s", in)
 	}
 	p := b.submit("/ui/admin/invite", "/ui/admin/invite", url.Values{"activation": {"TEMPORARY_PASSWORD"}})
 	wantStatus(t, p, http.StatusBadRequest)
