@@ -19,6 +19,7 @@ import (
 	"github.com/latchkey/latchkey/gateway"
 	"github.com/latchkey/latchkey/libs/clock"
 	"github.com/latchkey/latchkey/libs/testkit"
+	accountinternalv1 "github.com/latchkey/latchkey/proto/gen/latchkey/internalapi/account/v1"
 )
 
 func TestMain(m *testing.M) { testkit.Main(m) }
@@ -186,6 +187,26 @@ func peerConn(t testing.TB, inst *allinone.Instance, as, to string) *grpc.Client
 	}
 	t.Cleanup(func() { conn.Close() })
 	return conn
+}
+
+// sweepInactive runs the account service's inactivity sweep now (as its
+// timer does) and returns how many accounts it locked; a sweep already
+// running (the one at start) is waited for.
+func sweepInactive(t testing.TB, inst *allinone.Instance) int32 {
+	t.Helper()
+	internal := accountinternalv1.NewAccountInternalServiceClient(peerConn(t, inst, "account", "account"))
+	for range 100 {
+		resp, err := internal.SweepInactive(context.Background(), &accountinternalv1.SweepInactiveRequest{})
+		if err != nil {
+			t.Fatalf("sweep: %v", err)
+		}
+		if !resp.GetSkipped() {
+			return resp.GetLockedCount()
+		}
+		timeSleep()
+	}
+	t.Fatal("sweep skipped for 2 seconds")
+	return 0
 }
 
 // backendConn connects to the public API of the service to directly, as
