@@ -55,9 +55,13 @@ type client struct {
 	base   string
 	token  string
 	tenant string // Latchkey-Tenant header, for operators acting in a tenant
+	// idempotencyKey is the Idempotency-Key header, for retried creates.
+	idempotencyKey string
 }
 
 func (c client) asTenant(code string) client { c.tenant = code; return c }
+
+func (c client) withIdempotencyKey(key string) client { c.idempotencyKey = key; return c }
 
 // do sends body (a JSON string, or nil) and decodes the answer into a map.
 func (c client) do(method, path string, body any) (int, map[string]any) {
@@ -83,6 +87,9 @@ func (c client) do(method, path string, body any) (int, map[string]any) {
 	}
 	if c.tenant != "" {
 		req.Header.Set("Latchkey-Tenant", c.tenant)
+	}
+	if c.idempotencyKey != "" {
+		req.Header.Set("Idempotency-Key", c.idempotencyKey)
 	}
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
