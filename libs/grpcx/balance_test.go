@@ -164,6 +164,44 @@ func TestDial_ListOfReplicas_SkipsOneRefusingConnections(t *testing.T) {
 	}
 }
 
+// A replica stopping (a rolling restart, SIGTERM) loses no call: the calls
+// it had finish, and those that had not reached it when it said it was
+// going away are retried on the other one by grpc, with no retry policy.
+func TestDial_ListOfReplicas_OneStoppingLosesNoCall(t *testing.T) {
+	a, b := startReplica(t, "127.0.0.1:0"), startReplica(t, "127.0.0.1:0")
+	client := testpb.NewTestServiceClient(dial(t, a.addr+","+b.addr, grpcx.DialOptions{}))
+	if !within(5*time.Second, func() bool { return call(client) == nil && a.calls.Load() > 0 && b.calls.Load() > 0 }) {
+		t.Fatal("calls did not reach both replicas")
+	}
+
+	stop := make(chan struct{})
+	var wg sync.WaitGroup
+	var calls, failed atomic.Int64
+	for range 4 {
+		wg.Go(func() {
+			for {
+				select {
+				case <-stop:
+					return
+				default:
+				}
+				calls.Add(1)
+				if err := call(client); err != nil {
+					failed.Add(1)
+					t.Errorf("call failed while a replica stopped: %v", err)
+				}
+				time.Sleep(time.Millisecond)
+			}
+		})
+	}
+	time.Sleep(200 * time.Millisecond)
+	a.stop()
+	time.Sleep(200 * time.Millisecond)
+	close(stop)
+	wg.Wait()
+	t.Logf("%d calls, %d failed", calls.Load(), failed.Load())
+}
+
 func TestDial_ListOfReplicas_MutualTLS(t *testing.T) {
 	ca, err := mtls.NewCA("test", time.Hour)
 	if err != nil {
