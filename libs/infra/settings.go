@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"net/http"
 	"strings"
 
 	"github.com/nats-io/nats.go"
@@ -50,6 +51,10 @@ type Settings struct {
 	Logger *slog.Logger
 	// Registerer receives the service's metrics (nil: none).
 	Registerer prometheus.Registerer
+	// Management, when set, is the management listener's mux, where the
+	// service adds its /readyz (nil: none; the all-in-one's is the
+	// gateway's).
+	Management *http.ServeMux
 }
 
 // WithDefaults fills the unset clock and logger.
@@ -189,3 +194,7 @@ func (s Settings) Dial(peer, addr string) (*grpc.ClientConn, error) {
 func (s *Settings) Observe(log *slog.Logger, reg prometheus.Registerer) {
 	s.Logger, s.Registerer = log, reg
 }
+
+// Manage sets the management listener's mux, where Serve adds /readyz
+// (daemon.Service).
+func (s *Settings) Manage(mux *http.ServeMux) { s.Management = mux }

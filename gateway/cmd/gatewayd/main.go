@@ -26,7 +26,10 @@ var binary = daemon.Binary[gateway.Config]{
 				return err
 			}
 			defer nc.Close()
-			cfg.Ready = natsx.Ready(nc)
+			cfg.NATS = natsx.Ready(nc)
+			if err := natsx.RegisterConnected(env.Registry, nc, "gateway"); err != nil {
+				return err
+			}
 		}
 		gw, err := gateway.New(ctx, cfg)
 		if err != nil {
