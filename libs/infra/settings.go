@@ -78,7 +78,7 @@ const (
 
 const (
 	descPostgresURL = "PostgreSQL URL, one schema per service; required by the service binaries; empty in the all-in-one: SQLite files in the data directory"
-	descNATSURL     = "NATS server with JetStream; required by the service binaries; empty in the all-in-one: the embedded NATS (gatewayd: checked by /readyz when set)"
+	descNATSURL     = "NATS server with JetStream; required by the service binaries; empty in the all-in-one: the embedded NATS (gatewayd: reported by its /readyz when set); while it is down the outboxes keep the events and /readyz says degraded, not unready"
 	descDataDir     = "data directory: SQLite files and embedded NATS storage (all-in-one), the generated operator token and first operator's password (account), the built-in mailbox (notification)"
 	defaultDataDir  = "./.latchkey"
 )
