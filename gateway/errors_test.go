@@ -64,7 +64,7 @@ func TestRESTError_RetryAfterOn429And503(t *testing.T) {
 // the client gets 503 with the API's error body, reason UNAVAILABLE, and
 // a Retry-After, never a 500.
 func TestRESTError_DatabaseOutageIs503WithRetryAfter(t *testing.T) {
-	outage := errs.Unavailable("UNAVAILABLE", "the database is unavailable, try again shortly", errors.New("dial tcp 10.0.0.7:5432: connection refused"))
+	outage := errs.Unavailable("UNAVAILABLE", "temporarily unavailable, try again shortly", errors.New("dial tcp 10.0.0.7:5432: connection refused"))
 	handle := restErrorHandler(slog.New(slog.NewTextHandler(io.Discard, nil)))
 	w := httptest.NewRecorder()
 	handle(context.Background(), runtime.NewServeMux(), &runtime.JSONPb{}, w, httptest.NewRequest(http.MethodPost, "/v1/auth/login", nil), outage.GRPCStatus().Err())

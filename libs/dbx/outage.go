@@ -36,7 +36,7 @@ const reasonUnavailable = "UNAVAILABLE"
 // unavailable is the one error of an unreachable database: gRPC
 // UNAVAILABLE, REST 503 with Retry-After. The cause goes to the log only.
 func unavailable(cause error) error {
-	return errs.Unavailable(reasonUnavailable, "the database is unavailable, try again shortly", cause)
+	return errs.Unavailable(reasonUnavailable, "temporarily unavailable, try again shortly", cause)
 }
 
 // IsUnavailable reports whether err says the database could not be reached
