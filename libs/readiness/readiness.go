@@ -116,14 +116,22 @@ func (c *Checker) run(ctx context.Context) Report {
 	wg.Wait()
 	r := Report{Status: "ok"}
 	for i, ch := range c.checks {
-		if errs[i] == nil {
-			continue
-		}
-		if ch.Optional {
-			c.log.WarnContext(ctx, "degraded", "dependency", ch.Name, "error", errs[i].Error())
+		// Logged when the state changes, not at every round of an outage.
+		worked := c.at.IsZero() || c.last.Works(ch.Name)
+		switch {
+		case errs[i] == nil:
+			if !worked {
+				c.log.InfoContext(ctx, "dependency back", "dependency", ch.Name)
+			}
+		case ch.Optional:
+			if worked {
+				c.log.WarnContext(ctx, "degraded", "dependency", ch.Name, "error", errs[i].Error())
+			}
 			r.Degraded = append(r.Degraded, ch.Name)
-		} else {
-			c.log.WarnContext(ctx, "not ready", "dependency", ch.Name, "error", errs[i].Error())
+		default:
+			if worked {
+				c.log.WarnContext(ctx, "not ready", "dependency", ch.Name, "error", errs[i].Error())
+			}
 			r.Failed = append(r.Failed, ch.Name)
 		}
 	}
