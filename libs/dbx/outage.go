@@ -24,10 +24,24 @@ const (
 	// gone out, a lost connection leaves its outcome unknown; only a
 	// failure before anything was sent (pgconn.SafeToRetry) is Unavailable.
 	afterSend stage = iota
-	// beforeCommit: a statement inside a transaction. Whatever it did dies
-	// with the connection, uncommitted, so a lost connection is Unavailable.
+	// beforeCommit: a statement inside a transaction, or a read outside
+	// one (statementStage). Whatever it did dies with the connection,
+	// uncommitted, or changed nothing, so a lost connection is Unavailable.
 	beforeCommit
 )
+
+// statementStage is the stage of a statement run outside a transaction: a
+// plain SELECT changes nothing (Latchkey's SQL calls no function with
+// effects from one), so losing its connection halfway still leaves the
+// call without effect; anything else (INSERT, UPDATE … RETURNING, WITH …)
+// may have committed.
+func statementStage(sql string) stage {
+	s := strings.TrimLeft(sql, " \t\r\n")
+	if len(s) >= 6 && strings.EqualFold(s[:6], "SELECT") {
+		return beforeCommit
+	}
+	return afterSend
+}
 
 // reasonUnavailable is what clients switch on (API.md), the same as every
 // other dependency that is out of reach.

@@ -151,3 +151,18 @@ func TestPostgres_DropsConnectionsTheServerEnded(t *testing.T) {
 		}
 	}
 }
+
+func TestStatementStage_SelectAloneHasNoEffect(t *testing.T) {
+	for sql, noEffect := range map[string]bool{
+		"SELECT 1":                               true,
+		"\n\t  select count(*) FROM marks":       true,
+		"INSERT INTO marks (n) VALUES (1)":       false,
+		"UPDATE marks SET n = 2 RETURNING n":     false,
+		"WITH x AS (DELETE FROM marks) SELECT 1": false,
+		"SEL":                                    false,
+	} {
+		if got := dbx.StatementHasNoEffect(sql); got != noEffect {
+			t.Errorf("%q: no effect = %v, want %v", sql, got, noEffect)
+		}
+	}
+}

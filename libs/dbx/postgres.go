@@ -84,7 +84,7 @@ func (p *PG) Exec(ctx context.Context, sql string, args ...any) (int64, error) {
 		return 0, err
 	}
 	defer conn.Release()
-	return pgExec(ctx, conn, afterSend, sql, args)
+	return pgExec(ctx, conn, statementStage(sql), sql, args)
 }
 
 // Query runs a statement that returns rows.
@@ -93,7 +93,7 @@ func (p *PG) Query(ctx context.Context, sql string, args ...any) (Rows, error) {
 	if err != nil {
 		return nil, err
 	}
-	rows, err := pgQuery(ctx, conn, afterSend, sql, args)
+	rows, err := pgQuery(ctx, conn, statementStage(sql), sql, args)
 	if err != nil {
 		conn.Release()
 		return nil, err
@@ -107,7 +107,7 @@ func (p *PG) QueryRow(ctx context.Context, sql string, args ...any) Row {
 	if err != nil {
 		return errRow{err}
 	}
-	return releasingRow{pgRow{row: conn.QueryRow(ctx, sql, args...), stage: afterSend}, conn}
+	return releasingRow{pgRow{row: conn.QueryRow(ctx, sql, args...), stage: statementStage(sql)}, conn}
 }
 
 // releasingRows gives the connection back to the pool when closed.
