@@ -154,6 +154,9 @@ func (p *PG) InTx(ctx context.Context, fn func(tx Tx) error) error {
 		}
 		select {
 		case <-ctx.Done():
+			if IsUnavailable(err) {
+				return err // what the client must hear: 503, try again
+			}
 			return ctx.Err()
 		case <-time.After(time.Duration(i+1) * 10 * time.Millisecond):
 		}
