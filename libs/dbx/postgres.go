@@ -11,6 +11,10 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 )
 
+// defaultConnectTimeout bounds opening a connection when the URL sets no
+// connect_timeout.
+const defaultConnectTimeout = 3 * time.Second
+
 // PG is a PostgreSQL database reached through a pgx pool, with every
 // connection's search_path set to one schema: each service owns its schema
 // and never reads another's.
@@ -30,6 +34,12 @@ func OpenPostgres(ctx context.Context, url, schema string) (*PG, error) {
 		return nil, fmt.Errorf("dbx: postgres url: %w", err)
 	}
 	cfg.ConnConfig.RuntimeParams["search_path"] = schema
+	if cfg.ConnConfig.ConnectTimeout == 0 {
+		// A server whose packets vanish (a partition, a dead host) would
+		// hold a call for the kernel's minutes of TCP retries instead of
+		// answering Unavailable; the URL's connect_timeout overrides this.
+		cfg.ConnConfig.ConnectTimeout = defaultConnectTimeout
+	}
 	// A restart of the server leaves every pooled connection dead. pgx
 	// pings a connection before use only when it was idle over a second,
 	// which a busy connection never is; so also ping it when its socket
