@@ -100,13 +100,22 @@ func Service[C any, P interface {
 	*C
 	Observable
 }](name, about string, read func(*config.Loader) C, run func(context.Context, C) error) {
-	Main(Binary[C]{Name: name, About: about, Config: read, Run: func(ctx context.Context, cfg C, env Env) error {
+	Main(serviceBinary[C, P](name, about, read, run))
+}
+
+// serviceBinary is the Binary of Service: it hands the service the
+// daemon's logger and registry, and its management mux when it takes one.
+func serviceBinary[C any, P interface {
+	*C
+	Observable
+}](name, about string, read func(*config.Loader) C, run func(context.Context, C) error) Binary[C] {
+	return Binary[C]{Name: name, About: about, Config: read, Run: func(ctx context.Context, cfg C, env Env) error {
 		P(&cfg).Observe(env.Logger, env.Registry)
 		if m, ok := any(P(&cfg)).(Managed); ok {
 			m.Manage(env.Management)
 		}
 		return run(ctx, cfg)
-	}})
+	}}
 }
 
 // Main runs b and does not return: it exits 0 after a requested stop or
