@@ -61,7 +61,8 @@ const (
 // the streams, and opens the listeners: the internal one always, the
 // public one when cfg names it. On error, what was opened is closed.
 func Open(ctx context.Context, svc Service, cfg Settings) (_ *Infra, err error) {
-	in := &Infra{ready: readiness.New(cfg.Logger)}
+	cfg = cfg.WithDefaults()
+	in := &Infra{ready: readiness.New(cfg.Logger.With("service", svc.Name))}
 	defer func() {
 		if err != nil {
 			in.Close()
