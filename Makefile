@@ -70,7 +70,7 @@ DEPLOY_CHECK_BIN := $(CURDIR)/.test-output/deploy-check-bin
 .PHONY: check-deploy
 check-deploy: ## Validate deploy/ offline: both kustomizations decoded strictly into the Kubernetes types, compose.yaml loaded, every binary's required settings present (deploy/check)
 	go build -o $(DEPLOY_CHECK_BIN)/ $(BINARIES)
-	cd deploy/check && GOWORK=off go vet . && GOWORK=off go run . -root ../.. -bin $(DEPLOY_CHECK_BIN)
+	cd deploy/check && GOWORK=off go vet . && GOWORK=off go test -count=1 . && GOWORK=off go run . -root ../.. -bin $(DEPLOY_CHECK_BIN)
 
 .PHONY: bench
 bench: ## Benchmarks: account reads through gRPC and REST, log-ins, listing and sweeping 100 000 accounts, password hashing, e-mail to SMTP

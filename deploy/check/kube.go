@@ -296,6 +296,15 @@ func checkContainerEnv(r *report, where string, c corev1.Container, objs *object
 	}
 	env, own := containerEnv(r, where, c, objs, secrets)
 	checkEnv(r, where, b, env, own, bins, production)
+	if production && (b.usesNATS || b.name == "gatewayd") && env["LATCHKEY_NATS_NKEY_FILE"] == "" {
+		r.fail(where, "LATCHKEY_NATS_NKEY_FILE is not set: in production every NATS client authenticates with its own nkey")
+	}
+	// Files it is pointed at are on a mounted volume.
+	for name, v := range env {
+		if strings.HasSuffix(name, "_FILE") && strings.HasPrefix(v, "/") && !mountedAt(c, v) {
+			r.fail(where, "%s=%s is on no mounted volume", name, v)
+		}
+	}
 	// Listen ports are container ports.
 	for name, v := range env {
 		if strings.HasSuffix(name, "_GRPC_ADDR") || name == "LATCHKEY_HTTP_ADDR" {
@@ -309,6 +318,15 @@ func checkContainerEnv(r *report, where string, c corev1.Container, objs *object
 			}
 		}
 	}
+}
+
+func mountedAt(c corev1.Container, path string) bool {
+	for _, m := range c.VolumeMounts {
+		if strings.HasPrefix(path, strings.TrimSuffix(m.MountPath, "/")+"/") {
+			return true
+		}
+	}
+	return false
 }
 
 func hasContainerPort(c corev1.Container, port int32) bool {
