@@ -31,7 +31,8 @@ var serviceBinaries = []string{"accountd", "credentiald", "recoveryd", "mfad", "
 // deployRequires are settings the binaries start without but a deployment
 // needs: the listen addresses (loopback by default), the operator token
 // (without it operator calls are refused), the gateway's NATS (its /readyz
-// checks it) and notification (readiness), and the migrations Job's
+// checks it) and notification (its /readyz checks it; required by gatewayd
+// once the readiness branch of issue 13 is merged), and the migrations Job's
 // database (without it the all-in-one would make SQLite files).
 var deployRequires = map[string][]string{
 	"accountd":      {"LATCHKEY_OPERATOR_TOKEN", "LATCHKEY_ACCOUNT_GRPC_ADDR", "LATCHKEY_ACCOUNT_INTERNAL_GRPC_ADDR"},
@@ -39,20 +40,18 @@ var deployRequires = map[string][]string{
 	"recoveryd":     {"LATCHKEY_OPERATOR_TOKEN", "LATCHKEY_RECOVERY_GRPC_ADDR", "LATCHKEY_RECOVERY_INTERNAL_GRPC_ADDR"},
 	"mfad":          {"LATCHKEY_OPERATOR_TOKEN", "LATCHKEY_MFA_GRPC_ADDR", "LATCHKEY_MFA_INTERNAL_GRPC_ADDR"},
 	"notificationd": {"LATCHKEY_NOTIFICATION_INTERNAL_GRPC_ADDR"},
-	"gatewayd":      {"LATCHKEY_HTTP_ADDR", "LATCHKEY_GRPC_ADDR", "LATCHKEY_NATS_URL", "LATCHKEY_NOTIFICATION_ADDR"},
+	"gatewayd":      {"LATCHKEY_HTTP_ADDR", "LATCHKEY_GRPC_ADDR", "LATCHKEY_NATS_URL", "LATCHKEY_NOTIFICATION_INTERNAL_ADDR"},
 	"latchkey":      {"LATCHKEY_POSTGRES_URL"},
 }
 
 // pendingSettings are read by code that other branches of issue 13 add
-// (NATS prefix, nkeys and stream replicas; the gateway's notification
-// backend; traces). Until they are merged the binaries here do not list
+// (NATS prefix, nkeys and stream replicas; traces). Until they are merged the binaries here do not list
 // them; afterwards this list is merely redundant.
 var pendingSettings = map[string]bool{
-	"LATCHKEY_NATS_PREFIX":       true,
-	"LATCHKEY_NATS_NKEY_FILE":    true,
-	"LATCHKEY_NATS_REPLICAS":     true,
-	"LATCHKEY_NOTIFICATION_ADDR": true,
-	"LATCHKEY_OTLP_ENDPOINT":     true,
+	"LATCHKEY_NATS_PREFIX":    true,
+	"LATCHKEY_NATS_NKEY_FILE": true,
+	"LATCHKEY_NATS_REPLICAS":  true,
+	"LATCHKEY_OTLP_ENDPOINT":  true,
 }
 
 var (
