@@ -103,6 +103,8 @@ func TestDeployFiles_EachMistakeIsReported(t *testing.T) {
 			"base Deployment/mfa: LATCHKEY_ACCOUNT_INTERNAL_ADDR=dns:///account:7101: the NetworkPolicies keep it out of account port 7101"},
 		{"service open to outside", "k8s/base/networkpolicy.yaml", "    - from:\n        - podSelector:\n            matchLabels:\n              app.kubernetes.io/name: gateway\n      ports:\n        - protocol: TCP\n          port: 7001",
 			"    - ports:\n        - protocol: TCP\n          port: 7001", "base Deployment/account: reachable from outside the namespace: true"},
+		{"peers hidden until ready", "k8s/base/credential.yaml", "  publishNotReadyAddresses: true\n", "",
+			"base Service/credential: headless without publishNotReadyAddresses"},
 		{"misspelt setting", "k8s/base/config.yaml", "LATCHKEY_LOG_LEVEL: info", "LATCHKEY_LOG_LEVL: info",
 			"LATCHKEY_LOG_LEVL: no binary reads this setting"},
 		{"production streams not replicated", "k8s/overlays/production/config.yaml", `LATCHKEY_NATS_REPLICAS: "3"`, `LATCHKEY_NATS_REPLICAS: "1"`,

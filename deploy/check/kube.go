@@ -195,6 +195,11 @@ func checkKustomization(r *report, bins map[string]*binary, secrets map[string]m
 		if len(s.Spec.Selector) == 0 || objs.deploymentOf(s.Spec.Selector) == nil {
 			r.fail(where+" Service/"+s.Name, "its selector %v matches no Deployment", s.Spec.Selector)
 		}
+		// Services that need each other are ready only once their peers
+		// answer: peers dialled through DNS must see pods not ready yet.
+		if s.Spec.ClusterIP == corev1.ClusterIPNone && !s.Spec.PublishNotReadyAddresses {
+			r.fail(where+" Service/"+s.Name, "headless without publishNotReadyAddresses: peers that need each other would wait for each other forever at a cold start")
+		}
 	}
 	for _, h := range objs.hpas {
 		if h.Spec.ScaleTargetRef.Kind != "Deployment" || objs.deployment(h.Spec.ScaleTargetRef.Name) == nil {
