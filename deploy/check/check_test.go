@@ -113,6 +113,8 @@ func TestDeployFiles_EachMistakeIsReported(t *testing.T) {
 			"production Deployment/gateway: LATCHKEY_NATS_NKEY_FILE is not set"},
 		{"compose on NATS 2.10", "compose.yaml", "image: nats:2.15.2-alpine", "image: nats:2.10-alpine",
 			"0 NATS nodes"},
+		{"compose service not waiting for the migrations", "compose.yaml", "      migrate: {condition: service_completed_successfully}\n      nats-1", "      nats-1",
+			"compose.yaml notification: does not wait for the migrations"},
 		{"compose without the operator token", "latchkey.env.example", "LATCHKEY_OPERATOR_TOKEN=change-me", "",
 			"compose.yaml account: accountd requires LATCHKEY_OPERATOR_TOKEN"},
 		{"compose notification mailbox on the read-only root", "compose.yaml", "      - notification-data:/data", "",

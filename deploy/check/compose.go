@@ -63,6 +63,7 @@ func checkCompose(r *report, bins map[string]*binary, deploy string) {
 		r.fail(where, "%d NATS nodes (%v), want a 3-node cluster", len(natsNodes), natsNodes)
 	}
 	seen := map[string]bool{}
+	migrations := ""
 	for name, s := range p.Services {
 		b := bins[binaryOfImage(s.Image, bins)]
 		if b == nil {
@@ -79,8 +80,16 @@ func checkCompose(r *report, bins map[string]*binary, deploy string) {
 			own = append(own, k)
 		}
 		if b.name == "latchkey" {
-			// The all-in-one needs neither PostgreSQL nor NATS.
+			// The all-in-one needs neither PostgreSQL nor NATS; the
+			// migrations do.
+			if slices.Equal(s.Command, types.ShellCommand{"migrate"}) {
+				migrations = name
+				checkEnv(r, w, b, env, nil, bins, false)
+			}
 			continue
+		}
+		if b.usesNATS && !dependsOnMigrations(p, s) {
+			r.fail(w, "does not wait for the migrations (depends_on a `latchkey migrate` service, service_completed_successfully)")
 		}
 		if !s.ReadOnly || !slices.Contains(s.CapDrop, "ALL") {
 			r.fail(w, "want read_only and cap_drop ALL")
@@ -110,6 +119,21 @@ func checkCompose(r *report, bins map[string]*binary, deploy string) {
 			r.fail(where, "no service runs %s", name)
 		}
 	}
+	if migrations == "" {
+		r.fail(where, "no service runs `latchkey migrate`")
+	}
+}
+
+// dependsOnMigrations reports whether s starts only after a service
+// running `latchkey migrate` has completed.
+func dependsOnMigrations(p *types.Project, s types.ServiceConfig) bool {
+	for name, d := range s.DependsOn {
+		dep, ok := p.Services[name]
+		if ok && slices.Equal(dep.Command, types.ShellCommand{"migrate"}) && d.Condition == types.ServiceConditionCompletedSuccessfully {
+			return true
+		}
+	}
+	return false
 }
 
 // checkComposeVolumes checks that the files a service is pointed at are in
