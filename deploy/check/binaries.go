@@ -52,6 +52,7 @@ var pendingSettings = map[string]bool{
 	"LATCHKEY_NATS_NKEY_FILE": true,
 	"LATCHKEY_NATS_REPLICAS":  true,
 	"LATCHKEY_OTLP_ENDPOINT":  true,
+	"LATCHKEY_OTLP_INSECURE":  true,
 }
 
 var (
