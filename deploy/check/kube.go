@@ -400,8 +400,8 @@ func checkIsolation(r *report, where string, objs *objects) {
 		pod := d.Spec.Template.Labels
 		open := false
 		for _, p := range objs.policiesFor(pod) {
-			for _, rule := range p.Spec.Ingress {
-				open = open || len(rule.From) == 0
+			for _, in := range p.Spec.Ingress {
+				open = open || len(in.From) == 0
 			}
 		}
 		if open != (d.Name == "gateway") {
@@ -502,14 +502,27 @@ func (o *objects) policiesFor(pod map[string]string) []*networkingv1.NetworkPoli
 // egressAllowed: may a pod labelled from open a connection to port of a
 // pod of this namespace labelled to (to nil: anywhere, e.g. DNS)?
 func (o *objects) egressAllowed(from, to map[string]string, port int32) bool {
+	return o.allowed(networkingv1.PolicyTypeEgress, from, to, port)
+}
+
+// ingressAllowed: may a pod labelled to take a connection on port from a
+// pod of this namespace labelled from?
+func (o *objects) ingressAllowed(from, to map[string]string, port int32) bool {
+	return o.allowed(networkingv1.PolicyTypeIngress, to, from, port)
+}
+
+// allowed applies the NetworkPolicies of direction typ that select the
+// pod labelled subject to a connection with peer on port: a pod no such
+// policy selects is not isolated in that direction.
+func (o *objects) allowed(typ networkingv1.PolicyType, subject, peer map[string]string, port int32) bool {
 	isolated := false
-	for _, p := range o.policiesFor(from) {
-		if !slices.Contains(p.Spec.PolicyTypes, networkingv1.PolicyTypeEgress) {
+	for _, p := range o.policiesFor(subject) {
+		if !slices.Contains(p.Spec.PolicyTypes, typ) {
 			continue
 		}
 		isolated = true
-		for _, rule := range p.Spec.Egress {
-			if portAllowed(rule.Ports, port) && o.peerAllowed(rule.To, to) {
+		for _, rule := range rules(p, typ) {
+			if portAllowed(rule.ports, port) && o.peerAllowed(rule.peers, peer) {
 				return true
 			}
 		}
@@ -517,22 +530,24 @@ func (o *objects) egressAllowed(from, to map[string]string, port int32) bool {
 	return !isolated
 }
 
-// ingressAllowed: may a pod labelled to take a connection on port from a
-// pod of this namespace labelled from?
-func (o *objects) ingressAllowed(from, to map[string]string, port int32) bool {
-	isolated := false
-	for _, p := range o.policiesFor(to) {
-		if !slices.Contains(p.Spec.PolicyTypes, networkingv1.PolicyTypeIngress) {
-			continue
+type rule struct {
+	ports []networkingv1.NetworkPolicyPort
+	peers []networkingv1.NetworkPolicyPeer
+}
+
+// rules are p's rules of direction typ, in one shape.
+func rules(p *networkingv1.NetworkPolicy, typ networkingv1.PolicyType) []rule {
+	var out []rule
+	if typ == networkingv1.PolicyTypeEgress {
+		for _, r := range p.Spec.Egress {
+			out = append(out, rule{r.Ports, r.To})
 		}
-		isolated = true
-		for _, rule := range p.Spec.Ingress {
-			if portAllowed(rule.Ports, port) && o.peerAllowed(rule.From, from) {
-				return true
-			}
-		}
+		return out
 	}
-	return !isolated
+	for _, r := range p.Spec.Ingress {
+		out = append(out, rule{r.Ports, r.From})
+	}
+	return out
 }
 
 func portAllowed(ports []networkingv1.NetworkPolicyPort, port int32) bool {
