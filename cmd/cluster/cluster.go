@@ -24,6 +24,8 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
+	"github.com/nats-io/nats.go"
+	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/latchkey/latchkey/libs/keyring"
 )
@@ -136,7 +138,20 @@ func Start(ctx context.Context, cfg Config) (_ *Cluster, err error) {
 	if err := c.addServices(certs); err != nil {
 		return nil, err
 	}
+	for _, p := range c.Role("nats") {
+		if err := p.start(); err != nil {
+			return nil, err
+		}
+	}
+	// A new NATS cluster elects its JetStream leader first; until then
+	// every stream request times out.
+	if err := c.WaitJetStream(ctx, cfg.ReadyTimeout); err != nil {
+		return nil, err
+	}
 	for _, p := range c.processes {
+		if p.Role == "nats" {
+			continue
+		}
 		if err := p.start(); err != nil {
 			return nil, err
 		}
@@ -392,7 +407,7 @@ func (c *Cluster) WaitReady(ctx context.Context, timeout time.Duration) error {
 			if p.ManagementURL == "" || !p.Running() {
 				continue
 			}
-			if err := check(p.ManagementURL + "/healthz"); err != nil {
+			if err := check(p.ManagementURL + "/readyz"); err != nil {
 				notReady = fmt.Errorf("%s: %w", p.Name, err)
 				break
 			}
@@ -414,6 +429,40 @@ func (c *Cluster) WaitReady(ctx context.Context, timeout time.Duration) error {
 		case <-time.After(200 * time.Millisecond):
 		}
 	}
+}
+
+// WaitJetStream waits until the NATS cluster answers JetStream requests.
+func (c *Cluster) WaitJetStream(ctx context.Context, timeout time.Duration) error {
+	ctx, cancel := context.WithTimeout(ctx, timeout)
+	defer cancel()
+	var last error
+	for {
+		if last = jetStreamUp(ctx, strings.Join(c.NATSURLs, ",")); last == nil {
+			return nil
+		}
+		select {
+		case <-ctx.Done():
+			return fmt.Errorf("cluster: JetStream not up after %v: %v", timeout, last)
+		case <-time.After(200 * time.Millisecond):
+		}
+	}
+}
+
+// jetStreamUp asks the account's JetStream usage once.
+func jetStreamUp(ctx context.Context, urls string) error {
+	nc, err := nats.Connect(urls, nats.Timeout(time.Second))
+	if err != nil {
+		return err
+	}
+	defer nc.Close()
+	js, err := jetstream.New(nc)
+	if err != nil {
+		return err
+	}
+	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+	defer cancel()
+	_, err = js.AccountInfo(ctx)
+	return err
 }
 
 // Close stops the gateways, then the services, then NATS, and drops the
