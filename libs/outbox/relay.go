@@ -10,6 +10,7 @@ import (
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
+	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/latchkey/latchkey/libs/clock"
 	"github.com/latchkey/latchkey/libs/dbx"
@@ -30,6 +31,8 @@ type RelayOptions struct {
 	// (default 24h).
 	Retention time.Duration
 	Logger    *slog.Logger
+	// Registerer receives the outbox's backlog metrics (nil: none).
+	Registerer prometheus.Registerer
 }
 
 // publishTimeout bounds one publish; JetStream answers in milliseconds
@@ -60,6 +63,7 @@ func (o *Outbox) NewRelay(js jetstream.JetStream, opts RelayOptions) *Relay {
 	if opts.Logger == nil {
 		opts.Logger = slog.Default()
 	}
+	registerLag(opts.Registerer, o, opts.Logger)
 	return &Relay{o: o, js: js, opts: opts}
 }
 
@@ -118,9 +122,11 @@ func (r *Relay) PublishPending(ctx context.Context) (int, error) {
 		// A publish in flight is let finish when ctx is cancelled, so a
 		// relay stopping gracefully never leaves an event stored in the
 		// stream but not marked sent (it would be published again).
+		span := startPublishSpan(ctx, row, msg)
 		pubCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), publishTimeout)
 		_, err := r.js.PublishMsg(pubCtx, msg, jetstream.WithMsgID(row.id))
 		cancel()
+		endPublishSpan(span, err)
 		if err != nil {
 			r.release(ctx, rows[i:], err)
 			return i, fmt.Errorf("publish %s %s: %w", row.subject, row.id, err)
@@ -141,6 +147,8 @@ type pendingRow struct {
 	subject string
 	typ     string
 	payload []byte
+	// traceparent is the trace of the call that wrote the row ("": none).
+	traceparent string
 }
 
 func (r *Relay) claim(ctx context.Context) ([]pendingRow, error) {
@@ -154,7 +162,7 @@ func (r *Relay) claim(ctx context.Context) ([]pendingRow, error) {
 		WHERE seq IN (SELECT seq FROM outbox_events
 			WHERE sent_at IS NULL AND (lease_until IS NULL OR lease_until < $2)
 			ORDER BY seq LIMIT $3` + lock + `)
-		RETURNING seq, id, subject, type, payload`
+		RETURNING seq, id, subject, type, payload, COALESCE(traceparent, '')`
 	res, err := r.o.db.Query(ctx, q, now.Add(r.opts.Lease), now, r.opts.Batch)
 	if err != nil {
 		return nil, fmt.Errorf("claim: %w", err)
@@ -163,7 +171,7 @@ func (r *Relay) claim(ctx context.Context) ([]pendingRow, error) {
 	var rows []pendingRow
 	for res.Next() {
 		var p pendingRow
-		if err := res.Scan(&p.seq, &p.id, &p.subject, &p.typ, &p.payload); err != nil {
+		if err := res.Scan(&p.seq, &p.id, &p.subject, &p.typ, &p.payload, &p.traceparent); err != nil {
 			return nil, fmt.Errorf("claim: %w", err)
 		}
 		rows = append(rows, p)

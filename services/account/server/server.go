@@ -167,9 +167,14 @@ func Run(ctx context.Context, cfg Config) error {
 	if err := st.RefoldLogins(ctx, log); err != nil {
 		return err
 	}
+	metrics, err := app.NewMetrics(cfg.Registerer)
+	if err != nil {
+		return err
+	}
 	use := app.New(st, cfg.Clock, peers.NewCredentials(credentialinternalv1.NewCredentialInternalServiceClient(credConn)), app.Options{
 		UsernameReuse: time.Duration(max(cfg.UsernameReuseDays, 0)) * 24 * time.Hour,
 		Logger:        log,
+		Metrics:       metrics,
 		Factors:       peers.NewMFA(mfainternalv1.NewMfaInternalServiceClient(mfaConn)),
 		Recovery:      peers.NewRecovery(recoveryinternalv1.NewRecoveryInternalServiceClient(recoveryConn)),
 	})
@@ -187,10 +192,12 @@ func Run(ctx context.Context, cfg Config) error {
 	if err != nil {
 		return err
 	}
-	g.Go(func() error { return box.NewRelay(in.JS, outbox.RelayOptions{Logger: log}).Run(gctx) })
+	g.Go(func() error {
+		return box.NewRelay(in.JS, outbox.RelayOptions{Logger: log, Registerer: cfg.Registerer}).Run(gctx)
+	})
 	// Last log-ins come from the credential service's events.
 	loginCfg, onLogin := consumers.LoginSucceeded(use, st.Bind)
-	loginCfg.Clock, loginCfg.Logger = cfg.Clock, log
+	loginCfg.Clock, loginCfg.Logger, loginCfg.Registerer = cfg.Clock, log, cfg.Registerer
 	g.Go(func() error { return inbox.Run(gctx, in.JS, in.DB, loginCfg, onLogin) })
 	if cfg.Operator.Email != "" {
 		g.Go(func() error { use.RunOperatorBootstrap(gctx, cfg.Operator, cfg.DataDir); return nil })

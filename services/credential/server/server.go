@@ -151,9 +151,17 @@ func Run(ctx context.Context, cfg Config) error {
 			return err
 		}
 	}
+	hasher := cfg.Hash.NewHasher()
+	metrics, err := app.NewMetrics(cfg.Registerer)
+	if err != nil {
+		return err
+	}
+	if err := hasher.Register(cfg.Registerer, Name); err != nil {
+		return err
+	}
 	use := app.New(app.Deps{
-		Store: st, Clock: cfg.Clock,
-		Hasher: cfg.Hash.NewHasher(), Checker: checker, Issuer: issuer,
+		Store: st, Clock: cfg.Clock, Metrics: metrics,
+		Hasher: hasher, Checker: checker, Issuer: issuer,
 		Accounts: peers.NewAccounts(accountinternalv1.NewAccountInternalServiceClient(accountConn)),
 		Factors:  peers.NewMFA(mfainternalv1.NewMfaInternalServiceClient(mfaConn)),
 		Recovery: peers.NewRecovery(recoveryinternalv1.NewRecoveryInternalServiceClient(recoveryConn)),
@@ -173,11 +181,13 @@ func Run(ctx context.Context, cfg Config) error {
 	if err != nil {
 		return err
 	}
-	g.Go(func() error { return box.NewRelay(in.JS, outbox.RelayOptions{Logger: log}).Run(gctx) })
+	g.Go(func() error {
+		return box.NewRelay(in.JS, outbox.RelayOptions{Logger: log, Registerer: cfg.Registerer}).Run(gctx)
+	})
 	// A lock, a disable or a change of roles the account service could
 	// not tell this service of at once still ends the account's sessions.
 	for _, c := range consumers.SessionEnders(use, st.Bind) {
-		c.Config.Clock, c.Config.Logger = cfg.Clock, log
+		c.Config.Clock, c.Config.Logger, c.Config.Registerer = cfg.Clock, log, cfg.Registerer
 		g.Go(func() error { return inbox.Run(gctx, in.JS, in.DB, c.Config, c.Handler) })
 	}
 	if cfg.ExpiryWarningEvery > 0 {

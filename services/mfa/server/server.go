@@ -116,10 +116,14 @@ func Run(ctx context.Context, cfg Config) error {
 
 	box := outbox.New(in.DB, cfg.Clock, Name)
 	st := sqlstore.New(in.DB, box)
+	hasher := cfg.Hash.NewHasher()
+	if err := hasher.Register(cfg.Registerer, Name); err != nil {
+		return err
+	}
 	use := app.New(st, cfg.Clock,
 		peers.NewAccounts(accountinternalv1.NewAccountInternalServiceClient(accountConn)),
 		peers.NewNotifications(notificationinternalv1.NewNotificationInternalServiceClient(notificationConn)),
-		cfg.SecretKeys, cfg.Hash.NewHasher(), app.Options{Poll: cfg.Poll, Logger: log})
+		cfg.SecretKeys, hasher, app.Options{Poll: cfg.Poll, Logger: log})
 
 	g, gctx := errgroup.WithContext(ctx)
 	// Access tokens are verified with the keys the credential service
@@ -132,7 +136,9 @@ func Run(ctx context.Context, cfg Config) error {
 	if err != nil {
 		return err
 	}
-	g.Go(func() error { return box.NewRelay(in.JS, outbox.RelayOptions{Logger: log}).Run(gctx) })
+	g.Go(func() error {
+		return box.NewRelay(in.JS, outbox.RelayOptions{Logger: log, Registerer: cfg.Registerer}).Run(gctx)
+	})
 	g.Go(func() error { return use.RunKeyWorker(gctx) })
 	g.Go(func() error {
 		return in.Serve(gctx, Name, cfg.Settings, infra.API{

@@ -228,18 +228,24 @@ func Run(ctx context.Context, cfg Config) error {
 
 	box := outbox.New(in.DB, cfg.Clock, Name)
 	st := sqlstore.New(in.DB, box)
+	metrics, err := app.NewMetrics(cfg.Registerer)
+	if err != nil {
+		return err
+	}
 	use := app.New(st, cfg.Clock, dir, sender, app.Options{
 		From: cfg.From, LinkBaseURL: cfg.LinkBaseURL, Retry: cfg.Retry, Limits: cfg.Limits.store(),
-		Lease: cfg.Lease, Workers: cfg.Workers, Poll: cfg.Poll, Jitter: cfg.Jitter, Logger: log,
+		Lease: cfg.Lease, Workers: cfg.Workers, Poll: cfg.Poll, Jitter: cfg.Jitter, Logger: log, Metrics: metrics,
 	})
 
 	g, gctx := errgroup.WithContext(ctx)
 	for _, c := range consumers.All(use, st.Bind) {
-		c.Config.Clock, c.Config.Logger = cfg.Clock, log
+		c.Config.Clock, c.Config.Logger, c.Config.Registerer = cfg.Clock, log, cfg.Registerer
 		g.Go(func() error { return inbox.Run(gctx, in.JS, in.DB, c.Config, c.Handler) })
 	}
 	g.Go(func() error { return use.RunWorker(gctx) })
-	g.Go(func() error { return box.NewRelay(in.JS, outbox.RelayOptions{Logger: log}).Run(gctx) })
+	g.Go(func() error {
+		return box.NewRelay(in.JS, outbox.RelayOptions{Logger: log, Registerer: cfg.Registerer}).Run(gctx)
+	})
 	g.Go(func() error {
 		return in.Serve(gctx, Name, cfg.Settings, infra.API{
 			Internal: func(s grpc.ServiceRegistrar) { grpcapi.RegisterInternal(s, use) },

@@ -132,8 +132,12 @@ func Run(ctx context.Context, cfg Config) error {
 
 	box := outbox.New(in.DB, cfg.Clock, Name)
 	st := sqlstore.New(in.DB, box)
+	hasher := cfg.Hash.NewHasher()
+	if err := hasher.Register(cfg.Registerer, Name); err != nil {
+		return err
+	}
 	use := app.New(app.Deps{
-		Store: st, Clock: cfg.Clock, Hasher: cfg.Hash.NewHasher(),
+		Store: st, Clock: cfg.Clock, Hasher: hasher,
 		Accounts:    peers.NewAccounts(accountinternalv1.NewAccountInternalServiceClient(accountConn)),
 		Credentials: peers.NewCredentials(credentialinternalv1.NewCredentialInternalServiceClient(credConn)),
 		Factors:     peers.NewMFA(mfainternalv1.NewMfaInternalServiceClient(mfaConn)),
@@ -153,9 +157,11 @@ func Run(ctx context.Context, cfg Config) error {
 	if err != nil {
 		return err
 	}
-	g.Go(func() error { return box.NewRelay(in.JS, outbox.RelayOptions{Logger: log}).Run(gctx) })
+	g.Go(func() error {
+		return box.NewRelay(in.JS, outbox.RelayOptions{Logger: log, Registerer: cfg.Registerer}).Run(gctx)
+	})
 	for _, c := range consumers.All(use, st.Bind) {
-		c.Config.Clock, c.Config.Logger = cfg.Clock, log
+		c.Config.Clock, c.Config.Logger, c.Config.Registerer = cfg.Clock, log, cfg.Registerer
 		g.Go(func() error { return inbox.Run(gctx, in.JS, in.DB, c.Config, c.Handler) })
 	}
 	g.Go(func() error { return use.RunWorker(gctx) })

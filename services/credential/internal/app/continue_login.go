@@ -75,7 +75,8 @@ func (a *App) wrongCode(ctx context.Context, subj *credential.Subject, hash [32]
 // answer's change (a new password) and the next ticket or the session:
 // of parallel accepted answers with one ticket exactly one wins, and the
 // others change nothing.
-func (a *App) ContinueLogin(ctx context.Context, req ContinueRequest) (*LoginResult, error) {
+func (a *App) ContinueLogin(ctx context.Context, req ContinueRequest) (res *LoginResult, err error) {
+	defer func() { a.Metrics.countLogin(loginContinued, res, err) }()
 	if req.Ticket == "" {
 		return nil, errs.Invalid(errs.Field("loginTicket", "REQUIRED", "required"))
 	}
@@ -199,7 +200,7 @@ func (a *App) ContinueLogin(ctx context.Context, req ContinueRequest) (*LoginRes
 	if err != nil {
 		return nil, err
 	}
-	res, err := a.result(ctx, subj, next, facts)
+	res, err = a.result(ctx, subj, next, facts)
 	if err != nil {
 		return nil, err
 	}

@@ -33,7 +33,8 @@ func errDeviceOrPIN() error {
 // the last wrong one revokes the key: the password is needed again. A
 // locked or disabled account's PIN is not checked: the answer is a wrong
 // PIN's, and LoginFailed says why.
-func (a *App) LoginWithPIN(ctx context.Context, req PINLoginRequest) (*LoginResult, error) {
+func (a *App) LoginWithPIN(ctx context.Context, req PINLoginRequest) (res *LoginResult, err error) {
+	defer func() { a.Metrics.countLogin(loginByPIN, res, err) }()
 	var v errs.Violations
 	switch {
 	case req.DeviceKey == "":
