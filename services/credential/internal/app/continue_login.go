@@ -35,6 +35,7 @@ func errTicketInvalid() error {
 // whose third one ends it, and as a failed log-in of the account, whose
 // tenant limit locks it; both and the LoginFailed event in one transaction.
 func (a *App) wrongCode(ctx context.Context, subj *credential.Subject, hash [32]byte, c Client) error {
+	noteRefusal(ctx, "WRONG_CODE")
 	var count int
 	var reserved bool
 	var now time.Time
@@ -76,7 +77,8 @@ func (a *App) wrongCode(ctx context.Context, subj *credential.Subject, hash [32]
 // of parallel accepted answers with one ticket exactly one wins, and the
 // others change nothing.
 func (a *App) ContinueLogin(ctx context.Context, req ContinueRequest) (res *LoginResult, err error) {
-	defer func() { a.Metrics.countLogin(loginContinued, res, err) }()
+	ctx, counted := a.Metrics.startLogin(ctx, loginContinued)
+	defer func() { counted(res, err) }()
 	if req.Ticket == "" {
 		return nil, errs.Invalid(errs.Field("loginTicket", "REQUIRED", "required"))
 	}

@@ -66,7 +66,8 @@ func errBadCredentials() error {
 // attempt; clear the count after the right password; the ticket or the
 // session).
 func (a *App) Login(ctx context.Context, req LoginRequest) (res *LoginResult, err error) {
-	defer func() { a.Metrics.countLogin(loginByPassword, res, err) }()
+	ctx, counted := a.Metrics.startLogin(ctx, loginByPassword)
+	defer func() { counted(res, err) }()
 	var v errs.Violations
 	for _, f := range []struct{ name, value string }{{"tenant", req.Tenant}, {"username", req.Username}} {
 		switch {
