@@ -217,3 +217,24 @@ func TestTrace_GatewayContinuesClientTraceparent(t *testing.T) {
 
 // errNotYet is a span not recorded yet, for testkit.Eventually.
 var errNotYet = errors.New("not recorded yet")
+
+// TestTrace_SpanNamedAfterMuxPattern: a call outside the REST mux is named
+// after the pattern that served it, never its path.
+func TestTrace_SpanNamedAfterMuxPattern(t *testing.T) {
+	exp := recordSpans()
+	b := startBackend(t)
+	g := startGateway(t, gateway.Config{Backends: allBackends(b.addr)}, false)
+	const traceID = "5bf92f3577b34da6a3ce929d0e0e4736"
+	if code, _ := do(t, "GET", g.httpURL+"/openapi.json", "", http.Header{"Traceparent": {"00-" + traceID + "-00f067aa0ba902b7-01"}}); code != http.StatusOK {
+		t.Fatalf("status %d", code)
+	}
+	id, _ := trace.TraceIDFromHex(traceID)
+	var ss tracetest.SpanStubs
+	testkit.Eventually(t, 10*time.Second, func() error {
+		if ss = spansOf(exp, id); len(ss) == 0 {
+			return errNotYet
+		}
+		return nil
+	})
+	find(t, ss, trace.SpanKindServer, "GET /openapi.json")
+}
