@@ -15,6 +15,8 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
+	"net"
+	"net/url"
 	"strconv"
 	"strings"
 	"time"
@@ -64,6 +66,9 @@ func SettingsFromEnv(l *config.Loader) Settings {
 		Endpoint: l.String(EnvEndpoint, "", "OpenTelemetry traces: OTLP/gRPC collector to send spans to, host:port or http(s)://host:port (e.g. a Jaeger all-in-one's 4317); empty: tracing off"),
 		Insecure: l.Bool(EnvInsecure, false, "OpenTelemetry traces: send to a host:port LATCHKEY_OTLP_ENDPOINT in plaintext instead of TLS (a collector on the same host or pod)"),
 	}
+	if err := checkEndpoint(s.Endpoint); err != nil {
+		l.Invalid(EnvEndpoint, err)
+	}
 	ratio := l.String(EnvSampleRatio, "1", "OpenTelemetry traces: share of new traces recorded, 0 to 1 (a request arriving with a traceparent keeps its caller's decision)")
 	r, err := strconv.ParseFloat(strings.TrimSpace(ratio), 64)
 	switch {
@@ -76,6 +81,25 @@ func SettingsFromEnv(l *config.Loader) Settings {
 	}
 	s.SampleRatio = r
 	return s
+}
+
+// checkEndpoint refuses an endpoint the exporter would not understand,
+// so the mistake stops the start rather than every export.
+func checkEndpoint(e string) error {
+	if e == "" {
+		return nil
+	}
+	if strings.Contains(e, "://") {
+		u, err := url.Parse(e)
+		if err != nil || (u.Scheme != "http" && u.Scheme != "https") || u.Host == "" {
+			return fmt.Errorf("%q is not an http:// or https:// URL with a host", e)
+		}
+		return nil
+	}
+	if _, _, err := net.SplitHostPort(e); err != nil {
+		return fmt.Errorf("%q is not host:port or a URL", e)
+	}
+	return nil
 }
 
 // Start installs the global tracer provider and the W3C trace-context

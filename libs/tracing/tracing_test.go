@@ -25,6 +25,10 @@ func TestSettingsFromEnv(t *testing.T) {
 			want: tracing.Settings{Endpoint: "otel:4317", Insecure: true, SampleRatio: 0.25}},
 		{env: map[string]string{"LATCHKEY_TRACE_SAMPLE_RATIO": "1.5"}, invalid: "LATCHKEY_TRACE_SAMPLE_RATIO"},
 		{env: map[string]string{"LATCHKEY_TRACE_SAMPLE_RATIO": "half"}, invalid: "LATCHKEY_TRACE_SAMPLE_RATIO"},
+		{env: map[string]string{"LATCHKEY_OTLP_ENDPOINT": "https://jaeger.example:4317"},
+			want: tracing.Settings{Endpoint: "https://jaeger.example:4317", SampleRatio: 1}},
+		{env: map[string]string{"LATCHKEY_OTLP_ENDPOINT": "jaeger"}, invalid: "LATCHKEY_OTLP_ENDPOINT"},
+		{env: map[string]string{"LATCHKEY_OTLP_ENDPOINT": "grpc://jaeger:4317"}, invalid: "LATCHKEY_OTLP_ENDPOINT"},
 	} {
 		l := config.New(func(k string) (string, bool) { v, ok := c.env[k]; return v, ok })
 		got := tracing.SettingsFromEnv(l)
