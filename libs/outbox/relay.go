@@ -115,6 +115,7 @@ func (r *Relay) PublishPending(ctx context.Context) (int, error) {
 	if err != nil || len(rows) == 0 {
 		return 0, err
 	}
+	parents := r.traceparents(ctx, rows)
 	for i, row := range rows {
 		msg := &nats.Msg{Subject: row.subject, Data: row.payload, Header: nats.Header{}}
 		msg.Header.Set(HeaderEventType, row.typ)
@@ -122,7 +123,7 @@ func (r *Relay) PublishPending(ctx context.Context) (int, error) {
 		// A publish in flight is let finish when ctx is cancelled, so a
 		// relay stopping gracefully never leaves an event stored in the
 		// stream but not marked sent (it would be published again).
-		span := startPublishSpan(ctx, row, msg)
+		span := startPublishSpan(ctx, parents[row.seq], row, msg)
 		pubCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), publishTimeout)
 		_, err := r.js.PublishMsg(pubCtx, msg, jetstream.WithMsgID(row.id))
 		cancel()
@@ -147,8 +148,6 @@ type pendingRow struct {
 	subject string
 	typ     string
 	payload []byte
-	// traceparent is the trace of the call that wrote the row ("": none).
-	traceparent string
 }
 
 func (r *Relay) claim(ctx context.Context) ([]pendingRow, error) {
@@ -162,7 +161,7 @@ func (r *Relay) claim(ctx context.Context) ([]pendingRow, error) {
 		WHERE seq IN (SELECT seq FROM outbox_events
 			WHERE sent_at IS NULL AND (lease_until IS NULL OR lease_until < $2)
 			ORDER BY seq LIMIT $3` + lock + `)
-		RETURNING seq, id, subject, type, payload, COALESCE(traceparent, '')`
+		RETURNING seq, id, subject, type, payload`
 	res, err := r.o.db.Query(ctx, q, now.Add(r.opts.Lease), now, r.opts.Batch)
 	if err != nil {
 		return nil, fmt.Errorf("claim: %w", err)
@@ -171,7 +170,7 @@ func (r *Relay) claim(ctx context.Context) ([]pendingRow, error) {
 	var rows []pendingRow
 	for res.Next() {
 		var p pendingRow
-		if err := res.Scan(&p.seq, &p.id, &p.subject, &p.typ, &p.payload, &p.traceparent); err != nil {
+		if err := res.Scan(&p.seq, &p.id, &p.subject, &p.typ, &p.payload); err != nil {
 			return nil, fmt.Errorf("claim: %w", err)
 		}
 		rows = append(rows, p)

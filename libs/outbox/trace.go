@@ -20,17 +20,44 @@ func traceparentOf(ctx context.Context) any {
 	return nil
 }
 
+// traceparents returns the traceparent stored with each of rows (sorted by
+// seq) that has one, by seq. While tracing is off it asks nothing. A
+// failed query costs the batch its traces, not its publishing.
+func (r *Relay) traceparents(ctx context.Context, rows []pendingRow) map[int64]string {
+	if len(rows) == 0 || !tracing.On() {
+		return nil
+	}
+	res, err := r.o.db.Query(ctx, "SELECT seq, traceparent FROM outbox_events WHERE seq >= $1 AND seq <= $2 AND traceparent IS NOT NULL",
+		rows[0].seq, rows[len(rows)-1].seq)
+	if err != nil {
+		r.opts.Logger.Warn("outbox relay: reading trace context failed", "err", err)
+		return nil
+	}
+	defer res.Close()
+	parents := map[int64]string{}
+	for res.Next() {
+		var seq int64
+		var tp string
+		if err := res.Scan(&seq, &tp); err != nil {
+			r.opts.Logger.Warn("outbox relay: reading trace context failed", "err", err)
+			return parents
+		}
+		parents[seq] = tp
+	}
+	return parents
+}
+
 // startPublishSpan starts the relay's span for publishing row, a child of
-// the call that wrote it, and puts the span's traceparent in msg's
-// headers for the consumers. The span shows how long the event waited in
-// the outbox; end it with endPublishSpan. A row written outside any
-// trace (a background job's, or with tracing off) starts none: one new
-// trace per event of a batch job would only be noise.
-func startPublishSpan(ctx context.Context, row pendingRow, msg *nats.Msg) trace.Span {
-	if row.traceparent == "" {
+// the call that wrote it (traceparent, from traceparents), and puts the
+// span's traceparent in msg's headers for the consumers. The span shows
+// how long the event waited in the outbox; end it with endPublishSpan. A
+// row written outside any trace (a background job's, or with tracing off)
+// starts none: one new trace per event of a batch job would only be noise.
+func startPublishSpan(ctx context.Context, traceparent string, row pendingRow, msg *nats.Msg) trace.Span {
+	if traceparent == "" {
 		return trace.SpanFromContext(context.Background()) // a no-op span
 	}
-	ctx, span := tracing.Tracer().Start(tracing.WithTraceparent(ctx, row.traceparent), "publish "+row.subject,
+	ctx, span := tracing.Tracer().Start(tracing.WithTraceparent(ctx, traceparent), "publish "+row.subject,
 		trace.WithSpanKind(trace.SpanKindProducer), trace.WithAttributes(
 			attribute.String("messaging.system", "nats"),
 			attribute.String("messaging.destination.name", row.subject),

@@ -12,6 +12,11 @@ import (
 // HTTP ones.
 const HeaderTraceparent = "traceparent"
 
+// On reports whether trace context is propagated (Start or Install ran):
+// work that only serves tracing, such as reading stored trace context, is
+// skipped while it is off.
+func On() bool { return len(otel.GetTextMapPropagator().Fields()) > 0 }
+
 // Traceparent returns the traceparent of ctx's span, to keep with work
 // done later (an outbox row); "" when tracing is off or ctx has no span.
 func Traceparent(ctx context.Context) string {
