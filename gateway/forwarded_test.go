@@ -45,6 +45,7 @@ func TestParseTrustedProxies_Rejects(t *testing.T) {
 func TestIncomingHeaderMatcher(t *testing.T) {
 	tests := map[string]string{
 		"latchkey-tenant": mdTenant, "X-REQUEST-ID": mdRequestID, "User-Agent": mdUserAgent,
+		"idempotency-key":    mdIdempotencyKey,
 		"Grpc-Metadata-Evil": "", "Grpc-Metadata-Authorization": "", "Cookie": "", "Accept": "", "X-Forwarded-For": "",
 	}
 	for header, want := range tests {

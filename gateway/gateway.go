@@ -20,8 +20,9 @@ import (
 	"github.com/latchkey/latchkey/libs/mtls"
 )
 
-// Backends are the gRPC targets of the services behind the gateway, in any
-// form grpc.NewClient accepts (e.g. "127.0.0.1:7001", "dns:///account:9090").
+// Backends are the gRPC targets of the services behind the gateway, in a
+// form grpcx.Dial accepts (e.g. "127.0.0.1:7001",
+// "account-1:7001,account-2:7001", "dns:///account:7001").
 type Backends struct{ Account, Credential, Recovery, MFA string }
 
 // Config configures New.

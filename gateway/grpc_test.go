@@ -29,7 +29,7 @@ func TestGRPC_PublicCallReachesBackend_MetadataFiltered(t *testing.T) {
 
 	ctx := metadata.AppendToOutgoingContext(callCtx(t),
 		"authorization", "Bearer tok", "latchkey-tenant", "acme", "x-request-id", "req-2",
-		"evil", "1", "x-forwarded-for", "203.0.113.9", "x-real-ip", "203.0.113.10")
+		"idempotency-key", "create-acme-1", "evil", "1", "x-forwarded-for", "203.0.113.9", "x-real-ip", "203.0.113.10")
 	resp, err := client.CreateTenant(ctx, &accountv1.CreateTenantRequest{Code: "acme", Name: "Acme"})
 	if err != nil {
 		t.Fatal(err)
@@ -40,7 +40,7 @@ func TestGRPC_PublicCallReachesBackend_MetadataFiltered(t *testing.T) {
 	md := b.last(t, "CreateTenant")
 	for k, v := range map[string]string{
 		"authorization": "Bearer tok", "latchkey-tenant": "acme", "x-request-id": "req-2",
-		"x-forwarded-for": "127.0.0.1",
+		"idempotency-key": "create-acme-1", "x-forwarded-for": "127.0.0.1",
 	} {
 		if got := md.Get(k); !slices.Equal(got, []string{v}) {
 			t.Errorf("metadata %s = %q, want [%s]", k, got, v)

@@ -22,6 +22,9 @@ const (
 	// replaces "user-agent" with its own on every outgoing call.
 	mdUserAgent    = "grpcgateway-user-agent"
 	mdForwardedFor = "x-forwarded-for"
+	// mdIdempotencyKey lets a client retry a create safely
+	// (libs/idempotency.MetadataKey).
+	mdIdempotencyKey = "idempotency-key"
 )
 
 // restHeaders maps the HTTP headers the REST edge forwards to their metadata
@@ -30,6 +33,7 @@ var restHeaders = map[string]string{
 	"Latchkey-Tenant": mdTenant,
 	"X-Request-Id":    mdRequestID,
 	"User-Agent":      mdUserAgent,
+	"Idempotency-Key": mdIdempotencyKey,
 }
 
 // incomingHeaderMatcher replaces grpc-gateway's default, which would forward
@@ -50,7 +54,7 @@ func clientAddressMetadata(ctx context.Context, r *http.Request) metadata.MD {
 }
 
 // grpcForwardedKeys are the incoming gRPC metadata keys passed on unchanged.
-var grpcForwardedKeys = []string{mdAuthorization, mdTenant}
+var grpcForwardedKeys = []string{mdAuthorization, mdTenant, mdIdempotencyKey}
 
 // outgoingMetadata is what a proxied gRPC call carries to its backend: the
 // allowed keys of the caller's metadata, the request id, the caller's user

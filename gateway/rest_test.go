@@ -117,6 +117,7 @@ func TestREST_HeaderPolicy_UntrustedPeer(t *testing.T) {
 		"Latchkey-Tenant":               {"acme"},
 		"X-Request-Id":                  {"req-1"},
 		"User-Agent":                    {"latchkey-test/1"},
+		"Idempotency-Key":               {"list-1"},
 		"Grpc-Metadata-Evil":            {"1"},
 		"Grpc-Metadata-Latchkey-Tenant": {"other"},
 		"X-Forwarded-For":               {"203.0.113.9"},
@@ -133,6 +134,7 @@ func TestREST_HeaderPolicy_UntrustedPeer(t *testing.T) {
 		"latchkey-tenant":        {"acme"},
 		"x-request-id":           {"req-1"},
 		"grpcgateway-user-agent": {"latchkey-test/1"},
+		"idempotency-key":        {"list-1"},
 		"x-forwarded-for":        {"127.0.0.1"},
 	}
 	for k, v := range want {

@@ -1,7 +1,6 @@
 package allinone_test
 
 import (
-	"context"
 	"fmt"
 	"net/http"
 	"slices"
@@ -16,7 +15,6 @@ import (
 	"github.com/latchkey/latchkey/libs/testkit"
 	accountv1 "github.com/latchkey/latchkey/proto/gen/latchkey/account/v1"
 	eventsv1 "github.com/latchkey/latchkey/proto/gen/latchkey/events/v1"
-	accountinternalv1 "github.com/latchkey/latchkey/proto/gen/latchkey/internalapi/account/v1"
 )
 
 // eachStoreWithClock is eachStore with a fake clock the test moves.
@@ -234,22 +232,7 @@ func TestInactivity_TenDaysWithoutLoginLock_AdminReactivates(t *testing.T) {
 		if lastLogin == nil {
 			t.Fatal("lastLoginTime not set from the LoginSucceeded event")
 		}
-		internal := accountinternalv1.NewAccountInternalServiceClient(peerConn(t, inst, "account", "account"))
-		sweep := func() int32 {
-			t.Helper()
-			for i := 0; i < 100; i++ {
-				resp, err := internal.SweepInactive(context.Background(), &accountinternalv1.SweepInactiveRequest{})
-				if err != nil {
-					t.Fatalf("sweep: %v", err)
-				}
-				if !resp.GetSkipped() {
-					return resp.GetLockedCount()
-				}
-				timeSleep() // the sweep at start is still running
-			}
-			t.Fatal("sweep skipped for 2 seconds")
-			return 0
-		}
+		sweep := func() int32 { return sweepInactive(t, inst) }
 		clk.Advance(9 * 24 * time.Hour)
 		if n := sweep(); n != 0 {
 			t.Fatalf("sweep after 9 days locked %d, want 0", n)

@@ -1,6 +1,7 @@
 package allinone_test
 
 import (
+	"fmt"
 	"net/url"
 	"os"
 	"path/filepath"
@@ -101,6 +102,13 @@ func signIn(t *testing.T, p *browsertest.Page, code, user, password string) brow
 	return p.Press(t, "Sign in")
 }
 
+// newPasswordTwice types pw into "New password" and "New password again".
+func newPasswordTwice(t *testing.T, p *browsertest.Page, pw string) {
+	t.Helper()
+	p.Fill(t, "New password", pw)
+	p.Fill(t, "New password again", pw)
+}
+
 // fieldError is the error shown next to the field labelled label (""
 // when none), and whether the field is marked invalid for screen readers.
 func fieldError(t *testing.T, p *browsertest.Page, label string) (msg string, ariaInvalid bool) {
@@ -187,8 +195,7 @@ func TestBrowserJourneyJ1_InvitedStaff(t *testing.T) {
 
 	step(t, "0 the office's administrator activates the first account and signs in", func(t *testing.T) {
 		office.Open(t, linkIn(t, j.mailTo(admin, "Activate your Hometrak account"), "activate"))
-		office.Fill(t, "New password", "Kantoor-Utrecht-2026")
-		office.Fill(t, "New password again", "Kantoor-Utrecht-2026")
+		newPasswordTwice(t, office, "Kantoor-Utrecht-2026")
 		office.Press(t, "Activate")
 		signIn(t, office, code, admin, "Kantoor-Utrecht-2026")
 		wantOn(t, office, "/ui/")
@@ -269,15 +276,13 @@ func TestBrowserJourneyJ1_InvitedStaff(t *testing.T) {
 		if msg, invalid := fieldError(t, anna, "New password again"); !strings.Contains(msg, "not the same") || !invalid {
 			t.Fatalf("two different passwords: error %q (aria-invalid %v) next to the second field", msg, invalid)
 		}
-		anna.Fill(t, "New password", "short")
-		anna.Fill(t, "New password again", "short")
+		newPasswordTwice(t, anna, "short")
 		anna.Press(t, "Activate")
 		if msg, invalid := fieldError(t, anna, "New password"); msg == "" || !invalid {
 			t.Fatalf("a password against the policy: error %q (aria-invalid %v)", msg, invalid)
 		}
 		password = "Voorjaar-In-Utrecht-26"
-		anna.Fill(t, "New password", password)
-		anna.Fill(t, "New password again", password)
+		newPasswordTwice(t, anna, password)
 		anna.Press(t, "Activate")
 		wantOn(t, anna, "/ui/sign-in")
 		anna.Contains(t, "Your password is set")
@@ -290,8 +295,7 @@ func TestBrowserJourneyJ1_InvitedStaff(t *testing.T) {
 		anna.Open(t, link)
 		if !strings.Contains(anna.Text(t), "This link is not valid") {
 			// The page cannot tell a spent activation link before it is used.
-			anna.Fill(t, "New password", "Another-Password-77")
-			anna.Fill(t, "New password again", "Another-Password-77")
+			newPasswordTwice(t, anna, "Another-Password-77")
 			anna.Press(t, "Activate")
 		}
 		anna.Contains(t, "This link is not valid")
@@ -346,15 +350,13 @@ func TestBrowserJourneyJ1_InvitedStaff(t *testing.T) {
 		}
 		wantOn(t, anna, "/ui/settings")
 		anna.Fill(t, "Current password", "Not-My-Password-1")
-		anna.Fill(t, "New password", "Zomer-In-Utrecht-27")
-		anna.Fill(t, "New password again", "Zomer-In-Utrecht-27")
+		newPasswordTwice(t, anna, "Zomer-In-Utrecht-27")
 		anna.Press(t, "Change password")
 		if msg, invalid := fieldError(t, anna, "Current password"); msg == "" || !invalid {
 			t.Fatalf("a wrong current password: error %q (aria-invalid %v); the page says:\n%s", msg, invalid, anna.Text(t))
 		}
 		anna.Fill(t, "Current password", password)
-		anna.Fill(t, "New password", "Zomer-In-Utrecht-27")
-		anna.Fill(t, "New password again", "Zomer-In-Utrecht-27")
+		newPasswordTwice(t, anna, "Zomer-In-Utrecht-27")
 		anna.Press(t, "Change password")
 		anna.Contains(t, "Your password has been changed.")
 		password = "Zomer-In-Utrecht-27"
@@ -399,8 +401,7 @@ func TestBrowserJourneyJ1_InvitedStaff(t *testing.T) {
 		anna.Fill(t, questions[1][0], "KERKSTRAAT")
 		anna.Press(t, "Continue")
 		password = "Herfst-In-Utrecht-28"
-		anna.Fill(t, "New password", password)
-		anna.Fill(t, "New password again", password)
+		newPasswordTwice(t, anna, password)
 		anna.Press(t, "Set password")
 		wantOn(t, anna, "/ui/sign-in")
 		anna.Contains(t, "Your new password is set")
@@ -477,8 +478,7 @@ func TestBrowserJourneyJ3_AdminAndSelfService(t *testing.T) {
 		if lang(t, admin) != "en" {
 			t.Fatalf("after choosing English the page is in %q", lang(t, admin))
 		}
-		admin.Fill(t, "New password", adminPassword)
-		admin.Fill(t, "New password again", adminPassword)
+		newPasswordTwice(t, admin, adminPassword)
 		admin.Press(t, "Set password")
 		wantOn(t, admin, "/ui/")
 	})
@@ -540,13 +540,12 @@ func TestBrowserJourneyJ3_AdminAndSelfService(t *testing.T) {
 		admin.Contains(t, "A password reset e-mail has been sent.")
 		kees.Open(t, linkIn(t, j.mailTo(email, "Stel je Timetrak-wachtwoord opnieuw in"), "reset-password"))
 		password = "Koperen-Ketel-2027"
-		kees.Fill(t, "New password", password)
-		kees.Fill(t, "New password again", password)
+		newPasswordTwice(t, kees, password)
 		kees.Press(t, "Set password")
 		wantOn(t, kees, "/ui/sign-in")
 		keesSignsIn(t, "kees.devries", password)
 	})
-	step(t, "2 Kees changes his password (current and new) and 4 sets a PIN", func(t *testing.T) {
+	step(t, "2 Kees changes his password (current and new); 4 sets a PIN, unlocks his phone with it, changes it with the current PIN", func(t *testing.T) {
 		kees.Open(t, j.inst.HTTPURL+"/ui/sign-in?tenant="+code)
 		signIn(t, kees, code, "kees.devries", password)
 		kees.Follow(t, "Security settings")
@@ -555,8 +554,7 @@ func TestBrowserJourneyJ3_AdminAndSelfService(t *testing.T) {
 		wantOn(t, kees, "/ui/settings")
 		kees.Fill(t, "Change password › Current password", password)
 		password = "Bronzen-Brug-2028"
-		kees.Fill(t, "New password", password)
-		kees.Fill(t, "New password again", password)
+		newPasswordTwice(t, kees, password)
 		kees.Press(t, "Change password")
 		kees.Contains(t, "Your password has been changed.")
 		kees.Fill(t, "PIN › Current password", password)
@@ -571,7 +569,37 @@ func TestBrowserJourneyJ3_AdminAndSelfService(t *testing.T) {
 		kees.Fill(t, "New PIN again", "4821")
 		kees.Press(t, "Save PIN")
 		kees.Contains(t, "Your PIN has been saved.")
-		left(t, "J3 step 4: unlocking the app with the PIN happens on a device (POST /v1/auth/pin), not in the pages")
+		// Kees's phone is the app, not the pages: it signs in with the
+		// password once (REST, as the app does), then unlocks with the PIN.
+		phone := j.anon
+		st, body := phone.do("POST", "/v1/auth/login", map[string]any{"tenant": code, "username": "kees.devries", "password": password, "deviceName": "Kees's phone"})
+		if st != 200 || body["deviceKey"] == nil {
+			t.Fatalf("the phone's log-in: %d %v, want a device key", st, body)
+		}
+		device := body["deviceKey"].(string)
+		unlock := func(pin string) int {
+			st, _ := phone.do("POST", "/v1/auth/login:pin", map[string]any{"deviceKey": device, "pin": pin})
+			return st
+		}
+		if st := unlock("4821"); st != 200 {
+			t.Fatalf("the phone unlocks with the PIN: %d", st)
+		}
+		// 4 he changes it by giving the current PIN (not the password).
+		kees.Fill(t, "PIN › Current PIN", "1111")
+		kees.Fill(t, "New PIN", "7350")
+		kees.Fill(t, "New PIN again", "7350")
+		kees.Press(t, "Save PIN")
+		if msg, invalid := fieldError(t, kees, "Current PIN"); !strings.Contains(msg, "The PIN is wrong") || !invalid {
+			t.Fatalf("a wrong current PIN: error %q (aria-invalid %v)", msg, invalid)
+		}
+		kees.Fill(t, "PIN › Current PIN", "4821")
+		kees.Fill(t, "New PIN", "7350")
+		kees.Fill(t, "New PIN again", "7350")
+		kees.Press(t, "Save PIN")
+		kees.Contains(t, "Your PIN has been saved.")
+		if old, new := unlock("4821"), unlock("7350"); old != 401 || new != 200 {
+			t.Fatalf("after the change the phone's old PIN answers %d (want 401), the new one %d (want 200)", old, new)
+		}
 		kees.Press(t, "Sign out")
 	})
 	var link string
@@ -584,8 +612,7 @@ func TestBrowserJourneyJ3_AdminAndSelfService(t *testing.T) {
 		link = linkIn(t, j.mailTo(email, "Stel je Timetrak-wachtwoord opnieuw in"), "reset-password")
 		kees.Open(t, link)
 		password = "Houten-Klomp-2029"
-		kees.Fill(t, "New password", password)
-		kees.Fill(t, "New password again", password)
+		newPasswordTwice(t, kees, password)
 		kees.Press(t, "Set password")
 		wantOn(t, kees, "/ui/sign-in")
 		keesSignsIn(t, "kees.devries", password)
@@ -607,8 +634,7 @@ func TestBrowserJourneyJ3_AdminAndSelfService(t *testing.T) {
 		}
 		kees.Open(t, linkIn(t, j.mailTo(email, "Stel je Timetrak-wachtwoord opnieuw in"), "reset-password"))
 		password = "Stenen-Trap-2030"
-		kees.Fill(t, "New password", password)
-		kees.Fill(t, "New password again", password)
+		newPasswordTwice(t, kees, password)
 		kees.Press(t, "Set password")
 		keesSignsIn(t, "kees.devries", password)
 	})
@@ -685,15 +711,13 @@ func TestBrowserJourneyJ4_KeyThenPasswordThenCode(t *testing.T) {
 		p.Fill(t, "Six-digit code", j.code(secret))
 		p.Press(t, "Continue")
 		p.Contains(t, "at least 2 uppercase", "at least 2 digit")
-		p.Fill(t, "New password", "Onlyone-upper-12")
-		p.Fill(t, "New password again", "Onlyone-upper-12")
+		newPasswordTwice(t, p, "Onlyone-upper-12")
 		p.Press(t, "Set password")
 		if msg, _ := fieldError(t, p, "New password"); !strings.Contains(msg, "uppercase") {
 			t.Fatalf("one uppercase letter: error %q, want the uppercase rule", msg)
 		}
 		password = "Two-Uppers-In-Here-12"
-		p.Fill(t, "New password", password)
-		p.Fill(t, "New password again", password)
+		newPasswordTwice(t, p, password)
 		p.Press(t, "Set password")
 		wantOn(t, p, "/ui/sign-in")
 		p.Contains(t, "Your new password is set")
@@ -751,8 +775,7 @@ func TestBrowserJourneyJ2_HelpdeskStrictPolicy(t *testing.T) {
 		helpdesk.Open(t, j.inst.HTTPURL+"/ui/sign-in?tenant="+code)
 		signIn(t, helpdesk, code, "helpdesk", "Temporary-Pass-2026")
 		wantOn(t, helpdesk, "/ui/login/password")
-		helpdesk.Fill(t, "New password", adminPassword)
-		helpdesk.Fill(t, "New password again", adminPassword)
+		newPasswordTwice(t, helpdesk, adminPassword)
 		helpdesk.Press(t, "Set password")
 		wantOn(t, helpdesk, "/ui/")
 		helpdesk.Follow(t, "Administration")
@@ -836,14 +859,12 @@ func TestBrowserJourneyJ2_HelpdeskStrictPolicy(t *testing.T) {
 		p.Fill(t, "Change password › Current password", password)
 		previous := password
 		password = "Molens&Tulpen8"
-		p.Fill(t, "New password", password)
-		p.Fill(t, "New password again", password)
+		newPasswordTwice(t, p, password)
 		p.Press(t, "Change password")
 		p.Contains(t, "Your password has been changed.")
 		// 5 a password used in the last 6 changes is refused.
 		p.Fill(t, "Change password › Current password", password)
-		p.Fill(t, "New password", previous)
-		p.Fill(t, "New password again", previous)
+		newPasswordTwice(t, p, previous)
 		p.Press(t, "Change password")
 		if msg, invalid := fieldError(t, p, "New password"); !strings.Contains(msg, "used this password recently") || !invalid {
 			t.Fatalf("a password of the last 6: error %q (aria-invalid %v)", msg, invalid)
@@ -904,13 +925,84 @@ func TestBrowserJourneyJ2_HelpdeskStrictPolicy(t *testing.T) {
 		p.Fill(t, "Naam van mijn eerste huisdier?", "rex")
 		p.Press(t, "Continue")
 		password = "Nieuw&Wachtwoord8"
-		p.Fill(t, "New password", password)
-		p.Fill(t, "New password again", password)
+		newPasswordTwice(t, p, password)
 		p.Press(t, "Set password")
 		wantOn(t, p, "/ui/sign-in")
 		signIn(t, p, code, user, password)
 		wantOn(t, p, "/ui/login/code") // a reset never turns two-step verification off
-		left(t, "J2 step 5 (expiry after 90 days) and step 6 (inactivity lock, an administrator reactivates) are not played in the browser: the REST tests cover them (expiry_test.go, locked_test.go); the admin page's Reactivate is the J3 Unlock's sibling")
+		p.Fill(t, "Six-digit code", j.code(secret))
+		p.Press(t, "Continue")
+		wantOn(t, p, "/ui/")
+		p.Press(t, "Sign out")
+	})
+	step(t, "5 after 90 days the password must be changed at sign-in; one of the last 6 is refused", func(t *testing.T) {
+		j.clk.Advance(91 * 24 * time.Hour)
+		signIn(t, p, code, user, password)
+		wantOn(t, p, "/ui/login/code")
+		p.Fill(t, "Six-digit code", j.code(secret))
+		p.Press(t, "Continue")
+		wantOn(t, p, "/ui/login/password")
+		for _, recent := range []string{password, "Molens&Tulpen8", "Tulpen&Molens7"} {
+			newPasswordTwice(t, p, recent)
+			p.Press(t, "Set password")
+			wantOn(t, p, "/ui/login/password")
+			if msg, invalid := fieldError(t, p, "New password"); !strings.Contains(msg, "used this password recently") || !invalid {
+				t.Fatalf("%q, one of the last 6: error %q (aria-invalid %v)", recent, msg, invalid)
+			}
+		}
+		password = "Zomer&Winter9"
+		newPasswordTwice(t, p, password)
+		p.Press(t, "Set password")
+		wantOn(t, p, "/ui/")
+		p.Press(t, "Sign out")
+	})
+	step(t, "6 after 10 days without sign-in the account locks; the helpdesk reactivates it", func(t *testing.T) {
+		j.clk.Advance(11 * 24 * time.Hour)
+		// The helpdesk signs in first (the terms it published, and its own
+		// password has expired too), so the sweep finds only the user idle.
+		helpdesk.Open(t, j.inst.HTTPURL+"/ui/sign-in?tenant="+code)
+		signIn(t, helpdesk, code, "helpdesk", adminPassword)
+		wantOn(t, helpdesk, "/ui/login/terms")
+		helpdesk.Tick(t, "I accept these terms", true)
+		helpdesk.Press(t, "Continue")
+		wantOn(t, helpdesk, "/ui/login/password")
+		newPasswordTwice(t, helpdesk, "Balie&Dienst2027")
+		helpdesk.Press(t, "Set password")
+		wantOn(t, helpdesk, "/ui/")
+		desk := j.op.asTenant(code)
+		for i := 0; ; i++ { // the log-in reaches the account service as an event
+			_, body := desk.do("GET", "/v1/admin/accounts?filter=helpdesk", nil)
+			var last time.Time
+			if found := items(body, "accounts"); len(found) == 1 {
+				last, _ = time.Parse(time.RFC3339Nano, fmt.Sprint(found[0].(map[string]any)["lastLoginTime"]))
+			}
+			if !last.Before(j.clk.Now().Add(-time.Hour)) {
+				break
+			}
+			if i == 250 {
+				t.Fatalf("the helpdesk's sign-in never reached its account: %v", body)
+			}
+			timeSleep()
+		}
+		if n := sweepInactive(t, j.inst); n != 1 {
+			t.Fatalf("the sweep after 11 idle days locked %d accounts, want the user's alone", n)
+		}
+		p.Open(t, j.inst.HTTPURL+"/ui/sign-in?tenant="+code)
+		signIn(t, p, code, user, password)
+		wantOn(t, p, "/ui/sign-in")
+		p.Contains(t, "or your account is locked — see your e-mail")
+		helpdesk.Follow(t, "Administration")
+		helpdesk.Fill(t, "Search (name, username or e-mail)", "Marije")
+		helpdesk.Press(t, "Search")
+		helpdesk.Follow(t, user)
+		helpdesk.Contains(t, "Locked (inactivity)")
+		helpdesk.Press(t, "Reactivate")
+		helpdesk.Contains(t, "The account has been reactivated.", "Active")
+		signIn(t, p, code, user, password)
+		wantOn(t, p, "/ui/login/code")
+		p.Fill(t, "Six-digit code", j.code(secret))
+		p.Press(t, "Continue")
+		wantOn(t, p, "/ui/")
 	})
 }
 
@@ -928,8 +1020,7 @@ func TestBrowser_EnrolAtFirstLogIn_RecoveryCodeOnce(t *testing.T) {
 		p.Open(t, j.inst.HTTPURL+"/ui/sign-in?tenant="+code)
 		signIn(t, p, code, "admin", "Temporary-Pass-2026")
 		wantOn(t, p, "/ui/login/password")
-		p.Fill(t, "New password", adminPassword)
-		p.Fill(t, "New password again", adminPassword)
+		newPasswordTwice(t, p, adminPassword)
 		p.Press(t, "Set password")
 		wantOn(t, p, "/ui/login/enroll")
 		p.Press(t, "Start")
@@ -1007,8 +1098,7 @@ func TestBrowser_Narrow320(t *testing.T) {
 	signIn(t, p, code, "admin", "Temporary-Pass-2026")
 	wantOn(t, p, "/ui/login/password")
 	check(t)
-	p.Fill(t, "New password", adminPassword)
-	p.Fill(t, "New password again", adminPassword)
+	newPasswordTwice(t, p, adminPassword)
 	p.Press(t, "Set password")
 	wantOn(t, p, "/ui/")
 	check(t)
@@ -1063,14 +1153,12 @@ func TestBrowser_KeyboardAndWithoutJavaScript(t *testing.T) {
 		p.Open(t, j.inst.HTTPURL+"/ui/sign-in?tenant="+code)
 		signIn(t, p, code, "admin", "Temporary-Pass-2026")
 		wantOn(t, p, "/ui/login/password")
-		p.Fill(t, "New password", "short")
-		p.Fill(t, "New password again", "short")
+		newPasswordTwice(t, p, "short")
 		p.Press(t, "Set password")
 		if msg, _ := fieldError(t, p, "New password"); msg == "" {
 			t.Fatal("a short password: no error at the field without JavaScript")
 		}
-		p.Fill(t, "New password", adminPassword)
-		p.Fill(t, "New password again", adminPassword)
+		newPasswordTwice(t, p, adminPassword)
 		p.Press(t, "Set password")
 		wantOn(t, p, "/ui/")
 		p.Contains(t, "You are signed in")

@@ -19,6 +19,7 @@ import (
 	"github.com/latchkey/latchkey/gateway"
 	"github.com/latchkey/latchkey/libs/clock"
 	"github.com/latchkey/latchkey/libs/testkit"
+	accountinternalv1 "github.com/latchkey/latchkey/proto/gen/latchkey/internalapi/account/v1"
 )
 
 func TestMain(m *testing.M) { testkit.Main(m) }
@@ -54,9 +55,13 @@ type client struct {
 	base   string
 	token  string
 	tenant string // Latchkey-Tenant header, for operators acting in a tenant
+	// idempotencyKey is the Idempotency-Key header, for retried creates.
+	idempotencyKey string
 }
 
 func (c client) asTenant(code string) client { c.tenant = code; return c }
+
+func (c client) withIdempotencyKey(key string) client { c.idempotencyKey = key; return c }
 
 // do sends body (a JSON string, or nil) and decodes the answer into a map.
 func (c client) do(method, path string, body any) (int, map[string]any) {
@@ -82,6 +87,9 @@ func (c client) do(method, path string, body any) (int, map[string]any) {
 	}
 	if c.tenant != "" {
 		req.Header.Set("Latchkey-Tenant", c.tenant)
+	}
+	if c.idempotencyKey != "" {
+		req.Header.Set("Idempotency-Key", c.idempotencyKey)
 	}
 	resp, err := http.DefaultClient.Do(req)
 	if err != nil {
@@ -186,6 +194,26 @@ func peerConn(t testing.TB, inst *allinone.Instance, as, to string) *grpc.Client
 	}
 	t.Cleanup(func() { conn.Close() })
 	return conn
+}
+
+// sweepInactive runs the account service's inactivity sweep now (as its
+// timer does) and returns how many accounts it locked; a sweep already
+// running (the one at start) is waited for.
+func sweepInactive(t testing.TB, inst *allinone.Instance) int32 {
+	t.Helper()
+	internal := accountinternalv1.NewAccountInternalServiceClient(peerConn(t, inst, "account", "account"))
+	for range 100 {
+		resp, err := internal.SweepInactive(context.Background(), &accountinternalv1.SweepInactiveRequest{})
+		if err != nil {
+			t.Fatalf("sweep: %v", err)
+		}
+		if !resp.GetSkipped() {
+			return resp.GetLockedCount()
+		}
+		timeSleep()
+	}
+	t.Fatal("sweep skipped for 2 seconds")
+	return 0
 }
 
 // backendConn connects to the public API of the service to directly, as

@@ -31,8 +31,19 @@ func TestPIN_UnlockChangeAndFiveWrongRevokeTheDevice(t *testing.T) {
 		if st, body := me.do("PUT", "/v1/me/pin", map[string]any{"newPin": "48206"}); st != 400 || !slices.Contains(fieldViolations(body), "currentPassword") {
 			t.Fatalf("first PIN without the password: %d %v", st, body)
 		}
+		pinSet := func() any {
+			_, body := me.do("GET", "/v1/me", nil)
+			sec, _ := body["security"].(map[string]any)
+			return sec["pinSet"]
+		}
+		if got := pinSet(); got == true {
+			t.Fatalf("GET /v1/me before a PIN: pinSet %v", got)
+		}
 		if st, body := me.do("PUT", "/v1/me/pin", map[string]any{"currentPassword": "Much-Better-Pass-1", "newPin": "48206"}); st != 200 {
 			t.Fatalf("set PIN: %d %v", st, body)
+		}
+		if got := pinSet(); got != true {
+			t.Fatalf("GET /v1/me after setting a PIN: pinSet %v, want true (the pages then ask the current PIN to change it)", got)
 		}
 		st, body = anon.do("POST", "/v1/auth/login:pin", map[string]any{"deviceKey": deviceKey, "pin": "48206"})
 		if st != 200 || body["accessToken"] == nil {

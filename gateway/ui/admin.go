@@ -231,11 +231,14 @@ func (s *Server) renderAccount(rq *Request, id, newUsername string) {
 	}
 	a := resp.GetAccount()
 	st := a.GetStatus()
+	// An account locked for inactivity is reactivated (the seed guides'
+	// word for it); any other lock is unlocked. The API does both alike.
+	inactive := st == accountv1.AccountStatus_LOCKED && a.GetLockReason() == accountv1.LockReason_INACTIVITY
 	data := map[string]any{
 		"Account":          rowOf(a),
 		"NewUsername":      newUsername,
-		"Unlock":           st == accountv1.AccountStatus_LOCKED,
-		"Reactivate":       st == accountv1.AccountStatus_DISABLED,
+		"Unlock":           st == accountv1.AccountStatus_LOCKED && !inactive,
+		"Reactivate":       st == accountv1.AccountStatus_DISABLED || inactive,
 		"Lock":             st == accountv1.AccountStatus_ACTIVE,
 		"Disable":          st != accountv1.AccountStatus_DISABLED,
 		"SendReset":        st == accountv1.AccountStatus_ACTIVE || st == accountv1.AccountStatus_LOCKED,

@@ -36,6 +36,7 @@ type fakeAPI struct {
 	roles     []accountv1.Role_Value
 	totp      bool
 	totpToken string // an access token whose account has TOTP whatever totp says
+	pinSet    bool
 	questions int32
 	account   *accountv1.Account
 	accounts  []*accountv1.Account
@@ -139,7 +140,7 @@ func (c fAccount) GetMe(ctx context.Context, in *accountv1.GetMeRequest, _ ...gr
 		totp = true
 	}
 	return &accountv1.GetMeResponse{TenantCode: "acme", Account: &accountv1.Account{Id: "me", Username: "ann", Roles: c.f.roles},
-		Security: &accountv1.SecuritySummary{TotpEnabled: totp}}, nil
+		Security: &accountv1.SecuritySummary{TotpEnabled: totp, PinSet: c.f.pinSet}}, nil
 }
 
 func (c fAccountAdmin) ListAccounts(ctx context.Context, in *accountv1.ListAccountsRequest, _ ...grpc.CallOption) (*accountv1.ListAccountsResponse, error) {

@@ -101,6 +101,25 @@ func TestAdmin_FindAccounts_FilterAndPages(t *testing.T) {
 	wantContains(t, p, `role="alert"`)
 }
 
+// An account locked for inactivity is reactivated (J2 step 6), any other
+// lock unlocked: one of the two buttons, never both.
+func TestAdmin_InactivityLockIsReactivated(t *testing.T) {
+	f, ts := newAdmin(t)
+	b := ts.signedIn(false)
+	f.account = &accountv1.Account{Id: "acc-1", Username: "bo", Status: accountv1.AccountStatus_LOCKED, LockReason: accountv1.LockReason_INACTIVITY}
+	page := b.get("/ui/admin/accounts/acc-1")
+	wantContains(t, page, "inactivity", `action="/ui/admin/accounts/acc-1/reactivate"`)
+	if strings.Contains(page.Body, `action="/ui/admin/accounts/acc-1/unlock"`) {
+		t.Error("an inactivity lock offers Unlock beside Reactivate")
+	}
+	f.account.LockReason = accountv1.LockReason_FAILED_ATTEMPTS
+	page = b.get("/ui/admin/accounts/acc-1")
+	wantContains(t, page, `action="/ui/admin/accounts/acc-1/unlock"`)
+	if strings.Contains(page.Body, `action="/ui/admin/accounts/acc-1/reactivate"`) {
+		t.Error("a failed-attempts lock offers Reactivate")
+	}
+}
+
 // Each action of an account's page calls its RPC with the account's id,
 // as the signed-in administrator; without the CSRF token nothing happens.
 func TestAdmin_AccountActions(t *testing.T) {

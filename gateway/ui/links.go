@@ -182,6 +182,9 @@ type resetData struct {
 	NeedCode  bool
 	Questions []string
 	Verified  bool
+	// Username is the link's account, in a hidden field so that password
+	// managers save the new password under it.
+	Username string
 	PasswordForm
 }
 
@@ -212,7 +215,7 @@ func (s *Server) inspectReset(rq *Request) (resetData, bool) {
 		}
 		return resetData{}, false
 	}
-	d := resetData{PasswordForm: passwordData(rq, rulesOf(in.GetPasswordRules())), Verified: rq.Session.ResetTicket != ""}
+	d := resetData{PasswordForm: passwordData(rq, rulesOf(in.GetPasswordRules())), Verified: rq.Session.ResetTicket != "", Username: in.GetUsername()}
 	for _, r := range in.GetRequires() {
 		switch r {
 		case recoveryv1.ResetRequirement_TOTP_CODE:

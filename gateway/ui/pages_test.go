@@ -242,6 +242,7 @@ func TestResetPassword_ProofThenPassword(t *testing.T) {
 			Requires:      []recoveryv1.ResetRequirement_Value{recoveryv1.ResetRequirement_TOTP_CODE, recoveryv1.ResetRequirement_SECURITY_ANSWERS},
 			Questions:     []string{"Name of your first pet?"},
 			PasswordRules: &credentialv1.PasswordRules{MinLength: 8},
+			Username:      "ann@acme.example",
 		}, nil
 	}
 	ts.f.verify = func(in *recoveryv1.VerifyPasswordResetRequest) (*recoveryv1.VerifyPasswordResetResponse, error) {
@@ -265,7 +266,8 @@ func TestResetPassword_ProofThenPassword(t *testing.T) {
 	wantStatus(t, p, http.StatusUnauthorized)
 	wantRedirect(t, b.submit("/ui/reset-password", "/ui/reset-password", url.Values{"code": {"111111"}, "answer1": {"Rex"}}), "/ui/reset-password")
 	p = b.get("/ui/reset-password")
-	if !strings.Contains(p.Body, `name="new_password"`) {
+	// The account's username beside the new password, for password managers.
+	if !strings.Contains(p.Body, `name="new_password"`) || !strings.Contains(p.Body, `autocomplete="username" value="ann@acme.example"`) {
 		t.Fatalf("password page:\n%s", p.Body)
 	}
 	wantRedirect(t, b.submit("/ui/reset-password", "/ui/reset-password", url.Values{"new_password": {"Whatever12"}, "new_password_again": {"Whatever12"}}), "/ui/sign-in?tenant=acme")

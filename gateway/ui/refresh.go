@@ -18,7 +18,9 @@ const refreshShareWindow = time.Minute
 // requests of one browser that both find the access token near expiry
 // (two tabs, a quick double click) must not both refresh: the second gets
 // the first one's answer. This holds within one gateway process; behind
-// several replicas such a race can still end a session.
+// several replicas the credential service gives a token spent moments ago
+// the same successor (credential.RefreshReuseGrace), so the race does not
+// end the session there either.
 type refresher struct {
 	mu      sync.Mutex
 	flights map[[32]byte]*refreshFlight

@@ -34,9 +34,13 @@ func (s *Server) settingsRoutes() {
 // settingsData is the settings page's data.
 type settingsData struct {
 	PasswordForm
-	TOTP           bool
-	CodesLeft      int32
-	PinEnabled     bool
+	TOTP       bool
+	CodesLeft  int32
+	PinEnabled bool
+	// PinSet: changing the PIN takes the current one, unless the user
+	// chose to confirm with the password instead (PinByPassword).
+	PinSet         bool
+	PinByPassword  bool
 	Questions      []questionRow
 	QuestionsCount int
 	QuestionsSet   bool
@@ -78,9 +82,11 @@ func (s *Server) renderSettings(rq *Request, posted []questionRow) {
 	ctx := rq.AuthCtx()
 	if me, err := c.Account.GetMe(ctx, &accountv1.GetMeRequest{}); err == nil {
 		d.TOTP = me.GetSecurity().GetTotpEnabled()
+		d.PinSet = me.GetSecurity().GetPinSet()
 	} else if rq.HandleAuthError(err) {
 		return
 	}
+	d.PinByPassword = rq.R.URL.Query().Get("pin") == "password" || rq.R.PostForm.Has("pin_password")
 	if a := rq.Appearance(); a != nil {
 		d.PasswordForm = passwordData(rq, rulesOf(a.GetPasswordRules()))
 		d.PinEnabled = a.GetPinEnabled()
@@ -154,12 +160,22 @@ func (s *Server) settingsPassword(rq *Request) {
 
 var digitsOnly = regexp.MustCompile(`^[0-9]+$`)
 
-// settingsPin sets or changes the PIN; the password confirms it (the API
-// takes the current PIN or the password).
+// settingsPin sets or changes the PIN. The current PIN confirms a change
+// (as on a device); the password confirms a first PIN, or a change by a
+// user who forgot the PIN (the API takes either).
 func (s *Server) settingsPin(rq *Request) {
 	f := rq.R.PostForm
-	cur, pin, again := f.Get("pin_password"), strings.TrimSpace(f.Get("new_pin")), strings.TrimSpace(f.Get("new_pin_again"))
-	required(rq, "pin_password", cur)
+	pin, again := strings.TrimSpace(f.Get("new_pin")), strings.TrimSpace(f.Get("new_pin_again"))
+	req := &credentialv1.SetPinRequest{NewPin: pin}
+	if f.Has("current_pin") {
+		cur := strings.TrimSpace(f.Get("current_pin"))
+		required(rq, "current_pin", cur)
+		req.CurrentPin = &cur
+	} else {
+		cur := f.Get("pin_password")
+		required(rq, "pin_password", cur)
+		req.CurrentPassword = &cur
+	}
 	required(rq, "new_pin", pin)
 	required(rq, "new_pin_again", again)
 	if pin != "" && !digitsOnly.MatchString(pin) {
@@ -172,12 +188,12 @@ func (s *Server) settingsPin(rq *Request) {
 		s.renderSettings(rq, nil)
 		return
 	}
-	if _, err := s.cfg.Clients.Credential.SetPin(rq.StepUpCtx(), &credentialv1.SetPinRequest{CurrentPassword: &cur, NewPin: pin}); err != nil {
+	if _, err := s.cfg.Clients.Credential.SetPin(rq.StepUpCtx(), req); err != nil {
 		if rq.HandleAuthError(err) {
 			return
 		}
 		// The password field of this form is not the password form's.
-		if !fieldErrorsAs(rq, err, map[string]string{"currentPassword": "pin_password", "currentPin": "pin_password", "newPin": "new_pin"}) {
+		if !fieldErrorsAs(rq, err, map[string]string{"currentPassword": "pin_password", "currentPin": "current_pin", "newPin": "new_pin"}) {
 			rq.APIError(err)
 		}
 		s.renderSettings(rq, nil)

@@ -145,6 +145,41 @@ func TestSettings_PIN(t *testing.T) {
 	}
 }
 
+// A PIN already set is changed with the current PIN, as on a device; a
+// user who forgot it confirms with the password instead.
+func TestSettings_PIN_ChangedWithTheCurrentPIN(t *testing.T) {
+	f, ts := newAPITestServer(t)
+	withPIN(ts)
+	f.pinSet = true
+	b := ts.signedIn(true)
+	page := b.get("/ui/settings")
+	wantContains(t, page, `name="current_pin"`, `href="/ui/settings?pin=password#pin"`)
+	if strings.Contains(page.Body, `name="pin_password"`) {
+		t.Fatal("the PIN form asks the password while a PIN is set")
+	}
+	tok := csrfOf(page.Body)
+	f.fail["SetPin"] = grpcErr(errs.Invalid(errs.Field("currentPin", "PIN_WRONG", "wrong")))
+	p := b.post("/ui/settings/pin", url.Values{CSRFField: {tok}, "current_pin": {"1111"}, "new_pin": {"4321"}, "new_pin_again": {"4321"}})
+	wantContains(t, p, `id="e-current_pin"`, `name="current_pin"`)
+	delete(f.fail, "SetPin")
+	wantRedirect(t, b.post("/ui/settings/pin", url.Values{CSRFField: {tok}, "current_pin": {"1234"}, "new_pin": {"4321"}, "new_pin_again": {"4321"}}), "/ui/settings")
+	calls := f.called("SetPin")
+	if in := calls[len(calls)-1].Req.(*credentialv1.SetPinRequest); in.GetCurrentPin() != "1234" || in.CurrentPassword != nil || in.GetNewPin() != "4321" {
+		t.Fatalf("SetPin %v, want the current PIN and no password", in)
+	}
+	// Forgot the PIN: the password instead.
+	byPassword := b.get("/ui/settings?pin=password")
+	wantContains(t, byPassword, `name="pin_password"`)
+	if strings.Contains(byPassword.Body, `name="current_pin"`) {
+		t.Fatal("the password way still asks the PIN")
+	}
+	wantRedirect(t, b.post("/ui/settings/pin", url.Values{CSRFField: {tok}, "pin_password": {"pw"}, "new_pin": {"5678"}, "new_pin_again": {"5678"}}), "/ui/settings")
+	calls = f.called("SetPin")
+	if in := calls[len(calls)-1].Req.(*credentialv1.SetPinRequest); in.GetCurrentPassword() != "pw" || in.CurrentPin != nil {
+		t.Fatalf("SetPin %v, want the password and no PIN", in)
+	}
+}
+
 // Turning two-step verification on: the QR code as a data: image and the
 // key as text, a wrong code next to its field, then the recovery codes
 // once with "I saved them".

@@ -184,3 +184,29 @@ func TestOpenPostgres_RefusesBadSchemaName(t *testing.T) {
 		t.Fatal("schema name with SQL in it accepted")
 	}
 }
+
+// Replicas of a service start together: each migrates the same fresh
+// schema at once, and every one of them must succeed (PostgreSQL's CREATE
+// TABLE IF NOT EXISTS alone fails the loser of such a race).
+func TestMigrate_ReplicasAtOnce(t *testing.T) {
+	pg := testkit.Postgres(t)
+	ctx := context.Background()
+	const replicas = 8
+	errs := make(chan error, replicas)
+	for range replicas {
+		go func() {
+			db, err := dbx.Open(ctx, pg.URL, "", "things")
+			if err != nil {
+				errs <- err
+				return
+			}
+			defer db.Close()
+			errs <- dbx.Migrate(ctx, db, "things", testMigrations)
+		}()
+	}
+	for range replicas {
+		if err := <-errs; err != nil {
+			t.Fatalf("a replica's migration: %v", err)
+		}
+	}
+}

@@ -23,20 +23,29 @@ func Migrate(ctx context.Context, db DB, component string, fsys fs.FS) error {
 	if err != nil {
 		return fmt.Errorf("dbx: migrations of %s: %w", component, err)
 	}
-	if _, err := db.Exec(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (
+	// Replicas of a service start together and migrate the same schema:
+	// one at a time, under a lock (PostgreSQL's CREATE TABLE IF NOT EXISTS
+	// is not safe against a concurrent one: the loser fails on the
+	// catalog's unique index).
+	err = db.InTx(ctx, func(tx Tx) error {
+		if err := lockMigrations(ctx, db, tx); err != nil {
+			return err
+		}
+		_, err := tx.Exec(ctx, `CREATE TABLE IF NOT EXISTS schema_migrations (
 		component  TEXT NOT NULL,
 		version    INTEGER NOT NULL,
 		name       TEXT NOT NULL,
 		applied_at TEXT NOT NULL,
-		PRIMARY KEY (component, version))`); err != nil {
+		PRIMARY KEY (component, version))`)
+		return err
+	})
+	if err != nil {
 		return fmt.Errorf("dbx: create schema_migrations: %w", err)
 	}
 	for _, f := range files {
 		err := db.InTx(ctx, func(tx Tx) error {
-			if db.Dialect() == Postgres {
-				if _, err := tx.Exec(ctx, "SELECT pg_advisory_xact_lock(hashtext('latchkey_migrate_' || current_schema()))"); err != nil {
-					return err
-				}
+			if err := lockMigrations(ctx, db, tx); err != nil {
+				return err
 			}
 			var n int
 			if err := tx.QueryRow(ctx, "SELECT count(*) FROM schema_migrations WHERE component = $1 AND version = $2",
@@ -62,6 +71,17 @@ func Migrate(ctx context.Context, db DB, component string, fsys fs.FS) error {
 		}
 	}
 	return nil
+}
+
+// lockMigrations holds, until tx ends, the lock that makes the replicas
+// of a service migrate its schema one at a time (SQLite's write lock does
+// that by itself).
+func lockMigrations(ctx context.Context, db DB, tx Tx) error {
+	if db.Dialect() != Postgres {
+		return nil
+	}
+	_, err := tx.Exec(ctx, "SELECT pg_advisory_xact_lock(hashtext('latchkey_migrate_' || current_schema()))")
+	return err
 }
 
 type migrationFile struct {

@@ -244,10 +244,10 @@ func TooManyAttempts(reason, message string) *Error {
 	return newError(KindTooManyAttempts, reason, message)
 }
 
-// Unavailable reports that a dependency could not be reached. Clients
-// retry UNAVAILABLE automatically (see grpcx.Dial), so return it only when
-// the call had no effect and repeating it is safe. The cause is logged,
-// never sent.
+// Unavailable reports that a dependency could not be reached. The caller
+// gets it at once (grpcx.Dial retries no handler's answer) and, through
+// the gateway, as a 503 it may repeat, so return it only when the call had
+// no effect and repeating it is safe. The cause is logged, never sent.
 func Unavailable(reason, message string, cause error) *Error {
 	e := newError(KindUnavailable, reason, message)
 	e.Cause = cause

@@ -4,10 +4,12 @@ import (
 	"context"
 	"crypto/tls"
 	"fmt"
+	"time"
 
 	grpcprom "github.com/grpc-ecosystem/go-grpc-middleware/providers/prometheus"
 	"github.com/prometheus/client_golang/prometheus"
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/backoff"
 	"google.golang.org/grpc/credentials"
 	"google.golang.org/grpc/credentials/insecure"
 	"google.golang.org/grpc/metadata"
@@ -16,36 +18,43 @@ import (
 	"github.com/latchkey/latchkey/libs/tracing"
 )
 
-// DefaultServiceConfig balances over every address the resolver returns
-// (use a "dns:///host:port" target for a headless Kubernetes service) and
-// retries UNAVAILABLE up to 4 attempts in all, backing off 50ms, 100ms,
-// 200ms... up to 1s with jitter.
+// DefaultServiceConfig balances calls round robin over every address of
+// the target (see CheckTarget) and retries nothing itself.
 //
-// What is retried: grpc-go retries a call that ended with UNAVAILABLE
-// before the server sent response headers. That covers connection
-// failures, where the server never saw the call, but also a handler that
-// returned Unavailable itself, after doing whatever it did. So a handler
-// must return Unavailable (errs.Unavailable) only when the call had no
-// effect: a non-idempotent write followed by Unavailable would be repeated.
-// Other codes, and calls whose server already started responding, are
-// never retried. retryThrottling (gRFC A6 token bucket: each failed
-// attempt costs 1 of 10 tokens, each success earns 0.1, no retries at 5 or
-// below) stops retrying during an outage, so a struggling service does not
-// get four times its load.
+// Why no retry policy, neither at the gateway (the edge) nor between the
+// services: a retry policy repeats a call that ended UNAVAILABLE, and that
+// is either a handler's own answer (its database is down: every replica
+// shares that database, so a second attempt fails the same way and only
+// adds load when the service can least take it, while the client waits
+// for the 503) or a connection that broke after the call was sent (the
+// server may have done the work: repeating a write is for the client to
+// decide, with its idempotency key, after the 503). What is worth
+// retrying grpc does without a policy: round robin only picks replicas
+// whose connection is up, so a replica refusing connections gets no
+// calls; and a call that never reached a server (its connection closed
+// under it, or the server was going away and refused the stream) is
+// retried transparently on another replica. Nested calls would multiply
+// a policy besides: the gateway's attempts times each service's.
 const DefaultServiceConfig = `{
-  "loadBalancingConfig": [{"round_robin": {}}],
-  "methodConfig": [{
-    "name": [{}],
-    "retryPolicy": {
-      "maxAttempts": 4,
-      "initialBackoff": "0.05s",
-      "maxBackoff": "1s",
-      "backoffMultiplier": 2,
-      "retryableStatusCodes": ["UNAVAILABLE"]
-    }
-  }],
-  "retryThrottling": {"maxTokens": 10, "tokenRatio": 0.1}
+  "loadBalancingConfig": [{"round_robin": {}}]
 }`
+
+// connectParams are how a connection to a replica is attempted again
+// after it failed: soon, and at least every second (plus jitter), so
+// that when the replicas come back after an outage calls succeed again
+// within two seconds. grpc's defaults back off up to 2 minutes, which
+// left calls failing for 19 s after every replica was back. An attempt
+// that reaches nothing (a replica gone without a word) is given up after
+// MinConnectTimeout; the other replicas serve meanwhile.
+var connectParams = grpc.ConnectParams{
+	Backoff: backoff.Config{
+		BaseDelay:  100 * time.Millisecond,
+		Multiplier: 1.6,
+		Jitter:     0.2,
+		MaxDelay:   time.Second,
+	},
+	MinConnectTimeout: 5 * time.Second,
+}
 
 // DialOptions configures Dial. The zero value dials without TLS, for the
 // cluster-internal network and the all-in-one binary.
@@ -61,10 +70,15 @@ type DialOptions struct {
 	Extra []grpc.DialOption
 }
 
-// Dial returns a client connection to target (any grpc.NewClient target,
-// e.g. "dns:///account:9090"). As with grpc.NewClient it does not connect
-// yet: the first call does, so services may start in any order.
+// Dial returns a client connection to target, in one of the forms
+// CheckTarget accepts: "account:7101", "10.0.0.5:7101,10.0.0.6:7101" or
+// "dns:///account:7101". As with grpc.NewClient it does not connect yet:
+// the first call does, so services may start in any order.
 func Dial(target string, opts DialOptions) (*grpc.ClientConn, error) {
+	grpcTarget, replicas, err := parseTarget(target)
+	if err != nil {
+		return nil, fmt.Errorf("grpcx: dial: %w", err)
+	}
 	creds := insecure.NewCredentials()
 	if opts.TLS != nil {
 		creds = credentials.NewTLS(opts.TLS)
@@ -76,6 +90,11 @@ func Dial(target string, opts DialOptions) (*grpc.ClientConn, error) {
 	dialOpts := []grpc.DialOption{
 		grpc.WithTransportCredentials(creds),
 		grpc.WithDefaultServiceConfig(sc),
+		// A service config published in DNS (TXT records) would
+		// override the one above: the code, not DNS, decides.
+		grpc.WithDisableServiceConfig(),
+		grpc.WithConnectParams(connectParams),
+		grpc.WithResolvers(refreshingDNS{}),
 		grpc.WithChainUnaryInterceptor(unaryRequestID),
 		grpc.WithChainStreamInterceptor(streamRequestID),
 		// A client span per call; its traceparent goes out in the
@@ -91,7 +110,10 @@ func Dial(target string, opts DialOptions) (*grpc.ClientConn, error) {
 			grpc.WithChainUnaryInterceptor(m.UnaryClientInterceptor()),
 			grpc.WithChainStreamInterceptor(m.StreamClientInterceptor()))
 	}
-	conn, err := grpc.NewClient(target, append(dialOpts, opts.Extra...)...)
+	if replicas != nil {
+		dialOpts = append(dialOpts, grpc.WithResolvers(replicas))
+	}
+	conn, err := grpc.NewClient(grpcTarget, append(dialOpts, opts.Extra...)...)
 	if err != nil {
 		return nil, fmt.Errorf("grpcx: dial %s: %w", target, err)
 	}

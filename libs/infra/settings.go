@@ -161,17 +161,28 @@ func IdentityFromEnv(l *config.Loader, service string) *mtls.Identity {
 // (LATCHKEY_<PEER>_INTERNAL_ADDR), which a service binary cannot work
 // without; the all-in-one connects its services itself.
 func PeerAddr(l *config.Loader, peer string) string {
-	_, port, _ := net.SplitHostPort(DefaultInternalAddrs[peer])
-	return l.Required("LATCHKEY_"+strings.ToUpper(peer)+"_INTERNAL_ADDR",
-		"internal gRPC address of the "+peer+" service, required by the services that call it (e.g. "+DefaultInternalAddrs[peer]+", or dns:///"+peer+":"+port+" for every replica)")
+	return serviceAddr(l, "LATCHKEY_"+strings.ToUpper(peer)+"_INTERNAL_ADDR", peer, DefaultInternalAddrs[peer],
+		"internal gRPC address of the "+peer+" service, required by the services that call it")
 }
 
 // BackendAddr reads the address of the public API of the service backend
 // (LATCHKEY_<BACKEND>_ADDR), which gatewayd cannot work without.
 func BackendAddr(l *config.Loader, backend string) string {
-	_, port, _ := net.SplitHostPort(DefaultGRPCAddrs[backend])
-	return l.Required("LATCHKEY_"+strings.ToUpper(backend)+"_ADDR",
-		"gatewayd: public gRPC address of the "+backend+" service (e.g. "+DefaultGRPCAddrs[backend]+", or dns:///"+backend+":"+port+" for every replica)")
+	return serviceAddr(l, "LATCHKEY_"+strings.ToUpper(backend)+"_ADDR", backend, DefaultGRPCAddrs[backend],
+		"gatewayd: public gRPC address of the "+backend+" service")
+}
+
+// serviceAddr reads the required address of service's replicas, in a
+// form grpcx.Dial accepts; listen is where one replica listens by default.
+func serviceAddr(l *config.Loader, name, service, listen, what string) string {
+	_, port, _ := net.SplitHostPort(listen)
+	v := l.Required(name, what+": host:port (e.g. "+listen+"), a comma-separated list of replicas ("+
+		service+"-1:"+port+","+service+"-2:"+port+"), or dns:///"+service+":"+port+
+		" for every address of the name, looked up again every "+grpcx.DNSRefresh.String()+"; calls are balanced round robin")
+	if v != "" {
+		l.Invalid(name, grpcx.CheckTarget(v))
+	}
+	return v
 }
 
 // Dial returns a connection to the internal API of the service peer at

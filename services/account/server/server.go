@@ -202,6 +202,8 @@ func Run(ctx context.Context, cfg Config) error {
 	if cfg.Operator.Email != "" {
 		g.Go(func() error { use.RunOperatorBootstrap(gctx, cfg.Operator, cfg.DataDir); return nil })
 	}
+	// Idempotency keys of create calls are kept a day (libs/idempotency).
+	g.Go(func() error { use.RunIdempotencyPruner(gctx, time.Hour); return nil })
 	if cfg.InactivitySweepEvery > 0 {
 		g.Go(func() error { use.RunSweeper(gctx, cfg.InactivitySweepEvery); return nil })
 	}

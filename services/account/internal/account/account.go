@@ -253,6 +253,8 @@ func (a *Account) RoleNames() []string {
 type PasswordSummary struct {
 	Temporary   bool
 	ExpiresSoon bool
-	ChangedAt   *time.Time
-	ExpiresAt   *time.Time
+	// PINSet: the account has a PIN (for its devices).
+	PINSet    bool
+	ChangedAt *time.Time
+	ExpiresAt *time.Time
 }

@@ -250,12 +250,14 @@ func (f *benchFixture) reset(b *testing.B) {
 }
 
 // countingCredentials stands in for the credential service: it only counts
-// session revocations.
+// session revocations and temporary passwords.
 type countingCredentials struct {
-	revoked atomic.Int64
+	revoked   atomic.Int64
+	temporary atomic.Int64
 }
 
 func (c *countingCredentials) SetTemporary(context.Context, *account.Account, string, *account.PasswordPolicy) error {
+	c.temporary.Add(1)
 	return nil
 }
 

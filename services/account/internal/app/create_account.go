@@ -9,6 +9,7 @@ import (
 	"github.com/latchkey/latchkey/libs/authn"
 	"github.com/latchkey/latchkey/libs/errs"
 	"github.com/latchkey/latchkey/libs/events"
+	"github.com/latchkey/latchkey/libs/idempotency"
 	"github.com/latchkey/latchkey/libs/ids"
 	eventsv1 "github.com/latchkey/latchkey/proto/gen/latchkey/events/v1"
 	"github.com/latchkey/latchkey/services/account/internal/account"
@@ -27,13 +28,25 @@ type NewAccount struct {
 	// EMAIL_LINK.
 	Activation        account.Activation
 	TemporaryPassword string
+	// Idempotency is the call's idempotency key, for CreateAccount (a
+	// tenant's first administrator goes by the tenant's); zero: none.
+	Idempotency idempotency.Request
 }
 
-// CreateAccount creates an account in the caller's tenant.
+// CreateAccount creates an account in the caller's tenant. A call with an
+// idempotency key the caller used before for the same request answers the
+// account that call created, and creates nothing.
 func (a *App) CreateAccount(ctx context.Context, p *authn.Principal, cmd NewAccount) (*account.Account, error) {
 	t, err := a.adminTenant(ctx, p)
 	if err != nil {
 		return nil, err
+	}
+	scope := idempotency.ScopeOf(t.ID, p)
+	// Looked up before the temporary password goes to the credential
+	// service: a retry changes nothing there either.
+	var first account.Account
+	if replayed, err := a.replayed(ctx, a.store, scope, cmd.Idempotency, &first); replayed || err != nil {
+		return orNil(&first, err)
 	}
 	acct, err := newAccount(t, cmd, "")
 	if err != nil {
@@ -42,13 +55,21 @@ func (a *App) CreateAccount(ctx context.Context, p *authn.Principal, cmd NewAcco
 	if err := a.setTemporaryPassword(ctx, acct, cmd, nil, ""); err != nil {
 		return nil, err
 	}
-	err = a.store.InTx(ctx, func(tx store.Tx) error {
-		return a.createAccountInTx(ctx, tx, acct, cmd.Activation, events.ActorOf(p, ""), "", a.clock.Now())
-	})
+	replayed, err := a.createOnce(ctx, scope, cmd.Idempotency, func(tx store.Tx, now time.Time) error {
+		return a.createAccountInTx(ctx, tx, acct, cmd.Activation, events.ActorOf(p, ""), "", now)
+	}, acct, &first)
+	if replayed {
+		return orNil(&first, err)
+	}
+	return orNil(acct, err)
+}
+
+// orNil is v, or nil when err is set.
+func orNil[T any](v *T, err error) (*T, error) {
 	if err != nil {
 		return nil, err
 	}
-	return acct, nil
+	return v, nil
 }
 
 // newAccount builds and validates the account cmd asks for in tenant t;

@@ -2,10 +2,12 @@ package app
 
 import (
 	"context"
+	"time"
 
 	"github.com/latchkey/latchkey/libs/authn"
 	"github.com/latchkey/latchkey/libs/errs"
 	"github.com/latchkey/latchkey/libs/events"
+	"github.com/latchkey/latchkey/libs/idempotency"
 	"github.com/latchkey/latchkey/libs/ids"
 	"github.com/latchkey/latchkey/services/account/internal/account"
 	accountevents "github.com/latchkey/latchkey/services/account/internal/events"
@@ -21,13 +23,28 @@ type CreateTenant struct {
 	Policy account.Policy
 	// FirstAdmin, when set, is created with the tenant, as an ADMIN.
 	FirstAdmin *NewAccount
+	// Idempotency is the call's idempotency key; zero: none.
+	Idempotency idempotency.Request
+}
+
+// createdTenant is CreateTenant's answer, as kept for a retry.
+type createdTenant struct {
+	Tenant     *account.Tenant
+	FirstAdmin *account.Account
 }
 
 // CreateTenant creates a tenant and, when asked, its first administrator,
-// in one transaction: a tenant never exists half made.
+// in one transaction: a tenant never exists half made. A call with an
+// idempotency key the caller used before for the same request answers
+// what that call created, and creates nothing.
 func (a *App) CreateTenant(ctx context.Context, p *authn.Principal, cmd CreateTenant) (*account.Tenant, *account.Account, error) {
 	if err := authn.RequireOperator(p); err != nil {
 		return nil, nil, err
+	}
+	scope := idempotency.ScopeOf(p.TenantID, p)
+	var first createdTenant
+	if replayed, err := a.replayed(ctx, a.store, scope, cmd.Idempotency, &first); replayed || err != nil {
+		return first.Tenant, first.FirstAdmin, err
 	}
 	t := &account.Tenant{ID: ids.New(), Code: cmd.Code, Name: cmd.Name, Policy: cmd.Policy}
 	var admin *account.Account
@@ -48,8 +65,7 @@ func (a *App) CreateTenant(ctx context.Context, p *authn.Principal, cmd CreateTe
 		}
 	}
 	actor := events.ActorOf(p, "")
-	err := a.store.InTx(ctx, func(tx store.Tx) error {
-		now := a.clock.Now()
+	replayed, err := a.createOnce(ctx, scope, cmd.Idempotency, func(tx store.Tx, now time.Time) error {
 		t.CreatedAt, t.UpdatedAt = now, now
 		if err := tx.CreateTenant(ctx, t); err != nil {
 			return err
@@ -61,9 +77,12 @@ func (a *App) CreateTenant(ctx context.Context, p *authn.Principal, cmd CreateTe
 			return nil
 		}
 		return a.createAccountInTx(ctx, tx, admin, cmd.FirstAdmin.Activation, actor, "firstAdmin", now)
-	})
-	if err != nil {
+	}, &createdTenant{Tenant: t, FirstAdmin: admin}, &first)
+	switch {
+	case err != nil:
 		return nil, nil, err
+	case replayed:
+		return first.Tenant, first.FirstAdmin, nil
 	}
 	return t, admin, nil
 }

@@ -11,6 +11,7 @@ import (
 
 	"github.com/latchkey/latchkey/libs/authn"
 	"github.com/latchkey/latchkey/libs/errs"
+	"github.com/latchkey/latchkey/libs/idempotency"
 	accountv1 "github.com/latchkey/latchkey/proto/gen/latchkey/account/v1"
 	"github.com/latchkey/latchkey/services/account/internal/account"
 	"github.com/latchkey/latchkey/services/account/internal/app"
@@ -23,10 +24,19 @@ type admin struct {
 }
 
 func (h *admin) CreateAccount(ctx context.Context, req *accountv1.CreateAccountRequest) (*accountv1.CreateAccountResponse, error) {
+	// The temporary password is left out of the fingerprint: the account
+	// service keeps no trace of a password, not even a hash.
+	fp := proto.Clone(req).(*accountv1.CreateAccountRequest)
+	fp.TemporaryPassword = ""
+	idem, err := idempotency.FromCall(ctx, fp)
+	if err != nil {
+		return nil, err
+	}
 	a, err := h.app.CreateAccount(ctx, authn.FromContext(ctx), app.NewAccount{
 		Username: req.GetUsername(), Email: req.GetEmail(), DisplayName: req.GetDisplayName(),
 		Roles: convert.RolesFromProto(req.GetRoles()), Locale: req.GetLocale(),
 		Activation: convert.Activation(req.GetActivation()), TemporaryPassword: req.GetTemporaryPassword(),
+		Idempotency: idem,
 	})
 	if err != nil {
 		return nil, err

@@ -34,6 +34,7 @@ func (h *self) GetMe(ctx context.Context, _ *accountv1.GetMeRequest) (*accountv1
 		resp.Prompts = append(resp.Prompts, credentialv1.Prompt_Value(credentialv1.Prompt_Value_value[p]))
 	}
 	if pw := me.Password; pw != nil {
+		resp.Security.PinSet = pw.PINSet
 		if pw.ChangedAt != nil {
 			resp.Security.PasswordChangeTime = timestamppb.New(*pw.ChangedAt)
 		}

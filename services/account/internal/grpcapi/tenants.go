@@ -3,7 +3,10 @@ package grpcapi
 import (
 	"context"
 
+	"google.golang.org/protobuf/proto"
+
 	"github.com/latchkey/latchkey/libs/authn"
+	"github.com/latchkey/latchkey/libs/idempotency"
 	accountv1 "github.com/latchkey/latchkey/proto/gen/latchkey/account/v1"
 	"github.com/latchkey/latchkey/services/account/internal/account"
 	"github.com/latchkey/latchkey/services/account/internal/app"
@@ -24,6 +27,16 @@ func (h *tenants) CreateTenant(ctx context.Context, req *accountv1.CreateTenantR
 			Username: fa.GetUsername(), Email: fa.GetEmail(), DisplayName: fa.GetDisplayName(),
 			Activation: convert.Activation(fa.GetActivation()), TemporaryPassword: fa.GetTemporaryPassword(),
 		}
+	}
+	// The temporary password is left out of the fingerprint: the account
+	// service keeps no trace of a password, not even a hash.
+	fp := proto.Clone(req).(*accountv1.CreateTenantRequest)
+	if fp.FirstAdmin != nil {
+		fp.FirstAdmin.TemporaryPassword = ""
+	}
+	var err error
+	if cmd.Idempotency, err = idempotency.FromCall(ctx, fp); err != nil {
+		return nil, err
 	}
 	t, admin, err := h.app.CreateTenant(ctx, authn.FromContext(ctx), cmd)
 	if err != nil {

@@ -55,7 +55,7 @@ func (c *Credentials) PasswordSummary(ctx context.Context, tenantID, accountID s
 	if err != nil {
 		return nil, errs.FromStatus(err)
 	}
-	s := &account.PasswordSummary{Temporary: resp.GetTemporary(), ExpiresSoon: resp.GetExpiresSoon()}
+	s := &account.PasswordSummary{Temporary: resp.GetTemporary(), ExpiresSoon: resp.GetExpiresSoon(), PINSet: resp.GetPinSet()}
 	if resp.ChangeTime != nil {
 		t := resp.GetChangeTime().AsTime()
 		s.ChangedAt = &t

@@ -9,6 +9,7 @@ import (
 
 	"google.golang.org/protobuf/proto"
 
+	"github.com/latchkey/latchkey/libs/idempotency"
 	"github.com/latchkey/latchkey/services/account/internal/account"
 )
 
@@ -23,6 +24,9 @@ type Store interface {
 	// release gives it back. It is held outside any transaction, so work
 	// under it can commit in many small ones.
 	TryExclusive(ctx context.Context, name string) (release func(), ok bool, err error)
+	// PruneIdempotencyKeys forgets the idempotency keys stored before
+	// before, and says how many.
+	PruneIdempotencyKeys(ctx context.Context, before time.Time) (int64, error)
 }
 
 // Reader is every query of the service. Queries on tenant data take the
@@ -50,6 +54,9 @@ type Reader interface {
 	UsernameHeld(ctx context.Context, tenantID, username, accountID string, since time.Time) (bool, error)
 	// GetTerms returns version of tenantID's terms, or an errs NotFound.
 	GetTerms(ctx context.Context, tenantID, version string) (*account.Terms, error)
+	// IdempotencyRecord returns what the create call that used key in
+	// scope kept, when it was stored at or after since; nil when nothing.
+	IdempotencyRecord(ctx context.Context, scope idempotency.Scope, key string, since time.Time) (*idempotency.Record, error)
 }
 
 // Tx is a transaction: reads see its own writes, and GetAccount keeps the
@@ -89,6 +96,15 @@ type Tx interface {
 	// CreateTerms stores a published terms version; a version the tenant
 	// already has is an errs Conflict on "version".
 	CreateTerms(ctx context.Context, t *account.Terms) error
+	// ClaimIdempotencyKey takes r's key in scope for this transaction's
+	// create, stored at now, replacing one stored before expired. It
+	// reports false when a call that used the key before expired holds
+	// it (its transaction committed: read it with IdempotencyRecord);
+	// a concurrent transaction claiming the same key waits for this one.
+	ClaimIdempotencyKey(ctx context.Context, scope idempotency.Scope, r idempotency.Request, now, expired time.Time) (bool, error)
+	// SaveIdempotentResponse keeps the answer of the create that claimed
+	// key in scope.
+	SaveIdempotentResponse(ctx context.Context, scope idempotency.Scope, key string, response []byte) error
 	// Emit writes an event to the outbox, published after commit.
 	Emit(ctx context.Context, ev Event) error
 	// EmitAll writes many events at once (batch jobs).

@@ -1,10 +1,12 @@
 package app_test
 
 import (
+	"context"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/latchkey/latchkey/libs/authn"
 	"github.com/latchkey/latchkey/libs/dbx"
 	"github.com/latchkey/latchkey/libs/errs"
 	"github.com/latchkey/latchkey/libs/testkit"
@@ -68,6 +70,18 @@ func TestContinueLogin_RefusedAnswerLeavesTheTicket(t *testing.T) {
 			wantReason(t, err, "LOGIN_TICKET_INVALID")
 		})
 	}
+}
+
+// A temporary password is remembered like any other: someone else knew
+// it, so the user may not come back to it within the history.
+func TestTemporaryPassword_KeptInHistory(t *testing.T) {
+	w := newWorld(t)
+	s := w.account("anna", "Temporary-Pass-1", true, credential.Policy{HistoryCount: 3, Rules: password.Rules{MinLength: 12}})
+	ticket := w.mustStep(w.login("anna", "Temporary-Pass-1"))(credential.StepChangePassword)
+	tokens := w.mustTokens(w.cont(app.ContinueRequest{Ticket: ticket, NewPassword: "Much-Better-Pass-1"}))
+	me := &authn.Principal{Kind: authn.KindAccount, TenantID: s.TenantID, AccountID: s.AccountID, SessionID: tokens.SessionID}
+	err := w.app.ChangePassword(context.Background(), me, "Much-Better-Pass-1", "Temporary-Pass-1", app.Client{})
+	wantReason(t, err, "PASSWORD_REUSED")
 }
 
 // A refused answer does not stretch the ticket's life: it still ends 5

@@ -86,7 +86,9 @@ func (a *App) preparePassword(ctx context.Context, subj *credential.Subject, pla
 // unlocks it again).
 func (a *App) applyPassword(ctx context.Context, tx store.Tx, c *passwordChange, now time.Time) error {
 	subj := c.subj
-	if c.current != nil && !c.current.Temporary {
+	// A temporary password goes into the history too: an administrator
+	// (or whoever read the message) knew it, so it must not come back.
+	if c.current != nil {
 		if err := tx.AddHistory(ctx, subj.TenantID, subj.AccountID, c.current.Hash, c.current.ChangedAt, max(subj.Policy.HistoryCount, 1)); err != nil {
 			return err
 		}

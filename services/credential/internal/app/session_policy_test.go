@@ -2,10 +2,13 @@ package app_test
 
 import (
 	"context"
+	"sync"
 	"testing"
 	"time"
 
 	"github.com/latchkey/latchkey/libs/authn"
+	"github.com/latchkey/latchkey/libs/dbx"
+	"github.com/latchkey/latchkey/libs/testkit"
 	eventsv1 "github.com/latchkey/latchkey/proto/gen/latchkey/events/v1"
 	"github.com/latchkey/latchkey/services/credential/internal/app"
 	"github.com/latchkey/latchkey/services/credential/internal/credential"
@@ -119,4 +122,51 @@ func TestSessionLifetime_AbsoluteForAccessTokensAndReauth(t *testing.T) {
 	if w.clock.Now().Sub(login) != 10*time.Hour {
 		t.Fatalf("the test ran to %v after the log-in, want 10h", w.clock.Now().Sub(login))
 	}
+}
+
+// One client refreshing with one token many times at once (tabs, gateway
+// replicas): every answer is the same successor, no refresh counts as a
+// theft, and the session goes on. Past the grace, that token again is a
+// reuse and ends the session.
+func TestRefresh_ParallelSameToken_OneSuccessorNoRevocation(t *testing.T) {
+	testkit.EachDialect(t, "credential", func(t *testing.T, db dbx.DB) {
+		w := newWorldOn(t, db)
+		w.account("anna", "Correct-Horse-1", false, credential.Policy{})
+		first := w.mustTokens(w.login("anna", "Correct-Horse-1")).RefreshToken
+		w.store.reset()
+		const n = 100
+		var wg sync.WaitGroup
+		got := make([]string, n)
+		errs := make([]error, n)
+		for i := range n {
+			wg.Go(func() {
+				tok, err := w.app.Refresh(context.Background(), first, app.Client{})
+				if err == nil {
+					got[i] = tok.RefreshToken
+				}
+				errs[i] = err
+			})
+		}
+		wg.Wait()
+		for i := range n {
+			if errs[i] != nil {
+				t.Fatalf("refresh %d of %d: %v", i, n, errs[i])
+			}
+			if got[i] != got[0] || got[i] == first {
+				t.Fatalf("refresh %d answered another token than refresh 0", i)
+			}
+		}
+		if ev := w.store.eventsOf(".session.revoked"); len(ev) != 0 {
+			t.Fatalf("%d SessionRevoked events, want none", len(ev))
+		}
+		if _, err := w.app.Refresh(context.Background(), got[0], app.Client{}); err != nil {
+			t.Fatalf("the successor: %v", err)
+		}
+		w.clock.Advance(credential.RefreshReuseGrace + time.Second)
+		_, err := w.app.Refresh(context.Background(), first, app.Client{})
+		wantReason(t, err, "REFRESH_TOKEN_INVALID")
+		if ev := w.store.eventsOf(".session.revoked"); len(ev) != 1 {
+			t.Fatalf("after the grace: %d SessionRevoked events, want 1", len(ev))
+		}
+	})
 }

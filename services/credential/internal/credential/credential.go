@@ -51,7 +51,20 @@ type RefreshToken struct {
 	AccountID string
 	CreatedAt time.Time
 	ExpiresAt time.Time
+	// UsedAt is when it was spent (nil: not yet); Successor the token that
+	// replaced it, sealed (token.SealSuccessor; nil until the refresh that
+	// spent it has committed its new token).
+	UsedAt    *time.Time
+	Successor []byte
 }
+
+// RefreshReuseGrace is how long after a refresh token is spent the same
+// token, presented again, gets the token that replaced it instead of
+// ending the session: two requests of one browser or app that refresh at
+// once (two tabs, two gateway replicas) must not look like a theft. A
+// thief within those seconds gets the same successor as the client, so
+// whichever of them refreshes second is still caught as a reuse.
+const RefreshReuseGrace = 10 * time.Second
 
 // Device is a phone or tablet that may unlock with a PIN: it got a device
 // key at a password log-in that named it. Only the key's SHA-256 is kept.

@@ -128,9 +128,13 @@ type Tx interface {
 
 	AddRefreshToken(ctx context.Context, t *credential.RefreshToken) error
 	// UseRefreshToken marks the token used, atomically. A token used
-	// before returns reused=true (and the token, to find its session); an
-	// unknown or expired one returns errs NotFound.
+	// before returns reused=true (and the token with its UsedAt and
+	// Successor, to find its session); an unknown or expired one returns
+	// errs NotFound.
 	UseRefreshToken(ctx context.Context, hash [32]byte, now time.Time) (t *credential.RefreshToken, reused bool, err error)
+	// SetRefreshSuccessor keeps, on the spent token hash, the sealed token
+	// that replaced it.
+	SetRefreshSuccessor(ctx context.Context, hash [32]byte, sealed []byte) error
 
 	AddTicket(ctx context.Context, t *credential.LoginTicket, done []credential.Step) error
 	// UseTicket consumes a live ticket atomically and returns it with the

@@ -15,8 +15,8 @@ import (
 
 // Subjects of the events this service publishes.
 const (
-	SubjectNotificationSent   = events.Prefix + "notification.sent"
-	SubjectNotificationFailed = events.Prefix + "notification.failed"
+	SubjectNotificationSent   = events.NotificationSent
+	SubjectNotificationFailed = events.NotificationFailed
 )
 
 // Subjects of the mfa events the notices follow.

@@ -232,13 +232,13 @@ var page = template.Must(template.New("mailbox").Parse(`<!DOCTYPE html>
 <style>body{font-family:Arial,Helvetica,sans-serif;max-width:900px;margin:0 auto;padding:16px;color:#222}
 article{border:1px solid #ddd;border-radius:4px;padding:8px 12px;margin:12px 0}
 pre{white-space:pre-wrap;background:#f7f7f7;padding:8px}.meta{color:#666;font-size:13px}</style></head>
-<body><h1>Mailbox</h1>
+<body><main><h1>Mailbox</h1>
 <p class="meta">E-mail the notification service would have sent (no SMTP server is configured). Newest first. <a href="{{.Prefix}}messages">JSON</a></p>
 {{range .Messages}}<article>
-<h3>{{.Subject}}</h3>
+<h2>{{.Subject}}</h2>
 <p class="meta">To {{.To}} · from {{.From}} · {{.Date.Format "2006-01-02 15:04:05 UTC"}} · {{.Language}} ·
 <a href="{{$.Prefix}}messages/{{.ID}}.html">HTML part</a> · <a href="{{$.Prefix}}messages/{{.ID}}.eml">raw</a></p>
 {{if .Links}}<p>{{range .Links}}<a href="{{.}}">{{.}}</a><br>{{end}}</p>{{end}}
 <pre>{{.Text}}</pre>
 </article>{{else}}<p>No messages yet.</p>{{end}}
-</body></html>`))
+</main></body></html>`))

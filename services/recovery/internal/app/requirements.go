@@ -88,6 +88,8 @@ type Inspection struct {
 	Questions []string
 	Rules     PasswordRules
 	ExpiresAt time.Time
+	// Username names the account (for the page's password managers).
+	Username string
 }
 
 // InspectPasswordReset tells what the reset of a link needs, without using
@@ -102,7 +104,7 @@ func (a *App) InspectPasswordReset(ctx context.Context, token string) (*Inspecti
 	if err != nil {
 		return nil, err
 	}
-	in := &Inspection{Requires: c.requires, Rules: c.tenant.Policy.Rules, ExpiresAt: t.ExpiresAt}
+	in := &Inspection{Requires: c.requires, Rules: c.tenant.Policy.Rules, ExpiresAt: t.ExpiresAt, Username: c.acct.Username}
 	for _, q := range c.questions {
 		in.Questions = append(in.Questions, q.Question)
 	}

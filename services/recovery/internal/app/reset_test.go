@@ -79,7 +79,7 @@ func TestCompletePasswordReset_TokenAlone_SetsPasswordOnceAndReleasesLock(t *tes
 		a := h.account("jan", app.StatusLocked)
 		tok := h.resetLink(a)
 		in, err := h.app.InspectPasswordReset(ctx, tok)
-		if err != nil || len(in.Requires) != 0 || in.Rules.MinLength != 10 || !in.ExpiresAt.Equal(t0.Add(30*time.Minute)) {
+		if err != nil || len(in.Requires) != 0 || in.Rules.MinLength != 10 || !in.ExpiresAt.Equal(t0.Add(30*time.Minute)) || in.Username != "jan" {
 			t.Fatalf("inspect: %+v %v", in, err)
 		}
 		// A password the policy refuses leaves the link usable.

@@ -20,9 +20,9 @@ import (
 
 // Subjects of the events this service publishes.
 const (
-	SubjectPasswordResetRequested = events.Prefix + "recovery.password_reset_requested"
-	SubjectPasswordResetCompleted = events.Prefix + "recovery.password_reset_completed"
-	SubjectSecurityQuestionsSet   = events.Prefix + "recovery.security_questions_set"
+	SubjectPasswordResetRequested = events.PasswordResetRequested
+	SubjectPasswordResetCompleted = events.PasswordResetCompleted
+	SubjectSecurityQuestionsSet   = events.SecurityQuestionsSet
 )
 
 // PasswordResetRequested is the event of a reset link issued for an

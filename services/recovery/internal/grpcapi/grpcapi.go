@@ -55,6 +55,7 @@ func (h *recoveryService) InspectPasswordReset(ctx context.Context, req *recover
 	return &recoveryv1.InspectPasswordResetResponse{
 		Requires: convert.RequirementsToProto(in.Requires), Questions: in.Questions,
 		PasswordRules: convert.RulesToProto(in.Rules), ExpireTime: timestamppb.New(in.ExpiresAt),
+		Username: in.Username,
 	}, nil
 }
 

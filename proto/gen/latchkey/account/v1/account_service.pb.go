@@ -72,8 +72,10 @@ type SecuritySummary struct {
 	PasswordChangeTime *timestamppb.Timestamp `protobuf:"bytes,3,opt,name=password_change_time,json=passwordChangeTime,proto3" json:"password_change_time,omitempty"`
 	// When the password expires (unset when it does not).
 	PasswordExpireTime *timestamppb.Timestamp `protobuf:"bytes,4,opt,name=password_expire_time,json=passwordExpireTime,proto3" json:"password_expire_time,omitempty"`
-	unknownFields      protoimpl.UnknownFields
-	sizeCache          protoimpl.SizeCache
+	// A PIN is set: changing it takes the current PIN (or the password).
+	PinSet        bool `protobuf:"varint,5,opt,name=pin_set,json=pinSet,proto3" json:"pin_set,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
 }
 
 func (x *SecuritySummary) Reset() {
@@ -132,6 +134,13 @@ func (x *SecuritySummary) GetPasswordExpireTime() *timestamppb.Timestamp {
 		return x.PasswordExpireTime
 	}
 	return nil
+}
+
+func (x *SecuritySummary) GetPinSet() bool {
+	if x != nil {
+		return x.PinSet
+	}
+	return false
 }
 
 type GetMeResponse struct {
@@ -604,12 +613,13 @@ var File_latchkey_account_v1_account_service_proto protoreflect.FileDescriptor
 const file_latchkey_account_v1_account_service_proto_rawDesc = "" +
 	"\n" +
 	")latchkey/account/v1/account_service.proto\x12\x13latchkey.account.v1\x1a\x1cgoogle/api/annotations.proto\x1a\x1fgoogle/api/field_behavior.proto\x1a\x1fgoogle/protobuf/timestamp.proto\x1a#latchkey/account/v1/resources.proto\x1a\"latchkey/credential/v1/enums.proto\x1a&latchkey/credential/v1/resources.proto\"\x0e\n" +
-	"\fGetMeRequest\"\xfc\x01\n" +
+	"\fGetMeRequest\"\x95\x02\n" +
 	"\x0fSecuritySummary\x12!\n" +
 	"\ftotp_enabled\x18\x01 \x01(\bR\vtotpEnabled\x12*\n" +
 	"\x11recovery_info_set\x18\x02 \x01(\bR\x0frecoveryInfoSet\x12L\n" +
 	"\x14password_change_time\x18\x03 \x01(\v2\x1a.google.protobuf.TimestampR\x12passwordChangeTime\x12L\n" +
-	"\x14password_expire_time\x18\x04 \x01(\v2\x1a.google.protobuf.TimestampR\x12passwordExpireTime\"\xb8\x02\n" +
+	"\x14password_expire_time\x18\x04 \x01(\v2\x1a.google.protobuf.TimestampR\x12passwordExpireTime\x12\x17\n" +
+	"\apin_set\x18\x05 \x01(\bR\x06pinSet\"\xb8\x02\n" +
 	"\rGetMeResponse\x126\n" +
 	"\aaccount\x18\x01 \x01(\v2\x1c.latchkey.account.v1.AccountR\aaccount\x12\x1f\n" +
 	"\vtenant_code\x18\x02 \x01(\tR\n" +

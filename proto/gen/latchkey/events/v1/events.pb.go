@@ -28,6 +28,7 @@
 //   latchkey.events.v1.session.login_failed             LoginFailed
 //   latchkey.events.v1.session.revoked                  SessionRevoked
 //   latchkey.events.v1.session.refresh_token_reused     RefreshTokenReused
+//   latchkey.events.v1.signing_key.rotated              SigningKeyRotated
 //   latchkey.events.v1.mfa.enabled                      MfaEnabled
 //   latchkey.events.v1.mfa.disabled                     MfaDisabled
 //   latchkey.events.v1.mfa.reset                        MfaReset

@@ -277,7 +277,11 @@ type InspectPasswordResetResponse struct {
 	// CHANGE_PASSWORD step answers with.
 	PasswordRules *v1.PasswordRules `protobuf:"bytes,3,opt,name=password_rules,json=passwordRules,proto3" json:"password_rules,omitempty"`
 	// When the link token expires.
-	ExpireTime    *timestamppb.Timestamp `protobuf:"bytes,4,opt,name=expire_time,json=expireTime,proto3" json:"expire_time,omitempty"`
+	ExpireTime *timestamppb.Timestamp `protobuf:"bytes,4,opt,name=expire_time,json=expireTime,proto3" json:"expire_time,omitempty"`
+	// The account's username, so that a reset page can name the account to
+	// password managers (the link's holder may reset it, so this tells
+	// them nothing more).
+	Username      string `protobuf:"bytes,5,opt,name=username,proto3" json:"username,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -338,6 +342,13 @@ func (x *InspectPasswordResetResponse) GetExpireTime() *timestamppb.Timestamp {
 		return x.ExpireTime
 	}
 	return nil
+}
+
+func (x *InspectPasswordResetResponse) GetUsername() string {
+	if x != nil {
+		return x.Username
+	}
+	return ""
 }
 
 type VerifyPasswordResetRequest struct {
@@ -803,13 +814,14 @@ const file_latchkey_recovery_v1_recovery_service_proto_rawDesc = "" +
 	"\x05login\x18\x02 \x01(\tB\x03\xe0A\x02R\x05login\"\x1e\n" +
 	"\x1cRequestPasswordResetResponse\"8\n" +
 	"\x1bInspectPasswordResetRequest\x12\x19\n" +
-	"\x05token\x18\x01 \x01(\tB\x03\xe0A\x02R\x05token\"\x91\x02\n" +
+	"\x05token\x18\x01 \x01(\tB\x03\xe0A\x02R\x05token\"\xad\x02\n" +
 	"\x1cInspectPasswordResetResponse\x12H\n" +
 	"\brequires\x18\x01 \x03(\x0e2,.latchkey.recovery.v1.ResetRequirement.ValueR\brequires\x12\x1c\n" +
 	"\tquestions\x18\x02 \x03(\tR\tquestions\x12L\n" +
 	"\x0epassword_rules\x18\x03 \x01(\v2%.latchkey.credential.v1.PasswordRulesR\rpasswordRules\x12;\n" +
 	"\vexpire_time\x18\x04 \x01(\v2\x1a.google.protobuf.TimestampR\n" +
-	"expireTime\"\xa7\x01\n" +
+	"expireTime\x12\x1a\n" +
+	"\busername\x18\x05 \x01(\tR\busername\"\xa7\x01\n" +
 	"\x1aVerifyPasswordResetRequest\x12\x19\n" +
 	"\x05token\x18\x01 \x01(\tB\x03\xe0A\x02R\x05token\x12 \n" +
 	"\ttotp_code\x18\x02 \x01(\tH\x00R\btotpCode\x88\x01\x01\x12>\n" +

@@ -55,6 +55,7 @@ func Run(t *testing.T, s store.Store, pending Pending) {
 		{"LockInactiveBatchesInIDOrderAndNeverTwice", testLockInactive},
 		{"LockInactiveConcurrentSweepsLockEachAccountOnce", testLockInactiveConcurrent},
 		{"TryExclusiveIsHeldUntilReleased", testTryExclusive},
+		{"IdempotencyKeysClaimedOncePerScope", testIdempotencyKeys},
 	}
 	for _, tc := range tests {
 		t.Run(tc.name, func(t *testing.T) { tc.fn(t, s, pending) })

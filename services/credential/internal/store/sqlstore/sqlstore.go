@@ -399,19 +399,23 @@ func (t *tx) UseRefreshToken(ctx context.Context, hash [32]byte, now time.Time) 
 	if !errors.Is(err, dbx.ErrNoRows) {
 		return nil, false, err
 	}
-	var usedAt *time.Time
-	err = t.q.QueryRow(ctx, "SELECT session_id, tenant_id, account_id, created_at, expires_at, used_at FROM refresh_tokens WHERE hash = $1", hash[:]).
-		Scan(&r.SessionID, &r.TenantID, &r.AccountID, &r.CreatedAt, &r.ExpiresAt, &usedAt)
+	err = t.q.QueryRow(ctx, "SELECT session_id, tenant_id, account_id, created_at, expires_at, used_at, successor FROM refresh_tokens WHERE hash = $1", hash[:]).
+		Scan(&r.SessionID, &r.TenantID, &r.AccountID, &r.CreatedAt, &r.ExpiresAt, &r.UsedAt, &r.Successor)
 	switch {
 	case errors.Is(err, dbx.ErrNoRows):
 		return nil, false, notFound("refresh token")
 	case err != nil:
 		return nil, false, err
-	case usedAt != nil:
+	case r.UsedAt != nil:
 		return &r, true, nil
 	default:
 		return nil, false, notFound("refresh token") // expired
 	}
+}
+
+func (t *tx) SetRefreshSuccessor(ctx context.Context, hash [32]byte, sealed []byte) error {
+	_, err := t.q.Exec(ctx, "UPDATE refresh_tokens SET successor = $1 WHERE hash = $2", sealed, hash[:])
+	return err
 }
 
 func (t *tx) AddTicket(ctx context.Context, k *credential.LoginTicket, done []credential.Step) error {

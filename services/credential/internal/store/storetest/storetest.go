@@ -214,8 +214,14 @@ func testRefresh(t *testing.T, s store.Store) {
 			return fmt.Errorf("first use: %+v %v %v", got, reused, err)
 		}
 		got, reused, err = tx.UseRefreshToken(ctx, r.Hash, now)
-		if err != nil || !reused || got.SessionID != sess.ID {
-			return fmt.Errorf("second use: %+v reused=%v %v, want reuse detected", got, reused, err)
+		if err != nil || !reused || got.SessionID != sess.ID || got.UsedAt == nil || !got.UsedAt.Equal(now) || got.Successor != nil {
+			return fmt.Errorf("second use: %+v reused=%v %v, want reuse detected, used now, no successor yet", got, reused, err)
+		}
+		if err := tx.SetRefreshSuccessor(ctx, r.Hash, []byte("sealed")); err != nil {
+			return err
+		}
+		if got, _, err = tx.UseRefreshToken(ctx, r.Hash, now); err != nil || string(got.Successor) != "sealed" {
+			return fmt.Errorf("after SetRefreshSuccessor: %+v %v, want the sealed successor", got, err)
 		}
 		if _, _, err := tx.UseRefreshToken(ctx, sha256.Sum256([]byte("unknown")), now); !errs.Is(err, errs.KindNotFound) {
 			return fmt.Errorf("unknown token: %v", err)
