@@ -15,7 +15,6 @@ import (
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
-	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/latchkey/latchkey/libs/clock"
 	"github.com/latchkey/latchkey/libs/dbx"
@@ -54,9 +53,6 @@ type Config struct {
 	Retention time.Duration
 	Clock     clock.Clock
 	Logger    *slog.Logger
-	// Registerer receives the consumer's lag and outcome metrics (nil:
-	// none).
-	Registerer prometheus.Registerer
 }
 
 // PermanentError marks a handler failure that retrying cannot fix.
@@ -101,12 +97,8 @@ func Run(ctx context.Context, js jetstream.JetStream, db dbx.DB, cfg Config, h H
 	if err != nil {
 		return fmt.Errorf("inbox: consume %s: %w", cfg.Durable, err)
 	}
-	m, err := newMetrics(cfg.Registerer)
-	if err != nil {
-		return fmt.Errorf("inbox: metrics of %s: %w", cfg.Durable, err)
-	}
-	h = m.measured(cfg, traced(cfg.Durable, h))
-	go m.watchLag(ctx, cons, cfg.Durable)
+	h = measured(cfg, traced(cfg.Durable, h))
+	go watchLag(ctx, cons, cfg.Durable)
 	go prune(ctx, db, cfg)
 	go func() {
 		<-ctx.Done()

@@ -76,10 +76,13 @@ func TestRun_ReportsBacklogAgeAndOutcomes(t *testing.T) {
 		return nil
 	}
 	reg := prometheus.NewRegistry()
+	if err := inbox.RegisterMetrics(reg); err != nil {
+		t.Fatal(err)
+	}
 	durable := testkit.StreamName(t, "consumer")
 	go func() {
 		_ = inbox.Run(ctx, js, db, inbox.Config{
-			Stream: stream, Durable: durable, FilterSubject: prefix + ".>", Registerer: reg,
+			Stream: stream, Durable: durable, FilterSubject: prefix + ".>",
 			Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
 		}, handler)
 	}()

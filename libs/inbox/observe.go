@@ -3,6 +3,7 @@ package inbox
 import (
 	"context"
 	"errors"
+	"sync/atomic"
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
@@ -45,58 +46,58 @@ func traced(durable string, h Handler) Handler {
 // lagPollInterval is how often a consumer's backlog is asked of NATS.
 const lagPollInterval = 15 * time.Second
 
-// metrics are a consumer's lag and outcomes; nil records nothing.
-type metrics struct {
+// metrics are the consumers' lag and outcomes, told apart by the consumer
+// label. They are the package's, like the prometheus client's defaults,
+// so that a consumer records them without being handed a registry: a
+// process puts them on its own with RegisterMetrics (infra.Open does).
+var metrics = struct {
 	pending, unacked *prometheus.GaugeVec
 	age              *prometheus.HistogramVec
 	handled          *prometheus.CounterVec
-}
-
-// newMetrics registers the inbox's collectors on r (nil: none). Every
-// consumer of a process shares them, told apart by the consumer label.
-func newMetrics(r prometheus.Registerer) (*metrics, error) {
-	if r == nil {
-		return nil, nil
-	}
-	var m metrics
-	var err error
-	if m.pending, err = promx.Register(r, prometheus.NewGaugeVec(prometheus.GaugeOpts{
+	// registered: the backlog is asked of NATS only when someone reads it.
+	registered atomic.Bool
+}{
+	pending: prometheus.NewGaugeVec(prometheus.GaugeOpts{
 		Name: "latchkey_inbox_pending_messages",
 		Help: "Events on the stream that the durable consumer has not been given yet (its backlog), asked of NATS every 15s.",
-	}, []string{"consumer"})); err != nil {
-		return nil, err
-	}
-	if m.unacked, err = promx.Register(r, prometheus.NewGaugeVec(prometheus.GaugeOpts{
+	}, []string{"consumer"}),
+	unacked: prometheus.NewGaugeVec(prometheus.GaugeOpts{
 		Name: "latchkey_inbox_unacknowledged_messages",
 		Help: "Events given to the durable consumer and not acknowledged yet (in progress or waiting for redelivery), asked of NATS every 15s.",
-	}, []string{"consumer"})); err != nil {
-		return nil, err
-	}
-	if m.age, err = promx.Register(r, prometheus.NewHistogramVec(prometheus.HistogramOpts{
+	}, []string{"consumer"}),
+	age: prometheus.NewHistogramVec(prometheus.HistogramOpts{
 		Name:    "latchkey_inbox_event_age_seconds",
 		Help:    "Time from an event's arrival on the stream to its handling by the consumer (delivery lag, retries included).",
 		Buckets: []float64{0.01, 0.05, 0.1, 0.5, 1, 5, 10, 30, 60, 300, 900, 3600},
-	}, []string{"consumer"})); err != nil {
-		return nil, err
-	}
-	if m.handled, err = promx.Register(r, prometheus.NewCounterVec(prometheus.CounterOpts{
+	}, []string{"consumer"}),
+	handled: prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "latchkey_inbox_events_handled_total",
 		Help: "Events handled by the consumer, by outcome: ok, retry (the handler failed; redelivered later) or dropped (a permanent failure).",
-	}, []string{"consumer", "outcome"})); err != nil {
-		return nil, err
+	}, []string{"consumer", "outcome"}),
+}
+
+// RegisterMetrics puts the consumers' metrics on r (nil: nowhere); every
+// consumer of the process reports there. Registering again, on the same
+// registry or another, is harmless.
+func RegisterMetrics(r prometheus.Registerer) error {
+	if r == nil {
+		return nil
 	}
-	return &m, nil
+	for _, c := range []prometheus.Collector{metrics.pending, metrics.unacked, metrics.age, metrics.handled} {
+		if _, err := promx.Register(r, c); err != nil {
+			return err
+		}
+	}
+	metrics.registered.Store(true)
+	return nil
 }
 
 // measured records, for each event, its age and the handler's outcome.
-func (m *metrics) measured(cfg Config, h Handler) Handler {
-	if m == nil {
-		return h
-	}
-	age := m.age.WithLabelValues(cfg.Durable)
+func measured(cfg Config, h Handler) Handler {
+	age := metrics.age.WithLabelValues(cfg.Durable)
 	outcomes := map[string]prometheus.Counter{}
 	for _, o := range []string{"ok", "retry", "dropped"} {
-		outcomes[o] = m.handled.WithLabelValues(cfg.Durable, o)
+		outcomes[o] = metrics.handled.WithLabelValues(cfg.Durable, o)
 	}
 	return func(ctx context.Context, tx dbx.Tx, msg jetstream.Msg) error {
 		if md, err := msg.Metadata(); err == nil {
@@ -118,15 +119,15 @@ func (m *metrics) measured(cfg Config, h Handler) Handler {
 
 // watchLag asks NATS for the consumer's backlog now and every
 // lagPollInterval until ctx ends. A failed ask (NATS down) leaves the last
-// values: the outbox and the consumer ride out the outage.
-func (m *metrics) watchLag(ctx context.Context, cons jetstream.Consumer, durable string) {
-	if m == nil {
-		return
-	}
+// values: the outbox and the consumer ride out the outage. It asks
+// nothing while the metrics are on no registry.
+func watchLag(ctx context.Context, cons jetstream.Consumer, durable string) {
 	tick := time.NewTicker(lagPollInterval)
 	defer tick.Stop()
 	for {
-		m.observeLag(ctx, cons, durable)
+		if metrics.registered.Load() {
+			observeLag(ctx, cons, durable)
+		}
 		select {
 		case <-ctx.Done():
 			return
@@ -135,13 +136,13 @@ func (m *metrics) watchLag(ctx context.Context, cons jetstream.Consumer, durable
 	}
 }
 
-func (m *metrics) observeLag(ctx context.Context, cons jetstream.Consumer, durable string) {
+func observeLag(ctx context.Context, cons jetstream.Consumer, durable string) {
 	ctx, cancel := context.WithTimeout(ctx, 5*time.Second)
 	defer cancel()
 	info, err := cons.Info(ctx)
 	if err != nil {
 		return
 	}
-	m.pending.WithLabelValues(durable).Set(float64(info.NumPending))
-	m.unacked.WithLabelValues(durable).Set(float64(info.NumAckPending))
+	metrics.pending.WithLabelValues(durable).Set(float64(info.NumPending))
+	metrics.unacked.WithLabelValues(durable).Set(float64(info.NumAckPending))
 }

@@ -3,11 +3,11 @@ package outbox
 import (
 	"context"
 	"errors"
-	"log/slog"
 	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/latchkey/latchkey/libs/clock"
 	"github.com/latchkey/latchkey/libs/dbx"
 	"github.com/latchkey/latchkey/libs/promx"
 )
@@ -33,15 +33,16 @@ func newLagCollector(o *Outbox, service string) *lagCollector {
 	}
 }
 
-// registerLag puts o's backlog on r (nil: nowhere). Relays of one
-// service share its collector.
-func registerLag(r prometheus.Registerer, o *Outbox, log *slog.Logger) {
+// RegisterMetrics puts the backlog of the outbox of service in db on r
+// (nil: nowhere), read from the database at each scrape and aged by clk.
+// It belongs to the database, not to a relay: it says how far behind the
+// service's events are whichever replica relays them, and whether any does.
+func RegisterMetrics(r prometheus.Registerer, db dbx.DB, clk clock.Clock, service string) error {
 	if r == nil {
-		return
+		return nil
 	}
-	if _, err := promx.Register(r, newLagCollector(o, o.service)); err != nil {
-		log.Warn("outbox: registering the backlog metrics failed", "err", err)
-	}
+	_, err := promx.Register(r, newLagCollector(New(db, clk, service), service))
+	return err
 }
 
 // lagQueryTimeout bounds the scrape's database queries, so a slow database

@@ -23,13 +23,16 @@ import (
 	"github.com/latchkey/latchkey/libs/testkit"
 )
 
-func TestRelay_ReportsBacklogAndAgeOfOldestPending(t *testing.T) {
+func TestMetrics_BacklogAndAgeOfOldestPending(t *testing.T) {
 	testkit.EachDialect(t, "svc", func(t *testing.T, db dbx.DB) {
 		f := setup(t, db)
 		clk := clock.NewFake(time.Date(2026, 3, 4, 5, 6, 7, 0, time.UTC))
 		box := outbox.New(db, clk, "billing")
 		reg := prometheus.NewRegistry()
-		relay := box.NewRelay(f.js, outbox.RelayOptions{Registerer: reg, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+		if err := outbox.RegisterMetrics(reg, db, clk, "billing"); err != nil {
+			t.Fatal(err)
+		}
+		relay := box.NewRelay(f.js, outbox.RelayOptions{Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
 		write := func() {
 			t.Helper()
 			err := db.InTx(context.Background(), func(tx dbx.Tx) error {

@@ -48,7 +48,6 @@ const (
 type Outbox struct {
 	db      dbx.DB
 	clock   clock.Clock
-	service string
 	channel string
 
 	mu      sync.Mutex
@@ -59,7 +58,7 @@ type Outbox struct {
 // that wakes relays in other processes (use the service's name); SQLite has
 // a single process, woken in memory.
 func New(db dbx.DB, clk clock.Clock, channel string) *Outbox {
-	return &Outbox{db: db, clock: clk, service: channel, channel: "latchkey_outbox_" + channel}
+	return &Outbox{db: db, clock: clk, channel: "latchkey_outbox_" + channel}
 }
 
 // Write stores msg as the event id, to be published on subject, inside tx.

@@ -10,7 +10,6 @@ import (
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
-	"github.com/prometheus/client_golang/prometheus"
 
 	"github.com/latchkey/latchkey/libs/clock"
 	"github.com/latchkey/latchkey/libs/dbx"
@@ -31,8 +30,6 @@ type RelayOptions struct {
 	// (default 24h).
 	Retention time.Duration
 	Logger    *slog.Logger
-	// Registerer receives the outbox's backlog metrics (nil: none).
-	Registerer prometheus.Registerer
 }
 
 // publishTimeout bounds one publish; JetStream answers in milliseconds
@@ -63,7 +60,6 @@ func (o *Outbox) NewRelay(js jetstream.JetStream, opts RelayOptions) *Relay {
 	if opts.Logger == nil {
 		opts.Logger = slog.Default()
 	}
-	registerLag(opts.Registerer, o, opts.Logger)
 	return &Relay{o: o, js: js, opts: opts}
 }
 

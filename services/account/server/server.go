@@ -192,12 +192,10 @@ func Run(ctx context.Context, cfg Config) error {
 	if err != nil {
 		return err
 	}
-	g.Go(func() error {
-		return box.NewRelay(in.JS, outbox.RelayOptions{Logger: log, Registerer: cfg.Registerer}).Run(gctx)
-	})
+	g.Go(func() error { return box.NewRelay(in.JS, outbox.RelayOptions{Logger: log}).Run(gctx) })
 	// Last log-ins come from the credential service's events.
 	loginCfg, onLogin := consumers.LoginSucceeded(use, st.Bind)
-	loginCfg.Clock, loginCfg.Logger, loginCfg.Registerer = cfg.Clock, log, cfg.Registerer
+	loginCfg.Clock, loginCfg.Logger = cfg.Clock, log
 	g.Go(func() error { return inbox.Run(gctx, in.JS, in.DB, loginCfg, onLogin) })
 	if cfg.Operator.Email != "" {
 		g.Go(func() error { use.RunOperatorBootstrap(gctx, cfg.Operator, cfg.DataDir); return nil })

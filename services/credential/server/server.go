@@ -181,13 +181,11 @@ func Run(ctx context.Context, cfg Config) error {
 	if err != nil {
 		return err
 	}
-	g.Go(func() error {
-		return box.NewRelay(in.JS, outbox.RelayOptions{Logger: log, Registerer: cfg.Registerer}).Run(gctx)
-	})
+	g.Go(func() error { return box.NewRelay(in.JS, outbox.RelayOptions{Logger: log}).Run(gctx) })
 	// A lock, a disable or a change of roles the account service could
 	// not tell this service of at once still ends the account's sessions.
 	for _, c := range consumers.SessionEnders(use, st.Bind) {
-		c.Config.Clock, c.Config.Logger, c.Config.Registerer = cfg.Clock, log, cfg.Registerer
+		c.Config.Clock, c.Config.Logger = cfg.Clock, log
 		g.Go(func() error { return inbox.Run(gctx, in.JS, in.DB, c.Config, c.Handler) })
 	}
 	if cfg.ExpiryWarningEvery > 0 {

@@ -239,13 +239,11 @@ func Run(ctx context.Context, cfg Config) error {
 
 	g, gctx := errgroup.WithContext(ctx)
 	for _, c := range consumers.All(use, st.Bind) {
-		c.Config.Clock, c.Config.Logger, c.Config.Registerer = cfg.Clock, log, cfg.Registerer
+		c.Config.Clock, c.Config.Logger = cfg.Clock, log
 		g.Go(func() error { return inbox.Run(gctx, in.JS, in.DB, c.Config, c.Handler) })
 	}
 	g.Go(func() error { return use.RunWorker(gctx) })
-	g.Go(func() error {
-		return box.NewRelay(in.JS, outbox.RelayOptions{Logger: log, Registerer: cfg.Registerer}).Run(gctx)
-	})
+	g.Go(func() error { return box.NewRelay(in.JS, outbox.RelayOptions{Logger: log}).Run(gctx) })
 	g.Go(func() error {
 		return in.Serve(gctx, Name, cfg.Settings, infra.API{
 			Internal: func(s grpc.ServiceRegistrar) { grpcapi.RegisterInternal(s, use) },
