@@ -57,6 +57,8 @@ func ConfigFromEnv(l *config.Loader) Config {
 		Credential: infra.BackendAddr(l, "credential"),
 		Recovery:   infra.BackendAddr(l, "recovery"),
 		MFA:        infra.BackendAddr(l, "mfa"),
+		// Only its health: /readyz covers every service.
+		Notification: infra.PeerAddr(l, "notification"),
 	}
 	cfg.Identity = infra.IdentityFromEnv(l, infra.Gateway)
 	cfg.NATSURL = infra.NATSURL(l)

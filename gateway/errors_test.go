@@ -2,10 +2,13 @@ package gateway
 
 import (
 	"context"
+	"encoding/json"
+	"errors"
 	"io"
 	"log/slog"
 	"net/http"
 	"net/http/httptest"
+	"strings"
 	"testing"
 	"time"
 
@@ -15,6 +18,8 @@ import (
 	"google.golang.org/grpc/status"
 	"google.golang.org/protobuf/protoadapt"
 	"google.golang.org/protobuf/types/known/durationpb"
+
+	"github.com/latchkey/latchkey/libs/errs"
 )
 
 // API.md: 429 and 503 carry Retry-After, from the service's hint when it
@@ -52,5 +57,34 @@ func TestRESTError_RetryAfterOn429And503(t *testing.T) {
 				t.Fatalf("Retry-After = %q (status %d), want %q", got, w.Code, tt.want)
 			}
 		})
+	}
+}
+
+// A service whose database is out of reach answers Unavailable (libs/dbx);
+// the client gets 503 with the API's error body, reason UNAVAILABLE, and
+// a Retry-After, never a 500.
+func TestRESTError_DatabaseOutageIs503WithRetryAfter(t *testing.T) {
+	outage := errs.Unavailable("UNAVAILABLE", "temporarily unavailable, try again shortly", errors.New("dial tcp 10.0.0.7:5432: connection refused"))
+	handle := restErrorHandler(slog.New(slog.NewTextHandler(io.Discard, nil)))
+	w := httptest.NewRecorder()
+	handle(context.Background(), runtime.NewServeMux(), &runtime.JSONPb{}, w, httptest.NewRequest(http.MethodPost, "/v1/auth/login", nil), outage.GRPCStatus().Err())
+	if w.Code != http.StatusServiceUnavailable || w.Header().Get("Retry-After") != "1" {
+		t.Fatalf("status %d, Retry-After %q; want 503 and 1", w.Code, w.Header().Get("Retry-After"))
+	}
+	var body struct {
+		Code    int    `json:"code"`
+		Message string `json:"message"`
+		Details []struct {
+			Reason string `json:"reason"`
+		} `json:"details"`
+	}
+	if err := json.Unmarshal(w.Body.Bytes(), &body); err != nil {
+		t.Fatalf("body %s: %v", w.Body, err)
+	}
+	if body.Code != int(codes.Unavailable) || len(body.Details) == 0 || body.Details[0].Reason != "UNAVAILABLE" {
+		t.Errorf("body = %s, want code 14 with reason UNAVAILABLE", w.Body)
+	}
+	if strings.Contains(w.Body.String(), "10.0.0.7") {
+		t.Errorf("body leaks the cause: %s", w.Body)
 	}
 }

@@ -23,17 +23,24 @@ import (
 // Backends are the gRPC targets of the services behind the gateway, in a
 // form grpcx.Dial accepts (e.g. "127.0.0.1:7001",
 // "account-1:7001,account-2:7001", "dns:///account:7001").
-type Backends struct{ Account, Credential, Recovery, MFA string }
+type Backends struct {
+	// The public APIs the gateway maps, all four required.
+	Account, Credential, Recovery, MFA string
+	// Notification is the notification service's internal address, which
+	// has no public API: the gateway only asks its health, so that
+	// /readyz covers it too (empty: it does not).
+	Notification string
+}
 
 // Config configures New.
 type Config struct {
 	// HTTPAddr and GRPCAddr are where Listen opens the REST and the
 	// public gRPC listeners (equal: one port for both).
 	HTTPAddr, GRPCAddr string
-	// NATSURL, when set, is checked by /readyz (gatewayd; the all-in-one
-	// passes its own check in Ready).
+	// NATSURL, when set, is connected to so that /readyz reports NATS
+	// (gatewayd; the all-in-one passes its own check in NATS).
 	NATSURL string
-	// Backends are required, all four.
+	// Backends are required, all four public ones.
 	Backends Backends
 	// Identity is the gateway's certificate: the backends admit the
 	// gateway alone to their public APIs, over mutual TLS. Nil dials
@@ -43,8 +50,10 @@ type Config struct {
 	// x-forwarded-for gRPC metadata) are believed; from any other peer they
 	// are stripped.
 	TrustedProxies []string
-	// Ready is an extra readiness check (e.g. NATS); nil means none.
-	Ready func(ctx context.Context) error
+	// NATS, when set, tells whether NATS is connected; its failure makes
+	// the management /readyz say "degraded", not unready: the services'
+	// outboxes keep the events until NATS is back.
+	NATS func(ctx context.Context) error
 	// Registerer receives the gateway's REST and backend-client metrics;
 	// nil means the gateway records none.
 	Registerer prometheus.Registerer
@@ -76,7 +85,7 @@ type Gateway struct {
 	http     http.Handler
 	grpc     *grpc.Server
 	health   *health.Server
-	ready    *readiness
+	ready    *readyCheck
 	timeouts Timeouts
 	draining atomic.Bool
 	log      *slog.Logger
@@ -107,6 +116,9 @@ func New(ctx context.Context, cfg Config) (*Gateway, error) {
 		backendRecovery:   cfg.Backends.Recovery,
 		backendMFA:        cfg.Backends.MFA,
 	}
+	if cfg.Backends.Notification != "" {
+		targets[backendNotification] = cfg.Backends.Notification
+	}
 	for name, target := range targets {
 		if target == "" {
 			g.Close()
@@ -129,7 +141,7 @@ func New(ctx context.Context, cfg Config) (*Gateway, error) {
 		g.Close()
 		return nil, err
 	}
-	g.ready = &readiness{conns: g.conns, extra: cfg.Ready, draining: &g.draining, log: log}
+	g.ready = newReadyCheck(g.conns, cfg.NATS, &g.draining, log)
 
 	// /metrics is not here: it is served on the management listener
 	// (ReadinessDetails says what else is), which is not public.
@@ -174,8 +186,8 @@ func New(ctx context.Context, cfg Config) (*Gateway, error) {
 func (g *Gateway) HTTPHandler() http.Handler { return g.http }
 
 // ReadinessDetails is the /readyz of the management listener: the public
-// one's check, naming what is not ready (a backend, "ready" for the extra
-// check such as NATS, "shutdown" while stopping).
+// one's check, naming what is not ready (a backend, "shutdown" while
+// stopping) and what is degraded ("nats").
 func (g *Gateway) ReadinessDetails() http.Handler { return g.ready.details() }
 
 // GRPCServer is the public gRPC endpoint: the public services, proxied to

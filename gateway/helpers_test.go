@@ -37,7 +37,8 @@ type backend struct {
 	accountinternalv1.UnimplementedAccountInternalServiceServer
 	recoveryv1.UnimplementedRecoveryServiceServer
 
-	addr string
+	addr   string
+	health *health.Server // SERVING unless a test says otherwise
 
 	mu         sync.Mutex
 	calls      map[string][]metadata.MD // method name → metadata of each call
@@ -50,13 +51,13 @@ func startBackend(t *testing.T) *backend {
 	if err != nil {
 		t.Fatal(err)
 	}
-	b := &backend{addr: lis.Addr().String(), calls: map[string][]metadata.MD{}}
+	b := &backend{addr: lis.Addr().String(), health: health.NewServer(), calls: map[string][]metadata.MD{}}
 	s := grpc.NewServer()
 	accountv1.RegisterTenantServiceServer(s, b)
 	accountv1.RegisterAccountAdminServiceServer(s, b)
 	accountinternalv1.RegisterAccountInternalServiceServer(s, b)
 	recoveryv1.RegisterRecoveryServiceServer(s, b)
-	healthpb.RegisterHealthServer(s, health.NewServer())
+	healthpb.RegisterHealthServer(s, b.health)
 	go func() { _ = s.Serve(lis) }()
 	t.Cleanup(s.Stop)
 	return b

@@ -10,6 +10,8 @@ import (
 	"strings"
 	"testing"
 
+	healthpb "google.golang.org/grpc/health/grpc_health_v1"
+
 	"github.com/latchkey/latchkey/gateway"
 )
 
@@ -54,24 +56,37 @@ func TestHealthz_UpWithBackendsDown(t *testing.T) {
 
 func TestReadyz_PublicSaysReadyOrNot_ManagementSaysWhat(t *testing.T) {
 	b := startBackend(t)
+	// A service whose database is down answers, but NOT_SERVING.
+	sick := startBackend(t)
+	sick.health.SetServingStatus("", healthpb.HealthCheckResponse_NOT_SERVING)
 	dead := deadAddr(t)
-	notReady := errors.New("nats down")
+	natsDown := errors.New("nats down")
+	withNotification := func(bs gateway.Backends, addr string) gateway.Backends {
+		bs.Notification = addr
+		return bs
+	}
 
 	tests := []struct {
-		name       string
-		backends   gateway.Backends
-		ready      func(context.Context) error
-		wantCode   int
-		wantFailed []string
+		name         string
+		backends     gateway.Backends
+		nats         func(context.Context) error
+		wantCode     int
+		wantStatus   string
+		wantFailed   []string
+		wantDegraded []string
 	}{
-		{"all up", allBackends(b.addr), nil, 200, nil},
-		{"all up, extra check passes", allBackends(b.addr), func(context.Context) error { return nil }, 200, nil},
-		{"one backend down", gateway.Backends{Account: b.addr, Credential: b.addr, Recovery: dead, MFA: b.addr}, nil, 503, []string{"recovery"}},
-		{"extra check fails", allBackends(b.addr), func(context.Context) error { return notReady }, 503, []string{"ready"}},
+		{"all up", allBackends(b.addr), nil, 200, "ok", nil, nil},
+		{"all up, NATS too", withNotification(allBackends(b.addr), b.addr), func(context.Context) error { return nil }, 200, "ok", nil, nil},
+		{"one backend down", gateway.Backends{Account: b.addr, Credential: b.addr, Recovery: dead, MFA: b.addr}, nil, 503, "unavailable", []string{"recovery"}, nil},
+		{"one backend not serving", gateway.Backends{Account: b.addr, Credential: sick.addr, Recovery: b.addr, MFA: b.addr}, nil, 503, "unavailable", []string{"credential"}, nil},
+		{"notification down", withNotification(allBackends(b.addr), dead), nil, 503, "unavailable", []string{"notification"}, nil},
+		// The outboxes keep the events while NATS is away: every call
+		// still works, so the gateway stays in service, degraded.
+		{"NATS down", allBackends(b.addr), func(context.Context) error { return natsDown }, 200, "degraded", nil, []string{"nats"}},
 	}
 	for _, tt := range tests {
 		t.Run(tt.name, func(t *testing.T) {
-			g := startGateway(t, gateway.Config{Backends: tt.backends, Ready: tt.ready}, false)
+			g := startGateway(t, gateway.Config{Backends: tt.backends, NATS: tt.nats}, false)
 			code, body := do(t, "GET", g.httpURL+"/readyz", "", nil)
 			wantBody := map[int]string{200: "ready\n", 503: "not ready\n"}[tt.wantCode]
 			if code != tt.wantCode || string(body) != wantBody {
@@ -85,14 +100,15 @@ func TestReadyz_PublicSaysReadyOrNot_ManagementSaysWhat(t *testing.T) {
 				t.Fatalf("management readyz = %d %s, want %d", code, body, tt.wantCode)
 			}
 			var report struct {
-				Status string   `json:"status"`
-				Failed []string `json:"failed"`
+				Status   string   `json:"status"`
+				Failed   []string `json:"failed"`
+				Degraded []string `json:"degraded"`
 			}
 			if err := json.Unmarshal(body, &report); err != nil {
 				t.Fatalf("body %q: %v", body, err)
 			}
-			if !slices.Equal(report.Failed, tt.wantFailed) {
-				t.Errorf("failed = %q, want %q", report.Failed, tt.wantFailed)
+			if report.Status != tt.wantStatus || !slices.Equal(report.Failed, tt.wantFailed) || !slices.Equal(report.Degraded, tt.wantDegraded) {
+				t.Errorf("report = %s, want status %s, failed %q, degraded %q", body, tt.wantStatus, tt.wantFailed, tt.wantDegraded)
 			}
 			if strings.Contains(string(body), dead) || strings.Contains(string(body), "nats down") {
 				t.Errorf("readyz leaks failure details: %s", body)

@@ -80,6 +80,10 @@ func (g *Gateway) Serve(ctx context.Context, httpLis, grpcLis net.Listener) erro
 	srv.Protocols.SetHTTP1(true)
 	srv.Protocols.SetUnencryptedHTTP2(true) // h2c with prior knowledge, as gRPC clients speak it
 
+	followCtx, stopFollowing := context.WithCancel(ctx)
+	defer stopFollowing()
+	go g.ready.follow(followCtx, g.health)
+
 	failed := make(chan error, 2)
 	go func() {
 		if err := srv.Serve(httpLis); !errors.Is(err, http.ErrServerClosed) {

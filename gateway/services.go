@@ -24,6 +24,9 @@ const (
 	backendCredential backend = "credential"
 	backendRecovery   backend = "recovery"
 	backendMFA        backend = "mfa"
+	// backendNotification has no public API; the gateway asks only its
+	// health.
+	backendNotification backend = "notification"
 )
 
 // publicService is one gRPC service the edge exposes, over REST and gRPC.

@@ -328,7 +328,11 @@ func Start(ctx context.Context, cfg Config) (_ *Instance, err error) {
 	if edge.Identity, err = inst.Identity(infra.Gateway); err != nil {
 		return nil, err
 	}
-	edge.Ready = natsx.Ready(nc)
+	edge.Backends.Notification = inst.Internal["notification"]
+	edge.NATS = natsx.Ready(nc)
+	if err := natsx.RegisterConnected(reg, nc, "latchkey"); err != nil {
+		return nil, err
+	}
 	edge.Registerer = reg
 	edge.Logger = cfg.Logger.With("service", "gateway")
 	edge.Pages = pages

@@ -56,7 +56,7 @@ const EnvManagementAddr = "LATCHKEY_MANAGEMENT_ADDR"
 // binary, the all-in-one included, reads it through here, so it has one
 // meaning and one default.
 func ManagementAddr(l *config.Loader) string {
-	return l.String(EnvManagementAddr, "127.0.0.1:9464", "management listener, not for the public: Prometheus /metrics, a liveness /healthz and (gatewayd, all-in-one) a /readyz naming what is down; loopback by default, 0.0.0.0:9464 for probes from another host; two binaries on one host need two addresses; empty: off")
+	return l.String(EnvManagementAddr, "127.0.0.1:9464", "management listener, not for the public: Prometheus /metrics, a liveness /healthz and a /readyz naming what is down (not ready) or degraded (NATS); loopback by default, 0.0.0.0:9464 for probes from another host; two binaries on one host need two addresses; empty: off")
 }
 
 // OptionsFromEnv reads the daemon's own settings.
@@ -92,6 +92,12 @@ type Observable interface {
 	Observe(log *slog.Logger, reg prometheus.Registerer)
 }
 
+// Managed is a service configuration that adds routes to the management
+// listener (infra.Settings: the service's /readyz).
+type Managed interface {
+	Manage(mux *http.ServeMux)
+}
+
 // Service runs a service binary whose whole main is "read the config, run
 // the service": name and about for -h, the service's ConfigFromEnv and Run.
 // It does not return.
@@ -99,10 +105,22 @@ func Service[C any, P interface {
 	*C
 	Observable
 }](name, about string, read func(*config.Loader) C, run func(context.Context, C) error) {
-	Main(Binary[C]{Name: name, About: about, Config: read, Run: func(ctx context.Context, cfg C, env Env) error {
+	Main(serviceBinary[C, P](name, about, read, run))
+}
+
+// serviceBinary is the Binary of Service: it hands the service the
+// daemon's logger and registry, and its management mux when it takes one.
+func serviceBinary[C any, P interface {
+	*C
+	Observable
+}](name, about string, read func(*config.Loader) C, run func(context.Context, C) error) Binary[C] {
+	return Binary[C]{Name: name, About: about, Config: read, Run: func(ctx context.Context, cfg C, env Env) error {
 		P(&cfg).Observe(env.Logger, env.Registry)
+		if m, ok := any(P(&cfg)).(Managed); ok {
+			m.Manage(env.Management)
+		}
 		return run(ctx, cfg)
-	}})
+	}}
 }
 
 // Main runs b and does not return: it exits 0 after a requested stop or

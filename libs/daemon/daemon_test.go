@@ -3,6 +3,7 @@ package daemon
 import (
 	"context"
 	"io"
+	"log/slog"
 	"net"
 	"net/http"
 	"strings"
@@ -111,5 +112,29 @@ func TestMain_RunsWithGoodSettings(t *testing.T) {
 		if code := main(testBinary(&ran), nil, lookup(env), &out, &errOut); code != 0 || !ran {
 			t.Fatalf("management %q: exit %d, ran %v; stderr %q", management, code, ran, errOut.String())
 		}
+	}
+}
+
+// managedConfig is a service configuration that takes the management mux,
+// as infra.Settings does for its /readyz.
+type managedConfig struct {
+	log bool
+	mux *http.ServeMux
+}
+
+func (c *managedConfig) Observe(*slog.Logger, prometheus.Registerer) { c.log = true }
+func (c *managedConfig) Manage(mux *http.ServeMux)                   { c.mux = mux }
+
+func TestService_HandsTheManagementMuxToTheService(t *testing.T) {
+	mux := http.NewServeMux()
+	var got managedConfig
+	b := serviceBinary[managedConfig]("testd", "a test service",
+		func(*config.Loader) managedConfig { return managedConfig{} },
+		func(_ context.Context, cfg managedConfig) error { got = cfg; return nil })
+	if err := b.Run(context.Background(), managedConfig{}, Env{Logger: slog.Default(), Registry: prometheus.NewRegistry(), Management: mux}); err != nil {
+		t.Fatal(err)
+	}
+	if !got.log || got.mux != mux {
+		t.Fatalf("the service got logger %v, mux %p; want both, mux %p", got.log, got.mux, mux)
 	}
 }

@@ -11,6 +11,10 @@ import (
 	"github.com/jackc/pgx/v5/pgxpool"
 )
 
+// defaultConnectTimeout bounds opening a connection when the URL sets no
+// connect_timeout.
+const defaultConnectTimeout = 3 * time.Second
+
 // PG is a PostgreSQL database reached through a pgx pool, with every
 // connection's search_path set to one schema: each service owns its schema
 // and never reads another's.
@@ -30,6 +34,20 @@ func OpenPostgres(ctx context.Context, url, schema string) (*PG, error) {
 		return nil, fmt.Errorf("dbx: postgres url: %w", err)
 	}
 	cfg.ConnConfig.RuntimeParams["search_path"] = schema
+	if cfg.ConnConfig.ConnectTimeout == 0 {
+		// A server whose packets vanish (a partition, a dead host) would
+		// hold a call for the kernel's minutes of TCP retries instead of
+		// answering Unavailable; the URL's connect_timeout overrides this.
+		cfg.ConnConfig.ConnectTimeout = defaultConnectTimeout
+	}
+	// A restart of the server leaves every pooled connection dead. pgx
+	// pings a connection before use only when it was idle over a second,
+	// which a busy connection never is; so also ping it when its socket
+	// already holds the server's farewell (see peerHungUp): one system
+	// call per use, no round trip.
+	cfg.ShouldPing = func(_ context.Context, p pgxpool.ShouldPingParams) bool {
+		return p.IdleDuration > time.Second || peerHungUp(p.Conn.PgConn().Conn())
+	}
 	// Create the schema on a plain connection first: the pool's connections
 	// name it in search_path, which PostgreSQL accepts even when it is
 	// missing, but every unqualified CREATE would then fail.
@@ -71,20 +89,66 @@ func (p *PG) Close() { p.pool.Close() }
 
 // Exec runs a statement.
 func (p *PG) Exec(ctx context.Context, sql string, args ...any) (int64, error) {
-	return pgExec(ctx, p.pool, sql, args)
+	conn, err := p.acquire(ctx)
+	if err != nil {
+		return 0, err
+	}
+	defer conn.Release()
+	return pgExec(ctx, conn, statementStage(sql), sql, args)
 }
 
 // Query runs a statement that returns rows.
 func (p *PG) Query(ctx context.Context, sql string, args ...any) (Rows, error) {
-	return pgQuery(ctx, p.pool, sql, args)
+	conn, err := p.acquire(ctx)
+	if err != nil {
+		return nil, err
+	}
+	rows, err := pgQuery(ctx, conn, statementStage(sql), sql, args)
+	if err != nil {
+		conn.Release()
+		return nil, err
+	}
+	return releasingRows{Rows: rows, conn: conn}, nil
 }
 
 // QueryRow runs a statement that returns one row.
 func (p *PG) QueryRow(ctx context.Context, sql string, args ...any) Row {
-	return pgRow{p.pool.QueryRow(ctx, sql, args...)}
+	conn, err := p.acquire(ctx)
+	if err != nil {
+		return errRow{err}
+	}
+	return releasingRow{pgRow{row: conn.QueryRow(ctx, sql, args...), stage: statementStage(sql)}, conn}
 }
 
-// InTx runs fn in a transaction, retrying on serialization failures.
+// releasingRows gives the connection back to the pool when closed.
+type releasingRows struct {
+	Rows
+	conn *pgxpool.Conn
+}
+
+func (r releasingRows) Close() {
+	r.Rows.Close()
+	r.conn.Release()
+}
+
+// releasingRow gives the connection back to the pool once scanned.
+type releasingRow struct {
+	pgRow
+	conn *pgxpool.Conn
+}
+
+func (r releasingRow) Scan(dest ...any) error {
+	defer r.conn.Release()
+	return r.pgRow.Scan(dest...)
+}
+
+type errRow struct{ err error }
+
+func (r errRow) Scan(...any) error { return r.err }
+
+// InTx runs fn in a transaction, retrying on serialization failures, and
+// once on a fresh connection when the connection failed before the commit
+// was sent (the transaction then never happened).
 func (p *PG) InTx(ctx context.Context, fn func(tx Tx) error) error {
 	const attempts = 3
 	var err error
@@ -95,11 +159,14 @@ func (p *PG) InTx(ctx context.Context, fn func(tx Tx) error) error {
 			hooks.run()
 			return nil
 		}
-		if !retryable(err) {
+		if !retryable(err) && !(i == 0 && IsUnavailable(err)) {
 			return err
 		}
 		select {
 		case <-ctx.Done():
+			if IsUnavailable(err) {
+				return err // what the client must hear: 503, try again
+			}
 			return ctx.Err()
 		case <-time.After(time.Duration(i+1) * 10 * time.Millisecond):
 		}
@@ -108,9 +175,14 @@ func (p *PG) InTx(ctx context.Context, fn func(tx Tx) error) error {
 }
 
 func (p *PG) inTxOnce(ctx context.Context, fn func(tx Tx) error) (*afterCommit, error) {
-	tx, err := p.pool.Begin(ctx)
+	conn, err := p.acquire(ctx)
 	if err != nil {
-		return nil, mapPGError(err)
+		return nil, err
+	}
+	defer conn.Release()
+	tx, err := conn.Begin(ctx)
+	if err != nil {
+		return nil, mapPGError(err, beforeCommit)
 	}
 	ptx := &pgTx{tx: tx}
 	if err := fn(ptx); err != nil {
@@ -118,9 +190,29 @@ func (p *PG) inTxOnce(ctx context.Context, fn func(tx Tx) error) (*afterCommit, 
 		return nil, err
 	}
 	if err := tx.Commit(ctx); err != nil {
-		return nil, mapPGError(err)
+		// Once COMMIT has gone out, a lost connection leaves its outcome
+		// unknown: the change may be in. That is not Unavailable, which
+		// callers (and grpcx's retry policy) repeat as a call that had no
+		// effect; it stays an internal error. Only a COMMIT that never left
+		// (pgconn.SafeToRetry) is a transaction that did not happen.
+		return nil, mapPGError(err, afterSend)
 	}
 	return &ptx.afterCommit, nil
+}
+
+// acquire takes a connection from the pool. A failure here is the
+// database being out of reach (it refuses connections, or the pool had no
+// connection to give before ctx's deadline): nothing was sent, so the
+// call is Unavailable.
+func (p *PG) acquire(ctx context.Context) (*pgxpool.Conn, error) {
+	conn, err := p.pool.Acquire(ctx)
+	if err == nil {
+		return conn, nil
+	}
+	if errors.Is(err, context.Canceled) {
+		return nil, err // the caller gave up; nothing to tell it
+	}
+	return nil, unavailable(err)
 }
 
 type pgTx struct {
@@ -130,16 +222,19 @@ type pgTx struct {
 
 func (t *pgTx) Dialect() Dialect { return Postgres }
 
+// A statement inside a transaction is beforeCommit: if the connection
+// fails, the transaction dies with it.
+
 func (t *pgTx) Exec(ctx context.Context, sql string, args ...any) (int64, error) {
-	return pgExec(ctx, t.tx, sql, args)
+	return pgExec(ctx, t.tx, beforeCommit, sql, args)
 }
 
 func (t *pgTx) Query(ctx context.Context, sql string, args ...any) (Rows, error) {
-	return pgQuery(ctx, t.tx, sql, args)
+	return pgQuery(ctx, t.tx, beforeCommit, sql, args)
 }
 
 func (t *pgTx) QueryRow(ctx context.Context, sql string, args ...any) Row {
-	return pgRow{t.tx.QueryRow(ctx, sql, args...)}
+	return pgRow{row: t.tx.QueryRow(ctx, sql, args...), stage: beforeCommit}
 }
 
 type pgQuerier interface {
@@ -147,33 +242,40 @@ type pgQuerier interface {
 	Query(ctx context.Context, sql string, args ...any) (pgx.Rows, error)
 }
 
-func pgExec(ctx context.Context, q pgQuerier, sql string, args []any) (int64, error) {
+func pgExec(ctx context.Context, q pgQuerier, stage stage, sql string, args []any) (int64, error) {
 	tag, err := q.Exec(ctx, sql, args...)
 	if err != nil {
-		return 0, mapPGError(err)
+		return 0, mapPGError(err, stage)
 	}
 	return tag.RowsAffected(), nil
 }
 
-func pgQuery(ctx context.Context, q pgQuerier, sql string, args []any) (Rows, error) {
+func pgQuery(ctx context.Context, q pgQuerier, stage stage, sql string, args []any) (Rows, error) {
 	rows, err := q.Query(ctx, sql, args...)
 	if err != nil {
-		return nil, mapPGError(err)
+		return nil, mapPGError(err, stage)
 	}
-	return pgRows{rows}, nil
+	return pgRows{rows, stage}, nil
 }
 
-type pgRows struct{ pgx.Rows }
+type pgRows struct {
+	pgx.Rows
+	stage stage
+}
 
-func (r pgRows) Err() error { return mapPGError(r.Rows.Err()) }
+func (r pgRows) Err() error { return mapPGError(r.Rows.Err(), r.stage) }
 
-type pgRow struct{ row pgx.Row }
+type pgRow struct {
+	row   pgx.Row
+	stage stage
+}
 
-func (r pgRow) Scan(dest ...any) error { return mapPGError(r.row.Scan(dest...)) }
+func (r pgRow) Scan(dest ...any) error { return mapPGError(r.row.Scan(dest...), r.stage) }
 
 // mapPGError turns the errors callers act on into dbx's sentinels, by
-// SQLSTATE.
-func mapPGError(err error) error {
+// SQLSTATE, and a lost database into Unavailable where the statement
+// cannot have taken effect (see stage).
+func mapPGError(err error, stage stage) error {
 	if err == nil {
 		return nil
 	}
@@ -183,6 +285,9 @@ func mapPGError(err error) error {
 	var pgErr *pgconn.PgError
 	if errors.As(err, &pgErr) && pgErr.Code == "23505" {
 		return &UniqueViolationError{Constraint: pgErr.ConstraintName, Cause: err}
+	}
+	if connectionLost(err) && (stage == beforeCommit || pgconn.SafeToRetry(err)) {
+		return unavailable(err)
 	}
 	return err
 }

@@ -54,6 +54,12 @@ type ServerOptions struct {
 	// Limits bound message sizes and concurrent calls; the zero value is
 	// the defaults (LimitOptions).
 	Limits Limits
+	// Health, when set, is the health service to serve, shared with other
+	// servers of the process and kept by its owner, who says when the
+	// process is serving (infra: from its readiness checks); Run then
+	// leaves the statuses alone. Nil: the server's own, SERVING once Run
+	// has registered the services.
+	Health *health.Server
 }
 
 // Server is a gRPC server with Latchkey's interceptors, health checking
@@ -86,12 +92,15 @@ func NewServer(opts ServerOptions, extra ...grpc.ServerOption) *Server {
 		log = slog.Default()
 	}
 	s := &Server{
-		health:          health.NewServer(),
+		health:          opts.Health,
 		log:             log,
 		shutdownTimeout: opts.ShutdownTimeout,
 	}
 	if s.shutdownTimeout <= 0 {
 		s.shutdownTimeout = DefaultShutdownTimeout
+	}
+	if s.health == nil {
+		s.health = health.NewServer()
 	}
 
 	rec := recoveryOption(log)

@@ -36,7 +36,8 @@ func Listen(lis net.Listener, addr string) (net.Listener, error) {
 
 // Run is the whole life of a simple gRPC service: listen on addr (unless
 // lis is given), build the server, let register add the services, mark
-// them SERVING and serve until ctx is cancelled, then stop gracefully.
+// them SERVING (unless opts.Health is someone else's to keep) and serve
+// until ctx is cancelled, then stop gracefully.
 func Run(ctx context.Context, lis net.Listener, addr string, opts ServerOptions, register func(*grpc.Server), extra ...grpc.ServerOption) error {
 	lis, err := Listen(lis, addr)
 	if err != nil {
@@ -44,7 +45,9 @@ func Run(ctx context.Context, lis net.Listener, addr string, opts ServerOptions,
 	}
 	srv := NewServer(opts, extra...)
 	register(srv.GRPC())
-	srv.MarkServing()
+	if opts.Health == nil {
+		srv.MarkServing()
+	}
 	if opts.Logger != nil {
 		opts.Logger.Info("serving", "addr", lis.Addr().String())
 	}

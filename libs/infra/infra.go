@@ -8,17 +8,22 @@ import (
 	"context"
 	"io/fs"
 	"net"
+	"sync"
+	"time"
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 	"golang.org/x/sync/errgroup"
 	"google.golang.org/grpc"
+	"google.golang.org/grpc/health"
+	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 
 	"github.com/latchkey/latchkey/libs/dbx"
 	"github.com/latchkey/latchkey/libs/grpcx"
 	"github.com/latchkey/latchkey/libs/inbox"
 	"github.com/latchkey/latchkey/libs/natsx"
 	"github.com/latchkey/latchkey/libs/outbox"
+	"github.com/latchkey/latchkey/libs/readiness"
 )
 
 // Service names what Open opens for: the service's name (its PostgreSQL
@@ -40,14 +45,24 @@ type Infra struct {
 	Listener         net.Listener
 	InternalListener net.Listener
 
+	// ready checks what the service cannot serve without (its database,
+	// the peers of DialRequired) and what it rides out (NATS).
+	ready   *readiness.Checker
 	closers []func()
 }
+
+// Readiness check names.
+const (
+	checkDatabase = "database"
+	checkNATS     = "nats"
+)
 
 // Open opens the database and migrates it, connects to NATS and ensures
 // the streams, and opens the listeners: the internal one always, the
 // public one when cfg names it. On error, what was opened is closed.
 func Open(ctx context.Context, svc Service, cfg Settings) (_ *Infra, err error) {
-	in := &Infra{}
+	cfg = cfg.WithDefaults()
+	in := &Infra{ready: readiness.New(cfg.Logger.With("service", svc.Name))}
 	defer func() {
 		if err != nil {
 			in.Close()
@@ -60,12 +75,19 @@ func Open(ctx context.Context, svc Service, cfg Settings) (_ *Infra, err error) 
 	if err = Migrate(ctx, in.DB, svc); err != nil {
 		return nil, err
 	}
+	in.ready.Add(readiness.Check{Name: checkDatabase, Probe: in.DB.Ping})
 	if in.NATS = cfg.NATS; in.NATS == nil {
 		if in.NATS, err = natsx.Connect(ctx, cfg.NATSURL, svc.Name); err != nil {
 			return nil, err
 		}
 		in.closers = append(in.closers, in.NATS.Close)
+		if cfg.Registerer != nil {
+			if err = natsx.RegisterConnected(cfg.Registerer, in.NATS, svc.Name); err != nil {
+				return nil, err
+			}
+		}
 	}
+	in.ready.Add(readiness.Check{Name: checkNATS, Probe: natsx.Ready(in.NATS), Optional: true})
 	if in.JS, err = natsx.NewJetStream(in.NATS); err != nil {
 		return nil, err
 	}
@@ -117,12 +139,23 @@ const Gateway = "gateway"
 // Serve serves api on in's listeners with cfg's identity until ctx ends,
 // then stops both gracefully. Every call is mutual TLS; the public port
 // admits the gateway alone, the internal port each method's callers.
+//
+// Both ports' gRPC health follows the readiness checks (every
+// ReadinessInterval): "" and every service SERVING while the database and
+// the required peers answer, readiness.SelfService while the database
+// does. NATS does not count (the outbox rides an outage out); the
+// management listener's /readyz reports it as degraded.
 func (in *Infra) Serve(ctx context.Context, service string, cfg Settings, api API) error {
 	g, gctx := errgroup.WithContext(ctx)
 	log := cfg.Logger.With("service", service)
+	hs := newHealth()
+	g.Go(func() error { in.ready.Follow(gctx, ReadinessInterval, hs.set); return nil })
+	if cfg.Management != nil {
+		cfg.Management.Handle("GET /readyz", in.ready.Handler())
+	}
 	if api.Public != nil && in.Listener != nil {
-		opts := grpcx.ServerOptions{Logger: log, Registerer: cfg.Registerer}
-		register := func(s *grpc.Server) { api.Public(s) }
+		opts := grpcx.ServerOptions{Logger: log, Registerer: cfg.Registerer, Health: hs.Server}
+		register := func(s *grpc.Server) { api.Public(s); hs.add(s) }
 		if cfg.Identity != nil {
 			opts.TLS = cfg.Identity.ServerTLS()
 			// Every public method is the gateway's. The table is filled
@@ -134,18 +167,70 @@ func (in *Infra) Serve(ctx context.Context, service string, cfg Settings, api AP
 				for _, m := range grpcx.Methods(s) {
 					opts.Callers[m] = []string{Gateway}
 				}
+				hs.add(s)
 			}
 		}
 		g.Go(func() error { return grpcx.Run(gctx, in.Listener, "", opts, register, api.Options...) })
 	}
-	opts := grpcx.ServerOptions{Logger: log.With("port", "internal"), Registerer: cfg.Registerer, NoReflection: !cfg.InternalReflection}
+	opts := grpcx.ServerOptions{Logger: log.With("port", "internal"), Registerer: cfg.Registerer, NoReflection: !cfg.InternalReflection, Health: hs.Server}
 	if cfg.Identity != nil {
 		opts.TLS = cfg.Identity.ServerTLS()
 		opts.Callers = api.Callers
 	}
-	internal := func(s *grpc.Server) { api.Internal(s) }
+	internal := func(s *grpc.Server) { api.Internal(s); hs.add(s) }
 	g.Go(func() error { return grpcx.Run(gctx, in.InternalListener, "", opts, internal, api.Options...) })
 	return g.Wait()
+}
+
+// ReadinessInterval is how often a service checks its dependencies to
+// keep its gRPC health current.
+const ReadinessInterval = time.Second
+
+// serviceHealth is the gRPC health both of a service's ports serve, kept
+// by its readiness reports.
+type serviceHealth struct {
+	*health.Server
+	mu    sync.Mutex
+	names []string // "" and every registered service
+	last  readiness.Report
+}
+
+func newHealth() *serviceHealth {
+	// Not serving until the first check says so.
+	h := &serviceHealth{Server: health.NewServer(), names: []string{""},
+		last: readiness.Report{Status: "unavailable", Failed: []string{checkDatabase}}}
+	h.set(h.last)
+	return h
+}
+
+// add takes in the services registered on s, with the current status.
+func (h *serviceHealth) add(s *grpc.Server) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	for name := range s.GetServiceInfo() {
+		h.names = append(h.names, name)
+	}
+	h.apply()
+}
+
+func (h *serviceHealth) set(r readiness.Report) {
+	h.mu.Lock()
+	defer h.mu.Unlock()
+	h.last = r
+	h.apply()
+}
+
+func (h *serviceHealth) apply() {
+	status := func(ok bool) healthpb.HealthCheckResponse_ServingStatus {
+		if ok {
+			return healthpb.HealthCheckResponse_SERVING
+		}
+		return healthpb.HealthCheckResponse_NOT_SERVING
+	}
+	for _, name := range h.names {
+		h.SetServingStatus(name, status(h.last.Ready()))
+	}
+	h.SetServingStatus(readiness.SelfService, status(h.last.Works(checkDatabase)))
 }
 
 // Dial connects to a peer's internal API as settings say (Settings.Dial);
@@ -156,6 +241,21 @@ func (in *Infra) Dial(settings Settings, peer, addr string) (*grpc.ClientConn, e
 		return nil, err
 	}
 	in.closers = append(in.closers, func() { c.Close() })
+	return c, nil
+}
+
+// DialRequired is Dial for a peer the service cannot serve without: the
+// service is ready only while the peer answers its health check and its
+// own dependencies work (the peer's readiness.SelfService status, which
+// leaves the peer's peers out). Keep required peers free of cycles: an
+// orchestrator sends no traffic to a replica that is not ready, so two
+// services requiring each other would never become ready.
+func (in *Infra) DialRequired(settings Settings, peer, addr string) (*grpc.ClientConn, error) {
+	c, err := in.Dial(settings, peer, addr)
+	if err != nil {
+		return nil, err
+	}
+	in.ready.Add(readiness.Check{Name: peer, Probe: readiness.Health(c, readiness.SelfService)})
 	return c, nil
 }
 

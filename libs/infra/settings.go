@@ -4,6 +4,7 @@ import (
 	"fmt"
 	"log/slog"
 	"net"
+	"net/http"
 	"strings"
 
 	"github.com/nats-io/nats.go"
@@ -50,6 +51,10 @@ type Settings struct {
 	Logger *slog.Logger
 	// Registerer receives the service's metrics (nil: none).
 	Registerer prometheus.Registerer
+	// Management, when set, is the management listener's mux, where the
+	// service adds its /readyz (nil: none; the all-in-one's is the
+	// gateway's).
+	Management *http.ServeMux
 }
 
 // WithDefaults fills the unset clock and logger.
@@ -73,7 +78,7 @@ const (
 
 const (
 	descPostgresURL = "PostgreSQL URL, one schema per service; required by the service binaries; empty in the all-in-one: SQLite files in the data directory"
-	descNATSURL     = "NATS server with JetStream; required by the service binaries; empty in the all-in-one: the embedded NATS (gatewayd: checked by /readyz when set)"
+	descNATSURL     = "NATS server with JetStream; required by the service binaries; empty in the all-in-one: the embedded NATS (gatewayd: reported by its /readyz when set); while it is down the outboxes keep the events and /readyz says degraded, not unready"
 	descDataDir     = "data directory: SQLite files and embedded NATS storage (all-in-one), the generated operator token and first operator's password (account), the built-in mailbox (notification)"
 	defaultDataDir  = "./.latchkey"
 )
@@ -200,3 +205,7 @@ func (s Settings) Dial(peer, addr string) (*grpc.ClientConn, error) {
 func (s *Settings) Observe(log *slog.Logger, reg prometheus.Registerer) {
 	s.Logger, s.Registerer = log, reg
 }
+
+// Manage sets the management listener's mux, where Serve adds /readyz
+// (daemon.Service).
+func (s *Settings) Manage(mux *http.ServeMux) { s.Management = mux }

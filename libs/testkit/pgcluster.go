@@ -38,6 +38,11 @@ type cluster struct {
 	exited chan struct{} // closed when the postmaster has exited
 	took   time.Duration // how long starting it took, for the test log
 	logged atomic.Bool   // whether a test has logged the start yet
+
+	// What starting the postmaster again takes (StoppablePostgres).
+	bin, data string
+	cred      *syscall.Credential
+	port      int
 }
 
 var (
@@ -112,10 +117,15 @@ func startCluster() (*cluster, error) {
 		return nil, fmt.Errorf("initdb: %w\n%s", err, out)
 	}
 
+	c.bin, c.data, c.cred = bin, data, cred
 	// A free port can be taken by someone else before the postmaster binds
 	// it; try a few.
 	for attempt := 1; ; attempt++ {
-		err := c.startPostmaster(bin, data, cred)
+		port, err := freePort()
+		if err != nil {
+			return nil, err
+		}
+		err = c.startPostmaster(port)
 		if err == nil {
 			ok = true
 			return c, nil
@@ -129,13 +139,10 @@ func startCluster() (*cluster, error) {
 // startPostmaster runs the postmaster as a direct child of the test process
 // (not through pg_ctl, which detaches it) so the kernel can stop it if the
 // test process dies without calling Main.
-func (c *cluster) startPostmaster(bin, data string, cred *syscall.Credential) error {
-	port, err := freePort()
-	if err != nil {
-		return err
-	}
+func (c *cluster) startPostmaster(port int) error {
+	bin, data, cred := c.bin, c.data, c.cred
 	logPath := filepath.Join(c.dir, "postgres.log")
-	logFile, err := os.OpenFile(logPath, os.O_CREATE|os.O_WRONLY|os.O_TRUNC, 0o644)
+	logFile, err := os.OpenFile(logPath, os.O_CREATE|os.O_WRONLY|os.O_APPEND, 0o644)
 	if err != nil {
 		return err
 	}
@@ -183,7 +190,7 @@ func (c *cluster) startPostmaster(bin, data string, cred *syscall.Credential) er
 	if err := <-started; err != nil {
 		return fmt.Errorf("start postgres: %w", err)
 	}
-	c.cmd, c.exited = cmd, exited
+	c.cmd, c.exited, c.port = cmd, exited, port
 	c.url = fmt.Sprintf("postgres://postgres@127.0.0.1:%d/postgres?sslmode=disable", port)
 
 	deadline := time.Now().Add(30 * time.Second)
@@ -210,6 +217,13 @@ func (c *cluster) startPostmaster(bin, data string, cred *syscall.Credential) er
 // stop shuts the cluster down (fast shutdown: disconnect clients, no
 // waiting) and removes its files.
 func (c *cluster) stop() {
+	c.stopPostmaster()
+	_ = os.RemoveAll(c.dir)
+}
+
+// stopPostmaster shuts the server down, fast (clients are disconnected,
+// nothing is waited for), and keeps its files.
+func (c *cluster) stopPostmaster() {
 	if c.cmd != nil && c.cmd.Process != nil {
 		_ = c.cmd.Process.Signal(syscall.SIGINT)
 		select {
@@ -219,7 +233,7 @@ func (c *cluster) stop() {
 			<-c.exited
 		}
 	}
-	_ = os.RemoveAll(c.dir)
+	c.cmd = nil
 }
 
 // clusterParents are where cluster dirs go, best first. /dev/shm is memory:

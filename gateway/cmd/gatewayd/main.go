@@ -6,6 +6,8 @@ package main
 import (
 	"context"
 
+	"github.com/nats-io/nats.go"
+
 	"github.com/latchkey/latchkey/gateway"
 	"github.com/latchkey/latchkey/libs/daemon"
 	"github.com/latchkey/latchkey/libs/natsx"
@@ -21,12 +23,17 @@ var binary = daemon.Binary[gateway.Config]{
 	Run: func(ctx context.Context, cfg gateway.Config, env daemon.Env) error {
 		cfg.Registerer, cfg.Logger = env.Registry, env.Logger
 		if cfg.NATSURL != "" {
-			nc, err := natsx.Connect(ctx, cfg.NATSURL, "gateway")
+			// The gateway only reports NATS (degraded while it is away):
+			// no reason to refuse to start without it.
+			nc, err := natsx.Connect(ctx, cfg.NATSURL, "gateway", nats.RetryOnFailedConnect(true))
 			if err != nil {
 				return err
 			}
 			defer nc.Close()
-			cfg.Ready = natsx.Ready(nc)
+			cfg.NATS = natsx.Ready(nc)
+			if err := natsx.RegisterConnected(env.Registry, nc, "gateway"); err != nil {
+				return err
+			}
 		}
 		gw, err := gateway.New(ctx, cfg)
 		if err != nil {

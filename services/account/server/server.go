@@ -141,6 +141,9 @@ func Run(ctx context.Context, cfg Config) error {
 	}
 	defer in.Close()
 
+	// The account service is ready on its own database alone: the other
+	// services require it (infra.DialRequired), and required peers must
+	// not run in a circle, or no replica of either would become ready.
 	credConn, err := in.Dial(cfg.Settings, "credential", cfg.CredentialAddr)
 	if err != nil {
 		return err

@@ -122,7 +122,8 @@ func Run(ctx context.Context, cfg Config) error {
 	}
 	defer in.Close()
 
-	accountConn, err := in.Dial(cfg.Settings, "account", cfg.AccountAddr)
+	// Every log-in resolves its account there: not ready without it.
+	accountConn, err := in.DialRequired(cfg.Settings, "account", cfg.AccountAddr)
 	if err != nil {
 		return err
 	}

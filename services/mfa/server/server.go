@@ -101,7 +101,8 @@ func Run(ctx context.Context, cfg Config) error {
 	}
 	defer in.Close()
 
-	accountConn, err := in.Dial(cfg.Settings, "account", cfg.AccountAddr)
+	// Tenants and accounts come from there: not ready without it.
+	accountConn, err := in.DialRequired(cfg.Settings, "account", cfg.AccountAddr)
 	if err != nil {
 		return err
 	}

@@ -219,7 +219,9 @@ func Run(ctx context.Context, cfg Config) error {
 
 	var dir app.Directory
 	if cfg.AccountAddr != "" {
-		conn, err := in.Dial(cfg.Settings, "account", cfg.AccountAddr)
+		// Every e-mail needs its tenant's branding and its account's
+		// address: not ready without account.
+		conn, err := in.DialRequired(cfg.Settings, "account", cfg.AccountAddr)
 		if err != nil {
 			return err
 		}

@@ -117,11 +117,13 @@ func Run(ctx context.Context, cfg Config) error {
 	}
 	defer in.Close()
 
-	accountConn, err := in.Dial(cfg.Settings, "account", cfg.AccountAddr)
+	// Every reset resolves its account and ends in a new password: not
+	// ready without account and credential.
+	accountConn, err := in.DialRequired(cfg.Settings, "account", cfg.AccountAddr)
 	if err != nil {
 		return err
 	}
-	credConn, err := in.Dial(cfg.Settings, "credential", cfg.CredentialAddr)
+	credConn, err := in.DialRequired(cfg.Settings, "credential", cfg.CredentialAddr)
 	if err != nil {
 		return err
 	}
