@@ -171,7 +171,7 @@ func New(ctx context.Context, cfg Config) (*Gateway, error) {
 	} else if cfg.Pages != nil {
 		mux.Handle("/ui/", cfg.Pages)
 	}
-	g.http = proxies.forwardedPolicy(withRequestIDs(mux))
+	g.http = proxies.forwardedPolicy(withRequestIDs(withTrace(mux)))
 
 	routes := map[string]*grpc.ClientConn{}
 	for _, s := range publicServices {

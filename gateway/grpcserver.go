@@ -10,6 +10,7 @@ import (
 	"google.golang.org/protobuf/reflect/protoregistry"
 
 	"github.com/latchkey/latchkey/libs/grpcx"
+	"github.com/latchkey/latchkey/libs/tracing"
 )
 
 // publicMaxConcurrentStreams bounds the calls one client connection may
@@ -26,6 +27,9 @@ func newGRPCServer(p *grpcProxy, h *health.Server) *grpc.Server {
 	opts := append([]grpc.ServerOption{
 		grpc.ForceServerCodecV2(p.codec),
 		grpc.UnknownServiceHandler(p.handle),
+		// A server span per call, continuing a client's traceparent; the
+		// backend connections' client spans carry it on.
+		grpc.StatsHandler(tracing.ServerHandler()),
 	}, grpcx.LimitOptions(grpcx.Limits{MaxRecvMsgBytes: maxBodyBytes, MaxConcurrentStreams: publicMaxConcurrentStreams})...)
 	s := grpc.NewServer(opts...)
 	healthpb.RegisterHealthServer(s, h)

@@ -1,7 +1,6 @@
 package gateway
 
 import (
-	"errors"
 	"log/slog"
 	"net/http"
 	"strconv"
@@ -10,6 +9,7 @@ import (
 	"github.com/grpc-ecosystem/grpc-gateway/v2/runtime"
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/latchkey/latchkey/libs/promx"
 	"github.com/latchkey/latchkey/libs/requestid"
 )
 
@@ -27,14 +27,14 @@ func newRESTMetrics(r prometheus.Registerer) (*restMetrics, error) {
 	if r == nil {
 		return nil, nil
 	}
-	requests, err := register(r, prometheus.NewCounterVec(prometheus.CounterOpts{
+	requests, err := promx.Register(r, prometheus.NewCounterVec(prometheus.CounterOpts{
 		Name: "latchkey_gateway_http_requests_total",
 		Help: "REST requests answered by the gateway, by method, route pattern and HTTP status.",
 	}, []string{"method", "route", "code"}))
 	if err != nil {
 		return nil, err
 	}
-	duration, err := register(r, prometheus.NewHistogramVec(prometheus.HistogramOpts{
+	duration, err := promx.Register(r, prometheus.NewHistogramVec(prometheus.HistogramOpts{
 		Name:    "latchkey_gateway_http_request_duration_seconds",
 		Help:    "Time to answer a REST request, by method and route pattern.",
 		Buckets: prometheus.DefBuckets,
@@ -43,17 +43,6 @@ func newRESTMetrics(r prometheus.Registerer) (*restMetrics, error) {
 		return nil, err
 	}
 	return &restMetrics{requests: requests, duration: duration}, nil
-}
-
-func register[C prometheus.Collector](r prometheus.Registerer, c C) (C, error) {
-	err := r.Register(c)
-	var are prometheus.AlreadyRegisteredError
-	if errors.As(err, &are) {
-		if existing, ok := are.ExistingCollector.(C); ok {
-			return existing, nil
-		}
-	}
-	return c, err
 }
 
 // observe is a grpc-gateway middleware: it runs after routing, when the
@@ -68,6 +57,7 @@ func observe(m *restMetrics, log *slog.Logger) runtime.Middleware {
 			if p, ok := runtime.HTTPPattern(r.Context()); ok {
 				route = p.String()
 			}
+			nameSpan(r, route)
 			elapsed := time.Since(start)
 			if m != nil {
 				m.requests.WithLabelValues(r.Method, route, strconv.Itoa(rec.code)).Inc()

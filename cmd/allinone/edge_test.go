@@ -2,11 +2,13 @@ package allinone_test
 
 import (
 	"encoding/json"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/http"
 	"strings"
 	"testing"
+	"time"
 
 	"github.com/latchkey/latchkey/cmd/allinone"
 	"github.com/latchkey/latchkey/gateway"
@@ -83,6 +85,24 @@ func TestEdge_ManagementListener_MetricsAndReadinessDetails(t *testing.T) {
 	if code, _, body := get(t, inst.ManagementURL+"/metrics", nil); code != 200 || !strings.Contains(body, "grpc_server_handled_total") {
 		t.Errorf("management /metrics = %d, %d bytes, want 200 with the services' metrics", code, len(body))
 	}
+	// The on-call metrics of every service are wired (README, "Traces and metrics").
+	testkit.Eventually(t, 10*time.Second, func() error {
+		_, _, body := get(t, inst.ManagementURL+"/metrics", nil)
+		for _, series := range []string{
+			`latchkey_outbox_pending_events{service="account"}`, `latchkey_outbox_pending_events{service="credential"}`,
+			`latchkey_outbox_pending_events{service="mfa"}`, `latchkey_outbox_pending_events{service="notification"}`,
+			`latchkey_outbox_pending_events{service="recovery"}`,
+			`latchkey_password_hash_queue_length{service="credential"}`, `latchkey_password_hash_queue_length{service="mfa"}`,
+			`latchkey_password_hash_queue_length{service="recovery"}`,
+			`latchkey_account_locks_total{reason="failed_attempts"}`, `latchkey_notification_email_deliveries_total{outcome="sent"}`,
+			`latchkey_inbox_pending_messages{consumer=`,
+		} {
+			if !strings.Contains(body, series) {
+				return fmt.Errorf("management /metrics has no %s", series)
+			}
+		}
+		return nil
+	})
 	if code, _, body := get(t, inst.HTTPURL+"/readyz", nil); code != 200 || body != "ready\n" {
 		t.Errorf("public /readyz = %d %q, want 200 \"ready\"", code, body)
 	}

@@ -21,6 +21,7 @@ import (
 	"github.com/latchkey/latchkey/libs/config"
 	"github.com/latchkey/latchkey/libs/daemon"
 	"github.com/latchkey/latchkey/libs/logx"
+	"github.com/latchkey/latchkey/libs/tracing"
 	account "github.com/latchkey/latchkey/services/account/server"
 	credential "github.com/latchkey/latchkey/services/credential/server"
 	mfa "github.com/latchkey/latchkey/services/mfa/server"
@@ -76,7 +77,7 @@ func run(args []string, stdout, stderr io.Writer) error {
 	}
 	l := config.New(os.LookupEnv)
 	cfg := allinone.ConfigFromEnv(l)
-	logLevel := daemon.OptionsFromEnv(l).LogLevel
+	opts := daemon.OptionsFromEnv(l)
 	switch args[0] {
 	case "config":
 		fmt.Fprint(stdout, config.Markdown(allVars()))
@@ -94,7 +95,7 @@ func run(args []string, stdout, stderr io.Writer) error {
 	if err := l.Err(); err != nil {
 		return err
 	}
-	log, err := logx.New(stderr, logLevel)
+	log, err := logx.New(stderr, opts.LogLevel)
 	if err != nil {
 		return err
 	}
@@ -120,6 +121,11 @@ func run(args []string, stdout, stderr io.Writer) error {
 		return nil
 	}
 
+	stopTracing, err := tracing.Start(ctx, "latchkey", opts.Tracing, log)
+	if err != nil {
+		return err
+	}
+	defer stopTracing()
 	inst, err := allinone.Start(ctx, cfg)
 	if err != nil {
 		return err

@@ -1,7 +1,8 @@
 // Package daemon is the main function of every production binary: it
 // answers -h with the binary's settings, refuses arguments, reads the
 // configuration from the environment (every mistake at once, one line
-// each), sets up JSON logging, serves Prometheus metrics, stops on
+// each), sets up JSON logging, serves Prometheus metrics, sends
+// OpenTelemetry traces when LATCHKEY_OTLP_ENDPOINT is set, stops on
 // SIGINT/SIGTERM and exits non-zero on failure. Each binary's main only
 // says which service to run.
 package daemon
@@ -27,6 +28,7 @@ import (
 
 	"github.com/latchkey/latchkey/libs/config"
 	"github.com/latchkey/latchkey/libs/logx"
+	"github.com/latchkey/latchkey/libs/tracing"
 )
 
 // Env is what a binary's run gets besides its configuration: the logger,
@@ -43,6 +45,8 @@ type Env struct {
 type Options struct {
 	LogLevel       string
 	ManagementAddr string
+	// Tracing says where OpenTelemetry spans go (off by default).
+	Tracing tracing.Settings
 }
 
 // EnvManagementAddr is the variable of the management listener's address.
@@ -60,6 +64,7 @@ func OptionsFromEnv(l *config.Loader) Options {
 	o := Options{
 		LogLevel:       l.String(logx.EnvLevel, "info", "log level: debug, info, warn or error"),
 		ManagementAddr: ManagementAddr(l),
+		Tracing:        tracing.SettingsFromEnv(l),
 	}
 	if _, err := logx.ParseLevel(o.LogLevel); err != nil {
 		l.Invalid(logx.EnvLevel, err)
@@ -150,6 +155,12 @@ func main[C any](b Binary[C], args []string, lookup func(string) (string, bool),
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
 	ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
 	defer stop()
+	stopTracing, err := tracing.Start(ctx, b.Name, opts.Tracing, log)
+	if err != nil {
+		fmt.Fprintf(stderr, "%s: %v\n", b.Name, err)
+		return 2
+	}
+	defer stopTracing()
 	g, gctx := errgroup.WithContext(ctx)
 	// The management listener lives as long as the service: it stops when
 	// Run returns, whatever Run returned.

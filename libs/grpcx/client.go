@@ -15,6 +15,7 @@ import (
 	"google.golang.org/grpc/metadata"
 
 	"github.com/latchkey/latchkey/libs/requestid"
+	"github.com/latchkey/latchkey/libs/tracing"
 )
 
 // DefaultServiceConfig balances calls round robin over every address of
@@ -96,6 +97,9 @@ func Dial(target string, opts DialOptions) (*grpc.ClientConn, error) {
 		grpc.WithResolvers(refreshingDNS{}),
 		grpc.WithChainUnaryInterceptor(unaryRequestID),
 		grpc.WithChainStreamInterceptor(streamRequestID),
+		// A client span per call; its traceparent goes out in the
+		// metadata (no-op while tracing is off).
+		grpc.WithStatsHandler(tracing.ClientHandler()),
 	}
 	if opts.Registerer != nil {
 		m, err := register(opts.Registerer, grpcprom.NewClientMetrics(grpcprom.WithClientHandlingTimeHistogram()))

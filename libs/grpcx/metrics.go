@@ -1,9 +1,9 @@
 package grpcx
 
 import (
-	"errors"
-
 	"github.com/prometheus/client_golang/prometheus"
+
+	"github.com/latchkey/latchkey/libs/promx"
 )
 
 // register registers c on r, or returns the collector already registered
@@ -11,15 +11,5 @@ import (
 // services build their own servers and clients in one process with one
 // /metrics; they share one set of series, told apart by grpc_service.
 func register[C prometheus.Collector](r prometheus.Registerer, c C) (C, error) {
-	err := r.Register(c)
-	if err == nil {
-		return c, nil
-	}
-	var are prometheus.AlreadyRegisteredError
-	if errors.As(err, &are) {
-		if existing, ok := are.ExistingCollector.(C); ok {
-			return existing, nil
-		}
-	}
-	return c, err
+	return promx.Register(r, c)
 }

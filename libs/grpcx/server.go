@@ -20,6 +20,8 @@ import (
 	"google.golang.org/grpc/health"
 	healthpb "google.golang.org/grpc/health/grpc_health_v1"
 	"google.golang.org/grpc/reflection"
+
+	"github.com/latchkey/latchkey/libs/tracing"
 )
 
 // DefaultShutdownTimeout bounds how long Serve waits for in-flight calls
@@ -123,6 +125,9 @@ func NewServer(opts ServerOptions, extra ...grpc.ServerOption) *Server {
 	stream = append(stream, recovery.StreamServerInterceptor(rec))
 
 	serverOpts := append([]grpc.ServerOption{
+		// A server span per call, continuing the caller's traceparent
+		// (no-op while tracing is off).
+		grpc.StatsHandler(tracing.ServerHandler()),
 		grpc.ChainUnaryInterceptor(unary...),
 		grpc.ChainStreamInterceptor(stream...),
 	}, LimitOptions(opts.Limits)...)

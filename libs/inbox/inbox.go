@@ -97,6 +97,8 @@ func Run(ctx context.Context, js jetstream.JetStream, db dbx.DB, cfg Config, h H
 	if err != nil {
 		return fmt.Errorf("inbox: consume %s: %w", cfg.Durable, err)
 	}
+	h = measured(cfg, traced(cfg.Durable, h))
+	go watchLag(ctx, cons, cfg.Durable)
 	go prune(ctx, db, cfg)
 	go func() {
 		<-ctx.Done()

@@ -104,6 +104,14 @@ func Open(ctx context.Context, svc Service, cfg Settings) (_ *Infra, err error) 
 		}
 		in.closers = append(in.closers, func() { in.Listener.Close() })
 	}
+	// What a person on call reads of the events: the outbox's backlog and
+	// the consumers' (Settings.Registerer nil: nowhere).
+	if err = outbox.RegisterMetrics(cfg.Registerer, in.DB, cfg.WithDefaults().Clock, svc.Name); err != nil {
+		return nil, err
+	}
+	if err = inbox.RegisterMetrics(cfg.Registerer); err != nil {
+		return nil, err
+	}
 	return in, nil
 }
 

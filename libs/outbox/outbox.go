@@ -68,9 +68,9 @@ func (o *Outbox) Write(ctx context.Context, tx dbx.Tx, subject, id string, msg p
 	if err != nil {
 		return fmt.Errorf("outbox: marshal %T: %w", msg, err)
 	}
-	_, err = tx.Exec(ctx, `INSERT INTO outbox_events (id, subject, type, payload, created_at)
-		VALUES ($1, $2, $3, $4, $5)`,
-		id, subject, string(msg.ProtoReflect().Descriptor().FullName()), payload, o.clock.Now())
+	_, err = tx.Exec(ctx, `INSERT INTO outbox_events (id, subject, type, payload, created_at, traceparent)
+		VALUES ($1, $2, $3, $4, $5, $6)`,
+		id, subject, string(msg.ProtoReflect().Descriptor().FullName()), payload, o.clock.Now(), traceparentOf(ctx))
 	if err != nil {
 		return fmt.Errorf("outbox: write %s: %w", subject, err)
 	}
@@ -94,12 +94,12 @@ func (o *Outbox) WriteAll(ctx context.Context, tx dbx.Tx, msgs []Message) error 
 	if len(msgs) == 0 {
 		return nil
 	}
-	now := o.clock.Now()
+	now, traceparent := o.clock.Now(), traceparentOf(ctx)
 	for start := 0; start < len(msgs); start += writeChunk {
 		chunk := msgs[start:min(start+writeChunk, len(msgs))]
 		var q strings.Builder
-		q.WriteString("INSERT INTO outbox_events (id, subject, type, payload, created_at) VALUES ")
-		args := make([]any, 0, 5*len(chunk))
+		q.WriteString("INSERT INTO outbox_events (id, subject, type, payload, created_at, traceparent) VALUES ")
+		args := make([]any, 0, 6*len(chunk))
 		for i, m := range chunk {
 			payload, err := proto.Marshal(m.Message)
 			if err != nil {
@@ -109,8 +109,8 @@ func (o *Outbox) WriteAll(ctx context.Context, tx dbx.Tx, msgs []Message) error 
 				q.WriteString(", ")
 			}
 			n := len(args)
-			fmt.Fprintf(&q, "($%d, $%d, $%d, $%d, $%d)", n+1, n+2, n+3, n+4, n+5)
-			args = append(args, m.ID, m.Subject, string(m.Message.ProtoReflect().Descriptor().FullName()), payload, now)
+			fmt.Fprintf(&q, "($%d, $%d, $%d, $%d, $%d, $%d)", n+1, n+2, n+3, n+4, n+5, n+6)
+			args = append(args, m.ID, m.Subject, string(m.Message.ProtoReflect().Descriptor().FullName()), payload, now, traceparent)
 		}
 		if _, err := tx.Exec(ctx, q.String(), args...); err != nil {
 			return fmt.Errorf("outbox: write %d events: %w", len(chunk), err)

@@ -111,6 +111,7 @@ func (r *Relay) PublishPending(ctx context.Context) (int, error) {
 	if err != nil || len(rows) == 0 {
 		return 0, err
 	}
+	parents := r.traceparents(ctx, rows)
 	for i, row := range rows {
 		msg := &nats.Msg{Subject: row.subject, Data: row.payload, Header: nats.Header{}}
 		msg.Header.Set(HeaderEventType, row.typ)
@@ -118,9 +119,11 @@ func (r *Relay) PublishPending(ctx context.Context) (int, error) {
 		// A publish in flight is let finish when ctx is cancelled, so a
 		// relay stopping gracefully never leaves an event stored in the
 		// stream but not marked sent (it would be published again).
+		span := startPublishSpan(ctx, parents[row.seq], row, msg)
 		pubCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), publishTimeout)
 		_, err := r.js.PublishMsg(pubCtx, msg, jetstream.WithMsgID(row.id))
 		cancel()
+		endPublishSpan(span, err)
 		if err != nil {
 			r.release(ctx, rows[i:], err)
 			return i, fmt.Errorf("publish %s %s: %w", row.subject, row.id, err)

@@ -7,6 +7,7 @@ import (
 	"fmt"
 	"runtime"
 	"sync/atomic"
+	"time"
 
 	"golang.org/x/crypto/argon2"
 	"golang.org/x/sync/semaphore"
@@ -100,6 +101,8 @@ type Hasher struct {
 	// dummy is an argon2id hash with the current params that matches no
 	// password; DummyVerify checks against it.
 	dummy string
+	// metrics, once Register has set them, record waits and refusals.
+	metrics atomic.Pointer[hasherMetrics]
 	// hook, when set (tests only), is called on the computing goroutine when a
 	// computation holds its slot (true) and just before it gives it back (false).
 	hook func(running bool)
@@ -151,7 +154,7 @@ func NewHasher(p Params, poolSize, queue int) *Hasher {
 func (h *Hasher) Enter() (leave func(), err error) {
 	if h.inside.Add(1) > h.size+h.queue {
 		h.inside.Add(-1)
-		return nil, busy(ErrQueueFull)
+		return nil, h.refused(ErrQueueFull)
 	}
 	return func() { h.inside.Add(-1) }, nil
 }
@@ -248,21 +251,23 @@ func (h *Hasher) run(ctx context.Context, weight int64, f func()) error {
 	// semaphore.Acquire may succeed on a done context when a slot is free;
 	// checking first means a caller that has already given up costs nothing.
 	if err := ctx.Err(); err != nil {
-		return busy(err)
+		return h.refused(err)
 	}
+	start := time.Now()
 	if !h.slots.TryAcquire(weight) {
 		// Counted before waiting, so that of many callers arriving at once
 		// no more than queue wait, whatever their order.
 		if h.waiting.Add(1) > h.queue {
 			h.waiting.Add(-1)
-			return busy(ErrQueueFull)
+			return h.refused(ErrQueueFull)
 		}
 		err := h.slots.Acquire(ctx, weight)
 		h.waiting.Add(-1)
 		if err != nil {
-			return busy(err)
+			return h.refused(err)
 		}
 	}
+	h.waited(start)
 	defer h.slots.Release(weight)
 	if h.hook != nil {
 		h.hook(true)

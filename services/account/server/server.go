@@ -170,9 +170,14 @@ func Run(ctx context.Context, cfg Config) error {
 	if err := st.RefoldLogins(ctx, log); err != nil {
 		return err
 	}
+	metrics, err := app.NewMetrics(cfg.Registerer)
+	if err != nil {
+		return err
+	}
 	use := app.New(st, cfg.Clock, peers.NewCredentials(credentialinternalv1.NewCredentialInternalServiceClient(credConn)), app.Options{
 		UsernameReuse: time.Duration(max(cfg.UsernameReuseDays, 0)) * 24 * time.Hour,
 		Logger:        log,
+		Metrics:       metrics,
 		Factors:       peers.NewMFA(mfainternalv1.NewMfaInternalServiceClient(mfaConn)),
 		Recovery:      peers.NewRecovery(recoveryinternalv1.NewRecoveryInternalServiceClient(recoveryConn)),
 	})

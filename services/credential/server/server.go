@@ -152,9 +152,17 @@ func Run(ctx context.Context, cfg Config) error {
 			return err
 		}
 	}
+	hasher := cfg.Hash.NewHasher()
+	metrics, err := app.NewMetrics(cfg.Registerer)
+	if err != nil {
+		return err
+	}
+	if err := hasher.Register(cfg.Registerer, Name); err != nil {
+		return err
+	}
 	use := app.New(app.Deps{
-		Store: st, Clock: cfg.Clock,
-		Hasher: cfg.Hash.NewHasher(), Checker: checker, Issuer: issuer,
+		Store: st, Clock: cfg.Clock, Metrics: metrics,
+		Hasher: hasher, Checker: checker, Issuer: issuer,
 		Accounts: peers.NewAccounts(accountinternalv1.NewAccountInternalServiceClient(accountConn)),
 		Factors:  peers.NewMFA(mfainternalv1.NewMfaInternalServiceClient(mfaConn)),
 		Recovery: peers.NewRecovery(recoveryinternalv1.NewRecoveryInternalServiceClient(recoveryConn)),

@@ -117,10 +117,14 @@ func Run(ctx context.Context, cfg Config) error {
 
 	box := outbox.New(in.DB, cfg.Clock, Name)
 	st := sqlstore.New(in.DB, box)
+	hasher := cfg.Hash.NewHasher()
+	if err := hasher.Register(cfg.Registerer, Name); err != nil {
+		return err
+	}
 	use := app.New(st, cfg.Clock,
 		peers.NewAccounts(accountinternalv1.NewAccountInternalServiceClient(accountConn)),
 		peers.NewNotifications(notificationinternalv1.NewNotificationInternalServiceClient(notificationConn)),
-		cfg.SecretKeys, cfg.Hash.NewHasher(), app.Options{Poll: cfg.Poll, Logger: log})
+		cfg.SecretKeys, hasher, app.Options{Poll: cfg.Poll, Logger: log})
 
 	g, gctx := errgroup.WithContext(ctx)
 	// Access tokens are verified with the keys the credential service

@@ -230,9 +230,13 @@ func Run(ctx context.Context, cfg Config) error {
 
 	box := outbox.New(in.DB, cfg.Clock, Name)
 	st := sqlstore.New(in.DB, box)
+	metrics, err := app.NewMetrics(cfg.Registerer)
+	if err != nil {
+		return err
+	}
 	use := app.New(st, cfg.Clock, dir, sender, app.Options{
 		From: cfg.From, LinkBaseURL: cfg.LinkBaseURL, Retry: cfg.Retry, Limits: cfg.Limits.store(),
-		Lease: cfg.Lease, Workers: cfg.Workers, Poll: cfg.Poll, Jitter: cfg.Jitter, Logger: log,
+		Lease: cfg.Lease, Workers: cfg.Workers, Poll: cfg.Poll, Jitter: cfg.Jitter, Logger: log, Metrics: metrics,
 	})
 
 	g, gctx := errgroup.WithContext(ctx)

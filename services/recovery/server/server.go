@@ -134,8 +134,12 @@ func Run(ctx context.Context, cfg Config) error {
 
 	box := outbox.New(in.DB, cfg.Clock, Name)
 	st := sqlstore.New(in.DB, box)
+	hasher := cfg.Hash.NewHasher()
+	if err := hasher.Register(cfg.Registerer, Name); err != nil {
+		return err
+	}
 	use := app.New(app.Deps{
-		Store: st, Clock: cfg.Clock, Hasher: cfg.Hash.NewHasher(),
+		Store: st, Clock: cfg.Clock, Hasher: hasher,
 		Accounts:    peers.NewAccounts(accountinternalv1.NewAccountInternalServiceClient(accountConn)),
 		Credentials: peers.NewCredentials(credentialinternalv1.NewCredentialInternalServiceClient(credConn)),
 		Factors:     peers.NewMFA(mfainternalv1.NewMfaInternalServiceClient(mfaConn)),

@@ -69,6 +69,8 @@ type Options struct {
 	// sweep locks at most (default 500).
 	SweepBatch int
 	Logger     *slog.Logger
+	// Metrics count the locks (nil: not counted).
+	Metrics *Metrics
 }
 
 // New returns the use cases over s; creds may be nil where no credential

@@ -22,11 +22,17 @@ func (a *App) RecordLockout(ctx context.Context, tenantID, accountID string, rea
 	if reason != account.LockFailedAttempts && reason != account.LockInactivity {
 		return nil, errs.Invalid(errs.Field("reason", account.ReasonInvalidFormat, "FAILED_ATTEMPTS or INACTIVITY"))
 	}
-	return a.changeAccount(ctx, tenantID, accountID, func(tx store.Tx, acct *account.Account) ([]store.Event, error) {
+	locked := false
+	acct, err := a.changeAccount(ctx, tenantID, accountID, func(tx store.Tx, acct *account.Account) ([]store.Event, error) {
+		locked = false
 		if acct.Status == account.StatusDisabled || (acct.Status == account.StatusLocked && !acct.LockExpired(acct.UpdatedAt)) {
 			return nil, nil
 		}
-		acct.Status, acct.LockReason, acct.LockedUntil = account.StatusLocked, reason, until
+		acct.Status, acct.LockReason, acct.LockedUntil, locked = account.StatusLocked, reason, until, true
 		return []store.Event{accountevents.AccountLocked(acct, events.ActorOf(nil, ""))}, nil
 	})
+	if err == nil && locked {
+		a.opts.Metrics.locked(reason, 1)
+	}
+	return acct, err
 }

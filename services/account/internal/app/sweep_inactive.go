@@ -87,6 +87,7 @@ func (a *App) sweepTenant(ctx context.Context, t *account.Tenant, now time.Time)
 			return total, err
 		}
 		total += len(locked)
+		a.opts.Metrics.locked(account.LockInactivity, len(locked))
 		for _, acct := range locked {
 			a.revokeSessions(ctx, acct, "ACCOUNT_LOCKED")
 		}

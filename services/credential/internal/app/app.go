@@ -104,6 +104,8 @@ type Deps struct {
 	RefreshTTL time.Duration
 	// Logger logs what the background sweeps did (default slog.Default).
 	Logger *slog.Logger
+	// Metrics count log-ins by outcome (nil: not counted).
+	Metrics *Metrics
 }
 
 // App runs the use cases.

@@ -35,6 +35,7 @@ func errTicketInvalid() error {
 // whose third one ends it, and as a failed log-in of the account, whose
 // tenant limit locks it; both and the LoginFailed event in one transaction.
 func (a *App) wrongCode(ctx context.Context, subj *credential.Subject, hash [32]byte, c Client) error {
+	noteRefusal(ctx, "WRONG_CODE")
 	var count int
 	var reserved bool
 	var now time.Time
@@ -75,7 +76,9 @@ func (a *App) wrongCode(ctx context.Context, subj *credential.Subject, hash [32]
 // answer's change (a new password) and the next ticket or the session:
 // of parallel accepted answers with one ticket exactly one wins, and the
 // others change nothing.
-func (a *App) ContinueLogin(ctx context.Context, req ContinueRequest) (*LoginResult, error) {
+func (a *App) ContinueLogin(ctx context.Context, req ContinueRequest) (res *LoginResult, err error) {
+	ctx, counted := a.Metrics.startLogin(ctx, loginContinued)
+	defer func() { counted(res, err) }()
 	if req.Ticket == "" {
 		return nil, errs.Invalid(errs.Field("loginTicket", "REQUIRED", "required"))
 	}
@@ -199,7 +202,7 @@ func (a *App) ContinueLogin(ctx context.Context, req ContinueRequest) (*LoginRes
 	if err != nil {
 		return nil, err
 	}
-	res, err := a.result(ctx, subj, next, facts)
+	res, err = a.result(ctx, subj, next, facts)
 	if err != nil {
 		return nil, err
 	}

@@ -65,7 +65,9 @@ func errBadCredentials() error {
 // attempt, and passed along: a log-in runs three transactions (count the
 // attempt; clear the count after the right password; the ticket or the
 // session).
-func (a *App) Login(ctx context.Context, req LoginRequest) (*LoginResult, error) {
+func (a *App) Login(ctx context.Context, req LoginRequest) (res *LoginResult, err error) {
+	ctx, counted := a.Metrics.startLogin(ctx, loginByPassword)
+	defer func() { counted(res, err) }()
 	var v errs.Violations
 	for _, f := range []struct{ name, value string }{{"tenant", req.Tenant}, {"username", req.Username}} {
 		switch {

@@ -33,7 +33,9 @@ func errDeviceOrPIN() error {
 // the last wrong one revokes the key: the password is needed again. A
 // locked or disabled account's PIN is not checked: the answer is a wrong
 // PIN's, and LoginFailed says why.
-func (a *App) LoginWithPIN(ctx context.Context, req PINLoginRequest) (*LoginResult, error) {
+func (a *App) LoginWithPIN(ctx context.Context, req PINLoginRequest) (res *LoginResult, err error) {
+	ctx, counted := a.Metrics.startLogin(ctx, loginByPIN)
+	defer func() { counted(res, err) }()
 	var v errs.Violations
 	switch {
 	case req.DeviceKey == "":
@@ -97,6 +99,7 @@ func (a *App) LoginWithPIN(ctx context.Context, req PINLoginRequest) (*LoginResu
 		return nil, a.giveBack(ctx, err, func(tx store.Tx) error { return tx.ReleaseDeviceAttempt(ctx, dev.TenantID, dev.ID) })
 	}
 	if !ok {
+		noteRefusal(ctx, "WRONG_PIN")
 		err := a.Store.InTx(ctx, func(tx store.Tx) error {
 			now := a.Clock.Now()
 			if count >= credential.MaxPINFailures {

@@ -53,6 +53,7 @@ func inactiveReason(s *credential.Subject) string {
 // takes as long too; LoginFailed with reason goes to the tenant's audit.
 // The user learns of the lock from the e-mail notice sent when it happened.
 func (a *App) refuseInactive(ctx context.Context, subj *credential.Subject, plain, reason string, c Client) error {
+	noteRefusal(ctx, reason)
 	if err := a.Hasher.DummyVerify(ctx, plain); err != nil {
 		return err
 	}
@@ -166,6 +167,7 @@ func (a *App) giveBack(ctx context.Context, err error, release func(tx store.Tx)
 // the attempt before checking the password, so that parallel guesses
 // cannot pass the limit; the event follows once the password proved wrong.
 func (a *App) failed(ctx context.Context, subj *credential.Subject, count int, reason string, c Client) error {
+	noteRefusal(ctx, reason)
 	var now time.Time
 	err := a.Store.InTx(ctx, func(tx store.Tx) error {
 		now = a.Clock.Now()

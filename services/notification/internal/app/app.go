@@ -61,6 +61,8 @@ type Options struct {
 	// Jitter returns a number in [0, 1) for the backoff (nil: random).
 	Jitter func() float64
 	Logger *slog.Logger
+	// Metrics count the delivery attempts (nil: not counted).
+	Metrics *Metrics
 }
 
 // App is the notification service's use cases.

@@ -104,6 +104,7 @@ func (a *App) prepare(ctx context.Context, d *delivery.Delivery) (*mailer.Envelo
 	}
 	if !ok {
 		if d.Status == delivery.RateLimited {
+			a.opts.Metrics.attempted(delivery.RateLimited)
 			a.log.Warn("notification: rate limited", "delivery_id", d.ID, "tenant_id", d.TenantID, "template", d.Template, "reason", d.LastError)
 		}
 		return nil, nil
@@ -191,6 +192,9 @@ func (a *App) record(ctx context.Context, d *delivery.Delivery, outcome delivery
 		}
 		return nil
 	})
+	if ferr == nil && ok {
+		a.opts.Metrics.attempted(r.Status)
+	}
 	switch {
 	case ferr != nil:
 		// The lease runs out and the delivery is attempted again.
