@@ -32,6 +32,9 @@ type Config struct {
 	// NATSURL, when set, is checked by /readyz (gatewayd; the all-in-one
 	// passes its own check in Ready).
 	NATSURL string
+	// NATSNKeyFile holds gatewayd's nkey seed for NATSURL (empty: no
+	// authentication).
+	NATSNKeyFile string
 	// Backends are required, all four.
 	Backends Backends
 	// Identity is the gateway's certificate: the backends admit the

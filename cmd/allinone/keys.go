@@ -21,6 +21,7 @@ import (
 func RotateSigningKey(ctx context.Context, cfg Config, retireCurrent bool) (credential.KeyRotation, error) {
 	c := credential.Config{Tuning: cfg.Credential}
 	c.PostgresURL, c.DataDir, c.NATSURL, c.Clock, c.Logger = cfg.PostgresURL, cfg.DataDir, cfg.NATSURL, cfg.Clock, cfg.Logger
+	c.NATSNames, c.NATSNKeyFile = cfg.NATSNames, cfg.NATSNKeyFile
 	if c.NATSURL == "" {
 		c.NATSURL = "nats://" + cfg.EmbeddedNATSAddr
 	}

@@ -21,6 +21,7 @@ import (
 	"github.com/latchkey/latchkey/libs/config"
 	"github.com/latchkey/latchkey/libs/daemon"
 	"github.com/latchkey/latchkey/libs/logx"
+	"github.com/latchkey/latchkey/libs/natsx"
 	account "github.com/latchkey/latchkey/services/account/server"
 	credential "github.com/latchkey/latchkey/services/credential/server"
 	mfa "github.com/latchkey/latchkey/services/mfa/server"
@@ -131,8 +132,8 @@ func run(args []string, stdout, stderr io.Writer) error {
 
 // printRunning tells where everything of a started all-in-one is.
 func printRunning(w io.Writer, inst *allinone.Instance) {
-	fmt.Fprintf(w, "Latchkey is running.\n  REST:  %s  (OpenAPI: %s/openapi.json)\n  gRPC:  %s\n  NATS:  %s  (events on latchkey.events.v1.>)\n",
-		inst.HTTPURL, inst.HTTPURL, inst.GRPCAddr, inst.NATSURL)
+	fmt.Fprintf(w, "Latchkey is running.\n  REST:  %s  (OpenAPI: %s/openapi.json)\n  gRPC:  %s\n  NATS:  %s  (events on %s)\n",
+		inst.HTTPURL, inst.HTTPURL, inst.GRPCAddr, inst.NATSURL, inst.NATSNames.Subject(natsx.EventsSubjects))
 	fmt.Fprintf(w, "  Pages: %s/ui/sign-in\n", inst.HTTPURL)
 	if inst.MailboxURL != "" {
 		fmt.Fprintf(w, "  Mail:  %s  (this machine only; no SMTP server set: e-mail lands here)\n", inst.MailboxURL)

@@ -6,6 +6,7 @@ package infra
 
 import (
 	"context"
+	"fmt"
 	"io/fs"
 	"net"
 
@@ -35,6 +36,9 @@ type Infra struct {
 	DB   dbx.DB
 	NATS *nats.Conn
 	JS   jetstream.JetStream
+	// Names are the deployment's names on NATS (Settings.NATSNames): give
+	// them to whatever publishes or consumes (Relay and Consume do).
+	Names natsx.Names
 	// Listener is the public API's (nil for a service without one);
 	// InternalListener the internal API's.
 	Listener         net.Listener
@@ -60,8 +64,16 @@ func Open(ctx context.Context, svc Service, cfg Settings) (_ *Infra, err error) 
 	if err = Migrate(ctx, in.DB, svc); err != nil {
 		return nil, err
 	}
+	if err = CheckNATS(cfg.NATSNames, cfg.NATSReplicas); err != nil {
+		return nil, err
+	}
+	in.Names = cfg.NATSNames
 	if in.NATS = cfg.NATS; in.NATS == nil {
-		if in.NATS, err = natsx.Connect(ctx, cfg.NATSURL, svc.Name); err != nil {
+		opts, err := natsx.UserOptions(cfg.NATSNames, svc.Name, cfg.NATSNKeyFile)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", EnvNATSNKeyFile, err)
+		}
+		if in.NATS, err = natsx.Connect(ctx, cfg.NATSURL, svc.Name, opts...); err != nil {
 			return nil, err
 		}
 		in.closers = append(in.closers, in.NATS.Close)
@@ -69,7 +81,7 @@ func Open(ctx context.Context, svc Service, cfg Settings) (_ *Infra, err error) 
 	if in.JS, err = natsx.NewJetStream(in.NATS); err != nil {
 		return nil, err
 	}
-	if err = natsx.EnsureStreams(ctx, in.JS); err != nil {
+	if err = natsx.EnsureStreams(ctx, in.JS, natsx.StreamOptions{Names: cfg.NATSNames, Replicas: cfg.NATSReplicas}); err != nil {
 		return nil, err
 	}
 	if in.InternalListener, err = grpcx.Listen(cfg.InternalListener, cfg.InternalAddr); err != nil {
@@ -83,6 +95,34 @@ func Open(ctx context.Context, svc Service, cfg Settings) (_ *Infra, err error) 
 		in.closers = append(in.closers, func() { in.Listener.Close() })
 	}
 	return in, nil
+}
+
+// CheckNATS refuses NATS names and stream replicas (0: the default) that
+// settings built in code, not read by SettingsFromEnv, may carry; the
+// error names the variable.
+func CheckNATS(names natsx.Names, replicas int) error {
+	if err := natsx.CheckPrefix(names.Prefix); err != nil {
+		return fmt.Errorf("%s: %w", EnvNATSPrefix, err)
+	}
+	if replicas != 0 {
+		if err := natsx.CheckReplicas(replicas); err != nil {
+			return fmt.Errorf("%s: %w", EnvNATSReplicas, err)
+		}
+	}
+	return nil
+}
+
+// Relay returns the relay of box, publishing to the deployment's subjects.
+func (in *Infra) Relay(box *outbox.Outbox, opts outbox.RelayOptions) *outbox.Relay {
+	opts.Names = in.Names
+	return box.NewRelay(in.JS, opts)
+}
+
+// Consume runs the inbox consumer cfg on the deployment's stream and
+// subjects (inbox.Run) until ctx ends.
+func (in *Infra) Consume(ctx context.Context, cfg inbox.Config, h inbox.Handler) error {
+	cfg.Names = in.Names
+	return inbox.Run(ctx, in.JS, in.DB, cfg, h)
 }
 
 // API is what a service serves: its public services for the gateway, its

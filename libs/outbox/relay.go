@@ -13,6 +13,7 @@ import (
 
 	"github.com/latchkey/latchkey/libs/clock"
 	"github.com/latchkey/latchkey/libs/dbx"
+	"github.com/latchkey/latchkey/libs/natsx"
 )
 
 // RelayOptions tune a relay; zero values take the defaults.
@@ -29,7 +30,10 @@ type RelayOptions struct {
 	// Retention is how long sent rows are kept before being deleted
 	// (default 24h).
 	Retention time.Duration
-	Logger    *slog.Logger
+	// Names are the deployment's names on NATS: rows keep their base
+	// subjects and are published to Names.Subject of them.
+	Names  natsx.Names
+	Logger *slog.Logger
 }
 
 // publishTimeout bounds one publish; JetStream answers in milliseconds
@@ -112,7 +116,7 @@ func (r *Relay) PublishPending(ctx context.Context) (int, error) {
 		return 0, err
 	}
 	for i, row := range rows {
-		msg := &nats.Msg{Subject: row.subject, Data: row.payload, Header: nats.Header{}}
+		msg := &nats.Msg{Subject: r.opts.Names.Subject(row.subject), Data: row.payload, Header: nats.Header{}}
 		msg.Header.Set(HeaderEventType, row.typ)
 		msg.Header.Set(HeaderContentType, ContentTypeProtobuf)
 		// A publish in flight is let finish when ctx is cancelled, so a

@@ -36,9 +36,14 @@ type EventQuery struct {
 	Subject string
 	// TenantID keeps the events of one tenant; "" keeps all.
 	TenantID string
+	// Names are the deployment's names on NATS (its prefix): the stream
+	// read is its events stream, Subject is a base subject, and the
+	// events' subjects are given as base subjects too.
+	Names natsx.Names
 }
 
-// ReadEvents reads the events stream (natsx.EventsStreamName) of the NATS
+// ReadEvents reads the events stream (natsx.EventsStreamName, under
+// q.Names) of the NATS
 // server at natsURL from its start, and returns the events q selects, in
 // stream order. Reading the stored stream rather than a live subscription
 // sees exactly what every JetStream consumer gets (a duplicate the stream
@@ -106,9 +111,9 @@ func readEvents(natsURL string, q EventQuery) ([]Event, error) {
 	}
 	cfg := jetstream.OrderedConsumerConfig{DeliverPolicy: jetstream.DeliverAllPolicy}
 	if q.Subject != "" {
-		cfg.FilterSubjects = []string{q.Subject}
+		cfg.FilterSubjects = []string{q.Names.Subject(q.Subject)}
 	}
-	cons, err := js.OrderedConsumer(ctx, natsx.EventsStreamName, cfg)
+	cons, err := js.OrderedConsumer(ctx, q.Names.Stream(natsx.EventsStreamName), cfg)
 	if err != nil {
 		return nil, err
 	}
@@ -125,7 +130,7 @@ func readEvents(natsURL string, q EventQuery) ([]Event, error) {
 		got := 0
 		for m := range batch.Messages() {
 			got++
-			ev, err := decodeEvent(m)
+			ev, err := decodeEvent(m, q.Names)
 			if err != nil {
 				// On a server other test runs share, a message another
 				// run published by hand may lack what the outbox adds;
@@ -147,7 +152,7 @@ func readEvents(natsURL string, q EventQuery) ([]Event, error) {
 	return out, nil
 }
 
-func decodeEvent(m jetstream.Msg) (Event, error) {
+func decodeEvent(m jetstream.Msg, names natsx.Names) (Event, error) {
 	typ := m.Headers().Get(outbox.HeaderEventType)
 	mt, err := protoregistry.GlobalTypes.FindMessageByName(protoreflect.FullName(typ))
 	if err != nil {
@@ -165,7 +170,7 @@ func decodeEvent(m jetstream.Msg) (Event, error) {
 	if id := m.Headers().Get(jetstream.MsgIDHeader); meta.GetEventId() != id {
 		return Event{}, fmt.Errorf("%s: event id %s differs from its Nats-Msg-Id %s", m.Subject(), meta.GetEventId(), id)
 	}
-	return Event{Subject: m.Subject(), Meta: meta, Message: msg, Data: m.Data()}, nil
+	return Event{Subject: names.Base(m.Subject()), Meta: meta, Message: msg, Data: m.Data()}, nil
 }
 
 // tenantOf reads the tenant id of an event's metadata without knowing the

@@ -21,7 +21,14 @@ var binary = daemon.Binary[gateway.Config]{
 	Run: func(ctx context.Context, cfg gateway.Config, env daemon.Env) error {
 		cfg.Registerer, cfg.Logger = env.Registry, env.Logger
 		if cfg.NATSURL != "" {
-			nc, err := natsx.Connect(ctx, cfg.NATSURL, "gateway")
+			// The gateway publishes and consumes nothing (its user may do
+			// neither): it only watches the connection. So it needs no
+			// names.
+			opts, err := natsx.UserOptions(natsx.Names{}, "gateway", cfg.NATSNKeyFile)
+			if err != nil {
+				return err
+			}
+			nc, err := natsx.Connect(ctx, cfg.NATSURL, "gateway", opts...)
 			if err != nil {
 				return err
 			}
