@@ -26,11 +26,11 @@ type Names struct {
 
 // CheckPrefix says whether p can prefix the names: it must be one NATS
 // subject token that is also valid in a stream name, so letters, digits,
-// '-' and '_' only (at most 32 of them: JetStream keeps stream names
-// short). The empty prefix is valid.
+// '-' and '_' only (at most 64 of them, to keep stream names short). The
+// empty prefix is valid.
 func CheckPrefix(p string) error {
-	if len(p) > 32 {
-		return errors.New("at most 32 characters")
+	if len(p) > 64 {
+		return errors.New("at most 64 characters")
 	}
 	for _, r := range p {
 		switch {
