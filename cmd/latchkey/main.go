@@ -59,6 +59,7 @@ commands:
   tenant    create and list tenants through the API (latchkey tenant for help)
   keys      rotate the access-token signing key (latchkey keys for help)
   certs     make a development CA and a certificate for each service (latchkey certs -h)
+  nats-auth make an nkey for each service and the nats-server permissions (latchkey nats-auth -h)
 
 Settings come from environment variables; "latchkey config" lists them.
 `
@@ -84,6 +85,8 @@ func run(args []string, stdout, stderr io.Writer) error {
 		return nil
 	case "certs":
 		return certsCommand(args[1:], stdout, stderr)
+	case "nats-auth":
+		return natsAuthCommand(args[1:], stdout, stderr)
 	case "run", "migrate", "tenant", "keys":
 	case "-h", "--help", "help":
 		fmt.Fprint(stdout, usage)
