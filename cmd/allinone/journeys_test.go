@@ -52,7 +52,10 @@ func startJourney(t *testing.T, pg bool) *journey {
 	// share a time (the link would count as older than the change and be
 	// voided by it, as on no real clock).
 	clk := clock.NewStepping(time.Now(), time.Microsecond)
-	cfg := allinone.Config{Edge: loopbackEdge, DataDir: t.TempDir(), NATSURL: testkit.NATS(t).URL, Clock: clk,
+	// Names of its own on NATS: suites beside it on a shared NATS (CI's)
+	// neither join its durable consumers nor see its events.
+	nats := testkit.NATS(t)
+	cfg := allinone.Config{Edge: loopbackEdge, DataDir: t.TempDir(), NATSURL: nats.URL, NATSNames: nats.Names(t), Clock: clk,
 		Logger: slog.New(slog.NewTextHandler(io.Discard, nil))}
 	cfg.Notification.SMTPURL = "smtp://" + srv.Addr
 	inst := startWithConfig(t, pg, cfg)
@@ -467,7 +470,7 @@ func TestJourneyJ2_HelpdeskStrictPolicy(t *testing.T) {
 			if st < 400 || st >= 500 {
 				t.Fatalf("wrong answer: %d %v", st, body)
 			}
-			testkit.WaitEvents(t, j.inst.NATSURL, testkit.EventQuery{TenantID: tenantID, Subject: "latchkey.events.v1.session.login_failed"}, func(evs []testkit.Event) bool {
+			testkit.WaitEvents(t, j.inst.NATSURL, testkit.EventQuery{TenantID: tenantID, Subject: "latchkey.events.v1.session.login_failed", Names: j.inst.NATSNames}, func(evs []testkit.Event) bool {
 				for _, e := range evs {
 					if f, ok := e.Message.(*eventsv1.LoginFailed); ok && f.GetReason() == "RESET_ANSWERS" {
 						return true
