@@ -18,6 +18,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/nats-io/nats.go"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"golang.org/x/sync/errgroup"
@@ -30,6 +31,7 @@ import (
 	"github.com/latchkey/latchkey/libs/daemon"
 	"github.com/latchkey/latchkey/libs/infra"
 	"github.com/latchkey/latchkey/libs/mtls"
+	"github.com/latchkey/latchkey/libs/natsauth"
 	"github.com/latchkey/latchkey/libs/natsx"
 	"github.com/latchkey/latchkey/libs/natsx/embedded"
 	account "github.com/latchkey/latchkey/services/account/server"
@@ -57,9 +59,13 @@ type Config struct {
 	// NATSReplicas is how many copies of each stream NATS keeps (0: 1).
 	NATSReplicas int
 	// NATSNKeyFile is the credential service's nkey seed, which
-	// `latchkey keys rotate` connects with. (The all-in-one's own
-	// connection, shared by every service, does not authenticate.)
+	// `latchkey keys rotate` connects with.
 	NATSNKeyFile string
+	// NATSNKeyDir, when set, is a folder `latchkey nats-auth` wrote: each
+	// service then connects to NATS on its own, as its own user
+	// (<service>.nk), and the readiness check as the gateway, as separate
+	// binaries do. Empty: one connection without authentication, shared.
+	NATSNKeyDir string
 	// OperatorToken admits operator calls; empty: generated on first start
 	// and kept in DataDir/operator-token.
 	OperatorToken string
@@ -203,7 +209,13 @@ func Start(ctx context.Context, cfg Config) (_ *Instance, err error) {
 		cleanups = append(cleanups, ns.Shutdown)
 		inst.NATSURL = ns.ClientURL()
 	}
-	nc, err := natsx.Connect(ctx, inst.NATSURL, "latchkey")
+	var natsOpts []nats.Option
+	if cfg.NATSNKeyDir != "" {
+		if natsOpts, err = natsx.UserOptions(cfg.NATSNames, infra.Gateway, natsauth.SeedFile(cfg.NATSNKeyDir, infra.Gateway)); err != nil {
+			return nil, err
+		}
+	}
+	nc, err := natsx.Connect(ctx, inst.NATSURL, "latchkey", natsOpts...)
 	if err != nil {
 		return nil, err
 	}
@@ -317,9 +329,13 @@ func Start(ctx context.Context, cfg Config) (_ *Instance, err error) {
 	// NATS connection, the clock, the logs and the metrics.
 	settings := func(name string) infra.Settings {
 		p := svc[name]
-		return infra.Settings{Listener: p.public, InternalListener: p.internal, Identity: p.identity,
+		s := infra.Settings{Listener: p.public, InternalListener: p.internal, Identity: p.identity,
 			PostgresURL: cfg.PostgresURL, DataDir: cfg.DataDir, NATS: nc, NATSNames: cfg.NATSNames, NATSReplicas: cfg.NATSReplicas,
 			Clock: cfg.Clock, Logger: cfg.Logger, Registerer: reg}
+		if cfg.NATSNKeyDir != "" {
+			s.NATS, s.NATSURL, s.NATSNKeyFile = nil, inst.NATSURL, natsauth.SeedFile(cfg.NATSNKeyDir, name)
+		}
+		return s
 	}
 
 	// E-mail: over SMTP when configured, else into the built-in mailbox,

@@ -1,12 +1,9 @@
 package main
 
 import (
-	"errors"
 	"flag"
 	"fmt"
 	"io"
-	"io/fs"
-	"os"
 	"path/filepath"
 
 	"github.com/latchkey/latchkey/libs/natsauth"
@@ -41,49 +38,17 @@ func natsAuthCommand(args []string, stdout, stderr io.Writer) error {
 	if err := natsx.CheckPrefix(*prefix); err != nil {
 		return fmt.Errorf("nats-auth: -prefix: %w", err)
 	}
-	names := natsx.Names{Prefix: *prefix}
-	if err := os.MkdirAll(*dir, 0o700); err != nil {
+	written, err := natsauth.WriteFiles(*dir, natsx.Names{Prefix: *prefix})
+	if err != nil {
 		return err
 	}
-	var users []natsauth.User
-	for _, role := range natsauth.Roles() {
-		u, created, err := loadOrCreateUser(*dir, role)
-		if err != nil {
-			return err
-		}
-		users = append(users, u)
+	for _, w := range written {
 		state := "kept"
-		if created {
+		if w.New {
 			state = "new"
 		}
-		fmt.Fprintf(stdout, "%s: %s (%s seed, public key %s)\n", role.User, filepath.Join(*dir, role.User+".nk"), state, u.PublicKey)
+		fmt.Fprintf(stdout, "%s: %s (%s seed, public key %s)\n", w.Role.User, w.Path, state, w.PublicKey)
 	}
-	conf := filepath.Join(*dir, "auth.conf")
-	if err := writeFile(conf, natsauth.ServerConfig(names, users), 0o644); err != nil {
-		return err
-	}
-	fmt.Fprintf(stdout, "nats-server authorization: %s\n", conf)
+	fmt.Fprintf(stdout, "nats-server authorization: %s\n", filepath.Join(*dir, natsauth.ConfigFileName))
 	return nil
-}
-
-// loadOrCreateUser reads the seed of role's user in dir, or makes and
-// writes one when there is none.
-func loadOrCreateUser(dir string, role natsauth.Role) (natsauth.User, bool, error) {
-	path := filepath.Join(dir, role.User+".nk")
-	seed, err := os.ReadFile(path)
-	switch {
-	case err == nil:
-		u, err := natsauth.NewUser(role, seed)
-		if err != nil {
-			return natsauth.User{}, false, fmt.Errorf("%s: %w", path, err)
-		}
-		return u, false, nil
-	case !errors.Is(err, fs.ErrNotExist):
-		return natsauth.User{}, false, err
-	}
-	u, err := natsauth.NewUser(role, nil)
-	if err != nil {
-		return natsauth.User{}, false, err
-	}
-	return u, true, writeFile(path, append(u.Seed, '\n'), 0o600)
 }

@@ -9,6 +9,7 @@ import (
 	"testing"
 	"time"
 
+	"github.com/latchkey/latchkey/libs/natsauth"
 	"github.com/latchkey/latchkey/libs/natsx"
 	"github.com/latchkey/latchkey/libs/natsx/embedded"
 )
@@ -37,7 +38,8 @@ func TestNATSAuth_SeedsAdmittedByTheServerConfig(t *testing.T) {
 	}
 	defer ns.Shutdown()
 	names := natsx.Names{Prefix: "acme"}
-	for _, user := range []string{"account", "credential", "recovery", "mfa", "notification", "gateway"} {
+	for _, role := range natsauth.Roles() {
+		user := role.User
 		opts, err := natsx.UserOptions(names, user, filepath.Join(dir, user+".nk"))
 		if err != nil {
 			t.Fatalf("%s: %v", user, err)

@@ -85,8 +85,15 @@ func Roles() []Role {
 		},
 		// gatewayd only watches its connection for readiness.
 		{User: "gateway"},
+		// Another system reading the events (with durable consumers of
+		// its own names; README, events catalog), or a test.
+		{User: Subscriber, Consumes: onEvents(natsx.EventsSubjects)},
 	}
 }
+
+// Subscriber is the user of systems that read the events: it may consume
+// any of them, and publish none.
+const Subscriber = "subscriber"
 
 // Permissions are a user's NATS permissions: the subjects it may publish
 // to and subscribe to (an empty allow list with a deny of ">" for a user
@@ -130,6 +137,10 @@ func (r Role) Permissions(names natsx.Names) Permissions {
 	}
 	for _, c := range r.Consumes {
 		stream := names.Stream(c.Stream)
+		if c.Subject == natsx.EventsSubjects {
+			// Consuming all of them may be asked without a filter.
+			add("$JS.API.CONSUMER.CREATE." + stream + ".*")
+		}
 		add("$JS.API.CONSUMER.CREATE."+stream+".*."+names.Subject(c.Subject),
 			"$JS.API.CONSUMER.INFO."+stream+".*",
 			"$JS.API.CONSUMER.MSG.NEXT."+stream+".*",

@@ -3,7 +3,6 @@ package natsauth_test
 import (
 	"context"
 	"errors"
-	"os"
 	"path/filepath"
 	"strings"
 	"testing"
@@ -40,22 +39,13 @@ func startServer(t *testing.T, names natsx.Names) *server {
 	t.Helper()
 	dir := t.TempDir()
 	s := &server{names: names, seeds: map[string]string{}}
-	var users []natsauth.User
-	for _, role := range natsauth.Roles() {
-		u, err := natsauth.NewUser(role, nil)
-		if err != nil {
-			t.Fatal(err)
-		}
-		users = append(users, u)
-		s.seeds[role.User] = filepath.Join(dir, role.User+".nk")
-		if err := os.WriteFile(s.seeds[role.User], u.Seed, 0o600); err != nil {
-			t.Fatal(err)
-		}
-	}
-	conf := filepath.Join(dir, "auth.conf")
-	if err := os.WriteFile(conf, natsauth.ServerConfig(names, users), 0o600); err != nil {
+	if _, err := natsauth.WriteFiles(dir, names); err != nil {
 		t.Fatal(err)
 	}
+	for _, role := range natsauth.Roles() {
+		s.seeds[role.User] = natsauth.SeedFile(dir, role.User)
+	}
+	conf := filepath.Join(dir, natsauth.ConfigFileName)
 	ns, err := embedded.Start(embedded.Options{Port: -1, StoreDir: t.TempDir(), AuthFile: conf})
 	if err != nil {
 		t.Fatal(err)
