@@ -121,7 +121,7 @@ func NATSReplicas(l *config.Loader) int {
 
 // NATSNKeyFile reads LATCHKEY_NATS_NKEY_FILE.
 func NATSNKeyFile(l *config.Loader) string {
-	return l.String(EnvNATSNKeyFile, "", "service binaries and gatewayd: file holding this binary's NATS nkey user seed (latchkey nats-auth writes one per service with the server's permissions); empty: connect without authentication")
+	return l.String(EnvNATSNKeyFile, "", "service binaries and gatewayd: file holding this binary's NATS nkey user seed (latchkey nats-auth writes one per service with the server's permissions; latchkey keys rotate: the credential service's); empty: connect without authentication")
 }
 
 // DataDir reads LATCHKEY_DATA_DIR.
