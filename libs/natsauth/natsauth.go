@@ -93,7 +93,7 @@ func Roles() []Role {
 
 // Subscriber is the user of systems that read the events: it may consume
 // any of them, and publish none.
-const Subscriber = "subscriber"
+const Subscriber = natsx.SubscriberUser
 
 // Permissions are a user's NATS permissions: the subjects it may publish
 // to and subscribe to (an empty allow list with a deny of ">" for a user

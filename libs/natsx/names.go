@@ -71,6 +71,10 @@ func (n Names) Stream(base string) string {
 	return n.Prefix + "_" + base
 }
 
+// SubscriberUser is the NATS user of the systems that read the events
+// (natsauth gives it its permissions); tests read the events as it too.
+const SubscriberUser = "subscriber"
+
 // Inbox returns the inbox prefix of user (a service name): the subjects on
 // which its connection receives replies and pulled messages. Each user has
 // its own, so that NATS permissions can let a service read its replies and

@@ -12,7 +12,6 @@ import (
 	"google.golang.org/protobuf/reflect/protoreflect"
 	"google.golang.org/protobuf/reflect/protoregistry"
 
-	"github.com/latchkey/latchkey/libs/natsauth"
 	"github.com/latchkey/latchkey/libs/natsx"
 	"github.com/latchkey/latchkey/libs/outbox"
 	eventsv1 "github.com/latchkey/latchkey/proto/gen/latchkey/events/v1"
@@ -41,7 +40,7 @@ type EventQuery struct {
 	// read is its events stream, Subject is a base subject, and the
 	// events' subjects are given as base subjects too.
 	Names natsx.Names
-	// NKeyFile is the seed to read as natsauth.Subscriber with, on a NATS
+	// NKeyFile is the seed to read as natsx.SubscriberUser with, on a NATS
 	// that admits only its users (empty: no authentication).
 	NKeyFile string
 }
@@ -104,7 +103,7 @@ func CountBySubject(evs []Event) map[string]int {
 func readEvents(natsURL string, q EventQuery) ([]Event, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	opts, err := natsx.UserOptions(q.Names, natsauth.Subscriber, q.NKeyFile)
+	opts, err := natsx.UserOptions(q.Names, natsx.SubscriberUser, q.NKeyFile)
 	if err != nil {
 		return nil, err
 	}
