@@ -115,12 +115,14 @@ func (r *Relay) Run(ctx context.Context) error {
 			continue
 		}
 		backoff = 0
-		if n > 0 {
-			continue // there may be more
-		}
+		// Also under a steady stream of new rows: a row not checked
+		// inside the duplicate window is never checked.
 		if now := time.Now(); r.opts.ReconcileEvery > 0 && now.Sub(lastReconcile) >= r.opts.ReconcileEvery {
 			lastReconcile = now
 			r.reconcileAll(ctx)
+		}
+		if n > 0 {
+			continue // there may be more
 		}
 		if now := time.Now(); now.Sub(lastPrune) > time.Hour {
 			lastPrune = now
