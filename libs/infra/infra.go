@@ -12,6 +12,7 @@ import (
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
+	"github.com/prometheus/client_golang/prometheus"
 	"golang.org/x/sync/errgroup"
 	"google.golang.org/grpc"
 
@@ -44,14 +45,16 @@ type Infra struct {
 	Listener         net.Listener
 	InternalListener net.Listener
 
-	closers []func()
+	service    string
+	registerer prometheus.Registerer
+	closers    []func()
 }
 
 // Open opens the database and migrates it, connects to NATS and ensures
 // the streams, and opens the listeners: the internal one always, the
 // public one when cfg names it. On error, what was opened is closed.
 func Open(ctx context.Context, svc Service, cfg Settings) (_ *Infra, err error) {
-	in := &Infra{}
+	in := &Infra{service: svc.Name, registerer: cfg.Registerer}
 	defer func() {
 		if err != nil {
 			in.Close()
@@ -113,9 +116,20 @@ func CheckNATS(names natsx.Names, replicas int) error {
 }
 
 // Relay returns the relay of box, publishing to the deployment's subjects.
+// Its count of events NATS lost (outbox.Relay.Lost) is the metric
+// latchkey_outbox_lost_events_total.
 func (in *Infra) Relay(box *outbox.Outbox, opts outbox.RelayOptions) *outbox.Relay {
 	opts.Names = in.Names
-	return box.NewRelay(in.JS, opts)
+	r := box.NewRelay(in.JS, opts)
+	if in.registerer != nil {
+		// A second relay of the service (none today) keeps the first's.
+		_ = in.registerer.Register(prometheus.NewCounterFunc(prometheus.CounterOpts{
+			Name:        "latchkey_outbox_lost_events_total",
+			Help:        "Events JetStream had acknowledged and then lost (a failover), found by the outbox reconciler and published again.",
+			ConstLabels: prometheus.Labels{"service": in.service},
+		}, func() float64 { return float64(r.Lost()) }))
+	}
+	return r
 }
 
 // Consume runs the inbox consumer cfg on the deployment's stream and

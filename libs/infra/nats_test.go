@@ -7,6 +7,8 @@ import (
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
+	"github.com/prometheus/client_golang/prometheus"
+	"github.com/prometheus/client_golang/prometheus/testutil"
 	"google.golang.org/protobuf/proto"
 
 	"github.com/latchkey/latchkey/libs/clock"
@@ -133,5 +135,22 @@ func TestNATSSettings_BadPrefixOrReplicas_NameTheVariable(t *testing.T) {
 	})
 	if err == nil || !strings.Contains(err.Error(), infra.EnvNATSReplicas) {
 		t.Errorf("Open with 4 replicas: %v", err)
+	}
+}
+
+// The relay's count of lost events is a metric of the service.
+func TestRelay_LostEventsAreAMetric(t *testing.T) {
+	reg := prometheus.NewRegistry()
+	in, err := infra.Open(context.Background(), infra.Service{Name: "account"}, infra.Settings{
+		DataDir: t.TempDir(), NATSURL: testkit.NATS(t).URL, InternalAddr: "127.0.0.1:0", Registerer: reg,
+	})
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer in.Close()
+	in.Relay(outbox.New(in.DB, clock.System{}, "account"), outbox.RelayOptions{})
+	n, err := testutil.GatherAndCount(reg, "latchkey_outbox_lost_events_total")
+	if err != nil || n != 1 {
+		t.Fatalf("metric series %d, %v", n, err)
 	}
 }
