@@ -33,7 +33,7 @@ type Role struct {
 	Consumes []Consumption
 }
 
-// events returns the consumptions of base event subjects on the events
+// onEvents returns the consumptions of base event subjects on the events
 // stream.
 func onEvents(subjects ...string) []Consumption {
 	out := make([]Consumption, len(subjects))
@@ -105,7 +105,7 @@ type Permissions struct {
 
 // Permissions returns what NATS lets the role do in the deployment names:
 // publish its own subjects; ensure the streams (every service does at
-// start); create consumers on the subjects it consumes, and no others,
+// start; a subscriber may only look at them); create consumers on the subjects it consumes, and no others,
 // pull and acknowledge their messages, read the last message of a followed
 // subject; and receive on its own inbox (natsx.Names.Inbox), where the
 // JetStream API answers and pulled messages arrive.
@@ -133,7 +133,11 @@ func (r Role) Permissions(names natsx.Names) Permissions {
 	}
 	for _, base := range []string{natsx.EventsStreamName, natsx.NotifyStreamName} {
 		stream := names.Stream(base)
-		add("$JS.API.STREAM.INFO."+stream, "$JS.API.STREAM.CREATE."+stream, "$JS.API.STREAM.UPDATE."+stream)
+		add("$JS.API.STREAM.INFO." + stream)
+		if len(r.Publishes) > 0 {
+			// Services ensure the streams; a subscriber only reads.
+			add("$JS.API.STREAM.CREATE."+stream, "$JS.API.STREAM.UPDATE."+stream)
+		}
 	}
 	for _, c := range r.Consumes {
 		stream := names.Stream(c.Stream)

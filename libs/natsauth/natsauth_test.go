@@ -21,6 +21,7 @@ import (
 	"github.com/latchkey/latchkey/libs/natsauth"
 	"github.com/latchkey/latchkey/libs/natsx"
 	"github.com/latchkey/latchkey/libs/natsx/embedded"
+	"github.com/latchkey/latchkey/libs/outbox"
 	"github.com/latchkey/latchkey/libs/testkit"
 	eventsv1 "github.com/latchkey/latchkey/proto/gen/latchkey/events/v1"
 )
@@ -299,5 +300,51 @@ func TestGatewayUser_MayDoNothing(t *testing.T) {
 		}
 	case <-time.After(5 * time.Second):
 		t.Error("the gateway published")
+	}
+}
+
+// A subscriber reads every event and can change nothing: it publishes no
+// event and may not redefine the streams (a shorter MaxAge would drop
+// events).
+func TestSubscriberUser_ReadsEventsChangesNothing(t *testing.T) {
+	names := natsx.Names{Prefix: "acme"}
+	s := startServer(t, names)
+	ctx := context.Background()
+	account := s.connect(t, "account") // ensures the streams
+	ev := &eventsv1.AccountCreated{Meta: events.NewMeta("t1", nil, time.Now()), AccountId: "a1"}
+	data, _ := proto.Marshal(ev)
+	header := map[string]string{outbox.HeaderEventType: string(ev.ProtoReflect().Descriptor().FullName())}
+	if _, err := natsx.PublishMsg(ctx, account.js, names.Subject(events.AccountCreated), ev.Meta.EventId, data, header); err != nil {
+		t.Fatal(err)
+	}
+	evs := testkit.ReadEvents(t, s.url, testkit.EventQuery{Names: names, NKeyFile: s.seeds[natsauth.Subscriber]})
+	if len(evs) != 1 || evs[0].Subject != events.AccountCreated {
+		t.Fatalf("subscriber read %v", testkit.CountBySubject(evs))
+	}
+
+	opts, err := natsx.UserOptions(names, natsauth.Subscriber, s.seeds[natsauth.Subscriber])
+	if err != nil {
+		t.Fatal(err)
+	}
+	cctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+	defer cancel()
+	nc, err := natsx.Connect(cctx, s.url, "subscriber", opts...)
+	if err != nil {
+		t.Fatal(err)
+	}
+	defer nc.Close()
+	js, err := natsx.NewJetStream(nc)
+	if err != nil {
+		t.Fatal(err)
+	}
+	cfg := natsx.EventsStream(natsx.StreamOptions{Names: names})
+	cfg.MaxAge = time.Minute
+	if _, err := js.UpdateStream(cctx, cfg); err == nil {
+		t.Error("the subscriber redefined the events stream")
+	}
+	pctx, cancel := context.WithTimeout(ctx, 2*time.Second)
+	defer cancel()
+	if _, err := natsx.PublishMsg(pctx, js, names.Subject(events.AccountCreated), "forged", data, header); err == nil {
+		t.Error("the subscriber published an event")
 	}
 }
