@@ -338,7 +338,7 @@ func TestSubscriberUser_ReadsEventsChangesNothing(t *testing.T) {
 		t.Fatal(err)
 	}
 	cfg := natsx.EventsStream(natsx.StreamOptions{Names: names})
-	cfg.MaxAge = time.Minute
+	cfg.MaxAge = time.Hour
 	if _, err := js.UpdateStream(cctx, cfg); err == nil {
 		t.Error("the subscriber redefined the events stream")
 	}
