@@ -66,23 +66,34 @@ func ServerConfig(names natsx.Names, users []User) []byte {
 }
 
 func writeRule(b *bytes.Buffer, name string, allow, deny []string) {
-	fmt.Fprintf(b, "        %s: {", name)
-	if len(allow) > 0 {
-		fmt.Fprintf(b, " allow: %s", quote(allow))
+	fmt.Fprintf(b, "        %s: {\n", name)
+	for _, l := range []struct {
+		key      string
+		subjects []string
+	}{{"allow", allow}, {"deny", deny}} {
+		if len(l.subjects) == 0 {
+			continue
+		}
+		fmt.Fprintf(b, "          %s: [\n", l.key)
+		for i, s := range l.subjects {
+			sep := ","
+			if i == len(l.subjects)-1 {
+				sep = ""
+			}
+			fmt.Fprintf(b, "            %s%s\n", quote(s), sep)
+		}
+		b.WriteString("          ]\n")
 	}
-	if len(deny) > 0 {
-		fmt.Fprintf(b, " deny: %s", quote(deny))
-	}
-	b.WriteString(" }\n")
+	b.WriteString("        }\n")
 }
 
-// quote writes v as JSON, which the NATS configuration format reads as it
+// quote writes s as JSON, which the NATS configuration format reads as it
 // is (and which keeps a '$' in a subject from being read as a variable),
 // without JSON's \u escapes of '<', '>' and '&', which it does not read.
-func quote(v any) string {
+func quote(s string) string {
 	var b bytes.Buffer
 	enc := json.NewEncoder(&b)
 	enc.SetEscapeHTML(false)
-	_ = enc.Encode(v) // strings and lists of strings always encode
+	_ = enc.Encode(s) // a string always encodes
 	return strings.TrimSuffix(b.String(), "\n")
 }
