@@ -62,6 +62,7 @@ func ConfigFromEnv(l *config.Loader) Config {
 	}
 	cfg.Identity = infra.IdentityFromEnv(l, infra.Gateway)
 	cfg.NATSURL = infra.NATSURL(l)
+	cfg.NATSNKeyFile = infra.NATSNKeyFile(l)
 	ui.RequireSessionKeys(l)
 	return cfg
 }

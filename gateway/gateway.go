@@ -40,6 +40,9 @@ type Config struct {
 	// NATSURL, when set, is connected to so that /readyz reports NATS
 	// (gatewayd; the all-in-one passes its own check in NATS).
 	NATSURL string
+	// NATSNKeyFile holds gatewayd's nkey seed for NATSURL (empty: no
+	// authentication).
+	NATSNKeyFile string
 	// Backends are required, all four public ones.
 	Backends Backends
 	// Identity is the gateway's certificate: the backends admit the

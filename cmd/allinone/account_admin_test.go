@@ -85,10 +85,10 @@ func reasonOf(body map[string]any) string {
 
 // eventMessages returns the decoded events of tenantID with the given
 // subject, in stream order.
-func eventMessages(t *testing.T, natsURL, tenantID, subject string) []proto.Message {
+func eventMessages(t *testing.T, inst *allinone.Instance, tenantID, subject string) []proto.Message {
 	t.Helper()
 	var out []proto.Message
-	for _, e := range testkit.ReadEvents(t, natsURL, testkit.EventQuery{Subject: subject, TenantID: tenantID}) {
+	for _, e := range testkit.ReadEvents(t, inst.NATSURL, testkit.EventQuery{Subject: subject, TenantID: tenantID, Names: inst.NATSNames}) {
 		out = append(out, e.Message)
 	}
 	return out
@@ -97,9 +97,9 @@ func eventMessages(t *testing.T, natsURL, tenantID, subject string) []proto.Mess
 // wantEventCounts waits for the tenant's events and checks how many of
 // each subject there are (subjects not named are not checked), and that
 // none came twice.
-func wantEventCounts(t *testing.T, natsURL, tenantID string, want map[string]int) {
+func wantEventCounts(t *testing.T, inst *allinone.Instance, tenantID string, want map[string]int) {
 	t.Helper()
-	testkit.WaitEvents(t, natsURL, testkit.EventQuery{TenantID: tenantID}, func(evs []testkit.Event) bool {
+	testkit.WaitEvents(t, inst.NATSURL, testkit.EventQuery{TenantID: tenantID, Names: inst.NATSNames}, func(evs []testkit.Event) bool {
 		got := testkit.CountBySubject(evs)
 		ok := got["duplicate ids"] == 0
 		for s, n := range want {
@@ -137,8 +137,8 @@ func TestAdmin_UnlocksAfterFailedAttempts_UserLogsIn(t *testing.T) {
 		if st, _ := admin.do("POST", "/v1/admin/accounts/"+id+":unlock", map[string]any{}); st != 200 {
 			t.Fatalf("unlock again: %d", st)
 		}
-		wantEventCounts(t, inst.NATSURL, tenantID, map[string]int{"account.locked": 1, "account.unlocked": 1})
-		unlocked := eventMessages(t, inst.NATSURL, tenantID, "latchkey.events.v1.account.unlocked")
+		wantEventCounts(t, inst, tenantID, map[string]int{"account.locked": 1, "account.unlocked": 1})
+		unlocked := eventMessages(t, inst, tenantID, "latchkey.events.v1.account.unlocked")
 		ev := unlocked[0].(*eventsv1.AccountUnlocked)
 		if ev.GetAccountId() != id || ev.GetPreviousReason() != accountv1.LockReason_FAILED_ATTEMPTS ||
 			ev.GetMeta().GetActor().GetKind() != eventsv1.Actor_Kind_ADMIN || ev.GetMeta().GetActor().GetReason() != "called the helpdesk" ||
@@ -263,8 +263,8 @@ func TestInactivity_TenDaysWithoutLoginLock_AdminReactivates(t *testing.T) {
 		if st, body := login(anon, code, "portal-user", "Personal-Choice-5"); st != 200 || body["accessToken"] == nil {
 			t.Fatalf("log-in after the reactivation: %d %v", st, body)
 		}
-		wantEventCounts(t, inst.NATSURL, tenantID, map[string]int{"account.locked": 2, "account.unlocked": 1})
-		for _, m := range eventMessages(t, inst.NATSURL, tenantID, "latchkey.events.v1.account.locked") {
+		wantEventCounts(t, inst, tenantID, map[string]int{"account.locked": 2, "account.unlocked": 1})
+		for _, m := range eventMessages(t, inst, tenantID, "latchkey.events.v1.account.locked") {
 			ev := m.(*eventsv1.AccountLocked)
 			if ev.GetReason() != accountv1.LockReason_INACTIVITY || ev.GetMeta().GetActor().GetKind() != eventsv1.Actor_Kind_SYSTEM {
 				t.Fatalf("AccountLocked = %v, want INACTIVITY by the system", ev)
@@ -331,10 +331,10 @@ func TestLockAndDisable_RevokeSessions_OneEventEach(t *testing.T) {
 			!slices.Contains(fieldViolations(body), "reason") {
 			t.Fatalf("overlong reason: %d %v", st, body)
 		}
-		wantEventCounts(t, inst.NATSURL, tenantID, map[string]int{
+		wantEventCounts(t, inst, tenantID, map[string]int{
 			"account.disabled": 1, "account.reactivated": 1, "account.locked": 1, "account.unlocked": 1,
 		})
-		disabled := eventMessages(t, inst.NATSURL, tenantID, "latchkey.events.v1.account.disabled")[0].(*eventsv1.AccountDisabled)
+		disabled := eventMessages(t, inst, tenantID, "latchkey.events.v1.account.disabled")[0].(*eventsv1.AccountDisabled)
 		if disabled.GetMeta().GetActor().GetReason() != "left the company" || disabled.GetAccountId() != id {
 			t.Fatalf("AccountDisabled = %v", disabled)
 		}
@@ -371,7 +371,7 @@ func TestAdmin_UpdatesProfileAndRoles_KeepsTheLastAdmin(t *testing.T) {
 		if st, body := admin.do("PATCH", "/v1/admin/accounts/"+adminID, map[string]any{"roles": []string{"USER"}}); st != 200 {
 			t.Fatalf("step down with another admin there: %d %v", st, body)
 		}
-		wantEventCounts(t, inst.NATSURL, tenantID, map[string]int{"account.updated": 3})
+		wantEventCounts(t, inst, tenantID, map[string]int{"account.updated": 3})
 	})
 }
 
@@ -468,7 +468,7 @@ func TestTerms_PublishShowAcceptAndMe(t *testing.T) {
 		if st, _ := op.asTenant(code).do("GET", "/v1/me", nil); st != 403 {
 			t.Fatalf("me with an operator token: %d, want 403", st)
 		}
-		wantEventCounts(t, inst.NATSURL, tenantID, map[string]int{"tenant.terms_published": 1, "account.terms_accepted": 1})
+		wantEventCounts(t, inst, tenantID, map[string]int{"tenant.terms_published": 1, "account.terms_accepted": 1})
 	})
 }
 

@@ -18,6 +18,7 @@ import (
 	"strconv"
 	"time"
 
+	"github.com/nats-io/nats.go"
 	"github.com/prometheus/client_golang/prometheus"
 	"github.com/prometheus/client_golang/prometheus/collectors"
 	"golang.org/x/sync/errgroup"
@@ -30,6 +31,7 @@ import (
 	"github.com/latchkey/latchkey/libs/daemon"
 	"github.com/latchkey/latchkey/libs/infra"
 	"github.com/latchkey/latchkey/libs/mtls"
+	"github.com/latchkey/latchkey/libs/natsauth"
 	"github.com/latchkey/latchkey/libs/natsx"
 	"github.com/latchkey/latchkey/libs/natsx/embedded"
 	account "github.com/latchkey/latchkey/services/account/server"
@@ -51,6 +53,19 @@ type Config struct {
 	// PostgresURL and NATSURL replace SQLite and the embedded NATS.
 	PostgresURL string
 	NATSURL     string
+	// NATSNames are the deployment's names on NATS (its prefix), so that
+	// several deployments, or test runs, share one NATS apart.
+	NATSNames natsx.Names
+	// NATSReplicas is how many copies of each stream NATS keeps (0: 1).
+	NATSReplicas int
+	// NATSNKeyFile is the credential service's nkey seed, which
+	// `latchkey keys rotate` connects with.
+	NATSNKeyFile string
+	// NATSNKeyDir, when set, is a folder `latchkey nats-auth` wrote: each
+	// service then connects to NATS on its own, as its own user
+	// (<service>.nk), and the readiness check as the gateway, as separate
+	// binaries do. Empty: one connection without authentication, shared.
+	NATSNKeyDir string
 	// OperatorToken admits operator calls; empty: generated on first start
 	// and kept in DataDir/operator-token.
 	OperatorToken string
@@ -76,6 +91,9 @@ func ConfigFromEnv(l *config.Loader) Config {
 		EmbeddedNATSAddr: l.String("LATCHKEY_EMBEDDED_NATS_ADDR", "127.0.0.1:4250", "all-in-one: where the embedded NATS listens (unused when LATCHKEY_NATS_URL is set)"),
 		PostgresURL:      infra.PostgresURL(l),
 		NATSURL:          infra.NATSURL(l),
+		NATSNames:        infra.NATSNames(l),
+		NATSReplicas:     infra.NATSReplicas(l),
+		NATSNKeyFile:     infra.NATSNKeyFile(l),
 		OperatorToken:    authn.OperatorTokenFromEnv(l),
 		ManagementAddr:   daemon.ManagementAddr(l),
 		Account:          account.TuningFromEnv(l),
@@ -94,6 +112,8 @@ type Instance struct {
 	GRPCAddr string
 	// NATSURL is the NATS the services publish to.
 	NATSURL string
+	// NATSNames are the names they publish and consume under.
+	NATSNames natsx.Names
 	// OperatorToken is the token operators use; OperatorTokenPath is the
 	// file it was read from or written to ("" when it came from config).
 	OperatorToken     string
@@ -157,6 +177,9 @@ func Start(ctx context.Context, cfg Config) (_ *Instance, err error) {
 			return nil, fmt.Errorf("%s: %w", authn.EnvOperatorToken, err)
 		}
 	}
+	if err := infra.CheckNATS(cfg.NATSNames, cfg.NATSReplicas); err != nil {
+		return nil, err
+	}
 	if err := os.MkdirAll(cfg.DataDir, 0o700); err != nil {
 		return nil, fmt.Errorf("data directory: %w", err)
 	}
@@ -173,7 +196,7 @@ func Start(ctx context.Context, cfg Config) (_ *Instance, err error) {
 	inst := &Instance{cancel: cancel, done: make(chan error, 1)}
 
 	// NATS: embedded unless a server is given.
-	inst.NATSURL = cfg.NATSURL
+	inst.NATSURL, inst.NATSNames = cfg.NATSURL, cfg.NATSNames
 	if inst.NATSURL == "" {
 		host, port, err := splitHostPort(cfg.EmbeddedNATSAddr)
 		if err != nil {
@@ -186,7 +209,13 @@ func Start(ctx context.Context, cfg Config) (_ *Instance, err error) {
 		cleanups = append(cleanups, ns.Shutdown)
 		inst.NATSURL = ns.ClientURL()
 	}
-	nc, err := natsx.Connect(ctx, inst.NATSURL, "latchkey")
+	var natsOpts []nats.Option
+	if cfg.NATSNKeyDir != "" {
+		if natsOpts, err = natsx.UserOptions(cfg.NATSNames, infra.Gateway, natsauth.SeedFile(cfg.NATSNKeyDir, infra.Gateway)); err != nil {
+			return nil, err
+		}
+	}
+	nc, err := natsx.Connect(ctx, inst.NATSURL, "latchkey", natsOpts...)
 	if err != nil {
 		return nil, err
 	}
@@ -300,9 +329,13 @@ func Start(ctx context.Context, cfg Config) (_ *Instance, err error) {
 	// NATS connection, the clock, the logs and the metrics.
 	settings := func(name string) infra.Settings {
 		p := svc[name]
-		return infra.Settings{Listener: p.public, InternalListener: p.internal, Identity: p.identity,
-			PostgresURL: cfg.PostgresURL, DataDir: cfg.DataDir, NATS: nc,
+		s := infra.Settings{Listener: p.public, InternalListener: p.internal, Identity: p.identity,
+			PostgresURL: cfg.PostgresURL, DataDir: cfg.DataDir, NATS: nc, NATSNames: cfg.NATSNames, NATSReplicas: cfg.NATSReplicas,
 			Clock: cfg.Clock, Logger: cfg.Logger, Registerer: reg}
+		if cfg.NATSNKeyDir != "" {
+			s.NATS, s.NATSURL, s.NATSNKeyFile = nil, inst.NATSURL, natsauth.SeedFile(cfg.NATSNKeyDir, name)
+		}
+		return s
 	}
 
 	// E-mail: over SMTP when configured, else into the built-in mailbox,

@@ -35,10 +35,10 @@ import (
 func browserJourney(t *testing.T) (*journey, *browsertest.Page) {
 	t.Helper()
 	// The browser tests run one after the other, each its own suite and
-	// tab in the shared browser: beside each other, two suites on CI's
-	// shared NATS joined the same durable consumers (their names are
-	// fixed until issue 13 gives them a prefix) and took each other's
-	// invitations, so e-mails never came.
+	// tab in the shared browser. (Beside each other, two suites on CI's
+	// shared NATS once joined the same durable consumers and took each
+	// other's invitations; each suite now has NATS names of its own,
+	// startJourney's, so that no longer happens either way.)
 	p := browsertest.New(t) // skips before anything starts when there is no browser
 	began := time.Now()
 	j := startJourney(t, true)

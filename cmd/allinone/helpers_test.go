@@ -7,6 +7,7 @@ import (
 	"io"
 	"log/slog"
 	"net/http"
+	"sync"
 	"testing"
 	"time"
 
@@ -18,6 +19,7 @@ import (
 	"github.com/latchkey/latchkey/cmd/allinone"
 	"github.com/latchkey/latchkey/gateway"
 	"github.com/latchkey/latchkey/libs/clock"
+	"github.com/latchkey/latchkey/libs/natsx"
 	"github.com/latchkey/latchkey/libs/testkit"
 	accountinternalv1 "github.com/latchkey/latchkey/proto/gen/latchkey/internalapi/account/v1"
 )
@@ -159,10 +161,17 @@ func startWithClock(t testing.TB, postgres bool, natsURL, dataDir string, clk cl
 }
 
 // startWithConfig is start with cfg's settings (a small hash pool, say).
+// Unless cfg names its own, the suite gets NATS names of t's (the same
+// for every start in t, so a restarted suite finds its streams again):
+// suites beside it on a shared NATS neither join its consumers nor see its
+// events.
 func startWithConfig(t testing.TB, postgres bool, cfg allinone.Config) *allinone.Instance {
 	t.Helper()
 	if postgres {
 		cfg.PostgresURL = testkit.Postgres(t).URL
+	}
+	if cfg.NATSNames == (natsx.Names{}) && cfg.NATSURL != "" && cfg.NATSNKeyDir == "" {
+		cfg.NATSNames = testNames(t, cfg.NATSURL)
 	}
 	inst, err := allinone.Start(context.Background(), cfg)
 	if err != nil {
@@ -175,6 +184,21 @@ func startWithConfig(t testing.TB, postgres bool, cfg allinone.Config) *allinone
 	})
 	waitReady(t, inst)
 	return inst
+}
+
+// namesOfTests are the NATS names of each test that started a suite.
+var namesOfTests sync.Map // testing.TB → natsx.Names
+
+// testNames returns t's NATS names on the server at natsURL, made at t's
+// first call.
+func testNames(t testing.TB, natsURL string) natsx.Names {
+	if n, ok := namesOfTests.Load(t); ok {
+		return n.(natsx.Names)
+	}
+	n := (&testkit.NATSServer{URL: natsURL}).Names(t)
+	namesOfTests.Store(t, n)
+	t.Cleanup(func() { namesOfTests.Delete(t) })
+	return n
 }
 
 // loopbackEdge serves REST and gRPC on one random loopback port.

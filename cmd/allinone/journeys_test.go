@@ -11,6 +11,7 @@ import (
 	"io"
 	"log/slog"
 	"net/url"
+	"path/filepath"
 	"regexp"
 	"slices"
 	"strings"
@@ -19,6 +20,9 @@ import (
 
 	"github.com/latchkey/latchkey/cmd/allinone"
 	"github.com/latchkey/latchkey/libs/clock"
+	"github.com/latchkey/latchkey/libs/natsauth"
+	"github.com/latchkey/latchkey/libs/natsx"
+	"github.com/latchkey/latchkey/libs/natsx/embedded"
 	"github.com/latchkey/latchkey/libs/testkit"
 	"github.com/latchkey/latchkey/libs/testkit/qr"
 	"github.com/latchkey/latchkey/libs/testkit/smtptest"
@@ -43,28 +47,64 @@ type journey struct {
 	op   client
 	anon client
 	read map[int]bool
+	// subscriberSeed reads the events on a NATS with authentication.
+	subscriberSeed string
 }
 
 func startJourney(t *testing.T, pg bool) *journey {
+	t.Helper()
+	return startJourneyOn(t, pg, false)
+}
+
+// startJourneyOn starts a journey's suite; with natsAuth, on a NATS of
+// its own that admits only the users `latchkey nats-auth` writes, each
+// service connecting as its own with only its permissions (a suite that
+// gets through a journey so proves the permission table complete).
+func startJourneyOn(t *testing.T, pg, natsAuth bool) *journey {
 	t.Helper()
 	srv := smtptest.Start(t, smtptest.Options{})
 	// Stepping: a password change and a link asked for after it never
 	// share a time (the link would count as older than the change and be
 	// voided by it, as on no real clock).
 	clk := clock.NewStepping(time.Now(), time.Microsecond)
-	cfg := allinone.Config{Edge: loopbackEdge, DataDir: t.TempDir(), NATSURL: testkit.NATS(t).URL, Clock: clk,
-		Logger: slog.New(slog.NewTextHandler(io.Discard, nil))}
+	cfg := allinone.Config{Edge: loopbackEdge, DataDir: t.TempDir(), Clock: clk, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))}
+	if !natsAuth {
+		// Names of its own on NATS: suites beside it on a shared NATS
+		// (CI's) neither join its durable consumers nor see its events.
+		nats := testkit.NATS(t)
+		cfg.NATSURL, cfg.NATSNames = nats.URL, nats.Names(t)
+	} else {
+		cfg.NATSNames, cfg.NATSNKeyDir = natsx.Names{Prefix: "acme"}, t.TempDir()
+		if _, err := natsauth.WriteFiles(cfg.NATSNKeyDir, cfg.NATSNames); err != nil {
+			t.Fatal(err)
+		}
+		ns, err := embedded.Start(embedded.Options{Port: -1, StoreDir: t.TempDir(),
+			AuthFile: filepath.Join(cfg.NATSNKeyDir, natsauth.ConfigFileName)})
+		if err != nil {
+			t.Fatal(err)
+		}
+		t.Cleanup(ns.Shutdown)
+		cfg.NATSURL = ns.ClientURL()
+	}
 	cfg.Notification.SMTPURL = "smtp://" + srv.Addr
 	inst := startWithConfig(t, pg, cfg)
-	return &journey{t: t, inst: inst, clk: clk, mail: srv, read: map[int]bool{},
+	j := &journey{t: t, inst: inst, clk: clk, mail: srv, read: map[int]bool{},
 		op: client{t: t, base: inst.HTTPURL, token: inst.OperatorToken}, anon: client{t: t, base: inst.HTTPURL}}
+	if natsAuth {
+		j.subscriberSeed = natsauth.SeedFile(cfg.NATSNKeyDir, natsauth.Subscriber)
+	}
+	return j
 }
 
-// eachJourneyStore runs fn on PostgreSQL and on SQLite.
+// eachJourneyStore runs fn on PostgreSQL and on SQLite, and once more on
+// SQLite with every service confined to its NATS permissions.
 func eachJourneyStore(t *testing.T, fn func(j *journey)) {
-	for _, pg := range []bool{true, false} {
-		t.Run(map[bool]string{true: "postgres", false: "sqlite"}[pg], func(t *testing.T) {
-			fn(startJourney(t, pg))
+	for _, v := range []struct {
+		name         string
+		pg, natsAuth bool
+	}{{"postgres", true, false}, {"sqlite", false, false}, {"sqlite_nats_auth", false, true}} {
+		t.Run(v.name, func(t *testing.T) {
+			fn(startJourneyOn(t, v.pg, v.natsAuth))
 		})
 	}
 }
@@ -467,7 +507,7 @@ func TestJourneyJ2_HelpdeskStrictPolicy(t *testing.T) {
 			if st < 400 || st >= 500 {
 				t.Fatalf("wrong answer: %d %v", st, body)
 			}
-			testkit.WaitEvents(t, j.inst.NATSURL, testkit.EventQuery{TenantID: tenantID, Subject: "latchkey.events.v1.session.login_failed"}, func(evs []testkit.Event) bool {
+			testkit.WaitEvents(t, j.inst.NATSURL, testkit.EventQuery{TenantID: tenantID, Subject: "latchkey.events.v1.session.login_failed", Names: j.inst.NATSNames, NKeyFile: j.subscriberSeed}, func(evs []testkit.Event) bool {
 				for _, e := range evs {
 					if f, ok := e.Message.(*eventsv1.LoginFailed); ok && f.GetReason() == "RESET_ANSWERS" {
 						return true

@@ -8,6 +8,7 @@ import (
 	"os"
 	"path/filepath"
 
+	"github.com/latchkey/latchkey/libs/natsauth"
 	credential "github.com/latchkey/latchkey/services/credential/server"
 )
 
@@ -21,6 +22,10 @@ import (
 func RotateSigningKey(ctx context.Context, cfg Config, retireCurrent bool) (credential.KeyRotation, error) {
 	c := credential.Config{Tuning: cfg.Credential}
 	c.PostgresURL, c.DataDir, c.NATSURL, c.Clock, c.Logger = cfg.PostgresURL, cfg.DataDir, cfg.NATSURL, cfg.Clock, cfg.Logger
+	c.NATSNames, c.NATSNKeyFile = cfg.NATSNames, cfg.NATSNKeyFile
+	if c.NATSNKeyFile == "" && cfg.NATSNKeyDir != "" {
+		c.NATSNKeyFile = natsauth.SeedFile(cfg.NATSNKeyDir, credential.Name)
+	}
 	if c.NATSURL == "" {
 		c.NATSURL = "nats://" + cfg.EmbeddedNATSAddr
 	}

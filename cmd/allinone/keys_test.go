@@ -65,8 +65,9 @@ func jwksKids(t *testing.T, anon client) []string {
 // by the test to run `latchkey keys` and to start the suite again.
 func keysConfig(t *testing.T, pg bool) allinone.Config {
 	t.Helper()
+	natsURL := testkit.NATS(t).URL
 	cfg := allinone.Config{
-		Edge: loopbackEdge, DataDir: t.TempDir(), NATSURL: testkit.NATS(t).URL,
+		Edge: loopbackEdge, DataDir: t.TempDir(), NATSURL: natsURL, NATSNames: testNames(t, natsURL),
 		Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
 	}
 	if pg {

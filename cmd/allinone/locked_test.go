@@ -107,7 +107,7 @@ func TestLockedOrDisabled_RightPasswordAndPIN_AnsweredAsWrong(t *testing.T) {
 		deadline := time.Now().Add(15 * time.Second)
 		for {
 			var reasons []string
-			for _, m := range eventMessages(t, inst.NATSURL, tenantID, "latchkey.events.v1.session.login_failed") {
+			for _, m := range eventMessages(t, inst, tenantID, "latchkey.events.v1.session.login_failed") {
 				reasons = append(reasons, m.(*eventsv1.LoginFailed).GetReason())
 			}
 			joined := strings.Join(reasons, " ")

@@ -68,7 +68,8 @@ func TestOperatorAccount_FirstStartLogInOperateActInATenant(t *testing.T) {
 // returns it with its configuration, for a restart.
 func startWithOperator(t *testing.T, username, email string) (*allinone.Instance, allinone.Config) {
 	t.Helper()
-	cfg := allinone.Config{Edge: loopbackEdge, DataDir: t.TempDir(), NATSURL: testkit.NATS(t).URL,
+	natsURL := testkit.NATS(t).URL
+	cfg := allinone.Config{Edge: loopbackEdge, DataDir: t.TempDir(), NATSURL: natsURL, NATSNames: testNames(t, natsURL),
 		Logger: slog.New(slog.NewTextHandler(io.Discard, nil))}
 	cfg.Account.Operator.TenantCode = "platform"
 	cfg.Account.Operator.Username = username

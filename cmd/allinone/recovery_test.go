@@ -495,7 +495,7 @@ func TestJourney_ResetWithSecurityAnswer_WrongAnswerCounted(t *testing.T) {
 				t.Fatalf("wrong answer: %d %v", st, body)
 			}
 			testkit.Eventually(t, 10*time.Second, func() error {
-				for _, m := range eventMessages(t, inst.NATSURL, tenantID, "latchkey.events.v1.session.login_failed") {
+				for _, m := range eventMessages(t, inst, tenantID, "latchkey.events.v1.session.login_failed") {
 					if m.(*eventsv1.LoginFailed).GetReason() == "RESET_ANSWERS" {
 						return nil
 					}
@@ -515,7 +515,7 @@ func TestJourney_ResetWithSecurityAnswer_WrongAnswerCounted(t *testing.T) {
 				t.Fatalf("log-in with the new password: %d %v", st, body)
 			}
 			testkit.Eventually(t, 10*time.Second, func() error {
-				for _, m := range eventMessages(t, inst.NATSURL, tenantID, "latchkey.events.v1.recovery.password_reset_completed") {
+				for _, m := range eventMessages(t, inst, tenantID, "latchkey.events.v1.recovery.password_reset_completed") {
 					if fmt.Sprint(m.(*eventsv1.PasswordResetCompleted).GetVerifiedWith()) == "[SECURITY_ANSWERS]" {
 						return nil
 					}
@@ -564,7 +564,7 @@ func TestJourney_ResetWithTOTP_RecoveryCodeWorks_FactorStaysOn(t *testing.T) {
 		t.Fatalf("wrong code: %d %v", st, body)
 	}
 	testkit.Eventually(t, 10*time.Second, func() error {
-		for _, m := range eventMessages(t, inst.NATSURL, tenantID, "latchkey.events.v1.session.login_failed") {
+		for _, m := range eventMessages(t, inst, tenantID, "latchkey.events.v1.session.login_failed") {
 			if m.(*eventsv1.LoginFailed).GetReason() == "RESET_TOTP" {
 				return nil
 			}

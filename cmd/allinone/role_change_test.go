@@ -94,7 +94,7 @@ func TestRoleChange_EventAloneEndsTheSessions(t *testing.T) {
 		}
 		// With the type header, as the outbox relays every event.
 		header := map[string]string{outbox.HeaderEventType: string(ev.ProtoReflect().Descriptor().FullName())}
-		if _, err := natsx.PublishMsg(context.Background(), js, events.AccountUpdated, meta.EventId, data, header); err != nil {
+		if _, err := natsx.PublishMsg(context.Background(), js, inst.NATSNames.Subject(events.AccountUpdated), meta.EventId, data, header); err != nil {
 			t.Fatal(err)
 		}
 		waitStatus(t, func() int { st, _ := deputy.do("GET", "/v1/me", nil); return st }, 401)

@@ -43,7 +43,7 @@ func TestConsume_OutboxEventHandledOnceAndAcknowledged(t *testing.T) {
 	defer cancel()
 	srv := testkit.NATS(t)
 	prefix := testkit.UniquePrefix(t)
-	cfg := natsx.EventsStream()
+	cfg := natsx.EventsStream(natsx.StreamOptions{})
 	cfg.Name = testkit.StreamName(t, "EVENTS")
 	cfg.Subjects = []string{prefix + ".>"}
 	stream := srv.Stream(t, cfg)

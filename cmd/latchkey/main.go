@@ -21,6 +21,7 @@ import (
 	"github.com/latchkey/latchkey/libs/config"
 	"github.com/latchkey/latchkey/libs/daemon"
 	"github.com/latchkey/latchkey/libs/logx"
+	"github.com/latchkey/latchkey/libs/natsx"
 	"github.com/latchkey/latchkey/libs/tracing"
 	account "github.com/latchkey/latchkey/services/account/server"
 	credential "github.com/latchkey/latchkey/services/credential/server"
@@ -59,6 +60,7 @@ commands:
   tenant    create and list tenants through the API (latchkey tenant for help)
   keys      rotate the access-token signing key (latchkey keys for help)
   certs     make a development CA and a certificate for each service (latchkey certs -h)
+  nats-auth make an nkey for each service and the nats-server permissions (latchkey nats-auth -h)
 
 Settings come from environment variables; "latchkey config" lists them.
 `
@@ -84,6 +86,8 @@ func run(args []string, stdout, stderr io.Writer) error {
 		return nil
 	case "certs":
 		return certsCommand(args[1:], stdout, stderr)
+	case "nats-auth":
+		return natsAuthCommand(args[1:], stdout, stderr)
 	case "run", "migrate", "tenant", "keys":
 	case "-h", "--help", "help":
 		fmt.Fprint(stdout, usage)
@@ -137,8 +141,8 @@ func run(args []string, stdout, stderr io.Writer) error {
 
 // printRunning tells where everything of a started all-in-one is.
 func printRunning(w io.Writer, inst *allinone.Instance) {
-	fmt.Fprintf(w, "Latchkey is running.\n  REST:  %s  (OpenAPI: %s/openapi.json)\n  gRPC:  %s\n  NATS:  %s  (events on latchkey.events.v1.>)\n",
-		inst.HTTPURL, inst.HTTPURL, inst.GRPCAddr, inst.NATSURL)
+	fmt.Fprintf(w, "Latchkey is running.\n  REST:  %s  (OpenAPI: %s/openapi.json)\n  gRPC:  %s\n  NATS:  %s  (events on %s)\n",
+		inst.HTTPURL, inst.HTTPURL, inst.GRPCAddr, inst.NATSURL, inst.NATSNames.Subject(natsx.EventsSubjects))
 	fmt.Fprintf(w, "  Pages: %s/ui/sign-in\n", inst.HTTPURL)
 	if inst.MailboxURL != "" {
 		fmt.Fprintf(w, "  Mail:  %s  (this machine only; no SMTP server set: e-mail lands here)\n", inst.MailboxURL)

@@ -32,6 +32,9 @@ type FollowOptions struct {
 	Stream string
 	// Subject defaults to SessionRevokedSubject.
 	Subject string
+	// Names are the deployment's names on NATS, applied to Stream and
+	// Subject.
+	Names natsx.Names
 	// Lookback defaults to DefaultRevocationLookback; make it at least the
 	// access-token lifetime.
 	Lookback time.Duration
@@ -109,6 +112,7 @@ func follow(ctx context.Context, js jetstream.JetStream, opts FollowOptions, hea
 	if opts.Stream == "" {
 		opts.Stream = natsx.EventsStreamName
 	}
+	opts.Stream, opts.Subject = opts.Names.Stream(opts.Stream), opts.Names.Subject(opts.Subject)
 	if opts.CatchUpTimeout <= 0 {
 		opts.CatchUpTimeout = 10 * time.Second
 	}

@@ -37,7 +37,7 @@ func newRevocationFeed(t *testing.T) revocationFeed {
 		t.Fatal(err)
 	}
 	prefix := testkit.UniquePrefix(t)
-	cfg := natsx.EventsStream()
+	cfg := natsx.EventsStream(natsx.StreamOptions{})
 	cfg.Name = testkit.StreamName(t, "EVENTS")
 	cfg.Subjects = []string{prefix + ".events.>"}
 	if _, err := natsx.EnsureStream(ctx, js, cfg); err != nil {

@@ -8,6 +8,7 @@ import (
 
 	"github.com/latchkey/latchkey/libs/clock"
 	"github.com/latchkey/latchkey/libs/config"
+	"github.com/latchkey/latchkey/libs/natsx"
 )
 
 // EnvOperatorToken names the operator API token's variable.
@@ -39,8 +40,11 @@ type ServerOptions struct {
 	// there, CredentialSessions (its CheckSession) elsewhere. Without it
 	// such tokens are refused as Unavailable.
 	Sessions SessionChecker
-	Clock    clock.Clock
-	Logger   *slog.Logger
+	// Names are the deployment's names on NATS, where the revocations
+	// and key rotations are followed.
+	Names  natsx.Names
+	Clock  clock.Clock
+	Logger *slog.Logger
 }
 
 // NewServerAuthenticator is how every service authenticates its public
@@ -68,10 +72,10 @@ func NewServerAuthenticator(ctx context.Context, js jetstream.JetStream, opts Se
 		return nil, err
 	}
 	// A revocation matters while the session's last access token lives.
-	if err := FollowRevocations(ctx, js, deny, FollowOptions{Logger: opts.Logger, Lookback: tok.AccessTTL + DenylistGrace}); err != nil {
+	if err := FollowRevocations(ctx, js, deny, FollowOptions{Names: opts.Names, Logger: opts.Logger, Lookback: tok.AccessTTL + DenylistGrace}); err != nil {
 		return nil, err
 	}
-	if err := FollowKeyRotations(ctx, js, retired, opts.Keys, FollowOptions{Logger: opts.Logger}); err != nil {
+	if err := FollowKeyRotations(ctx, js, retired, opts.Keys, FollowOptions{Names: opts.Names, Logger: opts.Logger}); err != nil {
 		return nil, err
 	}
 	return &Authenticator{Operators: opts.Operators, Tokens: verifier}, nil

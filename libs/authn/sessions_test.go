@@ -215,7 +215,7 @@ func TestFollowRevocations_NATSStoppedAndBack_CurrentOnlyWhileCaughtUp(t *testin
 	if err != nil {
 		t.Fatal(err)
 	}
-	if err := natsx.EnsureStreams(ctx, js); err != nil {
+	if err := natsx.EnsureStreams(ctx, js, natsx.StreamOptions{}); err != nil {
 		t.Fatal(err)
 	}
 	d := NewDenylist(nil)

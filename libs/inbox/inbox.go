@@ -18,6 +18,7 @@ import (
 
 	"github.com/latchkey/latchkey/libs/clock"
 	"github.com/latchkey/latchkey/libs/dbx"
+	"github.com/latchkey/latchkey/libs/natsx"
 )
 
 //go:embed migrations
@@ -34,14 +35,19 @@ type Handler func(ctx context.Context, tx dbx.Tx, msg jetstream.Msg) error
 
 // Config names the durable consumer.
 type Config struct {
-	// Stream is the JetStream stream to read, e.g. LATCHKEY_EVENTS.
+	// Stream is the JetStream stream to read by its base name, e.g.
+	// LATCHKEY_EVENTS (Names makes it the deployment's).
 	Stream string
 	// Durable is the consumer's name; every replica of a service uses the
 	// same one, so each event is handled by one of them.
 	Durable string
-	// FilterSubject selects the events, e.g. latchkey.events.v1.credential.>
-	// (a single subject: NATS 2.9 has no multi-filter consumers).
+	// FilterSubject selects the events by their base subject, e.g.
+	// latchkey.events.v1.credential.> (a single subject: NATS 2.9 has no
+	// multi-filter consumers).
 	FilterSubject string
+	// Names are the deployment's names on NATS, applied to Stream and
+	// FilterSubject. Durable needs none: a consumer belongs to its stream.
+	Names natsx.Names
 	// MaxDeliver bounds redeliveries of a failing event (default 20).
 	MaxDeliver int
 	// AckWait is how long a delivery may take before it is redelivered
@@ -82,9 +88,9 @@ func Run(ctx context.Context, js jetstream.JetStream, db dbx.DB, cfg Config, h H
 	if cfg.Retention <= 0 {
 		cfg.Retention = 8 * 24 * time.Hour
 	}
-	cons, err := js.CreateOrUpdateConsumer(ctx, cfg.Stream, jetstream.ConsumerConfig{
+	cons, err := js.CreateOrUpdateConsumer(ctx, cfg.Names.Stream(cfg.Stream), jetstream.ConsumerConfig{
 		Durable:       cfg.Durable,
-		FilterSubject: cfg.FilterSubject,
+		FilterSubject: cfg.Names.Subject(cfg.FilterSubject),
 		AckPolicy:     jetstream.AckExplicitPolicy,
 		DeliverPolicy: jetstream.DeliverAllPolicy,
 		AckWait:       cfg.AckWait,

@@ -6,6 +6,7 @@ package infra
 
 import (
 	"context"
+	"fmt"
 	"io/fs"
 	"net"
 	"sync"
@@ -13,6 +14,7 @@ import (
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
+	"github.com/prometheus/client_golang/prometheus"
 	"golang.org/x/sync/errgroup"
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/health"
@@ -40,6 +42,9 @@ type Infra struct {
 	DB   dbx.DB
 	NATS *nats.Conn
 	JS   jetstream.JetStream
+	// Names are the deployment's names on NATS (Settings.NATSNames): give
+	// them to whatever publishes or consumes (Relay and Consume do).
+	Names natsx.Names
 	// Listener is the public API's (nil for a service without one);
 	// InternalListener the internal API's.
 	Listener         net.Listener
@@ -47,8 +52,10 @@ type Infra struct {
 
 	// ready checks what the service cannot serve without (its database,
 	// the peers of DialRequired) and what it rides out (NATS).
-	ready   *readiness.Checker
-	closers []func()
+	ready      *readiness.Checker
+	service    string
+	registerer prometheus.Registerer
+	closers    []func()
 }
 
 // Readiness check names.
@@ -62,7 +69,7 @@ const (
 // public one when cfg names it. On error, what was opened is closed.
 func Open(ctx context.Context, svc Service, cfg Settings) (_ *Infra, err error) {
 	cfg = cfg.WithDefaults()
-	in := &Infra{ready: readiness.New(cfg.Logger.With("service", svc.Name))}
+	in := &Infra{ready: readiness.New(cfg.Logger.With("service", svc.Name)), service: svc.Name, registerer: cfg.Registerer}
 	defer func() {
 		if err != nil {
 			in.Close()
@@ -76,8 +83,16 @@ func Open(ctx context.Context, svc Service, cfg Settings) (_ *Infra, err error) 
 		return nil, err
 	}
 	in.ready.Add(readiness.Check{Name: checkDatabase, Probe: in.DB.Ping})
+	if err = CheckNATS(cfg.NATSNames, cfg.NATSReplicas); err != nil {
+		return nil, err
+	}
+	in.Names = cfg.NATSNames
 	if in.NATS = cfg.NATS; in.NATS == nil {
-		if in.NATS, err = natsx.Connect(ctx, cfg.NATSURL, svc.Name); err != nil {
+		opts, err := natsx.UserOptions(cfg.NATSNames, svc.Name, cfg.NATSNKeyFile)
+		if err != nil {
+			return nil, fmt.Errorf("%s: %w", EnvNATSNKeyFile, err)
+		}
+		if in.NATS, err = natsx.Connect(ctx, cfg.NATSURL, svc.Name, opts...); err != nil {
 			return nil, err
 		}
 		in.closers = append(in.closers, in.NATS.Close)
@@ -91,7 +106,7 @@ func Open(ctx context.Context, svc Service, cfg Settings) (_ *Infra, err error) 
 	if in.JS, err = natsx.NewJetStream(in.NATS); err != nil {
 		return nil, err
 	}
-	if err = natsx.EnsureStreams(ctx, in.JS); err != nil {
+	if err = natsx.EnsureStreams(ctx, in.JS, natsx.StreamOptions{Names: cfg.NATSNames, Replicas: cfg.NATSReplicas}); err != nil {
 		return nil, err
 	}
 	if in.InternalListener, err = grpcx.Listen(cfg.InternalListener, cfg.InternalAddr); err != nil {
@@ -113,6 +128,45 @@ func Open(ctx context.Context, svc Service, cfg Settings) (_ *Infra, err error) 
 		return nil, err
 	}
 	return in, nil
+}
+
+// CheckNATS refuses NATS names and stream replicas (0: the default) that
+// settings built in code, not read by SettingsFromEnv, may carry; the
+// error names the variable.
+func CheckNATS(names natsx.Names, replicas int) error {
+	if err := natsx.CheckPrefix(names.Prefix); err != nil {
+		return fmt.Errorf("%s: %w", EnvNATSPrefix, err)
+	}
+	if replicas != 0 {
+		if err := natsx.CheckReplicas(replicas); err != nil {
+			return fmt.Errorf("%s: %w", EnvNATSReplicas, err)
+		}
+	}
+	return nil
+}
+
+// Relay returns the relay of box, publishing to the deployment's subjects.
+// Its count of events NATS lost (outbox.Relay.Lost) is the metric
+// latchkey_outbox_lost_events_total.
+func (in *Infra) Relay(box *outbox.Outbox, opts outbox.RelayOptions) *outbox.Relay {
+	opts.Names = in.Names
+	r := box.NewRelay(in.JS, opts)
+	if in.registerer != nil {
+		// A second relay of the service (none today) keeps the first's.
+		_ = in.registerer.Register(prometheus.NewCounterFunc(prometheus.CounterOpts{
+			Name:        "latchkey_outbox_lost_events_total",
+			Help:        "Events JetStream had acknowledged and then lost (a failover), found by the outbox reconciler and published again.",
+			ConstLabels: prometheus.Labels{"service": in.service},
+		}, func() float64 { return float64(r.Lost()) }))
+	}
+	return r
+}
+
+// Consume runs the inbox consumer cfg on the deployment's stream and
+// subjects (inbox.Run) until ctx ends.
+func (in *Infra) Consume(ctx context.Context, cfg inbox.Config, h inbox.Handler) error {
+	cfg.Names = in.Names
+	return inbox.Run(ctx, in.JS, in.DB, cfg, h)
 }
 
 // API is what a service serves: its public services for the gateway, its

@@ -15,6 +15,7 @@ import (
 	"github.com/latchkey/latchkey/libs/config"
 	"github.com/latchkey/latchkey/libs/grpcx"
 	"github.com/latchkey/latchkey/libs/mtls"
+	"github.com/latchkey/latchkey/libs/natsx"
 )
 
 // Settings are what every service's server.Config starts with: where its
@@ -45,6 +46,16 @@ type Settings struct {
 	// NATS is a connection to share; when nil one is made to NATSURL.
 	NATS    *nats.Conn
 	NATSURL string
+	// NATSNames are the deployment's stream, subject and inbox names on
+	// NATS, from its prefix (LATCHKEY_NATS_PREFIX; zero: no prefix).
+	NATSNames natsx.Names
+	// NATSReplicas is how many copies of each stream a NATS cluster keeps
+	// (LATCHKEY_NATS_REPLICAS; 0 means 1).
+	NATSReplicas int
+	// NATSNKeyFile holds the nkey user seed the service authenticates to
+	// NATS with (LATCHKEY_NATS_NKEY_FILE; empty: no authentication). It is
+	// unused when NATS is given.
+	NATSNKeyFile string
 	// Clock is the time (default: the system clock).
 	Clock clock.Clock
 	// Logger receives the service's logs (default: slog.Default()).
@@ -71,9 +82,12 @@ func (s Settings) WithDefaults() Settings {
 // Shared variables, read here once so that each has one meaning wherever
 // it is read.
 const (
-	EnvPostgresURL = "LATCHKEY_POSTGRES_URL"
-	EnvNATSURL     = "LATCHKEY_NATS_URL"
-	EnvDataDir     = "LATCHKEY_DATA_DIR"
+	EnvPostgresURL  = "LATCHKEY_POSTGRES_URL"
+	EnvNATSURL      = "LATCHKEY_NATS_URL"
+	EnvDataDir      = "LATCHKEY_DATA_DIR"
+	EnvNATSPrefix   = "LATCHKEY_NATS_PREFIX"
+	EnvNATSReplicas = "LATCHKEY_NATS_REPLICAS"
+	EnvNATSNKeyFile = "LATCHKEY_NATS_NKEY_FILE"
 )
 
 const (
@@ -88,6 +102,32 @@ func PostgresURL(l *config.Loader) string { return l.Secret(EnvPostgresURL, desc
 
 // NATSURL reads LATCHKEY_NATS_URL where it may be empty.
 func NATSURL(l *config.Loader) string { return l.String(EnvNATSURL, "", descNATSURL) }
+
+// NATSNames reads LATCHKEY_NATS_PREFIX, refusing a prefix that is not a
+// NATS subject token.
+func NATSNames(l *config.Loader) natsx.Names {
+	p := l.String(EnvNATSPrefix, "", "prefix of this deployment's NATS names, so several deployments can share one NATS: subjects <prefix>.latchkey.events.v1.>, streams <prefix>_LATCHKEY_EVENTS; letters, digits, '-' and '_'; empty: latchkey.events.v1.> and LATCHKEY_EVENTS")
+	if err := natsx.CheckPrefix(p); err != nil {
+		l.Invalid(EnvNATSPrefix, err)
+		return natsx.Names{}
+	}
+	return natsx.Names{Prefix: p}
+}
+
+// NATSReplicas reads LATCHKEY_NATS_REPLICAS.
+func NATSReplicas(l *config.Loader) int {
+	n := l.Int(EnvNATSReplicas, 1, "copies a NATS cluster keeps of each Latchkey stream (events, notify): 1, 3 or 5, at most the cluster's size; a change is applied to the existing streams at the next start")
+	if err := natsx.CheckReplicas(n); err != nil {
+		l.Invalid(EnvNATSReplicas, err)
+		return 1
+	}
+	return n
+}
+
+// NATSNKeyFile reads LATCHKEY_NATS_NKEY_FILE.
+func NATSNKeyFile(l *config.Loader) string {
+	return l.String(EnvNATSNKeyFile, "", "service binaries and gatewayd: file holding this binary's NATS nkey user seed (latchkey nats-auth writes one per service with the server's permissions; latchkey keys rotate: the credential service's); empty: connect without authentication")
+}
 
 // DataDir reads LATCHKEY_DATA_DIR.
 func DataDir(l *config.Loader) string { return l.String(EnvDataDir, defaultDataDir, descDataDir) }
@@ -126,10 +166,13 @@ func SettingsFromEnv(l *config.Loader, service string, public bool) Settings {
 			service+" service binary: listen address of its internal gRPC API (other services only, mutual TLS)"),
 		InternalReflection: l.Bool("LATCHKEY_INTERNAL_REFLECTION", false,
 			"service binaries: serve gRPC reflection on the internal ports too (it lists every internal method)"),
-		Identity:    IdentityFromEnv(l, service),
-		PostgresURL: l.RequiredSecret(EnvPostgresURL, descPostgresURL),
-		NATSURL:     l.Required(EnvNATSURL, descNATSURL),
-		DataDir:     DataDir(l),
+		Identity:     IdentityFromEnv(l, service),
+		PostgresURL:  l.RequiredSecret(EnvPostgresURL, descPostgresURL),
+		NATSURL:      l.Required(EnvNATSURL, descNATSURL),
+		NATSNames:    NATSNames(l),
+		NATSReplicas: NATSReplicas(l),
+		NATSNKeyFile: NATSNKeyFile(l),
+		DataDir:      DataDir(l),
 	}
 	if public {
 		s.GRPCAddr = l.String("LATCHKEY_"+up+"_GRPC_ADDR", DefaultGRPCAddrs[service],

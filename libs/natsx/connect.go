@@ -93,6 +93,24 @@ func Connect(ctx context.Context, url, name string, opts ...nats.Option) (*nats.
 	}
 }
 
+// UserOptions are the options with which user (a service's name) connects
+// to the deployment's NATS: replies and pulled messages arrive on the
+// user's own inbox prefix (Names.Inbox), the only one the permissions of
+// `latchkey nats-auth` let it read, and, when nkeyFile is set, the
+// connection authenticates with the nkey user seed in that file
+// (LATCHKEY_NATS_NKEY_FILE). Pass them to Connect.
+func UserOptions(names Names, user, nkeyFile string) ([]nats.Option, error) {
+	opts := []nats.Option{nats.CustomInboxPrefix(names.Inbox(user))}
+	if nkeyFile == "" {
+		return opts, nil
+	}
+	auth, err := nats.NkeyOptionFromSeed(nkeyFile)
+	if err != nil {
+		return nil, fmt.Errorf("natsx: nkey seed of %s: %w", user, err)
+	}
+	return append(opts, auth), nil
+}
+
 // NewJetStream returns the JetStream API over nc. It exists so that every
 // service builds its JetStream handle the same way (and so one place changes
 // if a domain or API prefix is ever needed).

@@ -51,7 +51,7 @@ func TestEnsureStream_DefinitionsAreIdempotent(t *testing.T) {
 	ctx := testContext(t)
 	js := testkit.NATS(t).JetStream(t)
 	t.Logf("nats-server %s", js.Conn().ConnectedServerVersion())
-	for _, def := range natsx.Streams() {
+	for _, def := range natsx.Streams(natsx.StreamOptions{}) {
 		t.Run(def.Name, func(t *testing.T) {
 			cfg := privateCopy(t, def)
 			deleteStreamAtEnd(t, js, cfg.Name)
@@ -78,7 +78,7 @@ func TestEnsureStream_DefinitionsAreIdempotent(t *testing.T) {
 }
 
 func TestStreams_MatchTheAgreedDefinitions(t *testing.T) {
-	ev, nt := natsx.EventsStream(), natsx.NotifyStream()
+	ev, nt := natsx.EventsStream(natsx.StreamOptions{}), natsx.NotifyStream(natsx.StreamOptions{})
 	if ev.Name != "LATCHKEY_EVENTS" || len(ev.Subjects) != 1 || ev.Subjects[0] != "latchkey.events.v1.>" ||
 		ev.Storage != jetstream.FileStorage || ev.Retention != jetstream.LimitsPolicy || ev.Duplicates != 2*time.Minute {
 		t.Errorf("events stream = %+v", ev)
@@ -108,7 +108,7 @@ func TestEnsureStreams_CreatesBothAndCanRunAgain(t *testing.T) {
 		t.Fatal(err)
 	}
 	for i := 0; i < 2; i++ {
-		if err := natsx.EnsureStreams(ctx, js); err != nil {
+		if err := natsx.EnsureStreams(ctx, js, natsx.StreamOptions{}); err != nil {
 			t.Fatalf("EnsureStreams call %d: %v", i+1, err)
 		}
 	}
@@ -129,7 +129,7 @@ func TestEnsureStreams_CreatesBothAndCanRunAgain(t *testing.T) {
 func TestPublishMsg_SameIDTwiceIsStoredOnce(t *testing.T) {
 	ctx := testContext(t)
 	n := testkit.NATS(t)
-	cfg := privateCopy(t, natsx.EventsStream())
+	cfg := privateCopy(t, natsx.EventsStream(natsx.StreamOptions{}))
 	stream := n.Stream(t, cfg)
 	js := n.JetStream(t)
 	subject := cfg.Subjects[0][:len(cfg.Subjects[0])-1] + "account.created"

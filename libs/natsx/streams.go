@@ -44,50 +44,74 @@ const DuplicateWindow = 2 * time.Minute
 // stream does not grow without bound.
 const EventsMaxAge = 7 * 24 * time.Hour
 
+// StreamOptions are what a deployment chooses about its streams: their
+// names (the prefix) and how many servers of a NATS cluster keep each.
+type StreamOptions struct {
+	Names Names
+	// Replicas is the number of copies of each stream (CheckReplicas); 0
+	// means 1.
+	Replicas int
+}
+
+// MaxReplicas is the most copies JetStream keeps of a stream.
+const MaxReplicas = 5
+
+// CheckReplicas says whether n copies of a stream make sense: 1 to
+// MaxReplicas, and odd, because JetStream's stream leader needs a majority
+// and an even count tolerates no more failures than the odd one below it.
+func CheckReplicas(n int) error {
+	if n < 1 || n > MaxReplicas || n%2 == 0 {
+		return fmt.Errorf("%d: must be 1, 3 or 5 (an odd number of copies, at most %d, and at most the NATS cluster's size)", n, MaxReplicas)
+	}
+	return nil
+}
+
+func (o StreamOptions) replicas() int { return max(o.Replicas, 1) }
+
 // EventsStream returns the configuration of the events stream. It is a
 // function, not a variable, so no caller can change the shared definition;
 // tests may copy it and rename the copy.
-func EventsStream() jetstream.StreamConfig {
+func EventsStream(o StreamOptions) jetstream.StreamConfig {
 	return jetstream.StreamConfig{
-		Name:        EventsStreamName,
+		Name:        o.Names.Stream(EventsStreamName),
 		Description: "Latchkey domain events",
-		Subjects:    []string{EventsSubjects},
+		Subjects:    []string{o.Names.Subject(EventsSubjects)},
 		Retention:   jetstream.LimitsPolicy,
 		Storage:     jetstream.FileStorage,
 		Duplicates:  DuplicateWindow,
 		MaxAge:      EventsMaxAge,
 		Discard:     jetstream.DiscardOld,
-		Replicas:    1,
+		Replicas:    o.replicas(),
 	}
 }
 
 // NotifyStream returns the configuration of the notification work queue.
 // It is stored on file as well: a notification accepted before a NATS
 // restart must still be sent after it.
-func NotifyStream() jetstream.StreamConfig {
+func NotifyStream(o StreamOptions) jetstream.StreamConfig {
 	return jetstream.StreamConfig{
-		Name:        NotifyStreamName,
+		Name:        o.Names.Stream(NotifyStreamName),
 		Description: "Latchkey notifications to send",
-		Subjects:    []string{NotifySubjects},
+		Subjects:    []string{o.Names.Subject(NotifySubjects)},
 		Retention:   jetstream.WorkQueuePolicy,
 		Storage:     jetstream.FileStorage,
 		Duplicates:  DuplicateWindow,
 		Discard:     jetstream.DiscardOld,
-		Replicas:    1,
+		Replicas:    o.replicas(),
 	}
 }
 
 // Streams returns every stream Latchkey needs, in the order EnsureStreams
 // creates them.
-func Streams() []jetstream.StreamConfig {
-	return []jetstream.StreamConfig{EventsStream(), NotifyStream()}
+func Streams(o StreamOptions) []jetstream.StreamConfig {
+	return []jetstream.StreamConfig{EventsStream(o), NotifyStream(o)}
 }
 
 // EnsureStreams creates the Latchkey streams, or updates them to the current
 // definition, so every service can call it at start without coordinating
-// who goes first.
-func EnsureStreams(ctx context.Context, js jetstream.JetStream) error {
-	for _, cfg := range Streams() {
+// who goes first. A change of o.Replicas is applied to existing streams.
+func EnsureStreams(ctx context.Context, js jetstream.JetStream, o StreamOptions) error {
+	for _, cfg := range Streams(o) {
 		if _, err := EnsureStream(ctx, js, cfg); err != nil {
 			return err
 		}

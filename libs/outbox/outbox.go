@@ -8,7 +8,9 @@
 // Delivery is at least once: a relay that dies between publishing and
 // marking a row sent publishes it again on restart; JetStream drops the copy
 // inside its duplicate window, and consumers (package inbox) remember the
-// ids they processed.
+// ids they processed. The relay also republishes, by id, what it published
+// a little while ago (Relay.Reconcile), so that an event NATS acknowledged
+// and then lost in a failover is published again.
 package outbox
 
 import (

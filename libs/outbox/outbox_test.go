@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"strings"
 	"testing"
 	"time"
 
@@ -16,6 +17,7 @@ import (
 	"github.com/latchkey/latchkey/libs/clock"
 	"github.com/latchkey/latchkey/libs/dbx"
 	"github.com/latchkey/latchkey/libs/ids"
+	"github.com/latchkey/latchkey/libs/natsx"
 	"github.com/latchkey/latchkey/libs/outbox"
 	"github.com/latchkey/latchkey/libs/testkit"
 )
@@ -249,6 +251,30 @@ func TestWriteAll_PublishesEveryEventInOrder(t *testing.T) {
 			if m.Header.Get(jetstream.MsgIDHeader) != msgs[i].ID {
 				t.Fatalf("message %d is %s, want %s (write order)", i, m.Header.Get(jetstream.MsgIDHeader), msgs[i].ID)
 			}
+		}
+	})
+}
+
+// Rows keep their base subject; the relay publishes them under its
+// deployment's names, so rows waiting while the prefix changes go out
+// under the new one.
+func TestRelay_PublishesUnderItsNames(t *testing.T) {
+	testkit.EachDialect(t, "svc", func(t *testing.T, db dbx.DB) {
+		ctx := context.Background()
+		f := setup(t, db)
+		prefix, base, _ := strings.Cut(f.subject, ".")
+		id := ids.New()
+		if err := db.InTx(ctx, func(tx dbx.Tx) error {
+			return f.box.Write(ctx, tx, base, id, wrapperspb.String("x"))
+		}); err != nil {
+			t.Fatal(err)
+		}
+		relay := f.box.NewRelay(f.js, outbox.RelayOptions{Names: natsx.Names{Prefix: prefix}})
+		if n, err := relay.PublishPending(ctx); err != nil || n != 1 {
+			t.Fatalf("published %d, %v", n, err)
+		}
+		if m := f.waitMessages(t, 1)[0]; m.Subject != f.subject || m.Header.Get(jetstream.MsgIDHeader) != id {
+			t.Fatalf("published to %s (id %s), want %s", m.Subject, m.Header.Get(jetstream.MsgIDHeader), f.subject)
 		}
 	})
 }

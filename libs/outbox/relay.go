@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"log/slog"
 	"sort"
+	"sync/atomic"
 	"time"
 
 	"github.com/nats-io/nats.go"
@@ -13,6 +14,7 @@ import (
 
 	"github.com/latchkey/latchkey/libs/clock"
 	"github.com/latchkey/latchkey/libs/dbx"
+	"github.com/latchkey/latchkey/libs/natsx"
 )
 
 // RelayOptions tune a relay; zero values take the defaults.
@@ -29,7 +31,22 @@ type RelayOptions struct {
 	// Retention is how long sent rows are kept before being deleted
 	// (default 24h).
 	Retention time.Duration
-	Logger    *slog.Logger
+	// ReconcileEvery is how often Run reconciles (Reconcile; default
+	// 30s, negative: never).
+	ReconcileEvery time.Duration
+	// ReconcileAfter is how long after a row was published it is checked
+	// (default 30s): by then a NATS failover that lost it is over.
+	ReconcileAfter time.Duration
+	// ReconcileWithin is how long after a row was published it can still
+	// be checked (default natsx.DuplicateWindow less 30s): the check
+	// relies on JetStream still remembering the event id, so it must stay
+	// inside the stream's duplicate window. Both are real time, as that
+	// window is, whatever clock the outbox has.
+	ReconcileWithin time.Duration
+	// Names are the deployment's names on NATS: rows keep their base
+	// subjects and are published to Names.Subject of them.
+	Names  natsx.Names
+	Logger *slog.Logger
 }
 
 // publishTimeout bounds one publish; JetStream answers in milliseconds
@@ -41,6 +58,7 @@ type Relay struct {
 	o    *Outbox
 	js   jetstream.JetStream
 	opts RelayOptions
+	lost atomic.Uint64
 }
 
 // NewRelay returns a relay for o publishing to js.
@@ -56,6 +74,15 @@ func (o *Outbox) NewRelay(js jetstream.JetStream, opts RelayOptions) *Relay {
 	}
 	if opts.Retention <= 0 {
 		opts.Retention = 24 * time.Hour
+	}
+	if opts.ReconcileEvery == 0 {
+		opts.ReconcileEvery = 30 * time.Second
+	}
+	if opts.ReconcileAfter <= 0 {
+		opts.ReconcileAfter = 30 * time.Second
+	}
+	if opts.ReconcileWithin <= 0 {
+		opts.ReconcileWithin = natsx.DuplicateWindow - 30*time.Second
 	}
 	if opts.Logger == nil {
 		opts.Logger = slog.Default()
@@ -73,7 +100,7 @@ func (r *Relay) Run(ctx context.Context) error {
 		go r.listen(ctx, pg, wake)
 	}
 	backoff := time.Duration(0)
-	lastPrune := time.Time{}
+	lastPrune, lastReconcile := time.Time{}, time.Now()
 	for {
 		n, err := r.PublishPending(ctx)
 		switch {
@@ -88,6 +115,12 @@ func (r *Relay) Run(ctx context.Context) error {
 			continue
 		}
 		backoff = 0
+		// Also under a steady stream of new rows: a row not checked
+		// inside the duplicate window is never checked.
+		if now := time.Now(); r.opts.ReconcileEvery > 0 && now.Sub(lastReconcile) >= r.opts.ReconcileEvery {
+			lastReconcile = now
+			r.reconcileAll(ctx)
+		}
 		if n > 0 {
 			continue // there may be more
 		}
@@ -113,29 +146,39 @@ func (r *Relay) PublishPending(ctx context.Context) (int, error) {
 	}
 	parents := r.traceparents(ctx, rows)
 	for i, row := range rows {
-		msg := &nats.Msg{Subject: row.subject, Data: row.payload, Header: nats.Header{}}
-		msg.Header.Set(HeaderEventType, row.typ)
-		msg.Header.Set(HeaderContentType, ContentTypeProtobuf)
 		// A publish in flight is let finish when ctx is cancelled, so a
 		// relay stopping gracefully never leaves an event stored in the
 		// stream but not marked sent (it would be published again).
-		span := startPublishSpan(ctx, parents[row.seq], row, msg)
-		pubCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), publishTimeout)
-		_, err := r.js.PublishMsg(pubCtx, msg, jetstream.WithMsgID(row.id))
-		cancel()
-		endPublishSpan(span, err)
-		if err != nil {
+		if _, err := r.publish(ctx, row, parents[row.seq]); err != nil {
 			r.release(ctx, rows[i:], err)
 			return i, fmt.Errorf("publish %s %s: %w", row.subject, row.id, err)
 		}
-		if _, err := r.o.db.Exec(context.WithoutCancel(ctx), "UPDATE outbox_events SET sent_at = $1, lease_until = NULL, last_error = NULL WHERE seq = $2",
-			r.o.clock.Now(), row.seq); err != nil {
+		if _, err := r.o.db.Exec(context.WithoutCancel(ctx), "UPDATE outbox_events SET sent_at = $1, published_at = $2, lease_until = NULL, last_error = NULL WHERE seq = $3",
+			r.o.clock.Now(), clock.System{}.Now(), row.seq); err != nil {
 			// Published but not marked: it will be published again after
 			// its lease, and JetStream or the consumer drops the copy.
 			return i, fmt.Errorf("mark %s sent: %w", row.id, err)
 		}
 	}
 	return len(rows), nil
+}
+
+// publish publishes row with its event id as Nats-Msg-Id, letting a
+// publish in flight finish when ctx is cancelled, and reports whether
+// JetStream dropped it as a duplicate.
+func (r *Relay) publish(ctx context.Context, row pendingRow, traceparent string) (duplicate bool, err error) {
+	msg := &nats.Msg{Subject: r.opts.Names.Subject(row.subject), Data: row.payload, Header: nats.Header{}}
+	msg.Header.Set(HeaderEventType, row.typ)
+	msg.Header.Set(HeaderContentType, ContentTypeProtobuf)
+	span := startPublishSpan(ctx, traceparent, row, msg)
+	pubCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), publishTimeout)
+	defer cancel()
+	ack, err := r.js.PublishMsg(pubCtx, msg, jetstream.WithMsgID(row.id))
+	endPublishSpan(span, err)
+	if err != nil {
+		return false, err
+	}
+	return ack.Duplicate, nil
 }
 
 type pendingRow struct {
@@ -148,33 +191,47 @@ type pendingRow struct {
 
 func (r *Relay) claim(ctx context.Context) ([]pendingRow, error) {
 	now := r.o.clock.Now()
-	lock := ""
-	if r.o.db.Dialect() == dbx.Postgres {
-		// Replicas claim disjoint rows instead of waiting on each other.
-		lock = " FOR UPDATE SKIP LOCKED"
-	}
 	q := `UPDATE outbox_events SET lease_until = $1, attempts = attempts + 1
 		WHERE seq IN (SELECT seq FROM outbox_events
 			WHERE sent_at IS NULL AND (lease_until IS NULL OR lease_until < $2)
-			ORDER BY seq LIMIT $3` + lock + `)
+			ORDER BY seq LIMIT $3` + r.skipLocked() + `)
 		RETURNING seq, id, subject, type, payload`
-	res, err := r.o.db.Query(ctx, q, now.Add(r.opts.Lease), now, r.opts.Batch)
+	rows, err := r.queryRows(ctx, q, now.Add(r.opts.Lease), now, r.opts.Batch)
 	if err != nil {
 		return nil, fmt.Errorf("claim: %w", err)
+	}
+	return rows, nil
+}
+
+// skipLocked ends the subquery that picks rows to claim: on PostgreSQL,
+// replicas claim disjoint rows instead of waiting on each other (SQLite
+// has one writer).
+func (r *Relay) skipLocked() string {
+	if r.o.db.Dialect() == dbx.Postgres {
+		return " FOR UPDATE SKIP LOCKED"
+	}
+	return ""
+}
+
+// queryRows runs q, which returns rows as claim's does, and gives them in
+// commit order (RETURNING gives none).
+func (r *Relay) queryRows(ctx context.Context, q string, args ...any) ([]pendingRow, error) {
+	res, err := r.o.db.Query(ctx, q, args...)
+	if err != nil {
+		return nil, err
 	}
 	defer res.Close()
 	var rows []pendingRow
 	for res.Next() {
 		var p pendingRow
 		if err := res.Scan(&p.seq, &p.id, &p.subject, &p.typ, &p.payload); err != nil {
-			return nil, fmt.Errorf("claim: %w", err)
+			return nil, err
 		}
 		rows = append(rows, p)
 	}
 	if err := res.Err(); err != nil {
-		return nil, fmt.Errorf("claim: %w", err)
+		return nil, err
 	}
-	// RETURNING gives no order; publish in commit order.
 	sort.Slice(rows, func(i, j int) bool { return rows[i].seq < rows[j].seq })
 	return rows, nil
 }

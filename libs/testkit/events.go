@@ -36,9 +36,17 @@ type EventQuery struct {
 	Subject string
 	// TenantID keeps the events of one tenant; "" keeps all.
 	TenantID string
+	// Names are the deployment's names on NATS (its prefix): the stream
+	// read is its events stream, Subject is a base subject, and the
+	// events' subjects are given as base subjects too.
+	Names natsx.Names
+	// NKeyFile is the seed to read as natsx.SubscriberUser with, on a NATS
+	// that admits only its users (empty: no authentication).
+	NKeyFile string
 }
 
-// ReadEvents reads the events stream (natsx.EventsStreamName) of the NATS
+// ReadEvents reads the events stream (natsx.EventsStreamName, under
+// q.Names) of the NATS
 // server at natsURL from its start, and returns the events q selects, in
 // stream order. Reading the stored stream rather than a live subscription
 // sees exactly what every JetStream consumer gets (a duplicate the stream
@@ -95,7 +103,11 @@ func CountBySubject(evs []Event) map[string]int {
 func readEvents(natsURL string, q EventQuery) ([]Event, error) {
 	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
 	defer cancel()
-	nc, err := natsx.Connect(ctx, natsURL, "testkit-event-reader")
+	opts, err := natsx.UserOptions(q.Names, natsx.SubscriberUser, q.NKeyFile)
+	if err != nil {
+		return nil, err
+	}
+	nc, err := natsx.Connect(ctx, natsURL, "testkit-event-reader", opts...)
 	if err != nil {
 		return nil, err
 	}
@@ -106,9 +118,9 @@ func readEvents(natsURL string, q EventQuery) ([]Event, error) {
 	}
 	cfg := jetstream.OrderedConsumerConfig{DeliverPolicy: jetstream.DeliverAllPolicy}
 	if q.Subject != "" {
-		cfg.FilterSubjects = []string{q.Subject}
+		cfg.FilterSubjects = []string{q.Names.Subject(q.Subject)}
 	}
-	cons, err := js.OrderedConsumer(ctx, natsx.EventsStreamName, cfg)
+	cons, err := js.OrderedConsumer(ctx, q.Names.Stream(natsx.EventsStreamName), cfg)
 	if err != nil {
 		return nil, err
 	}
@@ -125,7 +137,7 @@ func readEvents(natsURL string, q EventQuery) ([]Event, error) {
 		got := 0
 		for m := range batch.Messages() {
 			got++
-			ev, err := decodeEvent(m)
+			ev, err := decodeEvent(m, q.Names)
 			if err != nil {
 				// On a server other test runs share, a message another
 				// run published by hand may lack what the outbox adds;
@@ -147,7 +159,7 @@ func readEvents(natsURL string, q EventQuery) ([]Event, error) {
 	return out, nil
 }
 
-func decodeEvent(m jetstream.Msg) (Event, error) {
+func decodeEvent(m jetstream.Msg, names natsx.Names) (Event, error) {
 	typ := m.Headers().Get(outbox.HeaderEventType)
 	mt, err := protoregistry.GlobalTypes.FindMessageByName(protoreflect.FullName(typ))
 	if err != nil {
@@ -165,7 +177,7 @@ func decodeEvent(m jetstream.Msg) (Event, error) {
 	if id := m.Headers().Get(jetstream.MsgIDHeader); meta.GetEventId() != id {
 		return Event{}, fmt.Errorf("%s: event id %s differs from its Nats-Msg-Id %s", m.Subject(), meta.GetEventId(), id)
 	}
-	return Event{Subject: m.Subject(), Meta: meta, Message: msg, Data: m.Data()}, nil
+	return Event{Subject: names.Base(m.Subject()), Meta: meta, Message: msg, Data: m.Data()}, nil
 }
 
 // tenantOf reads the tenant id of an event's metadata without knowing the

@@ -22,7 +22,7 @@ func TestReadEvents_DecodesFiltersAndWaits(t *testing.T) {
 	}
 	ctx := testContext(t)
 	js := n.JetStream(t)
-	if err := natsx.EnsureStreams(ctx, js); err != nil {
+	if err := natsx.EnsureStreams(ctx, js, natsx.StreamOptions{}); err != nil {
 		t.Fatal(err)
 	}
 	publish := func(subject, tenant, msgID string, msg interface {

@@ -96,3 +96,33 @@ func (n *NATSServer) Stream(t testing.TB, cfg jetstream.StreamConfig) jetstream.
 	})
 	return s
 }
+
+// Names returns NATS names under a prefix no other test uses (UniquePrefix),
+// for a test that runs services or the all-in-one on a server others may
+// share: its streams, subjects and durable consumers are its own, so two
+// suites at once do not take each other's events. The streams made under
+// them are deleted when t ends (after whatever t started later stopped).
+func (n *NATSServer) Names(t testing.TB) natsx.Names {
+	t.Helper()
+	names := natsx.Names{Prefix: UniquePrefix(t)}
+	t.Cleanup(func() {
+		ctx, cancel := context.WithTimeout(context.Background(), 10*time.Second)
+		defer cancel()
+		nc, err := natsx.Connect(ctx, n.URL, "testkit-cleanup")
+		if err != nil {
+			t.Logf("testkit: streams of %s left: %v", names.Prefix, err)
+			return
+		}
+		defer nc.Close()
+		js, err := natsx.NewJetStream(nc)
+		if err != nil {
+			return
+		}
+		for _, s := range natsx.Streams(natsx.StreamOptions{Names: names}) {
+			if err := js.DeleteStream(ctx, s.Name); err != nil && !errors.Is(err, jetstream.ErrStreamNotFound) {
+				t.Logf("testkit: delete stream %s: %v", s.Name, err)
+			}
+		}
+	})
+	return names
+}

@@ -23,9 +23,15 @@ var binary = daemon.Binary[gateway.Config]{
 	Run: func(ctx context.Context, cfg gateway.Config, env daemon.Env) error {
 		cfg.Registerer, cfg.Logger = env.Registry, env.Logger
 		if cfg.NATSURL != "" {
-			// The gateway only reports NATS (degraded while it is away):
-			// no reason to refuse to start without it.
-			nc, err := natsx.Connect(ctx, cfg.NATSURL, "gateway", nats.RetryOnFailedConnect(true))
+			// The gateway publishes and consumes nothing (its user may do
+			// neither): it only watches the connection, and reports NATS
+			// (degraded while it is away), so it needs no names and no
+			// reason to refuse to start without it.
+			opts, err := natsx.UserOptions(natsx.Names{}, "gateway", cfg.NATSNKeyFile)
+			if err != nil {
+				return err
+			}
+			nc, err := natsx.Connect(ctx, cfg.NATSURL, "gateway", append(opts, nats.RetryOnFailedConnect(true))...)
 			if err != nil {
 				return err
 			}

@@ -34,6 +34,10 @@ type Options struct {
 	// ServerName names the server in monitoring and in JetStream's
 	// metadata; empty means "latchkey-embedded".
 	ServerName string
+	// AuthFile is a nats-server configuration file whose authorization
+	// block (users, nkeys and their permissions, as `latchkey nats-auth`
+	// writes) the server enforces; empty: every client is admitted.
+	AuthFile string
 	// Log sends nats-server's own log to stderr. Off by default because
 	// a server per test would drown the test output.
 	Log bool
@@ -56,7 +60,7 @@ func Start(opts Options) (*Server, error) {
 	if opts.ServerName == "" {
 		opts.ServerName = "latchkey-embedded"
 	}
-	ns, err := server.NewServer(&server.Options{
+	sopts := &server.Options{
 		ServerName: opts.ServerName,
 		Host:       opts.Host,
 		Port:       opts.Port,
@@ -67,7 +71,15 @@ func Start(opts Options) (*Server, error) {
 		NoSigs: true,
 		// The logger is installed below, whether quiet or not.
 		NoLog: true,
-	})
+	}
+	if opts.AuthFile != "" {
+		auth, err := server.ProcessConfigFile(opts.AuthFile)
+		if err != nil {
+			return nil, fmt.Errorf("embedded nats: %w", err)
+		}
+		sopts.Users, sopts.Nkeys = auth.Users, auth.Nkeys
+	}
+	ns, err := server.NewServer(sopts)
 	if err != nil {
 		return nil, fmt.Errorf("embedded nats: %w", err)
 	}

@@ -13,7 +13,6 @@ import (
 
 	"github.com/latchkey/latchkey/libs/authn"
 	"github.com/latchkey/latchkey/libs/config"
-	"github.com/latchkey/latchkey/libs/inbox"
 	"github.com/latchkey/latchkey/libs/infra"
 	"github.com/latchkey/latchkey/libs/outbox"
 	credentialv1 "github.com/latchkey/latchkey/proto/gen/latchkey/credential/v1"
@@ -186,7 +185,7 @@ func Run(ctx context.Context, cfg Config) error {
 	// Access tokens are verified with the keys the credential service
 	// publishes.
 	auth, err := authn.NewServerAuthenticator(gctx, in.JS, authn.ServerOptions{
-		Token: cfg.Token, Operators: cfg.OperatorTokens, Clock: cfg.Clock, Logger: log,
+		Names: in.Names, Token: cfg.Token, Operators: cfg.OperatorTokens, Clock: cfg.Clock, Logger: log,
 		Keys: authn.NewCachedKeys(authn.CredentialJWKS(credentialv1.NewAuthServiceClient(credConn)), authn.CachedKeysOptions{}),
 		// While the revocation feed is behind, the credential service
 		// decides.
@@ -195,11 +194,11 @@ func Run(ctx context.Context, cfg Config) error {
 	if err != nil {
 		return err
 	}
-	g.Go(func() error { return box.NewRelay(in.JS, outbox.RelayOptions{Logger: log}).Run(gctx) })
+	g.Go(func() error { return in.Relay(box, outbox.RelayOptions{Logger: log}).Run(gctx) })
 	// Last log-ins come from the credential service's events.
 	loginCfg, onLogin := consumers.LoginSucceeded(use, st.Bind)
 	loginCfg.Clock, loginCfg.Logger = cfg.Clock, log
-	g.Go(func() error { return inbox.Run(gctx, in.JS, in.DB, loginCfg, onLogin) })
+	g.Go(func() error { return in.Consume(gctx, loginCfg, onLogin) })
 	if cfg.Operator.Email != "" {
 		g.Go(func() error { use.RunOperatorBootstrap(gctx, cfg.Operator, cfg.DataDir); return nil })
 	}

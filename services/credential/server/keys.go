@@ -133,8 +133,13 @@ func publishNow(ctx context.Context, cfg Config, box *outbox.Outbox) error {
 		if cfg.NATSURL == "" {
 			return errors.New("no NATS URL")
 		}
-		var err error
-		if nc, err = natsx.Connect(ctx, cfg.NATSURL, "latchkey-keys"); err != nil {
+		// The rotation is the credential service's event: it connects as
+		// the credential service, with its permissions.
+		opts, err := natsx.UserOptions(cfg.NATSNames, Name, cfg.NATSNKeyFile)
+		if err != nil {
+			return err
+		}
+		if nc, err = natsx.Connect(ctx, cfg.NATSURL, "latchkey-keys", opts...); err != nil {
 			return err
 		}
 		defer nc.Close()
@@ -143,6 +148,6 @@ func publishNow(ctx context.Context, cfg Config, box *outbox.Outbox) error {
 	if err != nil {
 		return err
 	}
-	_, err = box.NewRelay(js, outbox.RelayOptions{Logger: cfg.Logger}).PublishPending(ctx)
+	_, err = box.NewRelay(js, outbox.RelayOptions{Names: cfg.NATSNames, Logger: cfg.Logger}).PublishPending(ctx)
 	return err
 }

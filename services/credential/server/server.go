@@ -12,7 +12,6 @@ import (
 
 	"github.com/latchkey/latchkey/libs/authn"
 	"github.com/latchkey/latchkey/libs/config"
-	"github.com/latchkey/latchkey/libs/inbox"
 	"github.com/latchkey/latchkey/libs/infra"
 	"github.com/latchkey/latchkey/libs/keyring"
 	"github.com/latchkey/latchkey/libs/outbox"
@@ -175,19 +174,19 @@ func Run(ctx context.Context, cfg Config) error {
 	g, gctx := errgroup.WithContext(ctx)
 	// The service verifies its own access tokens with its own keys.
 	auth, err := authn.NewServerAuthenticator(gctx, in.JS, authn.ServerOptions{
-		Token: cfg.Token, Keys: issuer, Operators: cfg.OperatorTokens, Clock: cfg.Clock, Logger: log,
+		Names: in.Names, Token: cfg.Token, Keys: issuer, Operators: cfg.OperatorTokens, Clock: cfg.Clock, Logger: log,
 		// While the revocation feed is behind, its own store decides.
 		Sessions: authn.SessionCheckerFunc(use.SessionLive),
 	})
 	if err != nil {
 		return err
 	}
-	g.Go(func() error { return box.NewRelay(in.JS, outbox.RelayOptions{Logger: log}).Run(gctx) })
+	g.Go(func() error { return in.Relay(box, outbox.RelayOptions{Logger: log}).Run(gctx) })
 	// A lock, a disable or a change of roles the account service could
 	// not tell this service of at once still ends the account's sessions.
 	for _, c := range consumers.SessionEnders(use, st.Bind) {
 		c.Config.Clock, c.Config.Logger = cfg.Clock, log
-		g.Go(func() error { return inbox.Run(gctx, in.JS, in.DB, c.Config, c.Handler) })
+		g.Go(func() error { return in.Consume(gctx, c.Config, c.Handler) })
 	}
 	if cfg.ExpiryWarningEvery > 0 {
 		g.Go(func() error { use.RunExpiryWarnings(gctx, cfg.ExpiryWarningEvery); return nil })

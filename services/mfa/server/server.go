@@ -130,14 +130,14 @@ func Run(ctx context.Context, cfg Config) error {
 	// Access tokens are verified with the keys the credential service
 	// publishes; while the revocation feed is behind, it decides.
 	auth, err := authn.NewServerAuthenticator(gctx, in.JS, authn.ServerOptions{
-		Token: cfg.Token, Operators: cfg.OperatorTokens, Clock: cfg.Clock, Logger: log,
+		Names: in.Names, Token: cfg.Token, Operators: cfg.OperatorTokens, Clock: cfg.Clock, Logger: log,
 		Keys:     authn.NewCachedKeys(authn.CredentialJWKS(credentialv1.NewAuthServiceClient(credConn)), authn.CachedKeysOptions{}),
 		Sessions: authn.CredentialSessions(credentialinternalv1.NewCredentialInternalServiceClient(credConn)),
 	})
 	if err != nil {
 		return err
 	}
-	g.Go(func() error { return box.NewRelay(in.JS, outbox.RelayOptions{Logger: log}).Run(gctx) })
+	g.Go(func() error { return in.Relay(box, outbox.RelayOptions{Logger: log}).Run(gctx) })
 	g.Go(func() error { return use.RunKeyWorker(gctx) })
 	g.Go(func() error {
 		return in.Serve(gctx, Name, cfg.Settings, infra.API{

@@ -14,7 +14,6 @@ import (
 	"google.golang.org/grpc"
 
 	"github.com/latchkey/latchkey/libs/config"
-	"github.com/latchkey/latchkey/libs/inbox"
 	"github.com/latchkey/latchkey/libs/infra"
 	"github.com/latchkey/latchkey/libs/outbox"
 	accountinternalv1 "github.com/latchkey/latchkey/proto/gen/latchkey/internalapi/account/v1"
@@ -242,10 +241,10 @@ func Run(ctx context.Context, cfg Config) error {
 	g, gctx := errgroup.WithContext(ctx)
 	for _, c := range consumers.All(use, st.Bind) {
 		c.Config.Clock, c.Config.Logger = cfg.Clock, log
-		g.Go(func() error { return inbox.Run(gctx, in.JS, in.DB, c.Config, c.Handler) })
+		g.Go(func() error { return in.Consume(gctx, c.Config, c.Handler) })
 	}
 	g.Go(func() error { return use.RunWorker(gctx) })
-	g.Go(func() error { return box.NewRelay(in.JS, outbox.RelayOptions{Logger: log}).Run(gctx) })
+	g.Go(func() error { return in.Relay(box, outbox.RelayOptions{Logger: log}).Run(gctx) })
 	g.Go(func() error {
 		return in.Serve(gctx, Name, cfg.Settings, infra.API{
 			Internal: func(s grpc.ServiceRegistrar) { grpcapi.RegisterInternal(s, use) },

@@ -12,7 +12,6 @@ import (
 
 	"github.com/latchkey/latchkey/libs/authn"
 	"github.com/latchkey/latchkey/libs/config"
-	"github.com/latchkey/latchkey/libs/inbox"
 	"github.com/latchkey/latchkey/libs/infra"
 	"github.com/latchkey/latchkey/libs/outbox"
 	"github.com/latchkey/latchkey/libs/passhash"
@@ -150,7 +149,7 @@ func Run(ctx context.Context, cfg Config) error {
 	// Access tokens are verified with the keys the credential service
 	// publishes.
 	auth, err := authn.NewServerAuthenticator(gctx, in.JS, authn.ServerOptions{
-		Token: cfg.Token, Operators: cfg.OperatorTokens, Clock: cfg.Clock, Logger: log,
+		Names: in.Names, Token: cfg.Token, Operators: cfg.OperatorTokens, Clock: cfg.Clock, Logger: log,
 		Keys: authn.NewCachedKeys(authn.CredentialJWKS(credentialv1.NewAuthServiceClient(credConn)), authn.CachedKeysOptions{}),
 		// While the revocation feed is behind, the credential service
 		// decides.
@@ -159,10 +158,10 @@ func Run(ctx context.Context, cfg Config) error {
 	if err != nil {
 		return err
 	}
-	g.Go(func() error { return box.NewRelay(in.JS, outbox.RelayOptions{Logger: log}).Run(gctx) })
+	g.Go(func() error { return in.Relay(box, outbox.RelayOptions{Logger: log}).Run(gctx) })
 	for _, c := range consumers.All(use, st.Bind) {
 		c.Config.Clock, c.Config.Logger = cfg.Clock, log
-		g.Go(func() error { return inbox.Run(gctx, in.JS, in.DB, c.Config, c.Handler) })
+		g.Go(func() error { return in.Consume(gctx, c.Config, c.Handler) })
 	}
 	g.Go(func() error { return use.RunWorker(gctx) })
 	g.Go(func() error {
