@@ -42,6 +42,14 @@ SCREENSHOT_DIR ?= $(CURDIR)/.test-output/screenshots
 test: axe-core-if-possible ## Run every test (PostgreSQL/NATS from LATCHKEY_TEST_POSTGRES_URL/LATCHKEY_TEST_NATS_URL, else throwaway ones; browser tests need chromium)
 	LATCHKEY_TEST_SCREENSHOT_DIR=$(SCREENSHOT_DIR) LATCHKEY_TEST_AXE_JS=$(AXE_JS) go test -race -count=1 -timeout 25m work
 
+.PHONY: cluster
+cluster: ## Run a local cluster until Ctrl-C: every service in two replicas as its own process, the gateway, 3 NATS nodes (R3), mTLS (needs LATCHKEY_POSTGRES_URL)
+	go run ./cmd/cluster/runcluster -dir $(CURDIR)/.latchkey-cluster
+
+.PHONY: test-cluster
+test-cluster: ## The fault tests on a local cluster (kill -9, SIGTERM, NATS and PostgreSQL outages, SMTP down) and their ledger totals
+	LATCHKEY_TEST_CLUSTER=1 go test -count=1 -v -timeout 30m -run TestFaults ./cmd/cluster/
+
 .PHONY: vet
 vet: ## go vet across the workspace
 	go vet work
