@@ -24,8 +24,6 @@ import (
 	"time"
 
 	"github.com/jackc/pgx/v5"
-	"github.com/nats-io/nats.go"
-	"github.com/nats-io/nats.go/jetstream"
 
 	"github.com/latchkey/latchkey/libs/keyring"
 )
@@ -72,6 +70,10 @@ type Cluster struct {
 	DatabaseURL string
 	// MailboxDir holds the e-mail when Config.SMTPURL is empty.
 	MailboxDir string
+	// SubscriberSeed is the nkey seed file of the NATS user that may read
+	// the events and change nothing (every service connects as its own
+	// user: latchkey nats-auth).
+	SubscriberSeed string
 
 	cfg       Config
 	processes []*Process
@@ -132,7 +134,12 @@ func Start(ctx context.Context, cfg Config) (_ *Cluster, err error) {
 	if out, err := exec.CommandContext(ctx, filepath.Join(cfg.Bin, "latchkey"), "certs", "-dir", certs).CombinedOutput(); err != nil {
 		return nil, fmt.Errorf("cluster: latchkey certs: %v\n%s", err, out)
 	}
-	if err := c.addNATS(); err != nil {
+	auth := filepath.Join(cfg.Dir, "nats-auth")
+	if out, err := exec.CommandContext(ctx, filepath.Join(cfg.Bin, "latchkey"), "nats-auth", "-dir", auth).CombinedOutput(); err != nil {
+		return nil, fmt.Errorf("cluster: latchkey nats-auth: %v\n%s", err, out)
+	}
+	c.SubscriberSeed = filepath.Join(auth, "subscriber.nk")
+	if err := c.addNATS(auth); err != nil {
 		return nil, err
 	}
 	if err := c.addServices(certs); err != nil {
@@ -209,20 +216,30 @@ func (c *Cluster) makeDatabase(ctx context.Context) error {
 }
 
 // addNATS adds the NATS nodes: each a cluster route to the others,
-// JetStream on, its own store.
-func (c *Cluster) addNATS() error {
+// JetStream on, its own store, the services' users of auth/auth.conf,
+// and a monitoring port whose /healthz tells when JetStream is up.
+func (c *Cluster) addNATS(auth string) error {
 	n := c.cfg.NATSNodes
-	clientPorts, routePorts := freePorts(n), freePorts(n)
+	clientPorts, routePorts, monitorPorts := freePorts(n), freePorts(n), freePorts(n)
 	var routes []string
 	for _, p := range routePorts {
 		routes = append(routes, fmt.Sprintf("nats-route://127.0.0.1:%d", p))
+	}
+	users, err := os.ReadFile(filepath.Join(auth, "auth.conf"))
+	if err != nil {
+		return err
+	}
+	if err := os.WriteFile(filepath.Join(c.cfg.Dir, "nats", "auth.conf"), users, 0o600); err != nil {
+		return err
 	}
 	for i := range n {
 		name := fmt.Sprintf("nats-%d", i+1)
 		conf := fmt.Sprintf(`server_name: %s
 listen: 127.0.0.1:%d
+http: 127.0.0.1:%d
 jetstream { store_dir: %q }
-`, name, clientPorts[i], filepath.Join(c.cfg.Dir, "nats", name))
+include auth.conf
+`, name, clientPorts[i], monitorPorts[i], filepath.Join(c.cfg.Dir, "nats", name))
 		if n > 1 {
 			conf += fmt.Sprintf(`cluster {
   name: latchkey
@@ -236,7 +253,8 @@ jetstream { store_dir: %q }
 			return err
 		}
 		c.NATSURLs = append(c.NATSURLs, fmt.Sprintf("nats://127.0.0.1:%d", clientPorts[i]))
-		c.add(&Process{Name: name, Role: "nats", bin: filepath.Join(c.cfg.Bin, "natsnode"), args: []string{"-c", file}})
+		c.add(&Process{Name: name, Role: "nats", ManagementURL: fmt.Sprintf("http://127.0.0.1:%d", monitorPorts[i]),
+			bin: filepath.Join(c.cfg.Bin, "natsnode"), args: []string{"-c", file}})
 	}
 	return nil
 }
@@ -328,6 +346,7 @@ func withIdentity(shared map[string]string, certs, name string) map[string]strin
 	}
 	env["LATCHKEY_TLS_CERT_FILE"] = filepath.Join(certs, name+".pem")
 	env["LATCHKEY_TLS_KEY_FILE"] = filepath.Join(certs, name+"-key.pem")
+	env["LATCHKEY_NATS_NKEY_FILE"] = filepath.Join(filepath.Dir(certs), "nats-auth", name+".nk")
 	return env
 }
 
@@ -389,22 +408,11 @@ func (c *Cluster) Role(role string) []*Process {
 func (c *Cluster) WaitReady(ctx context.Context, timeout time.Duration) error {
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
-	check := func(url string) error {
-		req, _ := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
-		resp, err := http.DefaultClient.Do(req)
-		if err != nil {
-			return err
-		}
-		resp.Body.Close()
-		if resp.StatusCode != http.StatusOK {
-			return fmt.Errorf("%s: %s", url, resp.Status)
-		}
-		return nil
-	}
+	check := func(url string) error { return httpOK(ctx, url) }
 	for {
 		var notReady error
 		for _, p := range c.processes {
-			if p.ManagementURL == "" || !p.Running() {
+			if p.Role == "nats" || !p.Running() {
 				continue
 			}
 			if err := check(p.ManagementURL + "/readyz"); err != nil {
@@ -419,7 +427,7 @@ func (c *Cluster) WaitReady(ctx context.Context, timeout time.Duration) error {
 			return nil
 		}
 		for _, p := range c.processes {
-			if p.cmd != nil && !p.Running() {
+			if p.exitedAlone() {
 				return fmt.Errorf("cluster: %s exited; its log %s ends:\n%s", p.Name, p.log, tail(p.log, 30))
 			}
 		}
@@ -431,13 +439,24 @@ func (c *Cluster) WaitReady(ctx context.Context, timeout time.Duration) error {
 	}
 }
 
-// WaitJetStream waits until the NATS cluster answers JetStream requests.
+// WaitJetStream waits until every running NATS node says on its
+// monitoring port that JetStream is up (a new cluster elects its
+// JetStream leader first; until then every stream request times out).
 func (c *Cluster) WaitJetStream(ctx context.Context, timeout time.Duration) error {
 	ctx, cancel := context.WithTimeout(ctx, timeout)
 	defer cancel()
-	var last error
 	for {
-		if last = jetStreamUp(ctx, strings.Join(c.NATSURLs, ",")); last == nil {
+		var last error
+		for _, p := range c.Role("nats") {
+			if !p.Running() {
+				continue
+			}
+			if err := httpOK(ctx, p.ManagementURL+"/healthz"); err != nil {
+				last = fmt.Errorf("%s: %w", p.Name, err)
+				break
+			}
+		}
+		if last == nil {
 			return nil
 		}
 		select {
@@ -446,23 +465,6 @@ func (c *Cluster) WaitJetStream(ctx context.Context, timeout time.Duration) erro
 		case <-time.After(200 * time.Millisecond):
 		}
 	}
-}
-
-// jetStreamUp asks the account's JetStream usage once.
-func jetStreamUp(ctx context.Context, urls string) error {
-	nc, err := nats.Connect(urls, nats.Timeout(time.Second))
-	if err != nil {
-		return err
-	}
-	defer nc.Close()
-	js, err := jetstream.New(nc)
-	if err != nil {
-		return err
-	}
-	ctx, cancel := context.WithTimeout(ctx, 2*time.Second)
-	defer cancel()
-	_, err = js.AccountInfo(ctx)
-	return err
 }
 
 // Close stops the gateways, then the services, then NATS, and drops the
@@ -474,6 +476,20 @@ func (c *Cluster) Close() {
 	if c.dropDB != nil {
 		c.dropDB()
 	}
+}
+
+// httpOK asks url once and wants 200.
+func httpOK(ctx context.Context, url string) error {
+	req, _ := http.NewRequestWithContext(ctx, http.MethodGet, url, nil)
+	resp, err := http.DefaultClient.Do(req)
+	if err != nil {
+		return err
+	}
+	resp.Body.Close()
+	if resp.StatusCode != http.StatusOK {
+		return fmt.Errorf("%s: %s", url, resp.Status)
+	}
+	return nil
 }
 
 // freePorts returns n loopback ports free right now.

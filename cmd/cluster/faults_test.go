@@ -205,7 +205,7 @@ func checkLedger(t *testing.T, c *cluster.Cluster, ld *load, mail *smtptest.Serv
 			}
 		}
 	}
-	events := testkit.WaitEvents(t, strings.Join(c.NATSURLs, ","), testkit.EventQuery{}, func(evs []testkit.Event) bool {
+	events := testkit.WaitEvents(t, strings.Join(c.NATSURLs, ","), testkit.EventQuery{NKeyFile: c.SubscriberSeed}, func(evs []testkit.Event) bool {
 		return created(evs, l.invited) == len(l.invited)
 	})
 	seen, dups := map[string]bool{}, 0

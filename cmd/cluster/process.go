@@ -82,6 +82,22 @@ func (p *Process) Running() bool {
 	}
 }
 
+// exitedAlone reports whether the process ended without Kill or Stop (it
+// failed).
+func (p *Process) exitedAlone() bool {
+	p.mu.Lock()
+	defer p.mu.Unlock()
+	if p.cmd == nil {
+		return false
+	}
+	select {
+	case <-p.exited:
+		return true
+	default:
+		return false
+	}
+}
+
 // Kill ends the process at once (SIGKILL), as a crash or an OOM kill
 // would, and waits until it is gone.
 func (p *Process) Kill() error { return p.signal(syscall.SIGKILL, 0) }

@@ -43,12 +43,14 @@ func main() {
 		fail(err)
 	}
 	defer c.Close()
-	fmt.Printf("\nLatchkey cluster ready\n  REST and pages  %s\n  gRPC            %s\n  operator token  %s\n  database        %s\n  NATS            %v\n  logs            %s\n\n",
-		c.HTTPURL, c.GRPCAddr, c.OperatorToken, c.DatabaseURL, c.NATSURLs, filepath.Join(abs, "logs"))
+	fmt.Printf("\nLatchkey cluster ready\n  REST and pages  %s\n  gRPC            %s\n  operator token  %s\n  database        %s\n  NATS            %v (every service its own user; read the events with %s)\n  logs            %s\n\n",
+		c.HTTPURL, c.GRPCAddr, c.OperatorToken, c.DatabaseURL, c.NATSURLs, c.SubscriberSeed, filepath.Join(abs, "logs"))
 	for _, p := range c.Processes() {
-		if p.ManagementURL != "" {
-			fmt.Printf("  %-15s %s/metrics\n", p.Name, p.ManagementURL)
+		what := "/metrics"
+		if p.Role == "nats" {
+			what = " (monitoring)"
 		}
+		fmt.Printf("  %-15s %s%s\n", p.Name, p.ManagementURL, what)
 	}
 	fmt.Println("\nCtrl-C stops it (and drops its database).")
 	<-ctx.Done()
