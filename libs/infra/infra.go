@@ -106,7 +106,7 @@ func Open(ctx context.Context, svc Service, cfg Settings) (_ *Infra, err error) 
 	if in.JS, err = natsx.NewJetStream(in.NATS); err != nil {
 		return nil, err
 	}
-	if err = natsx.EnsureStreams(ctx, in.JS, natsx.StreamOptions{Names: cfg.NATSNames, Replicas: cfg.NATSReplicas}); err != nil {
+	if err = natsx.AwaitStreams(ctx, in.JS, natsx.StreamOptions{Names: cfg.NATSNames, Replicas: cfg.NATSReplicas}, cfg.Logger.With("service", svc.Name)); err != nil {
 		return nil, err
 	}
 	if in.InternalListener, err = grpcx.Listen(cfg.InternalListener, cfg.InternalAddr); err != nil {

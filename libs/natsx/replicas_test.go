@@ -3,6 +3,7 @@ package natsx_test
 import (
 	"context"
 	"fmt"
+	"log/slog"
 	"net"
 	"strings"
 	"testing"
@@ -64,14 +65,15 @@ func startCluster(t *testing.T) string {
 func TestEnsureStreams_ChangesReplicasOfExistingStreams(t *testing.T) {
 	js := (&testkit.NATSServer{URL: startCluster(t)}).JetStream(t)
 	names := natsx.Names{Prefix: "replicas"}
-	// The cluster elects its JetStream leader first.
-	testkit.Eventually(t, 30*time.Second, func() error {
-		ctx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
-		defer cancel()
-		return natsx.EnsureStreams(ctx, js, natsx.StreamOptions{Names: names, Replicas: 1})
-	})
+	// The cluster elects its JetStream leader first: a service starting
+	// beside it waits (AwaitStreams), and its R3 streams come.
+	start, cancel := context.WithTimeout(context.Background(), time.Minute)
+	defer cancel()
+	if err := natsx.AwaitStreams(start, js, natsx.StreamOptions{Names: names, Replicas: 3}, slog.New(slog.DiscardHandler)); err != nil {
+		t.Fatalf("streams on a cluster just started: %v", err)
+	}
 	ctx := testContext(t)
-	for _, replicas := range []int{1, 3, 3} {
+	for _, replicas := range []int{1, 3, 3} { // back to R1, then R3 again
 		if err := natsx.EnsureStreams(ctx, js, natsx.StreamOptions{Names: names, Replicas: replicas}); err != nil {
 			t.Fatalf("ensure R%d: %v", replicas, err)
 		}

@@ -4,9 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"log/slog"
 	"slices"
 	"time"
 
+	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
 )
 
@@ -117,6 +119,52 @@ func EnsureStreams(ctx context.Context, js jetstream.JetStream, o StreamOptions)
 		}
 	}
 	return nil
+}
+
+// StreamsPatience is how long a service at start keeps asking a JetStream
+// that does not answer in time (AwaitStreams).
+const StreamsPatience = 2 * time.Minute
+
+// streamsRound bounds one round of AwaitStreams (JetStream's own default
+// time-out of a request).
+const streamsRound = 5 * time.Second
+
+// AwaitStreams is EnsureStreams at a service's start: a NATS cluster that
+// starts beside the services (a cold start, a rollout of both) elects its
+// JetStream leader first and times every request out until then, and an
+// R3 stream is created only once enough servers are up. So a time-out, or
+// no JetStream answering at all, is asked again (half a second, then up
+// to every five) for up to StreamsPatience, each logged; any other error
+// (a refused permission, a change a stream cannot take in place) ends the
+// start at once.
+func AwaitStreams(ctx context.Context, js jetstream.JetStream, o StreamOptions, log *slog.Logger) error {
+	deadline := time.Now().Add(StreamsPatience)
+	wait := 500 * time.Millisecond
+	for {
+		// Each round has its own time: a request sent before the leader
+		// was elected is never answered, and would hold the whole wait.
+		round, cancel := context.WithTimeout(ctx, streamsRound)
+		err := EnsureStreams(round, js, o)
+		cancel()
+		if err == nil || !jetStreamNotAnswering(err) || ctx.Err() != nil || time.Now().After(deadline) {
+			return err
+		}
+		log.Warn("NATS JetStream does not answer yet; asking again", "err", err, "in", wait)
+		select {
+		case <-ctx.Done():
+			return err
+		case <-time.After(wait):
+		}
+		wait = min(2*wait, 5*time.Second)
+	}
+}
+
+// jetStreamNotAnswering reports an error of a JetStream that is not (yet)
+// there: a request that timed out, or that no server took.
+func jetStreamNotAnswering(err error) bool {
+	return errors.Is(err, context.DeadlineExceeded) || errors.Is(err, nats.ErrTimeout) ||
+		errors.Is(err, nats.ErrNoResponders) || errors.Is(err, jetstream.ErrNoStreamResponse) ||
+		errors.Is(err, jetstream.ErrJetStreamNotEnabled)
 }
 
 // EnsureStream creates the stream cfg describes or updates an existing one
