@@ -128,16 +128,28 @@ func follow(ctx context.Context, js jetstream.JetStream, opts FollowOptions, hea
 
 	// Which message means "caught up": the last revocation now in the
 	// stream, if it is recent enough to be delivered at all.
-	stream, err := js.Stream(ctx, opts.Stream)
-	if err != nil {
-		return fmt.Errorf("authn: follow %s: stream %s: %w", opts.Subject, opts.Stream, err)
-	}
+	// At a cold start JetStream may not answer yet: asked patiently.
+	var stream jetstream.Stream
+	var last *jetstream.RawStreamMsg
+	err := natsx.Patiently(ctx, log, func(ctx context.Context) error {
+		var err error
+		if stream, err = js.Stream(ctx, opts.Stream); err != nil {
+			return fmt.Errorf("authn: follow %s: stream %s: %w", opts.Subject, opts.Stream, err)
+		}
+		last, err = stream.GetLastMsgForSubject(ctx, opts.Subject)
+		if errors.Is(err, jetstream.ErrMsgNotFound) {
+			last, err = nil, nil
+		}
+		if err != nil {
+			return fmt.Errorf("authn: follow %s: last message: %w", opts.Subject, err)
+		}
+		return nil
+	})
 	var target uint64
-	last, err := stream.GetLastMsgForSubject(ctx, opts.Subject)
 	switch {
-	case errors.Is(err, jetstream.ErrMsgNotFound):
 	case err != nil:
-		return fmt.Errorf("authn: follow %s: last message: %w", opts.Subject, err)
+		return err
+	case last == nil:
 	case !last.Time.Before(start):
 		target = last.Sequence
 	case health != nil:
@@ -146,10 +158,15 @@ func follow(ctx context.Context, js jetstream.JetStream, opts FollowOptions, hea
 		health.applyUpTo(last.Sequence)
 	}
 
-	cons, err := js.OrderedConsumer(ctx, opts.Stream, jetstream.OrderedConsumerConfig{
-		FilterSubjects: []string{opts.Subject},
-		DeliverPolicy:  jetstream.DeliverByStartTimePolicy,
-		OptStartTime:   &start,
+	var cons jetstream.Consumer
+	err = natsx.Patiently(ctx, log, func(rctx context.Context) error {
+		var err error
+		cons, err = js.OrderedConsumer(rctx, opts.Stream, jetstream.OrderedConsumerConfig{
+			FilterSubjects: []string{opts.Subject},
+			DeliverPolicy:  jetstream.DeliverByStartTimePolicy,
+			OptStartTime:   &start,
+		})
+		return err
 	})
 	if err != nil {
 		return fmt.Errorf("authn: follow %s: consumer: %w", opts.Subject, err)

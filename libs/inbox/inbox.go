@@ -88,13 +88,19 @@ func Run(ctx context.Context, js jetstream.JetStream, db dbx.DB, cfg Config, h H
 	if cfg.Retention <= 0 {
 		cfg.Retention = 8 * 24 * time.Hour
 	}
-	cons, err := js.CreateOrUpdateConsumer(ctx, cfg.Names.Stream(cfg.Stream), jetstream.ConsumerConfig{
-		Durable:       cfg.Durable,
-		FilterSubject: cfg.Names.Subject(cfg.FilterSubject),
-		AckPolicy:     jetstream.AckExplicitPolicy,
-		DeliverPolicy: jetstream.DeliverAllPolicy,
-		AckWait:       cfg.AckWait,
-		MaxDeliver:    cfg.MaxDeliver,
+	// At a cold start JetStream may not answer yet: asked patiently.
+	var cons jetstream.Consumer
+	err := natsx.Patiently(ctx, cfg.Logger, func(ctx context.Context) error {
+		var err error
+		cons, err = js.CreateOrUpdateConsumer(ctx, cfg.Names.Stream(cfg.Stream), jetstream.ConsumerConfig{
+			Durable:       cfg.Durable,
+			FilterSubject: cfg.Names.Subject(cfg.FilterSubject),
+			AckPolicy:     jetstream.AckExplicitPolicy,
+			DeliverPolicy: jetstream.DeliverAllPolicy,
+			AckWait:       cfg.AckWait,
+			MaxDeliver:    cfg.MaxDeliver,
+		})
+		return err
 	})
 	if err != nil {
 		return fmt.Errorf("inbox: consumer %s: %w", cfg.Durable, err)

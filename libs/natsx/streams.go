@@ -122,29 +122,34 @@ func EnsureStreams(ctx context.Context, js jetstream.JetStream, o StreamOptions)
 }
 
 // StreamsPatience is how long a service at start keeps asking a JetStream
-// that does not answer in time (AwaitStreams).
+// that does not answer in time (Patiently).
 const StreamsPatience = 2 * time.Minute
 
-// streamsRound bounds one round of AwaitStreams (JetStream's own default
+// streamsRound bounds one round of Patiently (JetStream's own default
 // time-out of a request).
 const streamsRound = 5 * time.Second
 
-// AwaitStreams is EnsureStreams at a service's start: a NATS cluster that
-// starts beside the services (a cold start, a rollout of both) elects its
-// JetStream leader first and times every request out until then, and an
-// R3 stream is created only once enough servers are up. So a time-out, or
-// no JetStream answering at all, is asked again (half a second, then up
-// to every five) for up to StreamsPatience, each logged; any other error
-// (a refused permission, a change a stream cannot take in place) ends the
-// start at once.
+// AwaitStreams is EnsureStreams at a service's start, asked Patiently.
 func AwaitStreams(ctx context.Context, js jetstream.JetStream, o StreamOptions, log *slog.Logger) error {
+	return Patiently(ctx, log, func(ctx context.Context) error { return EnsureStreams(ctx, js, o) })
+}
+
+// Patiently runs fn, a JetStream request a service makes at start, until
+// JetStream answers it. A NATS cluster that starts beside the services (a
+// cold start, a rollout of both) elects its JetStream leader first and
+// times every request out until then, and an R3 stream is made only once
+// enough servers are up. So a time-out, or no JetStream answering at all,
+// is asked again (half a second, then up to every five) for up to
+// StreamsPatience, each logged; any other error (a refused permission, a
+// change a stream cannot take in place) is returned at once.
+func Patiently(ctx context.Context, log *slog.Logger, fn func(ctx context.Context) error) error {
 	deadline := time.Now().Add(StreamsPatience)
 	wait := 500 * time.Millisecond
 	for {
 		// Each round has its own time: a request sent before the leader
 		// was elected is never answered, and would hold the whole wait.
 		round, cancel := context.WithTimeout(ctx, streamsRound)
-		err := EnsureStreams(round, js, o)
+		err := fn(round)
 		cancel()
 		if err == nil || !jetStreamNotAnswering(err) || ctx.Err() != nil || time.Now().After(deadline) {
 			return err
