@@ -151,7 +151,7 @@ func setUpLoad(t *testing.T, c *cluster.Cluster) *load {
 		"firstAdmin": map[string]any{"username": "admin", "email": "admin@fault.example", "displayName": "Admin",
 			"activation": "TEMPORARY_PASSWORD", "temporaryPassword": "Temporary-Pass-2026"}}, nil)
 	must(t, "create tenant", st, body, 200)
-	admin := firstLogin(t, a, "admin", "Temporary-Pass-2026", "Admin-Password-2026")
+	admin := firstLogin(t, a, "admin", "Temporary-Pass-2026", "Sunny-Harbour-Walk-7")
 	ld := &load{admin: a.as(admin), tenant: "fault", l: newLedger()}
 	const workers, each = 4, 2
 	for w := range workers {
@@ -161,7 +161,7 @@ func setUpLoad(t *testing.T, c *cluster.Cluster) *load {
 			st, body := ld.admin.call("POST", "/v1/admin/accounts", map[string]any{"username": name, "email": name + "@fault.example",
 				"displayName": name, "roles": []string{"USER"}, "activation": "TEMPORARY_PASSWORD", "temporaryPassword": "Temporary-Pass-2026"}, nil)
 			must(t, "create "+name, st, body, 200)
-			pw := "First-Password-" + name
+			pw := "Quiet-River-" + randomHex(4)
 			firstLogin(t, a, name, "Temporary-Pass-2026", pw)
 			us = append(us, &user{name: name, email: name + "@fault.example", password: pw})
 		}

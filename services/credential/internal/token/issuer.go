@@ -321,16 +321,33 @@ func (i *Issuer) reloadLocked(ctx context.Context) error {
 		if err != nil {
 			return err
 		}
-		if err := i.store.AddKey(ctx, seal(i.opts.KEK, k)); err != nil {
-			if len(keys) == 0 {
-				return fmt.Errorf("token: add signing key: %w", err)
-			}
+		newest := ""
+		if len(keys) > 0 {
+			newest = keys[len(keys)-1].ID
+		}
+		// Replicas that find the ring empty or due at once add one key
+		// between them, so they all sign with it: two keys made at once
+		// would each be unknown to verifiers that fetched the ring
+		// between the two (and refetch it only MinRefresh later).
+		added, err := i.store.AddKeyIfNewest(ctx, seal(i.opts.KEK, k), newest)
+		switch {
+		case err != nil && len(keys) == 0:
+			return fmt.Errorf("token: add signing key: %w", err)
+		case err != nil:
 			// The old key keeps signing; its retirement counts from its
 			// successor's creation, so nothing expires early.
 			i.log.ErrorContext(ctx, "token: rotate signing key failed; the current one keeps signing", "err", err, "kid", keys[len(keys)-1].ID)
-		} else {
+		case added:
 			i.log.InfoContext(ctx, "token: new signing key", "kid", k.ID)
 			keys = append(keys, k)
+		default:
+			// Another replica's key came first: sign with that one.
+			if keys, err = i.openAll(ctx); err != nil {
+				return err
+			}
+			slices.SortFunc(keys, func(a, b SigningKey) int {
+				return cmp.Or(a.CreatedAt.Compare(b.CreatedAt), cmp.Compare(a.ID, b.ID))
+			})
 		}
 	}
 

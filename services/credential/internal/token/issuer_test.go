@@ -421,3 +421,34 @@ func TestIssuer_JWKSAfterInvalidateReadsTheStoreAtOnce(t *testing.T) {
 		t.Fatalf("JWKS = %v right after the invalidation; want %s alone, not %s", got, r.Current, old)
 	}
 }
+
+// Replicas starting at once over an empty store sign with one key between
+// them: with a key each, a verifier that fetched the ring between the two
+// additions would refuse the second replica's tokens until its next fetch.
+func TestIssuer_ReplicasStartingAtOnceShareOneKey(t *testing.T) {
+	ctx := context.Background()
+	clk := clock.NewFake(t0)
+	store := token.NewMemoryKeyStore()
+	const replicas = 8
+	kids := make(chan any, replicas)
+	for range replicas {
+		iss := newIssuer(t, store, clk, token.Options{})
+		go func() {
+			tok, _, err := iss.Issue(ctx, claims("sess-1", t0))
+			if err != nil {
+				kids <- err
+				return
+			}
+			kids <- header(t, tok)["kid"]
+		}()
+	}
+	first := <-kids
+	for range replicas - 1 {
+		if kid := <-kids; kid != first {
+			t.Fatalf("replicas sign with %v and %v; want one key", first, kid)
+		}
+	}
+	if keys, _ := store.ListKeys(ctx); len(keys) != 1 {
+		t.Fatalf("%d keys stored, want 1", len(keys))
+	}
+}

@@ -57,6 +57,11 @@ type KeyStore interface {
 	ListKeys(ctx context.Context) ([]StoredKey, error)
 	// AddKey stores a new key; an ID already stored is an error.
 	AddKey(ctx context.Context, k StoredKey) error
+	// AddKeyIfNewest stores k only while the newest stored key (by
+	// CreatedAt, then ID) is still newest ("" for none), atomically across
+	// every replica over the store: of replicas that find the ring empty
+	// or due at once, one adds its key and the others use it (false).
+	AddKeyIfNewest(ctx context.Context, k StoredKey, newest string) (added bool, err error)
 	// DeleteKey removes a key; an ID not stored is not an error (two
 	// replicas may retire the same key at once).
 	DeleteKey(ctx context.Context, id string) error

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"slices"
 	"sync"
+	"time"
 )
 
 // MemoryKeyStore is a KeyStore in memory, for tests. Keys are gone when
@@ -42,6 +43,28 @@ func (m *MemoryKeyStore) AddKey(_ context.Context, k StoredKey) error {
 	k.Sealed = slices.Clone(k.Sealed)
 	m.keys[k.ID] = k
 	return nil
+}
+
+// AddKeyIfNewest stores a copy of k while newest is the newest key.
+func (m *MemoryKeyStore) AddKeyIfNewest(_ context.Context, k StoredKey, newest string) (bool, error) {
+	m.mu.Lock()
+	defer m.mu.Unlock()
+	top := ""
+	var topAt time.Time
+	for _, s := range m.keys {
+		if top == "" || s.CreatedAt.After(topAt) || (s.CreatedAt.Equal(topAt) && s.ID > top) {
+			top, topAt = s.ID, s.CreatedAt
+		}
+	}
+	if top != newest {
+		return false, nil
+	}
+	if _, ok := m.keys[k.ID]; ok {
+		return false, fmt.Errorf("token: key %s already stored", k.ID)
+	}
+	k.Sealed = slices.Clone(k.Sealed)
+	m.keys[k.ID] = k
+	return true, nil
 }
 
 // DeleteKey removes the key id, if stored.

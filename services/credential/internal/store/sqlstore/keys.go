@@ -2,6 +2,7 @@ package sqlstore
 
 import (
 	"context"
+	"errors"
 	"time"
 
 	"github.com/latchkey/latchkey/libs/dbx"
@@ -61,6 +62,36 @@ func (k keys) AddKey(ctx context.Context, s token.StoredKey) error {
 	_, err := k.q.Exec(ctx, "INSERT INTO signing_keys (id, kek_id, private_key, created_at, retire_at) VALUES ($1, $2, $3, $4, $5)",
 		s.ID, nullable(s.KEKID), s.Sealed, s.CreatedAt, retire)
 	return err
+}
+
+func (k keys) AddKeyIfNewest(ctx context.Context, s token.StoredKey, newest string) (bool, error) {
+	added := false
+	add := func(q dbx.Querier) error {
+		if q.Dialect() == dbx.Postgres {
+			// The replicas of the credential service over this schema
+			// take turns; SQLite's one writer does that by itself.
+			if _, err := q.Exec(ctx, "SELECT pg_advisory_xact_lock(hashtext(current_schema() || '.signing_keys'))"); err != nil {
+				return err
+			}
+		}
+		var top string
+		err := q.QueryRow(ctx, "SELECT id FROM signing_keys ORDER BY created_at DESC, id DESC LIMIT 1").Scan(&top)
+		if err != nil && !errors.Is(err, dbx.ErrNoRows) {
+			return err
+		}
+		if top != newest {
+			return nil // another replica added one first
+		}
+		added = true
+		return keys{q: q}.AddKey(ctx, s)
+	}
+	var err error
+	if db, ok := k.q.(dbx.DB); ok {
+		err = db.InTx(ctx, func(tx dbx.Tx) error { added = false; return add(tx) })
+	} else {
+		err = add(k.q) // already in the caller's transaction (KeysTx)
+	}
+	return added && err == nil, err
 }
 
 func (k keys) DeleteKey(ctx context.Context, id string) error {

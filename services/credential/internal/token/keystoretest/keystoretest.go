@@ -53,6 +53,46 @@ func Run(t *testing.T, newStore func(t *testing.T) token.KeyStore) {
 			t.Fatal("second AddKey of the same id succeeded")
 		}
 	})
+	t.Run("AddKeyIfNewest_OneOfManyAtOnce", func(t *testing.T) {
+		s := newStore(t)
+		at := time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)
+		// Replicas finding the ring empty at once: one key is added.
+		const n = 20
+		results := make(chan error, n)
+		wins := make(chan bool, n)
+		for range n {
+			k := Key(t, at)
+			go func() {
+				ok, err := s.AddKeyIfNewest(ctx, k, "")
+				wins <- ok
+				results <- err
+			}()
+		}
+		won := 0
+		for range n {
+			if err := <-results; err != nil {
+				t.Fatalf("AddKeyIfNewest: %v", err)
+			}
+			if <-wins {
+				won++
+			}
+		}
+		got := sorted(t, s)
+		if won != 1 || len(got) != 1 {
+			t.Fatalf("%d of %d parallel adders won, %d keys stored; want one of each", won, n, len(got))
+		}
+		// Due for rotation: only an adder that saw the newest key adds.
+		if ok, err := s.AddKeyIfNewest(ctx, Key(t, at.Add(time.Hour)), "some-older-key"); err != nil || ok {
+			t.Fatalf("an adder with a stale view: added %v, %v; want not added", ok, err)
+		}
+		next := Key(t, at.Add(time.Hour))
+		if ok, err := s.AddKeyIfNewest(ctx, next, got[0].ID); err != nil || !ok {
+			t.Fatalf("an adder that saw the newest key: added %v, %v", ok, err)
+		}
+		if got := sorted(t, s); len(got) != 2 || got[1].ID != next.ID {
+			t.Fatalf("after the rotation: %v, want %s newest", ids(got), next.ID)
+		}
+	})
 	t.Run("DeleteRemovesOnlyThatKeyAndIsIdempotent", func(t *testing.T) {
 		s := newStore(t)
 		a, b := Key(t, time.Date(2026, 1, 1, 0, 0, 0, 0, time.UTC)), Key(t, time.Date(2026, 1, 2, 0, 0, 0, 0, time.UTC))
