@@ -69,32 +69,30 @@ func (p *Process) start() error {
 
 // Running reports whether the process is up (started and not exited).
 func (p *Process) Running() bool {
-	p.mu.Lock()
-	defer p.mu.Unlock()
-	if p.cmd == nil {
-		return false
-	}
-	select {
-	case <-p.exited:
-		return false
-	default:
-		return true
-	}
+	started, exited := p.state()
+	return started && !exited
 }
 
 // exitedAlone reports whether the process ended without Kill or Stop (it
 // failed).
 func (p *Process) exitedAlone() bool {
+	started, exited := p.state()
+	return started && exited
+}
+
+// state tells whether the process was started (and not since killed or
+// stopped), and whether it has exited.
+func (p *Process) state() (started, exited bool) {
 	p.mu.Lock()
 	defer p.mu.Unlock()
 	if p.cmd == nil {
-		return false
+		return false, false
 	}
 	select {
 	case <-p.exited:
-		return true
+		return true, true
 	default:
-		return false
+		return true, false
 	}
 }
 
