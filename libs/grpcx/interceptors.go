@@ -97,6 +97,15 @@ func sanitizeAndNote(ctx context.Context, log *slog.Logger, method string, err e
 		return nil
 	}
 	client, exposed := sanitize(err)
+	if ctxErr := ctx.Err(); ctxErr != nil {
+		// The caller went away (or ran out of time) and the handler failed
+		// on that, whatever error its driver made of it: the caller's
+		// doing, not the service's trouble, and no one is left to tell.
+		switch status.Code(client) {
+		case codes.Internal, codes.Unavailable, codes.Unknown:
+			client, exposed = status.FromContextError(ctxErr).Err(), true
+		}
+	}
 	if n, ok := ctx.Value(callNoteKey{}).(*callNote); ok {
 		n.err = err
 	} else if !exposed {

@@ -378,3 +378,31 @@ func label(m *dto.Metric, name string) string {
 	}
 	return ""
 }
+
+// A call the client cancels is not the service's trouble: a handler that
+// fails on the cancelled context with whatever error its driver makes of
+// it (not context.Canceled) is logged as Canceled at info, not as an
+// Internal error.
+func TestServer_ClientCancelIsNotAnError(t *testing.T) {
+	started := make(chan struct{})
+	r := start(t, grpcx.ServerOptions{}, &testService{unary: func(ctx context.Context, _ *testpb.SimpleRequest) (*testpb.SimpleResponse, error) {
+		close(started)
+		<-ctx.Done()
+		return nil, errors.New("conn closed: read tcp: use of closed network connection")
+	}})
+	client := testpb.NewTestServiceClient(dial(t, r.addr, grpcx.DialOptions{}))
+	ctx, cancel := context.WithCancel(context.Background())
+	go func() { <-started; cancel() }()
+	if _, err := client.UnaryCall(ctx, &testpb.SimpleRequest{}); status.Code(err) != codes.Canceled {
+		t.Fatalf("client: %v, want Canceled", err)
+	}
+	testkit.Eventually(t, 5*time.Second, func() error {
+		if !strings.Contains(r.logs.String(), `"grpc.code":"Canceled"`) {
+			return errors.New("no log line of the cancelled call yet")
+		}
+		return nil
+	})
+	if logs := r.logs.String(); strings.Contains(logs, `"level":"ERROR"`) || strings.Contains(logs, `"grpc.code":"Internal"`) {
+		t.Fatalf("a client's cancel logged as the service's error:\n%s", logs)
+	}
+}
