@@ -255,9 +255,24 @@ func checkLedger(t *testing.T, c *cluster.Cluster, ld *load, mail *smtptest.Serv
 	if sent != want {
 		t.Errorf("%d of %d expected e-mails sent", sent, want)
 	}
+	// Each invitation is one event that the recovery service consumes
+	// (an activation link) and the notification service then sends: an
+	// invitee with two e-mails means a consumer processed it twice.
+	twice := 0
+	for _, m := range mail.Messages()[mark:] {
+		for _, to := range m.To {
+			if strings.HasPrefix(to, "inv-") {
+				twice++
+			}
+		}
+	}
+	twice -= len(l.invited)
+	if twice > 0 {
+		t.Errorf("%d activation e-mails more than invitations: a consumer processed an event twice", twice)
+	}
 	t.Logf("ledger: calls acknowledged %d, retried %d; changes found %d (%d invitations, %d users; %d password changes acknowledged); "+
-		"events on the stream %d, duplicated %d; e-mails expected %d, sent %d (in all %d); answers:%s",
-		l.acknowledged(), l.retried, found, len(l.invited), countUsers(ld), l.changes, len(events), dups, want, sent, len(mail.Messages())-mark, l)
+		"events on the stream %d, duplicated %d; e-mails expected %d, sent %d, activation e-mails duplicated %d (in all %d); answers:%s",
+		l.acknowledged(), l.retried, found, len(l.invited), countUsers(ld), l.changes, len(events), dups, want, sent, max(twice, 0), len(mail.Messages())-mark, l)
 	if u := l.unclear(); len(u) > 0 {
 		t.Errorf("clients got answers they cannot act on (0: no answer, 500: unknown outcome): %v", u)
 	}
