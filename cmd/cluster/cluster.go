@@ -11,6 +11,7 @@ import (
 	"context"
 	"crypto/rand"
 	"encoding/base64"
+	"encoding/binary"
 	"errors"
 	"fmt"
 	"net"
@@ -21,6 +22,7 @@ import (
 	"path/filepath"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	"github.com/jackc/pgx/v5"
@@ -492,22 +494,60 @@ func httpOK(ctx context.Context, url string) error {
 	return nil
 }
 
-// freePorts returns n loopback ports free right now.
+// Ports handed out by freePorts: each once per harness process.
+var (
+	portsMu   sync.Mutex
+	portsUsed = map[int]bool{}
+	portNext  int
+)
+
+// freePorts returns n loopback ports free right now, below the kernel's
+// range of ephemeral ports (so no outgoing connection of one process takes
+// a port another is about to listen on, between the check and the
+// listen), and none handed out before.
 func freePorts(n int) []int {
-	var ls []net.Listener
-	var ports []int
-	for range n {
-		l, err := net.Listen("tcp", "127.0.0.1:0")
-		if err != nil {
-			panic(fmt.Sprintf("cluster: no free port: %v", err))
+	portsMu.Lock()
+	defer portsMu.Unlock()
+	low, high := 20000, 32000
+	if b, err := os.ReadFile("/proc/sys/net/ipv4/ip_local_port_range"); err == nil {
+		if f := strings.Fields(string(b)); len(f) == 2 {
+			if lo, err := strconv.Atoi(f[0]); err == nil && lo > 11000 {
+				high = lo - 1
+				low = max(lo-12000, 1024)
+			}
 		}
-		ls = append(ls, l)
-		ports = append(ports, l.Addr().(*net.TCPAddr).Port)
 	}
-	for _, l := range ls {
+	if portNext < low || portNext > high {
+		portNext = low + int(randomUint(uint(high-low)))
+	}
+	var ports []int
+	for tries := 0; len(ports) < n; tries++ {
+		if tries > high-low {
+			panic("cluster: no free port below the ephemeral range")
+		}
+		p := portNext
+		if portNext++; portNext > high {
+			portNext = low
+		}
+		if portsUsed[p] {
+			continue
+		}
+		l, err := net.Listen("tcp", fmt.Sprintf("127.0.0.1:%d", p))
+		if err != nil {
+			continue
+		}
 		l.Close()
+		portsUsed[p] = true
+		ports = append(ports, p)
 	}
 	return ports
+}
+
+// randomUint is a random number below n.
+func randomUint(n uint) uint {
+	var b [8]byte
+	_, _ = rand.Read(b[:])
+	return uint(binary.LittleEndian.Uint64(b[:]) % uint64(n))
 }
 
 // randomToken is n random bytes, URL-safe base64.
