@@ -17,6 +17,7 @@ import (
 	"github.com/latchkey/latchkey/libs/clock"
 	"github.com/latchkey/latchkey/libs/grpcx"
 	"github.com/latchkey/latchkey/libs/keyring"
+	"github.com/latchkey/latchkey/libs/logx"
 	"github.com/latchkey/latchkey/libs/mtls"
 )
 
@@ -77,6 +78,10 @@ type Config struct {
 	// RateLimit bounds sign-in and recovery calls per client address; the
 	// zero value means no limit (EdgeFromEnv gives the defaults).
 	RateLimit RateLimit
+	// AccessLogRate bounds the access lines at INFO the edge writes a
+	// second, per kind (REST, gRPC); the rest are counted and the count
+	// logged (logx.Sampler). Zero or less: every call has its line.
+	AccessLogRate int
 	// Clock times the rate limits; nil means the system clock.
 	Clock clock.Clock
 }
@@ -113,6 +118,7 @@ func New(ctx context.Context, cfg Config) (*Gateway, error) {
 
 	g := &Gateway{conns: map[backend]*grpc.ClientConn{}, health: health.NewServer(), timeouts: cfg.Timeouts.withDefaults(), log: log}
 	limiter := newAddressLimiter(cfg.RateLimit, cfg.Clock)
+	sampler := logx.NewSampler(log, cfg.AccessLogRate)
 	targets := map[backend]string{
 		backendAccount:    cfg.Backends.Account,
 		backendCredential: cfg.Backends.Credential,
@@ -139,7 +145,7 @@ func New(ctx context.Context, cfg Config) (*Gateway, error) {
 		g.conns[name] = conn
 	}
 
-	rest, err := newRESTMux(ctx, g.conns, runtime.WithMiddlewares(observe(metrics, log)), runtime.WithErrorHandler(restErrorHandler(log)))
+	rest, err := newRESTMux(ctx, g.conns, runtime.WithMiddlewares(observe(metrics, log, sampler)), runtime.WithErrorHandler(restErrorHandler(log)))
 	if err != nil {
 		g.Close()
 		return nil, err
@@ -180,7 +186,7 @@ func New(ctx context.Context, cfg Config) (*Gateway, error) {
 	for _, s := range publicServices {
 		routes[s.name] = g.conns[s.backend]
 	}
-	g.grpc = newGRPCServer(&grpcProxy{routes: routes, proxies: proxies, codec: newPassThroughCodec(), log: log}, g.health)
+	g.grpc = newGRPCServer(&grpcProxy{routes: routes, proxies: proxies, codec: newPassThroughCodec(), log: log, sampler: sampler}, g.health)
 	return g, nil
 }
 

@@ -6,12 +6,15 @@ import (
 	"io"
 	"log/slog"
 	"strings"
+	"time"
 
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/metadata"
 	"google.golang.org/grpc/status"
 
+	"github.com/latchkey/latchkey/libs/grpcx"
+	"github.com/latchkey/latchkey/libs/logx"
 	"github.com/latchkey/latchkey/libs/requestid"
 )
 
@@ -21,6 +24,8 @@ type grpcProxy struct {
 	proxies trustedProxies
 	codec   passThroughCodec
 	log     *slog.Logger
+	// sampler bounds the access lines at INFO (logx.Sampler).
+	sampler *logx.Sampler
 }
 
 // bidiDesc lets one forwarding loop serve unary and streaming methods alike:
@@ -42,8 +47,10 @@ func (p *grpcProxy) route(fullMethod string) (*grpc.ClientConn, error) {
 }
 
 // handle is the server's UnknownServiceHandler: every call that is not
-// health or reflection comes here.
+// health or reflection comes here. It writes the call's access line, the
+// gRPC twin of the REST one (observe).
 func (p *grpcProxy) handle(_ any, in grpc.ServerStream) error {
+	start := time.Now()
 	method, ok := grpc.MethodFromServerStream(in)
 	if !ok {
 		return status.Error(codes.Internal, "no method in stream")
@@ -52,19 +59,27 @@ func (p *grpcProxy) handle(_ any, in grpc.ServerStream) error {
 	// next (SetHeader: sent with the first message or the status).
 	id := grpcRequestID(in.Context())
 	_ = in.SetHeader(metadata.Pairs(mdRequestID, id))
+	ctx := requestid.With(in.Context(), id)
+	err, hidden := p.forward(ctx, in, method, id)
+	p.logAccess(ctx, method, id, start, err, hidden)
+	return err
+}
+
+// forward relays the call to its backend and returns the status for the
+// client, and the error it hides from the client (nil when none).
+func (p *grpcProxy) forward(ctx context.Context, in grpc.ServerStream, method, id string) (err, hidden error) {
 	conn, err := p.route(method)
 	if err != nil {
-		return err
+		return err, nil
 	}
 	// Cancelling on return ends the backend call if the client goes away
 	// or either direction fails.
-	ctx, cancel := context.WithCancel(requestid.With(in.Context(), id))
+	ctx, cancel := context.WithCancel(ctx)
 	defer cancel()
 	ctx = metadata.NewOutgoingContext(ctx, p.proxies.outgoingMetadata(in.Context(), id))
 	out, err := conn.NewStream(ctx, bidiDesc, method, grpc.ForceCodecV2(p.codec))
 	if err != nil {
-		pub, _ := publicStatus(err)
-		return pub
+		return hide(err)
 	}
 
 	// Not waited for: on a bidi call the backend may finish while the
@@ -80,16 +95,46 @@ func (p *grpcProxy) handle(_ any, in grpc.ServerStream) error {
 	if replyErr == nil {
 		// The backend finished; its status is final whatever the client
 		// still tries to send.
-		return nil
+		return nil, nil
 	}
 	if _, ok := status.FromError(replyErr); !ok {
 		replyErr = status.Error(codes.Unavailable, replyErr.Error())
 	}
-	pub, hidden := publicStatus(replyErr)
-	if hidden {
-		p.log.WarnContext(ctx, "grpc proxy call failed", "grpc.method", method, requestid.LogKey, id, "error", replyErr.Error())
+	return hide(replyErr)
+}
+
+// hide is publicStatus, keeping the replaced error for the log.
+func hide(err error) (public, hidden error) {
+	pub, replaced := publicStatus(err)
+	if replaced {
+		return pub, err
 	}
-	return pub
+	return pub, nil
+}
+
+// logAccess writes the call's one access line: method, code, duration,
+// request id, and the error the client was not shown. The level and the
+// sampling are checked before any attribute is built.
+func (p *grpcProxy) logAccess(ctx context.Context, method, id string, start time.Time, err, hidden error) {
+	code := status.Code(err)
+	level := grpcx.AccessLevel(code)
+	if code == codes.Canceled || (code == codes.DeadlineExceeded && ctx.Err() != nil) {
+		// The client gave up (or its own deadline passed): its doing.
+		level = slog.LevelInfo
+	}
+	if !p.log.Enabled(ctx, level) || (level == slog.LevelInfo && !p.sampler.Allow("grpc")) {
+		return
+	}
+	attrs := make([]slog.Attr, 0, 5)
+	attrs = append(attrs,
+		slog.String("grpc.method", method),
+		slog.String("grpc.code", code.String()),
+		slog.Float64("duration_ms", float64(time.Since(start).Microseconds())/1000),
+		slog.String(requestid.LogKey, id))
+	if hidden != nil {
+		attrs = append(attrs, slog.String("error", hidden.Error()))
+	}
+	p.log.LogAttrs(ctx, level, "grpc call", attrs...)
 }
 
 // forwardRequests copies the client's messages to the backend, then half-

@@ -9,6 +9,7 @@ import (
 	"github.com/grpc-ecosystem/grpc-gateway/v2/runtime"
 	"github.com/prometheus/client_golang/prometheus"
 
+	"github.com/latchkey/latchkey/libs/logx"
 	"github.com/latchkey/latchkey/libs/promx"
 	"github.com/latchkey/latchkey/libs/requestid"
 )
@@ -46,8 +47,11 @@ func newRESTMetrics(r prometheus.Registerer) (*restMetrics, error) {
 }
 
 // observe is a grpc-gateway middleware: it runs after routing, when the
-// route pattern is known, and logs one line per call (never bodies).
-func observe(m *restMetrics, log *slog.Logger) runtime.Middleware {
+// route pattern is known, counts the call and writes its access line — the
+// one line of the call at INFO across the suite (logx's rule), never its
+// body. Lines at INFO go through sampler, so a busy edge writes at most its
+// rate a second and counts the rest.
+func observe(m *restMetrics, log *slog.Logger, sampler *logx.Sampler) runtime.Middleware {
 	return func(next runtime.HandlerFunc) runtime.HandlerFunc {
 		return func(w http.ResponseWriter, r *http.Request, params map[string]string) {
 			start := time.Now()
@@ -63,9 +67,9 @@ func observe(m *restMetrics, log *slog.Logger) runtime.Middleware {
 				m.requests.WithLabelValues(r.Method, route, strconv.Itoa(rec.code)).Inc()
 				m.duration.WithLabelValues(r.Method, route).Observe(elapsed.Seconds())
 			}
-			level := slog.LevelInfo
-			if rec.code >= 500 {
-				level = slog.LevelError
+			level := httpAccessLevel(rec.code)
+			if !log.Enabled(r.Context(), level) || (level == slog.LevelInfo && !sampler.Allow("http")) {
+				return
 			}
 			log.LogAttrs(r.Context(), level, "http call",
 				slog.String("http.method", r.Method),
@@ -74,6 +78,20 @@ func observe(m *restMetrics, log *slog.Logger) runtime.Middleware {
 				slog.Float64("duration_ms", float64(elapsed.Microseconds())/1000),
 				slog.String(requestid.LogKey, r.Header.Get(requestid.Header)))
 		}
+	}
+}
+
+// httpAccessLevel is grpcx.AccessLevel for an HTTP answer: 503 and 504
+// (a backend away or slow) are WARN, other 5xx ERROR, the rest — a
+// client's mistakes, limits and cancels (499) included — INFO.
+func httpAccessLevel(code int) slog.Level {
+	switch {
+	case code == http.StatusServiceUnavailable || code == http.StatusGatewayTimeout:
+		return slog.LevelWarn
+	case code >= 500:
+		return slog.LevelError
+	default:
+		return slog.LevelInfo
 	}
 }
 

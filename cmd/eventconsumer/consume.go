@@ -131,7 +131,7 @@ func Consume(ctx context.Context, js jetstream.JetStream, cfg Config, h Handler)
 			if ctx.Err() != nil || errors.Is(err, jetstream.ErrMsgIteratorClosed) {
 				return nil
 			}
-			cfg.Logger.Warn("next event", "err", err) // NATS away: the iterator reconnects
+			cfg.Logger.Info("next event", "err", err) // NATS away: the iterator reconnects
 			continue
 		}
 		handle(ctx, cfg, h, msg)

@@ -8,7 +8,10 @@ import (
 	"strings"
 	"time"
 
+	"google.golang.org/grpc/status"
+
 	"github.com/latchkey/latchkey/libs/errs"
+	"github.com/latchkey/latchkey/libs/grpcx"
 	accountv1 "github.com/latchkey/latchkey/proto/gen/latchkey/account/v1"
 	credentialv1 "github.com/latchkey/latchkey/proto/gen/latchkey/credential/v1"
 )
@@ -501,7 +504,9 @@ func (s *Server) loginDone(rq *Request) {
 func (s *Server) signOut(rq *Request) {
 	if rq.Session.Refresh != "" {
 		if _, err := s.cfg.Clients.Auth.Logout(rq.Ctx(), &credentialv1.LogoutRequest{RefreshToken: rq.Session.Refresh}); err != nil {
-			s.log.Warn("ui: logout", "err", err)
+			// A session that had already ended (an expired or spent
+			// refresh token) is the usual case, not a fault.
+			s.log.Log(rq.Ctx(), grpcx.HopLevel(status.Code(err)), "ui: logout", "err", err)
 		}
 	}
 	tenant := rq.Session.Tenant

@@ -4,7 +4,10 @@ import (
 	"net/http"
 	"strings"
 
+	"google.golang.org/grpc/status"
+
 	"github.com/latchkey/latchkey/libs/errs"
+	"github.com/latchkey/latchkey/libs/grpcx"
 )
 
 // fieldNames maps the API's field names (lowerCamel) to the forms' field
@@ -58,7 +61,9 @@ func (rq *Request) APIError(err error) *errs.Error {
 	case errs.KindUnauthenticated, errs.KindPermissionDenied, errs.KindNotFound:
 		rq.Error(rq.reasonKey(e.Reason, "error.refused"))
 	default:
-		rq.s.log.Error("ui: backend call", "err", err)
+		// A person is needed for our failures, not for a visitor who went
+		// away (Canceled) or a method this version lacks.
+		rq.s.log.Log(rq.Ctx(), grpcx.HopLevel(status.Code(err)), "ui: backend call", "err", err)
 		rq.Error("error.internal")
 		rq.Status(http.StatusInternalServerError)
 	}

@@ -189,7 +189,9 @@ func follow(ctx context.Context, js jetstream.JetStream, opts FollowOptions, hea
 			}
 		}
 	}, jetstream.ConsumeErrHandler(func(_ jetstream.ConsumeContext, err error) {
-		log.Warn("authn: event feed", "err", err)
+		// Missed heartbeats and the like while NATS is away: the
+		// consumer resumes by itself once it is back.
+		log.Info("authn: event feed", "err", err)
 	}))
 	if err != nil {
 		return fmt.Errorf("authn: follow %s: consume: %w", opts.Subject, err)

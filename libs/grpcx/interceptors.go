@@ -5,7 +5,6 @@ import (
 	"errors"
 	"log/slog"
 	"runtime/debug"
-	"strings"
 	"time"
 
 	"github.com/grpc-ecosystem/go-grpc-middleware/v2/interceptors/recovery"
@@ -143,8 +142,9 @@ func streamLogging(log *slog.Logger) grpc.StreamServerInterceptor {
 // dropped: the gateway sends only valid ones, and nothing else may forge
 // log lines with it.
 func withRequestID(ctx context.Context) context.Context {
-	md, _ := metadata.FromIncomingContext(ctx)
-	if v := md.Get(requestid.MetadataKey); len(v) > 0 && requestid.Valid(v[0]) {
+	// ValueFromIncomingContext copies one key, not the whole metadata:
+	// this runs on every call.
+	if v := metadata.ValueFromIncomingContext(ctx, requestid.MetadataKey); len(v) > 0 && requestid.Valid(v[0]) {
 		return requestid.With(ctx, v[0])
 	}
 	return ctx
@@ -160,18 +160,25 @@ func (s *contextStream) Context() context.Context { return s.ctx }
 
 // logCall writes one line per call: method, code, duration, peer, and for
 // failures the error as the handler returned it. Request and response
-// bodies are never logged: they carry passwords, codes and tokens.
+// bodies are never logged: they carry passwords, codes and tokens. The
+// level check comes first, so a call whose line is off (every OK call at
+// the default level) costs no attributes.
 func logCall(ctx context.Context, log *slog.Logger, method string, start time.Time, err error, note *callNote) {
 	code := status.Code(err)
-	level := levelFor(method, code)
+	level := HopLevel(code)
+	if code == codes.DeadlineExceeded && ctx.Err() != nil {
+		// The caller's deadline, not ours: its own line tells.
+		level = slog.LevelDebug
+	}
 	if !log.Enabled(ctx, level) {
 		return
 	}
-	attrs := []slog.Attr{
+	attrs := make([]slog.Attr, 0, 6)
+	attrs = append(attrs,
 		slog.String("grpc.method", method),
 		slog.String("grpc.code", code.String()),
 		slog.Float64("duration_ms", float64(time.Since(start).Microseconds())/1000),
-	}
+	)
 	if p, ok := peer.FromContext(ctx); ok && p.Addr != nil {
 		attrs = append(attrs, slog.String("peer.address", p.Addr.String()))
 	}
@@ -186,23 +193,38 @@ func logCall(ctx context.Context, log *slog.Logger, method string, start time.Ti
 	log.LogAttrs(ctx, level, "grpc call", attrs...)
 }
 
-// levelFor keeps client mistakes at info, the service's own trouble at
-// warn or error, and probes (health, reflection) out of the info stream:
-// a kubelet checks health every few seconds.
-func levelFor(method string, code codes.Code) slog.Level {
+// HopLevel is the level of a service's line for one call it answered.
+// Every client call already has its access line at the edge (the gateway,
+// AccessLevel), so a hop behind it logs at DEBUG whatever the caller did
+// wrong, and OK calls too: one log-in crosses three or four services and
+// would otherwise write as many lines. A hop speaks up only for its own
+// trouble: WARN for what may mend itself (a dependency unavailable, our
+// own deadline), ERROR for what needs a person (Internal, Unknown,
+// DataLoss: the line holds the detail the client was not given).
+// Unimplemented is the caller's business: a peer asking a method this
+// version lacks handles the answer, or fails with an error of its own.
+func HopLevel(code codes.Code) slog.Level {
 	switch code {
-	case codes.OK:
-		if strings.HasPrefix(method, "/grpc.health.") || strings.HasPrefix(method, "/grpc.reflection.") {
-			return slog.LevelDebug
-		}
-		return slog.LevelInfo
-	case codes.Canceled, codes.InvalidArgument, codes.NotFound, codes.AlreadyExists,
-		codes.Unauthenticated, codes.PermissionDenied, codes.FailedPrecondition:
-		return slog.LevelInfo
-	case codes.DeadlineExceeded, codes.ResourceExhausted, codes.Aborted,
-		codes.OutOfRange, codes.Unavailable:
+	case codes.Unavailable, codes.DeadlineExceeded:
 		return slog.LevelWarn
-	default:
+	case codes.Internal, codes.Unknown, codes.DataLoss:
 		return slog.LevelError
+	default:
+		return slog.LevelDebug
+	}
+}
+
+// AccessLevel is the level of the edge's access line of a client call
+// with this answer: INFO for every answer a client caused (OK, its
+// mistakes, its cancel, its rate limit), WARN for our trouble that may
+// mend itself, ERROR for what needs a person.
+func AccessLevel(code codes.Code) slog.Level {
+	switch code {
+	case codes.Unavailable, codes.DeadlineExceeded:
+		return slog.LevelWarn
+	case codes.Internal, codes.Unknown, codes.DataLoss:
+		return slog.LevelError
+	default:
+		return slog.LevelInfo
 	}
 }

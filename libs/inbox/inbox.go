@@ -122,7 +122,8 @@ func Run(ctx context.Context, js jetstream.JetStream, db dbx.DB, cfg Config, h H
 			if ctx.Err() != nil || errors.Is(err, jetstream.ErrMsgIteratorClosed) {
 				return nil
 			}
-			cfg.Logger.Warn("inbox: next message", "consumer", cfg.Durable, "err", err)
+			// NATS away: the iterator reconnects by itself.
+			cfg.Logger.Info("inbox: next message", "consumer", cfg.Durable, "err", err)
 			continue
 		}
 		handleOne(ctx, db, cfg, h, msg)

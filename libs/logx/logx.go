@@ -1,5 +1,25 @@
 // Package logx builds the structured JSON logger every Latchkey program
 // uses, so that all services log in one shape that log pipelines can parse.
+//
+// What goes to the log, and at which level, is one rule for the suite:
+//
+//   - One access line per client call, written by the edge (the gateway,
+//     for REST and for public gRPC alike) at INFO, or WARN/ERROR when the
+//     call failed on our side; above LATCHKEY_ACCESS_LOG_RATE lines a
+//     second per kind the edge samples them (Sampler) and writes how many
+//     it left out. The services behind it log their calls at DEBUG only
+//     (grpcx), whatever a client did wrong: the edge's line already says.
+//   - ERROR is for what needs a person: an Internal, Unknown or DataLoss
+//     answer, a panic, lost or undecodable data. WARN is for our own
+//     trouble that may mend itself (a dependency unavailable, a retry).
+//     A client's mistake or cancel, a wrong password, an expired token, a
+//     rate limit, a busy hash pool, a peer answering NotFound or
+//     Unimplemented that the caller handles, a NATS reconnect: INFO or
+//     DEBUG, never WARN or ERROR.
+//   - Every line of a request names its request id (RequestIDs).
+//   - A line at a disabled level costs a level check: check
+//     Logger.Enabled before building costly attributes, and never format
+//     a DEBUG message with fmt.Sprintf.
 package logx
 
 import (

@@ -43,7 +43,10 @@ func Connect(ctx context.Context, url, name string, opts ...nats.Option) (*nats.
 		nats.ReconnectJitter(100*time.Millisecond, time.Second),
 		nats.DisconnectErrHandler(func(nc *nats.Conn, err error) {
 			if err != nil {
-				slog.Warn("nats disconnected", "name", name, "err", err)
+				// A restart or a failover of the server: the client
+				// reconnects by itself, and readiness says "degraded" if
+				// it does not.
+				slog.Info("nats disconnected", "name", name, "err", err)
 			}
 		}),
 		nats.ReconnectHandler(func(nc *nats.Conn) {

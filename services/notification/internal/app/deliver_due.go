@@ -105,7 +105,7 @@ func (a *App) prepare(ctx context.Context, d *delivery.Delivery) (*mailer.Envelo
 	if !ok {
 		if d.Status == delivery.RateLimited {
 			a.opts.Metrics.attempted(delivery.RateLimited)
-			a.log.Warn("notification: rate limited", "delivery_id", d.ID, "tenant_id", d.TenantID, "template", d.Template, "reason", d.LastError)
+			a.log.Info("notification: rate limited", "delivery_id", d.ID, "tenant_id", d.TenantID, "template", d.Template, "reason", d.LastError)
 		}
 		return nil, nil
 	}

@@ -1,0 +1,93 @@
+package logx
+
+import (
+	"log/slog"
+	"sync"
+	"time"
+
+	"golang.org/x/time/rate"
+)
+
+// EnvAccessLogRate is the environment variable of the edge's access-log
+// rate (lines a second, per kind; read by gateway.EdgeFromEnv).
+const EnvAccessLogRate = "LATCHKEY_ACCESS_LOG_RATE"
+
+// DefaultAccessLogRate is the access lines a second, per kind, that the
+// edge writes before it samples. Below it every call has its line (a
+// deployment of a few thousand users never samples); above it, under a
+// load test or a storm, the log stops growing with the traffic and the
+// Prometheus counters keep the exact numbers.
+const DefaultAccessLogRate = 100
+
+// summaryWindow is how long drops are counted before they are reported.
+const summaryWindow = time.Second
+
+// Sampler bounds how many lines a second of one kind get written — a
+// token bucket per kind, perSecond tokens a second and as many at once —
+// so that the log of a busy edge costs what it tells. A line it refuses
+// is never lost silently: the refusals of each kind are counted, and a
+// second after the first one the count is written as one line ("access
+// lines dropped", kind, dropped), so a reader knows how many calls the log
+// does not show.
+//
+// A nil *Sampler, or one made with perSecond ≤ 0, allows every line.
+type Sampler struct {
+	log       *slog.Logger
+	perSecond int
+
+	mu    sync.Mutex
+	kinds map[string]*sampled
+}
+
+type sampled struct {
+	bucket  *rate.Limiter
+	dropped int
+	armed   bool // a summary is due at the end of the window
+}
+
+// NewSampler returns a sampler that writes its summaries to log.
+func NewSampler(log *slog.Logger, perSecond int) *Sampler {
+	return &Sampler{log: log, perSecond: perSecond, kinds: map[string]*sampled{}}
+}
+
+// Allow reports whether one more line of kind may be written now, and
+// counts it when not. Call it after the level check and before building
+// the line, so a refused line costs no more than this.
+func (s *Sampler) Allow(kind string) bool {
+	if s == nil || s.perSecond <= 0 {
+		return true
+	}
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	k := s.kinds[kind]
+	if k == nil {
+		k = &sampled{bucket: rate.NewLimiter(rate.Limit(s.perSecond), s.perSecond)}
+		s.kinds[kind] = k
+	}
+	if k.bucket.Allow() {
+		return true
+	}
+	k.dropped++
+	if !k.armed {
+		k.armed = true
+		time.AfterFunc(summaryWindow, func() { s.summarize(kind) })
+	}
+	return false
+}
+
+// summarize writes the count of kind's refused lines and starts a new
+// window.
+func (s *Sampler) summarize(kind string) {
+	s.mu.Lock()
+	k := s.kinds[kind]
+	n := k.dropped
+	k.dropped, k.armed = 0, false
+	s.mu.Unlock()
+	if n > 0 {
+		s.log.Info("access lines dropped",
+			slog.String("kind", kind),
+			slog.Int("dropped", n),
+			slog.Duration("window", summaryWindow),
+			slog.Int("rate_per_second", s.perSecond))
+	}
+}
