@@ -81,14 +81,15 @@ func observe(m *restMetrics, log *slog.Logger, sampler *logx.Sampler) runtime.Mi
 	}
 }
 
-// httpAccessLevel is grpcx.AccessLevel for an HTTP answer: 503 and 504
-// (a backend away or slow) are WARN, other 5xx ERROR, the rest — a
-// client's mistakes, limits and cancels (499) included — INFO.
+// httpAccessLevel is grpcx.AccessLevel for an HTTP answer (grpc-gateway's
+// mapping of codes): 503 and 504 (a backend away or slow) are WARN, 501 (a
+// method this version lacks) is the client's, other 5xx are ERROR, and the
+// rest — a client's mistakes, limits and cancels (499) included — INFO.
 func httpAccessLevel(code int) slog.Level {
 	switch {
 	case code == http.StatusServiceUnavailable || code == http.StatusGatewayTimeout:
 		return slog.LevelWarn
-	case code >= 500:
+	case code >= 500 && code != http.StatusNotImplemented:
 		return slog.LevelError
 	default:
 		return slog.LevelInfo

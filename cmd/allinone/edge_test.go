@@ -128,10 +128,12 @@ func linesNaming(logs *testkit.LogBuffer, id string) []map[string]any {
 	return out
 }
 
+// At debug (LATCHKEY_LOG_LEVEL=debug: the hops behind the edge log their
+// calls at debug only, logx) every service a request crosses names it.
 func TestEdge_RequestIDAnsweredAndLoggedByEveryServiceItCrosses(t *testing.T) {
 	logs := &testkit.LogBuffer{}
 	inst := startWithConfig(t, false, allinone.Config{Edge: loopbackEdge, DataDir: t.TempDir(), NATSURL: testkit.NATS(t).URL,
-		Logger: slog.New(slog.NewJSONHandler(logs, nil))})
+		Logger: slog.New(slog.NewJSONHandler(logs, &slog.HandlerOptions{Level: slog.LevelDebug}))})
 
 	const id = "e2e-request-7"
 	code, header, body := send(t, "POST", inst.HTTPURL+"/v1/auth/login", `{"tenant":"nope","username":"ann","password":"wrong password"}`,
