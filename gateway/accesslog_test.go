@@ -91,7 +91,8 @@ func TestAccessLog_OneLinePerCallRESTAndGRPC(t *testing.T) {
 }
 
 // A backend that cannot be reached is our trouble: the access line is a
-// WARN and holds what the client was not told (the refused connection).
+// WARN and holds what the client was not told (the refused connection),
+// on that one line, for REST and gRPC alike.
 func TestAccessLog_HiddenFailureIsOnTheLine(t *testing.T) {
 	lis, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
@@ -105,15 +106,20 @@ func TestAccessLog_HiddenFailureIsOnTheLine(t *testing.T) {
 	if _, err := accountv1.NewTenantServiceClient(dialGRPC(t, g.grpcAddr)).ListTenants(ctx, &accountv1.ListTenantsRequest{}); err == nil {
 		t.Fatal("a call to a backend that is not there worked")
 	}
-	var got []map[string]any
-	testkit.Eventually(t, 5*time.Second, func() error {
-		if got = accessLines(t, logs)["grpc-down"]; len(got) == 0 {
-			return errors.New("no line yet")
+	if code, _ := do(t, "GET", g.httpURL+"/v1/tenants", "", http.Header{requestid.Header: {"rest-down"}}); code != http.StatusServiceUnavailable {
+		t.Fatalf("REST call to a backend that is not there = %d, want 503", code)
+	}
+	for id, codeKey := range map[string]string{"grpc-down": "grpc.code", "rest-down": "http.status"} {
+		var got []map[string]any
+		testkit.Eventually(t, 5*time.Second, func() error {
+			if got = accessLines(t, logs)[id]; len(got) == 0 {
+				return errors.New("no line yet")
+			}
+			return nil
+		})
+		if len(got) != 1 || got[0]["level"] != "WARN" || got[0][codeKey] == nil || got[0]["error"] == nil {
+			t.Errorf("lines of %s = %v, want one WARN access line with the hidden error", id, got)
 		}
-		return nil
-	})
-	if len(got) != 1 || got[0]["level"] != "WARN" || got[0]["grpc.code"] != "Unavailable" || got[0]["error"] == nil {
-		t.Fatalf("lines of the call = %v, want one WARN Unavailable line with the hidden error", got)
 	}
 }
 

@@ -26,7 +26,7 @@ func EdgeFromEnv(l *config.Loader) Config {
 			Write:      positive(l, "LATCHKEY_HTTP_WRITE_TIMEOUT", DefaultTimeouts.Write, "public HTTP: time allowed to answer a request"),
 			Idle:       positive(l, "LATCHKEY_HTTP_IDLE_TIMEOUT", DefaultTimeouts.Idle, "public HTTP: how long a kept-alive connection may wait for its next request"),
 		},
-		AccessLogRate: l.Int(logx.EnvAccessLogRate, logx.DefaultAccessLogRate, "access lines a second the edge writes at info, per kind (REST, gRPC); above it the rest are counted and the count logged once a second (0: a line for every call)"),
+		AccessLogRate: l.Int(logx.EnvAccessLogRate, logx.DefaultAccessLogRate, "access lines a second the edge writes, per kind (REST, gRPC) and level; above it the rest are counted and the count logged once a second (0: a line for every call)"),
 		RateLimit: RateLimit{
 			PerMinute: l.Int("LATCHKEY_RATE_LOGIN_PER_MINUTE", 120, "per client address: log-in, login:continue, login:pin, reauth, password-reset and key requests allowed a minute, together (0: no limit); sized for an office behind one address"),
 			Burst:     l.Int("LATCHKEY_RATE_LOGIN_BURST", 60, "per client address: how many of those calls may come at once (e.g. everyone signing in at nine)"),

@@ -33,13 +33,18 @@ func publicStatus(err error) (public error, hidden bool) {
 }
 
 // restErrorHandler is grpc-gateway's default error rendering, on a public
-// status; the hidden text goes to the log.
+// status; the hidden text goes on the call's access line (observe), or to
+// a line of its own when there is none.
 func restErrorHandler(log *slog.Logger) runtime.ErrorHandlerFunc {
 	return func(ctx context.Context, mux *runtime.ServeMux, m runtime.Marshaler, w http.ResponseWriter, r *http.Request, err error) {
 		var routing *runtime.HTTPStatusError
 		if !errors.As(err, &routing) {
 			if pub, hidden := publicStatus(err); hidden {
-				log.WarnContext(ctx, "backend call failed", "http.path", r.URL.Path, "error", err.Error())
+				if rec, ok := w.(*statusRecorder); ok {
+					rec.hidden = err
+				} else {
+					log.WarnContext(ctx, "backend call failed", "http.path", r.URL.Path, "error", err.Error())
+				}
 				err = pub
 			}
 		}

@@ -78,8 +78,8 @@ type Config struct {
 	// RateLimit bounds sign-in and recovery calls per client address; the
 	// zero value means no limit (EdgeFromEnv gives the defaults).
 	RateLimit RateLimit
-	// AccessLogRate bounds the access lines at INFO the edge writes a
-	// second, per kind (REST, gRPC); the rest are counted and the count
+	// AccessLogRate bounds the access lines the edge writes a second, per
+	// kind (REST, gRPC) and level; the rest are counted and the count
 	// logged (logx.Sampler). Zero or less: every call has its line.
 	AccessLogRate int
 	// Clock times the rate limits; nil means the system clock.

@@ -24,7 +24,7 @@ type grpcProxy struct {
 	proxies trustedProxies
 	codec   passThroughCodec
 	log     *slog.Logger
-	// sampler bounds the access lines at INFO (logx.Sampler).
+	// sampler bounds the access lines (logx.Sampler).
 	sampler *logx.Sampler
 }
 
@@ -122,7 +122,7 @@ func (p *grpcProxy) logAccess(ctx context.Context, method, id string, start time
 		// The client gave up (or its own deadline passed): its doing.
 		level = slog.LevelInfo
 	}
-	if !p.log.Enabled(ctx, level) || (level == slog.LevelInfo && !p.sampler.Allow("grpc")) {
+	if !p.log.Enabled(ctx, level) || !p.sampler.Allow("grpc", level) {
 		return
 	}
 	attrs := make([]slog.Attr, 0, 5)

@@ -49,8 +49,9 @@ func newRESTMetrics(r prometheus.Registerer) (*restMetrics, error) {
 // observe is a grpc-gateway middleware: it runs after routing, when the
 // route pattern is known, counts the call and writes its access line — the
 // one line of the call at INFO across the suite (logx's rule), never its
-// body. Lines at INFO go through sampler, so a busy edge writes at most its
-// rate a second and counts the rest.
+// body. The lines go through sampler, so a busy edge (or one whose backend
+// is down) writes at most its rate a second of each level and counts the
+// rest.
 func observe(m *restMetrics, log *slog.Logger, sampler *logx.Sampler) runtime.Middleware {
 	return func(next runtime.HandlerFunc) runtime.HandlerFunc {
 		return func(w http.ResponseWriter, r *http.Request, params map[string]string) {
@@ -68,15 +69,20 @@ func observe(m *restMetrics, log *slog.Logger, sampler *logx.Sampler) runtime.Mi
 				m.duration.WithLabelValues(r.Method, route).Observe(elapsed.Seconds())
 			}
 			level := httpAccessLevel(rec.code)
-			if !log.Enabled(r.Context(), level) || (level == slog.LevelInfo && !sampler.Allow("http")) {
+			if !log.Enabled(r.Context(), level) || !sampler.Allow("http", level) {
 				return
 			}
-			log.LogAttrs(r.Context(), level, "http call",
+			attrs := make([]slog.Attr, 0, 6)
+			attrs = append(attrs,
 				slog.String("http.method", r.Method),
 				slog.String("http.route", route),
 				slog.Int("http.status", rec.code),
 				slog.Float64("duration_ms", float64(elapsed.Microseconds())/1000),
 				slog.String(requestid.LogKey, r.Header.Get(requestid.Header)))
+			if rec.hidden != nil {
+				attrs = append(attrs, slog.String("error", rec.hidden.Error()))
+			}
+			log.LogAttrs(r.Context(), level, "http call", attrs...)
 		}
 	}
 }
@@ -96,11 +102,13 @@ func httpAccessLevel(code int) slog.Level {
 	}
 }
 
-// statusRecorder remembers the status code written through it.
+// statusRecorder remembers the status code written through it, and the
+// error the client was not shown (restErrorHandler), for the access line.
 type statusRecorder struct {
 	http.ResponseWriter
 	code        int
 	wroteHeader bool
+	hidden      error
 }
 
 func (s *statusRecorder) WriteHeader(code int) {

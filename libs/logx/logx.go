@@ -6,8 +6,8 @@
 //   - One access line per client call, written by the edge (the gateway,
 //     for REST and for public gRPC alike) at INFO, or WARN/ERROR when the
 //     call failed on our side; above LATCHKEY_ACCESS_LOG_RATE lines a
-//     second per kind the edge samples them (Sampler) and writes how many
-//     it left out. The services behind it log their calls at DEBUG only
+//     second per kind and level the edge samples them (Sampler) and writes
+//     how many it left out. The services behind it log their calls at DEBUG only
 //     (grpcx), whatever a client did wrong: the edge's line already says.
 //   - ERROR is for what needs a person: an Internal, Unknown or DataLoss
 //     answer, a panic, lost or undecodable data. WARN is for our own

@@ -1,6 +1,7 @@
 package logx
 
 import (
+	"context"
 	"log/slog"
 	"sync"
 	"time"
@@ -22,13 +23,15 @@ const DefaultAccessLogRate = 100
 // summaryWindow is how long drops are counted before they are reported.
 const summaryWindow = time.Second
 
-// Sampler bounds how many lines a second of one kind get written — a
-// token bucket per kind, perSecond tokens a second and as many at once —
+// Sampler bounds how many lines a second of one kind and level get
+// written — a token bucket for each, perSecond tokens a second and as many
+// at once, so that a storm of failures cannot crowd out the INFO lines nor
+// the other way round —
 // so that the log of a busy edge costs what it tells. A line it refuses
-// is never lost silently: the refusals of each kind are counted, and a
-// second after the first one the count is written as one line ("access
-// lines dropped", kind, dropped), so a reader knows how many calls the log
-// does not show.
+// is never lost silently: the refusals are counted, and a second after the
+// first one the count is written as one line at their level ("access lines
+// dropped", kind, dropped), so a reader knows how many calls the log does
+// not show, and an alert on ERROR lines still fires.
 //
 // A nil *Sampler, or one made with perSecond ≤ 0, allows every line.
 type Sampler struct {
@@ -36,7 +39,12 @@ type Sampler struct {
 	perSecond int
 
 	mu    sync.Mutex
-	kinds map[string]*sampled
+	kinds map[sampleKey]*sampled
+}
+
+type sampleKey struct {
+	kind  string
+	level slog.Level
 }
 
 type sampled struct {
@@ -47,22 +55,23 @@ type sampled struct {
 
 // NewSampler returns a sampler that writes its summaries to log.
 func NewSampler(log *slog.Logger, perSecond int) *Sampler {
-	return &Sampler{log: log, perSecond: perSecond, kinds: map[string]*sampled{}}
+	return &Sampler{log: log, perSecond: perSecond, kinds: map[sampleKey]*sampled{}}
 }
 
-// Allow reports whether one more line of kind may be written now, and
-// counts it when not. Call it after the level check and before building
-// the line, so a refused line costs no more than this.
-func (s *Sampler) Allow(kind string) bool {
+// Allow reports whether one more line of kind at level may be written
+// now, and counts it when not. Call it after the level check and before
+// building the line, so a refused line costs no more than this.
+func (s *Sampler) Allow(kind string, level slog.Level) bool {
 	if s == nil || s.perSecond <= 0 {
 		return true
 	}
+	key := sampleKey{kind, level}
 	s.mu.Lock()
 	defer s.mu.Unlock()
-	k := s.kinds[kind]
+	k := s.kinds[key]
 	if k == nil {
 		k = &sampled{bucket: rate.NewLimiter(rate.Limit(s.perSecond), s.perSecond)}
-		s.kinds[kind] = k
+		s.kinds[key] = k
 	}
 	if k.bucket.Allow() {
 		return true
@@ -70,22 +79,22 @@ func (s *Sampler) Allow(kind string) bool {
 	k.dropped++
 	if !k.armed {
 		k.armed = true
-		time.AfterFunc(summaryWindow, func() { s.summarize(kind) })
+		time.AfterFunc(summaryWindow, func() { s.summarize(key) })
 	}
 	return false
 }
 
-// summarize writes the count of kind's refused lines and starts a new
-// window.
-func (s *Sampler) summarize(kind string) {
+// summarize writes the count of key's refused lines, at their level, and
+// starts a new window.
+func (s *Sampler) summarize(key sampleKey) {
 	s.mu.Lock()
-	k := s.kinds[kind]
+	k := s.kinds[key]
 	n := k.dropped
 	k.dropped, k.armed = 0, false
 	s.mu.Unlock()
 	if n > 0 {
-		s.log.Info("access lines dropped",
-			slog.String("kind", kind),
+		s.log.Log(context.Background(), key.level, "access lines dropped",
+			slog.String("kind", key.kind),
 			slog.Int("dropped", n),
 			slog.Duration("window", summaryWindow),
 			slog.Int("rate_per_second", s.perSecond))

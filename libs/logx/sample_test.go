@@ -20,7 +20,7 @@ func TestSampler_CountsWhatItDropsAndSaysSo(t *testing.T) {
 	const burst = 50
 	allowed := 0
 	for range burst {
-		if s.Allow("http") {
+		if s.Allow("http", slog.LevelInfo) {
 			allowed++
 		}
 	}
@@ -29,8 +29,8 @@ func TestSampler_CountsWhatItDropsAndSaysSo(t *testing.T) {
 	if allowed < 5 || allowed > 6 {
 		t.Fatalf("allowed %d of a burst of %d at 5 a second", allowed, burst)
 	}
-	if !s.Allow("grpc") {
-		t.Fatal("a burst of one kind used up another's lines")
+	if !s.Allow("grpc", slog.LevelInfo) || !s.Allow("http", slog.LevelError) {
+		t.Fatal("a burst of one kind and level used up another's lines")
 	}
 	var summary map[string]any
 	testkit.Eventually(t, 5*time.Second, func() error {
@@ -54,7 +54,7 @@ func TestSampler_ZeroRateAllowsAll(t *testing.T) {
 	var none *logx.Sampler
 	unlimited := logx.NewSampler(slog.Default(), 0)
 	for range 1000 {
-		if !none.Allow("http") || !unlimited.Allow("http") {
+		if !none.Allow("http", slog.LevelInfo) || !unlimited.Allow("http", slog.LevelInfo) {
 			t.Fatal("a line refused without a rate")
 		}
 	}
