@@ -2,6 +2,12 @@
 // Latchkey service uses, so that recovery, metrics, logging, error
 // sanitizing, health, reflection, retries and graceful shutdown behave the
 // same everywhere.
+//
+// Logging follows logx's rule: a client call has one access line, at the
+// edge (the gateway, at AccessLevel); a server built here sits behind the
+// edge and logs each call it answers at HopLevel — DEBUG unless the
+// trouble is its own (WARN for Unavailable or its own deadline, ERROR with
+// the hidden detail for Internal, Unknown and DataLoss).
 package grpcx
 
 import (
@@ -31,7 +37,8 @@ const DefaultShutdownTimeout = 10 * time.Second
 
 // ServerOptions configures NewServer. The zero value is usable.
 type ServerOptions struct {
-	// Logger receives one line per call, panics and hidden internal errors;
+	// Logger receives one line per call (at HopLevel), panics and hidden
+	// internal errors;
 	// nil means slog.Default().
 	Logger *slog.Logger
 	// Registerer receives the grpc_server_* metrics; nil means no metrics.
@@ -76,7 +83,8 @@ type Server struct {
 //
 //  1. panic recovery — a panic anywhere below becomes Internal;
 //  2. Prometheus metrics (when opts.Registerer is set);
-//  3. logging — one line per call, never bodies;
+//  3. logging — one line per call at HopLevel (DEBUG for OK and client
+//     errors), never bodies;
 //  4. error sanitizing — only gRPC statuses (and so *errs.Error) reach the
 //     client; other errors become Internal "internal error";
 //  5. panic recovery again, right around the handler, so a handler panic

@@ -74,6 +74,9 @@ type Checker struct {
 	mu   sync.Mutex // held while checking: askers meanwhile wait for its report
 	last Report
 	at   time.Time
+	// wasReady is set once a report was ready: until then, peers still
+	// starting are the normal course of a start, not an alarm.
+	wasReady bool
 }
 
 // New returns a Checker of checks that logs failures to log (nil: the
@@ -102,6 +105,7 @@ func (c *Checker) Check(ctx context.Context) Report {
 	}
 	c.last = c.run(ctx)
 	c.at = time.Now()
+	c.wasReady = c.wasReady || c.last.Ready()
 	return c.last
 }
 
@@ -115,6 +119,12 @@ func (c *Checker) run(ctx context.Context) Report {
 	}
 	wg.Wait()
 	r := Report{Status: "ok"}
+	// A suite starts its services in any order: a peer not serving yet
+	// at start is told at INFO; losing one once ready is a WARN.
+	lost := slog.LevelInfo
+	if c.wasReady {
+		lost = slog.LevelWarn
+	}
 	for i, ch := range c.checks {
 		// Logged when the state changes, not at every round of an outage.
 		worked := c.at.IsZero() || c.last.Works(ch.Name)
@@ -125,12 +135,12 @@ func (c *Checker) run(ctx context.Context) Report {
 			}
 		case ch.Optional:
 			if worked {
-				c.log.WarnContext(ctx, "degraded", "dependency", ch.Name, "error", errs[i].Error())
+				c.log.Log(ctx, lost, "degraded", "dependency", ch.Name, "error", errs[i].Error())
 			}
 			r.Degraded = append(r.Degraded, ch.Name)
 		default:
 			if worked {
-				c.log.WarnContext(ctx, "not ready", "dependency", ch.Name, "error", errs[i].Error())
+				c.log.Log(ctx, lost, "not ready", "dependency", ch.Name, "error", errs[i].Error())
 			}
 			r.Failed = append(r.Failed, ch.Name)
 		}
