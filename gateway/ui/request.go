@@ -6,6 +6,9 @@ import (
 	"net/url"
 	"strings"
 
+	"google.golang.org/grpc/status"
+
+	"github.com/latchkey/latchkey/libs/grpcx"
 	accountv1 "github.com/latchkey/latchkey/proto/gen/latchkey/account/v1"
 )
 
@@ -128,7 +131,8 @@ func (rq *Request) Appearance() *accountv1.GetAppearanceResponse {
 	}
 	a, err := rq.s.cfg.Clients.Account.GetAppearance(rq.Ctx(), &accountv1.GetAppearanceRequest{Code: code})
 	if err != nil {
-		rq.s.log.Warn("ui: tenant appearance", "err", err)
+		// An unknown company code is a visitor's typo, not a fault.
+		rq.s.log.Log(rq.Ctx(), grpcx.HopLevel(status.Code(err)), "ui: tenant appearance", "err", err)
 		return nil
 	}
 	rq.appearance = a

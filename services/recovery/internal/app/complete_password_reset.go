@@ -106,7 +106,7 @@ func (a *App) CompletePasswordReset(ctx context.Context, token, ticket, newPassw
 	}
 	if acct.Status == StatusLocked {
 		if err := a.Accounts.ReleaseLockout(ctx, acct.TenantID, acct.ID); err != nil {
-			a.log.Warn("recovery: lockout not released after a reset", "account", acct.ID, "error", err)
+			a.log.WarnContext(ctx, "recovery: lockout not released after a reset", "account", acct.ID, "error", err)
 		}
 	}
 	err := a.afterLink(ctx, acct.TenantID, acct.ID, func(tx store.Tx) error {

@@ -38,7 +38,7 @@ func (a *App) setPassword(ctx context.Context, acct *Account, pw string, restore
 		switch errs.KindOf(err) {
 		case errs.KindInvalid, errs.KindFailedPrecondition, errs.KindUnavailable:
 			if rerr := a.Store.InTx(ctx, restore); rerr != nil {
-				a.log.Error("recovery: link not restored after a refused password", "account", acct.ID, "error", rerr)
+				a.log.ErrorContext(ctx, "recovery: link not restored after a refused password", "account", acct.ID, "error", rerr)
 			}
 		}
 		return err

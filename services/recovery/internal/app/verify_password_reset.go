@@ -116,7 +116,7 @@ func (a *App) answersMatch(ctx context.Context, questions []recovery.Question, g
 // and against the link, and returns refusal.
 func (a *App) wrongProof(ctx context.Context, t *recovery.LinkToken, reason string, refusal error) error {
 	if err := a.Credentials.RecordFailedAttempt(ctx, t.TenantID, t.AccountID, reason); err != nil {
-		a.log.Warn("recovery: failed attempt not recorded", "account", t.AccountID, "reason", reason, "error", err)
+		a.log.WarnContext(ctx, "recovery: failed attempt not recorded", "account", t.AccountID, "reason", reason, "error", err)
 	}
 	err := a.Store.InTx(ctx, func(tx store.Tx) error {
 		_, err := tx.CountFailedTry(ctx, t.Hash, a.Clock.Now(), a.opts.MaxVerifyTries)
