@@ -125,12 +125,8 @@ func (p *grpcProxy) logAccess(ctx context.Context, method, id string, start time
 	if !p.log.Enabled(ctx, level) || !p.sampler.Allow("grpc", level) {
 		return
 	}
-	attrs := make([]slog.Attr, 0, 5)
-	attrs = append(attrs,
-		slog.String("grpc.method", method),
-		slog.String("grpc.code", code.String()),
-		slog.Float64("duration_ms", float64(time.Since(start).Microseconds())/1000),
-		slog.String(requestid.LogKey, id))
+	attrs := grpcx.CallAttrs(make([]slog.Attr, 0, 5), method, code, start)
+	attrs = append(attrs, slog.String(requestid.LogKey, id))
 	if hidden != nil {
 		attrs = append(attrs, slog.String("error", hidden.Error()))
 	}

@@ -173,12 +173,7 @@ func logCall(ctx context.Context, log *slog.Logger, method string, start time.Ti
 	if !log.Enabled(ctx, level) {
 		return
 	}
-	attrs := make([]slog.Attr, 0, 6)
-	attrs = append(attrs,
-		slog.String("grpc.method", method),
-		slog.String("grpc.code", code.String()),
-		slog.Float64("duration_ms", float64(time.Since(start).Microseconds())/1000),
-	)
+	attrs := CallAttrs(make([]slog.Attr, 0, 6), method, code, start)
 	if p, ok := peer.FromContext(ctx); ok && p.Addr != nil {
 		attrs = append(attrs, slog.String("peer.address", p.Addr.String()))
 	}
@@ -191,6 +186,16 @@ func logCall(ctx context.Context, log *slog.Logger, method string, start time.Ti
 		attrs = append(attrs, slog.String("error", err.Error()))
 	}
 	log.LogAttrs(ctx, level, "grpc call", attrs...)
+}
+
+// CallAttrs appends what every line of a gRPC call starts with — method,
+// code, duration since start — to dst: the hops' lines and the edge's
+// access lines (gateway) name them alike.
+func CallAttrs(dst []slog.Attr, method string, code codes.Code, start time.Time) []slog.Attr {
+	return append(dst,
+		slog.String("grpc.method", method),
+		slog.String("grpc.code", code.String()),
+		slog.Float64("duration_ms", float64(time.Since(start).Microseconds())/1000))
 }
 
 // HopLevel is the level of a service's line for one call it answered.
