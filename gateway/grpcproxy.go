@@ -118,8 +118,8 @@ func hide(err error) (public, hidden error) {
 func (p *grpcProxy) logAccess(ctx context.Context, method, id string, start time.Time, err, hidden error) {
 	code := status.Code(err)
 	level := grpcx.AccessLevel(code)
-	if code == codes.Canceled || (code == codes.DeadlineExceeded && ctx.Err() != nil) {
-		// The client gave up (or its own deadline passed): its doing.
+	if code == codes.DeadlineExceeded && ctx.Err() != nil {
+		// The client's own deadline passed: its doing, like a cancel.
 		level = slog.LevelInfo
 	}
 	if !p.log.Enabled(ctx, level) || !p.sampler.Allow("grpc", level) {
