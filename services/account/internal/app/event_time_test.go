@@ -62,7 +62,7 @@ func TestEvents_CarryTheTimeOfTheirChange(t *testing.T) {
 				{ID: ids.New(), Username: "dik", Email: "dik@acme.example", DisplayName: "Dik"},
 				{ID: ids.New(), Username: "eva", Email: "eva@acme.example", DisplayName: "Eva"},
 			}
-			_, created, err := a.ImportAccounts(ctx, admin.TenantID, rows, false)
+			_, created, err := a.ImportAccounts(ctx, admin.TenantID, rows, false, app.ImportKey{})
 			if err == nil && !created {
 				t.Fatal("import refused")
 			}

@@ -14,6 +14,7 @@ import (
 	"github.com/latchkey/latchkey/libs/errs"
 	"github.com/latchkey/latchkey/libs/events"
 	"github.com/latchkey/latchkey/libs/idempotency"
+	"github.com/latchkey/latchkey/libs/ids"
 	"github.com/latchkey/latchkey/libs/outbox"
 	"github.com/latchkey/latchkey/libs/testkit"
 	"github.com/latchkey/latchkey/services/account/internal/account"
@@ -29,6 +30,8 @@ type idempotencyFixture struct {
 	clk   *clock.Fake
 	creds *countingCredentials
 	op    *authn.Principal
+	// tenantID is acme's.
+	tenantID string
 }
 
 func newIdempotencyFixture(t *testing.T, db dbx.DB) *idempotencyFixture {
@@ -37,10 +40,11 @@ func newIdempotencyFixture(t *testing.T, db dbx.DB) *idempotencyFixture {
 	creds := &countingCredentials{}
 	a := app.New(sqlstore.New(db, outbox.New(db, clk, "account")), clk, creds, app.Options{})
 	op := &authn.Principal{Kind: authn.KindOperatorToken, TenantCode: "acme"}
-	if _, _, err := a.CreateTenant(context.Background(), op, app.CreateTenant{Code: "acme", Name: "Acme", Policy: account.DefaultPolicy()}); err != nil {
+	tn, _, err := a.CreateTenant(context.Background(), op, app.CreateTenant{Code: "acme", Name: "Acme", Policy: account.DefaultPolicy()})
+	if err != nil {
 		t.Fatal(err)
 	}
-	return &idempotencyFixture{app: a, db: db, clk: clk, creds: creds, op: op}
+	return &idempotencyFixture{app: a, db: db, clk: clk, creds: creds, op: op, tenantID: tn.ID}
 }
 
 // events counts the outbox rows of subject.
@@ -187,6 +191,118 @@ func TestCreateTenant_RetriedWithItsKey_AnswersTheFirst(t *testing.T) {
 		cmd.Name, cmd.Idempotency.Fingerprint = "Another", "fp-another"
 		_, _, err = f.app.CreateTenant(ctx, f.op, cmd)
 		wantKeyReused(t, err)
+	})
+}
+
+// importCopy is one call of an import as the credential service makes it:
+// fresh account ids (it stores the hashes under them), a check, then the
+// creation, both with the administrator's key.
+func (f *idempotencyFixture) importCopy(ctx context.Context, key app.ImportKey, usernames ...string) ([]app.ImportResult, error) {
+	rows := make([]app.ImportRow, len(usernames))
+	for i, u := range usernames {
+		rows[i] = app.ImportRow{ID: ids.New(), Username: u, Email: u + "@acme.example", DisplayName: u, Pending: i == 0}
+	}
+	results, created, err := f.app.ImportAccounts(ctx, f.tenantID, rows, true, key)
+	if err != nil || created {
+		return results, err // a replay, or an error
+	}
+	for _, r := range results {
+		if r.Err != nil {
+			return results, r.Err
+		}
+	}
+	results, created, err = f.app.ImportAccounts(ctx, f.tenantID, rows, false, key)
+	if err == nil && !created {
+		err = errors.New("import not created")
+	}
+	return results, err
+}
+
+// importedIDs are the ids of an import's accounts.
+func importedIDs(results []app.ImportResult) []string {
+	var out []string
+	for _, r := range results {
+		if r.Account != nil {
+			out = append(out, r.Account.ID)
+		}
+	}
+	return out
+}
+
+// An import retried with its key answers the first import's accounts and
+// creates nothing (no account, event or invitation twice); the same key
+// with another request is refused, and so is a key of CreateAccount.
+func TestImportAccounts_RetriedWithItsKey_AnswersTheFirst(t *testing.T) {
+	testkit.EachMigratedDialect(t, "account", sqlstore.Migrate, func(t *testing.T, db dbx.DB) {
+		ctx := context.Background()
+		f := newIdempotencyFixture(t, db)
+		key := app.ImportKey{Scope: idempotency.Scope{Caller: "operator-token"},
+			Request: idempotency.Request{Key: "import-1", Fingerprint: "fp-dik-eva"}}
+		first, err := f.importCopy(ctx, key, "dik", "eva")
+		if err != nil {
+			t.Fatal(err)
+		}
+		f.clk.Advance(time.Minute)
+		again, err := f.importCopy(ctx, key, "dik", "eva")
+		if err != nil {
+			t.Fatalf("retry: %v", err)
+		}
+		if ids := importedIDs(first); len(ids) != 2 || !reflect.DeepEqual(importedIDs(again), ids) {
+			t.Fatalf("retry answered accounts %v, the first call %v", importedIDs(again), ids)
+		}
+		if c, i := f.events(t, events.AccountCreated), f.events(t, events.AccountInvited); c != 2 || i != 1 {
+			t.Fatalf("%d AccountCreated and %d AccountInvited events, want 2 and 1", c, i)
+		}
+
+		other := key
+		other.Request.Fingerprint = "fp-kees"
+		_, err = f.importCopy(ctx, other, "kees")
+		wantKeyReused(t, err)
+		_, err = f.app.CreateAccount(ctx, f.op, jan("import-1", "fp-jan"))
+		wantKeyReused(t, err)
+	})
+}
+
+// A hundred copies of one import with one key, at once: one set of
+// accounts, and every copy answers it.
+func TestImportAccounts_SameKeyConcurrently_OneImportOneAnswer(t *testing.T) {
+	testkit.EachMigratedDialect(t, "account", sqlstore.Migrate, func(t *testing.T, db dbx.DB) {
+		ctx := context.Background()
+		f := newIdempotencyFixture(t, db)
+		key := app.ImportKey{Scope: idempotency.Scope{Caller: "operator-token"},
+			Request: idempotency.Request{Key: "import-race", Fingerprint: "fp-dik-eva"}}
+		const n = 100
+		answers := make([][]string, n)
+		errors := make([]error, n)
+		var wg sync.WaitGroup
+		start := make(chan struct{})
+		for i := range n {
+			wg.Add(1)
+			go func() {
+				defer wg.Done()
+				<-start
+				var results []app.ImportResult
+				results, errors[i] = f.importCopy(ctx, key, "dik", "eva")
+				answers[i] = importedIDs(results)
+			}()
+		}
+		close(start)
+		wg.Wait()
+		for i := range n {
+			if errors[i] != nil {
+				t.Fatalf("copy %d: %v", i, errors[i])
+			}
+			if len(answers[i]) != 2 || !reflect.DeepEqual(answers[i], answers[0]) {
+				t.Fatalf("copy %d answered accounts %v, copy 0 %v", i, answers[i], answers[0])
+			}
+		}
+		list, _, err := f.app.ListAccounts(ctx, f.op, app.ListAccounts{Filter: "acme.example"})
+		if err != nil || len(list) != 2 {
+			t.Fatalf("accounts: %v, %v; want dik and eva once", list, err)
+		}
+		if c, i := f.events(t, events.AccountCreated), f.events(t, events.AccountInvited); c != 2 || i != 1 {
+			t.Fatalf("%d AccountCreated and %d AccountInvited events, want 2 and 1", c, i)
+		}
 	})
 }
 

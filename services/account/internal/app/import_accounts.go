@@ -4,9 +4,11 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"time"
 
 	"github.com/latchkey/latchkey/libs/errs"
 	"github.com/latchkey/latchkey/libs/events"
+	"github.com/latchkey/latchkey/libs/idempotency"
 	"github.com/latchkey/latchkey/libs/ids"
 	"github.com/latchkey/latchkey/services/account/internal/account"
 	accountevents "github.com/latchkey/latchkey/services/account/internal/events"
@@ -36,18 +38,38 @@ type ImportResult struct {
 // MaxImportRows bounds one import request.
 const MaxImportRows = 1000
 
+// ImportKey is the idempotency key of an import: the administrator's
+// key of the public call, fingerprinted by the credential service (which
+// received it and alone sees the password hashes), in the scope of that
+// administrator. The zero ImportKey is an import without one.
+type ImportKey struct {
+	Scope   idempotency.Scope
+	Request idempotency.Request
+}
+
 // ImportAccounts creates the accounts of a legacy import in one
 // transaction, all or none: ACTIVE with their password, or PENDING with an
 // activation e-mail (AccountInvited) for a row without one. Every row is checked first (fields, the
 // tenant's username rule, conflicts with existing accounts and with the
 // other rows), so one answer reports every refused row. created is false
 // when any row was refused, or with validateOnly.
-func (a *App) ImportAccounts(ctx context.Context, tenantID string, rows []ImportRow, validateOnly bool) (results []ImportResult, created bool, err error) {
+//
+// With a key (the REST Idempotency-Key), an import is made once: a call
+// whose key already made an import answers that import's accounts, with
+// created true even with validateOnly (so the credential service stores
+// no second set of hashes), and creates nothing; the same key with
+// another request is a Conflict (IDEMPOTENCY_KEY_REUSED).
+func (a *App) ImportAccounts(ctx context.Context, tenantID string, rows []ImportRow, validateOnly bool, key ImportKey) (results []ImportResult, created bool, err error) {
 	if err := ids.Check("tenantId", tenantID); err != nil {
 		return nil, false, err
 	}
 	if len(rows) == 0 || len(rows) > MaxImportRows {
 		return nil, false, errs.Invalid(errs.Field("accounts", "OUT_OF_RANGE", fmt.Sprintf("1 to %d accounts per request", MaxImportRows)))
+	}
+	key.Scope.TenantID = tenantID
+	var first []*account.Account
+	if replayed, err := a.replayed(ctx, a.store, key.Scope, key.Request, &first); replayed || err != nil {
+		return importedBefore(first, err)
 	}
 	t, err := a.store.GetTenant(ctx, tenantID)
 	if err != nil {
@@ -98,13 +120,24 @@ func (a *App) ImportAccounts(ctx context.Context, tenantID string, rows []Import
 		results[i] = ImportResult{Account: acct, Err: err}
 		refused = refused || err != nil
 	}
+	if refused && key.Request.Has() {
+		// A copy of this call sent at the same time (a client retrying
+		// hard) may have created these accounts since the key was looked
+		// up: its accounts are this call's answer, not LOGIN_TAKEN.
+		if replayed, err := a.replayed(ctx, a.store, key.Scope, key.Request, &first); replayed || err != nil {
+			return importedBefore(first, err)
+		}
+	}
 	if refused || validateOnly {
 		return results, false, nil
 	}
 	actor := events.ActorOf(nil, "import")
 	failedAt := -1
-	err = a.store.InTx(ctx, func(tx store.Tx) error {
-		now := a.clock.Now()
+	accounts := make([]*account.Account, len(results))
+	for i, res := range results {
+		accounts[i] = res.Account
+	}
+	replayed, err := a.createOnce(ctx, key.Scope, key.Request, func(tx store.Tx, now time.Time) error {
 		for i, res := range results {
 			res.Account.Created(now)
 			if err := tx.CreateAccount(ctx, res.Account); err != nil {
@@ -121,7 +154,10 @@ func (a *App) ImportAccounts(ctx context.Context, tenantID string, rows []Import
 			}
 		}
 		return nil
-	})
+	}, accounts, &first)
+	if replayed {
+		return importedBefore(first, err)
+	}
 	var e *errs.Error
 	if failedAt >= 0 && errors.As(err, &e) {
 		// A row taken meanwhile by a concurrent change: nothing was
@@ -131,6 +167,19 @@ func (a *App) ImportAccounts(ctx context.Context, tenantID string, rows []Import
 	}
 	if err != nil {
 		return nil, false, err
+	}
+	return results, true, nil
+}
+
+// importedBefore is the answer of the import that a key made before: its
+// accounts, created.
+func importedBefore(accounts []*account.Account, err error) ([]ImportResult, bool, error) {
+	if err != nil {
+		return nil, false, err
+	}
+	results := make([]ImportResult, len(accounts))
+	for i, acct := range accounts {
+		results[i] = ImportResult{Account: acct}
 	}
 	return results, true, nil
 }

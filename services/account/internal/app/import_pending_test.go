@@ -29,7 +29,7 @@ func TestImportAccounts_RowWithoutPasswordIsPendingAndInvited(t *testing.T) {
 		{ID: ids.New(), Username: "dik", Email: "dik@acme.example", DisplayName: "Dik"},
 		{ID: ids.New(), Username: "eva", Email: "eva@acme.example", DisplayName: "Eva", Pending: true},
 	}
-	results, created, err := a.ImportAccounts(ctx, tn.ID, rows, false)
+	results, created, err := a.ImportAccounts(ctx, tn.ID, rows, false, app.ImportKey{})
 	if err != nil || !created {
 		t.Fatalf("import: created %v, %v (%+v)", created, err, results)
 	}

@@ -79,7 +79,7 @@ func TestLogins_ComparedAsPeopleReadThem(t *testing.T) {
 		{ID: ids.New(), Username: "piet", Email: "piet@acme.example", DisplayName: "Piet"},
 		{ID: ids.New(), Username: "ＰＩＥＴ", Email: "piet2@acme.example", DisplayName: "Piet 2"},
 		{ID: ids.New(), Username: "JAN", Email: "jan3@acme.example", DisplayName: "Jan 3"},
-	}, true)
+	}, true, app.ImportKey{})
 	if err != nil || created {
 		t.Fatal(err, created)
 	}

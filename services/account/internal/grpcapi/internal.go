@@ -3,12 +3,13 @@ package grpcapi
 import (
 	"context"
 	"errors"
-	"github.com/latchkey/latchkey/libs/errs"
 	"strings"
 	"time"
 	"unicode"
 
 	"github.com/latchkey/latchkey/libs/clock"
+	"github.com/latchkey/latchkey/libs/errs"
+	"github.com/latchkey/latchkey/libs/idempotency"
 	accountinternalv1 "github.com/latchkey/latchkey/proto/gen/latchkey/internalapi/account/v1"
 	"github.com/latchkey/latchkey/services/account/internal/app"
 	"github.com/latchkey/latchkey/services/account/internal/convert"
@@ -90,7 +91,11 @@ func (h *internal) CreateImportedAccounts(ctx context.Context, req *accountinter
 		rows[i] = app.ImportRow{ID: r.GetAccountId(), Username: r.GetUsername(), Email: r.GetEmail(), DisplayName: r.GetDisplayName(),
 			Roles: convert.RolesFromProto(r.GetRoles()), Locale: r.GetLocale(), Pending: r.GetPending()}
 	}
-	results, created, err := h.app.ImportAccounts(ctx, req.GetTenantId(), rows, req.GetValidateOnly())
+	key, err := importKey(req.GetIdempotencyKey())
+	if err != nil {
+		return nil, err
+	}
+	results, created, err := h.app.ImportAccounts(ctx, req.GetTenantId(), rows, req.GetValidateOnly(), key)
 	if err != nil {
 		return nil, err
 	}
@@ -105,6 +110,22 @@ func (h *internal) CreateImportedAccounts(ctx context.Context, req *accountinter
 		resp.Results = append(resp.Results, out)
 	}
 	return resp, nil
+}
+
+// importKey is the idempotency key the credential service forwarded with
+// an import; nil: none.
+func importKey(k *accountinternalv1.ImportIdempotencyKey) (app.ImportKey, error) {
+	if k == nil {
+		return app.ImportKey{}, nil
+	}
+	if err := idempotency.ValidateKey(k.GetKey()); err != nil {
+		return app.ImportKey{}, err
+	}
+	if k.GetFingerprint() == "" || k.GetCaller() == "" {
+		return app.ImportKey{}, errs.Invalid(errs.Field("idempotencyKey", "REQUIRED", "the key comes with the request's fingerprint and its caller"))
+	}
+	return app.ImportKey{Scope: idempotency.Scope{Caller: k.GetCaller()},
+		Request: idempotency.Request{Key: k.GetKey(), Fingerprint: k.GetFingerprint()}}, nil
 }
 
 // codeName spells a gRPC code the way the API documents it: ALREADY_EXISTS

@@ -40,8 +40,9 @@ type Directory interface {
 	RecordLockout(ctx context.Context, tenantID, accountID string, until *time.Time) error
 	// ImportAccounts creates (or only checks) the accounts of an import,
 	// all or none; it returns one outcome per row and whether they were
-	// created.
-	ImportAccounts(ctx context.Context, tenantID string, rows []credential.ImportRow, validateOnly bool) ([]credential.ImportOutcome, bool, error)
+	// created. A key that made an import before gets that import's
+	// outcomes, created (with validateOnly too), and nothing is created.
+	ImportAccounts(ctx context.Context, tenantID string, rows []credential.ImportRow, validateOnly bool, key credential.ImportKey) ([]credential.ImportOutcome, bool, error)
 	// RecordTermsAcceptance records the user's acceptance of a terms version.
 	RecordTermsAcceptance(ctx context.Context, tenantID, accountID, version string) error
 }

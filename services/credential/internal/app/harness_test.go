@@ -373,13 +373,17 @@ func (d *fakeDirectory) RecordLockout(_ context.Context, tenantID, accountID str
 }
 
 // ImportAccounts accepts every row, and notes those it created.
-func (d *fakeDirectory) ImportAccounts(_ context.Context, _ string, rows []credential.ImportRow, validateOnly bool) ([]credential.ImportOutcome, bool, error) {
+func (d *fakeDirectory) ImportAccounts(_ context.Context, _ string, rows []credential.ImportRow, validateOnly bool, _ credential.ImportKey) ([]credential.ImportOutcome, bool, error) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
+	out := make([]credential.ImportOutcome, len(rows))
 	if !validateOnly {
 		d.imported = append(d.imported, rows...)
+		for i, r := range rows {
+			out[i].AccountID = r.AccountID
+		}
 	}
-	return make([]credential.ImportOutcome, len(rows)), !validateOnly, nil
+	return out, !validateOnly, nil
 }
 
 func (d *fakeDirectory) RecordTermsAcceptance(_ context.Context, _, accountID, version string) error {

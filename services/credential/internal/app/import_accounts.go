@@ -7,6 +7,7 @@ import (
 
 	"github.com/latchkey/latchkey/libs/authn"
 	"github.com/latchkey/latchkey/libs/errs"
+	"github.com/latchkey/latchkey/libs/idempotency"
 	"github.com/latchkey/latchkey/libs/ids"
 	"github.com/latchkey/latchkey/libs/passhash"
 	"github.com/latchkey/latchkey/services/credential/internal/credential"
@@ -26,10 +27,19 @@ var knownRoles = map[string]bool{authn.RoleAdmin: true, authn.RoleUser: true, au
 // A row without a hash becomes a PENDING account whose activation e-mail
 // the account service asks for (AccountInvited, which recovery consumes):
 // its owner chooses the first password from the link.
-func (a *App) ImportAccounts(ctx context.Context, p *authn.Principal, rows []credential.ImportRow) ([]credential.ImportOutcome, bool, error) {
+//
+// With an idempotency key (idem), the account service keeps the key with
+// the accounts it creates: a repeat of the call answers the first call's
+// accounts and neither stores hashes nor creates anything; the same key
+// with another request is a Conflict (IDEMPOTENCY_KEY_REUSED).
+func (a *App) ImportAccounts(ctx context.Context, p *authn.Principal, rows []credential.ImportRow, idem idempotency.Request) ([]credential.ImportOutcome, bool, error) {
 	tenantID, err := a.adminTenant(ctx, p)
 	if err != nil {
 		return nil, false, err
+	}
+	var key credential.ImportKey
+	if idem.Has() {
+		key = credential.ImportKey{Request: idem, Caller: idempotency.ScopeOf(tenantID, p).Caller}
 	}
 	if len(rows) == 0 {
 		return nil, false, errs.Invalid(errs.Field("accounts", "REQUIRED", "at least one account"))
@@ -54,9 +64,14 @@ func (a *App) ImportAccounts(ctx context.Context, p *authn.Principal, rows []cre
 		local[i] = errs.JoinInvalid(v.Err(), hashErr)
 		refused = refused || local[i] != nil
 	}
-	outcomes, created, err := a.Accounts.ImportAccounts(ctx, tenantID, rows, true)
+	outcomes, created, err := a.Accounts.ImportAccounts(ctx, tenantID, rows, true, key)
 	if err != nil {
 		return nil, false, err
+	}
+	if created {
+		// Only a key that made this import before answers "created" to
+		// a check: the first call's accounts are the answer.
+		return outcomes, true, nil
 	}
 	for i, o := range outcomes {
 		refused = refused || o.ErrorCode != ""
@@ -84,8 +99,10 @@ func (a *App) ImportAccounts(ctx context.Context, p *authn.Principal, rows []cre
 		return nil, false, err
 	}
 	// Stored hashes of accounts that end up not created belong to no
-	// account: no log-in can reach them.
-	outcomes, created, err = a.Accounts.ImportAccounts(ctx, tenantID, rows, false)
+	// account: no log-in can reach them. So do those of a copy of this
+	// call (same key) that ran at the same time and lost: the answer is
+	// then the winner's accounts, with their ids.
+	outcomes, created, err = a.Accounts.ImportAccounts(ctx, tenantID, rows, false, key)
 	return outcomes, created, err
 }
 

@@ -6,6 +6,7 @@ import (
 
 	"github.com/latchkey/latchkey/libs/authn"
 	"github.com/latchkey/latchkey/libs/errs"
+	"github.com/latchkey/latchkey/libs/idempotency"
 	"github.com/latchkey/latchkey/libs/ids"
 	"github.com/latchkey/latchkey/services/credential/internal/credential"
 )
@@ -23,7 +24,7 @@ func TestImportAccounts_RowWithoutHashGetsNoPassword(t *testing.T) {
 		{Username: "dik", Email: "dik@acme.example", DisplayName: "Dik", LegacyPasswordHash: bcrypt},
 		{Username: "eva", Email: "eva@acme.example", DisplayName: "Eva"},
 	}
-	outcomes, created, err := w.app.ImportAccounts(ctx, admin, rows)
+	outcomes, created, err := w.app.ImportAccounts(ctx, admin, rows, idempotency.Request{})
 	if err != nil || !created {
 		t.Fatalf("import: %v %v %+v", created, err, outcomes)
 	}

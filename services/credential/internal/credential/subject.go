@@ -1,6 +1,9 @@
 package credential
 
-import "github.com/latchkey/latchkey/services/credential/internal/password"
+import (
+	"github.com/latchkey/latchkey/libs/idempotency"
+	"github.com/latchkey/latchkey/services/credential/internal/password"
+)
 
 // Subject is an account as the credential service sees it: who it is,
 // whether it may sign in, and its tenant's policy. The account service owns
@@ -63,8 +66,17 @@ type ImportRow struct {
 }
 
 // ImportOutcome is what became of one row: an error code and message when
-// refused ("" when accepted).
+// refused ("" when accepted), the account's id when created.
 type ImportOutcome struct {
 	ErrorCode    string
 	ErrorMessage string
+	AccountID    string
+}
+
+// ImportKey is the Idempotency-Key of an import call with its caller
+// (libs/idempotency.ScopeOf), for the account service, which keeps it with
+// the accounts it creates. The zero ImportKey: none.
+type ImportKey struct {
+	Request idempotency.Request
+	Caller  string
 }

@@ -4,6 +4,7 @@ import (
 	"context"
 
 	"github.com/latchkey/latchkey/libs/authn"
+	"github.com/latchkey/latchkey/libs/idempotency"
 	credentialv1 "github.com/latchkey/latchkey/proto/gen/latchkey/credential/v1"
 	"github.com/latchkey/latchkey/services/credential/internal/app"
 	"github.com/latchkey/latchkey/services/credential/internal/credential"
@@ -27,7 +28,15 @@ func (h *admin) ImportAccounts(ctx context.Context, req *credentialv1.ImportAcco
 		rows[i] = credential.ImportRow{Username: r.GetUsername(), Email: r.GetEmail(), DisplayName: r.GetDisplayName(),
 			Roles: r.GetRoles(), LegacyPasswordHash: r.GetLegacyPasswordHash()}
 	}
-	outcomes, created, err := h.app.ImportAccounts(ctx, authn.FromContext(ctx), rows)
+	// The whole request is fingerprinted, the legacy hashes too: a retry
+	// with another hash is another request. Unlike a temporary password
+	// (left out of CreateAccount's), a salted hash in a SHA-256 of the
+	// request gives nobody anything to guess.
+	idem, err := idempotency.FromCall(ctx, req)
+	if err != nil {
+		return nil, err
+	}
+	outcomes, created, err := h.app.ImportAccounts(ctx, authn.FromContext(ctx), rows, idem)
 	if err != nil {
 		return nil, err
 	}
@@ -37,7 +46,7 @@ func (h *admin) ImportAccounts(ctx context.Context, req *credentialv1.ImportAcco
 		if o.ErrorCode != "" {
 			resp.FailedCount++
 		} else if created {
-			res.AccountId = rows[i].AccountID
+			res.AccountId = o.AccountID
 			resp.ImportedCount++
 		}
 		resp.Results = append(resp.Results, res)

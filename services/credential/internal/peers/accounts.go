@@ -145,9 +145,13 @@ func policy(t *accountv1.Tenant) credential.Policy {
 }
 
 // ImportAccounts has the account service create (or, with validateOnly,
-// check) the accounts of an import, all or none.
-func (a *Accounts) ImportAccounts(ctx context.Context, tenantID string, rows []credential.ImportRow, validateOnly bool) ([]credential.ImportOutcome, bool, error) {
+// check) the accounts of an import, all or none, once per key.
+func (a *Accounts) ImportAccounts(ctx context.Context, tenantID string, rows []credential.ImportRow, validateOnly bool, key credential.ImportKey) ([]credential.ImportOutcome, bool, error) {
 	req := &accountinternalv1.CreateImportedAccountsRequest{TenantId: tenantID, ValidateOnly: validateOnly}
+	if key.Request.Has() {
+		req.IdempotencyKey = &accountinternalv1.ImportIdempotencyKey{Key: key.Request.Key,
+			Fingerprint: key.Request.Fingerprint, Caller: key.Caller}
+	}
 	for _, r := range rows {
 		row := &accountinternalv1.ImportedAccountRow{AccountId: r.AccountID, Username: r.Username, Email: r.Email, DisplayName: r.DisplayName,
 			Pending: r.LegacyPasswordHash == ""}
@@ -163,7 +167,7 @@ func (a *Accounts) ImportAccounts(ctx context.Context, tenantID string, rows []c
 	out := make([]credential.ImportOutcome, len(rows))
 	for _, r := range resp.GetResults() {
 		if i := int(r.GetIndex()); i >= 0 && i < len(out) {
-			out[i] = credential.ImportOutcome{ErrorCode: r.GetErrorCode(), ErrorMessage: r.GetErrorMessage()}
+			out[i] = credential.ImportOutcome{ErrorCode: r.GetErrorCode(), ErrorMessage: r.GetErrorMessage(), AccountID: r.GetAccount().GetId()}
 		}
 	}
 	return out, resp.GetCreated(), nil

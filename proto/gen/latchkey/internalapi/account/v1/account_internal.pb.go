@@ -916,9 +916,11 @@ type CreateImportedAccountsRequest struct {
 	TenantId string                 `protobuf:"bytes,1,opt,name=tenant_id,json=tenantId,proto3" json:"tenant_id,omitempty"`
 	Rows     []*ImportedAccountRow  `protobuf:"bytes,2,rep,name=rows,proto3" json:"rows,omitempty"`
 	// Check the rows without creating anything.
-	ValidateOnly  bool `protobuf:"varint,3,opt,name=validate_only,json=validateOnly,proto3" json:"validate_only,omitempty"`
-	unknownFields protoimpl.UnknownFields
-	sizeCache     protoimpl.SizeCache
+	ValidateOnly bool `protobuf:"varint,3,opt,name=validate_only,json=validateOnly,proto3" json:"validate_only,omitempty"`
+	// The administrator's idempotency key of the import; unset: none.
+	IdempotencyKey *ImportIdempotencyKey `protobuf:"bytes,4,opt,name=idempotency_key,json=idempotencyKey,proto3" json:"idempotency_key,omitempty"`
+	unknownFields  protoimpl.UnknownFields
+	sizeCache      protoimpl.SizeCache
 }
 
 func (x *CreateImportedAccountsRequest) Reset() {
@@ -972,6 +974,82 @@ func (x *CreateImportedAccountsRequest) GetValidateOnly() bool {
 	return false
 }
 
+func (x *CreateImportedAccountsRequest) GetIdempotencyKey() *ImportIdempotencyKey {
+	if x != nil {
+		return x.IdempotencyKey
+	}
+	return nil
+}
+
+// The Idempotency-Key of a public import call, which the credential
+// service received and forwards: the account service keeps it with the
+// accounts it creates, so a copy of the call creates nothing and gets the
+// first call's accounts.
+type ImportIdempotencyKey struct {
+	state protoimpl.MessageState `protogen:"open.v1"`
+	// The client's key, checked by the credential service.
+	Key string `protobuf:"bytes,1,opt,name=key,proto3" json:"key,omitempty"`
+	// SHA-256 of the whole public request (password hashes included, which
+	// only the credential service sees; libs/idempotency.FromCall).
+	Fingerprint string `protobuf:"bytes,2,opt,name=fingerprint,proto3" json:"fingerprint,omitempty"`
+	// Whose keys it is among: the calling account's id, or
+	// "operator-token" (libs/idempotency.ScopeOf).
+	Caller        string `protobuf:"bytes,3,opt,name=caller,proto3" json:"caller,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *ImportIdempotencyKey) Reset() {
+	*x = ImportIdempotencyKey{}
+	mi := &file_latchkey_internalapi_account_v1_account_internal_proto_msgTypes[19]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *ImportIdempotencyKey) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*ImportIdempotencyKey) ProtoMessage() {}
+
+func (x *ImportIdempotencyKey) ProtoReflect() protoreflect.Message {
+	mi := &file_latchkey_internalapi_account_v1_account_internal_proto_msgTypes[19]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use ImportIdempotencyKey.ProtoReflect.Descriptor instead.
+func (*ImportIdempotencyKey) Descriptor() ([]byte, []int) {
+	return file_latchkey_internalapi_account_v1_account_internal_proto_rawDescGZIP(), []int{19}
+}
+
+func (x *ImportIdempotencyKey) GetKey() string {
+	if x != nil {
+		return x.Key
+	}
+	return ""
+}
+
+func (x *ImportIdempotencyKey) GetFingerprint() string {
+	if x != nil {
+		return x.Fingerprint
+	}
+	return ""
+}
+
+func (x *ImportIdempotencyKey) GetCaller() string {
+	if x != nil {
+		return x.Caller
+	}
+	return ""
+}
+
 // One account of a legacy import.
 type ImportedAccountRow struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
@@ -994,7 +1072,7 @@ type ImportedAccountRow struct {
 
 func (x *ImportedAccountRow) Reset() {
 	*x = ImportedAccountRow{}
-	mi := &file_latchkey_internalapi_account_v1_account_internal_proto_msgTypes[19]
+	mi := &file_latchkey_internalapi_account_v1_account_internal_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1006,7 +1084,7 @@ func (x *ImportedAccountRow) String() string {
 func (*ImportedAccountRow) ProtoMessage() {}
 
 func (x *ImportedAccountRow) ProtoReflect() protoreflect.Message {
-	mi := &file_latchkey_internalapi_account_v1_account_internal_proto_msgTypes[19]
+	mi := &file_latchkey_internalapi_account_v1_account_internal_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1019,7 +1097,7 @@ func (x *ImportedAccountRow) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ImportedAccountRow.ProtoReflect.Descriptor instead.
 func (*ImportedAccountRow) Descriptor() ([]byte, []int) {
-	return file_latchkey_internalapi_account_v1_account_internal_proto_rawDescGZIP(), []int{19}
+	return file_latchkey_internalapi_account_v1_account_internal_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *ImportedAccountRow) GetAccountId() string {
@@ -1076,7 +1154,8 @@ type CreateImportedAccountsResponse struct {
 	// One result per row, in order.
 	Results []*ImportedAccountResult `protobuf:"bytes,1,rep,name=results,proto3" json:"results,omitempty"`
 	// The accounts were created (false when any row was refused, or with
-	// validate_only).
+	// validate_only). True with validate_only too when the idempotency key
+	// already made this import: the results are then its accounts.
 	Created       bool `protobuf:"varint,2,opt,name=created,proto3" json:"created,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
@@ -1084,7 +1163,7 @@ type CreateImportedAccountsResponse struct {
 
 func (x *CreateImportedAccountsResponse) Reset() {
 	*x = CreateImportedAccountsResponse{}
-	mi := &file_latchkey_internalapi_account_v1_account_internal_proto_msgTypes[20]
+	mi := &file_latchkey_internalapi_account_v1_account_internal_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1096,7 +1175,7 @@ func (x *CreateImportedAccountsResponse) String() string {
 func (*CreateImportedAccountsResponse) ProtoMessage() {}
 
 func (x *CreateImportedAccountsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_latchkey_internalapi_account_v1_account_internal_proto_msgTypes[20]
+	mi := &file_latchkey_internalapi_account_v1_account_internal_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1109,7 +1188,7 @@ func (x *CreateImportedAccountsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateImportedAccountsResponse.ProtoReflect.Descriptor instead.
 func (*CreateImportedAccountsResponse) Descriptor() ([]byte, []int) {
-	return file_latchkey_internalapi_account_v1_account_internal_proto_rawDescGZIP(), []int{20}
+	return file_latchkey_internalapi_account_v1_account_internal_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *CreateImportedAccountsResponse) GetResults() []*ImportedAccountResult {
@@ -1144,7 +1223,7 @@ type ImportedAccountResult struct {
 
 func (x *ImportedAccountResult) Reset() {
 	*x = ImportedAccountResult{}
-	mi := &file_latchkey_internalapi_account_v1_account_internal_proto_msgTypes[21]
+	mi := &file_latchkey_internalapi_account_v1_account_internal_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1156,7 +1235,7 @@ func (x *ImportedAccountResult) String() string {
 func (*ImportedAccountResult) ProtoMessage() {}
 
 func (x *ImportedAccountResult) ProtoReflect() protoreflect.Message {
-	mi := &file_latchkey_internalapi_account_v1_account_internal_proto_msgTypes[21]
+	mi := &file_latchkey_internalapi_account_v1_account_internal_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1169,7 +1248,7 @@ func (x *ImportedAccountResult) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ImportedAccountResult.ProtoReflect.Descriptor instead.
 func (*ImportedAccountResult) Descriptor() ([]byte, []int) {
-	return file_latchkey_internalapi_account_v1_account_internal_proto_rawDescGZIP(), []int{21}
+	return file_latchkey_internalapi_account_v1_account_internal_proto_rawDescGZIP(), []int{22}
 }
 
 func (x *ImportedAccountResult) GetIndex() int32 {
@@ -1257,11 +1336,16 @@ const file_latchkey_internalapi_account_v1_account_internal_proto_rawDesc = "" +
 	"\x14SweepInactiveRequest\"T\n" +
 	"\x15SweepInactiveResponse\x12!\n" +
 	"\flocked_count\x18\x01 \x01(\x05R\vlockedCount\x12\x18\n" +
-	"\askipped\x18\x02 \x01(\bR\askipped\"\xaa\x01\n" +
+	"\askipped\x18\x02 \x01(\bR\askipped\"\x8a\x02\n" +
 	"\x1dCreateImportedAccountsRequest\x12\x1b\n" +
 	"\ttenant_id\x18\x01 \x01(\tR\btenantId\x12G\n" +
 	"\x04rows\x18\x02 \x03(\v23.latchkey.internalapi.account.v1.ImportedAccountRowR\x04rows\x12#\n" +
-	"\rvalidate_only\x18\x03 \x01(\bR\fvalidateOnly\"\xf1\x01\n" +
+	"\rvalidate_only\x18\x03 \x01(\bR\fvalidateOnly\x12^\n" +
+	"\x0fidempotency_key\x18\x04 \x01(\v25.latchkey.internalapi.account.v1.ImportIdempotencyKeyR\x0eidempotencyKey\"b\n" +
+	"\x14ImportIdempotencyKey\x12\x10\n" +
+	"\x03key\x18\x01 \x01(\tR\x03key\x12 \n" +
+	"\vfingerprint\x18\x02 \x01(\tR\vfingerprint\x12\x16\n" +
+	"\x06caller\x18\x03 \x01(\tR\x06caller\"\xf1\x01\n" +
 	"\x12ImportedAccountRow\x12\x1d\n" +
 	"\n" +
 	"account_id\x18\x01 \x01(\tR\taccountId\x12\x1a\n" +
@@ -1305,7 +1389,7 @@ func file_latchkey_internalapi_account_v1_account_internal_proto_rawDescGZIP() [
 	return file_latchkey_internalapi_account_v1_account_internal_proto_rawDescData
 }
 
-var file_latchkey_internalapi_account_v1_account_internal_proto_msgTypes = make([]protoimpl.MessageInfo, 22)
+var file_latchkey_internalapi_account_v1_account_internal_proto_msgTypes = make([]protoimpl.MessageInfo, 23)
 var file_latchkey_internalapi_account_v1_account_internal_proto_goTypes = []any{
 	(*ResolveLoginRequest)(nil),            // 0: latchkey.internalapi.account.v1.ResolveLoginRequest
 	(*ResolveLoginResponse)(nil),           // 1: latchkey.internalapi.account.v1.ResolveLoginResponse
@@ -1326,56 +1410,58 @@ var file_latchkey_internalapi_account_v1_account_internal_proto_goTypes = []any{
 	(*SweepInactiveRequest)(nil),           // 16: latchkey.internalapi.account.v1.SweepInactiveRequest
 	(*SweepInactiveResponse)(nil),          // 17: latchkey.internalapi.account.v1.SweepInactiveResponse
 	(*CreateImportedAccountsRequest)(nil),  // 18: latchkey.internalapi.account.v1.CreateImportedAccountsRequest
-	(*ImportedAccountRow)(nil),             // 19: latchkey.internalapi.account.v1.ImportedAccountRow
-	(*CreateImportedAccountsResponse)(nil), // 20: latchkey.internalapi.account.v1.CreateImportedAccountsResponse
-	(*ImportedAccountResult)(nil),          // 21: latchkey.internalapi.account.v1.ImportedAccountResult
-	(*v1.Account)(nil),                     // 22: latchkey.account.v1.Account
-	(*v1.Tenant)(nil),                      // 23: latchkey.account.v1.Tenant
-	(v1.LockReason_Value)(0),               // 24: latchkey.account.v1.LockReason.Value
-	(*timestamppb.Timestamp)(nil),          // 25: google.protobuf.Timestamp
-	(v1.Role_Value)(0),                     // 26: latchkey.account.v1.Role.Value
+	(*ImportIdempotencyKey)(nil),           // 19: latchkey.internalapi.account.v1.ImportIdempotencyKey
+	(*ImportedAccountRow)(nil),             // 20: latchkey.internalapi.account.v1.ImportedAccountRow
+	(*CreateImportedAccountsResponse)(nil), // 21: latchkey.internalapi.account.v1.CreateImportedAccountsResponse
+	(*ImportedAccountResult)(nil),          // 22: latchkey.internalapi.account.v1.ImportedAccountResult
+	(*v1.Account)(nil),                     // 23: latchkey.account.v1.Account
+	(*v1.Tenant)(nil),                      // 24: latchkey.account.v1.Tenant
+	(v1.LockReason_Value)(0),               // 25: latchkey.account.v1.LockReason.Value
+	(*timestamppb.Timestamp)(nil),          // 26: google.protobuf.Timestamp
+	(v1.Role_Value)(0),                     // 27: latchkey.account.v1.Role.Value
 }
 var file_latchkey_internalapi_account_v1_account_internal_proto_depIdxs = []int32{
-	22, // 0: latchkey.internalapi.account.v1.ResolveLoginResponse.account:type_name -> latchkey.account.v1.Account
-	23, // 1: latchkey.internalapi.account.v1.ResolveLoginResponse.tenant:type_name -> latchkey.account.v1.Tenant
-	22, // 2: latchkey.internalapi.account.v1.LookupAccountResponse.account:type_name -> latchkey.account.v1.Account
-	23, // 3: latchkey.internalapi.account.v1.GetTenantPolicyResponse.tenant:type_name -> latchkey.account.v1.Tenant
-	23, // 4: latchkey.internalapi.account.v1.GetTenantByCodeResponse.tenant:type_name -> latchkey.account.v1.Tenant
-	22, // 5: latchkey.internalapi.account.v1.MarkActivatedResponse.account:type_name -> latchkey.account.v1.Account
-	24, // 6: latchkey.internalapi.account.v1.RecordLockoutRequest.reason:type_name -> latchkey.account.v1.LockReason.Value
-	25, // 7: latchkey.internalapi.account.v1.RecordLockoutRequest.unlock_time:type_name -> google.protobuf.Timestamp
-	22, // 8: latchkey.internalapi.account.v1.RecordLockoutResponse.account:type_name -> latchkey.account.v1.Account
-	22, // 9: latchkey.internalapi.account.v1.ReleaseLockoutResponse.account:type_name -> latchkey.account.v1.Account
-	22, // 10: latchkey.internalapi.account.v1.RecordTermsAcceptanceResponse.account:type_name -> latchkey.account.v1.Account
-	19, // 11: latchkey.internalapi.account.v1.CreateImportedAccountsRequest.rows:type_name -> latchkey.internalapi.account.v1.ImportedAccountRow
-	26, // 12: latchkey.internalapi.account.v1.ImportedAccountRow.roles:type_name -> latchkey.account.v1.Role.Value
-	21, // 13: latchkey.internalapi.account.v1.CreateImportedAccountsResponse.results:type_name -> latchkey.internalapi.account.v1.ImportedAccountResult
-	22, // 14: latchkey.internalapi.account.v1.ImportedAccountResult.account:type_name -> latchkey.account.v1.Account
-	0,  // 15: latchkey.internalapi.account.v1.AccountInternalService.ResolveLogin:input_type -> latchkey.internalapi.account.v1.ResolveLoginRequest
-	2,  // 16: latchkey.internalapi.account.v1.AccountInternalService.LookupAccount:input_type -> latchkey.internalapi.account.v1.LookupAccountRequest
-	4,  // 17: latchkey.internalapi.account.v1.AccountInternalService.GetTenantPolicy:input_type -> latchkey.internalapi.account.v1.GetTenantPolicyRequest
-	6,  // 18: latchkey.internalapi.account.v1.AccountInternalService.GetTenantByCode:input_type -> latchkey.internalapi.account.v1.GetTenantByCodeRequest
-	8,  // 19: latchkey.internalapi.account.v1.AccountInternalService.MarkActivated:input_type -> latchkey.internalapi.account.v1.MarkActivatedRequest
-	10, // 20: latchkey.internalapi.account.v1.AccountInternalService.RecordLockout:input_type -> latchkey.internalapi.account.v1.RecordLockoutRequest
-	12, // 21: latchkey.internalapi.account.v1.AccountInternalService.ReleaseLockout:input_type -> latchkey.internalapi.account.v1.ReleaseLockoutRequest
-	14, // 22: latchkey.internalapi.account.v1.AccountInternalService.RecordTermsAcceptance:input_type -> latchkey.internalapi.account.v1.RecordTermsAcceptanceRequest
-	18, // 23: latchkey.internalapi.account.v1.AccountInternalService.CreateImportedAccounts:input_type -> latchkey.internalapi.account.v1.CreateImportedAccountsRequest
-	16, // 24: latchkey.internalapi.account.v1.AccountInternalService.SweepInactive:input_type -> latchkey.internalapi.account.v1.SweepInactiveRequest
-	1,  // 25: latchkey.internalapi.account.v1.AccountInternalService.ResolveLogin:output_type -> latchkey.internalapi.account.v1.ResolveLoginResponse
-	3,  // 26: latchkey.internalapi.account.v1.AccountInternalService.LookupAccount:output_type -> latchkey.internalapi.account.v1.LookupAccountResponse
-	5,  // 27: latchkey.internalapi.account.v1.AccountInternalService.GetTenantPolicy:output_type -> latchkey.internalapi.account.v1.GetTenantPolicyResponse
-	7,  // 28: latchkey.internalapi.account.v1.AccountInternalService.GetTenantByCode:output_type -> latchkey.internalapi.account.v1.GetTenantByCodeResponse
-	9,  // 29: latchkey.internalapi.account.v1.AccountInternalService.MarkActivated:output_type -> latchkey.internalapi.account.v1.MarkActivatedResponse
-	11, // 30: latchkey.internalapi.account.v1.AccountInternalService.RecordLockout:output_type -> latchkey.internalapi.account.v1.RecordLockoutResponse
-	13, // 31: latchkey.internalapi.account.v1.AccountInternalService.ReleaseLockout:output_type -> latchkey.internalapi.account.v1.ReleaseLockoutResponse
-	15, // 32: latchkey.internalapi.account.v1.AccountInternalService.RecordTermsAcceptance:output_type -> latchkey.internalapi.account.v1.RecordTermsAcceptanceResponse
-	20, // 33: latchkey.internalapi.account.v1.AccountInternalService.CreateImportedAccounts:output_type -> latchkey.internalapi.account.v1.CreateImportedAccountsResponse
-	17, // 34: latchkey.internalapi.account.v1.AccountInternalService.SweepInactive:output_type -> latchkey.internalapi.account.v1.SweepInactiveResponse
-	25, // [25:35] is the sub-list for method output_type
-	15, // [15:25] is the sub-list for method input_type
-	15, // [15:15] is the sub-list for extension type_name
-	15, // [15:15] is the sub-list for extension extendee
-	0,  // [0:15] is the sub-list for field type_name
+	23, // 0: latchkey.internalapi.account.v1.ResolveLoginResponse.account:type_name -> latchkey.account.v1.Account
+	24, // 1: latchkey.internalapi.account.v1.ResolveLoginResponse.tenant:type_name -> latchkey.account.v1.Tenant
+	23, // 2: latchkey.internalapi.account.v1.LookupAccountResponse.account:type_name -> latchkey.account.v1.Account
+	24, // 3: latchkey.internalapi.account.v1.GetTenantPolicyResponse.tenant:type_name -> latchkey.account.v1.Tenant
+	24, // 4: latchkey.internalapi.account.v1.GetTenantByCodeResponse.tenant:type_name -> latchkey.account.v1.Tenant
+	23, // 5: latchkey.internalapi.account.v1.MarkActivatedResponse.account:type_name -> latchkey.account.v1.Account
+	25, // 6: latchkey.internalapi.account.v1.RecordLockoutRequest.reason:type_name -> latchkey.account.v1.LockReason.Value
+	26, // 7: latchkey.internalapi.account.v1.RecordLockoutRequest.unlock_time:type_name -> google.protobuf.Timestamp
+	23, // 8: latchkey.internalapi.account.v1.RecordLockoutResponse.account:type_name -> latchkey.account.v1.Account
+	23, // 9: latchkey.internalapi.account.v1.ReleaseLockoutResponse.account:type_name -> latchkey.account.v1.Account
+	23, // 10: latchkey.internalapi.account.v1.RecordTermsAcceptanceResponse.account:type_name -> latchkey.account.v1.Account
+	20, // 11: latchkey.internalapi.account.v1.CreateImportedAccountsRequest.rows:type_name -> latchkey.internalapi.account.v1.ImportedAccountRow
+	19, // 12: latchkey.internalapi.account.v1.CreateImportedAccountsRequest.idempotency_key:type_name -> latchkey.internalapi.account.v1.ImportIdempotencyKey
+	27, // 13: latchkey.internalapi.account.v1.ImportedAccountRow.roles:type_name -> latchkey.account.v1.Role.Value
+	22, // 14: latchkey.internalapi.account.v1.CreateImportedAccountsResponse.results:type_name -> latchkey.internalapi.account.v1.ImportedAccountResult
+	23, // 15: latchkey.internalapi.account.v1.ImportedAccountResult.account:type_name -> latchkey.account.v1.Account
+	0,  // 16: latchkey.internalapi.account.v1.AccountInternalService.ResolveLogin:input_type -> latchkey.internalapi.account.v1.ResolveLoginRequest
+	2,  // 17: latchkey.internalapi.account.v1.AccountInternalService.LookupAccount:input_type -> latchkey.internalapi.account.v1.LookupAccountRequest
+	4,  // 18: latchkey.internalapi.account.v1.AccountInternalService.GetTenantPolicy:input_type -> latchkey.internalapi.account.v1.GetTenantPolicyRequest
+	6,  // 19: latchkey.internalapi.account.v1.AccountInternalService.GetTenantByCode:input_type -> latchkey.internalapi.account.v1.GetTenantByCodeRequest
+	8,  // 20: latchkey.internalapi.account.v1.AccountInternalService.MarkActivated:input_type -> latchkey.internalapi.account.v1.MarkActivatedRequest
+	10, // 21: latchkey.internalapi.account.v1.AccountInternalService.RecordLockout:input_type -> latchkey.internalapi.account.v1.RecordLockoutRequest
+	12, // 22: latchkey.internalapi.account.v1.AccountInternalService.ReleaseLockout:input_type -> latchkey.internalapi.account.v1.ReleaseLockoutRequest
+	14, // 23: latchkey.internalapi.account.v1.AccountInternalService.RecordTermsAcceptance:input_type -> latchkey.internalapi.account.v1.RecordTermsAcceptanceRequest
+	18, // 24: latchkey.internalapi.account.v1.AccountInternalService.CreateImportedAccounts:input_type -> latchkey.internalapi.account.v1.CreateImportedAccountsRequest
+	16, // 25: latchkey.internalapi.account.v1.AccountInternalService.SweepInactive:input_type -> latchkey.internalapi.account.v1.SweepInactiveRequest
+	1,  // 26: latchkey.internalapi.account.v1.AccountInternalService.ResolveLogin:output_type -> latchkey.internalapi.account.v1.ResolveLoginResponse
+	3,  // 27: latchkey.internalapi.account.v1.AccountInternalService.LookupAccount:output_type -> latchkey.internalapi.account.v1.LookupAccountResponse
+	5,  // 28: latchkey.internalapi.account.v1.AccountInternalService.GetTenantPolicy:output_type -> latchkey.internalapi.account.v1.GetTenantPolicyResponse
+	7,  // 29: latchkey.internalapi.account.v1.AccountInternalService.GetTenantByCode:output_type -> latchkey.internalapi.account.v1.GetTenantByCodeResponse
+	9,  // 30: latchkey.internalapi.account.v1.AccountInternalService.MarkActivated:output_type -> latchkey.internalapi.account.v1.MarkActivatedResponse
+	11, // 31: latchkey.internalapi.account.v1.AccountInternalService.RecordLockout:output_type -> latchkey.internalapi.account.v1.RecordLockoutResponse
+	13, // 32: latchkey.internalapi.account.v1.AccountInternalService.ReleaseLockout:output_type -> latchkey.internalapi.account.v1.ReleaseLockoutResponse
+	15, // 33: latchkey.internalapi.account.v1.AccountInternalService.RecordTermsAcceptance:output_type -> latchkey.internalapi.account.v1.RecordTermsAcceptanceResponse
+	21, // 34: latchkey.internalapi.account.v1.AccountInternalService.CreateImportedAccounts:output_type -> latchkey.internalapi.account.v1.CreateImportedAccountsResponse
+	17, // 35: latchkey.internalapi.account.v1.AccountInternalService.SweepInactive:output_type -> latchkey.internalapi.account.v1.SweepInactiveResponse
+	26, // [26:36] is the sub-list for method output_type
+	16, // [16:26] is the sub-list for method input_type
+	16, // [16:16] is the sub-list for extension type_name
+	16, // [16:16] is the sub-list for extension extendee
+	0,  // [0:16] is the sub-list for field type_name
 }
 
 func init() { file_latchkey_internalapi_account_v1_account_internal_proto_init() }
@@ -1389,7 +1475,7 @@ func file_latchkey_internalapi_account_v1_account_internal_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_latchkey_internalapi_account_v1_account_internal_proto_rawDesc), len(file_latchkey_internalapi_account_v1_account_internal_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   22,
+			NumMessages:   23,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

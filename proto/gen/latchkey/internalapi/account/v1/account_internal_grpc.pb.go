@@ -70,7 +70,9 @@ type AccountInternalServiceClient interface {
 	// Creates the ACTIVE accounts of a legacy import, all or none: when any
 	// row is refused, none is created and every refused row is reported.
 	// With validate_only, only checks. Ids are chosen by the caller (the
-	// credential service stores the password hashes under them first).
+	// credential service stores the password hashes under them first). With
+	// an idempotency key, a call whose key made an import before answers
+	// that import's accounts and creates nothing.
 	CreateImportedAccounts(ctx context.Context, in *CreateImportedAccountsRequest, opts ...grpc.CallOption) (*CreateImportedAccountsResponse, error)
 	// Runs the inactivity sweep now: locks (reason INACTIVITY) the ACTIVE
 	// accounts of every tenant with inactivity_lock_days whose last log-in
@@ -222,7 +224,9 @@ type AccountInternalServiceServer interface {
 	// Creates the ACTIVE accounts of a legacy import, all or none: when any
 	// row is refused, none is created and every refused row is reported.
 	// With validate_only, only checks. Ids are chosen by the caller (the
-	// credential service stores the password hashes under them first).
+	// credential service stores the password hashes under them first). With
+	// an idempotency key, a call whose key made an import before answers
+	// that import's accounts and creates nothing.
 	CreateImportedAccounts(context.Context, *CreateImportedAccountsRequest) (*CreateImportedAccountsResponse, error)
 	// Runs the inactivity sweep now: locks (reason INACTIVITY) the ACTIVE
 	// accounts of every tenant with inactivity_lock_days whose last log-in
