@@ -91,7 +91,14 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 		return o, fmt.Errorf("bench takes no arguments, got %q", fs.Args())
 	}
 	if o.quick {
-		o.warmup, o.measure, o.eventsFor, o.mailCount = 300*time.Millisecond, 1500*time.Millisecond, 2*time.Second, 200
+		// Shorter defaults; a flag given explicitly still wins.
+		given := map[string]bool{}
+		fs.Visit(func(f *flag.Flag) { given[f.Name] = true })
+		for name, value := range map[string]string{"warmup": "300ms", "duration": "1500ms", "events-duration": "2s", "mails": "200"} {
+			if !given[name] {
+				_ = fs.Set(name, value)
+			}
+		}
 	}
 	if o.gateway != "" && (o.grpc == "" || o.operatorTok == "") {
 		return o, errors.New("-gateway needs -grpc and -operator-token (or LATCHKEY_OPERATOR_TOKEN)")

@@ -5,6 +5,7 @@ import (
 	"fmt"
 	"io"
 	"net"
+	"slices"
 	"strings"
 	"sync"
 	"time"
@@ -74,9 +75,9 @@ type sinkSession struct {
 	watched bool
 }
 
-func (x *sinkSession) Reset()                                 { x.watched = false }
-func (x *sinkSession) Logout() error                          { return nil }
-func (x *sinkSession) Mail(string, *smtp.MailOptions) error   { return nil }
+func (x *sinkSession) Reset()                               { x.watched = false }
+func (x *sinkSession) Logout() error                        { return nil }
+func (x *sinkSession) Mail(string, *smtp.MailOptions) error { return nil }
 func (x *sinkSession) Rcpt(to string, _ *smtp.RcptOptions) error {
 	x.s.mu.Lock()
 	if x.s.domain != "" && strings.HasSuffix(strings.ToLower(to), x.s.domain) {
@@ -142,8 +143,8 @@ func measureMail(ctx context.Context, progress io.Writer, a *api, snk *sink, ope
 	got := snk.wait(ctx, n, 15*time.Second)
 	m.got = len(got)
 	if m.got > 0 {
-		m.firstArrival = got[0].Sub(start)
-		m.elapsed = got[len(got)-1].Sub(start)
+		first, last := slices.MinFunc(got, time.Time.Compare), slices.MaxFunc(got, time.Time.Compare)
+		m.firstArrival, m.elapsed = first.Sub(start), last.Sub(start)
 	}
 	if m.got < n {
 		m.err = fmt.Errorf("%d of %d e-mails arrived (nothing more for 15 s)", m.got, n)

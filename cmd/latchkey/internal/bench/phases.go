@@ -293,7 +293,7 @@ func (r *run) memory(ctx context.Context, a *api, t *tenant) {
 	r.add(row{name: name, rate: fmt.Sprintf("%.0f MiB", peakMiB),
 		errors: statuses["error"],
 		note:   fmt.Sprintf("peak RSS %s; answers %s (503: the hash queue's bound at work)", since, countsText(statuses)),
-		goal: ceilingTarget(peakMiB, bound, 1, fmt.Sprintf("≤ pool %d × %d KiB + 200 MiB = %.0f MiB", pool, r.set.hash.Params.Memory, bound))})
+		goal:   ceilingTarget(peakMiB, bound, 1, fmt.Sprintf("≤ pool %d × %d KiB + 200 MiB = %.0f MiB", pool, r.set.hash.Params.Memory, bound))})
 }
 
 // mail measures the e-mail path to the bench's SMTP sink (mail.go).
@@ -305,7 +305,7 @@ func (r *run) mail(ctx context.Context, a *api, t *tenant) {
 	}
 	m := measureMail(ctx, r.progress, a, r.sink, r.t.operatorToken, t, r.o.mailCount)
 	rw := row{name: name, rate: fmt.Sprintf("%.1f/s", m.rate()), errors: m.asked - m.got, firstErr: m.err,
-		note:   fmt.Sprintf("import → invitation event → link → queue → SMTP; first after %s, all %d after %s", fmtDur(m.firstArrival), m.got, fmtDur(m.elapsed)),
+		note: fmt.Sprintf("import → invitation event → link → queue → SMTP; first after %s, all %d after %s", fmtDur(m.firstArrival), m.got, fmtDur(m.elapsed)),
 		goal: ratioTarget(m.rate(), 800, 1, "≥ 800/s")}
 	r.add(rw)
 }
