@@ -144,7 +144,7 @@ func Command(ctx context.Context, args []string, stdout, stderr io.Writer) error
 	if err != nil {
 		return err
 	}
-	r := &run{o: o, set: set, progress: stderr}
+	r := &run{o: o, set: set, progress: stderr, loadBefore: loadAverage()}
 	if o.gateway != "" {
 		r.t = &target{httpURL: o.gateway, grpcAddr: o.grpc, natsURL: o.nats, operatorToken: o.operatorTok}
 		r.mode = "a running suite at " + o.gateway
@@ -184,10 +184,12 @@ type run struct {
 	set      settings
 	progress io.Writer
 	mode     string
-	t        *target
-	sink     *sink
-	rows     []row
-	notes    []string
+	// loadBefore is the machine's load average when the run began.
+	loadBefore string
+	t          *target
+	sink       *sink
+	rows       []row
+	notes      []string
 }
 
 func (r *run) cores() int { return runtime.GOMAXPROCS(0) }

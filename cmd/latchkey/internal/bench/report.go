@@ -78,7 +78,9 @@ func (r *run) print(w io.Writer) {
 	fmt.Fprintf(w, "machine: %d cores (%s), %s/%s\n", r.cores(), cpuModel(), runtime.GOOS, runtime.GOARCH)
 	fmt.Fprintf(w, "suite:   %s\n", r.mode)
 	fmt.Fprintf(w, "hashing: Argon2id m=%d KiB t=%d p=%d, pool %s\n", p.Memory, p.Time, p.Threads, pool)
-	fmt.Fprintf(w, "phases:  %s measured after %s of warm-up each\n\n", r.o.measure, r.o.warmup)
+	fmt.Fprintf(w, "phases:  %s measured after %s of warm-up each\n", r.o.measure, r.o.warmup)
+	fmt.Fprintf(w, "load:    %s at the start, %s at the end (1-minute load average; other work on the machine weighs on every figure)\n\n",
+		r.loadBefore, loadAverage())
 	tw := tabwriter.NewWriter(w, 0, 0, 2, ' ', 0)
 	fmt.Fprintln(tw, "ROW\tRATE\tP50\tP99\tERRORS\tTARGET\tRESULT\tNOTE")
 	for _, rw := range r.rows {
@@ -127,6 +129,15 @@ func fmtDur(d time.Duration) string {
 		return fmt.Sprintf("%.0f ms", ms)
 	}
 	return fmt.Sprintf("%.1f s", ms/1000)
+}
+
+// loadAverage is the 1-minute load average of /proc/loadavg.
+func loadAverage() string {
+	b, err := os.ReadFile("/proc/loadavg")
+	if f := strings.Fields(string(b)); err == nil && len(f) > 0 {
+		return f[0]
+	}
+	return "unknown"
 }
 
 // cpuModel is the processor's name from /proc/cpuinfo, for the header.
