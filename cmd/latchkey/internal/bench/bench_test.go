@@ -66,3 +66,34 @@ func findRow(report, name string) []string {
 	}
 	return nil
 }
+
+// The figures of a row are nearest-rank percentiles, and a target is met
+// or missed by the ratio of two figures of the same run.
+func TestPercentileAndGoals(t *testing.T) {
+	var lats []time.Duration
+	for i := 1; i <= 100; i++ {
+		lats = append(lats, time.Duration(i)*time.Millisecond)
+	}
+	for p, want := range map[float64]time.Duration{50: 50 * time.Millisecond, 99: 99 * time.Millisecond, 100: 100 * time.Millisecond, 0: time.Millisecond} {
+		if got := percentile(lats, p); got != want {
+			t.Errorf("p%v = %v, want %v", p, got, want)
+		}
+	}
+	if got := percentile(nil, 99); got != 0 {
+		t.Errorf("p99 of nothing = %v", got)
+	}
+	for _, tc := range []struct {
+		g    goal
+		want string
+	}{
+		{ratioTarget(54, 60, 0.9, ""), "met (0.90)"},
+		{ratioTarget(53, 60, 0.9, ""), "MISSED (0.88)"},
+		{ceilingTarget(0.120, 0.030, 4, ""), "met (4.00)"},
+		{ceilingTarget(0.121, 0.030, 4, ""), "MISSED (4.03)"},
+		{ratioTarget(1, 0, 0.5, ""), "no baseline"},
+	} {
+		if tc.g.result != tc.want {
+			t.Errorf("got %q, want %q", tc.g.result, tc.want)
+		}
+	}
+}

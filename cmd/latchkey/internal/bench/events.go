@@ -42,9 +42,14 @@ func measureEvents(ctx context.Context, progress io.Writer, a *api, natsURL stri
 	if err != nil {
 		return s, err
 	}
+	// From a start time rather than "new": an ordered consumer is made on
+	// the server when it starts consuming, and no change of the phase may
+	// come before that.
+	from := time.Now()
 	cons, err := js.OrderedConsumer(ctx, names.Stream(natsx.EventsStreamName), jetstream.OrderedConsumerConfig{
 		FilterSubjects: []string{names.Subject(natsx.EventsSubjectPrefix + ".account.updated")},
-		DeliverPolicy:  jetstream.DeliverNewPolicy,
+		DeliverPolicy:  jetstream.DeliverByStartTimePolicy,
+		OptStartTime:   &from,
 	})
 	if err != nil {
 		return s, fmt.Errorf("consumer on the events stream: %w", err)
