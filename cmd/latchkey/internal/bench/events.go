@@ -93,10 +93,11 @@ func measureEvents(ctx context.Context, progress io.Writer, a *api, natsURL stri
 		<-tick.C
 		due := min(total, int(time.Since(start).Seconds()*float64(perSecond)))
 		for ; i < due; i++ {
+			n := i // i moves on before the goroutine reads it
 			wg.Go(func() {
-				id := t.ids[i%len(t.ids)]
+				id := t.ids[n%len(t.ids)]
 				err := a.do(ctx, call{method: "PATCH", path: "/v1/admin/accounts/" + id,
-					token: operatorToken, tenant: t.code, body: map[string]string{"displayName": fmt.Sprintf("Bench change %d", i)}}, nil)
+					token: operatorToken, tenant: t.code, body: map[string]string{"displayName": fmt.Sprintf("Bench change %d", n)}}, nil)
 				if err != nil {
 					failed.Add(1)
 					errOnce.Do(func() { s.firstErr = err })
