@@ -22,6 +22,7 @@ import (
 	"runtime"
 	"time"
 
+	"github.com/latchkey/latchkey/cmd/internal/scratchdb"
 	"github.com/latchkey/latchkey/libs/config"
 	"github.com/latchkey/latchkey/libs/daemon"
 	"github.com/latchkey/latchkey/libs/infra"
@@ -39,7 +40,8 @@ tenant of its own (bench-…) and its accounts through the operator API.
 
 By default it starts the suite as a child process (<binary> run) on free
 loopback ports with a throwaway data directory, embedded NATS and SQLite
-(or -postgres), and stops it at the end. The child inherits the Latchkey
+(or, with -postgres, a new database on that server), and stops it at the
+end. The child inherits the Latchkey
 settings of the environment (LATCHKEY_ARGON2_*, LATCHKEY_HASH_POOL, ...);
 the bench turns the log-in rate limit and the e-mail limits off in it and
 points its e-mail at an SMTP sink of its own.
@@ -71,7 +73,7 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	fs.Usage = func() { fmt.Fprint(stderr, usage); fs.PrintDefaults() }
 	self, _ := os.Executable()
 	fs.StringVar(&o.binary, "binary", self, "the latchkey binary to start as the suite (an older build measures \"before\")")
-	fs.StringVar(&o.postgres, "postgres", "", "PostgreSQL URL for the suite it starts (LATCHKEY_POSTGRES_URL); empty: SQLite")
+	fs.StringVar(&o.postgres, "postgres", "", "PostgreSQL server for the suite it starts: the bench makes a database of its own there (the user needs CREATEDB), gives it as LATCHKEY_POSTGRES_URL and drops it at the end; empty: SQLite")
 	fs.StringVar(&o.gateway, "gateway", "", "REST base URL of a running suite to measure instead of starting one")
 	fs.StringVar(&o.grpc, "grpc", "", "with -gateway: its public gRPC address (plaintext)")
 	fs.StringVar(&o.nats, "nats", "", "with -gateway: its NATS URL, for the event row (LATCHKEY_NATS_PREFIX applies); empty: the row is skipped")
@@ -153,12 +155,23 @@ func Command(ctx context.Context, args []string, stdout, stderr io.Writer) error
 			return err
 		}
 		defer r.sink.close()
-		store := "SQLite"
+		store, dbURL := "SQLite", ""
 		if o.postgres != "" {
-			store = "PostgreSQL"
+			// A database of the run's own: the suite's data directory is
+			// thrown away, and what it sealed must not outlive it.
+			db, err := scratchdb.Create(ctx, o.postgres, "latchkey_bench")
+			if err != nil {
+				return fmt.Errorf("-postgres: %w", err)
+			}
+			defer func() {
+				if err := db.Drop(); err != nil {
+					fmt.Fprintf(stderr, "bench: dropping the run's database: %v\n", err)
+				}
+			}()
+			store, dbURL = "PostgreSQL (a new database on the server, dropped at the end)", db.URL
 		}
 		fmt.Fprintf(stderr, "starting the suite: %s run (%s, embedded NATS)\n", o.binary, store)
-		if r.t, err = startChild(ctx, o.binary, o.postgres, r.sink.addr); err != nil {
+		if r.t, err = startChild(ctx, o.binary, dbURL, r.sink.addr); err != nil {
 			return err
 		}
 		r.mode = fmt.Sprintf("a suite it started: %s run, %s, embedded NATS", o.binary, store)
