@@ -38,7 +38,9 @@ func (r *run) all(ctx context.Context) error {
 	if err != nil {
 		return err
 	}
-	r.notes = append(r.notes, fmt.Sprintf("tenant %s (%d accounts) was created for this run and is left in place", t.code, len(t.users)))
+	if r.t.child == nil {
+		r.notes = append(r.notes, fmt.Sprintf("tenant %s (%d accounts) was created for this run and is left in place", t.code, len(t.users)))
+	}
 	conns, err := dialAll(r.t.grpcAddr)
 	if err != nil {
 		return err

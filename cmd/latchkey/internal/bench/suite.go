@@ -2,6 +2,7 @@ package bench
 
 import (
 	"bufio"
+	"bytes"
 	"context"
 	"errors"
 	"fmt"
@@ -73,9 +74,25 @@ func childEnv(dir, httpAddr, grpcAddr, postgresURL, smtpAddr string) []string {
 }
 
 // startChild starts binary as the suite and waits until its edge is
-// ready. The child's logs go to a file in its data directory, as a
-// deployment's would go somewhere, so that logging costs what it costs.
+// ready. A port found free can be taken by another process before the
+// child listens on it (a busy machine does that), so a start that failed
+// on a taken address is tried again with other ports.
 func startChild(ctx context.Context, binary, postgresURL, smtpAddr string) (*target, error) {
+	for attempt := 1; ; attempt++ {
+		t, err := startChildOnce(ctx, binary, postgresURL, smtpAddr)
+		if !errors.Is(err, errPortTaken) || attempt == 3 {
+			return t, err
+		}
+	}
+}
+
+// errPortTaken is a child that could not listen on a port given to it.
+var errPortTaken = errors.New("a port given to the suite was taken meanwhile")
+
+// startChildOnce is one try of startChild. The child's logs go to a file
+// in its data directory, as a deployment's would go somewhere, so that
+// logging costs what it costs.
+func startChildOnce(ctx context.Context, binary, postgresURL, smtpAddr string) (*target, error) {
 	// REST and gRPC on ports of their own, as by default (one address for
 	// both would share a port); the management listener and the embedded
 	// NATS take any free port.
@@ -130,6 +147,11 @@ func startChild(ctx context.Context, binary, postgresURL, smtpAddr string) (*tar
 		select {
 		case line, ok := <-lines:
 			if !ok {
+				<-c.exited
+				if log, _ := os.ReadFile(c.logPath); bytes.Contains(log, []byte("address already in use")) {
+					os.RemoveAll(c.dir)
+					return nil, errPortTaken
+				}
 				return fail(errors.New("the suite ended before it was running"))
 			}
 			field := func(prefix string) string {
