@@ -3,6 +3,7 @@
 #   make test      every test of every module, race detector on
 #   make lint      gofmt, go vet, buf lint
 #   make bench     benchmarks (figures go in the issue notes)
+#   make bench-edge  latchkey bench: size a deployment on this machine
 #   make generate  regenerate the protobuf code and the OpenAPI document
 #   make openapi-lint  lint the OpenAPI document (Redocly CLI, from npm)
 #   make axe-core  install axe-core (npm) for the browser tests' accessibility checks
@@ -86,6 +87,14 @@ bench: ## Benchmarks: account reads through gRPC and REST, log-ins, listing and 
 	go test -run '^$$' -bench . -benchmem -count 1 -benchtime 3x -timeout 30m ./services/account/internal/app/
 	go test -run '^$$' -bench 'Hash|Verify' -benchmem -count 1 ./services/credential/internal/password/
 	go test -run '^$$' -bench . -benchmem -count 1 ./services/notification/server/
+
+# Flags of latchkey bench, e.g. BENCH_FLAGS='-postgres postgres://…' or '-quick'.
+BENCH_FLAGS ?=
+
+.PHONY: bench-edge
+bench-edge: ## Size a deployment: latchkey bench starts the suite and prints log-ins, reads, events, memory and e-mail against the targets (BENCH_FLAGS=…)
+	go build -o $(BIN)/ ./cmd/latchkey
+	$(BIN)/latchkey bench $(BENCH_FLAGS)
 
 BIN          := $(CURDIR)/.bin
 BUF_VERSION  := 1.75.0

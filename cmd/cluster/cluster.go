@@ -16,7 +16,6 @@ import (
 	"fmt"
 	"net"
 	"net/http"
-	"net/url"
 	"os"
 	"os/exec"
 	"path/filepath"
@@ -25,8 +24,7 @@ import (
 	"sync"
 	"time"
 
-	"github.com/jackc/pgx/v5"
-
+	"github.com/latchkey/latchkey/cmd/internal/scratchdb"
 	"github.com/latchkey/latchkey/libs/keyring"
 )
 
@@ -189,31 +187,12 @@ func withDefaults(cfg Config) Config {
 
 // makeDatabase creates the cluster's own database on the server.
 func (c *Cluster) makeDatabase(ctx context.Context) error {
-	name := "latchkey_cluster_" + strings.ToLower(randomToken(6))
-	conn, err := pgx.Connect(ctx, c.cfg.PostgresURL)
+	db, err := scratchdb.Create(ctx, c.cfg.PostgresURL, "latchkey_cluster")
 	if err != nil {
-		return fmt.Errorf("cluster: PostgreSQL: %w", err)
+		return fmt.Errorf("cluster: %w", err)
 	}
-	defer conn.Close(context.Background())
-	if _, err := conn.Exec(ctx, "CREATE DATABASE "+pgx.Identifier{name}.Sanitize()); err != nil {
-		return fmt.Errorf("cluster: create database: %w", err)
-	}
-	u, err := url.Parse(c.cfg.PostgresURL)
-	if err != nil || (u.Scheme != "postgres" && u.Scheme != "postgresql") {
-		return fmt.Errorf("cluster: want a postgres:// URL")
-	}
-	u.Path, u.RawPath = "/"+name, ""
-	c.DatabaseURL = u.String()
-	c.dropDB = func() {
-		ctx, cancel := context.WithTimeout(context.Background(), 30*time.Second)
-		defer cancel()
-		conn, err := pgx.Connect(ctx, c.cfg.PostgresURL)
-		if err != nil {
-			return
-		}
-		defer conn.Close(ctx)
-		_, _ = conn.Exec(ctx, "DROP DATABASE IF EXISTS "+pgx.Identifier{name}.Sanitize()+" WITH (FORCE)")
-	}
+	c.DatabaseURL = db.URL
+	c.dropDB = func() { _ = db.Drop() }
 	return nil
 }
 

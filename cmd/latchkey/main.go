@@ -5,6 +5,7 @@
 //	latchkey config    print every setting (environment variable) as a table
 //	latchkey tenant    create and list tenants, as an operator, through the API
 //	latchkey keys      rotate the access-token signing key
+//	latchkey bench     measure what a deployment on this machine carries
 package main
 
 import (
@@ -17,6 +18,7 @@ import (
 	"syscall"
 
 	"github.com/latchkey/latchkey/cmd/allinone"
+	"github.com/latchkey/latchkey/cmd/latchkey/internal/bench"
 	"github.com/latchkey/latchkey/gateway"
 	"github.com/latchkey/latchkey/libs/config"
 	"github.com/latchkey/latchkey/libs/daemon"
@@ -61,6 +63,7 @@ commands:
   keys      rotate the access-token signing key (latchkey keys for help)
   certs     make a development CA and a certificate for each service (latchkey certs -h)
   nats-auth make an nkey for each service and the nats-server permissions (latchkey nats-auth -h)
+  bench     measure log-ins, reads, events, memory and e-mail against the targets (latchkey bench -h)
 
 Settings come from environment variables; "latchkey config" lists them.
 `
@@ -88,6 +91,10 @@ func run(args []string, stdout, stderr io.Writer) error {
 		return certsCommand(args[1:], stdout, stderr)
 	case "nats-auth":
 		return natsAuthCommand(args[1:], stdout, stderr)
+	case "bench":
+		ctx, stop := signal.NotifyContext(context.Background(), os.Interrupt, syscall.SIGTERM)
+		defer stop()
+		return bench.Command(ctx, args[1:], stdout, stderr)
 	case "run", "migrate", "tenant", "keys":
 	case "-h", "--help", "help":
 		fmt.Fprint(stdout, usage)

@@ -1,0 +1,99 @@
+package bench
+
+import (
+	"bytes"
+	"context"
+	"fmt"
+	"io"
+	"os/exec"
+	"path/filepath"
+	"regexp"
+	"runtime"
+	"strings"
+	"testing"
+	"time"
+)
+
+// A quick run against a suite the bench starts (the latchkey binary, built
+// here) prints every row, measured, without an error. It asserts no figure:
+// the bench reports, the machine decides.
+func TestBench_QuickRunPrintsEveryRowWithoutErrors(t *testing.T) {
+	if testing.Short() {
+		t.Skip("builds latchkey and runs the whole suite for about a minute")
+	}
+	bin := filepath.Join(t.TempDir(), "latchkey")
+	build := exec.Command("go", "build", "-o", bin, "github.com/latchkey/latchkey/cmd/latchkey")
+	if out, err := build.CombinedOutput(); err != nil {
+		t.Fatalf("building latchkey: %v\n%s", err, out)
+	}
+	ctx, cancel := context.WithTimeout(context.Background(), 10*time.Minute)
+	defer cancel()
+	var out bytes.Buffer
+	if err := Command(ctx, []string{"-quick", "-binary", bin, "-burst", "100", "-mails", "50"}, &out, io.Discard); err != nil {
+		t.Fatalf("bench: %v\n%s", err, out.String())
+	}
+	report := out.String()
+	t.Log("\n" + report)
+	few := fmt.Sprintf(", %d callers", 2*runtime.GOMAXPROCS(0)) // 2 × cores
+	for _, name := range []string{
+		"Argon2id, 1 caller", "Argon2id" + few,
+		"log-in REST" + few, "log-in REST, 64 callers", "log-in gRPC" + few, "log-in gRPC, 64 callers",
+		"GET /v1/me REST, 16 callers", "REST echo", "GetMe gRPC, 16 callers", "gRPC echo",
+		"refresh REST, 16 callers", "events, 200 changes/s", "peak memory, 100 concurrent log-ins", "e-mail to SMTP, 50 invitations",
+	} {
+		line := findRow(report, name)
+		if line == nil {
+			t.Errorf("no row %q", name)
+			continue
+		}
+		if len(line) < 6 || line[4] != "0" {
+			t.Errorf("row %q: want 0 errors and a result, got %q", name, line)
+		}
+	}
+	if strings.Contains(report, "first error") || strings.Contains(report, "skipped") {
+		t.Errorf("a row failed or was skipped:\n%s", report)
+	}
+}
+
+// findRow returns the columns of the first table line starting with name
+// (columns are two or more spaces apart).
+func findRow(report, name string) []string {
+	cols := regexp.MustCompile(`\s{2,}`)
+	for line := range strings.SplitSeq(report, "\n") {
+		if strings.HasPrefix(strings.TrimSpace(line), name) {
+			return cols.Split(strings.TrimSpace(line), -1)
+		}
+	}
+	return nil
+}
+
+// The figures of a row are nearest-rank percentiles, and a target is met
+// or missed by the ratio of two figures of the same run.
+func TestPercentileAndGoals(t *testing.T) {
+	var lats []time.Duration
+	for i := 1; i <= 100; i++ {
+		lats = append(lats, time.Duration(i)*time.Millisecond)
+	}
+	for p, want := range map[float64]time.Duration{50: 50 * time.Millisecond, 99: 99 * time.Millisecond, 100: 100 * time.Millisecond, 0: time.Millisecond} {
+		if got := percentile(lats, p); got != want {
+			t.Errorf("p%v = %v, want %v", p, got, want)
+		}
+	}
+	if got := percentile(nil, 99); got != 0 {
+		t.Errorf("p99 of nothing = %v", got)
+	}
+	for _, tc := range []struct {
+		g    goal
+		want string
+	}{
+		{ratioTarget(54, 60, 0.9, ""), "met (0.90)"},
+		{ratioTarget(53, 60, 0.9, ""), "MISSED (0.88)"},
+		{ceilingTarget(0.120, 0.030, 4, ""), "met (4.00)"},
+		{ceilingTarget(0.121, 0.030, 4, ""), "MISSED (4.03)"},
+		{ratioTarget(1, 0, 0.5, ""), "no baseline"},
+	} {
+		if tc.g.result != tc.want {
+			t.Errorf("got %q, want %q", tc.g.result, tc.want)
+		}
+	}
+}
