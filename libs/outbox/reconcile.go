@@ -59,8 +59,9 @@ func (r *Relay) Reconcile(ctx context.Context) (checked, lost int, err error) {
 	if len(failed) > 0 {
 		// Checked at the next reconcile, if still in the window.
 		in, args := seqsIn(failed)
-		_ = r.bookkeep(context.WithoutCancel(ctx), func(q dbx.Querier) error {
-			_, err := q.Exec(context.WithoutCancel(ctx), "UPDATE outbox_events SET reconciled_at = NULL WHERE seq IN "+in, args...)
+		uctx := context.WithoutCancel(ctx)
+		_ = r.bookkeep(uctx, func(q dbx.Querier) error {
+			_, err := q.Exec(uctx, "UPDATE outbox_events SET reconciled_at = NULL WHERE seq IN "+in, args...)
 			return err
 		})
 	}

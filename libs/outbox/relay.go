@@ -179,9 +179,12 @@ func (r *Relay) PublishPending(ctx context.Context) (int, error) {
 		r.release(ctx, failed, firstErr)
 	}
 	if len(sent) > 0 {
+		// Marked even when ctx was cancelled meanwhile, so a relay
+		// stopping gracefully leaves no event published but unmarked.
 		in, args := seqsIn(sent, r.o.clock.Now(), clock.System{}.Now())
-		if err := r.bookkeep(ctx, func(q dbx.Querier) error {
-			_, err := q.Exec(context.WithoutCancel(ctx), "UPDATE outbox_events SET sent_at = $1, published_at = $2, lease_until = NULL, last_error = NULL WHERE seq IN "+in, args...)
+		mctx := context.WithoutCancel(ctx)
+		if err := r.bookkeep(mctx, func(q dbx.Querier) error {
+			_, err := q.Exec(mctx, "UPDATE outbox_events SET sent_at = $1, published_at = $2, lease_until = NULL, last_error = NULL WHERE seq IN "+in, args...)
 			return err
 		}); err != nil {
 			// Published but not marked: they will be published again
@@ -335,8 +338,9 @@ func queryRows(ctx context.Context, db dbx.Querier, q string, args ...any) ([]pe
 // next attempt rather than after the lease expires.
 func (r *Relay) release(ctx context.Context, rows []pendingRow, cause error) {
 	in, args := seqsIn(rows, cause.Error())
-	if err := r.bookkeep(context.WithoutCancel(ctx), func(q dbx.Querier) error {
-		_, err := q.Exec(context.WithoutCancel(ctx), "UPDATE outbox_events SET lease_until = NULL, last_error = $1 WHERE sent_at IS NULL AND seq IN "+in, args...)
+	ctx = context.WithoutCancel(ctx)
+	if err := r.bookkeep(ctx, func(q dbx.Querier) error {
+		_, err := q.Exec(ctx, "UPDATE outbox_events SET lease_until = NULL, last_error = $1 WHERE sent_at IS NULL AND seq IN "+in, args...)
 		return err
 	}); err != nil {
 		r.opts.Logger.Warn("outbox relay: release failed", "err", err)
