@@ -5,7 +5,6 @@ import (
 	"fmt"
 
 	"github.com/latchkey/latchkey/libs/clock"
-	"github.com/latchkey/latchkey/libs/dbx"
 )
 
 // Reconcile checks that JetStream still has the events it acknowledged:
@@ -30,14 +29,9 @@ func (r *Relay) Reconcile(ctx context.Context) (checked, lost int, err error) {
 	q := `UPDATE outbox_events SET reconciled_at = $1
 		WHERE seq IN (SELECT seq FROM outbox_events
 			WHERE published_at IS NOT NULL AND reconciled_at IS NULL AND published_at > $2 AND published_at <= $3
-			ORDER BY seq LIMIT $4` + r.skipLocked() + `)
+			ORDER BY seq LIMIT $4` + r.skipLocked() + `)` + r.unflushed() + `
 		RETURNING seq, id, subject, type, payload`
-	var rows []pendingRow
-	err = r.bookkeep(ctx, func(db dbx.Querier) error {
-		var err error
-		rows, err = queryRows(ctx, db, q, now, now.Add(-r.opts.ReconcileWithin), now.Add(-r.opts.ReconcileAfter), r.opts.Batch)
-		return err
-	})
+	rows, err := queryRows(ctx, r.o.db, q, now, now.Add(-r.opts.ReconcileWithin), now.Add(-r.opts.ReconcileAfter), r.opts.Batch)
 	if err != nil {
 		return 0, 0, fmt.Errorf("reconcile: claim: %w", err)
 	}
@@ -59,11 +53,7 @@ func (r *Relay) Reconcile(ctx context.Context) (checked, lost int, err error) {
 	if len(failed) > 0 {
 		// Checked at the next reconcile, if still in the window.
 		in, args := seqsIn(failed)
-		uctx := context.WithoutCancel(ctx)
-		_ = r.bookkeep(uctx, func(q dbx.Querier) error {
-			_, err := q.Exec(uctx, "UPDATE outbox_events SET reconciled_at = NULL WHERE seq IN "+in, args...)
-			return err
-		})
+		_, _ = r.o.db.Exec(context.WithoutCancel(ctx), "UPDATE outbox_events SET reconciled_at = NULL WHERE seq IN "+in+r.unflushed(), args...)
 	}
 	return len(rows) - len(failed), lost, err
 }

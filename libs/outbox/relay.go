@@ -182,11 +182,7 @@ func (r *Relay) PublishPending(ctx context.Context) (int, error) {
 		// Marked even when ctx was cancelled meanwhile, so a relay
 		// stopping gracefully leaves no event published but unmarked.
 		in, args := seqsIn(sent, r.o.clock.Now(), clock.System{}.Now())
-		mctx := context.WithoutCancel(ctx)
-		if err := r.bookkeep(mctx, func(q dbx.Querier) error {
-			_, err := q.Exec(mctx, "UPDATE outbox_events SET sent_at = $1, published_at = $2, lease_until = NULL, last_error = NULL WHERE seq IN "+in, args...)
-			return err
-		}); err != nil {
+		if _, err := r.o.db.Exec(context.WithoutCancel(ctx), "UPDATE outbox_events SET sent_at = $1, published_at = $2, lease_until = NULL, last_error = NULL WHERE seq IN "+in+r.unflushed(), args...); err != nil {
 			// Published but not marked: they will be published again
 			// after their lease, and JetStream or the consumer drops the
 			// copies.
@@ -238,23 +234,19 @@ func (r *Relay) publishAll(ctx context.Context, rows []pendingRow, parents map[i
 	return results
 }
 
-// bookkeep runs the relay's own updates of the outbox (claims, marks,
-// releases). On PostgreSQL it does not wait for them to be flushed to
-// disk (synchronous_commit off, for this transaction only): a crash of
-// the database can lose only the last few, and a lost claim or mark only
-// has the event published again, which JetStream drops by its id. The
-// relay's latency is then not a disk flush per batch. SQLite (WAL,
+// unflushed ends the WHERE of the relay's own updates of the outbox
+// (claims, marks, releases). On PostgreSQL it has the commit not wait for
+// the disk (synchronous_commit off, for that statement's transaction
+// only; set_config runs as the rows are picked, before the commit): a
+// crash of the database can lose only the last few, and a lost claim or
+// mark only has an event published again, which JetStream drops by its
+// id. The relay then waits for no disk flush per batch. SQLite (WAL,
 // synchronous NORMAL) does not flush at each commit anyway.
-func (r *Relay) bookkeep(ctx context.Context, fn func(q dbx.Querier) error) error {
-	if r.o.db.Dialect() != dbx.Postgres {
-		return fn(r.o.db)
+func (r *Relay) unflushed() string {
+	if r.o.db.Dialect() == dbx.Postgres {
+		return " AND set_config('synchronous_commit', 'off', true) IS NOT NULL"
 	}
-	return r.o.db.InTx(ctx, func(tx dbx.Tx) error {
-		if _, err := tx.Exec(ctx, "SET LOCAL synchronous_commit TO OFF"); err != nil {
-			return err
-		}
-		return fn(tx)
-	})
+	return ""
 }
 
 // seqsIn is "($n, $n+1, …)" for the seqs of rows, numbered after the
@@ -287,14 +279,9 @@ func (r *Relay) claim(ctx context.Context) ([]pendingRow, error) {
 	q := `UPDATE outbox_events SET lease_until = $1, attempts = attempts + 1
 		WHERE seq IN (SELECT seq FROM outbox_events
 			WHERE sent_at IS NULL AND (lease_until IS NULL OR lease_until < $2)
-			ORDER BY seq LIMIT $3` + r.skipLocked() + `)
+			ORDER BY seq LIMIT $3` + r.skipLocked() + `)` + r.unflushed() + `
 		RETURNING seq, id, subject, type, payload`
-	var rows []pendingRow
-	err := r.bookkeep(ctx, func(db dbx.Querier) error {
-		var err error
-		rows, err = queryRows(ctx, db, q, now.Add(r.opts.Lease), now, r.opts.Batch)
-		return err
-	})
+	rows, err := queryRows(ctx, r.o.db, q, now.Add(r.opts.Lease), now, r.opts.Batch)
 	if err != nil {
 		return nil, fmt.Errorf("claim: %w", err)
 	}
@@ -338,11 +325,7 @@ func queryRows(ctx context.Context, db dbx.Querier, q string, args ...any) ([]pe
 // next attempt rather than after the lease expires.
 func (r *Relay) release(ctx context.Context, rows []pendingRow, cause error) {
 	in, args := seqsIn(rows, cause.Error())
-	ctx = context.WithoutCancel(ctx)
-	if err := r.bookkeep(ctx, func(q dbx.Querier) error {
-		_, err := q.Exec(ctx, "UPDATE outbox_events SET lease_until = NULL, last_error = $1 WHERE sent_at IS NULL AND seq IN "+in, args...)
-		return err
-	}); err != nil {
+	if _, err := r.o.db.Exec(context.WithoutCancel(ctx), "UPDATE outbox_events SET lease_until = NULL, last_error = $1 WHERE sent_at IS NULL AND seq IN "+in+r.unflushed(), args...); err != nil {
 		r.opts.Logger.Warn("outbox relay: release failed", "err", err)
 	}
 }
