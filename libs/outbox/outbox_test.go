@@ -278,3 +278,33 @@ func TestRelay_PublishesUnderItsNames(t *testing.T) {
 		}
 	})
 }
+
+// A batch is published at once: an event JetStream refuses stays pending
+// alone, and those after it in the batch go out and are marked sent.
+func TestRelay_RefusedEventInABatchHoldsBackNoOther(t *testing.T) {
+	testkit.EachDialect(t, "svc", func(t *testing.T, db dbx.DB) {
+		f := setup(t, db)
+		good := f.subject
+		f.write(t, ids.New(), "first")
+		f.subject = "nostream." + testkit.UniquePrefix(t)
+		f.write(t, ids.New(), "refused")
+		f.subject = good
+		f.write(t, ids.New(), "third")
+		if n, err := f.relay().PublishPending(context.Background()); err == nil || n != 2 {
+			t.Fatalf("PublishPending = %d, %v; want 2 and the refusal", n, err)
+		}
+		msgs := f.waitMessages(t, 2)
+		var got []string
+		for _, m := range msgs {
+			var v wrapperspb.StringValue
+			if err := proto.Unmarshal(m.Data, &v); err != nil {
+				t.Fatal(err)
+			}
+			got = append(got, v.GetValue())
+		}
+		if strings.Join(got, ",") != "first,third" {
+			t.Fatalf("stream holds %v, want first,third in order", got)
+		}
+		waitPending(t, f.box, 1)
+	})
+}

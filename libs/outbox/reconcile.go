@@ -21,38 +21,41 @@ import (
 // inside the duplicate window.
 //
 // Each row is checked once, by one relay: they claim rows as PublishPending
-// does (FOR UPDATE SKIP LOCKED on PostgreSQL). It returns how many rows it
-// checked and how many of them had been lost.
+// does (FOR UPDATE SKIP LOCKED on PostgreSQL), and republish a batch at
+// once. It returns how many rows it checked and how many of them had been
+// lost.
 func (r *Relay) Reconcile(ctx context.Context) (checked, lost int, err error) {
 	now := clock.System{}.Now() // JetStream's duplicate window is real time
 	q := `UPDATE outbox_events SET reconciled_at = $1
 		WHERE seq IN (SELECT seq FROM outbox_events
 			WHERE published_at IS NOT NULL AND reconciled_at IS NULL AND published_at > $2 AND published_at <= $3
-			ORDER BY seq LIMIT $4` + r.skipLocked() + `)
+			ORDER BY seq LIMIT $4` + r.skipLocked() + `)` + r.unflushed() + `
 		RETURNING seq, id, subject, type, payload`
-	rows, err := r.queryRows(ctx, q, now, now.Add(-r.opts.ReconcileWithin), now.Add(-r.opts.ReconcileAfter), r.opts.Batch)
+	rows, err := queryRows(ctx, r.o.db, q, now, now.Add(-r.opts.ReconcileWithin), now.Add(-r.opts.ReconcileAfter), r.opts.Batch)
 	if err != nil {
 		return 0, 0, fmt.Errorf("reconcile: claim: %w", err)
 	}
-	for i, row := range rows {
-		duplicate, err := r.publish(ctx, row, "") // a republished copy starts no trace
-		if err != nil {
-			// The rest are checked at the next reconcile, if still in
-			// the window.
-			for _, rest := range rows[i:] {
-				if _, uerr := r.o.db.Exec(context.WithoutCancel(ctx), "UPDATE outbox_events SET reconciled_at = NULL WHERE seq = $1", rest.seq); uerr != nil {
-					break
-				}
+	var failed []pendingRow
+	for i, res := range r.publishAll(ctx, rows, nil) { // a republished copy starts no trace
+		row := rows[i]
+		switch {
+		case res.err != nil:
+			failed = append(failed, row)
+			if err == nil {
+				err = fmt.Errorf("reconcile: republish %s %s: %w", row.subject, row.id, res.err)
 			}
-			return i, lost, fmt.Errorf("reconcile: republish %s %s: %w", row.subject, row.id, err)
-		}
-		if !duplicate {
+		case !res.duplicate:
 			lost++
 			r.opts.Logger.Warn("outbox reconcile: an acknowledged event was missing from JetStream; published again",
 				"event_id", row.id, "subject", row.subject)
 		}
 	}
-	return len(rows), lost, nil
+	if len(failed) > 0 {
+		// Checked at the next reconcile, if still in the window.
+		in, args := seqsIn(failed)
+		_, _ = r.o.db.Exec(context.WithoutCancel(ctx), "UPDATE outbox_events SET reconciled_at = NULL WHERE seq IN "+in+r.unflushed(), args...)
+	}
+	return len(rows) - len(failed), lost, err
 }
 
 // reconcileAll reconciles batch after batch until none is left, logging

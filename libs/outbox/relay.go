@@ -6,11 +6,14 @@ import (
 	"fmt"
 	"log/slog"
 	"sort"
+	"strings"
+	"sync"
 	"sync/atomic"
 	"time"
 
 	"github.com/nats-io/nats.go"
 	"github.com/nats-io/nats.go/jetstream"
+	"go.opentelemetry.io/otel/trace"
 
 	"github.com/latchkey/latchkey/libs/clock"
 	"github.com/latchkey/latchkey/libs/dbx"
@@ -49,8 +52,8 @@ type RelayOptions struct {
 	Logger *slog.Logger
 }
 
-// publishTimeout bounds one publish; JetStream answers in milliseconds
-// when it is up.
+// publishTimeout bounds the wait for JetStream's acknowledgements of one
+// batch; it answers in milliseconds when it is up.
 const publishTimeout = 10 * time.Second
 
 // Relay publishes committed outbox rows to JetStream.
@@ -93,14 +96,27 @@ func (o *Outbox) NewRelay(js jetstream.JetStream, opts RelayOptions) *Relay {
 // Run publishes until ctx is cancelled. It returns nil on cancellation;
 // failures to reach NATS or the database are logged and retried with
 // backoff, never returned, so one outage does not stop a service.
+//
+// Reconciling (every ReconcileEvery) runs beside publishing, not between
+// its rounds: at a steady rate of changes it checks thousands of rows, and
+// new events must not wait for that.
 func (r *Relay) Run(ctx context.Context) error {
 	wake := r.o.subscribe()
 	defer r.o.unsubscribe(wake)
+	var wg sync.WaitGroup
+	defer wg.Wait()
 	if pg, ok := r.o.db.(*dbx.PG); ok {
-		go r.listen(ctx, pg, wake)
+		wg.Go(func() { r.listen(ctx, pg, wake) })
+	}
+	if r.opts.ReconcileEvery > 0 {
+		wg.Go(func() {
+			for clock.Wait(ctx, r.opts.ReconcileEvery, nil) {
+				r.reconcileAll(ctx)
+			}
+		})
 	}
 	backoff := time.Duration(0)
-	lastPrune, lastReconcile := time.Time{}, time.Now()
+	lastPrune := time.Time{}
 	for {
 		n, err := r.PublishPending(ctx)
 		switch {
@@ -115,12 +131,6 @@ func (r *Relay) Run(ctx context.Context) error {
 			continue
 		}
 		backoff = 0
-		// Also under a steady stream of new rows: a row not checked
-		// inside the duplicate window is never checked.
-		if now := time.Now(); r.opts.ReconcileEvery > 0 && now.Sub(lastReconcile) >= r.opts.ReconcileEvery {
-			lastReconcile = now
-			r.reconcileAll(ctx)
-		}
 		if n > 0 {
 			continue // there may be more
 		}
@@ -139,46 +149,121 @@ func (r *Relay) Run(ctx context.Context) error {
 // PublishPending claims one batch of pending rows, publishes them in the
 // order they were written and marks them sent. It returns how many it
 // published.
+//
+// The batch is published without waiting for each acknowledgement (one
+// round trip to JetStream for the batch, not one per row): JetStream
+// stores what one connection sends in the order it was sent. A row that
+// failed is released and published again later, possibly after rows of
+// its batch that were acknowledged; each row is marked sent only once
+// JetStream acknowledged it.
 func (r *Relay) PublishPending(ctx context.Context) (int, error) {
 	rows, err := r.claim(ctx)
 	if err != nil || len(rows) == 0 {
 		return 0, err
 	}
 	parents := r.traceparents(ctx, rows)
-	for i, row := range rows {
-		// A publish in flight is let finish when ctx is cancelled, so a
-		// relay stopping gracefully never leaves an event stored in the
-		// stream but not marked sent (it would be published again).
-		if _, err := r.publish(ctx, row, parents[row.seq]); err != nil {
-			r.release(ctx, rows[i:], err)
-			return i, fmt.Errorf("publish %s %s: %w", row.subject, row.id, err)
+	results := r.publishAll(ctx, rows, parents)
+	var sent, failed []pendingRow
+	var firstErr error
+	for i, res := range results {
+		if res.err != nil {
+			failed = append(failed, rows[i])
+			if firstErr == nil {
+				firstErr = fmt.Errorf("publish %s %s: %w", rows[i].subject, rows[i].id, res.err)
+			}
+			continue
 		}
-		if _, err := r.o.db.Exec(context.WithoutCancel(ctx), "UPDATE outbox_events SET sent_at = $1, published_at = $2, lease_until = NULL, last_error = NULL WHERE seq = $3",
-			r.o.clock.Now(), clock.System{}.Now(), row.seq); err != nil {
-			// Published but not marked: it will be published again after
-			// its lease, and JetStream or the consumer drops the copy.
-			return i, fmt.Errorf("mark %s sent: %w", row.id, err)
+		sent = append(sent, rows[i])
+	}
+	if len(failed) > 0 {
+		r.release(ctx, failed, firstErr)
+	}
+	if len(sent) > 0 {
+		// Marked even when ctx was cancelled meanwhile, so a relay
+		// stopping gracefully leaves no event published but unmarked.
+		in, args := seqsIn(sent, r.o.clock.Now(), clock.System{}.Now())
+		if _, err := r.o.db.Exec(context.WithoutCancel(ctx), "UPDATE outbox_events SET sent_at = $1, published_at = $2, lease_until = NULL, last_error = NULL WHERE seq IN "+in+r.unflushed(), args...); err != nil {
+			// Published but not marked: they will be published again
+			// after their lease, and JetStream or the consumer drops the
+			// copies.
+			return 0, fmt.Errorf("mark %d events sent: %w", len(sent), err)
 		}
 	}
-	return len(rows), nil
+	return len(sent), firstErr
 }
 
-// publish publishes row with its event id as Nats-Msg-Id, letting a
-// publish in flight finish when ctx is cancelled, and reports whether
-// JetStream dropped it as a duplicate.
-func (r *Relay) publish(ctx context.Context, row pendingRow, traceparent string) (duplicate bool, err error) {
-	msg := &nats.Msg{Subject: r.opts.Names.Subject(row.subject), Data: row.payload, Header: nats.Header{}}
-	msg.Header.Set(HeaderEventType, row.typ)
-	msg.Header.Set(HeaderContentType, ContentTypeProtobuf)
-	span := startPublishSpan(ctx, traceparent, row, msg)
-	pubCtx, cancel := context.WithTimeout(context.WithoutCancel(ctx), publishTimeout)
-	defer cancel()
-	ack, err := r.js.PublishMsg(pubCtx, msg, jetstream.WithMsgID(row.id))
-	endPublishSpan(span, err)
-	if err != nil {
-		return false, err
+// published is the outcome of publishing one row.
+type published struct {
+	duplicate bool
+	err       error
+}
+
+// publishAll publishes rows, each with its event id as Nats-Msg-Id, all
+// at once, and waits for every acknowledgement (at most publishTimeout),
+// so a relay stopping gracefully never leaves an event stored in the
+// stream but not marked sent: publishes in flight are let finish when ctx
+// is cancelled. It reports, row by row, whether JetStream took the event
+// or dropped it as a duplicate, or why it failed. parents (by seq) are the
+// trace contexts to continue.
+func (r *Relay) publishAll(ctx context.Context, rows []pendingRow, parents map[int64]string) []published {
+	results := make([]published, len(rows))
+	futures := make([]jetstream.PubAckFuture, len(rows))
+	spans := make([]trace.Span, len(rows))
+	for i, row := range rows {
+		msg := &nats.Msg{Subject: r.opts.Names.Subject(row.subject), Data: row.payload, Header: nats.Header{}}
+		msg.Header.Set(HeaderEventType, row.typ)
+		msg.Header.Set(HeaderContentType, ContentTypeProtobuf)
+		spans[i] = startPublishSpan(ctx, parents[row.seq], row, msg)
+		futures[i], results[i].err = r.js.PublishMsgAsync(msg, jetstream.WithMsgID(row.id))
 	}
-	return ack.Duplicate, nil
+	wait, cancel := context.WithTimeout(context.WithoutCancel(ctx), publishTimeout)
+	defer cancel()
+	for i, f := range futures {
+		if f != nil {
+			select {
+			case ack := <-f.Ok():
+				results[i].duplicate = ack.Duplicate
+			case err := <-f.Err():
+				results[i].err = err
+			case <-wait.Done():
+				results[i].err = fmt.Errorf("no acknowledgement within %s", publishTimeout)
+			}
+		}
+		endPublishSpan(spans[i], results[i].err)
+	}
+	return results
+}
+
+// unflushed ends the WHERE of the relay's own updates of the outbox
+// (claims, marks, releases). On PostgreSQL it has the commit not wait for
+// the disk (synchronous_commit off, for that statement's transaction
+// only; set_config runs as the rows are picked, before the commit): a
+// crash of the database can lose only the last few, and a lost claim or
+// mark only has an event published again, which JetStream drops by its
+// id. The relay then waits for no disk flush per batch. SQLite (WAL,
+// synchronous NORMAL) does not flush at each commit anyway.
+func (r *Relay) unflushed() string {
+	if r.o.db.Dialect() == dbx.Postgres {
+		return " AND set_config('synchronous_commit', 'off', true) IS NOT NULL"
+	}
+	return ""
+}
+
+// seqsIn is "($n, $n+1, …)" for the seqs of rows, numbered after the
+// leading args, and all the args.
+func seqsIn(rows []pendingRow, leading ...any) (string, []any) {
+	var b strings.Builder
+	args := append(make([]any, 0, len(leading)+len(rows)), leading...)
+	b.WriteByte('(')
+	for i, row := range rows {
+		if i > 0 {
+			b.WriteString(", ")
+		}
+		args = append(args, row.seq)
+		fmt.Fprintf(&b, "$%d", len(args))
+	}
+	b.WriteByte(')')
+	return b.String(), args
 }
 
 type pendingRow struct {
@@ -194,9 +279,9 @@ func (r *Relay) claim(ctx context.Context) ([]pendingRow, error) {
 	q := `UPDATE outbox_events SET lease_until = $1, attempts = attempts + 1
 		WHERE seq IN (SELECT seq FROM outbox_events
 			WHERE sent_at IS NULL AND (lease_until IS NULL OR lease_until < $2)
-			ORDER BY seq LIMIT $3` + r.skipLocked() + `)
+			ORDER BY seq LIMIT $3` + r.skipLocked() + `)` + r.unflushed() + `
 		RETURNING seq, id, subject, type, payload`
-	rows, err := r.queryRows(ctx, q, now.Add(r.opts.Lease), now, r.opts.Batch)
+	rows, err := queryRows(ctx, r.o.db, q, now.Add(r.opts.Lease), now, r.opts.Batch)
 	if err != nil {
 		return nil, fmt.Errorf("claim: %w", err)
 	}
@@ -215,8 +300,8 @@ func (r *Relay) skipLocked() string {
 
 // queryRows runs q, which returns rows as claim's does, and gives them in
 // commit order (RETURNING gives none).
-func (r *Relay) queryRows(ctx context.Context, q string, args ...any) ([]pendingRow, error) {
-	res, err := r.o.db.Query(ctx, q, args...)
+func queryRows(ctx context.Context, db dbx.Querier, q string, args ...any) ([]pendingRow, error) {
+	res, err := db.Query(ctx, q, args...)
 	if err != nil {
 		return nil, err
 	}
@@ -239,13 +324,9 @@ func (r *Relay) queryRows(ctx context.Context, q string, args ...any) ([]pending
 // release gives back the lease of rows not published, so they go out on the
 // next attempt rather than after the lease expires.
 func (r *Relay) release(ctx context.Context, rows []pendingRow, cause error) {
-	ctx = context.WithoutCancel(ctx)
-	for _, row := range rows {
-		if _, err := r.o.db.Exec(ctx, "UPDATE outbox_events SET lease_until = NULL, last_error = $1 WHERE seq = $2 AND sent_at IS NULL",
-			cause.Error(), row.seq); err != nil {
-			r.opts.Logger.Warn("outbox relay: release failed", "err", err)
-			return
-		}
+	in, args := seqsIn(rows, cause.Error())
+	if _, err := r.o.db.Exec(context.WithoutCancel(ctx), "UPDATE outbox_events SET lease_until = NULL, last_error = $1 WHERE sent_at IS NULL AND seq IN "+in+r.unflushed(), args...); err != nil {
+		r.opts.Logger.Warn("outbox relay: release failed", "err", err)
 	}
 }
 

@@ -107,7 +107,8 @@ type Tuning struct {
 	// Retry says how temporary SMTP failures are retried (zero fields:
 	// 30s doubling to 1h, 30 attempts).
 	Retry delivery.Retry
-	// Workers is how many messages are sent at once (default 4).
+	// Workers is how many messages are sent at once, and how many SMTP
+	// connections are kept open between messages (default 4).
 	Workers int
 }
 
@@ -129,7 +130,7 @@ func TuningFromEnv(l *config.Loader) Tuning {
 			Max:         l.Duration("LATCHKEY_MAIL_RETRY_MAX", delivery.DefaultRetry.Max, "longest wait between SMTP attempts"),
 			MaxAttempts: l.Int("LATCHKEY_MAIL_MAX_ATTEMPTS", delivery.DefaultRetry.MaxAttempts, "SMTP attempts before a delivery is FAILED"),
 		},
-		Workers: l.Int("LATCHKEY_MAIL_WORKERS", 4, "e-mails handed to the SMTP server at once"),
+		Workers: l.Int("LATCHKEY_MAIL_WORKERS", 4, "e-mails handed to the SMTP server at once (as many connections are kept open between messages)"),
 	}
 	if t.SMTPURL != "" {
 		// A bad URL is one line at start, not a failure at the first
@@ -195,10 +196,11 @@ func Run(ctx context.Context, cfg Config) error {
 
 	var sender mailer.Sender
 	if cfg.SMTPURL != "" {
-		s, err := mailer.NewSMTP(cfg.SMTPURL, mailer.SMTPOptions{TLSConfig: cfg.SMTPTLSConfig})
+		s, err := mailer.NewSMTP(cfg.SMTPURL, mailer.SMTPOptions{TLSConfig: cfg.SMTPTLSConfig, MaxIdle: cfg.Workers})
 		if err != nil {
 			return err
 		}
+		defer s.Close()
 		log.Info("notification: e-mail goes out through SMTP", "server", s.String())
 		sender = s
 	} else {

@@ -14,9 +14,11 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"sync"
 	"time"
 
 	mail "github.com/wneessen/go-mail"
+	gosmtp "github.com/wneessen/go-mail/smtp"
 
 	"github.com/latchkey/latchkey/services/notification/internal/delivery"
 	"github.com/latchkey/latchkey/services/notification/internal/templates"
@@ -65,11 +67,35 @@ func Build(e *Envelope) (*mail.Msg, error) {
 	return m, nil
 }
 
-// SMTP sends through an SMTP server.
+// SMTP sends through an SMTP server, keeping a few connections open
+// between messages: a new connection costs its handshake (EHLO, STARTTLS,
+// AUTH) per message, which limits how many messages a second get out.
 type SMTP struct {
 	host    string
 	opts    []mail.Option
 	display string
+	maxIdle int
+
+	mu     sync.Mutex
+	idle   []*conn // most recently used last
+	closed bool
+}
+
+// A connection is kept open at most this long unused (servers close idle
+// sessions after a few minutes; RFC 5321 asks them to wait 5) and used
+// for at most this many messages (some servers limit a session's).
+const (
+	maxIdleTime     = 30 * time.Second
+	maxConnMessages = 100
+)
+
+// conn is one open SMTP session. Each has its own go-mail client: the
+// client remembers what it negotiated with the server.
+type conn struct {
+	c        *mail.Client
+	sc       *gosmtp.Client
+	sent     int
+	lastUsed time.Time
 }
 
 // SMTPOptions tune NewSMTP.
@@ -79,6 +105,9 @@ type SMTPOptions struct {
 	TLSConfig *tls.Config
 	// Timeout bounds one connection and send (default 30s).
 	Timeout time.Duration
+	// MaxIdle is how many connections are kept open between messages
+	// (default 4; set it to the number of messages sent at once).
+	MaxIdle int
 }
 
 // NewSMTP parses an SMTP URL:
@@ -100,6 +129,9 @@ func NewSMTP(raw string, o SMTPOptions) (*SMTP, error) {
 	}
 	if o.Timeout <= 0 {
 		o.Timeout = 30 * time.Second
+	}
+	if o.MaxIdle <= 0 {
+		o.MaxIdle = 4
 	}
 	tc := o.TLSConfig
 	if tc == nil {
@@ -152,33 +184,134 @@ func NewSMTP(raw string, o SMTPOptions) (*SMTP, error) {
 			opts = append(opts, mail.WithSMTPAuth(mail.SMTPAuthAutoDiscover))
 		}
 	}
-	return &SMTP{host: host, opts: opts, display: u.Scheme + "://" + net.JoinHostPort(host, strconv.Itoa(port))}, nil
+	return &SMTP{host: host, opts: opts, display: u.Scheme + "://" + net.JoinHostPort(host, strconv.Itoa(port)), maxIdle: o.MaxIdle}, nil
 }
 
 // String names the server without credentials, for logs.
 func (s *SMTP) String() string { return s.display }
 
-// Send implements Sender: one connection per message, so a broken
-// connection never takes other messages with it.
+// Send implements Sender. It reuses an open connection when there is one
+// (go-mail resets the session with RSET after each message) and dials a
+// new one otherwise. A connection that failed in any way is closed, never
+// reused, so a broken one takes no other message with it. The message
+// counts as sent only once the server accepted its DATA.
 func (s *SMTP) Send(ctx context.Context, e *Envelope) error {
 	m, err := Build(e)
 	if err != nil {
 		return &PermanentError{Err: err}
 	}
+	c := s.take()
+	if c != nil {
+		err = c.send(m)
+		if err == nil || m.IsDelivered() || !beforeMail(err) {
+			return s.finish(c, m, err)
+		}
+		// The server had closed the kept connection (an idle timeout, a
+		// restart, its limit of messages): nothing of this message went
+		// out, so it goes once more on a new one.
+		c.discard()
+	}
+	if c, err = s.dial(ctx); err != nil {
+		return err
+	}
+	return s.finish(c, m, c.send(m))
+}
+
+// finish keeps c for the next message if it sent m cleanly, and reports
+// whether m was accepted: a failure after the server took the DATA (the
+// RSET that follows it) must not make m look unsent, or it would go out
+// twice.
+func (s *SMTP) finish(c *conn, m *mail.Msg, err error) error {
+	if err != nil {
+		c.discard()
+		if m.IsDelivered() {
+			return nil
+		}
+		return err
+	}
+	s.put(c)
+	return nil
+}
+
+// beforeMail reports whether err ended the attempt before the server was
+// told of the message (the connection was unusable at MAIL FROM).
+func beforeMail(err error) bool {
+	var se *mail.SendError
+	return errors.As(err, &se) && (se.Reason == mail.ErrSMTPMailFrom || se.Reason == mail.ErrConnCheck)
+}
+
+func (s *SMTP) dial(ctx context.Context) (*conn, error) {
 	c, err := mail.NewClient(s.host, s.opts...)
 	if err != nil {
-		return &PermanentError{Err: err}
+		return nil, &PermanentError{Err: err}
 	}
-	conn, err := c.DialToSMTPClientWithContext(ctx)
+	sc, err := c.DialToSMTPClientWithContext(ctx)
 	if err != nil {
-		return fmt.Errorf("connect %s: %w", s.display, err)
+		return nil, fmt.Errorf("connect %s: %w", s.display, err)
 	}
-	err = c.SendWithSMTPClient(conn, m)
-	// The message is accepted once DATA ended well; a failed QUIT after
-	// that must not make it look unsent (it would go out twice).
-	_ = c.CloseWithSMTPClient(conn)
-	return err
+	return &conn{c: c, sc: sc}, nil
 }
+
+func (c *conn) send(m *mail.Msg) error {
+	c.sent++
+	c.lastUsed = time.Now()
+	return c.c.SendWithSMTPClient(c.sc, m)
+}
+
+// take returns the most recently used open connection still fit for
+// use, or nil; it closes those that are not.
+func (s *SMTP) take() *conn {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	for len(s.idle) > 0 {
+		c := s.idle[len(s.idle)-1]
+		s.idle = s.idle[:len(s.idle)-1]
+		if time.Since(c.lastUsed) < maxIdleTime {
+			return c
+		}
+		go c.quit()
+	}
+	return nil
+}
+
+// put keeps c for another message, or ends its session when enough are
+// kept or it has sent its share.
+func (s *SMTP) put(c *conn) {
+	s.mu.Lock()
+	keep := !s.closed && len(s.idle) < s.maxIdle && c.sent < maxConnMessages
+	if keep {
+		s.idle = append(s.idle, c)
+	}
+	s.mu.Unlock()
+	if !keep {
+		c.quit()
+	}
+}
+
+// Close ends the kept sessions; Send still works after it, without
+// keeping connections.
+func (s *SMTP) Close() {
+	s.mu.Lock()
+	idle := s.idle
+	s.idle, s.closed = nil, true
+	s.mu.Unlock()
+	for _, c := range idle {
+		c.quit()
+	}
+}
+
+// quit ends the session politely, not waiting long for a server that no
+// longer answers.
+func (c *conn) quit() {
+	_ = c.sc.UpdateDeadline(time.Second)
+	if err := c.c.CloseWithSMTPClient(c.sc); err != nil {
+		c.discard()
+	}
+}
+
+// discard drops the connection without a word: after a failure the
+// session's state is unknown.
+func (c *conn) discard() { _ = c.sc.Close() }
 
 func isLoopback(host string) bool {
 	if host == "localhost" {
