@@ -34,6 +34,7 @@ import (
 	"github.com/latchkey/latchkey/libs/natsauth"
 	"github.com/latchkey/latchkey/libs/natsx"
 	"github.com/latchkey/latchkey/libs/natsx/embedded"
+	"github.com/latchkey/latchkey/libs/passhash"
 	account "github.com/latchkey/latchkey/services/account/server"
 	credential "github.com/latchkey/latchkey/services/credential/server"
 	mfa "github.com/latchkey/latchkey/services/mfa/server"
@@ -102,6 +103,27 @@ func ConfigFromEnv(l *config.Loader) Config {
 		Notification:     notification.TuningFromEnv(l),
 		Recovery:         recovery.TuningFromEnv(l),
 	}
+}
+
+// sharesHashPool says whether the hashing services (credential, recovery,
+// mfa) share one pool: when their settings are the same, as they are
+// when read from the environment (one set of variables for all). Three
+// pools of one slot per core would run three hashes per core at a burst
+// of log-ins, PIN checks and security answers, each slower and each
+// holding its Argon2 memory; one pool keeps the cores' count of hashes
+// in flight, in one FIFO line. (Tests give the credential service a pool
+// of its own.)
+func (c Config) sharesHashPool() bool {
+	return c.Credential.Hash == c.Recovery.Hash && c.Credential.Hash == c.MFA.Hash
+}
+
+// HashMemory is the most Argon2 memory the hash pools of the all-in-one
+// hold at once.
+func (c Config) HashMemory() int64 {
+	if c.sharesHashPool() {
+		return c.Credential.Hash.Memory()
+	}
+	return c.Credential.Hash.Memory() + c.Recovery.Hash.Memory() + c.MFA.Hash.Memory()
 }
 
 // Instance is a running all-in-one.
@@ -315,6 +337,18 @@ func Start(ctx context.Context, cfg Config) (_ *Instance, err error) {
 
 	reg := prometheus.NewRegistry()
 	reg.MustRegister(collectors.NewGoCollector(), collectors.NewProcessCollector(collectors.ProcessCollectorOpts{}))
+	if cfg.sharesHashPool() {
+		if p := cfg.Credential.Hash.Params; p != (passhash.Params{}) {
+			if err := p.Validate(); err != nil { // NewHasher would panic
+				return nil, err
+			}
+		}
+		shared := cfg.Credential.Hash.NewHasher()
+		if err := shared.Register(reg, "all-in-one"); err != nil {
+			return nil, err
+		}
+		cfg.Credential.Hash.Shared, cfg.Recovery.Hash.Shared, cfg.MFA.Hash.Shared = shared, shared, shared
+	}
 	inst.Backends = gateway.Backends{
 		Account:    svc["account"].public.Addr().String(),
 		Credential: svc["credential"].public.Addr().String(),

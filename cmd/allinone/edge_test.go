@@ -92,8 +92,8 @@ func TestEdge_ManagementListener_MetricsAndReadinessDetails(t *testing.T) {
 			`latchkey_outbox_pending_events{service="account"}`, `latchkey_outbox_pending_events{service="credential"}`,
 			`latchkey_outbox_pending_events{service="mfa"}`, `latchkey_outbox_pending_events{service="notification"}`,
 			`latchkey_outbox_pending_events{service="recovery"}`,
-			`latchkey_password_hash_queue_length{service="credential"}`, `latchkey_password_hash_queue_length{service="mfa"}`,
-			`latchkey_password_hash_queue_length{service="recovery"}`,
+			// One pool for the three hashing services (allinone.Config.sharesHashPool).
+			`latchkey_password_hash_queue_length{service="all-in-one"}`,
 			`latchkey_account_locks_total{reason="failed_attempts"}`, `latchkey_notification_email_deliveries_total{outcome="sent"}`,
 			`latchkey_inbox_pending_messages{consumer=`,
 		} {

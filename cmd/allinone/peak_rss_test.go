@@ -2,17 +2,21 @@ package allinone_test
 
 import (
 	"bufio"
+	"fmt"
 	"io"
 	"log/slog"
+	"math"
 	"os"
 	"runtime"
 	"runtime/debug"
+	"runtime/metrics"
 	"strings"
 	"sync"
 	"testing"
 	"time"
 
 	"github.com/latchkey/latchkey/cmd/allinone"
+	"github.com/latchkey/latchkey/libs/passhash"
 	"github.com/latchkey/latchkey/libs/testkit"
 )
 
@@ -27,13 +31,18 @@ func TestMeasure_PeakRSS_500ConcurrentLogins(t *testing.T) {
 		t.Skip("a measurement: set LATCHKEY_MEASURE_PEAK_RSS=1")
 	}
 	for _, tc := range []struct {
-		name  string
-		queue int
-	}{{"default queue", 0}, {"unbounded queue", 1 << 20}} {
+		name    string
+		queue   int
+		bounded bool
+	}{{"default queue, GC at GOGC=100", 0, false}, {"default queue, memory bound of latchkey run", 0, true},
+		{"unbounded queue, memory bound of latchkey run", 1 << 20, true}} {
 		t.Run(tc.name, func(t *testing.T) {
 			cfg := allinone.Config{Edge: loopbackEdge, DataDir: t.TempDir(), NATSURL: testkit.NATS(t).URL,
 				Logger: slog.New(slog.NewTextHandler(io.Discard, nil))}
 			cfg.Credential.Hash.Queue = tc.queue // Hash left zero: the default Argon2id parameters
+			if tc.bounded {
+				boundMemoryAsLatchkeyRun(t, cfg)
+			}
 			inst := startWithConfig(t, false, cfg)
 			op := client{t: t, base: inst.HTTPURL, token: inst.OperatorToken}
 			code := tenantWithAdmin(t, op, nil)
@@ -45,6 +54,7 @@ func TestMeasure_PeakRSS_500ConcurrentLogins(t *testing.T) {
 			if err := os.WriteFile("/proc/self/clear_refs", []byte("5"), 0); err != nil {
 				t.Skipf("cannot reset the peak: %v", err)
 			}
+			stopWatch := watchMemory()
 			start := time.Now()
 			counts := map[int]int{}
 			var mu sync.Mutex
@@ -58,10 +68,22 @@ func TestMeasure_PeakRSS_500ConcurrentLogins(t *testing.T) {
 				})
 			}
 			wg.Wait()
+			t.Logf("Go memory at its peak (MiB): %s", stopWatch())
 			t.Logf("%s, %d cores: answers %v in %v; RSS before %s, peak during %s",
 				tc.name, runtime.GOMAXPROCS(0), counts, time.Since(start).Round(time.Millisecond), before, procStatus(t, "VmHWM"))
 		})
 	}
+}
+
+// boundMemoryAsLatchkeyRun sets the memory limit `latchkey run` sets for
+// cfg, for as long as t runs.
+func boundMemoryAsLatchkeyRun(t testing.TB, cfg allinone.Config) {
+	limit := passhash.BoundMemory(cfg.HashMemory(), func(string) string { return "" })
+	t.Logf("memory limit %d MiB (hash pools %d MiB)", limit>>20, cfg.HashMemory()>>20)
+	t.Cleanup(func() {
+		debug.SetMemoryLimit(math.MaxInt64)
+		debug.SetGCPercent(100)
+	})
 }
 
 // procStatus is a line's value of /proc/self/status ("123456 kB").
@@ -80,4 +102,46 @@ func procStatus(t *testing.T, key string) string {
 	}
 	t.Skipf("no %s in /proc/self/status", key)
 	return ""
+}
+
+// watchMemory samples the Go runtime's memory classes until the returned
+// function is called, which says what they were when their total peaked:
+// whether a peak is Argon2 garbage, goroutine stacks or freed memory not
+// yet returned to the OS.
+func watchMemory() (stop func() string) {
+	names := []string{"/memory/classes/total:bytes", "/memory/classes/heap/objects:bytes",
+		"/memory/classes/heap/unused:bytes", "/memory/classes/heap/free:bytes",
+		"/memory/classes/heap/stacks:bytes", "/memory/classes/os-stacks:bytes"}
+	samples := make([]metrics.Sample, len(names))
+	for i, n := range names {
+		samples[i].Name = n
+	}
+	peak := make([]uint64, len(names))
+	done := make(chan struct{})
+	finished := make(chan struct{})
+	go func() {
+		defer close(finished)
+		for {
+			metrics.Read(samples)
+			if v := samples[0].Value.Uint64(); v > peak[0] {
+				for i := range samples {
+					peak[i] = samples[i].Value.Uint64()
+				}
+			}
+			select {
+			case <-done:
+				return
+			case <-time.After(5 * time.Millisecond):
+			}
+		}
+	}()
+	return func() string {
+		close(done)
+		<-finished
+		var b strings.Builder
+		for i, n := range names {
+			fmt.Fprintf(&b, "%s %d; ", strings.TrimSuffix(strings.TrimPrefix(n, "/memory/classes/"), ":bytes"), peak[i]>>20)
+		}
+		return b.String()
+	}
 }

@@ -24,6 +24,7 @@ import (
 	"github.com/latchkey/latchkey/libs/daemon"
 	"github.com/latchkey/latchkey/libs/logx"
 	"github.com/latchkey/latchkey/libs/natsx"
+	"github.com/latchkey/latchkey/libs/passhash"
 	"github.com/latchkey/latchkey/libs/tracing"
 	account "github.com/latchkey/latchkey/services/account/server"
 	credential "github.com/latchkey/latchkey/services/credential/server"
@@ -137,6 +138,9 @@ func run(args []string, stdout, stderr io.Writer) error {
 		return err
 	}
 	defer stopTracing()
+	if limit := passhash.BoundMemory(cfg.HashMemory(), os.Getenv); limit > 0 {
+		log.Info("Go memory limit set from the hash pools (GOMEMLIMIT or GOGC overrides)", "bytes", limit)
+	}
 	inst, err := allinone.Start(ctx, cfg)
 	if err != nil {
 		return err

@@ -643,3 +643,46 @@ func BenchmarkVerify(b *testing.B) {
 		})
 	}
 }
+
+// Callers get the slots in the order they came (FIFO), so that a log-in's
+// wait is bounded by the line ahead of it, never by luck: with one slot
+// held, ten callers queue one after another and are served in that order.
+func TestHasher_WaitersServedInArrivalOrder(t *testing.T) {
+	h := NewHasher(fastParams, 1, 20)
+	if err := h.slots.Acquire(t.Context(), 1); err != nil {
+		t.Fatal(err)
+	}
+	// turn makes each computation wait until the caller before it has
+	// noted its return, so the notes follow the order of the slots.
+	turn := make(chan struct{}, 1)
+	turn <- struct{}{}
+	h.hook = func(running bool) {
+		if running {
+			<-turn
+		}
+	}
+	var mu sync.Mutex
+	var order []int
+	var wg sync.WaitGroup
+	for i := range 10 {
+		wg.Go(func() {
+			if _, err := h.Hash(t.Context(), "pw"); err != nil {
+				t.Error(err)
+			}
+			mu.Lock()
+			order = append(order, i)
+			mu.Unlock()
+			turn <- struct{}{}
+		})
+		for h.waiting.Load() < int64(i+1) { // i has joined the line
+			time.Sleep(time.Millisecond)
+		}
+	}
+	h.slots.Release(1)
+	wg.Wait()
+	for i, got := range order {
+		if got != i {
+			t.Fatalf("served in order %v, want 0…9", order)
+		}
+	}
+}

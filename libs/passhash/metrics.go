@@ -16,12 +16,13 @@ type hasherMetrics struct {
 	busy prometheus.Counter
 }
 
-// Register puts the pool's metrics on r, labelled with service (the
-// all-in-one has two pools, credential's and mfa's): the queue's length
-// and capacity, the wait for a slot and the busy refusals (nil r: none).
-// Call it once, before the hasher is used.
+// Register puts the pool's metrics on r, labelled with service: the
+// queue's length and capacity, the wait for a slot and the busy refusals
+// (nil r: none). Call it before the hasher is used. A hasher shared by
+// several services (Settings.Shared) keeps its first registration, whose
+// label names them all; the services' own calls do nothing.
 func (h *Hasher) Register(r prometheus.Registerer, service string) error {
-	if r == nil {
+	if r == nil || h.metrics.Load() != nil {
 		return nil
 	}
 	labels := prometheus.Labels{"service": service}

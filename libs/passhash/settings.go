@@ -15,10 +15,17 @@ type Settings struct {
 	Params Params
 	Pool   int
 	Queue  int
+	// Shared, when set, is the hasher NewHasher returns instead of a new
+	// one: services in one process (the all-in-one) share one pool, since
+	// they share its cores and its memory.
+	Shared *Hasher
 }
 
 // NewHasher returns the hasher of s (DefaultParams when s has none).
 func (s Settings) NewHasher() *Hasher {
+	if s.Shared != nil {
+		return s.Shared
+	}
 	p := s.Params
 	if p == (Params{}) {
 		p = DefaultParams

@@ -4,10 +4,19 @@
 package main
 
 import (
+	"context"
+	"os"
+
 	"github.com/latchkey/latchkey/libs/daemon"
+	"github.com/latchkey/latchkey/libs/passhash"
 	"github.com/latchkey/latchkey/services/credential/server"
 )
 
 func main() {
-	daemon.Service("credentiald", "credentiald runs the Latchkey credential service: passwords, PINs, log-in, sessions and access tokens.", server.ConfigFromEnv, server.Run)
+	daemon.Service("credentiald", "credentiald runs the Latchkey credential service: passwords, PINs, log-in, sessions and access tokens.", server.ConfigFromEnv,
+		func(ctx context.Context, cfg server.Config) error {
+			// Argon2 garbage otherwise grows with the log-in rate.
+			passhash.BoundMemory(cfg.Hash.Memory(), os.Getenv)
+			return server.Run(ctx, cfg)
+		})
 }
