@@ -8,7 +8,6 @@ import (
 	"github.com/latchkey/latchkey/libs/clock"
 )
 
-
 // A token verified once is not re-verified while it lives, but whatever
 // could have changed since is still checked at every call: its expiry,
 // its key (retired, or no longer the one published under its kid) and its
