@@ -101,3 +101,60 @@ func TestGetMe_SecurityFromMFAAndRecovery(t *testing.T) {
 		t.Fatalf("GetMe without mfa and recovery: %v, want Unavailable", err)
 	}
 }
+
+// GET /v1/me keeps the tenant for a moment (issue 14), yet a change of
+// the tenant made here shows at the very next call: the policy change and
+// the terms published forget it.
+func TestGetMe_SeesTenantChangesAtOnce(t *testing.T) {
+	ctx := context.Background()
+	db := testkit.OpenSQLite(t, "account")
+	if err := sqlstore.Migrate(ctx, db); err != nil {
+		t.Fatal(err)
+	}
+	clk := clock.NewFake(time.Date(2026, 3, 1, 9, 0, 0, 0, time.UTC))
+	sec := &fakeSecurity{recoverySet: true}
+	a := app.New(sqlstore.New(db, outbox.New(db, clk, "account")), clk, &countingCredentials{},
+		app.Options{Factors: sec, Recovery: sec})
+	op := &authn.Principal{Kind: authn.KindOperatorToken, TenantCode: "acme"}
+	tenant, _, err := a.CreateTenant(ctx, op, app.CreateTenant{Code: "acme", Name: "Acme", Policy: account.DefaultPolicy()})
+	if err != nil {
+		t.Fatal(err)
+	}
+	bob, err := a.CreateAccount(ctx, op, app.NewAccount{Username: "bob", Email: "bob@acme.example", DisplayName: "Bob",
+		Roles: []account.Role{account.RoleUser}, Activation: account.ActivationTemporaryPassword, TemporaryPassword: "Temporary-Passw0rd!"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	me := &authn.Principal{Kind: authn.KindAccount, TenantID: tenant.ID, AccountID: bob.ID, SessionID: "s"}
+	steps := func() string {
+		t.Helper()
+		got, err := a.GetMe(ctx, me)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return fmt.Sprint(got.PendingSteps)
+	}
+	if s := steps(); s != "[]" {
+		t.Fatalf("before: %s", s)
+	}
+	if _, err := a.UpdateTenant(ctx, op, app.UpdateTenant{Code: "acme", Policy: func(p *account.Policy) { p.MFA.Required = true }}); err != nil {
+		t.Fatal(err)
+	}
+	if s := steps(); s != "[ENROLL_MFA]" {
+		t.Fatalf("after the tenant required a factor: %s, want [ENROLL_MFA]", s)
+	}
+	if _, err := a.UpdateTenant(ctx, op, app.UpdateTenant{Code: "acme", Policy: func(p *account.Policy) {
+		p.MFA.Required, p.TermsRequired = false, true
+	}}); err != nil {
+		t.Fatal(err)
+	}
+	if s := steps(); s != "[]" {
+		t.Fatalf("terms required, none published yet: %s", s)
+	}
+	if _, err := a.PublishTerms(ctx, op, "2026-03", "Be nice."); err != nil {
+		t.Fatal(err)
+	}
+	if s := steps(); s != "[ACCEPT_TERMS]" {
+		t.Fatalf("after terms were published: %s, want [ACCEPT_TERMS]", s)
+	}
+}
