@@ -18,7 +18,7 @@ const maxCachedStmts = 256
 // a new connection, and SQLite recompiles a prepared statement whose
 // tables a migration changed, so a kept statement never goes stale.
 type stmtCache struct {
-	db *sql.DB
+	db     *sql.DB
 	mu     sync.RWMutex
 	m      map[string]*sql.Stmt
 	closed bool
