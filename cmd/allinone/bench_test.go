@@ -52,24 +52,37 @@ func BenchmarkAccountRead(b *testing.B) {
 	b.Run("grpc-direct", grpcRead(func(b *testing.B) *grpc.ClientConn { return backendConn(b, inst, "account", inst.Backends.Account) }))
 	b.Run("grpc-gateway", grpcRead(func(b *testing.B) *grpc.ClientConn { return grpcConn(b, inst.GRPCAddr) }))
 	b.Run("rest-gateway", func(b *testing.B) {
-		hc := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 64}}
-		url := inst.HTTPURL + "/v1/admin/accounts/" + id
-		measure(b, func() error {
-			req, _ := http.NewRequest("GET", url, nil)
-			req.Header.Set("Authorization", "Bearer "+inst.OperatorToken)
-			req.Header.Set("Latchkey-Tenant", "bench")
-			resp, err := hc.Do(req)
-			if err != nil {
-				return err
-			}
-			io.Copy(io.Discard, resp.Body)
-			resp.Body.Close()
-			if resp.StatusCode != 200 {
-				b.Fatalf("status %d", resp.StatusCode)
-			}
-			return nil
-		})
+		measure(b, restGetter(b, inst.HTTPURL+"/v1/admin/accounts/"+id, inst.OperatorToken, "bench"))
 	})
+}
+
+// restGetter returns a GET of url with a bearer token (and a
+// Latchkey-Tenant header unless tenant is ""), failing b unless it
+// answers 200; its connections are kept for every caller.
+func restGetter(b *testing.B, url, token, tenant string) func() error {
+	hc := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 64}}
+	return func() error {
+		req, _ := http.NewRequest("GET", url, nil)
+		req.Header.Set("Authorization", "Bearer "+token)
+		if tenant != "" {
+			req.Header.Set("Latchkey-Tenant", tenant)
+		}
+		resp, err := hc.Do(req)
+		return drain200(b, resp, err)
+	}
+}
+
+// drain200 reads and closes an answer, failing b unless it is a 200.
+func drain200(b *testing.B, resp *http.Response, err error) error {
+	if err != nil {
+		return err
+	}
+	io.Copy(io.Discard, resp.Body)
+	resp.Body.Close()
+	if resp.StatusCode != 200 {
+		b.Fatalf("%s %s: status %d", resp.Request.Method, resp.Request.URL.Path, resp.StatusCode)
+	}
+	return nil
 }
 
 func measure(b *testing.B, read func() error) {
@@ -104,18 +117,7 @@ func measureWith(b *testing.B, unit string, op func() error) {
 // wait.
 func BenchmarkLogin(b *testing.B) {
 	inst := start(b, false, testkit.NATS(b).URL, b.TempDir())
-	op := client{t: b, base: inst.HTTPURL, token: inst.OperatorToken}
-	st, body := op.do("POST", "/v1/tenants", map[string]any{"code": "loginbench", "name": "Bench",
-		"firstAdmin": map[string]any{"username": "admin", "email": "admin@bench.example", "displayName": "Admin",
-			"activation": "TEMPORARY_PASSWORD", "temporaryPassword": "Temporary-Pass-2026"}})
-	if st != 200 {
-		b.Fatalf("tenant: %d %v", st, body)
-	}
-	anon := client{t: b, base: inst.HTTPURL}
-	_, body = login(anon, "loginbench", "admin", "Temporary-Pass-2026")
-	if st, body := anon.do("POST", "/v1/auth/login:continue", map[string]any{"loginTicket": body["loginTicket"], "newPassword": "Much-Better-Pass-1"}); st != 200 {
-		b.Fatalf("first log-in: %d %v", st, body)
-	}
+	benchUserToken(b, inst, "loginbench")
 	hc := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 128}}
 	payload := `{"tenant":"loginbench","username":"admin","password":"Much-Better-Pass-1"}`
 	var peak atomic.Uint64
@@ -137,15 +139,7 @@ func BenchmarkLogin(b *testing.B) {
 	b.SetParallelism(32) // 64 callers on 2 cores
 	measureWith(b, "logins/s", func() error {
 		resp, err := hc.Post(inst.HTTPURL+"/v1/auth/login", "application/json", strings.NewReader(payload))
-		if err != nil {
-			return err
-		}
-		io.Copy(io.Discard, resp.Body)
-		resp.Body.Close()
-		if resp.StatusCode != 200 {
-			b.Fatalf("log-in: %d", resp.StatusCode)
-		}
-		return nil
+		return drain200(b, resp, err)
 	})
 	close(stop)
 	b.ReportMetric(float64(peak.Load())/(1<<20), "peak-heap-MiB")
@@ -162,7 +156,7 @@ func BenchmarkGetMe(b *testing.B) {
 	for _, store := range []string{"sqlite", "postgres"} {
 		b.Run(store, func(b *testing.B) {
 			inst := start(b, store == "postgres", testkit.NATS(b).URL, b.TempDir())
-			token := benchUserToken(b, inst)
+			token := benchUserToken(b, inst, "mebench")
 			ctx := withAuth(context.Background(), token, "")
 			real, err := accountv1.NewAccountServiceClient(grpcConn(b, inst.GRPCAddr)).GetMe(ctx, &accountv1.GetMeRequest{})
 			if err != nil {
@@ -177,18 +171,19 @@ func BenchmarkGetMe(b *testing.B) {
 	}
 }
 
-// benchUserToken makes a tenant whose first admin has logged in and
-// returns the admin's access token.
-func benchUserToken(b *testing.B, inst *allinone.Instance) string {
+// benchUserToken makes the tenant code whose first admin ("admin",
+// password Much-Better-Pass-1) has logged in, and returns the admin's
+// access token.
+func benchUserToken(b *testing.B, inst *allinone.Instance, code string) string {
 	op := client{t: b, base: inst.HTTPURL, token: inst.OperatorToken}
-	st, body := op.do("POST", "/v1/tenants", map[string]any{"code": "mebench", "name": "Bench",
+	st, body := op.do("POST", "/v1/tenants", map[string]any{"code": code, "name": "Bench",
 		"firstAdmin": map[string]any{"username": "admin", "email": "admin@bench.example", "displayName": "Admin",
 			"activation": "TEMPORARY_PASSWORD", "temporaryPassword": "Temporary-Pass-2026"}})
 	if st != 200 {
 		b.Fatalf("tenant: %d %v", st, body)
 	}
 	anon := client{t: b, base: inst.HTTPURL}
-	_, body = login(anon, "mebench", "admin", "Temporary-Pass-2026")
+	_, body = login(anon, code, "admin", "Temporary-Pass-2026")
 	st, body = anon.do("POST", "/v1/auth/login:continue", map[string]any{"loginTicket": body["loginTicket"], "newPassword": "Much-Better-Pass-1"})
 	if st != 200 || body["accessToken"] == nil {
 		b.Fatalf("first log-in: %d %v", st, body)
@@ -258,22 +253,8 @@ func callers16(b *testing.B) {
 }
 
 func benchRESTMe(b *testing.B, base, token string) {
-	hc := &http.Client{Transport: &http.Transport{MaxIdleConnsPerHost: 64}}
 	callers16(b)
-	measureWith(b, "reads/s", func() error {
-		req, _ := http.NewRequest("GET", base+"/v1/me", nil)
-		req.Header.Set("Authorization", "Bearer "+token)
-		resp, err := hc.Do(req)
-		if err != nil {
-			return err
-		}
-		io.Copy(io.Discard, resp.Body)
-		resp.Body.Close()
-		if resp.StatusCode != 200 {
-			b.Fatalf("status %d", resp.StatusCode)
-		}
-		return nil
-	})
+	measureWith(b, "reads/s", restGetter(b, base+"/v1/me", token, ""))
 }
 
 func benchGRPCMe(b *testing.B, ctx context.Context, addr string) {
