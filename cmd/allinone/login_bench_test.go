@@ -14,7 +14,6 @@ import (
 	"strings"
 	"sync"
 	"sync/atomic"
-	"syscall"
 	"testing"
 	"time"
 
@@ -83,7 +82,7 @@ func BenchmarkLoginVsHashRate(b *testing.B) {
 				raw, hashCPU = raw+r, hashCPU+c
 				cpu0 := processCPU()
 				r, lat := runCallers(b, 2*cores, phase, logIn)
-				loginCPU += processCPU() - cpu0
+				loginCPU += (processCPU() - cpu0).Seconds()
 				logins += r
 				n += len(lat)
 			}
@@ -202,13 +201,6 @@ func rawHashRate(b *testing.B, d time.Duration) (rate, cpuPerHash float64) {
 	return rate, cpuPerHash
 }
 
-// processCPU is the CPU time (user and system) this process has used.
-func processCPU() float64 {
-	var ru syscall.Rusage
-	_ = syscall.Getrusage(syscall.RUSAGE_SELF, &ru)
-	return time.Duration(ru.Utime.Nano() + ru.Stime.Nano()).Seconds()
-}
-
 // TestRawHashRateChild is rawHashRate's child process; run alone it skips.
 func TestRawHashRateChild(t *testing.T) {
 	s := os.Getenv("LATCHKEY_RAW_HASH_FOR")
@@ -231,7 +223,7 @@ func TestRawHashRateChild(t *testing.T) {
 		})
 	}
 	wg.Wait()
-	fmt.Printf("hashes/s=%f cpu-per-hash=%f\n", float64(n.Load())/time.Since(start).Seconds(), processCPU()/float64(n.Load()))
+	fmt.Printf("hashes/s=%f cpu-per-hash=%f\n", float64(n.Load())/time.Since(start).Seconds(), processCPU().Seconds()/float64(n.Load()))
 }
 
 // runCallers runs op from callers goroutines for d and returns the rate

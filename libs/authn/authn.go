@@ -87,8 +87,9 @@ func Require(ctx context.Context) (*Principal, error) {
 
 // TenantCode returns the tenant an operator names in TenantHeader, or "".
 func TenantCode(ctx context.Context) string {
-	md, _ := metadata.FromIncomingContext(ctx)
-	if v := md.Get(TenantHeader); len(v) > 0 {
+	// ValueFromIncomingContext copies the one key, not all the metadata
+	// (every call of every service comes here).
+	if v := metadata.ValueFromIncomingContext(ctx, TenantHeader); len(v) > 0 {
 		return strings.TrimSpace(v[0])
 	}
 	return ""
@@ -154,8 +155,7 @@ type Authenticator struct {
 // bad credentials is refused even on routes that need none, so a client
 // learns at once that its token is wrong.
 func (a *Authenticator) Authenticate(ctx context.Context) (*Principal, error) {
-	md, _ := metadata.FromIncomingContext(ctx)
-	values := md.Get("authorization")
+	values := metadata.ValueFromIncomingContext(ctx, "authorization")
 	if len(values) == 0 {
 		return nil, nil
 	}

@@ -3,6 +3,7 @@ package authn
 import (
 	"context"
 	"crypto/ed25519"
+	"crypto/sha256"
 	"errors"
 	"fmt"
 	"strings"
@@ -67,6 +68,7 @@ type Verifier struct {
 	opts     VerifierOptions
 	parser   *jwt.Parser
 	sessions *sessionCheck
+	verified *verifiedTokens
 }
 
 // NewVerifier returns a verifier for opts.
@@ -83,6 +85,7 @@ func NewVerifier(opts VerifierOptions) (*Verifier, error) {
 	return &Verifier{
 		opts:     opts,
 		sessions: newSessionCheck(opts.Sessions, opts.Denylist),
+		verified: newVerifiedTokens(maxVerifiedTokens),
 		parser: jwt.NewParser(
 			// The allow-list is what stops "none" and HS256-with-the-
 			// public-key-as-secret: the method comes from the token, so
@@ -104,13 +107,27 @@ func NewVerifier(opts VerifierOptions) (*Verifier, error) {
 // message; what exactly was wrong goes only into the error's cause, for
 // the log. The one exception is keys that could not be fetched at all
 // (Unavailable, ReasonKeysUnavailable).
+//
+// A token already verified is not parsed and its signature not checked
+// again while it lives (verifiedTokens says why that is safe); its key
+// and its session are checked at every call as before.
 func (v *Verifier) Verify(ctx context.Context, token string) (*Principal, error) {
 	if len(token) > maxTokenSize {
 		return nil, invalidToken(errors.New("token too large"))
 	}
+	sum := sha256.Sum256([]byte(token))
+	if p, ok := v.verified.get(sum, v.opts.Clock.Now(), func(kid string) (ed25519.PublicKey, error) { return v.keyFor(ctx, kid) }); ok {
+		if err := v.checkSession(ctx, p.TenantID, p.SessionID, p.ExpiresAt); err != nil {
+			return nil, err
+		}
+		return p, nil
+	}
 	var claims AccessClaims
-	_, err := v.parser.ParseWithClaims(token, &claims, func(t *jwt.Token) (any, error) {
-		return v.key(ctx, t)
+	var key ed25519.PublicKey
+	parsed, err := v.parser.ParseWithClaims(token, &claims, func(t *jwt.Token) (any, error) {
+		k, err := v.key(ctx, t)
+		key = k
+		return k, err
 	})
 	switch {
 	case errors.Is(err, errKeysUnavailable):
@@ -125,21 +142,12 @@ func (v *Verifier) Verify(ctx context.Context, token string) (*Principal, error)
 	if claims.Subject == "" || claims.TenantID == "" || claims.SessionID == "" {
 		return nil, invalidToken(errors.New("sub, tid or sid missing"))
 	}
-	if d := v.opts.Denylist; d != nil {
-		if d.Revoked(claims.SessionID) {
-			return nil, errSessionRevoked()
-		}
-		// A list that may be missing revocations (NATS down, the feed
-		// behind) is not trusted alone: the credential service decides.
-		if !d.Current() {
-			var exp time.Time
-			if claims.ExpiresAt != nil {
-				exp = claims.ExpiresAt.Time
-			}
-			if err := v.sessions.check(ctx, claims.TenantID, claims.SessionID, exp); err != nil {
-				return nil, err
-			}
-		}
+	var exp time.Time
+	if claims.ExpiresAt != nil {
+		exp = claims.ExpiresAt.Time
+	}
+	if err := v.checkSession(ctx, claims.TenantID, claims.SessionID, exp); err != nil {
+		return nil, err
 	}
 	p := &Principal{
 		Kind:      KindAccount,
@@ -156,11 +164,31 @@ func (v *Verifier) Verify(ctx context.Context, token string) (*Principal, error)
 	if claims.ExpiresAt != nil {
 		p.ExpiresAt = claims.ExpiresAt.UTC()
 	}
+	kid, _ := parsed.Header["kid"].(string)
+	v.verified.put(sum, kid, key, p)
 	return p, nil
 }
 
+// checkSession refuses the token of a revoked session: at every call,
+// whether the token's signature was checked now or before.
+func (v *Verifier) checkSession(ctx context.Context, tenantID, sessionID string, exp time.Time) error {
+	d := v.opts.Denylist
+	if d == nil {
+		return nil
+	}
+	if d.Revoked(sessionID) {
+		return errSessionRevoked()
+	}
+	// A list that may be missing revocations (NATS down, the feed
+	// behind) is not trusted alone: the credential service decides.
+	if !d.Current() {
+		return v.sessions.check(ctx, tenantID, sessionID, exp)
+	}
+	return nil
+}
+
 // key finds the verification key of t, after checking its header.
-func (v *Verifier) key(ctx context.Context, t *jwt.Token) (any, error) {
+func (v *Verifier) key(ctx context.Context, t *jwt.Token) (ed25519.PublicKey, error) {
 	// RFC 8725 §3.11: compare typ without the optional "application/".
 	typ, _ := t.Header["typ"].(string)
 	typ = strings.ToLower(typ)
@@ -168,6 +196,12 @@ func (v *Verifier) key(ctx context.Context, t *jwt.Token) (any, error) {
 		return nil, errors.New("typ is not " + AccessTokenType)
 	}
 	kid, _ := t.Header["kid"].(string)
+	return v.keyFor(ctx, kid)
+}
+
+// keyFor finds the key named kid among those trusted now: not retired,
+// published (freshly, while the retirements' feed is behind).
+func (v *Verifier) keyFor(ctx context.Context, kid string) (ed25519.PublicKey, error) {
 	if kid == "" {
 		return nil, errors.New("no kid")
 	}
@@ -192,8 +226,7 @@ func (v *Verifier) key(ctx context.Context, t *jwt.Token) (any, error) {
 		return nil, keysUnavailable(err)
 	}
 	if k, ok := keys[kid]; ok {
-		// jwt's EdDSA method wants exactly this type.
-		return ed25519.PublicKey(k), nil
+		return k, nil
 	}
 	// A key rotated in since the last fetch: look once more (the refresher
 	// rate-limits this, so made-up kids cannot hammer the key service).

@@ -15,7 +15,8 @@ import (
 // one writer at a time, and a single connection turns what would be
 // SQLITE_BUSY errors into an orderly queue inside the process.
 type Lite struct {
-	db *sql.DB
+	db    *sql.DB
+	stmts stmtCache
 }
 
 // OpenSQLite opens (creating when missing) the database file at path, in WAL
@@ -42,7 +43,7 @@ func OpenSQLite(ctx context.Context, path string) (*Lite, error) {
 		db.Close()
 		return nil, fmt.Errorf("dbx: open sqlite %s: %w", path, err)
 	}
-	return &Lite{db: db}, nil
+	return &Lite{db: db, stmts: stmtCache{db: db, m: map[string]*sql.Stmt{}}}, nil
 }
 
 // Dialect is SQLite.
@@ -52,7 +53,10 @@ func (l *Lite) Dialect() Dialect { return SQLite }
 func (l *Lite) Ping(ctx context.Context) error { return l.db.PingContext(ctx) }
 
 // Close closes the database.
-func (l *Lite) Close() { _ = l.db.Close() }
+func (l *Lite) Close() {
+	l.stmts.close()
+	_ = l.db.Close()
+}
 
 // Exec runs a statement.
 func (l *Lite) Exec(ctx context.Context, query string, args ...any) (int64, error) {
@@ -61,11 +65,21 @@ func (l *Lite) Exec(ctx context.Context, query string, args ...any) (int64, erro
 
 // Query runs a statement that returns rows.
 func (l *Lite) Query(ctx context.Context, query string, args ...any) (Rows, error) {
+	if st := l.stmts.get(ctx, query); st != nil {
+		rows, err := st.QueryContext(ctx, args...)
+		if err != nil {
+			return nil, mapSQLiteError(err)
+		}
+		return sqlRows{rows}, nil
+	}
 	return sqlQuery(ctx, l.db, query, args)
 }
 
 // QueryRow runs a statement that returns one row.
 func (l *Lite) QueryRow(ctx context.Context, query string, args ...any) Row {
+	if st := l.stmts.get(ctx, query); st != nil {
+		return sqlRow{st.QueryRowContext(ctx, args...)}
+	}
 	return sqlRow{l.db.QueryRowContext(ctx, query, args...)}
 }
 

@@ -54,3 +54,11 @@ func (c *Cache[K, V]) Put(k K, v V) {
 	}
 	c.m[k] = entry[V]{v: v, until: time.Now().Add(c.ttl)}
 }
+
+// Delete forgets k, so the next Get misses: for the owner of the data,
+// which changed it.
+func (c *Cache[K, V]) Delete(k K) {
+	c.mu.Lock()
+	defer c.mu.Unlock()
+	delete(c.m, k)
+}

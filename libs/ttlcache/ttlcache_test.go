@@ -34,3 +34,16 @@ func TestCache_BoundedAndZeroTTLKeepsNothing(t *testing.T) {
 		t.Fatal("ttl 0 kept a value")
 	}
 }
+
+func TestCache_DeleteForgets(t *testing.T) {
+	c := New[string, int](time.Minute, 10)
+	c.Put("a", 1)
+	c.Put("b", 2)
+	c.Delete("a")
+	if _, ok := c.Get("a"); ok {
+		t.Fatal("deleted entry answered")
+	}
+	if v, ok := c.Get("b"); !ok || v != 2 {
+		t.Fatalf("other entry: %v %v", v, ok)
+	}
+}

@@ -22,6 +22,9 @@ type App struct {
 	clock       clock.Clock
 	credentials Credentials
 	opts        Options
+	// tenants serves GET /v1/me's tenant (tenantCache says why that is
+	// safe); every change of a tenant forgets it.
+	tenants *tenantCache
 }
 
 // Credentials is what the account service asks the credential service,
@@ -83,7 +86,7 @@ func New(s store.Store, clk clock.Clock, creds Credentials, opts Options) *App {
 	if opts.Logger == nil {
 		opts.Logger = slog.Default()
 	}
-	return &App{store: s, clock: clk, credentials: creds, opts: opts}
+	return &App{store: s, clock: clk, credentials: creds, opts: opts, tenants: newTenantCache()}
 }
 
 // adminTenant returns the tenant an administrator call acts in, by the

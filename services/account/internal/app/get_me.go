@@ -1,7 +1,9 @@
 package app
 
 import (
+	"cmp"
 	"context"
+	"sync"
 
 	"github.com/latchkey/latchkey/libs/authn"
 	"github.com/latchkey/latchkey/libs/errs"
@@ -29,11 +31,17 @@ type Me struct {
 // prompts and security summary. It fails closed: an mfa or recovery
 // service that cannot answer is an error, not "no factor" or "nothing
 // set", which would show a wrong ENROLL_MFA or SET_RECOVERY_INFO.
+//
+// The peers' answers are never kept: the user who just enrolled TOTP,
+// set recovery information or changed the password sees it at once
+// (those changes are made by the other services, which could not tell
+// this one in time). They are asked at the same time instead of one
+// after another; the tenant comes from a.tenants.
 func (a *App) GetMe(ctx context.Context, p *authn.Principal) (*Me, error) {
 	if err := authn.RequireAccount(p); err != nil {
 		return nil, err
 	}
-	t, err := a.store.GetTenant(ctx, p.TenantID)
+	t, err := a.tenants.get(ctx, p.TenantID, a.store.GetTenant)
 	if err != nil {
 		return nil, err
 	}
@@ -45,12 +53,7 @@ func (a *App) GetMe(ctx context.Context, p *authn.Principal) (*Me, error) {
 		return nil, err
 	}
 	me := &Me{Account: acct, Tenant: t}
-	if a.credentials != nil {
-		if me.Password, err = a.credentials.PasswordSummary(ctx, acct.TenantID, acct.ID); err != nil {
-			return nil, err
-		}
-	}
-	if me.Security, err = a.security(ctx, acct); err != nil {
+	if me.Password, me.Security, err = a.peerStatus(ctx, acct); err != nil {
 		return nil, err
 	}
 	me.PendingSteps = account.PendingSteps(t, acct, me.Password, me.Security)
@@ -58,18 +61,30 @@ func (a *App) GetMe(ctx context.Context, p *authn.Principal) (*Me, error) {
 	return me, nil
 }
 
-// security asks the mfa and recovery services about acct.
-func (a *App) security(ctx context.Context, acct *account.Account) (account.Security, error) {
+// peerStatus asks the credential, mfa and recovery services about acct,
+// all three at once. The errors are reported in that order whichever
+// comes first, so a failing peer always gives the same answer.
+func (a *App) peerStatus(ctx context.Context, acct *account.Account) (*account.PasswordSummary, account.Security, error) {
 	var sec account.Security
 	if a.opts.Factors == nil || a.opts.Recovery == nil {
-		return sec, errs.Unavailable("SECURITY_STATUS_UNAVAILABLE", "the two-step verification and recovery status cannot be read here", nil)
+		return nil, sec, errs.Unavailable("SECURITY_STATUS_UNAVAILABLE", "the two-step verification and recovery status cannot be read here", nil)
 	}
-	var err error
-	if sec.TOTPEnabled, sec.EmailedKeyPending, err = a.opts.Factors.FactorStatus(ctx, acct.TenantID, acct.ID); err != nil {
-		return sec, err
+	var (
+		wg                    sync.WaitGroup
+		pw                    *account.PasswordSummary
+		pwErr, mfaErr, recErr error
+	)
+	if a.credentials != nil {
+		wg.Go(func() { pw, pwErr = a.credentials.PasswordSummary(ctx, acct.TenantID, acct.ID) })
 	}
-	if sec.RecoveryInfoSet, err = a.opts.Recovery.RecoveryInfoSet(ctx, acct.TenantID, acct.ID); err != nil {
-		return sec, err
+	wg.Go(func() {
+		sec.TOTPEnabled, sec.EmailedKeyPending, mfaErr = a.opts.Factors.FactorStatus(ctx, acct.TenantID, acct.ID)
+	})
+	// The recovery answer is asked on this goroutine: one fewer to start.
+	sec.RecoveryInfoSet, recErr = a.opts.Recovery.RecoveryInfoSet(ctx, acct.TenantID, acct.ID)
+	wg.Wait()
+	if err := cmp.Or(pwErr, mfaErr, recErr); err != nil {
+		return nil, account.Security{}, err
 	}
-	return sec, nil
+	return pw, sec, nil
 }

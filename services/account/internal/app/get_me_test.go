@@ -13,6 +13,7 @@ import (
 	"github.com/latchkey/latchkey/libs/testkit"
 	"github.com/latchkey/latchkey/services/account/internal/account"
 	"github.com/latchkey/latchkey/services/account/internal/app"
+	"github.com/latchkey/latchkey/services/account/internal/store"
 	"github.com/latchkey/latchkey/services/account/internal/store/sqlstore"
 )
 
@@ -36,28 +37,11 @@ func (f *fakeSecurity) RecoveryInfoSet(context.Context, string, string) (bool, e
 // not set; a service that cannot answer is an error, never "none".
 func TestGetMe_SecurityFromMFAAndRecovery(t *testing.T) {
 	ctx := context.Background()
-	db := testkit.OpenSQLite(t, "account")
-	if err := sqlstore.Migrate(ctx, db); err != nil {
-		t.Fatal(err)
-	}
-	clk := clock.NewFake(time.Date(2026, 3, 1, 9, 0, 0, 0, time.UTC))
-	sec := &fakeSecurity{}
-	a := app.New(sqlstore.New(db, outbox.New(db, clk, "account")), clk, &countingCredentials{},
-		app.Options{Factors: sec, Recovery: sec})
 	policy := account.DefaultPolicy()
 	policy.MFA.Required = true
 	policy.Recovery.SecurityQuestions, policy.Recovery.SecurityQuestionsRequired = true, 2
-	op := &authn.Principal{Kind: authn.KindOperatorToken, TenantCode: "acme"}
-	tenant, _, err := a.CreateTenant(ctx, op, app.CreateTenant{Code: "acme", Name: "Acme", Policy: policy})
-	if err != nil {
-		t.Fatal(err)
-	}
-	bob, err := a.CreateAccount(ctx, op, app.NewAccount{Username: "bob", Email: "bob@acme.example", DisplayName: "Bob",
-		Roles: []account.Role{account.RoleUser}, Activation: account.ActivationTemporaryPassword, TemporaryPassword: "Temporary-Passw0rd!"})
-	if err != nil {
-		t.Fatal(err)
-	}
-	me := &authn.Principal{Kind: authn.KindAccount, TenantID: tenant.ID, AccountID: bob.ID, SessionID: "s"}
+	f := newMeFixture(t, policy)
+	a, sec, me := f.app, f.sec, f.me
 	unavailable := errs.Unavailable("X_UNAVAILABLE", "down", nil)
 	for _, tc := range []struct {
 		name                 string
@@ -96,8 +80,83 @@ func TestGetMe_SecurityFromMFAAndRecovery(t *testing.T) {
 		})
 	}
 	// Without the peers wired, GET /v1/me cannot tell: Unavailable.
-	bare := app.New(sqlstore.New(db, outbox.New(db, clk, "account")), clk, &countingCredentials{}, app.Options{})
+	bare := app.New(f.store, f.clk, &countingCredentials{}, app.Options{})
 	if _, err := bare.GetMe(ctx, me); !errs.Is(err, errs.KindUnavailable) {
 		t.Fatalf("GetMe without mfa and recovery: %v, want Unavailable", err)
 	}
+}
+
+// GET /v1/me keeps the tenant for a moment (issue 14), yet a change of
+// the tenant made here shows at the very next call: the policy change and
+// the terms published forget it.
+func TestGetMe_SeesTenantChangesAtOnce(t *testing.T) {
+	ctx := context.Background()
+	f := newMeFixture(t, account.DefaultPolicy())
+	f.sec.recoverySet = true
+	a, op, me := f.app, f.op, f.me
+	steps := func() string {
+		t.Helper()
+		got, err := a.GetMe(ctx, me)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return fmt.Sprint(got.PendingSteps)
+	}
+	if s := steps(); s != "[]" {
+		t.Fatalf("before: %s", s)
+	}
+	if _, err := a.UpdateTenant(ctx, op, app.UpdateTenant{Code: "acme", Policy: func(p *account.Policy) { p.MFA.Required = true }}); err != nil {
+		t.Fatal(err)
+	}
+	if s := steps(); s != "[ENROLL_MFA]" {
+		t.Fatalf("after the tenant required a factor: %s, want [ENROLL_MFA]", s)
+	}
+	if _, err := a.UpdateTenant(ctx, op, app.UpdateTenant{Code: "acme", Policy: func(p *account.Policy) {
+		p.MFA.Required, p.TermsRequired = false, true
+	}}); err != nil {
+		t.Fatal(err)
+	}
+	if s := steps(); s != "[]" {
+		t.Fatalf("terms required, none published yet: %s", s)
+	}
+	if _, err := a.PublishTerms(ctx, op, "2026-03", "Be nice."); err != nil {
+		t.Fatal(err)
+	}
+	if s := steps(); s != "[ACCEPT_TERMS]" {
+		t.Fatalf("after terms were published: %s, want [ACCEPT_TERMS]", s)
+	}
+}
+
+// meFixture is the account service over SQLite with fake mfa and
+// recovery services, a tenant "acme" of policy and its user bob.
+type meFixture struct {
+	app    *app.App
+	store  store.Store
+	clk    *clock.Fake
+	sec    *fakeSecurity
+	op, me *authn.Principal
+}
+
+func newMeFixture(t *testing.T, policy account.Policy) meFixture {
+	t.Helper()
+	ctx := context.Background()
+	db := testkit.OpenSQLite(t, "account")
+	if err := sqlstore.Migrate(ctx, db); err != nil {
+		t.Fatal(err)
+	}
+	f := meFixture{clk: clock.NewFake(time.Date(2026, 3, 1, 9, 0, 0, 0, time.UTC)), sec: &fakeSecurity{},
+		op: &authn.Principal{Kind: authn.KindOperatorToken, TenantCode: "acme"}}
+	f.store = sqlstore.New(db, outbox.New(db, f.clk, "account"))
+	f.app = app.New(f.store, f.clk, &countingCredentials{}, app.Options{Factors: f.sec, Recovery: f.sec})
+	tenant, _, err := f.app.CreateTenant(ctx, f.op, app.CreateTenant{Code: "acme", Name: "Acme", Policy: policy})
+	if err != nil {
+		t.Fatal(err)
+	}
+	bob, err := f.app.CreateAccount(ctx, f.op, app.NewAccount{Username: "bob", Email: "bob@acme.example", DisplayName: "Bob",
+		Roles: []account.Role{account.RoleUser}, Activation: account.ActivationTemporaryPassword, TemporaryPassword: "Temporary-Passw0rd!"})
+	if err != nil {
+		t.Fatal(err)
+	}
+	f.me = &authn.Principal{Kind: authn.KindAccount, TenantID: tenant.ID, AccountID: bob.ID, SessionID: "s"}
+	return f
 }

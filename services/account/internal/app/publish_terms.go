@@ -39,5 +39,6 @@ func (a *App) PublishTerms(ctx context.Context, p *authn.Principal, version, tex
 		out = cur
 		return tx.Emit(ctx, accountevents.TermsPublished(cur, events.ActorOf(p, "")))
 	})
+	a.tenants.forget(t.ID)
 	return out, err
 }

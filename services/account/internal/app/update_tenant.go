@@ -71,5 +71,8 @@ func (a *App) changeTenant(ctx context.Context, p *authn.Principal, load func(co
 		out = t
 		return nil
 	})
+	if out != nil {
+		a.tenants.forget(out.ID)
+	}
 	return out, err
 }
