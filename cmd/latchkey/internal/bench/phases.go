@@ -122,7 +122,16 @@ func (r *run) logins(ctx context.Context, a *api, conns []*grpc.ClientConn, t *t
 		r.add(row{name: fmt.Sprintf("log-in %s, %d callers", way.name, few), s: &s,
 			goal: ratioTarget(s.rate(), raw.rate(), 0.9, "≥ 0.9 × raw hash rate")})
 		s = load(ctx, r.progress, "log-in "+way.name, many, r.o.warmup, r.o.measure, way.op)
-		r.add(row{name: fmt.Sprintf("log-in %s, %d callers", way.name, many), s: &s,
+		// With many callers always waiting, each waits for the ones ahead
+		// of it: callers ÷ rate is the least any queue order can give, so
+		// the note says how far p99 is from that floor (queueing, not
+		// thrashing, is p99 near it).
+		var floorNote string
+		if rate := s.rate(); rate > 0 {
+			floor := time.Duration(float64(many) / rate * float64(time.Second))
+			floorNote = fmt.Sprintf("queueing floor %d ÷ rate = %s; p99 = %.2f × floor", many, floor.Round(time.Millisecond), s.pct(99).Seconds()/floor.Seconds())
+		}
+		r.add(row{name: fmt.Sprintf("log-in %s, %d callers", way.name, many), s: &s, note: floorNote,
 			goal: ceilingTarget(s.pct(99).Seconds(), single.pct(50).Seconds(), 4, "p99 ≤ 4 × single hash")})
 	}
 }
