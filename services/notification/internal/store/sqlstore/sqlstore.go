@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"sort"
 	"strings"
 	"time"
@@ -79,20 +80,30 @@ func (t *tx) Insert(ctx context.Context, d *delivery.Delivery) (*delivery.Delive
 	if err != nil {
 		return nil, false, err
 	}
+	// Stored at the precision both engines keep, so that the delivery
+	// returned for a new row is what a read gives back, without the read.
+	created := d.CreatedAt.UTC().Truncate(time.Microsecond)
 	n, err := t.dtx.Exec(ctx, `INSERT INTO deliveries (id, request_id, tenant_id, account_id, template, recipient_address,
 		recipient_name, locale, variables, status, created_at, updated_at, next_attempt_at)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $11, $11)
 		ON CONFLICT (request_id) DO NOTHING`,
 		d.ID, d.RequestID, d.TenantID, d.AccountID, string(d.Template), d.RecipientAddress, d.RecipientName,
-		d.Locale, string(vars), string(delivery.Queued), d.CreatedAt)
+		d.Locale, string(vars), string(delivery.Queued), created)
 	if err != nil {
 		return nil, false, fmt.Errorf("insert delivery: %w", err)
+	}
+	if n == 1 {
+		got := *d
+		got.Status, got.Attempts, got.LastError = delivery.Queued, 0, ""
+		got.CreatedAt, got.UpdatedAt, got.NextAttemptAt = created, created, &created
+		got.SentAt, got.AdmittedAt, got.Variables = nil, nil, maps.Clone(d.Variables)
+		return &got, true, nil
 	}
 	got, err := scan(t.dtx.QueryRow(ctx, "SELECT "+columns+" FROM deliveries WHERE request_id = $1", d.RequestID))
 	if err != nil {
 		return nil, false, fmt.Errorf("read delivery: %w", err)
 	}
-	return got, n == 1, nil
+	return got, false, nil
 }
 
 func (r reader) Get(ctx context.Context, id string) (*delivery.Delivery, error) {
