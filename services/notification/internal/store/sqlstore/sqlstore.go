@@ -120,11 +120,22 @@ func (s *Store) Claim(ctx context.Context, now time.Time, lease time.Duration, l
 	if s.db.Dialect() == dbx.Postgres {
 		lock = " FOR UPDATE SKIP LOCKED"
 	}
-	rows, err := s.db.Query(ctx, `UPDATE deliveries SET status = $1, lease_until = $2, attempts = attempts + 1,
+	// Each state is looked up on its own, in the order of the status
+	// index and at most limit rows: a single query over all three had to
+	// read (and sort) the whole backlog of waiting deliveries at every
+	// claim. Queued deliveries are due at their creation, so the oldest
+	// come first.
+	rows, err := s.db.Query(ctx, `WITH
+		queued AS (SELECT id, created_at FROM deliveries WHERE status = $4 AND next_attempt_at <= $3
+			ORDER BY next_attempt_at LIMIT $6`+lock+`),
+		retrying AS (SELECT id, created_at FROM deliveries WHERE status = $5 AND next_attempt_at <= $3
+			ORDER BY next_attempt_at LIMIT $6`+lock+`),
+		expired AS (SELECT id, created_at FROM deliveries WHERE status = $1 AND lease_until < $3
+			LIMIT $6`+lock+`)
+		UPDATE deliveries SET status = $1, lease_until = $2, attempts = attempts + 1,
 		updated_at = $3, next_attempt_at = NULL
-		WHERE id IN (SELECT id FROM deliveries
-			WHERE (status IN ($4, $5) AND next_attempt_at <= $3) OR (status = $1 AND lease_until < $3)
-			ORDER BY created_at LIMIT $6`+lock+`)
+		WHERE id IN (SELECT id FROM (SELECT id, created_at FROM queued UNION ALL SELECT id, created_at FROM retrying
+			UNION ALL SELECT id, created_at FROM expired) due ORDER BY created_at LIMIT $6)
 		RETURNING `+columns,
 		string(delivery.Sending), now.Add(lease), now, string(delivery.Queued), string(delivery.Retrying), limit)
 	if err != nil {
