@@ -168,6 +168,13 @@ func (a *App) admit(ctx context.Context, d *delivery.Delivery, address string) (
 	if d.AdmittedAt != nil {
 		return true, nil // a retry: counted at its first attempt
 	}
+	if l := a.opts.Limits; l.Window <= 0 || (l.PerRecipient <= 0 && l.PerTenant <= 0) {
+		// Nothing to check: the admission is stored with the outcome
+		// (Finish), not in a write transaction of its own.
+		now := a.clock.Now()
+		d.AdmittedAt, d.RecipientAddress = &now, address
+		return true, nil
+	}
 	ok := false
 	err := a.store.InTx(ctx, func(tx store.Tx) error {
 		now := a.clock.Now()

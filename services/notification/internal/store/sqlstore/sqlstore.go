@@ -212,6 +212,17 @@ func (t *tx) Admit(ctx context.Context, d *delivery.Delivery, address string, no
 }
 
 func (t *tx) Finish(ctx context.Context, d *delivery.Delivery, r store.Result, now time.Time) (bool, error) {
+	// An admission Admit did not store (no limits to apply) is stored
+	// here; one it stored is written again unchanged.
+	var (
+		admitted *time.Time
+		key      string
+	)
+	if d.AdmittedAt != nil {
+		admitted, key = d.AdmittedAt, strings.ToLower(d.RecipientAddress)
+	}
+	const admission = `recipient_address = $8, rate_key = CASE WHEN admitted_at IS NULL THEN $9 ELSE rate_key END,
+		admitted_at = COALESCE(admitted_at, $10)`
 	var (
 		n   int64
 		err error
@@ -219,16 +230,18 @@ func (t *tx) Finish(ctx context.Context, d *delivery.Delivery, r store.Result, n
 	switch r.Status {
 	case delivery.Retrying:
 		n, err = t.dtx.Exec(ctx, `UPDATE deliveries SET status = $1, last_error = $2, next_attempt_at = $3,
-			lease_until = NULL, updated_at = $4 WHERE id = $5 AND status = $6 AND attempts = $7`,
-			string(r.Status), r.Error, r.NextAttemptAt, now, d.ID, string(delivery.Sending), d.Attempts)
+			lease_until = NULL, updated_at = $4, `+admission+` WHERE id = $5 AND status = $6 AND attempts = $7`,
+			string(r.Status), r.Error, r.NextAttemptAt, now, d.ID, string(delivery.Sending), d.Attempts,
+			d.RecipientAddress, key, admitted)
 	case delivery.Sent, delivery.Failed:
 		var sentAt *time.Time
 		if r.Status == delivery.Sent {
 			sentAt = &now
 		}
 		n, err = t.dtx.Exec(ctx, `UPDATE deliveries SET status = $1, last_error = $2, sent_at = $3, variables = NULL,
-			lease_until = NULL, updated_at = $4 WHERE id = $5 AND status = $6 AND attempts = $7`,
-			string(r.Status), r.Error, sentAt, now, d.ID, string(delivery.Sending), d.Attempts)
+			lease_until = NULL, updated_at = $4, `+admission+` WHERE id = $5 AND status = $6 AND attempts = $7`,
+			string(r.Status), r.Error, sentAt, now, d.ID, string(delivery.Sending), d.Attempts,
+			d.RecipientAddress, key, admitted)
 	default:
 		return false, fmt.Errorf("finish: unexpected status %s", r.Status)
 	}
