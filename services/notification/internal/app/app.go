@@ -74,6 +74,9 @@ type App struct {
 	opts   Options
 	log    *slog.Logger
 	wake   chan struct{}
+	// enqueue gathers concurrent SendNotification calls into one
+	// transaction.
+	enqueue enqueuer
 }
 
 // New returns the use cases over the store st; dir may be nil where no

@@ -43,19 +43,36 @@ type failure struct {
 }
 
 func (a *App) deliver(ctx context.Context, d *delivery.Delivery) {
+	if at := a.attempt(ctx, d); at != nil {
+		a.record(ctx, []*attempt{at})
+	}
+}
+
+// attempt is one attempt to deliver, ended and waiting to be recorded.
+type attempt struct {
+	d       *delivery.Delivery
+	outcome delivery.Outcome
+	err     error
+	// stopping is whether the service was stopping when it ended.
+	stopping bool
+}
+
+// attempt prepares and sends d; nil means there is nothing to record
+// (rate limited, or taken over by another worker).
+func (a *App) attempt(ctx context.Context, d *delivery.Delivery) *attempt {
 	env, fail := a.prepare(ctx, d)
 	if env == nil && fail == nil {
-		return // rate limited, or taken over by another worker
+		return nil
 	}
-	var err error
-	outcome := delivery.Permanent
+	at := &attempt{d: d, outcome: delivery.Permanent}
 	if fail != nil {
-		outcome, err = fail.outcome, fail.err
+		at.outcome, at.err = fail.outcome, fail.err
 	} else {
-		err = a.sender.Send(ctx, env)
-		outcome = mailer.Classify(err)
+		at.err = a.sender.Send(ctx, env)
+		at.outcome = mailer.Classify(at.err)
 	}
-	a.record(ctx, d, outcome, err)
+	at.stopping = ctx.Err() != nil
+	return at
 }
 
 // prepare finds the recipient and the tenant's branding, applies the rate
@@ -151,6 +168,13 @@ func (a *App) admit(ctx context.Context, d *delivery.Delivery, address string) (
 	if d.AdmittedAt != nil {
 		return true, nil // a retry: counted at its first attempt
 	}
+	if l := a.opts.Limits; l.Window <= 0 || (l.PerRecipient <= 0 && l.PerTenant <= 0) {
+		// Nothing to check: the admission is stored with the outcome
+		// (Finish), not in a write transaction of its own.
+		now := a.clock.Now()
+		d.AdmittedAt, d.RecipientAddress = &now, address
+		return true, nil
+	}
 	ok := false
 	err := a.store.InTx(ctx, func(tx store.Tx) error {
 		now := a.clock.Now()
@@ -164,49 +188,75 @@ func (a *App) admit(ctx context.Context, d *delivery.Delivery, address string) (
 	return ok && err == nil, err
 }
 
-// record stores the outcome of the attempt d.Attempts, and for an end
-// (SENT, FAILED) its event, in one transaction stamped with one time.
-func (a *App) record(ctx context.Context, d *delivery.Delivery, outcome delivery.Outcome, err error) {
-	stopping := ctx.Err() != nil
-	if stopping {
-		// The outcome must still be stored while the service stops.
+// record stores the outcomes of attempts, and for each end (SENT, FAILED)
+// its event, in one transaction stamped with one time: a write
+// transaction per message is what limits the rate (on SQLite the only
+// writer), so the worker records the attempts that ended together. A
+// message is recorded SENT only after the SMTP server accepted it; if the
+// transaction fails, each attempt is recorded alone, so that one cannot
+// hold up the others.
+func (a *App) record(ctx context.Context, batch []*attempt) {
+	if ctx.Err() != nil {
+		// The outcomes must still be stored while the service stops.
 		ctx = context.WithoutCancel(ctx)
 	}
-	log := a.log.With("delivery_id", d.ID, "tenant_id", d.TenantID, "template", d.Template, "attempt", d.Attempts)
-	var (
-		r  store.Result
-		ok bool
-	)
+	results := make([]store.Result, len(batch))
+	taken := make([]bool, len(batch))
 	ferr := a.store.InTx(ctx, func(tx store.Tx) error {
 		now := a.clock.Now()
-		r = a.result(d, outcome, err, stopping, now)
-		var err error
-		if ok, err = tx.Finish(ctx, d, r, now); err != nil || !ok {
-			return err
-		}
-		switch r.Status {
-		case delivery.Sent:
-			return tx.Emit(ctx, events.NotificationSent(d, now))
-		case delivery.Failed:
-			return tx.Emit(ctx, events.NotificationFailed(d, now))
+		for i, at := range batch {
+			d := at.d
+			results[i] = a.result(d, at.outcome, at.err, at.stopping, now)
+			ok, err := tx.Finish(ctx, d, results[i], now)
+			if err != nil {
+				return err
+			}
+			if taken[i] = !ok; !ok {
+				continue
+			}
+			switch results[i].Status {
+			case delivery.Sent:
+				err = tx.Emit(ctx, events.NotificationSent(d, now))
+			case delivery.Failed:
+				err = tx.Emit(ctx, events.NotificationFailed(d, now))
+			}
+			if err != nil {
+				return err
+			}
 		}
 		return nil
 	})
-	if ferr == nil && ok {
+	if ferr != nil && len(batch) > 1 {
+		for _, at := range batch {
+			a.record(ctx, []*attempt{at})
+		}
+		return
+	}
+	for i, at := range batch {
+		a.report(at, results[i], taken[i], ferr)
+	}
+}
+
+// report counts and logs the outcome r of at: recorded unless ferr, or
+// taken over by another worker.
+func (a *App) report(at *attempt, r store.Result, taken bool, ferr error) {
+	if ferr == nil && !taken {
 		a.opts.Metrics.attempted(r.Status)
 	}
+	d := at.d
+	log := a.log.With("delivery_id", d.ID, "tenant_id", d.TenantID, "template", d.Template, "attempt", d.Attempts)
 	switch {
 	case ferr != nil:
 		// The lease runs out and the delivery is attempted again.
 		log.Error("notification: recording the outcome failed", "status", r.Status, "err", ferr)
-	case !ok:
+	case taken:
 		log.Warn("notification: delivery was taken over by another worker", "status", r.Status)
 	case r.Status == delivery.Failed:
 		log.Error("notification: delivery failed", "err", r.Error)
 	case r.Status == delivery.Sent:
 		log.Info("notification: sent")
-	case r.Status == delivery.Retrying && !stopping:
-		log.Warn("notification: temporary failure; will retry", "err", err, "retry_at", r.NextAttemptAt)
+	case r.Status == delivery.Retrying && !at.stopping:
+		log.Warn("notification: temporary failure; will retry", "err", at.err, "retry_at", r.NextAttemptAt)
 	}
 }
 

@@ -16,23 +16,37 @@ import (
 // several deliveries at a time rather than one per message (a claim is a
 // write, and on SQLite the only writer); for the same reason a wake-up
 // waits gather for the requests committed with it. A queued delivery
-// waits at most two sends before it starts, inside its lease. Failures to
+// waits at most two sends before it starts, inside its lease. The
+// outcomes go to one recorder, which records those that ended together in
+// one transaction (see record). Failures to
 // reach the database are logged and retried, never returned. It returns
 // once the deliveries claimed are recorded.
 func (a *App) RunWorker(ctx context.Context) error {
 	queue := make(chan *delivery.Delivery, 2*a.opts.Workers)
 	taken := make(chan struct{}, 1)
+	ended := make(chan *attempt, 4*a.opts.Workers)
+	recorded := make(chan struct{})
+	go func() {
+		defer close(recorded)
+		a.recordEnded(ctx, ended)
+	}()
 	var wg sync.WaitGroup
 	for range a.opts.Workers {
 		wg.Go(func() {
 			for d := range queue {
 				signal(taken)
-				a.deliver(ctx, d)
+				if at := a.attempt(ctx, d); at != nil {
+					ended <- at
+				}
 			}
 		})
 	}
-	defer wg.Wait()
-	defer close(queue)
+	defer func() {
+		close(queue)
+		wg.Wait()
+		close(ended)
+		<-recorded
+	}()
 	backoff := time.Duration(0)
 	var pruned time.Time
 	for {
@@ -78,6 +92,31 @@ func (a *App) RunWorker(ctx context.Context) error {
 		}
 	}
 }
+
+// recordEnded records the attempts that ended, those that ended while
+// the last were being recorded together, until ended is closed.
+func (a *App) recordEnded(ctx context.Context, ended <-chan *attempt) {
+	for at := range ended {
+		batch := []*attempt{at}
+	more:
+		for len(batch) < maxRecord {
+			select {
+			case at, ok := <-ended:
+				if !ok {
+					break more
+				}
+				batch = append(batch, at)
+			default:
+				break more
+			}
+		}
+		a.record(ctx, batch)
+	}
+}
+
+// maxRecord bounds the attempts recorded in one transaction, which holds
+// the database's only writer on SQLite.
+const maxRecord = 64
 
 // gather is how long the worker, woken, lets other requests commit before
 // it claims: an e-mail a millisecond later is no worse, and a burst of

@@ -78,6 +78,9 @@ type Tx interface {
 	// Finish records the outcome of attempt number d.Attempts at now,
 	// unless another worker took the delivery over since (then it reports
 	// false). SENT and FAILED clear the variables. d is updated to match.
+	// It also stores d's admission (AdmittedAt, and RecipientAddress as
+	// the rate key) if Admit did not: with no limits to apply, admitting
+	// needs no transaction of its own.
 	Finish(ctx context.Context, d *delivery.Delivery, r Result, now time.Time) (bool, error)
 	// Emit writes an event to the outbox, published after commit.
 	Emit(ctx context.Context, ev Event) error

@@ -7,6 +7,7 @@ import (
 	"encoding/json"
 	"errors"
 	"fmt"
+	"maps"
 	"sort"
 	"strings"
 	"time"
@@ -79,20 +80,30 @@ func (t *tx) Insert(ctx context.Context, d *delivery.Delivery) (*delivery.Delive
 	if err != nil {
 		return nil, false, err
 	}
+	// Stored at the precision both engines keep, so that the delivery
+	// returned for a new row is what a read gives back, without the read.
+	created := d.CreatedAt.UTC().Truncate(time.Microsecond)
 	n, err := t.dtx.Exec(ctx, `INSERT INTO deliveries (id, request_id, tenant_id, account_id, template, recipient_address,
 		recipient_name, locale, variables, status, created_at, updated_at, next_attempt_at)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $11, $11)
 		ON CONFLICT (request_id) DO NOTHING`,
 		d.ID, d.RequestID, d.TenantID, d.AccountID, string(d.Template), d.RecipientAddress, d.RecipientName,
-		d.Locale, string(vars), string(delivery.Queued), d.CreatedAt)
+		d.Locale, string(vars), string(delivery.Queued), created)
 	if err != nil {
 		return nil, false, fmt.Errorf("insert delivery: %w", err)
+	}
+	if n == 1 {
+		got := *d
+		got.Status, got.Attempts, got.LastError = delivery.Queued, 0, ""
+		got.CreatedAt, got.UpdatedAt, got.NextAttemptAt = created, created, &created
+		got.SentAt, got.AdmittedAt, got.Variables = nil, nil, maps.Clone(d.Variables)
+		return &got, true, nil
 	}
 	got, err := scan(t.dtx.QueryRow(ctx, "SELECT "+columns+" FROM deliveries WHERE request_id = $1", d.RequestID))
 	if err != nil {
 		return nil, false, fmt.Errorf("read delivery: %w", err)
 	}
-	return got, n == 1, nil
+	return got, false, nil
 }
 
 func (r reader) Get(ctx context.Context, id string) (*delivery.Delivery, error) {
@@ -109,11 +120,22 @@ func (s *Store) Claim(ctx context.Context, now time.Time, lease time.Duration, l
 	if s.db.Dialect() == dbx.Postgres {
 		lock = " FOR UPDATE SKIP LOCKED"
 	}
-	rows, err := s.db.Query(ctx, `UPDATE deliveries SET status = $1, lease_until = $2, attempts = attempts + 1,
+	// Each state is looked up on its own, in the order of the status
+	// index and at most limit rows: a single query over all three had to
+	// read (and sort) the whole backlog of waiting deliveries at every
+	// claim. Queued deliveries are due at their creation, so the oldest
+	// come first.
+	rows, err := s.db.Query(ctx, `WITH
+		queued AS (SELECT id, created_at FROM deliveries WHERE status = $4 AND next_attempt_at <= $3
+			ORDER BY next_attempt_at LIMIT $6`+lock+`),
+		retrying AS (SELECT id, created_at FROM deliveries WHERE status = $5 AND next_attempt_at <= $3
+			ORDER BY next_attempt_at LIMIT $6`+lock+`),
+		expired AS (SELECT id, created_at FROM deliveries WHERE status = $1 AND lease_until < $3
+			LIMIT $6`+lock+`)
+		UPDATE deliveries SET status = $1, lease_until = $2, attempts = attempts + 1,
 		updated_at = $3, next_attempt_at = NULL
-		WHERE id IN (SELECT id FROM deliveries
-			WHERE (status IN ($4, $5) AND next_attempt_at <= $3) OR (status = $1 AND lease_until < $3)
-			ORDER BY created_at LIMIT $6`+lock+`)
+		WHERE id IN (SELECT id FROM (SELECT id, created_at FROM queued UNION ALL SELECT id, created_at FROM retrying
+			UNION ALL SELECT id, created_at FROM expired) due ORDER BY created_at LIMIT $6)
 		RETURNING `+columns,
 		string(delivery.Sending), now.Add(lease), now, string(delivery.Queued), string(delivery.Retrying), limit)
 	if err != nil {
@@ -190,6 +212,17 @@ func (t *tx) Admit(ctx context.Context, d *delivery.Delivery, address string, no
 }
 
 func (t *tx) Finish(ctx context.Context, d *delivery.Delivery, r store.Result, now time.Time) (bool, error) {
+	// An admission Admit did not store (no limits to apply) is stored
+	// here; one it stored is written again unchanged.
+	var (
+		admitted *time.Time
+		key      string
+	)
+	if d.AdmittedAt != nil {
+		admitted, key = d.AdmittedAt, strings.ToLower(d.RecipientAddress)
+	}
+	const admission = `recipient_address = $8, rate_key = CASE WHEN admitted_at IS NULL THEN $9 ELSE rate_key END,
+		admitted_at = COALESCE(admitted_at, $10)`
 	var (
 		n   int64
 		err error
@@ -197,16 +230,18 @@ func (t *tx) Finish(ctx context.Context, d *delivery.Delivery, r store.Result, n
 	switch r.Status {
 	case delivery.Retrying:
 		n, err = t.dtx.Exec(ctx, `UPDATE deliveries SET status = $1, last_error = $2, next_attempt_at = $3,
-			lease_until = NULL, updated_at = $4 WHERE id = $5 AND status = $6 AND attempts = $7`,
-			string(r.Status), r.Error, r.NextAttemptAt, now, d.ID, string(delivery.Sending), d.Attempts)
+			lease_until = NULL, updated_at = $4, `+admission+` WHERE id = $5 AND status = $6 AND attempts = $7`,
+			string(r.Status), r.Error, r.NextAttemptAt, now, d.ID, string(delivery.Sending), d.Attempts,
+			d.RecipientAddress, key, admitted)
 	case delivery.Sent, delivery.Failed:
 		var sentAt *time.Time
 		if r.Status == delivery.Sent {
 			sentAt = &now
 		}
 		n, err = t.dtx.Exec(ctx, `UPDATE deliveries SET status = $1, last_error = $2, sent_at = $3, variables = NULL,
-			lease_until = NULL, updated_at = $4 WHERE id = $5 AND status = $6 AND attempts = $7`,
-			string(r.Status), r.Error, sentAt, now, d.ID, string(delivery.Sending), d.Attempts)
+			lease_until = NULL, updated_at = $4, `+admission+` WHERE id = $5 AND status = $6 AND attempts = $7`,
+			string(r.Status), r.Error, sentAt, now, d.ID, string(delivery.Sending), d.Attempts,
+			d.RecipientAddress, key, admitted)
 	default:
 		return false, fmt.Errorf("finish: unexpected status %s", r.Status)
 	}

@@ -5,6 +5,7 @@ package storetest
 import (
 	"context"
 	"errors"
+	"reflect"
 	"testing"
 	"time"
 
@@ -74,7 +75,9 @@ func Run(t *testing.T, newStore Factory) {
 
 	t.Run("Insert_RepeatedRequestIDReturnsTheFirst", func(t *testing.T) {
 		s, _ := newStore(t)
-		first, created, err := insert(ctx, s, newDelivery("req-1", "t1", "a@example.com"))
+		d := newDelivery("req-1", "t1", "a@example.com")
+		d.CreatedAt = t0.Add(1234567 * time.Nanosecond).In(time.FixedZone("X", 3600)) // finer than both engines keep
+		first, created, err := insert(ctx, s, d)
 		if err != nil || !created {
 			t.Fatalf("first insert: created=%v err=%v", created, err)
 		}
@@ -88,6 +91,11 @@ func Run(t *testing.T, newStore Factory) {
 		got, err := s.Get(ctx, first.ID)
 		if err != nil || got.Variables["token"] != "secret-token" || got.Status != delivery.Queued {
 			t.Fatalf("Get = %+v, %v", got, err)
+		}
+		// A new row is returned without reading it back: it must be what
+		// a read gives.
+		if !reflect.DeepEqual(first, got) {
+			t.Fatalf("Insert returned %+v\nGet returns     %+v", first, got)
 		}
 	})
 
@@ -154,6 +162,33 @@ func Run(t *testing.T, newStore Factory) {
 		final, _ := s.Get(ctx, d.ID)
 		if final.Status != delivery.Sent || final.SentAt == nil || final.Variables != nil || final.Attempts != 2 {
 			t.Fatalf("after Finish: %+v", final)
+		}
+	})
+
+	t.Run("Finish_StoresAnAdmissionAdmitDidNot", func(t *testing.T) {
+		s, _ := newStore(t)
+		_, _, _ = insert(ctx, s, newDelivery("req-1", "t1", ""))
+		got, _ := s.Claim(ctx, t0, time.Minute, 10)
+		// Admitted with no limits to apply: nothing stored yet.
+		at := t0.Add(time.Second)
+		got[0].AdmittedAt, got[0].RecipientAddress = &at, "Jan@Example.com"
+		if ok, err := finish(ctx, s, got[0], store.Result{Status: delivery.Sent}, t0.Add(2*time.Second)); !ok || err != nil {
+			t.Fatalf("Finish = %v, %v", ok, err)
+		}
+		final, _ := s.Get(ctx, got[0].ID)
+		if final.AdmittedAt == nil || !final.AdmittedAt.Equal(at) || final.RecipientAddress != "Jan@Example.com" {
+			t.Fatalf("after Finish: %+v", final)
+		}
+		// It counts towards the recipient's limit (the rate key is the
+		// lower-case address).
+		d2, _, _ := insert(ctx, s, newDelivery("req-2", "t1", "jan@example.com"))
+		claimed, _ := s.Claim(ctx, t0.Add(3*time.Second), time.Minute, 10)
+		if len(claimed) != 1 || claimed[0].ID != d2.ID {
+			t.Fatalf("Claim = %+v", claimed)
+		}
+		l := store.Limits{PerRecipient: 1, Window: time.Hour}
+		if ok, err := admit(ctx, s, claimed[0], "jan@example.com", t0.Add(3*time.Second), l); ok || err != nil {
+			t.Fatalf("Admit over the limit = %v, %v; want false", ok, err)
 		}
 	})
 
