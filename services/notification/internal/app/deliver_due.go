@@ -8,6 +8,7 @@ import (
 	"sync"
 	"time"
 
+	"github.com/latchkey/latchkey/libs/clock"
 	"github.com/latchkey/latchkey/libs/errs"
 	"github.com/latchkey/latchkey/services/notification/internal/delivery"
 	"github.com/latchkey/latchkey/services/notification/internal/events"
@@ -194,7 +195,9 @@ func (a *App) admit(ctx context.Context, d *delivery.Delivery, address string) (
 // writer), so the worker records the attempts that ended together. A
 // message is recorded SENT only after the SMTP server accepted it; if the
 // transaction fails, each attempt is recorded alone, so that one cannot
-// hold up the others.
+// hold up the others. While the database is out of reach it keeps trying
+// (patiently): an outcome not stored before the lease runs out means the
+// message is sent again.
 func (a *App) record(ctx context.Context, batch []*attempt) {
 	if ctx.Err() != nil {
 		// The outcomes must still be stored while the service stops.
@@ -202,31 +205,33 @@ func (a *App) record(ctx context.Context, batch []*attempt) {
 	}
 	results := make([]store.Result, len(batch))
 	taken := make([]bool, len(batch))
-	ferr := a.store.InTx(ctx, func(tx store.Tx) error {
-		now := a.clock.Now()
-		for i, at := range batch {
-			d := at.d
-			results[i] = a.result(d, at.outcome, at.err, at.stopping, now)
-			ok, err := tx.Finish(ctx, d, results[i], now)
-			if err != nil {
-				return err
+	ferr := a.patiently(ctx, func() error {
+		return a.store.InTx(ctx, func(tx store.Tx) error {
+			now := a.clock.Now()
+			for i, at := range batch {
+				d := at.d
+				results[i] = a.result(d, at.outcome, at.err, at.stopping, now)
+				ok, err := tx.Finish(ctx, d, results[i], now)
+				if err != nil {
+					return err
+				}
+				if taken[i] = !ok; !ok {
+					continue
+				}
+				switch results[i].Status {
+				case delivery.Sent:
+					err = tx.Emit(ctx, events.NotificationSent(d, now))
+				case delivery.Failed:
+					err = tx.Emit(ctx, events.NotificationFailed(d, now))
+				}
+				if err != nil {
+					return err
+				}
 			}
-			if taken[i] = !ok; !ok {
-				continue
-			}
-			switch results[i].Status {
-			case delivery.Sent:
-				err = tx.Emit(ctx, events.NotificationSent(d, now))
-			case delivery.Failed:
-				err = tx.Emit(ctx, events.NotificationFailed(d, now))
-			}
-			if err != nil {
-				return err
-			}
-		}
-		return nil
+			return nil
+		})
 	})
-	if ferr != nil && len(batch) > 1 {
+	if ferr != nil && len(batch) > 1 && !errs.Is(ferr, errs.KindUnavailable) {
 		for _, at := range batch {
 			a.record(ctx, []*attempt{at})
 		}
@@ -234,6 +239,25 @@ func (a *App) record(ctx context.Context, batch []*attempt) {
 	}
 	for i, at := range batch {
 		a.report(at, results[i], taken[i], ferr)
+	}
+}
+
+// patiently runs fn again while it fails because the database is out of
+// reach (a restart, a failover), for up to half the lease: the messages
+// whose outcomes it stores went out already, and once their lease runs out
+// another attempt sends them a second time. Other errors return at once.
+func (a *App) patiently(ctx context.Context, fn func() error) error {
+	deadline := time.Now().Add(a.opts.Lease / 2)
+	wait := 50 * time.Millisecond
+	for {
+		err := fn()
+		if err == nil || !errs.Is(err, errs.KindUnavailable) || time.Now().Add(wait).After(deadline) {
+			return err
+		}
+		if !clock.Wait(ctx, wait, nil) {
+			return err
+		}
+		wait = min(2*wait, time.Second)
 	}
 }
 

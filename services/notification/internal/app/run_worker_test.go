@@ -6,11 +6,13 @@ import (
 	"fmt"
 	"io"
 	"log/slog"
+	"sync/atomic"
 	"testing"
 	"time"
 
 	"github.com/latchkey/latchkey/libs/clock"
 	"github.com/latchkey/latchkey/libs/dbx"
+	"github.com/latchkey/latchkey/libs/errs"
 	"github.com/latchkey/latchkey/libs/outbox"
 	"github.com/latchkey/latchkey/libs/testkit"
 	"github.com/latchkey/latchkey/services/notification/internal/app"
@@ -85,6 +87,77 @@ func TestRunWorker_AnOutcomeThatCannotBeRecordedDoesNotHoldUpTheOthers(t *testin
 		<-done
 		if got, err := st.Get(context.Background(), bad.ID); err != nil || got.Status != delivery.Sending {
 			t.Fatalf("the delivery whose outcome could not be recorded: %+v, %v; want SENDING (its lease runs out)", got, err)
+		}
+	})
+}
+
+// outageStore cannot reach the database for the first `down` attempts to
+// record an outcome, as during a restart.
+type outageStore struct {
+	store.Store
+	down *atomic.Int32
+}
+
+func (s outageStore) InTx(ctx context.Context, fn func(tx store.Tx) error) error {
+	return s.Store.InTx(ctx, func(tx store.Tx) error { return fn(outageTx{tx, s.down}) })
+}
+
+type outageTx struct {
+	store.Tx
+	down *atomic.Int32
+}
+
+func (t outageTx) Finish(ctx context.Context, d *delivery.Delivery, r store.Result, now time.Time) (bool, error) {
+	if t.down.Add(-1) >= 0 {
+		return false, errs.Unavailable("UNAVAILABLE", "temporarily unavailable, try again shortly", nil)
+	}
+	return t.Tx.Finish(ctx, d, r, now)
+}
+
+// A message the SMTP server accepted while the database was restarting is
+// recorded SENT once the database is back, within its lease, and so is
+// not sent a second time (seen in the PostgreSQL-restart fault test: the
+// outcome was given up at once, the lease ran out and the e-mail went out
+// twice).
+func TestRunWorker_OutcomeRecordedOnceTheDatabaseIsBack(t *testing.T) {
+	const tenant = "0193a000-0000-7000-8000-000000000001"
+	testkit.EachMigratedDialect(t, "notification", sqlstore.Migrate, func(t *testing.T, db dbx.DB) {
+		ctx, cancel := context.WithCancel(context.Background())
+		defer cancel()
+		down := &atomic.Int32{}
+		down.Store(5)
+		st := outageStore{sqlstore.New(db, outbox.New(db, clock.System{}, "notification")), down}
+		var sent atomic.Int32
+		use := app.New(st, clock.System{}, nil, senderFunc(func(*mailer.Envelope) error { sent.Add(1); return nil }), app.Options{
+			Workers: 2, Poll: 10 * time.Millisecond, Lease: time.Minute, Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
+		})
+		d, err := use.SendNotification(ctx, delivery.Request{
+			RequestID: "r1", TenantID: tenant, Template: delivery.PasswordChanged, RecipientAddress: "kees@example.com",
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		done := make(chan struct{})
+		go func() {
+			defer close(done)
+			_ = use.RunWorker(ctx)
+		}()
+		for deadline := time.Now().Add(30 * time.Second); ; time.Sleep(10 * time.Millisecond) {
+			got, err := st.Get(ctx, d.ID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			if got.Status == delivery.Sent {
+				break
+			}
+			if time.Now().After(deadline) {
+				t.Fatalf("delivery %s after the outage; want SENT", got.Status)
+			}
+		}
+		cancel()
+		<-done
+		if n := sent.Load(); n != 1 {
+			t.Fatalf("sent %d times; want once", n)
 		}
 	})
 }
