@@ -27,10 +27,11 @@ func newGRPCServer(p *grpcProxy, h *health.Server) *grpc.Server {
 	opts := append([]grpc.ServerOption{
 		grpc.ForceServerCodecV2(p.codec),
 		grpc.UnknownServiceHandler(p.handle),
-		// A server span per call, continuing a client's traceparent; the
-		// backend connections' client spans carry it on.
-		grpc.StatsHandler(tracing.ServerHandler()),
 	}, grpcx.LimitOptions(grpcx.Limits{MaxRecvMsgBytes: maxBodyBytes, MaxConcurrentStreams: publicMaxConcurrentStreams})...)
+	// A server span per call, continuing a client's traceparent; the
+	// backend connections' client spans carry it on (nothing while tracing
+	// is off).
+	opts = append(opts, tracing.ServerOptions()...)
 	s := grpc.NewServer(opts...)
 	healthpb.RegisterHealthServer(s, h)
 	// Reflection describes the public API only. The descriptors come from

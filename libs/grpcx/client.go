@@ -97,10 +97,10 @@ func Dial(target string, opts DialOptions) (*grpc.ClientConn, error) {
 		grpc.WithResolvers(refreshingDNS{}),
 		grpc.WithChainUnaryInterceptor(unaryRequestID),
 		grpc.WithChainStreamInterceptor(streamRequestID),
-		// A client span per call; its traceparent goes out in the
-		// metadata (no-op while tracing is off).
-		grpc.WithStatsHandler(tracing.ClientHandler()),
 	}
+	// A client span per call; its traceparent goes out in the metadata
+	// (nothing while tracing is off).
+	dialOpts = append(dialOpts, tracing.DialOptions()...)
 	if opts.Registerer != nil {
 		m, err := register(opts.Registerer, grpcprom.NewClientMetrics(grpcprom.WithClientHandlingTimeHistogram()))
 		if err != nil {

@@ -133,12 +133,12 @@ func NewServer(opts ServerOptions, extra ...grpc.ServerOption) *Server {
 	stream = append(stream, recovery.StreamServerInterceptor(rec))
 
 	serverOpts := append([]grpc.ServerOption{
-		// A server span per call, continuing the caller's traceparent
-		// (no-op while tracing is off).
-		grpc.StatsHandler(tracing.ServerHandler()),
 		grpc.ChainUnaryInterceptor(unary...),
 		grpc.ChainStreamInterceptor(stream...),
 	}, LimitOptions(opts.Limits)...)
+	// A server span per call, continuing the caller's traceparent
+	// (nothing while tracing is off).
+	serverOpts = append(serverOpts, tracing.ServerOptions()...)
 	serverOpts = append(serverOpts, extra...)
 	if opts.TLS != nil {
 		serverOpts = append(serverOpts, grpc.Creds(credentials.NewTLS(opts.TLS)))

@@ -19,6 +19,7 @@ import (
 	"net/url"
 	"strconv"
 	"strings"
+	"sync/atomic"
 	"time"
 
 	"go.opentelemetry.io/contrib/instrumentation/google.golang.org/grpc/otelgrpc"
@@ -30,7 +31,7 @@ import (
 	"go.opentelemetry.io/otel/sdk/resource"
 	sdktrace "go.opentelemetry.io/otel/sdk/trace"
 	"go.opentelemetry.io/otel/trace"
-	"google.golang.org/grpc/stats"
+	"google.golang.org/grpc"
 
 	"github.com/latchkey/latchkey/libs/config"
 )
@@ -148,23 +149,38 @@ func Start(ctx context.Context, service string, s Settings, log *slog.Logger) (s
 
 // Install makes tp the global tracer provider and W3C trace context the
 // global propagator: what Start does, and what tests do with an in-memory
-// exporter.
+// exporter. Servers and connections made after it carry spans
+// (ServerOptions, DialOptions).
 func Install(tp trace.TracerProvider) {
 	otel.SetTracerProvider(tp)
 	otel.SetTextMapPropagator(propagation.TraceContext{})
+	installed.Store(true)
 }
 
-// ServerHandler is the gRPC server side of tracing: a server span per
-// call, continuing the caller's traceparent from the metadata. Health
-// checks, which probes and balancers make every few seconds, are left out.
-func ServerHandler() stats.Handler {
-	return otelgrpc.NewServerHandler(otelgrpc.WithFilter(filters.Not(filters.HealthCheck())))
+// installed is whether Install ran. Until it has, the gRPC stats handlers
+// are left out altogether: with OpenTelemetry's no-op globals they record
+// nothing, yet cost every call a few allocations and about 4 % of an
+// authenticated read's CPU (issue 14's profiles).
+var installed atomic.Bool
+
+// ServerOptions are the gRPC server side of tracing, empty while tracing
+// is off: a server span per call, continuing the caller's traceparent from
+// the metadata. Health checks, which probes and balancers make every few
+// seconds, are left out.
+func ServerOptions() []grpc.ServerOption {
+	if !installed.Load() {
+		return nil
+	}
+	return []grpc.ServerOption{grpc.StatsHandler(otelgrpc.NewServerHandler(otelgrpc.WithFilter(filters.Not(filters.HealthCheck()))))}
 }
 
-// ClientHandler is the gRPC client side of tracing: a client span per call
-// whose traceparent goes out in the metadata.
-func ClientHandler() stats.Handler {
-	return otelgrpc.NewClientHandler(otelgrpc.WithFilter(filters.Not(filters.HealthCheck())))
+// DialOptions are the gRPC client side of tracing, empty while tracing is
+// off: a client span per call whose traceparent goes out in the metadata.
+func DialOptions() []grpc.DialOption {
+	if !installed.Load() {
+		return nil
+	}
+	return []grpc.DialOption{grpc.WithStatsHandler(otelgrpc.NewClientHandler(otelgrpc.WithFilter(filters.Not(filters.HealthCheck()))))}
 }
 
 // Tracer is the tracer of Latchkey's own spans (the gateway's REST span,
