@@ -8,8 +8,10 @@ package natsx
 
 import (
 	"context"
+	"errors"
 	"fmt"
 	"log/slog"
+	"strings"
 	"time"
 
 	"github.com/nats-io/nats.go"
@@ -58,6 +60,14 @@ func Connect(ctx context.Context, url, name string, opts ...nats.Option) (*nats.
 			subject := ""
 			if sub != nil {
 				subject = sub.Subject
+			}
+			if isConsumerCleanUp(err) {
+				// An ordered consumer deletes its old consumer when it
+				// starts over or stops; our users may not delete
+				// consumers (natsauth), so the server refuses and the
+				// consumer expires by itself: nothing for a person to do.
+				slog.Debug("nats consumer left to expire", "name", name, "err", err)
+				return
 			}
 			slog.Error("nats async error", "name", name, "subject", subject, "err", err)
 		}),
@@ -123,4 +133,10 @@ func NewJetStream(nc *nats.Conn) (jetstream.JetStream, error) {
 		return nil, fmt.Errorf("natsx: jetstream: %w", err)
 	}
 	return js, nil
+}
+
+// isConsumerCleanUp tells the permission violation of a refused consumer
+// delete from the ones that mean a misconfigured user.
+func isConsumerCleanUp(err error) bool {
+	return errors.Is(err, nats.ErrPermissionViolation) && strings.Contains(err.Error(), `"$JS.API.CONSUMER.DELETE.`)
 }

@@ -506,6 +506,94 @@ func (x *MarkActivatedResponse) GetAccount() *v1.Account {
 	return nil
 }
 
+type NoteSecurityChangeRequest struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	TenantId      string                 `protobuf:"bytes,1,opt,name=tenant_id,json=tenantId,proto3" json:"tenant_id,omitempty"`
+	AccountId     string                 `protobuf:"bytes,2,opt,name=account_id,json=accountId,proto3" json:"account_id,omitempty"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *NoteSecurityChangeRequest) Reset() {
+	*x = NoteSecurityChangeRequest{}
+	mi := &file_latchkey_internalapi_account_v1_account_internal_proto_msgTypes[10]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *NoteSecurityChangeRequest) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*NoteSecurityChangeRequest) ProtoMessage() {}
+
+func (x *NoteSecurityChangeRequest) ProtoReflect() protoreflect.Message {
+	mi := &file_latchkey_internalapi_account_v1_account_internal_proto_msgTypes[10]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use NoteSecurityChangeRequest.ProtoReflect.Descriptor instead.
+func (*NoteSecurityChangeRequest) Descriptor() ([]byte, []int) {
+	return file_latchkey_internalapi_account_v1_account_internal_proto_rawDescGZIP(), []int{10}
+}
+
+func (x *NoteSecurityChangeRequest) GetTenantId() string {
+	if x != nil {
+		return x.TenantId
+	}
+	return ""
+}
+
+func (x *NoteSecurityChangeRequest) GetAccountId() string {
+	if x != nil {
+		return x.AccountId
+	}
+	return ""
+}
+
+type NoteSecurityChangeResponse struct {
+	state         protoimpl.MessageState `protogen:"open.v1"`
+	unknownFields protoimpl.UnknownFields
+	sizeCache     protoimpl.SizeCache
+}
+
+func (x *NoteSecurityChangeResponse) Reset() {
+	*x = NoteSecurityChangeResponse{}
+	mi := &file_latchkey_internalapi_account_v1_account_internal_proto_msgTypes[11]
+	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+	ms.StoreMessageInfo(mi)
+}
+
+func (x *NoteSecurityChangeResponse) String() string {
+	return protoimpl.X.MessageStringOf(x)
+}
+
+func (*NoteSecurityChangeResponse) ProtoMessage() {}
+
+func (x *NoteSecurityChangeResponse) ProtoReflect() protoreflect.Message {
+	mi := &file_latchkey_internalapi_account_v1_account_internal_proto_msgTypes[11]
+	if x != nil {
+		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
+		if ms.LoadMessageInfo() == nil {
+			ms.StoreMessageInfo(mi)
+		}
+		return ms
+	}
+	return mi.MessageOf(x)
+}
+
+// Deprecated: Use NoteSecurityChangeResponse.ProtoReflect.Descriptor instead.
+func (*NoteSecurityChangeResponse) Descriptor() ([]byte, []int) {
+	return file_latchkey_internalapi_account_v1_account_internal_proto_rawDescGZIP(), []int{11}
+}
+
 type RecordLockoutRequest struct {
 	state     protoimpl.MessageState `protogen:"open.v1"`
 	TenantId  string                 `protobuf:"bytes,1,opt,name=tenant_id,json=tenantId,proto3" json:"tenant_id,omitempty"`
@@ -520,7 +608,7 @@ type RecordLockoutRequest struct {
 
 func (x *RecordLockoutRequest) Reset() {
 	*x = RecordLockoutRequest{}
-	mi := &file_latchkey_internalapi_account_v1_account_internal_proto_msgTypes[10]
+	mi := &file_latchkey_internalapi_account_v1_account_internal_proto_msgTypes[12]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -532,7 +620,7 @@ func (x *RecordLockoutRequest) String() string {
 func (*RecordLockoutRequest) ProtoMessage() {}
 
 func (x *RecordLockoutRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_latchkey_internalapi_account_v1_account_internal_proto_msgTypes[10]
+	mi := &file_latchkey_internalapi_account_v1_account_internal_proto_msgTypes[12]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -545,7 +633,7 @@ func (x *RecordLockoutRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RecordLockoutRequest.ProtoReflect.Descriptor instead.
 func (*RecordLockoutRequest) Descriptor() ([]byte, []int) {
-	return file_latchkey_internalapi_account_v1_account_internal_proto_rawDescGZIP(), []int{10}
+	return file_latchkey_internalapi_account_v1_account_internal_proto_rawDescGZIP(), []int{12}
 }
 
 func (x *RecordLockoutRequest) GetTenantId() string {
@@ -585,7 +673,7 @@ type RecordLockoutResponse struct {
 
 func (x *RecordLockoutResponse) Reset() {
 	*x = RecordLockoutResponse{}
-	mi := &file_latchkey_internalapi_account_v1_account_internal_proto_msgTypes[11]
+	mi := &file_latchkey_internalapi_account_v1_account_internal_proto_msgTypes[13]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -597,7 +685,7 @@ func (x *RecordLockoutResponse) String() string {
 func (*RecordLockoutResponse) ProtoMessage() {}
 
 func (x *RecordLockoutResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_latchkey_internalapi_account_v1_account_internal_proto_msgTypes[11]
+	mi := &file_latchkey_internalapi_account_v1_account_internal_proto_msgTypes[13]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -610,7 +698,7 @@ func (x *RecordLockoutResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RecordLockoutResponse.ProtoReflect.Descriptor instead.
 func (*RecordLockoutResponse) Descriptor() ([]byte, []int) {
-	return file_latchkey_internalapi_account_v1_account_internal_proto_rawDescGZIP(), []int{11}
+	return file_latchkey_internalapi_account_v1_account_internal_proto_rawDescGZIP(), []int{13}
 }
 
 func (x *RecordLockoutResponse) GetAccount() *v1.Account {
@@ -630,7 +718,7 @@ type ReleaseLockoutRequest struct {
 
 func (x *ReleaseLockoutRequest) Reset() {
 	*x = ReleaseLockoutRequest{}
-	mi := &file_latchkey_internalapi_account_v1_account_internal_proto_msgTypes[12]
+	mi := &file_latchkey_internalapi_account_v1_account_internal_proto_msgTypes[14]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -642,7 +730,7 @@ func (x *ReleaseLockoutRequest) String() string {
 func (*ReleaseLockoutRequest) ProtoMessage() {}
 
 func (x *ReleaseLockoutRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_latchkey_internalapi_account_v1_account_internal_proto_msgTypes[12]
+	mi := &file_latchkey_internalapi_account_v1_account_internal_proto_msgTypes[14]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -655,7 +743,7 @@ func (x *ReleaseLockoutRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReleaseLockoutRequest.ProtoReflect.Descriptor instead.
 func (*ReleaseLockoutRequest) Descriptor() ([]byte, []int) {
-	return file_latchkey_internalapi_account_v1_account_internal_proto_rawDescGZIP(), []int{12}
+	return file_latchkey_internalapi_account_v1_account_internal_proto_rawDescGZIP(), []int{14}
 }
 
 func (x *ReleaseLockoutRequest) GetTenantId() string {
@@ -681,7 +769,7 @@ type ReleaseLockoutResponse struct {
 
 func (x *ReleaseLockoutResponse) Reset() {
 	*x = ReleaseLockoutResponse{}
-	mi := &file_latchkey_internalapi_account_v1_account_internal_proto_msgTypes[13]
+	mi := &file_latchkey_internalapi_account_v1_account_internal_proto_msgTypes[15]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -693,7 +781,7 @@ func (x *ReleaseLockoutResponse) String() string {
 func (*ReleaseLockoutResponse) ProtoMessage() {}
 
 func (x *ReleaseLockoutResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_latchkey_internalapi_account_v1_account_internal_proto_msgTypes[13]
+	mi := &file_latchkey_internalapi_account_v1_account_internal_proto_msgTypes[15]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -706,7 +794,7 @@ func (x *ReleaseLockoutResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ReleaseLockoutResponse.ProtoReflect.Descriptor instead.
 func (*ReleaseLockoutResponse) Descriptor() ([]byte, []int) {
-	return file_latchkey_internalapi_account_v1_account_internal_proto_rawDescGZIP(), []int{13}
+	return file_latchkey_internalapi_account_v1_account_internal_proto_rawDescGZIP(), []int{15}
 }
 
 func (x *ReleaseLockoutResponse) GetAccount() *v1.Account {
@@ -728,7 +816,7 @@ type RecordTermsAcceptanceRequest struct {
 
 func (x *RecordTermsAcceptanceRequest) Reset() {
 	*x = RecordTermsAcceptanceRequest{}
-	mi := &file_latchkey_internalapi_account_v1_account_internal_proto_msgTypes[14]
+	mi := &file_latchkey_internalapi_account_v1_account_internal_proto_msgTypes[16]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -740,7 +828,7 @@ func (x *RecordTermsAcceptanceRequest) String() string {
 func (*RecordTermsAcceptanceRequest) ProtoMessage() {}
 
 func (x *RecordTermsAcceptanceRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_latchkey_internalapi_account_v1_account_internal_proto_msgTypes[14]
+	mi := &file_latchkey_internalapi_account_v1_account_internal_proto_msgTypes[16]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -753,7 +841,7 @@ func (x *RecordTermsAcceptanceRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RecordTermsAcceptanceRequest.ProtoReflect.Descriptor instead.
 func (*RecordTermsAcceptanceRequest) Descriptor() ([]byte, []int) {
-	return file_latchkey_internalapi_account_v1_account_internal_proto_rawDescGZIP(), []int{14}
+	return file_latchkey_internalapi_account_v1_account_internal_proto_rawDescGZIP(), []int{16}
 }
 
 func (x *RecordTermsAcceptanceRequest) GetTenantId() string {
@@ -786,7 +874,7 @@ type RecordTermsAcceptanceResponse struct {
 
 func (x *RecordTermsAcceptanceResponse) Reset() {
 	*x = RecordTermsAcceptanceResponse{}
-	mi := &file_latchkey_internalapi_account_v1_account_internal_proto_msgTypes[15]
+	mi := &file_latchkey_internalapi_account_v1_account_internal_proto_msgTypes[17]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -798,7 +886,7 @@ func (x *RecordTermsAcceptanceResponse) String() string {
 func (*RecordTermsAcceptanceResponse) ProtoMessage() {}
 
 func (x *RecordTermsAcceptanceResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_latchkey_internalapi_account_v1_account_internal_proto_msgTypes[15]
+	mi := &file_latchkey_internalapi_account_v1_account_internal_proto_msgTypes[17]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -811,7 +899,7 @@ func (x *RecordTermsAcceptanceResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use RecordTermsAcceptanceResponse.ProtoReflect.Descriptor instead.
 func (*RecordTermsAcceptanceResponse) Descriptor() ([]byte, []int) {
-	return file_latchkey_internalapi_account_v1_account_internal_proto_rawDescGZIP(), []int{15}
+	return file_latchkey_internalapi_account_v1_account_internal_proto_rawDescGZIP(), []int{17}
 }
 
 func (x *RecordTermsAcceptanceResponse) GetAccount() *v1.Account {
@@ -829,7 +917,7 @@ type SweepInactiveRequest struct {
 
 func (x *SweepInactiveRequest) Reset() {
 	*x = SweepInactiveRequest{}
-	mi := &file_latchkey_internalapi_account_v1_account_internal_proto_msgTypes[16]
+	mi := &file_latchkey_internalapi_account_v1_account_internal_proto_msgTypes[18]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -841,7 +929,7 @@ func (x *SweepInactiveRequest) String() string {
 func (*SweepInactiveRequest) ProtoMessage() {}
 
 func (x *SweepInactiveRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_latchkey_internalapi_account_v1_account_internal_proto_msgTypes[16]
+	mi := &file_latchkey_internalapi_account_v1_account_internal_proto_msgTypes[18]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -854,7 +942,7 @@ func (x *SweepInactiveRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SweepInactiveRequest.ProtoReflect.Descriptor instead.
 func (*SweepInactiveRequest) Descriptor() ([]byte, []int) {
-	return file_latchkey_internalapi_account_v1_account_internal_proto_rawDescGZIP(), []int{16}
+	return file_latchkey_internalapi_account_v1_account_internal_proto_rawDescGZIP(), []int{18}
 }
 
 type SweepInactiveResponse struct {
@@ -869,7 +957,7 @@ type SweepInactiveResponse struct {
 
 func (x *SweepInactiveResponse) Reset() {
 	*x = SweepInactiveResponse{}
-	mi := &file_latchkey_internalapi_account_v1_account_internal_proto_msgTypes[17]
+	mi := &file_latchkey_internalapi_account_v1_account_internal_proto_msgTypes[19]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -881,7 +969,7 @@ func (x *SweepInactiveResponse) String() string {
 func (*SweepInactiveResponse) ProtoMessage() {}
 
 func (x *SweepInactiveResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_latchkey_internalapi_account_v1_account_internal_proto_msgTypes[17]
+	mi := &file_latchkey_internalapi_account_v1_account_internal_proto_msgTypes[19]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -894,7 +982,7 @@ func (x *SweepInactiveResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use SweepInactiveResponse.ProtoReflect.Descriptor instead.
 func (*SweepInactiveResponse) Descriptor() ([]byte, []int) {
-	return file_latchkey_internalapi_account_v1_account_internal_proto_rawDescGZIP(), []int{17}
+	return file_latchkey_internalapi_account_v1_account_internal_proto_rawDescGZIP(), []int{19}
 }
 
 func (x *SweepInactiveResponse) GetLockedCount() int32 {
@@ -925,7 +1013,7 @@ type CreateImportedAccountsRequest struct {
 
 func (x *CreateImportedAccountsRequest) Reset() {
 	*x = CreateImportedAccountsRequest{}
-	mi := &file_latchkey_internalapi_account_v1_account_internal_proto_msgTypes[18]
+	mi := &file_latchkey_internalapi_account_v1_account_internal_proto_msgTypes[20]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -937,7 +1025,7 @@ func (x *CreateImportedAccountsRequest) String() string {
 func (*CreateImportedAccountsRequest) ProtoMessage() {}
 
 func (x *CreateImportedAccountsRequest) ProtoReflect() protoreflect.Message {
-	mi := &file_latchkey_internalapi_account_v1_account_internal_proto_msgTypes[18]
+	mi := &file_latchkey_internalapi_account_v1_account_internal_proto_msgTypes[20]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -950,7 +1038,7 @@ func (x *CreateImportedAccountsRequest) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateImportedAccountsRequest.ProtoReflect.Descriptor instead.
 func (*CreateImportedAccountsRequest) Descriptor() ([]byte, []int) {
-	return file_latchkey_internalapi_account_v1_account_internal_proto_rawDescGZIP(), []int{18}
+	return file_latchkey_internalapi_account_v1_account_internal_proto_rawDescGZIP(), []int{20}
 }
 
 func (x *CreateImportedAccountsRequest) GetTenantId() string {
@@ -1001,7 +1089,7 @@ type ImportIdempotencyKey struct {
 
 func (x *ImportIdempotencyKey) Reset() {
 	*x = ImportIdempotencyKey{}
-	mi := &file_latchkey_internalapi_account_v1_account_internal_proto_msgTypes[19]
+	mi := &file_latchkey_internalapi_account_v1_account_internal_proto_msgTypes[21]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1013,7 +1101,7 @@ func (x *ImportIdempotencyKey) String() string {
 func (*ImportIdempotencyKey) ProtoMessage() {}
 
 func (x *ImportIdempotencyKey) ProtoReflect() protoreflect.Message {
-	mi := &file_latchkey_internalapi_account_v1_account_internal_proto_msgTypes[19]
+	mi := &file_latchkey_internalapi_account_v1_account_internal_proto_msgTypes[21]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1026,7 +1114,7 @@ func (x *ImportIdempotencyKey) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ImportIdempotencyKey.ProtoReflect.Descriptor instead.
 func (*ImportIdempotencyKey) Descriptor() ([]byte, []int) {
-	return file_latchkey_internalapi_account_v1_account_internal_proto_rawDescGZIP(), []int{19}
+	return file_latchkey_internalapi_account_v1_account_internal_proto_rawDescGZIP(), []int{21}
 }
 
 func (x *ImportIdempotencyKey) GetKey() string {
@@ -1072,7 +1160,7 @@ type ImportedAccountRow struct {
 
 func (x *ImportedAccountRow) Reset() {
 	*x = ImportedAccountRow{}
-	mi := &file_latchkey_internalapi_account_v1_account_internal_proto_msgTypes[20]
+	mi := &file_latchkey_internalapi_account_v1_account_internal_proto_msgTypes[22]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1084,7 +1172,7 @@ func (x *ImportedAccountRow) String() string {
 func (*ImportedAccountRow) ProtoMessage() {}
 
 func (x *ImportedAccountRow) ProtoReflect() protoreflect.Message {
-	mi := &file_latchkey_internalapi_account_v1_account_internal_proto_msgTypes[20]
+	mi := &file_latchkey_internalapi_account_v1_account_internal_proto_msgTypes[22]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1097,7 +1185,7 @@ func (x *ImportedAccountRow) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ImportedAccountRow.ProtoReflect.Descriptor instead.
 func (*ImportedAccountRow) Descriptor() ([]byte, []int) {
-	return file_latchkey_internalapi_account_v1_account_internal_proto_rawDescGZIP(), []int{20}
+	return file_latchkey_internalapi_account_v1_account_internal_proto_rawDescGZIP(), []int{22}
 }
 
 func (x *ImportedAccountRow) GetAccountId() string {
@@ -1163,7 +1251,7 @@ type CreateImportedAccountsResponse struct {
 
 func (x *CreateImportedAccountsResponse) Reset() {
 	*x = CreateImportedAccountsResponse{}
-	mi := &file_latchkey_internalapi_account_v1_account_internal_proto_msgTypes[21]
+	mi := &file_latchkey_internalapi_account_v1_account_internal_proto_msgTypes[23]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1175,7 +1263,7 @@ func (x *CreateImportedAccountsResponse) String() string {
 func (*CreateImportedAccountsResponse) ProtoMessage() {}
 
 func (x *CreateImportedAccountsResponse) ProtoReflect() protoreflect.Message {
-	mi := &file_latchkey_internalapi_account_v1_account_internal_proto_msgTypes[21]
+	mi := &file_latchkey_internalapi_account_v1_account_internal_proto_msgTypes[23]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1188,7 +1276,7 @@ func (x *CreateImportedAccountsResponse) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use CreateImportedAccountsResponse.ProtoReflect.Descriptor instead.
 func (*CreateImportedAccountsResponse) Descriptor() ([]byte, []int) {
-	return file_latchkey_internalapi_account_v1_account_internal_proto_rawDescGZIP(), []int{21}
+	return file_latchkey_internalapi_account_v1_account_internal_proto_rawDescGZIP(), []int{23}
 }
 
 func (x *CreateImportedAccountsResponse) GetResults() []*ImportedAccountResult {
@@ -1223,7 +1311,7 @@ type ImportedAccountResult struct {
 
 func (x *ImportedAccountResult) Reset() {
 	*x = ImportedAccountResult{}
-	mi := &file_latchkey_internalapi_account_v1_account_internal_proto_msgTypes[22]
+	mi := &file_latchkey_internalapi_account_v1_account_internal_proto_msgTypes[24]
 	ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 	ms.StoreMessageInfo(mi)
 }
@@ -1235,7 +1323,7 @@ func (x *ImportedAccountResult) String() string {
 func (*ImportedAccountResult) ProtoMessage() {}
 
 func (x *ImportedAccountResult) ProtoReflect() protoreflect.Message {
-	mi := &file_latchkey_internalapi_account_v1_account_internal_proto_msgTypes[22]
+	mi := &file_latchkey_internalapi_account_v1_account_internal_proto_msgTypes[24]
 	if x != nil {
 		ms := protoimpl.X.MessageStateOf(protoimpl.Pointer(x))
 		if ms.LoadMessageInfo() == nil {
@@ -1248,7 +1336,7 @@ func (x *ImportedAccountResult) ProtoReflect() protoreflect.Message {
 
 // Deprecated: Use ImportedAccountResult.ProtoReflect.Descriptor instead.
 func (*ImportedAccountResult) Descriptor() ([]byte, []int) {
-	return file_latchkey_internalapi_account_v1_account_internal_proto_rawDescGZIP(), []int{22}
+	return file_latchkey_internalapi_account_v1_account_internal_proto_rawDescGZIP(), []int{24}
 }
 
 func (x *ImportedAccountResult) GetIndex() int32 {
@@ -1310,7 +1398,12 @@ const file_latchkey_internalapi_account_v1_account_internal_proto_rawDesc = "" +
 	"\n" +
 	"account_id\x18\x02 \x01(\tR\taccountId\"O\n" +
 	"\x15MarkActivatedResponse\x126\n" +
-	"\aaccount\x18\x01 \x01(\v2\x1c.latchkey.account.v1.AccountR\aaccount\"\xce\x01\n" +
+	"\aaccount\x18\x01 \x01(\v2\x1c.latchkey.account.v1.AccountR\aaccount\"W\n" +
+	"\x19NoteSecurityChangeRequest\x12\x1b\n" +
+	"\ttenant_id\x18\x01 \x01(\tR\btenantId\x12\x1d\n" +
+	"\n" +
+	"account_id\x18\x02 \x01(\tR\taccountId\"\x1c\n" +
+	"\x1aNoteSecurityChangeResponse\"\xce\x01\n" +
 	"\x14RecordLockoutRequest\x12\x1b\n" +
 	"\ttenant_id\x18\x01 \x01(\tR\btenantId\x12\x1d\n" +
 	"\n" +
@@ -1363,8 +1456,7 @@ const file_latchkey_internalapi_account_v1_account_internal_proto_rawDesc = "" +
 	"\aaccount\x18\x02 \x01(\v2\x1c.latchkey.account.v1.AccountR\aaccount\x12\x1d\n" +
 	"\n" +
 	"error_code\x18\x03 \x01(\tR\terrorCode\x12#\n" +
-	"\rerror_message\x18\x04 \x01(\tR\ferrorMessage2\xdc\n" +
-	"\n" +
+	"\rerror_message\x18\x04 \x01(\tR\ferrorMessage2\xec\v\n" +
 	"\x16AccountInternalService\x12{\n" +
 	"\fResolveLogin\x124.latchkey.internalapi.account.v1.ResolveLoginRequest\x1a5.latchkey.internalapi.account.v1.ResolveLoginResponse\x12~\n" +
 	"\rLookupAccount\x125.latchkey.internalapi.account.v1.LookupAccountRequest\x1a6.latchkey.internalapi.account.v1.LookupAccountResponse\x12\x84\x01\n" +
@@ -1374,7 +1466,8 @@ const file_latchkey_internalapi_account_v1_account_internal_proto_rawDesc = "" +
 	"\rRecordLockout\x125.latchkey.internalapi.account.v1.RecordLockoutRequest\x1a6.latchkey.internalapi.account.v1.RecordLockoutResponse\x12\x81\x01\n" +
 	"\x0eReleaseLockout\x126.latchkey.internalapi.account.v1.ReleaseLockoutRequest\x1a7.latchkey.internalapi.account.v1.ReleaseLockoutResponse\x12\x96\x01\n" +
 	"\x15RecordTermsAcceptance\x12=.latchkey.internalapi.account.v1.RecordTermsAcceptanceRequest\x1a>.latchkey.internalapi.account.v1.RecordTermsAcceptanceResponse\x12\x99\x01\n" +
-	"\x16CreateImportedAccounts\x12>.latchkey.internalapi.account.v1.CreateImportedAccountsRequest\x1a?.latchkey.internalapi.account.v1.CreateImportedAccountsResponse\x12~\n" +
+	"\x16CreateImportedAccounts\x12>.latchkey.internalapi.account.v1.CreateImportedAccountsRequest\x1a?.latchkey.internalapi.account.v1.CreateImportedAccountsResponse\x12\x8d\x01\n" +
+	"\x12NoteSecurityChange\x12:.latchkey.internalapi.account.v1.NoteSecurityChangeRequest\x1a;.latchkey.internalapi.account.v1.NoteSecurityChangeResponse\x12~\n" +
 	"\rSweepInactive\x125.latchkey.internalapi.account.v1.SweepInactiveRequest\x1a6.latchkey.internalapi.account.v1.SweepInactiveResponseBZZXgithub.com/latchkey/latchkey/proto/gen/latchkey/internalapi/account/v1;accountinternalv1b\x06proto3"
 
 var (
@@ -1389,7 +1482,7 @@ func file_latchkey_internalapi_account_v1_account_internal_proto_rawDescGZIP() [
 	return file_latchkey_internalapi_account_v1_account_internal_proto_rawDescData
 }
 
-var file_latchkey_internalapi_account_v1_account_internal_proto_msgTypes = make([]protoimpl.MessageInfo, 23)
+var file_latchkey_internalapi_account_v1_account_internal_proto_msgTypes = make([]protoimpl.MessageInfo, 25)
 var file_latchkey_internalapi_account_v1_account_internal_proto_goTypes = []any{
 	(*ResolveLoginRequest)(nil),            // 0: latchkey.internalapi.account.v1.ResolveLoginRequest
 	(*ResolveLoginResponse)(nil),           // 1: latchkey.internalapi.account.v1.ResolveLoginResponse
@@ -1401,64 +1494,68 @@ var file_latchkey_internalapi_account_v1_account_internal_proto_goTypes = []any{
 	(*GetTenantByCodeResponse)(nil),        // 7: latchkey.internalapi.account.v1.GetTenantByCodeResponse
 	(*MarkActivatedRequest)(nil),           // 8: latchkey.internalapi.account.v1.MarkActivatedRequest
 	(*MarkActivatedResponse)(nil),          // 9: latchkey.internalapi.account.v1.MarkActivatedResponse
-	(*RecordLockoutRequest)(nil),           // 10: latchkey.internalapi.account.v1.RecordLockoutRequest
-	(*RecordLockoutResponse)(nil),          // 11: latchkey.internalapi.account.v1.RecordLockoutResponse
-	(*ReleaseLockoutRequest)(nil),          // 12: latchkey.internalapi.account.v1.ReleaseLockoutRequest
-	(*ReleaseLockoutResponse)(nil),         // 13: latchkey.internalapi.account.v1.ReleaseLockoutResponse
-	(*RecordTermsAcceptanceRequest)(nil),   // 14: latchkey.internalapi.account.v1.RecordTermsAcceptanceRequest
-	(*RecordTermsAcceptanceResponse)(nil),  // 15: latchkey.internalapi.account.v1.RecordTermsAcceptanceResponse
-	(*SweepInactiveRequest)(nil),           // 16: latchkey.internalapi.account.v1.SweepInactiveRequest
-	(*SweepInactiveResponse)(nil),          // 17: latchkey.internalapi.account.v1.SweepInactiveResponse
-	(*CreateImportedAccountsRequest)(nil),  // 18: latchkey.internalapi.account.v1.CreateImportedAccountsRequest
-	(*ImportIdempotencyKey)(nil),           // 19: latchkey.internalapi.account.v1.ImportIdempotencyKey
-	(*ImportedAccountRow)(nil),             // 20: latchkey.internalapi.account.v1.ImportedAccountRow
-	(*CreateImportedAccountsResponse)(nil), // 21: latchkey.internalapi.account.v1.CreateImportedAccountsResponse
-	(*ImportedAccountResult)(nil),          // 22: latchkey.internalapi.account.v1.ImportedAccountResult
-	(*v1.Account)(nil),                     // 23: latchkey.account.v1.Account
-	(*v1.Tenant)(nil),                      // 24: latchkey.account.v1.Tenant
-	(v1.LockReason_Value)(0),               // 25: latchkey.account.v1.LockReason.Value
-	(*timestamppb.Timestamp)(nil),          // 26: google.protobuf.Timestamp
-	(v1.Role_Value)(0),                     // 27: latchkey.account.v1.Role.Value
+	(*NoteSecurityChangeRequest)(nil),      // 10: latchkey.internalapi.account.v1.NoteSecurityChangeRequest
+	(*NoteSecurityChangeResponse)(nil),     // 11: latchkey.internalapi.account.v1.NoteSecurityChangeResponse
+	(*RecordLockoutRequest)(nil),           // 12: latchkey.internalapi.account.v1.RecordLockoutRequest
+	(*RecordLockoutResponse)(nil),          // 13: latchkey.internalapi.account.v1.RecordLockoutResponse
+	(*ReleaseLockoutRequest)(nil),          // 14: latchkey.internalapi.account.v1.ReleaseLockoutRequest
+	(*ReleaseLockoutResponse)(nil),         // 15: latchkey.internalapi.account.v1.ReleaseLockoutResponse
+	(*RecordTermsAcceptanceRequest)(nil),   // 16: latchkey.internalapi.account.v1.RecordTermsAcceptanceRequest
+	(*RecordTermsAcceptanceResponse)(nil),  // 17: latchkey.internalapi.account.v1.RecordTermsAcceptanceResponse
+	(*SweepInactiveRequest)(nil),           // 18: latchkey.internalapi.account.v1.SweepInactiveRequest
+	(*SweepInactiveResponse)(nil),          // 19: latchkey.internalapi.account.v1.SweepInactiveResponse
+	(*CreateImportedAccountsRequest)(nil),  // 20: latchkey.internalapi.account.v1.CreateImportedAccountsRequest
+	(*ImportIdempotencyKey)(nil),           // 21: latchkey.internalapi.account.v1.ImportIdempotencyKey
+	(*ImportedAccountRow)(nil),             // 22: latchkey.internalapi.account.v1.ImportedAccountRow
+	(*CreateImportedAccountsResponse)(nil), // 23: latchkey.internalapi.account.v1.CreateImportedAccountsResponse
+	(*ImportedAccountResult)(nil),          // 24: latchkey.internalapi.account.v1.ImportedAccountResult
+	(*v1.Account)(nil),                     // 25: latchkey.account.v1.Account
+	(*v1.Tenant)(nil),                      // 26: latchkey.account.v1.Tenant
+	(v1.LockReason_Value)(0),               // 27: latchkey.account.v1.LockReason.Value
+	(*timestamppb.Timestamp)(nil),          // 28: google.protobuf.Timestamp
+	(v1.Role_Value)(0),                     // 29: latchkey.account.v1.Role.Value
 }
 var file_latchkey_internalapi_account_v1_account_internal_proto_depIdxs = []int32{
-	23, // 0: latchkey.internalapi.account.v1.ResolveLoginResponse.account:type_name -> latchkey.account.v1.Account
-	24, // 1: latchkey.internalapi.account.v1.ResolveLoginResponse.tenant:type_name -> latchkey.account.v1.Tenant
-	23, // 2: latchkey.internalapi.account.v1.LookupAccountResponse.account:type_name -> latchkey.account.v1.Account
-	24, // 3: latchkey.internalapi.account.v1.GetTenantPolicyResponse.tenant:type_name -> latchkey.account.v1.Tenant
-	24, // 4: latchkey.internalapi.account.v1.GetTenantByCodeResponse.tenant:type_name -> latchkey.account.v1.Tenant
-	23, // 5: latchkey.internalapi.account.v1.MarkActivatedResponse.account:type_name -> latchkey.account.v1.Account
-	25, // 6: latchkey.internalapi.account.v1.RecordLockoutRequest.reason:type_name -> latchkey.account.v1.LockReason.Value
-	26, // 7: latchkey.internalapi.account.v1.RecordLockoutRequest.unlock_time:type_name -> google.protobuf.Timestamp
-	23, // 8: latchkey.internalapi.account.v1.RecordLockoutResponse.account:type_name -> latchkey.account.v1.Account
-	23, // 9: latchkey.internalapi.account.v1.ReleaseLockoutResponse.account:type_name -> latchkey.account.v1.Account
-	23, // 10: latchkey.internalapi.account.v1.RecordTermsAcceptanceResponse.account:type_name -> latchkey.account.v1.Account
-	20, // 11: latchkey.internalapi.account.v1.CreateImportedAccountsRequest.rows:type_name -> latchkey.internalapi.account.v1.ImportedAccountRow
-	19, // 12: latchkey.internalapi.account.v1.CreateImportedAccountsRequest.idempotency_key:type_name -> latchkey.internalapi.account.v1.ImportIdempotencyKey
-	27, // 13: latchkey.internalapi.account.v1.ImportedAccountRow.roles:type_name -> latchkey.account.v1.Role.Value
-	22, // 14: latchkey.internalapi.account.v1.CreateImportedAccountsResponse.results:type_name -> latchkey.internalapi.account.v1.ImportedAccountResult
-	23, // 15: latchkey.internalapi.account.v1.ImportedAccountResult.account:type_name -> latchkey.account.v1.Account
+	25, // 0: latchkey.internalapi.account.v1.ResolveLoginResponse.account:type_name -> latchkey.account.v1.Account
+	26, // 1: latchkey.internalapi.account.v1.ResolveLoginResponse.tenant:type_name -> latchkey.account.v1.Tenant
+	25, // 2: latchkey.internalapi.account.v1.LookupAccountResponse.account:type_name -> latchkey.account.v1.Account
+	26, // 3: latchkey.internalapi.account.v1.GetTenantPolicyResponse.tenant:type_name -> latchkey.account.v1.Tenant
+	26, // 4: latchkey.internalapi.account.v1.GetTenantByCodeResponse.tenant:type_name -> latchkey.account.v1.Tenant
+	25, // 5: latchkey.internalapi.account.v1.MarkActivatedResponse.account:type_name -> latchkey.account.v1.Account
+	27, // 6: latchkey.internalapi.account.v1.RecordLockoutRequest.reason:type_name -> latchkey.account.v1.LockReason.Value
+	28, // 7: latchkey.internalapi.account.v1.RecordLockoutRequest.unlock_time:type_name -> google.protobuf.Timestamp
+	25, // 8: latchkey.internalapi.account.v1.RecordLockoutResponse.account:type_name -> latchkey.account.v1.Account
+	25, // 9: latchkey.internalapi.account.v1.ReleaseLockoutResponse.account:type_name -> latchkey.account.v1.Account
+	25, // 10: latchkey.internalapi.account.v1.RecordTermsAcceptanceResponse.account:type_name -> latchkey.account.v1.Account
+	22, // 11: latchkey.internalapi.account.v1.CreateImportedAccountsRequest.rows:type_name -> latchkey.internalapi.account.v1.ImportedAccountRow
+	21, // 12: latchkey.internalapi.account.v1.CreateImportedAccountsRequest.idempotency_key:type_name -> latchkey.internalapi.account.v1.ImportIdempotencyKey
+	29, // 13: latchkey.internalapi.account.v1.ImportedAccountRow.roles:type_name -> latchkey.account.v1.Role.Value
+	24, // 14: latchkey.internalapi.account.v1.CreateImportedAccountsResponse.results:type_name -> latchkey.internalapi.account.v1.ImportedAccountResult
+	25, // 15: latchkey.internalapi.account.v1.ImportedAccountResult.account:type_name -> latchkey.account.v1.Account
 	0,  // 16: latchkey.internalapi.account.v1.AccountInternalService.ResolveLogin:input_type -> latchkey.internalapi.account.v1.ResolveLoginRequest
 	2,  // 17: latchkey.internalapi.account.v1.AccountInternalService.LookupAccount:input_type -> latchkey.internalapi.account.v1.LookupAccountRequest
 	4,  // 18: latchkey.internalapi.account.v1.AccountInternalService.GetTenantPolicy:input_type -> latchkey.internalapi.account.v1.GetTenantPolicyRequest
 	6,  // 19: latchkey.internalapi.account.v1.AccountInternalService.GetTenantByCode:input_type -> latchkey.internalapi.account.v1.GetTenantByCodeRequest
 	8,  // 20: latchkey.internalapi.account.v1.AccountInternalService.MarkActivated:input_type -> latchkey.internalapi.account.v1.MarkActivatedRequest
-	10, // 21: latchkey.internalapi.account.v1.AccountInternalService.RecordLockout:input_type -> latchkey.internalapi.account.v1.RecordLockoutRequest
-	12, // 22: latchkey.internalapi.account.v1.AccountInternalService.ReleaseLockout:input_type -> latchkey.internalapi.account.v1.ReleaseLockoutRequest
-	14, // 23: latchkey.internalapi.account.v1.AccountInternalService.RecordTermsAcceptance:input_type -> latchkey.internalapi.account.v1.RecordTermsAcceptanceRequest
-	18, // 24: latchkey.internalapi.account.v1.AccountInternalService.CreateImportedAccounts:input_type -> latchkey.internalapi.account.v1.CreateImportedAccountsRequest
-	16, // 25: latchkey.internalapi.account.v1.AccountInternalService.SweepInactive:input_type -> latchkey.internalapi.account.v1.SweepInactiveRequest
-	1,  // 26: latchkey.internalapi.account.v1.AccountInternalService.ResolveLogin:output_type -> latchkey.internalapi.account.v1.ResolveLoginResponse
-	3,  // 27: latchkey.internalapi.account.v1.AccountInternalService.LookupAccount:output_type -> latchkey.internalapi.account.v1.LookupAccountResponse
-	5,  // 28: latchkey.internalapi.account.v1.AccountInternalService.GetTenantPolicy:output_type -> latchkey.internalapi.account.v1.GetTenantPolicyResponse
-	7,  // 29: latchkey.internalapi.account.v1.AccountInternalService.GetTenantByCode:output_type -> latchkey.internalapi.account.v1.GetTenantByCodeResponse
-	9,  // 30: latchkey.internalapi.account.v1.AccountInternalService.MarkActivated:output_type -> latchkey.internalapi.account.v1.MarkActivatedResponse
-	11, // 31: latchkey.internalapi.account.v1.AccountInternalService.RecordLockout:output_type -> latchkey.internalapi.account.v1.RecordLockoutResponse
-	13, // 32: latchkey.internalapi.account.v1.AccountInternalService.ReleaseLockout:output_type -> latchkey.internalapi.account.v1.ReleaseLockoutResponse
-	15, // 33: latchkey.internalapi.account.v1.AccountInternalService.RecordTermsAcceptance:output_type -> latchkey.internalapi.account.v1.RecordTermsAcceptanceResponse
-	21, // 34: latchkey.internalapi.account.v1.AccountInternalService.CreateImportedAccounts:output_type -> latchkey.internalapi.account.v1.CreateImportedAccountsResponse
-	17, // 35: latchkey.internalapi.account.v1.AccountInternalService.SweepInactive:output_type -> latchkey.internalapi.account.v1.SweepInactiveResponse
-	26, // [26:36] is the sub-list for method output_type
-	16, // [16:26] is the sub-list for method input_type
+	12, // 21: latchkey.internalapi.account.v1.AccountInternalService.RecordLockout:input_type -> latchkey.internalapi.account.v1.RecordLockoutRequest
+	14, // 22: latchkey.internalapi.account.v1.AccountInternalService.ReleaseLockout:input_type -> latchkey.internalapi.account.v1.ReleaseLockoutRequest
+	16, // 23: latchkey.internalapi.account.v1.AccountInternalService.RecordTermsAcceptance:input_type -> latchkey.internalapi.account.v1.RecordTermsAcceptanceRequest
+	20, // 24: latchkey.internalapi.account.v1.AccountInternalService.CreateImportedAccounts:input_type -> latchkey.internalapi.account.v1.CreateImportedAccountsRequest
+	10, // 25: latchkey.internalapi.account.v1.AccountInternalService.NoteSecurityChange:input_type -> latchkey.internalapi.account.v1.NoteSecurityChangeRequest
+	18, // 26: latchkey.internalapi.account.v1.AccountInternalService.SweepInactive:input_type -> latchkey.internalapi.account.v1.SweepInactiveRequest
+	1,  // 27: latchkey.internalapi.account.v1.AccountInternalService.ResolveLogin:output_type -> latchkey.internalapi.account.v1.ResolveLoginResponse
+	3,  // 28: latchkey.internalapi.account.v1.AccountInternalService.LookupAccount:output_type -> latchkey.internalapi.account.v1.LookupAccountResponse
+	5,  // 29: latchkey.internalapi.account.v1.AccountInternalService.GetTenantPolicy:output_type -> latchkey.internalapi.account.v1.GetTenantPolicyResponse
+	7,  // 30: latchkey.internalapi.account.v1.AccountInternalService.GetTenantByCode:output_type -> latchkey.internalapi.account.v1.GetTenantByCodeResponse
+	9,  // 31: latchkey.internalapi.account.v1.AccountInternalService.MarkActivated:output_type -> latchkey.internalapi.account.v1.MarkActivatedResponse
+	13, // 32: latchkey.internalapi.account.v1.AccountInternalService.RecordLockout:output_type -> latchkey.internalapi.account.v1.RecordLockoutResponse
+	15, // 33: latchkey.internalapi.account.v1.AccountInternalService.ReleaseLockout:output_type -> latchkey.internalapi.account.v1.ReleaseLockoutResponse
+	17, // 34: latchkey.internalapi.account.v1.AccountInternalService.RecordTermsAcceptance:output_type -> latchkey.internalapi.account.v1.RecordTermsAcceptanceResponse
+	23, // 35: latchkey.internalapi.account.v1.AccountInternalService.CreateImportedAccounts:output_type -> latchkey.internalapi.account.v1.CreateImportedAccountsResponse
+	11, // 36: latchkey.internalapi.account.v1.AccountInternalService.NoteSecurityChange:output_type -> latchkey.internalapi.account.v1.NoteSecurityChangeResponse
+	19, // 37: latchkey.internalapi.account.v1.AccountInternalService.SweepInactive:output_type -> latchkey.internalapi.account.v1.SweepInactiveResponse
+	27, // [27:38] is the sub-list for method output_type
+	16, // [16:27] is the sub-list for method input_type
 	16, // [16:16] is the sub-list for extension type_name
 	16, // [16:16] is the sub-list for extension extendee
 	0,  // [0:16] is the sub-list for field type_name
@@ -1475,7 +1572,7 @@ func file_latchkey_internalapi_account_v1_account_internal_proto_init() {
 			GoPackagePath: reflect.TypeOf(x{}).PkgPath(),
 			RawDescriptor: unsafe.Slice(unsafe.StringData(file_latchkey_internalapi_account_v1_account_internal_proto_rawDesc), len(file_latchkey_internalapi_account_v1_account_internal_proto_rawDesc)),
 			NumEnums:      0,
-			NumMessages:   23,
+			NumMessages:   25,
 			NumExtensions: 0,
 			NumServices:   1,
 		},

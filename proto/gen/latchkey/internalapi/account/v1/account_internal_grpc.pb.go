@@ -34,6 +34,7 @@ const (
 	AccountInternalService_ReleaseLockout_FullMethodName         = "/latchkey.internalapi.account.v1.AccountInternalService/ReleaseLockout"
 	AccountInternalService_RecordTermsAcceptance_FullMethodName  = "/latchkey.internalapi.account.v1.AccountInternalService/RecordTermsAcceptance"
 	AccountInternalService_CreateImportedAccounts_FullMethodName = "/latchkey.internalapi.account.v1.AccountInternalService/CreateImportedAccounts"
+	AccountInternalService_NoteSecurityChange_FullMethodName     = "/latchkey.internalapi.account.v1.AccountInternalService/NoteSecurityChange"
 	AccountInternalService_SweepInactive_FullMethodName          = "/latchkey.internalapi.account.v1.AccountInternalService/SweepInactive"
 )
 
@@ -74,6 +75,13 @@ type AccountInternalServiceClient interface {
 	// an idempotency key, a call whose key made an import before answers
 	// that import's accounts and creates nothing.
 	CreateImportedAccounts(ctx context.Context, in *CreateImportedAccountsRequest, opts ...grpc.CallOption) (*CreateImportedAccountsResponse, error)
+	// Tells the account service that what the caller reports about an
+	// account's security changed (credential: the password or PIN; mfa: the
+	// second factor; recovery: the recovery information). GET /v1/me keeps
+	// those answers, checked against a stamp this call moves on, so the
+	// user sees the change at once; callers call it after their change has
+	// committed and before they answer. Idempotent.
+	NoteSecurityChange(ctx context.Context, in *NoteSecurityChangeRequest, opts ...grpc.CallOption) (*NoteSecurityChangeResponse, error)
 	// Runs the inactivity sweep now: locks (reason INACTIVITY) the ACTIVE
 	// accounts of every tenant with inactivity_lock_days whose last log-in
 	// (or activation, or creation) is older than that. The service also runs
@@ -181,6 +189,16 @@ func (c *accountInternalServiceClient) CreateImportedAccounts(ctx context.Contex
 	return out, nil
 }
 
+func (c *accountInternalServiceClient) NoteSecurityChange(ctx context.Context, in *NoteSecurityChangeRequest, opts ...grpc.CallOption) (*NoteSecurityChangeResponse, error) {
+	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
+	out := new(NoteSecurityChangeResponse)
+	err := c.cc.Invoke(ctx, AccountInternalService_NoteSecurityChange_FullMethodName, in, out, cOpts...)
+	if err != nil {
+		return nil, err
+	}
+	return out, nil
+}
+
 func (c *accountInternalServiceClient) SweepInactive(ctx context.Context, in *SweepInactiveRequest, opts ...grpc.CallOption) (*SweepInactiveResponse, error) {
 	cOpts := append([]grpc.CallOption{grpc.StaticMethod()}, opts...)
 	out := new(SweepInactiveResponse)
@@ -228,6 +246,13 @@ type AccountInternalServiceServer interface {
 	// an idempotency key, a call whose key made an import before answers
 	// that import's accounts and creates nothing.
 	CreateImportedAccounts(context.Context, *CreateImportedAccountsRequest) (*CreateImportedAccountsResponse, error)
+	// Tells the account service that what the caller reports about an
+	// account's security changed (credential: the password or PIN; mfa: the
+	// second factor; recovery: the recovery information). GET /v1/me keeps
+	// those answers, checked against a stamp this call moves on, so the
+	// user sees the change at once; callers call it after their change has
+	// committed and before they answer. Idempotent.
+	NoteSecurityChange(context.Context, *NoteSecurityChangeRequest) (*NoteSecurityChangeResponse, error)
 	// Runs the inactivity sweep now: locks (reason INACTIVITY) the ACTIVE
 	// accounts of every tenant with inactivity_lock_days whose last log-in
 	// (or activation, or creation) is older than that. The service also runs
@@ -271,6 +296,9 @@ func (UnimplementedAccountInternalServiceServer) RecordTermsAcceptance(context.C
 }
 func (UnimplementedAccountInternalServiceServer) CreateImportedAccounts(context.Context, *CreateImportedAccountsRequest) (*CreateImportedAccountsResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method CreateImportedAccounts not implemented")
+}
+func (UnimplementedAccountInternalServiceServer) NoteSecurityChange(context.Context, *NoteSecurityChangeRequest) (*NoteSecurityChangeResponse, error) {
+	return nil, status.Error(codes.Unimplemented, "method NoteSecurityChange not implemented")
 }
 func (UnimplementedAccountInternalServiceServer) SweepInactive(context.Context, *SweepInactiveRequest) (*SweepInactiveResponse, error) {
 	return nil, status.Error(codes.Unimplemented, "method SweepInactive not implemented")
@@ -459,6 +487,24 @@ func _AccountInternalService_CreateImportedAccounts_Handler(srv interface{}, ctx
 	return interceptor(ctx, in, info, handler)
 }
 
+func _AccountInternalService_NoteSecurityChange_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
+	in := new(NoteSecurityChangeRequest)
+	if err := dec(in); err != nil {
+		return nil, err
+	}
+	if interceptor == nil {
+		return srv.(AccountInternalServiceServer).NoteSecurityChange(ctx, in)
+	}
+	info := &grpc.UnaryServerInfo{
+		Server:     srv,
+		FullMethod: AccountInternalService_NoteSecurityChange_FullMethodName,
+	}
+	handler := func(ctx context.Context, req interface{}) (interface{}, error) {
+		return srv.(AccountInternalServiceServer).NoteSecurityChange(ctx, req.(*NoteSecurityChangeRequest))
+	}
+	return interceptor(ctx, in, info, handler)
+}
+
 func _AccountInternalService_SweepInactive_Handler(srv interface{}, ctx context.Context, dec func(interface{}) error, interceptor grpc.UnaryServerInterceptor) (interface{}, error) {
 	in := new(SweepInactiveRequest)
 	if err := dec(in); err != nil {
@@ -519,6 +565,10 @@ var AccountInternalService_ServiceDesc = grpc.ServiceDesc{
 		{
 			MethodName: "CreateImportedAccounts",
 			Handler:    _AccountInternalService_CreateImportedAccounts_Handler,
+		},
+		{
+			MethodName: "NoteSecurityChange",
+			Handler:    _AccountInternalService_NoteSecurityChange_Handler,
 		},
 		{
 			MethodName: "SweepInactive",
