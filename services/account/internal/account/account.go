@@ -116,6 +116,10 @@ type Account struct {
 	// inactivity clock restarts there, without pretending a log-in
 	// happened.
 	FreshStartAt *time.Time
+	// SecurityStamp moves on when another service notes a change of what
+	// it reports about this account's security (NoteSecurityChange); no
+	// change of the account itself moves it.
+	SecurityStamp int64
 }
 
 // LastActivity is when the account last showed a sign of life, for the

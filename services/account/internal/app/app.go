@@ -25,6 +25,9 @@ type App struct {
 	// tenants serves GET /v1/me's tenant (tenantCache says why that is
 	// safe); every change of a tenant forgets it.
 	tenants *tenantCache
+	// security keeps the peers' answers GET /v1/me shows (securityCache
+	// says when they are still good).
+	security *securityCache
 }
 
 // Credentials is what the account service asks the credential service,
@@ -86,7 +89,7 @@ func New(s store.Store, clk clock.Clock, creds Credentials, opts Options) *App {
 	if opts.Logger == nil {
 		opts.Logger = slog.Default()
 	}
-	return &App{store: s, clock: clk, credentials: creds, opts: opts, tenants: newTenantCache()}
+	return &App{store: s, clock: clk, credentials: creds, opts: opts, tenants: newTenantCache(), security: newSecurityCache()}
 }
 
 // adminTenant returns the tenant an administrator call acts in, by the

@@ -32,11 +32,13 @@ type Me struct {
 // service that cannot answer is an error, not "no factor" or "nothing
 // set", which would show a wrong ENROLL_MFA or SET_RECOVERY_INFO.
 //
-// The peers' answers are never kept: the user who just enrolled TOTP,
-// set recovery information or changed the password sees it at once
-// (those changes are made by the other services, which could not tell
-// this one in time). They are asked at the same time instead of one
-// after another; the tenant comes from a.tenants.
+// The peers' answers are kept (securityCache) while the account's
+// security stamp and the tenant stay as they were: the user who just
+// enrolled TOTP, set recovery information or changed the password sees
+// it at once, because the service that made the change moved the stamp
+// on (NoteSecurityChange) before answering. Otherwise the peers are asked
+// at the same time instead of one after another; the tenant comes from
+// a.tenants.
 func (a *App) GetMe(ctx context.Context, p *authn.Principal) (*Me, error) {
 	if err := authn.RequireAccount(p); err != nil {
 		return nil, err
@@ -53,8 +55,13 @@ func (a *App) GetMe(ctx context.Context, p *authn.Principal) (*Me, error) {
 		return nil, err
 	}
 	me := &Me{Account: acct, Tenant: t}
-	if me.Password, me.Security, err = a.peerStatus(ctx, acct); err != nil {
-		return nil, err
+	if kept, ok := a.security.get(acct, t); ok {
+		me.Password, me.Security = kept.password, kept.security
+	} else {
+		if me.Password, me.Security, err = a.peerStatus(ctx, acct); err != nil {
+			return nil, err
+		}
+		a.security.put(acct, t, me.Password, me.Security)
 	}
 	me.PendingSteps = account.PendingSteps(t, acct, me.Password, me.Security)
 	me.Prompts = account.Prompts(t, me.Password, me.Security)

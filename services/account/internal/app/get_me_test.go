@@ -3,6 +3,7 @@ package app_test
 import (
 	"context"
 	"fmt"
+	"sync/atomic"
 	"testing"
 	"time"
 
@@ -21,14 +22,26 @@ import (
 type fakeSecurity struct {
 	totp, pending, recoverySet bool
 	mfaErr, recoveryErr        error
+	asked                      atomic.Int64 // FactorStatus calls
 }
 
 func (f *fakeSecurity) FactorStatus(context.Context, string, string) (bool, bool, error) {
+	f.asked.Add(1)
 	return f.totp, f.pending, f.mfaErr
 }
 
 func (f *fakeSecurity) RecoveryInfoSet(context.Context, string, string) (bool, error) {
 	return f.recoverySet, f.recoveryErr
+}
+
+// set gives the fake new answers, as the mfa and recovery services would
+// after a change, which they note.
+func (f *fakeSecurity) set(t *testing.T, a *app.App, me *authn.Principal, totp, pending, recoverySet bool, mfaErr, recoveryErr error) {
+	t.Helper()
+	f.totp, f.pending, f.recoverySet, f.mfaErr, f.recoveryErr = totp, pending, recoverySet, mfaErr, recoveryErr
+	if err := a.NoteSecurityChange(context.Background(), me.TenantID, me.AccountID); err != nil {
+		t.Fatal(err)
+	}
 }
 
 // GET /v1/me tells what the mfa and recovery services say: TOTP on,
@@ -57,7 +70,7 @@ func TestGetMe_SecurityFromMFAAndRecovery(t *testing.T) {
 		{"recovery down", fakeSecurity{totp: true, recoveryErr: unavailable}, "", "", false, false, true},
 	} {
 		t.Run(tc.name, func(t *testing.T) {
-			*sec = tc.sec
+			sec.set(t, a, me, tc.sec.totp, tc.sec.pending, tc.sec.recoverySet, tc.sec.mfaErr, tc.sec.recoveryErr)
 			got, err := a.GetMe(ctx, me)
 			if tc.wantUnavailableError {
 				if !errs.Is(err, errs.KindUnavailable) {
@@ -124,6 +137,70 @@ func TestGetMe_SeesTenantChangesAtOnce(t *testing.T) {
 	}
 	if s := steps(); s != "[ACCEPT_TERMS]" {
 		t.Fatalf("after terms were published: %s, want [ACCEPT_TERMS]", s)
+	}
+}
+
+// GET /v1/me keeps the peers' answers (issue 14) only while nothing they
+// report changed: a change noted by the service that made it shows at the
+// very next call, on this replica and on another one over the same
+// database; a new policy asks again; a peer that could not answer is
+// asked again, not remembered as an answer.
+func TestGetMe_KeepsPeerAnswersUntilAChangeIsNoted(t *testing.T) {
+	ctx := context.Background()
+	f := newMeFixture(t, account.DefaultPolicy())
+	a, sec, me := f.app, f.sec, f.me
+	other := app.New(f.store, f.clk, &countingCredentials{}, app.Options{Factors: sec, Recovery: sec}) // another replica
+	read := func(a *app.App) *app.Me {
+		t.Helper()
+		got, err := a.GetMe(ctx, me)
+		if err != nil {
+			t.Fatal(err)
+		}
+		return got
+	}
+	asked := func(want int64, when string) {
+		t.Helper()
+		if n := sec.asked.Swap(0); n != want {
+			t.Fatalf("%s: the peers were asked %d times, want %d", when, n, want)
+		}
+	}
+	read(a)
+	read(a)
+	read(other)
+	asked(2, "three reads on two replicas")
+
+	sec.set(t, a, me, true, false, true, nil, nil) // TOTP enrolled, questions set
+	for _, r := range []*app.App{a, other} {
+		if got := read(r); !got.Security.TOTPEnabled || !got.Security.RecoveryInfoSet {
+			t.Fatalf("after a noted change: %+v", got.Security)
+		}
+	}
+	asked(2, "after a noted change")
+
+	if _, err := a.UpdateTenant(ctx, f.op, app.UpdateTenant{Code: "acme", Policy: func(p *account.Policy) { p.Password.MaxAgeDays = 30 }}); err != nil {
+		t.Fatal(err)
+	}
+	read(a)
+	read(a)
+	asked(1, "after a policy change")
+
+	// A failing peer is not kept: the next read asks again.
+	sec.set(t, a, me, true, false, true, errs.Unavailable("MFA_UNAVAILABLE", "down", nil), nil)
+	if _, err := a.GetMe(ctx, me); !errs.Is(err, errs.KindUnavailable) {
+		t.Fatalf("mfa down: %v", err)
+	}
+	sec.mfaErr = nil
+	if got := read(a); !got.Security.TOTPEnabled {
+		t.Fatalf("mfa back: %+v", got.Security)
+	}
+	asked(2, "a failed read, then a good one")
+
+	// The stamp is the account's, in its tenant: an unknown account, or
+	// one named in another tenant, is not found.
+	for _, ref := range [][2]string{{me.TenantID, "0190a0b0-0000-7000-8000-000000000001"}, {"0190a0b0-0000-7000-8000-000000000002", me.AccountID}} {
+		if err := a.NoteSecurityChange(ctx, ref[0], ref[1]); !errs.Is(err, errs.KindNotFound) {
+			t.Errorf("NoteSecurityChange(%s, %s) = %v, want NotFound", ref[0], ref[1], err)
+		}
 	}
 }
 

@@ -17,6 +17,7 @@ var Callers = grpcx.Callers{
 	accountinternalv1.AccountInternalService_ReleaseLockout_FullMethodName:         {"recovery"},
 	accountinternalv1.AccountInternalService_RecordTermsAcceptance_FullMethodName:  {"credential"},
 	accountinternalv1.AccountInternalService_CreateImportedAccounts_FullMethodName: {"credential"},
+	accountinternalv1.AccountInternalService_NoteSecurityChange_FullMethodName:     {"credential", "mfa", "recovery"},
 	// A deployment that sweeps from a job of its own gives the job the
 	// account service's certificate.
 	accountinternalv1.AccountInternalService_SweepInactive_FullMethodName: {"account"},

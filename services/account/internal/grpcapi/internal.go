@@ -149,6 +149,13 @@ func (h *internal) MarkActivated(ctx context.Context, req *accountinternalv1.Mar
 	return &accountinternalv1.MarkActivatedResponse{Account: convert.Account(a)}, nil
 }
 
+func (h *internal) NoteSecurityChange(ctx context.Context, req *accountinternalv1.NoteSecurityChangeRequest) (*accountinternalv1.NoteSecurityChangeResponse, error) {
+	if err := h.app.NoteSecurityChange(ctx, req.GetTenantId(), req.GetAccountId()); err != nil {
+		return nil, err
+	}
+	return &accountinternalv1.NoteSecurityChangeResponse{}, nil
+}
+
 func (h *internal) ReleaseLockout(ctx context.Context, req *accountinternalv1.ReleaseLockoutRequest) (*accountinternalv1.ReleaseLockoutResponse, error) {
 	a, err := h.app.ReleaseLockout(ctx, req.GetTenantId(), req.GetAccountId())
 	if err != nil {

@@ -24,6 +24,10 @@ type Store interface {
 	// release gives it back. It is held outside any transaction, so work
 	// under it can commit in many small ones.
 	TryExclusive(ctx context.Context, name string) (release func(), ok bool, err error)
+	// MoveSecurityStamp moves the account's SecurityStamp on, or answers
+	// an errs NotFound. One statement, no transaction: concurrent calls
+	// each move it.
+	MoveSecurityStamp(ctx context.Context, tenantID, accountID string) error
 	// PruneIdempotencyKeys forgets the idempotency keys stored before
 	// before, and says how many.
 	PruneIdempotencyKeys(ctx context.Context, before time.Time) (int64, error)

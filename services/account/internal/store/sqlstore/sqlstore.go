@@ -52,6 +52,18 @@ func (s *Store) InTx(ctx context.Context, fn func(tx store.Tx) error) error {
 	})
 }
 
+// MoveSecurityStamp implements store.Store.
+func (s *Store) MoveSecurityStamp(ctx context.Context, tenantID, accountID string) error {
+	n, err := s.db.Exec(ctx, "UPDATE accounts SET security_stamp = security_stamp + 1 WHERE tenant_id = $1 AND id = $2", tenantID, accountID)
+	if err != nil {
+		return err
+	}
+	if n == 0 {
+		return errAccountNotFound()
+	}
+	return nil
+}
+
 // Bind is the store's transaction over dtx, a transaction someone else
 // opened: the inbox, which records the event id in the same transaction as
 // the change the event causes.
@@ -120,16 +132,16 @@ func (t *tx) UpdateTenant(ctx context.Context, tn *account.Tenant) error {
 }
 
 const accountColumns = `id, tenant_id, username, email, display_name, roles, status, lock_reason, locale,
-	accepted_terms_version, created_at, updated_at, last_login_at, activated_at, locked_until, fresh_start_at`
+	accepted_terms_version, created_at, updated_at, last_login_at, activated_at, locked_until, fresh_start_at, security_stamp`
 
 func (t *tx) CreateAccount(ctx context.Context, a *account.Account) error {
 	if err := t.checkLoginsFree(ctx, a); err != nil {
 		return err
 	}
 	_, err := t.dtx.Exec(ctx, `INSERT INTO accounts (`+accountColumns+`, username_folded, email_folded, login_key_version)
-		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19)`,
+		VALUES ($1, $2, $3, $4, $5, $6, $7, $8, $9, $10, $11, $12, $13, $14, $15, $16, $17, $18, $19, $20)`,
 		a.ID, a.TenantID, a.Username, a.Email, a.DisplayName, joinRoles(a.Roles), string(a.Status), string(a.LockReason), a.Locale,
-		a.AcceptedTermsVersion, a.CreatedAt, a.UpdatedAt, a.LastLoginAt, a.ActivatedAt, a.LockedUntil, a.FreshStartAt,
+		a.AcceptedTermsVersion, a.CreatedAt, a.UpdatedAt, a.LastLoginAt, a.ActivatedAt, a.LockedUntil, a.FreshStartAt, a.SecurityStamp,
 		account.FoldUsername(a.Username), account.FoldEmail(a.Email), loginKeyVersion)
 	return mapAccountConflict(err)
 }
@@ -323,7 +335,7 @@ func scanAccount(row dbx.Row) (*account.Account, error) {
 		roles, status, why string
 	)
 	if err := row.Scan(&a.ID, &a.TenantID, &a.Username, &a.Email, &a.DisplayName, &roles, &status, &why, &a.Locale,
-		&a.AcceptedTermsVersion, &a.CreatedAt, &a.UpdatedAt, &a.LastLoginAt, &a.ActivatedAt, &a.LockedUntil, &a.FreshStartAt); err != nil {
+		&a.AcceptedTermsVersion, &a.CreatedAt, &a.UpdatedAt, &a.LastLoginAt, &a.ActivatedAt, &a.LockedUntil, &a.FreshStartAt, &a.SecurityStamp); err != nil {
 		return nil, err
 	}
 	a.Roles = splitRoles(roles)

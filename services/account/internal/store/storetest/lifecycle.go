@@ -299,3 +299,36 @@ func testTryExclusive(t *testing.T, s store.Store, _ Pending) {
 	}
 	again()
 }
+
+func testSecurityStamp(t *testing.T, s store.Store, _ Pending) {
+	ctx := context.Background()
+	tn := mustCreateTenant(t, s, "stamp")
+	other := mustCreateTenant(t, s, "stamp")
+	a := mustCreateAccount(t, s, newAccount(tn.ID, "stamped", "stamped@example.com"))
+	const calls = 20
+	var wg sync.WaitGroup
+	for range calls {
+		wg.Go(func() {
+			if err := s.MoveSecurityStamp(ctx, tn.ID, a.ID); err != nil {
+				t.Error(err)
+			}
+		})
+	}
+	wg.Wait()
+	got, err := s.GetAccount(ctx, tn.ID, a.ID)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if got.SecurityStamp != a.SecurityStamp+calls {
+		t.Fatalf("stamp %d after %d concurrent moves from %d", got.SecurityStamp, calls, a.SecurityStamp)
+	}
+	// An update of the account, from a copy read before the moves, saves
+	// its fields, not its old stamp.
+	a.DisplayName = "Stamped"
+	inTx(t, s, func(tx store.Tx) error { return tx.UpdateAccount(ctx, a) })
+	if again, _ := s.GetAccount(ctx, tn.ID, a.ID); again.SecurityStamp != got.SecurityStamp {
+		t.Fatalf("stamp %d after an update, want %d", again.SecurityStamp, got.SecurityStamp)
+	}
+	wantNotFound(t, s.MoveSecurityStamp(ctx, other.ID, a.ID))
+	wantNotFound(t, s.MoveSecurityStamp(ctx, tn.ID, "01900000-0000-7000-8000-000000000000"))
+}

@@ -52,6 +52,7 @@ func Run(t *testing.T, s store.Store, pending Pending) {
 		{"ReleasedUsernameHeldFromOthersForAWhile", testReleasedUsername},
 		{"TermsVersionsUniquePerTenant", testTerms},
 		{"RecordLoginOnlyMovesForward", testRecordLogin},
+		{"SecurityStampMovesOncePerCallAndOnlyInItsTenant", testSecurityStamp},
 		{"LockInactiveBatchesInIDOrderAndNeverTwice", testLockInactive},
 		{"LockInactiveConcurrentSweepsLockEachAccountOnce", testLockInactiveConcurrent},
 		{"TryExclusiveIsHeldUntilReleased", testTryExclusive},
