@@ -22,11 +22,11 @@ import (
 type fakeSecurity struct {
 	totp, pending, recoverySet bool
 	mfaErr, recoveryErr        error
-	asked                      atomic.Int64 // FactorStatus calls
+	asked                      int64 // FactorStatus calls, counted atomically
 }
 
 func (f *fakeSecurity) FactorStatus(context.Context, string, string) (bool, bool, error) {
-	f.asked.Add(1)
+	atomic.AddInt64(&f.asked, 1)
 	return f.totp, f.pending, f.mfaErr
 }
 
@@ -160,7 +160,7 @@ func TestGetMe_KeepsPeerAnswersUntilAChangeIsNoted(t *testing.T) {
 	}
 	asked := func(want int64, when string) {
 		t.Helper()
-		if n := sec.asked.Swap(0); n != want {
+		if n := atomic.SwapInt64(&sec.asked, 0); n != want {
 			t.Fatalf("%s: the peers were asked %d times, want %d", when, n, want)
 		}
 	}
