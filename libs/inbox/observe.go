@@ -12,6 +12,7 @@ import (
 	"go.opentelemetry.io/otel/codes"
 	"go.opentelemetry.io/otel/trace"
 
+	"github.com/latchkey/latchkey/libs/clock"
 	"github.com/latchkey/latchkey/libs/dbx"
 	"github.com/latchkey/latchkey/libs/promx"
 	"github.com/latchkey/latchkey/libs/tracing"
@@ -92,28 +93,37 @@ func RegisterMetrics(r prometheus.Registerer) error {
 	return nil
 }
 
-// measured records, for each event, its age and the handler's outcome.
-func measured(cfg Config, h Handler) Handler {
-	age := metrics.age.WithLabelValues(cfg.Durable)
-	outcomes := map[string]prometheus.Counter{}
+// meter records, for each event a handler ran on, its age and its
+// outcome: once the outcome is known (its transaction committed or
+// failed), so a handler run in a batch that rolled back and then again on
+// its own counts once.
+type meter struct {
+	clock    clock.Clock
+	age      prometheus.Observer
+	outcomes map[string]prometheus.Counter
+}
+
+func newMeter(cfg Config) *meter {
+	m := &meter{clock: cfg.Clock, age: metrics.age.WithLabelValues(cfg.Durable), outcomes: map[string]prometheus.Counter{}}
 	for _, o := range []string{"ok", "retry", "dropped"} {
-		outcomes[o] = metrics.handled.WithLabelValues(cfg.Durable, o)
+		m.outcomes[o] = metrics.handled.WithLabelValues(cfg.Durable, o)
 	}
-	return func(ctx context.Context, tx dbx.Tx, msg jetstream.Msg) error {
-		if md, err := msg.Metadata(); err == nil {
-			age.Observe(max(0, cfg.Clock.Now().Sub(md.Timestamp).Seconds()))
-		}
-		err := h(ctx, tx, msg)
-		var perm *PermanentError
-		switch {
-		case err == nil:
-			outcomes["ok"].Inc()
-		case errors.As(err, &perm):
-			outcomes["dropped"].Inc()
-		default:
-			outcomes["retry"].Inc()
-		}
-		return err
+	return m
+}
+
+// handled records msg's age and the outcome err of its handling.
+func (m *meter) handled(msg jetstream.Msg, err error) {
+	if md, mdErr := msg.Metadata(); mdErr == nil {
+		m.age.Observe(max(0, m.clock.Now().Sub(md.Timestamp).Seconds()))
+	}
+	var perm *PermanentError
+	switch {
+	case err == nil:
+		m.outcomes["ok"].Inc()
+	case errors.As(err, &perm):
+		m.outcomes["dropped"].Inc()
+	default:
+		m.outcomes["retry"].Inc()
 	}
 }
 
