@@ -98,6 +98,8 @@ type accounts struct {
 	mu       sync.Mutex
 	tenant   *accountv1.Tenant
 	accounts map[string]*accountv1.Account
+	// notes are the NoteSecurityChange calls, as tenant/account.
+	notes []string
 }
 
 func newAccounts() *accounts {
@@ -146,6 +148,20 @@ func (a *accounts) ResolveLogin(_ context.Context, r *accountinternalv1.ResolveL
 		}
 	}
 	return nil, status.Error(codes.NotFound, "no such account")
+}
+
+func (a *accounts) NoteSecurityChange(_ context.Context, r *accountinternalv1.NoteSecurityChangeRequest) (*accountinternalv1.NoteSecurityChangeResponse, error) {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	a.notes = append(a.notes, r.GetTenantId()+"/"+r.GetAccountId())
+	return &accountinternalv1.NoteSecurityChangeResponse{}, nil
+}
+
+// noted returns the NoteSecurityChange calls so far.
+func (a *accounts) noted() []string {
+	a.mu.Lock()
+	defer a.mu.Unlock()
+	return append([]string(nil), a.notes...)
 }
 
 // notifications is a stand-in for the notification service.

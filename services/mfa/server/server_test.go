@@ -66,6 +66,12 @@ func TestGRPC_EnrolConfirmVerifyRegenerateDisable(t *testing.T) {
 		if err != nil || len(confirm.GetRecoveryCodes()) != 10 {
 			t.Fatalf("confirm = %v, %v", confirm, err)
 		}
+		// The account service is told of the enrolment and of its
+		// confirmation, so GET /v1/me asks again.
+		janNote := tenantID + "/" + janID
+		if n := inst.accounts.noted(); len(n) != 2 || n[0] != janNote || n[1] != janNote {
+			t.Fatalf("notes %v, want 2 for %s", n, janNote)
+		}
 		list, err := inst.public.ListFactors(jan, &mfav1.ListFactorsRequest{})
 		if err != nil || len(list.GetFactors()) != 1 || !list.GetFactors()[0].GetConfirmed() || list.GetRecoveryCodesRemaining() != 10 {
 			t.Fatalf("list = %v, %v", list, err)
@@ -98,8 +104,15 @@ func TestGRPC_EnrolConfirmVerifyRegenerateDisable(t *testing.T) {
 		if r := inst.verify(t, confirm.GetRecoveryCodes()[1], true); r.GetOk() {
 			t.Fatal("an old recovery code works after regeneration")
 		}
+		// Code checks and recovery codes change nothing GET /v1/me shows.
+		if n := inst.accounts.noted(); len(n) != 2 {
+			t.Fatalf("notes %v after code checks, want none new", n)
+		}
 		if _, err := inst.public.DisableTotp(jan, &mfav1.DisableTotpRequest{}); err != nil {
 			t.Fatal(err)
+		}
+		if n := inst.accounts.noted(); len(n) != 3 || n[2] != janNote {
+			t.Fatalf("notes %v after disable, want a third for %s", n, janNote)
 		}
 		st, _ = inst.internal.GetFactorStatus(ctx, &mfainternalv1.GetFactorStatusRequest{TenantId: tenantID, AccountId: janID})
 		if st.GetTotpEnabled() {

@@ -61,6 +61,10 @@ type Directory interface {
 	// username or e-mail; errs NotFound when the tenant or the account
 	// does not exist.
 	ResolveLogin(ctx context.Context, tenantCode, login string) (*Account, *Tenant, error)
+	// NoteSecurityChange tells the account service that what
+	// GetFactorStatus reports of the account may have changed, so it asks
+	// again instead of using the answer it keeps.
+	NoteSecurityChange(ctx context.Context, tenantID, accountID string) error
 }
 
 // Mailer is the notification service.
@@ -175,6 +179,22 @@ func (a *App) reseal(ctx context.Context, tx store.Tx, f *factor.Factor, secret 
 	keyID, sealed := a.ring.Seal([]byte(secret), factor.AD(f.TenantID, f.AccountID, f.ID))
 	_, err := tx.Reseal(ctx, f.ID, f.KeyID, keyID, sealed)
 	return err
+}
+
+// noteSecurityChange tells the account service that the account's factor
+// status (TOTP on, an e-mailed key pending) may have changed: GET /v1/me
+// keeps this service's answer until the account's security stamp moves,
+// so without the note the user would see the old status. Every change of
+// what GetFactorStatus reports calls it after its transaction committed
+// and before answering, so the user's next read sees the change. The
+// change stands whatever happens here, so a failure is logged, not
+// returned: the account service keeps an answer only briefly, which
+// bounds how long it can show the old one.
+func (a *App) noteSecurityChange(ctx context.Context, tenantID, accountID string) {
+	if err := a.dir.NoteSecurityChange(ctx, tenantID, accountID); err != nil {
+		a.log.WarnContext(ctx, "mfa: the account service was not told of a factor change; GET /v1/me may show the old status until its kept answer expires",
+			"tenant_id", tenantID, "account_id", accountID, "err", err)
+	}
 }
 
 // Reasons of the mfa service's refusals.

@@ -96,6 +96,7 @@ func (a *App) confirmEnrollment(ctx context.Context, tenantID, accountID, code s
 	if err != nil {
 		return nil, err
 	}
+	a.noteSecurityChange(ctx, tenantID, accountID)
 	return shown, nil
 }
 
@@ -109,6 +110,13 @@ func (a *App) wrongConfirmationCode(ctx context.Context, f *factor.Factor) error
 	})
 	if err != nil {
 		return err
+	}
+	// A key e-mailed on request stops being pending when its wrong codes
+	// reach the bound. Noting every counted one (n > 0: f was still
+	// unconfirmed) keeps this from depending on where the bound lies, and
+	// costs at most MaxConfirmFailures hops per key.
+	if f.State == factor.Emailed && n > 0 {
+		a.noteSecurityChange(ctx, f.TenantID, f.AccountID)
 	}
 	if n >= factor.MaxConfirmFailures {
 		return errEnrollmentEnded()

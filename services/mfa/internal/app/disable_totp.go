@@ -6,6 +6,7 @@ import (
 	"github.com/latchkey/latchkey/libs/authn"
 	"github.com/latchkey/latchkey/libs/errs"
 	"github.com/latchkey/latchkey/services/mfa/internal/events"
+	"github.com/latchkey/latchkey/services/mfa/internal/factor"
 	"github.com/latchkey/latchkey/services/mfa/internal/store"
 )
 
@@ -35,9 +36,9 @@ func (a *App) DisableTotp(ctx context.Context, p *authn.Principal) error {
 		}
 	}
 	now := a.clock.Now()
-	return a.store.InTx(ctx, func(tx store.Tx) error {
-		gone, err := tx.DeleteFactor(ctx, p.TenantID, p.AccountID)
-		if err != nil {
+	var gone *factor.Factor
+	err = a.store.InTx(ctx, func(tx store.Tx) (err error) {
+		if gone, err = tx.DeleteFactor(ctx, p.TenantID, p.AccountID); err != nil {
 			return err
 		}
 		if _, err := tx.DeleteRecoveryCodes(ctx, p.TenantID, p.AccountID); err != nil {
@@ -48,4 +49,11 @@ func (a *App) DisableTotp(ctx context.Context, p *authn.Principal) error {
 		}
 		return tx.Emit(ctx, events.MfaDisabled(p.TenantID, p.AccountID, events.Actor(p), now))
 	})
+	if err != nil {
+		return err
+	}
+	if gone != nil {
+		a.noteSecurityChange(ctx, p.TenantID, p.AccountID)
+	}
+	return nil
 }

@@ -57,6 +57,10 @@ func (a *App) startEnrollment(ctx context.Context, tenantID, accountID string) (
 	if err != nil {
 		return nil, err
 	}
+	// The new enrolment replaced whatever unconfirmed factor the account
+	// had, perhaps a pending e-mailed key (also one stored after the read
+	// above), so the status may have changed.
+	a.noteSecurityChange(ctx, tenantID, accountID)
 	return key, nil
 }
 

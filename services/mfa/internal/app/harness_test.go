@@ -40,6 +40,39 @@ type directory struct {
 	mu       sync.Mutex
 	tenants  map[string]*app.Tenant
 	accounts map[string]*app.Account
+	// notes are the NoteSecurityChange calls, each with the status the
+	// account service would read when it asks again at that moment
+	// (statusOf); noteFail is their answer.
+	notes    []note
+	noteFail error
+	statusOf func(ctx context.Context, tenantID, accountID string) (*app.FactorStatus, error)
+}
+
+// note is a NoteSecurityChange call the stand-in account service got.
+type note struct {
+	tenantID, accountID string
+	// status is GetFactorStatus's answer at the time of the call.
+	status app.FactorStatus
+}
+
+func (d *directory) NoteSecurityChange(ctx context.Context, tenantID, accountID string) error {
+	st, err := d.statusOf(ctx, tenantID, accountID)
+	if err != nil {
+		return err
+	}
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.notes = append(d.notes, note{tenantID, accountID, *st})
+	return d.noteFail
+}
+
+// takeNotes returns the notes so far and forgets them.
+func (d *directory) takeNotes() []note {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	n := d.notes
+	d.notes = nil
+	return n
 }
 
 func (d *directory) Tenant(_ context.Context, id string) (*app.Tenant, error) {
@@ -151,6 +184,7 @@ func newHarnessWithRing(t *testing.T, d dbx.Dialect, ring *keyring.Ring) *harnes
 		accounts: map[string]*app.Account{user.ID: user, adm.ID: adm, op.ID: op}}
 	h.use = app.New(sqlstore.New(db, box), clk, h.dir, h.mail, ring, passhash.NewHasher(cheap, 2, 1000),
 		app.Options{Poll: 10 * time.Millisecond, Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+	h.dir.statusOf = h.use.GetFactorStatus
 	h.user = h.principal(user)
 	h.admin = h.principal(adm)
 	h.operator = h.principal(op)

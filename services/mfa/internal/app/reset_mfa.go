@@ -6,6 +6,7 @@ import (
 	"github.com/latchkey/latchkey/libs/authn"
 	"github.com/latchkey/latchkey/libs/ids"
 	"github.com/latchkey/latchkey/services/mfa/internal/events"
+	"github.com/latchkey/latchkey/services/mfa/internal/factor"
 	"github.com/latchkey/latchkey/services/mfa/internal/store"
 )
 
@@ -30,9 +31,9 @@ func (a *App) ResetMfa(ctx context.Context, p *authn.Principal, id string) error
 		return err
 	}
 	now := a.clock.Now()
-	return a.store.InTx(ctx, func(tx store.Tx) error {
-		gone, err := tx.DeleteFactor(ctx, tenantID, id)
-		if err != nil {
+	var gone *factor.Factor
+	err = a.store.InTx(ctx, func(tx store.Tx) (err error) {
+		if gone, err = tx.DeleteFactor(ctx, tenantID, id); err != nil {
 			return err
 		}
 		n, err := tx.DeleteRecoveryCodes(ctx, tenantID, id)
@@ -44,6 +45,13 @@ func (a *App) ResetMfa(ctx context.Context, p *authn.Principal, id string) error
 		}
 		return tx.Emit(ctx, events.MfaReset(tenantID, id, events.Actor(p), now))
 	})
+	if err != nil {
+		return err
+	}
+	if gone != nil {
+		a.noteSecurityChange(ctx, tenantID, id)
+	}
+	return nil
 }
 
 // adminTenant is the tenant an administrator acts in, by the rule of

@@ -106,6 +106,9 @@ func (a *App) handleKeyRequest(ctx context.Context, r *factor.KeyRequest) error 
 		if err != nil {
 			return err
 		}
+		// Noted before the e-mail goes, so the user who reads it sees
+		// the pending key.
+		a.noteSecurityChange(ctx, t.ID, acct.ID)
 	}
 	uri, err := factor.KeyURI(secret, t.Issuer(), acct.Username)
 	if err != nil {

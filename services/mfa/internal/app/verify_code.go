@@ -65,15 +65,14 @@ func (a *App) verifyTOTP(ctx context.Context, tenantID, accountID, code string) 
 	if !ok {
 		return "", nil
 	}
-	accepted := false
+	accepted, activated := false, false
 	err = a.store.InTx(ctx, func(tx store.Tx) error {
 		var err error
 		if accepted, err = tx.AcceptStep(ctx, f.ID, step, now, factor.MaxConfirmFailures); err != nil || !accepted {
 			return err
 		}
 		if f.State == factor.Emailed {
-			activated, err := tx.Activate(ctx, f.ID, now)
-			if err != nil {
+			if activated, err = tx.Activate(ctx, f.ID, now); err != nil {
 				return err
 			}
 			if activated {
@@ -86,6 +85,11 @@ func (a *App) verifyTOTP(ctx context.Context, tenantID, accountID, code string) 
 	})
 	if err != nil || !accepted {
 		return "", err
+	}
+	// Only the first code of an e-mailed key changes the status; an
+	// ordinary code at a log-in does not, and costs no hop.
+	if activated {
+		a.noteSecurityChange(ctx, tenantID, accountID)
 	}
 	return MethodTOTP, nil
 }

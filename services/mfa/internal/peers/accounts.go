@@ -75,6 +75,15 @@ func (a *Accounts) ResolveLogin(ctx context.Context, tenantCode, login string) (
 	return account(resp.GetAccount()), tenant(resp.GetTenant()), nil
 }
 
+// NoteSecurityChange implements app.Directory.
+func (a *Accounts) NoteSecurityChange(ctx context.Context, tenantID, accountID string) error {
+	_, err := a.c.NoteSecurityChange(ctx, &accountinternalv1.NoteSecurityChangeRequest{TenantId: tenantID, AccountId: accountID})
+	if err != nil {
+		return errs.FromStatus(err)
+	}
+	return nil
+}
+
 func tenant(t *accountv1.Tenant) *app.Tenant {
 	p := t.GetPolicy()
 	skew := factor.DefaultSkewSteps
