@@ -5,7 +5,8 @@
 // file named for it: callers.go (who may call), password_check.go (the
 // failed-attempt count), password_change.go (checks, hash, and the change
 // with its events in one transaction), login_steps.go (steps due and how a
-// log-in ends), session_revocation.go.
+// log-in ends), session_revocation.go, note_security_change.go (telling
+// the account service of a committed change of the password or PIN).
 //
 // The app reads through the store and changes through store.Store.InTx,
 // with every change and its events in one transaction whose time (taken
@@ -45,6 +46,10 @@ type Directory interface {
 	ImportAccounts(ctx context.Context, tenantID string, rows []credential.ImportRow, validateOnly bool, key credential.ImportKey) ([]credential.ImportOutcome, bool, error)
 	// RecordTermsAcceptance records the user's acceptance of a terms version.
 	RecordTermsAcceptance(ctx context.Context, tenantID, accountID, version string) error
+	// NoteSecurityChange tells the account service that what this service
+	// reports of the account (GetPasswordStatus) changed, so that the
+	// answer it keeps for GET /v1/me is asked again.
+	NoteSecurityChange(ctx context.Context, tenantID, accountID string) error
 }
 
 // Factors is what the credential service asks the mfa service. Every
@@ -103,7 +108,8 @@ type Deps struct {
 	Recovery Recovery
 	// RefreshTTL is how long a refresh token lives unused (default 30 days).
 	RefreshTTL time.Duration
-	// Logger logs what the background sweeps did (default slog.Default).
+	// Logger logs what the background sweeps did, and the account
+	// service's failures to take note of a change (default slog.Default).
 	Logger *slog.Logger
 	// Metrics count log-ins by outcome (nil: not counted).
 	Metrics *Metrics

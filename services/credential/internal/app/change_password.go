@@ -36,5 +36,9 @@ func (a *App) ChangePassword(ctx context.Context, p *authn.Principal, current, n
 	if !ok {
 		return errs.Invalid(errs.Field("currentPassword", "PASSWORD_WRONG", "the current password is wrong"))
 	}
-	return a.replacePassword(ctx, subj, next, "newPassword", false, eventsv1.PasswordChanged_Cause_SELF_SERVICE, p.SessionID)
+	if err := a.replacePassword(ctx, subj, next, "newPassword", false, eventsv1.PasswordChanged_Cause_SELF_SERVICE, p.SessionID); err != nil {
+		return err
+	}
+	a.noteSecurityChange(ctx, subj.TenantID, subj.AccountID)
+	return nil
 }

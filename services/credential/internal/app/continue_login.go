@@ -202,6 +202,9 @@ func (a *App) ContinueLogin(ctx context.Context, req ContinueRequest) (res *Logi
 	if err != nil {
 		return nil, err
 	}
+	if change != nil {
+		a.noteSecurityChange(ctx, subj.TenantID, subj.AccountID)
+	}
 	res, err = a.result(ctx, subj, next, facts)
 	if err != nil {
 		return nil, err

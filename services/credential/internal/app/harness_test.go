@@ -146,7 +146,13 @@ type countingStore struct {
 	// onTx runs at the start of every transaction (moving the clock, as a
 	// wait for a lock or a slow disk would).
 	onTx func()
+	// failSecurity, when set, rolls back every transaction that saved a
+	// password or a PIN, as a commit lost with the connection would.
+	failSecurity bool
 }
+
+// errLostCommit is the failure of a transaction failSecurity rolls back.
+var errLostCommit = errs.Unavailable("DATABASE_UNAVAILABLE", "the commit was lost", nil)
 
 // committed is an event with the number of the transaction that wrote it.
 type committed struct {
@@ -162,7 +168,14 @@ func (s *countingStore) InTx(ctx context.Context, fn func(tx store.Tx) error) er
 	var emitted []store.Event
 	err := s.Store.InTx(ctx, func(tx store.Tx) error {
 		emitted = emitted[:0]
-		return fn(&countingTx{Tx: tx, s: s, emitted: &emitted})
+		ct := &countingTx{Tx: tx, s: s, emitted: &emitted}
+		if err := fn(ct); err != nil {
+			return err
+		}
+		if s.failSecurity && ct.security {
+			return errLostCommit
+		}
+		return nil
 	})
 	if err == nil {
 		s.mu.Lock()
@@ -200,6 +213,18 @@ type countingTx struct {
 	store.Tx
 	s       *countingStore
 	emitted *[]store.Event
+	// security: the transaction saved a password or a PIN.
+	security bool
+}
+
+func (t *countingTx) SavePassword(ctx context.Context, p *credential.Password) error {
+	t.security = true
+	return t.Tx.SavePassword(ctx, p)
+}
+
+func (t *countingTx) SavePIN(ctx context.Context, tenantID, accountID, hash string, at time.Time) error {
+	t.security = true
+	return t.Tx.SavePIN(ctx, tenantID, accountID, hash, at)
 }
 
 // countingHasher counts the real checks (Verify; DummyVerify is not one)
@@ -285,7 +310,17 @@ type fakeDirectory struct {
 	lockouts int
 	accepted []string
 	imported []credential.ImportRow
+	// notes are the accounts NoteSecurityChange was told of, in order;
+	// noteErr, when set, is its answer; onNote, when set, runs at each
+	// call (outside the lock), seeing what the account service would
+	// read then.
+	notes   []noted
+	noteErr error
+	onNote  func(tenantID, accountID string)
 }
+
+// noted is an account a NoteSecurityChange named.
+type noted struct{ tenantID, accountID string }
 
 func newFakeDirectory() *fakeDirectory {
 	return &fakeDirectory{tenants: map[string]string{}, accounts: map[string]*credential.Subject{}}
@@ -395,6 +430,26 @@ func (d *fakeDirectory) RecordTermsAcceptance(_ context.Context, _, accountID, v
 	d.accounts[accountID].AcceptedTermsVersion = version
 	d.accepted = append(d.accepted, version)
 	return nil
+}
+
+func (d *fakeDirectory) NoteSecurityChange(_ context.Context, tenantID, accountID string) error {
+	d.mu.Lock()
+	d.notes = append(d.notes, noted{tenantID, accountID})
+	err, onNote := d.noteErr, d.onNote
+	d.mu.Unlock()
+	if onNote != nil {
+		onNote(tenantID, accountID)
+	}
+	return err
+}
+
+// takeNotes returns the notes so far and forgets them.
+func (d *fakeDirectory) takeNotes() []noted {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	n := d.notes
+	d.notes = nil
+	return n
 }
 
 // fakeMFA is the mfa service: accounts with TOTP on or an e-mailed key

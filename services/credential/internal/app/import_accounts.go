@@ -98,6 +98,10 @@ func (a *App) ImportAccounts(ctx context.Context, p *authn.Principal, rows []cre
 	if err != nil {
 		return nil, false, err
 	}
+	// The hashes are not noted to the account service
+	// (noteSecurityChange): their ids were chosen above, for accounts it
+	// creates next, of which no GET /v1/me answer is kept.
+	//
 	// Stored hashes of accounts that end up not created belong to no
 	// account: no log-in can reach them. So do those of a copy of this
 	// call (same key) that ran at the same time and lost: the answer is

@@ -21,5 +21,9 @@ func (a *App) SetPasswordAfterReset(ctx context.Context, tenantID, accountID, pl
 	if activation {
 		cause = eventsv1.PasswordChanged_Cause_ACTIVATION
 	}
-	return a.replacePassword(ctx, subj, plain, "newPassword", false, cause, "")
+	if err := a.replacePassword(ctx, subj, plain, "newPassword", false, cause, ""); err != nil {
+		return err
+	}
+	a.noteSecurityChange(ctx, tenantID, accountID)
+	return nil
 }

@@ -39,11 +39,16 @@ func (a *App) AdminSetPassword(ctx context.Context, p *authn.Principal, accountI
 	if err != nil {
 		return err
 	}
-	return a.Store.InTx(ctx, func(tx store.Tx) error {
+	err = a.Store.InTx(ctx, func(tx store.Tx) error {
 		now := a.Clock.Now()
 		if err := a.applyPassword(ctx, tx, c, now); err != nil {
 			return err
 		}
 		return tx.Emit(ctx, events.PasswordSetByAdmin(tenantID, accountID, temporary, libevents.ActorOf(p, ""), now))
 	})
+	if err != nil {
+		return err
+	}
+	a.noteSecurityChange(ctx, tenantID, accountID)
+	return nil
 }

@@ -62,13 +62,18 @@ func (a *App) SetPIN(ctx context.Context, p *authn.Principal, currentPIN, curren
 	if err != nil {
 		return err
 	}
-	return a.Store.InTx(ctx, func(tx store.Tx) error {
+	err = a.Store.InTx(ctx, func(tx store.Tx) error {
 		now := a.Clock.Now()
 		if err := tx.SavePIN(ctx, subj.TenantID, subj.AccountID, hash, now); err != nil {
 			return err
 		}
 		return tx.Emit(ctx, events.PinChanged(subj.TenantID, subj.AccountID, current == "", now))
 	})
+	if err != nil {
+		return err
+	}
+	a.noteSecurityChange(ctx, subj.TenantID, subj.AccountID)
+	return nil
 }
 
 // checkCurrentPIN verifies the current PIN plain against its hash for a

@@ -22,6 +22,10 @@ type SetTemporaryRequest struct {
 
 // SetTemporaryPassword stores a temporary password, to be replaced at the
 // first log-in. Violations are reported on "temporaryPassword".
+//
+// Unlike the other changes of a password, it is not noted to the account
+// service (noteSecurityChange): the account service calls it for an
+// account it has not stored yet, of which no GET /v1/me answer is kept.
 func (a *App) SetTemporaryPassword(ctx context.Context, req SetTemporaryRequest) error {
 	if err := errs.JoinInvalid(checkID("tenantId", req.TenantID), checkID("accountId", req.AccountID)); err != nil {
 		return err

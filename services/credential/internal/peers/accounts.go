@@ -103,6 +103,13 @@ func (a *Accounts) RecordTermsAcceptance(ctx context.Context, tenantID, accountI
 	return errs.FromStatus(err)
 }
 
+// NoteSecurityChange tells the account service that the account's
+// password or PIN changed.
+func (a *Accounts) NoteSecurityChange(ctx context.Context, tenantID, accountID string) error {
+	_, err := a.c.NoteSecurityChange(ctx, &accountinternalv1.NoteSecurityChangeRequest{TenantId: tenantID, AccountId: accountID})
+	return errs.FromStatus(err)
+}
+
 func subject(a *accountv1.Account, t *accountv1.Tenant) *credential.Subject {
 	s := &credential.Subject{
 		TenantID: a.GetTenantId(), TenantCode: t.GetCode(), AccountID: a.GetId(), Username: a.GetUsername(),
