@@ -189,8 +189,12 @@ func (a *App) reseal(ctx context.Context, tx store.Tx, f *factor.Factor, secret 
 // and before answering, so the user's next read sees the change. The
 // change stands whatever happens here, so a failure is logged, not
 // returned: the account service keeps an answer only briefly, which
-// bounds how long it can show the old one.
+// bounds how long it can show the old one. The call outlives the
+// caller's cancellation (a client gone after the commit still leaves a
+// noted change), within two seconds.
 func (a *App) noteSecurityChange(ctx context.Context, tenantID, accountID string) {
+	ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Second)
+	defer cancel()
 	if err := a.dir.NoteSecurityChange(ctx, tenantID, accountID); err != nil {
 		a.log.WarnContext(ctx, "mfa: the account service was not told of a factor change; GET /v1/me may show the old status until its kept answer expires",
 			"tenant_id", tenantID, "account_id", accountID, "err", err)
