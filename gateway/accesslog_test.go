@@ -17,6 +17,7 @@ import (
 	"github.com/latchkey/latchkey/gateway"
 	"github.com/latchkey/latchkey/libs/logx"
 	"github.com/latchkey/latchkey/libs/requestid"
+	"github.com/latchkey/latchkey/libs/keyring"
 	"github.com/latchkey/latchkey/libs/testkit"
 	accountv1 "github.com/latchkey/latchkey/proto/gen/latchkey/account/v1"
 )
@@ -154,5 +155,42 @@ func TestAccessLog_SampledAboveTheRate(t *testing.T) {
 	})
 	if w, _ := count(); w > calls/2 {
 		t.Fatalf("%d of %d lines written at 2 a second", w, calls)
+	}
+}
+
+// The hosted pages have their access line too, named by the page's
+// pattern rather than its path, which can carry a link's token.
+func TestAccessLog_HostedPagesHaveTheirLine(t *testing.T) {
+	b := startBackend(t)
+	logs := &testkit.LogBuffer{}
+	log, err := logx.New(logs, "info")
+	if err != nil {
+		t.Fatal(err)
+	}
+	ring, err := keyring.Parse(keyring.Generate())
+	if err != nil {
+		t.Fatal(err)
+	}
+	g := startGateway(t, gateway.Config{Backends: allBackends(b.addr), Logger: log, UISessionKeys: ring}, false)
+	do(t, "GET", g.httpURL+"/ui/sign-in", "", http.Header{requestid.Header: {"page"}})
+	do(t, "GET", g.httpURL+"/ui/settings/secret-token-in-path", "", http.Header{requestid.Header: {"page-with-token"}})
+	testkit.Eventually(t, 5*time.Second, func() error {
+		lines := accessLines(t, logs)
+		if len(lines["page"]) == 0 || len(lines["page-with-token"]) == 0 {
+			return fmt.Errorf("lines %v", lines)
+		}
+		return nil
+	})
+	lines := accessLines(t, logs)
+	if got := lines["page"]; len(got) != 1 || got[0]["http.route"] != "/ui/sign-in" || got[0]["http.status"] != float64(200) || got[0]["level"] != "INFO" {
+		t.Errorf("sign-in page: %v", got)
+	}
+	// Signed out, the page sends the browser to sign in (which the client
+	// follows, with the same request id): a line for each.
+	if got := lines["page-with-token"]; len(got) != 2 || got[0]["http.route"] != "/ui/settings/{what...}" || got[0]["http.status"] != float64(303) {
+		t.Errorf("a page with more path: %v", got)
+	}
+	if strings.Contains(logs.String(), "secret-token-in-path") {
+		t.Error("a page's path is in the log")
 	}
 }

@@ -176,9 +176,9 @@ func New(ctx context.Context, cfg Config) (*Gateway, error) {
 			g.Close()
 			return nil, err
 		}
-		mux.Handle("/ui/", limitBody(pages))
+		mux.Handle("/ui/", observePages(metrics, log, sampler, limitBody(pages)))
 	} else if cfg.Pages != nil {
-		mux.Handle("/ui/", cfg.Pages)
+		mux.Handle("/ui/", observePages(metrics, log, sampler, cfg.Pages))
 	}
 	g.http = proxies.forwardedPolicy(withRequestIDs(withTrace(mux)))
 

@@ -4,6 +4,7 @@ import (
 	"log/slog"
 	"net/http"
 	"strconv"
+	"strings"
 	"time"
 
 	"github.com/grpc-ecosystem/grpc-gateway/v2/runtime"
@@ -63,28 +64,51 @@ func observe(m *restMetrics, log *slog.Logger, sampler *logx.Sampler) runtime.Mi
 				route = p.String()
 			}
 			nameSpan(r, route)
-			elapsed := time.Since(start)
-			if m != nil {
-				m.requests.WithLabelValues(r.Method, route, strconv.Itoa(rec.code)).Inc()
-				m.duration.WithLabelValues(r.Method, route).Observe(elapsed.Seconds())
-			}
-			level := httpAccessLevel(rec.code)
-			if !log.Enabled(r.Context(), level) || !sampler.Allow("http", level) {
-				return
-			}
-			attrs := make([]slog.Attr, 0, 6)
-			attrs = append(attrs,
-				slog.String("http.method", r.Method),
-				slog.String("http.route", route),
-				slog.Int("http.status", rec.code),
-				slog.Float64("duration_ms", float64(elapsed.Microseconds())/1000),
-				slog.String(requestid.LogKey, r.Header.Get(requestid.Header)))
-			if rec.hidden != nil {
-				attrs = append(attrs, slog.String("error", rec.hidden.Error()))
-			}
-			log.LogAttrs(r.Context(), level, "http call", attrs...)
+			m.access(log, sampler, r, route, rec, time.Since(start))
 		}
 	}
+}
+
+// observePages is observe for the hosted pages under /ui/, which are not
+// grpc-gateway routes: the route is the pattern the pages' own mux chose
+// (ServeMux sets it on the request it is given), never the path, which
+// may carry a link's token.
+func observePages(m *restMetrics, log *slog.Logger, sampler *logx.Sampler, next http.Handler) http.Handler {
+	return http.HandlerFunc(func(w http.ResponseWriter, r *http.Request) {
+		start := time.Now()
+		rec := &statusRecorder{ResponseWriter: w, code: http.StatusOK}
+		next.ServeHTTP(rec, r)
+		route := r.Pattern
+		if _, path, ok := strings.Cut(route, " "); ok {
+			route = path // "GET /ui/sign-in": the method has its own field
+		}
+		nameSpan(r, route)
+		m.access(log, sampler, r, route, rec, time.Since(start))
+	})
+}
+
+// access counts a call in the metrics (m may be nil) and writes its access
+// line, as sampler allows.
+func (m *restMetrics) access(log *slog.Logger, sampler *logx.Sampler, r *http.Request, route string, rec *statusRecorder, elapsed time.Duration) {
+	if m != nil {
+		m.requests.WithLabelValues(r.Method, route, strconv.Itoa(rec.code)).Inc()
+		m.duration.WithLabelValues(r.Method, route).Observe(elapsed.Seconds())
+	}
+	level := httpAccessLevel(rec.code)
+	if !log.Enabled(r.Context(), level) || !sampler.Allow("http", level) {
+		return
+	}
+	attrs := make([]slog.Attr, 0, 6)
+	attrs = append(attrs,
+		slog.String("http.method", r.Method),
+		slog.String("http.route", route),
+		slog.Int("http.status", rec.code),
+		slog.Float64("duration_ms", float64(elapsed.Microseconds())/1000),
+		slog.String(requestid.LogKey, r.Header.Get(requestid.Header)))
+	if rec.hidden != nil {
+		attrs = append(attrs, slog.String("error", rec.hidden.Error()))
+	}
+	log.LogAttrs(r.Context(), level, "http call", attrs...)
 }
 
 // httpAccessLevel is grpcx.AccessLevel for an HTTP answer (grpc-gateway's
