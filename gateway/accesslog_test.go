@@ -15,9 +15,9 @@ import (
 	"google.golang.org/grpc/metadata"
 
 	"github.com/latchkey/latchkey/gateway"
+	"github.com/latchkey/latchkey/libs/keyring"
 	"github.com/latchkey/latchkey/libs/logx"
 	"github.com/latchkey/latchkey/libs/requestid"
-	"github.com/latchkey/latchkey/libs/keyring"
 	"github.com/latchkey/latchkey/libs/testkit"
 	accountv1 "github.com/latchkey/latchkey/proto/gen/latchkey/account/v1"
 )
