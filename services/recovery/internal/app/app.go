@@ -4,7 +4,9 @@
 // and its worker, inspect, verify and complete of a reset, completing an
 // activation, voiding links, and the security questions. What several
 // share has a file named for it: requirements.go (what a reset needs),
-// set_password.go (the new password through the credential service).
+// set_password.go (the new password through the credential service),
+// note_security_change.go (telling the account service that what
+// GetRecoveryInfo reports changed).
 //
 // The app reads through the store and changes through store.Store.InTx,
 // with every change and its events in one transaction whose time (taken
@@ -74,6 +76,10 @@ type Directory interface {
 	// ReleaseLockout ends a failed-attempts lock (never an administrator's
 	// or the inactivity lock).
 	ReleaseLockout(ctx context.Context, tenantID, accountID string) error
+	// NoteSecurityChange tells the account service that what
+	// GetRecoveryInfo reports of the account changed, so that GET /v1/me
+	// stops using the answer it kept (idempotent).
+	NoteSecurityChange(ctx context.Context, tenantID, accountID string) error
 }
 
 // Credentials is what recovery asks the credential service.

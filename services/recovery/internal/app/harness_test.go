@@ -3,6 +3,7 @@ package app_test
 import (
 	"context"
 	"errors"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -153,6 +154,11 @@ type fakeDir struct {
 	tenants   map[string]*app.Tenant
 	activated []string
 	released  []string
+	// notes are the NoteSecurityChange calls ("tenant/account"); noteErr
+	// fails them (noted all the same); onNote runs in each, outside mu.
+	notes   []string
+	noteErr error
+	onNote  func(tenantID, accountID string)
 }
 
 func (d *fakeDir) ResolveLogin(_ context.Context, code, login string) (*app.Account, error) {
@@ -216,6 +222,24 @@ func (d *fakeDir) ReleaseLockout(_ context.Context, _, id string) error {
 	defer d.mu.Unlock()
 	d.released = append(d.released, id)
 	return nil
+}
+
+func (d *fakeDir) NoteSecurityChange(_ context.Context, tenantID, accountID string) error {
+	d.mu.Lock()
+	d.notes = append(d.notes, tenantID+"/"+accountID)
+	err, onNote := d.noteErr, d.onNote
+	d.mu.Unlock()
+	if onNote != nil {
+		onNote(tenantID, accountID)
+	}
+	return err
+}
+
+// noted returns the NoteSecurityChange calls so far.
+func (d *fakeDir) noted() []string {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	return slices.Clone(d.notes)
 }
 
 // fakeCred refuses passwords shorter than 10 characters, like a policy.

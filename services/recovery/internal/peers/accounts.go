@@ -87,6 +87,12 @@ func (a *Accounts) ReleaseLockout(ctx context.Context, tenantID, accountID strin
 	return errs.FromStatus(err)
 }
 
+// NoteSecurityChange implements app.Directory.
+func (a *Accounts) NoteSecurityChange(ctx context.Context, tenantID, accountID string) error {
+	_, err := a.c.NoteSecurityChange(ctx, &accountinternalv1.NoteSecurityChangeRequest{TenantId: tenantID, AccountId: accountID})
+	return errs.FromStatus(err)
+}
+
 func account(a *accountv1.Account) *app.Account {
 	out := &app.Account{ID: a.GetId(), TenantID: a.GetTenantId(), Username: a.GetUsername(), Status: a.GetStatus().String()}
 	for _, r := range a.GetRoles() {
