@@ -2,6 +2,7 @@ package app
 
 import (
 	"context"
+	"time"
 
 	"github.com/latchkey/latchkey/services/recovery/internal/store"
 )
@@ -20,6 +21,10 @@ import (
 // briefly, so the read is stale for seconds at most.
 func (a *App) noteSecurityChange(ctx context.Context, tx store.Tx, tenantID, accountID string) {
 	tx.AfterCommit(func() {
+		// The change is made: the note outlives the caller's
+		// cancellation, within two seconds.
+		ctx, cancel := context.WithTimeout(context.WithoutCancel(ctx), 2*time.Second)
+		defer cancel()
 		if err := a.Accounts.NoteSecurityChange(ctx, tenantID, accountID); err != nil {
 			a.log.WarnContext(ctx, "recovery: security change not noted at the account service",
 				"tenant", tenantID, "account", accountID, "error", err)

@@ -34,7 +34,7 @@ func (h *harness) statusAtNote() *[]*app.Status {
 	return seen
 }
 
-func TestSetSecurityQuestions_NotesTheChangeAfterCommit_OnlyWhenTheQuestionsChange(t *testing.T) {
+func TestSetSecurityQuestions_NotesTheChangeAfterCommit(t *testing.T) {
 	eachDialect(t, func(t *testing.T, h *harness) {
 		a := h.account("jan", app.StatusActive)
 		h.account("piet", app.StatusActive)
@@ -66,17 +66,8 @@ func TestSetSecurityQuestions_NotesTheChangeAfterCommit_OnlyWhenTheQuestionsChan
 			t.Fatalf("status when noted %+v: noted before the change committed", *seen)
 		}
 
-		// New answers to the same questions: nothing the status shows
-		// changed.
-		again := []recovery.QA{{Question: "Q one?", Answer: "other answer"}, {Question: "Q two?", Answer: "other answer"}}
-		if err := h.app.SetSecurityQuestions(ctx, h.user(a, time.Minute), again); err != nil {
-			t.Fatal(err)
-		}
-		if got := h.dir.noted(); len(got) != 1 {
-			t.Fatalf("new answers only noted: %v", got)
-		}
-
-		// Another question is a change.
+		// Every set is noted (new answers alone change nothing the status
+		// shows, but telling them apart would take a read and leave a race).
 		other := []recovery.QA{{Question: "Q one?", Answer: "answer"}, {Question: "Q three?", Answer: "answer"}}
 		if err := h.app.SetSecurityQuestions(ctx, h.user(a, time.Minute), other); err != nil {
 			t.Fatal(err)
@@ -90,7 +81,7 @@ func TestSetSecurityQuestions_NotesTheChangeAfterCommit_OnlyWhenTheQuestionsChan
 	})
 }
 
-func TestCompletedLinks_NoteTheFirstProofOfTheEmailAddress(t *testing.T) {
+func TestCompletedLinks_NoteTheProofOfTheEmailAddress(t *testing.T) {
 	eachDialect(t, func(t *testing.T, h *harness) {
 		seen := h.statusAtNote()
 		var want []string
@@ -162,11 +153,13 @@ func TestCompletedLinks_NoteTheFirstProofOfTheEmailAddress(t *testing.T) {
 		want = append(want, noteOf(eva))
 		wantNotes("reset by a ticket")
 
-		// Proven already: another reset changes nothing the status shows.
+		// Proven already: another reset is noted too (a link is used
+		// rarely; telling would take a read).
 		tok = h.resetLink(jan)
 		if _, err := h.app.CompletePasswordReset(ctx, tok, "", "another-long-password"); err != nil {
 			t.Fatal(err)
 		}
+		want = append(want, noteOf(jan))
 		wantNotes("second reset")
 	})
 }

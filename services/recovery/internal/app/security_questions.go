@@ -2,7 +2,6 @@ package app
 
 import (
 	"context"
-	"slices"
 
 	"github.com/latchkey/latchkey/libs/authn"
 	"github.com/latchkey/latchkey/libs/errs"
@@ -45,26 +44,15 @@ func (a *App) SetSecurityQuestions(ctx context.Context, p *authn.Principal, qs [
 	}
 	return a.Store.InTx(ctx, func(tx store.Tx) error {
 		now := a.Clock.Now()
-		old, err := tx.Questions(ctx, p.TenantID, p.AccountID)
-		if err != nil {
-			return err
-		}
 		if err := tx.ReplaceQuestions(ctx, p.TenantID, p.AccountID, stored, now); err != nil {
 			return err
 		}
-		// New answers to the same questions change nothing the status
-		// shows.
-		if !sameQuestions(old, stored) {
-			a.noteSecurityChange(ctx, tx, p.TenantID, p.AccountID)
-		}
+		// Noted whether or not the questions changed (new answers alone
+		// change nothing the status shows): a rare call, and no race
+		// between two changes can leave one unnoted.
+		a.noteSecurityChange(ctx, tx, p.TenantID, p.AccountID)
 		return tx.Emit(ctx, recoveryevents.SecurityQuestionsSet(p.TenantID, p.AccountID, len(stored), events.ActorOf(p, ""), now))
 	})
-}
-
-// sameQuestions reports whether a and b are the same questions in the same
-// order (the answers aside): what status shows of them.
-func sameQuestions(a, b []recovery.Question) bool {
-	return slices.EqualFunc(a, b, func(x, y recovery.Question) bool { return x.Question == y.Question })
 }
 
 // Status is an account's recovery information.

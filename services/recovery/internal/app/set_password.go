@@ -65,17 +65,12 @@ func (a *App) setPassword(ctx context.Context, acct *Account, pw string, restore
 func (a *App) afterLink(ctx context.Context, tenantID, accountID string, extra func(store.Tx) error) error {
 	return a.Store.InTx(ctx, func(tx store.Tx) error {
 		now := a.Clock.Now()
-		verified, err := tx.EmailVerified(ctx, tenantID, accountID)
-		if err != nil {
-			return err
-		}
 		if err := tx.MarkEmailVerified(ctx, tenantID, accountID, now); err != nil {
 			return err
 		}
-		// The status shows whether, not when: only a first proof changes it.
-		if !verified {
-			a.noteSecurityChange(ctx, tx, tenantID, accountID)
-		}
+		// Noted after every proof (only a first one changes the status,
+		// but a link is used rarely and no read is needed to tell).
+		a.noteSecurityChange(ctx, tx, tenantID, accountID)
 		if _, err := tx.VoidLinkTokens(ctx, tenantID, accountID, "", now, now); err != nil {
 			return err
 		}
