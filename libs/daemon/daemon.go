@@ -15,6 +15,7 @@ import (
 	"log/slog"
 	"net"
 	"net/http"
+	"net/http/pprof"
 	"os"
 	"os/signal"
 	"strings"
@@ -203,11 +204,20 @@ func Help[C any](b Binary[C]) string {
 }
 
 // ManagementMux serves the management listener's common routes: the
-// metrics of g at /metrics and a liveness /healthz. Callers may add routes
-// (a /readyz) to it.
+// metrics of g at /metrics, a liveness /healthz and Go's profiles under
+// /debug/pprof/. Callers may add routes (a /readyz) to it.
 func ManagementMux(g prometheus.Gatherer) *http.ServeMux {
 	mux := http.NewServeMux()
 	mux.Handle("GET /metrics", promhttp.HandlerFor(g, promhttp.HandlerOpts{}))
+	// Where the CPU goes under real load, for whoever is on call, and the
+	// profile a build optimises for (cmd/latchkey/default.pgo). The
+	// management listener is not public, like the metrics; a CPU profile
+	// is at most the write timeout below (30 s) long.
+	mux.HandleFunc("GET /debug/pprof/", pprof.Index)
+	mux.HandleFunc("GET /debug/pprof/cmdline", pprof.Cmdline)
+	mux.HandleFunc("GET /debug/pprof/profile", pprof.Profile)
+	mux.HandleFunc("GET /debug/pprof/symbol", pprof.Symbol)
+	mux.HandleFunc("GET /debug/pprof/trace", pprof.Trace)
 	// For orchestrators' liveness probes: the gRPC ports speak only
 	// mutual TLS, which probes such as Kubernetes' cannot.
 	mux.HandleFunc("GET /healthz", func(w http.ResponseWriter, _ *http.Request) { _, _ = io.WriteString(w, "ok\n") })

@@ -14,7 +14,7 @@ import (
 	"github.com/latchkey/latchkey/libs/config"
 )
 
-func TestServeManagement_MetricsAndHealthzUntilCancelled(t *testing.T) {
+func TestServeManagement_MetricsHealthzAndProfilesUntilCancelled(t *testing.T) {
 	lis, err := net.Listen("tcp", "127.0.0.1:0")
 	if err != nil {
 		t.Fatal(err)
@@ -26,7 +26,8 @@ func TestServeManagement_MetricsAndHealthzUntilCancelled(t *testing.T) {
 	ctx, cancel := context.WithCancel(context.Background())
 	done := make(chan error, 1)
 	go func() { done <- ServeManagement(ctx, lis, ManagementMux(reg)) }()
-	for path, want := range map[string]string{"/metrics": "latchkey_test_total 1", "/healthz": "ok"} {
+	for path, want := range map[string]string{"/metrics": "latchkey_test_total 1", "/healthz": "ok",
+		"/debug/pprof/": "goroutine", "/debug/pprof/profile?seconds=1": ""} {
 		resp, err := http.Get("http://" + lis.Addr().String() + path)
 		if err != nil {
 			t.Fatal(err)
