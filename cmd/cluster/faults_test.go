@@ -51,6 +51,12 @@ func TestFaults(t *testing.T) {
 		t.Fatal(err)
 	}
 	t.Cleanup(c.Close)
+	// Registered after t.TempDir, so it runs before the logs are removed.
+	t.Cleanup(func() {
+		if t.Failed() {
+			printErrors(t, filepath.Join(dir, "logs"))
+		}
+	})
 	t.Logf("cluster ready in %v: %d processes, logs in %s", time.Since(began).Round(time.Second), len(c.Processes()), filepath.Join(dir, "logs"))
 
 	ld := setUpLoad(t, c)
@@ -303,4 +309,24 @@ func countUsers(ld *load) int {
 		n += len(us)
 	}
 	return n
+}
+
+// printErrors logs the ERROR lines of every process's log (at most 20 per
+// process): a failed fault test on CI says what the services saw before
+// its folder is gone.
+func printErrors(t *testing.T, dir string) {
+	logs, _ := filepath.Glob(filepath.Join(dir, "*.log"))
+	for _, name := range logs {
+		data, err := os.ReadFile(name)
+		if err != nil {
+			continue
+		}
+		n := 0
+		for line := range strings.SplitSeq(string(data), "\n") {
+			if n < 20 && (strings.Contains(line, `"level":"ERROR"`) || strings.Contains(line, "level=ERROR")) {
+				t.Logf("%s: %s", filepath.Base(name), line)
+				n++
+			}
+		}
+	}
 }

@@ -57,6 +57,18 @@ func unavailable(cause error) error {
 // and the call had no effect.
 func IsUnavailable(err error) bool { return errs.Is(err, errs.KindUnavailable) }
 
+// Repeatable is for the error of a statement whose repetition is harmless
+// (a request a user may make twice): a connection lost after the statement
+// went out, whose outcome is unknown, is reported as Unavailable, so the
+// client repeats it, instead of as an internal error that leaves it not
+// knowing. Any other error is returned as it is.
+func Repeatable(err error) error {
+	if err != nil && !IsUnavailable(err) && connectionLost(err) {
+		return unavailable(err)
+	}
+	return err
+}
+
 // connectionLost reports a failure of the connection to the server rather
 // than of a statement: it could not be opened (refused, unreachable, the
 // server starting or shutting down), or it broke. By SQLSTATE where the

@@ -3,10 +3,13 @@ package dbx_test
 import (
 	"context"
 	"errors"
+	"fmt"
+	"io"
 	"sync"
 	"testing"
 	"time"
 
+	"github.com/jackc/pgx/v5/pgconn"
 	"google.golang.org/grpc/codes"
 	"google.golang.org/grpc/status"
 
@@ -164,5 +167,25 @@ func TestStatementStage_SelectAloneHasNoEffect(t *testing.T) {
 		if got := dbx.StatementHasNoEffect(sql); got != noEffect {
 			t.Errorf("%q: no effect = %v, want %v", sql, got, noEffect)
 		}
+	}
+}
+
+// Repeatable tells a statement whose outcome a broken connection left
+// unknown to be tried again (Unavailable), and leaves every other error
+// as it was.
+func TestRepeatable_LostConnectionIsUnavailable(t *testing.T) {
+	shutdown := fmt.Errorf("insert: %w", &pgconn.PgError{Code: "57P01", Message: "terminating connection due to administrator command"})
+	if err := dbx.Repeatable(shutdown); !dbx.IsUnavailable(err) {
+		t.Errorf("server shutting down: %v, want Unavailable", err)
+	}
+	if err := dbx.Repeatable(io.ErrUnexpectedEOF); !dbx.IsUnavailable(err) {
+		t.Errorf("connection cut: %v, want Unavailable", err)
+	}
+	unique := &pgconn.PgError{Code: "23505"}
+	if err := dbx.Repeatable(unique); err != unique {
+		t.Errorf("unique violation: %v, want it unchanged", err)
+	}
+	if err := dbx.Repeatable(nil); err != nil {
+		t.Errorf("nil: %v", err)
 	}
 }

@@ -214,7 +214,10 @@ func (s *Store) EnqueueKeyRequest(ctx context.Context, r *factor.KeyRequest) err
 	_, err := s.db.Exec(ctx, `INSERT INTO key_requests (id, tenant_code, login, created_at, due_at) VALUES ($1, $2, $3, $4, $4)`,
 		r.ID, r.TenantCode, r.Login, r.CreatedAt)
 	if err != nil {
-		return fmt.Errorf("enqueue key request: %w", err)
+		// A request the database may or may not have stored when the
+		// connection broke is told to try again: a second request is what
+		// a user asking twice makes, one more e-mail at most.
+		return fmt.Errorf("enqueue key request: %w", dbx.Repeatable(err))
 	}
 	return nil
 }
