@@ -5,6 +5,7 @@ import (
 	"errors"
 	"io"
 	"log/slog"
+	"slices"
 	"sync"
 	"testing"
 	"time"
@@ -82,9 +83,16 @@ func TestSendNotification_ConcurrentRequestsStoredTogetherEachWithItsOwnResult(t
 			}
 		})
 		time.Sleep(50 * time.Millisecond) // "first" holds the store
+		// "bad" comes last: a batch stops at its failing request, and one
+		// that came first would leave nothing stored together to see.
 		for i, id := range ids {
-			wg.Go(func() { got[i], errs[i] = send(id) })
+			if id != "bad" {
+				wg.Go(func() { got[i], errs[i] = send(id) })
+			}
 		}
+		time.Sleep(50 * time.Millisecond)
+		bad := slices.Index(ids, "bad")
+		wg.Go(func() { got[bad], errs[bad] = send("bad") })
 		time.Sleep(200 * time.Millisecond) // the others wait for it
 		close(st.open)
 		wg.Wait()
