@@ -168,6 +168,12 @@ func (a *App) ImportAccounts(ctx context.Context, tenantID string, rows []Import
 	if err != nil {
 		return nil, false, err
 	}
+	// Many accounts at once: the log-ins and imports that follow must not
+	// use plans made for a smaller table (RefreshStatistics). The import
+	// is made whatever happens here.
+	if err := a.store.RefreshStatistics(ctx); err != nil {
+		a.opts.Logger.WarnContext(ctx, "account: statistics not refreshed after an import", "tenant_id", tenantID, "err", err)
+	}
 	return results, true, nil
 }
 

@@ -64,6 +64,15 @@ func (s *Store) MoveSecurityStamp(ctx context.Context, tenantID, accountID strin
 	return nil
 }
 
+// RefreshStatistics implements store.Store.
+func (s *Store) RefreshStatistics(ctx context.Context) error {
+	if s.db.Dialect() != dbx.Postgres {
+		return nil
+	}
+	_, err := s.db.Exec(ctx, "ANALYZE accounts")
+	return err
+}
+
 // Bind is the store's transaction over dtx, a transaction someone else
 // opened: the inbox, which records the event id in the same transaction as
 // the change the event causes.
@@ -262,10 +271,14 @@ func (r reader) GetAccount(ctx context.Context, tenantID, id string) (*account.A
 func (r reader) FindAccountByLogin(ctx context.Context, tenantID, login string) (*account.Account, error) {
 	// A username wins over another account's e-mail address that happens
 	// to be spelled the same.
-	return r.oneAccount(ctx, "SELECT "+accountColumns+` FROM accounts
-		WHERE tenant_id = $1 AND (username_folded = $2 OR email_folded = $3)
-		ORDER BY CASE WHEN username_folded = $2 THEN 0 ELSE 1 END LIMIT 1`, tenantID, account.FoldUsername(login), account.FoldEmail(login))
+	return r.oneAccount(ctx, loginLookup, tenantID, account.FoldUsername(login), account.FoldEmail(login))
 }
+
+// loginLookup finds an account of a tenant by its folded username or
+// e-mail address.
+const loginLookup = "SELECT " + accountColumns + ` FROM accounts
+	WHERE tenant_id = $1 AND (username_folded = $2 OR email_folded = $3)
+	ORDER BY CASE WHEN username_folded = $2 THEN 0 ELSE 1 END LIMIT 1`
 
 func (r reader) oneAccount(ctx context.Context, query string, args ...any) (*account.Account, error) {
 	a, err := scanAccount(r.q.QueryRow(ctx, query, args...))
