@@ -138,22 +138,21 @@ func (a *App) ImportAccounts(ctx context.Context, tenantID string, rows []Import
 		accounts[i] = res.Account
 	}
 	replayed, err := a.createOnce(ctx, key.Scope, key.Request, func(tx store.Tx, now time.Time) error {
+		// The events go out in one write at the end: a statement per event
+		// was a third of an import's round trips.
+		evs := make([]store.Event, 0, 2*len(results))
 		for i, res := range results {
 			res.Account.Created(now)
 			if err := tx.CreateAccount(ctx, res.Account); err != nil {
 				failedAt = i
 				return err
 			}
-			if err := tx.Emit(ctx, accountevents.AccountImported(res.Account, actor)); err != nil {
-				return err
-			}
+			evs = append(evs, accountevents.AccountImported(res.Account, actor))
 			if res.Account.Status == account.StatusPending {
-				if err := tx.Emit(ctx, accountevents.AccountInvited(res.Account, actor, now)); err != nil {
-					return err
-				}
+				evs = append(evs, accountevents.AccountInvited(res.Account, actor, now))
 			}
 		}
-		return nil
+		return tx.EmitAll(ctx, evs)
 	}, accounts, &first)
 	if replayed {
 		return importedBefore(first, err)
