@@ -6,6 +6,8 @@ import (
 	"fmt"
 	"time"
 
+	"golang.org/x/sync/errgroup"
+
 	"github.com/latchkey/latchkey/libs/errs"
 	"github.com/latchkey/latchkey/libs/events"
 	"github.com/latchkey/latchkey/libs/idempotency"
@@ -77,7 +79,6 @@ func (a *App) ImportAccounts(ctx context.Context, tenantID string, rows []Import
 	}
 	results = make([]ImportResult, len(rows))
 	seen := map[string]int{} // folded username or e-mail → row
-	refused := false
 	for i, r := range rows {
 		if len(r.Roles) == 0 {
 			r.Roles = []account.Role{account.RoleUser}
@@ -93,10 +94,7 @@ func (a *App) ImportAccounts(ctx context.Context, tenantID string, rows []Import
 		acct := &account.Account{ID: r.ID, TenantID: t.ID, Username: r.Username, Email: r.Email, DisplayName: r.DisplayName,
 			Roles: r.Roles, Status: status, Locale: locale}
 		err := errs.JoinInvalid(ids.Check("accountId", r.ID), account.ValidateNewAccount(acct, t.Policy, ""))
-		for _, key := range []struct {
-			field, value string
-			fold         func(string) string
-		}{{"username", r.Username, account.FoldUsername}, {"email", r.Email, account.FoldEmail}} {
+		for _, key := range importKeys(r) {
 			if err != nil || key.value == "" {
 				continue
 			}
@@ -108,17 +106,15 @@ func (a *App) ImportAccounts(ctx context.Context, tenantID string, rows []Import
 				continue
 			}
 			seen[folded] = i
-			if _, ferr := a.store.FindAccountByLogin(ctx, t.ID, key.value); ferr == nil {
-				err = errs.Conflict(key.field, "LOGIN_TAKEN", "an account of this tenant already has this username or e-mail address")
-			} else if !errs.Is(ferr, errs.KindNotFound) {
-				return nil, false, ferr
-			}
-		}
-		if err == nil {
-			err = a.checkUsernameNotHeld(ctx, a.store, t.ID, r.Username, r.ID, "username")
 		}
 		results[i] = ImportResult{Account: acct, Err: err}
-		refused = refused || err != nil
+	}
+	if err := a.checkImportAgainstStore(ctx, t.ID, rows, results); err != nil {
+		return nil, false, err
+	}
+	refused := false
+	for _, res := range results {
+		refused = refused || res.Err != nil
 	}
 	if refused && key.Request.Has() {
 		// A copy of this call sent at the same time (a client retrying
@@ -174,6 +170,57 @@ func (a *App) ImportAccounts(ctx context.Context, tenantID string, rows []Import
 		a.opts.Logger.WarnContext(ctx, "account: statistics not refreshed after an import", "tenant_id", tenantID, "err", err)
 	}
 	return results, true, nil
+}
+
+// importKey is a login of an import row: its username or its e-mail
+// address, with how it is compared.
+type importKey struct {
+	field, value string
+	fold         func(string) string
+}
+
+func importKeys(r ImportRow) []importKey {
+	return []importKey{{"username", r.Username, account.FoldUsername}, {"email", r.Email, account.FoldEmail}}
+}
+
+// importLookups is how many rows of an import are checked against the
+// store at once: each check is a few reads, one at a time they were most
+// of an import's time on PostgreSQL (a round trip each).
+const importLookups = 8
+
+// checkImportAgainstStore refuses, in results, the rows not refused yet
+// whose username or e-mail address an account of the tenant has, or whose
+// username another account gave up too recently. The rows are checked
+// importLookups at a time; each row's answer is its own.
+func (a *App) checkImportAgainstStore(ctx context.Context, tenantID string, rows []ImportRow, results []ImportResult) error {
+	g, gctx := errgroup.WithContext(ctx)
+	g.SetLimit(importLookups)
+	for i, r := range rows {
+		if results[i].Err != nil {
+			continue
+		}
+		g.Go(func() error {
+			var err error
+			for _, key := range importKeys(r) {
+				if err != nil || key.value == "" {
+					continue
+				}
+				if _, ferr := a.store.FindAccountByLogin(gctx, tenantID, key.value); ferr == nil {
+					err = errs.Conflict(key.field, "LOGIN_TAKEN", "an account of this tenant already has this username or e-mail address")
+				} else if !errs.Is(ferr, errs.KindNotFound) {
+					return ferr
+				}
+			}
+			if err == nil {
+				if err = a.checkUsernameNotHeld(gctx, a.store, tenantID, r.Username, r.ID, "username"); err != nil && !errs.Is(err, errs.KindConflict) {
+					return err
+				}
+			}
+			results[i].Err = err
+			return nil
+		})
+	}
+	return g.Wait()
 }
 
 // importedBefore is the answer of the import that a key made before: its

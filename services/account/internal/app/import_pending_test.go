@@ -2,9 +2,12 @@ package app_test
 
 import (
 	"context"
+	"errors"
+	"fmt"
 	"testing"
 
 	"github.com/latchkey/latchkey/libs/authn"
+	"github.com/latchkey/latchkey/libs/errs"
 	"github.com/latchkey/latchkey/libs/events"
 	"github.com/latchkey/latchkey/libs/ids"
 	accountv1 "github.com/latchkey/latchkey/proto/gen/latchkey/account/v1"
@@ -65,5 +68,41 @@ func TestImportAccounts_RowWithoutPasswordIsPendingAndInvited(t *testing.T) {
 	}
 	if len(activations) != 2 || activations[1] != accountv1.Activation_EMAIL_LINK {
 		t.Fatalf("activations %v, want the pending row's EMAIL_LINK", activations)
+	}
+}
+
+// Every refused row of an import is reported with its reason, however
+// many rows are checked against the store at once, and a refused import
+// creates nothing.
+func TestImportAccounts_EveryRefusedRowReported(t *testing.T) {
+	ctx := context.Background()
+	f := newMeFixture(t, account.DefaultPolicy()) // bob@acme.example exists
+	rows := []app.ImportRow{
+		{ID: ids.New(), Username: "BOB", Email: "other@acme.example", DisplayName: "Bob again"},   // bob's username
+		{ID: ids.New(), Username: "robert", Email: "Bob@Acme.example", DisplayName: "Robert"},     // bob's e-mail
+		{ID: ids.New(), Username: "bob@acme.example", Email: "b2@acme.example", DisplayName: "B"}, // the row above's e-mail as a username
+		{ID: ids.New(), Username: "twin", Email: "twin1@acme.example", DisplayName: "Twin"},
+		{ID: ids.New(), Username: "TWIN", Email: "twin2@acme.example", DisplayName: "Twin"}, // the row above's username
+	}
+	for i := range 40 {
+		rows = append(rows, app.ImportRow{ID: ids.New(), Username: fmt.Sprintf("fine%d", i), Email: fmt.Sprintf("fine%d@acme.example", i), DisplayName: "Fine"})
+	}
+	results, created, err := f.app.ImportAccounts(ctx, f.me.TenantID, rows, false, app.ImportKey{})
+	if err != nil || created {
+		t.Fatalf("import: created %v, %v", created, err)
+	}
+	want := map[int]string{0: "LOGIN_TAKEN", 1: "LOGIN_TAKEN", 2: "DUPLICATE_IN_IMPORT", 4: "DUPLICATE_IN_IMPORT"}
+	for i, res := range results {
+		var reason string
+		var e *errs.Error
+		if errors.As(res.Err, &e) {
+			reason = e.Reason
+		}
+		if reason != want[i] {
+			t.Errorf("row %d (%s, %s): %v, want %q", i, rows[i].Username, rows[i].Email, res.Err, want[i])
+		}
+	}
+	if _, err := f.app.LookupAccount(ctx, f.me.TenantID, rows[10].ID); !errs.Is(err, errs.KindNotFound) {
+		t.Fatalf("a row of a refused import was created: %v", err)
 	}
 }
