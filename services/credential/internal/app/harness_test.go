@@ -3,12 +3,15 @@ package app_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"log/slog"
 	"strings"
 	"sync"
 	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/latchkey/latchkey/libs/clock"
 	"github.com/latchkey/latchkey/libs/dbx"
@@ -149,6 +152,10 @@ type countingStore struct {
 	// failSecurity, when set, rolls back every transaction that saved a
 	// password or a PIN, as a commit lost with the connection would.
 	failSecurity bool
+	// loseReply, when it says so of a transaction's number, commits the
+	// transaction and then fails it as PostgreSQL going down during the
+	// COMMIT does: the caller cannot know it committed.
+	loseReply func(tx int64) bool
 }
 
 // errLostCommit is the failure of a transaction failSecurity rolls back.
@@ -183,6 +190,9 @@ func (s *countingStore) InTx(ctx context.Context, fn func(tx store.Tx) error) er
 			s.events = append(s.events, committed{tx: n, event: ev})
 		}
 		s.mu.Unlock()
+		if s.loseReply != nil && s.loseReply(n) {
+			return fmt.Errorf("commit: %w", &pgconn.PgError{Severity: "FATAL", Code: "57P01", Message: "terminating connection due to administrator command"})
+		}
 	}
 	return err
 }

@@ -2,9 +2,11 @@ package app_test
 
 import (
 	"context"
+	"fmt"
 	"testing"
 	"time"
 
+	"github.com/latchkey/latchkey/libs/errs"
 	eventsv1 "github.com/latchkey/latchkey/proto/gen/latchkey/events/v1"
 	"github.com/latchkey/latchkey/services/credential/internal/app"
 	"github.com/latchkey/latchkey/services/credential/internal/credential"
@@ -113,4 +115,23 @@ func TestLogin_TemporaryPasswordExpires(t *testing.T) {
 	w.mustTokens(w.login("own", "Own-Choice-Pass-1"))
 	_, err = w.login("temp", "wrong")
 	wantReason(t, err, "INVALID_CREDENTIALS") // the expiry is said only after the right password
+}
+
+// A log-in whose COMMIT the database's loss left unknown, at any of its
+// transactions, answers Unavailable (try again), never an internal error;
+// and the next try logs in.
+func TestLogin_CommitLostWithTheDatabaseIsUnavailable(t *testing.T) {
+	for lost := int64(1); lost <= 3; lost++ {
+		t.Run(fmt.Sprintf("transaction %d", lost), func(t *testing.T) {
+			w := newWorld(t)
+			w.account("ann", "Correct-Horse-7", false, credential.Policy{MaxFailedAttempts: 5})
+			w.store.reset()
+			w.store.loseReply = func(n int64) bool { return n == lost }
+			if _, err := w.login("ann", "Correct-Horse-7"); !errs.Is(err, errs.KindUnavailable) {
+				t.Fatalf("log-in with its commit lost: %v, want Unavailable", err)
+			}
+			w.store.loseReply = nil
+			w.mustTokens(w.login("ann", "Correct-Horse-7"))
+		})
+	}
 }
