@@ -3,10 +3,14 @@ package app_test
 import (
 	"context"
 	"errors"
+	"fmt"
 	"reflect"
 	"sync"
+	"sync/atomic"
 	"testing"
 	"time"
+
+	"github.com/jackc/pgx/v5/pgconn"
 
 	"github.com/latchkey/latchkey/libs/authn"
 	"github.com/latchkey/latchkey/libs/clock"
@@ -19,6 +23,7 @@ import (
 	"github.com/latchkey/latchkey/libs/testkit"
 	"github.com/latchkey/latchkey/services/account/internal/account"
 	"github.com/latchkey/latchkey/services/account/internal/app"
+	"github.com/latchkey/latchkey/services/account/internal/store"
 	"github.com/latchkey/latchkey/services/account/internal/store/sqlstore"
 )
 
@@ -312,4 +317,50 @@ func normalized(a *account.Account) account.Account {
 	c := *a
 	c.CreatedAt, c.UpdatedAt = c.CreatedAt.UTC(), c.UpdatedAt.UTC()
 	return c
+}
+
+// lostReplyStore commits a transaction and then fails it, once armed, as
+// PostgreSQL going down during the COMMIT does: the caller cannot know
+// whether it committed.
+type lostReplyStore struct {
+	store.Store
+	armed atomic.Bool
+}
+
+func (s *lostReplyStore) InTx(ctx context.Context, fn func(tx store.Tx) error) error {
+	err := s.Store.InTx(ctx, fn)
+	if err == nil && s.armed.Swap(false) {
+		return fmt.Errorf("commit: %w", &pgconn.PgError{Severity: "FATAL", Code: "57P01", Message: "terminating connection due to administrator command"})
+	}
+	return err
+}
+
+// A create with a key whose commit was lost with the database answers
+// Unavailable (try again): the repeat with the key answers the account it
+// made, and nothing is made twice. Without a key the outcome stays an
+// internal error: a repeat could make a second account.
+func TestCreateAccount_CommitLost_RepeatableWithItsKey(t *testing.T) {
+	ctx := context.Background()
+	db := testkit.OpenMigrated(t, dbx.SQLite, "account", sqlstore.Migrate)
+	clk := clock.NewFake(time.Date(2026, 3, 1, 9, 0, 0, 0, time.UTC))
+	st := &lostReplyStore{Store: sqlstore.New(db, outbox.New(db, clk, "account"))}
+	a := app.New(st, clk, &countingCredentials{}, app.Options{})
+	op := &authn.Principal{Kind: authn.KindOperatorToken, TenantCode: "acme"}
+	if _, _, err := a.CreateTenant(ctx, op, app.CreateTenant{Code: "acme", Name: "Acme", Policy: account.DefaultPolicy()}); err != nil {
+		t.Fatal(err)
+	}
+	st.armed.Store(true)
+	if _, err := a.CreateAccount(ctx, op, jan("k-lost", "fp-jan")); !errs.Is(err, errs.KindUnavailable) {
+		t.Fatalf("create with a key, commit lost: %v, want Unavailable", err)
+	}
+	again, err := a.CreateAccount(ctx, op, jan("k-lost", "fp-jan"))
+	if err != nil || again.Username != "jan" {
+		t.Fatalf("the repeat: %+v, %v", again, err)
+	}
+	piet := jan("", "")
+	piet.Username, piet.Email = "piet", "piet@acme.example"
+	st.armed.Store(true)
+	if _, err := a.CreateAccount(ctx, op, piet); err == nil || errs.Is(err, errs.KindUnavailable) {
+		t.Fatalf("create without a key, commit lost: %v, want an internal error", err)
+	}
 }

@@ -6,6 +6,7 @@ import (
 	"errors"
 	"time"
 
+	"github.com/latchkey/latchkey/libs/dbx"
 	"github.com/latchkey/latchkey/libs/idempotency"
 	"github.com/latchkey/latchkey/services/account/internal/store"
 )
@@ -60,6 +61,13 @@ func (a *App) createOnce(ctx context.Context, scope idempotency.Scope, req idemp
 		}
 		return tx.SaveIdempotentResponse(ctx, scope, req.Key, body)
 	})
+	if req.Has() {
+		// A commit the database's loss left unknown is safe to repeat
+		// with the key: the repeat answers what the first made, if it
+		// made anything. So it is Unavailable (try again), not the
+		// internal error that leaves the client not knowing.
+		err = dbx.Repeatable(err)
+	}
 	return replayed, err
 }
 
