@@ -57,7 +57,7 @@ const EnvManagementAddr = "LATCHKEY_MANAGEMENT_ADDR"
 // binary, the all-in-one included, reads it through here, so it has one
 // meaning and one default.
 func ManagementAddr(l *config.Loader) string {
-	return l.String(EnvManagementAddr, "127.0.0.1:9464", "management listener, not for the public: Prometheus /metrics, a liveness /healthz and a /readyz naming what is down (not ready) or degraded (NATS); loopback by default, 0.0.0.0:9464 for probes from another host; two binaries on one host need two addresses; empty: off")
+	return l.String(EnvManagementAddr, "127.0.0.1:9464", "management listener, not for the public: Prometheus /metrics, a liveness /healthz, a /readyz naming what is down (not ready) or degraded (NATS), and Go's profiles under /debug/pprof/; loopback by default, 0.0.0.0:9464 for probes from another host; two binaries on one host need two addresses; empty: off")
 }
 
 // OptionsFromEnv reads the daemon's own settings.
