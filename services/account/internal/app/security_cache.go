@@ -39,8 +39,13 @@ type securityAnswers struct {
 	security account.Security
 }
 
+// securityEntries bounds the accounts kept (a few hundred bytes each):
+// enough for the users reading GET /v1/me within securityTTL on one
+// replica; past it the cache starts again empty (ttlcache).
+const securityEntries = 20_000
+
 func newSecurityCache() *securityCache {
-	return &securityCache{answers: ttlcache.New[accountKey, securityAnswers](securityTTL, 100_000)}
+	return &securityCache{answers: ttlcache.New[accountKey, securityAnswers](securityTTL, securityEntries)}
 }
 
 // get returns the answers kept for acct in tenant t, when they are still
