@@ -157,9 +157,10 @@ func gather(it jetstream.MessagesContext, first jetstream.Msg) []jetstream.Msg {
 // PostgreSQL) is most of an event's cost, so a consumer behind its stream
 // catches up many times faster. When anything in the batch fails, the
 // transaction rolls back and each event is handled on its own, so one
-// failing event neither holds back nor repeats the others' effects (a
-// handler of an event that failed with the batch runs again, and its
-// outcome metric counts both runs).
+// failing event neither holds back nor repeats the others' effects (the
+// handlers of the batch run again; the metrics count each event's final
+// outcome once, see meter). A batch whose commit was lost and then
+// handled again finds its event ids recorded and changes nothing.
 func handleBatch(ctx context.Context, db dbx.DB, cfg Config, m *meter, h Handler, batch []jetstream.Msg) {
 	one := func() {
 		for _, msg := range batch {
