@@ -134,6 +134,12 @@ func Run(ctx context.Context, js jetstream.JetStream, db dbx.DB, cfg Config, h H
 // maxBatch is the most events handled in one transaction.
 const maxBatch = 64
 
+// gatherWait is how long gather waits for a next message. Not less: the
+// iterator's Next selects between its buffer and the timer, and a timer
+// already fired wins half the time over a message already there (a
+// microsecond ended batches after two events on a busy machine).
+const gatherWait = 200 * time.Microsecond
+
 // gather adds to first the messages already delivered behind it, up to
 // maxBatch, without waiting for more: a consumer behind its stream
 // commits once for many events, one that keeps up handles each event as
@@ -141,9 +147,9 @@ const maxBatch = 64
 func gather(it jetstream.MessagesContext, first jetstream.Msg) []jetstream.Msg {
 	batch := []jetstream.Msg{first}
 	for len(batch) < maxBatch {
-		// The shortest wait the iterator takes: a message it holds comes
-		// at once, and an empty buffer ends the batch.
-		msg, err := it.Next(jetstream.NextMaxWait(time.Microsecond))
+		// A message the iterator holds comes at once; an empty buffer
+		// ends the batch after gatherWait.
+		msg, err := it.Next(jetstream.NextMaxWait(gatherWait))
 		if err != nil {
 			break // none waiting, or the iterator stopped: Run sees which
 		}

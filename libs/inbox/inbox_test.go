@@ -186,7 +186,7 @@ func TestRun_BacklogIsHandledInBatches(t *testing.T) {
 		if rows != events || ids != events {
 			t.Fatalf("%d rows for %d events, want each of the %d once", rows, ids, events)
 		}
-		if len(txs) > events/4 {
+		if len(txs) > events/2 {
 			t.Errorf("%d events took %d transactions: not batched", events, len(txs))
 		}
 		t.Logf("%d events in %d transactions", events, len(txs))
