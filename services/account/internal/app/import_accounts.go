@@ -166,7 +166,7 @@ func (a *App) ImportAccounts(ctx context.Context, tenantID string, rows []Import
 	// Many accounts at once: the log-ins and imports that follow must not
 	// use plans made for a smaller table (RefreshStatistics). The import
 	// is made whatever happens here.
-	if err := a.store.RefreshStatistics(ctx); err != nil {
+	if err := a.store.RefreshStatistics(ctx, len(results)); err != nil {
 		a.opts.Logger.WarnContext(ctx, "account: statistics not refreshed after an import", "tenant_id", tenantID, "err", err)
 	}
 	return results, true, nil

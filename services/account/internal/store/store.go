@@ -29,12 +29,13 @@ type Store interface {
 	// each move it.
 	MoveSecurityStamp(ctx context.Context, tenantID, accountID string) error
 	// RefreshStatistics has the database look at the accounts table again
-	// after a bulk change (an import adds up to 1000 accounts at once): on
-	// PostgreSQL, plans made and cached while the table was small (a
-	// tenant lookup scanning every account of the tenant, where the
-	// unique key finds one) stay until the statistics change, which
-	// autovacuum does only within a minute or so. Nothing on SQLite.
-	RefreshStatistics(ctx context.Context) error
+	// after a bulk change added added accounts (an import adds up to 1000
+	// at once), when that is a tenth of the table or more: on PostgreSQL,
+	// plans made and cached while the table was small (a tenant lookup
+	// scanning every account of the tenant, where the unique key finds
+	// one) stay until the statistics change, which autovacuum does only
+	// within a minute or so. Nothing on SQLite.
+	RefreshStatistics(ctx context.Context, added int) error
 	// PruneIdempotencyKeys forgets the idempotency keys stored before
 	// before, and says how many.
 	PruneIdempotencyKeys(ctx context.Context, before time.Time) (int64, error)

@@ -65,8 +65,18 @@ func (s *Store) MoveSecurityStamp(ctx context.Context, tenantID, accountID strin
 }
 
 // RefreshStatistics implements store.Store.
-func (s *Store) RefreshStatistics(ctx context.Context) error {
+func (s *Store) RefreshStatistics(ctx context.Context, added int) error {
 	if s.db.Dialect() != dbx.Postgres {
+		return nil
+	}
+	// What the statistics last counted (-1: never analyzed); a large
+	// table is not sampled again for a small import, as autovacuum would
+	// not either.
+	var counted float64
+	if err := s.db.QueryRow(ctx, "SELECT reltuples FROM pg_class WHERE oid = 'accounts'::regclass").Scan(&counted); err != nil {
+		return err
+	}
+	if counted >= 0 && float64(added)*10 < counted {
 		return nil
 	}
 	_, err := s.db.Exec(ctx, "ANALYZE accounts")

@@ -193,10 +193,32 @@ func TestRefreshStatistics_ReplansTheLoginLookupAfterABulkImport(t *testing.T) {
 	}); err != nil {
 		t.Fatal(err)
 	}
-	if err := s.RefreshStatistics(ctx); err != nil {
+	if err := s.RefreshStatistics(ctx, 2000); err != nil {
 		t.Fatal(err)
 	}
 	if p := plan(); !byUniqueKeys(p) {
 		t.Fatalf("after a bulk import and RefreshStatistics the log-in lookup still scans the tenant:\n%s", p)
+	}
+	// A tenth of the table or more is looked at again; less is not.
+	analyzed := func() int {
+		t.Helper()
+		var n int
+		if err := db.QueryRow(ctx, "SELECT analyze_count FROM pg_stat_user_tables WHERE schemaname = current_schema() AND relname = 'accounts'").Scan(&n); err != nil {
+			t.Fatal(err)
+		}
+		return n
+	}
+	before := analyzed()
+	if err := s.RefreshStatistics(ctx, 10); err != nil {
+		t.Fatal(err)
+	}
+	if n := analyzed(); n != before {
+		t.Fatalf("10 accounts added to 2000: analyzed %d times more", n-before)
+	}
+	if err := s.RefreshStatistics(ctx, 300); err != nil {
+		t.Fatal(err)
+	}
+	if n := analyzed(); n != before+1 {
+		t.Fatalf("300 accounts added to 2000: analyzed %d times more, want once", n-before)
 	}
 }
