@@ -70,13 +70,27 @@ func (o *Outbox) Write(ctx context.Context, tx dbx.Tx, subject, id string, msg p
 	if err != nil {
 		return fmt.Errorf("outbox: marshal %T: %w", msg, err)
 	}
-	_, err = tx.Exec(ctx, `INSERT INTO outbox_events (id, subject, type, payload, created_at, traceparent)
-		VALUES ($1, $2, $3, $4, $5, $6)`,
-		id, subject, string(msg.ProtoReflect().Descriptor().FullName()), payload, o.clock.Now(), traceparentOf(ctx))
-	if err != nil {
+	args := []any{id, subject, string(msg.ProtoReflect().Descriptor().FullName()), payload, o.clock.Now(), traceparentOf(ctx)}
+	if _, err = o.insert(ctx, tx, "($1, $2, $3, $4, $5, $6)", args); err != nil {
 		return fmt.Errorf("outbox: write %s: %w", subject, err)
 	}
-	return o.notify(ctx, tx)
+	tx.AfterCommit(o.wake)
+	return nil
+}
+
+// insert writes the rows of values (placeholders for args) and, on
+// PostgreSQL, wakes the relays of other processes in the same statement:
+// NOTIFY in a transaction is delivered at commit, and not at all on
+// rollback. A NOTIFY of its own was a round trip per event, as many as
+// the INSERTs (the e-mail path's events, issue 14). In this process the
+// caller wakes the relays after commit.
+func (o *Outbox) insert(ctx context.Context, tx dbx.Tx, values string, args []any) (int64, error) {
+	q := "INSERT INTO outbox_events (id, subject, type, payload, created_at, traceparent) VALUES " + values
+	if tx.Dialect() == dbx.Postgres {
+		q = fmt.Sprintf("WITH written AS (%s RETURNING 1) SELECT pg_notify($%d, '')", q, len(args)+1)
+		args = append(args, o.channel)
+	}
+	return tx.Exec(ctx, q, args...)
 }
 
 // Message is one event of WriteAll.
@@ -100,7 +114,6 @@ func (o *Outbox) WriteAll(ctx context.Context, tx dbx.Tx, msgs []Message) error 
 	for start := 0; start < len(msgs); start += writeChunk {
 		chunk := msgs[start:min(start+writeChunk, len(msgs))]
 		var q strings.Builder
-		q.WriteString("INSERT INTO outbox_events (id, subject, type, payload, created_at, traceparent) VALUES ")
 		args := make([]any, 0, 6*len(chunk))
 		for i, m := range chunk {
 			payload, err := proto.Marshal(m.Message)
@@ -114,20 +127,8 @@ func (o *Outbox) WriteAll(ctx context.Context, tx dbx.Tx, msgs []Message) error 
 			fmt.Fprintf(&q, "($%d, $%d, $%d, $%d, $%d, $%d)", n+1, n+2, n+3, n+4, n+5, n+6)
 			args = append(args, m.ID, m.Subject, string(m.Message.ProtoReflect().Descriptor().FullName()), payload, now, traceparent)
 		}
-		if _, err := tx.Exec(ctx, q.String(), args...); err != nil {
+		if _, err := o.insert(ctx, tx, q.String(), args); err != nil {
 			return fmt.Errorf("outbox: write %d events: %w", len(chunk), err)
-		}
-	}
-	return o.notify(ctx, tx)
-}
-
-// notify wakes relays once tx commits: in other processes through
-// PostgreSQL (NOTIFY in a transaction is delivered at commit, and not at
-// all on rollback), in this one in memory.
-func (o *Outbox) notify(ctx context.Context, tx dbx.Tx) error {
-	if tx.Dialect() == dbx.Postgres {
-		if _, err := tx.Exec(ctx, "SELECT pg_notify($1, '')", o.channel); err != nil {
-			return fmt.Errorf("outbox: notify: %w", err)
 		}
 	}
 	tx.AfterCommit(o.wake)

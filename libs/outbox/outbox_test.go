@@ -308,3 +308,38 @@ func TestRelay_RefusedEventInABatchHoldsBackNoOther(t *testing.T) {
 		waitPending(t, f.box, 1)
 	})
 }
+
+// On PostgreSQL a relay in another process is woken by the commit's
+// NOTIFY, sent by the INSERT itself (Write and WriteAll): here the relay
+// runs on a second Outbox of the same database, which no in-memory
+// wake-up reaches, and it polls once an hour.
+func TestRelay_OtherProcessIsWokenByTheCommit_Postgres(t *testing.T) {
+	testkit.EachDialect(t, "svc", func(t *testing.T, db dbx.DB) {
+		if db.Dialect() != dbx.Postgres {
+			t.Skip("SQLite has one process")
+		}
+		f := setup(t, db)
+		writer := f.box
+		f.box = outbox.New(db, clock.System{}, "test") // the other process
+		stop := f.run(t)
+		defer stop()
+		time.Sleep(200 * time.Millisecond) // its LISTEN is in place
+		err := db.InTx(context.Background(), func(tx dbx.Tx) error {
+			return writer.Write(context.Background(), tx, f.subject, ids.New(), wrapperspb.String("one"))
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		f.waitMessages(t, 1)
+		err = db.InTx(context.Background(), func(tx dbx.Tx) error {
+			return writer.WriteAll(context.Background(), tx, []outbox.Message{
+				{Subject: f.subject, ID: ids.New(), Message: wrapperspb.String("two")},
+				{Subject: f.subject, ID: ids.New(), Message: wrapperspb.String("three")},
+			})
+		})
+		if err != nil {
+			t.Fatal(err)
+		}
+		f.waitMessages(t, 3)
+	})
+}

@@ -165,6 +165,10 @@ func (a *App) checkUsernameNotHeld(ctx context.Context, r store.Reader, tenantID
 	if err != nil || !held {
 		return err
 	}
+	return a.errUsernameRecentlyReleased(field)
+}
+
+func (a *App) errUsernameRecentlyReleased(field string) error {
 	return errs.Conflict(field, "USERNAME_RECENTLY_RELEASED", fmt.Sprintf(
 		"another account of this tenant gave up this username less than %d days ago", int(a.opts.UsernameReuse.Hours()/24)))
 }

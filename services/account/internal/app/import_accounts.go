@@ -4,9 +4,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strings"
 	"time"
-
-	"golang.org/x/sync/errgroup"
 
 	"github.com/latchkey/latchkey/libs/errs"
 	"github.com/latchkey/latchkey/libs/events"
@@ -137,12 +136,14 @@ func (a *App) ImportAccounts(ctx context.Context, tenantID string, rows []Import
 		// The events go out in one write at the end: a statement per event
 		// was a third of an import's round trips.
 		evs := make([]store.Event, 0, 2*len(results))
-		for i, res := range results {
+		for _, res := range results {
 			res.Account.Created(now)
-			if err := tx.CreateAccount(ctx, res.Account); err != nil {
-				failedAt = i
-				return err
-			}
+		}
+		var err error
+		if failedAt, err = tx.CreateAccounts(ctx, accounts); err != nil {
+			return err
+		}
+		for _, res := range results {
 			evs = append(evs, accountevents.AccountImported(res.Account, actor))
 			if res.Account.Status == account.StatusPending {
 				evs = append(evs, accountevents.AccountInvited(res.Account, actor, now))
@@ -183,44 +184,65 @@ func importKeys(r ImportRow) []importKey {
 	return []importKey{{"username", r.Username, account.FoldUsername}, {"email", r.Email, account.FoldEmail}}
 }
 
-// importLookups is how many rows of an import are checked against the
-// store at once: each check is a few reads, one at a time they were most
-// of an import's time on PostgreSQL (a round trip each).
-const importLookups = 8
-
 // checkImportAgainstStore refuses, in results, the rows not refused yet
 // whose username or e-mail address an account of the tenant has, or whose
-// username another account gave up too recently. The rows are checked
-// importLookups at a time; each row's answer is its own.
+// username another account gave up too recently. It asks the store for
+// every row at once: a few reads a row, one at a time, were most of an
+// import's work on PostgreSQL (and an import is checked twice, when the
+// credential service validates it before hashing its passwords).
 func (a *App) checkImportAgainstStore(ctx context.Context, tenantID string, rows []ImportRow, results []ImportResult) error {
-	g, gctx := errgroup.WithContext(ctx)
-	g.SetLimit(importLookups)
+	var usernames, emails, names []string
 	for i, r := range rows {
 		if results[i].Err != nil {
 			continue
 		}
-		g.Go(func() error {
-			var err error
-			for _, key := range importKeys(r) {
-				if err != nil || key.value == "" {
-					continue
-				}
-				if _, ferr := a.store.FindAccountByLogin(gctx, tenantID, key.value); ferr == nil {
-					err = errs.Conflict(key.field, "LOGIN_TAKEN", "an account of this tenant already has this username or e-mail address")
-				} else if !errs.Is(ferr, errs.KindNotFound) {
-					return ferr
-				}
+		for _, key := range importKeys(r) {
+			if key.value != "" {
+				usernames = append(usernames, account.FoldUsername(key.value))
+				emails = append(emails, account.FoldEmail(key.value))
 			}
-			if err == nil {
-				if err = a.checkUsernameNotHeld(gctx, a.store, tenantID, r.Username, r.ID, "username"); err != nil && !errs.Is(err, errs.KindConflict) {
-					return err
-				}
-			}
-			results[i].Err = err
-			return nil
-		})
+		}
+		names = append(names, account.FoldUsername(r.Username))
 	}
-	return g.Wait()
+	if len(names) == 0 {
+		return nil
+	}
+	takenUsernames, takenEmails, err := a.store.TakenLogins(ctx, tenantID, usernames, emails)
+	if err != nil {
+		return err
+	}
+	var released map[string][]string
+	if a.opts.UsernameReuse > 0 {
+		if released, err = a.store.ReleasedUsernames(ctx, tenantID, names, a.clock.Now().Add(-a.opts.UsernameReuse)); err != nil {
+			return err
+		}
+	}
+	for i, r := range rows {
+		if results[i].Err != nil {
+			continue
+		}
+		for _, key := range importKeys(r) {
+			if key.value != "" && results[i].Err == nil &&
+				(takenUsernames[account.FoldUsername(key.value)] || takenEmails[account.FoldEmail(key.value)]) {
+				results[i].Err = errs.Conflict(key.field, "LOGIN_TAKEN", "an account of this tenant already has this username or e-mail address")
+			}
+		}
+		if results[i].Err == nil && releasedByAnother(released[account.FoldUsername(r.Username)], r.ID) {
+			results[i].Err = a.errUsernameRecentlyReleased("username")
+		}
+	}
+	return nil
+}
+
+// releasedByAnother reports whether an account other than id is among
+// those that released a username.
+func releasedByAnother(by []string, id string) bool {
+	for _, b := range by {
+		if !strings.EqualFold(b, id) {
+			return true
+		}
+	}
+	return false
 }
 
 // importedBefore is the answer of the import that a key made before: its

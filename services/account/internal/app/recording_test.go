@@ -107,6 +107,16 @@ func (r *recordingTx) CreateAccount(ctx context.Context, a *account.Account) err
 	return r.Tx.CreateAccount(ctx, a)
 }
 
+func (r *recordingTx) CreateAccounts(ctx context.Context, accts []*account.Account) (int, error) {
+	for _, a := range accts {
+		r.rows = append(r.rows, a.CreatedAt, a.UpdatedAt)
+		if a.ActivatedAt != nil {
+			r.rows = append(r.rows, *a.ActivatedAt)
+		}
+	}
+	return r.Tx.CreateAccounts(ctx, accts)
+}
+
 func (r *recordingTx) UpdateAccount(ctx context.Context, a *account.Account) error {
 	r.rows = append(r.rows, a.UpdatedAt)
 	return r.Tx.UpdateAccount(ctx, a)

@@ -56,6 +56,11 @@ type Reader interface {
 	// FindAccountByLogin returns the account of tenantID whose username or
 	// e-mail address equals login, case-insensitively, or an errs NotFound.
 	FindAccountByLogin(ctx context.Context, tenantID, login string) (*account.Account, error)
+	// TakenLogins is FindAccountByLogin for many logins at once (an
+	// import): of the folded usernames, those an account of tenantID has as
+	// its username, and of the folded e-mail addresses, those one has as
+	// its e-mail address.
+	TakenLogins(ctx context.Context, tenantID string, usernames, emails []string) (takenUsernames, takenEmails map[string]bool, err error)
 	// ListAccounts returns accounts of tenantID in id order.
 	ListAccounts(ctx context.Context, tenantID string, q AccountQuery) ([]*account.Account, error)
 	// CountAdmins counts the accounts of tenantID holding role ADMIN that
@@ -64,6 +69,10 @@ type Reader interface {
 	// UsernameHeld reports whether an account other than accountID
 	// released username (compared folded) in tenantID at or after since.
 	UsernameHeld(ctx context.Context, tenantID, username, accountID string, since time.Time) (bool, error)
+	// ReleasedUsernames is UsernameHeld for many usernames at once: of the
+	// folded usernames, those released in tenantID at or after since, each
+	// with the accounts that released it.
+	ReleasedUsernames(ctx context.Context, tenantID string, usernames []string, since time.Time) (map[string][]string, error)
 	// GetTerms returns version of tenantID's terms, or an errs NotFound.
 	GetTerms(ctx context.Context, tenantID, version string) (*account.Terms, error)
 	// IdempotencyRecord returns what the create call that used key in
@@ -83,6 +92,11 @@ type Tx interface {
 	// in the tenant (in any case) is an errs Conflict naming "username" or
 	// "email".
 	CreateAccount(ctx context.Context, a *account.Account) error
+	// CreateAccounts inserts many accounts of one tenant at once (an
+	// import); the first whose username or e-mail address is used is an
+	// errs Conflict as with CreateAccount, with its index (-1 when a
+	// concurrent insert took it and no row can be named).
+	CreateAccounts(ctx context.Context, accts []*account.Account) (failedAt int, err error)
 	// UpdateAccount saves every field of a.
 	UpdateAccount(ctx context.Context, a *account.Account) error
 	// LockTenantRow makes concurrent transactions that change the same

@@ -43,6 +43,8 @@ func Run(t *testing.T, s store.Store, pending Pending) {
 		{"ConcurrentCreatesOfOneUsername", testConcurrentCreates},
 		{"FindAccountByLogin", testFindByLogin},
 		{"LoginsThatLookAlikeAreOneLogin", testLoginsLookAlike},
+		{"ManyLoginsAtOnce", testManyLoginsAtOnce},
+		{"CreateAccountsAtOnce", testCreateAccountsAtOnce},
 		{"ListAccountsPagesInIDOrder", testListAccountsPages},
 		{"ListAccountsFilters", testListAccountsFilters},
 		{"UpdateAccount", testUpdateAccount},
