@@ -1,6 +1,7 @@
 package bench
 
 import (
+	"cmp"
 	"context"
 	"fmt"
 	"io"
@@ -25,6 +26,14 @@ func (s sample) rate() float64 {
 		return 0
 	}
 	return float64(s.ok) / s.elapsed.Seconds()
+}
+
+// merge is s and o as one sample: their calls, time and latencies added.
+func (s sample) merge(o sample) sample {
+	lats := append(slices.Clone(s.lats), o.lats...)
+	slices.Sort(lats)
+	return sample{ok: s.ok + o.ok, failed: s.failed + o.failed, elapsed: s.elapsed + o.elapsed, lats: lats,
+		firstErr: cmp.Or(s.firstErr, o.firstErr)}
 }
 
 // pct is the p-th percentile (0–100) of the latencies, nearest rank.
