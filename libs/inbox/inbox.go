@@ -12,6 +12,7 @@ import (
 	"fmt"
 	"io/fs"
 	"log/slog"
+	"strings"
 	"time"
 
 	"github.com/nats-io/nats.go/jetstream"
@@ -185,12 +186,21 @@ func handleBatch(ctx context.Context, db dbx.DB, cfg Config, m *meter, h Handler
 	}
 	var ran []bool // whether the handler ran on batch[i], in the last try of the transaction
 	err := db.InTx(ctx, func(tx dbx.Tx) error {
+		fresh, err := recordAll(ctx, tx, cfg, batch)
+		if err != nil {
+			return err
+		}
 		ran = make([]bool, len(batch))
 		for i, msg := range batch {
-			var err error
-			if ran[i], err = handleInTx(ctx, tx, cfg, h, msg); err != nil {
+			id := msg.Headers().Get(jetstream.MsgIDHeader)
+			if !fresh[id] {
+				continue // seen before, or earlier in this batch
+			}
+			delete(fresh, id)
+			if err := h(ctx, tx, msg); err != nil {
 				return err
 			}
+			ran[i] = true
 		}
 		return nil
 	})
@@ -207,6 +217,48 @@ func handleBatch(ctx context.Context, db dbx.DB, cfg Config, m *meter, h Handler
 		}
 	}
 }
+
+// recordAll records the event ids of batch in tx, in one statement a
+// chunk (a statement an event was two of the e-mail path's round trips
+// per message, issue 14), and returns those not recorded before.
+func recordAll(ctx context.Context, tx dbx.Tx, cfg Config, batch []jetstream.Msg) (map[string]bool, error) {
+	fresh := make(map[string]bool, len(batch))
+	now := cfg.Clock.Now()
+	for start := 0; start < len(batch); start += recordChunk {
+		chunk := batch[start:min(start+recordChunk, len(batch))]
+		var q strings.Builder
+		q.WriteString("INSERT INTO inbox_processed (consumer, event_id, processed_at) VALUES ")
+		args := []any{cfg.Durable, now}
+		for i, msg := range chunk {
+			if i > 0 {
+				q.WriteString(", ")
+			}
+			fmt.Fprintf(&q, "($1, $%d, $2)", len(args)+1)
+			args = append(args, msg.Headers().Get(jetstream.MsgIDHeader))
+		}
+		q.WriteString(" ON CONFLICT (consumer, event_id) DO NOTHING RETURNING event_id")
+		rows, err := tx.Query(ctx, q.String(), args...)
+		if err != nil {
+			return nil, err
+		}
+		for rows.Next() {
+			var id string
+			if err := rows.Scan(&id); err != nil {
+				rows.Close()
+				return nil, err
+			}
+			fresh[id] = true
+		}
+		rows.Close()
+		if err := rows.Err(); err != nil {
+			return nil, err
+		}
+	}
+	return fresh, nil
+}
+
+// recordChunk bounds the ids of one INSERT (placeholders).
+const recordChunk = 500
 
 // handleInTx records msg's event id in tx and has h handle it, unless the
 // id was recorded before (a redelivery): then it does nothing. ran says
