@@ -6,6 +6,7 @@ import (
 	"errors"
 	"fmt"
 	"net/url"
+	"sync"
 
 	"modernc.org/sqlite"
 	sqlite3 "modernc.org/sqlite/lib"
@@ -60,6 +61,9 @@ func (l *Lite) Close() {
 
 // Exec runs a statement.
 func (l *Lite) Exec(ctx context.Context, query string, args ...any) (int64, error) {
+	if st := l.stmts.get(ctx, query); st != nil {
+		return sqlExec(ctx, stmtQuerier{st}, query, args)
+	}
 	return sqlExec(ctx, l.db, query, args)
 }
 
@@ -70,7 +74,7 @@ func (l *Lite) Query(ctx context.Context, query string, args ...any) (Rows, erro
 		if err != nil {
 			return nil, mapSQLiteError(err)
 		}
-		return sqlRows{rows}, nil
+		return sqlRows{rows: rows}, nil
 	}
 	return sqlQuery(ctx, l.db, query, args)
 }
@@ -78,9 +82,9 @@ func (l *Lite) Query(ctx context.Context, query string, args ...any) (Rows, erro
 // QueryRow runs a statement that returns one row.
 func (l *Lite) QueryRow(ctx context.Context, query string, args ...any) Row {
 	if st := l.stmts.get(ctx, query); st != nil {
-		return sqlRow{st.QueryRowContext(ctx, args...)}
+		return sqlRow{row: st.QueryRowContext(ctx, args...)}
 	}
-	return sqlRow{l.db.QueryRowContext(ctx, query, args...)}
+	return sqlRow{row: l.db.QueryRowContext(ctx, query, args...)}
 }
 
 // InTx runs fn in a transaction (BEGIN IMMEDIATE, so it holds the write lock
@@ -90,7 +94,10 @@ func (l *Lite) InTx(ctx context.Context, fn func(tx Tx) error) error {
 	if err != nil {
 		return mapSQLiteError(err)
 	}
-	ltx := &liteTx{tx: tx}
+	ltx := &liteTx{tx: tx, stmts: &l.stmts}
+	// Statements first run in the transaction are prepared once it has
+	// given the connection back.
+	defer ltx.prepareMissed(ctx)
 	if err := fn(ltx); err != nil {
 		_ = tx.Rollback()
 		return err
@@ -103,22 +110,91 @@ func (l *Lite) InTx(ctx context.Context, fn func(tx Tx) error) error {
 }
 
 type liteTx struct {
-	tx *sql.Tx
+	tx    *sql.Tx
+	stmts *stmtCache
+	// reading counts the kept statements whose rows are open: SQLite
+	// steps one prepared statement for one caller at a time, so a
+	// statement run again while its rows are read runs unprepared.
+	reading map[string]int
+	// missed are the statements run here that were not kept yet.
+	missed map[string]bool
 	afterCommit
+}
+
+// stmt returns query's kept statement for this transaction, or nil: then
+// it runs unprepared.
+func (t *liteTx) stmt(ctx context.Context, query string) *sql.Stmt {
+	if t.reading[query] > 0 {
+		return nil
+	}
+	st, room := t.stmts.kept(query)
+	if st == nil {
+		if room {
+			if t.missed == nil {
+				t.missed = map[string]bool{}
+			}
+			t.missed[query] = true
+		}
+		return nil
+	}
+	return t.tx.StmtContext(ctx, st)
+}
+
+func (t *liteTx) prepareMissed(ctx context.Context) {
+	for q := range t.missed {
+		t.stmts.get(ctx, q)
+	}
+}
+
+// read marks query's rows open until the returned function is called.
+func (t *liteTx) read(query string) (done func()) {
+	if t.reading == nil {
+		t.reading = map[string]int{}
+	}
+	t.reading[query]++
+	var once sync.Once
+	return func() { once.Do(func() { t.reading[query]-- }) }
 }
 
 func (t *liteTx) Dialect() Dialect { return SQLite }
 
 func (t *liteTx) Exec(ctx context.Context, query string, args ...any) (int64, error) {
+	if st := t.stmt(ctx, query); st != nil {
+		return sqlExec(ctx, stmtQuerier{st}, query, args)
+	}
 	return sqlExec(ctx, t.tx, query, args)
 }
 
 func (t *liteTx) Query(ctx context.Context, query string, args ...any) (Rows, error) {
-	return sqlQuery(ctx, t.tx, query, args)
+	st := t.stmt(ctx, query)
+	if st == nil {
+		return sqlQuery(ctx, t.tx, query, args)
+	}
+	rows, err := st.QueryContext(ctx, args...)
+	if err != nil {
+		return nil, mapSQLiteError(err)
+	}
+	return sqlRows{rows: rows, closed: t.read(query)}, nil
 }
 
 func (t *liteTx) QueryRow(ctx context.Context, query string, args ...any) Row {
-	return sqlRow{t.tx.QueryRowContext(ctx, query, args...)}
+	st := t.stmt(ctx, query)
+	if st == nil {
+		return sqlRow{row: t.tx.QueryRowContext(ctx, query, args...)}
+	}
+	return sqlRow{row: st.QueryRowContext(ctx, args...), scanned: t.read(query)}
+}
+
+// stmtQuerier runs a prepared statement where sqlExec and sqlQuery take
+// a database or a transaction (the query is the statement's own).
+type stmtQuerier struct{ st *sql.Stmt }
+
+func (s stmtQuerier) ExecContext(ctx context.Context, _ string, args ...any) (sql.Result, error) {
+	return s.st.ExecContext(ctx, args...)
+}
+
+func (s stmtQuerier) QueryContext(ctx context.Context, _ string, args ...any) (*sql.Rows, error) {
+	return s.st.QueryContext(ctx, args...)
 }
 
 type sqlQuerier interface {
@@ -143,19 +219,47 @@ func sqlQuery(ctx context.Context, q sqlQuerier, query string, args []any) (Rows
 	if err != nil {
 		return nil, mapSQLiteError(err)
 	}
-	return sqlRows{rows}, nil
+	return sqlRows{rows: rows}, nil
 }
 
-type sqlRows struct{ rows *sql.Rows }
+// sqlRows are rows of database/sql; closed, when set, is called once they
+// are closed (a kept statement of a transaction is free again).
+type sqlRows struct {
+	rows   *sql.Rows
+	closed func()
+}
 
-func (r sqlRows) Next() bool             { return r.rows.Next() }
+func (r sqlRows) Next() bool {
+	if r.rows.Next() {
+		return true
+	}
+	r.done() // database/sql closes rows at their end
+	return false
+}
 func (r sqlRows) Scan(dest ...any) error { return mapSQLiteError(r.rows.Scan(dest...)) }
 func (r sqlRows) Err() error             { return mapSQLiteError(r.rows.Err()) }
-func (r sqlRows) Close()                 { _ = r.rows.Close() }
+func (r sqlRows) Close()                 { _ = r.rows.Close(); r.done() }
 
-type sqlRow struct{ row *sql.Row }
+func (r sqlRows) done() {
+	if r.closed != nil {
+		r.closed()
+	}
+}
 
-func (r sqlRow) Scan(dest ...any) error { return mapSQLiteError(r.row.Scan(dest...)) }
+// sqlRow is a row of database/sql; scanned, when set, is called once it
+// was scanned (database/sql then closes its rows).
+type sqlRow struct {
+	row     *sql.Row
+	scanned func()
+}
+
+func (r sqlRow) Scan(dest ...any) error {
+	err := r.row.Scan(dest...)
+	if r.scanned != nil {
+		r.scanned()
+	}
+	return mapSQLiteError(err)
+}
 
 // mapSQLiteError turns the errors callers act on into dbx's sentinels, by
 // SQLite's extended result code.
