@@ -130,7 +130,7 @@ func TuningFromEnv(l *config.Loader) Tuning {
 			Max:         l.Duration("LATCHKEY_MAIL_RETRY_MAX", delivery.DefaultRetry.Max, "longest wait between SMTP attempts"),
 			MaxAttempts: l.Int("LATCHKEY_MAIL_MAX_ATTEMPTS", delivery.DefaultRetry.MaxAttempts, "SMTP attempts before a delivery is FAILED"),
 		},
-		Workers: l.Int("LATCHKEY_MAIL_WORKERS", 8, "e-mails handed to the SMTP server at once (as many connections are kept open between messages)"),
+		Workers: l.Int("LATCHKEY_MAIL_WORKERS", 16, "e-mails handed to the SMTP server at once (as many connections are kept open between messages)"),
 	}
 	if t.SMTPURL != "" {
 		// A bad URL is one line at start, not a failure at the first
