@@ -118,7 +118,7 @@ func (r *Relay) Run(ctx context.Context) error {
 	backoff := time.Duration(0)
 	lastPrune := time.Time{}
 	for {
-		n, err := r.PublishPending(ctx)
+		_, claimed, err := r.publishPending(ctx)
 		switch {
 		case ctx.Err() != nil:
 			return nil
@@ -131,9 +131,13 @@ func (r *Relay) Run(ctx context.Context) error {
 			continue
 		}
 		backoff = 0
-		if n > 0 {
+		if claimed == r.opts.Batch {
 			continue // there may be more
 		}
+		// A smaller batch was all there was: what commits from now on
+		// wakes the relay (a commit while this batch was out already
+		// has), so it does not ask again for nothing, a statement per
+		// event when events come one at a time.
 		if now := time.Now(); now.Sub(lastPrune) > time.Hour {
 			lastPrune = now
 			if err := r.prune(ctx); err != nil {
@@ -157,10 +161,22 @@ func (r *Relay) Run(ctx context.Context) error {
 // its batch that were acknowledged; each row is marked sent only once
 // JetStream acknowledged it.
 func (r *Relay) PublishPending(ctx context.Context) (int, error) {
+	sent, _, err := r.publishPending(ctx)
+	return sent, err
+}
+
+// publishPending is PublishPending, also saying how many rows it claimed.
+func (r *Relay) publishPending(ctx context.Context) (sent, claimed int, err error) {
 	rows, err := r.claim(ctx)
 	if err != nil || len(rows) == 0 {
-		return 0, err
+		return 0, 0, err
 	}
+	sent, err = r.publishClaimed(ctx, rows)
+	return sent, len(rows), err
+}
+
+// publishClaimed publishes claimed rows and marks them sent.
+func (r *Relay) publishClaimed(ctx context.Context, rows []pendingRow) (int, error) {
 	parents := r.traceparents(ctx, rows)
 	results := r.publishAll(ctx, rows, parents)
 	var sent, failed []pendingRow

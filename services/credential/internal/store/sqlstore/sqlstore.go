@@ -115,23 +115,24 @@ func (t reader) History(ctx context.Context, tenantID, accountID string, n int) 
 	return out, rows.Err()
 }
 
+// lockEnded is, in ReserveAttempt's upsert, "the row's count reached the
+// limit ($3) and its lock ended before now ($4)".
+const lockEnded = "(login_attempts.failed_count >= $3 AND login_attempts.locked_until IS NOT NULL AND login_attempts.locked_until <= $4)"
+
 func (t *tx) ReserveAttempt(ctx context.Context, tenantID, accountID string, max int, now time.Time, lockFor time.Duration) (int, bool, error) {
-	if _, err := t.q.Exec(ctx, `INSERT INTO login_attempts (tenant_id, account_id, failed_count) VALUES ($1, $2, 0)
-		ON CONFLICT (tenant_id, account_id) DO NOTHING`, tenantID, accountID); err != nil {
-		return 0, false, err
-	}
-	// A lock that has ended starts the count afresh. Of parallel
-	// transactions only the first finds it ended: the row lock makes the
-	// others see its new count.
-	if _, err := t.q.Exec(ctx, `UPDATE login_attempts SET failed_count = 0, locked_until = NULL
-		WHERE tenant_id = $1 AND account_id = $2 AND failed_count >= $3 AND locked_until IS NOT NULL AND locked_until <= $4`,
-		tenantID, accountID, max, now); err != nil {
-		return 0, false, err
-	}
+	// One statement (it was three, a tenth of a log-in's statements on
+	// PostgreSQL): the first attempt makes the row; a lock that has ended
+	// starts the count afresh; below the limit the count goes up; at the
+	// limit, while its lock lasts, nothing changes and no row comes back.
+	// Parallel attempts wait for the row and see each other's counts.
 	var n int
-	err := t.q.QueryRow(ctx, `UPDATE login_attempts SET failed_count = failed_count + 1
-		WHERE tenant_id = $1 AND account_id = $2 AND failed_count < $3 RETURNING failed_count`,
-		tenantID, accountID, max).Scan(&n)
+	err := t.q.QueryRow(ctx, `INSERT INTO login_attempts (tenant_id, account_id, failed_count) VALUES ($1, $2, 1)
+		ON CONFLICT (tenant_id, account_id) DO UPDATE SET
+			failed_count = CASE WHEN `+lockEnded+` THEN 1 ELSE login_attempts.failed_count + 1 END,
+			locked_until = CASE WHEN `+lockEnded+` THEN NULL ELSE login_attempts.locked_until END
+		WHERE login_attempts.failed_count < $3 OR `+lockEnded+`
+		RETURNING failed_count`,
+		tenantID, accountID, max, now).Scan(&n)
 	if errors.Is(err, dbx.ErrNoRows) {
 		return max, false, nil
 	}
