@@ -95,16 +95,15 @@ func (l *Lite) InTx(ctx context.Context, fn func(tx Tx) error) error {
 		return mapSQLiteError(err)
 	}
 	ltx := &liteTx{tx: tx, stmts: &l.stmts}
-	// Statements first run in the transaction are prepared once it has
-	// given the connection back.
-	defer ltx.prepareMissed(ctx)
 	if err := fn(ltx); err != nil {
 		_ = tx.Rollback()
+		ltx.prepareMissed(ctx)
 		return err
 	}
 	if err := tx.Commit(); err != nil {
 		return mapSQLiteError(err)
 	}
+	ltx.prepareMissed(ctx)
 	ltx.run()
 	return nil
 }
@@ -140,6 +139,8 @@ func (t *liteTx) stmt(ctx context.Context, query string) *sql.Stmt {
 	return t.tx.StmtContext(ctx, st)
 }
 
+// prepareMissed prepares the statements first run in the transaction,
+// once it has given the connection back (not while it holds it).
 func (t *liteTx) prepareMissed(ctx context.Context) {
 	for q := range t.missed {
 		t.stmts.get(ctx, q)
