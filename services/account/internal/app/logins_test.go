@@ -79,6 +79,8 @@ func TestLogins_ComparedAsPeopleReadThem(t *testing.T) {
 		{ID: ids.New(), Username: "piet", Email: "piet@acme.example", DisplayName: "Piet"},
 		{ID: ids.New(), Username: "ＰＩＥＴ", Email: "piet2@acme.example", DisplayName: "Piet 2"},
 		{ID: ids.New(), Username: "JAN", Email: "jan3@acme.example", DisplayName: "Jan 3"},
+		{ID: ids.New(), Username: "René", Email: "rene4@acme.example", DisplayName: "René 4"},             // released by rené
+		{ID: ids.New(), Username: "Rene@ACME.example", Email: "rene5@acme.example", DisplayName: "René 5"}, // rené's e-mail
 	}, true, app.ImportKey{})
 	if err != nil || created {
 		t.Fatal(err, created)
@@ -88,6 +90,11 @@ func TestLogins_ComparedAsPeopleReadThem(t *testing.T) {
 	}
 	wantFieldError(t, "import row 1", results[1].Err, errs.KindConflict, "username")
 	wantFieldError(t, "import row 2", results[2].Err, errs.KindConflict, "username")
+	wantFieldError(t, "import row 3", results[3].Err, errs.KindConflict, "username")
+	if e := (*errs.Error)(nil); !errors.As(results[3].Err, &e) || e.Reason != "USERNAME_RECENTLY_RELEASED" {
+		t.Fatalf("import row 3: %v, want USERNAME_RECENTLY_RELEASED", results[3].Err)
+	}
+	wantFieldError(t, "import row 4", results[4].Err, errs.KindConflict, "username")
 }
 
 // The operator bootstrap finds its operator whatever form configuration
