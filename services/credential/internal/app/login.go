@@ -63,9 +63,8 @@ func errBadCredentials() error {
 // Unavailable answer for known and unknown accounts.
 //
 // The password row is read once, in the transaction that counts the
-// attempt, and passed along: a log-in runs three transactions (count the
-// attempt; clear the count after the right password; the ticket or the
-// session).
+// attempt, and passed along: a log-in runs two transactions (count the
+// attempt; clear the count with the ticket or the session).
 //
 // A log-in whose commit the database's loss left unknown (it went down
 // while a COMMIT was on its way) answers Unavailable, to be tried again,
@@ -116,22 +115,31 @@ func (a *App) Login(ctx context.Context, req LoginRequest) (res *LoginResult, er
 	if err != nil {
 		return nil, err
 	}
-	pw, ok, err := a.checkPassword(ctx, subj, "password", req.Password, req.Client)
+	pw, ok, accept, err := a.verifyPassword(ctx, subj, "password", req.Password, req.Client)
 	if err != nil {
 		return nil, err
 	}
 	if !ok {
 		return nil, errBadCredentials()
 	}
-	if err := sayStatus(subj); err != nil {
+	// The right password clears the count in the transaction that
+	// concludes the step; a log-in that stops before it, or whose
+	// transaction failed, clears it alone.
+	stop := func(err error) (*LoginResult, error) {
+		if aerr := a.Store.InTx(ctx, accept); aerr != nil {
+			return nil, aerr
+		}
 		return nil, err
 	}
+	if err := sayStatus(subj); err != nil {
+		return stop(err)
+	}
 	if err := a.temporaryStillValid(subj, pw); err != nil {
-		return nil, err
+		return stop(err)
 	}
 	facts, err := a.facts(ctx, subj, pw)
 	if err != nil {
-		return nil, err
+		return stop(err)
 	}
 	k := &credential.LoginTicket{
 		TenantID: subj.TenantID, AccountID: subj.AccountID, AMR: []string{"pwd"}, AuthTime: a.Clock.Now(),
@@ -139,11 +147,15 @@ func (a *App) Login(ctx context.Context, req LoginRequest) (res *LoginResult, er
 	}
 	var next *nextOrSession
 	err = a.Store.InTx(ctx, func(tx store.Tx) error {
+		if err := accept(tx); err != nil {
+			return err
+		}
 		var err error
 		next, err = a.conclude(ctx, tx, a.Clock.Now(), subj, k, nil, facts)
 		return err
 	})
 	if err != nil {
+		_ = a.Store.InTx(ctx, accept) // its own failure says no more than err
 		return nil, err
 	}
 	return a.result(ctx, subj, next, facts)

@@ -117,11 +117,29 @@ func TestLogin_TemporaryPasswordExpires(t *testing.T) {
 	wantReason(t, err, "INVALID_CREDENTIALS") // the expiry is said only after the right password
 }
 
+// A right password clears the failure count also when the log-in stops
+// after it (here the temporary password has expired), not only with the
+// session it starts: the owner's own right passwords never add up to a
+// lock.
+func TestLogin_RightPasswordClearsTheCountWhenTheLogInStopsAfterIt(t *testing.T) {
+	w := newWorld(t)
+	w.account("temp", "Temporary-Pass-1", true, credential.Policy{TemporaryDays: 3, MaxFailedAttempts: 3, LockoutMinutes: 15})
+	w.clock.Advance(3 * 24 * time.Hour)
+	for range 3 {
+		for range 2 {
+			_, err := w.login("temp", "wrong")
+			wantReason(t, err, "INVALID_CREDENTIALS")
+		}
+		_, err := w.login("temp", "Temporary-Pass-1")
+		wantReason(t, err, "TEMPORARY_PASSWORD_EXPIRED") // not ACCOUNT_LOCKED
+	}
+}
+
 // A log-in whose COMMIT the database's loss left unknown, at any of its
 // transactions, answers Unavailable (try again), never an internal error;
 // and the next try logs in.
 func TestLogin_CommitLostWithTheDatabaseIsUnavailable(t *testing.T) {
-	for lost := int64(1); lost <= 3; lost++ {
+	for lost := int64(1); lost <= 2; lost++ { // count the attempt; clear it with the session
 		t.Run(fmt.Sprintf("transaction %d", lost), func(t *testing.T) {
 			w := newWorld(t)
 			w.account("ann", "Correct-Horse-7", false, credential.Policy{MaxFailedAttempts: 5})

@@ -74,16 +74,32 @@ func (a *App) refuseInactive(ctx context.Context, subj *credential.Subject, plai
 // the count and upgrades an outdated hash. It returns the password row it
 // read (nil when the password is wrong), so callers need not read it again.
 func (a *App) checkPassword(ctx context.Context, subj *credential.Subject, field, plain string, c Client) (*credential.Password, bool, error) {
-	if err := capped(field, plain, maxPasswordLen); err != nil {
+	pw, ok, accept, err := a.verifyPassword(ctx, subj, field, plain, c)
+	if err != nil || !ok {
+		return pw, ok, err
+	}
+	if err := a.Store.InTx(ctx, accept); err != nil {
 		return nil, false, err
 	}
-	if reason := inactiveReason(subj); reason != "" {
-		return nil, false, a.refuseInactive(ctx, subj, plain, reason, c)
+	return pw, true, nil
+}
+
+// verifyPassword is checkPassword but for what a right password changes
+// (the count reset, an upgraded hash), which it returns as accept, to be
+// run in a transaction of the caller's: a log-in runs it in the one that
+// starts the session, one transaction fewer. The caller must run it
+// whichever way it goes on, so that a right password is never left
+// counted as a failure.
+func (a *App) verifyPassword(ctx context.Context, subj *credential.Subject, field, plain string, c Client) (pw *credential.Password, ok bool, accept func(store.Tx) error, err error) {
+	if err := capped(field, plain, maxPasswordLen); err != nil {
+		return nil, false, nil, err
 	}
-	var pw *credential.Password
+	if reason := inactiveReason(subj); reason != "" {
+		return nil, false, nil, a.refuseInactive(ctx, subj, plain, reason, c)
+	}
 	var count int
 	var reserved bool
-	err := a.Store.InTx(ctx, func(tx store.Tx) error {
+	err = a.Store.InTx(ctx, func(tx store.Tx) error {
 		var err error
 		if pw, err = tx.GetPassword(ctx, subj.TenantID, subj.AccountID); err != nil {
 			return err
@@ -92,23 +108,23 @@ func (a *App) checkPassword(ctx context.Context, subj *credential.Subject, field
 		return err
 	})
 	if errs.Is(err, errs.KindNotFound) { // no password yet (not activated)
-		return nil, false, a.Hasher.DummyVerify(ctx, plain)
+		return nil, false, nil, a.Hasher.DummyVerify(ctx, plain)
 	}
 	if err != nil {
-		return nil, false, err
+		return nil, false, nil, err
 	}
 	if !reserved {
 		// The tenant's limit is reached and its lock lasts, also while
 		// the account service has not recorded it yet (parallel guesses
 		// that looked the account up before): nothing is checked.
-		return nil, false, a.refuseInactive(ctx, subj, plain, "ACCOUNT_LOCKED", c)
+		return nil, false, nil, a.refuseInactive(ctx, subj, plain, "ACCOUNT_LOCKED", c)
 	}
 	ok, rehash, err := a.Hasher.Verify(ctx, pw.Hash, plain)
 	if err != nil {
-		return nil, false, a.giveBack(ctx, err, func(tx store.Tx) error { return tx.ReleaseAttempt(ctx, subj.TenantID, subj.AccountID) })
+		return nil, false, nil, a.giveBack(ctx, err, func(tx store.Tx) error { return tx.ReleaseAttempt(ctx, subj.TenantID, subj.AccountID) })
 	}
 	if !ok {
-		return nil, false, a.failed(ctx, subj, count, "WRONG_PASSWORD", c)
+		return nil, false, nil, a.failed(ctx, subj, count, "WRONG_PASSWORD", c)
 	}
 	// The hash is legacy or has old parameters: keep the same password
 	// under the current ones. Hashed before the transaction, which must
@@ -116,27 +132,25 @@ func (a *App) checkPassword(ctx context.Context, subj *credential.Subject, field
 	upgraded := ""
 	if rehash {
 		if upgraded, err = a.Hasher.Hash(ctx, plain); err != nil {
-			return nil, false, err
+			return nil, false, nil, err
 		}
 	}
-	err = a.Store.InTx(ctx, func(tx store.Tx) error {
+	stored := *pw
+	accept = func(tx store.Tx) error {
 		if err := tx.ResetAttempts(ctx, subj.TenantID, subj.AccountID); err != nil {
 			return err
 		}
 		if upgraded == "" {
 			return nil
 		}
-		up := *pw
+		up := stored
 		up.Hash = upgraded
 		return tx.SavePassword(ctx, &up)
-	})
-	if err != nil {
-		return nil, false, err
 	}
 	if upgraded != "" {
 		pw.Hash = upgraded
 	}
-	return pw, true, nil
+	return pw, true, accept, nil
 }
 
 // reserveAttempt counts, in tx, a failure-prone attempt of subj (a
