@@ -199,19 +199,19 @@ func (a *App) admit(ctx context.Context, d *delivery.Delivery, address string) (
 // (patiently): an outcome not stored before the lease runs out means the
 // message is sent again.
 func (a *App) record(ctx context.Context, batch []*attempt) {
-	if ctx.Err() != nil {
-		// The outcomes must still be stored while the service stops.
-		ctx = context.WithoutCancel(ctx)
-	}
+	// The outcomes must be stored even when the service is told to stop
+	// while they are being written: a stop cuts short only the waits
+	// between tries (patiently), never a write under way.
+	write := context.WithoutCancel(ctx)
 	results := make([]store.Result, len(batch))
 	taken := make([]bool, len(batch))
 	ferr := a.patiently(ctx, func() error {
-		return a.store.InTx(ctx, func(tx store.Tx) error {
+		return a.store.InTx(write, func(tx store.Tx) error {
 			now := a.clock.Now()
 			for i, at := range batch {
 				d := at.d
 				results[i] = a.result(d, at.outcome, at.err, at.stopping, now)
-				ok, err := tx.Finish(ctx, d, results[i], now)
+				ok, err := tx.Finish(write, d, results[i], now)
 				if err != nil {
 					return err
 				}
@@ -220,9 +220,9 @@ func (a *App) record(ctx context.Context, batch []*attempt) {
 				}
 				switch results[i].Status {
 				case delivery.Sent:
-					err = tx.Emit(ctx, events.NotificationSent(d, now))
+					err = tx.Emit(write, events.NotificationSent(d, now))
 				case delivery.Failed:
-					err = tx.Emit(ctx, events.NotificationFailed(d, now))
+					err = tx.Emit(write, events.NotificationFailed(d, now))
 				}
 				if err != nil {
 					return err

@@ -22,19 +22,25 @@ import (
 	"github.com/latchkey/latchkey/services/notification/internal/store/sqlstore"
 )
 
-// failingFinishStore cannot record the outcome of deliveries to
-// bad@example.com.
-type failingFinishStore struct{ store.Store }
-
-func (s failingFinishStore) InTx(ctx context.Context, fn func(tx store.Tx) error) error {
-	return s.Store.InTx(ctx, func(tx store.Tx) error { return fn(failingFinishTx{tx}) })
+// hookedStore runs before (when set) ahead of each Finish: an error it
+// returns is Finish's.
+type hookedStore struct {
+	store.Store
+	before func(d *delivery.Delivery) error
 }
 
-type failingFinishTx struct{ store.Tx }
+func (s hookedStore) InTx(ctx context.Context, fn func(tx store.Tx) error) error {
+	return s.Store.InTx(ctx, func(tx store.Tx) error { return fn(hookedTx{tx, s.before}) })
+}
 
-func (t failingFinishTx) Finish(ctx context.Context, d *delivery.Delivery, r store.Result, now time.Time) (bool, error) {
-	if d.RecipientAddress == "bad@example.com" {
-		return false, errors.New("cannot record")
+type hookedTx struct {
+	store.Tx
+	before func(d *delivery.Delivery) error
+}
+
+func (t hookedTx) Finish(ctx context.Context, d *delivery.Delivery, r store.Result, now time.Time) (bool, error) {
+	if err := t.before(d); err != nil {
+		return false, err
 	}
 	return t.Tx.Finish(ctx, d, r, now)
 }
@@ -46,7 +52,13 @@ func TestRunWorker_AnOutcomeThatCannotBeRecordedDoesNotHoldUpTheOthers(t *testin
 	testkit.EachMigratedDialect(t, "notification", sqlstore.Migrate, func(t *testing.T, db dbx.DB) {
 		ctx, cancel := context.WithCancel(context.Background())
 		defer cancel()
-		st := failingFinishStore{sqlstore.New(db, outbox.New(db, clock.System{}, "notification"))}
+		// It cannot record the outcome of deliveries to bad@example.com.
+		st := hookedStore{sqlstore.New(db, outbox.New(db, clock.System{}, "notification")), func(d *delivery.Delivery) error {
+			if d.RecipientAddress == "bad@example.com" {
+				return errors.New("cannot record")
+			}
+			return nil
+		}}
 		use := app.New(st, clock.System{}, nil, senderFunc(func(*mailer.Envelope) error { return nil }), app.Options{
 			Workers: 4, Poll: 10 * time.Millisecond, Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
 		})
@@ -91,27 +103,22 @@ func TestRunWorker_AnOutcomeThatCannotBeRecordedDoesNotHoldUpTheOthers(t *testin
 	})
 }
 
-// outageStore cannot reach the database for the first `down` attempts to
-// record an outcome, as during a restart.
-type outageStore struct {
-	store.Store
-	down *atomic.Int32
-}
-
-func (s outageStore) InTx(ctx context.Context, fn func(tx store.Tx) error) error {
-	return s.Store.InTx(ctx, func(tx store.Tx) error { return fn(outageTx{tx, s.down}) })
-}
-
-type outageTx struct {
-	store.Tx
-	down *atomic.Int32
-}
-
-func (t outageTx) Finish(ctx context.Context, d *delivery.Delivery, r store.Result, now time.Time) (bool, error) {
-	if t.down.Add(-1) >= 0 {
-		return false, errs.Unavailable("UNAVAILABLE", "temporarily unavailable, try again shortly", nil)
+// oneMessage is a service on st whose SMTP server accepts every message
+// (sent counts them), with one message requested.
+func oneMessage(t *testing.T, st store.Store) (*app.App, *delivery.Delivery, *atomic.Int32) {
+	t.Helper()
+	sent := &atomic.Int32{}
+	use := app.New(st, clock.System{}, nil, senderFunc(func(*mailer.Envelope) error { sent.Add(1); return nil }), app.Options{
+		Workers: 2, Poll: 10 * time.Millisecond, Lease: time.Minute, Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
+	})
+	d, err := use.SendNotification(context.Background(), delivery.Request{
+		RequestID: "r1", TenantID: "0193a000-0000-7000-8000-000000000001", Template: delivery.PasswordChanged,
+		RecipientAddress: "kees@example.com",
+	})
+	if err != nil {
+		t.Fatal(err)
 	}
-	return t.Tx.Finish(ctx, d, r, now)
+	return use, d, sent
 }
 
 // A message the SMTP server accepted while the database was restarting is
@@ -120,23 +127,20 @@ func (t outageTx) Finish(ctx context.Context, d *delivery.Delivery, r store.Resu
 // outcome was given up at once, the lease ran out and the e-mail went out
 // twice).
 func TestRunWorker_OutcomeRecordedOnceTheDatabaseIsBack(t *testing.T) {
-	const tenant = "0193a000-0000-7000-8000-000000000001"
 	testkit.EachMigratedDialect(t, "notification", sqlstore.Migrate, func(t *testing.T, db dbx.DB) {
 		ctx, cancel := context.WithCancel(context.Background())
 		defer cancel()
 		down := &atomic.Int32{}
 		down.Store(5)
-		st := outageStore{sqlstore.New(db, outbox.New(db, clock.System{}, "notification")), down}
-		var sent atomic.Int32
-		use := app.New(st, clock.System{}, nil, senderFunc(func(*mailer.Envelope) error { sent.Add(1); return nil }), app.Options{
-			Workers: 2, Poll: 10 * time.Millisecond, Lease: time.Minute, Logger: slog.New(slog.NewTextHandler(io.Discard, nil)),
-		})
-		d, err := use.SendNotification(ctx, delivery.Request{
-			RequestID: "r1", TenantID: tenant, Template: delivery.PasswordChanged, RecipientAddress: "kees@example.com",
-		})
-		if err != nil {
-			t.Fatal(err)
-		}
+		// It cannot reach the database for the first five tries to
+		// record an outcome, as during a restart.
+		st := hookedStore{sqlstore.New(db, outbox.New(db, clock.System{}, "notification")), func(*delivery.Delivery) error {
+			if down.Add(-1) >= 0 {
+				return errs.Unavailable("UNAVAILABLE", "temporarily unavailable, try again shortly", nil)
+			}
+			return nil
+		}}
+		use, d, sent := oneMessage(t, st)
 		done := make(chan struct{})
 		go func() {
 			defer close(done)
@@ -158,6 +162,33 @@ func TestRunWorker_OutcomeRecordedOnceTheDatabaseIsBack(t *testing.T) {
 		<-done
 		if n := sent.Load(); n != 1 {
 			t.Fatalf("sent %d times; want once", n)
+		}
+	})
+}
+
+// A message the SMTP server accepted is recorded SENT even when the
+// service is told to stop while the outcome is being written (seen in the
+// SIGTERM fault test: the write failed with "context canceled", the lease
+// ran out and another replica sent the e-mail a second time).
+func TestRunWorker_OutcomeRecordedWhenTheStopComesDuringTheWrite(t *testing.T) {
+	testkit.EachMigratedDialect(t, "notification", sqlstore.Migrate, func(t *testing.T, db dbx.DB) {
+		ctx, cancel := context.WithCancel(context.Background())
+		defer cancel()
+		// The service is told to stop while the outcome is being written.
+		st := hookedStore{sqlstore.New(db, outbox.New(db, clock.System{}, "notification")), func(*delivery.Delivery) error {
+			cancel()
+			return nil
+		}}
+		use, d, sent := oneMessage(t, st)
+		if err := use.RunWorker(ctx); err != nil {
+			t.Fatal(err)
+		}
+		got, err := st.Get(context.Background(), d.ID)
+		if err != nil {
+			t.Fatal(err)
+		}
+		if got.Status != delivery.Sent || sent.Load() != 1 {
+			t.Fatalf("delivery %s after %d sends; want SENT after one", got.Status, sent.Load())
 		}
 	})
 }
