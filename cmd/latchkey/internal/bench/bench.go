@@ -20,6 +20,8 @@ import (
 	"io"
 	"os"
 	"runtime"
+	"slices"
+	"strings"
 	"time"
 
 	"github.com/latchkey/latchkey/cmd/internal/scratchdb"
@@ -64,7 +66,12 @@ type options struct {
 	eventsFor                        time.Duration
 	eventRate, mailCount, burst      int
 	readers                          int
+	// phases are the phases to run (-phases), all when empty.
+	phases map[string]bool
 }
+
+// phaseNames are the phases in the order they run.
+var phaseNames = []string{"login", "read", "refresh", "events", "memory", "mail"}
 
 func parseFlags(args []string, stderr io.Writer) (options, error) {
 	var o options
@@ -86,8 +93,17 @@ func parseFlags(args []string, stderr io.Writer) (options, error) {
 	fs.IntVar(&o.readers, "readers", 16, "callers of the read and refresh phases")
 	fs.IntVar(&o.burst, "burst", 500, "concurrent log-ins of the memory phase")
 	fs.IntVar(&o.mailCount, "mails", 3000, "e-mails of the e-mail phase")
+	phases := fs.String("phases", strings.Join(phaseNames, ","), "the phases to run, comma-separated: "+strings.Join(phaseNames, ", ")+" (to measure one thing, or to profile the suite under one load)")
 	if err := fs.Parse(args); err != nil {
 		return o, err
+	}
+	o.phases = map[string]bool{}
+	for name := range strings.SplitSeq(*phases, ",") {
+		name = strings.TrimSpace(name)
+		if !slices.Contains(phaseNames, name) {
+			return o, fmt.Errorf("-phases: %q is not a phase (%s)", name, strings.Join(phaseNames, ", "))
+		}
+		o.phases[name] = true
 	}
 	if fs.NArg() > 0 {
 		return o, fmt.Errorf("bench takes no arguments, got %q", fs.Args())

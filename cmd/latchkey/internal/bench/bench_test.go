@@ -97,3 +97,20 @@ func TestPercentileAndGoals(t *testing.T) {
 		}
 	}
 }
+
+// -phases picks phases by name and names the field when one is unknown.
+func TestParseFlags_Phases(t *testing.T) {
+	o, err := parseFlags([]string{"-phases", "mail, login"}, io.Discard)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if len(o.phases) != 2 || !o.phases["mail"] || !o.phases["login"] {
+		t.Fatalf("phases %v; want mail and login", o.phases)
+	}
+	if o, err = parseFlags(nil, io.Discard); err != nil || len(o.phases) != len(phaseNames) {
+		t.Fatalf("no -phases: %v, %v; want every phase", o.phases, err)
+	}
+	if _, err := parseFlags([]string{"-phases", "login,e-mail"}, io.Discard); err == nil || !strings.Contains(err.Error(), `-phases: "e-mail"`) {
+		t.Fatalf("unknown phase: %v; want an error naming -phases and the name", err)
+	}
+}

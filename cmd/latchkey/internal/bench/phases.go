@@ -47,19 +47,33 @@ func (r *run) all(ctx context.Context) error {
 	}
 	defer closeAll(conns)
 
-	single := r.hashRate(ctx)
-	r.logins(ctx, a, conns, t, single)
-	tokens, err := r.sessions(ctx, a, t)
-	if err != nil {
-		return err
+	run := r.o.phases
+	if run["login"] {
+		r.logins(ctx, a, conns, t, r.hashRate(ctx))
 	}
-	if err := r.reads(ctx, a, conns, tokens); err != nil {
-		return err
+	if run["read"] || run["refresh"] {
+		tokens, err := r.sessions(ctx, a, t)
+		if err != nil {
+			return err
+		}
+		if run["read"] {
+			if err := r.reads(ctx, a, conns, tokens); err != nil {
+				return err
+			}
+		}
+		if run["refresh"] {
+			r.refresh(ctx, a, t, tokens)
+		}
 	}
-	r.refresh(ctx, a, t, tokens)
-	r.events(ctx, a, t)
-	r.memory(ctx, a, t)
-	r.mail(ctx, a, t)
+	if run["events"] {
+		r.events(ctx, a, t)
+	}
+	if run["memory"] {
+		r.memory(ctx, a, t)
+	}
+	if run["mail"] {
+		r.mail(ctx, a, t)
+	}
 	return nil
 }
 

@@ -30,15 +30,6 @@ type link struct {
 // token (the notification service's work queue, through the outbox) and,
 // for a reset, writes PasswordResetRequested.
 func (a *App) issueInTx(ctx context.Context, tx store.Tx, l link) (*recovery.LinkToken, error) {
-	if l.requestID != "" {
-		t, err := tx.LinkTokenByRequest(ctx, l.kind, l.requestID)
-		if err == nil {
-			return t, nil
-		}
-		if !errs.Is(err, errs.KindNotFound) {
-			return nil, err
-		}
-	}
 	now := a.Clock.Now()
 	ttl := a.opts.ResetTTL
 	if l.kind == recovery.Activation {
@@ -47,8 +38,9 @@ func (a *App) issueInTx(ctx context.Context, tx store.Tx, l link) (*recovery.Lin
 	plain, hash := recovery.NewSecret()
 	t := &recovery.LinkToken{Hash: hash, TenantID: l.tenantID, AccountID: l.accountID, Kind: l.kind, RequestID: l.requestID,
 		ByAdmin: l.byAdmin, CreatedAt: now, ExpiresAt: now.Add(ttl)}
-	if err := tx.InsertLinkToken(ctx, t); err != nil {
-		return nil, err
+	t, fresh, err := tx.IssueLinkToken(ctx, t)
+	if err != nil || !fresh {
+		return t, err // a repeated request: its link was e-mailed then
 	}
 	// The e-mail request is the outbox row's id and the notification
 	// service's idempotency key: a relay that publishes it twice sends one

@@ -43,12 +43,12 @@ type Reader interface {
 // or rolls back with the changes.
 type Tx interface {
 	Reader
-	// LinkTokenByRequest returns the token a request id issued; errs
-	// NotFound when none did.
-	LinkTokenByRequest(ctx context.Context, kind recovery.Kind, requestID string) (*recovery.LinkToken, error)
-	// InsertLinkToken stores t after voiding, at t.CreatedAt, the account's
-	// other usable tokens of its kind.
-	InsertLinkToken(ctx context.Context, t *recovery.LinkToken) error
+	// IssueLinkToken stores t after voiding, at t.CreatedAt, the
+	// account's other usable tokens of its kind and its usable tickets,
+	// and returns t and true; when t.RequestID (not "") issued a token of
+	// its kind already, it changes nothing and returns that token and
+	// false.
+	IssueLinkToken(ctx context.Context, t *recovery.LinkToken) (*recovery.LinkToken, bool, error)
 	// ConsumeLinkToken marks the usable token of kind with hash h used at
 	// now and returns it; errs NotFound when no such token is usable (one
 	// of any number of concurrent calls wins).

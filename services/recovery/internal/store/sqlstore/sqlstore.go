@@ -117,22 +117,66 @@ func (r reader) EmailVerified(ctx context.Context, tenantID, accountID string) (
 	return at != nil, err
 }
 
-func (t *tx) LinkTokenByRequest(ctx context.Context, kind recovery.Kind, requestID string) (*recovery.LinkToken, error) {
-	return scanToken(t.dtx.QueryRow(ctx, "SELECT "+tokenColumns+" FROM link_tokens WHERE kind = $1 AND request_id = $2 AND request_id <> ''",
-		string(kind), requestID))
+// IssueLinkToken implements store.Tx. On PostgreSQL it is one statement
+// (this is the step every invitation and reset e-mail takes, and a round
+// trip each was most of the path's cost): the insert, skipped when the
+// request id has issued a token already, and the voids, only when the
+// insert happened; they all see the database as it was before it, so the
+// new token is not voided with the others.
+func (t *tx) IssueLinkToken(ctx context.Context, lt *recovery.LinkToken) (*recovery.LinkToken, bool, error) {
+	if t.dtx.Dialect() != dbx.Postgres {
+		return t.issueLinkTokenInSteps(ctx, lt)
+	}
+	var n int
+	err := t.dtx.QueryRow(ctx, `WITH issued AS (
+			INSERT INTO link_tokens (hash, tenant_id, account_id, kind, request_id, by_admin, created_at, expires_at)
+			VALUES ($1, $2, $3, $4, $5, $6, $7, $8)
+			ON CONFLICT (kind, request_id) WHERE request_id <> '' DO NOTHING
+			RETURNING 1),
+		voided AS (
+			UPDATE link_tokens SET voided_at = $7
+			WHERE EXISTS (SELECT FROM issued) AND tenant_id = $2 AND account_id = $3 AND kind = $4
+				AND created_at <= $7 AND used_at IS NULL AND voided_at IS NULL),
+		tickets AS (
+			UPDATE reset_tickets SET voided_at = $7
+			WHERE EXISTS (SELECT FROM issued) AND tenant_id = $2 AND account_id = $3
+				AND created_at <= $7 AND used_at IS NULL AND voided_at IS NULL)
+		SELECT count(*) FROM issued`,
+		lt.Hash[:], lt.TenantID, lt.AccountID, string(lt.Kind), lt.RequestID, lt.ByAdmin, lt.CreatedAt, lt.ExpiresAt).Scan(&n)
+	if err != nil {
+		return nil, false, fmt.Errorf("issue link token: %w", err)
+	}
+	if n == 1 {
+		return lt, true, nil
+	}
+	earlier, err := t.linkTokenByRequest(ctx, lt.Kind, lt.RequestID)
+	return earlier, false, err
 }
 
-func (t *tx) InsertLinkToken(ctx context.Context, lt *recovery.LinkToken) error {
+// issueLinkTokenInSteps is IssueLinkToken on SQLite, whose statements are
+// calls within the process and whose writers take turns.
+func (t *tx) issueLinkTokenInSteps(ctx context.Context, lt *recovery.LinkToken) (*recovery.LinkToken, bool, error) {
+	if lt.RequestID != "" {
+		earlier, err := t.linkTokenByRequest(ctx, lt.Kind, lt.RequestID)
+		if err == nil || !errs.Is(err, errs.KindNotFound) {
+			return earlier, false, err
+		}
+	}
 	if _, err := t.VoidLinkTokens(ctx, lt.TenantID, lt.AccountID, lt.Kind, lt.CreatedAt, lt.CreatedAt); err != nil {
-		return err
+		return nil, false, err
 	}
 	_, err := t.dtx.Exec(ctx, `INSERT INTO link_tokens (hash, tenant_id, account_id, kind, request_id, by_admin, created_at, expires_at)
 		VALUES ($1, $2, $3, $4, $5, $6, $7, $8)`,
 		lt.Hash[:], lt.TenantID, lt.AccountID, string(lt.Kind), lt.RequestID, lt.ByAdmin, lt.CreatedAt, lt.ExpiresAt)
 	if err != nil {
-		return fmt.Errorf("insert link token: %w", err)
+		return nil, false, fmt.Errorf("insert link token: %w", err)
 	}
-	return nil
+	return lt, true, nil
+}
+
+func (t *tx) linkTokenByRequest(ctx context.Context, kind recovery.Kind, requestID string) (*recovery.LinkToken, error) {
+	return scanToken(t.dtx.QueryRow(ctx, "SELECT "+tokenColumns+" FROM link_tokens WHERE kind = $1 AND request_id = $2 AND request_id <> ''",
+		string(kind), requestID))
 }
 
 func (t *tx) ConsumeLinkToken(ctx context.Context, h recovery.Hash, kind recovery.Kind, now time.Time) (*recovery.LinkToken, error) {

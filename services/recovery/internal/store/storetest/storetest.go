@@ -39,7 +39,13 @@ func inTx(t *testing.T, s store.Store, fn func(tx store.Tx) error) {
 
 func insert(t *testing.T, s store.Store, lt *recovery.LinkToken) {
 	t.Helper()
-	inTx(t, s, func(tx store.Tx) error { return tx.InsertLinkToken(context.Background(), lt) })
+	inTx(t, s, func(tx store.Tx) error {
+		_, fresh, err := tx.IssueLinkToken(context.Background(), lt)
+		if err == nil && !fresh {
+			t.Fatalf("token of request %q not stored", lt.RequestID)
+		}
+		return err
+	})
 }
 
 func usable(t *testing.T, s store.Store, h recovery.Hash, now time.Time) bool {
@@ -77,22 +83,71 @@ func Run(t *testing.T, newStore Factory) {
 			t.Fatalf("read back %+v", got)
 		}
 		inTx(t, s, func(tx store.Tx) error {
-			byReq, err := tx.LinkTokenByRequest(ctx, recovery.Reset, "req-1")
-			if err != nil || byReq.Hash != lt.Hash {
-				t.Fatalf("by request: %v %v", byReq, err)
+			// The same request again issues nothing: it gets the token
+			// it issued (the e-mail went out then) and voids nothing.
+			again := token(tenant, acct, recovery.Reset, t0.Add(time.Minute))
+			again.RequestID = "req-1"
+			byReq, fresh, err := tx.IssueLinkToken(ctx, again)
+			if err != nil || fresh || byReq.Hash != lt.Hash {
+				t.Fatalf("same request again: %v, fresh %v, %v; want the first token", byReq, fresh, err)
 			}
-			if _, err := tx.LinkTokenByRequest(ctx, recovery.Activation, "req-1"); !errs.Is(err, errs.KindNotFound) {
-				t.Fatalf("other kind by request: %v", err)
+			// The same request id of another kind is another request.
+			activation := token(tenant, acct, recovery.Activation, t0)
+			activation.RequestID = "req-1"
+			if _, fresh, err := tx.IssueLinkToken(ctx, activation); err != nil || !fresh {
+				t.Fatalf("other kind, same request id: fresh %v, %v", fresh, err)
 			}
 			return nil
 		})
+		if !usable(t, s, lt.Hash, t0) {
+			t.Fatal("the repeated request voided the token it had issued")
+		}
 		_, other := recovery.NewSecret()
 		if _, err := s.LinkToken(ctx, other); !errs.Is(err, errs.KindNotFound) {
 			t.Fatalf("unknown hash: %v", err)
 		}
 	})
 
-	t.Run("InsertLinkToken_VoidsOlderOfItsKindOnly", func(t *testing.T) {
+	t.Run("IssueLinkToken_OneTokenPerRequestUnderConcurrency", func(t *testing.T) {
+		// A redelivered event or a retried call racing the first: 100
+		// at once with one request id store one token, and every call
+		// gets that token back, none an error.
+		s, _ := newStore(t)
+		acct := ids.New()
+		var (
+			wg     sync.WaitGroup
+			mu     sync.Mutex
+			fresh  int
+			hashes = map[recovery.Hash]bool{}
+		)
+		for range 100 {
+			wg.Go(func() {
+				lt := token(tenant, acct, recovery.Activation, t0)
+				lt.RequestID = "event-1"
+				err := s.InTx(ctx, func(tx store.Tx) error {
+					got, isNew, err := tx.IssueLinkToken(ctx, lt)
+					if err == nil {
+						mu.Lock()
+						hashes[got.Hash] = true
+						if isNew {
+							fresh++
+						}
+						mu.Unlock()
+					}
+					return err
+				})
+				if err != nil {
+					t.Error(err)
+				}
+			})
+		}
+		wg.Wait()
+		if fresh != 1 || len(hashes) != 1 {
+			t.Fatalf("%d calls stored a token, %d tokens returned; want one of each", fresh, len(hashes))
+		}
+	})
+
+	t.Run("IssueLinkToken_VoidsOlderOfItsKindOnly", func(t *testing.T) {
 		s, _ := newStore(t)
 		acct := ids.New()
 		oldReset := token(tenant, acct, recovery.Reset, t0)
@@ -101,12 +156,28 @@ func Run(t *testing.T, newStore Factory) {
 		insert(t, s, oldReset)
 		insert(t, s, activation)
 		insert(t, s, otherAcct)
+		oldTicket, otherTicket := ticket(oldReset, t0), ticket(otherAcct, t0)
+		inTx(t, s, func(tx store.Tx) error {
+			if err := tx.InsertTicket(ctx, oldTicket); err != nil {
+				return err
+			}
+			return tx.InsertTicket(ctx, otherTicket)
+		})
 		newReset := token(tenant, acct, recovery.Reset, t0.Add(time.Minute))
 		insert(t, s, newReset)
 		now := t0.Add(2 * time.Minute)
 		if usable(t, s, oldReset.Hash, now) {
 			t.Error("the older reset link still works")
 		}
+		inTx(t, s, func(tx store.Tx) error {
+			if _, err := tx.ConsumeTicket(ctx, oldTicket.Hash, t0.Add(time.Second)); !errs.Is(err, errs.KindNotFound) {
+				t.Errorf("the older link's ticket: %v; want it void", err)
+			}
+			if _, err := tx.ConsumeTicket(ctx, otherTicket.Hash, t0.Add(time.Second)); err != nil {
+				t.Errorf("another account's ticket: %v; want it to stand", err)
+			}
+			return nil
+		})
 		if !usable(t, s, newReset.Hash, now) || !usable(t, s, activation.Hash, now) || !usable(t, s, otherAcct.Hash, now) {
 			t.Error("a link that should stand was voided")
 		}
@@ -190,10 +261,7 @@ func Run(t *testing.T, newStore Factory) {
 			t.Fatalf("voiding activation links: n=%d", n)
 		}
 		after := token(tenant, acct, recovery.Reset, t0.Add(time.Minute))
-		inTx(t, s, func(tx store.Tx) error {
-			// Inserted without voiding, to see the time bound.
-			return tx.InsertLinkToken(ctx, after)
-		})
+		insert(t, s, after)
 		inTx(t, s, func(tx store.Tx) error {
 			var err error
 			n, err = tx.VoidLinkTokens(ctx, tenant, acct, "", t0.Add(30*time.Second), t0.Add(2*time.Minute))
