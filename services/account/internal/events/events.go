@@ -68,7 +68,7 @@ func AccountImported(a *account.Account, actor *eventsv1.Actor) store.Event {
 func AccountInvited(a *account.Account, actor *eventsv1.Actor, at time.Time) store.Event {
 	meta := events.NewMeta(a.TenantID, actor, at)
 	return store.Event{ID: meta.EventId, Subject: events.AccountInvited, Message: &eventsv1.AccountInvited{
-		Meta: meta, AccountId: a.ID, Email: a.Email, Locale: a.Locale,
+		Meta: meta, AccountId: a.ID, Email: a.Email, Locale: a.Locale, DisplayName: a.DisplayName,
 	}}
 }
 

@@ -92,7 +92,10 @@ func (a *App) prepare(ctx context.Context, d *delivery.Delivery) (*mailer.Envelo
 	}
 	address, name, locale := d.RecipientAddress, d.RecipientName, d.Locale
 	accountLocale := ""
-	if d.AccountID != "" && a.dir != nil && (address == "" || name == "" || locale == "") {
+	// A request naming the recipient in full is sent as it says: the
+	// look-up (a call to the account service and a read there for every
+	// e-mail) would only add the account's locale.
+	if d.AccountID != "" && a.dir != nil && (address == "" || name == "") {
 		acct, err := a.dir.Account(ctx, d.TenantID, d.AccountID)
 		switch {
 		case err == nil:

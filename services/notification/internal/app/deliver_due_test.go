@@ -2,6 +2,7 @@ package app_test
 
 import (
 	"context"
+	"fmt"
 	"io"
 	"log/slog"
 	"net/textproto"
@@ -159,4 +160,62 @@ func TestDeliverDue_EventTimeIsTheTimeOfTheChange(t *testing.T) {
 			})
 		})
 	}
+}
+
+// directory is the account service as the worker sees it: one tenant, one
+// account, and a count of the accounts read.
+type directory struct {
+	mu    sync.Mutex
+	reads int
+}
+
+func (d *directory) Tenant(_ context.Context, id string) (*app.Tenant, error) {
+	return &app.Tenant{ID: id, Code: "acme", Name: "Acme", Locale: "en"}, nil
+}
+
+func (d *directory) Account(_ context.Context, _, id string) (*app.Account, error) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.reads++
+	return &app.Account{ID: id, Email: "stored@example.com", DisplayName: "Stored Name", Locale: "nl"}, nil
+}
+
+// A request naming its recipient in full (an invitation: the event said
+// where) is sent as it says without reading the account; one naming only
+// the account is sent to the account's address, in its locale.
+func TestDeliverDue_AccountReadOnlyWhenTheRequestDoesNotSayWhere(t *testing.T) {
+	const tenant = "0193a000-0000-7000-8000-000000000001"
+	testkit.EachMigratedDialect(t, "notification", sqlstore.Migrate, func(t *testing.T, db dbx.DB) {
+		ctx := context.Background()
+		dir := &directory{}
+		var (
+			mu   sync.Mutex
+			sent = map[string]*mailer.Envelope{}
+		)
+		use := app.New(sqlstore.New(db, outbox.New(db, clock.System{}, "notification")), clock.System{}, dir,
+			senderFunc(func(e *mailer.Envelope) error { mu.Lock(); sent[e.To] = e; mu.Unlock(); return nil }),
+			app.Options{Logger: slog.New(slog.NewTextHandler(io.Discard, nil))})
+		for i, to := range []string{"given@example.com", ""} {
+			_, err := use.SendNotification(ctx, delivery.Request{RequestID: fmt.Sprint("r", i), TenantID: tenant,
+				AccountID: fmt.Sprintf("0193a000-0000-7000-8000-00000000010%d", i), Template: delivery.Activation,
+				RecipientAddress: to, RecipientName: map[bool]string{true: "Given Name"}[to != ""],
+				Variables: map[string]string{"token": "t", "expire_time": "2026-12-10T09:00:00Z"}})
+			if err != nil {
+				t.Fatal(err)
+			}
+		}
+		if n, err := use.DeliverDue(ctx); err != nil || n != 2 {
+			t.Fatalf("delivered %d, %v", n, err)
+		}
+		given, stored := sent["given@example.com"], sent["stored@example.com"]
+		if given == nil || given.ToName != "Given Name" || stored == nil || stored.ToName != "Stored Name" {
+			t.Fatalf("sent %v; want one to the given recipient, one to the account's", sent)
+		}
+		if given.Message.Language != "en" || stored.Message.Language != "nl" {
+			t.Fatalf("locales %q (given) and %q (account's); want the tenant's and the account's", given.Message.Language, stored.Message.Language)
+		}
+		if dir.reads != 1 {
+			t.Fatalf("%d accounts read; want one, for the request that did not say where", dir.reads)
+		}
+	})
 }

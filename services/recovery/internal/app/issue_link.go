@@ -23,6 +23,8 @@ type link struct {
 	requestID string
 	byAdmin   bool
 	actor     *eventsv1.Actor
+	// to is where the e-mail goes when known (zero: the account's own).
+	to recovery.Recipient
 }
 
 // issueInTx issues a link in tx: it voids the account's older links of its
@@ -45,7 +47,7 @@ func (a *App) issueInTx(ctx context.Context, tx store.Tx, l link) (*recovery.Lin
 	// The e-mail request is the outbox row's id and the notification
 	// service's idempotency key: a relay that publishes it twice sends one
 	// e-mail. A repeated request of the link returned above, before this.
-	if err := tx.Emit(ctx, recoveryevents.LinkEmail(t, plain, ids.New())); err != nil {
+	if err := tx.Emit(ctx, recoveryevents.LinkEmail(t, plain, ids.New(), l.to)); err != nil {
 		return nil, err
 	}
 	if l.kind == recovery.Reset {
@@ -68,13 +70,14 @@ func (a *App) issue(ctx context.Context, l link) (*recovery.LinkToken, error) {
 
 // Invited issues the activation link of an account the account service
 // invited, inside the inbox's transaction tx (idempotent by the event id).
-// The event says the account is PENDING; nothing is asked of a peer.
-func (a *App) Invited(ctx context.Context, tx store.Tx, tenantID, accountID, eventID string) error {
+// The event says the account is PENDING, and where its e-mail goes (to):
+// nothing is asked of a peer, and the e-mail goes out without a look-up.
+func (a *App) Invited(ctx context.Context, tx store.Tx, tenantID, accountID, eventID string, to recovery.Recipient) error {
 	if err := checkRef(tenantID, accountID); err != nil {
 		return err
 	}
 	_, err := a.issueInTx(ctx, tx, link{tenantID: tenantID, accountID: accountID, kind: recovery.Activation,
-		requestID: eventID, actor: events.ActorOf(nil, "")})
+		requestID: eventID, actor: events.ActorOf(nil, ""), to: to})
 	return err
 }
 

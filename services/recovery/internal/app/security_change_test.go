@@ -100,7 +100,7 @@ func TestCompletedLinks_NoteTheProofOfTheEmailAddress(t *testing.T) {
 		// An activation.
 		newbie := h.account("new", app.StatusPending)
 		err := h.db.InTx(ctx, func(tx dbx.Tx) error {
-			return h.app.Invited(ctx, h.st.Bind(tx), newbie.TenantID, newbie.ID, ids.New())
+			return h.app.Invited(ctx, h.st.Bind(tx), newbie.TenantID, newbie.ID, ids.New(), recovery.Recipient{})
 		})
 		if err != nil {
 			t.Fatal(err)
@@ -174,7 +174,7 @@ func TestLinksIssuedOrVoided_NoteNothing(t *testing.T) {
 		pending := h.account("new", app.StatusPending)
 		a := h.account("jan", app.StatusActive)
 		err := h.db.InTx(ctx, func(tx dbx.Tx) error {
-			return h.app.Invited(ctx, h.st.Bind(tx), pending.TenantID, pending.ID, ids.New())
+			return h.app.Invited(ctx, h.st.Bind(tx), pending.TenantID, pending.ID, ids.New(), recovery.Recipient{})
 		})
 		if err != nil {
 			t.Fatal(err)

@@ -21,6 +21,7 @@ import (
 	"github.com/latchkey/latchkey/libs/natsx"
 	eventsv1 "github.com/latchkey/latchkey/proto/gen/latchkey/events/v1"
 	"github.com/latchkey/latchkey/services/recovery/internal/app"
+	"github.com/latchkey/latchkey/services/recovery/internal/recovery"
 	"github.com/latchkey/latchkey/services/recovery/internal/store"
 )
 
@@ -52,7 +53,9 @@ func All(use *app.App, bind Binder) []Consumer {
 	return []Consumer{
 		consumer(AccountInvitedConsumer, events.AccountInvited, func() proto.Message { return &eventsv1.AccountInvited{} },
 			func(ctx context.Context, tx store.Tx, m proto.Message, meta *eventsv1.EventMeta) error {
-				return use.Invited(ctx, tx, meta.GetTenantId(), m.(*eventsv1.AccountInvited).GetAccountId(), meta.GetEventId())
+				ev := m.(*eventsv1.AccountInvited)
+				to := recovery.Recipient{Address: ev.GetEmail(), Name: ev.GetDisplayName(), Locale: ev.GetLocale()}
+				return use.Invited(ctx, tx, meta.GetTenantId(), ev.GetAccountId(), meta.GetEventId(), to)
 			}, bind),
 		voider(use, bind, PasswordChangedConsumer, events.PasswordChanged, func() proto.Message { return &eventsv1.PasswordChanged{} },
 			func(m proto.Message) bool {

@@ -54,15 +54,24 @@ func SecurityQuestionsSet(tenantID, accountID string, count int, actor *eventsv1
 
 // LinkEmail is the request to the notification service for the e-mail
 // that carries link token plain of t (template ACTIVATION or
-// PASSWORD_RESET), to the account's own address. The notification service
-// joins the token to the tenant's link base URL and adds the company code.
-func LinkEmail(t *recovery.LinkToken, plain, requestID string) store.Event {
+// PASSWORD_RESET), to the account's own address (or to, when known). The
+// notification service joins the token to the tenant's link base URL and
+// adds the company code.
+func LinkEmail(t *recovery.LinkToken, plain, requestID string, to recovery.Recipient) store.Event {
 	tmpl := notificationv1.Template_PASSWORD_RESET
 	if t.Kind == recovery.Activation {
 		tmpl = notificationv1.Template_ACTIVATION
 	}
 	return store.Event{ID: requestID, Subject: natsx.NotifySendSubject, Message: &notificationinternalv1.SendNotificationRequest{
-		RequestId: requestID, TenantId: t.TenantID, AccountId: t.AccountID, Template: tmpl,
+		RequestId: requestID, TenantId: t.TenantID, AccountId: t.AccountID, Template: tmpl, Locale: to.Locale,
+		Recipient: recipient(to),
 		Variables: map[string]string{"token": plain, "expire_time": t.ExpiresAt.UTC().Format(time.RFC3339)},
 	}}
+}
+
+func recipient(to recovery.Recipient) *notificationinternalv1.Recipient {
+	if to.Address == "" {
+		return nil
+	}
+	return &notificationinternalv1.Recipient{Address: to.Address, DisplayName: to.Name}
 }

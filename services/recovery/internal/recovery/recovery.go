@@ -72,6 +72,12 @@ func WellFormed(s string) bool {
 	return err == nil
 }
 
+// Recipient is where a link's e-mail goes when the request knows it (an
+// invitation event carries the account's address, name and locale): the
+// notification service then sends it without reading the account. The
+// zero value is the account's own, read when the e-mail is sent.
+type Recipient struct{ Address, Name, Locale string }
+
 // LinkToken is an e-mailed link's token, as stored.
 type LinkToken struct {
 	Hash      Hash

@@ -721,11 +721,15 @@ func (x *AccountCreated) GetLocale() string {
 // Subject latchkey.events.v1.account.invited: an activation e-mail was
 // requested (the link token itself goes only to notification).
 type AccountInvited struct {
-	state         protoimpl.MessageState `protogen:"open.v1"`
-	Meta          *EventMeta             `protobuf:"bytes,1,opt,name=meta,proto3" json:"meta,omitempty"`
-	AccountId     string                 `protobuf:"bytes,2,opt,name=account_id,json=accountId,proto3" json:"account_id,omitempty"`
-	Email         string                 `protobuf:"bytes,3,opt,name=email,proto3" json:"email,omitempty"`
-	Locale        string                 `protobuf:"bytes,4,opt,name=locale,proto3" json:"locale,omitempty"`
+	state     protoimpl.MessageState `protogen:"open.v1"`
+	Meta      *EventMeta             `protobuf:"bytes,1,opt,name=meta,proto3" json:"meta,omitempty"`
+	AccountId string                 `protobuf:"bytes,2,opt,name=account_id,json=accountId,proto3" json:"account_id,omitempty"`
+	// Where the activation e-mail goes: the account's address, display name
+	// and locale when it was invited (the e-mail goes out without another
+	// read of the account).
+	Email         string `protobuf:"bytes,3,opt,name=email,proto3" json:"email,omitempty"`
+	Locale        string `protobuf:"bytes,4,opt,name=locale,proto3" json:"locale,omitempty"`
+	DisplayName   string `protobuf:"bytes,6,opt,name=display_name,json=displayName,proto3" json:"display_name,omitempty"`
 	unknownFields protoimpl.UnknownFields
 	sizeCache     protoimpl.SizeCache
 }
@@ -784,6 +788,13 @@ func (x *AccountInvited) GetEmail() string {
 func (x *AccountInvited) GetLocale() string {
 	if x != nil {
 		return x.Locale
+	}
+	return ""
+}
+
+func (x *AccountInvited) GetDisplayName() string {
+	if x != nil {
+		return x.DisplayName
 	}
 	return ""
 }
@@ -2650,13 +2661,14 @@ const file_latchkey_events_v1_events_proto_rawDesc = "" +
 	"activation\x12\x1a\n" +
 	"\bimported\x18\t \x01(\bR\bimported\x12\x16\n" +
 	"\x06locale\x18\n" +
-	" \x01(\tR\x06locale\"\xa3\x01\n" +
+	" \x01(\tR\x06locale\"\xc6\x01\n" +
 	"\x0eAccountInvited\x121\n" +
 	"\x04meta\x18\x01 \x01(\v2\x1d.latchkey.events.v1.EventMetaR\x04meta\x12\x1d\n" +
 	"\n" +
 	"account_id\x18\x02 \x01(\tR\taccountId\x12\x14\n" +
 	"\x05email\x18\x03 \x01(\tR\x05email\x12\x16\n" +
-	"\x06locale\x18\x04 \x01(\tR\x06localeJ\x04\b\x05\x10\x06R\vexpire_time\"\x91\x02\n" +
+	"\x06locale\x18\x04 \x01(\tR\x06locale\x12!\n" +
+	"\fdisplay_name\x18\x06 \x01(\tR\vdisplayNameJ\x04\b\x05\x10\x06R\vexpire_time\"\x91\x02\n" +
 	"\x0eAccountUpdated\x121\n" +
 	"\x04meta\x18\x01 \x01(\v2\x1d.latchkey.events.v1.EventMetaR\x04meta\x12\x1d\n" +
 	"\n" +

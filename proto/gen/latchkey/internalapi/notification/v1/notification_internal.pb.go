@@ -89,10 +89,15 @@ type SendNotificationRequest struct {
 	// Idempotency key chosen by the caller (e.g. the event id or a UUID).
 	RequestId string `protobuf:"bytes,1,opt,name=request_id,json=requestId,proto3" json:"request_id,omitempty"`
 	// The tenant whose branding, sender address and default locale apply.
-	TenantId  string            `protobuf:"bytes,2,opt,name=tenant_id,json=tenantId,proto3" json:"tenant_id,omitempty"`
-	Template  v1.Template_Value `protobuf:"varint,3,opt,name=template,proto3,enum=latchkey.notification.v1.Template_Value" json:"template,omitempty"`
-	Recipient *Recipient        `protobuf:"bytes,4,opt,name=recipient,proto3" json:"recipient,omitempty"`
-	// Locale of the e-mail (BCP 47); "" = the tenant's.
+	TenantId string            `protobuf:"bytes,2,opt,name=tenant_id,json=tenantId,proto3" json:"tenant_id,omitempty"`
+	Template v1.Template_Value `protobuf:"varint,3,opt,name=template,proto3,enum=latchkey.notification.v1.Template_Value" json:"template,omitempty"`
+	// Where the e-mail goes. Unset: the address and display name of the
+	// account (account_id), read when it is sent. With an address and a
+	// display name it is used as given and the account is not read (the
+	// e-mail of a mass invitation needs no look-up); the locale is then the
+	// request's, else the tenant's.
+	Recipient *Recipient `protobuf:"bytes,4,opt,name=recipient,proto3" json:"recipient,omitempty"`
+	// Locale of the e-mail (BCP 47); "" = the account's, else the tenant's.
 	Locale string `protobuf:"bytes,5,opt,name=locale,proto3" json:"locale,omitempty"`
 	// Template variables (e.g. "link", "display_name", "expire_time").
 	Variables map[string]string `protobuf:"bytes,6,rep,name=variables,proto3" json:"variables,omitempty" protobuf_key:"bytes,1,opt,name=key" protobuf_val:"bytes,2,opt,name=value"`
