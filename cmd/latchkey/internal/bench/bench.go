@@ -66,7 +66,7 @@ type options struct {
 	eventsFor                        time.Duration
 	eventRate, mailCount, burst      int
 	readers                          int
-	// phases are the phases to run (-phases), all when empty.
+	// phases are the phases to run (-phases; every one by default).
 	phases map[string]bool
 }
 
