@@ -38,8 +38,8 @@ func TestBoundMemory_SetsLimitUnlessOperatorDid(t *testing.T) {
 	if got := debug.SetMemoryLimit(-1); got != 38<<20+MemoryHeadroom {
 		t.Errorf("runtime memory limit = %d, want %d", got, 38<<20+MemoryHeadroom)
 	}
-	if got := debug.SetGCPercent(100); got != gcPercentWithLimit {
-		t.Errorf("GOGC = %d, want %d: the limit paces the collector", got, gcPercentWithLimit)
+	if got, want := debug.SetGCPercent(100), gcPercent(38<<20, 38<<20+MemoryHeadroom); got != want {
+		t.Errorf("GOGC = %d, want %d", got, want)
 	}
 
 	for _, env := range []string{"GOMEMLIMIT", "GOGC"} {
@@ -55,6 +55,31 @@ func TestBoundMemory_SetsLimitUnlessOperatorDid(t *testing.T) {
 		}
 		if got := debug.SetMemoryLimit(-1); got != math.MaxInt64 {
 			t.Errorf("with %s set: runtime memory limit changed to %d", env, got)
+		}
+	}
+}
+
+// The collector's goal for a heap of the pools' Argon2 memory and a
+// service's own is 80 % of the limit, clear of the scavenger's line (95 %),
+// and a large pool still gets a quarter of its heap before collecting.
+func TestGCPercent_GoalIsFourFifthsOfTheLimit(t *testing.T) {
+	for _, tc := range []struct {
+		name       string
+		hashMemory int64
+		want       int
+	}{
+		{"default pool of 2 × 19 MiB", 38 << 20, 145},
+		{"one slot", 19 << 20, 235},
+		{"16 slots: the floor", 16 * 19 << 20, minGCPercent},
+	} {
+		limit := tc.hashMemory + MemoryHeadroom
+		got := gcPercent(tc.hashMemory, limit)
+		if got != tc.want {
+			t.Errorf("%s: gcPercent = %d, want %d", tc.name, got, tc.want)
+		}
+		live := tc.hashMemory + serviceHeap
+		if goal := live * int64(100+got) / 100; goal > limit*95/100 {
+			t.Errorf("%s: goal %d MiB is past 95 %% of the limit %d MiB", tc.name, goal>>20, limit>>20)
 		}
 	}
 }
