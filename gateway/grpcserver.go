@@ -27,6 +27,7 @@ func newGRPCServer(p *grpcProxy, h *health.Server) *grpc.Server {
 	opts := append([]grpc.ServerOption{
 		grpc.ForceServerCodecV2(p.codec),
 		grpc.UnknownServiceHandler(p.handle),
+		grpcx.StreamWorkers(),
 	}, grpcx.LimitOptions(grpcx.Limits{MaxRecvMsgBytes: maxBodyBytes, MaxConcurrentStreams: publicMaxConcurrentStreams})...)
 	// A server span per call, continuing a client's traceparent; the
 	// backend connections' client spans carry it on (nothing while tracing

@@ -406,3 +406,37 @@ func TestServer_ClientCancelIsNotAnError(t *testing.T) {
 		t.Fatalf("a client's cancel logged as the service's error:\n%s", logs)
 	}
 }
+
+// The stream workers never make a call wait for one of them: 100 calls,
+// far more than the pool on any test machine, are all inside their
+// handlers at once (each waits there until every one has arrived).
+func TestServer_CallsBeyondTheWorkersRunAtOnce(t *testing.T) {
+	const calls = 100
+	var arrived atomic.Int32
+	all := make(chan struct{})
+	r := start(t, grpcx.ServerOptions{}, &testService{unary: func(ctx context.Context, _ *testpb.SimpleRequest) (*testpb.SimpleResponse, error) {
+		if arrived.Add(1) == calls {
+			close(all)
+		}
+		select {
+		case <-all:
+			return &testpb.SimpleResponse{}, nil
+		case <-ctx.Done():
+			return nil, ctx.Err()
+		}
+	}})
+	client := testpb.NewTestServiceClient(dial(t, r.addr, grpcx.DialOptions{}))
+	ctx := callCtx(t)
+	errc := make(chan error, calls)
+	for range calls {
+		go func() {
+			_, err := client.UnaryCall(ctx, &testpb.SimpleRequest{})
+			errc <- err
+		}()
+	}
+	for range calls {
+		if err := <-errc; err != nil {
+			t.Fatalf("a call failed (%d of %d arrived): %v", arrived.Load(), calls, err)
+		}
+	}
+}
