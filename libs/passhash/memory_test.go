@@ -4,7 +4,9 @@ import (
 	"math"
 	"runtime"
 	"runtime/debug"
+	"runtime/metrics"
 	"testing"
+	"time"
 
 	"github.com/prometheus/client_golang/prometheus"
 )
@@ -25,25 +27,38 @@ func TestSettings_Memory_IsSlotsTimesArgonMemory(t *testing.T) {
 	}
 }
 
-// BoundMemory sets the limit to the pools' memory plus the headroom, and
-// leaves the runtime alone when the operator set GOMEMLIMIT or GOGC.
+// BoundMemory sets the limit to the pools' memory plus the headroom and
+// keeps the collector's goal at 80 % of it, and leaves the runtime alone
+// when the operator set GOMEMLIMIT or GOGC.
 func TestBoundMemory_SetsLimitUnlessOperatorDid(t *testing.T) {
 	defer debug.SetGCPercent(debug.SetGCPercent(100))
 	defer debug.SetMemoryLimit(debug.SetMemoryLimit(math.MaxInt64))
 	noEnv := func(string) string { return "" }
 
-	if got := BoundMemory(38<<20, noEnv); got != 38<<20+MemoryHeadroom {
-		t.Fatalf("BoundMemory = %d, want %d", got, 38<<20+MemoryHeadroom)
+	limit, stop := boundMemory(38<<20, noEnv)
+	defer stop()
+	if limit != 38<<20+MemoryHeadroom {
+		t.Fatalf("BoundMemory = %d, want %d", limit, 38<<20+MemoryHeadroom)
 	}
-	if got := debug.SetMemoryLimit(-1); got != 38<<20+MemoryHeadroom {
-		t.Errorf("runtime memory limit = %d, want %d", got, 38<<20+MemoryHeadroom)
+	if got := debug.SetMemoryLimit(-1); got != limit {
+		t.Errorf("runtime memory limit = %d, want %d", got, limit)
 	}
-	if got, want := debug.SetGCPercent(100), gcPercent(38<<20, 38<<20+MemoryHeadroom); got != want {
-		t.Errorf("GOGC = %d, want %d", got, want)
+	// A collection between the keeper's reading and this one re-tunes
+	// it a moment later (the finalizer runs on its own goroutine).
+	var got, want int
+	for range 100 {
+		if got, want = gcPercentNow(), gcPercentFor(limit*8/10, liveHeap()); got == want {
+			break
+		}
+		time.Sleep(10 * time.Millisecond)
+	}
+	if got != want {
+		t.Errorf("GOGC = %d, want %d (goal 80 %% of the limit)", got, want)
 	}
 
 	for _, env := range []string{"GOMEMLIMIT", "GOGC"} {
 		debug.SetMemoryLimit(math.MaxInt64)
+		debug.SetGCPercent(77)
 		set := func(k string) string {
 			if k == env {
 				return "1GiB"
@@ -56,32 +71,85 @@ func TestBoundMemory_SetsLimitUnlessOperatorDid(t *testing.T) {
 		if got := debug.SetMemoryLimit(-1); got != math.MaxInt64 {
 			t.Errorf("with %s set: runtime memory limit changed to %d", env, got)
 		}
+		if got := gcPercentNow(); got != 77 {
+			t.Errorf("with %s set: GOGC changed to %d", env, got)
+		}
 	}
 }
 
-// The collector's goal for a heap of the pools' Argon2 memory and a
-// service's own is 80 % of the limit, clear of the scavenger's line (95 %),
-// and a large pool still gets a quarter of its heap before collecting.
-func TestGCPercent_GoalIsFourFifthsOfTheLimit(t *testing.T) {
-	for _, tc := range []struct {
-		name       string
-		hashMemory int64
-		want       int
-	}{
-		{"default pool of 2 × 19 MiB", 38 << 20, 145},
-		{"one slot", 19 << 20, 235},
-		{"16 slots: the floor", 16 * 19 << 20, minGCPercent},
-	} {
-		limit := tc.hashMemory + MemoryHeadroom
-		got := gcPercent(tc.hashMemory, limit)
-		if got != tc.want {
-			t.Errorf("%s: gcPercent = %d, want %d", tc.name, got, tc.want)
-		}
-		live := tc.hashMemory + serviceHeap
-		if goal := live * int64(100+got) / 100; goal > limit*95/100 {
-			t.Errorf("%s: goal %d MiB is past 95 %% of the limit %d MiB", tc.name, goal>>20, limit>>20)
+// After every collection the keeper sets GOGC so that the goal is the
+// same number of bytes whatever the live heap; stopped, it leaves GOGC be.
+func TestKeepGCGoal_ResetsGOGCAfterEachCollection(t *testing.T) {
+	defer debug.SetGCPercent(debug.SetGCPercent(100))
+	const goal = 400 << 20
+	stop := keepGCGoal(goal)
+	var kept [][]byte
+	for _, moreMiB := range []int{0, 24, 64} {
+		kept = append(kept, make([]byte, moreMiB<<20))
+		debug.SetGCPercent(7) // what the keeper must replace
+		runtime.GC()
+		want := gcPercentFor(goal, liveHeap())
+		if got := waitForGCPercent(t, 7); got != want {
+			t.Errorf("%d MiB more kept live: GOGC = %d, want %d", moreMiB, got, want)
 		}
 	}
+	runtime.KeepAlive(kept)
+
+	stop()
+	runtime.GC() // the finalizer armed before stop runs once more, and stops
+	debug.SetGCPercent(7)
+	runtime.GC()
+	time.Sleep(50 * time.Millisecond)
+	if got := gcPercentNow(); got != 7 {
+		t.Errorf("after stop: GOGC = %d, want 7 (left alone)", got)
+	}
+}
+
+func TestGCPercentFor(t *testing.T) {
+	for _, tc := range []struct {
+		name       string
+		goal, live int64
+		want       int
+	}{
+		{"log-ins: 2 hashes of 19 MiB live and the suite's 13", 132 << 20, 51 << 20, 158},
+		{"reads: no hash live", 132 << 20, 17 << 20, 676},
+		{"burst: live near the goal", 132 << 20, 120 << 20, minGCPercent},
+		{"live past the goal", 132 << 20, 200 << 20, minGCPercent},
+		{"just started", 132 << 20, 1 << 20, maxGCPercent},
+		{"nothing read", 132 << 20, 0, maxGCPercent},
+	} {
+		if got := gcPercentFor(tc.goal, tc.live); got != tc.want {
+			t.Errorf("%s: gcPercentFor = %d, want %d", tc.name, got, tc.want)
+		}
+	}
+}
+
+// gcPercentNow reads GOGC without changing it.
+func gcPercentNow() int {
+	p := debug.SetGCPercent(100)
+	debug.SetGCPercent(p)
+	return p
+}
+
+func liveHeap() int64 {
+	s := []metrics.Sample{{Name: "/gc/heap/live:bytes"}}
+	metrics.Read(s)
+	return int64(s[0].Value.Uint64())
+}
+
+// waitForGCPercent waits until GOGC is no longer old (the keeper's
+// finalizer runs on its own goroutine after the collection) and returns it.
+func waitForGCPercent(t *testing.T, old int) int {
+	t.Helper()
+	deadline := time.Now().Add(5 * time.Second)
+	for time.Now().Before(deadline) {
+		if p := gcPercentNow(); p != old {
+			return p
+		}
+		time.Sleep(time.Millisecond)
+	}
+	t.Fatalf("GOGC still %d 5s after a collection", old)
+	return old
 }
 
 // Services sharing a hasher get that one from NewHasher, and its metrics
