@@ -82,11 +82,14 @@ func boundMemory(hashMemory int64, getenv func(string) string) (limit int64, sto
 //
 // It stops when stop is called (tests); a binary never calls it.
 func keepGCGoal(goal int64) (stop func()) {
-	k := &gcGoalKeeper{goal: goal, live: []metrics.Sample{{Name: "/gc/heap/live:bytes"}}}
+	k := &gcGoalKeeper{goal: goal, live: []metrics.Sample{{Name: liveHeapMetric}}}
 	k.tune()
 	k.arm()
 	return func() { k.stopped.Store(true) }
 }
+
+// liveHeapMetric is the heap the last collection marked live.
+const liveHeapMetric = "/gc/heap/live:bytes"
 
 type gcGoalKeeper struct {
 	goal    int64

@@ -124,17 +124,16 @@ func TestGCPercentFor(t *testing.T) {
 	}
 }
 
-// gcPercentNow reads GOGC without changing it.
-func gcPercentNow() int {
-	p := debug.SetGCPercent(100)
-	debug.SetGCPercent(p)
-	return p
-}
+// gcPercentNow reads GOGC from runtime/metrics: reading it by setting it
+// and back could undo a value the keeper set in between.
+func gcPercentNow() int { return int(readMetric("/gc/gogc:percent")) }
 
-func liveHeap() int64 {
-	s := []metrics.Sample{{Name: "/gc/heap/live:bytes"}}
+func liveHeap() int64 { return int64(readMetric(liveHeapMetric)) }
+
+func readMetric(name string) uint64 {
+	s := []metrics.Sample{{Name: name}}
 	metrics.Read(s)
-	return int64(s[0].Value.Uint64())
+	return s[0].Value.Uint64()
 }
 
 // waitForGCPercent waits until GOGC is no longer old (the keeper's
