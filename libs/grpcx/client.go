@@ -97,6 +97,8 @@ func Dial(target string, opts DialOptions) (*grpc.ClientConn, error) {
 		grpc.WithResolvers(refreshingDNS{}),
 		grpc.WithChainUnaryInterceptor(unaryRequestID),
 		grpc.WithChainStreamInterceptor(streamRequestID),
+		grpc.WithStaticStreamWindowSize(StreamWindowBytes),
+		grpc.WithStaticConnWindowSize(ConnWindowBytes),
 	}
 	// A client span per call; its traceparent goes out in the metadata
 	// (nothing while tracing is off).
