@@ -326,7 +326,9 @@ type fakeDirectory struct {
 	// read then.
 	notes   []noted
 	noteErr error
-	onNote  func(tenantID, accountID string)
+	// lookupErr, when set, is Lookup's answer (the account service away).
+	lookupErr error
+	onNote    func(tenantID, accountID string)
 }
 
 // noted is an account a NoteSecurityChange named.
@@ -381,6 +383,9 @@ func (d *fakeDirectory) ResolveLogin(_ context.Context, tenantCode, login string
 func (d *fakeDirectory) Lookup(_ context.Context, tenantID, accountID string) (*credential.Subject, error) {
 	d.mu.Lock()
 	defer d.mu.Unlock()
+	if d.lookupErr != nil {
+		return nil, d.lookupErr
+	}
 	s, ok := d.accounts[accountID]
 	if !ok || s.TenantID != tenantID {
 		return nil, errs.NotFound("ACCOUNT_NOT_FOUND", "not found")

@@ -8,6 +8,7 @@ import (
 
 	"github.com/latchkey/latchkey/libs/authn"
 	"github.com/latchkey/latchkey/libs/dbx"
+	"github.com/latchkey/latchkey/libs/errs"
 	"github.com/latchkey/latchkey/libs/testkit"
 	eventsv1 "github.com/latchkey/latchkey/proto/gen/latchkey/events/v1"
 	"github.com/latchkey/latchkey/services/credential/internal/app"
@@ -169,4 +170,67 @@ func TestRefresh_ParallelSameToken_OneSuccessorNoRevocation(t *testing.T) {
 			t.Fatalf("after the grace: %d SessionRevoked events, want 1", len(ev))
 		}
 	})
+}
+
+// A refresh that cannot go on because the account service did not answer
+// changes nothing: its token is still good once the service is back, and
+// the session is not taken for stolen. Before one transaction did the
+// whole refresh, such a token was spent with no successor, and the
+// client's next try ended the session.
+func TestRefresh_AccountServiceAway_TokenStaysGood(t *testing.T) {
+	testkit.EachDialect(t, "credential", func(t *testing.T, db dbx.DB) {
+		w := newWorldOn(t, db)
+		w.account("anna", "Correct-Horse-1", false, credential.Policy{})
+		tok := w.mustTokens(w.login("anna", "Correct-Horse-1")).RefreshToken
+		w.dir.mu.Lock()
+		w.dir.lookupErr = errs.Unavailable("ACCOUNT_SERVICE_UNAVAILABLE", "down", nil)
+		w.dir.mu.Unlock()
+		_, err := w.app.Refresh(context.Background(), tok, app.Client{})
+		wantReason(t, err, "ACCOUNT_SERVICE_UNAVAILABLE")
+		w.dir.mu.Lock()
+		w.dir.lookupErr = nil
+		w.dir.mu.Unlock()
+		w.clock.Advance(credential.RefreshReuseGrace + time.Second)
+		if _, err := w.app.Refresh(context.Background(), tok, app.Client{}); err != nil {
+			t.Fatalf("the same token once the account service answers: %v", err)
+		}
+		if ev := w.store.eventsOf(".session.revoked"); len(ev) != 0 {
+			t.Fatalf("%d SessionRevoked events, want none", len(ev))
+		}
+	})
+}
+
+// A spent token presented again past the grace ends the session even while
+// the account service is away: the reuse is found in the store alone.
+func TestRefresh_ReuseEndsTheSessionWhileTheAccountServiceIsAway(t *testing.T) {
+	w := newWorld(t)
+	w.account("anna", "Correct-Horse-1", false, credential.Policy{})
+	first := w.mustTokens(w.login("anna", "Correct-Horse-1")).RefreshToken
+	if _, err := w.app.Refresh(context.Background(), first, app.Client{}); err != nil {
+		t.Fatal(err)
+	}
+	w.clock.Advance(credential.RefreshReuseGrace + time.Second)
+	w.dir.mu.Lock()
+	w.dir.lookupErr = errs.Unavailable("ACCOUNT_SERVICE_UNAVAILABLE", "down", nil)
+	w.dir.mu.Unlock()
+	_, err := w.app.Refresh(context.Background(), first, app.Client{})
+	wantReason(t, err, "REFRESH_TOKEN_INVALID")
+	if ev := w.store.eventsOf(".session.revoked"); len(ev) != 1 {
+		t.Fatalf("%d SessionRevoked events, want 1", len(ev))
+	}
+}
+
+// A refresh is one transaction: the token is spent and its successor made
+// in the same one, so no twin can find it spent without a successor.
+func TestRefresh_OneTransaction(t *testing.T) {
+	w := newWorld(t)
+	w.account("anna", "Correct-Horse-1", false, credential.Policy{})
+	tok := w.mustTokens(w.login("anna", "Correct-Horse-1")).RefreshToken
+	w.store.reset()
+	if _, err := w.app.Refresh(context.Background(), tok, app.Client{}); err != nil {
+		t.Fatal(err)
+	}
+	if n := w.store.txs.Load(); n != 1 {
+		t.Fatalf("a refresh ran %d transactions, want 1", n)
+	}
 }

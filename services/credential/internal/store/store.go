@@ -52,6 +52,11 @@ type Reader interface {
 	// (live or revoked), and whether one of them came from the device
 	// named deviceName with the user agent userAgent.
 	DeviceSeen(ctx context.Context, tenantID, accountID, deviceName, userAgent string) (anySession, seen bool, err error)
+	// RefreshTokenOwner returns the tenant and account of a refresh
+	// token, live, spent or expired, or errs NotFound when there is no
+	// such token: a refresh asks the account service about its account
+	// before the one transaction that spends it.
+	RefreshTokenOwner(ctx context.Context, hash [32]byte) (tenantID, accountID string, err error)
 	// PeekTicket returns a live ticket (unused, not expired at now) with
 	// the steps already done, without using it; otherwise errs NotFound.
 	PeekTicket(ctx context.Context, hash [32]byte, now time.Time) (*credential.LoginTicket, []credential.Step, error)

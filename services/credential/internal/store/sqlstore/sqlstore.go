@@ -414,6 +414,14 @@ func (t *tx) UseRefreshToken(ctx context.Context, hash [32]byte, now time.Time) 
 	}
 }
 
+func (t reader) RefreshTokenOwner(ctx context.Context, hash [32]byte) (tenantID, accountID string, err error) {
+	err = t.q.QueryRow(ctx, "SELECT tenant_id, account_id FROM refresh_tokens WHERE hash = $1", hash[:]).Scan(&tenantID, &accountID)
+	if errors.Is(err, dbx.ErrNoRows) {
+		return "", "", notFound("refresh token")
+	}
+	return tenantID, accountID, err
+}
+
 func (t *tx) SetRefreshSuccessor(ctx context.Context, hash [32]byte, sealed []byte) error {
 	_, err := t.q.Exec(ctx, "UPDATE refresh_tokens SET successor = $1 WHERE hash = $2", sealed, hash[:])
 	return err

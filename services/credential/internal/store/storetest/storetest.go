@@ -208,6 +208,12 @@ func testRefresh(t *testing.T, s store.Store) {
 		}
 		return tx.AddRefreshToken(ctx, r)
 	})
+	if tenant, acct, err := s.RefreshTokenOwner(ctx, r.Hash); err != nil || tenant != sess.TenantID || acct != sess.AccountID {
+		t.Fatalf("RefreshTokenOwner = %q %q %v, want the session's tenant and account", tenant, acct, err)
+	}
+	if _, _, err := s.RefreshTokenOwner(ctx, sha256.Sum256([]byte("unknown"))); !errs.Is(err, errs.KindNotFound) {
+		t.Fatalf("RefreshTokenOwner of an unknown token: %v, want NotFound", err)
+	}
 	inTx(t, s, func(tx store.Tx) error {
 		got, reused, err := tx.UseRefreshToken(ctx, r.Hash, now)
 		if err != nil || reused || got.SessionID != sess.ID {
@@ -228,6 +234,11 @@ func testRefresh(t *testing.T, s store.Store) {
 		}
 		return nil
 	})
+	// A spent token still has its owner: the refresh that finds a reuse
+	// must know whom to ask about.
+	if _, acct, err := s.RefreshTokenOwner(ctx, r.Hash); err != nil || acct != sess.AccountID {
+		t.Fatalf("RefreshTokenOwner of a spent token = %q %v, want the session's account", acct, err)
+	}
 }
 
 func testRevoke(t *testing.T, s store.Store) {
