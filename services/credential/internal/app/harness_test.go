@@ -380,6 +380,13 @@ func (d *fakeDirectory) ResolveLogin(_ context.Context, tenantCode, login string
 	return nil, errs.NotFound("ACCOUNT_NOT_FOUND", "not found")
 }
 
+// setLookupErr makes Lookup answer err (nil: the accounts again).
+func (d *fakeDirectory) setLookupErr(err error) {
+	d.mu.Lock()
+	defer d.mu.Unlock()
+	d.lookupErr = err
+}
+
 func (d *fakeDirectory) Lookup(_ context.Context, tenantID, accountID string) (*credential.Subject, error) {
 	d.mu.Lock()
 	defer d.mu.Unlock()

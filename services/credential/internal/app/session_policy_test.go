@@ -182,14 +182,10 @@ func TestRefresh_AccountServiceAway_TokenStaysGood(t *testing.T) {
 		w := newWorldOn(t, db)
 		w.account("anna", "Correct-Horse-1", false, credential.Policy{})
 		tok := w.mustTokens(w.login("anna", "Correct-Horse-1")).RefreshToken
-		w.dir.mu.Lock()
-		w.dir.lookupErr = errs.Unavailable("ACCOUNT_SERVICE_UNAVAILABLE", "down", nil)
-		w.dir.mu.Unlock()
+		w.dir.setLookupErr(errs.Unavailable("ACCOUNT_SERVICE_UNAVAILABLE", "down", nil))
 		_, err := w.app.Refresh(context.Background(), tok, app.Client{})
 		wantReason(t, err, "ACCOUNT_SERVICE_UNAVAILABLE")
-		w.dir.mu.Lock()
-		w.dir.lookupErr = nil
-		w.dir.mu.Unlock()
+		w.dir.setLookupErr(nil)
 		w.clock.Advance(credential.RefreshReuseGrace + time.Second)
 		if _, err := w.app.Refresh(context.Background(), tok, app.Client{}); err != nil {
 			t.Fatalf("the same token once the account service answers: %v", err)
@@ -210,9 +206,7 @@ func TestRefresh_ReuseEndsTheSessionWhileTheAccountServiceIsAway(t *testing.T) {
 		t.Fatal(err)
 	}
 	w.clock.Advance(credential.RefreshReuseGrace + time.Second)
-	w.dir.mu.Lock()
-	w.dir.lookupErr = errs.Unavailable("ACCOUNT_SERVICE_UNAVAILABLE", "down", nil)
-	w.dir.mu.Unlock()
+	w.dir.setLookupErr(errs.Unavailable("ACCOUNT_SERVICE_UNAVAILABLE", "down", nil))
 	_, err := w.app.Refresh(context.Background(), first, app.Client{})
 	wantReason(t, err, "REFRESH_TOKEN_INVALID")
 	if ev := w.store.eventsOf(".session.revoked"); len(ev) != 1 {
