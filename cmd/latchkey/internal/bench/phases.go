@@ -112,29 +112,37 @@ func (r *run) hash() func(context.Context, int) error {
 	return func(ctx context.Context, _ int) error { _, err := h.Hash(ctx, benchPassword); return err }
 }
 
-// rawSlices is how many slices a log-in phase at 2 × cores callers and
-// the raw hash rate it is compared with take turns in.
-const rawSlices = 5
+// turns is how many slices a phase and the figure it is compared with
+// take turns in.
+const turns = 5
 
-// againstRaw measures op at callers in rawSlices slices of the measured
-// time, each right after a slice of the raw hash rate (every core
-// hashing in this process), and returns both. A shared machine's speed
-// drifts by more than the target's margin within a minute (seen here:
-// 40 to 65 hashes a second from one 3-second window to the next), so a
-// rate measured once, a minute before, is no fair ceiling; slices taken
-// in turn see the same machine.
-func (r *run) againstRaw(ctx context.Context, name string, callers int, op func(context.Context, int) error) (s, raw sample) {
-	slice := r.o.measure / rawSlices
-	settle := min(r.o.warmup, 300*time.Millisecond) // the other side's calls drain
-	for i := range rawSlices {
+// inTurns measures op at callers and base at baseCallers in turns: turns
+// slices of the measured time each, base first in every turn, and returns
+// both. A shared machine's speed drifts by more than a target's margin
+// within a minute (seen here: 40 to 65 hashes a second from one 3-second
+// window to the next), so a figure measured once, a minute before, is no
+// fair ceiling; slices taken in turn see the same machine. Each side has
+// the whole warm-up before its first slice and a short settle before the
+// others (the other side's calls drain).
+func (r *run) inTurns(ctx context.Context, name string, callers int, op func(context.Context, int) error,
+	baseName string, baseCallers int, base func(context.Context, int) error) (s, b sample) {
+	slice := r.o.measure / turns
+	settle := min(r.o.warmup, 300*time.Millisecond)
+	for i := range turns {
 		warm := settle
 		if i == 0 {
 			warm = r.o.warmup
 		}
-		raw = raw.merge(load(ctx, r.progress, fmt.Sprintf("raw Argon2id (%d/%d, before %s)", i+1, rawSlices, name), 2*r.cores(), settle, slice, r.hash()))
-		s = s.merge(load(ctx, r.progress, fmt.Sprintf("%s (%d/%d)", name, i+1, rawSlices), callers, warm, slice, op))
+		b = b.merge(load(ctx, r.progress, fmt.Sprintf("%s (%d/%d, before %s)", baseName, i+1, turns, name), baseCallers, warm, slice, base))
+		s = s.merge(load(ctx, r.progress, fmt.Sprintf("%s (%d/%d)", name, i+1, turns), callers, warm, slice, op))
 	}
-	return s, raw
+	return s, b
+}
+
+// againstRaw measures op at callers in turns with the raw hash rate
+// (every core hashing in this process), and returns both.
+func (r *run) againstRaw(ctx context.Context, name string, callers int, op func(context.Context, int) error) (s, raw sample) {
+	return r.inTurns(ctx, name, callers, op, "raw Argon2id", 2*r.cores(), r.hash())
 }
 
 // logins measures password log-ins through REST and the public gRPC port,
@@ -198,9 +206,9 @@ func (r *run) sessions(ctx context.Context, a *api, t *tenant) ([]tokens, error)
 	return out, nil
 }
 
-// reads measures GET /v1/me and GetMe with bearer tokens, each beside the
-// same call to the echo gateway (package echo.go), whose backend answers
-// at once.
+// reads measures GET /v1/me and GetMe with bearer tokens, each in turns
+// with the same call to the echo gateway (package echo.go), whose backend
+// answers at once.
 func (r *run) reads(ctx context.Context, a *api, conns []*grpc.ClientConn, toks []tokens) error {
 	authed := func(ctx context.Context, c int) context.Context {
 		return metadata.AppendToOutgoingContext(ctx, "authorization", "Bearer "+toks[c].AccessToken)
@@ -244,8 +252,7 @@ func (r *run) reads(ctx context.Context, a *api, conns []*grpc.ClientConn, toks 
 		{"GET /v1/me REST", restMe(a), restMe(echoAPI), "REST echo"},
 		{"GetMe gRPC", grpcMe(conns), grpcMe(echoConns), "gRPC echo"},
 	} {
-		me := load(ctx, r.progress, way.name, n, r.o.warmup, r.o.measure, way.suite)
-		bare := load(ctx, r.progress, way.what, n, r.o.warmup, r.o.measure, way.bar)
+		me, bare := r.inTurns(ctx, way.name, n, way.suite, way.what, n, way.bar)
 		r.add(row{name: fmt.Sprintf("%s, %d callers", way.name, n), s: &me,
 			goal: ratioTarget(me.rate(), bare.rate(), 0.5, "≥ 0.5 × "+way.what)})
 		r.add(row{name: fmt.Sprintf("  %s (same gateway code, do-nothing backend)", way.what), s: &bare})
