@@ -53,6 +53,52 @@ func TestBench_QuickRunPrintsEveryRowWithoutErrors(t *testing.T) {
 	if strings.Contains(report, "first error") || strings.Contains(report, "skipped") {
 		t.Errorf("a row failed or was skipped:\n%s", report)
 	}
+	// The suite's CPU per call is in the note of every row the suite
+	// answers; the hash rows give the bench's own, the echo rows none.
+	for name, want := range map[string]string{
+		"log-in REST" + few: "suite CPU", "log-in gRPC, 64 callers": "suite CPU", "GET /v1/me REST, 16 callers": "suite CPU",
+		"refresh REST, 16 callers": "suite CPU", "Argon2id" + few: "bench CPU", "Argon2id, 1 caller": "bench CPU",
+	} {
+		if line := findRow(report, name); line == nil || !strings.Contains(strings.Join(line, "  "), want) {
+			t.Errorf("row %q: no %q per call in %q", name, want, line)
+		}
+	}
+	if line := findRow(report, "REST echo"); strings.Contains(strings.Join(line, "  "), "CPU") {
+		t.Errorf("the echo row meters a CPU: %q", line)
+	}
+}
+
+// The meter reads this process's CPU time, which grows with work done;
+// a sample keeps it per call, and a merge keeps it only while every part
+// was metered by the same meter.
+func TestProcessCPU_AndPerCall(t *testing.T) {
+	m := processCPU("bench", 0)
+	before, ok := m.read()
+	if !ok {
+		t.Skip("no /proc/self/stat here")
+	}
+	for end := time.Now().Add(100 * time.Millisecond); time.Now().Before(end); {
+	}
+	after, ok := m.read()
+	if !ok || after-before < 50*time.Millisecond {
+		t.Fatalf("CPU went from %v to %v (%v) over 100 ms of work, want about 100 ms more", before, after, ok)
+	}
+	if _, ok := processCPU("gone", 1<<30).read(); ok {
+		t.Error("a process that does not exist was metered")
+	}
+	a := sample{ok: 8, failed: 2, elapsed: time.Second, cpu: 100 * time.Millisecond, cpuOf: "suite"}
+	if per, ok := a.cpuPerCall(); !ok || per != 10*time.Millisecond {
+		t.Errorf("per call %v %v, want 10ms (failed calls count)", per, ok)
+	}
+	var all sample
+	all = all.merge(a).merge(a)
+	if per, ok := all.cpuPerCall(); !ok || per != 10*time.Millisecond || all.cpu != 200*time.Millisecond {
+		t.Errorf("merged: %v a call, %v in all (%v), want 10ms and 200ms", per, all.cpu, ok)
+	}
+	unmetered := sample{ok: 5, elapsed: time.Second}
+	if _, ok := all.merge(unmetered).cpuPerCall(); ok {
+		t.Error("a merge with an unmetered part still has a CPU per call")
+	}
 }
 
 // findRow returns the columns of the first table line starting with name

@@ -1,11 +1,15 @@
 package bench
 
 import (
+	"bytes"
 	"cmp"
 	"context"
 	"fmt"
 	"io"
+	"os"
 	"slices"
+	"strconv"
+	"strings"
 	"sync"
 	"sync/atomic"
 	"time"
@@ -18,6 +22,11 @@ type sample struct {
 	elapsed    time.Duration
 	lats       []time.Duration // sorted
 	firstErr   error
+	// cpu is the CPU time the metered process spent from the start of the
+	// measured window until the last call ended; cpuOf names the process
+	// ("" when nothing was metered).
+	cpu   time.Duration
+	cpuOf string
 }
 
 // rate is successful calls per second over the measured window.
@@ -28,12 +37,67 @@ func (s sample) rate() float64 {
 	return float64(s.ok) / s.elapsed.Seconds()
 }
 
-// merge is s and o as one sample: their calls, time and latencies added.
+// merge is s and o as one sample: their calls, time, latencies and CPU
+// added. The CPU stays metered only while every part was.
 func (s sample) merge(o sample) sample {
 	lats := append(slices.Clone(s.lats), o.lats...)
 	slices.Sort(lats)
-	return sample{ok: s.ok + o.ok, failed: s.failed + o.failed, elapsed: s.elapsed + o.elapsed, lats: lats,
+	m := sample{ok: s.ok + o.ok, failed: s.failed + o.failed, elapsed: s.elapsed + o.elapsed, lats: lats,
 		firstErr: cmp.Or(s.firstErr, o.firstErr)}
+	if s.elapsed == 0 || s.cpuOf == o.cpuOf {
+		m.cpu, m.cpuOf = s.cpu+o.cpu, o.cpuOf
+	}
+	return m
+}
+
+// cpuPerCall is the metered CPU time per call of the window, failed ones
+// included (they cost CPU too); ok false when nothing was metered.
+func (s sample) cpuPerCall() (time.Duration, bool) {
+	n := s.ok + s.failed
+	if s.cpuOf == "" || n == 0 {
+		return 0, false
+	}
+	return s.cpu / time.Duration(n), true
+}
+
+// meter reads the CPU time (user and system) a process has used so far;
+// of names it in the table ("suite", "bench").
+type meter struct {
+	of   string
+	read func() (time.Duration, bool)
+}
+
+// userHZ is the unit of /proc/<pid>/stat's times: the Linux ABI fixes it
+// at 100 a second, whatever the kernel's own tick.
+const userHZ = 100
+
+// processCPU meters the process pid ("self" for 0) from /proc/<pid>/stat;
+// off Linux, or once the process is gone, it reads nothing.
+func processCPU(of string, pid int) *meter {
+	path := "/proc/self/stat"
+	if pid != 0 {
+		path = fmt.Sprintf("/proc/%d/stat", pid)
+	}
+	return &meter{of: of, read: func() (time.Duration, bool) {
+		b, err := os.ReadFile(path)
+		if err != nil {
+			return 0, false
+		}
+		// The command name, in parentheses, may hold spaces: count the
+		// fields after its closing one (utime and stime are the 12th and
+		// 13th there, the 14th and 15th of the line).
+		i := bytes.LastIndexByte(b, ')')
+		f := strings.Fields(string(b[i+1:]))
+		if i < 0 || len(f) < 13 {
+			return 0, false
+		}
+		utime, err1 := strconv.ParseInt(f[11], 10, 64)
+		stime, err2 := strconv.ParseInt(f[12], 10, 64)
+		if err1 != nil || err2 != nil {
+			return 0, false
+		}
+		return time.Duration(utime+stime) * time.Second / userHZ, true
+	}}
 }
 
 // pct is the p-th percentile (0–100) of the latencies, nearest rank.
@@ -52,13 +116,30 @@ func percentile(sorted []time.Duration, p float64) time.Duration {
 // counted, so connection set-up and the first cold cache do not weigh on
 // the figures. A progress line (rate so far, errors) is rewritten on
 // progress once a second. op gets the caller's number, so that callers can
-// keep state of their own (an account, a refresh token).
+// keep state of their own (an account, a refresh token). cpu, when not
+// nil, is read when the measured window starts and after the last call.
 func load(ctx context.Context, progress io.Writer, name string, callers int, warmup, measure time.Duration,
-	op func(ctx context.Context, caller int) error) sample {
+	op func(ctx context.Context, caller int) error, cpu *meter) sample {
 	start := time.Now()
 	from, until := start.Add(warmup), start.Add(warmup+measure)
 	ctx, cancel := context.WithDeadline(ctx, until.Add(30*time.Second)) // a call stuck past the end does not hold the bench
 	defer cancel()
+	var cpuFrom time.Duration
+	cpuStarted := make(chan bool, 1)
+	go func() {
+		if cpu == nil {
+			cpuStarted <- false
+			return
+		}
+		select {
+		case <-time.After(time.Until(from)):
+			var ok bool
+			cpuFrom, ok = cpu.read()
+			cpuStarted <- ok
+		case <-ctx.Done():
+			cpuStarted <- false
+		}
+	}()
 	var (
 		okN, failN atomic.Int64
 		mu         sync.Mutex
@@ -101,7 +182,13 @@ func load(ctx context.Context, progress io.Writer, name string, callers int, war
 	wg.Wait()
 	stop()
 	slices.Sort(all)
-	return sample{ok: int(okN.Load()), failed: int(failN.Load()), elapsed: min(time.Since(from), measure), lats: all, firstErr: firstErr}
+	s := sample{ok: int(okN.Load()), failed: int(failN.Load()), elapsed: min(time.Since(from), measure), lats: all, firstErr: firstErr}
+	if <-cpuStarted {
+		if cpuTo, ok := cpu.read(); ok {
+			s.cpu, s.cpuOf = cpuTo-cpuFrom, cpu.of
+		}
+	}
+	return s
 }
 
 // showProgress rewrites one line on w every second with the rate so far

@@ -99,7 +99,7 @@ func closeAll(conns []*grpc.ClientConn) {
 // hashRate measures one Argon2id hash at a time in this process at the
 // suite's settings: the single-hash time.
 func (r *run) hashRate(ctx context.Context) sample {
-	single := load(ctx, r.progress, "single hash", 1, r.o.warmup/4, min(r.o.measure, 3*time.Second), r.hash())
+	single := load(ctx, r.progress, "single hash", 1, r.o.warmup/4, min(r.o.measure, 3*time.Second), r.hash(), processCPU("bench", 0))
 	p := r.set.hash.Params
 	r.add(row{name: "Argon2id, 1 caller", s: &single, note: fmt.Sprintf("m=%d KiB, t=%d, p=%d; p50 is the single-hash time", p.Memory, p.Time, p.Threads)})
 	return single
@@ -116,16 +116,24 @@ func (r *run) hash() func(context.Context, int) error {
 // take turns in.
 const turns = 5
 
-// inTurns measures op at callers and base at baseCallers in turns: turns
-// slices of the measured time each, base first in every turn, and returns
-// both. A shared machine's speed drifts by more than a target's margin
-// within a minute (seen here: 40 to 65 hashes a second from one 3-second
-// window to the next), so a figure measured once, a minute before, is no
-// fair ceiling; slices taken in turn see the same machine. Each side has
-// the whole warm-up before its first slice and a short settle before the
-// others (the other side's calls drain).
-func (r *run) inTurns(ctx context.Context, name string, callers int, op func(context.Context, int) error,
-	baseName string, baseCallers int, base func(context.Context, int) error) (s, b sample) {
+// side is one side of a comparison taken in turns: its calls, by how many
+// callers, and the process whose CPU they cost (nil: not metered).
+type side struct {
+	name    string
+	callers int
+	op      func(context.Context, int) error
+	cpu     *meter
+}
+
+// inTurns measures s and base in turns: turns slices of the measured time
+// each, base first in every turn, and returns both. A shared machine's
+// speed drifts by more than a target's margin within a minute (seen here:
+// 40 to 65 hashes a second from one 3-second window to the next), so a
+// figure measured once, a minute before, is no fair ceiling; slices taken
+// in turn see the same machine. Each side has the whole warm-up before its
+// first slice and a short settle before the others (the other side's
+// calls drain).
+func (r *run) inTurns(ctx context.Context, s, base side) (got, baseGot sample) {
 	slice := r.o.measure / turns
 	settle := min(r.o.warmup, 300*time.Millisecond)
 	for i := range turns {
@@ -133,16 +141,24 @@ func (r *run) inTurns(ctx context.Context, name string, callers int, op func(con
 		if i == 0 {
 			warm = r.o.warmup
 		}
-		b = b.merge(load(ctx, r.progress, fmt.Sprintf("%s (%d/%d, before %s)", baseName, i+1, turns, name), baseCallers, warm, slice, base))
-		s = s.merge(load(ctx, r.progress, fmt.Sprintf("%s (%d/%d)", name, i+1, turns), callers, warm, slice, op))
+		baseGot = baseGot.merge(load(ctx, r.progress, fmt.Sprintf("%s (%d/%d, before %s)", base.name, i+1, turns, s.name), base.callers, warm, slice, base.op, base.cpu))
+		got = got.merge(load(ctx, r.progress, fmt.Sprintf("%s (%d/%d)", s.name, i+1, turns), s.callers, warm, slice, s.op, s.cpu))
 	}
-	return s, b
+	return got, baseGot
 }
 
 // againstRaw measures op at callers in turns with the raw hash rate
 // (every core hashing in this process), and returns both.
 func (r *run) againstRaw(ctx context.Context, name string, callers int, op func(context.Context, int) error) (s, raw sample) {
-	return r.inTurns(ctx, name, callers, op, "raw Argon2id", 2*r.cores(), r.hash())
+	return r.inTurns(ctx, side{name, callers, op, r.suiteCPU()}, side{"raw Argon2id", 2 * r.cores(), r.hash(), processCPU("bench", 0)})
+}
+
+// suiteCPU meters the suite's process when the bench started it.
+func (r *run) suiteCPU() *meter {
+	if r.t.child == nil {
+		return nil
+	}
+	return processCPU("suite", r.t.child.pid())
 }
 
 // logins measures password log-ins through REST and the public gRPC port,
@@ -173,7 +189,7 @@ func (r *run) logins(ctx context.Context, a *api, conns []*grpc.ClientConn, t *t
 		rows = append(rows, row{name: fmt.Sprintf("log-in %s, %d callers", way.name, few), s: &s,
 			goal: ratioTarget(s.rate(), raw.rate(), 0.9, "≥ 0.9 × raw hash rate"),
 			note: fmt.Sprintf("raw hash rate in its turns: %.1f/s", raw.rate())})
-		queued := load(ctx, r.progress, "log-in "+way.name, many, r.o.warmup, r.o.measure, way.op)
+		queued := load(ctx, r.progress, "log-in "+way.name, many, r.o.warmup, r.o.measure, way.op, r.suiteCPU())
 		// With many callers always waiting, each waits for the ones ahead
 		// of it: callers ÷ rate is the least any queue order can give, so
 		// the note says how far p99 is from that floor (queueing, not
@@ -252,7 +268,9 @@ func (r *run) reads(ctx context.Context, a *api, conns []*grpc.ClientConn, toks 
 		{"GET /v1/me REST", restMe(a), restMe(echoAPI), "REST echo"},
 		{"GetMe gRPC", grpcMe(conns), grpcMe(echoConns), "gRPC echo"},
 	} {
-		me, bare := r.inTurns(ctx, way.name, n, way.suite, way.what, n, way.bar)
+		// The echo runs in the bench's own process, with the callers: its
+		// CPU is not metered.
+		me, bare := r.inTurns(ctx, side{way.name, n, way.suite, r.suiteCPU()}, side{way.what, n, way.bar, nil})
 		r.add(row{name: fmt.Sprintf("%s, %d callers", way.name, n), s: &me,
 			goal: ratioTarget(me.rate(), bare.rate(), 0.5, "≥ 0.5 × "+way.what)})
 		r.add(row{name: fmt.Sprintf("  %s (same gateway code, do-nothing backend)", way.what), s: &bare})
@@ -283,7 +301,7 @@ func (r *run) refresh(ctx context.Context, a *api, t *tenant, toks []tokens) {
 		}
 		refreshTokens[c] = next.RefreshToken
 		return nil
-	})
+	}, r.suiteCPU())
 	r.add(row{name: fmt.Sprintf("refresh REST, %d callers", len(toks)), s: &s})
 }
 

@@ -62,6 +62,9 @@ func (r *run) add(rw row) {
 	if rw.s != nil {
 		rw.rate = fmt.Sprintf("%.1f/s", rw.s.rate())
 		rw.lats, rw.errors, rw.firstErr = rw.s.lats, rw.s.failed, rw.s.firstErr
+		if per, ok := rw.s.cpuPerCall(); ok {
+			rw.note = joinNotes(rw.note, fmt.Sprintf("%s CPU %s a call", rw.s.cpuOf, fmtCPU(per)))
+		}
 	}
 	r.rows = append(r.rows, rw)
 }
@@ -108,6 +111,22 @@ func (r *run) print(w io.Writer) {
 		fmt.Fprintf(w, "\nnote: %s", n)
 	}
 	fmt.Fprintln(w)
+}
+
+// joinNotes puts b after a, "; " between.
+func joinNotes(a, b string) string {
+	if a == "" {
+		return b
+	}
+	return a + "; " + b
+}
+
+// fmtCPU prints a CPU time per call: microseconds below a millisecond.
+func fmtCPU(d time.Duration) string {
+	if d < time.Millisecond {
+		return fmt.Sprintf("%.0f µs", float64(d)/float64(time.Microsecond))
+	}
+	return fmtDur(d)
 }
 
 func orDash(s string) string {
