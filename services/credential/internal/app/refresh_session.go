@@ -77,17 +77,20 @@ func (a *App) Refresh(ctx context.Context, refresh string, c Client) (*Tokens, e
 			_, err := a.revokeInTx(ctx, tx, used.TenantID, used.AccountID, "", "REFRESH_TOKEN_REUSED", nil, now, used.SessionID)
 			return err
 		}
-		if lookupErr != nil {
-			return lookupErr
-		}
-		if err := sayStatus(subj); err != nil {
-			return err
-		}
+		// A revoked session is told first: disabling or locking an
+		// account revokes its sessions, and their tokens are then just
+		// invalid, as they were before the account changed.
 		if sess, err = tx.GetSession(ctx, used.TenantID, used.SessionID); err != nil {
 			return err
 		}
 		if sess.RevokedAt != nil {
 			return invalid
+		}
+		if lookupErr != nil {
+			return lookupErr
+		}
+		if err := sayStatus(subj); err != nil {
+			return err
 		}
 		if ended = sess.Ended(subj.Policy.Session, now); ended != "" {
 			_, err := a.revokeInTx(ctx, tx, sess.TenantID, sess.AccountID, "", ended, nil, now, sess.ID)

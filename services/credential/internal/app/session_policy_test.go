@@ -228,3 +228,20 @@ func TestRefresh_OneTransaction(t *testing.T) {
 		t.Fatalf("a refresh ran %d transactions, want 1", n)
 	}
 }
+
+// Disabling an account revokes its sessions; a refresh with one of their
+// tokens is then refused as an invalid token (401), as before the account
+// changed, not with the account's state (403).
+func TestRefresh_RevokedSessionOfADisabledAccount_TokenInvalid(t *testing.T) {
+	w := newWorld(t)
+	s := w.account("anna", "Correct-Horse-1", false, credential.Policy{})
+	tok := w.mustTokens(w.login("anna", "Correct-Horse-1")).RefreshToken
+	if _, err := w.app.RevokeAllSessions(context.Background(), s.TenantID, s.AccountID, "ACCOUNT_DISABLED"); err != nil {
+		t.Fatal(err)
+	}
+	w.dir.mu.Lock()
+	w.dir.accounts[s.AccountID].Status = credential.StatusDisabled
+	w.dir.mu.Unlock()
+	_, err := w.app.Refresh(context.Background(), tok, app.Client{})
+	wantReason(t, err, "REFRESH_TOKEN_INVALID")
+}
