@@ -10,6 +10,7 @@ import (
 	"regexp"
 	"runtime"
 	"strings"
+	"sync/atomic"
 	"testing"
 	"time"
 )
@@ -86,9 +87,9 @@ func TestProcessCPU_AndPerCall(t *testing.T) {
 	if _, ok := processCPU("gone", 1<<30).read(); ok {
 		t.Error("a process that does not exist was metered")
 	}
-	a := sample{ok: 8, failed: 2, elapsed: time.Second, cpu: 100 * time.Millisecond, cpuOf: "suite"}
+	a := sample{ok: 8, failed: 2, elapsed: time.Second, cpu: 100 * time.Millisecond, cpuCalls: 10, cpuOf: "suite"}
 	if per, ok := a.cpuPerCall(); !ok || per != 10*time.Millisecond {
-		t.Errorf("per call %v %v, want 10ms (failed calls count)", per, ok)
+		t.Errorf("per call %v %v, want 10ms", per, ok)
 	}
 	var all sample
 	all = all.merge(a).merge(a)
@@ -158,5 +159,30 @@ func TestParseFlags_Phases(t *testing.T) {
 	}
 	if _, err := parseFlags([]string{"-phases", "login,e-mail"}, io.Discard); err == nil || !strings.Contains(err.Error(), `-phases: "e-mail"`) {
 		t.Fatalf("unknown phase: %v; want an error naming -phases and the name", err)
+	}
+}
+
+// CPU per call is the window's CPU over the calls that ended in it. With
+// 64 callers queueing for two slots, the 64 calls in flight at either
+// edge of the window do their work on both sides of it: metering until
+// the last call ended, over the calls begun in the window, as the first
+// version did, put their work on too few calls (here about 1.5 times the
+// true cost). The op "spends" a fixed 10 ms of fake CPU per call.
+func TestLoad_CPUPerCallCountsTheCallsThatEndedInTheWindow(t *testing.T) {
+	var spent atomic.Int64
+	fake := &meter{of: "fake", read: func() (time.Duration, bool) { return time.Duration(spent.Load()), true }}
+	slots := make(chan struct{}, 2)
+	op := func(ctx context.Context, _ int) error {
+		slots <- struct{}{}
+		defer func() { <-slots }()
+		time.Sleep(5 * time.Millisecond)
+		spent.Add(int64(10 * time.Millisecond))
+		return nil
+	}
+	s := load(context.Background(), io.Discard, "fake", 64, 300*time.Millisecond, 300*time.Millisecond, op, fake)
+	per, ok := s.cpuPerCall()
+	t.Logf("%v a call; %d ended in the window, %d begun in it; CPU %v", per, s.cpuCalls, s.ok, s.cpu)
+	if !ok || per < 7500*time.Microsecond || per > 12500*time.Microsecond {
+		t.Fatalf("CPU per call %v (%v; %d calls ended in the window, %d begun), want about 10ms", per, ok, s.cpuCalls, s.ok)
 	}
 }

@@ -22,11 +22,16 @@ type sample struct {
 	elapsed    time.Duration
 	lats       []time.Duration // sorted
 	firstErr   error
-	// cpu is the CPU time the metered process spent from the start of the
-	// measured window until the last call ended; cpuOf names the process
-	// ("" when nothing was metered).
-	cpu   time.Duration
-	cpuOf string
+	// cpu is the CPU time the metered process spent in the measured
+	// window, and cpuCalls the calls that ended in it (whenever they
+	// began): in a steady load the parts of calls cut by either edge even
+	// out, where counting the calls begun in the window would leave the
+	// CPU of those begun in the warm-up without its calls (a tenth too
+	// much at 64 callers, whose calls take a second). cpuOf names the
+	// process ("" when nothing was metered).
+	cpu      time.Duration
+	cpuCalls int
+	cpuOf    string
 }
 
 // rate is successful calls per second over the measured window.
@@ -45,19 +50,19 @@ func (s sample) merge(o sample) sample {
 	m := sample{ok: s.ok + o.ok, failed: s.failed + o.failed, elapsed: s.elapsed + o.elapsed, lats: lats,
 		firstErr: cmp.Or(s.firstErr, o.firstErr)}
 	if s.elapsed == 0 || s.cpuOf == o.cpuOf {
-		m.cpu, m.cpuOf = s.cpu+o.cpu, o.cpuOf
+		m.cpu, m.cpuCalls, m.cpuOf = s.cpu+o.cpu, s.cpuCalls+o.cpuCalls, o.cpuOf
 	}
 	return m
 }
 
-// cpuPerCall is the metered CPU time per call of the window, failed ones
-// included (they cost CPU too); ok false when nothing was metered.
+// cpuPerCall is the metered CPU time per call that ended in the window,
+// failed ones included (they cost CPU too); ok false when nothing was
+// metered.
 func (s sample) cpuPerCall() (time.Duration, bool) {
-	n := s.ok + s.failed
-	if s.cpuOf == "" || n == 0 {
+	if s.cpuOf == "" || s.cpuCalls == 0 {
 		return 0, false
 	}
-	return s.cpu / time.Duration(n), true
+	return s.cpu / time.Duration(s.cpuCalls), true
 }
 
 // meter reads the CPU time (user and system) a process has used so far;
@@ -117,31 +122,37 @@ func percentile(sorted []time.Duration, p float64) time.Duration {
 // the figures. A progress line (rate so far, errors) is rewritten on
 // progress once a second. op gets the caller's number, so that callers can
 // keep state of their own (an account, a refresh token). cpu, when not
-// nil, is read when the measured window starts and after the last call.
+// nil, is read when the measured window starts and when it ends.
 func load(ctx context.Context, progress io.Writer, name string, callers int, warmup, measure time.Duration,
 	op func(ctx context.Context, caller int) error, cpu *meter) sample {
 	start := time.Now()
 	from, until := start.Add(warmup), start.Add(warmup+measure)
 	ctx, cancel := context.WithDeadline(ctx, until.Add(30*time.Second)) // a call stuck past the end does not hold the bench
 	defer cancel()
-	var cpuFrom time.Duration
-	cpuStarted := make(chan bool, 1)
+	// used is the metered CPU time of the window, sent when it ends.
+	used := make(chan time.Duration, 1)
 	go func() {
-		if cpu == nil {
-			cpuStarted <- false
-			return
-		}
-		select {
-		case <-time.After(time.Until(from)):
+		defer close(used)
+		var at [2]time.Duration
+		for i, t := range []time.Time{from, until} {
+			if cpu == nil {
+				return
+			}
+			select {
+			case <-time.After(time.Until(t)):
+			case <-ctx.Done():
+				return
+			}
 			var ok bool
-			cpuFrom, ok = cpu.read()
-			cpuStarted <- ok
-		case <-ctx.Done():
-			cpuStarted <- false
+			if at[i], ok = cpu.read(); !ok {
+				return
+			}
 		}
+		used <- at[1] - at[0]
 	}()
 	var (
 		okN, failN atomic.Int64
+		endedIn    atomic.Int64 // calls that ended in the window
 		mu         sync.Mutex
 		all        []time.Duration
 		firstErr   error
@@ -156,6 +167,9 @@ func load(ctx context.Context, progress io.Writer, name string, callers int, war
 					break
 				}
 				err := op(ctx, c)
+				if t1 := time.Now(); !t1.Before(from) && t1.Before(until) {
+					endedIn.Add(1)
+				}
 				if t0.Before(from) {
 					continue
 				}
@@ -183,10 +197,8 @@ func load(ctx context.Context, progress io.Writer, name string, callers int, war
 	stop()
 	slices.Sort(all)
 	s := sample{ok: int(okN.Load()), failed: int(failN.Load()), elapsed: min(time.Since(from), measure), lats: all, firstErr: firstErr}
-	if <-cpuStarted {
-		if cpuTo, ok := cpu.read(); ok {
-			s.cpu, s.cpuOf = cpuTo-cpuFrom, cpu.of
-		}
+	if d, ok := <-used; ok {
+		s.cpu, s.cpuCalls, s.cpuOf = d, int(endedIn.Load()), cpu.of
 	}
 	return s
 }
