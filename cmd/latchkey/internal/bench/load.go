@@ -92,8 +92,11 @@ func processCPU(of string, pid int) *meter {
 		// fields after its closing one (utime and stime are the 12th and
 		// 13th there, the 14th and 15th of the line).
 		i := bytes.LastIndexByte(b, ')')
+		if i < 0 {
+			return 0, false
+		}
 		f := strings.Fields(string(b[i+1:]))
-		if i < 0 || len(f) < 13 {
+		if len(f) < 13 {
 			return 0, false
 		}
 		utime, err1 := strconv.ParseInt(f[11], 10, 64)
@@ -133,11 +136,11 @@ func load(ctx context.Context, progress io.Writer, name string, callers int, war
 	used := make(chan time.Duration, 1)
 	go func() {
 		defer close(used)
+		if cpu == nil {
+			return
+		}
 		var at [2]time.Duration
 		for i, t := range []time.Time{from, until} {
-			if cpu == nil {
-				return
-			}
 			select {
 			case <-time.After(time.Until(t)):
 			case <-ctx.Done():
