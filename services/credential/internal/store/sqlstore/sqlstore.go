@@ -490,12 +490,17 @@ func scanTicket(hash [32]byte, row dbx.Row) (*credential.LoginTicket, []credenti
 	return &k, steps, nil
 }
 
+// DeviceSeenQuery is DeviceSeen's statement ($1 tenant, $2 account, $3
+// device name, $4 user agent). Both questions are answered from an index
+// (sessions_account, sessions_device), however many sessions the account
+// has had: it runs on every password log-in.
+const DeviceSeenQuery = `SELECT
+		(SELECT COUNT(*) FROM (SELECT 1 FROM sessions WHERE tenant_id = $1 AND account_id = $2 LIMIT 1) a),
+		(SELECT COUNT(*) FROM (SELECT 1 FROM sessions WHERE tenant_id = $1 AND account_id = $2 AND device_name = $3 AND user_agent = $4 LIMIT 1) s)`
+
 func (t reader) DeviceSeen(ctx context.Context, tenantID, accountID, deviceName, userAgent string) (bool, bool, error) {
 	var anySession, seen int
-	err := t.q.QueryRow(ctx, `SELECT
-		(SELECT COUNT(*) FROM (SELECT 1 FROM sessions WHERE tenant_id = $1 AND account_id = $2 LIMIT 1) a),
-		(SELECT COUNT(*) FROM (SELECT 1 FROM sessions WHERE tenant_id = $1 AND account_id = $2 AND device_name = $3 AND user_agent = $4 LIMIT 1) s)`,
-		tenantID, accountID, deviceName, userAgent).Scan(&anySession, &seen)
+	err := t.q.QueryRow(ctx, DeviceSeenQuery, tenantID, accountID, deviceName, userAgent).Scan(&anySession, &seen)
 	return anySession > 0, seen > 0, err
 }
 
