@@ -10,6 +10,8 @@ import (
 	"context"
 	"errors"
 	"fmt"
+	"strconv"
+	"strings"
 )
 
 // Dialect names a database engine. Code that must differ per engine (a
@@ -114,4 +116,15 @@ func (a *afterCommit) run() {
 	for _, fn := range a.fns {
 		fn()
 	}
+}
+
+// Placeholders is "$from, $from+1, …", n of them: the parameters of an
+// IN list whose length is known only at run time (both dialects number
+// parameters the same way).
+func Placeholders(from, n int) string {
+	ps := make([]string, n)
+	for i := range ps {
+		ps[i] = "$" + strconv.Itoa(from+i)
+	}
+	return strings.Join(ps, ", ")
 }

@@ -64,11 +64,23 @@ type Tuning struct {
 	// expires soon" once per expiry (and once at start); 0: the default,
 	// 1h; negative: never.
 	ExpiryWarningEvery time.Duration
+	// SessionHistoryKeep is how long sessions, refresh tokens and log-in
+	// tickets are kept after they end before the hourly prune deletes
+	// them (app.Prune); 0: the default, 90 days; negative: never pruned.
+	SessionHistoryKeep time.Duration
 }
 
 // DefaultExpiryWarningEvery is how often the expiry warnings are swept
 // when Tuning.ExpiryWarningEvery is 0.
 const DefaultExpiryWarningEvery = time.Hour
+
+// DefaultSessionHistoryKeep is Tuning.SessionHistoryKeep's default: long
+// enough that an account's devices of the last months still count as
+// known to new-device notices.
+const DefaultSessionHistoryKeep = 90 * 24 * time.Hour
+
+// pruneEvery is how often ended sessions are pruned.
+const pruneEvery = time.Hour
 
 // TuningFromEnv reads the Tuning settings.
 func TuningFromEnv(l *config.Loader) Tuning {
@@ -80,6 +92,8 @@ func TuningFromEnv(l *config.Loader) Tuning {
 		BreachedFile: l.String("LATCHKEY_BREACHED_PASSWORDS_FILE", "", "local file of SHA-1 hashes of breached passwords (HIBP format); empty: no breach check"),
 		ExpiryWarningEvery: l.Duration("LATCHKEY_PASSWORD_EXPIRY_WARNING_EVERY", DefaultExpiryWarningEvery,
 			"how often the credential service e-mails \"password expires soon\" to passwords that entered their tenant's expiryWarningDays (also once at start; one replica at a time; negative: never)"),
+		SessionHistoryKeep: l.Duration("LATCHKEY_SESSION_HISTORY_KEEP", DefaultSessionHistoryKeep,
+			"how long ended sessions, expired refresh tokens and expired log-in tickets are kept before the hourly prune deletes them (one replica at a time); a device whose sessions are gone counts as new again; negative: never"),
 	}
 }
 
@@ -190,6 +204,12 @@ func Run(ctx context.Context, cfg Config) error {
 	}
 	if cfg.ExpiryWarningEvery > 0 {
 		g.Go(func() error { use.RunExpiryWarnings(gctx, cfg.ExpiryWarningEvery); return nil })
+	}
+	if cfg.SessionHistoryKeep == 0 {
+		cfg.SessionHistoryKeep = DefaultSessionHistoryKeep
+	}
+	if cfg.SessionHistoryKeep > 0 {
+		g.Go(func() error { use.RunPrune(gctx, cfg.SessionHistoryKeep, pruneEvery); return nil })
 	}
 	g.Go(func() error {
 		return in.Serve(gctx, Name, cfg.Settings, infra.API{

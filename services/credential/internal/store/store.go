@@ -25,6 +25,13 @@ type Store interface {
 	// database, or answers ok false at once while another holder has it
 	// (dbx.Exclusive); release gives it back.
 	TryExclusive(ctx context.Context, name string) (release func(), ok bool, err error)
+	// Prune deletes what can no longer be used and ended before before:
+	// refresh tokens and log-in tickets that expired before it, and
+	// sessions revoked before it or whose every refresh token expired
+	// before it, with the tokens they still have. It works in
+	// transactions of at most batch rows, so it never holds the database
+	// (SQLite's only writer) for long, and returns what it deleted.
+	Prune(ctx context.Context, before time.Time, batch int) (Pruned, error)
 	// PasswordTenants returns, in id order, up to limit ids of tenants
 	// that have passwords, after the id after ("" from the start).
 	PasswordTenants(ctx context.Context, after string, limit int) ([]string, error)
@@ -171,4 +178,9 @@ type Event struct {
 	ID      string
 	Subject string
 	Message proto.Message
+}
+
+// Pruned counts what one Prune deleted.
+type Pruned struct {
+	Sessions, RefreshTokens, LoginTickets int
 }

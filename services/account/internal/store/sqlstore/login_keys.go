@@ -4,7 +4,6 @@ import (
 	"context"
 	"fmt"
 	"log/slog"
-	"strings"
 	"time"
 
 	"github.com/latchkey/latchkey/libs/dbx"
@@ -76,7 +75,7 @@ func (s *Store) refoldAccounts(ctx context.Context, log *slog.Logger) error {
 		}
 		if len(same) > 0 {
 			_, err := s.db.Exec(ctx, fmt.Sprintf("UPDATE accounts SET login_key_version = %d WHERE id IN (%s)",
-				loginKeyVersion, placeholders(1, len(same))), same...)
+				loginKeyVersion, dbx.Placeholders(1, len(same))), same...)
 			if err != nil {
 				return err
 			}
@@ -152,13 +151,4 @@ func collect[T any](ctx context.Context, q dbx.Querier, scan func(dbx.Rows) (T, 
 		out = append(out, v)
 	}
 	return out, rows.Err()
-}
-
-// placeholders is "$from, $from+1, …", n of them.
-func placeholders(from, n int) string {
-	ps := make([]string, n)
-	for i := range ps {
-		ps[i] = fmt.Sprintf("$%d", from+i)
-	}
-	return strings.Join(ps, ", ")
 }

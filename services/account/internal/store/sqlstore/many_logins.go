@@ -38,7 +38,7 @@ func (r reader) TakenLogins(ctx context.Context, tenantID string, usernames, ema
 	values := make([]string, 0, len(usernames)+len(emails))
 	values = append(append(values, usernames...), emails...)
 	err := chunks(values, func(part []string) error {
-		in := placeholders(2, len(part))
+		in := dbx.Placeholders(2, len(part))
 		args := append([]any{tenantID}, anys(part)...)
 		found, err := collect(ctx, r.q, scanPair, `SELECT username_folded, email_folded FROM accounts
 			WHERE tenant_id = $1 AND (username_folded IN (`+in+`) OR email_folded IN (`+in+`))`, args...)
@@ -60,7 +60,7 @@ func (r reader) ReleasedUsernames(ctx context.Context, tenantID string, username
 	err := chunks(usernames, func(part []string) error {
 		args := append([]any{tenantID, since}, anys(part)...)
 		found, err := collect(ctx, r.q, scanPair, `SELECT username_folded, account_id FROM released_usernames
-			WHERE tenant_id = $1 AND released_at >= $2 AND username_folded IN (`+placeholders(3, len(part))+`)`, args...)
+			WHERE tenant_id = $1 AND released_at >= $2 AND username_folded IN (`+dbx.Placeholders(3, len(part))+`)`, args...)
 		for _, f := range found {
 			released[f[0]] = append(released[f[0]], f[1])
 		}
@@ -116,7 +116,7 @@ func (t *tx) CreateAccounts(ctx context.Context, accts []*account.Account) (int,
 			if i > 0 {
 				q.WriteString(", ")
 			}
-			fmt.Fprintf(&q, "(%s)", placeholders(len(args)+1, 20))
+			fmt.Fprintf(&q, "(%s)", dbx.Placeholders(len(args)+1, 20))
 			args = append(args, a.ID, a.TenantID, a.Username, a.Email, a.DisplayName, joinRoles(a.Roles), string(a.Status), string(a.LockReason), a.Locale,
 				a.AcceptedTermsVersion, a.CreatedAt, a.UpdatedAt, a.LastLoginAt, a.ActivatedAt, a.LockedUntil, a.FreshStartAt, a.SecurityStamp,
 				usernames[start+i], emails[start+i], loginKeyVersion)

@@ -25,20 +25,21 @@ var now = clock.Normalize(time.Date(2026, 6, 1, 12, 0, 0, 0, time.UTC))
 // Run runs the suite against s.
 func Run(t *testing.T, s store.Store) {
 	for name, fn := range map[string]func(*testing.T, store.Store){
-		"PasswordRoundTripAndHistory":    testPassword,
-		"AttemptsCannotExceedMax":        testAttempts,
-		"TicketIsSingleUse":              testTicket,
-		"RefreshTokenReuseIsDetected":    testRefresh,
-		"RevokeSessionsAllButOneOrSome":  testRevoke,
-		"SessionsOfOtherTenantInvisible": testTenantScope,
-		"PINAttemptsCannotExceedMax":     testDevices,
-		"EndedSessionEndsItsDeviceKey":   testSessionDevice,
-		"ReleasedAttemptIsGivenBack":     testReleaseAttempt,
-		"PeekDoesNotUseTheTicket":        testPeekTicket,
-		"WrongCodesEndTheTicket":         testTicketCodes,
-		"DeviceSeenInEarlierSessions":    testDeviceSeen,
-		"ExpiryWarnedOncePerExpiry":      testExpiryWarnings,
-		"TryExclusiveOneHolder":          testTryExclusive,
+		"PasswordRoundTripAndHistory":     testPassword,
+		"AttemptsCannotExceedMax":         testAttempts,
+		"TicketIsSingleUse":               testTicket,
+		"RefreshTokenReuseIsDetected":     testRefresh,
+		"RevokeSessionsAllButOneOrSome":   testRevoke,
+		"SessionsOfOtherTenantInvisible":  testTenantScope,
+		"PINAttemptsCannotExceedMax":      testDevices,
+		"EndedSessionEndsItsDeviceKey":    testSessionDevice,
+		"ReleasedAttemptIsGivenBack":      testReleaseAttempt,
+		"PeekDoesNotUseTheTicket":         testPeekTicket,
+		"WrongCodesEndTheTicket":          testTicketCodes,
+		"DeviceSeenInEarlierSessions":     testDeviceSeen,
+		"ExpiryWarnedOncePerExpiry":       testExpiryWarnings,
+		"TryExclusiveOneHolder":           testTryExclusive,
+		"PruneDeletesOnlyWhatEndedBefore": testPrune,
 	} {
 		t.Run(name, func(t *testing.T) { fn(t, s) })
 	}
@@ -576,5 +577,98 @@ func testTicketCodes(t *testing.T, s store.Store) {
 	}
 	if _, _, err := s.PeekTicket(ctx, k.Hash, now); !errs.Is(err, errs.KindNotFound) {
 		t.Fatalf("ticket after %d wrong codes: %v, want ended", credential.MaxTicketCodeFailures, err)
+	}
+}
+
+// testPrune works five years before the other tests' times, so their rows
+// are never old enough to be pruned and the counts are this test's own.
+func testPrune(t *testing.T, s store.Store) {
+	ctx := context.Background()
+	tenant, acct := ids.New(), ids.New()
+	before := now.AddDate(-5, 0, 0)
+	session := func(lastUsed time.Time) string {
+		id := ids.New()
+		inTx(t, s, func(tx store.Tx) error {
+			return tx.CreateSession(ctx, &credential.Session{ID: id, TenantID: tenant, AccountID: acct,
+				AuthTime: lastUsed, CreatedAt: lastUsed, LastUsedAt: lastUsed})
+		})
+		return id
+	}
+	token := func(sessionID string, expires time.Time) [32]byte {
+		hash := sha256.Sum256([]byte(ids.New()))
+		inTx(t, s, func(tx store.Tx) error {
+			return tx.AddRefreshToken(ctx, &credential.RefreshToken{Hash: hash, SessionID: sessionID, TenantID: tenant,
+				AccountID: acct, CreatedAt: expires.AddDate(0, 0, -30), ExpiresAt: expires})
+		})
+		return hash
+	}
+	ticket := func(expires time.Time) [32]byte {
+		hash := sha256.Sum256([]byte(ids.New()))
+		inTx(t, s, func(tx store.Tx) error {
+			return tx.AddTicket(ctx, &credential.LoginTicket{Hash: hash, TenantID: tenant, AccountID: acct,
+				Step: credential.StepMFA, AMR: []string{"pwd"}, AuthTime: expires.Add(-5 * time.Minute), ExpiresAt: expires}, nil)
+		})
+		return hash
+	}
+
+	// A live session with five spent tokens that expired before the cut
+	// (more than a batch) and its current one.
+	live := session(before.Add(-40 * 24 * time.Hour))
+	var spent [][32]byte
+	for i := range 5 {
+		spent = append(spent, token(live, before.Add(-time.Duration(i+1)*time.Hour)))
+	}
+	current := token(live, before.Add(time.Hour))
+	// Revoked before the cut, with a token that has not expired: goes,
+	// token and all. Revoked after the cut: stays.
+	revoked, revokedLater := session(before.Add(-time.Hour)), session(before.Add(-time.Hour))
+	revokedToken, revokedLaterToken := token(revoked, before.Add(10*24*time.Hour)), token(revokedLater, before.Add(10*24*time.Hour))
+	inTx(t, s, func(tx store.Tx) error {
+		if _, err := tx.RevokeSessions(ctx, tenant, acct, []string{revoked}, "", before.Add(-time.Minute)); err != nil {
+			return err
+		}
+		_, err := tx.RevokeSessions(ctx, tenant, acct, []string{revokedLater}, "", before.Add(time.Minute))
+		return err
+	})
+	// Unused since before the cut: goes when its last token expired
+	// before it too, stays while a token may still refresh it.
+	dead := session(before.Add(-40 * 24 * time.Hour))
+	deadToken := token(dead, before.Add(-10*24*time.Hour))
+	idle := session(before.Add(-40 * 24 * time.Hour))
+	idleToken := token(idle, before.Add(5*24*time.Hour))
+	oldTickets := []([32]byte){ticket(before.Add(-time.Minute)), ticket(before.Add(-2 * time.Minute)), ticket(before.Add(-3 * time.Minute))}
+	liveTicket := ticket(before.Add(time.Minute))
+
+	got, err := s.Prune(ctx, before, 2)
+	if err != nil {
+		t.Fatal(err)
+	}
+	if want := (store.Pruned{Sessions: 2, RefreshTokens: 6, LoginTickets: 3}); got != want {
+		t.Errorf("Prune = %+v, want %+v", got, want)
+	}
+	for id, want := range map[string]bool{live: true, revoked: false, revokedLater: true, dead: false, idle: true} {
+		_, err := s.GetSession(ctx, tenant, id)
+		if kept := err == nil; kept != want || (err != nil && !errs.Is(err, errs.KindNotFound)) {
+			t.Errorf("session %s kept = %v (%v), want %v", id, kept, err, want)
+		}
+	}
+	tokens := map[[32]byte]bool{current: true, revokedToken: false, revokedLaterToken: true, deadToken: false, idleToken: true}
+	for _, h := range spent {
+		tokens[h] = false
+	}
+	for h, want := range tokens {
+		_, _, err := s.RefreshTokenOwner(ctx, h)
+		if kept := err == nil; kept != want || (err != nil && !errs.Is(err, errs.KindNotFound)) {
+			t.Errorf("refresh token %x kept = %v (%v), want %v", h[:4], kept, err, want)
+		}
+	}
+	for _, h := range append(oldTickets, liveTicket) {
+		_, _, err := s.PeekTicket(ctx, h, before.Add(-time.Hour))
+		if kept, want := err == nil, h == liveTicket; kept != want {
+			t.Errorf("ticket %x kept = %v (%v), want %v", h[:4], kept, err, want)
+		}
+	}
+	if again, err := s.Prune(ctx, before, 2); err != nil || again != (store.Pruned{}) {
+		t.Errorf("a second Prune = %+v, %v; want nothing left to delete", again, err)
 	}
 }
