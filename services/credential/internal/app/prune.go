@@ -20,7 +20,7 @@ const pruneBatch = 1000
 
 // Prune deletes what ended more than keep ago: sessions revoked or
 // expired (no refresh token of theirs left), refresh tokens and log-in
-// tickets past their expiry. Without it the tables grow by a row per
+// tickets past their expiry, revoked device keys. Without it the tables grow by a row per
 // log-in and per refresh for ever, and every account's session history
 // with them. An ended session stops counting as a known device once it
 // is deleted (new-device notices look back keep plus the session's
@@ -48,10 +48,10 @@ func (a *App) RunPrune(ctx context.Context, keep, every time.Duration) {
 		case errors.Is(err, ErrPruneRunning):
 		case err != nil && ctx.Err() == nil:
 			a.Logger.Error("prune of ended sessions failed", "err", err,
-				"sessions", p.Sessions, "refresh_tokens", p.RefreshTokens, "login_tickets", p.LoginTickets)
+				"sessions", p.Sessions, "refresh_tokens", p.RefreshTokens, "login_tickets", p.LoginTickets, "devices", p.Devices)
 		case p != store.Pruned{}:
 			a.Logger.Info("pruned ended sessions", "sessions", p.Sessions, "refresh_tokens", p.RefreshTokens,
-				"login_tickets", p.LoginTickets, "ended_before", a.Clock.Now().Add(-keep))
+				"login_tickets", p.LoginTickets, "devices", p.Devices, "ended_before", a.Clock.Now().Add(-keep))
 		}
 		select {
 		case <-ctx.Done():

@@ -28,7 +28,8 @@ type Store interface {
 	// Prune deletes what can no longer be used and ended before before:
 	// refresh tokens and log-in tickets that expired before it, and
 	// sessions revoked before it or whose every refresh token expired
-	// before it, with the tokens they still have. It works in
+	// before it, with the tokens they still have, and device keys revoked
+	// before it (a revoked key answers as an unknown one). It works in
 	// transactions of at most batch rows, so it never holds the database
 	// (SQLite's only writer) for long, and returns what it deleted.
 	Prune(ctx context.Context, before time.Time, batch int) (Pruned, error)
@@ -182,5 +183,5 @@ type Event struct {
 
 // Pruned counts what one Prune deleted.
 type Pruned struct {
-	Sessions, RefreshTokens, LoginTickets int
+	Sessions, RefreshTokens, LoginTickets, Devices int
 }

@@ -33,9 +33,17 @@ func (s *Store) Prune(ctx context.Context, before time.Time, batch int) (store.P
 			return p, fmt.Errorf("prune sessions: %w", err)
 		}
 		if n < batch {
-			return p, nil
+			break
 		}
 	}
+	// A session names its device key without a foreign key: once the key
+	// is gone, the session reads as one whose key was revoked.
+	p.Devices, err = s.deleteInBatches(ctx, `DELETE FROM devices WHERE id IN (
+		SELECT id FROM devices WHERE revoked_at < $1 LIMIT $2)`, before, batch)
+	if err != nil {
+		return p, fmt.Errorf("prune device keys: %w", err)
+	}
+	return p, nil
 }
 
 // deleteInBatches runs del ($1 before, $2 batch) until it deletes fewer

@@ -639,11 +639,31 @@ func testPrune(t *testing.T, s store.Store) {
 	oldTickets := []([32]byte){ticket(before.Add(-time.Minute)), ticket(before.Add(-2 * time.Minute)), ticket(before.Add(-3 * time.Minute))}
 	liveTicket := ticket(before.Add(time.Minute))
 
+	// Device keys: revoked before the cut goes, after it or never stays.
+	device := func(revokedAt *time.Time) string {
+		id := ids.New()
+		inTx(t, s, func(tx store.Tx) error {
+			if err := tx.AddDevice(ctx, &credential.Device{ID: id, TenantID: tenant, AccountID: acct, KeyHash: sha256.Sum256([]byte(id)),
+				Name: "phone", CreatedAt: before.AddDate(0, -1, 0), LastUsedAt: before.AddDate(0, -1, 0)}); err != nil {
+				return err
+			}
+			if revokedAt == nil {
+				return nil
+			}
+			return tx.RevokeDevice(ctx, tenant, id, *revokedAt)
+		})
+		return id
+	}
+	early, late := before.Add(-time.Minute), before.Add(time.Minute)
+	device(&early)
+	device(&late)
+	liveDevice := device(nil)
+
 	got, err := s.Prune(ctx, before, 2)
 	if err != nil {
 		t.Fatal(err)
 	}
-	if want := (store.Pruned{Sessions: 2, RefreshTokens: 6, LoginTickets: 3}); got != want {
+	if want := (store.Pruned{Sessions: 2, RefreshTokens: 6, LoginTickets: 3, Devices: 1}); got != want {
 		t.Errorf("Prune = %+v, want %+v", got, want)
 	}
 	for id, want := range map[string]bool{live: true, revoked: false, revokedLater: true, dead: false, idle: true} {
@@ -670,5 +690,13 @@ func testPrune(t *testing.T, s store.Store) {
 	}
 	if again, err := s.Prune(ctx, before, 2); err != nil || again != (store.Pruned{}) {
 		t.Errorf("a second Prune = %+v, %v; want nothing left to delete", again, err)
+	}
+	// A revoked key answers as an unknown one, so which key went shows in
+	// the counts: the one revoked after the first cut goes at a later one.
+	if later, err := s.Prune(ctx, late.Add(time.Minute), 2); err != nil || later.Devices != 1 {
+		t.Errorf("Prune after the later revocation = %+v, %v; want its device key", later, err)
+	}
+	if _, err := s.DeviceByKey(ctx, sha256.Sum256([]byte(liveDevice))); err != nil {
+		t.Errorf("the live device key went: %v", err)
 	}
 }
