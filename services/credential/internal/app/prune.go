@@ -20,9 +20,9 @@ const pruneBatch = 1000
 
 // Prune deletes what ended more than keep ago: sessions revoked or
 // expired (no refresh token of theirs left), refresh tokens and log-in
-// tickets past their expiry, revoked device keys. Without it the tables grow by a row per
-// log-in and per refresh for ever, and every account's session history
-// with them. An ended session stops counting as a known device once it
+// tickets past their expiry, revoked device keys. Without it the tables
+// grow by a row per log-in and per refresh for ever, and every account's
+// session history with them. An ended session stops counting as a known device once it
 // is deleted (new-device notices look back keep plus the session's
 // life). One replica prunes at a time (ErrPruneRunning for the others).
 func (a *App) Prune(ctx context.Context, keep time.Duration) (store.Pruned, error) {

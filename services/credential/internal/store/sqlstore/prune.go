@@ -74,6 +74,7 @@ const endedSessions = `SELECT id FROM sessions
 func (s *Store) pruneSessions(ctx context.Context, before time.Time, batch int) (int, error) {
 	n := 0
 	err := s.db.InTx(ctx, func(dtx dbx.Tx) error {
+		n = 0 // InTx may run fn again
 		rows, err := dtx.Query(ctx, endedSessions, before, batch)
 		if err != nil {
 			return err
@@ -92,7 +93,6 @@ func (s *Store) pruneSessions(ctx context.Context, before time.Time, batch int) 
 			return err
 		}
 		if len(ids) == 0 {
-			n = 0
 			return nil
 		}
 		in := dbx.Placeholders(1, len(ids))
