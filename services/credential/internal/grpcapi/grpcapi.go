@@ -7,6 +7,7 @@ import (
 	"context"
 	"strings"
 	"time"
+	"unicode/utf8"
 
 	"google.golang.org/grpc"
 	"google.golang.org/grpc/metadata"
@@ -50,10 +51,24 @@ func client(ctx context.Context) app.Client {
 			break
 		}
 	}
-	if len(c.UserAgent) > 400 {
-		c.UserAgent = c.UserAgent[:400]
-	}
+	c.UserAgent = cutUTF8(c.UserAgent, maxUserAgent)
 	return c
+}
+
+// maxUserAgent is the most of a user agent that sessions and events keep,
+// in bytes.
+const maxUserAgent = 400
+
+// cutUTF8 shortens s to at most n bytes without splitting a character,
+// which PostgreSQL would refuse to store.
+func cutUTF8(s string, n int) string {
+	if len(s) <= n {
+		return s
+	}
+	for n > 0 && !utf8.RuneStart(s[n]) {
+		n--
+	}
+	return s[:n]
 }
 
 func seconds(d time.Duration) int32 { return int32(d.Round(time.Second) / time.Second) }
