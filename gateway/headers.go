@@ -4,6 +4,7 @@ import (
 	"context"
 	"net/http"
 	"net/textproto"
+	"strings"
 
 	"github.com/grpc-ecosystem/grpc-gateway/v2/runtime"
 	"google.golang.org/grpc/metadata"
@@ -88,5 +89,37 @@ func muxHeaderOptions() []runtime.ServeMuxOption {
 	return []runtime.ServeMuxOption{
 		runtime.WithIncomingHeaderMatcher(incomingHeaderMatcher),
 		runtime.WithMetadata(clientAddressMetadata),
+		runtime.WithMetadata(userAgentMetadata),
 	}
+}
+
+// userAgentMetadata gives the backends a User-Agent that gRPC metadata
+// cannot carry as it came, with each character outside printable ASCII
+// as '?', and an empty one when the request has none. grpc-gateway drops
+// such a value, and the backend would then take the gateway's own
+// grpc-go agent for the client's: every such client's sessions "from
+// grpc-go/1.x", one device to the new-device notices.
+func userAgentMetadata(_ context.Context, r *http.Request) metadata.MD {
+	uas, sent := r.Header["User-Agent"]
+	if !sent || len(uas) == 0 {
+		return metadata.Pairs(mdUserAgent, "")
+	}
+	if printableASCII(uas[0]) {
+		return nil // grpc-gateway passes it on
+	}
+	return metadata.Pairs(mdUserAgent, strings.Map(func(r rune) rune {
+		if r < ' ' || r > '~' {
+			return '?'
+		}
+		return r
+	}, uas[0]))
+}
+
+func printableASCII(s string) bool {
+	for i := range len(s) {
+		if s[i] < ' ' || s[i] > '~' {
+			return false
+		}
+	}
+	return true
 }

@@ -152,6 +152,27 @@ func TestREST_HeaderPolicy_UntrustedPeer(t *testing.T) {
 	}
 }
 
+// A User-Agent that gRPC metadata cannot carry (grpc-gateway drops it,
+// and the backend took the gateway's own grpc-go agent for the client's)
+// arrives with '?' for what it cannot carry; none arrives as empty.
+func TestREST_UserAgentTheMetadataCannotCarry(t *testing.T) {
+	b := startBackend(t)
+	g := startGateway(t, gateway.Config{Backends: allBackends(b.addr)}, false)
+	for sent, want := range map[string]string{
+		"Mein Büro/1.0 (Windows)": "Mein B?ro/1.0 (Windows)",
+		"tab\there":               "tab?here",
+		"":                        "",
+		"plain/1.0":               "plain/1.0",
+	} {
+		if code, body := do(t, "GET", g.httpURL+"/v1/tenants", "", http.Header{"User-Agent": {sent}}); code != http.StatusOK {
+			t.Fatalf("User-Agent %q: status %d %s", sent, code, body)
+		}
+		if got := b.last(t, "ListTenants").Get("grpcgateway-user-agent"); !slices.Equal(got, []string{want}) {
+			t.Errorf("User-Agent %q arrived as %q, want %q", sent, got, want)
+		}
+	}
+}
+
 func TestREST_HeaderPolicy_TrustedProxy(t *testing.T) {
 	b := startBackend(t)
 	g := startGateway(t, gateway.Config{Backends: allBackends(b.addr), TrustedProxies: []string{"127.0.0.0/8"}}, false)
