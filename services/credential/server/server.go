@@ -64,10 +64,10 @@ type Tuning struct {
 	// expires soon" once per expiry (and once at start); 0: the default,
 	// 1h; negative: never.
 	ExpiryWarningEvery time.Duration
-	// SessionHistoryKeep is how long sessions, refresh tokens, log-in
-	// tickets and device keys are kept after they end before the hourly
-	// prune deletes them (app.Prune); 0: the default, 90 days; negative:
-	// never pruned.
+	// SessionHistoryKeep is how long sessions and device keys are kept
+	// after they end before the hourly prune deletes them (app.Prune,
+	// which deletes refresh tokens and log-in tickets a day after they
+	// expire); 0: the default, 90 days; negative: no prune at all.
 	SessionHistoryKeep time.Duration
 }
 
@@ -94,7 +94,7 @@ func TuningFromEnv(l *config.Loader) Tuning {
 		ExpiryWarningEvery: l.Duration("LATCHKEY_PASSWORD_EXPIRY_WARNING_EVERY", DefaultExpiryWarningEvery,
 			"how often the credential service e-mails \"password expires soon\" to passwords that entered their tenant's expiryWarningDays (also once at start; one replica at a time; negative: never)"),
 		SessionHistoryKeep: l.Duration("LATCHKEY_SESSION_HISTORY_KEEP", DefaultSessionHistoryKeep,
-			"how long ended sessions, expired refresh tokens and log-in tickets and revoked device keys are kept before the hourly prune deletes them (one replica at a time); a device whose sessions are gone counts as new again; negative: never"),
+			"how long ended sessions and revoked device keys are kept before the hourly prune deletes them (it deletes refresh tokens and log-in tickets a day after they expire; one replica at a time); a device whose sessions are gone counts as new again; negative: no prune"),
 	}
 }
 

@@ -18,11 +18,17 @@ const pruneLock = "credential_prune"
 // pruneBatch is how many rows one prune transaction deletes at most.
 const pruneBatch = 1000
 
-// Prune deletes what ended more than keep ago: sessions revoked or
-// expired (no refresh token of theirs left), refresh tokens and log-in
-// tickets past their expiry, revoked device keys. Without it the tables
-// grow by a row per log-in and per refresh for ever, and every account's
-// session history with them. An ended session stops counting as a known device once it
+// expiredKeep is how long refresh tokens and log-in tickets are kept
+// past their expiry. An expired token refreshes nothing and answers as an
+// unknown one; a spent token is kept to its expiry (RefreshTTL), to catch
+// its reuse while its session may live.
+const expiredKeep = 24 * time.Hour
+
+// Prune deletes refresh tokens and log-in tickets a day past their
+// expiry, and what ended more than keep ago: sessions revoked or expired
+// (no refresh token of theirs left) and revoked device keys. Without it
+// the tables grow by a row per log-in and per refresh for ever, and every
+// account's session history with them. An ended session stops counting as a known device once it
 // is deleted (new-device notices look back keep plus the session's
 // life). One replica prunes at a time (ErrPruneRunning for the others).
 func (a *App) Prune(ctx context.Context, keep time.Duration) (store.Pruned, error) {
@@ -34,7 +40,8 @@ func (a *App) Prune(ctx context.Context, keep time.Duration) (store.Pruned, erro
 		return store.Pruned{}, ErrPruneRunning
 	}
 	defer release()
-	return a.Store.Prune(ctx, a.Clock.Now().Add(-keep), pruneBatch)
+	now := a.Clock.Now()
+	return a.Store.Prune(ctx, now.Add(-expiredKeep), now.Add(-keep), pruneBatch)
 }
 
 // RunPrune prunes once now and then every interval until ctx ends.

@@ -25,14 +25,14 @@ type Store interface {
 	// database, or answers ok false at once while another holder has it
 	// (dbx.Exclusive); release gives it back.
 	TryExclusive(ctx context.Context, name string) (release func(), ok bool, err error)
-	// Prune deletes what can no longer be used and ended before before:
-	// refresh tokens and log-in tickets that expired before it, and
-	// sessions revoked before it or whose every refresh token expired
-	// before it, with the tokens they still have, and device keys revoked
-	// before it (a revoked key answers as an unknown one). It works in
-	// transactions of at most batch rows, so it never holds the database
-	// (SQLite's only writer) for long, and returns what it deleted.
-	Prune(ctx context.Context, before time.Time, batch int) (Pruned, error)
+	// Prune deletes what can no longer be used: refresh tokens and log-in
+	// tickets that expired before expiredBefore; sessions revoked before
+	// endedBefore, or with no refresh token left and unused since, with
+	// the tokens they still have; device keys revoked before endedBefore
+	// (a revoked key answers as an unknown one). It works in transactions
+	// of at most batch rows, so it never holds the database (SQLite's only
+	// writer) for long, and returns what it deleted.
+	Prune(ctx context.Context, expiredBefore, endedBefore time.Time, batch int) (Pruned, error)
 	// PasswordTenants returns, in id order, up to limit ids of tenants
 	// that have passwords, after the id after ("" from the start).
 	PasswordTenants(ctx context.Context, after string, limit int) ([]string, error)

@@ -10,19 +10,19 @@ import (
 )
 
 // Prune implements store.Store.
-func (s *Store) Prune(ctx context.Context, before time.Time, batch int) (store.Pruned, error) {
+func (s *Store) Prune(ctx context.Context, expiredBefore, endedBefore time.Time, batch int) (store.Pruned, error) {
 	var p store.Pruned
 	var err error
-	before = before.UTC()
-	// Tokens first: a session whose tokens all expired long ago has none
-	// left after this, which is how the session query below knows it.
+	expiredBefore, before := expiredBefore.UTC(), endedBefore.UTC()
+	// Tokens first: a session whose tokens all expired has none left after
+	// this, which is how the session query below knows it.
 	p.RefreshTokens, err = s.deleteInBatches(ctx, `DELETE FROM refresh_tokens WHERE hash IN (
-		SELECT hash FROM refresh_tokens WHERE expires_at < $1 LIMIT $2)`, before, batch)
+		SELECT hash FROM refresh_tokens WHERE expires_at < $1 LIMIT $2)`, expiredBefore, batch)
 	if err != nil {
 		return p, fmt.Errorf("prune refresh tokens: %w", err)
 	}
 	p.LoginTickets, err = s.deleteInBatches(ctx, `DELETE FROM login_tickets WHERE hash IN (
-		SELECT hash FROM login_tickets WHERE expires_at < $1 LIMIT $2)`, before, batch)
+		SELECT hash FROM login_tickets WHERE expires_at < $1 LIMIT $2)`, expiredBefore, batch)
 	if err != nil {
 		return p, fmt.Errorf("prune log-in tickets: %w", err)
 	}
@@ -63,8 +63,8 @@ func (s *Store) deleteInBatches(ctx context.Context, del string, before time.Tim
 }
 
 // endedSessions selects up to $2 sessions that ended before $1: revoked
-// then, or with no refresh token left (Prune deleted those that expired
-// before it) and unused since.
+// then, or with no refresh token left (Prune deleted the expired ones)
+// and unused since.
 const endedSessions = `SELECT id FROM sessions
 	WHERE revoked_at < $1 OR (last_used_at < $1 AND NOT EXISTS (SELECT 1 FROM refresh_tokens r WHERE r.session_id = sessions.id))
 	LIMIT $2`

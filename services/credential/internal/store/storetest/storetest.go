@@ -659,7 +659,7 @@ func testPrune(t *testing.T, s store.Store) {
 	device(&late)
 	liveDevice := device(nil)
 
-	got, err := s.Prune(ctx, before, 2)
+	got, err := s.Prune(ctx, before, before, 2)
 	if err != nil {
 		t.Fatal(err)
 	}
@@ -688,12 +688,23 @@ func testPrune(t *testing.T, s store.Store) {
 			t.Errorf("ticket %x kept = %v (%v), want %v", h[:4], kept, err, want)
 		}
 	}
-	if again, err := s.Prune(ctx, before, 2); err != nil || again != (store.Pruned{}) {
+	if again, err := s.Prune(ctx, before, before, 2); err != nil || again != (store.Pruned{}) {
 		t.Errorf("a second Prune = %+v, %v; want nothing left to delete", again, err)
+	}
+	// The two cuts are apart: tokens and tickets expired before the first
+	// go, and with them the sessions they kept alive (unused since the
+	// second); a session revoked between the cuts stays.
+	expiredBefore := before.Add(5*24*time.Hour + time.Minute)
+	if p, err := s.Prune(ctx, expiredBefore, before, 2); err != nil || p != (store.Pruned{Sessions: 2, RefreshTokens: 2, LoginTickets: 1}) {
+		t.Errorf("Prune(tokens expired before %v, sessions ended before %v) = %+v, %v; want live's and idle's tokens and sessions, the live ticket",
+			expiredBefore, before, p, err)
+	}
+	if _, err := s.GetSession(ctx, tenant, revokedLater); err != nil {
+		t.Errorf("the session revoked between the cuts went: %v", err)
 	}
 	// A revoked key answers as an unknown one, so which key went shows in
 	// the counts: the one revoked after the first cut goes at a later one.
-	if later, err := s.Prune(ctx, late.Add(time.Minute), 2); err != nil || later.Devices != 1 {
+	if later, err := s.Prune(ctx, late.Add(time.Minute), late.Add(time.Minute), 2); err != nil || later.Devices != 1 {
 		t.Errorf("Prune after the later revocation = %+v, %v; want its device key", later, err)
 	}
 	if _, err := s.DeviceByKey(ctx, sha256.Sum256([]byte(liveDevice))); err != nil {
