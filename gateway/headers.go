@@ -104,22 +104,17 @@ func userAgentMetadata(_ context.Context, r *http.Request) metadata.MD {
 	if !sent || len(uas) == 0 {
 		return metadata.Pairs(mdUserAgent, "")
 	}
-	if printableASCII(uas[0]) {
+	if strings.IndexFunc(uas[0], notInMetadata) < 0 {
 		return nil // grpc-gateway passes it on
 	}
 	return metadata.Pairs(mdUserAgent, strings.Map(func(r rune) rune {
-		if r < ' ' || r > '~' {
+		if notInMetadata(r) {
 			return '?'
 		}
 		return r
 	}, uas[0]))
 }
 
-func printableASCII(s string) bool {
-	for i := range len(s) {
-		if s[i] < ' ' || s[i] > '~' {
-			return false
-		}
-	}
-	return true
-}
+// notInMetadata tells a character a gRPC metadata text value cannot hold
+// (outside printable ASCII; a byte of invalid UTF-8 reads as U+FFFD).
+func notInMetadata(r rune) bool { return r < ' ' || r > '~' }

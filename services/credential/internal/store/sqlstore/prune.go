@@ -72,7 +72,7 @@ const endedSessions = `SELECT id FROM sessions
 // pruneSessions deletes one batch of ended sessions with their remaining
 // refresh tokens (which reference them), in one transaction.
 func (s *Store) pruneSessions(ctx context.Context, before time.Time, batch int) (int, error) {
-	n := 0
+	var n int
 	err := s.db.InTx(ctx, func(dtx dbx.Tx) error {
 		n = 0 // InTx may run fn again
 		rows, err := dtx.Query(ctx, endedSessions, before, batch)
