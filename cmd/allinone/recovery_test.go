@@ -182,9 +182,27 @@ func TestJourney_InviteActivateLogIn_ForgotPasswordResetLogIn(t *testing.T) {
 			if st, _ := login(anon, code, "j.jansen", "First-Password-1"); st != 401 {
 				t.Fatalf("old password after the reset: %d", st)
 			}
-			if st, body := login(anon, code, "j.jansen", "Second-Password-2"); st != 200 || body["accessToken"] == nil {
+			st, body = login(anon, code, "j.jansen", "Second-Password-2")
+			if st != 200 || body["accessToken"] == nil {
 				t.Fatalf("log-in with the new password: %d %v", st, body)
 			}
+
+			// Step 8: the links proved the address; a new one the
+			// administrator sets is not proven until a link sent to it
+			// is used.
+			me := client{t: t, base: inst.HTTPURL, token: body["accessToken"].(string)}
+			if st, body := me.do("GET", "/v1/me/recovery", nil); st != 200 || body["emailVerified"] != true {
+				t.Fatalf("GET /v1/me/recovery after the links: %d %v", st, body)
+			}
+			if st, body := admin.do("PATCH", "/v1/admin/accounts/"+accountID+"?updateMask=email", map[string]any{"email": "jan@" + code + ".example"}); st != 200 {
+				t.Fatalf("change e-mail: %d %v", st, body)
+			}
+			testkit.Eventually(t, 10*time.Second, func() error {
+				if st, body := me.do("GET", "/v1/me/recovery", nil); st != 200 || body["emailVerified"] == true { // false is left out
+					return fmt.Errorf("GET /v1/me/recovery after an e-mail change: %d %v", st, body)
+				}
+				return nil
+			})
 		})
 	}
 }

@@ -411,6 +411,57 @@ func TestVoidLinksAfterChange_OnlyLinksIssuedBefore(t *testing.T) {
 	})
 }
 
+// A new e-mail address voids the links sent before and the proof of the
+// old address (GET /v1/me/recovery's emailVerified); a proof made after
+// the change stands when its event comes late, or again.
+func TestEmailChanged_VoidsEarlierLinksAndForgetsTheOldProof(t *testing.T) {
+	eachDialect(t, func(t *testing.T, h *harness) {
+		a := h.account("jan", app.StatusActive)
+		verified := func() bool {
+			t.Helper()
+			s, err := h.app.GetRecoveryInfo(ctx, a.TenantID, a.ID)
+			if err != nil {
+				t.Fatal(err)
+			}
+			return s.EmailVerified
+		}
+		emailChanged := func(at time.Time) {
+			t.Helper()
+			if err := h.db.InTx(ctx, func(tx dbx.Tx) error {
+				return h.app.EmailChanged(ctx, h.st.Bind(tx), a.TenantID, a.ID, at)
+			}); err != nil {
+				t.Fatal(err)
+			}
+		}
+		if _, err := h.app.CompletePasswordReset(ctx, h.resetLink(a), "", "a-long-new-password"); err != nil {
+			t.Fatal(err)
+		}
+		if !verified() {
+			t.Fatal("a completed reset did not verify the address")
+		}
+		h.clock.Advance(time.Minute)
+		sent := h.resetLink(a)
+		changedAt := h.clock.Advance(time.Minute)
+		h.clock.Advance(time.Minute)
+		emailChanged(changedAt)
+		if verified() {
+			t.Fatal("the old address's proof stands for the new address")
+		}
+		if _, err := h.app.InspectPasswordReset(ctx, sent); reason(err) != recovery.ReasonLinkTokenInvalid {
+			t.Fatalf("a link sent to the old address: %v", err)
+		}
+
+		h.clock.Advance(time.Minute)
+		if _, err := h.app.CompletePasswordReset(ctx, h.resetLink(a), "", "another-long-password"); err != nil {
+			t.Fatal(err)
+		}
+		emailChanged(changedAt) // the same change again: a redelivery
+		if !verified() {
+			t.Fatal("a proof of the new address was forgotten by the change before it")
+		}
+	})
+}
+
 var _ store.Tx
 
 func race(n int, fn func() error) int {

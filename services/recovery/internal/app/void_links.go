@@ -33,9 +33,15 @@ func (a *App) VoidLinksAfterChange(ctx context.Context, tx store.Tx, tenantID, a
 	if err := checkRef(tenantID, accountID); err != nil {
 		return 0, err
 	}
-	now := a.Clock.Now()
-	if at.IsZero() || at.After(now) {
-		at = now
+	return tx.VoidLinkTokens(ctx, tenantID, accountID, "", a.changedAt(at), a.Clock.Now())
+}
+
+// changedAt is the time of a change another service reported at at: now
+// when the event did not say, or said a time still to come (a clock
+// ahead of ours).
+func (a *App) changedAt(at time.Time) time.Time {
+	if now := a.Clock.Now(); at.IsZero() || at.After(now) {
+		return now
 	}
-	return tx.VoidLinkTokens(ctx, tenantID, accountID, "", at, now)
+	return at
 }

@@ -70,11 +70,26 @@ func All(use *app.App, bind Binder) []Consumer {
 			func(proto.Message) bool { return true }),
 		voider(use, bind, UsernameChangedConsumer, events.UsernameChanged, func() proto.Message { return &eventsv1.UsernameChanged{} },
 			func(proto.Message) bool { return true }),
-		voider(use, bind, AccountUpdatedConsumer, events.AccountUpdated, func() proto.Message { return &eventsv1.AccountUpdated{} },
-			func(m proto.Message) bool {
-				return slices.Contains(m.(*eventsv1.AccountUpdated).GetChangedFields(), "email")
-			}),
+		// A new e-mail address: the links went to the old one, and its
+		// proof was of the old one.
+		consumer(AccountUpdatedConsumer, events.AccountUpdated, func() proto.Message { return &eventsv1.AccountUpdated{} },
+			func(ctx context.Context, tx store.Tx, m proto.Message, meta *eventsv1.EventMeta) error {
+				ev := m.(*eventsv1.AccountUpdated)
+				if !slices.Contains(ev.GetChangedFields(), "email") {
+					return nil
+				}
+				return use.EmailChanged(ctx, tx, meta.GetTenantId(), ev.GetAccountId(), occurTime(meta))
+			}, bind),
 	}
+}
+
+// occurTime is when the event's change was made, or zero when the event
+// does not say (the use cases then take their own now).
+func occurTime(meta *eventsv1.EventMeta) time.Time {
+	if meta.GetOccurTime() == nil {
+		return time.Time{}
+	}
+	return clock.Normalize(meta.GetOccurTime().AsTime())
 }
 
 type accountEvent interface {
@@ -90,11 +105,7 @@ func voider(use *app.App, bind Binder, durable, subject string, newMsg func() pr
 		if !voids(m) {
 			return nil
 		}
-		var at time.Time
-		if meta.GetOccurTime() != nil {
-			at = clock.Normalize(meta.GetOccurTime().AsTime())
-		}
-		_, err := use.VoidLinksAfterChange(ctx, tx, meta.GetTenantId(), m.(accountEvent).GetAccountId(), at)
+		_, err := use.VoidLinksAfterChange(ctx, tx, meta.GetTenantId(), m.(accountEvent).GetAccountId(), occurTime(meta))
 		return err
 	}, bind)
 }

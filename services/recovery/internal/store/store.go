@@ -77,6 +77,10 @@ type Tx interface {
 	// MarkEmailVerified records that the account's e-mail address was
 	// proven at now.
 	MarkEmailVerified(ctx context.Context, tenantID, accountID string, now time.Time) error
+	// ForgetEmailVerified records that the account's e-mail address
+	// changed at changedAt: a proof made at or before it was of the old
+	// address. A later one (the event came late) stays.
+	ForgetEmailVerified(ctx context.Context, tenantID, accountID string, changedAt time.Time) error
 	// DeleteRequest removes a handled forgot-password request.
 	DeleteRequest(ctx context.Context, id string) error
 	// Emit writes an event, or a request to the notification service's

@@ -648,7 +648,8 @@ type GetRecoveryStatusResponse struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// The user has set the security questions the tenant requires.
 	SecurityQuestionsSet bool `protobuf:"varint,1,opt,name=security_questions_set,json=securityQuestionsSet,proto3" json:"security_questions_set,omitempty"`
-	// The e-mail address was verified (activation link or reset link used).
+	// The e-mail address was verified: an activation or reset link sent to
+	// it was used (a new address is not verified until then).
 	EmailVerified bool `protobuf:"varint,2,opt,name=email_verified,json=emailVerified,proto3" json:"email_verified,omitempty"`
 	// The questions the user has set (answers are never returned).
 	Questions []string `protobuf:"bytes,3,rep,name=questions,proto3" json:"questions,omitempty"`

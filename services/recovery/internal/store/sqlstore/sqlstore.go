@@ -308,6 +308,12 @@ func (t *tx) MarkEmailVerified(ctx context.Context, tenantID, accountID string, 
 	return err
 }
 
+func (t *tx) ForgetEmailVerified(ctx context.Context, tenantID, accountID string, changedAt time.Time) error {
+	_, err := t.dtx.Exec(ctx, `UPDATE recovery_accounts SET email_verified_at = NULL
+		WHERE tenant_id = $1 AND account_id = $2 AND email_verified_at <= $3`, tenantID, accountID, changedAt)
+	return err
+}
+
 func (t *tx) DeleteRequest(ctx context.Context, id string) error {
 	_, err := t.dtx.Exec(ctx, `DELETE FROM reset_requests WHERE id = $1`, id)
 	return err

@@ -386,6 +386,25 @@ func Run(t *testing.T, newStore Factory) {
 		if v, err := s.EmailVerified(ctx, tenant, acct); err != nil || !v {
 			t.Fatalf("after: %v %v", v, err)
 		}
+		// A change the proof came after (its event arrived late) leaves
+		// it; one at or after the proof forgets it, in this account only.
+		other := ids.New()
+		inTx(t, s, func(tx store.Tx) error { return tx.MarkEmailVerified(ctx, tenant, other, t0) })
+		inTx(t, s, func(tx store.Tx) error { return tx.ForgetEmailVerified(ctx, tenant, acct, t0.Add(time.Minute)) })
+		if v, err := s.EmailVerified(ctx, tenant, acct); err != nil || !v {
+			t.Fatalf("a change before the last proof forgot it: %v %v", v, err)
+		}
+		inTx(t, s, func(tx store.Tx) error { return tx.ForgetEmailVerified(ctx, tenant, acct, t0.Add(time.Hour)) })
+		if v, err := s.EmailVerified(ctx, tenant, acct); err != nil || v {
+			t.Fatalf("a change at the proof's time kept it: %v %v", v, err)
+		}
+		if v, err := s.EmailVerified(ctx, tenant, other); err != nil || !v {
+			t.Fatalf("another account's proof was forgotten: %v %v", v, err)
+		}
+		inTx(t, s, func(tx store.Tx) error { return tx.MarkEmailVerified(ctx, tenant, acct, t0.Add(2*time.Hour)) })
+		if v, err := s.EmailVerified(ctx, tenant, acct); err != nil || !v {
+			t.Fatalf("a proof of the new address: %v %v", v, err)
+		}
 	})
 
 	t.Run("ResetRequests_ClaimLeasesThenDelete", func(t *testing.T) {

@@ -394,7 +394,8 @@ type GetRecoveryInfoResponse struct {
 	state protoimpl.MessageState `protogen:"open.v1"`
 	// The account has set the security questions the tenant requires.
 	SecurityQuestionsSet bool `protobuf:"varint,1,opt,name=security_questions_set,json=securityQuestionsSet,proto3" json:"security_questions_set,omitempty"`
-	// The e-mail address was verified.
+	// The e-mail address was verified: a link sent to the current address
+	// was used.
 	EmailVerified bool `protobuf:"varint,2,opt,name=email_verified,json=emailVerified,proto3" json:"email_verified,omitempty"`
 	// Recovery information is complete for the tenant's policy (false means
 	// prompt SET_RECOVERY_INFO).
