@@ -205,6 +205,10 @@ func handleBatch(ctx context.Context, db dbx.DB, cfg Config, m *meter, h Handler
 		return nil
 	})
 	if err != nil {
+		if ctx.Err() != nil {
+			stopped(cfg, batch)
+			return
+		}
 		one()
 		return
 	}
@@ -301,6 +305,8 @@ func handleOne(ctx context.Context, db dbx.DB, cfg Config, m *meter, h Handler, 
 	case errors.As(err, &perm):
 		cfg.Logger.Error("inbox: event dropped", "consumer", cfg.Durable, "event_id", id, "subject", msg.Subject(), "err", err)
 		_ = msg.Term()
+	case ctx.Err() != nil:
+		stopped(cfg, []jetstream.Msg{msg})
 	default:
 		delay := time.Second
 		if md, mdErr := msg.Metadata(); mdErr == nil {
@@ -309,6 +315,17 @@ func handleOne(ctx context.Context, db dbx.DB, cfg Config, m *meter, h Handler, 
 		cfg.Logger.Warn("inbox: handler failed; will retry", "consumer", cfg.Durable, "event_id", id, "subject", msg.Subject(), "err", err)
 		_ = msg.NakWithDelay(delay)
 	}
+}
+
+// stopped notes the events whose handling the consumer's stop (a
+// shutdown, a rolling restart) cut short. Nothing failed and nobody needs
+// to act, so it is no warning. They are not given back with a Nak: in
+// the test of this, the server handed a Nak'd event straight back to the
+// stopping consumer's open pull request, which nobody read, so it waited
+// for the ack wait all the same. Unacknowledged, they come again to
+// whichever replica consumes after the ack wait, and are handled once.
+func stopped(cfg Config, msgs []jetstream.Msg) {
+	cfg.Logger.Debug("inbox: stopped while handling; the events come again after the ack wait", "consumer", cfg.Durable, "events", len(msgs))
 }
 
 // prune forgets processed ids older than the retention, hourly, so the

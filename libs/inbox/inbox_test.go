@@ -129,14 +129,7 @@ func TestRun_BacklogIsHandledInBatches(t *testing.T) {
 	testkit.EachMigratedDialect(t, "svc", migrate, func(t *testing.T, db dbx.DB) {
 		ctx, cancel := context.WithCancel(context.Background())
 		defer cancel()
-		if _, err := db.Exec(ctx, counterTable); err != nil {
-			t.Fatal(err)
-		}
-		n := testkit.NATS(t)
-		prefix := testkit.UniquePrefix(t)
-		stream := testkit.StreamName(t, "BATCH")
-		n.Stream(t, jetstream.StreamConfig{Name: stream, Subjects: []string{prefix + ".>"}})
-		js := n.JetStream(t)
+		js, prefix, stream := countedStream(t, db, "BATCH")
 		const events = 300
 		for i := range events {
 			id := fmt.Sprintf("ev-%03d", i)
@@ -188,13 +181,7 @@ func TestRun_BacklogIsHandledInBatches(t *testing.T) {
 		if err := <-done; err != nil {
 			t.Fatal(err)
 		}
-		var rows, ids int
-		if err := db.QueryRow(context.Background(), "SELECT count(*), count(DISTINCT event_id) FROM counts").Scan(&rows, &ids); err != nil {
-			t.Fatal(err)
-		}
-		if rows != events-before || ids != events-before {
-			t.Fatalf("%d rows for %d events, want each of the %d not handled before once", rows, ids, events-before)
-		}
+		appliedOnceEach(t, db, events-before)
 		var seenAgain int
 		if err := db.QueryRow(context.Background(), "SELECT count(*) FROM counts WHERE event_id >= 'ev-020' AND event_id < 'ev-030'").Scan(&seenAgain); err != nil {
 			t.Fatal(err)
@@ -229,4 +216,115 @@ func TestPrune_ForgetsOnlyOldIDsOfTheConsumer(t *testing.T) {
 			t.Fatalf("rows left = %d (%v), want 2 (a/recent and b/old)", n, err)
 		}
 	})
+}
+
+// A consumer stopped while its handler runs (a shutdown, a rolling
+// restart) logs no warning for what it did not finish, and the next
+// consumer handles each of those events once, after the ack wait.
+func TestRun_StoppedMidEvent_NoWarning_EventsHandledOnceAfter(t *testing.T) {
+	testkit.EachMigratedDialect(t, "svc", migrate, func(t *testing.T, db dbx.DB) {
+		js, prefix, stream := countedStream(t, db, "STOP")
+		const events = 3 // delivered together: one batch
+		for i := range events {
+			id := fmt.Sprintf("ev-%d", i)
+			if _, err := js.PublishMsg(context.Background(), &nats.Msg{Subject: prefix + ".thing.happened", Data: []byte(id), Header: nats.Header{}}, jetstream.WithMsgID(id)); err != nil {
+				t.Fatal(err)
+			}
+		}
+		var logged syncBuffer
+		run := func(ctx context.Context, h inbox.Handler) chan error {
+			done := make(chan error, 1)
+			go func() {
+				done <- inbox.Run(ctx, js, db, inbox.Config{
+					Stream: stream, Durable: "stop", FilterSubject: prefix + ".>", AckWait: 2 * time.Second,
+					Logger: slog.New(slog.NewTextHandler(&logged, &slog.HandlerOptions{Level: slog.LevelWarn})),
+				}, h)
+			}()
+			return done
+		}
+
+		ctx, cancel := context.WithCancel(context.Background())
+		started := make(chan struct{}, events)
+		done := run(ctx, func(ctx context.Context, tx dbx.Tx, msg jetstream.Msg) error {
+			started <- struct{}{}
+			<-ctx.Done() // the stop comes while the event is handled
+			return ctx.Err()
+		})
+		<-started
+		cancel()
+		if err := <-done; err != nil {
+			t.Fatal(err)
+		}
+
+		ctx, cancel = context.WithCancel(context.Background())
+		defer cancel()
+		var handled atomic.Int32
+		done = run(ctx, func(ctx context.Context, tx dbx.Tx, msg jetstream.Msg) error {
+			if _, err := tx.Exec(ctx, "INSERT INTO counts (event_id, n) VALUES ($1, 1)", string(msg.Data())); err != nil {
+				return err
+			}
+			tx.AfterCommit(func() { handled.Add(1) })
+			return nil
+		})
+		testkit.Eventually(t, 15*time.Second, func() error {
+			if h := handled.Load(); h != events {
+				return fmt.Errorf("%d of %d events handled after the restart", h, events)
+			}
+			return nil
+		})
+		cancel()
+		if err := <-done; err != nil {
+			t.Fatal(err)
+		}
+		appliedOnceEach(t, db, events)
+		if s := logged.String(); s != "" {
+			t.Fatalf("a stop logged at WARN or above:\n%s", s)
+		}
+	})
+}
+
+// countedStream makes the counts table in db and a stream of its own
+// for the test's events, under prefix.
+func countedStream(t *testing.T, db dbx.DB, name string) (js jetstream.JetStream, prefix, stream string) {
+	t.Helper()
+	if _, err := db.Exec(context.Background(), counterTable); err != nil {
+		t.Fatal(err)
+	}
+	n := testkit.NATS(t)
+	prefix = testkit.UniquePrefix(t)
+	stream = testkit.StreamName(t, name)
+	n.Stream(t, jetstream.StreamConfig{Name: stream, Subjects: []string{prefix + ".>"}})
+	return n.JetStream(t), prefix, stream
+}
+
+// appliedOnceEach checks that the counts table holds want events, each
+// once.
+func appliedOnceEach(t *testing.T, db dbx.DB, want int) {
+	t.Helper()
+	var rows, ids int
+	if err := db.QueryRow(context.Background(), "SELECT count(*), count(DISTINCT event_id) FROM counts").Scan(&rows, &ids); err != nil {
+		t.Fatal(err)
+	}
+	if rows != want || ids != want {
+		t.Fatalf("%d rows for %d events, want each of %d once", rows, ids, want)
+	}
+}
+
+// syncBuffer is a log destination for handlers on several goroutines.
+type syncBuffer struct {
+	mu sync.Mutex
+	b  []byte
+}
+
+func (s *syncBuffer) Write(p []byte) (int, error) {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	s.b = append(s.b, p...)
+	return len(p), nil
+}
+
+func (s *syncBuffer) String() string {
+	s.mu.Lock()
+	defer s.mu.Unlock()
+	return string(s.b)
 }
