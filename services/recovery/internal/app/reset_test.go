@@ -413,7 +413,7 @@ func TestVoidLinksAfterChange_OnlyLinksIssuedBefore(t *testing.T) {
 
 // A new e-mail address voids the links sent before and the proof of the
 // old address (GET /v1/me/recovery's emailVerified); a proof made after
-// the change stands when its event comes late, or again.
+// the change stands when the change's event is handled after it.
 func TestEmailChanged_VoidsEarlierLinksAndForgetsTheOldProof(t *testing.T) {
 	eachDialect(t, func(t *testing.T, h *harness) {
 		a := h.account("jan", app.StatusActive)
@@ -455,7 +455,7 @@ func TestEmailChanged_VoidsEarlierLinksAndForgetsTheOldProof(t *testing.T) {
 		if _, err := h.app.CompletePasswordReset(ctx, h.resetLink(a), "", "another-long-password"); err != nil {
 			t.Fatal(err)
 		}
-		emailChanged(changedAt) // the same change again: a redelivery
+		emailChanged(changedAt) // its event handled only now, after that proof
 		if !verified() {
 			t.Fatal("a proof of the new address was forgotten by the change before it")
 		}
