@@ -22,16 +22,22 @@ type sample struct {
 	elapsed    time.Duration
 	lats       []time.Duration // sorted
 	firstErr   error
-	// cpu is the CPU time the metered process spent in the measured
+	// cpu is the CPU time each metered process spent in the measured
 	// window, and cpuCalls the calls that ended in it (whenever they
 	// began): in a steady load the parts of calls cut by either edge even
 	// out, where counting the calls begun in the window would leave the
 	// CPU of those begun in the warm-up without its calls (a tenth too
-	// much at 64 callers, whose calls take a second). cpuOf names the
-	// process ("" when nothing was metered).
-	cpu      time.Duration
+	// much at 64 callers, whose calls take a second). Empty when nothing
+	// was metered.
+	cpu      []cpuUse
 	cpuCalls int
-	cpuOf    string
+}
+
+// cpuUse is CPU time of one metered process (or group of processes),
+// named as in the table ("suite", "bench", "PostgreSQL").
+type cpuUse struct {
+	of string
+	d  time.Duration
 }
 
 // rate is successful calls per second over the measured window.
@@ -43,26 +49,38 @@ func (s sample) rate() float64 {
 }
 
 // merge is s and o as one sample: their calls, time, latencies and CPU
-// added. The CPU stays metered only while every part was.
+// added. A meter's CPU stays only while every part was metered by it (a
+// turn whose database sum went down keeps the suite's figure).
 func (s sample) merge(o sample) sample {
 	lats := append(slices.Clone(s.lats), o.lats...)
 	slices.Sort(lats)
 	m := sample{ok: s.ok + o.ok, failed: s.failed + o.failed, elapsed: s.elapsed + o.elapsed, lats: lats,
 		firstErr: cmp.Or(s.firstErr, o.firstErr)}
-	if s.elapsed == 0 || s.cpuOf == o.cpuOf {
-		m.cpu, m.cpuCalls, m.cpuOf = s.cpu+o.cpu, s.cpuCalls+o.cpuCalls, o.cpuOf
+	if s.elapsed == 0 {
+		m.cpu, m.cpuCalls = slices.Clone(o.cpu), o.cpuCalls
+		return m
+	}
+	m.cpuCalls = s.cpuCalls + o.cpuCalls
+	for _, u := range s.cpu {
+		if i := slices.IndexFunc(o.cpu, func(v cpuUse) bool { return v.of == u.of }); i >= 0 {
+			m.cpu = append(m.cpu, cpuUse{of: u.of, d: u.d + o.cpu[i].d})
+		}
 	}
 	return m
 }
 
-// cpuPerCall is the metered CPU time per call that ended in the window,
-// failed ones included (they cost CPU too); ok false when nothing was
+// cpuPerCall is each meter's CPU time per call that ended in the window,
+// failed ones included (they cost CPU too); empty when nothing was
 // metered.
-func (s sample) cpuPerCall() (time.Duration, bool) {
-	if s.cpuOf == "" || s.cpuCalls == 0 {
-		return 0, false
+func (s sample) cpuPerCall() []cpuUse {
+	if s.cpuCalls == 0 {
+		return nil
 	}
-	return s.cpu / time.Duration(s.cpuCalls), true
+	var per []cpuUse
+	for _, u := range s.cpu {
+		per = append(per, cpuUse{of: u.of, d: u.d / time.Duration(s.cpuCalls)})
+	}
+	return per
 }
 
 // meter reads the CPU time (user and system) a process has used so far;
@@ -83,29 +101,62 @@ func processCPU(of string, pid int) *meter {
 	if pid != 0 {
 		path = fmt.Sprintf("/proc/%d/stat", pid)
 	}
+	return &meter{of: of, read: func() (time.Duration, bool) { return statCPU(path) }}
+}
+
+// processesCPU meters every process of this machine whose command name
+// (/proc/<pid>/comm) is comm, together: a database server's processes.
+// A process that ends between two reads takes its CPU time with it, so a
+// sum that went down reads as nothing (see load).
+func processesCPU(of, comm string) *meter {
 	return &meter{of: of, read: func() (time.Duration, bool) {
-		b, err := os.ReadFile(path)
+		dirs, err := os.ReadDir("/proc")
 		if err != nil {
 			return 0, false
 		}
-		// The command name, in parentheses, may hold spaces: count the
-		// fields after its closing one (utime and stime are the 12th and
-		// 13th there, the 14th and 15th of the line).
-		i := bytes.LastIndexByte(b, ')')
-		if i < 0 {
-			return 0, false
+		var sum time.Duration
+		found := false
+		for _, d := range dirs {
+			if _, err := strconv.Atoi(d.Name()); err != nil {
+				continue
+			}
+			name, err := os.ReadFile("/proc/" + d.Name() + "/comm")
+			if err != nil || strings.TrimSpace(string(name)) != comm {
+				continue
+			}
+			if t, ok := statCPU("/proc/" + d.Name() + "/stat"); ok {
+				sum += t
+				found = true
+			}
 		}
-		f := strings.Fields(string(b[i+1:]))
-		if len(f) < 13 {
-			return 0, false
-		}
-		utime, err1 := strconv.ParseInt(f[11], 10, 64)
-		stime, err2 := strconv.ParseInt(f[12], 10, 64)
-		if err1 != nil || err2 != nil {
-			return 0, false
-		}
-		return time.Duration(utime+stime) * time.Second / userHZ, true
+		return sum, found
 	}}
+}
+
+// statCPU is the user and system time of the process whose
+// /proc/<pid>/stat is at path.
+func statCPU(path string) (time.Duration, bool) {
+	b, err := os.ReadFile(path)
+	if err != nil {
+		return 0, false
+	}
+	// The command name, in parentheses, may hold spaces: count the
+	// fields after its closing one (utime and stime are the 12th and
+	// 13th there, the 14th and 15th of the line).
+	i := bytes.LastIndexByte(b, ')')
+	if i < 0 {
+		return 0, false
+	}
+	f := strings.Fields(string(b[i+1:]))
+	if len(f) < 13 {
+		return 0, false
+	}
+	utime, err1 := strconv.ParseInt(f[11], 10, 64)
+	stime, err2 := strconv.ParseInt(f[12], 10, 64)
+	if err1 != nil || err2 != nil {
+		return 0, false
+	}
+	return time.Duration(utime+stime) * time.Second / userHZ, true
 }
 
 // pct is the p-th percentile (0–100) of the latencies, nearest rank.
@@ -124,34 +175,46 @@ func percentile(sorted []time.Duration, p float64) time.Duration {
 // counted, so connection set-up and the first cold cache do not weigh on
 // the figures. A progress line (rate so far, errors) is rewritten on
 // progress once a second. op gets the caller's number, so that callers can
-// keep state of their own (an account, a refresh token). cpu, when not
-// nil, is read when the measured window starts and when it ends.
+// keep state of their own (an account, a refresh token). Each of cpu is
+// read when the measured window starts and when it ends; one that cannot
+// be read then, or went down, meters nothing.
 func load(ctx context.Context, progress io.Writer, name string, callers int, warmup, measure time.Duration,
-	op func(ctx context.Context, caller int) error, cpu *meter) sample {
+	op func(ctx context.Context, caller int) error, cpu []*meter) sample {
 	start := time.Now()
 	from, until := start.Add(warmup), start.Add(warmup+measure)
 	ctx, cancel := context.WithDeadline(ctx, until.Add(30*time.Second)) // a call stuck past the end does not hold the bench
 	defer cancel()
 	// used is the metered CPU time of the window, sent when it ends.
-	used := make(chan time.Duration, 1)
+	used := make(chan []cpuUse, 1)
 	go func() {
 		defer close(used)
-		if cpu == nil {
+		if len(cpu) == 0 {
 			return
 		}
-		var at [2]time.Duration
-		for i, t := range []time.Time{from, until} {
+		at := make([][2]time.Duration, len(cpu))
+		read := make([]bool, len(cpu))
+		for i := range read {
+			read[i] = true
+		}
+		for edge, t := range []time.Time{from, until} {
 			select {
 			case <-time.After(time.Until(t)):
 			case <-ctx.Done():
 				return
 			}
-			var ok bool
-			if at[i], ok = cpu.read(); !ok {
-				return
+			for i, m := range cpu {
+				var ok bool
+				at[i][edge], ok = m.read()
+				read[i] = read[i] && ok
 			}
 		}
-		used <- at[1] - at[0]
+		var uses []cpuUse
+		for i, m := range cpu {
+			if read[i] && at[i][1] >= at[i][0] {
+				uses = append(uses, cpuUse{of: m.of, d: at[i][1] - at[i][0]})
+			}
+		}
+		used <- uses
 	}()
 	var (
 		okN, failN atomic.Int64
@@ -200,8 +263,8 @@ func load(ctx context.Context, progress io.Writer, name string, callers int, war
 	stop()
 	slices.Sort(all)
 	s := sample{ok: int(okN.Load()), failed: int(failN.Load()), elapsed: min(time.Since(from), measure), lats: all, firstErr: firstErr}
-	if d, ok := <-used; ok {
-		s.cpu, s.cpuCalls, s.cpuOf = d, int(endedIn.Load()), cpu.of
+	if uses, ok := <-used; ok && len(uses) > 0 {
+		s.cpu, s.cpuCalls = uses, int(endedIn.Load())
 	}
 	return s
 }

@@ -99,7 +99,7 @@ func closeAll(conns []*grpc.ClientConn) {
 // hashRate measures one Argon2id hash at a time in this process at the
 // suite's settings: the single-hash time.
 func (r *run) hashRate(ctx context.Context) sample {
-	single := load(ctx, r.progress, "single hash", 1, r.o.warmup/4, min(r.o.measure, 3*time.Second), r.hash(), processCPU("bench", 0))
+	single := load(ctx, r.progress, "single hash", 1, r.o.warmup/4, min(r.o.measure, 3*time.Second), r.hash(), benchCPU())
 	p := r.set.hash.Params
 	r.add(row{name: "Argon2id, 1 caller", s: &single, note: fmt.Sprintf("m=%d KiB, t=%d, p=%d; p50 is the single-hash time", p.Memory, p.Time, p.Threads)})
 	return single
@@ -122,7 +122,7 @@ type side struct {
 	name    string
 	callers int
 	op      func(context.Context, int) error
-	cpu     *meter
+	cpu     []*meter
 }
 
 // inTurns measures s and base in turns: turns slices of the measured time
@@ -150,16 +150,25 @@ func (r *run) inTurns(ctx context.Context, s, base side) (got, baseGot sample) {
 // againstRaw measures op at callers in turns with the raw hash rate
 // (every core hashing in this process), and returns both.
 func (r *run) againstRaw(ctx context.Context, name string, callers int, op func(context.Context, int) error) (s, raw sample) {
-	return r.inTurns(ctx, side{name, callers, op, r.suiteCPU()}, side{"raw Argon2id", 2 * r.cores(), r.hash(), processCPU("bench", 0)})
+	return r.inTurns(ctx, side{name, callers, op, r.suiteCPU()}, side{"raw Argon2id", 2 * r.cores(), r.hash(), benchCPU()})
 }
 
-// suiteCPU meters the suite's process when the bench started it.
-func (r *run) suiteCPU() *meter {
+// suiteCPU meters the suite's process when the bench started it, and the
+// processes of its PostgreSQL server when that runs on this machine (on
+// the same cores, and what sizes the database's host).
+func (r *run) suiteCPU() []*meter {
 	if r.t.child == nil {
 		return nil
 	}
-	return processCPU("suite", r.t.child.pid())
+	m := []*meter{processCPU("suite", r.t.child.pid())}
+	if r.o.postgres != "" && onThisMachine(r.o.postgres) {
+		m = append(m, processesCPU("PostgreSQL", "postgres"))
+	}
+	return m
 }
+
+// benchCPU meters the bench's own process (the raw hashes).
+func benchCPU() []*meter { return []*meter{processCPU("bench", 0)} }
 
 // logins measures password log-ins through REST and the public gRPC port,
 // each at 2×cores callers (against the raw hash rate, measured in turns

@@ -62,8 +62,8 @@ func (r *run) add(rw row) {
 	if rw.s != nil {
 		rw.rate = fmt.Sprintf("%.1f/s", rw.s.rate())
 		rw.lats, rw.errors, rw.firstErr = rw.s.lats, rw.s.failed, rw.s.firstErr
-		if per, ok := rw.s.cpuPerCall(); ok {
-			rw.note = joinNotes(rw.note, fmt.Sprintf("%s CPU %s a call", rw.s.cpuOf, fmtCPU(per)))
+		for _, per := range rw.s.cpuPerCall() {
+			rw.note = joinNotes(rw.note, fmt.Sprintf("%s CPU %s a call", per.of, fmtCPU(per.d)))
 		}
 	}
 	r.rows = append(r.rows, rw)

@@ -15,6 +15,8 @@ import (
 	"syscall"
 	"time"
 
+	"github.com/jackc/pgx/v5/pgconn"
+
 	"github.com/latchkey/latchkey/libs/authn"
 	"github.com/latchkey/latchkey/libs/daemon"
 	"github.com/latchkey/latchkey/libs/infra"
@@ -248,4 +250,18 @@ func (c *child) stop() error {
 		return fmt.Errorf("the suite ended with %s (its log: %s)", c.cmd.ProcessState, c.logPath)
 	}
 	return os.RemoveAll(c.dir)
+}
+
+// onThisMachine says whether the PostgreSQL server of url is reached over
+// loopback or a Unix socket, so that its processes are this machine's.
+func onThisMachine(url string) bool {
+	cfg, err := pgconn.ParseConfig(url)
+	if err != nil {
+		return false
+	}
+	if strings.HasPrefix(cfg.Host, "/") || cfg.Host == "localhost" {
+		return true
+	}
+	ip := net.ParseIP(cfg.Host)
+	return ip != nil && ip.IsLoopback()
 }
