@@ -117,7 +117,7 @@ func (r *run) hash() func(context.Context, int) error {
 const turns = 5
 
 // side is one side of a comparison taken in turns: its calls, by how many
-// callers, and the process whose CPU they cost (nil: not metered).
+// callers, and the processes whose CPU they cost (none: not metered).
 type side struct {
 	name    string
 	callers int
